@@ -1,0 +1,102 @@
+# doorwatch: one non-recursive Makefile. `make help` lists the targets.
+
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+CC          ?= cc
+BUILD       ?= build
+SANITIZE    ?=
+
+PKGS        := libmosquitto libcjson libsystemd sqlite3 libcurl libmicrohttpd libcrypto libqrencode
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+CFLAGS      ?= -O2 -g
+CFLAGS      += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+               -Wmissing-prototypes -Wno-unused-parameter -fno-strict-aliasing -Isrc $(PKG_CFLAGS)
+LDFLAGS     += -Wl,--as-needed
+LDLIBS      := $(PKG_LIBS) -lm
+
+ifeq ($(SANITIZE),1)
+BUILD       := build-asan
+CFLAGS      += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS     += -fsanitize=address,undefined
+endif
+
+LIB_SRCS    := $(filter-out src/main.c,$(wildcard src/*.c src/adapters/*.c src/notify/*.c))
+LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB         := $(BUILD)/libdoorwatch.a
+
+PROGRAMS    := $(BUILD)/doorwatchd $(BUILD)/doorwatchctl $(BUILD)/doorwatch-sim
+UNIT_SRCS   := $(wildcard tests/unit/test-*.c)
+UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+ITEST_SRCS  := $(wildcard tests/integration/test-*.c)
+ITESTS      := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
+HARNESS_OBJ := $(BUILD)/tests/integration/harness.o
+
+.PHONY: all check unit integration demo bench fuzz install uninstall clean help format lint deps
+
+all: $(PROGRAMS)
+
+help:
+	@echo "make              build doorwatchd, doorwatchctl, doorwatch-sim into $(BUILD)/"
+	@echo "make check        install missing packages, build, run unit + integration tests"
+	@echo "make check SANITIZE=1   the same under ASan/UBSan (build-asan/)"
+	@echo "make demo         private broker + daemon + example config, play a scenario, show alerts"
+	@echo "make bench        benchmark against the broker's own ceiling (not part of check)"
+	@echo "make fuzz         libFuzzer targets (clang)"
+	@echo "make install      install (PREFIX=$(PREFIX) DESTDIR=...)"
+	@echo "make format lint  clang-format in place / cppcheck"
+
+deps:
+	@tools/install-deps
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/doorwatchd: $(BUILD)/src/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/integration/test-%: $(BUILD)/tests/integration/test-%.o $(HARNESS_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+tests: $(PROGRAMS) $(UNIT_TESTS) $(ITESTS)
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@BUILD=$(BUILD) tests/run
+
+unit: $(UNIT_TESTS)
+	@BUILD=$(BUILD) tests/run unit
+
+integration: $(PROGRAMS) $(ITESTS)
+	@BUILD=$(BUILD) tests/run integration
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tools/demo
+
+format:
+	clang-format -i $(wildcard src/*.[ch] src/*/*.[ch] tools/*.c tests/*/*.[ch])
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --inline-suppr -Isrc --std=c11 src tools tests
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

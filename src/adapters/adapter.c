@@ -1,0 +1,16 @@
+/* adapter.c: the table of device-ecosystem adapters, looked up by a device's `source`. */
+#include "adapter.h"
+
+#include <string.h>
+
+static const struct adapter *const adapters[] = {
+        &adapter_native,
+};
+
+const struct adapter *adapter_find(const char *name)
+{
+        for (size_t i = 0; name && i < sizeof(adapters) / sizeof(adapters[0]); i++)
+                if (strcmp(adapters[i]->name, name) == 0)
+                        return adapters[i];
+        return NULL;
+}

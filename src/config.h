@@ -1,0 +1,234 @@
+/* config.h: the configuration and registry (DESIGN.md §3), loaded from one directory.
+ *
+ * config_load() parses doorwatch.json, workers.json, households.json (+ households.d/
+ * *.json in name order) and rosters.json, validates them strictly (unknown keys,
+ * types, ranges, cross references) and returns one immutable struct config. Every
+ * problem is reported as "file: json.path: message" into a struct config_diag;
+ * loading continues past errors so one run lists them all.
+ *
+ * Ownership: struct config owns every array and string below. Pointers between
+ * records (household->team[], device->household, shift->worker ...) point into the
+ * config's own arrays and stay valid until config_free(). Each record carries a dense
+ * `index` so runtime state can live in parallel arrays owned by other modules. */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hashmap.h"
+
+enum role {
+        ROLE_COMMUNITY, /* the three team roles come first: team[] is indexed by them */
+        ROLE_MEDICAL,
+        ROLE_POLICE,
+        ROLE_INSTALLER,
+        ROLE_STAFF, /* command centre, IT, leaders without a field role */
+        _ROLE_MAX,
+        ROLE_INVALID = -1,
+};
+#define TEAM_ROLES 3
+
+enum device_kind {
+        DEVICE_DOOR_CONTACT,
+        DEVICE_DOORBELL,
+        DEVICE_CAMERA,
+        _DEVICE_KIND_MAX,
+        DEVICE_KIND_INVALID = -1,
+};
+
+enum escalation_step {
+        STEP_TEAM,
+        STEP_LEADER,
+        STEP_COMMAND,
+        _STEP_MAX,
+        STEP_INVALID = -1,
+};
+
+const char *role_to_string(enum role r);
+enum role role_from_string(const char *s);
+const char *device_kind_to_string(enum device_kind k);
+enum device_kind device_kind_from_string(const char *s);
+const char *escalation_step_to_string(enum escalation_step s);
+enum escalation_step escalation_step_from_string(const char *s);
+
+/* Collected errors and warnings, each a ready-to-print line. */
+struct config_diag {
+        char **errors;
+        size_t n_errors, cap_errors;
+        char **warnings;
+        size_t n_warnings, cap_warnings;
+};
+void config_diag_error(struct config_diag *d, const char *file, const char *path, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
+void config_diag_warn(struct config_diag *d, const char *file, const char *path, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+void config_diag_done(struct config_diag *d);
+
+struct worker;
+struct household;
+struct community;
+struct adapter;
+
+struct worker {
+        char *id;
+        char *name;
+        enum role role;
+        char *community_id; /* NULL for subdistrict-level staff */
+        struct community *community;
+        char *phone; /* may be NULL */
+        char **channels; /* notifier names */
+        size_t n_channels;
+        size_t index;
+};
+
+struct device {
+        char *id;
+        enum device_kind kind;
+        char *source; /* adapter name: "native", "zigbee2mqtt", ... */
+        const struct adapter *adapter;
+        void *adapter_config; /* owned; freed with adapter->free_config */
+        bool invert;
+        int64_t offline_after_usec; /* 0 = policy.offline_after[kind] */
+        struct household *household;
+        size_t index;
+};
+
+struct schedule_entry {
+        enum role role;
+        int *at_min; /* minutes after local midnight */
+        size_t n_at;
+        int64_t window_usec;
+};
+
+struct household {
+        char *id;
+        char *community_id;
+        struct community *community;
+        char *address;
+        int64_t obs_start_usec, obs_end_usec;
+        struct worker *team[TEAM_ROLES];
+        struct schedule_entry *schedule;
+        size_t n_schedule;
+        struct device **devices;
+        size_t n_devices;
+        size_t index;
+};
+
+/* A shift starts on each day in days_mask (bit 0 = Monday ... bit 6 = Sunday) at
+ * from_min local time and ends at to_min; to_min <= from_min means it ends the next day. */
+struct shift {
+        enum role role;
+        struct worker *worker;
+        uint8_t days_mask;
+        int from_min, to_min;
+};
+
+struct roster_override {
+        enum role role;
+        struct worker *worker;
+        int64_t from_usec, to_usec;
+};
+
+struct community {
+        char *id;
+        struct worker *leader; /* may be NULL when rosters.json does not name one */
+        struct shift *shifts;
+        size_t n_shifts;
+        struct roster_override *overrides;
+        size_t n_overrides;
+        struct household **households;
+        size_t n_households;
+        size_t index;
+};
+
+struct policy {
+        int64_t handoff_ring_window_usec;
+        int64_t handoff_max_open_usec;
+        int64_t held_open_after_usec;
+        int64_t checkin_grace_usec;
+        int resident_reports_per_day;
+        int64_t ack_absorb_usec;
+        int64_t pass_overdue_after_usec;
+        int64_t offline_after_usec[_DEVICE_KIND_MAX];
+        int64_t max_clock_skew_usec;
+        int battery_low_percent;
+        int64_t debounce_usec;
+};
+
+struct escalation {
+        int64_t ack_timeout_usec;
+        enum escalation_step steps[_STEP_MAX];
+        size_t n_steps;
+        int repeat;
+        int64_t remind_every_usec;
+};
+
+struct mqtt_config {
+        char *host;
+        int port;
+        char *client_id;
+        char *username;      /* NULL = anonymous */
+        char *password_file; /* resolved path; the password itself is read at connect time */
+        char *ca_file, *cert_file, *key_file;
+        int keepalive_sec;
+        char *topic_prefix;
+};
+
+struct http_config {
+        char *listen; /* "127.0.0.1:8088" */
+        char *public_url;
+        char *token_file;
+        char *ack_secret_file;
+};
+
+/* Notifiers are validated by type-specific code in src/notify/; the raw JSON is kept. */
+struct notifier_config {
+        char *name;
+        char *type;
+        cJSON *json; /* owned copy of the notifier object */
+};
+
+struct config {
+        char *dir;
+        char *timezone;
+        char *database; /* resolved path */
+        bool database_sync_full;
+        int64_t retention_usec; /* purge a household's data this long after observation ends */
+        struct mqtt_config mqtt;
+        struct policy policy;
+        struct escalation escalation;
+        struct http_config http;
+
+        struct notifier_config *notifiers;
+        size_t n_notifiers;
+        struct worker *workers;
+        size_t n_workers;
+        struct household *households;
+        size_t n_households;
+        struct device *devices; /* all households' devices, in registry order */
+        size_t n_devices;
+        struct community *communities;
+        size_t n_communities;
+        struct worker **command;
+        size_t n_command;
+        struct worker **admins;
+        size_t n_admins;
+
+        struct hashmap *worker_by_id;
+        struct hashmap *household_by_id;
+        struct hashmap *device_by_id;
+        struct hashmap *community_by_id;
+};
+
+/* Loads and validates `dir`. On success returns 0 and *ret; with errors returns
+ * -EINVAL and fills diag (warnings are collected in both cases). */
+int config_load(const char *dir, struct config **ret, struct config_diag *diag);
+struct config *config_free(struct config *c);
+
+struct worker *config_worker(const struct config *c, const char *id);
+struct household *config_household(const struct config *c, const char *id);
+struct device *config_device(const struct config *c, const char *id);
+struct community *config_community(const struct config *c, const char *id);
+const struct notifier_config *config_notifier(const struct config *c, const char *name);

@@ -1,0 +1,68 @@
+/* event.h: normalized device events, as every adapter produces them and the rules
+ * consume them, plus the per-device state adapters use to detect edges. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum event_type {
+        EVENT_DOOR,
+        EVENT_RING,
+        EVENT_PERSON,
+        EVENT_TAMPER,
+        EVENT_BATTERY,
+        EVENT_HEARTBEAT,
+        EVENT_AVAILABILITY, /* online/offline of the device or its bridge */
+        _EVENT_TYPE_MAX,
+        EVENT_TYPE_INVALID = -1,
+};
+
+enum door_state {
+        DOOR_UNKNOWN,
+        DOOR_OPEN,
+        DOOR_CLOSED,
+};
+
+enum person_direction {
+        DIRECTION_NONE,
+        DIRECTION_OUT,
+        DIRECTION_IN,
+};
+
+#define EVENT_ID_MAX 64
+
+struct event {
+        char id[EVENT_ID_MAX]; /* device-assigned id; empty when the source has none */
+        enum event_type type;
+        enum door_state door;            /* EVENT_DOOR */
+        enum person_direction direction; /* EVENT_PERSON */
+        int battery_percent;             /* EVENT_BATTERY: 0..100, -1 unknown */
+        bool battery_low;                /* EVENT_BATTERY: the device says low */
+        bool tampered;                   /* EVENT_TAMPER: true = tampered, false = cleared */
+        bool online;                     /* EVENT_AVAILABILITY */
+        bool bridge;                     /* EVENT_AVAILABILITY of a whole bridge */
+        bool has_ts;
+        double ts;     /* device clock, Unix seconds */
+        bool retained; /* a retained replay, not a live event */
+};
+
+const char *event_type_to_string(enum event_type t);
+enum event_type event_type_from_string(const char *s);
+const char *door_state_to_string(enum door_state s);
+
+/* Per-device memory that adapters read and update to turn full-state messages into
+ * edges and to debounce repeats. Owned by the daemon, one per configured device. */
+struct device_state {
+        enum door_state door;
+        int64_t door_changed_usec;
+        bool tampered;
+        int battery_percent;
+        bool online;
+        bool seen;
+        int64_t last_seen_usec;
+        /* debounce: the last decoded (type, door) and when */
+        enum event_type last_type;
+        enum door_state last_door;
+        int64_t last_event_usec;
+        uint32_t last_code; /* RF code, for RF bridges */
+};

@@ -1,0 +1,160 @@
+/* hashmap.c: linear probing, power-of-two capacity, backward-shift deletion.
+ * Invariant: every occupied slot is reachable from its home slot without crossing an
+ * empty slot. */
+#include "hashmap.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+struct slot {
+        const char *key; /* NULL = empty */
+        void *value;
+        uint64_t hash;
+};
+
+struct hashmap {
+        struct slot *slots;
+        size_t cap; /* power of two */
+        size_t size;
+};
+
+static size_t round_cap(size_t expected)
+{
+        size_t cap = 16;
+        while (cap < expected * 2)
+                cap <<= 1;
+        return cap;
+}
+
+struct hashmap *hashmap_new(size_t expected)
+{
+        struct hashmap *m = calloc(1, sizeof(*m));
+        if (!m)
+                abort();
+        m->cap = round_cap(expected);
+        m->slots = calloc(m->cap, sizeof(struct slot));
+        if (!m->slots)
+                abort();
+        return m;
+}
+
+struct hashmap *hashmap_free(struct hashmap *m)
+{
+        if (!m)
+                return NULL;
+        free(m->slots);
+        free(m);
+        return NULL;
+}
+
+static struct slot *find(const struct hashmap *m, const char *key, uint64_t h)
+{
+        size_t mask = m->cap - 1;
+        for (size_t i = h & mask;; i = (i + 1) & mask) {
+                struct slot *s = &m->slots[i];
+                if (!s->key || (s->hash == h && strcmp(s->key, key) == 0))
+                        return s;
+        }
+}
+
+static void grow(struct hashmap *m)
+{
+        struct slot *old = m->slots;
+        size_t old_cap = m->cap;
+
+        m->cap *= 2;
+        m->slots = calloc(m->cap, sizeof(struct slot));
+        if (!m->slots)
+                abort();
+        for (size_t i = 0; i < old_cap; i++)
+                if (old[i].key)
+                        *find(m, old[i].key, old[i].hash) = old[i];
+        free(old);
+}
+
+int hashmap_put(struct hashmap *m, const char *key, void *value)
+{
+        uint64_t h = hash_str(key);
+        struct slot *s;
+
+        if ((m->size + 1) * 2 > m->cap)
+                grow(m);
+        s = find(m, key, h);
+        if (s->key)
+                return -EEXIST;
+        *s = (struct slot){key, value, h};
+        m->size++;
+        return 0;
+}
+
+void hashmap_replace(struct hashmap *m, const char *key, void *value)
+{
+        uint64_t h = hash_str(key);
+        struct slot *s;
+
+        if ((m->size + 1) * 2 > m->cap)
+                grow(m);
+        s = find(m, key, h);
+        if (!s->key)
+                m->size++;
+        *s = (struct slot){key, value, h};
+}
+
+void *hashmap_get(const struct hashmap *m, const char *key)
+{
+        if (!m)
+                return NULL;
+        struct slot *s = find(m, key, hash_str(key));
+        return s->key ? s->value : NULL;
+}
+
+void *hashmap_remove(struct hashmap *m, const char *key)
+{
+        size_t mask = m->cap - 1;
+        struct slot *s = find(m, key, hash_str(key));
+        void *v;
+        size_t i, j;
+
+        if (!s->key)
+                return NULL;
+        v = s->value;
+        i = (size_t)(s - m->slots);
+        /* Backward shift: pull later entries of the cluster into the hole when their home
+         * slot does not lie cyclically in (i, j]. */
+        for (j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
+                size_t home = m->slots[j].hash & mask;
+                bool between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+                if (!between) {
+                        m->slots[i] = m->slots[j];
+                        i = j;
+                }
+        }
+        m->slots[i] = (struct slot){0};
+        m->size--;
+        return v;
+}
+
+size_t hashmap_size(const struct hashmap *m)
+{
+        return m ? m->size : 0;
+}
+
+bool hashmap_iterate(const struct hashmap *m, size_t *i, const char **key, void **value)
+{
+        for (; m && *i < m->cap; (*i)++) {
+                struct slot *s = &m->slots[*i];
+                if (s->key) {
+                        if (key)
+                                *key = s->key;
+                        if (value)
+                                *value = s->value;
+                        (*i)++;
+                        return true;
+                }
+        }
+        return false;
+}

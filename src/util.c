@@ -1,0 +1,309 @@
+/* util.c: see util.h. */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t now_realtime_usec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+int64_t now_monotonic_usec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+int parse_duration(const char *s, int64_t *ret_usec)
+{
+        static const struct {
+                const char *suffix;
+                int64_t usec;
+        } units[] = {
+                {"ms", USEC_PER_MSEC}, {"s", USEC_PER_SEC}, {"m", USEC_PER_MIN},
+                {"h", USEC_PER_HOUR},  {"d", USEC_PER_DAY},
+        };
+        char *end;
+        long long v;
+
+        if (!s || !isdigit((unsigned char)s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0 || end == s)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (strcmp(end, units[i].suffix) == 0) {
+                        if (v > INT64_MAX / units[i].usec)
+                                return -ERANGE;
+                        *ret_usec = (int64_t)v * units[i].usec;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+const char *format_duration(int64_t usec, char buf[static 32])
+{
+        if (usec != 0 && usec % USEC_PER_DAY == 0)
+                snprintf(buf, 32, "%lldd", (long long)(usec / USEC_PER_DAY));
+        else if (usec != 0 && usec % USEC_PER_HOUR == 0)
+                snprintf(buf, 32, "%lldh", (long long)(usec / USEC_PER_HOUR));
+        else if (usec != 0 && usec % USEC_PER_MIN == 0)
+                snprintf(buf, 32, "%lldm", (long long)(usec / USEC_PER_MIN));
+        else if (usec % USEC_PER_SEC == 0)
+                snprintf(buf, 32, "%llds", (long long)(usec / USEC_PER_SEC));
+        else
+                snprintf(buf, 32, "%lldms", (long long)(usec / USEC_PER_MSEC));
+        return buf;
+}
+
+int parse_time_of_day(const char *s, bool allow_24, int *ret_min)
+{
+        if (!s || strlen(s) != 5 || !isdigit((unsigned char)s[0]) ||
+            !isdigit((unsigned char)s[1]) || s[2] != ':' || !isdigit((unsigned char)s[3]) ||
+            !isdigit((unsigned char)s[4]))
+                return -EINVAL;
+        int h = (s[0] - '0') * 10 + (s[1] - '0');
+        int m = (s[3] - '0') * 10 + (s[4] - '0');
+        if (m > 59 || h > 24 || (h == 24 && (m != 0 || !allow_24)))
+                return -EINVAL;
+        *ret_min = h * 60 + m;
+        return 0;
+}
+
+static int digits(const char **p, int n, int *ret)
+{
+        int v = 0;
+        for (int i = 0; i < n; i++) {
+                if (!isdigit((unsigned char)(*p)[i]))
+                        return -EINVAL;
+                v = v * 10 + ((*p)[i] - '0');
+        }
+        *p += n;
+        *ret = v;
+        return 0;
+}
+
+int parse_rfc3339(const char *s, int64_t *ret_usec)
+{
+        static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        struct tm tm = {0};
+        int y, mo, d, h, mi, sec, frac_usec = 0, off_min = 0;
+        const char *p = s;
+
+        if (!s)
+                return -EINVAL;
+        if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 || *p++ != '-' ||
+            digits(&p, 2, &d) < 0 || (*p != 'T' && *p != 't' && *p != ' '))
+                return -EINVAL;
+        p++;
+        if (digits(&p, 2, &h) < 0 || *p++ != ':' || digits(&p, 2, &mi) < 0 || *p++ != ':' ||
+            digits(&p, 2, &sec) < 0)
+                return -EINVAL;
+        if (*p == '.') {
+                int scale = 100000;
+                p++;
+                if (!isdigit((unsigned char)*p))
+                        return -EINVAL;
+                for (; isdigit((unsigned char)*p); p++) {
+                        frac_usec += (*p - '0') * scale;
+                        scale /= 10;
+                }
+        }
+        if (*p == 'Z' || *p == 'z') {
+                p++;
+        } else if (*p == '+' || *p == '-') {
+                int sign = *p == '-' ? -1 : 1, oh, om;
+                p++;
+                if (digits(&p, 2, &oh) < 0 || *p++ != ':' || digits(&p, 2, &om) < 0 || oh > 23 ||
+                    om > 59)
+                        return -EINVAL;
+                off_min = sign * (oh * 60 + om);
+        } else
+                return -EINVAL;
+        if (*p != 0 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
+            sec > 60)
+                return -EINVAL;
+        if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+                return -EINVAL;
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = d;
+        tm.tm_hour = h;
+        tm.tm_min = mi;
+        tm.tm_sec = sec;
+        time_t t = timegm(&tm);
+        *ret_usec = ((int64_t)t - (int64_t)off_min * 60) * USEC_PER_SEC + frac_usec;
+        return 0;
+}
+
+const char *format_local_time(int64_t usec, char buf[static 32])
+{
+        time_t t = (time_t)(usec / USEC_PER_SEC);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm);
+        return buf;
+}
+
+const char *format_rfc3339(int64_t usec, char buf[static 40])
+{
+        time_t t = (time_t)(usec / USEC_PER_SEC);
+        struct tm tm;
+        char z[8];
+        localtime_r(&t, &tm);
+        size_t n = strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+        strftime(z, sizeof(z), "%z", &tm); /* +0800 */
+        snprintf(buf + n, 40 - n, "%.3s:%.2s", z, z + 3);
+        return buf;
+}
+
+int timezone_set(const char *name)
+{
+        char path[512];
+
+        if (!name || !*name || strstr(name, "..") || name[0] == '/')
+                return -EINVAL;
+        snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
+        if (access(path, R_OK) < 0)
+                return -ENOENT;
+        if (setenv("TZ", name, 1) < 0)
+                return -errno;
+        tzset();
+        return 0;
+}
+
+int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        char *buf;
+        size_t len = 0;
+
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        if ((size_t)st.st_size > max_bytes) {
+                close(fd);
+                return -EFBIG;
+        }
+        buf = malloc((size_t)st.st_size + 1);
+        if (!buf) {
+                close(fd);
+                return -ENOMEM;
+        }
+        while (len < (size_t)st.st_size) {
+                ssize_t k = read(fd, buf + len, (size_t)st.st_size - len);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                len += (size_t)k;
+        }
+        close(fd);
+        buf[len] = 0;
+        *ret = buf;
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+int read_secret_file(const char *path, char **ret)
+{
+        char *buf;
+        int r = read_file(path, 64 * 1024, &buf, NULL);
+        if (r < 0)
+                return r;
+        buf[strcspn(buf, "\r\n")] = 0;
+        size_t n = strlen(buf);
+        while (n > 0 && isspace((unsigned char)buf[n - 1]))
+                buf[--n] = 0;
+        *ret = buf;
+        return 0;
+}
+
+char *path_join(const char *dir, const char *path)
+{
+        char *r;
+        if (!path)
+                return NULL;
+        if (path[0] == '/' || !dir)
+                return strdup(path);
+        if (asprintf(&r, "%s/%s", dir, path) < 0)
+                return NULL;
+        return r;
+}
+
+int json_depth(const cJSON *j)
+{
+        int max = 0;
+        if (!j)
+                return 0;
+        for (const cJSON *c = j->child; c; c = c->next) {
+                int d = json_depth(c);
+                if (d > max)
+                        max = d;
+        }
+        return max + 1;
+}
+
+bool str_eq(const char *a, const char *b)
+{
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}
+
+bool str_startswith(const char *s, const char *prefix)
+{
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+char *xstrdup(const char *s)
+{
+        char *r;
+        if (!s)
+                return NULL;
+        r = strdup(s);
+        if (!r)
+                abort();
+        return r;
+}
+
+void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
+{
+        size_t n;
+        if (need <= *cap)
+                return p;
+        n = *cap ? *cap * 2 : 8;
+        while (n < need)
+                n *= 2;
+        p = realloc(p, n * elem);
+        if (!p)
+                abort();
+        *cap = n;
+        return p;
+}
+
+uint64_t hash_str(const char *s)
+{
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        for (; *s; s++) {
+                h ^= (unsigned char)*s;
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}

@@ -1,0 +1,83 @@
+/* util.h: small helpers shared by every module: cleanup attributes, time units,
+ * duration / time-of-day / RFC 3339 parsing, and a growable array macro.
+ *
+ * Time convention: instants are int64_t microseconds since the Unix epoch (wall
+ * clock, `_usec` suffix); durations are int64_t microseconds too. Pure code takes
+ * "now" as an argument; only the daemon and tools read clocks. */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define USEC_PER_MSEC INT64_C(1000)
+#define USEC_PER_SEC  INT64_C(1000000)
+#define USEC_PER_MIN  (60 * USEC_PER_SEC)
+#define USEC_PER_HOUR (60 * USEC_PER_MIN)
+#define USEC_PER_DAY  (24 * USEC_PER_HOUR)
+
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#define _cleanup_(f)  __attribute__((cleanup(f)))
+#define MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define MAX(a, b)     ((a) > (b) ? (a) : (b))
+
+static inline void freep(void *p)
+{
+        free(*(void **)p);
+}
+static inline void fclosep(FILE **f)
+{
+        if (*f)
+                fclose(*f);
+}
+static inline void cjson_deletep(cJSON **j)
+{
+        cJSON_Delete(*j);
+}
+#define _cleanup_free_  _cleanup_(freep)
+#define _cleanup_json_  _cleanup_(cjson_deletep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+/* Clocks. */
+int64_t now_realtime_usec(void);
+int64_t now_monotonic_usec(void);
+
+/* "90s", "5m", "25h", "30d", "250ms" -> usec. Returns 0 or -EINVAL. */
+int parse_duration(const char *s, int64_t *ret_usec);
+/* Formats a duration back in the largest exact unit ("90s", "5m"). */
+const char *format_duration(int64_t usec, char buf[static 32]);
+/* "HH:MM" -> minutes since midnight (0..1439); "24:00" is accepted as 1440 when allow_24. */
+int parse_time_of_day(const char *s, bool allow_24, int *ret_min);
+/* RFC 3339 with an explicit offset or Z ("2020-02-05T08:00:00+08:00", fractional seconds ok). */
+int parse_rfc3339(const char *s, int64_t *ret_usec);
+/* Formats an instant in the process time zone (TZ) as "2020-02-05 08:00:00". */
+const char *format_local_time(int64_t usec, char buf[static 32]);
+/* Formats an instant as RFC 3339 in the process time zone, e.g. "2020-02-05T08:00:00+08:00". */
+const char *format_rfc3339(int64_t usec, char buf[static 40]);
+
+/* Sets the process time zone (TZ=name, tzset). Returns -ENOENT when no zoneinfo file exists. */
+int timezone_set(const char *name);
+
+/* Reads a whole file (NUL-terminated); refuses files larger than max_bytes with -EFBIG. */
+int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len);
+/* Reads a secret file: first line, trailing whitespace stripped. */
+int read_secret_file(const char *path, char **ret);
+/* dir + "/" + path, unless path is absolute. Returns NULL on OOM. */
+char *path_join(const char *dir, const char *path);
+
+/* JSON nesting depth of a document (used to bound untrusted input). */
+int json_depth(const cJSON *j);
+
+bool str_eq(const char *a, const char *b);
+bool str_startswith(const char *s, const char *prefix);
+char *xstrdup(const char *s); /* strdup that aborts on OOM; NULL in -> NULL out */
+
+/* Growable array: GROW(arr, n, cap) makes room for one more element. Aborts on OOM. */
+void *grow_array(void *p, size_t *cap, size_t need, size_t elem);
+#define GROW(arr, n, cap) ((arr) = grow_array((arr), &(cap), (n) + 1, sizeof(*(arr))))
+
+/* 64-bit FNV-1a, for hash maps. */
+uint64_t hash_str(const char *s);
