@@ -1,0 +1,73 @@
+/* alert.h: alert kinds, severities and the in-memory record of a live alert. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+enum alert_kind {
+        ALERT_DOOR_OPEN_UNEXPECTED,
+        ALERT_PERSON_LEFT,
+        ALERT_DOOR_HELD_OPEN,
+        ALERT_TOO_MANY_OPENINGS,
+        ALERT_PASS_OVERDUE,
+        ALERT_TAMPER,
+        ALERT_DEVICE_OFFLINE,
+        ALERT_BATTERY_LOW,
+        ALERT_MONITORING_GAP,
+        ALERT_NOTIFICATION_FAILED,
+        ALERT_STORAGE_FAILED,
+        ALERT_OBSERVATION_ENDED,
+        _ALERT_KIND_MAX,
+        ALERT_KIND_INVALID = -1,
+};
+
+enum severity {
+        SEVERITY_INFO,
+        SEVERITY_LOW,
+        SEVERITY_MEDIUM,
+        SEVERITY_HIGH,
+        SEVERITY_CRITICAL,
+        _SEVERITY_MAX,
+};
+
+enum alert_state {
+        ALERT_OPEN,
+        ALERT_ACKED,
+        ALERT_RESOLVED,
+        _ALERT_STATE_MAX,
+        ALERT_STATE_INVALID = -1,
+};
+
+#define ALERT_ID_MAX 32
+
+const char *alert_kind_to_string(enum alert_kind k);
+enum alert_kind alert_kind_from_string(const char *s);
+const char *severity_to_string(enum severity s);
+enum severity alert_kind_default_severity(enum alert_kind k);
+const char *alert_state_to_string(enum alert_state s);
+enum alert_state alert_state_from_string(const char *s);
+/* Kinds that go through the escalation steps (DESIGN.md §6). */
+bool alert_kind_escalates(enum alert_kind k);
+
+/* A live (open or acked) alert, kept in memory in its household's list and mirrored in
+ * the database, which is the source of truth across restarts. */
+struct alert {
+        char id[ALERT_ID_MAX];
+        enum alert_kind kind;
+        enum severity severity;
+        enum alert_state state;
+        struct household *household; /* NULL for system alerts */
+        char *device_id;             /* device-scoped kinds (tamper, offline, battery) */
+        int count;
+        int64_t raised_usec;
+        int64_t last_event_usec;
+        int64_t acked_usec;
+        int step_index; /* index into escalation.steps of the last step notified */
+        int round;      /* 1-based */
+        int64_t next_usec; /* escalation deadline, 0 = none */
+        char event_uid[64];
+        double event_ts;
+        struct alert *next; /* household list */
+};

@@ -1,0 +1,17 @@
+/* daemon.h: the doorwatchd process: one sd-event loop owning the MQTT connection,
+ * the store, the engine and the outbox, routing messages between them. */
+#pragma once
+
+#include "config.h"
+
+struct daemon;
+
+/* Takes ownership of cfg. */
+int daemon_new(struct config *cfg, struct daemon **ret);
+struct daemon *daemon_free(struct daemon *d);
+/* Runs until SIGTERM/SIGINT; returns 0 on a clean stop, negative errno on failure. */
+int daemon_run(struct daemon *d);
+
+/* Topic helpers shared with tools: "<prefix>/workers/<id>/<verb>" -> id and verb. */
+int daemon_parse_actor_topic(const char *prefix, const char *topic, const char *kind,
+                             char *id, size_t id_size, const char **verb);

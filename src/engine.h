@@ -1,0 +1,58 @@
+/* engine.h: turns decoded events into verdicts, alerts and notifications.
+ *
+ * The engine owns the runtime state of every household and device (parallel arrays
+ * indexed by the config records' `index`) and the live alerts. Every change goes to the
+ * store inside the current transaction; notifications are written to the outbox table
+ * and sent by the outbox after the transaction commits. Time is passed in. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alert.h"
+#include "config.h"
+#include "event.h"
+#include "rules.h"
+#include "store.h"
+
+/* Positive outcomes. */
+enum {
+        ENGINE_OK = 0,
+        ENGINE_E_DUPLICATE = 1, /* redelivered event, already stored and acted on */
+        ENGINE_E_REFUSED = 2,   /* a command that was understood and refused; see error text */
+};
+
+struct engine_counters {
+        uint64_t events[3]; /* by verdict kind */
+        uint64_t duplicates;
+        uint64_t alerts_raised;
+        uint64_t notifications;
+};
+
+struct engine;
+
+int engine_new(const struct config *c, struct store *s, struct engine **ret);
+struct engine *engine_free(struct engine *e);
+/* Rebuilds live alerts from the database. */
+int engine_load(struct engine *e);
+
+struct device_state *engine_device_state(struct engine *e, const struct device *d);
+struct household_state *engine_household_state(struct engine *e, const struct household *h);
+
+/* Handles one decoded event of device d. payload is stored with the event. */
+int engine_handle_event(struct engine *e, const struct device *d, const struct event *ev,
+                        int64_t recv_usec, const char *payload, size_t payload_len,
+                        struct verdict *ret_verdict);
+
+/* Commands. `channel` says how the actor reached us ("mqtt", "http", "cli").
+ * Return ENGINE_E_REFUSED with *error set to a static English message when refused. */
+int engine_ack(struct engine *e, const struct worker *w, const char *alert_id,
+               const char *channel, int64_t now_usec, const char **error);
+int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id,
+                   const char *note, const char *channel, int64_t now_usec, const char **error);
+
+struct alert *engine_find_alert(struct engine *e, const char *alert_id);
+/* True once per call after notifications were queued; the caller kicks the outbox. */
+bool engine_take_outbox_dirty(struct engine *e);
+const struct engine_counters *engine_counters(const struct engine *e);
+size_t engine_live_alerts(const struct engine *e);

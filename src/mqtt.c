@@ -1,0 +1,391 @@
+/* mqtt.c: libmosquitto on sd-event (see platform-notes §2).
+ *
+ * Sources: `io` watches the current socket (EPOLLIN always, EPOLLOUT while libmosquitto
+ * has queued output), `misc` calls mosquitto_loop_misc() every second for keepalive,
+ * `post` refreshes the EPOLLOUT interest after every loop iteration (packets queued from
+ * inside callbacks are not written immediately), and `retry` is the reconnect timer.
+ * Invariant: `io` exists iff libmosquitto owns an open socket; it is always dropped
+ * before reconnecting, because the new socket may reuse the same fd number. */
+#include "mqtt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+#define BACKOFF_BASE_USEC (500 * USEC_PER_MSEC)
+#define BACKOFF_MAX_USEC  (30 * USEC_PER_SEC)
+
+struct mqtt {
+        sd_event *event;
+        struct mosquitto *mosq;
+        struct mqtt_callbacks cb;
+        void *userdata;
+
+        char *host;
+        int port;
+        int keepalive_sec;
+        char *client_id;
+        char *status_topic;
+
+        sd_event_source *io;
+        sd_event_source *misc;
+        sd_event_source *post;
+        sd_event_source *retry;
+
+        char **subs;
+        size_t n_subs;
+
+        bool connected;
+        bool stopping;
+        unsigned attempt;
+        uint64_t reconnects;
+        int64_t disconnected_since_usec;
+        bool ever_connected;
+};
+
+static void schedule_reconnect(struct mqtt *m);
+
+int64_t mqtt_backoff_usec(unsigned attempt, double jitter01)
+{
+        int64_t d = BACKOFF_BASE_USEC;
+        for (unsigned i = 0; i < attempt && d < BACKOFF_MAX_USEC; i++)
+                d *= 2;
+        if (d > BACKOFF_MAX_USEC)
+                d = BACKOFF_MAX_USEC;
+        return (int64_t)((double)d * (0.5 + 0.5 * jitter01));
+}
+
+static void drop_io(struct mqtt *m)
+{
+        m->io = sd_event_source_disable_unref(m->io);
+}
+
+/* The connection is gone (libmosquitto has closed the socket already). */
+static void connection_lost(struct mqtt *m, int rc)
+{
+        bool was_connected = m->connected;
+
+        drop_io(m);
+        m->connected = false;
+        if (m->disconnected_since_usec == 0)
+                m->disconnected_since_usec = now_monotonic_usec();
+        if (was_connected) {
+                log_warn("mqtt: connection to %s:%d lost: %s", m->host, m->port,
+                         mosquitto_strerror(rc));
+                if (m->cb.on_disconnect)
+                        m->cb.on_disconnect(m, m->userdata);
+        }
+        if (!m->stopping)
+                schedule_reconnect(m);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct mqtt *m = userdata;
+        int rc = MOSQ_ERR_SUCCESS;
+
+        if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))
+                rc = mosquitto_loop_read(m->mosq, 1);
+        if (rc == MOSQ_ERR_SUCCESS && (revents & EPOLLOUT) && m->io)
+                rc = mosquitto_loop_write(m->mosq, 1);
+        if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
+                connection_lost(m, rc);
+        return 0;
+}
+
+static int add_io(struct mqtt *m)
+{
+        int fd = mosquitto_socket(m->mosq);
+        int r;
+
+        drop_io(m);
+        if (fd < 0)
+                return -ENOTCONN;
+        r = sd_event_add_io(m->event, &m->io, fd, EPOLLIN | EPOLLOUT, on_io, m);
+        if (r < 0)
+                return r;
+        sd_event_source_set_description(m->io, "mqtt-io");
+        return 0;
+}
+
+static int on_post(sd_event_source *s, void *userdata)
+{
+        struct mqtt *m = userdata;
+        if (m->io)
+                sd_event_source_set_io_events(
+                        m->io, EPOLLIN | (mosquitto_want_write(m->mosq) ? EPOLLOUT : 0));
+        return 0;
+}
+
+static int on_misc(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct mqtt *m = userdata;
+
+        sd_event_source_set_time_relative(s, USEC_PER_SEC);
+        if (m->io) {
+                int rc = mosquitto_loop_misc(m->mosq);
+                if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
+                        connection_lost(m, rc);
+        }
+        return 0;
+}
+
+static int try_connect(struct mqtt *m)
+{
+        int rc;
+
+        drop_io(m);
+        if (!m->ever_connected && m->attempt == 0)
+                rc = mosquitto_connect_async(m->mosq, m->host, m->port, m->keepalive_sec);
+        else
+                rc = mosquitto_reconnect_async(m->mosq);
+        if (rc != MOSQ_ERR_SUCCESS) {
+                log_debug("mqtt: connecting to %s:%d: %s", m->host, m->port,
+                          rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                return -ECONNREFUSED;
+        }
+        return add_io(m);
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct mqtt *m = userdata;
+
+        m->attempt++;
+        if (try_connect(m) < 0)
+                schedule_reconnect(m);
+        return 0;
+}
+
+static void schedule_reconnect(struct mqtt *m)
+{
+        int64_t d = mqtt_backoff_usec(m->attempt, (double)random() / (double)RAND_MAX);
+
+        if (m->attempt == 1 || m->attempt % 10 == 0)
+                log_info("mqtt: %s:%d unreachable, retrying in %.1fs (attempt %u)", m->host,
+                         m->port, (double)d / 1e6, m->attempt + 1);
+        if (!m->retry) {
+                if (sd_event_add_time_relative(m->event, &m->retry, CLOCK_MONOTONIC, (uint64_t)d,
+                                               10 * USEC_PER_MSEC, on_retry, m) < 0)
+                        return;
+                sd_event_source_set_description(m->retry, "mqtt-retry");
+        } else
+                sd_event_source_set_time_relative(m->retry, (uint64_t)d);
+        sd_event_source_set_enabled(m->retry, SD_EVENT_ONESHOT);
+}
+
+static void subscribe_all(struct mqtt *m)
+{
+        if (m->n_subs == 0)
+                return;
+        int rc = mosquitto_subscribe_multiple(m->mosq, NULL, (int)m->n_subs, m->subs, 1, 0, NULL);
+        if (rc != MOSQ_ERR_SUCCESS)
+                log_err("mqtt: subscribe failed: %s", mosquitto_strerror(rc));
+}
+
+static void cb_connect(struct mosquitto *mosq, void *userdata, int rc, int flags)
+{
+        struct mqtt *m = userdata;
+
+        if (rc != 0) {
+                log_err("mqtt: broker %s:%d refused the connection: %s", m->host, m->port,
+                        mosquitto_connack_string(rc));
+                return; /* the broker closes the socket; the io handler schedules a retry */
+        }
+        m->connected = true;
+        m->attempt = 0;
+        if (m->ever_connected)
+                m->reconnects++;
+        m->ever_connected = true;
+        m->disconnected_since_usec = 0;
+        log_info("mqtt: connected to %s:%d as %s (session %s)", m->host, m->port, m->client_id,
+                 (flags & 1) ? "resumed" : "new");
+        subscribe_all(m);
+        mosquitto_publish(mosq, NULL, m->status_topic, 6, "online", 1, true);
+        if (m->cb.on_connect)
+                m->cb.on_connect(m, flags & 1, m->userdata);
+}
+
+static void cb_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg)
+{
+        struct mqtt *m = userdata;
+        if (m->cb.on_message)
+                m->cb.on_message(m, msg, m->userdata);
+}
+
+static void cb_publish(struct mosquitto *mosq, void *userdata, int mid)
+{
+        struct mqtt *m = userdata;
+        if (m->cb.on_publish)
+                m->cb.on_publish(m, mid, m->userdata);
+}
+
+int mqtt_new(sd_event *e, const struct mqtt_config *cfg, const char *password,
+             const struct mqtt_callbacks *cb, void *userdata, struct mqtt **ret)
+{
+        struct mqtt *m;
+        int rc, r;
+
+        mosquitto_lib_init();
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->event = sd_event_ref(e);
+        m->cb = *cb;
+        m->userdata = userdata;
+        m->host = xstrdup(cfg->host);
+        m->port = cfg->port;
+        m->keepalive_sec = cfg->keepalive_sec;
+        m->client_id = xstrdup(cfg->client_id);
+        if (asprintf(&m->status_topic, "%s/daemon/%s/status", cfg->topic_prefix, cfg->client_id) <
+            0) {
+                mqtt_free(m);
+                return -ENOMEM;
+        }
+        m->mosq = mosquitto_new(cfg->client_id, /* clean_session */ false, m);
+        if (!m->mosq) {
+                mqtt_free(m);
+                return -ENOMEM;
+        }
+        mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+        mosquitto_max_inflight_messages_set(m->mosq, 1000);
+        mosquitto_connect_with_flags_callback_set(m->mosq, cb_connect);
+        mosquitto_message_callback_set(m->mosq, cb_message);
+        mosquitto_publish_callback_set(m->mosq, cb_publish);
+        rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
+        if (rc == MOSQ_ERR_SUCCESS && cfg->username)
+                rc = mosquitto_username_pw_set(m->mosq, cfg->username, password);
+        if (rc == MOSQ_ERR_SUCCESS && cfg->ca_file)
+                rc = mosquitto_tls_set(m->mosq, cfg->ca_file, NULL, cfg->cert_file, cfg->key_file,
+                                       NULL);
+        if (rc != MOSQ_ERR_SUCCESS) {
+                log_err("mqtt: setting up client: %s", mosquitto_strerror(rc));
+                mqtt_free(m);
+                return -EINVAL;
+        }
+        r = sd_event_add_time_relative(e, &m->misc, CLOCK_MONOTONIC, USEC_PER_SEC,
+                                       100 * USEC_PER_MSEC, on_misc, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->misc, SD_EVENT_ON);
+        if (r >= 0)
+                r = sd_event_add_post(e, &m->post, on_post, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->post, SD_EVENT_ON);
+        if (r < 0) {
+                mqtt_free(m);
+                return r;
+        }
+        m->disconnected_since_usec = now_monotonic_usec();
+        *ret = m;
+        return 0;
+}
+
+struct mqtt *mqtt_free(struct mqtt *m)
+{
+        if (!m)
+                return NULL;
+        drop_io(m);
+        m->misc = sd_event_source_disable_unref(m->misc);
+        m->post = sd_event_source_disable_unref(m->post);
+        m->retry = sd_event_source_disable_unref(m->retry);
+        if (m->mosq)
+                mosquitto_destroy(m->mosq);
+        for (size_t i = 0; i < m->n_subs; i++)
+                free(m->subs[i]);
+        free(m->subs);
+        free(m->host);
+        free(m->client_id);
+        free(m->status_topic);
+        sd_event_unref(m->event);
+        free(m);
+        mosquitto_lib_cleanup();
+        return NULL;
+}
+
+int mqtt_start(struct mqtt *m)
+{
+        log_info("mqtt: connecting to %s:%d", m->host, m->port);
+        if (try_connect(m) < 0)
+                schedule_reconnect(m);
+        return 0;
+}
+
+void mqtt_stop(struct mqtt *m)
+{
+        if (!m)
+                return;
+        m->stopping = true;
+        m->retry = sd_event_source_disable_unref(m->retry);
+        if (m->connected) {
+                /* Write the retained offline and DISCONNECT synchronously, bounded. */
+                mosquitto_publish(m->mosq, NULL, m->status_topic, 7, "offline", 1, true);
+                mosquitto_disconnect(m->mosq);
+                for (int i = 0; i < 100 && mosquitto_want_write(m->mosq); i++)
+                        if (mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
+                                break;
+        }
+        drop_io(m);
+        m->connected = false;
+}
+
+static bool has_filter(char *const *list, size_t n, const char *f)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(list[i], f) == 0)
+                        return true;
+        return false;
+}
+
+int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n)
+{
+        char **subs = calloc(n ? n : 1, sizeof(char *));
+        if (!subs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                subs[i] = xstrdup(filters[i]);
+        if (m->connected) {
+                for (size_t i = 0; i < m->n_subs; i++)
+                        if (!has_filter(subs, n, m->subs[i]))
+                                mosquitto_unsubscribe(m->mosq, NULL, m->subs[i]);
+                for (size_t i = 0; i < n; i++)
+                        if (!has_filter(m->subs, m->n_subs, subs[i]))
+                                mosquitto_subscribe(m->mosq, NULL, subs[i], 1);
+        }
+        for (size_t i = 0; i < m->n_subs; i++)
+                free(m->subs[i]);
+        free(m->subs);
+        m->subs = subs;
+        m->n_subs = n;
+        return 0;
+}
+
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
+                 bool retain, int *ret_mid)
+{
+        int rc = mosquitto_publish(m->mosq, ret_mid, topic, (int)len, payload, qos, retain);
+        if (rc == MOSQ_ERR_NO_CONN)
+                return -ENOTCONN;
+        if (rc != MOSQ_ERR_SUCCESS) {
+                log_warn("mqtt: publish to %s failed: %s", topic, mosquitto_strerror(rc));
+                return -EIO;
+        }
+        return 0;
+}
+
+bool mqtt_connected(const struct mqtt *m)
+{
+        return m && m->connected;
+}
+
+uint64_t mqtt_reconnects(const struct mqtt *m)
+{
+        return m->reconnects;
+}
+
+int64_t mqtt_disconnected_since_usec(const struct mqtt *m)
+{
+        return m->connected ? 0 : m->disconnected_since_usec;
+}

@@ -1,0 +1,50 @@
+/* mqtt.h: one MQTT client connection driven by the sd-event loop.
+ *
+ * libmosquitto is used through its external-loop API only (mosquitto_socket,
+ * mosquitto_loop_read/write/misc, mosquitto_want_write): no thread. The session is
+ * persistent (fixed client id, clean session off), subscriptions are QoS 1 and are made
+ * again on every connect, and a lost connection is retried with exponential backoff and
+ * jitter. A retained "online" is published on <prefix>/daemon/<client_id>/status on
+ * every connect, with "offline" as the last will. */
+#pragma once
+
+#include <mosquitto.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+
+struct mqtt;
+
+struct mqtt_callbacks {
+        void (*on_connect)(struct mqtt *m, bool session_present, void *userdata);
+        void (*on_disconnect)(struct mqtt *m, void *userdata);
+        void (*on_message)(struct mqtt *m, const struct mosquitto_message *msg, void *userdata);
+        void (*on_publish)(struct mqtt *m, int mid, void *userdata);
+};
+
+/* password may be NULL. The config is copied. */
+int mqtt_new(sd_event *e, const struct mqtt_config *cfg, const char *password,
+             const struct mqtt_callbacks *cb, void *userdata, struct mqtt **ret);
+struct mqtt *mqtt_free(struct mqtt *m);
+
+/* Starts connecting (and keeps retrying). */
+int mqtt_start(struct mqtt *m);
+/* Publishes "offline" on the status topic and disconnects cleanly. */
+void mqtt_stop(struct mqtt *m);
+
+/* Replaces the subscription set: new filters are subscribed now when connected, removed
+ * ones unsubscribed; the whole set is subscribed again on every connect. */
+int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n);
+
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
+                 bool retain, int *ret_mid);
+bool mqtt_connected(const struct mqtt *m);
+uint64_t mqtt_reconnects(const struct mqtt *m);
+/* Monotonic time the connection was lost, 0 while connected. */
+int64_t mqtt_disconnected_since_usec(const struct mqtt *m);
+
+/* Backoff for attempt n (0-based): base * 2^n capped, times a jitter factor in [0.5, 1]. */
+int64_t mqtt_backoff_usec(unsigned attempt, double jitter01);

@@ -1,0 +1,689 @@
+/* store.c: SQLite persistence. One connection, prepared statements cached for the
+ * life of the store, schema versioned in `meta` and migrated forward at open.
+ *
+ * Durability: journal_mode=WAL; synchronous=NORMAL by default (a committed transaction
+ * survives a crash of the daemon; a power cut may lose the last commits) or FULL
+ * (fsync at every commit). The file and its directory are created group-readable only. */
+#include "store.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+enum {
+        STMT_EVENT_EXISTS,
+        STMT_EVENT_INSERT,
+        STMT_SEQ_NEXT,
+        STMT_ALERT_INSERT,
+        STMT_ALERT_UPDATE,
+        STMT_ACTION_INSERT,
+        STMT_ALERT_ACK,
+        STMT_ALERT_RESOLVE,
+        STMT_NOTIF_INSERT,
+        STMT_NOTIF_DUE,
+        STMT_NOTIF_STATE,
+        STMT_NOTIF_NEXT,
+        STMT_NOTIF_DEPTH,
+        _STMT_MAX,
+};
+
+static const char *const stmt_sql[_STMT_MAX] = {
+        [STMT_EVENT_EXISTS] = "SELECT 1 FROM event WHERE device = ?1 AND uid = ?2",
+        [STMT_EVENT_INSERT] =
+                "INSERT INTO event (device, household, source, uid, type, state, ts, recv_usec,"
+                " event_usec, retained, verdict, reason, alert_id, payload)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                " ON CONFLICT (device, uid) DO NOTHING",
+        [STMT_SEQ_NEXT] = "INSERT INTO seq (name, value) VALUES (?1, 1)"
+                          " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+        [STMT_ALERT_INSERT] =
+                "INSERT INTO alert (id, household, community, device, kind, severity, state,"
+                " reason, count, event_uid, event_ts, raised_usec, last_event_usec, step, round,"
+                " next_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+                " ?14, ?15, ?16)",
+        [STMT_ALERT_UPDATE] = "UPDATE alert SET severity = ?2, state = ?3, count = ?4,"
+                              " last_event_usec = ?5, step = ?6, round = ?7, next_usec = ?8,"
+                              " kind = ?9 WHERE id = ?1",
+        [STMT_ACTION_INSERT] = "INSERT INTO action (kind, actor, channel, target, usec, detail)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [STMT_ALERT_ACK] = "UPDATE alert SET state = 'acked', acked_by = ?2, ack_channel = ?3,"
+                           " acked_usec = ?4, next_usec = NULL WHERE id = ?1 AND state = 'open'",
+        [STMT_ALERT_RESOLVE] = "UPDATE alert SET state = 'resolved', resolved_by = ?2,"
+                               " resolve_channel = ?3, resolved_usec = ?4, note = ?5,"
+                               " next_usec = NULL WHERE id = ?1 AND state != 'resolved'",
+        [STMT_NOTIF_INSERT] =
+                "INSERT INTO notification (id, alert_id, worker, channel, step, round, priority,"
+                " payload, state, attempts, created_usec, next_usec)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?10)",
+        [STMT_NOTIF_DUE] = "SELECT id, alert_id, worker, channel, step, round, priority, payload,"
+                           " created_usec, next_usec, attempts FROM notification"
+                           " WHERE state = 'pending' AND next_usec <= ?1"
+                           " ORDER BY priority, next_usec, created_usec LIMIT ?2",
+        [STMT_NOTIF_STATE] = "UPDATE notification SET state = ?2,"
+                             " attempts = CASE WHEN ?3 < 0 THEN attempts ELSE ?3 END, next_usec = ?4,"
+                             " last_error = ?5,"
+                             " delivered_usec = CASE WHEN ?2 = 'delivered' THEN ?6 END"
+                             " WHERE id = ?1",
+        [STMT_NOTIF_NEXT] = "SELECT min(next_usec) FROM notification WHERE state = 'pending'",
+        [STMT_NOTIF_DEPTH] =
+                "SELECT count(*) FROM notification WHERE state IN ('pending', 'sending')",
+};
+
+/* Migrations: index i brings the schema from version i to i + 1. */
+static const char *const migrations[] = {
+        "CREATE TABLE event ("
+        "  id INTEGER PRIMARY KEY,"
+        "  device TEXT NOT NULL, household TEXT, source TEXT, uid TEXT,"
+        "  type TEXT NOT NULL, state TEXT, ts REAL,"
+        "  recv_usec INTEGER NOT NULL, event_usec INTEGER NOT NULL,"
+        "  retained INTEGER NOT NULL DEFAULT 0,"
+        "  verdict TEXT NOT NULL, reason TEXT NOT NULL, alert_id TEXT, payload TEXT,"
+        "  UNIQUE (device, uid));"
+        "CREATE INDEX event_household ON event (household, event_usec);"
+        "CREATE TABLE seq (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "CREATE TABLE alert ("
+        "  id TEXT PRIMARY KEY, household TEXT, community TEXT, device TEXT,"
+        "  kind TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL,"
+        "  reason TEXT NOT NULL, count INTEGER NOT NULL DEFAULT 1,"
+        "  event_uid TEXT, event_ts REAL,"
+        "  raised_usec INTEGER NOT NULL, last_event_usec INTEGER NOT NULL,"
+        "  step INTEGER NOT NULL DEFAULT 0, round INTEGER NOT NULL DEFAULT 1, next_usec INTEGER,"
+        "  acked_by TEXT, ack_channel TEXT, acked_usec INTEGER,"
+        "  resolved_by TEXT, resolve_channel TEXT, resolved_usec INTEGER, note TEXT);"
+        "CREATE INDEX alert_state ON alert (state, household);"
+        "CREATE TABLE action ("
+        "  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, actor TEXT, channel TEXT NOT NULL,"
+        "  target TEXT, usec INTEGER NOT NULL, detail TEXT);"
+        "CREATE INDEX action_target ON action (target);"
+        "CREATE TABLE notification ("
+        "  id TEXT PRIMARY KEY, alert_id TEXT NOT NULL, worker TEXT, channel TEXT NOT NULL,"
+        "  step TEXT, round INTEGER, priority INTEGER NOT NULL DEFAULT 0,"
+        "  payload TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+        "  created_usec INTEGER NOT NULL, next_usec INTEGER NOT NULL,"
+        "  delivered_usec INTEGER, last_error TEXT);"
+        "CREATE INDEX notification_due ON notification (state, next_usec);"
+        "CREATE INDEX notification_alert ON notification (alert_id);",
+};
+
+struct store {
+        sqlite3 *db;
+        void (*begin_hook)(void *userdata);
+        void *begin_userdata;
+        char *path;
+        bool in_txn;
+        bool readonly;
+        sqlite3_stmt *stmt[_STMT_MAX];
+};
+
+sqlite3 *store_db(struct store *s)
+{
+        return s->db;
+}
+
+const char *store_path(struct store *s)
+{
+        return s->path;
+}
+
+static int sql_err(struct store *s, int rc, const char *what)
+{
+        log_err("database: %s: %s", what, sqlite3_errmsg(s->db));
+        if (rc == SQLITE_FULL)
+                return -ENOSPC;
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+                return -EBUSY;
+        if (rc == SQLITE_READONLY || rc == SQLITE_PERM || rc == SQLITE_CANTOPEN)
+                return -EACCES;
+        return -EIO;
+}
+
+static int exec_sql(struct store *s, const char *sql)
+{
+        char *msg = NULL;
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+        if (rc != SQLITE_OK) {
+                log_err("database: %s", msg ? msg : sqlite3_errstr(rc));
+                sqlite3_free(msg);
+                return rc == SQLITE_FULL ? -ENOSPC : -EIO;
+        }
+        return 0;
+}
+
+static sqlite3_stmt *stmt(struct store *s, int which)
+{
+        sqlite3_stmt *st = s->stmt[which];
+        if (!st) {
+                if (sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                       &st, NULL) != SQLITE_OK) {
+                        log_err("database: preparing statement %d: %s", which,
+                                sqlite3_errmsg(s->db));
+                        return NULL;
+                }
+                s->stmt[which] = st;
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+        if (v)
+                sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(st, i);
+}
+
+static void bind_usec(sqlite3_stmt *st, int i, int64_t v)
+{
+        if (v)
+                sqlite3_bind_int64(st, i, v);
+        else
+                sqlite3_bind_null(st, i);
+}
+
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+                return sql_err(s, rc, what);
+        return 0;
+}
+
+static int schema_version(struct store *s, int *ret)
+{
+        sqlite3_stmt *st;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
+                                NULL);
+        if (rc != SQLITE_OK) {
+                *ret = 0; /* no meta table: empty database */
+                return 0;
+        }
+        rc = sqlite3_step(st);
+        *ret = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+        sqlite3_finalize(st);
+        return 0;
+}
+
+static int migrate(struct store *s)
+{
+        int version, r;
+        char sql[128];
+
+        schema_version(s, &version);
+        if (version > (int)ELEMENTSOF(migrations)) {
+                log_err("database %s has schema version %d, newer than this doorwatchd (%d)",
+                        s->path, version, (int)ELEMENTSOF(migrations));
+                return -EPROTO;
+        }
+        if (version == (int)ELEMENTSOF(migrations))
+                return 0;
+        if (s->readonly) {
+                log_err("database %s has schema version %d, expected %d", s->path, version,
+                        (int)ELEMENTSOF(migrations));
+                return -EPROTO;
+        }
+        r = exec_sql(s, "BEGIN IMMEDIATE");
+        if (r < 0)
+                return r;
+        r = exec_sql(s, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)");
+        for (int v = version; r == 0 && v < (int)ELEMENTSOF(migrations); v++) {
+                r = exec_sql(s, migrations[v]);
+                if (r == 0) {
+                        snprintf(sql, sizeof(sql),
+                                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', '%d')",
+                                 v + 1);
+                        r = exec_sql(s, sql);
+                }
+                if (r == 0)
+                        log_info("database: migrated schema to version %d", v + 1);
+        }
+        if (r < 0) {
+                exec_sql(s, "ROLLBACK");
+                return r;
+        }
+        return exec_sql(s, "COMMIT");
+}
+
+/* Creates the directory of path (mode 0750) if it is missing. */
+static int ensure_parent_dir(const char *path)
+{
+        _cleanup_free_ char *copy = xstrdup(path);
+        const char *dir = dirname(copy);
+        struct stat st;
+
+        if (stat(dir, &st) == 0)
+                return 0;
+        if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int store_open(const char *path, bool sync_full, bool readonly, struct store **ret)
+{
+        struct store *s;
+        int flags, rc, r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->path = xstrdup(path);
+        s->readonly = readonly;
+        if (!readonly) {
+                r = ensure_parent_dir(path);
+                if (r < 0) {
+                        log_err_errno(r, "database: cannot create directory for %s", path);
+                        store_close(s);
+                        return r;
+                }
+        }
+        flags = readonly ? SQLITE_OPEN_READONLY
+                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+        mode_t old = umask(027);
+        rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+        umask(old);
+        if (rc != SQLITE_OK) {
+                log_err("database: cannot open %s: %s", path,
+                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+                store_close(s);
+                return -EACCES;
+        }
+        sqlite3_busy_timeout(s->db, readonly ? 5000 : 2000);
+        sqlite3_extended_result_codes(s->db, 1);
+        if (!readonly) {
+                if (chmod(path, 0640) < 0)
+                        log_warn_errno(-errno, "database: cannot chmod %s", path);
+                r = exec_sql(s, "PRAGMA journal_mode=WAL");
+                if (r == 0)
+                        r = exec_sql(s, sync_full ? "PRAGMA synchronous=FULL"
+                                                  : "PRAGMA synchronous=NORMAL");
+                if (r == 0)
+                        r = migrate(s);
+                if (r < 0) {
+                        store_close(s);
+                        return r;
+                }
+        } else {
+                r = migrate(s);
+                if (r < 0) {
+                        store_close(s);
+                        return r;
+                }
+        }
+        *ret = s;
+        return 0;
+}
+
+struct store *store_close(struct store *s)
+{
+        if (!s)
+                return NULL;
+        if (s->in_txn)
+                store_commit(s);
+        for (int i = 0; i < _STMT_MAX; i++)
+                sqlite3_finalize(s->stmt[i]);
+        sqlite3_close(s->db);
+        free(s->path);
+        free(s);
+        return NULL;
+}
+
+int store_begin(struct store *s)
+{
+        int r;
+        if (s->in_txn)
+                return 0;
+        r = exec_sql(s, "BEGIN IMMEDIATE");
+        if (r == 0) {
+                s->in_txn = true;
+                if (s->begin_hook)
+                        s->begin_hook(s->begin_userdata);
+        }
+        return r;
+}
+
+int store_commit(struct store *s)
+{
+        int r;
+        if (!s->in_txn)
+                return 0;
+        r = exec_sql(s, "COMMIT");
+        if (r < 0) {
+                exec_sql(s, "ROLLBACK");
+        }
+        s->in_txn = false;
+        return r;
+}
+
+void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata)
+{
+        s->begin_hook = fn;
+        s->begin_userdata = userdata;
+}
+
+bool store_in_transaction(struct store *s)
+{
+        return s->in_txn;
+}
+
+int store_event_exists(struct store *s, const char *device, const char *uid)
+{
+        sqlite3_stmt *st = stmt(s, STMT_EVENT_EXISTS);
+        int rc;
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, device);
+        bind_text(st, 2, uid);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc == SQLITE_ROW)
+                return 1;
+        if (rc == SQLITE_DONE)
+                return 0;
+        return sql_err(s, rc, "looking up event");
+}
+
+int store_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid)
+{
+        sqlite3_stmt *st = stmt(s, STMT_EVENT_INSERT);
+        int r;
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, e->device);
+        bind_text(st, 2, e->household);
+        bind_text(st, 3, e->source);
+        bind_text(st, 4, e->uid);
+        bind_text(st, 5, e->type);
+        bind_text(st, 6, e->state);
+        if (e->has_ts)
+                sqlite3_bind_double(st, 7, e->ts);
+        sqlite3_bind_int64(st, 8, e->recv_usec);
+        sqlite3_bind_int64(st, 9, e->event_usec);
+        sqlite3_bind_int(st, 10, e->retained);
+        bind_text(st, 11, e->verdict);
+        bind_text(st, 12, e->reason);
+        bind_text(st, 13, e->alert_id);
+        if (e->payload)
+                sqlite3_bind_text(st, 14, e->payload, (int)e->payload_len, SQLITE_STATIC);
+        r = step_done(s, st, "storing event");
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(s->db) == 0)
+                return STORE_E_DUPLICATE;
+        if (ret_rowid)
+                *ret_rowid = sqlite3_last_insert_rowid(s->db);
+        return 0;
+}
+
+int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size)
+{
+        sqlite3_stmt *st = stmt(s, STMT_SEQ_NEXT);
+        char name[32], day[16];
+        time_t t = (time_t)(now_usec / USEC_PER_SEC);
+        struct tm tm;
+        int rc;
+        long long v;
+
+        if (!st)
+                return -EIO;
+        localtime_r(&t, &tm);
+        strftime(day, sizeof(day), "%Y%m%d", &tm);
+        snprintf(name, sizeof(name), "%c-%s", prefix, day);
+        bind_text(st, 1, name);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+                sqlite3_reset(st);
+                return sql_err(s, rc, "allocating id");
+        }
+        v = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        snprintf(buf, size, "%s-%04lld", name, v);
+        return 0;
+}
+
+int store_insert_alert(struct store *s, const struct alert *a, const char *community,
+                       const char *reason)
+{
+        sqlite3_stmt *st = stmt(s, STMT_ALERT_INSERT);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, a->id);
+        bind_text(st, 2, a->household ? a->household->id : NULL);
+        bind_text(st, 3, community);
+        bind_text(st, 4, a->device_id);
+        bind_text(st, 5, alert_kind_to_string(a->kind));
+        bind_text(st, 6, severity_to_string(a->severity));
+        bind_text(st, 7, alert_state_to_string(a->state));
+        bind_text(st, 8, reason);
+        sqlite3_bind_int(st, 9, a->count);
+        bind_text(st, 10, a->event_uid[0] ? a->event_uid : NULL);
+        if (a->event_ts > 0)
+                sqlite3_bind_double(st, 11, a->event_ts);
+        sqlite3_bind_int64(st, 12, a->raised_usec);
+        sqlite3_bind_int64(st, 13, a->last_event_usec);
+        sqlite3_bind_int(st, 14, a->step_index);
+        sqlite3_bind_int(st, 15, a->round);
+        bind_usec(st, 16, a->next_usec);
+        return step_done(s, st, "storing alert");
+}
+
+int store_update_alert(struct store *s, const struct alert *a)
+{
+        sqlite3_stmt *st = stmt(s, STMT_ALERT_UPDATE);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, a->id);
+        bind_text(st, 2, severity_to_string(a->severity));
+        bind_text(st, 3, alert_state_to_string(a->state));
+        sqlite3_bind_int(st, 4, a->count);
+        sqlite3_bind_int64(st, 5, a->last_event_usec);
+        sqlite3_bind_int(st, 6, a->step_index);
+        sqlite3_bind_int(st, 7, a->round);
+        bind_usec(st, 8, a->next_usec);
+        bind_text(st, 9, alert_kind_to_string(a->kind));
+        return step_done(s, st, "updating alert");
+}
+
+int store_insert_action(struct store *s, const char *kind, const char *actor, const char *channel,
+                        const char *target, int64_t usec, const char *detail)
+{
+        sqlite3_stmt *st = stmt(s, STMT_ACTION_INSERT);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, kind);
+        bind_text(st, 2, actor);
+        bind_text(st, 3, channel);
+        bind_text(st, 4, target);
+        sqlite3_bind_int64(st, 5, usec);
+        bind_text(st, 6, detail);
+        return step_done(s, st, "storing action");
+}
+
+int store_set_alert_acked(struct store *s, const char *alert_id, const char *worker,
+                          const char *channel, int64_t usec)
+{
+        sqlite3_stmt *st = stmt(s, STMT_ALERT_ACK);
+        int r;
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, alert_id);
+        bind_text(st, 2, worker);
+        bind_text(st, 3, channel);
+        sqlite3_bind_int64(st, 4, usec);
+        r = step_done(s, st, "acknowledging alert");
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) ? 0 : STORE_E_NOT_FOUND;
+}
+
+int store_set_alert_resolved(struct store *s, const char *alert_id, const char *worker,
+                             const char *channel, int64_t usec, const char *note)
+{
+        sqlite3_stmt *st = stmt(s, STMT_ALERT_RESOLVE);
+        int r;
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, alert_id);
+        bind_text(st, 2, worker);
+        bind_text(st, 3, channel);
+        sqlite3_bind_int64(st, 4, usec);
+        bind_text(st, 5, note);
+        r = step_done(s, st, "resolving alert");
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) ? 0 : STORE_E_NOT_FOUND;
+}
+
+int store_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata)
+{
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT id, household, device, kind, severity, state, event_uid,"
+                                " count, step, round, event_ts, raised_usec, last_event_usec,"
+                                " acked_usec, next_usec FROM alert WHERE state != 'resolved'"
+                                " ORDER BY raised_usec",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "loading alerts");
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct store_alert_row row = {
+                        .id = (const char *)sqlite3_column_text(st, 0),
+                        .household = (const char *)sqlite3_column_text(st, 1),
+                        .device = (const char *)sqlite3_column_text(st, 2),
+                        .kind = (const char *)sqlite3_column_text(st, 3),
+                        .severity = (const char *)sqlite3_column_text(st, 4),
+                        .state = (const char *)sqlite3_column_text(st, 5),
+                        .event_uid = (const char *)sqlite3_column_text(st, 6),
+                        .count = sqlite3_column_int(st, 7),
+                        .step = sqlite3_column_int(st, 8),
+                        .round = sqlite3_column_int(st, 9),
+                        .event_ts = sqlite3_column_double(st, 10),
+                        .raised_usec = sqlite3_column_int64(st, 11),
+                        .last_event_usec = sqlite3_column_int64(st, 12),
+                        .acked_usec = sqlite3_column_int64(st, 13),
+                        .next_usec = sqlite3_column_int64(st, 14),
+                };
+                r = cb(&row, userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = sql_err(s, rc, "loading alerts");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_insert_notification(struct store *s, const struct store_notification *n)
+{
+        sqlite3_stmt *st = stmt(s, STMT_NOTIF_INSERT);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, n->id);
+        bind_text(st, 2, n->alert_id);
+        bind_text(st, 3, n->worker);
+        bind_text(st, 4, n->channel);
+        bind_text(st, 5, n->step);
+        sqlite3_bind_int(st, 6, n->round);
+        sqlite3_bind_int(st, 7, n->priority);
+        bind_text(st, 8, n->payload);
+        sqlite3_bind_int64(st, 9, n->created_usec);
+        sqlite3_bind_int64(st, 10, n->next_usec);
+        return step_done(s, st, "storing notification");
+}
+
+int store_foreach_due_notification(struct store *s, int64_t now_usec, size_t max,
+                                   store_notification_cb cb, void *userdata)
+{
+        sqlite3_stmt *st = stmt(s, STMT_NOTIF_DUE);
+        int rc, r = 0;
+
+        if (!st)
+                return -EIO;
+        sqlite3_bind_int64(st, 1, now_usec);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct store_notification n = {
+                        .id = (const char *)sqlite3_column_text(st, 0),
+                        .alert_id = (const char *)sqlite3_column_text(st, 1),
+                        .worker = (const char *)sqlite3_column_text(st, 2),
+                        .channel = (const char *)sqlite3_column_text(st, 3),
+                        .step = (const char *)sqlite3_column_text(st, 4),
+                        .round = sqlite3_column_int(st, 5),
+                        .priority = sqlite3_column_int(st, 6),
+                        .payload = (const char *)sqlite3_column_text(st, 7),
+                        .created_usec = sqlite3_column_int64(st, 8),
+                        .next_usec = sqlite3_column_int64(st, 9),
+                        .attempts = sqlite3_column_int(st, 10),
+                };
+                r = cb(&n, userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = sql_err(s, rc, "reading outbox");
+        sqlite3_reset(st);
+        return r;
+}
+
+static const char *notification_state_name(enum notification_state st)
+{
+        static const char *const names[] = {"pending", "sending", "delivered", "dead"};
+        return names[st];
+}
+
+int store_set_notification_state(struct store *s, const char *id, enum notification_state nst,
+                                 int attempts, int64_t next_usec, const char *error,
+                                 int64_t now_usec)
+{
+        sqlite3_stmt *st = stmt(s, STMT_NOTIF_STATE);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, id);
+        bind_text(st, 2, notification_state_name(nst));
+        sqlite3_bind_int(st, 3, attempts);
+        sqlite3_bind_int64(st, 4, next_usec);
+        bind_text(st, 5, error);
+        sqlite3_bind_int64(st, 6, now_usec);
+        return step_done(s, st, "updating notification");
+}
+
+int64_t store_next_notification_usec(struct store *s)
+{
+        sqlite3_stmt *st = stmt(s, STMT_NOTIF_NEXT);
+        int64_t v = INT64_MAX;
+        if (!st)
+                return INT64_MAX;
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+                v = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return v;
+}
+
+int store_requeue_sending(struct store *s)
+{
+        return exec_sql(s, "UPDATE notification SET state = 'pending' WHERE state = 'sending'");
+}
+
+int64_t store_outbox_depth(struct store *s)
+{
+        sqlite3_stmt *st = stmt(s, STMT_NOTIF_DEPTH);
+        int64_t v = 0;
+        if (!st)
+                return -EIO;
+        if (sqlite3_step(st) == SQLITE_ROW)
+                v = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return v;
+}

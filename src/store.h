@@ -1,0 +1,119 @@
+/* store.h: the SQLite database (WAL), the daemon's durable state.
+ *
+ * doorwatchd is the only writer; doorwatchctl opens it read-only. Writes happen inside
+ * one transaction per event-loop iteration: store_begin() opens it lazily (a no-op when
+ * one is open) and the daemon commits it before going back to sleep, so a burst of MQTT
+ * messages costs one commit and the window between broker PUBACK and COMMIT is a few
+ * microseconds of in-process work. */
+#pragma once
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alert.h"
+
+enum {
+        STORE_E_DUPLICATE = 1, /* the (device, id) pair was stored before */
+        STORE_E_NOT_FOUND = 2,
+};
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+int store_open(const char *path, bool sync_full, bool readonly, struct store **ret);
+struct store *store_close(struct store *s);
+sqlite3 *store_db(struct store *s);
+const char *store_path(struct store *s);
+
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+bool store_in_transaction(struct store *s);
+/* Called whenever store_begin() actually opens a transaction (the daemon uses it to
+ * schedule the commit at the end of the loop iteration). */
+void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata);
+
+/* Events. */
+struct store_event {
+        const char *device;
+        const char *household;
+        const char *source;
+        const char *uid; /* device-assigned id or NULL */
+        const char *type;
+        const char *state; /* door state, direction... or NULL */
+        bool has_ts;
+        double ts;
+        int64_t recv_usec;
+        int64_t event_usec; /* the time rules judged by */
+        bool retained;
+        const char *verdict; /* "alert" | "expected" | "ignored" */
+        const char *reason;
+        const char *alert_id;
+        const char *payload; /* original payload (JSON or text), may be NULL */
+        size_t payload_len;
+};
+/* Returns 1 when (device, uid) is already stored, 0 when not. */
+int store_event_exists(struct store *s, const char *device, const char *uid);
+int store_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid);
+
+/* Identifiers "a-20200206-0007", "n-20200206-0031": per local calendar day sequences. */
+int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size);
+
+/* Alerts. */
+int store_insert_alert(struct store *s, const struct alert *a, const char *community,
+                       const char *reason);
+int store_update_alert(struct store *s, const struct alert *a);
+/* Records who did what (ack, resolve, checkin, pass, report) through which channel. */
+int store_insert_action(struct store *s, const char *kind, const char *actor, const char *channel,
+                        const char *target, int64_t usec, const char *detail);
+int store_set_alert_acked(struct store *s, const char *alert_id, const char *worker,
+                          const char *channel, int64_t usec);
+int store_set_alert_resolved(struct store *s, const char *alert_id, const char *worker,
+                             const char *channel, int64_t usec, const char *note);
+
+/* Live alerts (open, or acked) for rebuilding memory at start. */
+struct store_alert_row {
+        const char *id, *household, *device, *kind, *severity, *state, *event_uid;
+        int count, step, round;
+        double event_ts;
+        int64_t raised_usec, last_event_usec, acked_usec, next_usec;
+};
+typedef int (*store_alert_cb)(const struct store_alert_row *row, void *userdata);
+int store_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata);
+
+/* Notification outbox. */
+enum notification_state {
+        NOTIFICATION_PENDING,
+        NOTIFICATION_SENDING,
+        NOTIFICATION_DELIVERED,
+        NOTIFICATION_DEAD,
+};
+struct store_notification {
+        const char *id;
+        const char *alert_id;
+        const char *worker; /* NULL for group channels */
+        const char *channel;
+        const char *step;
+        int round;
+        int priority; /* lower goes first: door alerts 0, device health 1 */
+        const char *payload;
+        int64_t created_usec;
+        int64_t next_usec;
+        int attempts;
+};
+int store_insert_notification(struct store *s, const struct store_notification *n);
+typedef int (*store_notification_cb)(const struct store_notification *n, void *userdata);
+/* Pending notifications due at now_usec, most urgent first, at most max. */
+int store_foreach_due_notification(struct store *s, int64_t now_usec, size_t max,
+                                   store_notification_cb cb, void *userdata);
+/* attempts < 0 keeps the stored count. */
+int store_set_notification_state(struct store *s, const char *id, enum notification_state st,
+                                 int attempts, int64_t next_usec, const char *error,
+                                 int64_t now_usec);
+/* Earliest next_usec of pending notifications, or INT64_MAX. */
+int64_t store_next_notification_usec(struct store *s);
+/* At start: rows left "sending" by a previous process go back to pending. */
+int store_requeue_sending(struct store *s);
+int64_t store_outbox_depth(struct store *s);

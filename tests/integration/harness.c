@@ -1,0 +1,479 @@
+/* harness.c: see harness.h. Processes are started with fork/exec and always reaped;
+ * the temporary directory is removed unless DOORWATCH_KEEP_TMP is set. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "harness: ");
+        vfprintf(stderr, fmt, ap);
+        fprintf(stderr, "\n");
+        va_end(ap);
+        abort();
+}
+
+double h_now(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double mono(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *h_build_dir(void)
+{
+        const char *b = getenv("DOORWATCH_BUILD");
+        return b && *b ? b : "build";
+}
+
+static int free_port(void)
+{
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof(a);
+        int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+            getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+                die("cannot find a free port: %s", strerror(errno));
+        port = ntohs(a.sin_port);
+        close(fd);
+        return port;
+}
+
+void h_write_conf(struct harness *h, const char *name, const char *contents)
+{
+        char path[512];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", h->confdir, name);
+        f = fopen(path, "w");
+        if (!f)
+                die("cannot write %s: %s", path, strerror(errno));
+        fputs(contents, f);
+        fclose(f);
+}
+
+static const char *default_workers =
+        "[{\"id\": \"w-a-01\", \"name\": \"测试甲\", \"role\": \"community\", \"community\": \"alpha\","
+        "  \"phone\": \"+8613800000101\", \"channels\": [\"mqtt\"]},"
+        " {\"id\": \"w-a-02\", \"name\": \"测试乙\", \"role\": \"medical\", \"community\": \"alpha\","
+        "  \"phone\": \"+8613800000102\", \"channels\": [\"mqtt\"]},"
+        " {\"id\": \"w-a-03\", \"name\": \"测试丙\", \"role\": \"police\", \"community\": \"alpha\","
+        "  \"phone\": \"+8613800000103\", \"channels\": [\"mqtt\"]},"
+        " {\"id\": \"w-a-00\", \"name\": \"测试丁\", \"role\": \"staff\", \"community\": \"alpha\","
+        "  \"phone\": \"+8613800000100\", \"channels\": [\"mqtt\"]},"
+        " {\"id\": \"w-a-09\", \"name\": \"测试戊\", \"role\": \"installer\", \"community\": \"alpha\","
+        "  \"phone\": \"+8613800000109\", \"channels\": [\"mqtt\"]},"
+        " {\"id\": \"w-cmd\", \"name\": \"指挥中心\", \"role\": \"staff\","
+        "  \"phone\": \"+8613800000199\", \"channels\": [\"mqtt\"]}]";
+
+static const char *default_households =
+        "[{\"id\": \"H-1\", \"community\": \"alpha\", \"address\": \"测试路 1号 101\","
+        "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\", \"end\": \"2099-01-01T00:00:00+08:00\"},"
+        "  \"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", \"police\": \"w-a-03\"},"
+        "  \"devices\": [{\"id\": \"d-1-door\", \"kind\": \"door_contact\", \"source\": \"native\"},"
+        "               {\"id\": \"d-1-bell\", \"kind\": \"doorbell\", \"source\": \"native\"}]},"
+        " {\"id\": \"H-2\", \"community\": \"alpha\", \"address\": \"测试路 2号 202\","
+        "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\", \"end\": \"2099-01-01T00:00:00+08:00\"},"
+        "  \"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", \"police\": \"w-a-03\"},"
+        "  \"devices\": [{\"id\": \"d-2-door\", \"kind\": \"door_contact\", \"source\": \"native\"}]},"
+        " {\"id\": \"H-3\", \"community\": \"alpha\", \"address\": \"测试路 3号 303\","
+        "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\", \"end\": \"2020-01-15T00:00:00+08:00\"},"
+        "  \"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", \"police\": \"w-a-03\"},"
+        "  \"devices\": [{\"id\": \"d-3-door\", \"kind\": \"door_contact\", \"source\": \"native\"}]}]";
+
+static const char *default_rosters =
+        "{\"communities\": {\"alpha\": {\"leader\": \"w-a-00\", \"shifts\": [], \"overrides\": []}},"
+        " \"command\": [\"w-cmd\"], \"admins\": [\"w-cmd\"]}";
+
+void h_write_default_config(struct harness *h, const char *extra)
+{
+        char buf[4096];
+
+        snprintf(buf, sizeof(buf),
+                 "{\"timezone\": \"Asia/Shanghai\", \"database\": \"%s\",\n"
+                 " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": \"doorwatchd-test\","
+                 " \"keepalive\": \"5s\"},\n"
+                 " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}%s%s}\n",
+                 h->dbpath, h->port, extra && *extra ? ",\n " : "", extra ? extra : "");
+        h_write_conf(h, "doorwatch.json", buf);
+}
+
+void h_init(struct harness *h)
+{
+        memset(h, 0, sizeof(*h));
+        snprintf(h->dir, sizeof(h->dir), "/tmp/doorwatch-test-XXXXXX");
+        if (!mkdtemp(h->dir))
+                die("mkdtemp: %s", strerror(errno));
+        snprintf(h->confdir, sizeof(h->confdir), "%s/conf", h->dir);
+        snprintf(h->dbpath, sizeof(h->dbpath), "%s/state/doorwatch.db", h->dir);
+        mkdir(h->confdir, 0700);
+        h->port = free_port();
+        h_write_conf(h, "workers.json", default_workers);
+        h_write_conf(h, "households.json", default_households);
+        h_write_conf(h, "rosters.json", default_rosters);
+        h_write_default_config(h, "");
+}
+
+static pid_t spawn(const char *const *argv, const char *log)
+{
+        pid_t pid = fork();
+        if (pid < 0)
+                die("fork: %s", strerror(errno));
+        if (pid == 0) {
+                int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                if (fd >= 0) {
+                        dup2(fd, 1);
+                        dup2(fd, 2);
+                }
+                execv(argv[0], (char *const *)argv);
+                _exit(127);
+        }
+        return pid;
+}
+
+static bool port_open(int port)
+{
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(fd);
+        return ok;
+}
+
+void h_start_broker(struct harness *h)
+{
+        char conf[512], log[512], body[1024];
+        FILE *f;
+
+        snprintf(conf, sizeof(conf), "%s/mosquitto.conf", h->dir);
+        snprintf(log, sizeof(log), "%s/mosquitto.out", h->dir);
+        snprintf(body, sizeof(body),
+                 "listener %d 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                 "persistence_location %s/\nautosave_interval 1\nmax_queued_messages 100000\n"
+                 "set_tcp_nodelay true\n",
+                 h->port, h->dir);
+        f = fopen(conf, "w");
+        if (!f)
+                die("cannot write %s", conf);
+        fputs(body, f);
+        fclose(f);
+        const char *argv[] = {"/usr/sbin/mosquitto", "-c", conf, NULL};
+        h->broker_pid = spawn(argv, log);
+        for (double end = mono() + 10; mono() < end; usleep(20000))
+                if (port_open(h->port))
+                        return;
+        die("mosquitto did not start on port %d (see %s)", h->port, log);
+}
+
+void h_stop_broker(struct harness *h)
+{
+        if (h->broker_pid <= 0)
+                return;
+        kill(h->broker_pid, SIGTERM);
+        waitpid(h->broker_pid, NULL, 0);
+        h->broker_pid = 0;
+}
+
+bool h_daemon_alive(struct harness *h)
+{
+        return h->daemon_pid > 0 && waitpid(h->daemon_pid, NULL, WNOHANG) == 0;
+}
+
+void h_start_daemon(struct harness *h)
+{
+        char bin[512], log[512];
+        char filter[256];
+
+        snprintf(bin, sizeof(bin), "%s/doorwatchd", h_build_dir());
+        snprintf(log, sizeof(log), "%s/doorwatchd.log", h->dir);
+        if (!h->client)
+                h_connect(h);
+        snprintf(filter, sizeof(filter), "doorwatch/v1/daemon/+/status");
+        h_clear_messages(h);
+        const char *argv[] = {bin, "-c", h->confdir, "-v", NULL};
+        h->daemon_pid = spawn(argv, log);
+        for (double end = mono() + 15; mono() < end;) {
+                h_pump(h, 20);
+                for (size_t i = 0; i < h->n_msgs; i++)
+                        if (strstr(h->msgs[i].topic, "/daemon/") &&
+                            strcmp(h->msgs[i].payload, "online") == 0 && !h->msgs[i].retained)
+                                return;
+                if (!h_daemon_alive(h))
+                        die("doorwatchd exited during start (see %s)", log);
+        }
+        die("doorwatchd did not come online (see %s)", log);
+}
+
+int h_stop_daemon(struct harness *h, int sig)
+{
+        int status = 0;
+        if (h->daemon_pid <= 0)
+                return -1;
+        kill(h->daemon_pid, sig);
+        waitpid(h->daemon_pid, &status, 0);
+        h->daemon_pid = 0;
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        return 128 + WTERMSIG(status);
+}
+
+static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
+{
+        struct harness *h = ud;
+        if (h->n_msgs == h->cap_msgs) {
+                h->cap_msgs = h->cap_msgs ? h->cap_msgs * 2 : 64;
+                h->msgs = realloc(h->msgs, h->cap_msgs * sizeof(*h->msgs));
+                if (!h->msgs)
+                        abort();
+        }
+        h->msgs[h->n_msgs++] = (struct h_msg){
+                .topic = strdup(msg->topic),
+                .payload = strndup(msg->payload ? msg->payload : "", (size_t)msg->payloadlen),
+                .retained = msg->retain,
+        };
+}
+
+void h_connect(struct harness *h)
+{
+        mosquitto_lib_init();
+        h->client = mosquitto_new(NULL, true, h);
+        if (!h->client)
+                die("mosquitto_new");
+        mosquitto_message_callback_set(h->client, on_message);
+        if (mosquitto_connect(h->client, "127.0.0.1", h->port, 30) != MOSQ_ERR_SUCCESS)
+                die("test client cannot connect to port %d", h->port);
+        h_subscribe(h, "doorwatch/v1/workers/+/notify");
+        h_subscribe(h, "doorwatch/v1/workers/+/result");
+        h_subscribe(h, "doorwatch/v1/daemon/+/status");
+}
+
+void h_subscribe(struct harness *h, const char *filter)
+{
+        mosquitto_subscribe(h->client, NULL, filter, 1);
+        h_pump(h, 30);
+}
+
+void h_pump(struct harness *h, int ms)
+{
+        double end = mono() + ms / 1000.0;
+        do {
+                int rc = mosquitto_loop(h->client, 10, 1);
+                if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST) {
+                        if (mosquitto_reconnect(h->client) == MOSQ_ERR_SUCCESS) {
+                                /* clean session: subscriptions must be made again */
+                                mosquitto_subscribe(h->client, NULL, "doorwatch/v1/workers/+/notify", 1);
+                                mosquitto_subscribe(h->client, NULL, "doorwatch/v1/workers/+/result", 1);
+                                mosquitto_subscribe(h->client, NULL, "doorwatch/v1/daemon/+/status", 1);
+                        } else
+                                usleep(20000);
+                }
+        } while (mono() < end);
+}
+
+void h_publish(struct harness *h, const char *topic, const char *payload, bool retain)
+{
+        int rc = mosquitto_publish(h->client, NULL, topic, (int)strlen(payload), payload, 1,
+                                   retain);
+        if (rc != MOSQ_ERR_SUCCESS)
+                die("publish %s: %s", topic, mosquitto_strerror(rc));
+        h_pump(h, 5);
+}
+
+static bool matches(const char *filter, const char *topic)
+{
+        bool r = false;
+        mosquitto_topic_matches_sub(filter, topic, &r);
+        return r;
+}
+
+size_t h_count_messages(struct harness *h, const char *filter)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < h->n_msgs; i++)
+                n += matches(filter, h->msgs[i].topic);
+        return n;
+}
+
+const struct h_msg *h_message(struct harness *h, const char *filter, size_t nth)
+{
+        for (size_t i = 0; i < h->n_msgs; i++)
+                if (matches(filter, h->msgs[i].topic) && nth-- == 0)
+                        return &h->msgs[i];
+        return NULL;
+}
+
+size_t h_wait_messages(struct harness *h, const char *filter, size_t count, int timeout_ms)
+{
+        double end = mono() + timeout_ms / 1000.0;
+        size_t n;
+        while ((n = h_count_messages(h, filter)) < count && mono() < end)
+                h_pump(h, 10);
+        return n;
+}
+
+void h_clear_messages(struct harness *h)
+{
+        for (size_t i = 0; i < h->n_msgs; i++) {
+                free(h->msgs[i].topic);
+                free(h->msgs[i].payload);
+        }
+        h->n_msgs = 0;
+}
+
+static sqlite3_stmt *db_query(struct harness *h, sqlite3 **db, const char *fmt, va_list ap)
+{
+        char *sql = sqlite3_vmprintf(fmt, ap);
+        sqlite3_stmt *st = NULL;
+
+        if (sqlite3_open_v2(h->dbpath, db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+                die("cannot open %s", h->dbpath);
+        sqlite3_busy_timeout(*db, 2000);
+        if (sqlite3_prepare_v2(*db, sql, -1, &st, NULL) != SQLITE_OK)
+                die("query %s: %s", sql, sqlite3_errmsg(*db));
+        sqlite3_free(sql);
+        return st;
+}
+
+static int64_t db_int_v(struct harness *h, const char *fmt, va_list ap)
+{
+        sqlite3 *db;
+        sqlite3_stmt *st = db_query(h, &db, fmt, ap);
+        int64_t v = -1;
+        if (sqlite3_step(st) == SQLITE_ROW)
+                v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return v;
+}
+
+int64_t h_db_int(struct harness *h, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int64_t v = db_int_v(h, fmt, ap);
+        va_end(ap);
+        return v;
+}
+
+const char *h_db_text(struct harness *h, const char *fmt, ...)
+{
+        static char buf[4096];
+        sqlite3 *db;
+        va_list ap;
+        va_start(ap, fmt);
+        sqlite3_stmt *st = db_query(h, &db, fmt, ap);
+        va_end(ap);
+        buf[0] = 0;
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+                snprintf(buf, sizeof(buf), "%s", (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return buf;
+}
+
+int64_t h_db_wait_int(struct harness *h, int64_t want, int timeout_ms, const char *fmt, ...)
+{
+        double end = mono() + timeout_ms / 1000.0;
+        int64_t v;
+        do {
+                va_list ap;
+                va_start(ap, fmt);
+                v = db_int_v(h, fmt, ap);
+                va_end(ap);
+                if (v == want)
+                        break;
+                h_pump(h, 10);
+        } while (mono() < end);
+        return v;
+}
+
+int h_run(char **out, const char *const *argv)
+{
+        int pipefd[2], status;
+        pid_t pid;
+        size_t len = 0, cap = 4096;
+        char *buf = malloc(cap);
+
+        if (!buf || pipe(pipefd) < 0)
+                die("pipe");
+        pid = fork();
+        if (pid == 0) {
+                dup2(pipefd[1], 1);
+                dup2(pipefd[1], 2);
+                close(pipefd[0]);
+                execv(argv[0], (char *const *)argv);
+                _exit(127);
+        }
+        close(pipefd[1]);
+        for (;;) {
+                if (len + 1024 > cap) {
+                        cap *= 2;
+                        buf = realloc(buf, cap);
+                        if (!buf)
+                                abort();
+                }
+                ssize_t k = read(pipefd[0], buf + len, cap - len - 1);
+                if (k <= 0)
+                        break;
+                len += (size_t)k;
+        }
+        buf[len] = 0;
+        close(pipefd[0]);
+        waitpid(pid, &status, 0);
+        if (out)
+                *out = buf;
+        else
+                free(buf);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void h_cleanup(struct harness *h)
+{
+        char cmd[600];
+        if (h->daemon_pid > 0)
+                h_stop_daemon(h, SIGKILL);
+        if (h->client) {
+                mosquitto_disconnect(h->client);
+                mosquitto_destroy(h->client);
+                h->client = NULL;
+        }
+        h_stop_broker(h);
+        h_clear_messages(h);
+        free(h->msgs);
+        h->msgs = NULL;
+        if (!getenv("DOORWATCH_KEEP_TMP")) {
+                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
+                if (system(cmd) != 0)
+                        fprintf(stderr, "harness: could not remove %s\n", h->dir);
+        } else
+                fprintf(stderr, "harness: kept %s\n", h->dir);
+}

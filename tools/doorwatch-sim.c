@@ -1,0 +1,315 @@
+/* doorwatch-sim: scenario player and MQTT helper for demos and tests.
+ *
+ *   doorwatch-sim [-H HOST] [-p PORT] play SCENARIO.json
+ *   doorwatch-sim [-H HOST] [-p PORT] pub [-r] TOPIC PAYLOAD
+ *   doorwatch-sim [-H HOST] [-p PORT] sub [-n COUNT] [-t SECONDS] TOPIC...
+ *
+ * A scenario is a JSON array of steps, played in order:
+ *   {"at": 1.5, "topic": "doorwatch/v1/devices/d1/events", "payload": {...} | "text",
+ *    "retain": false}
+ *   {"at": 2, "device": "d1", "event": {"type": "door", "state": "open"}}   (native shorthand)
+ *   {"at": 3, "worker": "w1", "command": "ack", "body": {...}}             (worker command)
+ * `at` is seconds after the start. In payloads, the string "$now" (or "$now+N", "$now-N",
+ * seconds) becomes the Unix time of publication (+/- N) as a number, and "$id" a fresh
+ * event id. Every publish is QoS 1 and the player waits for all PUBACKs before exiting.
+ * `sub` prints one JSON line per message ({"topic", "payload", "retained"}) and stops
+ * after COUNT messages or SECONDS (default 10). Exit status 0 on success, 1 on
+ * failure (broker unreachable, timeout before COUNT), 2 on usage errors. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <mosquitto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static const char *host = "127.0.0.1";
+static int port = 1883;
+static const char *prefix = "doorwatch/v1";
+static int pending_acks;
+static int received, want_count = -1;
+
+static void on_publish(struct mosquitto *m, void *ud, int mid)
+{
+        pending_acks--;
+}
+
+static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
+{
+        _cleanup_json_ cJSON *line = cJSON_CreateObject();
+        _cleanup_json_ cJSON *parsed = NULL;
+        _cleanup_free_ char *text = NULL, *out = NULL;
+
+        text = strndup(msg->payload ? msg->payload : "", (size_t)msg->payloadlen);
+        parsed = cJSON_Parse(text);
+        cJSON_AddStringToObject(line, "topic", msg->topic);
+        if (parsed) {
+                cJSON_AddItemToObject(line, "payload", parsed);
+                parsed = NULL;
+        } else
+                cJSON_AddStringToObject(line, "payload", text);
+        cJSON_AddBoolToObject(line, "retained", msg->retain);
+        out = cJSON_PrintUnformatted(line);
+        printf("%s\n", out);
+        fflush(stdout);
+        received++;
+}
+
+static struct mosquitto *connect_broker(const char *client_id)
+{
+        struct mosquitto *m;
+        int rc;
+
+        mosquitto_lib_init();
+        m = mosquitto_new(client_id, true, NULL);
+        if (!m)
+                return NULL;
+        mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+        mosquitto_publish_callback_set(m, on_publish);
+        mosquitto_message_callback_set(m, on_message);
+        rc = mosquitto_connect(m, host, port, 30);
+        if (rc != MOSQ_ERR_SUCCESS) {
+                fprintf(stderr, "doorwatch-sim: cannot connect to %s:%d: %s\n", host, port,
+                        rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                mosquitto_destroy(m);
+                return NULL;
+        }
+        return m;
+}
+
+static double now_sec(void)
+{
+        return (double)now_realtime_usec() / 1e6;
+}
+
+/* Replaces "$now[+-N]" and "$id" strings in place, recursively. */
+static void substitute(cJSON *j, double now)
+{
+        static unsigned long seq;
+        for (cJSON *c = j ? j->child : NULL; c; c = c->next) {
+                if (cJSON_IsString(c) && str_startswith(c->valuestring, "$now")) {
+                        double off = atof(c->valuestring + 4);
+                        cJSON_ReplaceItemViaPointer(j, c, cJSON_CreateNumber(now + off));
+                        return substitute(j, now);
+                }
+                if (cJSON_IsString(c) && strcmp(c->valuestring, "$id") == 0) {
+                        char id[64];
+                        snprintf(id, sizeof(id), "sim-%ld-%lu", (long)getpid(), ++seq);
+                        cJSON_SetValuestring(c, id);
+                }
+                substitute(c, now);
+        }
+}
+
+static int publish(struct mosquitto *m, const char *topic, const char *payload, bool retain)
+{
+        int rc = mosquitto_publish(m, NULL, topic, (int)strlen(payload), payload, 1, retain);
+        if (rc != MOSQ_ERR_SUCCESS) {
+                fprintf(stderr, "doorwatch-sim: publish to %s: %s\n", topic,
+                        mosquitto_strerror(rc));
+                return -EIO;
+        }
+        pending_acks++;
+        return 0;
+}
+
+static int wait_acks(struct mosquitto *m, double timeout)
+{
+        double end = now_sec() + timeout;
+        while (pending_acks > 0 && now_sec() < end)
+                if (mosquitto_loop(m, 50, 1) != MOSQ_ERR_SUCCESS)
+                        return -EIO;
+        return pending_acks > 0 ? -ETIMEDOUT : 0;
+}
+
+static int play_step(struct mosquitto *m, cJSON *step, double now)
+{
+        const cJSON *topic = cJSON_GetObjectItem(step, "topic");
+        const cJSON *device = cJSON_GetObjectItem(step, "device");
+        const cJSON *worker = cJSON_GetObjectItem(step, "worker");
+        cJSON *payload = cJSON_GetObjectItem(step, "payload");
+        char buf[512];
+        _cleanup_free_ char *text = NULL;
+        const char *t;
+
+        if (cJSON_IsString(device)) {
+                snprintf(buf, sizeof(buf), "%s/devices/%s/events", prefix, device->valuestring);
+                payload = cJSON_GetObjectItem(step, "event");
+                t = buf;
+        } else if (cJSON_IsString(worker)) {
+                const cJSON *cmd = cJSON_GetObjectItem(step, "command");
+                snprintf(buf, sizeof(buf), "%s/workers/%s/%s", prefix, worker->valuestring,
+                         cJSON_IsString(cmd) ? cmd->valuestring : "ack");
+                payload = cJSON_GetObjectItem(step, "body");
+                t = buf;
+        } else if (cJSON_IsString(topic))
+                t = topic->valuestring;
+        else {
+                fprintf(stderr, "doorwatch-sim: step without topic, device or worker\n");
+                return -EINVAL;
+        }
+        if (cJSON_IsString(payload))
+                text = xstrdup(payload->valuestring);
+        else if (payload) {
+                substitute(payload, now);
+                text = cJSON_PrintUnformatted(payload);
+        } else
+                text = xstrdup("");
+        const cJSON *note = cJSON_GetObjectItem(step, "say");
+        if (cJSON_IsString(note))
+                printf("  %s\n", note->valuestring);
+        return publish(m, t, text, cJSON_IsTrue(cJSON_GetObjectItem(step, "retain")));
+}
+
+static int cmd_play(const char *file)
+{
+        _cleanup_free_ char *text = NULL;
+        _cleanup_json_ cJSON *steps = NULL;
+        struct mosquitto *m;
+        const cJSON *step;
+        double start;
+        int r;
+
+        r = read_file(file, 16 * 1024 * 1024, &text, NULL);
+        if (r < 0) {
+                fprintf(stderr, "doorwatch-sim: %s: %s\n", file, strerror(-r));
+                return 1;
+        }
+        steps = cJSON_Parse(text);
+        if (!cJSON_IsArray(steps)) {
+                fprintf(stderr, "doorwatch-sim: %s: not a JSON array of steps\n", file);
+                return 1;
+        }
+        m = connect_broker(NULL);
+        if (!m)
+                return 1;
+        start = now_sec();
+        cJSON_ArrayForEach(step, steps)
+        {
+                const cJSON *at = cJSON_GetObjectItem(step, "at");
+                double when = start + (cJSON_IsNumber(at) ? at->valuedouble : 0);
+                while (now_sec() < when)
+                        mosquitto_loop(m, (int)MIN(50.0, (when - now_sec()) * 1000 + 1), 1);
+                if (play_step(m, (cJSON *)step, now_sec()) < 0) {
+                        mosquitto_destroy(m);
+                        return 1;
+                }
+                mosquitto_loop(m, 0, 1);
+        }
+        r = wait_acks(m, 10);
+        mosquitto_disconnect(m);
+        mosquitto_destroy(m);
+        mosquitto_lib_cleanup();
+        if (r < 0) {
+                fprintf(stderr, "doorwatch-sim: broker did not acknowledge every publish\n");
+                return 1;
+        }
+        return 0;
+}
+
+static int cmd_pub(int argc, char **argv)
+{
+        bool retain = false;
+        struct mosquitto *m;
+        int r;
+
+        if (argc > 0 && strcmp(argv[0], "-r") == 0) {
+                retain = true;
+                argc--;
+                argv++;
+        }
+        if (argc != 2)
+                return 2;
+        m = connect_broker(NULL);
+        if (!m)
+                return 1;
+        r = publish(m, argv[0], argv[1], retain);
+        if (r == 0)
+                r = wait_acks(m, 10);
+        mosquitto_disconnect(m);
+        mosquitto_destroy(m);
+        return r < 0 ? 1 : 0;
+}
+
+static int cmd_sub(int argc, char **argv)
+{
+        double timeout = 10, end;
+        struct mosquitto *m;
+        int c;
+
+        optind = 1;
+        while ((c = getopt(argc, argv, "+n:t:")) >= 0) {
+                if (c == 'n')
+                        want_count = atoi(optarg);
+                else if (c == 't')
+                        timeout = atof(optarg);
+                else
+                        return 2;
+        }
+        if (optind >= argc)
+                return 2;
+        m = connect_broker(NULL);
+        if (!m)
+                return 1;
+        for (int i = optind; i < argc; i++)
+                mosquitto_subscribe(m, NULL, argv[i], 1);
+        end = now_sec() + timeout;
+        while (now_sec() < end && (want_count < 0 || received < want_count))
+                if (mosquitto_loop(m, 50, 1) != MOSQ_ERR_SUCCESS)
+                        break;
+        mosquitto_disconnect(m);
+        mosquitto_destroy(m);
+        return want_count >= 0 && received < want_count ? 1 : 0;
+}
+
+static void usage(FILE *f)
+{
+        fprintf(f, "Usage: doorwatch-sim [-H HOST] [-p PORT] [-P PREFIX] play SCENARIO.json\n"
+                   "       doorwatch-sim [-H HOST] [-p PORT] pub [-r] TOPIC PAYLOAD\n"
+                   "       doorwatch-sim [-H HOST] [-p PORT] sub [-n COUNT] [-t SECONDS] "
+                   "TOPIC...\n");
+}
+
+int main(int argc, char **argv)
+{
+        int c;
+
+        while ((c = getopt(argc, argv, "+H:p:P:h")) >= 0) {
+                switch (c) {
+                case 'H':
+                        host = optarg;
+                        break;
+                case 'p':
+                        port = atoi(optarg);
+                        break;
+                case 'P':
+                        prefix = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind >= argc) {
+                usage(stderr);
+                return 2;
+        }
+        const char *cmd = argv[optind];
+        int r = 2;
+        if (strcmp(cmd, "play") == 0 && optind + 2 == argc)
+                r = cmd_play(argv[optind + 1]);
+        else if (strcmp(cmd, "pub") == 0)
+                r = cmd_pub(argc - optind - 1, argv + optind + 1);
+        else if (strcmp(cmd, "sub") == 0)
+                r = cmd_sub(argc - optind, argv + optind);
+        if (r == 2)
+                usage(stderr);
+        return r;
+}
