@@ -1,0 +1,1715 @@
+/* config.c: loads and validates the configuration directory (DESIGN.md §3).
+ *
+ * Files are read in a fixed order: doorwatch.json, workers.json, households.json,
+ * households.d/ *.json (name order, byte-wise; optional directory) and rosters.json.
+ * Each document is parsed with cJSON, validated and copied into struct config, then freed
+ * before the next one is read, so peak memory is the config plus the largest single file.
+ * Validation never stops at the first problem: every error is one line
+ * "file: json.path: message" in the caller's struct config_diag, and config_load() returns
+ * -EINVAL when there was any. Workers are loaded before households and rosters so team,
+ * shift and list references are checked as they are read; when a file could not be read at
+ * all, references into it are not checked (no cascade of "unknown worker" lines).
+ *
+ * Records are appended to growable arrays while loading, so pointers between records that
+ * may move (households, devices, communities) are only set by link_config() at the end;
+ * until then the id maps hold index + 1 instead of pointers. Workers are allocated once
+ * (the size of workers.json's array), so team/shift/list pointers to workers are set
+ * directly. Every household's per-record arrays are owned by that record; there are no
+ * per-household maps. Lookups are hash maps keyed by the records' own id strings.
+ *
+ * Keys and rules beyond the DESIGN.md §3 example (document them in doorwatch.json(5)):
+ *   - Any object key starting with "//" is a comment and is ignored, in every file
+ *     (also stripped from the notifier JSON kept for src/notify/).
+ *   - doorwatch.json "retention" (default "30d"): purge a household's events and personal
+ *     data this long after its observation ends.
+ *   - doorwatch.json "policy.debounce" (default "2s"): repeats of the same door state from
+ *     one device within this interval are treated as one event ("0s" disables).
+ *   - A notifier named "mqtt" of type "mqtt" exists implicitly when not configured; a worker
+ *     without "channels" gets ["mqtt"].
+ *   - Ids (workers, households, devices, communities) are 1..128 bytes without whitespace,
+ *     control characters, '/', '+' or '#' (they are used in MQTT topics).
+ *   - A shift's "to" may be "24:00" (midnight at the end of the day it starts).
+ *   - mqtt.keepalive is 5s..65535s; mqtt.tls.cert_file and key_file are set together.
+ *   - A UTF-8 byte order mark at the start of a file is skipped (spreadsheet exports).
+ *   - config_load(NULL, ...) reads /etc/doorwatch. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "adapter.h"
+#include "util.h"
+
+#define CONFIG_DEFAULT_DIR    "/etc/doorwatch"
+#define CONFIG_MAX_FILE_BYTES (256u * 1024 * 1024)
+#define JP_MAX                256 /* longest JSON path in a message; longer ones are cut */
+#define ID_MAX                128
+#define ZONEINFO_DIR          "/usr/share/zoneinfo"
+
+/* ---- names ---- */
+
+static const char *const role_names[_ROLE_MAX] = {
+        [ROLE_COMMUNITY] = "community", [ROLE_MEDICAL] = "medical", [ROLE_POLICE] = "police",
+        [ROLE_INSTALLER] = "installer", [ROLE_STAFF] = "staff",
+};
+static const char *const kind_names[_DEVICE_KIND_MAX] = {
+        [DEVICE_DOOR_CONTACT] = "door_contact",
+        [DEVICE_DOORBELL] = "doorbell",
+        [DEVICE_CAMERA] = "camera",
+};
+static const char *const step_names[_STEP_MAX] = {
+        [STEP_TEAM] = "team",
+        [STEP_LEADER] = "leader",
+        [STEP_COMMAND] = "command",
+};
+static const char *const notifier_types[] = { "mqtt",     "exec",   "wecom",
+                                              "dingtalk", "feishu", "webhook" };
+static const char *const day_names[7] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
+
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+        for (size_t i = 0; s && i < n; i++)
+                if (strcmp(names[i], s) == 0)
+                        return (int)i;
+        return -1;
+}
+
+const char *role_to_string(enum role r)
+{
+        return (int)r >= 0 && r < _ROLE_MAX ? role_names[r] : NULL;
+}
+
+enum role role_from_string(const char *s)
+{
+        return (enum role)name_index(role_names, _ROLE_MAX, s);
+}
+
+const char *device_kind_to_string(enum device_kind k)
+{
+        return (int)k >= 0 && k < _DEVICE_KIND_MAX ? kind_names[k] : NULL;
+}
+
+enum device_kind device_kind_from_string(const char *s)
+{
+        return (enum device_kind)name_index(kind_names, _DEVICE_KIND_MAX, s);
+}
+
+const char *escalation_step_to_string(enum escalation_step s)
+{
+        return (int)s >= 0 && s < _STEP_MAX ? step_names[s] : NULL;
+}
+
+enum escalation_step escalation_step_from_string(const char *s)
+{
+        return (enum escalation_step)name_index(step_names, _STEP_MAX, s);
+}
+
+/* ---- diagnostics ---- */
+
+static void diag_add(char ***lines, size_t *n, size_t *cap, const char *file, const char *path,
+                     const char *fmt, va_list ap)
+{
+        char *msg, *line;
+        int r;
+
+        if (vasprintf(&msg, fmt, ap) < 0)
+                abort();
+        if (path && *path)
+                r = asprintf(&line, "%s: %s: %s", file ? file : "", path, msg);
+        else
+                r = asprintf(&line, "%s: %s", file ? file : "", msg);
+        free(msg);
+        if (r < 0)
+                abort();
+        /* One line per problem, whatever the file contained. */
+        for (char *p = line; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        *p = '?';
+        GROW(*lines, *n, *cap);
+        (*lines)[(*n)++] = line;
+}
+
+void config_diag_error(struct config_diag *d, const char *file, const char *path, const char *fmt,
+                       ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        diag_add(&d->errors, &d->n_errors, &d->cap_errors, file, path, fmt, ap);
+        va_end(ap);
+}
+
+void config_diag_warn(struct config_diag *d, const char *file, const char *path, const char *fmt,
+                      ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        diag_add(&d->warnings, &d->n_warnings, &d->cap_warnings, file, path, fmt, ap);
+        va_end(ap);
+}
+
+void config_diag_done(struct config_diag *d)
+{
+        if (!d)
+                return;
+        for (size_t i = 0; i < d->n_errors; i++)
+                free(d->errors[i]);
+        for (size_t i = 0; i < d->n_warnings; i++)
+                free(d->warnings[i]);
+        free(d->errors);
+        free(d->warnings);
+        *d = (struct config_diag){ 0 };
+}
+
+/* ---- freeing and lookups ---- */
+
+static void *xcalloc(size_t n, size_t size)
+{
+        void *p;
+
+        if (n == 0)
+                return NULL;
+        p = calloc(n, size);
+        if (!p)
+                abort();
+        return p;
+}
+
+static void free_strv(char **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+struct config *config_free(struct config *c)
+{
+        if (!c)
+                return NULL;
+        free(c->dir);
+        free(c->timezone);
+        free(c->database);
+        free(c->mqtt.host);
+        free(c->mqtt.client_id);
+        free(c->mqtt.username);
+        free(c->mqtt.password_file);
+        free(c->mqtt.ca_file);
+        free(c->mqtt.cert_file);
+        free(c->mqtt.key_file);
+        free(c->mqtt.topic_prefix);
+        free(c->http.listen);
+        free(c->http.public_url);
+        free(c->http.token_file);
+        free(c->http.ack_secret_file);
+        for (size_t i = 0; i < c->n_notifiers; i++) {
+                free(c->notifiers[i].name);
+                free(c->notifiers[i].type);
+                cJSON_Delete(c->notifiers[i].json);
+        }
+        free(c->notifiers);
+        for (size_t i = 0; i < c->n_workers; i++) {
+                struct worker *w = &c->workers[i];
+                free(w->id);
+                free(w->name);
+                free(w->community_id);
+                free(w->phone);
+                free_strv(w->channels, w->n_channels);
+        }
+        free(c->workers);
+        for (size_t i = 0; i < c->n_households; i++) {
+                struct household *h = &c->households[i];
+                free(h->id);
+                free(h->community_id);
+                free(h->address);
+                for (size_t j = 0; j < h->n_schedule; j++)
+                        free(h->schedule[j].at_min);
+                free(h->schedule);
+                free(h->devices);
+        }
+        free(c->households);
+        for (size_t i = 0; i < c->n_devices; i++) {
+                struct device *d = &c->devices[i];
+                free(d->id);
+                free(d->source);
+                if (d->adapter_config && d->adapter && d->adapter->free_config)
+                        d->adapter->free_config(d->adapter_config);
+        }
+        free(c->devices);
+        for (size_t i = 0; i < c->n_communities; i++) {
+                struct community *m = &c->communities[i];
+                free(m->id);
+                free(m->shifts);
+                free(m->overrides);
+                free(m->households);
+        }
+        free(c->communities);
+        free(c->command);
+        free(c->admins);
+        hashmap_free(c->worker_by_id);
+        hashmap_free(c->household_by_id);
+        hashmap_free(c->device_by_id);
+        hashmap_free(c->community_by_id);
+        free(c);
+        return NULL;
+}
+
+static void config_freep(struct config **c)
+{
+        config_free(*c);
+}
+
+struct worker *config_worker(const struct config *c, const char *id)
+{
+        return c && id ? hashmap_get(c->worker_by_id, id) : NULL;
+}
+
+struct household *config_household(const struct config *c, const char *id)
+{
+        return c && id ? hashmap_get(c->household_by_id, id) : NULL;
+}
+
+struct device *config_device(const struct config *c, const char *id)
+{
+        return c && id ? hashmap_get(c->device_by_id, id) : NULL;
+}
+
+struct community *config_community(const struct config *c, const char *id)
+{
+        return c && id ? hashmap_get(c->community_by_id, id) : NULL;
+}
+
+const struct notifier_config *config_notifier(const struct config *c, const char *name)
+{
+        for (size_t i = 0; c && name && i < c->n_notifiers; i++)
+                if (str_eq(c->notifiers[i].name, name))
+                        return &c->notifiers[i];
+        return NULL;
+}
+
+/* ---- loader state and JSON helpers ---- */
+
+struct loader {
+        struct config *cfg;
+        struct config_diag *diag;
+        const char *file; /* name used in messages, relative to the config dir */
+        bool workers_ok;  /* workers.json was read: worker references are checked */
+        bool notifiers_ok;
+        struct hashmap *notifier_by_name; /* name -> index + 1 */
+        size_t cap_notifiers, cap_households, cap_devices, cap_communities;
+        /* Names of household files, for "first in ..." in duplicate messages. */
+        char **hh_files;
+        size_t n_hh_files, cap_hh_files;
+        uint32_t *household_file; /* per household: index into hh_files */
+        size_t cap_household_file;
+        uint32_t *device_household; /* per device: index of its household */
+        size_t cap_device_household;
+        long *community_rosters_pos; /* per community: position in rosters.json or -1 */
+        size_t cap_community_rosters_pos;
+        size_t n_rosters_communities;
+};
+
+#define ERR(L, path, ...)  config_diag_error((L)->diag, (L)->file, (path), __VA_ARGS__)
+#define WARN(L, path, ...) config_diag_warn((L)->diag, (L)->file, (path), __VA_ARGS__)
+
+static void *idx_ptr(size_t i)
+{
+        return (void *)(uintptr_t)(i + 1);
+}
+
+static size_t ptr_idx(const void *p)
+{
+        return (size_t)(uintptr_t)p - 1;
+}
+
+static bool is_comment(const char *key)
+{
+        return key && key[0] == '/' && key[1] == '/';
+}
+
+static bool key_is_plain(const char *k)
+{
+        if (!*k)
+                return false;
+        for (const unsigned char *p = (const unsigned char *)k; *p; p++)
+                if (!(*p >= 0x80 || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+                        return false;
+        return true;
+}
+
+/* JSON paths in messages: `mqtt.port`, `[3].team.police`, `notifiers["a.b"].type`. */
+static const char *jp_cut(char out[static JP_MAX], int r)
+{
+        if (r >= JP_MAX)
+                memcpy(out + JP_MAX - 4, "...", 4);
+        return out;
+}
+
+static const char *jp_key(char out[static JP_MAX], const char *base, const char *key)
+{
+        if (key_is_plain(key))
+                return jp_cut(out, snprintf(out, JP_MAX, "%s%s%s", base, *base ? "." : "", key));
+        return jp_cut(out, snprintf(out, JP_MAX, "%s[\"%s\"]", base, key));
+}
+
+static const char *jp_index(char out[static JP_MAX], const char *base, size_t i)
+{
+        return jp_cut(out, snprintf(out, JP_MAX, "%s[%zu]", base, i));
+}
+
+static bool key_in(const char *const *list, const char *key)
+{
+        for (; list && *list; list++)
+                if (strcmp(*list, key) == 0)
+                        return true;
+        return false;
+}
+
+/* Reports duplicate keys, and keys in neither list unless check_unknown is false. */
+static void check_keys(struct loader *L, const cJSON *obj, const char *path,
+                       const char *const *allowed, const char *const *extra, bool check_unknown)
+{
+        struct hashmap *seen = NULL;
+        char p[JP_MAX];
+        size_t n = 0;
+
+        for (const cJSON *c = obj->child; c; c = c->next)
+                n++;
+        if (n > 16)
+                seen = hashmap_new(n);
+        for (const cJSON *c = obj->child; c; c = c->next) {
+                if (is_comment(c->string))
+                        continue;
+                jp_key(p, path, c->string);
+                if (check_unknown && !key_in(allowed, c->string) && !key_in(extra, c->string))
+                        ERR(L, p, "unknown key");
+                if (seen) {
+                        if (hashmap_put(seen, c->string, (void *)c) == -EEXIST)
+                                ERR(L, p, "duplicate key");
+                        continue;
+                }
+                for (const cJSON *d = obj->child; d != c; d = d->next)
+                        if (strcmp(d->string, c->string) == 0) {
+                                ERR(L, p, "duplicate key");
+                                break;
+                        }
+        }
+        hashmap_free(seen);
+}
+
+/* Member `key` of obj (NULL when absent); writes its path to p. */
+static const cJSON *field(struct loader *L, const cJSON *obj, const char *path, const char *key,
+                          bool required, char p[static JP_MAX])
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+        jp_key(p, path, key);
+        if (!v && required)
+                ERR(L, p, "missing required key");
+        return v;
+}
+
+static bool expect_object(struct loader *L, const cJSON *v, const char *path)
+{
+        if (cJSON_IsObject(v))
+                return true;
+        ERR(L, path, "expected an object");
+        return false;
+}
+
+static bool expect_array(struct loader *L, const cJSON *v, const char *path)
+{
+        if (cJSON_IsArray(v))
+                return true;
+        ERR(L, path, "expected an array");
+        return false;
+}
+
+/* The string value of v, or NULL after reporting it is not a string. */
+static const char *get_str(struct loader *L, const cJSON *v, const char *path)
+{
+        if (cJSON_IsString(v))
+                return v->valuestring;
+        ERR(L, path, "expected a string");
+        return NULL;
+}
+
+static bool id_valid(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > ID_MAX)
+                return false;
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+                if (*p <= ' ' || *p == 0x7f || *p == '/' || *p == '+' || *p == '#')
+                        return false;
+        return true;
+}
+
+enum {
+        STR_NULLABLE = 1 << 0, /* null is accepted and stored as NULL */
+        STR_ID = 1 << 1,       /* must be a valid id */
+};
+
+/* Replaces *out with a copy of the string v (which must not be empty). */
+static bool get_string(struct loader *L, const cJSON *v, const char *path, unsigned flags,
+                       char **out)
+{
+        if ((flags & STR_NULLABLE) && cJSON_IsNull(v)) {
+                free(*out);
+                *out = NULL;
+                return true;
+        }
+        if (!cJSON_IsString(v)) {
+                ERR(L, path,
+                    (flags & STR_NULLABLE) ? "expected a string or null" : "expected a string");
+                return false;
+        }
+        if (!v->valuestring[0]) {
+                ERR(L, path, "must not be empty");
+                return false;
+        }
+        if ((flags & STR_ID) && !id_valid(v->valuestring)) {
+                ERR(L, path,
+                    "invalid id \"%s\" (1..%d bytes, no whitespace, control characters, '/', "
+                    "'+' or '#')",
+                    v->valuestring, ID_MAX);
+                return false;
+        }
+        free(*out);
+        *out = xstrdup(v->valuestring);
+        return true;
+}
+
+static bool get_duration(struct loader *L, const cJSON *v, const char *path, bool positive,
+                         int64_t *out)
+{
+        const char *s = get_str(L, v, path);
+        int64_t usec;
+
+        if (!s)
+                return false;
+        if (parse_duration(s, &usec) < 0) {
+                ERR(L, path, "invalid duration \"%s\"", s);
+                return false;
+        }
+        if (positive && usec == 0) {
+                ERR(L, path, "must be greater than 0");
+                return false;
+        }
+        *out = usec;
+        return true;
+}
+
+static bool get_int(struct loader *L, const cJSON *v, const char *path, int min, int max, int *out)
+{
+        double d;
+
+        if (!cJSON_IsNumber(v) || !(v->valuedouble > -1e15 && v->valuedouble < 1e15) ||
+            v->valuedouble != (double)(long long)v->valuedouble) {
+                ERR(L, path, "expected an integer");
+                return false;
+        }
+        d = v->valuedouble;
+        if (d < min || d > max) {
+                ERR(L, path, "must be between %d and %d", min, max);
+                return false;
+        }
+        *out = (int)d;
+        return true;
+}
+
+static bool get_bool(struct loader *L, const cJSON *v, const char *path, bool *out)
+{
+        if (!cJSON_IsBool(v)) {
+                ERR(L, path, "expected true or false");
+                return false;
+        }
+        *out = cJSON_IsTrue(v);
+        return true;
+}
+
+static bool get_time_of_day(struct loader *L, const cJSON *v, const char *path, bool allow_24,
+                            int *out)
+{
+        const char *s = get_str(L, v, path);
+
+        if (!s)
+                return false;
+        if (parse_time_of_day(s, allow_24, out) < 0) {
+                ERR(L, path, "invalid time of day \"%s\" (expected HH:MM)", s);
+                return false;
+        }
+        return true;
+}
+
+static bool get_instant(struct loader *L, const cJSON *v, const char *path, int64_t *out)
+{
+        const char *s = get_str(L, v, path);
+
+        if (!s)
+                return false;
+        if (parse_rfc3339(s, out) < 0) {
+                ERR(L, path, "invalid RFC 3339 time \"%s\" (e.g. \"2020-02-05T08:00:00+08:00\")",
+                    s);
+                return false;
+        }
+        return true;
+}
+
+static bool get_role(struct loader *L, const cJSON *v, const char *path, enum role *out)
+{
+        const char *s = get_str(L, v, path);
+
+        if (!s)
+                return false;
+        *out = role_from_string(s);
+        if (*out == ROLE_INVALID) {
+                ERR(L, path, "unknown role \"%s\"", s);
+                return false;
+        }
+        return true;
+}
+
+/* A reference to a worker: NULL when it is not a string or names nobody (reported). */
+static struct worker *get_worker_ref(struct loader *L, const cJSON *v, const char *path)
+{
+        const char *s = get_str(L, v, path);
+        struct worker *w;
+
+        if (!s || !L->workers_ok)
+                return NULL;
+        w = hashmap_get(L->cfg->worker_by_id, s);
+        if (!w)
+                ERR(L, path, "unknown worker \"%s\"", s);
+        return w;
+}
+
+/* Reports a worker whose role differs from the one the reference needs. */
+static bool check_worker_role(struct loader *L, const struct worker *w, enum role role,
+                              const char *path)
+{
+        if (w->role == ROLE_INVALID || role == ROLE_INVALID || w->role == role)
+                return true;
+        ERR(L, path, "worker \"%s\" has role %s, not %s", w->id, role_to_string(w->role),
+            role_to_string(role));
+        return false;
+}
+
+static void warn_other_community(struct loader *L, const struct worker *w, const char *community,
+                                 const char *path)
+{
+        if (!community || str_eq(w->community_id, community))
+                return;
+        if (w->community_id)
+                WARN(L, path, "worker \"%s\" is in community \"%s\", not \"%s\"", w->id,
+                     w->community_id, community);
+        else
+                WARN(L, path, "worker \"%s\" is in no community, not \"%s\"", w->id, community);
+}
+
+/* Index of community `id`, created on first use. */
+static size_t community_intern(struct loader *L, const char *id)
+{
+        struct config *cfg = L->cfg;
+        void *v = hashmap_get(cfg->community_by_id, id);
+        struct community *c;
+        size_t i;
+
+        if (v)
+                return ptr_idx(v);
+        i = cfg->n_communities;
+        GROW(cfg->communities, i, L->cap_communities);
+        GROW(L->community_rosters_pos, i, L->cap_community_rosters_pos);
+        c = &cfg->communities[i];
+        *c = (struct community){ .id = xstrdup(id), .index = i };
+        L->community_rosters_pos[i] = -1;
+        cfg->n_communities++;
+        hashmap_put(cfg->community_by_id, c->id, idx_ptr(i));
+        return i;
+}
+
+/* ---- reading files ---- */
+
+static cJSON *read_json(struct loader *L, const char *name)
+{
+        _cleanup_free_ char *path = path_join(L->cfg->dir, name);
+        _cleanup_free_ char *buf = NULL;
+        const char *start, *err;
+        struct stat st;
+        size_t len;
+        cJSON *root;
+        int r, line = 1;
+
+        L->file = name;
+        if (!path)
+                abort();
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                r = -EISDIR;
+        else
+                r = read_file(path, CONFIG_MAX_FILE_BYTES, &buf, &len);
+        if (r < 0) {
+                ERR(L, NULL, "cannot read: %s", strerror(-r));
+                return NULL;
+        }
+        start = buf;
+        if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+                start += 3;
+        err = memchr(buf, 0, len);
+        root = err ? NULL : cJSON_ParseWithOpts(start, NULL, true);
+        if (!root) {
+                if (!err)
+                        err = cJSON_GetErrorPtr();
+                if (!err || err < buf || err > buf + len)
+                        err = buf;
+                for (const char *p = buf; p < err; p++)
+                        line += *p == '\n';
+                ERR(L, NULL, "syntax error near line %d", line);
+        }
+        return root;
+}
+
+/* ---- doorwatch.json ---- */
+
+static void set_defaults(struct config *c)
+{
+        static const struct policy policy = {
+                .handoff_ring_window_usec = 60 * USEC_PER_SEC,
+                .handoff_max_open_usec = 120 * USEC_PER_SEC,
+                .held_open_after_usec = 5 * USEC_PER_MIN,
+                .checkin_grace_usec = 30 * USEC_PER_MIN,
+                .resident_reports_per_day = 3,
+                .ack_absorb_usec = 30 * USEC_PER_MIN,
+                .pass_overdue_after_usec = 15 * USEC_PER_MIN,
+                .offline_after_usec = { [DEVICE_DOOR_CONTACT] = 26 * USEC_PER_HOUR,
+                                        [DEVICE_DOORBELL] = 26 * USEC_PER_HOUR,
+                                        [DEVICE_CAMERA] = 10 * USEC_PER_MIN },
+                .max_clock_skew_usec = 5 * USEC_PER_MIN,
+                .battery_low_percent = 15,
+                .debounce_usec = 2 * USEC_PER_SEC,
+        };
+
+        c->timezone = xstrdup("Asia/Shanghai");
+        c->database = xstrdup("/var/lib/doorwatch/doorwatch.db");
+        c->database_sync_full = false;
+        c->retention_usec = 30 * USEC_PER_DAY;
+        c->mqtt = (struct mqtt_config){
+                .host = xstrdup("127.0.0.1"),
+                .port = 1883,
+                .client_id = xstrdup("doorwatchd"),
+                .keepalive_sec = 30,
+                .topic_prefix = xstrdup("doorwatch/v1"),
+        };
+        c->policy = policy;
+        c->escalation = (struct escalation){
+                .ack_timeout_usec = 5 * USEC_PER_MIN,
+                .steps = { STEP_TEAM, STEP_LEADER, STEP_COMMAND },
+                .n_steps = 3,
+                .repeat = 2,
+                .remind_every_usec = 30 * USEC_PER_MIN,
+        };
+        c->http = (struct http_config){
+                .listen = xstrdup("127.0.0.1:8088"),
+                .token_file = xstrdup("secrets/api.token"),
+                .ack_secret_file = xstrdup("secrets/ack.key"),
+        };
+}
+
+static bool timezone_exists(const char *name)
+{
+        _cleanup_free_ char *p = NULL;
+        struct stat st;
+
+        if (name[0] == '/' || strstr(name, ".."))
+                return false;
+        if (asprintf(&p, ZONEINFO_DIR "/%s", name) < 0)
+                abort();
+        return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool listen_valid(const char *s)
+{
+        const char *colon = strrchr(s, ':');
+        const char *q;
+        long port = 0;
+
+        if (!colon || colon == s || !colon[1] || strlen(colon + 1) > 5)
+                return false;
+        if (s[0] == '[') {
+                if (colon[-1] != ']' || colon - s < 3)
+                        return false;
+        } else if (memchr(s, ':', (size_t)(colon - s)))
+                return false; /* an IPv6 address needs brackets */
+        for (q = colon + 1; *q; q++) {
+                if (*q < '0' || *q > '9')
+                        return false;
+                port = port * 10 + (*q - '0');
+        }
+        return port >= 1 && port <= 65535;
+}
+
+static bool topic_level_valid(const char *s, bool allow_slash)
+{
+        if (!*s || strpbrk(s, "+#"))
+                return false;
+        if (!allow_slash)
+                return !strchr(s, '/');
+        return s[0] != '/' && s[strlen(s) - 1] != '/';
+}
+
+static void parse_mqtt(struct loader *L, const cJSON *o, const char *path)
+{
+        static const char *const keys[] = { "host",      "port",          "client_id",
+                                            "username",  "password_file", "tls",
+                                            "keepalive", "topic_prefix",  NULL };
+        static const char *const tls_keys[] = { "ca_file", "cert_file", "key_file", NULL };
+        struct mqtt_config *m = &L->cfg->mqtt;
+        char p[JP_MAX], tp[JP_MAX], kp[JP_MAX];
+        const cJSON *v, *tls;
+        int64_t usec;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        if ((v = field(L, o, path, "host", false, p)))
+                get_string(L, v, p, 0, &m->host);
+        if ((v = field(L, o, path, "port", false, p)))
+                get_int(L, v, p, 1, 65535, &m->port);
+        if ((v = field(L, o, path, "client_id", false, p)) &&
+            get_string(L, v, p, 0, &m->client_id) && !topic_level_valid(m->client_id, false))
+                ERR(L, p, "invalid client id \"%s\" (no '/', '+' or '#')", m->client_id);
+        if ((v = field(L, o, path, "username", false, p)))
+                get_string(L, v, p, STR_NULLABLE, &m->username);
+        if ((v = field(L, o, path, "password_file", false, p)))
+                get_string(L, v, p, STR_NULLABLE, &m->password_file);
+        if ((v = field(L, o, path, "keepalive", false, p)) && get_duration(L, v, p, true, &usec)) {
+                if (usec < 5 * USEC_PER_SEC || usec > 65535 * USEC_PER_SEC)
+                        ERR(L, p, "must be between 5s and 65535s");
+                else
+                        m->keepalive_sec = (int)(usec / USEC_PER_SEC);
+        }
+        if ((v = field(L, o, path, "topic_prefix", false, p)) &&
+            get_string(L, v, p, 0, &m->topic_prefix) && !topic_level_valid(m->topic_prefix, true))
+                ERR(L, p, "invalid topic prefix \"%s\" (no '+' or '#', no leading or trailing '/')",
+                    m->topic_prefix);
+        tls = field(L, o, path, "tls", false, tp);
+        if (!tls || cJSON_IsNull(tls))
+                return;
+        if (!cJSON_IsObject(tls)) {
+                ERR(L, tp, "expected an object or null");
+                return;
+        }
+        check_keys(L, tls, tp, tls_keys, NULL, true);
+        if ((v = field(L, tls, tp, "ca_file", false, kp)))
+                get_string(L, v, kp, STR_NULLABLE, &m->ca_file);
+        if ((v = field(L, tls, tp, "cert_file", false, kp)))
+                get_string(L, v, kp, STR_NULLABLE, &m->cert_file);
+        if ((v = field(L, tls, tp, "key_file", false, kp)))
+                get_string(L, v, kp, STR_NULLABLE, &m->key_file);
+        if (!m->cert_file != !m->key_file)
+                ERR(L, tp, "cert_file and key_file must be set together");
+}
+
+static void parse_policy(struct loader *L, const cJSON *o, const char *path)
+{
+        static const struct {
+                const char *key;
+                size_t offset;
+                bool positive;
+        } durations[] = {
+                { "handoff_ring_window", offsetof(struct policy, handoff_ring_window_usec), true },
+                { "handoff_max_open", offsetof(struct policy, handoff_max_open_usec), true },
+                { "held_open_after", offsetof(struct policy, held_open_after_usec), true },
+                { "checkin_grace", offsetof(struct policy, checkin_grace_usec), false },
+                { "ack_absorb", offsetof(struct policy, ack_absorb_usec), false },
+                { "pass_overdue_after", offsetof(struct policy, pass_overdue_after_usec), false },
+                { "max_clock_skew", offsetof(struct policy, max_clock_skew_usec), false },
+                { "debounce", offsetof(struct policy, debounce_usec), false },
+        };
+        static const char *const keys[] = { "handoff_ring_window",
+                                            "handoff_max_open",
+                                            "held_open_after",
+                                            "checkin_grace",
+                                            "ack_absorb",
+                                            "pass_overdue_after",
+                                            "max_clock_skew",
+                                            "debounce",
+                                            "resident_reports_per_day",
+                                            "offline_after",
+                                            "battery_low_percent",
+                                            NULL };
+        static const char *const offline_keys[] = { "door_contact", "doorbell", "camera", NULL };
+        struct policy *pol = &L->cfg->policy;
+        char p[JP_MAX], kp[JP_MAX];
+        const cJSON *v, *off;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        for (size_t i = 0; i < ELEMENTSOF(durations); i++)
+                if ((v = field(L, o, path, durations[i].key, false, p)))
+                        get_duration(L, v, p, durations[i].positive,
+                                     (int64_t *)((char *)pol + durations[i].offset));
+        if ((v = field(L, o, path, "resident_reports_per_day", false, p)))
+                get_int(L, v, p, 0, 1000, &pol->resident_reports_per_day);
+        if ((v = field(L, o, path, "battery_low_percent", false, p)))
+                get_int(L, v, p, 0, 100, &pol->battery_low_percent);
+        off = field(L, o, path, "offline_after", false, p);
+        if (!off || !expect_object(L, off, p))
+                return;
+        check_keys(L, off, p, offline_keys, NULL, true);
+        for (int k = 0; k < _DEVICE_KIND_MAX; k++)
+                if ((v = field(L, off, p, kind_names[k], false, kp)))
+                        get_duration(L, v, kp, true, &pol->offline_after_usec[k]);
+}
+
+static void parse_escalation(struct loader *L, const cJSON *o, const char *path)
+{
+        static const char *const keys[] = { "ack_timeout", "steps", "repeat", "remind_every",
+                                            NULL };
+        struct escalation *e = &L->cfg->escalation;
+        char p[JP_MAX], ep[JP_MAX];
+        const cJSON *v, *s;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        if ((v = field(L, o, path, "ack_timeout", false, p)))
+                get_duration(L, v, p, true, &e->ack_timeout_usec);
+        if ((v = field(L, o, path, "repeat", false, p)))
+                get_int(L, v, p, 1, 100, &e->repeat);
+        if ((v = field(L, o, path, "remind_every", false, p)))
+                get_duration(L, v, p, true, &e->remind_every_usec);
+        if (!(v = field(L, o, path, "steps", false, p)) || !expect_array(L, v, p))
+                return;
+        if (cJSON_GetArraySize(v) == 0) {
+                ERR(L, p, "must not be empty");
+                return;
+        }
+        enum escalation_step steps[_STEP_MAX] = { STEP_TEAM };
+        size_t n = 0, i = 0;
+        bool ok = true;
+        for (s = v->child; s; s = s->next) {
+                const char *str = get_str(L, s, jp_index(ep, p, i++));
+                enum escalation_step st;
+
+                if (!str) {
+                        ok = false;
+                        continue;
+                }
+                st = escalation_step_from_string(str);
+                if (st == STEP_INVALID) {
+                        ERR(L, ep, "unknown escalation step \"%s\"", str);
+                        ok = false;
+                        continue;
+                }
+                for (size_t j = 0; j < n; j++)
+                        if (steps[j] == st) {
+                                ERR(L, ep, "duplicate step \"%s\"", str);
+                                ok = false;
+                                st = STEP_INVALID;
+                                break;
+                        }
+                if (st != STEP_INVALID)
+                        steps[n++] = st;
+        }
+        if (ok) {
+                memcpy(e->steps, steps, n * sizeof(steps[0]));
+                e->n_steps = n;
+        }
+}
+
+static void parse_http(struct loader *L, const cJSON *o, const char *path)
+{
+        static const char *const keys[] = { "listen", "public_url", "token_file", "ack_secret_file",
+                                            NULL };
+        struct http_config *h = &L->cfg->http;
+        char p[JP_MAX];
+        const cJSON *v;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        if ((v = field(L, o, path, "listen", false, p)) && get_string(L, v, p, 0, &h->listen) &&
+            !listen_valid(h->listen))
+                ERR(L, p, "invalid listen address \"%s\" (expected HOST:PORT)", h->listen);
+        if ((v = field(L, o, path, "public_url", false, p)) &&
+            get_string(L, v, p, STR_NULLABLE, &h->public_url) && h->public_url &&
+            !str_startswith(h->public_url, "http://") && !str_startswith(h->public_url, "https://"))
+                ERR(L, p, "invalid URL \"%s\" (expected http:// or https://)", h->public_url);
+        if ((v = field(L, o, path, "token_file", false, p)))
+                get_string(L, v, p, 0, &h->token_file);
+        if ((v = field(L, o, path, "ack_secret_file", false, p)))
+                get_string(L, v, p, 0, &h->ack_secret_file);
+}
+
+static void strip_comments(cJSON *j)
+{
+        cJSON *c = j ? j->child : NULL;
+
+        while (c) {
+                cJSON *next = c->next;
+                if (cJSON_IsObject(j) && is_comment(c->string))
+                        cJSON_Delete(cJSON_DetachItemViaPointer(j, c));
+                else
+                        strip_comments(c);
+                c = next;
+        }
+}
+
+static void add_notifier(struct loader *L, const char *name, const char *type, const cJSON *json)
+{
+        struct config *cfg = L->cfg;
+        struct notifier_config *n;
+
+        GROW(cfg->notifiers, cfg->n_notifiers, L->cap_notifiers);
+        n = &cfg->notifiers[cfg->n_notifiers];
+        *n = (struct notifier_config){ .name = xstrdup(name), .type = xstrdup(type) };
+        n->json = cJSON_Duplicate(json, true);
+        if (!n->json)
+                abort();
+        strip_comments(n->json);
+        hashmap_put(L->notifier_by_name, n->name, idx_ptr(cfg->n_notifiers));
+        cfg->n_notifiers++;
+}
+
+static void parse_notifiers(struct loader *L, const cJSON *o, const char *path)
+{
+        char p[JP_MAX], tp[JP_MAX];
+        const cJSON *c, *t;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, NULL, NULL, false);
+        for (c = o->child; c; c = c->next) {
+                if (is_comment(c->string) || hashmap_get(L->notifier_by_name, c->string))
+                        continue; /* duplicates were reported by check_keys() */
+                jp_key(p, path, c->string);
+                if (!expect_object(L, c, p))
+                        continue;
+                t = field(L, c, p, "type", true, tp);
+                if (!t || !get_str(L, t, tp))
+                        continue;
+                if (name_index(notifier_types, ELEMENTSOF(notifier_types), t->valuestring) < 0) {
+                        ERR(L, tp,
+                            "unknown notifier type \"%s\" (expected mqtt, exec, wecom, dingtalk, "
+                            "feishu or webhook)",
+                            t->valuestring);
+                        continue;
+                }
+                add_notifier(L, c->string, t->valuestring, c);
+        }
+}
+
+static void parse_daemon(struct loader *L, const cJSON *root)
+{
+        static const char *const keys[] = { "timezone", "database", "database_sync", "retention",
+                                            "mqtt",     "policy",   "escalation",    "notifiers",
+                                            "http",     NULL };
+        struct config *cfg = L->cfg;
+        char p[JP_MAX];
+        const cJSON *v;
+        const char *s;
+
+        if (!cJSON_IsObject(root)) {
+                ERR(L, NULL, "expected an object");
+                return;
+        }
+        check_keys(L, root, "", keys, NULL, true);
+        if ((v = field(L, root, "", "timezone", false, p)) &&
+            get_string(L, v, p, 0, &cfg->timezone) && !timezone_exists(cfg->timezone))
+                ERR(L, p, "unknown time zone \"%s\"", cfg->timezone);
+        if ((v = field(L, root, "", "database", false, p)))
+                get_string(L, v, p, 0, &cfg->database);
+        if ((v = field(L, root, "", "database_sync", false, p)) && (s = get_str(L, v, p))) {
+                if (strcmp(s, "normal") == 0 || strcmp(s, "full") == 0)
+                        cfg->database_sync_full = strcmp(s, "full") == 0;
+                else
+                        ERR(L, p, "invalid value \"%s\" (expected normal or full)", s);
+        }
+        if ((v = field(L, root, "", "retention", false, p)))
+                get_duration(L, v, p, true, &cfg->retention_usec);
+        if ((v = field(L, root, "", "mqtt", false, p)))
+                parse_mqtt(L, v, p);
+        if ((v = field(L, root, "", "policy", false, p)))
+                parse_policy(L, v, p);
+        if ((v = field(L, root, "", "escalation", false, p)))
+                parse_escalation(L, v, p);
+        if ((v = field(L, root, "", "notifiers", false, p)))
+                parse_notifiers(L, v, p);
+        if ((v = field(L, root, "", "http", false, p)))
+                parse_http(L, v, p);
+}
+
+static void resolve_path(const char *dir, char **p)
+{
+        char *r;
+
+        if (!*p)
+                return;
+        r = path_join(dir, *p);
+        if (!r)
+                abort();
+        free(*p);
+        *p = r;
+}
+
+static void load_daemon(struct loader *L)
+{
+        struct config *cfg = L->cfg;
+        _cleanup_json_ cJSON *root = read_json(L, "doorwatch.json");
+        _cleanup_json_ cJSON *mqtt = NULL;
+
+        if (root)
+                parse_daemon(L, root);
+        L->notifiers_ok = root != NULL;
+        if (!hashmap_get(L->notifier_by_name, "mqtt")) {
+                mqtt = cJSON_CreateObject();
+                if (!mqtt || !cJSON_AddStringToObject(mqtt, "type", "mqtt"))
+                        abort();
+                add_notifier(L, "mqtt", "mqtt", mqtt);
+        }
+        resolve_path(cfg->dir, &cfg->database);
+        resolve_path(cfg->dir, &cfg->mqtt.password_file);
+        resolve_path(cfg->dir, &cfg->mqtt.ca_file);
+        resolve_path(cfg->dir, &cfg->mqtt.cert_file);
+        resolve_path(cfg->dir, &cfg->mqtt.key_file);
+        resolve_path(cfg->dir, &cfg->http.token_file);
+        resolve_path(cfg->dir, &cfg->http.ack_secret_file);
+}
+
+/* ---- workers.json ---- */
+
+static bool phone_valid(const char *s)
+{
+        size_t n = 0;
+
+        if (*s == '+')
+                s++;
+        for (; *s; s++, n++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return n >= 3 && n <= 20;
+}
+
+static void parse_channels(struct loader *L, struct worker *w, const cJSON *v, const char *path)
+{
+        char p[JP_MAX];
+        const cJSON *c;
+        size_t i = 0;
+
+        if (!expect_array(L, v, path))
+                return;
+        w->channels = xcalloc((size_t)cJSON_GetArraySize(v), sizeof(char *));
+        for (c = v->child; c; c = c->next) {
+                const char *s = get_str(L, c, jp_index(p, path, i++));
+                bool dup = false;
+
+                if (!s)
+                        continue;
+                for (size_t j = 0; j < w->n_channels; j++)
+                        dup = dup || strcmp(w->channels[j], s) == 0;
+                if (dup)
+                        ERR(L, p, "duplicate channel \"%s\"", s);
+                else if (L->notifiers_ok && !hashmap_get(L->notifier_by_name, s))
+                        ERR(L, p, "unknown notifier \"%s\"", s);
+                else
+                        w->channels[w->n_channels++] = xstrdup(s);
+        }
+        if (i == 0)
+                WARN(L, path, "worker has no channels and will not be notified");
+}
+
+static void parse_worker(struct loader *L, const cJSON *o, const char *path)
+{
+        static const char *const keys[] = { "id",    "name",     "role", "community",
+                                            "phone", "channels", NULL };
+        struct config *cfg = L->cfg;
+        struct worker *w;
+        char p[JP_MAX];
+        const cJSON *v;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        w = &cfg->workers[cfg->n_workers];
+        *w = (struct worker){ .role = ROLE_INVALID, .index = cfg->n_workers };
+        cfg->n_workers++;
+        if ((v = field(L, o, path, "id", true, p)) && get_string(L, v, p, STR_ID, &w->id) &&
+            hashmap_put(cfg->worker_by_id, w->id, w) == -EEXIST)
+                ERR(L, p, "duplicate worker id \"%s\"", w->id);
+        if ((v = field(L, o, path, "name", true, p)))
+                get_string(L, v, p, 0, &w->name);
+        if ((v = field(L, o, path, "role", true, p)))
+                get_role(L, v, p, &w->role);
+        if ((v = field(L, o, path, "community", false, p)) &&
+            get_string(L, v, p, STR_NULLABLE | STR_ID, &w->community_id) && w->community_id)
+                community_intern(L, w->community_id);
+        if ((v = field(L, o, path, "phone", false, p)) &&
+            get_string(L, v, p, STR_NULLABLE, &w->phone) && w->phone && !phone_valid(w->phone))
+                /* The number itself is not repeated: messages may end up in logs. */
+                ERR(L, p, "invalid phone number (expected 3-20 digits with an optional leading +)");
+        if ((v = field(L, o, path, "channels", false, p))) {
+                parse_channels(L, w, v, p);
+        } else {
+                w->channels = xcalloc(1, sizeof(char *));
+                w->channels[w->n_channels++] = xstrdup("mqtt");
+        }
+}
+
+static void load_workers(struct loader *L)
+{
+        _cleanup_json_ cJSON *root = read_json(L, "workers.json");
+        char p[JP_MAX];
+        const cJSON *e;
+        size_t i = 0;
+
+        if (!root || !expect_array(L, root, NULL))
+                return;
+        L->workers_ok = true;
+        /* Allocated once: worker pointers stay valid while the rest loads. */
+        L->cfg->workers = xcalloc((size_t)cJSON_GetArraySize(root), sizeof(struct worker));
+        for (e = root->child; e; e = e->next)
+                parse_worker(L, e, jp_index(p, "", i++));
+}
+
+/* ---- households.json, households.d/ ---- */
+
+static void parse_schedule(struct loader *L, struct household *h, const cJSON *v, const char *path)
+{
+        static const char *const keys[] = { "role", "at", "window", NULL };
+        char ep[JP_MAX], p[JP_MAX], ap[JP_MAX];
+        const cJSON *e, *f, *a;
+        size_t i = 0;
+
+        if (!expect_array(L, v, path))
+                return;
+        h->schedule = xcalloc((size_t)cJSON_GetArraySize(v), sizeof(struct schedule_entry));
+        for (e = v->child; e; e = e->next) {
+                struct schedule_entry *s;
+                size_t k = 0;
+
+                jp_index(ep, path, i++);
+                if (!expect_object(L, e, ep))
+                        continue;
+                check_keys(L, e, ep, keys, NULL, true);
+                s = &h->schedule[h->n_schedule++];
+                s->role = ROLE_INVALID;
+                if ((f = field(L, e, ep, "role", true, p)) && get_role(L, f, p, &s->role) &&
+                    s->role >= TEAM_ROLES)
+                        ERR(L, p, "role \"%s\" is not a team role (community, medical, police)",
+                            role_to_string(s->role));
+                if ((f = field(L, e, ep, "window", true, p)))
+                        get_duration(L, f, p, true, &s->window_usec);
+                if (!(f = field(L, e, ep, "at", true, p)) || !expect_array(L, f, p))
+                        continue;
+                if (cJSON_GetArraySize(f) == 0) {
+                        ERR(L, p, "must not be empty");
+                        continue;
+                }
+                s->at_min = xcalloc((size_t)cJSON_GetArraySize(f), sizeof(int));
+                for (a = f->child; a; a = a->next) {
+                        if (get_time_of_day(L, a, jp_index(ap, p, k++), false, &s->at_min[s->n_at]))
+                                s->n_at++;
+                }
+        }
+}
+
+static void parse_team(struct loader *L, struct household *h, const cJSON *v, const char *path)
+{
+        static const char *const keys[] = { "community", "medical", "police", NULL };
+        char p[JP_MAX];
+
+        if (!expect_object(L, v, path))
+                return;
+        check_keys(L, v, path, keys, NULL, true);
+        for (int r = 0; r < TEAM_ROLES; r++) {
+                const cJSON *f = field(L, v, path, role_names[r], true, p);
+                struct worker *w = f ? get_worker_ref(L, f, p) : NULL;
+
+                if (!w || !check_worker_role(L, w, (enum role)r, p))
+                        continue;
+                h->team[r] = w;
+                warn_other_community(L, w, h->community_id, p);
+        }
+}
+
+static void parse_device(struct loader *L, const cJSON *o, const char *path, size_t hh)
+{
+        static const char *const keys[] = {
+                "id", "kind", "source", "invert", "offline_after", NULL
+        };
+        struct config *cfg = L->cfg;
+        const struct adapter *a = NULL;
+        struct device *d;
+        char p[JP_MAX];
+        const cJSON *v;
+        size_t i;
+        const char *s;
+
+        if (!expect_object(L, o, path))
+                return;
+        i = cfg->n_devices;
+        GROW(cfg->devices, i, L->cap_devices);
+        GROW(L->device_household, i, L->cap_device_household);
+        d = &cfg->devices[i];
+        *d = (struct device){ .kind = DEVICE_KIND_INVALID, .index = i };
+        L->device_household[i] = (uint32_t)hh;
+        cfg->n_devices++;
+        cfg->households[hh].n_devices++;
+
+        if ((v = field(L, o, path, "source", true, p)) && (s = get_str(L, v, p))) {
+                a = adapter_find(s);
+                if (a)
+                        d->source = xstrdup(s);
+                else
+                        ERR(L, p, "unknown source \"%s\"", s);
+        }
+        /* Without a known adapter, its addressing keys cannot be judged. */
+        check_keys(L, o, path, keys, a ? a->keys : NULL, a != NULL);
+        if ((v = field(L, o, path, "id", true, p)) && get_string(L, v, p, STR_ID, &d->id) &&
+            hashmap_put(cfg->device_by_id, d->id, idx_ptr(i)) == -EEXIST) {
+                size_t first = ptr_idx(hashmap_get(cfg->device_by_id, d->id));
+                ERR(L, p, "duplicate device id \"%s\" (first in %s)", d->id,
+                    L->hh_files[L->household_file[L->device_household[first]]]);
+        }
+        if ((v = field(L, o, path, "kind", true, p)) && (s = get_str(L, v, p))) {
+                d->kind = device_kind_from_string(s);
+                if (d->kind == DEVICE_KIND_INVALID)
+                        ERR(L, p,
+                            "unknown device kind \"%s\" (expected door_contact, doorbell or "
+                            "camera)",
+                            s);
+        }
+        if ((v = field(L, o, path, "invert", false, p)))
+                get_bool(L, v, p, &d->invert);
+        if ((v = field(L, o, path, "offline_after", false, p)))
+                get_duration(L, v, p, true, &d->offline_after_usec);
+        d->adapter = a;
+        if (a && a->parse_device) {
+                size_t before = L->diag->n_errors;
+                if (a->parse_device(d, o, L->file, path, L->diag) < 0 &&
+                    L->diag->n_errors == before)
+                        ERR(L, path, "rejected by the %s adapter", a->name);
+        }
+}
+
+static void parse_household(struct loader *L, const cJSON *o, const char *path, size_t file)
+{
+        static const char *const keys[] = { "id",   "community", "address", "observation",
+                                            "team", "schedule",  "devices", NULL };
+        static const char *const obs_keys[] = { "start", "end", NULL };
+        struct config *cfg = L->cfg;
+        struct household *h;
+        char p[JP_MAX], op[JP_MAX];
+        const cJSON *v, *f;
+        size_t i, k = 0;
+        bool start_ok = false, end_ok = false;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        i = cfg->n_households;
+        GROW(cfg->households, i, L->cap_households);
+        GROW(L->household_file, i, L->cap_household_file);
+        h = &cfg->households[i];
+        *h = (struct household){ .index = i };
+        L->household_file[i] = (uint32_t)file;
+        cfg->n_households++;
+
+        if ((v = field(L, o, path, "id", true, p)) && get_string(L, v, p, STR_ID, &h->id) &&
+            hashmap_put(cfg->household_by_id, h->id, idx_ptr(i)) == -EEXIST)
+                ERR(L, p, "duplicate household id \"%s\" (first in %s)", h->id,
+                    L->hh_files[L->household_file[ptr_idx(
+                        hashmap_get(cfg->household_by_id, h->id))]]);
+        if ((v = field(L, o, path, "community", true, p)) &&
+            get_string(L, v, p, STR_ID, &h->community_id))
+                community_intern(L, h->community_id);
+        if ((v = field(L, o, path, "address", true, p)))
+                get_string(L, v, p, 0, &h->address);
+        if ((v = field(L, o, path, "observation", true, p)) && expect_object(L, v, p)) {
+                check_keys(L, v, p, obs_keys, NULL, true);
+                if ((f = field(L, v, p, "start", true, op)))
+                        start_ok = get_instant(L, f, op, &h->obs_start_usec);
+                if ((f = field(L, v, p, "end", true, op)))
+                        end_ok = get_instant(L, f, op, &h->obs_end_usec);
+                if (start_ok && end_ok && h->obs_start_usec >= h->obs_end_usec)
+                        ERR(L, p, "start must be before end");
+        }
+        if ((v = field(L, o, path, "team", true, p)))
+                parse_team(L, h, v, p);
+        if ((v = field(L, o, path, "schedule", false, p)))
+                parse_schedule(L, h, v, p);
+        if ((v = field(L, o, path, "devices", false, p)) && expect_array(L, v, p)) {
+                for (f = v->child; f; f = f->next)
+                        parse_device(L, f, jp_index(op, p, k++), i);
+        }
+        if (cfg->households[i].n_devices == 0 && (!v || cJSON_IsArray(v)))
+                WARN(L, p, "household has no devices");
+}
+
+static void load_households_file(struct loader *L, const char *name)
+{
+        _cleanup_json_ cJSON *root = NULL;
+        char p[JP_MAX];
+        const cJSON *e;
+        size_t i = 0, file = L->n_hh_files;
+
+        GROW(L->hh_files, L->n_hh_files, L->cap_hh_files);
+        L->hh_files[L->n_hh_files++] = xstrdup(name);
+        root = read_json(L, L->hh_files[file]);
+        if (!root || !expect_array(L, root, NULL))
+                return;
+        for (e = root->child; e; e = e->next)
+                parse_household(L, e, jp_index(p, "", i++), file);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void load_households(struct loader *L)
+{
+        _cleanup_free_ char *dpath = path_join(L->cfg->dir, "households.d");
+        char **names = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+        DIR *d;
+
+        load_households_file(L, "households.json");
+        if (!dpath)
+                abort();
+        d = opendir(dpath);
+        if (!d) {
+                if (errno != ENOENT) {
+                        L->file = "households.d";
+                        ERR(L, NULL, "cannot read: %s", strerror(errno));
+                }
+                return;
+        }
+        while ((de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+                if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
+                        continue;
+                GROW(names, n, cap);
+                if (asprintf(&names[n], "households.d/%s", de->d_name) < 0)
+                        abort();
+                n++;
+        }
+        closedir(d);
+        if (n > 0)
+                qsort(names, n, sizeof(char *), cmp_str);
+        for (size_t i = 0; i < n; i++)
+                load_households_file(L, names[i]);
+        free_strv(names, n);
+}
+
+/* ---- rosters.json ---- */
+
+static void parse_shift(struct loader *L, struct community *c, const cJSON *o, const char *path)
+{
+        static const char *const keys[] = { "role", "worker", "days", "from", "to", NULL };
+        struct shift *s;
+        struct worker *w = NULL;
+        char p[JP_MAX], dp[JP_MAX];
+        const cJSON *v, *day;
+        size_t k = 0;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        s = &c->shifts[c->n_shifts++];
+        s->role = ROLE_INVALID;
+        if ((v = field(L, o, path, "role", true, p)))
+                get_role(L, v, p, &s->role);
+        if ((v = field(L, o, path, "worker", true, p)) && (w = get_worker_ref(L, v, p)) &&
+            check_worker_role(L, w, s->role, p)) {
+                s->worker = w;
+                warn_other_community(L, w, c->id, p);
+        }
+        if ((v = field(L, o, path, "days", true, p)) && expect_array(L, v, p)) {
+                if (cJSON_GetArraySize(v) == 0)
+                        ERR(L, p, "must not be empty");
+                for (day = v->child; day; day = day->next) {
+                        const char *str = get_str(L, day, jp_index(dp, p, k++));
+                        int di;
+
+                        if (!str)
+                                continue;
+                        if (strcmp(str, "*") == 0) {
+                                s->days_mask = 0x7f;
+                                continue;
+                        }
+                        di = name_index(day_names, 7, str);
+                        if (di < 0)
+                                ERR(L, dp, "unknown day \"%s\" (expected mon..sun or \"*\")", str);
+                        else
+                                s->days_mask |= (uint8_t)(1u << di);
+                }
+        }
+        if ((v = field(L, o, path, "from", true, p)))
+                get_time_of_day(L, v, p, false, &s->from_min);
+        if ((v = field(L, o, path, "to", true, p)) && get_time_of_day(L, v, p, true, &s->to_min) &&
+            s->to_min == 24 * 60)
+                s->to_min = 0; /* midnight of the next day: to <= from means "next day" */
+}
+
+static void parse_override(struct loader *L, struct community *c, const cJSON *o, const char *path)
+{
+        static const char *const keys[] = { "role", "worker", "from", "to", NULL };
+        struct roster_override *r;
+        struct worker *w;
+        char p[JP_MAX];
+        const cJSON *v;
+        bool from_ok = false, to_ok = false;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        r = &c->overrides[c->n_overrides++];
+        r->role = ROLE_INVALID;
+        if ((v = field(L, o, path, "role", true, p)))
+                get_role(L, v, p, &r->role);
+        if ((v = field(L, o, path, "worker", true, p)) && (w = get_worker_ref(L, v, p)) &&
+            check_worker_role(L, w, r->role, p)) {
+                r->worker = w;
+                warn_other_community(L, w, c->id, p);
+        }
+        if ((v = field(L, o, path, "from", true, p)))
+                from_ok = get_instant(L, v, p, &r->from_usec);
+        if ((v = field(L, o, path, "to", true, p)))
+                to_ok = get_instant(L, v, p, &r->to_usec);
+        if (from_ok && to_ok && r->from_usec >= r->to_usec)
+                ERR(L, path, "from must be before to");
+}
+
+static void parse_roster_community(struct loader *L, const cJSON *o, const char *path)
+{
+        static const char *const keys[] = { "leader", "shifts", "overrides", NULL };
+        struct community *c;
+        char p[JP_MAX], ep[JP_MAX];
+        const cJSON *v, *e;
+        size_t ci, k;
+
+        if (!id_valid(o->string)) {
+                ERR(L, path,
+                    "invalid id \"%s\" (1..%d bytes, no whitespace, control characters, '/', "
+                    "'+' or '#')",
+                    o->string, ID_MAX);
+                return;
+        }
+        ci = community_intern(L, o->string);
+        if (L->community_rosters_pos[ci] >= 0)
+                return; /* a duplicate key, reported by check_keys() */
+        L->community_rosters_pos[ci] = (long)L->n_rosters_communities++;
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        c = &L->cfg->communities[ci];
+        if ((v = field(L, o, path, "leader", false, p)))
+                c->leader = get_worker_ref(L, v, p);
+        if ((v = field(L, o, path, "shifts", false, p)) && expect_array(L, v, p)) {
+                c->shifts = xcalloc((size_t)cJSON_GetArraySize(v), sizeof(struct shift));
+                k = 0;
+                for (e = v->child; e; e = e->next)
+                        parse_shift(L, c, e, jp_index(ep, p, k++));
+        }
+        if ((v = field(L, o, path, "overrides", false, p)) && expect_array(L, v, p)) {
+                c->overrides =
+                    xcalloc((size_t)cJSON_GetArraySize(v), sizeof(struct roster_override));
+                k = 0;
+                for (e = v->child; e; e = e->next)
+                        parse_override(L, c, e, jp_index(ep, p, k++));
+        }
+}
+
+static void parse_worker_list(struct loader *L, const cJSON *v, const char *path,
+                              struct worker ***out, size_t *n_out)
+{
+        char p[JP_MAX];
+        const cJSON *e;
+        size_t k = 0;
+
+        if (!expect_array(L, v, path))
+                return;
+        *out = xcalloc((size_t)cJSON_GetArraySize(v), sizeof(struct worker *));
+        for (e = v->child; e; e = e->next) {
+                struct worker *w = get_worker_ref(L, e, jp_index(p, path, k++));
+                bool dup = false;
+
+                if (!w)
+                        continue;
+                for (size_t j = 0; j < *n_out; j++)
+                        dup = dup || (*out)[j] == w;
+                if (dup)
+                        ERR(L, p, "duplicate worker \"%s\"", w->id);
+                else
+                        (*out)[(*n_out)++] = w;
+        }
+}
+
+static void load_rosters(struct loader *L)
+{
+        static const char *const keys[] = { "communities", "command", "admins", NULL };
+        _cleanup_json_ cJSON *root = read_json(L, "rosters.json");
+        struct config *cfg = L->cfg;
+        char p[JP_MAX], cp[JP_MAX];
+        const cJSON *v, *c;
+
+        if (!root)
+                return;
+        if (!cJSON_IsObject(root)) {
+                ERR(L, NULL, "expected an object");
+                return;
+        }
+        check_keys(L, root, "", keys, NULL, true);
+        if ((v = field(L, root, "", "communities", false, p)) && expect_object(L, v, p)) {
+                check_keys(L, v, p, NULL, NULL, false);
+                for (c = v->child; c; c = c->next)
+                        if (!is_comment(c->string))
+                                parse_roster_community(L, c, jp_key(cp, p, c->string));
+        }
+        if ((v = field(L, root, "", "command", false, p)))
+                parse_worker_list(L, v, p, &cfg->command, &cfg->n_command);
+        if ((v = field(L, root, "", "admins", false, p)))
+                parse_worker_list(L, v, p, &cfg->admins, &cfg->n_admins);
+        for (size_t i = 0; i < cfg->escalation.n_steps && L->workers_ok; i++)
+                if (cfg->escalation.steps[i] == STEP_COMMAND && cfg->n_command == 0)
+                        WARN(L, "command",
+                             "no command centre: the escalation step \"command\" notifies nobody");
+}
+
+/* ---- linking ---- */
+
+/* Sets the pointers between records once no array moves any more. Communities are put in
+ * rosters.json order, then the others in order of first use (workers, households). */
+static void link_config(struct loader *L)
+{
+        struct config *cfg = L->cfg;
+        struct community *cs = xcalloc(cfg->n_communities, sizeof(struct community));
+        size_t k = L->n_rosters_communities;
+        char p[JP_MAX];
+
+        for (size_t i = 0; i < cfg->n_communities; i++) {
+                long pos = L->community_rosters_pos[i];
+                cs[pos >= 0 ? (size_t)pos : k++] = cfg->communities[i];
+        }
+        free(cfg->communities);
+        cfg->communities = cs;
+        hashmap_free(cfg->community_by_id);
+        cfg->community_by_id = hashmap_new(cfg->n_communities);
+        for (size_t i = 0; i < cfg->n_communities; i++) {
+                cs[i].index = i;
+                hashmap_put(cfg->community_by_id, cs[i].id, &cs[i]);
+        }
+
+        for (size_t i = 0; i < cfg->n_workers; i++) {
+                struct worker *w = &cfg->workers[i];
+                w->community = config_community(cfg, w->community_id);
+        }
+
+        for (size_t i = 0; i < cfg->n_households; i++) {
+                struct household *h = &cfg->households[i];
+                h->community = config_community(cfg, h->community_id);
+                if (h->community)
+                        h->community->n_households++;
+                h->devices = xcalloc(h->n_devices, sizeof(struct device *));
+                h->n_devices = 0;
+                if (h->id && hashmap_get(cfg->household_by_id, h->id) == idx_ptr(i))
+                        hashmap_replace(cfg->household_by_id, h->id, h);
+        }
+        for (size_t i = 0; i < cfg->n_communities; i++) {
+                cs[i].households = xcalloc(cs[i].n_households, sizeof(struct household *));
+                cs[i].n_households = 0;
+        }
+        for (size_t i = 0; i < cfg->n_households; i++) {
+                struct household *h = &cfg->households[i];
+                if (h->community)
+                        h->community->households[h->community->n_households++] = h;
+        }
+
+        for (size_t i = 0; i < cfg->n_devices; i++) {
+                struct device *d = &cfg->devices[i];
+                struct household *h = &cfg->households[L->device_household[i]];
+                d->household = h;
+                h->devices[h->n_devices++] = d;
+                if (d->id && hashmap_get(cfg->device_by_id, d->id) == idx_ptr(i))
+                        hashmap_replace(cfg->device_by_id, d->id, d);
+        }
+
+        L->file = "rosters.json";
+        for (size_t i = 0; i < cfg->n_communities; i++)
+                if (cs[i].n_households > 0 && !cs[i].leader)
+                        WARN(L, jp_key(p, "communities", cs[i].id),
+                             "community has %zu household(s) but no leader", cs[i].n_households);
+}
+
+static char *absolute_dir(const char *dir)
+{
+        char *r, cwd[4096];
+        size_t n;
+
+        if (dir[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+                r = xstrdup(dir);
+        else if (strcmp(dir, ".") == 0)
+                r = xstrdup(cwd);
+        else if (asprintf(&r, "%s/%s", cwd, dir) < 0)
+                abort();
+        n = strlen(r);
+        while (n > 1 && r[n - 1] == '/')
+                r[--n] = 0;
+        return r;
+}
+
+int config_load(const char *dir, struct config **ret, struct config_diag *diag)
+{
+        _cleanup_(config_freep) struct config *cfg = NULL;
+        struct config_diag local = { 0 };
+        struct loader L = { 0 };
+        size_t errors_before;
+
+        if (!diag)
+                diag = &local;
+        errors_before = diag->n_errors;
+        cfg = calloc(1, sizeof(*cfg));
+        if (!cfg)
+                abort();
+        cfg->dir = absolute_dir(dir ? dir : CONFIG_DEFAULT_DIR);
+        cfg->worker_by_id = hashmap_new(64);
+        cfg->household_by_id = hashmap_new(256);
+        cfg->device_by_id = hashmap_new(512);
+        cfg->community_by_id = hashmap_new(16);
+        set_defaults(cfg);
+        L = (struct loader){
+                .cfg = cfg,
+                .diag = diag,
+                .notifier_by_name = hashmap_new(16),
+        };
+
+        load_daemon(&L);
+        load_workers(&L);
+        load_households(&L);
+        load_rosters(&L);
+        link_config(&L);
+
+        hashmap_free(L.notifier_by_name);
+        free_strv(L.hh_files, L.n_hh_files);
+        free(L.household_file);
+        free(L.device_household);
+        free(L.community_rosters_pos);
+
+        bool failed = diag->n_errors > errors_before;
+        config_diag_done(&local);
+        if (failed)
+                return -EINVAL;
+        *ret = cfg;
+        cfg = NULL;
+        return 0;
+}
