@@ -47,6 +47,7 @@ struct daemon {
         size_t n_filters, cap_filters;
 
         sd_event_source *commit;
+        sd_event_source *tick; /* CLOCK_REALTIME, at the engine's earliest deadline */
         sd_event_source *sig_term, *sig_int;
 
         uint64_t n_invalid, n_unknown, n_oversize, n_commands;
@@ -54,6 +55,32 @@ struct daemon {
         struct ratelimit rl_unknown;
         bool storage_failed;
 };
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* Arms the tick timer at the engine's earliest deadline (deadlines are wall-clock
+ * instants, so the timer uses CLOCK_REALTIME). */
+static void rearm_tick(struct daemon *d)
+{
+        int64_t next = engine_next_deadline(d->engine);
+
+        if (next == INT64_MAX) {
+                sd_event_source_set_enabled(d->tick, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_source_set_time(d->tick, next > 0 ? (uint64_t)next : 1);
+        sd_event_source_set_enabled(d->tick, SD_EVENT_ONESHOT);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        int r = engine_tick(d->engine, now_realtime_usec());
+        if (r < 0)
+                log_err_errno(r, "timers: handling a deadline failed");
+        rearm_tick(d);
+        return 0;
+}
 
 static int on_commit(sd_event_source *s, void *userdata)
 {
@@ -70,6 +97,7 @@ static int on_commit(sd_event_source *s, void *userdata)
         d->storage_failed = false;
         if (engine_take_outbox_dirty(d->engine))
                 outbox_dispatch(d->outbox);
+        rearm_tick(d);
         return 0;
 }
 
@@ -411,6 +439,13 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         sd_event_source_set_description(d->commit, "commit");
         store_set_begin_hook(d->store, on_store_begin, d);
 
+        r = sd_event_add_time(d->event, &d->tick, CLOCK_REALTIME, UINT64_MAX, 10 * USEC_PER_MSEC,
+                              on_tick, d);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(d->tick, SD_EVENT_OFF);
+        sd_event_source_set_description(d->tick, "engine-timers");
+
         r = engine_new(cfg, d->store, &d->engine);
         if (r == 0)
                 r = engine_load(d->engine);
@@ -460,6 +495,7 @@ struct daemon *daemon_free(struct daemon *d)
         d->outbox = outbox_free(d->outbox);
         d->engine = engine_free(d->engine);
         d->commit = sd_event_source_disable_unref(d->commit);
+        d->tick = sd_event_source_disable_unref(d->tick);
         d->sig_term = sd_event_source_disable_unref(d->sig_term);
         d->sig_int = sd_event_source_disable_unref(d->sig_int);
         d->store = store_close(d->store);
@@ -477,6 +513,7 @@ int daemon_run(struct daemon *d)
 
         mqtt_start(d->mqtt);
         outbox_dispatch(d->outbox);
+        rearm_tick(d);
         sd_notifyf(0, "READY=1\nSTATUS=%zu households, %zu devices", d->config->n_households,
                    d->config->n_devices);
         log_info("doorwatchd ready: %zu households, %zu devices, %zu workers",

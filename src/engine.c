@@ -12,7 +12,14 @@
 #include <string.h>
 
 #include "log.h"
+#include "timerq.h"
 #include "util.h"
+
+/* Timer types in `timers`. Entries point at a household (stable for the config's life)
+ * and carry a token naming what they are for; handlers ignore stale entries. */
+enum {
+        TIMER_ESCALATION, /* token = alert serial */
+};
 
 struct engine {
         const struct config *config;
@@ -21,6 +28,8 @@ struct engine {
         struct device_state *devices;
         struct hashmap *alerts_by_id;
         struct engine_counters counters;
+        struct timerq timers;
+        uint64_t next_serial;
         bool outbox_dirty;
 };
 
@@ -64,6 +73,7 @@ struct engine *engine_free(struct engine *e)
                 }
         }
         hashmap_free(e->alerts_by_id);
+        timerq_done(&e->timers);
         free(e->households);
         free(e->devices);
         free(e);
@@ -102,8 +112,46 @@ struct alert *engine_find_alert(struct engine *e, const char *alert_id)
         return hashmap_get(e->alerts_by_id, alert_id);
 }
 
+static struct alert *find_by_serial(struct engine *e, const struct household *h, uint64_t serial)
+{
+        for (struct alert *a = e->households[h->index].alerts; a; a = a->next)
+                if (a->serial == serial)
+                        return a;
+        return NULL;
+}
+
+int64_t engine_next_deadline(const struct engine *e)
+{
+        return timerq_next(&e->timers);
+}
+
+static int fire_escalation(struct engine *e, struct alert *a, int64_t now_usec);
+
+int engine_tick(struct engine *e, int64_t now_usec)
+{
+        struct timerq_entry t;
+        int r = 0;
+
+        while (r >= 0 && timerq_pop_due(&e->timers, now_usec, &t)) {
+                switch (t.type) {
+                case TIMER_ESCALATION: {
+                        struct alert *a = find_by_serial(e, t.ptr, t.token);
+                        if (a && a->state == ALERT_OPEN && a->next_usec && a->next_usec <= now_usec)
+                                r = fire_escalation(e, a, now_usec);
+                        break;
+                }
+                default:
+                        break;
+                }
+        }
+        return r;
+}
+
 static void link_alert(struct engine *e, struct alert *a)
 {
+        a->serial = ++e->next_serial;
+        if (a->next_usec && a->household)
+                timerq_push(&e->timers, a->next_usec, TIMER_ESCALATION, a->household, a->serial);
         if (a->household) {
                 struct household_state *st = &e->households[a->household->index];
                 a->next = st->alerts;
@@ -555,4 +603,14 @@ int engine_resolve(struct engine *e, const struct worker *w, const char *alert_i
         log_notice("alert %s resolved by %s via %s", a->id, w->id, channel);
         unlink_alert(e, a);
         return ENGINE_OK;
+}
+
+/* Escalation (DESIGN.md §6): the next step after ack_timeout without an ack. */
+static int fire_escalation(struct engine *e, struct alert *a, int64_t now_usec)
+{
+        log_debug("alert %s: escalation deadline reached (step %d, round %d)", a->id,
+                  a->step_index, a->round);
+        a->next_usec = 0;
+        int r = store_begin(e->store);
+        return r < 0 ? r : store_update_alert(e->store, a);
 }

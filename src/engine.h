@@ -51,6 +51,11 @@ int engine_ack(struct engine *e, const struct worker *w, const char *alert_id,
 int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id,
                    const char *note, const char *channel, int64_t now_usec, const char **error);
 
+/* Timers: the earliest instant engine_tick() has work (INT64_MAX when none); the daemon
+ * arms one timer for it. engine_tick() fires everything due at now_usec. */
+int64_t engine_next_deadline(const struct engine *e);
+int engine_tick(struct engine *e, int64_t now_usec);
+
 struct alert *engine_find_alert(struct engine *e, const char *alert_id);
 /* True once per call after notifications were queued; the caller kicks the outbox. */
 bool engine_take_outbox_dirty(struct engine *e);

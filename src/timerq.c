@@ -1,0 +1,60 @@
+/* timerq.c: array-backed binary heap ordered by usec (ties in insertion order are not
+ * guaranteed; callers that care use distinct deadlines). */
+#include "timerq.h"
+
+#include <stdlib.h>
+
+#include "util.h"
+
+static void swap(struct timerq_entry *a, struct timerq_entry *b)
+{
+        struct timerq_entry t = *a;
+        *a = *b;
+        *b = t;
+}
+
+void timerq_push(struct timerq *q, int64_t usec, int type, void *ptr, uint64_t token)
+{
+        size_t i;
+
+        GROW(q->heap, q->n, q->cap);
+        i = q->n++;
+        q->heap[i] = (struct timerq_entry){usec, type, ptr, token};
+        while (i > 0 && q->heap[(i - 1) / 2].usec > q->heap[i].usec) {
+                swap(&q->heap[(i - 1) / 2], &q->heap[i]);
+                i = (i - 1) / 2;
+        }
+}
+
+int64_t timerq_next(const struct timerq *q)
+{
+        return q->n ? q->heap[0].usec : INT64_MAX;
+}
+
+bool timerq_pop_due(struct timerq *q, int64_t now_usec, struct timerq_entry *ret)
+{
+        size_t i = 0;
+
+        if (q->n == 0 || q->heap[0].usec > now_usec)
+                return false;
+        *ret = q->heap[0];
+        q->heap[0] = q->heap[--q->n];
+        for (;;) {
+                size_t l = 2 * i + 1, r = l + 1, m = i;
+                if (l < q->n && q->heap[l].usec < q->heap[m].usec)
+                        m = l;
+                if (r < q->n && q->heap[r].usec < q->heap[m].usec)
+                        m = r;
+                if (m == i)
+                        break;
+                swap(&q->heap[i], &q->heap[m]);
+                i = m;
+        }
+        return true;
+}
+
+void timerq_done(struct timerq *q)
+{
+        free(q->heap);
+        *q = (struct timerq){0};
+}
