@@ -99,4 +99,6 @@ lint:
 clean:
 	rm -rf build build-asan
 
+include mk/install.mk
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

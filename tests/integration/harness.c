@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -169,23 +170,48 @@ static bool port_open(int port)
         return ok;
 }
 
+/* Writes dir/mosquitto.conf from tests/fixtures/mosquitto-test.conf.in. */
+static void write_broker_conf(struct harness *h, const char *conf)
+{
+        char *tmpl = NULL, user[64] = "root";
+        size_t len = 0;
+        FILE *in = fopen("tests/fixtures/mosquitto-test.conf.in", "r"), *out;
+        struct passwd *pw = getpwuid(getuid());
+
+        if (!in)
+                die("cannot read tests/fixtures/mosquitto-test.conf.in (run from the repo root)");
+        if (pw)
+                snprintf(user, sizeof(user), "%s", pw->pw_name);
+        out = fopen(conf, "w");
+        if (!out)
+                die("cannot write %s", conf);
+        while (getline(&tmpl, &len, in) > 0) {
+                for (const char *p = tmpl; *p; p++) {
+                        if (strncmp(p, "@PORT@", 6) == 0) {
+                                fprintf(out, "%d", h->port);
+                                p += 5;
+                        } else if (strncmp(p, "@DIR@", 5) == 0) {
+                                fputs(h->dir, out);
+                                p += 4;
+                        } else if (strncmp(p, "@USER@", 6) == 0) {
+                                fputs(user, out);
+                                p += 5;
+                        } else
+                                fputc(*p, out);
+                }
+        }
+        free(tmpl);
+        fclose(in);
+        fclose(out);
+}
+
 void h_start_broker(struct harness *h)
 {
-        char conf[512], log[512], body[1024];
-        FILE *f;
+        char conf[512], log[512];
 
         snprintf(conf, sizeof(conf), "%s/mosquitto.conf", h->dir);
         snprintf(log, sizeof(log), "%s/mosquitto.out", h->dir);
-        snprintf(body, sizeof(body),
-                 "listener %d 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                 "persistence_location %s/\nautosave_interval 1\nmax_queued_messages 100000\n"
-                 "set_tcp_nodelay true\n",
-                 h->port, h->dir);
-        f = fopen(conf, "w");
-        if (!f)
-                die("cannot write %s", conf);
-        fputs(body, f);
-        fclose(f);
+        write_broker_conf(h, conf);
         const char *argv[] = {"/usr/sbin/mosquitto", "-c", conf, NULL};
         h->broker_pid = spawn(argv, log);
         for (double end = mono() + 10; mono() < end; usleep(20000))
