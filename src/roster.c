@@ -170,7 +170,8 @@ static void shift_occurrence(const struct tzwin *z, const struct shift *s, int64
 static bool shift_covers(const struct query *q, const struct shift *s)
 {
         /* A shift is at most 24 h of wall clock, so only shifts starting the day before,
-         * the day of, or (around a backward jump at midnight) the day after can cover. */
+         * the day of, or (should the clock fall back across midnight) the day after can
+         * cover. */
         for (int64_t d = q->day - 1; d <= q->day + 1; d++) {
                 int64_t from, to;
                 if (!(s->days_mask & (1u << weekday(d))))

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "roster.h"
@@ -632,6 +633,99 @@ static void test_truncated(void **state)
         fx_free(c);
 }
 
+/* ---- brute-force reference for the DST rule ---- */
+
+static int64_t ref_wall(int64_t t)
+{
+        time_t tt = (time_t)t;
+        struct tm tm;
+
+        assert_non_null(localtime_r(&tt, &tm));
+        return t + tm.tm_gmtoff;
+}
+
+/* "The first instant at which the local clock reads `wall` or later", by scanning in
+ * 15-minute steps: exact when walls and transitions are on quarter hours (as here). */
+static int64_t ref_first_reading(int64_t wall)
+{
+        for (int64_t t = wall - 15 * 3600;; t += 900)
+                if (ref_wall(t) >= wall)
+                        return t;
+}
+
+static bool ref_covers(const struct shift *s, int64_t at_usec)
+{
+        int64_t at = at_usec / USEC_PER_SEC, day = ref_wall(at) / 86400;
+
+        for (int64_t d = day - 2; d <= day + 1; d++) {
+                int64_t from, to;
+                if (!(s->days_mask & (1u << ((d + 3) % 7))))
+                        continue;
+                from = ref_first_reading(d * 86400 + s->from_min * 60) * USEC_PER_SEC;
+                to = ref_first_reading((d + (s->to_min <= s->from_min)) * 86400 + s->to_min * 60) *
+                     USEC_PER_SEC;
+                if (from <= at_usec && at_usec < to)
+                        return true;
+        }
+        return false;
+}
+
+/* Random shifts and instants around every 2020 transition of zones with a one-hour DST at
+ * 02:00 (Berlin), at midnight (Santiago), of 30 minutes (Lord Howe), and none (Shanghai). */
+static void test_against_reference(void **state)
+{
+        static const char *const zones[] = { "Europe/Berlin", "America/Santiago",
+                                             "Australia/Lord_Howe", "Asia/Shanghai" };
+        static const struct cdef communities[] = { { "c", NULL }, { 0 } };
+        static const struct wdef workers[] = { { "w", ROLE_POLICE, "c" }, { 0 } };
+        static const struct sdef shifts[] = { { "c", ROLE_POLICE, "w", "*", "00:00", "00:00" },
+                                              { 0 } };
+        static const struct fixture_def def = { communities, workers, shifts, NULL, NULL, NULL };
+        unsigned seed = 20200206;
+        int checked = 0, on = 0;
+
+        for (size_t z = 0; z < ELEMENTSOF(zones); z++) {
+                int64_t transitions[16], year = t_("2020-01-01T00:00:00Z") / USEC_PER_SEC;
+                size_t n_transitions = 0;
+                struct config *c;
+                struct shift *s;
+
+                assert_int_equal(timezone_set(zones[z]), 0);
+                for (int64_t t = year; t < year + 366 * 86400; t += 3600)
+                        if (ref_wall(t + 3600) - (t + 3600) != ref_wall(t) - t &&
+                            n_transitions < ELEMENTSOF(transitions))
+                                transitions[n_transitions++] = t;
+                if (n_transitions == 0)
+                        transitions[n_transitions++] = year + 40 * 86400;
+                c = fx_build(&def);
+                s = &c->communities[0].shifts[0];
+                for (int i = 0; i < 150; i++) {
+                        int64_t base = transitions[(size_t)rand_r(&seed) % n_transitions];
+                        int64_t at_usec = (base - 36 * 3600 + (rand_r(&seed) % (72 * 60)) * 60 +
+                                           rand_r(&seed) % 60) *
+                                          USEC_PER_SEC;
+                        bool got, want;
+
+                        s->days_mask = (uint8_t)(rand_r(&seed) % 128);
+                        s->from_min = (rand_r(&seed) % 96) * 15;
+                        s->to_min = (rand_r(&seed) % 97) * 15;
+                        got = roster_worker_on_duty(c, fx_worker(c, "w"), at_usec);
+                        want = ref_covers(s, at_usec);
+                        if (got != want) {
+                                char buf[40];
+                                fail_msg("%s: days %#x %d-%d at %s: got %d, want %d", zones[z],
+                                         s->days_mask, s->from_min, s->to_min,
+                                         format_rfc3339(at_usec, buf), got, want);
+                        }
+                        checked++;
+                        on += got;
+                }
+                fx_free(c);
+        }
+        assert_int_equal(checked, 600);
+        assert_true(on > 100 && on < 500); /* both outcomes exercised */
+}
+
 /* ---- gaps ---- */
 
 struct gap_buf {
@@ -769,6 +863,7 @@ int main(void)
                 cmocka_unit_test(test_worker_on_duty),
                 cmocka_unit_test(test_on_duty_and_helpers),
                 cmocka_unit_test(test_truncated),
+                cmocka_unit_test(test_against_reference),
                 cmocka_unit_test(test_gaps),
                 cmocka_unit_test(test_gaps_errors),
         };
