@@ -154,7 +154,7 @@ static void query_init(struct query *q, const struct config *c, int64_t at_usec)
         q->c = c;
         q->at_usec = at_usec;
         q->day = floordiv(t + gmtoff_at(t), SEC_PER_DAY);
-        /* Three days of shifts starting at most 2 changes: cannot exceed the segments. */
+        /* Five days hold a handful of transitions at most, far below TZ_SEGMENTS_MAX. */
         (void)tzwin_for_days(&q->z, q->day - 1, q->day + 1);
 }
 
