@@ -284,7 +284,7 @@ static void handle_worker_command(struct daemon *d, const char *worker_id, const
 {
         const struct worker *w = config_worker(d->config, worker_id);
         _cleanup_json_ cJSON *j = NULL;
-        const char *request_id = NULL, *alert_id, *error = NULL;
+        const char *request_id = NULL, *alert_id, *error = NULL, *channel;
         int r;
 
         d->n_commands++;
@@ -311,15 +311,17 @@ static void handle_worker_command(struct daemon *d, const char *worker_id, const
                 return;
         }
         alert_id = json_string(j, "alert_id");
+        /* doorwatchctl sends on the worker's topic with "via": "cli" (operator CLI). */
+        channel = str_eq(json_string(j, "via"), "cli") ? "cli" : "mqtt";
         if (strcmp(verb, "ack") == 0 || strcmp(verb, "resolve") == 0) {
                 if (!alert_id) {
                         reply(d, worker_id, request_id, false, "\"alert_id\" missing");
                         return;
                 }
                 if (strcmp(verb, "ack") == 0)
-                        r = engine_ack(d->engine, w, alert_id, "mqtt", now, &error);
+                        r = engine_ack(d->engine, w, alert_id, channel, now, &error);
                 else
-                        r = engine_resolve(d->engine, w, alert_id, json_string(j, "note"), "mqtt",
+                        r = engine_resolve(d->engine, w, alert_id, json_string(j, "note"), channel,
                                            now, &error);
         } else {
                 r = ENGINE_E_REFUSED;

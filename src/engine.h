@@ -44,15 +44,21 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
                         int64_t recv_usec, const char *payload, size_t payload_len,
                         struct verdict *ret_verdict);
 
-/* Commands. `channel` says how the actor reached us ("mqtt", "http", "cli").
- * Return ENGINE_E_REFUSED with *error set to a static English message when refused. */
+/* Commands. `channel` says how the actor reached us ("mqtt": the worker's topic, "http",
+ * "cli": doorwatchctl). Return ENGINE_E_REFUSED with *error set to a static English
+ * message when refused: unknown alert, already acknowledged / resolved, worker may not
+ * act, note missing (resolve). An ack stops the escalation and queues an `ack_notice` to
+ * every other worker who was notified of the alert; its record and the notices are
+ * written together. Resolve wants a non-empty note and also accepts acked alerts whose
+ * absorb window is over (no longer live in memory). */
 int engine_ack(struct engine *e, const struct worker *w, const char *alert_id,
                const char *channel, int64_t now_usec, const char **error);
 int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id,
                    const char *note, const char *channel, int64_t now_usec, const char **error);
 
 /* Timers: the earliest instant engine_tick() has work (INT64_MAX when none); the daemon
- * arms one timer for it. engine_tick() fires everything due at now_usec. */
+ * arms one timer for it. engine_tick() fires everything due at now_usec: escalation steps
+ * and reminders (escalation.h) of open alerts, recipients resolved by the roster at now. */
 int64_t engine_next_deadline(const struct engine *e);
 int engine_tick(struct engine *e, int64_t now_usec);
 
