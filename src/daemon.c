@@ -367,7 +367,7 @@ static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void
 static void on_connect(struct mqtt *m, bool session_present, void *userdata)
 {
         struct daemon *d = userdata;
-        outbox_dispatch(d->outbox);
+        outbox_on_connect(d->outbox);
 }
 
 static void on_disconnect(struct mqtt *m, void *userdata)

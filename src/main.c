@@ -9,6 +9,8 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "roster.h"
+#include "util.h"
 
 static void usage(FILE *f)
 {
@@ -94,6 +96,11 @@ int main(int argc, char **argv)
                 return 1;
         }
         if (check) {
+                /* Coverage holes are warnings: an alert then falls to the leader. */
+                timezone_set(cfg->timezone);
+                if (roster_check_gaps(cfg, now_realtime_usec(), ROSTER_CHECK_DAYS, &diag) > 0)
+                        print_diag(&diag);
+                config_diag_done(&diag);
                 printf("%s: configuration OK: %zu households, %zu devices, %zu workers, "
                        "%zu communities\n",
                        dir, cfg->n_households, cfg->n_devices, cfg->n_workers,

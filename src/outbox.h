@@ -21,6 +21,8 @@ void outbox_set_mqtt(struct outbox *o, struct mqtt *m);
 
 /* Sends what is due now (call after a commit) and arms the retry timer. */
 void outbox_dispatch(struct outbox *o);
+/* The broker (re)connected: sends what waited for it. */
+void outbox_on_connect(struct outbox *o);
 void outbox_on_publish(struct outbox *o, int mid);
 void outbox_on_disconnect(struct outbox *o);
 

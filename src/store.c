@@ -754,6 +754,23 @@ int64_t store_next_notification_usec(struct store *s)
         return v;
 }
 
+int store_wake_not_connected(struct store *s, int64_t now_usec)
+{
+        sqlite3_stmt *st;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "UPDATE notification SET next_usec = ?1 WHERE state = 'pending'"
+                                " AND last_error = '" STORE_NOT_CONNECTED "' AND next_usec > ?1",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "waking the outbox");
+        sqlite3_bind_int64(st, 1, now_usec);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? 0 : sql_err(s, rc, "waking the outbox");
+}
+
 int store_requeue_sending(struct store *s)
 {
         return exec_sql(s, "UPDATE notification SET state = 'pending' WHERE state = 'sending'");

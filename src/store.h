@@ -129,6 +129,10 @@ int store_set_notification_state(struct store *s, const char *id, enum notificat
                                  int64_t now_usec);
 /* Earliest next_usec of pending notifications, or INT64_MAX. */
 int64_t store_next_notification_usec(struct store *s);
+/* last_error of a row that waits for the broker (not counted as an attempt). */
+#define STORE_NOT_CONNECTED "broker not connected"
+/* Makes the rows waiting for the broker due at now_usec. */
+int store_wake_not_connected(struct store *s, int64_t now_usec);
 /* At start: rows left "sending" by a previous process go back to pending. */
 int store_requeue_sending(struct store *s);
 int64_t store_outbox_depth(struct store *s);

@@ -285,6 +285,7 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
                 .topic = strdup(msg->topic),
                 .payload = strndup(msg->payload ? msg->payload : "", (size_t)msg->payloadlen),
                 .retained = msg->retain,
+                .at = h_now(),
         };
 }
 

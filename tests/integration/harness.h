@@ -14,6 +14,7 @@ struct h_msg {
         char *topic;
         char *payload;
         bool retained;
+        double at; /* h_now() when it arrived */
 };
 
 struct harness {
