@@ -3,14 +3,16 @@
  * middle: each step must still arrive once, at its original deadline, and nothing may
  * arrive after an ack, across restarts. Arrival errors are printed ("figure: ...").
  * doorwatchctl's roster and alert commands are checked for output and exit status. */
-#include <cjson/cJSON.h>
-#include <cmocka.h>
-#include <math.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
