@@ -4,7 +4,14 @@
  * config's arrays) and every struct alert, which lives in its household's list and in
  * `alerts_by_id` until it is resolved or, once acked, its absorb window has passed.
  * The database is the source of truth: engine_load() rebuilds the lists at start.
- * All writes go through the store's current transaction (store_begin is idempotent). */
+ * All writes go through the store's current transaction (store_begin is idempotent).
+ *
+ * Escalation: an open alert's position (step_index, round, reminders) and its next
+ * deadline are stored with it; escalation.c decides what comes next. A step's
+ * notifications and the alert's new position are written under one savepoint, so a
+ * step is in the database whole or not at all and fires once across crashes; timer
+ * entries are invalidated lazily (an ack or resolve just clears next_usec or unlinks).
+ * Recipients are resolved by the roster at the instant of each step. */
 #include "engine.h"
 
 #include <errno.h>
