@@ -249,9 +249,12 @@ void h_start_daemon(struct harness *h)
                 h_connect(h);
         snprintf(filter, sizeof(filter), "doorwatch/v1/daemon/+/status");
         h_clear_messages(h);
-        const char *argv[] = { bin, "-c", h->confdir, "-v", NULL };
-        h->daemon_pid = spawn(argv, log);
-        for (double end = mono() + 15; mono() < end;) {
+        /* DOORWATCH_VALGRIND=1 runs the daemon under valgrind (errors make it exit 99). */
+        const char *vg[] = { "/usr/bin/valgrind", "-q", "--leak-check=full", "--error-exitcode=99",
+                             bin, "-c", h->confdir, "-v", NULL };
+        const char *plain[] = { bin, "-c", h->confdir, "-v", NULL };
+        h->daemon_pid = spawn(getenv("DOORWATCH_VALGRIND") ? vg : plain, log);
+        for (double end = mono() + (getenv("DOORWATCH_VALGRIND") ? 60 : 15); mono() < end;) {
                 h_pump(h, 20);
                 for (size_t i = 0; i < h->n_msgs; i++)
                         if (strstr(h->msgs[i].topic, "/daemon/") &&
