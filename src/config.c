@@ -1804,7 +1804,7 @@ static void link_config(struct loader *L)
 
         L->file = "rosters.json";
         for (size_t i = 0; i < cfg->n_communities; i++)
-                if (cs[i].n_households > 0 && !cs[i].leader)
+                if (cs[i].n_households > 0 && !cs[i].leader && L->workers_ok)
                         WARN(L, jp_key(p, jp_key(cp, NULL, "communities"), cs[i].id),
                              "community has %zu household(s) but no leader", cs[i].n_households);
 }
