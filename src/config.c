@@ -31,7 +31,14 @@
  *   - A shift's "to" may be "24:00" (midnight at the end of the day it starts).
  *   - mqtt.keepalive is 5s..65535s; mqtt.tls.cert_file and key_file are set together.
  *   - A UTF-8 byte order mark at the start of a file is skipped (spreadsheet exports).
- *   - config_load(NULL, ...) reads /etc/doorwatch. */
+ *   - "0s" is accepted for policy.checkin_grace, ack_absorb, pass_overdue_after,
+ *     max_clock_skew and debounce; every other duration must be greater than 0.
+ *   - config_load(NULL, ...) reads /etc/doorwatch; a relative dir is made absolute (against
+ *     the working directory) so resolved paths survive a chdir().
+ *   - cfg->communities lists rosters.json's communities in file order, then those only
+ *     named by workers or households, in order of first use.
+ *   - One document is held in memory at a time: a city-sized registry should be split into
+ *     households.d/ files (e.g. one per community) rather than one huge households.json. */
 #include "config.h"
 
 #include <dirent.h>
