@@ -1451,7 +1451,8 @@ static void parse_device(struct loader *L, const cJSON *o, const struct jp *path
         if ((v = field(L, o, path, "offline_after", false, p)))
                 get_duration(L, v, p, true, &d->offline_after_usec);
         d->adapter = a;
-        if (a && a->parse_device) {
+        /* Adapters may rely on the common fields, so they only see entries that have them. */
+        if (a && a->parse_device && d->id && d->kind != DEVICE_KIND_INVALID) {
                 size_t before = L->diag->n_errors;
                 char buf[JP_MAX];
 
