@@ -8,11 +8,28 @@
 #include "notify/template.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
+
+/* Reports a problem of the "templates" object; diag may be NULL (defaults only). */
+static void template_error(struct config_diag *diag, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void template_error(struct config_diag *diag, const char *path, const char *fmt, ...)
+{
+        char msg[256];
+        va_list ap;
+
+        if (!diag)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        config_diag_error(diag, "doorwatch.json", path, "%s", msg);
+}
 
 struct kind_info {
         const char *kind;
@@ -150,12 +167,11 @@ static bool utf8_valid(const char *s)
 static bool template_check(const char *src, const char *path, struct config_diag *diag)
 {
         if (strlen(src) > TEMPLATE_MAX_SOURCE) {
-                config_diag_error(diag, "doorwatch.json", path, "template longer than %d bytes",
-                                  TEMPLATE_MAX_SOURCE);
+                template_error(diag, path, "template longer than %d bytes", TEMPLATE_MAX_SOURCE);
                 return false;
         }
         if (!utf8_valid(src)) {
-                config_diag_error(diag, "doorwatch.json", path, "template is not valid UTF-8");
+                template_error(diag, path, "template is not valid UTF-8");
                 return false;
         }
         for (const char *p = src; *p; p++) {
@@ -169,15 +185,13 @@ static bool template_check(const char *src, const char *path, struct config_diag
                 }
                 end = strchr(p, '}');
                 if (!end) {
-                        config_diag_error(
-                            diag, "doorwatch.json", path,
-                            "unterminated placeholder (write {{ for a literal brace)");
+                        template_error(diag, path,
+                                       "unterminated placeholder (write {{ for a literal brace)");
                         return false;
                 }
                 if (placeholder_lookup(p + 1, (size_t)(end - p - 1)) < 0) {
-                        config_diag_error(diag, "doorwatch.json", path,
-                                          "unknown placeholder {%.*s}", (int)MIN(end - p - 1, 64),
-                                          p + 1);
+                        template_error(diag, path, "unknown placeholder {%.*s}",
+                                       (int)MIN(end - p - 1, 64), p + 1);
                         return false;
                 }
                 p = end;
@@ -196,7 +210,7 @@ int templates_new(const cJSON *overrides, struct config_diag *diag, struct templ
                 t->text[i] = xstrdup(kinds[i].text);
 
         if (overrides && !cJSON_IsNull(overrides) && !cJSON_IsObject(overrides)) {
-                config_diag_error(diag, "doorwatch.json", "templates", "must be an object");
+                template_error(diag, "templates", "must be an object");
                 ok = false;
         } else if (overrides && cJSON_IsObject(overrides)) {
                 const cJSON *e;
@@ -207,12 +221,12 @@ int templates_new(const cJSON *overrides, struct config_diag *diag, struct templ
 
                         snprintf(path, sizeof(path), "templates.%.64s", e->string);
                         if (k < 0) {
-                                config_diag_error(diag, "doorwatch.json", path, "unknown kind");
+                                template_error(diag, path, "unknown kind");
                                 ok = false;
                                 continue;
                         }
                         if (!cJSON_IsString(e)) {
-                                config_diag_error(diag, "doorwatch.json", path, "must be a string");
+                                template_error(diag, path, "must be a string");
                                 ok = false;
                                 continue;
                         }
