@@ -493,11 +493,16 @@ int notifier_new(struct notify_context *ctx, const struct notifier_config *nc,
         if (!n)
                 return -ENOMEM;
         n->type = notify_type_find(nc->type);
+        if (!nc->type) {
+                notify_parse_error(&p, "type", "missing");
+                free(n);
+                return -EINVAL;
+        }
         if (!n->type) {
                 notify_parse_error(&p, "type",
                                    "unknown type \"%.32s\" (mqtt, exec, wecom, dingtalk, "
                                    "feishu, webhook)",
-                                   nc->type ? nc->type : "");
+                                   nc->type);
                 free(n);
                 return -EINVAL;
         }

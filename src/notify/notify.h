@@ -42,8 +42,10 @@
  *
  * Contract of notifier_send(): 0 means the callback runs exactly once, later, from the
  * event loop (never from inside notifier_send()); a negative errno means it never runs.
- * Freeing a notifier or the context runs the callbacks still pending with NOTIFY_RETRY
- * and detail "cancelled" (the row stays in the outbox); such callbacks must not send.
+ * A callback may send again (the next row) or free its notifier, but must not free the
+ * context. Freeing a notifier or the context runs the callbacks still pending with
+ * NOTIFY_RETRY and detail "cancelled" (the row stays in the outbox); such callbacks
+ * must neither send nor free anything.
  *
  * Configuration keys (doorwatch.json "notifiers.<name>"; unknown keys are errors):
  *   all types   "type"; "rate_per_minute", "rate_per_second": sends allowed in any
@@ -72,8 +74,10 @@
  *
  * exec needs SIGCHLD blocked in every thread before the first send (sd_event_add_child
  * requirement): the daemon blocks it at the top of main(), with SIGTERM/SIGINT/SIGHUP.
- * Children get an empty signal mask, default dispositions, stdin from /dev/null and
- * their own process group (a timeout kills the whole group with SIGKILL). */
+ * Children get an empty signal mask, default dispositions, stdin from /dev/null,
+ * stdout/stderr into a pipe (the start of it goes into the result detail), a minimal
+ * environment (PATH, LANG=C.UTF-8) and their own process group (a timeout kills the
+ * whole group with SIGKILL). */
 #pragma once
 
 #include <cjson/cJSON.h>

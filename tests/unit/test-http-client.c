@@ -156,6 +156,36 @@ static void test_timeout(void **state)
         free(r.body);
 }
 
+static void test_sink_delay_and_wait(void **state)
+{
+        struct fixture *f = *state;
+        struct result slow = { 0 }, late = { 0 };
+        int64_t start = now_monotonic_usec();
+
+        /* Nothing recorded yet: the wait gives up after its timeout. */
+        assert_false(http_sink_wait(f->sink, 1, 50));
+        /* Answered after 200 ms: within a 5 s timeout it arrives, after the delay. */
+        http_sink_push(f->sink, &(struct http_sink_response){ .status = 201, .delay_ms = 200 });
+        assert_int_equal(http_client_post(f->client, &(struct http_request){ .url = f->url },
+                                          on_done, &slow, NULL),
+                         0);
+        assert_true(run_until(f->event, &slow.done, 5 * USEC_PER_SEC));
+        assert_int_equal(slow.status, 201);
+        assert_true(now_monotonic_usec() - start >= 200 * USEC_PER_MSEC);
+        assert_true(http_sink_wait(f->sink, 1, 0));
+        /* The same delay against a 100 ms timeout: timed out. */
+        http_sink_push(f->sink, &(struct http_sink_response){ .status = 200, .delay_ms = 400 });
+        assert_int_equal(http_client_post(f->client,
+                                          &(struct http_request){
+                                              .url = f->url, .timeout_usec = 100 * USEC_PER_MSEC },
+                                          on_done, &late, NULL),
+                         0);
+        assert_true(run_until(f->event, &late.done, 5 * USEC_PER_SEC));
+        assert_int_equal(late.code, CURLE_OPERATION_TIMEDOUT);
+        free(slow.body);
+        free(late.body);
+}
+
 static void test_refused(void **state)
 {
         struct fixture *f = *state;
@@ -268,6 +298,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_post_ok, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_status_and_retry_after, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sink_delay_and_wait, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_protocols_and_redirects, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),

@@ -193,6 +193,7 @@ static void test_config_errors(void **state)
                 const char *json, *error;
         } cases[] = {
                 { "{\"type\":\"sms\"}", "notifiers.x.type: unknown type \"sms\"" },
+                { "{\"argv\":[]}", "notifiers.x.type: missing" },
                 { "{\"type\":\"mqtt\",\"qos\":1}", "notifiers.x.qos: unknown key for type mqtt" },
                 { "{\"type\":\"mqtt\",\"communities\":[\"a\"]}",
                   "notifiers.x.communities: unknown key for type mqtt" },
@@ -244,7 +245,9 @@ static void test_config_errors(void **state)
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_json_ cJSON *j = cJSON_Parse(cases[i].json);
                 const cJSON *type = cJSON_GetObjectItem(j, "type");
-                struct notifier_config nc = { .name = "x", .type = type->valuestring, .json = j };
+                struct notifier_config nc = { .name = "x",
+                                              .type = type ? type->valuestring : NULL,
+                                              .json = j };
                 struct config_diag d = { 0 };
 
                 assert_int_equal(notify_check_config(&nc, dir, &d), -EINVAL);
