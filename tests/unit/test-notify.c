@@ -17,45 +17,11 @@
 
 #include <cmocka.h>
 
+#include "../lib/diag.h"
 #include "config.h"
 #include "notify/channel.h"
 #include "notify/notify.h"
 #include "util.h"
-
-/* Stand-in for src/config.c while it is not on this branch; weak, so the real one wins
- * once config.o is linked. Same "file: path: message" lines. */
-__attribute__((weak)) void config_diag_error(struct config_diag *d, const char *file,
-                                             const char *path, const char *fmt, ...)
-{
-        char msg[512], *line;
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        assert_true(asprintf(&line, "%s: %s: %s", file, path, msg) > 0);
-        GROW(d->errors, d->n_errors, d->cap_errors);
-        d->errors[d->n_errors++] = line;
-}
-
-static void diag_clear(struct config_diag *d)
-{
-        for (size_t i = 0; i < d->n_errors; i++)
-                free(d->errors[i]);
-        free(d->errors);
-        for (size_t i = 0; i < d->n_warnings; i++)
-                free(d->warnings[i]);
-        free(d->warnings);
-        *d = (struct config_diag){ 0 };
-}
-
-static bool diag_has(const struct config_diag *d, const char *needle)
-{
-        for (size_t i = 0; i < d->n_errors; i++)
-                if (strstr(d->errors[i], needle))
-                        return true;
-        return false;
-}
 
 static char dir[64];
 
@@ -183,8 +149,8 @@ static void test_config_valid(void **state)
         /* Duplicate names. */
         assert_int_equal(make(ctx, "ops", "{\"type\":\"webhook\",\"url\":\"http://x/\"}", &d, NULL),
                          -EEXIST);
-        assert_true(diag_has(&d, "notifiers.ops: defined twice"));
-        diag_clear(&d);
+        assert_true(test_diag_has(&d, "notifiers.ops: defined twice"));
+        test_diag_clear(&d);
 }
 
 static void test_config_errors(void **state)
@@ -251,12 +217,12 @@ static void test_config_errors(void **state)
                 struct config_diag d = { 0 };
 
                 assert_int_equal(notify_check_config(&nc, dir, &d), -EINVAL);
-                if (!diag_has(&d, cases[i].error))
+                if (!test_diag_has(&d, cases[i].error))
                         fail_msg("case %zu: want \"%s\", got \"%s\"", i, cases[i].error,
                                  d.n_errors ? d.errors[0] : "");
                 for (size_t k = 0; k < d.n_errors; k++) /* secrets are never quoted */
                         assert_null(strstr(d.errors[k], "key=K"));
-                diag_clear(&d);
+                test_diag_clear(&d);
         }
 }
 

@@ -8,44 +8,10 @@
 
 #include <cmocka.h>
 
+#include "../lib/diag.h"
 #include "config.h"
 #include "notify/template.h"
 #include "util.h"
-
-/* Stand-ins for src/config.c while it is not on this branch; weak, so the real ones win
- * once config.o is linked. They keep the documented "file: path: message" format. */
-__attribute__((weak)) void config_diag_error(struct config_diag *d, const char *file,
-                                             const char *path, const char *fmt, ...)
-{
-        char msg[512], *line;
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        assert_true(asprintf(&line, "%s: %s: %s", file, path, msg) > 0);
-        GROW(d->errors, d->n_errors, d->cap_errors);
-        d->errors[d->n_errors++] = line;
-}
-
-static void diag_clear(struct config_diag *d)
-{
-        for (size_t i = 0; i < d->n_errors; i++)
-                free(d->errors[i]);
-        free(d->errors);
-        for (size_t i = 0; i < d->n_warnings; i++)
-                free(d->warnings[i]);
-        free(d->warnings);
-        *d = (struct config_diag){ 0 };
-}
-
-static bool diag_has(const struct config_diag *d, const char *needle)
-{
-        for (size_t i = 0; i < d->n_errors; i++)
-                if (strstr(d->errors[i], needle))
-                        return true;
-        return false;
-}
 
 static const struct template_vars vars = {
         .household = "CHL-0001",
@@ -157,9 +123,9 @@ static void test_invalid_overrides(void **state)
                 }
                 assert_int_equal(r, -EINVAL);
                 assert_null(t);
-                if (!diag_has(&d, cases[i].error))
+                if (!test_diag_has(&d, cases[i].error))
                         fail_msg("case %zu: got \"%s\"", i, d.n_errors ? d.errors[0] : "");
-                diag_clear(&d);
+                test_diag_clear(&d);
         }
 
         /* Raw invalid UTF-8 and oversized templates. */
@@ -174,9 +140,9 @@ static void test_invalid_overrides(void **state)
                 big[sizeof(big) - 1] = 0;
                 cJSON_AddStringToObject(j, "tamper", big);
                 assert_int_equal(templates_new(j, &d, &t), -EINVAL);
-                assert_true(diag_has(&d, "templates.test: template is not valid UTF-8"));
-                assert_true(diag_has(&d, "templates.tamper: template longer than"));
-                diag_clear(&d);
+                assert_true(test_diag_has(&d, "templates.test: template is not valid UTF-8"));
+                assert_true(test_diag_has(&d, "templates.tamper: template longer than"));
+                test_diag_clear(&d);
         }
 }
 
