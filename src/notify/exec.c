@@ -28,7 +28,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "notify/channel.h"
 
 #define EXEC_OUTPUT_MAX 512
