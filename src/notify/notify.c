@@ -23,7 +23,6 @@
 
 #include "hashmap.h"
 #include "http_client.h"
-#include "log.h"
 #include "notify/channel.h"
 #include "util.h"
 
