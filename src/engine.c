@@ -235,8 +235,8 @@ static struct alert *find_joinable(struct engine *e, const struct household *h,
 
         for (; a; a = n) {
                 n = a->next;
-                if (a->kind != kind && !(kind == ALERT_DOOR_OPEN_UNEXPECTED &&
-                                         a->kind == ALERT_PERSON_LEFT))
+                if (a->kind != kind &&
+                    !(kind == ALERT_DOOR_OPEN_UNEXPECTED && a->kind == ALERT_PERSON_LEFT))
                         continue;
                 if (device_id && !str_eq(a->device_id, device_id))
                         continue;
@@ -612,22 +612,22 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
         }
         r = store_insert_event(e->store,
                                &(struct store_event){
-                                       .device = d->id,
-                                       .household = h->id,
-                                       .source = d->source,
-                                       .uid = ev->id[0] ? ev->id : NULL,
-                                       .type = event_type_to_string(ev->type),
-                                       .state = state,
-                                       .has_ts = ev->has_ts,
-                                       .ts = ev->ts,
-                                       .recv_usec = recv_usec,
-                                       .event_usec = event_usec,
-                                       .retained = ev->retained,
-                                       .verdict = verdict_kind_to_string(v.kind),
-                                       .reason = v.reason,
-                                       .alert_id = a ? a->id : NULL,
-                                       .payload = payload,
-                                       .payload_len = payload_len,
+                                   .device = d->id,
+                                   .household = h->id,
+                                   .source = d->source,
+                                   .uid = ev->id[0] ? ev->id : NULL,
+                                   .type = event_type_to_string(ev->type),
+                                   .state = state,
+                                   .has_ts = ev->has_ts,
+                                   .ts = ev->ts,
+                                   .recv_usec = recv_usec,
+                                   .event_usec = event_usec,
+                                   .retained = ev->retained,
+                                   .verdict = verdict_kind_to_string(v.kind),
+                                   .reason = v.reason,
+                                   .alert_id = a ? a->id : NULL,
+                                   .payload = payload,
+                                   .payload_len = payload_len,
                                },
                                NULL);
         if (r < 0)
@@ -791,8 +791,8 @@ static int queue_ack_notices(struct engine *e, const struct alert *a, const stru
         return r;
 }
 
-int engine_ack(struct engine *e, const struct worker *w, const char *alert_id,
-               const char *channel, int64_t now_usec, const char **error)
+int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, const char *channel,
+               int64_t now_usec, const char **error)
 {
         struct alert *a = engine_find_alert(e, alert_id);
         int r;
@@ -830,8 +830,8 @@ int engine_ack(struct engine *e, const struct worker *w, const char *alert_id,
         return ENGINE_OK;
 }
 
-int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id,
-                   const char *note, const char *channel, int64_t now_usec, const char **error)
+int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id, const char *note,
+                   const char *channel, int64_t now_usec, const char **error)
 {
         struct alert *a = engine_find_alert(e, alert_id);
         struct alert stale = { 0 };

@@ -51,10 +51,10 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
  * every other worker who was notified of the alert; its record and the notices are
  * written together. Resolve wants a non-empty note and also accepts acked alerts whose
  * absorb window is over (no longer live in memory). */
-int engine_ack(struct engine *e, const struct worker *w, const char *alert_id,
-               const char *channel, int64_t now_usec, const char **error);
-int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id,
-                   const char *note, const char *channel, int64_t now_usec, const char **error);
+int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, const char *channel,
+               int64_t now_usec, const char **error);
+int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id, const char *note,
+                   const char *channel, int64_t now_usec, const char **error);
 
 /* Timers: the earliest instant engine_tick() has work (INT64_MAX when none); the daemon
  * arms one timer for it. engine_tick() fires everything due at now_usec: escalation steps

@@ -48,7 +48,7 @@ void rules_judge(const struct config *c, const struct household *h,
                  const struct household_state *st, const struct device *d, const struct event *e,
                  int64_t event_usec, struct verdict *v)
 {
-        *v = (struct verdict){.kind = VERDICT_IGNORED};
+        *v = (struct verdict){ .kind = VERDICT_IGNORED };
 
         if (event_usec < h->obs_start_usec) {
                 set(v, VERDICT_IGNORED, "before the observation window%s", "");

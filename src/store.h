@@ -112,7 +112,7 @@ struct store_notification {
         const char *step;
         int round;
         const char *kind; /* "alert" (default when NULL), "reminder", "ack_notice" */
-        int priority; /* lower goes first: door alerts 0, device health 1 */
+        int priority;     /* lower goes first: door alerts 0, device health 1 */
         const char *payload;
         int64_t created_usec;
         int64_t next_usec;
