@@ -413,6 +413,8 @@ static void test_watchdog_withheld_while_database_takes_no_writes(void **state)
         door_event(h, "d-1-door", "e-wd-2", "open");
         assert_int_equal(
             h_db_wait_int(h, 1, 5000, "SELECT count(*) FROM event WHERE uid = 'e-wd-2'"), 1);
+        /* A clean stop (under ASan: no leak after the reloads). */
+        assert_int_equal(h_stop_daemon(h, SIGTERM), 0);
 }
 
 static void test_reload_applies_a_valid_change(void **state)
@@ -469,6 +471,8 @@ static void test_reload_applies_a_valid_change(void **state)
         assert_string_equal(command(h, "w-a-01", "ack", a2), "unknown or resolved alert");
         assert_string_equal(h_db_text(h, "SELECT state FROM alert WHERE id = %Q", a2), "open");
         assert_true(h_daemon_alive(h));
+        /* A clean stop (under ASan: no leak after the reloads). */
+        assert_int_equal(h_stop_daemon(h, SIGTERM), 0);
 }
 
 static void test_reload_refuses_an_invalid_change(void **state)
@@ -526,6 +530,8 @@ static void test_reload_refuses_an_invalid_change(void **state)
         door_event(h, "d-4-door", "e-i-6", "open");
         assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
         assert_true(h_daemon_alive(h));
+        /* A clean stop (under ASan: no leak after the reloads). */
+        assert_int_equal(h_stop_daemon(h, SIGTERM), 0);
 }
 
 /* Events published while the configuration is reloaded again and again are each stored
@@ -568,6 +574,8 @@ static void test_events_during_reloads_are_processed_once(void **state)
         h_pump(h, 300);
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM event WHERE uid LIKE 'e-load-%%'"),
                          total);
+        /* A clean stop (under ASan: no leak after the reloads). */
+        assert_int_equal(h_stop_daemon(h, SIGTERM), 0);
 }
 
 static void test_backup_while_running_and_restore(void **state)
