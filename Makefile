@@ -34,7 +34,7 @@ ITEST_SRCS  := $(wildcard tests/integration/test-*.c)
 ITESTS      := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 HARNESS_OBJ := $(BUILD)/tests/integration/harness.o
 
-.PHONY: all check unit integration demo bench fuzz install uninstall clean help format lint deps
+.PHONY: all check unit integration demo bench fuzz install uninstall clean help format lint deps deb
 
 all: $(PROGRAMS)
 
@@ -46,6 +46,7 @@ help:
 	@echo "make bench        benchmark against the broker's own ceiling (not part of check)"
 	@echo "make fuzz         libFuzzer targets (clang)"
 	@echo "make install      install (PREFIX=$(PREFIX) DESTDIR=...)"
+	@echo "make deb          Debian package of the tracked files into build-deb/ (needs debhelper)"
 	@echo "make format lint  clang-format in place / cppcheck"
 
 deps:
@@ -96,8 +97,16 @@ format:
 lint:
 	cppcheck --quiet --error-exitcode=1 --inline-suppr -Isrc --std=c11 src tools tests
 
+# dpkg-buildpackage writes next to the source tree: build a copy of the tracked files in
+# build-deb/ (outside $(BUILD), whose *.d files this Makefile includes).
+deb:
+	rm -rf build-deb && mkdir -p build-deb/doorwatch
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C build-deb/doorwatch
+	cd build-deb/doorwatch && dpkg-buildpackage -us -uc -b
+	@ls -l build-deb/*.deb
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-deb
 
 include mk/install.mk
 
