@@ -556,7 +556,7 @@ static void daemon_status(char *buf, size_t size, void *userdata)
                  "%sbroker %s; %zu of %zu households under observation; %zu open alerts; "
                  "outbox %lld",
                  store_write_failed(d->store) ? "DATABASE NOT WRITABLE; " : "",
-                 mqtt_connected(d->mqtt) ? "connected" : "unreachable", observed, c->n_households,
+                 mqtt_connected(d->mqtt) ? "connected" : "not connected", observed, c->n_households,
                  engine_open_alerts(d->engine), (long long)MAX(depth, 0));
 }
 
