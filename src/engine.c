@@ -212,7 +212,8 @@ static int load_one(const struct store_alert_row *row, void *userdata)
         a->event_ts = row->event_ts;
         snprintf(a->event_uid, sizeof(a->event_uid), "%s", row->event_uid ? row->event_uid : "");
         if (row->household && !a->household)
-                log_warn("alert %s: household %s is no longer configured", a->id, row->household);
+                log_about(LOG_WARNING, a->id, row->household, NULL,
+                          "alert %s: household %s is no longer configured", a->id, row->household);
         link_alert(e, a);
         return 0;
 }
@@ -540,8 +541,8 @@ static int raise_alert(struct engine *e, const struct household *h, const struct
         }
         link_alert(e, a);
         e->counters.alerts_raised++;
-        log_notice("alert %s: %s at household %s (%s)", a->id, alert_kind_to_string(a->kind), h->id,
-                   v->reason);
+        log_about(LOG_NOTICE, a->id, h->id, d->id, "alert %s: %s at household %s (%s)", a->id,
+                  alert_kind_to_string(a->kind), h->id, v->reason);
         r = notify_step(e, a,
                         e->config->escalation.n_steps ? e->config->escalation.steps[0] : STEP_TEAM,
                         v->reason, now_usec);
@@ -681,6 +682,9 @@ static int refuse_stored(struct engine *e, const char *alert_id, const char **er
                 *error = "unknown alert";
         else if (sa.state == ALERT_RESOLVED)
                 *error = "alert already resolved";
+        else if (sa.state == ALERT_OPEN)
+                /* open in the database but not live: its household left the configuration */
+                *error = "alert belongs to a household that is no longer configured";
         else
                 *error = "alert already acknowledged";
         return ENGINE_E_REFUSED;
@@ -826,7 +830,8 @@ int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, c
         a->state = ALERT_ACKED;
         a->acked_usec = now_usec;
         a->next_usec = 0; /* its timer entry goes stale */
-        log_notice("alert %s acknowledged by %s via %s", a->id, w->id, channel);
+        log_about(LOG_NOTICE, a->id, a->household ? a->household->id : NULL, a->device_id,
+                  "alert %s acknowledged by %s via %s", a->id, w->id, channel);
         return ENGINE_OK;
 }
 
@@ -869,7 +874,9 @@ int engine_resolve(struct engine *e, const struct worker *w, const char *alert_i
                 return refuse_stored(e, alert_id, error);
         if (r < 0)
                 return r;
-        log_notice("alert %s resolved by %s via %s", alert_id, w->id, channel);
+        log_about(LOG_NOTICE, alert_id, a && a->household ? a->household->id : NULL,
+                  a ? a->device_id : NULL, "alert %s resolved by %s via %s", alert_id, w->id,
+                  channel);
         if (a)
                 unlink_alert(e, a); /* its timer entries go stale */
         return ENGINE_OK;
@@ -931,4 +938,95 @@ retry:
         timerq_push(&e->timers, now_usec + ESCALATION_RETRY_USEC, TIMER_ESCALATION, a->household,
                     a->serial);
         return r;
+}
+
+size_t engine_open_alerts(const struct engine *e)
+{
+        const char *key;
+        void *value;
+        size_t i = 0, n = 0;
+
+        while (hashmap_iterate(e->alerts_by_id, &i, &key, &value))
+                n += ((const struct alert *)value)->state == ALERT_OPEN;
+        return n;
+}
+
+/* ---- reload ---- */
+
+#define RELOAD_LOG_DROPPED_MAX 20
+
+/* Every pointer into the configuration that the engine holds is re-pointed here:
+ * engine->config, alert->household, timer entries' ptr (always a household or NULL).
+ * household_state and device_state are carried over by value: a field added to them that
+ * points into the configuration must be re-pointed here too. */
+int engine_reload(struct engine *e, const struct config *nc)
+{
+        const struct config *oc = e->config;
+        struct household_state *hs;
+        struct device_state *ds;
+        struct household **moved; /* old household index -> its new record, or NULL */
+        struct timerq timers = { 0 };
+        size_t n_dropped = 0;
+
+        hs = calloc(nc->n_households ? nc->n_households : 1, sizeof(*hs));
+        ds = calloc(nc->n_devices ? nc->n_devices : 1, sizeof(*ds));
+        moved = calloc(oc->n_households ? oc->n_households : 1, sizeof(*moved));
+        if (!hs || !ds || !moved) {
+                free(hs);
+                free(ds);
+                free(moved);
+                return -ENOMEM;
+        }
+        /* From here on nothing fails. */
+        for (size_t i = 0; i < nc->n_devices; i++) {
+                const struct device *od = config_device(oc, nc->devices[i].id);
+                if (od)
+                        ds[i] = e->devices[od->index];
+                else
+                        ds[i].battery_percent = -1;
+        }
+        for (size_t i = 0; i < oc->n_households; i++) {
+                const struct household *oh = &oc->households[i];
+                struct household *nh = config_household(nc, oh->id);
+                struct alert *a, *next;
+
+                moved[i] = nh;
+                if (nh) {
+                        hs[nh->index] = e->households[i];
+                        for (a = hs[nh->index].alerts; a; a = a->next)
+                                a->household = nh;
+                        continue;
+                }
+                for (a = e->households[i].alerts; a; a = next) {
+                        next = a->next;
+                        if (n_dropped++ < RELOAD_LOG_DROPPED_MAX)
+                                log_about(LOG_WARNING, a->id, oh->id, a->device_id,
+                                          "reload: household %s was removed; its %s alert %s "
+                                          "stays %s in the database but is no longer escalated",
+                                          oh->id, alert_kind_to_string(a->kind), a->id,
+                                          alert_state_to_string(a->state));
+                        hashmap_remove(e->alerts_by_id, a->id);
+                        alert_free(a);
+                }
+        }
+        if (n_dropped > RELOAD_LOG_DROPPED_MAX)
+                log_warn("reload: %zu alerts of removed households left memory in all", n_dropped);
+        for (size_t i = 0; i < e->timers.n; i++) {
+                const struct timerq_entry *t = &e->timers.heap[i];
+                const struct household *oh = t->ptr;
+
+                if (!oh)
+                        timerq_push(&timers, t->usec, t->type, NULL, t->token);
+                else if (moved[oh->index])
+                        timerq_push(&timers, t->usec, t->type, moved[oh->index], t->token);
+        }
+        free(moved);
+        free(e->households);
+        free(e->devices);
+        timerq_done(&e->timers);
+        e->households = hs;
+        e->devices = ds;
+        e->timers = timers;
+        e->config = nc;
+        return 0;
 }

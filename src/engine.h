@@ -62,8 +62,18 @@ int engine_resolve(struct engine *e, const struct worker *w, const char *alert_i
 int64_t engine_next_deadline(const struct engine *e);
 int engine_tick(struct engine *e, int64_t now_usec);
 
+/* Switches to a new configuration (SIGHUP), between two messages, with the previous
+ * transaction committed. State arrays are rebuilt by id: the state of households and
+ * devices that stay is carried over, new ones start fresh; live alerts and their pending
+ * timers follow their household to its new record; the alerts of removed households stay
+ * in the database but leave memory (logged). On failure (-ENOMEM) nothing has changed.
+ * The caller frees the old configuration afterwards. */
+int engine_reload(struct engine *e, const struct config *new_config);
+
 struct alert *engine_find_alert(struct engine *e, const char *alert_id);
 /* True once per call after notifications were queued; the caller kicks the outbox. */
 bool engine_take_outbox_dirty(struct engine *e);
 const struct engine_counters *engine_counters(const struct engine *e);
 size_t engine_live_alerts(const struct engine *e);
+/* Live alerts in state open (not yet acknowledged). */
+size_t engine_open_alerts(const struct engine *e);

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -93,6 +94,8 @@ int main(int argc, char **argv)
         config_diag_done(&diag);
         if (r < 0) {
                 fprintf(stderr, "doorwatchd: configuration in %s is invalid\n", dir);
+                if (!check)
+                        sd_notifyf(0, "STATUS=configuration in %s is invalid\nERRNO=%d", dir, -r);
                 return 1;
         }
         if (check) {
@@ -110,6 +113,7 @@ int main(int argc, char **argv)
         r = daemon_new(cfg, &d);
         if (r < 0) {
                 log_err_errno(r, "doorwatchd: cannot start");
+                sd_notifyf(0, "STATUS=cannot start: %s\nERRNO=%d", strerror(-r), -r);
                 return 1;
         }
         r = daemon_run(d);

@@ -61,6 +61,11 @@ void outbox_set_mqtt(struct outbox *o, struct mqtt *m)
         o->mqtt = m;
 }
 
+void outbox_set_config(struct outbox *o, const struct config *c)
+{
+        o->config = c;
+}
+
 const struct outbox_counters *outbox_counters(const struct outbox *o)
 {
         return &o->counters;

@@ -128,6 +128,7 @@ struct store {
         char *path;
         bool in_txn;
         bool readonly;
+        bool write_failed; /* the last BEGIN or COMMIT failed; cleared by the next COMMIT */
         sqlite3_stmt *stmt[_STMT_MAX];
 };
 
@@ -352,6 +353,8 @@ int store_begin(struct store *s)
         if (s->in_txn)
                 return 0;
         r = exec_sql(s, "BEGIN IMMEDIATE");
+        if (r < 0)
+                s->write_failed = true;
         if (r == 0) {
                 s->in_txn = true;
                 if (s->begin_hook)
@@ -370,6 +373,34 @@ int store_commit(struct store *s)
                 exec_sql(s, "ROLLBACK");
         }
         s->in_txn = false;
+        s->write_failed = r < 0;
+        return r;
+}
+
+bool store_write_failed(struct store *s)
+{
+        return s->write_failed;
+}
+
+int store_probe_write(struct store *s, int64_t now_usec)
+{
+        char sql[128];
+        int r;
+
+        if (s->in_txn)
+                return 0; /* the pending COMMIT decides */
+        r = exec_sql(s, "BEGIN IMMEDIATE");
+        if (r == 0) {
+                snprintf(sql, sizeof(sql),
+                         "INSERT OR REPLACE INTO meta VALUES ('write_probe_usec', '%lld')",
+                         (long long)now_usec);
+                r = exec_sql(s, sql);
+                if (r == 0)
+                        r = exec_sql(s, "COMMIT");
+                if (r < 0)
+                        exec_sql(s, "ROLLBACK");
+        }
+        s->write_failed = r < 0;
         return r;
 }
 

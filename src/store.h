@@ -40,6 +40,11 @@ int store_rollback_to(struct store *s);
 /* Called whenever store_begin() actually opens a transaction (the daemon uses it to
  * schedule the commit at the end of the loop iteration). */
 void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata);
+/* Write health: true after a BEGIN or COMMIT failed, until a later COMMIT succeeds. */
+bool store_write_failed(struct store *s);
+/* Writes one small row in its own transaction to find out whether the database takes
+ * writes again (used while store_write_failed()); a no-op inside a transaction. */
+int store_probe_write(struct store *s, int64_t now_usec);
 
 /* Events. */
 struct store_event {
