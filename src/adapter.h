@@ -18,12 +18,14 @@
 #define ADAPTER_MAX_PAYLOAD (64 * 1024)
 #define ADAPTER_MAX_DEPTH   16
 #define ADAPTER_MAX_EVENTS  8
+/* A live message that carries nothing new is reported as EVENT_HEARTBEAT, at most this often. */
+#define ADAPTER_HEARTBEAT_INTERVAL_USEC (60 * INT64_C(1000000))
 
 /* Positive outcomes of decode(): expected, not errors. */
 enum {
         ADAPTER_OK = 0,
-        ADAPTER_E_IGNORED = 1, /* well-formed but nothing for us (e.g. empty z2m action) */
-        ADAPTER_E_INVALID = 2, /* malformed payload or wrong types: counted and logged */
+        ADAPTER_E_IGNORED = 1,  /* well-formed but nothing for us (e.g. empty z2m action) */
+        ADAPTER_E_INVALID = 2,  /* malformed payload or wrong types: counted and logged */
         ADAPTER_E_NOT_MINE = 3, /* addressed to another device on a shared topic */
 };
 
@@ -34,6 +36,8 @@ struct adapter_msg {
         bool retained;
         int64_t recv_usec;
         const char *topic_prefix; /* mqtt.topic_prefix, for native */
+        int64_t
+            debounce_usec; /* repeats of the same RF code / ring within this are dropped; 0 = off */
 };
 
 /* Callback for topics(): `filter` is what to subscribe to (may contain + wildcards),
@@ -57,9 +61,15 @@ struct adapter {
         void (*free_config)(void *adapter_config);
         void (*topics)(const struct device *d, const char *topic_prefix, adapter_topic_cb cb,
                        void *userdata);
-        int (*decode)(const struct device *d, const struct adapter_msg *m,
-                      struct device_state *st, struct adapter_decode_result *out);
+        int (*decode)(const struct device *d, const struct adapter_msg *m, struct device_state *st,
+                      struct adapter_decode_result *out);
 };
 
 const struct adapter *adapter_find(const char *name);
 extern const struct adapter adapter_native;
+extern const struct adapter adapter_zigbee2mqtt;
+extern const struct adapter adapter_shelly;
+extern const struct adapter adapter_frigate;
+extern const struct adapter adapter_ring;
+extern const struct adapter adapter_tasmota;
+extern const struct adapter adapter_esphome;
