@@ -332,8 +332,13 @@ int adapter_parse_json(const struct adapter_msg *m, size_t max_len, cJSON **ret,
 
 bool adapter_payload_is(const struct adapter_msg *m, const char *word)
 {
-        size_t n = strlen(word);
-        return m->len == n && memcmp(m->payload, word, n) == 0;
+        const char *p = m->payload;
+        size_t len = m->len;
+
+        if (len > ADAPTER_MAX_TEXT)
+                return false;
+        trim(&p, &len);
+        return word_eq(p, len, word);
 }
 
 static const char *skip_addr_noise(const char *s)

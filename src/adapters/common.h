@@ -72,7 +72,8 @@ int adapter_parse_availability(const char *p, size_t len, bool *ret_online);
  * *ret, or ADAPTER_E_INVALID with out->error set. */
 int adapter_parse_json(const struct adapter_msg *m, size_t max_len, cJSON **ret,
                        struct adapter_decode_result *out);
-/* Whether the payload is exactly `word` (case-sensitive, no trimming). */
+/* Whether the payload is `word` (ASCII case-insensitive, surrounding blanks and quotes
+ * ignored). */
 bool adapter_payload_is(const struct adapter_msg *m, const char *word);
 /* ASCII case-insensitive comparison of a MAC or hex address, ignoring ':' '-' and "0x". */
 bool adapter_addr_eq(const char *a, const char *b);
