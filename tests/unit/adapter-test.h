@@ -25,6 +25,7 @@
 /* --- config_diag stand-ins (config.c is not part of these tests) ------------------------ */
 
 static char last_diag_path[512];
+static char all_diag_paths[4096]; /* every path reported, one per line */
 static char last_diag_msg[512];
 static int n_diag_errors;
 
@@ -36,6 +37,10 @@ void config_diag_error(struct config_diag *d, const char *file, const char *path
         (void)d;
         (void)file;
         snprintf(last_diag_path, sizeof(last_diag_path), "%s", path);
+        if (strlen(all_diag_paths) + strlen(path) + 2 < sizeof(all_diag_paths)) {
+                strcat(all_diag_paths, path);
+                strcat(all_diag_paths, "\n");
+        }
         va_start(ap, fmt);
         vsnprintf(last_diag_msg, sizeof(last_diag_msg), fmt, ap);
         va_end(ap);
@@ -46,6 +51,17 @@ void config_diag_done(struct config_diag *d)
 {
         (void)d;
 }
+
+/* Asserts that an error was reported at exactly this JSON path. */
+#define assert_diag(path)                                                                          \
+        do {                                                                                       \
+                char _line[600];                                                                   \
+                snprintf(_line, sizeof(_line), "\n%s\n", (path));                                  \
+                char _all[4200];                                                                   \
+                snprintf(_all, sizeof(_all), "\n%s", all_diag_paths);                              \
+                if (!strstr(_all, _line))                                                          \
+                        fail_msg("no error at %s; errors at:\n%s", (path), all_diag_paths);        \
+        } while (0)
 
 /* --- fixtures -------------------------------------------------------------------------- */
 
@@ -95,7 +111,7 @@ static inline int tdev_try(struct tdev *t, const char *adapter, enum device_kind
         t->d.invert = invert;
         t->now_usec = 1580860800 * USEC_PER_SEC;
         n_diag_errors = 0;
-        last_diag_path[0] = last_diag_msg[0] = 0;
+        last_diag_path[0] = last_diag_msg[0] = all_diag_paths[0] = 0;
         r = t->a->parse_device(&t->d, entry, "households.json", "[0].devices[0]", NULL);
         cJSON_Delete(entry);
         return r;

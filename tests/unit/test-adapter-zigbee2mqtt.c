@@ -50,12 +50,12 @@ static void test_parse_errors(void **state)
         struct tdev t;
 
         assert_int_equal(tdev_try(&t, "zigbee2mqtt", DEVICE_DOOR_CONTACT, false, "{}"), -EINVAL);
-        assert_string_equal(last_diag_path, "[0].devices[0].friendly_name");
+        assert_diag("[0].devices[0].friendly_name");
 
         assert_int_equal(
             tdev_try(&t, "zigbee2mqtt", DEVICE_DOOR_CONTACT, false, "{\"friendly_name\":42}"),
             -EINVAL);
-        assert_string_equal(last_diag_path, "[0].devices[0].friendly_name");
+        assert_diag("[0].devices[0].friendly_name");
 
         static const char *const bad[] = {
                 "{\"friendly_name\":\"bridge/state\"}", "{\"friendly_name\":\"door/availability\"}",
@@ -67,17 +67,17 @@ static void test_parse_errors(void **state)
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 assert_int_equal(tdev_try(&t, "zigbee2mqtt", DEVICE_DOOR_CONTACT, false, bad[i]),
                                  -EINVAL);
-                assert_string_equal(last_diag_path, "[0].devices[0].friendly_name");
+                assert_diag("[0].devices[0].friendly_name");
         }
 
         assert_int_equal(tdev_try(&t, "zigbee2mqtt", DEVICE_DOOR_CONTACT, false,
                                   "{\"friendly_name\":\"d\",\"base_topic\":\"z/#\"}"),
                          -EINVAL);
-        assert_string_equal(last_diag_path, "[0].devices[0].base_topic");
+        assert_diag("[0].devices[0].base_topic");
         assert_int_equal(tdev_try(&t, "zigbee2mqtt", DEVICE_DOORBELL, false,
                                   "{\"friendly_name\":\"d\",\"ring_actions\":\"bell1\"}"),
                          -EINVAL);
-        assert_string_equal(last_diag_path, "[0].devices[0].ring_actions");
+        assert_diag("[0].devices[0].ring_actions");
 }
 
 static void test_first_message_gives_door_state_and_battery(void **state)
