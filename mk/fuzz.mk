@@ -12,7 +12,7 @@
 FUZZ_CC          ?= clang
 FUZZ_BUILD       ?= build-fuzz
 FUZZ_SECONDS     ?= 20
-FUZZ_MAX_LEN     ?= 16384
+FUZZ_MAX_LEN     ?= 20480
 FUZZ_PKG_CFLAGS   = $(or $(PKG_CFLAGS),$(shell pkg-config --cflags libcjson))
 FUZZ_PKG_LIBS     = $(or $(PKG_LIBS),$(shell pkg-config --libs libcjson))
 FUZZ_WARN         = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter

@@ -117,7 +117,7 @@ static int decode_event(const struct frigate_config *c, const struct adapter_msg
         _cleanup_json_ cJSON *j = NULL;
         const cJSON *after, *ts;
         const char *type, *camera, *label, *id;
-        enum person_direction dir, reported;
+        enum person_direction dir, reported = DIRECTION_NONE;
         struct event *e;
         int r;
 

@@ -210,6 +210,8 @@ static void check_result(const struct adapter_msg *m, int r,
         }
         CHECK(st->door >= DOOR_UNKNOWN && st->door <= DOOR_CLOSED);
         CHECK(st->recent_next < DEVICE_STATE_RECENT_IDS);
+        for (size_t i = 0; i < DEVICE_STATE_RECENT_IDS; i++)
+                CHECK(st->recent_dirs[i] <= DIRECTION_IN);
 }
 
 static const int64_t clock_steps_usec[8] = {
