@@ -552,6 +552,16 @@ int adapter_finish_alive(const struct adapter_msg *m, struct device_state *st,
         return adapter_finish(out);
 }
 
+int adapter_decode_end(int r, struct device_state *st, const struct device_state *saved,
+                       struct adapter_decode_result *out)
+{
+        if (r == ADAPTER_E_INVALID || r == ADAPTER_E_NOT_MINE) {
+                *st = *saved;
+                out->n_events = 0;
+        }
+        return r;
+}
+
 void adapter_event_ts(struct event *e, double ts)
 {
         if (e && adapter_ts_valid(ts)) {

@@ -122,6 +122,10 @@ int adapter_finish_alive(const struct adapter_msg *m, struct device_state *st,
                          struct adapter_decode_result *out);
 /* Same without the heartbeat (messages that do not prove the device itself is alive). */
 int adapter_finish(const struct adapter_decode_result *out);
+/* Ends an adapter's decode(): a message refused as invalid (or not this device's) leaves
+ * no trace: the device state is restored from `saved` and partial events are dropped. */
+int adapter_decode_end(int r, struct device_state *st, const struct device_state *saved,
+                       struct adapter_decode_result *out);
 /* Sets the event's device timestamp when plausible. */
 void adapter_event_ts(struct event *e, double ts);
 /* Sets every event's device timestamp (when plausible). */

@@ -68,8 +68,8 @@ static void esphome_topics(const struct device *d, const char *topic_prefix, ada
                         cb(topics[i], topics[i], userdata);
 }
 
-static int esphome_decode(const struct device *d, const struct adapter_msg *m,
-                          struct device_state *st, struct adapter_decode_result *out)
+static int esphome_decode_message(const struct device *d, const struct adapter_msg *m,
+                                  struct device_state *st, struct adapter_decode_result *out)
 {
         const struct esphome_config *c = d->adapter_config;
         bool online;
@@ -119,6 +119,14 @@ static int esphome_decode(const struct device *d, const struct adapter_msg *m,
                 return adapter_finish_alive(m, st, out);
         }
         return ADAPTER_E_NOT_MINE;
+}
+
+static int esphome_decode(const struct device *d, const struct adapter_msg *m,
+                          struct device_state *st, struct adapter_decode_result *out)
+{
+        struct device_state saved = *st;
+
+        return adapter_decode_end(esphome_decode_message(d, m, st, out), st, &saved, out);
 }
 
 static const char *const esphome_keys[] = { "esphome_prefix", "object_id", "battery_object_id",

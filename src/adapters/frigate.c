@@ -191,8 +191,8 @@ static int decode_stats(const struct frigate_config *c, const struct adapter_msg
         return adapter_finish_alive(m, st, out);
 }
 
-static int frigate_decode(const struct device *d, const struct adapter_msg *m,
-                          struct device_state *st, struct adapter_decode_result *out)
+static int frigate_decode_message(const struct device *d, const struct adapter_msg *m,
+                                  struct device_state *st, struct adapter_decode_result *out)
 {
         const struct frigate_config *c = d->adapter_config;
         bool online;
@@ -211,6 +211,14 @@ static int frigate_decode(const struct device *d, const struct adapter_msg *m,
         if (strcmp(m->topic, c->t_stats) == 0)
                 return decode_stats(c, m, st, out);
         return ADAPTER_E_NOT_MINE;
+}
+
+static int frigate_decode(const struct device *d, const struct adapter_msg *m,
+                          struct device_state *st, struct adapter_decode_result *out)
+{
+        struct device_state saved = *st;
+
+        return adapter_decode_end(frigate_decode_message(d, m, st, out), st, &saved, out);
 }
 
 static const char *const frigate_keys[] = { "camera", "zones_out", "zones_in", "frigate_topic",

@@ -99,8 +99,8 @@ static int decode_info(const struct adapter_msg *m, struct device_state *st,
         return adapter_finish_alive(m, st, out);
 }
 
-static int ring_decode(const struct device *d, const struct adapter_msg *m, struct device_state *st,
-                       struct adapter_decode_result *out)
+static int ring_decode_message(const struct device *d, const struct adapter_msg *m,
+                               struct device_state *st, struct adapter_decode_result *out)
 {
         const struct ring_config *c = d->adapter_config;
         bool online;
@@ -138,6 +138,14 @@ static int ring_decode(const struct device *d, const struct adapter_msg *m, stru
                 return adapter_finish_alive(m, st, out);
         }
         return ADAPTER_E_NOT_MINE;
+}
+
+static int ring_decode(const struct device *d, const struct adapter_msg *m, struct device_state *st,
+                       struct adapter_decode_result *out)
+{
+        struct device_state saved = *st;
+
+        return adapter_decode_end(ring_decode_message(d, m, st, out), st, &saved, out);
 }
 
 static const char *const ring_keys[] = { "location_id", "ring_device_id", "ring_category",

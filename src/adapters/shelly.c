@@ -449,13 +449,21 @@ static int decode_gen2(const struct device *d, const struct shelly_config *c,
         return ADAPTER_E_NOT_MINE;
 }
 
-static int shelly_decode(const struct device *d, const struct adapter_msg *m,
-                         struct device_state *st, struct adapter_decode_result *out)
+static int shelly_decode_message(const struct device *d, const struct adapter_msg *m,
+                                 struct device_state *st, struct adapter_decode_result *out)
 {
         const struct shelly_config *c = d->adapter_config;
 
         adapter_begin(out);
         return c->gen == 1 ? decode_gen1(d, c, m, st, out) : decode_gen2(d, c, m, st, out);
+}
+
+static int shelly_decode(const struct device *d, const struct adapter_msg *m,
+                         struct device_state *st, struct adapter_decode_result *out)
+{
+        struct device_state saved = *st;
+
+        return adapter_decode_end(shelly_decode_message(d, m, st, out), st, &saved, out);
 }
 
 static const char *const shelly_keys[] = { "shelly_id",        "shelly_gen",    "prefix",

@@ -440,8 +440,8 @@ static int decode_zigbee(const struct device *d, const struct tasmota_config *c,
         return adapter_finish_alive(m, st, out);
 }
 
-static int tasmota_decode(const struct device *d, const struct adapter_msg *m,
-                          struct device_state *st, struct adapter_decode_result *out)
+static int tasmota_decode_message(const struct device *d, const struct adapter_msg *m,
+                                  struct device_state *st, struct adapter_decode_result *out)
 {
         const struct tasmota_config *c = d->adapter_config;
         bool online;
@@ -470,6 +470,14 @@ static int tasmota_decode(const struct device *d, const struct adapter_msg *m,
                 break;
         }
         return ADAPTER_E_NOT_MINE;
+}
+
+static int tasmota_decode(const struct device *d, const struct adapter_msg *m,
+                          struct device_state *st, struct adapter_decode_result *out)
+{
+        struct device_state saved = *st;
+
+        return adapter_decode_end(tasmota_decode_message(d, m, st, out), st, &saved, out);
 }
 
 static const char *const tasmota_keys[] = {

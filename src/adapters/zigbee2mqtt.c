@@ -162,8 +162,8 @@ static int decode_state(const struct device *d, const struct z2m_config *c,
         return adapter_finish_alive(m, st, out);
 }
 
-static int z2m_decode(const struct device *d, const struct adapter_msg *m, struct device_state *st,
-                      struct adapter_decode_result *out)
+static int z2m_decode_message(const struct device *d, const struct adapter_msg *m,
+                              struct device_state *st, struct adapter_decode_result *out)
 {
         const struct z2m_config *c = d->adapter_config;
         bool online;
@@ -182,6 +182,14 @@ static int z2m_decode(const struct device *d, const struct adapter_msg *m, struc
                 return ADAPTER_OK;
         }
         return ADAPTER_E_NOT_MINE;
+}
+
+static int z2m_decode(const struct device *d, const struct adapter_msg *m, struct device_state *st,
+                      struct adapter_decode_result *out)
+{
+        struct device_state saved = *st;
+
+        return adapter_decode_end(z2m_decode_message(d, m, st, out), st, &saved, out);
 }
 
 static const char *const z2m_keys[] = { "friendly_name", "base_topic", "ring_actions", NULL };

@@ -178,13 +178,15 @@ static void setup(void)
 #define CHECK(x)                                                                                   \
         do {                                                                                       \
                 if (!(x)) {                                                                        \
-                        fprintf(stderr, "fuzz: contract violated: %s (%s:%d)\n", #x, __FILE__,     \
-                                __LINE__);                                                         \
+                        fprintf(stderr,                                                            \
+                                "fuzz: contract violated: %s (%s:%d): %s on \"%s\" -> %d, "        \
+                                "%zu events\n",                                                    \
+                                #x, __FILE__, __LINE__, d->source, m->topic, r, out->n_events);    \
                         abort();                                                                   \
                 }                                                                                  \
         } while (0)
 
-static void check_result(const struct adapter_msg *m, int r,
+static void check_result(const struct device *d, const struct adapter_msg *m, int r,
                          const struct adapter_decode_result *out, const struct device_state *st)
 {
         CHECK(r == ADAPTER_OK || r == ADAPTER_E_IGNORED || r == ADAPTER_E_INVALID ||
@@ -213,6 +215,15 @@ static void check_result(const struct adapter_msg *m, int r,
         for (size_t i = 0; i < DEVICE_STATE_RECENT_IDS; i++)
                 CHECK(st->recent_dirs[i] <= DIRECTION_IN);
 }
+
+#define CHECK_STATE(x)                                                                             \
+        do {                                                                                       \
+                if (!(x)) {                                                                        \
+                        fprintf(stderr, "fuzz: %s changed state on a refused message (%d)\n",      \
+                                devices[i].source, r);                                             \
+                        abort();                                                                   \
+                }                                                                                  \
+        } while (0)
 
 static const int64_t clock_steps_usec[8] = {
         0,
@@ -264,9 +275,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 int r;
                                 if (!(rt->devices & (UINT32_C(1) << i)))
                                         continue;
+                                struct device_state before = states[i];
                                 memset(&out, 0xa5, sizeof(out)); /* decode must initialise */
                                 r = devices[i].adapter->decode(&devices[i], &m, &states[i], &out);
-                                check_result(&m, r, &out, &states[i]);
+                                check_result(&devices[i], &m, r, &out, &states[i]);
+                                /* a refused message leaves the device state as it was */
+                                if (r == ADAPTER_E_INVALID || r == ADAPTER_E_NOT_MINE)
+                                        CHECK_STATE(memcmp(&before, &states[i], sizeof(before)) ==
+                                                    0);
                         }
                 }
                 free(payload);

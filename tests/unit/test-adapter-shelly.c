@@ -447,6 +447,23 @@ static void test_invalid_payloads(void **state)
         tdev_done(&t);
 }
 
+/* Found by fuzzing: a message refused as invalid after a valid part must not have moved the
+ * device state (the door change would be lost: no event, but state updated). */
+static void test_invalid_message_leaves_no_trace(void **state)
+{
+        struct tdev t;
+
+        i4(&t, DEVICE_DOOR_CONTACT);
+        assert_int_equal(tdev_fixture(&t, I4_RPC, "gen2-invalid-duplicate-input.json", false),
+                         ADAPTER_E_INVALID);
+        assert_int_equal(t.st.door, DOOR_UNKNOWN);
+        assert_false(t.st.input_known);
+        assert_int_equal(tdev_fixture(&t, I4_RPC, "gen2-notifystatus-input-true.json", false),
+                         ADAPTER_OK);
+        assert_door(&t, DOOR_OPEN, false);
+        tdev_done(&t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -471,6 +488,7 @@ int main(void)
                 cmocka_unit_test(test_blu_button_as_doorbell),
                 cmocka_unit_test(test_bthome_components),
                 cmocka_unit_test(test_invalid_payloads),
+                cmocka_unit_test(test_invalid_message_leaves_no_trace),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
