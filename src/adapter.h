@@ -36,8 +36,8 @@ struct adapter_msg {
         bool retained;
         int64_t recv_usec;
         const char *topic_prefix; /* mqtt.topic_prefix, for native */
-        int64_t
-            debounce_usec; /* repeats of the same RF code / ring within this are dropped; 0 = off */
+        /* Repeats of the same RF code, or rings, within this are dropped; 0 = off. */
+        int64_t debounce_usec;
 };
 
 /* Callback for topics(): `filter` is what to subscribe to (may contain + wildcards),
