@@ -68,7 +68,7 @@ $(BUILD)/doorwatchd: $(BUILD)/src/main.o $(LIB)
 $(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(LIB)
+$(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJS) $(LIB)
@@ -92,6 +92,12 @@ integration: $(PROGRAMS) $(ITESTS)
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tools/demo
+
+# BENCH_ARGS overrides the defaults, e.g. make bench BENCH_ARGS="-H 10000 --soak 600".
+BENCH_ARGS  ?= --soak 30
+bench: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/doorwatch-sim bench $(BENCH_ARGS)
 
 format:
 	clang-format -i $(wildcard src/*.[ch] src/*/*.[ch] tools/*.c tests/*/*.[ch])

@@ -3,6 +3,7 @@
  *   doorwatch-sim [-H HOST] [-p PORT] play SCENARIO.json
  *   doorwatch-sim [-H HOST] [-p PORT] pub [-r] TOPIC PAYLOAD
  *   doorwatch-sim [-H HOST] [-p PORT] sub [-f] [-n COUNT] [-t SECONDS] TOPIC...
+ *   doorwatch-sim bench [OPTIONS]     (load generator of `make bench`, see sim-bench.c)
  *
  * A scenario is a JSON array of steps, played in order:
  *   {"at": 1.5, "topic": "doorwatch/v1/devices/d1/events", "payload": {...} | "text",
@@ -26,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sim-bench.h"
 #include "util.h"
 
 static const char *host = "127.0.0.1";
@@ -291,7 +293,8 @@ static void usage(FILE *f)
         fprintf(f, "Usage: doorwatch-sim [-H HOST] [-p PORT] [-P PREFIX] play SCENARIO.json\n"
                    "       doorwatch-sim [-H HOST] [-p PORT] pub [-r] TOPIC PAYLOAD\n"
                    "       doorwatch-sim [-H HOST] [-p PORT] sub [-f] [-n COUNT] [-t SECONDS] "
-                   "TOPIC...\n");
+                   "TOPIC...\n"
+                   "       doorwatch-sim bench [OPTIONS]   (doorwatch-sim bench --help)\n");
 }
 
 int main(int argc, char **argv)
@@ -323,6 +326,8 @@ int main(int argc, char **argv)
         }
         const char *cmd = argv[optind];
         int r = 2;
+        if (strcmp(cmd, "bench") == 0)
+                return sim_bench_main(argc - optind, argv + optind);
         if (strcmp(cmd, "play") == 0 && optind + 2 == argc)
                 r = cmd_play(argv[optind + 1]);
         else if (strcmp(cmd, "pub") == 0)

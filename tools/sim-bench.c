@@ -1,0 +1,1764 @@
+/* sim-bench.c: `doorwatch-sim bench`, the load generator of `make bench` (issue 9).
+ *
+ * For each registry size H it generates households, workers and rosters in a temporary
+ * directory (households.d/ split per community, native door contacts and doorbells) and
+ * then, each run against a fresh private mosquitto on loopback and, except for the ceiling,
+ * a fresh doorwatchd with its database on disk:
+ *   ceiling     the same publisher, subscriber and message mix, relayed by the broker alone
+ *   normal/full N door events published at QoS 1 as fast as the broker takes them (a bounded
+ *               number awaiting PUBACK), database_sync normal / full: events/s stored with
+ *               a verdict (polled read-only: max(event.id)), notifications/s, daemon CPU
+ *   latency     a fixed rate; publish -> notification latency from the event's ts, which is
+ *               the send time, to the arrival of the notification carrying it as event_ts
+ *   soak        the same at a fixed rate for --soak seconds, sampling the daemon's VmRSS
+ * plus time to READY=1 (a NOTIFY_SOCKET we own), peak RSS (VmHWM) and database bytes per
+ * million events. It prints a table and writes bench-<timestamp>.json with machine facts.
+ *
+ * Message mix: pairs of (open, closed) on one door. Every fifth pair is on a household whose
+ * schedule has no visit now (an unexpected opening: 10 % of all events); the others are on
+ * households inside a scheduled visit window. Each daemon run starts with a probe opening:
+ * when the daemon does not judge it "expected" (rules without schedules), those openings
+ * become closed events, so the mix stays 90 % expected-or-closed either way.
+ *
+ * One thread drives both MQTT clients with ppoll(); payloads are formatted with snprintf and
+ * notifications are scanned with memmem, so the generator stays cheap next to the daemon. */
+#include "sim-bench.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <mosquitto.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define PREFIX          "doorwatch/v1"
+#define TIMEZONE        "Asia/Shanghai"
+#define MAX_SIZES       8
+#define START_TIMEOUT_S 60.0
+#define SETTLE_S        0.3 /* no notification for this long: the run's notifications are in */
+
+enum {
+        RUN_CEILING = 1 << 0,
+        RUN_NORMAL = 1 << 1,
+        RUN_FULL = 1 << 2,
+        RUN_LATENCY = 1 << 3,
+        RUN_SOAK = 1 << 4,
+};
+
+enum mix { MIX_AUTO, MIX_SCHEDULE, MIX_CLOSED };
+
+struct opts {
+        size_t sizes[MAX_SIZES];
+        size_t n_sizes;
+        long events;
+        double rate;
+        double latency_sec;
+        double soak_sec;
+        int inflight;
+        int devices; /* per household: 1 (door contact) or 2 (and a doorbell) */
+        unsigned runs;
+        enum mix mix;
+        const char *out_dir;
+        const char *daemon;
+        const char *broker;
+        bool keep;
+};
+
+struct tp_result {
+        bool done;
+        uint64_t events, notifications;
+        double seconds, events_per_s, notif_per_s, ratio;
+        double cpu_us_per_event, broker_cpu_us_per_event;
+        int64_t verdicts[3]; /* expected, ignored, alert */
+        double db_bytes_per_m;
+};
+
+struct lat_result {
+        bool done;
+        uint64_t events, samples, notifications;
+        double rate, p50_ms, p99_ms, max_ms, cpu_us_per_event;
+};
+
+struct soak_result {
+        bool done;
+        double seconds;
+        long rss_start_kb, rss_end_kb, rss_max_kb;
+        double slope_kb_per_min;
+        struct lat_result lat;
+};
+
+struct size_result {
+        size_t households, devices, workers, communities;
+        double gen_sec;
+        double ready_sec_max, ready_sec_min;
+        long hwm_kb;
+        double ceiling_per_s, ceiling_loadgen_cpu_us, ceiling_broker_cpu_us;
+        bool ceiling_done;
+        struct tp_result normal, full;
+        struct lat_result lat;
+        struct soak_result soak;
+        const char *mix;
+};
+
+/* ---- small helpers ---- */
+
+static double mono(void)
+{
+        return (double)now_monotonic_usec() / 1e6;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        fputs("bench: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+}
+
+static pid_t children[2]; /* broker, daemon: killed on SIGINT/SIGTERM */
+
+static void on_fatal_signal(int sig)
+{
+        for (size_t i = 0; i < ELEMENTSOF(children); i++)
+                if (children[i] > 0)
+                        kill(children[i], SIGKILL);
+        _exit(128 + sig);
+}
+
+static int free_port(void)
+{
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(a);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+        if (fd < 0)
+                return -errno;
+        if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+            getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+                port = ntohs(a.sin_port);
+        close(fd);
+        return port;
+}
+
+static bool port_open(int port)
+{
+        struct sockaddr_in a = { .sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+        if (fd >= 0)
+                close(fd);
+        return ok;
+}
+
+static void sleep_sec(double s)
+{
+        struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+        nanosleep(&ts, NULL);
+}
+
+/* "Key:   value kB" of /proc/<pid>/status, in kB; -1 when unreadable. */
+static long proc_status_kb(pid_t pid, const char *key)
+{
+        char path[64], line[256];
+        size_t kl = strlen(key);
+        long v = -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, key, kl) == 0) {
+                        v = strtol(line + kl, NULL, 10);
+                        break;
+                }
+        fclose(f);
+        return v;
+}
+
+/* utime + stime of a process in seconds; -1 when unreadable. */
+static double proc_cpu_sec(pid_t pid)
+{
+        char path[64], buf[1024], *p;
+        unsigned long long ut, st;
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return -1;
+        buf[n] = 0;
+        p = strrchr(buf, ')'); /* the command name may contain spaces */
+        if (!p ||
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+                return -1;
+        return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_sec(void)
+{
+        struct rusage ru;
+
+        getrusage(RUSAGE_SELF, &ru);
+        return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+               (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static long long file_size(const char *path)
+{
+        struct stat st;
+        return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* The database with its WAL and shared-memory index. */
+static long long db_bytes(const char *db)
+{
+        char p[PATH_MAX + 8];
+        long long n = file_size(db);
+
+        snprintf(p, sizeof(p), "%s-wal", db);
+        n += file_size(p);
+        return n;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        return remove(path) < 0 ? -1 : 0;
+}
+
+static void rm_rf(const char *dir)
+{
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static pid_t spawn(const char *const *argv, const char *log, const char *const *env)
+{
+        pid_t pid = fork();
+
+        if (pid != 0)
+                return pid < 0 ? -errno : pid;
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        sigset_t none;
+
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+        }
+        for (size_t i = 0; env && env[i]; i++)
+                putenv((char *)env[i]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+}
+
+static int stop_child(pid_t *pid, int sig)
+{
+        int status = 0;
+
+        if (*pid <= 0)
+                return 0;
+        kill(*pid, sig);
+        waitpid(*pid, &status, 0);
+        *pid = 0;
+        return status;
+}
+
+/* ---- machine facts ---- */
+
+struct machine {
+        long cores;
+        char cpu[128];
+        char kernel[256];
+        long mem_mb;
+        char broker_version[64];
+};
+
+static void machine_facts(const struct opts *o, struct machine *m)
+{
+        char line[512], cmd[PATH_MAX + 16];
+        struct utsname u;
+        FILE *f;
+
+        *m = (struct machine){ .cores = sysconf(_SC_NPROCESSORS_ONLN) };
+        snprintf(m->cpu, sizeof(m->cpu), "unknown");
+        f = fopen("/proc/cpuinfo", "re");
+        while (f && fgets(line, sizeof(line), f))
+                if (str_startswith(line, "model name")) {
+                        char *v = strchr(line, ':');
+                        if (v) {
+                                v += strspn(v + 1, " \t") + 1;
+                                v[strcspn(v, "\n")] = 0;
+                                snprintf(m->cpu, sizeof(m->cpu), "%s", v);
+                        }
+                        break;
+                }
+        if (f)
+                fclose(f);
+        if (uname(&u) == 0)
+                snprintf(m->kernel, sizeof(m->kernel), "%s %s %s", u.sysname, u.release, u.machine);
+        f = fopen("/proc/meminfo", "re");
+        while (f && fgets(line, sizeof(line), f))
+                if (str_startswith(line, "MemTotal:")) {
+                        m->mem_mb = strtol(line + 9, NULL, 10) / 1024;
+                        break;
+                }
+        if (f)
+                fclose(f);
+        snprintf(cmd, sizeof(cmd), "%s -h 2>&1", o->broker);
+        f = popen(cmd, "r");
+        while (f && fgets(line, sizeof(line), f))
+                if (str_startswith(line, "mosquitto version")) {
+                        line[strcspn(line, "\n")] = 0;
+                        snprintf(m->broker_version, sizeof(m->broker_version), "mosquitto %.40s",
+                                 line + 18);
+                        break;
+                }
+        if (f) {
+                while (fgets(line, sizeof(line), f))
+                        ;
+                pclose(f);
+        }
+}
+
+/* ---- the registry ---- */
+
+struct registry {
+        char tmp[PATH_MAX - 64]; /* the bench's temporary directory */
+        char conf[PATH_MAX];
+        size_t households, devices, workers, communities;
+};
+
+/* Households are numbered 0..H-1 and split into contiguous blocks, one per community. */
+static size_t per_community(const struct registry *g)
+{
+        return (g->households + g->communities - 1) / g->communities;
+}
+
+static FILE *open_conf(const struct registry *g, const char *name)
+{
+        char path[PATH_MAX + 64];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", g->conf, name);
+        f = fopen(path, "we");
+        if (!f)
+                say("cannot write %s: %s", path, strerror(errno));
+        return f;
+}
+
+static const char *hhmm(int64_t usec, char buf[static 8])
+{
+        time_t t = (time_t)(usec / USEC_PER_SEC);
+        struct tm tm;
+
+        localtime_r(&t, &tm);
+        snprintf(buf, 8, "%02d:%02d", tm.tm_hour % 24, tm.tm_min % 60);
+        return buf;
+}
+
+/* Per community: 4 community workers (two on day shifts, two at night), 2 medical, 2 police,
+ * a duty leader and an installer; a command centre and an admin for the subdistrict. Even
+ * households have a visit scheduled around now (their openings are expected), odd ones
+ * have it in 12 hours (their openings are not). */
+static int gen_registry(struct registry *g, size_t households, int devices)
+{
+        static const char *const roles[] = { "community", "community", "community", "community",
+                                             "medical",   "medical",   "police",    "police",
+                                             "staff",     "installer" };
+        static const char *const suffix[] = { "c1", "c2", "c3", "c4",   "m1",
+                                              "m2", "p1", "p2", "lead", "inst" };
+        int64_t now = now_realtime_usec();
+        char start[40], end[40], at_now[8], at_later[8], path[PATH_MAX + 32];
+        size_t per;
+        FILE *f;
+
+        g->households = households;
+        g->communities = MIN(MAX(households / 100, (size_t)1), (size_t)100);
+        g->devices = households * (size_t)devices;
+        g->workers = g->communities * ELEMENTSOF(roles) + 2;
+        per = per_community(g);
+        snprintf(g->conf, sizeof(g->conf), "%s/conf-%zu", g->tmp, households);
+        snprintf(path, sizeof(path), "%s/households.d", g->conf);
+        if (mkdir(g->conf, 0700) < 0 || mkdir(path, 0700) < 0) {
+                say("cannot create %s: %s", path, strerror(errno));
+                return -errno;
+        }
+        format_rfc3339(now - USEC_PER_DAY, start);
+        format_rfc3339(now + 30 * USEC_PER_DAY, end);
+        hhmm(now, at_now);
+        hhmm(now + 12 * USEC_PER_HOUR, at_later);
+
+        if (!(f = open_conf(g, "workers.json")))
+                return -EIO;
+        fputs("[\n", f);
+        for (size_t c = 0; c < g->communities; c++)
+                for (size_t i = 0; i < ELEMENTSOF(roles); i++)
+                        fprintf(
+                            f,
+                            "{\"id\": \"w-c%03zu-%s\", \"name\": \"工作人员%zu-%zu\", \"role\": "
+                            "\"%s\", \"community\": \"c%03zu\", \"phone\": \"+86139%08zu\", "
+                            "\"channels\": [\"mqtt\"]},\n",
+                            c, suffix[i], c, i, roles[i], c, c * 100 + i);
+        fputs("{\"id\": \"w-cmd\", \"name\": \"指挥中心\", \"role\": \"staff\", \"phone\": "
+              "\"+8613900000001\", \"channels\": [\"mqtt\"]},\n"
+              "{\"id\": \"w-it\", \"name\": \"运维\", \"role\": \"staff\", \"phone\": "
+              "\"+8613900000002\", \"channels\": [\"mqtt\"]}]\n",
+              f);
+        if (fclose(f) != 0)
+                return -EIO;
+
+        if (!(f = open_conf(g, "rosters.json")))
+                return -EIO;
+        fputs("{\"communities\": {\n", f);
+        for (size_t c = 0; c < g->communities; c++)
+                fprintf(f,
+                        "\"c%03zu\": {\"leader\": \"w-c%03zu-lead\", \"shifts\": ["
+                        "{\"role\": \"community\", \"worker\": \"w-c%03zu-c1\", \"days\": [\"*\"], "
+                        "\"from\": \"08:00\", \"to\": \"20:00\"},"
+                        "{\"role\": \"community\", \"worker\": \"w-c%03zu-c2\", \"days\": [\"*\"], "
+                        "\"from\": \"08:00\", \"to\": \"20:00\"},"
+                        "{\"role\": \"community\", \"worker\": \"w-c%03zu-c3\", \"days\": [\"*\"], "
+                        "\"from\": \"20:00\", \"to\": \"08:00\"},"
+                        "{\"role\": \"community\", \"worker\": \"w-c%03zu-c4\", \"days\": [\"*\"], "
+                        "\"from\": \"20:00\", \"to\": \"08:00\"}], \"overrides\": []}%s\n",
+                        c, c, c, c, c, c, c + 1 < g->communities ? "," : "");
+        fputs("}, \"command\": [\"w-cmd\"], \"admins\": [\"w-it\"]}\n", f);
+        if (fclose(f) != 0)
+                return -EIO;
+
+        if (!(f = open_conf(g, "households.json")))
+                return -EIO;
+        fputs("[]\n", f);
+        if (fclose(f) != 0)
+                return -EIO;
+        for (size_t c = 0; c < g->communities; c++) {
+                char name[64];
+
+                snprintf(name, sizeof(name), "households.d/c%03zu.json", c);
+                if (!(f = open_conf(g, name)))
+                        return -EIO;
+                fputs("[\n", f);
+                for (size_t h = c * per; h < MIN((c + 1) * per, households); h++) {
+                        fprintf(f,
+                                "{\"id\": \"C%03zu-%06zu\", \"community\": \"c%03zu\", "
+                                "\"address\": \"测试市 第%zu社区 %zu号楼 %zu单元 %zu室\",\n"
+                                " \"observation\": {\"start\": \"%s\", \"end\": \"%s\"},\n"
+                                " \"team\": {\"community\": \"w-c%03zu-c%zu\", \"medical\": "
+                                "\"w-c%03zu-m%zu\", \"police\": \"w-c%03zu-p%zu\"},\n"
+                                " \"schedule\": [{\"role\": \"medical\", \"at\": [\"%s\"], "
+                                "\"window\": \"%s\"}],\n"
+                                " \"devices\": [{\"id\": \"d%06zu-door\", \"kind\": "
+                                "\"door_contact\", \"source\": \"native\"}",
+                                c, h, c, c, h / 24 + 1, h % 4 + 1, h % 24 + 101, start, end, c,
+                                h % 4 + 1, c, h % 2 + 1, c, h % 2 + 1, h % 2 ? at_later : at_now,
+                                h % 2 ? "30m" : "3h", h);
+                        if (devices > 1)
+                                fprintf(f,
+                                        ",\n   {\"id\": \"d%06zu-bell\", \"kind\": \"doorbell\", "
+                                        "\"source\": \"native\"}",
+                                        h);
+                        fprintf(f, "]}%s\n", h + 1 < MIN((c + 1) * per, households) ? "," : "");
+                }
+                fputs("]\n", f);
+                if (fclose(f) != 0)
+                        return -EIO;
+        }
+        return 0;
+}
+
+static int write_daemon_conf(const struct registry *g, const char *db, int port, bool sync_full)
+{
+        FILE *f = open_conf(g, "doorwatch.json");
+
+        if (!f)
+                return -EIO;
+        fprintf(f,
+                "{\"timezone\": \"" TIMEZONE
+                "\", \"database\": \"%s\", \"database_sync\": \"%s\",\n"
+                " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": "
+                "\"doorwatchd-bench\", \"keepalive\": \"30s\"},\n"
+                " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}}\n",
+                db, sync_full ? "full" : "normal", port);
+        return fclose(f) == 0 ? 0 : -EIO;
+}
+
+/* ---- one run: broker, daemon, clients ---- */
+
+struct run {
+        const struct opts *o;
+        const struct registry *g;
+        const char *name;
+        char dir[PATH_MAX];
+        char db[PATH_MAX + 32];
+        int port;
+        pid_t broker, daemon;
+        int notify_fd;
+        double spawned, ready_at;
+        bool ready, online;
+
+        struct mosquitto *pub, *sub;
+        bool pub_connected, sub_connected, subscribed;
+        double last_misc;
+        int error; /* a client lost its connection */
+
+        enum mix mix;
+        uint64_t published, acked;
+        uint64_t received, notifications;
+        double t_last_received, t_last_notification;
+        bool collect_latency;
+        double *lat_ms;
+        size_t n_lat, cap_lat;
+
+        sqlite3 *ro;
+        sqlite3_stmt *max_stmt;
+};
+
+static int start_broker(struct run *r)
+{
+        char conf[PATH_MAX + 32], log[PATH_MAX + 32], user[64] = "root";
+        struct passwd *pw = getpwuid(getuid());
+        FILE *f;
+
+        if (pw)
+                snprintf(user, sizeof(user), "%s", pw->pw_name);
+        r->port = free_port();
+        if (r->port < 0)
+                return r->port;
+        snprintf(conf, sizeof(conf), "%s/mosquitto.conf", r->dir);
+        snprintf(log, sizeof(log), "%s/mosquitto.out", r->dir);
+        f = fopen(conf, "we");
+        if (!f)
+                return -errno;
+        /* As conf/mosquitto.conf, without authentication or persistence, and without a queue
+         * limit: a run may publish far more than the daemon has taken yet. */
+        fprintf(f,
+                "listener %d 127.0.0.1\nallow_anonymous true\nuser %s\npersistence false\n"
+                "max_queued_messages 0\nmax_inflight_messages 100\nset_tcp_nodelay true\n"
+                "log_dest file %s/mosquitto.log\nlog_type error\nlog_type warning\n",
+                r->port, user, r->dir);
+        fclose(f);
+        const char *argv[] = { r->o->broker, "-c", conf, NULL };
+        r->broker = spawn(argv, log, NULL);
+        if (r->broker < 0)
+                return (int)r->broker;
+        children[0] = r->broker;
+        for (double end = mono() + 10; mono() < end; sleep_sec(0.01))
+                if (port_open(r->port))
+                        return 0;
+        say("%s: mosquitto did not start (see %s)", r->name, log);
+        return -ETIMEDOUT;
+}
+
+static int open_notify_socket(struct run *r, char *path, size_t size)
+{
+        struct sockaddr_un a = { .sun_family = AF_UNIX };
+        int fd;
+
+        snprintf(path, size, "%s/notify.sock", r->dir);
+        if (strlen(path) >= sizeof(a.sun_path)) {
+                /* Long temporary paths: fall back to an abstract socket. */
+                snprintf(path, size, "@doorwatch-bench-%ld-%p", (long)getpid(), (void *)r);
+        }
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+        if (path[0] == '@')
+                a.sun_path[0] = 0;
+        if (bind(fd, (struct sockaddr *)&a,
+                 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) +
+                             (path[0] == '@' ? 0 : 1))) < 0) {
+                int r_ = -errno;
+                close(fd);
+                return r_;
+        }
+        r->notify_fd = fd;
+        return 0;
+}
+
+static int pump(struct run *r, double timeout_sec);
+
+static int start_daemon(struct run *r)
+{
+        char log[PATH_MAX + 32], sock[PATH_MAX + 32];
+        static char env_notify[PATH_MAX + 64];
+        int e;
+
+        e = open_notify_socket(r, sock, sizeof(sock));
+        if (e < 0) {
+                say("%s: notify socket: %s", r->name, strerror(-e));
+                return e;
+        }
+        snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", sock);
+        snprintf(log, sizeof(log), "%s/doorwatchd.log", r->dir);
+        const char *argv[] = { r->o->daemon, "-c", r->g->conf, NULL };
+        const char *env[] = { env_notify, NULL };
+        r->spawned = mono();
+        r->daemon = spawn(argv, log, env);
+        if (r->daemon < 0)
+                return (int)r->daemon;
+        children[1] = r->daemon;
+        for (double end = mono() + START_TIMEOUT_S; mono() < end && !(r->ready && r->online);) {
+                if (pump(r, 0.05) < 0)
+                        return -EIO;
+                if (waitpid(r->daemon, NULL, WNOHANG) != 0) {
+                        r->daemon = 0;
+                        say("%s: doorwatchd exited during start (see %s)", r->name, log);
+                        return -ECHILD;
+                }
+        }
+        if (!r->ready || !r->online) {
+                say("%s: doorwatchd not %s within %.0fs (see %s)", r->name,
+                    r->ready ? "online" : "ready", START_TIMEOUT_S, log);
+                return -ETIMEDOUT;
+        }
+        return 0;
+}
+
+/* ---- MQTT clients ---- */
+
+static void on_connect(struct mosquitto *m, void *ud, int rc)
+{
+        struct run *r = ud;
+
+        if (rc != 0)
+                return;
+        if (m == r->pub)
+                r->pub_connected = true;
+        else
+                r->sub_connected = true;
+}
+
+static void on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const int *granted)
+{
+        struct run *r = ud;
+        r->subscribed = true;
+}
+
+static void on_publish(struct mosquitto *m, void *ud, int mid)
+{
+        struct run *r = ud;
+        r->acked++;
+}
+
+static bool topic_ends(const char *t, const char *suffix)
+{
+        size_t n = strlen(t), k = strlen(suffix);
+        return n >= k && memcmp(t + n - k, suffix, k) == 0;
+}
+
+static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
+{
+        struct run *r = ud;
+        double now = mono();
+
+        if (topic_ends(msg->topic, "/notify")) {
+                const char *p;
+
+                r->notifications++;
+                r->t_last_notification = now;
+                if (!r->collect_latency || !msg->payload)
+                        return;
+                /* libmosquitto NUL-terminates payloads. */
+                p = memmem(msg->payload, (size_t)msg->payloadlen, "\"event_ts\":", 11);
+                if (!p)
+                        return;
+                double ts = strtod(p + 11, NULL);
+                if (ts <= 0)
+                        return;
+                GROW(r->lat_ms, r->n_lat, r->cap_lat);
+                r->lat_ms[r->n_lat++] = ((double)now_realtime_usec() / 1e6 - ts) * 1e3;
+        } else if (topic_ends(msg->topic, "/events")) {
+                r->received++;
+                r->t_last_received = now;
+        } else if (topic_ends(msg->topic, "/status") && strstr(msg->topic, "/daemon/") &&
+                   msg->payloadlen == 6 && memcmp(msg->payload, "online", 6) == 0)
+                r->online = true;
+}
+
+static struct mosquitto *client_new(struct run *r, const char *id)
+{
+        struct mosquitto *m = mosquitto_new(id, true, r);
+        int rc;
+
+        if (!m)
+                return NULL;
+        mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+        /* The run bounds what awaits a PUBACK itself; libmosquitto must not queue behind it. */
+        mosquitto_max_inflight_messages_set(m, 0);
+        mosquitto_connect_callback_set(m, on_connect);
+        mosquitto_subscribe_callback_set(m, on_subscribe);
+        mosquitto_publish_callback_set(m, on_publish);
+        mosquitto_message_callback_set(m, on_message);
+        rc = mosquitto_connect(m, "127.0.0.1", r->port, 60);
+        if (rc != MOSQ_ERR_SUCCESS) {
+                say("%s: cannot connect to the broker: %s", r->name, mosquitto_strerror(rc));
+                mosquitto_destroy(m);
+                return NULL;
+        }
+        return m;
+}
+
+/* Reads what the socket holds now (libmosquitto reads one packet per call when nothing of
+ * ours awaits an acknowledgement). */
+static int read_all(struct mosquitto *m)
+{
+        int fd = mosquitto_socket(m), avail = 0;
+
+        for (int i = 0; i < 4096; i++) {
+                int rc = mosquitto_loop_read(m, 1);
+                if (rc != MOSQ_ERR_SUCCESS)
+                        return rc;
+                if (ioctl(fd, FIONREAD, &avail) < 0 || avail <= 0)
+                        break;
+        }
+        return MOSQ_ERR_SUCCESS;
+}
+
+static void read_notify(struct run *r)
+{
+        char buf[4096];
+        ssize_t n;
+
+        while ((n = recv(r->notify_fd, buf, sizeof(buf) - 1, 0)) > 0) {
+                buf[n] = 0;
+                for (char *line = buf; line && *line;) {
+                        char *nl = strchr(line, '\n');
+                        if (nl)
+                                *nl = 0;
+                        if (strcmp(line, "READY=1") == 0 && !r->ready) {
+                                r->ready = true;
+                                r->ready_at = mono();
+                        }
+                        line = nl ? nl + 1 : NULL;
+                }
+        }
+}
+
+/* Waits up to timeout_sec for socket activity and handles it. */
+static int pump(struct run *r, double timeout_sec)
+{
+        struct mosquitto *cl[2] = { r->pub, r->sub };
+        struct pollfd p[3];
+        struct mosquitto *who[3] = { NULL };
+        struct timespec ts;
+        nfds_t n = 0;
+        double now;
+
+        for (size_t i = 0; i < 2; i++) {
+                if (!cl[i] || mosquitto_socket(cl[i]) < 0)
+                        continue;
+                who[n] = cl[i];
+                p[n++] = (struct pollfd){ mosquitto_socket(cl[i]),
+                                          POLLIN | (mosquitto_want_write(cl[i]) ? POLLOUT : 0), 0 };
+        }
+        if (r->notify_fd >= 0)
+                p[n++] = (struct pollfd){ r->notify_fd, POLLIN, 0 };
+        if (timeout_sec < 0)
+                timeout_sec = 0;
+        ts.tv_sec = (time_t)timeout_sec;
+        ts.tv_nsec = (long)((timeout_sec - (double)ts.tv_sec) * 1e9);
+        if (ppoll(p, n, &ts, NULL) < 0 && errno != EINTR)
+                return -errno;
+        for (nfds_t i = 0; i < n; i++) {
+                int rc = MOSQ_ERR_SUCCESS;
+
+                if (!who[i]) {
+                        if (p[i].revents & POLLIN)
+                                read_notify(r);
+                        continue;
+                }
+                if (p[i].revents & (POLLIN | POLLERR | POLLHUP))
+                        rc = read_all(who[i]);
+                if (rc == MOSQ_ERR_SUCCESS && (p[i].revents & POLLOUT))
+                        rc = mosquitto_loop_write(who[i], 1);
+                if (rc != MOSQ_ERR_SUCCESS) {
+                        say("%s: %s client: %s", r->name,
+                            who[i] == r->pub ? "publishing" : "receiving", mosquitto_strerror(rc));
+                        r->error = -EIO;
+                        return -EIO;
+                }
+        }
+        now = mono();
+        if (now - r->last_misc >= 1.0) {
+                r->last_misc = now;
+                for (size_t i = 0; i < 2; i++)
+                        if (cl[i])
+                                mosquitto_loop_misc(cl[i]);
+        }
+        return 0;
+}
+
+static int connect_clients(struct run *r, const char *const *filters)
+{
+        char id[64];
+
+        snprintf(id, sizeof(id), "bench-pub-%ld", (long)getpid());
+        r->pub = client_new(r, id);
+        snprintf(id, sizeof(id), "bench-sub-%ld", (long)getpid());
+        r->sub = client_new(r, id);
+        if (!r->pub || !r->sub)
+                return -ECONNREFUSED;
+        for (double end = mono() + 10; mono() < end && !(r->pub_connected && r->sub_connected);)
+                if (pump(r, 0.05) < 0)
+                        return -EIO;
+        for (size_t i = 0; filters[i]; i++)
+                mosquitto_subscribe(r->sub, NULL, filters[i], 1);
+        for (double end = mono() + 10; mono() < end && !r->subscribed;)
+                if (pump(r, 0.05) < 0)
+                        return -EIO;
+        if (!r->pub_connected || !r->sub_connected || !r->subscribed) {
+                say("%s: the broker did not accept the clients", r->name);
+                return -ETIMEDOUT;
+        }
+        return 0;
+}
+
+/* ---- the message mix ---- */
+
+/* The seq-th event of a run (see the top of the file). */
+static void mix_event(const struct run *r, uint64_t seq, size_t *ret_household,
+                      const char **ret_state)
+{
+        uint64_t pair = seq / 2, n_even = (r->g->households + 1) / 2, n_odd = r->g->households / 2;
+        bool unexpected = pair % 5 == 0;
+
+        if (unexpected)
+                *ret_household = (size_t)(2 * ((pair / 5) % n_odd) + 1);
+        else
+                *ret_household = (size_t)(2 * ((pair - pair / 5 - 1) % n_even));
+        if (seq % 2)
+                *ret_state = "closed";
+        else
+                *ret_state = unexpected || r->mix == MIX_SCHEDULE ? "open" : "closed";
+}
+
+static int publish_raw(struct run *r, size_t household, const char *id, const char *state)
+{
+        char topic[96], payload[160];
+        int n, rc;
+
+        snprintf(topic, sizeof(topic), PREFIX "/devices/d%06zu-door/events", household);
+        n = snprintf(payload, sizeof(payload),
+                     "{\"id\":\"%s\",\"ts\":%.6f,\"type\":\"door\",\"state\":\"%s\"}", id,
+                     (double)now_realtime_usec() / 1e6, state);
+        rc = mosquitto_publish(r->pub, NULL, topic, n, payload, 1, false);
+        if (rc != MOSQ_ERR_SUCCESS) {
+                say("%s: publish: %s", r->name, mosquitto_strerror(rc));
+                return -EIO;
+        }
+        return 0;
+}
+
+static int publish_next(struct run *r)
+{
+        char id[32];
+        const char *state;
+        size_t h;
+        int e;
+
+        mix_event(r, r->published, &h, &state);
+        snprintf(id, sizeof(id), "e%llu", (unsigned long long)r->published);
+        e = publish_raw(r, h, id, state);
+        if (e == 0)
+                r->published++;
+        return e;
+}
+
+static uint64_t in_flight(const struct run *r)
+{
+        return r->published - r->acked;
+}
+
+/* ---- the database, read-only ---- */
+
+static int64_t db_max_event(struct run *r)
+{
+        int64_t v = -1;
+
+        if (!r->ro) {
+                if (sqlite3_open_v2(r->db, &r->ro, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+                    sqlite3_prepare_v2(r->ro, "SELECT coalesce(max(id), 0) FROM event", -1,
+                                       &r->max_stmt, NULL) != SQLITE_OK) {
+                        sqlite3_finalize(r->max_stmt);
+                        r->max_stmt = NULL;
+                        sqlite3_close(r->ro);
+                        r->ro = NULL;
+                        return -1;
+                }
+                sqlite3_busy_timeout(r->ro, 1000);
+        }
+        if (sqlite3_step(r->max_stmt) == SQLITE_ROW)
+                v = sqlite3_column_int64(r->max_stmt, 0);
+        sqlite3_reset(r->max_stmt);
+        return v;
+}
+
+static int64_t db_int(struct run *r, const char *sql, int64_t since)
+{
+        sqlite3_stmt *st = NULL;
+        int64_t v = -1;
+
+        if (!r->ro && db_max_event(r) < 0)
+                return -1;
+        if (sqlite3_prepare_v2(r->ro, sql, -1, &st, NULL) == SQLITE_OK) {
+                sqlite3_bind_int64(st, 1, since);
+                if (sqlite3_step(st) == SQLITE_ROW)
+                        v = sqlite3_column_int64(st, 0);
+        }
+        sqlite3_finalize(st);
+        return v;
+}
+
+/* Pumps until `want` events after `base` are stored, or the timeout. Returns the time the
+ * last one was seen, or a negative errno. */
+static int wait_stored(struct run *r, int64_t base, uint64_t want, double timeout_sec,
+                       double *ret_at)
+{
+        double end = mono() + timeout_sec, next_poll = 0;
+        int64_t have = 0;
+
+        while (mono() < end) {
+                if (pump(r, 0.002) < 0)
+                        return -EIO;
+                if (mono() < next_poll)
+                        continue;
+                next_poll = mono() + 0.01;
+                have = db_max_event(r) - base;
+                if (have >= (int64_t)want) {
+                        *ret_at = mono();
+                        return 0;
+                }
+                if (waitpid(r->daemon, NULL, WNOHANG) != 0) {
+                        r->daemon = 0;
+                        say("%s: doorwatchd died (see %s/doorwatchd.log)", r->name, r->dir);
+                        return -ECHILD;
+                }
+        }
+        say("%s: only %lld of %llu events stored within %.0fs", r->name, (long long)have,
+            (unsigned long long)want, timeout_sec);
+        return -ETIMEDOUT;
+}
+
+/* Pumps until no notification has arrived for SETTLE_S (bounded). */
+static int wait_settled(struct run *r, double since)
+{
+        double end = mono() + 30;
+
+        while (mono() < end && mono() - MAX(r->t_last_notification, since) < SETTLE_S)
+                if (pump(r, 0.01) < 0)
+                        return -EIO;
+        return 0;
+}
+
+/* One opening of an expected household: does this daemon judge it expected? Decides the
+ * mix, and leaves the door closed again. */
+static int probe_mix(struct run *r)
+{
+        double at;
+        int e;
+
+        if (r->o->mix != MIX_AUTO) {
+                r->mix = r->o->mix;
+                return 0;
+        }
+        e = publish_raw(r, 0, "probe-open", "open");
+        if (e == 0)
+                e = publish_raw(r, 0, "probe-closed", "closed");
+        if (e == 0)
+                e = wait_stored(r, 0, 2, 10, &at);
+        if (e < 0)
+                return e;
+        r->mix = db_int(r,
+                        "SELECT count(*) FROM event WHERE uid = 'probe-open' AND verdict = "
+                        "'expected' AND ?1 >= 0",
+                        0) == 1
+                     ? MIX_SCHEDULE
+                     : MIX_CLOSED;
+        e = wait_settled(r, mono());
+        r->notifications = 0;
+        r->n_lat = 0;
+        r->acked = r->published = 0;
+        return e;
+}
+
+static int run_begin(struct run *r, const struct opts *o, const struct registry *g,
+                     const char *name, bool with_daemon, bool sync_full)
+{
+        static unsigned seq;
+        static const char *const ceiling_filters[] = { PREFIX "/devices/+/events", NULL };
+        static const char *const daemon_filters[] = { PREFIX "/workers/+/notify",
+                                                      PREFIX "/daemon/+/status", NULL };
+        int e;
+
+        *r = (struct run){ .o = o, .g = g, .name = name, .notify_fd = -1 };
+        snprintf(r->dir, sizeof(r->dir), "%s/run-%u-%s", g->tmp, ++seq, name);
+        snprintf(r->db, sizeof(r->db), "%s/state/doorwatch.db", r->dir);
+        if (mkdir(r->dir, 0700) < 0)
+                return -errno;
+        e = start_broker(r);
+        if (e == 0)
+                e = connect_clients(r, with_daemon ? daemon_filters : ceiling_filters);
+        if (e == 0 && with_daemon) {
+                e = write_daemon_conf(g, r->db, r->port, sync_full);
+                if (e == 0)
+                        e = start_daemon(r);
+                if (e == 0)
+                        e = probe_mix(r);
+        }
+        return e;
+}
+
+static void run_end(struct run *r)
+{
+        if (r->pub) {
+                mosquitto_disconnect(r->pub);
+                mosquitto_destroy(r->pub);
+        }
+        if (r->sub) {
+                mosquitto_disconnect(r->sub);
+                mosquitto_destroy(r->sub);
+        }
+        r->pub = r->sub = NULL;
+        sqlite3_finalize(r->max_stmt);
+        sqlite3_close(r->ro);
+        r->max_stmt = NULL;
+        r->ro = NULL;
+        if (stop_child(&r->daemon, SIGTERM) != 0)
+                say("%s: doorwatchd did not exit cleanly (see %s/doorwatchd.log)", r->name, r->dir);
+        children[1] = 0;
+        stop_child(&r->broker, SIGTERM);
+        children[0] = 0;
+        if (r->notify_fd >= 0)
+                close(r->notify_fd);
+        r->notify_fd = -1;
+        free(r->lat_ms);
+        r->lat_ms = NULL;
+}
+
+/* Publishes `n` events, keeping at most o->inflight awaiting their PUBACK. */
+static int publish_all(struct run *r, uint64_t n)
+{
+        while (r->published < n) {
+                while (r->published < n && in_flight(r) < (uint64_t)r->o->inflight)
+                        if (publish_next(r) < 0)
+                                return -EIO;
+                if (pump(r, in_flight(r) < (uint64_t)r->o->inflight ? 0 : 0.005) < 0)
+                        return -EIO;
+        }
+        return 0;
+}
+
+static double timeout_for(uint64_t events, double rate_floor)
+{
+        return 30.0 + (double)events / rate_floor;
+}
+
+/* ---- the runs ---- */
+
+static int run_ceiling(const struct opts *o, const struct registry *g, struct size_result *res)
+{
+        struct run r;
+        double t0, cpu0, bcpu0;
+        int e = run_begin(&r, o, g, "ceiling", false, false);
+
+        if (e == 0) {
+                cpu0 = self_cpu_sec();
+                bcpu0 = proc_cpu_sec(r.broker);
+                t0 = mono();
+                e = publish_all(&r, (uint64_t)o->events);
+                for (double end = mono() + timeout_for((uint64_t)o->events, 500);
+                     e == 0 && r.received < (uint64_t)o->events && mono() < end;)
+                        e = pump(&r, 0.01);
+                if (e == 0 && r.received < (uint64_t)o->events) {
+                        say("ceiling: only %llu of %ld messages relayed",
+                            (unsigned long long)r.received, o->events);
+                        e = -ETIMEDOUT;
+                }
+                if (e == 0) {
+                        res->ceiling_done = true;
+                        res->ceiling_per_s = (double)o->events / (r.t_last_received - t0);
+                        res->ceiling_loadgen_cpu_us =
+                            (self_cpu_sec() - cpu0) / (double)o->events * 1e6;
+                        res->ceiling_broker_cpu_us =
+                            (proc_cpu_sec(r.broker) - bcpu0) / (double)o->events * 1e6;
+                }
+        }
+        run_end(&r);
+        return e;
+}
+
+static void note_daemon(struct run *r, struct size_result *res)
+{
+        double ready = r->ready_at - r->spawned;
+        long hwm = proc_status_kb(r->daemon, "VmHWM:");
+
+        res->ready_sec_max = MAX(res->ready_sec_max, ready);
+        res->ready_sec_min = res->ready_sec_min > 0 ? MIN(res->ready_sec_min, ready) : ready;
+        res->hwm_kb = MAX(res->hwm_kb, hwm);
+        res->mix = r->mix == MIX_SCHEDULE ? "schedule" : "closed";
+}
+
+static int run_throughput(const struct opts *o, const struct registry *g, bool sync_full,
+                          struct size_result *res)
+{
+        struct tp_result *t = sync_full ? &res->full : &res->normal;
+        uint64_t n = (uint64_t)o->events;
+        struct run r;
+        double t0, t_stored = 0, cpu0, bcpu0, cpu1, bcpu1;
+        long long size0;
+        int64_t base;
+        int e = run_begin(&r, o, g, sync_full ? "full" : "normal", true, sync_full);
+
+        if (e < 0)
+                goto out;
+        base = db_max_event(&r);
+        size0 = db_bytes(r.db);
+        cpu0 = proc_cpu_sec(r.daemon);
+        bcpu0 = proc_cpu_sec(r.broker);
+        t0 = mono();
+        e = publish_all(&r, n);
+        if (e == 0)
+                e = wait_stored(&r, base, n, timeout_for(n, sync_full ? 100 : 500), &t_stored);
+        if (e == 0)
+                e = wait_settled(&r, t_stored);
+        if (e < 0)
+                goto out;
+        cpu1 = proc_cpu_sec(r.daemon);
+        bcpu1 = proc_cpu_sec(r.broker);
+        note_daemon(&r, res);
+        *t = (struct tp_result){
+                .done = true,
+                .events = n,
+                .notifications = r.notifications,
+                .seconds = t_stored - t0,
+                .events_per_s = (double)n / (t_stored - t0),
+                .notif_per_s = r.notifications ? (double)r.notifications /
+                                                     (MAX(r.t_last_notification, t_stored) - t0)
+                                               : 0,
+                .cpu_us_per_event = (cpu1 - cpu0) / (double)n * 1e6,
+                .broker_cpu_us_per_event = (bcpu1 - bcpu0) / (double)n * 1e6,
+        };
+        static const char *const verdicts[] = { "expected", "ignored", "alert" };
+        for (size_t i = 0; i < 3; i++) {
+                char sql[128];
+                snprintf(sql, sizeof(sql),
+                         "SELECT count(*) FROM event WHERE id > ?1 AND verdict = '%s'",
+                         verdicts[i]);
+                t->verdicts[i] = db_int(&r, sql, base);
+        }
+        if (res->ceiling_done)
+                t->ratio = t->events_per_s / res->ceiling_per_s;
+        /* The daemon checkpoints and removes the WAL when it stops. */
+        sqlite3_finalize(r.max_stmt);
+        sqlite3_close(r.ro);
+        r.max_stmt = NULL;
+        r.ro = NULL;
+        stop_child(&r.daemon, SIGTERM);
+        children[1] = 0;
+        t->db_bytes_per_m = (double)(db_bytes(r.db) - size0) / (double)n * 1e6;
+out:
+        run_end(&r);
+        return e;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+        return x < y ? -1 : x > y;
+}
+
+static double percentile(const double *sorted, size_t n, double p)
+{
+        size_t i;
+
+        if (n == 0)
+                return 0;
+        i = (size_t)ceil(p * (double)n);
+        return sorted[i > 0 ? i - 1 : 0];
+}
+
+/* A fixed rate for `seconds`: latency of every notification, and (soak) VmRSS each second. */
+static int run_paced(const struct opts *o, const struct registry *g, const char *name,
+                     double seconds, struct lat_result *lat, struct soak_result *soak,
+                     struct size_result *res)
+{
+        uint64_t total = (uint64_t)(o->rate * seconds), next_sample = 1;
+        double t0, t_stored = 0, cpu0, slope_n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+        struct run r;
+        int64_t base;
+        int e = run_begin(&r, o, g, name, true, false);
+
+        if (e < 0)
+                goto out;
+        r.collect_latency = true;
+        base = db_max_event(&r);
+        cpu0 = proc_cpu_sec(r.daemon);
+        t0 = mono();
+        while (r.published < total) {
+                double now = mono();
+                uint64_t due = MIN(total, (uint64_t)((now - t0) * o->rate) + 1);
+
+                while (r.published < due && in_flight(&r) < (uint64_t)o->inflight)
+                        if ((e = publish_next(&r)) < 0)
+                                goto out;
+                if (soak && now - t0 >= (double)next_sample) {
+                        long rss = proc_status_kb(r.daemon, "VmRSS:");
+                        double x = (now - t0) / 60;
+
+                        next_sample++;
+                        soak->rss_max_kb = MAX(soak->rss_max_kb, rss);
+                        soak->rss_end_kb = rss;
+                        /* After a tenth of the run (warm-up: caches, the first alerts). */
+                        if (now - t0 >= seconds / 10) {
+                                if (soak->rss_start_kb == 0)
+                                        soak->rss_start_kb = rss;
+                                slope_n++;
+                                sx += x;
+                                sy += (double)rss;
+                                sxx += x * x;
+                                sxy += x * (double)rss;
+                        }
+                }
+                if ((e = pump(&r, t0 + (double)r.published / o->rate - mono())) < 0)
+                        goto out;
+        }
+        e = wait_stored(&r, base, total, timeout_for(total, 500), &t_stored);
+        if (e == 0)
+                e = wait_settled(&r, t_stored);
+        if (e < 0)
+                goto out;
+        note_daemon(&r, res);
+        if (r.n_lat == 0) {
+                say("%s: no notification arrived", name);
+                e = -ENODATA;
+                goto out;
+        }
+        qsort(r.lat_ms, r.n_lat, sizeof(double), cmp_double);
+        *lat = (struct lat_result){
+                .done = true,
+                .events = total,
+                .samples = r.n_lat,
+                .notifications = r.notifications,
+                .rate = (double)total / (t_stored - t0),
+                .p50_ms = percentile(r.lat_ms, r.n_lat, 0.50),
+                .p99_ms = percentile(r.lat_ms, r.n_lat, 0.99),
+                .max_ms = r.lat_ms[r.n_lat - 1],
+                .cpu_us_per_event = (proc_cpu_sec(r.daemon) - cpu0) / (double)total * 1e6,
+        };
+        if (soak) {
+                soak->done = true;
+                soak->seconds = seconds;
+                if (slope_n >= 2 && slope_n * sxx - sx * sx > 0)
+                        soak->slope_kb_per_min =
+                            (slope_n * sxy - sx * sy) / (slope_n * sxx - sx * sx);
+        }
+out:
+        run_end(&r);
+        return e;
+}
+
+/* ---- output ---- */
+
+static void print_table(const struct opts *o, const struct machine *m, struct size_result *rs,
+                        size_t n)
+{
+        char cell[64], label[64];
+
+        printf("\ndoorwatch bench: %ld cores, %s, %ld MB, %s, %s\n"
+               "(broker, daemon and load generator on this one machine; ratios are to the "
+               "ceiling of the same run)\n\n",
+               m->cores, m->cpu, m->mem_mb, m->kernel, m->broker_version);
+        printf("%-40s", "households");
+        for (size_t i = 0; i < n; i++)
+                printf(" %22zu", rs[i].households);
+        printf("   target\n");
+/* One line: a cell per registry size, "-" where cond is false. */
+#define ROW(label, target, cond, ...)                                                              \
+        do {                                                                                       \
+                printf("%-40s", label);                                                            \
+                for (size_t i = 0; i < n; i++) {                                                   \
+                        const struct size_result *r = &rs[i];                                      \
+                        if (cond)                                                                  \
+                                snprintf(cell, sizeof(cell), __VA_ARGS__);                         \
+                        else                                                                       \
+                                snprintf(cell, sizeof(cell), "-");                                 \
+                        printf(" %22s", cell);                                                     \
+                }                                                                                  \
+                printf("   %s\n", target);                                                         \
+        } while (0)
+        ROW("devices/workers/communities", "", true, "%zu/%zu/%zu", r->devices, r->workers,
+            r->communities);
+        ROW("ceiling: broker alone, msg/s", "", r->ceiling_done, "%.0f", r->ceiling_per_s);
+        ROW("throughput, sync normal, events/s", ">= 80% of ceiling", r->normal.done,
+            "%.0f (%.0f%%)", r->normal.events_per_s, r->normal.ratio * 100);
+        ROW("  notifications/s", "", r->normal.done, "%.0f", r->normal.notif_per_s);
+        ROW("  daemon CPU per event, us", "<= 10", r->normal.done, "%.1f",
+            r->normal.cpu_us_per_event);
+        ROW("  broker CPU per event, us", "", r->normal.done, "%.1f",
+            r->normal.broker_cpu_us_per_event);
+        ROW("  verdicts expected/ignored/alert", "", r->normal.done, "%lld/%lld/%lld",
+            (long long)r->normal.verdicts[0], (long long)r->normal.verdicts[1],
+            (long long)r->normal.verdicts[2]);
+        ROW("  database bytes per 1M events, MB", "", r->normal.done, "%.0f",
+            r->normal.db_bytes_per_m / 1048576);
+        ROW("throughput, sync full, events/s", "", r->full.done, "%.0f (%.0f%%)",
+            r->full.events_per_s, r->full.ratio * 100);
+        ROW("  daemon CPU per event, us", "", r->full.done, "%.1f", r->full.cpu_us_per_event);
+        snprintf(label, sizeof(label), "latency at %.0f/s p50/p99/max, ms", o->rate);
+        ROW(label, "p99 <= 2", r->lat.done, "%.2f/%.2f/%.2f", r->lat.p50_ms, r->lat.p99_ms,
+            r->lat.max_ms);
+        ROW("  notifications measured", "", r->lat.done, "%llu",
+            (unsigned long long)r->lat.samples);
+        ROW("  daemon CPU per event, us", "", r->lat.done, "%.1f", r->lat.cpu_us_per_event);
+        ROW("peak RSS (VmHWM), MB", "<= 24 (10k), <= 96 (100k)", r->hwm_kb > 0, "%.1f",
+            (double)r->hwm_kb / 1024);
+        ROW("start to READY=1, s (min-max)", "<= 2 (100k)", r->ready_sec_max > 0, "%.2f-%.2f",
+            r->ready_sec_min, r->ready_sec_max);
+        ROW("soak, seconds at fixed rate", "", r->soak.done, "%.0f", r->soak.seconds);
+        ROW("  VmRSS after warm-up -> end (max), MB", "flat", r->soak.done, "%.1f -> %.1f (%.1f)",
+            (double)r->soak.rss_start_kb / 1024, (double)r->soak.rss_end_kb / 1024,
+            (double)r->soak.rss_max_kb / 1024);
+        ROW("  VmRSS trend, kB/min", "~0", r->soak.done, "%.0f", r->soak.slope_kb_per_min);
+        ROW("  latency p50/p99/max, ms", "", r->soak.done, "%.2f/%.2f/%.2f", r->soak.lat.p50_ms,
+            r->soak.lat.p99_ms, r->soak.lat.max_ms);
+        ROW("expected openings by", "", r->mix != NULL, "%s", r->mix);
+#undef ROW
+        printf("\n");
+}
+
+static cJSON *tp_json(const struct tp_result *t)
+{
+        cJSON *j = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(j, "events", (double)t->events);
+        cJSON_AddNumberToObject(j, "seconds", t->seconds);
+        cJSON_AddNumberToObject(j, "events_per_s", t->events_per_s);
+        cJSON_AddNumberToObject(j, "ratio_to_ceiling", t->ratio);
+        cJSON_AddNumberToObject(j, "notifications", (double)t->notifications);
+        cJSON_AddNumberToObject(j, "notifications_per_s", t->notif_per_s);
+        cJSON_AddNumberToObject(j, "daemon_cpu_us_per_event", t->cpu_us_per_event);
+        cJSON_AddNumberToObject(j, "broker_cpu_us_per_event", t->broker_cpu_us_per_event);
+        cJSON_AddNumberToObject(j, "verdict_expected", (double)t->verdicts[0]);
+        cJSON_AddNumberToObject(j, "verdict_ignored", (double)t->verdicts[1]);
+        cJSON_AddNumberToObject(j, "verdict_alert", (double)t->verdicts[2]);
+        cJSON_AddNumberToObject(j, "db_bytes_per_million_events", t->db_bytes_per_m);
+        return j;
+}
+
+static cJSON *lat_json(const struct lat_result *l)
+{
+        cJSON *j = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(j, "events", (double)l->events);
+        cJSON_AddNumberToObject(j, "rate_per_s", l->rate);
+        cJSON_AddNumberToObject(j, "notifications", (double)l->notifications);
+        cJSON_AddNumberToObject(j, "samples", (double)l->samples);
+        cJSON_AddNumberToObject(j, "p50_ms", l->p50_ms);
+        cJSON_AddNumberToObject(j, "p99_ms", l->p99_ms);
+        cJSON_AddNumberToObject(j, "max_ms", l->max_ms);
+        cJSON_AddNumberToObject(j, "daemon_cpu_us_per_event", l->cpu_us_per_event);
+        return j;
+}
+
+static int write_json(const struct opts *o, const struct machine *m, const struct size_result *rs,
+                      size_t n, char *path, size_t size)
+{
+        _cleanup_json_ cJSON *j = cJSON_CreateObject();
+        _cleanup_free_ char *text = NULL;
+        cJSON *mj, *oj, *arr;
+        char stamp[32];
+        time_t t = time(NULL);
+        struct tm tm;
+        FILE *f;
+
+        localtime_r(&t, &tm);
+        strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+        mj = cJSON_AddObjectToObject(j, "machine");
+        cJSON_AddNumberToObject(mj, "cores", (double)m->cores);
+        cJSON_AddStringToObject(mj, "cpu", m->cpu);
+        cJSON_AddStringToObject(mj, "kernel", m->kernel);
+        cJSON_AddNumberToObject(mj, "memory_mb", (double)m->mem_mb);
+        cJSON_AddStringToObject(mj, "broker", m->broker_version);
+        cJSON_AddStringToObject(mj, "libmosquitto", "");
+        {
+                int maj, min, rev;
+                char v[32];
+                mosquitto_lib_version(&maj, &min, &rev);
+                snprintf(v, sizeof(v), "%d.%d.%d", maj, min, rev);
+                cJSON_ReplaceItemInObject(mj, "libmosquitto", cJSON_CreateString(v));
+        }
+        cJSON_AddStringToObject(mj, "sqlite", sqlite3_libversion());
+        cJSON_AddStringToObject(mj, "note", "broker, daemon and load generator on this machine");
+        oj = cJSON_AddObjectToObject(j, "options");
+        cJSON_AddNumberToObject(oj, "events", (double)o->events);
+        cJSON_AddNumberToObject(oj, "rate_per_s", o->rate);
+        cJSON_AddNumberToObject(oj, "latency_seconds", o->latency_sec);
+        cJSON_AddNumberToObject(oj, "soak_seconds", o->soak_sec);
+        cJSON_AddNumberToObject(oj, "inflight", o->inflight);
+        cJSON_AddNumberToObject(oj, "devices_per_household", o->devices);
+        cJSON_AddStringToObject(j, "started", stamp);
+        arr = cJSON_AddArrayToObject(j, "sizes");
+        for (size_t i = 0; i < n; i++) {
+                const struct size_result *r = &rs[i];
+                cJSON *s = cJSON_CreateObject();
+
+                cJSON_AddItemToArray(arr, s);
+                cJSON_AddNumberToObject(s, "households", (double)r->households);
+                cJSON_AddNumberToObject(s, "devices", (double)r->devices);
+                cJSON_AddNumberToObject(s, "workers", (double)r->workers);
+                cJSON_AddNumberToObject(s, "communities", (double)r->communities);
+                cJSON_AddNumberToObject(s, "registry_generation_s", r->gen_sec);
+                cJSON_AddStringToObject(s, "expected_openings_by", r->mix ? r->mix : "");
+                cJSON_AddNumberToObject(s, "ready_s_min", r->ready_sec_min);
+                cJSON_AddNumberToObject(s, "ready_s_max", r->ready_sec_max);
+                cJSON_AddNumberToObject(s, "peak_rss_kb", (double)r->hwm_kb);
+                if (r->ceiling_done) {
+                        cJSON *c = cJSON_AddObjectToObject(s, "ceiling");
+                        cJSON_AddNumberToObject(c, "messages_per_s", r->ceiling_per_s);
+                        cJSON_AddNumberToObject(c, "loadgen_cpu_us_per_message",
+                                                r->ceiling_loadgen_cpu_us);
+                        cJSON_AddNumberToObject(c, "broker_cpu_us_per_message",
+                                                r->ceiling_broker_cpu_us);
+                }
+                if (r->normal.done)
+                        cJSON_AddItemToObject(s, "throughput_sync_normal", tp_json(&r->normal));
+                if (r->full.done)
+                        cJSON_AddItemToObject(s, "throughput_sync_full", tp_json(&r->full));
+                if (r->lat.done)
+                        cJSON_AddItemToObject(s, "latency", lat_json(&r->lat));
+                if (r->soak.done) {
+                        cJSON *sk = cJSON_AddObjectToObject(s, "soak");
+                        cJSON_AddNumberToObject(sk, "seconds", r->soak.seconds);
+                        cJSON_AddNumberToObject(sk, "rss_after_warmup_kb",
+                                                (double)r->soak.rss_start_kb);
+                        cJSON_AddNumberToObject(sk, "rss_end_kb", (double)r->soak.rss_end_kb);
+                        cJSON_AddNumberToObject(sk, "rss_max_kb", (double)r->soak.rss_max_kb);
+                        cJSON_AddNumberToObject(sk, "rss_trend_kb_per_min",
+                                                r->soak.slope_kb_per_min);
+                        cJSON_AddItemToObject(sk, "latency", lat_json(&r->soak.lat));
+                }
+        }
+        if (mkdir(o->out_dir, 0755) < 0 && errno != EEXIST) {
+                say("cannot create %s: %s", o->out_dir, strerror(errno));
+                return -errno;
+        }
+        snprintf(path, size, "%s/bench-%s.json", o->out_dir, stamp);
+        text = cJSON_Print(j);
+        f = fopen(path, "we");
+        if (!f || !text || fputs(text, f) < 0 || fputc('\n', f) < 0) {
+                say("cannot write %s", path);
+                if (f)
+                        fclose(f);
+                return -EIO;
+        }
+        return fclose(f) == 0 ? 0 : -EIO;
+}
+
+/* ---- command line ---- */
+
+static void usage(FILE *f)
+{
+        fprintf(f, "Usage: doorwatch-sim bench [OPTIONS]\n"
+                   "  -H, --households LIST   registry sizes, comma-separated (10000,100000)\n"
+                   "  -n, --events N          events per throughput and ceiling run (200000)\n"
+                   "  -r, --rate R            events/s of the latency and soak runs (2000)\n"
+                   "  -l, --latency SECONDS   length of the latency run (10)\n"
+                   "  -s, --soak SECONDS      length of the soak run, 0 = none (0)\n"
+                   "      --inflight N        publishes awaiting PUBACK at most (1000)\n"
+                   "      --devices 1|2       door contact (and doorbell) per household (2)\n"
+                   "      --runs LIST         ceiling,normal,full,latency,soak (all)\n"
+                   "      --mix MODE          auto, schedule or closed (auto)\n"
+                   "      --smoke             200 households, 2000 events, 1 s latency run\n"
+                   "  -o, --out DIR           where bench-<timestamp>.json goes (bench-out)\n"
+                   "      --daemon PATH       doorwatchd (next to this program)\n"
+                   "      --broker PATH       mosquitto (/usr/sbin/mosquitto)\n"
+                   "  -k, --keep              keep the temporary directory\n");
+}
+
+static int parse_sizes(struct opts *o, const char *s)
+{
+        _cleanup_free_ char *copy = xstrdup(s);
+        char *save = NULL;
+
+        o->n_sizes = 0;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                char *end;
+                unsigned long long v = strtoull(t, &end, 10);
+                if (*end == 'k')
+                        v *= 1000, end++;
+                if (*end || v < 10 || v > 10000000 || o->n_sizes == MAX_SIZES)
+                        return -EINVAL;
+                o->sizes[o->n_sizes++] = (size_t)v;
+        }
+        return o->n_sizes ? 0 : -EINVAL;
+}
+
+static int parse_runs(struct opts *o, const char *s)
+{
+        static const char *const names[] = { "ceiling", "normal", "full", "latency", "soak" };
+        _cleanup_free_ char *copy = xstrdup(s);
+        char *save = NULL;
+
+        o->runs = 0;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                size_t i;
+                for (i = 0; i < ELEMENTSOF(names) && strcmp(t, names[i]) != 0; i++)
+                        ;
+                if (i == ELEMENTSOF(names))
+                        return -EINVAL;
+                o->runs |= 1u << i;
+        }
+        return 0;
+}
+
+static char self_dir[PATH_MAX];
+
+static const char *default_daemon(void)
+{
+        static char path[PATH_MAX + 16];
+        ssize_t n = readlink("/proc/self/exe", self_dir, sizeof(self_dir) - 1);
+
+        if (n <= 0)
+                return "build/doorwatchd";
+        self_dir[n] = 0;
+        *strrchr(self_dir, '/') = 0;
+        snprintf(path, sizeof(path), "%s/doorwatchd", self_dir);
+        return path;
+}
+
+int sim_bench_main(int argc, char **argv)
+{
+        enum {
+                OPT_INFLIGHT = 256,
+                OPT_DEVICES,
+                OPT_RUNS,
+                OPT_MIX,
+                OPT_SMOKE,
+                OPT_DAEMON,
+                OPT_BROKER
+        };
+        static const struct option longopts[] = {
+                { "households", required_argument, NULL, 'H' },
+                { "events", required_argument, NULL, 'n' },
+                { "rate", required_argument, NULL, 'r' },
+                { "latency", required_argument, NULL, 'l' },
+                { "soak", required_argument, NULL, 's' },
+                { "inflight", required_argument, NULL, OPT_INFLIGHT },
+                { "devices", required_argument, NULL, OPT_DEVICES },
+                { "runs", required_argument, NULL, OPT_RUNS },
+                { "mix", required_argument, NULL, OPT_MIX },
+                { "smoke", no_argument, NULL, OPT_SMOKE },
+                { "out", required_argument, NULL, 'o' },
+                { "daemon", required_argument, NULL, OPT_DAEMON },
+                { "broker", required_argument, NULL, OPT_BROKER },
+                { "keep", no_argument, NULL, 'k' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        struct opts o = {
+                .sizes = { 10000, 100000 },
+                .n_sizes = 2,
+                .events = 200000,
+                .rate = 2000,
+                .latency_sec = 10,
+                .soak_sec = 0,
+                .inflight = 1000,
+                .devices = 2,
+                .runs = RUN_CEILING | RUN_NORMAL | RUN_FULL | RUN_LATENCY | RUN_SOAK,
+                .out_dir = "bench-out",
+                .broker = "/usr/sbin/mosquitto",
+        };
+        struct size_result results[MAX_SIZES] = { 0 };
+        struct registry g = { 0 };
+        struct machine m;
+        char json_path[PATH_MAX];
+        const char *tmpdir = getenv("TMPDIR");
+        int c, e = 0;
+
+        o.daemon = default_daemon();
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "H:n:r:l:s:o:kh", longopts, NULL)) >= 0) {
+                switch (c) {
+                case 'H':
+                        if (parse_sizes(&o, optarg) < 0) {
+                                say("bad --households %s (10..10000000, comma-separated)", optarg);
+                                return 2;
+                        }
+                        break;
+                case 'n':
+                        o.events = atol(optarg);
+                        break;
+                case 'r':
+                        o.rate = atof(optarg);
+                        break;
+                case 'l':
+                        o.latency_sec = atof(optarg);
+                        break;
+                case 's':
+                        o.soak_sec = atof(optarg);
+                        break;
+                case OPT_INFLIGHT:
+                        o.inflight = atoi(optarg);
+                        break;
+                case OPT_DEVICES:
+                        o.devices = atoi(optarg);
+                        break;
+                case OPT_RUNS:
+                        if (parse_runs(&o, optarg) < 0) {
+                                say("bad --runs %s", optarg);
+                                return 2;
+                        }
+                        break;
+                case OPT_MIX:
+                        if (strcmp(optarg, "auto") == 0)
+                                o.mix = MIX_AUTO;
+                        else if (strcmp(optarg, "schedule") == 0)
+                                o.mix = MIX_SCHEDULE;
+                        else if (strcmp(optarg, "closed") == 0)
+                                o.mix = MIX_CLOSED;
+                        else {
+                                say("bad --mix %s", optarg);
+                                return 2;
+                        }
+                        break;
+                case OPT_SMOKE:
+                        o.sizes[0] = 200;
+                        o.n_sizes = 1;
+                        o.events = 2000;
+                        o.latency_sec = 1;
+                        break;
+                case 'o':
+                        o.out_dir = optarg;
+                        break;
+                case OPT_DAEMON:
+                        o.daemon = optarg;
+                        break;
+                case OPT_BROKER:
+                        o.broker = optarg;
+                        break;
+                case 'k':
+                        o.keep = true;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind != argc || o.events < 10 || o.rate <= 0 || o.inflight < 1 ||
+            (o.devices != 1 && o.devices != 2) || o.latency_sec <= 0 || o.soak_sec < 0) {
+                usage(stderr);
+                return 2;
+        }
+        if (o.soak_sec == 0)
+                o.runs &= ~(unsigned)RUN_SOAK;
+        if (access(o.daemon, X_OK) < 0 || access(o.broker, X_OK) < 0) {
+                say("need %s and %s (make; apt-get install mosquitto)", o.daemon, o.broker);
+                return 1;
+        }
+        if (timezone_set(TIMEZONE) < 0) {
+                say("no zoneinfo for " TIMEZONE " (apt-get install tzdata)");
+                return 1;
+        }
+        signal(SIGPIPE, SIG_IGN);
+        signal(SIGINT, on_fatal_signal);
+        signal(SIGTERM, on_fatal_signal);
+        mosquitto_lib_init();
+        machine_facts(&o, &m);
+        snprintf(g.tmp, sizeof(g.tmp), "%s/doorwatch-bench-XXXXXX",
+                 tmpdir && *tmpdir ? tmpdir : "/tmp");
+        if (!mkdtemp(g.tmp)) {
+                say("mkdtemp %s: %s", g.tmp, strerror(errno));
+                return 1;
+        }
+        for (size_t i = 0; i < o.n_sizes && e == 0; i++) {
+                struct size_result *res = &results[i];
+                double t = mono();
+
+                say("%zu households: generating the registry", o.sizes[i]);
+                e = gen_registry(&g, o.sizes[i], o.devices);
+                if (e < 0)
+                        break;
+                *res = (struct size_result){ .households = g.households,
+                                             .devices = g.devices,
+                                             .workers = g.workers,
+                                             .communities = g.communities,
+                                             .gen_sec = mono() - t };
+                if (e == 0 && (o.runs & RUN_CEILING)) {
+                        say("%zu households: ceiling, %ld messages through the broker alone",
+                            o.sizes[i], o.events);
+                        e = run_ceiling(&o, &g, res);
+                }
+                if (e == 0 && (o.runs & RUN_NORMAL)) {
+                        say("%zu households: throughput, %ld events, database_sync normal",
+                            o.sizes[i], o.events);
+                        e = run_throughput(&o, &g, false, res);
+                }
+                if (e == 0 && (o.runs & RUN_FULL)) {
+                        say("%zu households: throughput, %ld events, database_sync full",
+                            o.sizes[i], o.events);
+                        e = run_throughput(&o, &g, true, res);
+                }
+                if (e == 0 && (o.runs & RUN_LATENCY)) {
+                        say("%zu households: latency, %.0f events/s for %.0fs", o.sizes[i], o.rate,
+                            o.latency_sec);
+                        e = run_paced(&o, &g, "latency", o.latency_sec, &res->lat, NULL, res);
+                }
+                if (e == 0 && (o.runs & RUN_SOAK)) {
+                        say("%zu households: soak, %.0f events/s for %.0fs", o.sizes[i], o.rate,
+                            o.soak_sec);
+                        e = run_paced(&o, &g, "soak", o.soak_sec, &res->soak.lat, &res->soak, res);
+                }
+        }
+        print_table(&o, &m, results, o.n_sizes);
+        if (write_json(&o, &m, results, o.n_sizes, json_path, sizeof(json_path)) == 0)
+                printf("wrote %s\n", json_path);
+        else if (e == 0)
+                e = -EIO;
+        if (o.keep || e < 0)
+                say("temporary files kept in %s", g.tmp);
+        else
+                rm_rf(g.tmp);
+        mosquitto_lib_cleanup();
+        return e < 0 ? 1 : 0;
+}
