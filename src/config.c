@@ -24,6 +24,11 @@
  *     data this long after its observation ends.
  *   - doorwatch.json "policy.debounce" (default "2s"): repeats of the same door state from
  *     one device within this interval are treated as one event ("0s" disables).
+ *   - doorwatch.json "policy.person_window" (default "2m"): a camera person leaving this
+ *     close to an unexpected opening upgrades its alert to person_left.
+ *   - households.json "policy" per household: overrides the rule keys of doorwatch.json's
+ *     policy (handoff_ring_window, handoff_max_open, held_open_after, checkin_grace,
+ *     resident_reports_per_day, pass_overdue_after, person_window, debounce) for it.
  *   - A notifier named "mqtt" of type "mqtt" exists implicitly when not configured; a worker
  *     without "channels" gets ["mqtt"].
  *   - Ids (workers, households, devices, communities) are 1..128 bytes without whitespace,
@@ -231,6 +236,7 @@ struct config *config_free(struct config *c)
                         free(h->schedule[j].at_min);
                 free(h->schedule);
                 free(h->devices);
+                free(h->policy);
         }
         free(c->households);
         for (size_t i = 0; i < c->n_devices; i++) {
@@ -693,6 +699,7 @@ static void set_defaults(struct config *c)
                 .max_clock_skew_usec = 5 * USEC_PER_MIN,
                 .battery_low_percent = 15,
                 .debounce_usec = 2 * USEC_PER_SEC,
+                .person_window_usec = 2 * USEC_PER_MIN,
         };
 
         c->timezone = xstrdup("Asia/Shanghai");
@@ -816,7 +823,10 @@ static void parse_mqtt(struct loader *L, const cJSON *o, const char *path)
                 ERR(L, tp, "cert_file and key_file must be set together");
 }
 
-static void parse_policy(struct loader *L, const cJSON *o, const char *path)
+/* The policy object of doorwatch.json, or a household's overrides (household: only the
+ * rule keys; pol starts as a copy of the daemon's policy). */
+static void parse_policy_into(struct loader *L, const cJSON *o, const char *path,
+                              struct policy *pol, bool household)
 {
         static const struct {
                 const char *key;
@@ -831,6 +841,7 @@ static void parse_policy(struct loader *L, const cJSON *o, const char *path)
                 { "pass_overdue_after", offsetof(struct policy, pass_overdue_after_usec), false },
                 { "max_clock_skew", offsetof(struct policy, max_clock_skew_usec), false },
                 { "debounce", offsetof(struct policy, debounce_usec), false },
+                { "person_window", offsetof(struct policy, person_window_usec), true },
         };
         static const char *const keys[] = { "handoff_ring_window",
                                             "handoff_max_open",
@@ -840,24 +851,37 @@ static void parse_policy(struct loader *L, const cJSON *o, const char *path)
                                             "pass_overdue_after",
                                             "max_clock_skew",
                                             "debounce",
+                                            "person_window",
                                             "resident_reports_per_day",
                                             "offline_after",
                                             "battery_low_percent",
                                             NULL };
+        static const char *const household_keys[] = { "handoff_ring_window",
+                                                       "handoff_max_open",
+                                                       "held_open_after",
+                                                       "checkin_grace",
+                                                       "pass_overdue_after",
+                                                       "debounce",
+                                                       "person_window",
+                                                       "resident_reports_per_day",
+                                                       NULL };
         static const char *const offline_keys[] = { "door_contact", "doorbell", "camera", NULL };
-        struct policy *pol = &L->cfg->policy;
+        const char *const *allowed = household ? household_keys : keys;
         char p[JP_MAX], kp[JP_MAX];
         const cJSON *v, *off;
 
         if (!expect_object(L, o, path))
                 return;
-        check_keys(L, o, path, keys, NULL, true);
+        check_keys(L, o, path, allowed, NULL, true);
         for (size_t i = 0; i < ELEMENTSOF(durations); i++)
-                if ((v = field(L, o, path, durations[i].key, false, p)))
+                if (key_in(allowed, durations[i].key) &&
+                    (v = field(L, o, path, durations[i].key, false, p)))
                         get_duration(L, v, p, durations[i].positive,
                                      (int64_t *)((char *)pol + durations[i].offset));
         if ((v = field(L, o, path, "resident_reports_per_day", false, p)))
                 get_int(L, v, p, 0, 1000, &pol->resident_reports_per_day);
+        if (household)
+                return;
         if ((v = field(L, o, path, "battery_low_percent", false, p)))
                 get_int(L, v, p, 0, 100, &pol->battery_low_percent);
         off = field(L, o, path, "offline_after", false, p);
@@ -867,6 +891,11 @@ static void parse_policy(struct loader *L, const cJSON *o, const char *path)
         for (int k = 0; k < _DEVICE_KIND_MAX; k++)
                 if ((v = field(L, off, p, kind_names[k], false, kp)))
                         get_duration(L, v, kp, true, &pol->offline_after_usec[k]);
+}
+
+static void parse_policy(struct loader *L, const cJSON *o, const char *path)
+{
+        parse_policy_into(L, o, path, &L->cfg->policy, false);
 }
 
 static void parse_escalation(struct loader *L, const cJSON *o, const char *path)
@@ -1302,8 +1331,9 @@ static void parse_device(struct loader *L, const cJSON *o, const char *path, siz
 
 static void parse_household(struct loader *L, const cJSON *o, const char *path, size_t file)
 {
-        static const char *const keys[] = { "id",   "community", "address", "observation",
-                                            "team", "schedule",  "devices", NULL };
+        static const char *const keys[] = { "id",       "community", "address", "observation",
+                                            "team",     "schedule",  "devices", "policy",
+                                            NULL };
         static const char *const obs_keys[] = { "start", "end", NULL };
         struct config *cfg = L->cfg;
         struct household *h;
@@ -1346,6 +1376,11 @@ static void parse_household(struct loader *L, const cJSON *o, const char *path, 
                 parse_team(L, h, v, p);
         if ((v = field(L, o, path, "schedule", false, p)))
                 parse_schedule(L, h, v, p);
+        if ((v = field(L, o, path, "policy", false, p))) {
+                h->policy = xcalloc(1, sizeof(*h->policy));
+                *h->policy = cfg->policy;
+                parse_policy_into(L, v, p, h->policy, true);
+        }
         if ((v = field(L, o, path, "devices", false, p)) && expect_array(L, v, p)) {
                 for (f = v->child; f; f = f->next)
                         parse_device(L, f, jp_index(op, p, k++), i);

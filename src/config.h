@@ -113,6 +113,7 @@ struct household {
         size_t n_schedule;
         struct device **devices;
         size_t n_devices;
+        struct policy *policy; /* the household's "policy" overrides applied, or NULL */
         size_t index;
 };
 
@@ -155,6 +156,7 @@ struct policy {
         int64_t max_clock_skew_usec;
         int battery_low_percent;
         int64_t debounce_usec;
+        int64_t person_window_usec; /* camera person-out this close to an unexpected opening */
 };
 
 struct escalation {

@@ -8,6 +8,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -18,7 +19,9 @@
 /* Timer types in `timers`. Entries point at a household (stable for the config's life)
  * and carry a token naming what they are for; handlers ignore stale entries. */
 enum {
-        TIMER_ESCALATION, /* token = alert serial */
+        TIMER_ESCALATION,      /* token = alert serial */
+        TIMER_RULES,           /* token = household_state.timer_token: next rule deadline */
+        TIMER_OBSERVATION_END, /* at the household's observation end */
 };
 
 struct engine {
@@ -31,6 +34,8 @@ struct engine {
         struct timerq timers;
         uint64_t next_serial;
         bool outbox_dirty;
+        struct rules_debounce *debounce; /* per device */
+        int64_t db_created_usec;         /* observations that ended before get no notice */
 };
 
 int engine_new(const struct config *c, struct store *s, struct engine **ret)
@@ -42,7 +47,8 @@ int engine_new(const struct config *c, struct store *s, struct engine **ret)
         e->store = s;
         e->households = calloc(c->n_households ? c->n_households : 1, sizeof(*e->households));
         e->devices = calloc(c->n_devices ? c->n_devices : 1, sizeof(*e->devices));
-        if (!e->households || !e->devices) {
+        e->debounce = calloc(c->n_devices ? c->n_devices : 1, sizeof(*e->debounce));
+        if (!e->households || !e->devices || !e->debounce) {
                 engine_free(e);
                 return -ENOMEM;
         }
@@ -76,6 +82,7 @@ struct engine *engine_free(struct engine *e)
         timerq_done(&e->timers);
         free(e->households);
         free(e->devices);
+        free(e->debounce);
         free(e);
         return NULL;
 }
@@ -126,6 +133,10 @@ int64_t engine_next_deadline(const struct engine *e)
 }
 
 static int fire_escalation(struct engine *e, struct alert *a, int64_t now_usec);
+static int rules_timer(struct engine *e, const struct household *h, uint64_t token,
+                       int64_t now_usec);
+static int end_observation(struct engine *e, const struct household *h, int64_t now_usec);
+static int rules_load(struct engine *e);
 
 int engine_tick(struct engine *e, int64_t now_usec)
 {
@@ -140,6 +151,12 @@ int engine_tick(struct engine *e, int64_t now_usec)
                                 r = fire_escalation(e, a, now_usec);
                         break;
                 }
+                case TIMER_RULES:
+                        r = rules_timer(e, t.ptr, t.token, now_usec);
+                        break;
+                case TIMER_OBSERVATION_END:
+                        r = end_observation(e, t.ptr, now_usec);
+                        break;
                 default:
                         break;
                 }
@@ -213,7 +230,7 @@ int engine_load(struct engine *e)
         if (r < 0)
                 return r;
         log_info("engine: %zu live alerts loaded", hashmap_size(e->alerts_by_id));
-        return 0;
+        return rules_load(e);
 }
 
 /* An alert of this kind that a new occurrence joins (DESIGN.md §6): an open one, or
@@ -272,6 +289,10 @@ struct recipient {
         const char *role; /* what they are notified as */
 };
 
+static bool alert_goes_to_installers(enum alert_kind k);
+static size_t installer_recipients(struct engine *e, const struct household *h,
+                                   struct recipient *out, size_t max);
+
 /* Who gets the given step. The roster decides who is on duty for each team role. */
 static size_t step_recipients(struct engine *e, const struct alert *a, enum escalation_step step,
                               struct recipient *out, size_t max)
@@ -281,9 +302,13 @@ static size_t step_recipients(struct engine *e, const struct alert *a, enum esca
 
         if (!h)
                 return 0;
-        for (int r = 0; r < TEAM_ROLES && n < max; r++)
-                if (h->team[r])
-                        out[n++] = (struct recipient){h->team[r], role_to_string((enum role)r)};
+        if (alert_goes_to_installers(a->kind))
+                n = installer_recipients(e, h, out, max);
+        else
+                for (int r = 0; r < TEAM_ROLES && n < max; r++)
+                        if (h->team[r])
+                                out[n++] = (struct recipient){h->team[r],
+                                                              role_to_string((enum role)r)};
         if (step >= STEP_LEADER && h->community && h->community->leader && n < max)
                 out[n++] = (struct recipient){h->community->leader, "leader"};
         if (step >= STEP_COMMAND)
@@ -451,6 +476,14 @@ static const char *event_state_string(const struct event *ev)
         }
 }
 
+static int rules_before_event(struct engine *e, const struct device *d, const struct event *ev,
+                              int64_t event_usec, int64_t recv_usec, struct verdict *ret);
+static int act_on_verdict(struct engine *e, const struct household *h, const struct device *d,
+                          const struct event *ev, const struct verdict *v, int64_t event_usec,
+                          int64_t now_usec, struct alert **ret);
+static int rules_persist(struct engine *e, const struct household *h, int64_t event_usec,
+                         int64_t now_usec);
+
 int engine_handle_event(struct engine *e, const struct device *d, const struct event *ev,
                         int64_t recv_usec, const char *payload, size_t payload_len,
                         struct verdict *ret_verdict)
@@ -476,16 +509,15 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
                 }
         }
         event_usec = rules_event_time(ev, recv_usec, e->config->policy.max_clock_skew_usec);
-        rules_judge(e->config, h, st, d, ev, event_usec, &v);
-
-        if (ev->type == EVENT_DOOR && ev->door != DOOR_UNKNOWN && ev->door != st->door) {
-                st->door = ev->door;
-                st->door_changed_usec = event_usec;
-        } else if (ev->type == EVENT_RING && !ev->retained)
-                st->last_ring_usec = event_usec;
-
+        r = rules_before_event(e, d, ev, event_usec, recv_usec, &v);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                rules_judge(e->config, h, st, d, ev, event_usec, &v);
+                rules_apply(e->config, h, st, d, ev, event_usec, &v);
+        }
         if (v.kind == VERDICT_ALERT) {
-                r = raise_alert(e, h, d, ev, &v, event_usec, recv_usec, &a);
+                r = act_on_verdict(e, h, d, ev, &v, event_usec, recv_usec, &a);
                 if (r < 0)
                         return r;
         }
@@ -514,6 +546,9 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
                                        .payload_len = payload_len,
                                },
                                NULL);
+        if (r < 0)
+                return r;
+        r = rules_persist(e, h, event_usec, recv_usec);
         if (r < 0)
                 return r;
         e->counters.events[v.kind]++;
@@ -613,4 +648,483 @@ static int fire_escalation(struct engine *e, struct alert *a, int64_t now_usec)
         a->next_usec = 0;
         int r = store_begin(e->store);
         return r < 0 ? r : store_update_alert(e->store, a);
+}
+
+/* ---- observation rules (issue 4) ----
+ *
+ * rules.c decides; this section applies its verdicts: person_left upgrades the opening's
+ * alert, deadlines (hand-off expired, held open, pass overdue) are settled in event time
+ * before each event of the household and by a realtime timer (TIMER_RULES) when no event
+ * comes, observations end (TIMER_OBSERVATION_END), and the household's rule state is
+ * stored after every change so it survives a restart. */
+
+/* tamper, device health and the end-of-observation notice go to the community worker and
+ * the community's installers (DESIGN.md §6). */
+static bool alert_goes_to_installers(enum alert_kind k)
+{
+        return k == ALERT_TAMPER || k == ALERT_OBSERVATION_ENDED || k == ALERT_DEVICE_OFFLINE ||
+               k == ALERT_BATTERY_LOW;
+}
+
+static size_t installer_recipients(struct engine *e, const struct household *h,
+                                   struct recipient *out, size_t max)
+{
+        size_t n = 0;
+
+        if (h->team[ROLE_COMMUNITY] && n < max)
+                out[n++] = (struct recipient){h->team[ROLE_COMMUNITY], "community"};
+        for (size_t i = 0; i < e->config->n_workers && n < max; i++) {
+                const struct worker *w = &e->config->workers[i];
+                if (w->role == ROLE_INSTALLER && w->community && w->community == h->community)
+                        out[n++] = (struct recipient){w, "installer"};
+        }
+        return n;
+}
+
+/* A camera saw a person leave near an unexpected opening: its alert (open, or acked within
+ * ack_absorb) becomes person_left, critical, and its recipients get an updated notification;
+ * without one a person_left alert is raised. */
+static int upgrade_to_person_left(struct engine *e, const struct household *h,
+                                  const struct device *d, const struct event *ev,
+                                  const struct verdict *v, int64_t event_usec, int64_t now_usec,
+                                  struct alert **ret)
+{
+        const struct escalation *esc = &e->config->escalation;
+        struct alert *a = find_joinable(e, h, ALERT_DOOR_OPEN_UNEXPECTED, NULL, event_usec);
+        enum escalation_step step;
+        int r;
+
+        if (!a)
+                return raise_alert(e, h, d, ev, v, event_usec, now_usec, ret);
+        *ret = a;
+        a->count++;
+        if (event_usec > a->last_event_usec)
+                a->last_event_usec = event_usec;
+        if (a->kind == ALERT_PERSON_LEFT)
+                return store_update_alert(e->store, a);
+        a->kind = ALERT_PERSON_LEFT;
+        a->severity = SEVERITY_CRITICAL;
+        r = store_update_alert(e->store, a);
+        if (r == 0)
+                r = store_set_alert_reason(e->store, a->id, v->reason);
+        if (r < 0)
+                return r;
+        log_notice("alert %s: upgraded to person_left at household %s (%s)", a->id, h->id,
+                   v->reason);
+        step = STEP_TEAM;
+        if (esc->n_steps > 0)
+                step = esc->steps[a->step_index >= 0 && (size_t)a->step_index < esc->n_steps
+                                          ? (size_t)a->step_index
+                                          : 0];
+        return notify_step(e, a, step, v->reason, now_usec);
+}
+
+static int act_on_verdict(struct engine *e, const struct household *h, const struct device *d,
+                          const struct event *ev, const struct verdict *v, int64_t event_usec,
+                          int64_t now_usec, struct alert **ret)
+{
+        if (v->alert == ALERT_PERSON_LEFT)
+                return upgrade_to_person_left(e, h, d, ev, v, event_usec, now_usec, ret);
+        return raise_alert(e, h, d, ev, v, event_usec, now_usec, ret);
+}
+
+/* Handles every rule deadline of h at or before until_usec (event time), in order. */
+static int settle_deadlines(struct engine *e, const struct household *h, int64_t until_usec,
+                            int64_t now_usec)
+{
+        struct household_state *st = &e->households[h->index];
+
+        /* Each round marks its deadline done; the bound only guards against a rules bug. */
+        for (int round = 0; round < 4 * RULES_PASSES_MAX + 8; round++) {
+                struct rules_due due;
+                struct verdict v;
+                struct alert *a = NULL;
+                struct event ev = {.type = EVENT_DOOR, .door = DOOR_OPEN, .has_ts = true};
+                int64_t at = rules_next_deadline(e->config, h, st, &due);
+                int r;
+
+                if (at > until_usec)
+                        return 0;
+                if (due.kind != RULES_DUE_PASS_OVERDUE) {
+                        rules_copy_text(ev.id, sizeof(ev.id), st->open_event);
+                        ev.ts = (double)st->door_changed_usec / 1e6;
+                } else
+                        ev.ts = (double)at / 1e6;
+                rules_fire(e->config, h, st, &due, &v);
+                if (v.kind != VERDICT_ALERT)
+                        continue;
+                r = act_on_verdict(e, h, NULL, &ev, &v, at, now_usec, &a);
+                if (r < 0)
+                        return r;
+        }
+        log_warn("household %s: rule deadlines did not settle", h->id);
+        return 0;
+}
+
+/* Before judging an event: the household's clock offset, debounce, due deadlines.
+ * Returns 1 (and *ret) when the event is a debounced repeat, 0 to judge it. */
+static int rules_before_event(struct engine *e, const struct device *d, const struct event *ev,
+                              int64_t event_usec, int64_t recv_usec, struct verdict *ret)
+{
+        const struct household *h = d->household;
+        struct household_state *st = &e->households[h->index];
+        const struct policy *p = rules_policy(e->config, h);
+        char w[32];
+
+        if (!ev->retained) {
+                int64_t off = recv_usec - event_usec;
+                /* Jitter below a second is not worth a write of the state. */
+                if (off - st->clock_offset_usec > USEC_PER_SEC ||
+                    st->clock_offset_usec - off > USEC_PER_SEC)
+                        st->clock_offset_usec = off;
+        }
+        if (rules_debounce(p, &e->debounce[d->index], ev, event_usec)) {
+                *ret = (struct verdict){.kind = VERDICT_IGNORED, .basis = BASIS_DEBOUNCED,
+                                        .pass = -1};
+                snprintf(ret->reason, sizeof(ret->reason),
+                         "repeat of the device's previous %s event within debounce (%s)",
+                         event_type_to_string(ev->type), format_duration(p->debounce_usec, w));
+                return 1;
+        }
+        return settle_deadlines(e, h, event_usec, recv_usec);
+}
+
+/* Arms TIMER_RULES for the household's next deadline, mapped onto the realtime clock. */
+static void schedule_household(struct engine *e, const struct household *h)
+{
+        struct household_state *st = &e->households[h->index];
+        int64_t at = rules_next_deadline(e->config, h, st, NULL), wall;
+
+        if (at == INT64_MAX) {
+                if (st->timer_usec) {
+                        st->timer_usec = 0;
+                        st->timer_token++;
+                }
+                return;
+        }
+        wall = st->clock_offset_usec > 0 && at > INT64_MAX - st->clock_offset_usec
+                       ? INT64_MAX - 1
+                       : at + st->clock_offset_usec;
+        if (wall == st->timer_usec)
+                return;
+        st->timer_usec = wall;
+        st->timer_token++;
+        timerq_push(&e->timers, wall, TIMER_RULES, (void *)h, st->timer_token);
+}
+
+/* Stores what changed in h's rule state (passes, the JSON state) and re-arms its timer. */
+static int rules_persist(struct engine *e, const struct household *h, int64_t event_usec,
+                         int64_t now_usec)
+{
+        struct household_state *st = &e->households[h->index];
+        _cleanup_free_ char *json = NULL;
+        cJSON *j;
+        uint64_t hash;
+        int r;
+
+        for (size_t i = 0; i < st->n_passes; i++) {
+                struct rules_pass *ps = &st->passes[i];
+                bool done = rules_pass_done(ps, event_usec);
+                if (!ps->dirty && !done)
+                        continue;
+                r = store_update_pass(e->store, &(struct store_pass){
+                                                        .id = ps->id,
+                                                        .exit_usec = ps->exit_usec,
+                                                        .return_usec = ps->return_usec,
+                                                        .overdue = ps->overdue,
+                                                        .done = done,
+                                                });
+                if (r < 0)
+                        return r;
+                ps->dirty = false;
+        }
+        rules_prune_passes(st, event_usec);
+        j = rules_state_to_json(st);
+        json = j ? cJSON_PrintUnformatted(j) : NULL;
+        cJSON_Delete(j);
+        if (!json)
+                return -ENOMEM;
+        hash = hash_str(json);
+        if (hash != st->saved_hash) {
+                r = store_save_household_state(e->store, h->id, json, now_usec);
+                if (r < 0)
+                        return r;
+                st->saved_hash = hash;
+        }
+        schedule_household(e, h);
+        return 0;
+}
+
+static int rules_timer(struct engine *e, const struct household *h, uint64_t token,
+                       int64_t now_usec)
+{
+        struct household_state *st = &e->households[h->index];
+        int64_t until = now_usec - st->clock_offset_usec;
+        int r;
+
+        if (token != st->timer_token)
+                return 0; /* stale: the state changed since it was armed */
+        st->timer_usec = 0;
+        r = store_begin(e->store);
+        if (r == 0)
+                r = settle_deadlines(e, h, until, now_usec);
+        if (r == 0)
+                r = rules_persist(e, h, until, now_usec);
+        return r;
+}
+
+/* The observation of h ended: its live alerts are resolved by the system and, unless the
+ * observation ended before this database existed, its community worker and installers
+ * are told to collect the devices (once, also across restarts). */
+static int end_observation(struct engine *e, const struct household *h, int64_t now_usec)
+{
+        struct household_state *st = &e->households[h->index];
+        struct alert *a, *next;
+        struct verdict v = {.kind = VERDICT_ALERT,
+                            .alert = ALERT_OBSERVATION_ENDED,
+                            .severity = SEVERITY_INFO,
+                            .basis = BASIS_OUTSIDE_WINDOW,
+                            .pass = -1};
+        struct event ev = {.type = EVENT_HEARTBEAT};
+        char when[32];
+        size_t resolved = 0;
+        int r;
+
+        if (st->observation_noticed || now_usec < h->obs_end_usec)
+                return 0;
+        r = store_begin(e->store);
+        if (r < 0)
+                return r;
+        for (a = st->alerts; a; a = next) {
+                next = a->next;
+                r = store_set_alert_resolved(e->store, a->id, "system", "system", now_usec,
+                                             "observation ended");
+                if (r == 0)
+                        r = store_insert_action(e->store, "resolve", "system", "system", a->id,
+                                                now_usec, "observation ended");
+                if (r < 0)
+                        return r;
+                unlink_alert(e, a);
+                resolved++;
+        }
+        st->observation_noticed = true;
+        if (h->obs_end_usec < e->db_created_usec) {
+                if (resolved)
+                        log_info("household %s: observation ended; %zu alerts resolved", h->id,
+                                 resolved);
+                return 0;
+        }
+        snprintf(v.reason, sizeof(v.reason),
+                 "observation ended at %s (%zu open alerts resolved); collect the devices",
+                 format_local_time(h->obs_end_usec, when), resolved);
+        return raise_alert(e, h, NULL, &ev, &v, h->obs_end_usec, now_usec, &a);
+}
+
+/* ---- rebuilding the rule state at start ---- */
+
+static int load_household_state(const char *household, const char *json, void *userdata)
+{
+        struct engine *e = userdata;
+        const struct household *h = config_household(e->config, household);
+        _cleanup_json_ cJSON *j = NULL;
+
+        if (!h || !json)
+                return 0;
+        j = cJSON_Parse(json);
+        if (!j) {
+                log_warn("household %s: stored rule state is not JSON; starting afresh", h->id);
+                return 0;
+        }
+        rules_state_from_json(&e->households[h->index], j);
+        e->households[h->index].saved_hash = hash_str(json);
+        return 0;
+}
+
+static int load_pass(const struct store_pass *p, void *userdata)
+{
+        struct engine *e = userdata;
+        const struct household *h = config_household(e->config, p->household);
+        struct household_state *st;
+        struct rules_pass rp = {
+                .id = p->id,
+                .from_usec = p->from_usec,
+                .to_usec = p->to_usec,
+                .exit_usec = p->exit_usec,
+                .return_usec = p->return_usec,
+                .overdue = p->overdue,
+        };
+
+        if (!h)
+                return 0;
+        st = &e->households[h->index];
+        if (st->n_passes >= RULES_PASSES_MAX) {
+                log_warn("household %s: more than %d pending passes; pass %" PRId64 " ignored",
+                         h->id, RULES_PASSES_MAX, p->id);
+                return 0;
+        }
+        rules_copy_text(rp.reason, sizeof(rp.reason), p->reason);
+        rules_add_pass(st, &rp);
+        return 0;
+}
+
+static int mark_noticed(const char *household, void *userdata)
+{
+        struct engine *e = userdata;
+        const struct household *h = config_household(e->config, household);
+
+        if (h)
+                e->households[h->index].observation_noticed = true;
+        return 0;
+}
+
+static int rules_load(struct engine *e)
+{
+        const struct config *c = e->config;
+        size_t passes = 0;
+        int r;
+
+        e->db_created_usec = store_created_usec(e->store);
+        r = store_foreach_household_state(e->store, load_household_state, e);
+        if (r == 0)
+                r = store_foreach_pending_pass(e->store, load_pass, e);
+        if (r == 0)
+                r = store_foreach_household_with_alert(
+                        e->store, alert_kind_to_string(ALERT_OBSERVATION_ENDED), mark_noticed, e);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_households; i++) {
+                const struct household *h = &c->households[i];
+                struct household_state *st = &e->households[i];
+
+                passes += st->n_passes;
+                if (!st->observation_noticed)
+                        timerq_push(&e->timers, h->obs_end_usec, TIMER_OBSERVATION_END,
+                                    (void *)h, 0);
+                schedule_household(e, h);
+        }
+        log_info("engine: rule state of %zu households loaded, %zu pending passes",
+                 c->n_households, passes);
+        return 0;
+}
+
+/* ---- commands ---- */
+
+int engine_checkin(struct engine *e, const struct worker *w, const struct household *h,
+                   const char *channel, int64_t at_usec, int64_t now_usec, const char **error)
+{
+        struct household_state *st = &e->households[h->index];
+        char detail[160];
+        int r;
+
+        r = store_begin(e->store);
+        if (r == 0)
+                r = settle_deadlines(e, h, at_usec, now_usec);
+        if (r < 0)
+                return r;
+        r = rules_checkin(e->config, h, st, w, at_usec, error);
+        if (r == RULES_E_REFUSED) {
+                snprintf(detail, sizeof(detail), "refused: %s", *error);
+                r = store_insert_action(e->store, "checkin", w->id, channel, h->id, at_usec,
+                                        detail);
+                return r < 0 ? r : ENGINE_E_REFUSED;
+        }
+        r = store_insert_checkin(e->store, h->id, w->id, channel, at_usec, now_usec);
+        if (r == 0)
+                r = store_insert_action(e->store, "checkin", w->id, channel, h->id, at_usec,
+                                        "at the door");
+        if (r == 0)
+                r = rules_persist(e, h, at_usec, now_usec);
+        if (r < 0)
+                return r;
+        log_info("household %s: check-in by %s via %s", h->id, w->id, channel);
+        return ENGINE_OK;
+}
+
+int engine_add_pass(struct engine *e, const struct worker *w, const struct household *h,
+                    int64_t from_usec, int64_t to_usec, const char *reason, const char *channel,
+                    int64_t at_usec, int64_t now_usec, int64_t *ret_id, const char **error)
+{
+        struct household_state *st = &e->households[h->index];
+        struct rules_pass p = {.from_usec = from_usec, .to_usec = to_usec};
+        char detail[400], a[40], b[40];
+        int r;
+
+        r = store_begin(e->store);
+        if (r == 0)
+                r = settle_deadlines(e, h, at_usec, now_usec);
+        if (r < 0)
+                return r;
+        if (!rules_worker_may_act(e->config, h, w)) {
+                *error = "worker is not of the household's community or team";
+                r = RULES_E_REFUSED;
+        } else
+                r = rules_check_pass(e->config, h, st, from_usec, to_usec, reason, error);
+        if (r == RULES_E_REFUSED) {
+                snprintf(detail, sizeof(detail), "refused: %s", *error);
+                r = store_insert_action(e->store, "pass", w->id, channel, h->id, at_usec, detail);
+                return r < 0 ? r : ENGINE_E_REFUSED;
+        }
+        r = store_insert_pass(e->store,
+                              &(struct store_pass){.household = h->id,
+                                                   .worker = w->id,
+                                                   .channel = channel,
+                                                   .reason = reason,
+                                                   .from_usec = from_usec,
+                                                   .to_usec = to_usec,
+                                                   .created_usec = at_usec},
+                              &p.id);
+        if (r < 0)
+                return r;
+        rules_copy_text(p.reason, sizeof(p.reason), reason);
+        rules_add_pass(st, &p);
+        snprintf(detail, sizeof(detail), "pass %" PRId64 " %s to %s: %.200s", p.id,
+                 format_rfc3339(from_usec, a), format_rfc3339(to_usec, b), reason);
+        r = store_insert_action(e->store, "pass", w->id, channel, h->id, at_usec, detail);
+        if (r == 0)
+                r = rules_persist(e, h, at_usec, now_usec);
+        if (r < 0)
+                return r;
+        if (ret_id)
+                *ret_id = p.id;
+        log_info("household %s: %s by %s via %s", h->id, detail, w->id, channel);
+        return ENGINE_OK;
+}
+
+int engine_report(struct engine *e, const struct household *h, const char *reason,
+                  const char *channel, int64_t at_usec, int64_t now_usec, const char **error)
+{
+        struct household_state *st = &e->households[h->index];
+        char detail[400];
+        bool over = false;
+        int number = 0, r;
+
+        r = store_begin(e->store);
+        if (r == 0)
+                r = settle_deadlines(e, h, at_usec, now_usec);
+        if (r < 0)
+                return r;
+        r = rules_report(e->config, h, st, at_usec, reason, &number, &over, error);
+        if (r == RULES_E_REFUSED) {
+                snprintf(detail, sizeof(detail), "refused: %s", *error);
+                r = store_insert_action(e->store, "report", h->id, channel, h->id, at_usec,
+                                        detail);
+                return r < 0 ? r : ENGINE_E_REFUSED;
+        }
+        snprintf(detail, sizeof(detail), "%.200s (report %d of the day, limit %d)",
+                 reason && *reason ? reason : "no reason given", number,
+                 rules_policy(e->config, h)->resident_reports_per_day);
+        r = store_insert_report(e->store, h->id, channel, reason, at_usec, now_usec, number, over);
+        if (r == 0)
+                r = store_insert_action(e->store, "report", h->id, channel, h->id, at_usec,
+                                        detail);
+        if (r == 0)
+                r = rules_persist(e, h, at_usec, now_usec);
+        if (r < 0)
+                return r;
+        log_info("household %s: pre-report %s", h->id, detail);
+        if (over) {
+                *error = "daily pre-report limit reached: the next opening will alert the team";
+                return ENGINE_E_REFUSED;
+        }
+        return ENGINE_OK;
 }

@@ -51,6 +51,18 @@ int engine_ack(struct engine *e, const struct worker *w, const char *alert_id,
 int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id,
                    const char *note, const char *channel, int64_t now_usec, const char **error);
 
+/* Observation-rule commands (issue 4). at_usec is the command's time for the rules
+ * (rules_command_time()), now_usec the receive time. Refusals return ENGINE_E_REFUSED with
+ * *error; a pre-report beyond the daily limit is recorded and also answered with
+ * ENGINE_E_REFUSED (the next opening will raise too_many_openings). */
+int engine_checkin(struct engine *e, const struct worker *w, const struct household *h,
+                   const char *channel, int64_t at_usec, int64_t now_usec, const char **error);
+int engine_add_pass(struct engine *e, const struct worker *w, const struct household *h,
+                    int64_t from_usec, int64_t to_usec, const char *reason, const char *channel,
+                    int64_t at_usec, int64_t now_usec, int64_t *ret_id, const char **error);
+int engine_report(struct engine *e, const struct household *h, const char *reason,
+                  const char *channel, int64_t at_usec, int64_t now_usec, const char **error);
+
 /* Timers: the earliest instant engine_tick() has work (INT64_MAX when none); the daemon
  * arms one timer for it. engine_tick() fires everything due at now_usec. */
 int64_t engine_next_deadline(const struct engine *e);

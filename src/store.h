@@ -19,7 +19,7 @@ enum {
         STORE_E_NOT_FOUND = 2,
 };
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -117,3 +117,38 @@ int64_t store_next_notification_usec(struct store *s);
 /* At start: rows left "sending" by a previous process go back to pending. */
 int store_requeue_sending(struct store *s);
 int64_t store_outbox_depth(struct store *s);
+
+/* Observation rules (issue 4). Passes: approved outings; exit/return/overdue/done are
+ * updated as openings are seen. Check-ins and pre-reports are records (the audit trail);
+ * household_state holds each household's rule state as JSON (rules_state_to_json()) so
+ * the engine rebuilds it at start. */
+struct store_pass {
+        int64_t id;
+        const char *household, *worker, *channel, *reason;
+        int64_t from_usec, to_usec, created_usec;
+        int64_t exit_usec, return_usec; /* 0 = none */
+        bool overdue, done;
+};
+int store_insert_pass(struct store *s, const struct store_pass *p, int64_t *ret_id);
+/* Updates exit_usec, return_usec, overdue and done of pass p->id. */
+int store_update_pass(struct store *s, const struct store_pass *p);
+typedef int (*store_pass_cb)(const struct store_pass *p, void *userdata);
+/* Passes not done, in order of start. */
+int store_foreach_pending_pass(struct store *s, store_pass_cb cb, void *userdata);
+int store_insert_checkin(struct store *s, const char *household, const char *worker,
+                         const char *channel, int64_t usec, int64_t recv_usec);
+int store_insert_report(struct store *s, const char *household, const char *channel,
+                        const char *reason, int64_t usec, int64_t recv_usec, int number,
+                        bool over_limit);
+int store_save_household_state(struct store *s, const char *household, const char *json,
+                               int64_t usec);
+typedef int (*store_household_state_cb)(const char *household, const char *json,
+                                        void *userdata);
+int store_foreach_household_state(struct store *s, store_household_state_cb cb, void *userdata);
+typedef int (*store_household_cb)(const char *household, void *userdata);
+/* Households that ever had an alert of this kind. */
+int store_foreach_household_with_alert(struct store *s, const char *kind, store_household_cb cb,
+                                       void *userdata);
+int store_set_alert_reason(struct store *s, const char *alert_id, const char *reason);
+/* When this database was created (Unix usec), 0 when unknown. */
+int64_t store_created_usec(struct store *s);
