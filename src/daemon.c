@@ -250,8 +250,9 @@ int daemon_parse_actor_topic(const char *prefix, const char *topic, const char *
         return 0;
 }
 
-static void reply(struct daemon *d, const char *worker_id, const char *request_id, bool ok,
-                  const char *error)
+/* Answers a command on <prefix>/<kind>/<id>/result ("workers" or "households"). */
+static void reply_on(struct daemon *d, const char *kind, const char *id, const char *request_id,
+                     bool ok, const char *error)
 {
         _cleanup_json_ cJSON *j = cJSON_CreateObject();
         _cleanup_free_ char *payload = NULL;
@@ -267,16 +268,148 @@ static void reply(struct daemon *d, const char *worker_id, const char *request_i
         else
                 cJSON_AddNullToObject(j, "error");
         payload = cJSON_PrintUnformatted(j);
-        snprintf(topic, sizeof(topic), "%s/workers/%s/result", d->config->mqtt.topic_prefix,
-                 worker_id);
+        snprintf(topic, sizeof(topic), "%s/%s/%s/result", d->config->mqtt.topic_prefix, kind, id);
         if (payload)
                 mqtt_publish(d->mqtt, topic, payload, strlen(payload), 1, false, NULL);
+}
+
+static void reply(struct daemon *d, const char *worker_id, const char *request_id, bool ok,
+                  const char *error)
+{
+        reply_on(d, "workers", worker_id, request_id, ok, error);
 }
 
 static const char *json_string(const cJSON *j, const char *key)
 {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
         return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* ---- observation-rule commands (issue 4): checkin, pass, report ---- */
+
+#define COMMAND_TEXT_MAX 256 /* reasons of passes and pre-reports */
+
+/* "cli" when doorwatchctl sent the command (it says so in "via"), else "mqtt". */
+static const char *command_channel(const cJSON *j)
+{
+        const char *via = json_string(j, "via");
+        return via && strcmp(via, "cli") == 0 ? "cli" : "mqtt";
+}
+
+/* The command's time for the rules: its optional "ts" (Unix seconds) when within
+ * max_clock_skew of now, else now. Returns false when "ts" is not a number. */
+static bool command_time(struct daemon *d, const cJSON *j, int64_t now, int64_t *ret)
+{
+        const cJSON *ts = cJSON_GetObjectItemCaseSensitive(j, "ts");
+
+        if (ts && !cJSON_IsNumber(ts))
+                return false;
+        *ret = rules_command_time(ts != NULL, ts ? ts->valuedouble : 0, now,
+                                  d->config->policy.max_clock_skew_usec);
+        return true;
+}
+
+/* An instant: an RFC 3339 string or Unix seconds. */
+static bool json_instant(const cJSON *j, const char *key, int64_t *ret)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+
+        if (cJSON_IsString(v))
+                return parse_rfc3339(v->valuestring, ret) == 0;
+        if (cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 1e11) {
+                *ret = (int64_t)(v->valuedouble * 1e6);
+                return true;
+        }
+        return false;
+}
+
+static int handle_rules_command(struct daemon *d, const struct worker *w, const char *verb,
+                                const cJSON *j, int64_t now, const char **error)
+{
+        const char *household = json_string(j, "household");
+        const char *reason = json_string(j, "reason");
+        const struct household *h = config_household(d->config, household);
+        int64_t at, from, to;
+
+        if (!household) {
+                *error = "\"household\" missing";
+                return ENGINE_E_REFUSED;
+        }
+        if (!h) {
+                *error = "unknown household";
+                return ENGINE_E_REFUSED;
+        }
+        if (!command_time(d, j, now, &at)) {
+                *error = "\"ts\" must be Unix seconds";
+                return ENGINE_E_REFUSED;
+        }
+        if (strcmp(verb, "checkin") == 0)
+                return engine_checkin(d->engine, w, h, command_channel(j), at, now, error);
+        if (!json_instant(j, "from", &from) || !json_instant(j, "to", &to)) {
+                *error = "\"from\" and \"to\" must be RFC 3339 times";
+                return ENGINE_E_REFUSED;
+        }
+        if (reason && strlen(reason) > COMMAND_TEXT_MAX) {
+                *error = "\"reason\" too long";
+                return ENGINE_E_REFUSED;
+        }
+        return engine_add_pass(d->engine, w, h, from, to, reason, command_channel(j), at, now,
+                               NULL, error);
+}
+
+/* <prefix>/households/<id>/report: a resident pre-reports an opening. Answered on
+ * <prefix>/households/<id>/result. */
+static void handle_household_command(struct daemon *d, const char *household_id, const char *verb,
+                                     const struct mosquitto_message *msg, int64_t now)
+{
+        const struct household *h = config_household(d->config, household_id);
+        _cleanup_json_ cJSON *j = NULL;
+        const char *request_id = NULL, *reason, *error = NULL;
+        int64_t at;
+        int r;
+
+        d->n_commands++;
+        if (msg->retain || strcmp(verb, "report") != 0)
+                return; /* stale, or not a command (e.g. our own result) */
+        if (msg->payloadlen > COMMAND_MAX_PAYLOAD) {
+                d->n_oversize++;
+                reply_on(d, "households", household_id, NULL, false, "payload too large");
+                return;
+        }
+        if (msg->payloadlen == 0)
+                j = cJSON_CreateObject(); /* a bare report, no reason */
+        else
+                j = cJSON_ParseWithLength(msg->payload, (size_t)msg->payloadlen);
+        if (!cJSON_IsObject(j) || json_depth(j) > COMMAND_MAX_DEPTH) {
+                d->n_invalid++;
+                if (ratelimit_below(&d->rl_invalid))
+                        log_warn("household %s: malformed report dropped", household_id);
+                reply_on(d, "households", household_id, NULL, false, "malformed JSON");
+                return;
+        }
+        request_id = json_string(j, "request_id");
+        reason = json_string(j, "reason");
+        if (!h) {
+                if (ratelimit_below(&d->rl_unknown))
+                        log_warn("report from unknown household %s rejected", household_id);
+                error = "unknown household";
+                r = ENGINE_E_REFUSED;
+        } else if (cJSON_GetObjectItemCaseSensitive(j, "reason") && !reason) {
+                error = "\"reason\" must be a string";
+                r = ENGINE_E_REFUSED;
+        } else if (reason && strlen(reason) > COMMAND_TEXT_MAX) {
+                error = "\"reason\" too long";
+                r = ENGINE_E_REFUSED;
+        } else if (!command_time(d, j, now, &at)) {
+                error = "\"ts\" must be Unix seconds";
+                r = ENGINE_E_REFUSED;
+        } else
+                r = engine_report(d->engine, h, reason, command_channel(j), at, now, &error);
+        if (r < 0)
+                error = "internal error";
+        if (error)
+                log_info("household %s: report: %s", household_id, error);
+        reply_on(d, "households", household_id, request_id, r == ENGINE_OK, error);
 }
 
 static void handle_worker_command(struct daemon *d, const char *worker_id, const char *verb,
@@ -321,6 +454,8 @@ static void handle_worker_command(struct daemon *d, const char *worker_id, const
                 else
                         r = engine_resolve(d->engine, w, alert_id, json_string(j, "note"), "mqtt",
                                            now, &error);
+        } else if (strcmp(verb, "checkin") == 0 || strcmp(verb, "pass") == 0) {
+                r = handle_rules_command(d, w, verb, j, now, &error);
         } else {
                 r = ENGINE_E_REFUSED;
                 error = "unsupported command";
@@ -355,6 +490,11 @@ static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void
         }
         if (daemon_parse_actor_topic(prefix, msg->topic, "workers", id, sizeof(id), &verb) == 0) {
                 handle_worker_command(d, id, verb, msg, now);
+                return;
+        }
+        if (daemon_parse_actor_topic(prefix, msg->topic, "households", id, sizeof(id), &verb) ==
+            0) {
+                handle_household_command(d, id, verb, msg, now);
                 return;
         }
         d->n_unknown++;
