@@ -6,7 +6,9 @@
  * iteration and committed by a high-priority defer source (`commit`) before the loop
  * handles anything else, so one MQTT read burst costs one commit; after the commit the
  * outbox sends what was queued. Worker and household commands arrive on their own topics
- * and are answered on <prefix>/workers/<id>/result. */
+ * and are answered on <prefix>/workers/<id>/result (<prefix>/households/<id>/result for a
+ * resident's pre-report). A command that says "via": "cli" was sent by doorwatchctl on the
+ * worker's behalf and is recorded with channel "cli". */
 #include "daemon.h"
 
 #include <errno.h>
@@ -450,10 +452,10 @@ static void handle_worker_command(struct daemon *d, const char *worker_id, const
                         return;
                 }
                 if (strcmp(verb, "ack") == 0)
-                        r = engine_ack(d->engine, w, alert_id, "mqtt", now, &error);
+                        r = engine_ack(d->engine, w, alert_id, command_channel(j), now, &error);
                 else
-                        r = engine_resolve(d->engine, w, alert_id, json_string(j, "note"), "mqtt",
-                                           now, &error);
+                        r = engine_resolve(d->engine, w, alert_id, json_string(j, "note"),
+                                           command_channel(j), now, &error);
         } else if (strcmp(verb, "checkin") == 0 || strcmp(verb, "pass") == 0) {
                 r = handle_rules_command(d, w, verb, j, now, &error);
         } else {

@@ -38,7 +38,12 @@ static int usage(void)
                 "  alerts list [--open]                       alerts, newest first\n"
                 "  alerts ack ID --worker W                   acknowledge as worker W\n"
                 "  alerts resolve ID --worker W --note TEXT   resolve with a note\n"
-                "  events --household H [--since TIME]        the household's event timeline\n");
+                "  events --household H [--since TIME]        the household's timeline: events with\n"
+                "                                             verdict and reason, commands, alerts\n"
+                "  checkin --household H --worker W           worker W is at the door\n"
+                "  pass add --household H --worker W --from TIME --to TIME --reason TEXT\n"
+                "                                             record an approved outing\n"
+                "  pass list [--household H] [--all]          current and future passes (--all: every)\n");
         return EXIT_USAGE;
 }
 
@@ -168,6 +173,32 @@ static int cmd_alerts_list(struct ctl *ctl, int argc, char **argv)
         return r;
 }
 
+/* The household's timeline: every event with its verdict and reason, the commands about
+ * it (check-ins, passes, pre-reports, also refused ones), alerts that no event row names
+ * (raised by a deadline: held open, hand-off expired, pass overdue, observation ended), and
+ * acks and resolves of its alerts. Rule times are event times (a replayed day shows its
+ * own times); acks and resolves are the times they happened. */
+static const char timeline_sql[] =
+        "SELECT local_time(t) AS time, source, what, verdict, reason, alert FROM ("
+        " SELECT event_usec AS t, 0 AS o, id AS k, device AS source,"
+        "  type || COALESCE(' ' || state, '') || CASE WHEN retained THEN ' (retained)' ELSE ''"
+        "  END AS what, verdict, reason, alert_id AS alert"
+        "  FROM event WHERE household = ?1 AND event_usec >= ?2"
+        " UNION ALL"
+        " SELECT usec, 1, id, actor || ' (' || channel || ')', kind,"
+        "  CASE WHEN detail LIKE 'refused:%' THEN 'refused' ELSE 'recorded' END, detail, NULL"
+        "  FROM action WHERE kind IN ('checkin', 'pass', 'report') AND target = ?1 AND usec >= ?2"
+        " UNION ALL"
+        " SELECT a.last_event_usec, 2, a.rowid, 'doorwatchd', 'alert ' || a.kind, 'alert',"
+        "  a.reason, a.id FROM alert a"
+        "  WHERE a.household = ?1 AND a.last_event_usec >= ?2"
+        "  AND NOT EXISTS (SELECT 1 FROM event e WHERE e.alert_id = a.id)"
+        " UNION ALL"
+        " SELECT x.usec, 3, x.id, x.actor || ' (' || x.channel || ')', x.kind, NULL,"
+        "  COALESCE(x.detail, ''), x.target FROM action x JOIN alert a ON a.id = x.target"
+        "  WHERE a.household = ?1 AND x.kind IN ('ack', 'resolve') AND x.usec >= ?2"
+        ") ORDER BY t, o, k";
+
 static int cmd_events(struct ctl *ctl, int argc, char **argv)
 {
         const char *household = NULL, *since = NULL;
@@ -195,13 +226,58 @@ static int cmd_events(struct ctl *ctl, int argc, char **argv)
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
-        st = prepare(ctl, "SELECT local_time(event_usec) AS time, device, type, state, verdict,"
-                          " reason, alert_id FROM event WHERE household = ?1 AND event_usec >= ?2"
-                          " ORDER BY event_usec, id");
+        st = prepare(ctl, timeline_sql);
         if (!st)
                 return 1;
         sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, since_usec);
+        r = print_query(ctl, st);
+        sqlite3_finalize(st);
+        return r;
+}
+
+/* Passes with their state now: upcoming, active (not left yet), out, returned, overdue,
+ * ended (no exit seen). */
+static int cmd_pass_list(struct ctl *ctl, int argc, char **argv)
+{
+        const char *household = NULL;
+        bool all = false;
+        sqlite3_stmt *st;
+        int r;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--household") == 0 && i + 1 < argc)
+                        household = argv[++i];
+                else if (strcmp(argv[i], "--all") == 0)
+                        all = true;
+                else
+                        return usage();
+        }
+        if (open_db(ctl) < 0)
+                return 1;
+        if (household && !config_household(ctl->config, household)) {
+                fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
+                return 1;
+        }
+        st = prepare(ctl, "SELECT id, household, local_time(from_usec) AS \"from\","
+                          " local_time(to_usec) AS \"to\", reason,"
+                          " CASE WHEN return_usec IS NOT NULL THEN 'returned'"
+                          "  WHEN overdue THEN 'overdue'"
+                          "  WHEN exit_usec IS NOT NULL THEN 'out'"
+                          "  WHEN ?2 < from_usec THEN 'upcoming'"
+                          "  WHEN ?2 < to_usec THEN 'active'"
+                          "  ELSE 'ended' END AS status,"
+                          " local_time(exit_usec) AS exit, local_time(return_usec) AS return,"
+                          " worker, channel FROM pass"
+                          " WHERE (?1 IS NULL OR household = ?1)"
+                          " AND (?3 OR done = 0 OR to_usec > ?2)"
+                          " ORDER BY from_usec, id");
+        if (!st)
+                return 1;
+        if (household)
+                sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now_realtime_usec());
+        sqlite3_bind_int(st, 3, all);
         r = print_query(ctl, st);
         sqlite3_finalize(st);
         return r;
@@ -249,6 +325,8 @@ static int send_command(struct ctl *ctl, const char *worker, const char *verb, c
         snprintf(w.request_id, sizeof(w.request_id), "ctl-%ld-%ld", (long)getpid(),
                  (long)time(NULL));
         cJSON_AddStringToObject(body, "request_id", w.request_id);
+        /* The daemon records the action as the operator CLI's, on the worker's behalf. */
+        cJSON_AddStringToObject(body, "via", "cli");
         payload = cJSON_PrintUnformatted(body);
         snprintf(topic, sizeof(topic), "%s/workers/%s/%s", mc->topic_prefix, worker, verb);
         snprintf(result, sizeof(result), "%s/workers/%s/result", mc->topic_prefix, worker);
@@ -314,6 +392,63 @@ static int cmd_alerts_action(struct ctl *ctl, const char *verb, int argc, char *
         return send_command(ctl, worker, verb, body);
 }
 
+static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
+{
+        const char *household = NULL, *worker = NULL;
+        _cleanup_json_ cJSON *body = cJSON_CreateObject();
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--household") == 0 && i + 1 < argc)
+                        household = argv[++i];
+                else if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
+                        worker = argv[++i];
+                else
+                        return usage();
+        }
+        if (!household || !worker)
+                return usage();
+        cJSON_AddStringToObject(body, "household", household);
+        return send_command(ctl, worker, "checkin", body);
+}
+
+static int cmd_pass_add(struct ctl *ctl, int argc, char **argv)
+{
+        const char *household = NULL, *worker = NULL, *from = NULL, *to = NULL, *reason = NULL;
+        _cleanup_json_ cJSON *body = cJSON_CreateObject();
+        int64_t from_usec, to_usec;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--household") == 0 && i + 1 < argc)
+                        household = argv[++i];
+                else if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
+                        worker = argv[++i];
+                else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+                        from = argv[++i];
+                else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+                        to = argv[++i];
+                else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+                        reason = argv[++i];
+                else
+                        return usage();
+        }
+        if (!household || !worker || !from || !to || !reason)
+                return usage();
+        if (parse_rfc3339(from, &from_usec) < 0 || parse_rfc3339(to, &to_usec) < 0) {
+                fprintf(stderr, "doorwatchctl: --from and --to want RFC 3339 times, e.g. "
+                                "2020-02-06T09:00:00+08:00\n");
+                return EXIT_USAGE;
+        }
+        if (from_usec >= to_usec) {
+                fprintf(stderr, "doorwatchctl: --from must be before --to\n");
+                return EXIT_USAGE;
+        }
+        cJSON_AddStringToObject(body, "household", household);
+        cJSON_AddStringToObject(body, "from", from);
+        cJSON_AddStringToObject(body, "to", to);
+        cJSON_AddStringToObject(body, "reason", reason);
+        return send_command(ctl, worker, "pass", body);
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -352,6 +487,12 @@ int main(int argc, char **argv)
                 r = cmd_alerts_action(&ctl, argv[1], argc - 2, argv + 2);
         else if (strcmp(argv[0], "events") == 0)
                 r = cmd_events(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "checkin") == 0)
+                r = cmd_checkin(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "add") == 0)
+                r = cmd_pass_add(&ctl, argc - 2, argv + 2);
+        else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "list") == 0)
+                r = cmd_pass_list(&ctl, argc - 2, argv + 2);
         else
                 r = usage();
         store_close(ctl.store);
