@@ -1110,8 +1110,9 @@ int engine_report(struct engine *e, const struct household *h, const char *reaso
                                         detail);
                 return r < 0 ? r : ENGINE_E_REFUSED;
         }
-        snprintf(detail, sizeof(detail), "%.200s (report %d of the day, limit %d)",
+        snprintf(detail, sizeof(detail), "%.200s (report %d of the day, %s %d)",
                  reason && *reason ? reason : "no reason given", number,
+                 over ? "beyond the limit of" : "limit",
                  rules_policy(e->config, h)->resident_reports_per_day);
         r = store_insert_report(e->store, h->id, channel, reason, at_usec, now_usec, number, over);
         if (r == 0)

@@ -257,8 +257,13 @@ static void judge_opening(const struct config *c, const struct household *h,
         for (size_t i = 0; i < st->n_passes; i++) {
                 const struct rules_pass *ps = &st->passes[i];
                 if (t >= ps->from_usec && t < ps->to_usec) {
-                        set(v, VERDICT_EXPECTED, BASIS_PASS, "during a pass (%s) %s to %s",
-                            ps->reason, fmt_instant(ps->from_usec, a), fmt_instant(ps->to_usec, b));
+                        char out[64] = "leaving";
+                        if (ps->exit_usec && t > ps->exit_usec)
+                                snprintf(out, sizeof(out), "return (out since %s)",
+                                         fmt_clock(ps->exit_usec, d));
+                        set(v, VERDICT_EXPECTED, BASIS_PASS, "during a pass (%s) %s to %s: %s",
+                            ps->reason, fmt_instant(ps->from_usec, a), fmt_instant(ps->to_usec, b),
+                            out);
                         v->pass = (int)i;
                         return;
                 }
