@@ -97,12 +97,16 @@ static const char *fmt_instant(int64_t usec, char buf[static 32])
         return buf;
 }
 
-/* "45s", "3m12s", "5m", "1h05m", "2d3h"; rounded down to the second. */
+/* "0.4s", "45s", "3m12s", "5m", "1h05m", "2d3h"; rounded down (to tenths below 10s). */
 static const char *fmt_dur(int64_t usec, char buf[static 32])
 {
-        long long s = (long long)((usec < 0 ? -usec : usec) / USEC_PER_SEC);
+        int64_t abs_usec = usec < 0 ? -usec : usec;
+        long long s = (long long)(abs_usec / USEC_PER_SEC);
 
-        if (s < 60)
+        if (s < 10 && abs_usec % USEC_PER_SEC >= USEC_PER_SEC / 10)
+                snprintf(buf, 32, "%lld.%llds", s,
+                         (long long)(abs_usec % USEC_PER_SEC / (USEC_PER_SEC / 10)));
+        else if (s < 60)
                 snprintf(buf, 32, "%llds", s);
         else if (s < 3600 && s % 60)
                 snprintf(buf, 32, "%lldm%02llds", s / 60, s % 60);
