@@ -33,6 +33,8 @@ UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 ITEST_SRCS  := $(wildcard tests/integration/test-*.c)
 ITESTS      := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 HARNESS_OBJ := $(BUILD)/tests/integration/harness.o
+# Test helpers shared by unit and integration tests (e.g. tests/lib/http-sink.c).
+TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
 
 .PHONY: all check unit integration demo bench fuzz install uninstall clean help format lint deps
 
@@ -68,10 +70,10 @@ $(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(LIB)
 $(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
-$(BUILD)/tests/integration/test-%: $(BUILD)/tests/integration/test-%.o $(HARNESS_OBJ) $(LIB)
+$(BUILD)/tests/integration/test-%: $(BUILD)/tests/integration/test-%.o $(HARNESS_OBJ) $(TESTLIB_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
 tests: $(PROGRAMS) $(UNIT_TESTS) $(ITESTS)

@@ -22,8 +22,8 @@
 /* Positive outcomes of decode(): expected, not errors. */
 enum {
         ADAPTER_OK = 0,
-        ADAPTER_E_IGNORED = 1, /* well-formed but nothing for us (e.g. empty z2m action) */
-        ADAPTER_E_INVALID = 2, /* malformed payload or wrong types: counted and logged */
+        ADAPTER_E_IGNORED = 1,  /* well-formed but nothing for us (e.g. empty z2m action) */
+        ADAPTER_E_INVALID = 2,  /* malformed payload or wrong types: counted and logged */
         ADAPTER_E_NOT_MINE = 3, /* addressed to another device on a shared topic */
 };
 
@@ -57,8 +57,8 @@ struct adapter {
         void (*free_config)(void *adapter_config);
         void (*topics)(const struct device *d, const char *topic_prefix, adapter_topic_cb cb,
                        void *userdata);
-        int (*decode)(const struct device *d, const struct adapter_msg *m,
-                      struct device_state *st, struct adapter_decode_result *out);
+        int (*decode)(const struct device *d, const struct adapter_msg *m, struct device_state *st,
+                      struct adapter_decode_result *out);
 };
 
 const struct adapter *adapter_find(const char *name);

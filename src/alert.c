@@ -8,18 +8,18 @@ static const struct {
         enum severity severity;
         bool escalates;
 } kinds[_ALERT_KIND_MAX] = {
-        [ALERT_DOOR_OPEN_UNEXPECTED] = {"door_open_unexpected", SEVERITY_HIGH, true},
-        [ALERT_PERSON_LEFT] = {"person_left", SEVERITY_CRITICAL, true},
-        [ALERT_DOOR_HELD_OPEN] = {"door_held_open", SEVERITY_HIGH, true},
-        [ALERT_TOO_MANY_OPENINGS] = {"too_many_openings", SEVERITY_MEDIUM, true},
-        [ALERT_PASS_OVERDUE] = {"pass_overdue", SEVERITY_HIGH, true},
-        [ALERT_TAMPER] = {"tamper", SEVERITY_HIGH, true},
-        [ALERT_DEVICE_OFFLINE] = {"device_offline", SEVERITY_LOW, false},
-        [ALERT_BATTERY_LOW] = {"battery_low", SEVERITY_LOW, false},
-        [ALERT_MONITORING_GAP] = {"monitoring_gap", SEVERITY_HIGH, false},
-        [ALERT_NOTIFICATION_FAILED] = {"notification_failed", SEVERITY_HIGH, false},
-        [ALERT_STORAGE_FAILED] = {"storage_failed", SEVERITY_HIGH, false},
-        [ALERT_OBSERVATION_ENDED] = {"observation_ended", SEVERITY_INFO, false},
+        [ALERT_DOOR_OPEN_UNEXPECTED] = { "door_open_unexpected", SEVERITY_HIGH, true },
+        [ALERT_PERSON_LEFT] = { "person_left", SEVERITY_CRITICAL, true },
+        [ALERT_DOOR_HELD_OPEN] = { "door_held_open", SEVERITY_HIGH, true },
+        [ALERT_TOO_MANY_OPENINGS] = { "too_many_openings", SEVERITY_MEDIUM, true },
+        [ALERT_PASS_OVERDUE] = { "pass_overdue", SEVERITY_HIGH, true },
+        [ALERT_TAMPER] = { "tamper", SEVERITY_HIGH, true },
+        [ALERT_DEVICE_OFFLINE] = { "device_offline", SEVERITY_LOW, false },
+        [ALERT_BATTERY_LOW] = { "battery_low", SEVERITY_LOW, false },
+        [ALERT_MONITORING_GAP] = { "monitoring_gap", SEVERITY_HIGH, false },
+        [ALERT_NOTIFICATION_FAILED] = { "notification_failed", SEVERITY_HIGH, false },
+        [ALERT_STORAGE_FAILED] = { "storage_failed", SEVERITY_HIGH, false },
+        [ALERT_OBSERVATION_ENDED] = { "observation_ended", SEVERITY_INFO, false },
 };
 
 static const char *const severity_names[_SEVERITY_MAX] = {

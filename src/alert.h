@@ -64,10 +64,10 @@ struct alert {
         int64_t raised_usec;
         int64_t last_event_usec;
         int64_t acked_usec;
-        int step_index; /* index into escalation.steps of the last step notified */
-        int round;      /* 1-based */
+        int step_index;    /* index into escalation.steps of the last step notified */
+        int round;         /* 1-based */
         int64_t next_usec; /* escalation deadline, 0 = none */
-        uint64_t serial; /* unique in this process: timers refer to alerts by it */
+        uint64_t serial;   /* unique in this process: timers refer to alerts by it */
         char event_uid[64];
         double event_ts;
         struct alert *next; /* household list */

@@ -77,7 +77,7 @@ struct worker {
         enum role role;
         char *community_id; /* NULL for subdistrict-level staff */
         struct community *community;
-        char *phone; /* may be NULL */
+        char *phone;     /* may be NULL */
         char **channels; /* notifier names */
         size_t n_channels;
         size_t index;

@@ -14,9 +14,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <unistd.h>
 
 #include "adapter.h"
 #include "engine.h"
@@ -154,7 +154,7 @@ static void build_routes(struct daemon *d)
         d->routes = hashmap_new(c->n_devices * 2 + 16);
         for (size_t i = 0; i < c->n_devices; i++) {
                 const struct device *dev = &c->devices[i];
-                void *ctx[2] = {d, (void *)dev};
+                void *ctx[2] = { d, (void *)dev };
                 dev->adapter->topics(dev, prefix, add_route, ctx);
         }
         add_filter(d, "%s/workers/+/ack", prefix);
@@ -206,8 +206,8 @@ static void handle_device_message(struct daemon *d, const struct route *rt,
                 if (r == ADAPTER_E_INVALID) {
                         d->n_invalid++;
                         if (ratelimit_below(&d->rl_invalid))
-                                log_warn("device %s: dropping malformed message on %s: %s",
-                                         dev->id, msg->topic, res.error ? res.error : "invalid");
+                                log_warn("device %s: dropping malformed message on %s: %s", dev->id,
+                                         msg->topic, res.error ? res.error : "invalid");
                         continue;
                 }
                 if (r != ADAPTER_OK)
@@ -465,8 +465,8 @@ static void handle_worker_command(struct daemon *d, const char *worker_id, const
         if (r < 0)
                 error = "internal error";
         if (error)
-                log_warn("worker %s: %s %s refused: %s", worker_id, verb,
-                         alert_id ? alert_id : "", error);
+                log_warn("worker %s: %s %s refused: %s", worker_id, verb, alert_id ? alert_id : "",
+                         error);
         reply(d, worker_id, request_id, r == ENGINE_OK, error);
 }
 
@@ -603,10 +603,10 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                 goto fail;
         }
         r = mqtt_new(d->event, &cfg->mqtt, password,
-                     &(struct mqtt_callbacks){.on_connect = on_connect,
-                                              .on_disconnect = on_disconnect,
-                                              .on_message = on_message,
-                                              .on_publish = on_publish},
+                     &(struct mqtt_callbacks){ .on_connect = on_connect,
+                                               .on_disconnect = on_disconnect,
+                                               .on_message = on_message,
+                                               .on_publish = on_publish },
                      d, &d->mqtt);
         if (r < 0)
                 goto fail;

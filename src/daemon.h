@@ -13,5 +13,5 @@ struct daemon *daemon_free(struct daemon *d);
 int daemon_run(struct daemon *d);
 
 /* Topic helpers shared with tools: "<prefix>/workers/<id>/<verb>" -> id and verb. */
-int daemon_parse_actor_topic(const char *prefix, const char *topic, const char *kind,
-                             char *id, size_t id_size, const char **verb);
+int daemon_parse_actor_topic(const char *prefix, const char *topic, const char *kind, char *id,
+                             size_t id_size, const char **verb);

@@ -242,8 +242,8 @@ static struct alert *find_joinable(struct engine *e, const struct household *h,
 
         for (; a; a = n) {
                 n = a->next;
-                if (a->kind != kind && !(kind == ALERT_DOOR_OPEN_UNEXPECTED &&
-                                         a->kind == ALERT_PERSON_LEFT))
+                if (a->kind != kind &&
+                    !(kind == ALERT_DOOR_OPEN_UNEXPECTED && a->kind == ALERT_PERSON_LEFT))
                         continue;
                 if (device_id && !str_eq(a->device_id, device_id))
                         continue;
@@ -310,10 +310,10 @@ static size_t step_recipients(struct engine *e, const struct alert *a, enum esca
                                 out[n++] = (struct recipient){h->team[r],
                                                               role_to_string((enum role)r)};
         if (step >= STEP_LEADER && h->community && h->community->leader && n < max)
-                out[n++] = (struct recipient){h->community->leader, "leader"};
+                out[n++] = (struct recipient){ h->community->leader, "leader" };
         if (step >= STEP_COMMAND)
                 for (size_t i = 0; i < e->config->n_command && n < max; i++)
-                        out[n++] = (struct recipient){e->config->command[i], "command"};
+                        out[n++] = (struct recipient){ e->config->command[i], "command" };
         return n;
 }
 
@@ -361,19 +361,19 @@ static int queue_notification(struct engine *e, const struct alert *a, const str
         payload = cJSON_PrintUnformatted(j);
         if (!payload)
                 return -ENOMEM;
-        r = store_insert_notification(
-                e->store, &(struct store_notification){
-                                  .id = id,
-                                  .alert_id = a->id,
-                                  .worker = rc->worker->id,
-                                  .channel = channel,
-                                  .step = escalation_step_to_string(step),
-                                  .round = a->round,
-                                  .priority = alert_kind_escalates(a->kind) ? 0 : 1,
-                                  .payload = payload,
-                                  .created_usec = now_usec,
-                                  .next_usec = now_usec,
-                          });
+        r = store_insert_notification(e->store,
+                                      &(struct store_notification){
+                                          .id = id,
+                                          .alert_id = a->id,
+                                          .worker = rc->worker->id,
+                                          .channel = channel,
+                                          .step = escalation_step_to_string(step),
+                                          .round = a->round,
+                                          .priority = alert_kind_escalates(a->kind) ? 0 : 1,
+                                          .payload = payload,
+                                          .created_usec = now_usec,
+                                          .next_usec = now_usec,
+                                      });
         if (r < 0)
                 return r;
         e->counters.notifications++;
@@ -528,22 +528,22 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
         }
         r = store_insert_event(e->store,
                                &(struct store_event){
-                                       .device = d->id,
-                                       .household = h->id,
-                                       .source = d->source,
-                                       .uid = ev->id[0] ? ev->id : NULL,
-                                       .type = event_type_to_string(ev->type),
-                                       .state = state,
-                                       .has_ts = ev->has_ts,
-                                       .ts = ev->ts,
-                                       .recv_usec = recv_usec,
-                                       .event_usec = event_usec,
-                                       .retained = ev->retained,
-                                       .verdict = verdict_kind_to_string(v.kind),
-                                       .reason = v.reason,
-                                       .alert_id = a ? a->id : NULL,
-                                       .payload = payload,
-                                       .payload_len = payload_len,
+                                   .device = d->id,
+                                   .household = h->id,
+                                   .source = d->source,
+                                   .uid = ev->id[0] ? ev->id : NULL,
+                                   .type = event_type_to_string(ev->type),
+                                   .state = state,
+                                   .has_ts = ev->has_ts,
+                                   .ts = ev->ts,
+                                   .recv_usec = recv_usec,
+                                   .event_usec = event_usec,
+                                   .retained = ev->retained,
+                                   .verdict = verdict_kind_to_string(v.kind),
+                                   .reason = v.reason,
+                                   .alert_id = a ? a->id : NULL,
+                                   .payload = payload,
+                                   .payload_len = payload_len,
                                },
                                NULL);
         if (r < 0)
@@ -581,8 +581,8 @@ static bool may_act(struct engine *e, const struct worker *w, const struct alert
         return w->community == h->community;
 }
 
-int engine_ack(struct engine *e, const struct worker *w, const char *alert_id,
-               const char *channel, int64_t now_usec, const char **error)
+int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, const char *channel,
+               int64_t now_usec, const char **error)
 {
         struct alert *a = engine_find_alert(e, alert_id);
         int r;
@@ -613,8 +613,8 @@ int engine_ack(struct engine *e, const struct worker *w, const char *alert_id,
         return ENGINE_OK;
 }
 
-int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id,
-                   const char *note, const char *channel, int64_t now_usec, const char **error)
+int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id, const char *note,
+                   const char *channel, int64_t now_usec, const char **error)
 {
         struct alert *a = engine_find_alert(e, alert_id);
         int r;
@@ -631,8 +631,7 @@ int engine_resolve(struct engine *e, const struct worker *w, const char *alert_i
         if (r == 0)
                 r = store_set_alert_resolved(e->store, a->id, w->id, channel, now_usec, note);
         if (r == 0)
-                r = store_insert_action(e->store, "resolve", w->id, channel, a->id, now_usec,
-                                        note);
+                r = store_insert_action(e->store, "resolve", w->id, channel, a->id, now_usec, note);
         if (r < 0)
                 return r;
         log_notice("alert %s resolved by %s via %s", a->id, w->id, channel);
@@ -643,8 +642,8 @@ int engine_resolve(struct engine *e, const struct worker *w, const char *alert_i
 /* Escalation (DESIGN.md §6): the next step after ack_timeout without an ack. */
 static int fire_escalation(struct engine *e, struct alert *a, int64_t now_usec)
 {
-        log_debug("alert %s: escalation deadline reached (step %d, round %d)", a->id,
-                  a->step_index, a->round);
+        log_debug("alert %s: escalation deadline reached (step %d, round %d)", a->id, a->step_index,
+                  a->round);
         a->next_usec = 0;
         int r = store_begin(e->store);
         return r < 0 ? r : store_update_alert(e->store, a);

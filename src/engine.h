@@ -46,10 +46,10 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
 
 /* Commands. `channel` says how the actor reached us ("mqtt", "http", "cli").
  * Return ENGINE_E_REFUSED with *error set to a static English message when refused. */
-int engine_ack(struct engine *e, const struct worker *w, const char *alert_id,
-               const char *channel, int64_t now_usec, const char **error);
-int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id,
-                   const char *note, const char *channel, int64_t now_usec, const char **error);
+int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, const char *channel,
+               int64_t now_usec, const char **error);
+int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id, const char *note,
+                   const char *channel, int64_t now_usec, const char **error);
 
 /* Observation-rule commands (issue 4). at_usec is the command's time for the rules
  * (rules_command_time()), now_usec the receive time. Refusals return ENGINE_E_REFUSED with

@@ -4,9 +4,12 @@
 #include <string.h>
 
 static const char *const event_type_names[_EVENT_TYPE_MAX] = {
-        [EVENT_DOOR] = "door",         [EVENT_RING] = "ring",
-        [EVENT_PERSON] = "person",     [EVENT_TAMPER] = "tamper",
-        [EVENT_BATTERY] = "battery",   [EVENT_HEARTBEAT] = "heartbeat",
+        [EVENT_DOOR] = "door",
+        [EVENT_RING] = "ring",
+        [EVENT_PERSON] = "person",
+        [EVENT_TAMPER] = "tamper",
+        [EVENT_BATTERY] = "battery",
+        [EVENT_HEARTBEAT] = "heartbeat",
         [EVENT_AVAILABILITY] = "availability",
 };
 

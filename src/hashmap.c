@@ -86,7 +86,7 @@ int hashmap_put(struct hashmap *m, const char *key, void *value)
         s = find(m, key, h);
         if (s->key)
                 return -EEXIST;
-        *s = (struct slot){key, value, h};
+        *s = (struct slot){ key, value, h };
         m->size++;
         return 0;
 }
@@ -101,7 +101,7 @@ void hashmap_replace(struct hashmap *m, const char *key, void *value)
         s = find(m, key, h);
         if (!s->key)
                 m->size++;
-        *s = (struct slot){key, value, h};
+        *s = (struct slot){ key, value, h };
 }
 
 void *hashmap_get(const struct hashmap *m, const char *key)
@@ -133,7 +133,7 @@ void *hashmap_remove(struct hashmap *m, const char *key)
                         i = j;
                 }
         }
-        m->slots[i] = (struct slot){0};
+        m->slots[i] = (struct slot){ 0 };
         m->size--;
         return v;
 }

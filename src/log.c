@@ -16,7 +16,7 @@ int log_max_level = LOG_INFO;
 static bool log_to_journal;
 
 static const char *const level_names[] = {
-        [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit",
+        [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",     [LOG_CRIT] = "crit",
         [LOG_ERR] = "err",     [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
         [LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
 };
@@ -65,11 +65,11 @@ static void log_emit(int prio, const char *const *fields, const char *msg)
                 if (asprintf(&m, "MESSAGE=%s", msg) < 0)
                         return;
                 snprintf(pbuf, sizeof(pbuf), "PRIORITY=%d", prio);
-                iov[n++] = (struct iovec){m, strlen(m)};
-                iov[n++] = (struct iovec){pbuf, strlen(pbuf)};
-                iov[n++] = (struct iovec){(char *)"SYSLOG_IDENTIFIER=doorwatchd", 28};
+                iov[n++] = (struct iovec){ m, strlen(m) };
+                iov[n++] = (struct iovec){ pbuf, strlen(pbuf) };
+                iov[n++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=doorwatchd", 28 };
                 for (size_t i = 0; fields && fields[i] && n < 16; i++)
-                        iov[n++] = (struct iovec){(char *)fields[i], strlen(fields[i])};
+                        iov[n++] = (struct iovec){ (char *)fields[i], strlen(fields[i]) };
                 sd_journal_sendv(iov, n);
                 free(m);
                 return;

@@ -17,19 +17,19 @@ void log_open(int level, bool force_stderr);
 void log_msg(int prio, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Structured: fields is a NULL-terminated list of "KEY=value" strings, may be NULL. */
 void log_fields(int prio, const char *const *fields, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_debug(...)                                                                             \
         do {                                                                                       \
                 if (log_max_level >= LOG_DEBUG)                                                    \
                         log_msg(LOG_DEBUG, 0, __VA_ARGS__);                                        \
         } while (0)
-#define log_info(...)            log_msg(LOG_INFO, 0, __VA_ARGS__)
-#define log_notice(...)          log_msg(LOG_NOTICE, 0, __VA_ARGS__)
-#define log_warn(...)            log_msg(LOG_WARNING, 0, __VA_ARGS__)
-#define log_err(...)             log_msg(LOG_ERR, 0, __VA_ARGS__)
-#define log_warn_errno(r, ...)   log_msg(LOG_WARNING, (r), __VA_ARGS__)
-#define log_err_errno(r, ...)    log_msg(LOG_ERR, (r), __VA_ARGS__)
+#define log_info(...)          log_msg(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...)        log_msg(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_warn(...)          log_msg(LOG_WARNING, 0, __VA_ARGS__)
+#define log_err(...)           log_msg(LOG_ERR, 0, __VA_ARGS__)
+#define log_warn_errno(r, ...) log_msg(LOG_WARNING, (r), __VA_ARGS__)
+#define log_err_errno(r, ...)  log_msg(LOG_ERR, (r), __VA_ARGS__)
 
 /* A token bucket per call site: at most `burst` messages, refilled at one per `interval_usec`.
  * Returns true when the caller may log; suppressed counts are reported on the next allowed one. */
@@ -40,7 +40,10 @@ struct ratelimit {
         unsigned n_printed;
         unsigned n_suppressed;
 };
-#define RATELIMIT_INIT(i, b) {.interval_usec = (i), .burst = (b)}
+#define RATELIMIT_INIT(i, b)                                                                       \
+        {                                                                                          \
+                .interval_usec = (i), .burst = (b)                                                 \
+        }
 bool ratelimit_below(struct ratelimit *rl);
 
 /* Masks a phone number for logs: "+8613800000001" -> "+86138****0001". */

@@ -30,18 +30,18 @@ static void print_diag(const struct config_diag *diag)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"config", required_argument, NULL, 'c'},
-                {"check-config", no_argument, NULL, 'C'},
-                {"verbose", no_argument, NULL, 'v'},
-                {"log-level", required_argument, NULL, 'L'},
-                {"help", no_argument, NULL, 'h'},
+                { "config", required_argument, NULL, 'c' },
+                { "check-config", no_argument, NULL, 'C' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "log-level", required_argument, NULL, 'L' },
+                { "help", no_argument, NULL, 'h' },
                 {},
         };
         const char *dir = "/etc/doorwatch";
         bool check = false;
         int level = LOG_INFO, c, r;
         struct config *cfg = NULL;
-        struct config_diag diag = {0};
+        struct config_diag diag = { 0 };
         struct daemon *d = NULL;
         sigset_t mask;
 
@@ -96,8 +96,7 @@ int main(int argc, char **argv)
         if (check) {
                 printf("%s: configuration OK: %zu households, %zu devices, %zu workers, "
                        "%zu communities\n",
-                       dir, cfg->n_households, cfg->n_devices, cfg->n_workers,
-                       cfg->n_communities);
+                       dir, cfg->n_households, cfg->n_devices, cfg->n_workers, cfg->n_communities);
                 config_free(cfg);
                 return 0;
         }

@@ -116,7 +116,7 @@ static int on_post(sd_event_source *s, void *userdata)
         struct mqtt *m = userdata;
         if (m->io)
                 sd_event_source_set_io_events(
-                        m->io, EPOLLIN | (mosquitto_want_write(m->mosq) ? EPOLLOUT : 0));
+                    m->io, EPOLLIN | (mosquitto_want_write(m->mosq) ? EPOLLOUT : 0));
         return 0;
 }
 

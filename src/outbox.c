@@ -11,7 +11,7 @@
 #include "log.h"
 #include "util.h"
 
-#define DISPATCH_BATCH 512
+#define DISPATCH_BATCH  512
 #define RETRY_BASE_USEC (2 * USEC_PER_SEC)
 #define RETRY_MAX_USEC  (10 * USEC_PER_MIN)
 
@@ -153,9 +153,8 @@ static int dispatch_one(const struct store_notification *n, void *userdata)
                 int attempts = n->attempts + 1;
                 o->counters.retried++;
                 log_warn("notification %s via %s failed: %s", n->id, n->channel, strerror(-r));
-                return store_set_notification_state(o->store, n->id, NOTIFICATION_PENDING,
-                                                    attempts, now + retry_delay(attempts),
-                                                    strerror(-r), now);
+                return store_set_notification_state(o->store, n->id, NOTIFICATION_PENDING, attempts,
+                                                    now + retry_delay(attempts), strerror(-r), now);
         }
         o->counters.sent++;
         return store_set_notification_state(o->store, n->id, NOTIFICATION_SENDING, n->attempts + 1,
@@ -182,8 +181,8 @@ void outbox_on_publish(struct outbox *o, int mid)
                 return; /* the daemon's own status message */
         o->inflight[mid & 0xffff] = NULL;
         if (store_begin(o->store) == 0 &&
-            store_set_notification_state(o->store, id, NOTIFICATION_DELIVERED, -1, now, NULL, now) ==
-                    0)
+            store_set_notification_state(o->store, id, NOTIFICATION_DELIVERED, -1, now, NULL,
+                                         now) == 0)
                 o->counters.delivered++;
         free(id);
 }

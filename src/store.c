@@ -43,17 +43,17 @@ enum {
 static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_EVENT_EXISTS] = "SELECT 1 FROM event WHERE device = ?1 AND uid = ?2",
         [STMT_EVENT_INSERT] =
-                "INSERT INTO event (device, household, source, uid, type, state, ts, recv_usec,"
-                " event_usec, retained, verdict, reason, alert_id, payload)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-                " ON CONFLICT (device, uid) DO NOTHING",
+            "INSERT INTO event (device, household, source, uid, type, state, ts, recv_usec,"
+            " event_usec, retained, verdict, reason, alert_id, payload)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            " ON CONFLICT (device, uid) DO NOTHING",
         [STMT_SEQ_NEXT] = "INSERT INTO seq (name, value) VALUES (?1, 1)"
                           " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
         [STMT_ALERT_INSERT] =
-                "INSERT INTO alert (id, household, community, device, kind, severity, state,"
-                " reason, count, event_uid, event_ts, raised_usec, last_event_usec, step, round,"
-                " next_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-                " ?14, ?15, ?16)",
+            "INSERT INTO alert (id, household, community, device, kind, severity, state,"
+            " reason, count, event_uid, event_ts, raised_usec, last_event_usec, step, round,"
+            " next_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+            " ?14, ?15, ?16)",
         [STMT_ALERT_UPDATE] = "UPDATE alert SET severity = ?2, state = ?3, count = ?4,"
                               " last_event_usec = ?5, step = ?6, round = ?7, next_usec = ?8,"
                               " kind = ?9 WHERE id = ?1",
@@ -65,18 +65,19 @@ static const char *const stmt_sql[_STMT_MAX] = {
                                " resolve_channel = ?3, resolved_usec = ?4, note = ?5,"
                                " next_usec = NULL WHERE id = ?1 AND state != 'resolved'",
         [STMT_NOTIF_INSERT] =
-                "INSERT INTO notification (id, alert_id, worker, channel, step, round, priority,"
-                " payload, state, attempts, created_usec, next_usec)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?10)",
+            "INSERT INTO notification (id, alert_id, worker, channel, step, round, priority,"
+            " payload, state, attempts, created_usec, next_usec)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?10)",
         [STMT_NOTIF_DUE] = "SELECT id, alert_id, worker, channel, step, round, priority, payload,"
                            " created_usec, next_usec, attempts FROM notification"
                            " WHERE state = 'pending' AND next_usec <= ?1"
                            " ORDER BY priority, next_usec, created_usec LIMIT ?2",
-        [STMT_NOTIF_STATE] = "UPDATE notification SET state = ?2,"
-                             " attempts = CASE WHEN ?3 < 0 THEN attempts ELSE ?3 END, next_usec = ?4,"
-                             " last_error = ?5,"
-                             " delivered_usec = CASE WHEN ?2 = 'delivered' THEN ?6 END"
-                             " WHERE id = ?1",
+        [STMT_NOTIF_STATE] =
+            "UPDATE notification SET state = ?2,"
+            " attempts = CASE WHEN ?3 < 0 THEN attempts ELSE ?3 END, next_usec = ?4,"
+            " last_error = ?5,"
+            " delivered_usec = CASE WHEN ?2 = 'delivered' THEN ?6 END"
+            " WHERE id = ?1",
         [STMT_NOTIF_NEXT] = "SELECT min(next_usec) FROM notification WHERE state = 'pending'",
         [STMT_NOTIF_DEPTH] =
                 "SELECT count(*) FROM notification WHERE state IN ('pending', 'sending')",
@@ -207,8 +208,8 @@ static sqlite3_stmt *stmt(struct store *s, int which)
 {
         sqlite3_stmt *st = s->stmt[which];
         if (!st) {
-                if (sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
-                                       &st, NULL) != SQLITE_OK) {
+                if (sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st,
+                                       NULL) != SQLITE_OK) {
                         log_err("database: preparing statement %d: %s", which,
                                 sqlite3_errmsg(s->db));
                         return NULL;
@@ -250,9 +251,8 @@ static int schema_version(struct store *s, int *ret)
         sqlite3_stmt *st;
         int rc;
 
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
-                                NULL);
+        rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
+                                &st, NULL);
         if (rc != SQLITE_OK) {
                 *ret = 0; /* no meta table: empty database */
                 return 0;
@@ -335,8 +335,7 @@ int store_open(const char *path, bool sync_full, bool readonly, struct store **r
                         return r;
                 }
         }
-        flags = readonly ? SQLITE_OPEN_READONLY
-                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+        flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
         mode_t old = umask(027);
         rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
         umask(old);
@@ -687,7 +686,7 @@ int store_foreach_due_notification(struct store *s, int64_t now_usec, size_t max
 
 static const char *notification_state_name(enum notification_state st)
 {
-        static const char *const names[] = {"pending", "sending", "delivered", "dead"};
+        static const char *const names[] = { "pending", "sending", "delivered", "dead" };
         return names[st];
 }
 

@@ -19,7 +19,7 @@ void timerq_push(struct timerq *q, int64_t usec, int type, void *ptr, uint64_t t
 
         GROW(q->heap, q->n, q->cap);
         i = q->n++;
-        q->heap[i] = (struct timerq_entry){usec, type, ptr, token};
+        q->heap[i] = (struct timerq_entry){ usec, type, ptr, token };
         while (i > 0 && q->heap[(i - 1) / 2].usec > q->heap[i].usec) {
                 swap(&q->heap[(i - 1) / 2], &q->heap[i]);
                 i = (i - 1) / 2;
@@ -56,5 +56,5 @@ bool timerq_pop_due(struct timerq *q, int64_t now_usec, struct timerq_entry *ret
 void timerq_done(struct timerq *q)
 {
         free(q->heap);
-        *q = (struct timerq){0};
+        *q = (struct timerq){ 0 };
 }

@@ -29,8 +29,8 @@ int parse_duration(const char *s, int64_t *ret_usec)
                 const char *suffix;
                 int64_t usec;
         } units[] = {
-                {"ms", USEC_PER_MSEC}, {"s", USEC_PER_SEC}, {"m", USEC_PER_MIN},
-                {"h", USEC_PER_HOUR},  {"d", USEC_PER_DAY},
+                { "ms", USEC_PER_MSEC }, { "s", USEC_PER_SEC }, { "m", USEC_PER_MIN },
+                { "h", USEC_PER_HOUR },  { "d", USEC_PER_DAY },
         };
         char *end;
         long long v;
@@ -95,8 +95,8 @@ static int digits(const char **p, int n, int *ret)
 
 int parse_rfc3339(const char *s, int64_t *ret_usec)
 {
-        static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-        struct tm tm = {0};
+        static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+        struct tm tm = { 0 };
         int y, mo, d, h, mi, sec, frac_usec = 0, off_min = 0;
         const char *p = s;
 

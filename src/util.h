@@ -37,8 +37,8 @@ static inline void cjson_deletep(cJSON **j)
 {
         cJSON_Delete(*j);
 }
-#define _cleanup_free_  _cleanup_(freep)
-#define _cleanup_json_  _cleanup_(cjson_deletep)
+#define _cleanup_free_   _cleanup_(freep)
+#define _cleanup_json_   _cleanup_(cjson_deletep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
 /* Clocks. */

@@ -2,7 +2,7 @@
  *
  *   doorwatch-sim [-H HOST] [-p PORT] play SCENARIO.json
  *   doorwatch-sim [-H HOST] [-p PORT] pub [-r] TOPIC PAYLOAD
- *   doorwatch-sim [-H HOST] [-p PORT] sub [-n COUNT] [-t SECONDS] TOPIC...
+ *   doorwatch-sim [-H HOST] [-p PORT] sub [-f] [-n COUNT] [-t SECONDS] TOPIC...
  *
  * A scenario is a JSON array of steps, played in order:
  *   {"at": 1.5, "topic": "doorwatch/v1/devices/d1/events", "payload": {...} | "text",
@@ -16,7 +16,8 @@
  * seconds) becomes the Unix time of publication (+/- N) as a number, and "$id" a fresh
  * event id. Every publish is QoS 1 and the player waits for all PUBACKs before exiting.
  * `sub` prints one JSON line per message ({"topic", "payload", "retained"}) and stops
- * after COUNT messages or SECONDS (default 10). Exit status 0 on success, 1 on
+ * after COUNT messages or SECONDS (default 10); with -f, notifications are printed as
+ * one readable line each (worker, role, step/round, alert, text). Exit status 0 on success, 1 on
  * failure (broker unreachable, timeout before COUNT), 2 on usage errors. */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -35,6 +36,7 @@ static int port = 1883;
 static const char *prefix = "doorwatch/v1";
 static int pending_acks;
 static int received, want_count = -1;
+static bool human; /* sub -f: one readable line per notification */
 
 static void on_publish(struct mosquitto *m, void *ud, int mid)
 {
@@ -49,6 +51,22 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
 
         text = strndup(msg->payload ? msg->payload : "", (size_t)msg->payloadlen);
         parsed = cJSON_Parse(text);
+        if (human && cJSON_IsString(cJSON_GetObjectItem(parsed, "text"))) {
+                const cJSON *w = cJSON_GetObjectItem(parsed, "worker");
+                const cJSON *role = cJSON_GetObjectItem(parsed, "role");
+                const cJSON *step = cJSON_GetObjectItem(parsed, "step");
+                const cJSON *round = cJSON_GetObjectItem(parsed, "round");
+                const cJSON *alert = cJSON_GetObjectItem(parsed, "alert_id");
+                printf("-> %-10s %-9s %s/%d  %s  %s\n", cJSON_IsString(w) ? w->valuestring : "?",
+                       cJSON_IsString(role) ? role->valuestring : "",
+                       cJSON_IsString(step) ? step->valuestring : "-",
+                       cJSON_IsNumber(round) ? round->valueint : 0,
+                       cJSON_IsString(alert) ? alert->valuestring : "",
+                       cJSON_GetObjectItem(parsed, "text")->valuestring);
+                fflush(stdout);
+                received++;
+                return;
+        }
         cJSON_AddStringToObject(line, "topic", msg->topic);
         if (parsed) {
                 cJSON_AddItemToObject(line, "payload", parsed);
@@ -262,8 +280,10 @@ static int cmd_sub(int argc, char **argv)
         int c;
 
         optind = 1;
-        while ((c = getopt(argc, argv, "+n:t:")) >= 0) {
-                if (c == 'n')
+        while ((c = getopt(argc, argv, "+fn:t:")) >= 0) {
+                if (c == 'f')
+                        human = true;
+                else if (c == 'n')
                         want_count = atoi(optarg);
                 else if (c == 't')
                         timeout = atof(optarg);
@@ -290,7 +310,7 @@ static void usage(FILE *f)
 {
         fprintf(f, "Usage: doorwatch-sim [-H HOST] [-p PORT] [-P PREFIX] play SCENARIO.json\n"
                    "       doorwatch-sim [-H HOST] [-p PORT] pub [-r] TOPIC PAYLOAD\n"
-                   "       doorwatch-sim [-H HOST] [-p PORT] sub [-n COUNT] [-t SECONDS] "
+                   "       doorwatch-sim [-H HOST] [-p PORT] sub [-f] [-n COUNT] [-t SECONDS] "
                    "TOPIC...\n");
 }
 

@@ -49,15 +49,14 @@ static int usage(void)
 
 static int load_config(struct ctl *ctl)
 {
-        struct config_diag diag = {0};
+        struct config_diag diag = { 0 };
         int r = config_load(ctl->config_dir, &ctl->config, &diag);
 
         for (size_t i = 0; i < diag.n_errors; i++)
                 fprintf(stderr, "error: %s\n", diag.errors[i]);
         config_diag_done(&diag);
         if (r < 0) {
-                fprintf(stderr, "doorwatchctl: configuration in %s is invalid\n",
-                        ctl->config_dir);
+                fprintf(stderr, "doorwatchctl: configuration in %s is invalid\n", ctl->config_dir);
                 return -EINVAL;
         }
         timezone_set(ctl->config->timezone);
@@ -294,8 +293,8 @@ struct reply_wait {
 static void on_reply(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
 {
         struct reply_wait *w = ud;
-        _cleanup_json_ cJSON *j = cJSON_ParseWithLength(msg->payload ? msg->payload : "",
-                                                        (size_t)msg->payloadlen);
+        _cleanup_json_ cJSON *j =
+            cJSON_ParseWithLength(msg->payload ? msg->payload : "", (size_t)msg->payloadlen);
         const cJSON *rid = cJSON_GetObjectItem(j, "request_id");
         const cJSON *err = cJSON_GetObjectItem(j, "error");
 
@@ -309,7 +308,7 @@ static void on_reply(struct mosquitto *m, void *ud, const struct mosquitto_messa
 static int send_command(struct ctl *ctl, const char *worker, const char *verb, cJSON *body)
 {
         const struct mqtt_config *mc;
-        struct reply_wait w = {0};
+        struct reply_wait w = { 0 };
         struct mosquitto *m;
         char topic[256], result[256];
         _cleanup_free_ char *password = NULL, *payload = NULL;
@@ -452,12 +451,12 @@ static int cmd_pass_add(struct ctl *ctl, int argc, char **argv)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"config", required_argument, NULL, 'c'},
-                {"json", no_argument, NULL, 'j'},
-                {"help", no_argument, NULL, 'h'},
+                { "config", required_argument, NULL, 'c' },
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
                 {},
         };
-        struct ctl ctl = {.config_dir = "/etc/doorwatch"};
+        struct ctl ctl = { .config_dir = "/etc/doorwatch" };
         int c, r;
 
         log_open(LOG_WARNING, true);

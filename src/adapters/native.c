@@ -33,7 +33,7 @@ static int decode_status(const struct adapter_msg *m, struct device_state *st,
 {
         struct event *e = &out->events[0];
 
-        *e = (struct event){.type = EVENT_AVAILABILITY, .retained = m->retained};
+        *e = (struct event){ .type = EVENT_AVAILABILITY, .retained = m->retained };
         if (m->len == 6 && memcmp(m->payload, "online", 6) == 0)
                 e->online = true;
         else if (m->len == 7 && memcmp(m->payload, "offline", 7) == 0)
@@ -54,7 +54,7 @@ static int decode_event(const struct adapter_msg *m, struct device_state *st,
         struct event *e = &out->events[0];
         const cJSON *id, *ts, *type, *v;
 
-        *e = (struct event){.battery_percent = -1, .retained = m->retained};
+        *e = (struct event){ .battery_percent = -1, .retained = m->retained };
         if (!j || !cJSON_IsObject(j)) {
                 out->error = "not a JSON object";
                 return ADAPTER_E_INVALID;
@@ -149,7 +149,7 @@ static int native_decode(const struct device *d, const struct adapter_msg *m,
         return decode_event(m, st, out);
 }
 
-static const char *const native_keys[] = {NULL};
+static const char *const native_keys[] = { NULL };
 
 const struct adapter adapter_native = {
         .name = "native",

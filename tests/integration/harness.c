@@ -52,7 +52,7 @@ const char *h_build_dir(void)
 
 static int free_port(void)
 {
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t len = sizeof(a);
         int fd = socket(AF_INET, SOCK_STREAM, 0), port;
 
@@ -78,48 +78,52 @@ void h_write_conf(struct harness *h, const char *name, const char *contents)
 }
 
 static const char *default_workers =
-        "[{\"id\": \"w-a-01\", \"name\": \"测试甲\", \"role\": \"community\", \"community\": \"alpha\","
-        "  \"phone\": \"+8613800000101\", \"channels\": [\"mqtt\"]},"
-        " {\"id\": \"w-a-02\", \"name\": \"测试乙\", \"role\": \"medical\", \"community\": \"alpha\","
-        "  \"phone\": \"+8613800000102\", \"channels\": [\"mqtt\"]},"
-        " {\"id\": \"w-a-03\", \"name\": \"测试丙\", \"role\": \"police\", \"community\": \"alpha\","
-        "  \"phone\": \"+8613800000103\", \"channels\": [\"mqtt\"]},"
-        " {\"id\": \"w-a-00\", \"name\": \"测试丁\", \"role\": \"staff\", \"community\": \"alpha\","
-        "  \"phone\": \"+8613800000100\", \"channels\": [\"mqtt\"]},"
-        " {\"id\": \"w-a-09\", \"name\": \"测试戊\", \"role\": \"installer\", \"community\": \"alpha\","
-        "  \"phone\": \"+8613800000109\", \"channels\": [\"mqtt\"]},"
-        " {\"id\": \"w-cmd\", \"name\": \"指挥中心\", \"role\": \"staff\","
-        "  \"phone\": \"+8613800000199\", \"channels\": [\"mqtt\"]}]";
+    "[{\"id\": \"w-a-01\", \"name\": \"测试甲\", \"role\": \"community\", \"community\": \"alpha\","
+    "  \"phone\": \"+8613800000101\", \"channels\": [\"mqtt\"]},"
+    " {\"id\": \"w-a-02\", \"name\": \"测试乙\", \"role\": \"medical\", \"community\": \"alpha\","
+    "  \"phone\": \"+8613800000102\", \"channels\": [\"mqtt\"]},"
+    " {\"id\": \"w-a-03\", \"name\": \"测试丙\", \"role\": \"police\", \"community\": \"alpha\","
+    "  \"phone\": \"+8613800000103\", \"channels\": [\"mqtt\"]},"
+    " {\"id\": \"w-a-00\", \"name\": \"测试丁\", \"role\": \"staff\", \"community\": \"alpha\","
+    "  \"phone\": \"+8613800000100\", \"channels\": [\"mqtt\"]},"
+    " {\"id\": \"w-a-09\", \"name\": \"测试戊\", \"role\": \"installer\", \"community\": \"alpha\","
+    "  \"phone\": \"+8613800000109\", \"channels\": [\"mqtt\"]},"
+    " {\"id\": \"w-cmd\", \"name\": \"指挥中心\", \"role\": \"staff\","
+    "  \"phone\": \"+8613800000199\", \"channels\": [\"mqtt\"]}]";
 
 static const char *default_households =
-        "[{\"id\": \"H-1\", \"community\": \"alpha\", \"address\": \"测试路 1号 101\","
-        "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\", \"end\": \"2099-01-01T00:00:00+08:00\"},"
-        "  \"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", \"police\": \"w-a-03\"},"
-        "  \"devices\": [{\"id\": \"d-1-door\", \"kind\": \"door_contact\", \"source\": \"native\"},"
-        "               {\"id\": \"d-1-bell\", \"kind\": \"doorbell\", \"source\": \"native\"}]},"
-        " {\"id\": \"H-2\", \"community\": \"alpha\", \"address\": \"测试路 2号 202\","
-        "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\", \"end\": \"2099-01-01T00:00:00+08:00\"},"
-        "  \"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", \"police\": \"w-a-03\"},"
-        "  \"devices\": [{\"id\": \"d-2-door\", \"kind\": \"door_contact\", \"source\": \"native\"}]},"
-        " {\"id\": \"H-3\", \"community\": \"alpha\", \"address\": \"测试路 3号 303\","
-        "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\", \"end\": \"2020-01-15T00:00:00+08:00\"},"
-        "  \"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", \"police\": \"w-a-03\"},"
-        "  \"devices\": [{\"id\": \"d-3-door\", \"kind\": \"door_contact\", \"source\": \"native\"}]}]";
+    "[{\"id\": \"H-1\", \"community\": \"alpha\", \"address\": \"测试路 1号 101\","
+    "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\", \"end\": "
+    "\"2099-01-01T00:00:00+08:00\"},"
+    "  \"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", \"police\": \"w-a-03\"},"
+    "  \"devices\": [{\"id\": \"d-1-door\", \"kind\": \"door_contact\", \"source\": \"native\"},"
+    "               {\"id\": \"d-1-bell\", \"kind\": \"doorbell\", \"source\": \"native\"}]},"
+    " {\"id\": \"H-2\", \"community\": \"alpha\", \"address\": \"测试路 2号 202\","
+    "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\", \"end\": "
+    "\"2099-01-01T00:00:00+08:00\"},"
+    "  \"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", \"police\": \"w-a-03\"},"
+    "  \"devices\": [{\"id\": \"d-2-door\", \"kind\": \"door_contact\", \"source\": \"native\"}]},"
+    " {\"id\": \"H-3\", \"community\": \"alpha\", \"address\": \"测试路 3号 303\","
+    "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\", \"end\": "
+    "\"2020-01-15T00:00:00+08:00\"},"
+    "  \"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", \"police\": \"w-a-03\"},"
+    "  \"devices\": [{\"id\": \"d-3-door\", \"kind\": \"door_contact\", \"source\": \"native\"}]}]";
 
 static const char *default_rosters =
-        "{\"communities\": {\"alpha\": {\"leader\": \"w-a-00\", \"shifts\": [], \"overrides\": []}},"
-        " \"command\": [\"w-cmd\"], \"admins\": [\"w-cmd\"]}";
+    "{\"communities\": {\"alpha\": {\"leader\": \"w-a-00\", \"shifts\": [], \"overrides\": []}},"
+    " \"command\": [\"w-cmd\"], \"admins\": [\"w-cmd\"]}";
 
 void h_write_default_config(struct harness *h, const char *extra)
 {
         char buf[4096];
 
-        snprintf(buf, sizeof(buf),
-                 "{\"timezone\": \"Asia/Shanghai\", \"database\": \"%s\",\n"
-                 " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": \"doorwatchd-test\","
-                 " \"keepalive\": \"5s\"},\n"
-                 " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}%s%s}\n",
-                 h->dbpath, h->port, extra && *extra ? ",\n " : "", extra ? extra : "");
+        snprintf(
+            buf, sizeof(buf),
+            "{\"timezone\": \"Asia/Shanghai\", \"database\": \"%s\",\n"
+            " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": \"doorwatchd-test\","
+            " \"keepalive\": \"5s\"},\n"
+            " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}%s%s}\n",
+            h->dbpath, h->port, extra && *extra ? ",\n " : "", extra ? extra : "");
         h_write_conf(h, "doorwatch.json", buf);
 }
 
@@ -161,9 +165,9 @@ static pid_t spawn(const char *const *argv, const char *log)
 
 static bool port_open(int port)
 {
-        struct sockaddr_in a = {.sin_family = AF_INET,
-                                .sin_port = htons((uint16_t)port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct sockaddr_in a = { .sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
         close(fd);
@@ -212,7 +216,7 @@ void h_start_broker(struct harness *h)
         snprintf(conf, sizeof(conf), "%s/mosquitto.conf", h->dir);
         snprintf(log, sizeof(log), "%s/mosquitto.out", h->dir);
         write_broker_conf(h, conf);
-        const char *argv[] = {"/usr/sbin/mosquitto", "-c", conf, NULL};
+        const char *argv[] = { "/usr/sbin/mosquitto", "-c", conf, NULL };
         h->broker_pid = spawn(argv, log);
         for (double end = mono() + 10; mono() < end; usleep(20000))
                 if (port_open(h->port))
@@ -245,9 +249,12 @@ void h_start_daemon(struct harness *h)
                 h_connect(h);
         snprintf(filter, sizeof(filter), "doorwatch/v1/daemon/+/status");
         h_clear_messages(h);
-        const char *argv[] = {bin, "-c", h->confdir, "-v", NULL};
-        h->daemon_pid = spawn(argv, log);
-        for (double end = mono() + 15; mono() < end;) {
+        /* DOORWATCH_VALGRIND=1 runs the daemon under valgrind (errors make it exit 99). */
+        const char *vg[] = { "/usr/bin/valgrind", "-q", "--leak-check=full", "--error-exitcode=99",
+                             bin, "-c", h->confdir, "-v", NULL };
+        const char *plain[] = { bin, "-c", h->confdir, "-v", NULL };
+        h->daemon_pid = spawn(getenv("DOORWATCH_VALGRIND") ? vg : plain, log);
+        for (double end = mono() + (getenv("DOORWATCH_VALGRIND") ? 60 : 15); mono() < end;) {
                 h_pump(h, 20);
                 for (size_t i = 0; i < h->n_msgs; i++)
                         if (strstr(h->msgs[i].topic, "/daemon/") &&
@@ -316,9 +323,12 @@ void h_pump(struct harness *h, int ms)
                 if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST) {
                         if (mosquitto_reconnect(h->client) == MOSQ_ERR_SUCCESS) {
                                 /* clean session: subscriptions must be made again */
-                                mosquitto_subscribe(h->client, NULL, "doorwatch/v1/workers/+/notify", 1);
-                                mosquitto_subscribe(h->client, NULL, "doorwatch/v1/workers/+/result", 1);
-                                mosquitto_subscribe(h->client, NULL, "doorwatch/v1/daemon/+/status", 1);
+                                mosquitto_subscribe(h->client, NULL,
+                                                    "doorwatch/v1/workers/+/notify", 1);
+                                mosquitto_subscribe(h->client, NULL,
+                                                    "doorwatch/v1/workers/+/result", 1);
+                                mosquitto_subscribe(h->client, NULL, "doorwatch/v1/daemon/+/status",
+                                                    1);
                         } else
                                 usleep(20000);
                 }
@@ -327,8 +337,8 @@ void h_pump(struct harness *h, int ms)
 
 void h_publish(struct harness *h, const char *topic, const char *payload, bool retain)
 {
-        int rc = mosquitto_publish(h->client, NULL, topic, (int)strlen(payload), payload, 1,
-                                   retain);
+        int rc =
+            mosquitto_publish(h->client, NULL, topic, (int)strlen(payload), payload, 1, retain);
         if (rc != MOSQ_ERR_SUCCESS)
                 die("publish %s: %s", topic, mosquitto_strerror(rc));
         h_pump(h, 5);

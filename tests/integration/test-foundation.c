@@ -1,16 +1,16 @@
 /* test-foundation.c: door events through a real broker into the real doorwatchd become
  * alerts and notifications for the household's team; bad input is dropped; duplicates
  * are stored once; acks are recorded; a broker restart is survived. */
+#include <cjson/cJSON.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <cjson/cJSON.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cmocka.h>
 
 #include "harness.h"
 
@@ -47,7 +47,7 @@ static void door_event(struct harness *h, const char *device, const char *id, co
 static void test_open_door_notifies_whole_team(void **state)
 {
         struct harness *h = *state;
-        const char *workers[] = {"w-a-01", "w-a-02", "w-a-03"};
+        const char *workers[] = { "w-a-01", "w-a-02", "w-a-03" };
 
         door_event(h, "d-1-door", "e-1", "open");
         assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
@@ -67,10 +67,13 @@ static void test_open_door_notifies_whole_team(void **state)
                 assert_string_equal(cJSON_GetObjectItem(j, "event_id")->valuestring, "e-1");
                 assert_string_equal(cJSON_GetObjectItem(j, "community")->valuestring, "alpha");
                 assert_int_equal(cJSON_GetObjectItem(j, "round")->valueint, 1);
-                assert_non_null(strstr(cJSON_GetObjectItem(j, "text")->valuestring, "测试路 1号 101"));
-                assert_non_null(strstr(cJSON_GetObjectItem(j, "ack_topic")->valuestring, workers[i]));
+                assert_non_null(
+                    strstr(cJSON_GetObjectItem(j, "text")->valuestring, "测试路 1号 101"));
+                assert_non_null(
+                    strstr(cJSON_GetObjectItem(j, "ack_topic")->valuestring, workers[i]));
                 assert_true(cJSON_IsNumber(cJSON_GetObjectItem(j, "raised_at")));
-                assert_true(strncmp(cJSON_GetObjectItem(j, "notification_id")->valuestring, "n-", 2) == 0);
+                assert_true(
+                    strncmp(cJSON_GetObjectItem(j, "notification_id")->valuestring, "n-", 2) == 0);
                 cJSON_Delete(j);
         }
         /* Stored: the event with its verdict, the alert, three delivered notifications. */
@@ -78,9 +81,10 @@ static void test_open_door_notifies_whole_team(void **state)
         assert_string_equal(h_db_text(h, "SELECT verdict FROM event WHERE uid = 'e-1'"), "alert");
         assert_string_equal(h_db_text(h, "SELECT kind FROM alert WHERE household = 'H-1'"),
                             "door_open_unexpected");
-        assert_int_equal(h_db_wait_int(h, 3, 3000,
-                                       "SELECT count(*) FROM notification WHERE state = 'delivered'"),
-                         3);
+        assert_int_equal(
+            h_db_wait_int(h, 3, 3000,
+                          "SELECT count(*) FROM notification WHERE state = 'delivered'"),
+            3);
 }
 
 static void test_reopen_joins_alert_and_duplicate_is_stored_once(void **state)
@@ -136,10 +140,11 @@ static void test_bad_input_is_dropped_and_daemon_keeps_going(void **state)
         h_publish(h, "doorwatch/v1/devices/d-1-door/events",
                   "{\"id\": \"z\", \"type\": \"door\", \"state\": \"open\", \"ts\": \"yesterday\"}",
                   false);
-        h_publish(h, "doorwatch/v1/devices/d-1-door/events",
-                  "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":"
-                  "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}}}}}}}}}}}",
-                  false);
+        h_publish(
+            h, "doorwatch/v1/devices/d-1-door/events",
+            "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":"
+            "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}}}}}}}}}}}",
+            false);
         h_publish(h, "doorwatch/v1/devices/d-1-door/events", big, false);
         h_publish(h, "doorwatch/v1/devices/no-such-device/events",
                   "{\"id\": \"u\", \"type\": \"door\", \"state\": \"open\"}", false);
@@ -226,7 +231,7 @@ static void test_check_config(void **state)
         struct harness *h = *state;
         char bin[256], *out = NULL;
         snprintf(bin, sizeof(bin), "%s/doorwatchd", h_build_dir());
-        const char *argv[] = {bin, "--check-config", "-c", h->confdir, NULL};
+        const char *argv[] = { bin, "--check-config", "-c", h->confdir, NULL };
 
         assert_int_equal(h_run(&out, argv), 0);
         free(out);
@@ -244,18 +249,19 @@ static void test_check_config(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_open_door_notifies_whole_team, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_reopen_joins_alert_and_duplicate_is_stored_once,
-                                                setup, teardown),
-                cmocka_unit_test_setup_teardown(test_outside_observation_is_stored_not_alerted, setup,
+                cmocka_unit_test_setup_teardown(test_open_door_notifies_whole_team, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(
+                    test_reopen_joins_alert_and_duplicate_is_stored_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_outside_observation_is_stored_not_alerted,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_input_is_dropped_and_daemon_keeps_going,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ack_is_recorded_and_bad_acks_rejected, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_broker_restart_is_survived, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_sigterm_stops_cleanly_with_offline_status, setup,
-                                                teardown),
+                cmocka_unit_test_setup_teardown(test_sigterm_stops_cleanly_with_offline_status,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_check_config, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
