@@ -1011,15 +1011,11 @@ static void parse_policy_into(struct loader *L, const cJSON *o, const struct jp 
                                             "offline_after",
                                             "battery_low_percent",
                                             NULL };
-        static const char *const household_keys[] = { "handoff_ring_window",
-                                                       "handoff_max_open",
-                                                       "held_open_after",
-                                                       "checkin_grace",
-                                                       "pass_overdue_after",
-                                                       "debounce",
-                                                       "person_window",
-                                                       "resident_reports_per_day",
-                                                       NULL };
+        static const char *const household_keys[] = {
+                "handoff_ring_window", "handoff_max_open",         "held_open_after",
+                "checkin_grace",       "pass_overdue_after",       "debounce",
+                "person_window",       "resident_reports_per_day", NULL
+        };
         static const char *const offline_keys[] = { "door_contact", "doorbell", "camera", NULL };
         const char *const *allowed = household ? household_keys : keys;
         struct jp p[1], kp[1];
@@ -1493,9 +1489,9 @@ static void parse_device(struct loader *L, const cJSON *o, const struct jp *path
 
 static void parse_household(struct loader *L, const cJSON *o, const struct jp *path, size_t file)
 {
-        static const char *const keys[] = { "id",       "community", "address", "observation",
-                                            "team",     "schedule",  "devices", "policy",
-                                            NULL };
+        static const char *const keys[] = { "id",          "community", "address",
+                                            "observation", "team",      "schedule",
+                                            "devices",     "policy",    NULL };
         static const char *const obs_keys[] = { "start", "end", NULL };
         struct config *cfg = L->cfg;
         struct household *h;

@@ -355,8 +355,8 @@ static int handle_rules_command(struct daemon *d, const struct worker *w, const 
                 *error = "\"reason\" too long";
                 return ENGINE_E_REFUSED;
         }
-        return engine_add_pass(d->engine, w, h, from, to, reason, command_channel(j), at, now,
-                               NULL, error);
+        return engine_add_pass(d->engine, w, h, from, to, reason, command_channel(j), at, now, NULL,
+                               error);
 }
 
 /* <prefix>/households/<id>/report: a resident pre-reports an opening. Answered on

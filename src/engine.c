@@ -307,8 +307,8 @@ static size_t step_recipients(struct engine *e, const struct alert *a, enum esca
         else
                 for (int r = 0; r < TEAM_ROLES && n < max; r++)
                         if (h->team[r])
-                                out[n++] = (struct recipient){h->team[r],
-                                                              role_to_string((enum role)r)};
+                                out[n++] =
+                                    (struct recipient){ h->team[r], role_to_string((enum role)r) };
         if (step >= STEP_LEADER && h->community && h->community->leader && n < max)
                 out[n++] = (struct recipient){ h->community->leader, "leader" };
         if (step >= STEP_COMMAND)
@@ -671,11 +671,11 @@ static size_t installer_recipients(struct engine *e, const struct household *h,
         size_t n = 0;
 
         if (h->team[ROLE_COMMUNITY] && n < max)
-                out[n++] = (struct recipient){h->team[ROLE_COMMUNITY], "community"};
+                out[n++] = (struct recipient){ h->team[ROLE_COMMUNITY], "community" };
         for (size_t i = 0; i < e->config->n_workers && n < max; i++) {
                 const struct worker *w = &e->config->workers[i];
                 if (w->role == ROLE_INSTALLER && w->community && w->community == h->community)
-                        out[n++] = (struct recipient){w, "installer"};
+                        out[n++] = (struct recipient){ w, "installer" };
         }
         return n;
 }
@@ -713,8 +713,8 @@ static int upgrade_to_person_left(struct engine *e, const struct household *h,
         step = STEP_TEAM;
         if (esc->n_steps > 0)
                 step = esc->steps[a->step_index >= 0 && (size_t)a->step_index < esc->n_steps
-                                          ? (size_t)a->step_index
-                                          : 0];
+                                      ? (size_t)a->step_index
+                                      : 0];
         return notify_step(e, a, step, v->reason, now_usec);
 }
 
@@ -738,7 +738,7 @@ static int settle_deadlines(struct engine *e, const struct household *h, int64_t
                 struct rules_due due;
                 struct verdict v;
                 struct alert *a = NULL;
-                struct event ev = {.type = EVENT_DOOR, .door = DOOR_OPEN, .has_ts = true};
+                struct event ev = { .type = EVENT_DOOR, .door = DOOR_OPEN, .has_ts = true };
                 int64_t at = rules_next_deadline(e->config, h, st, &due);
                 int r;
 
@@ -778,8 +778,9 @@ static int rules_before_event(struct engine *e, const struct device *d, const st
                         st->clock_offset_usec = off;
         }
         if (rules_debounce(p, &e->debounce[d->index], ev, event_usec)) {
-                *ret = (struct verdict){.kind = VERDICT_IGNORED, .basis = BASIS_DEBOUNCED,
-                                        .pass = -1};
+                *ret = (struct verdict){ .kind = VERDICT_IGNORED,
+                                         .basis = BASIS_DEBOUNCED,
+                                         .pass = -1 };
                 snprintf(ret->reason, sizeof(ret->reason),
                          "repeat of the device's previous %s event within debounce (%s)",
                          event_type_to_string(ev->type), format_duration(p->debounce_usec, w));
@@ -802,8 +803,8 @@ static void schedule_household(struct engine *e, const struct household *h)
                 return;
         }
         wall = st->clock_offset_usec > 0 && at > INT64_MAX - st->clock_offset_usec
-                       ? INT64_MAX - 1
-                       : at + st->clock_offset_usec;
+                   ? INT64_MAX - 1
+                   : at + st->clock_offset_usec;
         if (wall == st->timer_usec)
                 return;
         st->timer_usec = wall;
@@ -827,11 +828,11 @@ static int rules_persist(struct engine *e, const struct household *h, int64_t ev
                 if (!ps->dirty && !done)
                         continue;
                 r = store_update_pass(e->store, &(struct store_pass){
-                                                        .id = ps->id,
-                                                        .exit_usec = ps->exit_usec,
-                                                        .return_usec = ps->return_usec,
-                                                        .overdue = ps->overdue,
-                                                        .done = done,
+                                                    .id = ps->id,
+                                                    .exit_usec = ps->exit_usec,
+                                                    .return_usec = ps->return_usec,
+                                                    .overdue = ps->overdue,
+                                                    .done = done,
                                                 });
                 if (r < 0)
                         return r;
@@ -879,12 +880,12 @@ static int end_observation(struct engine *e, const struct household *h, int64_t 
 {
         struct household_state *st = &e->households[h->index];
         struct alert *a, *next;
-        struct verdict v = {.kind = VERDICT_ALERT,
-                            .alert = ALERT_OBSERVATION_ENDED,
-                            .severity = SEVERITY_INFO,
-                            .basis = BASIS_OUTSIDE_WINDOW,
-                            .pass = -1};
-        struct event ev = {.type = EVENT_HEARTBEAT};
+        struct verdict v = { .kind = VERDICT_ALERT,
+                             .alert = ALERT_OBSERVATION_ENDED,
+                             .severity = SEVERITY_INFO,
+                             .basis = BASIS_OUTSIDE_WINDOW,
+                             .pass = -1 };
+        struct event ev = { .type = EVENT_HEARTBEAT };
         char when[32];
         size_t resolved = 0;
         int r;
@@ -988,7 +989,7 @@ static int rules_load(struct engine *e)
                 r = store_foreach_pending_pass(e->store, load_pass, e);
         if (r == 0)
                 r = store_foreach_household_with_alert(
-                        e->store, alert_kind_to_string(ALERT_OBSERVATION_ENDED), mark_noticed, e);
+                    e->store, alert_kind_to_string(ALERT_OBSERVATION_ENDED), mark_noticed, e);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < c->n_households; i++) {
@@ -997,12 +998,12 @@ static int rules_load(struct engine *e)
 
                 passes += st->n_passes;
                 if (!st->observation_noticed)
-                        timerq_push(&e->timers, h->obs_end_usec, TIMER_OBSERVATION_END,
-                                    (void *)h, 0);
+                        timerq_push(&e->timers, h->obs_end_usec, TIMER_OBSERVATION_END, (void *)h,
+                                    0);
                 schedule_household(e, h);
         }
-        log_info("engine: rule state of %zu households loaded, %zu pending passes",
-                 c->n_households, passes);
+        log_info("engine: rule state of %zu households loaded, %zu pending passes", c->n_households,
+                 passes);
         return 0;
 }
 
@@ -1044,7 +1045,7 @@ int engine_add_pass(struct engine *e, const struct worker *w, const struct house
                     int64_t at_usec, int64_t now_usec, int64_t *ret_id, const char **error)
 {
         struct household_state *st = &e->households[h->index];
-        struct rules_pass p = {.from_usec = from_usec, .to_usec = to_usec};
+        struct rules_pass p = { .from_usec = from_usec, .to_usec = to_usec };
         char detail[400], a[40], b[40];
         int r;
 
@@ -1064,13 +1065,13 @@ int engine_add_pass(struct engine *e, const struct worker *w, const struct house
                 return r < 0 ? r : ENGINE_E_REFUSED;
         }
         r = store_insert_pass(e->store,
-                              &(struct store_pass){.household = h->id,
-                                                   .worker = w->id,
-                                                   .channel = channel,
-                                                   .reason = reason,
-                                                   .from_usec = from_usec,
-                                                   .to_usec = to_usec,
-                                                   .created_usec = at_usec},
+                              &(struct store_pass){ .household = h->id,
+                                                    .worker = w->id,
+                                                    .channel = channel,
+                                                    .reason = reason,
+                                                    .from_usec = from_usec,
+                                                    .to_usec = to_usec,
+                                                    .created_usec = at_usec },
                               &p.id);
         if (r < 0)
                 return r;
@@ -1105,8 +1106,7 @@ int engine_report(struct engine *e, const struct household *h, const char *reaso
         r = rules_report(e->config, h, st, at_usec, reason, &number, &over, error);
         if (r == RULES_E_REFUSED) {
                 snprintf(detail, sizeof(detail), "refused: %s", *error);
-                r = store_insert_action(e->store, "report", h->id, channel, h->id, at_usec,
-                                        detail);
+                r = store_insert_action(e->store, "report", h->id, channel, h->id, at_usec, detail);
                 return r < 0 ? r : ENGINE_E_REFUSED;
         }
         snprintf(detail, sizeof(detail), "%.200s (report %d of the day, %s %d)",
@@ -1115,8 +1115,7 @@ int engine_report(struct engine *e, const struct household *h, const char *reaso
                  rules_policy(e->config, h)->resident_reports_per_day);
         r = store_insert_report(e->store, h->id, channel, reason, at_usec, now_usec, number, over);
         if (r == 0)
-                r = store_insert_action(e->store, "report", h->id, channel, h->id, at_usec,
-                                        detail);
+                r = store_insert_action(e->store, "report", h->id, channel, h->id, at_usec, detail);
         if (r == 0)
                 r = rules_persist(e, h, at_usec, now_usec);
         if (r < 0)

@@ -20,8 +20,7 @@
 
 #include "util.h"
 
-static const char UNEXPLAINED[] =
-        "no scheduled visit, check-in, pass or doorbell hand-off";
+static const char UNEXPLAINED[] = "no scheduled visit, check-in, pass or doorbell hand-off";
 
 const char *verdict_kind_to_string(enum verdict_kind k)
 {
@@ -133,10 +132,10 @@ static void set(struct verdict *v, enum verdict_kind k, enum rules_basis basis, 
         va_end(ap);
 }
 
-static void alert(struct verdict *v, enum alert_kind kind, enum rules_basis basis,
-                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void alert(struct verdict *v, enum alert_kind kind, enum rules_basis basis,
-                  const char *fmt, ...)
+static void alert(struct verdict *v, enum alert_kind kind, enum rules_basis basis, const char *fmt,
+                  ...) __attribute__((format(printf, 4, 5)));
+static void alert(struct verdict *v, enum alert_kind kind, enum rules_basis basis, const char *fmt,
+                  ...)
 {
         va_list ap;
 
@@ -284,9 +283,9 @@ static void judge_opening(const struct config *c, const struct household *h,
                 }
         }
         if (within(t, st->checkin_usec, p->checkin_grace_usec)) {
-                set(v, VERDICT_EXPECTED, BASIS_CHECKIN, "worker %s checked in at %s (checkin_grace %s)",
-                    st->checkin_worker, fmt_clock(st->checkin_usec, a),
-                    fmt_dur(p->checkin_grace_usec, d));
+                set(v, VERDICT_EXPECTED, BASIS_CHECKIN,
+                    "worker %s checked in at %s (checkin_grace %s)", st->checkin_worker,
+                    fmt_clock(st->checkin_usec, a), fmt_dur(p->checkin_grace_usec, d));
                 return;
         }
         if (rules_schedule_match(h, t, sched, sizeof(sched))) {
@@ -361,7 +360,8 @@ static void judge_door(const struct config *c, const struct household *h,
                     st->door == DOOR_CLOSED ? "door already closed" : "door closed");
                 return;
         }
-        if (st->opening == OPENING_HANDOFF && t - st->door_changed_usec < p->handoff_max_open_usec) {
+        if (st->opening == OPENING_HANDOFF &&
+            t - st->door_changed_usec < p->handoff_max_open_usec) {
                 set(v, VERDICT_EXPECTED, BASIS_HANDOFF,
                     "delivery hand-off complete: door closed after %s",
                     fmt_dur(t - st->door_changed_usec, d));
@@ -629,8 +629,8 @@ void rules_fire(const struct config *c, const struct household *h, struct househ
                       "door open since %s, for held_open_after (%s)%s",
                       fmt_clock(st->door_changed_usec, a), fmt_dur(p->held_open_after_usec, d),
                       st->opening == OPENING_EXPECTED || st->opening == OPENING_HANDOFF
-                              ? "; the opening itself was expected"
-                              : "");
+                          ? "; the opening itself was expected"
+                          : "");
                 return;
         case RULES_DUE_PASS_OVERDUE: {
                 struct rules_pass *ps = &st->passes[due->pass];
@@ -650,8 +650,7 @@ void rules_fire(const struct config *c, const struct household *h, struct househ
 
 /* ---- commands ---- */
 
-bool rules_worker_may_act(const struct config *c, const struct household *h,
-                          const struct worker *w)
+bool rules_worker_may_act(const struct config *c, const struct household *h, const struct worker *w)
 {
         if (!w || !h)
                 return false;
@@ -769,8 +768,7 @@ size_t rules_prune_passes(struct household_state *st, int64_t at_usec)
 
 /* ---- persistence ---- */
 
-static const char *const opening_names[] = { "none", "ignored", "expected", "handoff",
-                                             "alerted" };
+static const char *const opening_names[] = { "none", "ignored", "expected", "handoff", "alerted" };
 
 static void add_usec(cJSON *j, const char *key, int64_t v)
 {

@@ -30,24 +30,24 @@ enum verdict_kind {
 
 /* Which rule decided: lets rules_apply() and the engine act without parsing reasons. */
 enum rules_basis {
-        BASIS_OTHER,            /* not an opening, or nothing to remember */
-        BASIS_OUTSIDE_WINDOW,   /* before or after the observation window */
-        BASIS_PASS,             /* opening during a pass */
-        BASIS_PASS_RETURN,      /* first opening after a pass ended, the exit seen */
-        BASIS_CHECKIN,          /* within checkin_grace of a worker's check-in */
-        BASIS_SCHEDULE,         /* within a scheduled visit's window */
-        BASIS_REPORT,           /* the resident pre-reported it (within the daily limit) */
-        BASIS_HANDOFF,          /* a doorbell ring just before: hand-off, if it closes soon */
-        BASIS_TOO_MANY,         /* pre-reported beyond the daily limit */
-        BASIS_UNEXPECTED,       /* nothing explains the opening */
-        BASIS_FOUND_OPEN,       /* a retained "open" that nothing explains */
-        BASIS_HELD_OPEN,        /* open for held_open_after */
-        BASIS_HANDOFF_EXPIRED,  /* a hand-off opening still open at handoff_max_open */
-        BASIS_PERSON_LEFT,      /* a camera saw a person leave near an unexpected opening */
-        BASIS_PASS_OVERDUE,     /* a pass ended pass_overdue_after ago without a return */
+        BASIS_OTHER,           /* not an opening, or nothing to remember */
+        BASIS_OUTSIDE_WINDOW,  /* before or after the observation window */
+        BASIS_PASS,            /* opening during a pass */
+        BASIS_PASS_RETURN,     /* first opening after a pass ended, the exit seen */
+        BASIS_CHECKIN,         /* within checkin_grace of a worker's check-in */
+        BASIS_SCHEDULE,        /* within a scheduled visit's window */
+        BASIS_REPORT,          /* the resident pre-reported it (within the daily limit) */
+        BASIS_HANDOFF,         /* a doorbell ring just before: hand-off, if it closes soon */
+        BASIS_TOO_MANY,        /* pre-reported beyond the daily limit */
+        BASIS_UNEXPECTED,      /* nothing explains the opening */
+        BASIS_FOUND_OPEN,      /* a retained "open" that nothing explains */
+        BASIS_HELD_OPEN,       /* open for held_open_after */
+        BASIS_HANDOFF_EXPIRED, /* a hand-off opening still open at handoff_max_open */
+        BASIS_PERSON_LEFT,     /* a camera saw a person leave near an unexpected opening */
+        BASIS_PASS_OVERDUE,    /* a pass ended pass_overdue_after ago without a return */
         BASIS_TAMPER,
-        BASIS_DEBOUNCED,        /* identical to the device's previous event, within debounce */
-        BASIS_RETAINED,         /* a retained replay that changes nothing */
+        BASIS_DEBOUNCED, /* identical to the device's previous event, within debounce */
+        BASIS_RETAINED,  /* a retained replay that changes nothing */
 };
 
 #define VERDICT_REASON_MAX 256
@@ -57,7 +57,7 @@ struct verdict {
         enum alert_kind alert; /* VERDICT_ALERT */
         enum severity severity;
         enum rules_basis basis;
-        int pass; /* BASIS_PASS*: index into household_state.passes */
+        int pass;                        /* BASIS_PASS*: index into household_state.passes */
         char reason[VERDICT_REASON_MAX]; /* English, for logs and the audit trail */
 };
 

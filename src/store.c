@@ -80,18 +80,17 @@ static const char *const stmt_sql[_STMT_MAX] = {
             " WHERE id = ?1",
         [STMT_NOTIF_NEXT] = "SELECT min(next_usec) FROM notification WHERE state = 'pending'",
         [STMT_NOTIF_DEPTH] =
-                "SELECT count(*) FROM notification WHERE state IN ('pending', 'sending')",
+            "SELECT count(*) FROM notification WHERE state IN ('pending', 'sending')",
         [STMT_PASS_INSERT] =
-                "INSERT INTO pass (household, worker, channel, from_usec, to_usec, reason,"
-                " created_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO pass (household, worker, channel, from_usec, to_usec, reason,"
+            " created_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         [STMT_PASS_UPDATE] = "UPDATE pass SET exit_usec = ?2, return_usec = ?3, overdue = ?4,"
                              " done = ?5 WHERE id = ?1",
-        [STMT_CHECKIN_INSERT] =
-                "INSERT INTO checkin (household, worker, channel, usec, recv_usec)"
-                " VALUES (?1, ?2, ?3, ?4, ?5)",
+        [STMT_CHECKIN_INSERT] = "INSERT INTO checkin (household, worker, channel, usec, recv_usec)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5)",
         [STMT_REPORT_INSERT] =
-                "INSERT INTO report (household, channel, reason, usec, recv_usec, number,"
-                " over_limit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO report (household, channel, reason, usec, recv_usec, number,"
+            " over_limit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         [STMT_HSTATE_SAVE] = "INSERT INTO household_state (household, state, updated_usec)"
                              " VALUES (?1, ?2, ?3) ON CONFLICT (household) DO UPDATE SET"
                              " state = excluded.state, updated_usec = excluded.updated_usec",
@@ -908,8 +907,8 @@ int64_t store_created_usec(struct store *s)
         sqlite3_stmt *st;
         int64_t v = 0;
 
-        if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'created_usec'", -1,
-                               &st, NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'created_usec'", -1, &st,
+                               NULL) != SQLITE_OK)
                 return 0;
         if (sqlite3_step(st) == SQLITE_ROW)
                 v = sqlite3_column_int64(st, 0);

@@ -142,8 +142,7 @@ int store_insert_report(struct store *s, const char *household, const char *chan
                         bool over_limit);
 int store_save_household_state(struct store *s, const char *household, const char *json,
                                int64_t usec);
-typedef int (*store_household_state_cb)(const char *household, const char *json,
-                                        void *userdata);
+typedef int (*store_household_state_cb)(const char *household, const char *json, void *userdata);
 int store_foreach_household_state(struct store *s, store_household_state_cb cb, void *userdata);
 typedef int (*store_household_cb)(const char *household, void *userdata);
 /* Households that ever had an alert of this kind. */

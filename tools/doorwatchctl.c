@@ -33,17 +33,19 @@ struct ctl {
 
 static int usage(void)
 {
-        fprintf(stderr,
-                "Usage: doorwatchctl [-c DIR] [--json] COMMAND ...\n"
-                "  alerts list [--open]                       alerts, newest first\n"
-                "  alerts ack ID --worker W                   acknowledge as worker W\n"
-                "  alerts resolve ID --worker W --note TEXT   resolve with a note\n"
-                "  events --household H [--since TIME]        the household's timeline: events with\n"
-                "                                             verdict and reason, commands, alerts\n"
-                "  checkin --household H --worker W           worker W is at the door\n"
-                "  pass add --household H --worker W --from TIME --to TIME --reason TEXT\n"
-                "                                             record an approved outing\n"
-                "  pass list [--household H] [--all]          current and future passes (--all: every)\n");
+        fprintf(
+            stderr,
+            "Usage: doorwatchctl [-c DIR] [--json] COMMAND ...\n"
+            "  alerts list [--open]                       alerts, newest first\n"
+            "  alerts ack ID --worker W                   acknowledge as worker W\n"
+            "  alerts resolve ID --worker W --note TEXT   resolve with a note\n"
+            "  events --household H [--since TIME]        the household's timeline: events with\n"
+            "                                             verdict and reason, commands, alerts\n"
+            "  checkin --household H --worker W           worker W is at the door\n"
+            "  pass add --household H --worker W --from TIME --to TIME --reason TEXT\n"
+            "                                             record an approved outing\n"
+            "  pass list [--household H] [--all]          current and future passes (--all: "
+            "every)\n");
         return EXIT_USAGE;
 }
 
@@ -178,25 +180,25 @@ static int cmd_alerts_list(struct ctl *ctl, int argc, char **argv)
  * acks and resolves of its alerts. Rule times are event times (a replayed day shows its
  * own times); acks and resolves are the times they happened. */
 static const char timeline_sql[] =
-        "SELECT local_time(t) AS time, source, what, verdict, reason, alert FROM ("
-        " SELECT event_usec AS t, 0 AS o, id AS k, device AS source,"
-        "  type || COALESCE(' ' || state, '') || CASE WHEN retained THEN ' (retained)' ELSE ''"
-        "  END AS what, verdict, reason, alert_id AS alert"
-        "  FROM event WHERE household = ?1 AND event_usec >= ?2"
-        " UNION ALL"
-        " SELECT usec, 1, id, actor || ' (' || channel || ')', kind,"
-        "  CASE WHEN detail LIKE 'refused:%' THEN 'refused' ELSE 'recorded' END, detail, NULL"
-        "  FROM action WHERE kind IN ('checkin', 'pass', 'report') AND target = ?1 AND usec >= ?2"
-        " UNION ALL"
-        " SELECT a.last_event_usec, 2, a.rowid, 'doorwatchd', 'alert ' || a.kind, 'alert',"
-        "  a.reason, a.id FROM alert a"
-        "  WHERE a.household = ?1 AND a.last_event_usec >= ?2"
-        "  AND NOT EXISTS (SELECT 1 FROM event e WHERE e.alert_id = a.id)"
-        " UNION ALL"
-        " SELECT x.usec, 3, x.id, x.actor || ' (' || x.channel || ')', x.kind, NULL,"
-        "  COALESCE(x.detail, ''), x.target FROM action x JOIN alert a ON a.id = x.target"
-        "  WHERE a.household = ?1 AND x.kind IN ('ack', 'resolve') AND x.usec >= ?2"
-        ") ORDER BY t, o, k";
+    "SELECT local_time(t) AS time, source, what, verdict, reason, alert FROM ("
+    " SELECT event_usec AS t, 0 AS o, id AS k, device AS source,"
+    "  type || COALESCE(' ' || state, '') || CASE WHEN retained THEN ' (retained)' ELSE ''"
+    "  END AS what, verdict, reason, alert_id AS alert"
+    "  FROM event WHERE household = ?1 AND event_usec >= ?2"
+    " UNION ALL"
+    " SELECT usec, 1, id, actor || ' (' || channel || ')', kind,"
+    "  CASE WHEN detail LIKE 'refused:%' THEN 'refused' ELSE 'recorded' END, detail, NULL"
+    "  FROM action WHERE kind IN ('checkin', 'pass', 'report') AND target = ?1 AND usec >= ?2"
+    " UNION ALL"
+    " SELECT a.last_event_usec, 2, a.rowid, 'doorwatchd', 'alert ' || a.kind, 'alert',"
+    "  a.reason, a.id FROM alert a"
+    "  WHERE a.household = ?1 AND a.last_event_usec >= ?2"
+    "  AND NOT EXISTS (SELECT 1 FROM event e WHERE e.alert_id = a.id)"
+    " UNION ALL"
+    " SELECT x.usec, 3, x.id, x.actor || ' (' || x.channel || ')', x.kind, NULL,"
+    "  COALESCE(x.detail, ''), x.target FROM action x JOIN alert a ON a.id = x.target"
+    "  WHERE a.household = ?1 AND x.kind IN ('ack', 'resolve') AND x.usec >= ?2"
+    ") ORDER BY t, o, k";
 
 static int cmd_events(struct ctl *ctl, int argc, char **argv)
 {

@@ -6,15 +6,15 @@
  * beyond the daily limit, a hospital pass with its return, and one real escape confirmed
  * by the door camera. Exactly two alerts may come of it: too_many_openings, and the
  * escape's door_open_unexpected upgraded to person_left, critical. */
+#include <cjson/cJSON.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cmocka.h>
 
 #include "harness.h"
 
@@ -25,22 +25,25 @@
 #define DAY 1580918400.0
 
 static const char *workers_json =
-        "[{\"id\": \"w-a-01\", \"name\": \"社区甲\", \"role\": \"community\", \"community\": \"alpha\"},"
-        " {\"id\": \"w-a-02\", \"name\": \"医生乙\", \"role\": \"medical\", \"community\": \"alpha\"},"
-        " {\"id\": \"w-a-03\", \"name\": \"民警丙\", \"role\": \"police\", \"community\": \"alpha\"},"
-        " {\"id\": \"w-a-00\", \"name\": \"组长丁\", \"role\": \"staff\", \"community\": \"alpha\"},"
-        " {\"id\": \"w-a-09\", \"name\": \"安装戊\", \"role\": \"installer\", \"community\": \"alpha\"},"
-        " {\"id\": \"w-cmd\", \"name\": \"指挥中心\", \"role\": \"staff\"}]";
+    "[{\"id\": \"w-a-01\", \"name\": \"社区甲\", \"role\": \"community\", \"community\": "
+    "\"alpha\"},"
+    " {\"id\": \"w-a-02\", \"name\": \"医生乙\", \"role\": \"medical\", \"community\": \"alpha\"},"
+    " {\"id\": \"w-a-03\", \"name\": \"民警丙\", \"role\": \"police\", \"community\": \"alpha\"},"
+    " {\"id\": \"w-a-00\", \"name\": \"组长丁\", \"role\": \"staff\", \"community\": \"alpha\"},"
+    " {\"id\": \"w-a-09\", \"name\": \"安装戊\", \"role\": \"installer\", \"community\": "
+    "\"alpha\"},"
+    " {\"id\": \"w-cmd\", \"name\": \"指挥中心\", \"role\": \"staff\"}]";
 
 static const char *households_json =
-        "[{\"id\": \"H-1\", \"community\": \"alpha\", \"address\": \"测试路 1号 101\","
-        "  \"observation\": {\"start\": \"2020-02-05T00:00:00+08:00\","
-        "                    \"end\": \"2099-01-01T00:00:00+08:00\"},"
-        "  \"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", \"police\": \"w-a-03\"},"
-        "  \"schedule\": [{\"role\": \"medical\", \"at\": [\"09:00\", \"15:00\"], \"window\": \"30m\"}],"
-        "  \"devices\": [{\"id\": \"d-1-door\", \"kind\": \"door_contact\", \"source\": \"native\"},"
-        "               {\"id\": \"d-1-bell\", \"kind\": \"doorbell\", \"source\": \"native\"},"
-        "               {\"id\": \"d-1-cam\", \"kind\": \"camera\", \"source\": \"native\"}]}]";
+    "[{\"id\": \"H-1\", \"community\": \"alpha\", \"address\": \"测试路 1号 101\","
+    "  \"observation\": {\"start\": \"2020-02-05T00:00:00+08:00\","
+    "                    \"end\": \"2099-01-01T00:00:00+08:00\"},"
+    "  \"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", \"police\": \"w-a-03\"},"
+    "  \"schedule\": [{\"role\": \"medical\", \"at\": [\"09:00\", \"15:00\"], \"window\": "
+    "\"30m\"}],"
+    "  \"devices\": [{\"id\": \"d-1-door\", \"kind\": \"door_contact\", \"source\": \"native\"},"
+    "               {\"id\": \"d-1-bell\", \"kind\": \"doorbell\", \"source\": \"native\"},"
+    "               {\"id\": \"d-1-cam\", \"kind\": \"camera\", \"source\": \"native\"}]}]";
 
 static int setup(void **state)
 {
@@ -117,12 +120,11 @@ static const char *result_of(struct harness *h, const char *rid)
 static void assert_event(struct harness *h, const char *uid, const char *verdict,
                          const char *reason_part)
 {
-        const char *v = h_db_text(h, "SELECT verdict || ' | ' || reason FROM event WHERE uid = %Q",
-                                  uid);
+        const char *v =
+            h_db_text(h, "SELECT verdict || ' | ' || reason FROM event WHERE uid = %Q", uid);
         if (!strstr(v, verdict) || strncmp(v, verdict, strlen(verdict)) != 0 ||
             !strstr(v, reason_part))
-                fail_msg("event %s: \"%s\", expected %s with \"%s\"", uid, v, verdict,
-                         reason_part);
+                fail_msg("event %s: \"%s\", expected %s with \"%s\"", uid, v, verdict, reason_part);
 }
 
 static void test_a_whole_day(void **state)
@@ -142,8 +144,8 @@ static void test_a_whole_day(void **state)
         door(h, "e-06", at(9, 5, 0), "open");
         door(h, "e-07", at(9, 8, 0), "closed");
         /* 10:00 the community worker checks in at the door. */
-        snprintf(body, sizeof(body), "{\"request_id\": \"c1\", \"household\": \"H-1\", \"ts\": %.3f}",
-                 at(10, 0, 0));
+        snprintf(body, sizeof(body),
+                 "{\"request_id\": \"c1\", \"household\": \"H-1\", \"ts\": %.3f}", at(10, 0, 0));
         command(h, "w-a-01", "checkin", body);
         door(h, "e-08", at(10, 2, 0), "open");
         door(h, "e-09", at(10, 4, 0), "closed");
@@ -236,8 +238,8 @@ static void test_a_whole_day(void **state)
                 if (strcmp(kind, "person_left") == 0) {
                         person_left++;
                         assert_string_equal(sev, "critical");
-                        assert_non_null(strstr(cJSON_GetObjectItem(j, "reason")->valuestring,
-                                               "person leave"));
+                        assert_non_null(
+                            strstr(cJSON_GetObjectItem(j, "reason")->valuestring, "person leave"));
                 } else if (strcmp(kind, "too_many_openings") == 0) {
                         too_many++;
                         assert_string_equal(sev, "medium");
@@ -260,8 +262,9 @@ static void test_a_whole_day(void **state)
         assert_non_null(strstr(out, "w-a-03 (mqtt)\tpass\trecorded"));
         assert_non_null(strstr(out, "door open\talert\tdoor opened after pre-report 4"));
         free(out);
-        const char *argv2[] = { bin, "-c", h->confdir, "events", "--household", "H-1",
-                                "--since", "2020-02-06T19:00:00+08:00", NULL };
+        const char *argv2[] = { bin,           "-c",  h->confdir, "events",
+                                "--household", "H-1", "--since",  "2020-02-06T19:00:00+08:00",
+                                NULL };
         assert_int_equal(h_run(&out, argv2), 0);
         assert_null(strstr(out, "07:30:00"));
         assert_non_null(strstr(out, "20:00:40\td-1-cam\tperson out\talert"));

@@ -3,17 +3,17 @@
  * retained door states, rule state surviving a restart, tamper recipients, debounce, and
  * the commands' replies, refusals and doorwatchctl. Deadlines are configured in seconds and
  * waited for with bounded polling; nothing sleeps. */
+#include <cjson/cJSON.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <cjson/cJSON.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <cmocka.h>
 
 #include "harness.h"
 
@@ -21,35 +21,42 @@
 #define RESULTS "doorwatch/v1/+/+/result"
 
 static const char *workers_json =
-        "[{\"id\": \"w-a-01\", \"name\": \"社区甲\", \"role\": \"community\", \"community\": \"alpha\"},"
-        " {\"id\": \"w-a-02\", \"name\": \"医生乙\", \"role\": \"medical\", \"community\": \"alpha\"},"
-        " {\"id\": \"w-a-03\", \"name\": \"民警丙\", \"role\": \"police\", \"community\": \"alpha\"},"
-        " {\"id\": \"w-a-00\", \"name\": \"组长丁\", \"role\": \"staff\", \"community\": \"alpha\"},"
-        " {\"id\": \"w-a-09\", \"name\": \"安装戊\", \"role\": \"installer\", \"community\": \"alpha\"},"
-        " {\"id\": \"w-b-01\", \"name\": \"别社区\", \"role\": \"community\", \"community\": \"beta\"},"
-        " {\"id\": \"w-cmd\", \"name\": \"指挥中心\", \"role\": \"staff\"}]";
+    "[{\"id\": \"w-a-01\", \"name\": \"社区甲\", \"role\": \"community\", \"community\": "
+    "\"alpha\"},"
+    " {\"id\": \"w-a-02\", \"name\": \"医生乙\", \"role\": \"medical\", \"community\": \"alpha\"},"
+    " {\"id\": \"w-a-03\", \"name\": \"民警丙\", \"role\": \"police\", \"community\": \"alpha\"},"
+    " {\"id\": \"w-a-00\", \"name\": \"组长丁\", \"role\": \"staff\", \"community\": \"alpha\"},"
+    " {\"id\": \"w-a-09\", \"name\": \"安装戊\", \"role\": \"installer\", \"community\": "
+    "\"alpha\"},"
+    " {\"id\": \"w-b-01\", \"name\": \"别社区\", \"role\": \"community\", \"community\": \"beta\"},"
+    " {\"id\": \"w-cmd\", \"name\": \"指挥中心\", \"role\": \"staff\"}]";
 
 /* Three households under observation now (until obs_end), no schedule. */
 static void write_households(struct harness *h, const char *obs_end)
 {
         char buf[4096];
-        const char *team =
-                "\"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", \"police\": \"w-a-03\"}";
+        const char *team = "\"team\": {\"community\": \"w-a-01\", \"medical\": \"w-a-02\", "
+                           "\"police\": \"w-a-03\"}";
 
-        snprintf(buf, sizeof(buf),
-                 "[{\"id\": \"H-1\", \"community\": \"alpha\", \"address\": \"测试路 1号\","
-                 "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\", \"end\": \"%s\"}, %s,"
-                 "  \"devices\": [{\"id\": \"d-1-door\", \"kind\": \"door_contact\", \"source\": \"native\"},"
-                 "               {\"id\": \"d-1-bell\", \"kind\": \"doorbell\", \"source\": \"native\"}]},"
-                 " {\"id\": \"H-2\", \"community\": \"alpha\", \"address\": \"测试路 2号\","
-                 "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\","
-                 "                    \"end\": \"2099-01-01T00:00:00+08:00\"}, %s,"
-                 "  \"devices\": [{\"id\": \"d-2-door\", \"kind\": \"door_contact\", \"source\": \"native\"}]},"
-                 " {\"id\": \"H-3\", \"community\": \"alpha\", \"address\": \"测试路 3号\","
-                 "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\","
-                 "                    \"end\": \"2099-01-01T00:00:00+08:00\"}, %s,"
-                 "  \"devices\": [{\"id\": \"d-3-door\", \"kind\": \"door_contact\", \"source\": \"native\"}]}]",
-                 obs_end, team, team, team);
+        snprintf(
+            buf, sizeof(buf),
+            "[{\"id\": \"H-1\", \"community\": \"alpha\", \"address\": \"测试路 1号\","
+            "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\", \"end\": \"%s\"}, %s,"
+            "  \"devices\": [{\"id\": \"d-1-door\", \"kind\": \"door_contact\", \"source\": "
+            "\"native\"},"
+            "               {\"id\": \"d-1-bell\", \"kind\": \"doorbell\", \"source\": "
+            "\"native\"}]},"
+            " {\"id\": \"H-2\", \"community\": \"alpha\", \"address\": \"测试路 2号\","
+            "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\","
+            "                    \"end\": \"2099-01-01T00:00:00+08:00\"}, %s,"
+            "  \"devices\": [{\"id\": \"d-2-door\", \"kind\": \"door_contact\", \"source\": "
+            "\"native\"}]},"
+            " {\"id\": \"H-3\", \"community\": \"alpha\", \"address\": \"测试路 3号\","
+            "  \"observation\": {\"start\": \"2020-01-01T00:00:00+08:00\","
+            "                    \"end\": \"2099-01-01T00:00:00+08:00\"}, %s,"
+            "  \"devices\": [{\"id\": \"d-3-door\", \"kind\": \"door_contact\", \"source\": "
+            "\"native\"}]}]",
+            obs_end, team, team, team);
         h_write_conf(h, "households.json", buf);
 }
 
@@ -99,8 +106,8 @@ static void publish(struct harness *h, const char *device, const char *payload, 
 static void door(struct harness *h, const char *device, const char *id, const char *state)
 {
         char payload[128];
-        snprintf(payload, sizeof(payload), "{\"id\": \"%s\", \"type\": \"door\", \"state\": \"%s\"}",
-                 id, state);
+        snprintf(payload, sizeof(payload),
+                 "{\"id\": \"%s\", \"type\": \"door\", \"state\": \"%s\"}", id, state);
         publish(h, device, payload, false);
 }
 
@@ -142,9 +149,8 @@ static size_t notifications_of(struct harness *h, const char *kind)
         char buf[256];
         size_t n = h_count_messages(h, NOTIFY);
         for (size_t i = 0; i < n; i++)
-                assert_string_equal(json_str(h_message(h, NOTIFY, i)->payload, "kind", buf,
-                                             sizeof(buf)),
-                                    kind);
+                assert_string_equal(
+                    json_str(h_message(h, NOTIFY, i)->payload, "kind", buf, sizeof(buf)), kind);
         return n;
 }
 
@@ -159,12 +165,11 @@ static void test_held_open_even_when_expected(void **state)
         door(h, "d-1-door", "e-1", "open");
         assert_int_equal(h_wait_messages(h, NOTIFY, 3, 6000), 3);
         assert_int_equal(notifications_of(h, "door_held_open"), 3);
-        assert_non_null(strstr(json_str(h_message(h, NOTIFY, 0)->payload, "reason", buf,
-                                        sizeof(buf)),
-                               "the opening itself was expected"));
-        assert_string_equal(json_str(h_message(h, NOTIFY, 0)->payload, "event_id", buf,
-                                     sizeof(buf)),
-                            "e-1");
+        assert_non_null(
+            strstr(json_str(h_message(h, NOTIFY, 0)->payload, "reason", buf, sizeof(buf)),
+                   "the opening itself was expected"));
+        assert_string_equal(
+            json_str(h_message(h, NOTIFY, 0)->payload, "event_id", buf, sizeof(buf)), "e-1");
         assert_string_equal(h_db_text(h, "SELECT verdict FROM event WHERE uid = 'e-1'"),
                             "expected");
         /* Once per opening: closing and waiting raises nothing more. */
@@ -194,8 +199,8 @@ static void test_handoff_that_stays_open_is_judged_without_the_ring(void **state
         assert_int_equal(h_wait_messages(h, NOTIFY, 3, 6000), 3);
         assert_int_equal(notifications_of(h, "door_open_unexpected"), 3);
         const char *p = h_message(h, NOTIFY, 0)->payload;
-        assert_non_null(strstr(json_str(p, "reason", buf, sizeof(buf)),
-                               "judged as if there had been no ring"));
+        assert_non_null(
+            strstr(json_str(p, "reason", buf, sizeof(buf)), "judged as if there had been no ring"));
         assert_string_equal(json_str(p, "event_id", buf, sizeof(buf)), "e-5");
         assert_string_equal(h_db_text(h, "SELECT verdict FROM event WHERE uid = 'e-3'"),
                             "expected");
@@ -254,9 +259,8 @@ static void test_observation_end_resolves_and_notifies_once(void **state)
         assert_int_equal(notifications_of(h, "observation_ended"), 2);
         assert_non_null(h_message(h, "doorwatch/v1/workers/w-a-01/notify", 0));
         assert_non_null(h_message(h, "doorwatch/v1/workers/w-a-09/notify", 0));
-        assert_string_equal(json_str(h_message(h, NOTIFY, 0)->payload, "severity", buf,
-                                     sizeof(buf)),
-                            "info");
+        assert_string_equal(
+            json_str(h_message(h, NOTIFY, 0)->payload, "severity", buf, sizeof(buf)), "info");
         assert_string_equal(h_db_text(h, "SELECT state || '/' || resolved_by || '/' ||"
                                          " resolve_channel FROM alert"
                                          " WHERE kind = 'door_open_unexpected'"),
@@ -273,8 +277,7 @@ static void test_observation_end_resolves_and_notifies_once(void **state)
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert WHERE kind = 'observation_ended'"),
                          1);
         assert_int_equal(h_count_messages(h, "doorwatch/v1/workers/w-a-09/notify"), 0);
-        assert_string_equal(h_db_text(h, "SELECT verdict FROM event WHERE uid = 'e-2'"),
-                            "ignored");
+        assert_string_equal(h_db_text(h, "SELECT verdict FROM event WHERE uid = 'e-2'"), "ignored");
 }
 
 static void test_retained_open_is_alerted_once_across_restarts(void **state)
@@ -292,18 +295,16 @@ static void test_retained_open_is_alerted_once_across_restarts(void **state)
         h_start_daemon(h);
         assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
         assert_int_equal(notifications_of(h, "door_open_unexpected"), 3);
-        assert_non_null(strstr(h_db_text(h, "SELECT reason FROM alert"),
-                               "door found open (retained state)"));
-        assert_int_equal(h_db_wait_int(h, 2, 3000, "SELECT count(*) FROM event WHERE retained"),
-                         2);
+        assert_non_null(
+            strstr(h_db_text(h, "SELECT reason FROM alert"), "door found open (retained state)"));
+        assert_int_equal(h_db_wait_int(h, 2, 3000, "SELECT count(*) FROM event WHERE retained"), 2);
         assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE type = 'ring'"),
                                "retained replay of a ring"));
 
         /* Restarted (the recorder starts afresh): the same retained states arrive again and
          * change nothing. */
         restart_daemon(h);
-        assert_int_equal(h_db_wait_int(h, 4, 5000, "SELECT count(*) FROM event WHERE retained"),
-                         4);
+        assert_int_equal(h_db_wait_int(h, 4, 5000, "SELECT count(*) FROM event WHERE retained"), 4);
         h_pump(h, 300);
         assert_int_equal(h_count_messages(h, NOTIFY), 0);
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert"), 1);
@@ -372,8 +373,8 @@ static void test_tamper_goes_to_community_worker_and_installers(void **state)
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert WHERE kind = 'tamper'"
                                      " AND severity = 'high' AND device = 'd-1-door'"),
                          1);
-        assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE uid = 't-2'"),
-                               "within debounce"));
+        assert_non_null(
+            strstr(h_db_text(h, "SELECT reason FROM event WHERE uid = 't-2'"), "within debounce"));
 }
 
 static void test_commands_are_answered_refused_and_recorded(void **state)
@@ -414,30 +415,43 @@ static void test_commands_are_answered_refused_and_recorded(void **state)
 
         /* doorwatchctl acts on a worker's behalf; the record says it was the CLI. */
         snprintf(bin, sizeof(bin), "%s/doorwatchctl", h_build_dir());
-        const char *ci[] = { bin, "-c", h->confdir, "checkin", "--household", "H-1",
-                             "--worker", "w-a-01", NULL };
+        const char *ci[] = { bin,   "-c",       h->confdir, "checkin", "--household",
+                             "H-1", "--worker", "w-a-01",   NULL };
         assert_int_equal(h_run(&out, ci), 0);
         free(out);
         assert_string_equal(h_db_text(h, "SELECT channel FROM checkin"), "cli");
-        const char *bad[] = { bin, "-c", h->confdir, "checkin", "--household", "H-1",
-                              "--worker", "w-b-01", NULL };
+        const char *bad[] = { bin,   "-c",       h->confdir, "checkin", "--household",
+                              "H-1", "--worker", "w-b-01",   NULL };
         assert_int_equal(h_run(&out, bad), 1);
         assert_non_null(strstr(out, "refused"));
         free(out);
-        const char *pass[] = { bin, "-c", h->confdir, "pass", "add", "--household", "H-2",
-                               "--worker", "w-a-03", "--from", "2098-02-06T09:00:00+08:00",
-                               "--to", "2098-02-06T12:00:00+08:00", "--reason", "hospital",
+        const char *pass[] = { bin,
+                               "-c",
+                               h->confdir,
+                               "pass",
+                               "add",
+                               "--household",
+                               "H-2",
+                               "--worker",
+                               "w-a-03",
+                               "--from",
+                               "2098-02-06T09:00:00+08:00",
+                               "--to",
+                               "2098-02-06T12:00:00+08:00",
+                               "--reason",
+                               "hospital",
                                NULL };
         assert_int_equal(h_run(&out, pass), 0);
         free(out);
-        const char *usage[] = { bin, "-c", h->confdir, "pass", "add", "--household", "H-2",
-                                "--worker", "w-a-03", "--from", "soon", "--to", "later",
-                                "--reason", "x", NULL };
+        const char *usage[] = { bin,     "-c",       h->confdir, "pass",   "add",  "--household",
+                                "H-2",   "--worker", "w-a-03",   "--from", "soon", "--to",
+                                "later", "--reason", "x",        NULL };
         assert_int_equal(h_run(&out, usage), 2);
         free(out);
         const char *list[] = { bin, "-c", h->confdir, "pass", "list", "--household", "H-2", NULL };
         assert_int_equal(h_run(&out, list), 0);
-        assert_non_null(strstr(out, "2098-02-06 09:00:00\t2098-02-06 12:00:00\thospital\tupcoming"));
+        assert_non_null(
+            strstr(out, "2098-02-06 09:00:00\t2098-02-06 12:00:00\thospital\tupcoming"));
         assert_non_null(strstr(out, "w-a-03\tcli"));
         free(out);
         const char *list_json[] = { bin, "-c", h->confdir, "--json", "pass", "list", NULL };
@@ -449,10 +463,9 @@ static void test_commands_are_answered_refused_and_recorded(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_held_open_even_when_expected, setup,
-                                                teardown),
+                cmocka_unit_test_setup_teardown(test_held_open_even_when_expected, setup, teardown),
                 cmocka_unit_test_setup_teardown(
-                        test_handoff_that_stays_open_is_judged_without_the_ring, setup, teardown),
+                    test_handoff_that_stays_open_is_judged_without_the_ring, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pass_overdue_without_a_return, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_observation_end_resolves_and_notifies_once,
@@ -461,8 +474,8 @@ int main(void)
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rule_state_survives_a_restart, setup,
                                                 teardown),
-                cmocka_unit_test_setup_teardown(
-                        test_tamper_goes_to_community_worker_and_installers, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tamper_goes_to_community_worker_and_installers,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_commands_are_answered_refused_and_recorded,
                                                 setup, teardown),
         };
