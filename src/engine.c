@@ -718,6 +718,8 @@ static int upgrade_to_person_left(struct engine *e, const struct household *h,
         return notify_step(e, a, step, v->reason, now_usec);
 }
 
+/* d may be NULL for alerts raised by a deadline or the end of observation (never
+ * device-scoped kinds). */
 static int act_on_verdict(struct engine *e, const struct household *h, const struct device *d,
                           const struct event *ev, const struct verdict *v, int64_t event_usec,
                           int64_t now_usec, struct alert **ret)
@@ -917,7 +919,7 @@ static int end_observation(struct engine *e, const struct household *h, int64_t 
         snprintf(v.reason, sizeof(v.reason),
                  "observation ended at %s (%zu open alerts resolved); collect the devices",
                  format_local_time(h->obs_end_usec, when), resolved);
-        return raise_alert(e, h, NULL, &ev, &v, h->obs_end_usec, now_usec, &a);
+        return act_on_verdict(e, h, NULL, &ev, &v, h->obs_end_usec, now_usec, &a);
 }
 
 /* ---- rebuilding the rule state at start ---- */
