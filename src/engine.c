@@ -73,6 +73,7 @@ struct engine *engine_free(struct engine *e)
                 return NULL;
         for (size_t i = 0; e->households && i < e->config->n_households; i++) {
                 struct alert *a = e->households[i].alerts, *n;
+                rules_state_done(&e->households[i]);
                 for (; a; a = n) {
                         n = a->next;
                         alert_free(a);
@@ -965,8 +966,7 @@ static int load_pass(const struct store_pass *p, void *userdata)
                 return 0;
         }
         rules_copy_text(rp.reason, sizeof(rp.reason), p->reason);
-        rules_add_pass(st, &rp);
-        return 0;
+        return rules_add_pass(st, &rp) == -ENOMEM ? -ENOMEM : 0;
 }
 
 static int mark_noticed(const char *household, void *userdata)
@@ -1078,7 +1078,9 @@ int engine_add_pass(struct engine *e, const struct worker *w, const struct house
         if (r < 0)
                 return r;
         rules_copy_text(p.reason, sizeof(p.reason), reason);
-        rules_add_pass(st, &p);
+        r = rules_add_pass(st, &p); /* rules_check_pass() made sure there is room */
+        if (r < 0)
+                return r;
         snprintf(detail, sizeof(detail), "pass %" PRId64 " %s to %s: %.200s", p.id,
                  format_rfc3339(from_usec, a), format_rfc3339(to_usec, b), reason);
         r = store_insert_action(e->store, "pass", w->id, channel, h->id, at_usec, detail);

@@ -13,8 +13,10 @@
  * reached: a deadline is due at its instant ("still open at handoff_max_open"). */
 #include "rules.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -733,13 +735,30 @@ int rules_check_pass(const struct config *c, const struct household *h,
         return 0;
 }
 
-size_t rules_add_pass(struct household_state *st, const struct rules_pass *p)
+int rules_add_pass(struct household_state *st, const struct rules_pass *p)
 {
-        size_t i = st->n_passes++;
+        if (st->n_passes >= RULES_PASSES_MAX)
+                return -ENOSPC;
+        if (st->n_passes == st->cap_passes) {
+                /* Most households never get a pass: no memory until the first. */
+                size_t cap = st->cap_passes ? st->cap_passes * 2 : 2;
+                struct rules_pass *n = realloc(st->passes, cap * sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                st->passes = n;
+                st->cap_passes = cap;
+        }
+        st->passes[st->n_passes] = *p;
+        st->passes[st->n_passes].dirty = false;
+        st->n_passes++;
+        return 0;
+}
 
-        st->passes[i] = *p;
-        st->passes[i].dirty = false;
-        return i;
+void rules_state_done(struct household_state *st)
+{
+        free(st->passes);
+        st->passes = NULL;
+        st->n_passes = st->cap_passes = 0;
 }
 
 bool rules_pass_done(const struct rules_pass *p, int64_t at_usec)

@@ -113,8 +113,8 @@ struct household_state {
         int report_day;    /* local date (yyyymmdd) that reports_today counts */
         int reports_today;
 
-        struct rules_pass passes[RULES_PASSES_MAX];
-        size_t n_passes;
+        struct rules_pass *passes; /* allocated on the first pass; rules_state_done() */
+        size_t n_passes, cap_passes;
 
         /* Engine bookkeeping: receive time minus event time of the household's last live
          * event (maps event-time deadlines onto the realtime timer), the armed timer. */
@@ -204,8 +204,10 @@ int rules_report(const struct config *c, const struct household *h, struct house
 int rules_check_pass(const struct config *c, const struct household *h,
                      const struct household_state *st, int64_t from_usec, int64_t to_usec,
                      const char *reason, const char **error);
-/* Adds a validated pass (p->id set by the caller); returns its index. */
-size_t rules_add_pass(struct household_state *st, const struct rules_pass *p);
+/* Adds a validated pass (p->id set by the caller). Returns 0, or -ENOMEM. */
+int rules_add_pass(struct household_state *st, const struct rules_pass *p);
+/* Frees what st allocated (its passes); st stays usable. */
+void rules_state_done(struct household_state *st);
 /* Whether nothing can happen to pass p any more at at_usec: the return was seen, it ended
  * without an exit, or it ended a day ago with no return. */
 bool rules_pass_done(const struct rules_pass *p, int64_t at_usec);
