@@ -18,9 +18,13 @@ struct outbox;
 int outbox_new(sd_event *ev, const struct config *c, struct store *s, struct outbox **ret);
 struct outbox *outbox_free(struct outbox *o);
 void outbox_set_mqtt(struct outbox *o, struct mqtt *m);
+/* After a reload: the configuration to use from now on (the old one is freed next). */
+void outbox_set_config(struct outbox *o, const struct config *c);
 
 /* Sends what is due now (call after a commit) and arms the retry timer. */
 void outbox_dispatch(struct outbox *o);
+/* The broker (re)connected: sends what waited for it. */
+void outbox_on_connect(struct outbox *o);
 void outbox_on_publish(struct outbox *o, int mid);
 void outbox_on_disconnect(struct outbox *o);
 
