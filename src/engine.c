@@ -147,6 +147,7 @@ static int rules_timer(struct engine *e, const struct household *h, uint64_t tok
                        int64_t now_usec);
 static int end_observation(struct engine *e, const struct household *h, int64_t now_usec);
 static int rules_load(struct engine *e);
+static void rules_reloaded(struct engine *e, const struct config *oc);
 
 int engine_tick(struct engine *e, int64_t now_usec)
 {
@@ -566,8 +567,8 @@ static int raise_alert(struct engine *e, const struct household *h, const struct
         }
         link_alert(e, a);
         e->counters.alerts_raised++;
-        log_about(LOG_NOTICE, a->id, h->id, d->id, "alert %s: %s at household %s (%s)", a->id,
-                  alert_kind_to_string(a->kind), h->id, v->reason);
+        log_about(LOG_NOTICE, a->id, h->id, d ? d->id : NULL, "alert %s: %s at household %s (%s)",
+                  a->id, alert_kind_to_string(a->kind), h->id, v->reason);
         r = notify_step(e, a,
                         e->config->escalation.n_steps ? e->config->escalation.steps[0] : STEP_TEAM,
                         v->reason, now_usec);
@@ -1000,24 +1001,28 @@ int engine_reload(struct engine *e, const struct config *nc)
         struct household_state *hs;
         struct device_state *ds;
         struct household **moved; /* old household index -> its new record, or NULL */
+        struct rules_debounce *db;
         struct timerq timers = { 0 };
         size_t n_dropped = 0;
 
         hs = calloc(nc->n_households ? nc->n_households : 1, sizeof(*hs));
         ds = calloc(nc->n_devices ? nc->n_devices : 1, sizeof(*ds));
+        db = calloc(nc->n_devices ? nc->n_devices : 1, sizeof(*db));
         moved = calloc(oc->n_households ? oc->n_households : 1, sizeof(*moved));
-        if (!hs || !ds || !moved) {
+        if (!hs || !ds || !db || !moved) {
                 free(hs);
                 free(ds);
+                free(db);
                 free(moved);
                 return -ENOMEM;
         }
         /* From here on nothing fails. */
         for (size_t i = 0; i < nc->n_devices; i++) {
                 const struct device *od = config_device(oc, nc->devices[i].id);
-                if (od)
+                if (od) {
                         ds[i] = e->devices[od->index];
-                else
+                        db[i] = e->debounce[od->index];
+                } else
                         ds[i].battery_percent = -1;
         }
         for (size_t i = 0; i < oc->n_households; i++) {
@@ -1032,6 +1037,7 @@ int engine_reload(struct engine *e, const struct config *nc)
                                 a->household = nh;
                         continue;
                 }
+                rules_state_done(&e->households[i]);
                 for (a = e->households[i].alerts; a; a = next) {
                         next = a->next;
                         if (n_dropped++ < RELOAD_LOG_DROPPED_MAX)
@@ -1058,11 +1064,14 @@ int engine_reload(struct engine *e, const struct config *nc)
         free(moved);
         free(e->households);
         free(e->devices);
+        free(e->debounce);
         timerq_done(&e->timers);
         e->households = hs;
         e->devices = ds;
+        e->debounce = db;
         e->timers = timers;
         e->config = nc;
+        rules_reloaded(e, oc);
         return 0;
 }
 
@@ -1429,6 +1438,24 @@ static int rules_load(struct engine *e)
         log_info("engine: rule state of %zu households loaded, %zu pending passes", c->n_households,
                  passes);
         return 0;
+}
+
+/* After a reload (the new config is e->config, the old one oc still valid): new households
+ * and moved observation ends get their end timer; every household's rule deadline is
+ * re-armed (its policy may have changed). */
+static void rules_reloaded(struct engine *e, const struct config *oc)
+{
+        for (size_t i = 0; i < e->config->n_households; i++) {
+                const struct household *h = &e->config->households[i];
+                const struct household *oh = config_household(oc, h->id);
+
+                if (!e->households[i].observation_noticed &&
+                    (!oh || oh->obs_end_usec != h->obs_end_usec))
+                        timerq_push(&e->timers, h->obs_end_usec, TIMER_OBSERVATION_END, (void *)h,
+                                    0);
+                e->households[i].timer_usec = 0; /* re-push at the new policy's deadline */
+                schedule_household(e, h);
+        }
 }
 
 /* ---- commands ---- */

@@ -863,6 +863,7 @@ static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
         if (!household || !worker)
                 return usage();
         cJSON_AddStringToObject(body, "household", household);
+        cJSON_AddStringToObject(body, "via", "cli"); /* recorded as the operator CLI */
         return send_command(ctl, worker, "checkin", body);
 }
 
@@ -901,6 +902,7 @@ static int cmd_pass_add(struct ctl *ctl, int argc, char **argv)
         cJSON_AddStringToObject(body, "from", from);
         cJSON_AddStringToObject(body, "to", to);
         cJSON_AddStringToObject(body, "reason", reason);
+        cJSON_AddStringToObject(body, "via", "cli");
         return send_command(ctl, worker, "pass", body);
 }
 
