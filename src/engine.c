@@ -1304,6 +1304,12 @@ static int rules_timer(struct engine *e, const struct household *h, uint64_t tok
                 r = settle_deadlines(e, h, until, now_usec);
         if (r == 0)
                 r = rules_persist(e, h, until, now_usec);
+        if (r < 0) {
+                /* The database refused (busy, full): try again rather than lose the deadline. */
+                log_err_errno(r, "household %s: rule deadline failed, retrying", h->id);
+                st->timer_usec = now_usec + ESCALATION_RETRY_USEC;
+                timerq_push(&e->timers, st->timer_usec, TIMER_RULES, (void *)h, ++st->timer_token);
+        }
         return r;
 }
 
@@ -1327,8 +1333,12 @@ static int end_observation(struct engine *e, const struct household *h, int64_t 
         if (st->observation_noticed || now_usec < h->obs_end_usec)
                 return 0;
         r = store_begin(e->store);
-        if (r < 0)
+        if (r < 0) {
+                log_err_errno(r, "household %s: end of observation failed, retrying", h->id);
+                timerq_push(&e->timers, now_usec + ESCALATION_RETRY_USEC, TIMER_OBSERVATION_END,
+                            (void *)h, 0);
                 return r;
+        }
         for (a = st->alerts; a; a = next) {
                 next = a->next;
                 r = store_set_alert_resolved(e->store, a->id, "system", "system", now_usec,
