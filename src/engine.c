@@ -1316,7 +1316,7 @@ static int rules_timer(struct engine *e, const struct household *h, uint64_t tok
 /* The observation of h ended: its live alerts are resolved by the system and, unless the
  * observation ended before this database existed, its community worker and installers
  * are told to collect the devices (once, also across restarts). */
-static int end_observation(struct engine *e, const struct household *h, int64_t now_usec)
+static int end_observation_once(struct engine *e, const struct household *h, int64_t now_usec)
 {
         struct household_state *st = &e->households[h->index];
         struct alert *a, *next;
@@ -1333,12 +1333,8 @@ static int end_observation(struct engine *e, const struct household *h, int64_t 
         if (st->observation_noticed || now_usec < h->obs_end_usec)
                 return 0;
         r = store_begin(e->store);
-        if (r < 0) {
-                log_err_errno(r, "household %s: end of observation failed, retrying", h->id);
-                timerq_push(&e->timers, now_usec + ESCALATION_RETRY_USEC, TIMER_OBSERVATION_END,
-                            (void *)h, 0);
+        if (r < 0)
                 return r;
-        }
         for (a = st->alerts; a; a = next) {
                 next = a->next;
                 r = store_set_alert_resolved(e->store, a->id, "system", "system", now_usec,
@@ -1362,6 +1358,19 @@ static int end_observation(struct engine *e, const struct household *h, int64_t 
                  "observation ended at %s (%zu open alerts resolved); collect the devices",
                  format_local_time(h->obs_end_usec, when), resolved);
         return act_on_verdict(e, h, NULL, &ev, &v, h->obs_end_usec, now_usec, &a);
+}
+
+static int end_observation(struct engine *e, const struct household *h, int64_t now_usec)
+{
+        int r = end_observation_once(e, h, now_usec);
+
+        if (r < 0) {
+                /* The database refused (busy, full): try again rather than never end it. */
+                log_err_errno(r, "household %s: end of observation failed, retrying", h->id);
+                timerq_push(&e->timers, now_usec + ESCALATION_RETRY_USEC, TIMER_OBSERVATION_END,
+                            (void *)h, 0);
+        }
+        return r;
 }
 
 /* ---- rebuilding the rule state at start ---- */
