@@ -20,6 +20,8 @@
 #include "engine.h"
 #include "log.h"
 #include "mqtt.h"
+#include "notify/mqtt_notifier.h"
+#include "notify/notify.h"
 #include "outbox.h"
 #include "store.h"
 #include "util.h"
@@ -39,6 +41,8 @@ struct daemon {
         struct engine *engine;
         struct outbox *outbox;
         struct mqtt *mqtt;
+        struct notify_context *notify;
+        struct notify_mqtt *notify_mqtt;
 
         struct hashmap *routes; /* exact topic -> struct route (keys owned by route_keys) */
         char **route_keys;
@@ -49,6 +53,7 @@ struct daemon {
         sd_event_source *commit;
         sd_event_source *tick; /* CLOCK_REALTIME, at the engine's earliest deadline */
         sd_event_source *sig_term, *sig_int;
+        sd_event_source *gap; /* CLOCK_MONOTONIC: the broker away for monitoring_gap_after */
 
         uint64_t n_invalid, n_unknown, n_oversize, n_commands;
         struct ratelimit rl_invalid;
@@ -362,22 +367,108 @@ static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void
                 log_warn("message on %s: no registered device or command; dropped", msg->topic);
 }
 
+/* ---- monitoring gap: the broker unreachable for monitoring_gap_after ---- */
+
+static void arm_gap(struct daemon *d)
+{
+        int64_t since = mqtt_disconnected_since_usec(d->mqtt);
+
+        if (mqtt_connected(d->mqtt) || since == 0) {
+                sd_event_source_set_enabled(d->gap, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_source_set_time(d->gap, (uint64_t)(since + d->config->monitoring_gap_after_usec));
+        sd_event_source_set_enabled(d->gap, SD_EVENT_ONESHOT);
+}
+
+static int on_gap(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        int64_t since = mqtt_disconnected_since_usec(d->mqtt);
+        int64_t mono = now_monotonic_usec(), now = now_realtime_usec();
+        char reason[512];
+        int r;
+
+        if (mqtt_connected(d->mqtt) || since == 0)
+                return 0;
+        if (mono - since < d->config->monitoring_gap_after_usec) {
+                arm_gap(d);
+                return 0;
+        }
+        snprintf(reason, sizeof(reason), "MQTT broker %s:%d unreachable for %.0f s",
+                 d->config->mqtt.host, d->config->mqtt.port, (double)(mono - since) / 1e6);
+        log_err("monitoring gap: %s; telling the command centre and admins", reason);
+        r = engine_monitoring_gap(d->engine, reason, now - (mono - since), now);
+        if (r < 0)
+                log_err_errno(r, "monitoring gap: cannot queue the notice");
+        return 0;
+}
+
 static void on_connect(struct mqtt *m, bool session_present, void *userdata)
 {
         struct daemon *d = userdata;
-        outbox_dispatch(d->outbox);
+
+        arm_gap(d);
+        if (engine_monitoring_gap_open(d->engine)) {
+                int r = engine_monitoring_restored(d->engine, now_realtime_usec());
+                if (r < 0)
+                        log_err_errno(r, "monitoring restored: cannot queue the notice");
+        }
+        outbox_on_connect(d->outbox);
 }
 
 static void on_disconnect(struct mqtt *m, void *userdata)
 {
         struct daemon *d = userdata;
         outbox_on_disconnect(d->outbox);
+        arm_gap(d);
 }
 
 static void on_publish(struct mqtt *m, int mid, void *userdata)
 {
         struct daemon *d = userdata;
-        outbox_on_publish(d->outbox, mid);
+        notify_mqtt_on_publish(d->notify_mqtt, mid);
+}
+
+/* A notification was given up: the admins hear of it (notification_failed). */
+static void on_dead(const struct outbox_dead *dead, void *userdata)
+{
+        struct daemon *d = userdata;
+        int r = engine_notification_failed(d->engine, dead->id, dead->alert_id, dead->channel,
+                                           dead->kind, dead->error, now_realtime_usec());
+        if (r < 0)
+                log_err_errno(r, "notification %s: cannot raise notification_failed", dead->id);
+}
+
+/* The mqtt type on our connection, the templates and every configured notifier. A
+ * notifier that cannot be built (unreadable secret file, ...) stops the start. */
+static int setup_notify(struct daemon *d)
+{
+        const struct config *c = d->config;
+        struct config_diag diag = { 0 };
+        struct templates *t = NULL;
+        int r;
+
+        r = notify_mqtt_new(d->mqtt, c->mqtt.topic_prefix, &d->notify_mqtt);
+        if (r >= 0)
+                r = notify_context_new(d->event, &d->notify);
+        if (r < 0)
+                return r;
+        r = templates_new(c->templates, &diag, &t);
+        if (r >= 0)
+                notify_context_set_templates(d->notify, t);
+        for (size_t i = 0; i < c->n_notifiers; i++) {
+                int k = notifier_new(d->notify, &c->notifiers[i], c->dir, &diag, NULL);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        for (size_t i = 0; i < diag.n_errors; i++)
+                log_err("%s", diag.errors[i]);
+        config_diag_done(&diag);
+        if (r < 0)
+                return r;
+        log_info("notify: %zu notifiers", c->n_notifiers);
+        return 0;
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -449,8 +540,6 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         r = engine_new(cfg, d->store, &d->engine);
         if (r == 0)
                 r = engine_load(d->engine);
-        if (r == 0)
-                r = outbox_new(d->event, cfg, d->store, &d->outbox);
         if (r < 0)
                 goto fail;
         build_routes(d);
@@ -468,7 +557,23 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                      d, &d->mqtt);
         if (r < 0)
                 goto fail;
+        r = setup_notify(d);
+        if (r < 0) {
+                log_err_errno(r, "cannot set up the notifiers");
+                goto fail;
+        }
+        engine_set_notify(d->engine, d->notify);
+        r = outbox_new(d->event, cfg, d->store, d->notify, &d->outbox);
+        if (r < 0)
+                goto fail;
         outbox_set_mqtt(d->outbox, d->mqtt);
+        outbox_set_dead_handler(d->outbox, on_dead, d);
+        r = sd_event_add_time(d->event, &d->gap, CLOCK_MONOTONIC, UINT64_MAX, 100 * USEC_PER_MSEC,
+                              on_gap, d);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(d->gap, SD_EVENT_OFF);
+        sd_event_source_set_description(d->gap, "monitoring-gap");
         r = mqtt_set_subscriptions(d->mqtt, d->filters, d->n_filters);
         if (r < 0)
                 goto fail;
@@ -491,8 +596,12 @@ struct daemon *daemon_free(struct daemon *d)
                 return NULL;
         if (d->store)
                 store_commit(d->store);
-        d->mqtt = mqtt_free(d->mqtt);
+        /* Sends still in flight are cancelled; their rows stay for the next start. */
         d->outbox = outbox_free(d->outbox);
+        d->notify = notify_context_free(d->notify);
+        d->notify_mqtt = notify_mqtt_free(d->notify_mqtt);
+        d->gap = sd_event_source_disable_unref(d->gap);
+        d->mqtt = mqtt_free(d->mqtt);
         d->engine = engine_free(d->engine);
         d->commit = sd_event_source_disable_unref(d->commit);
         d->tick = sd_event_source_disable_unref(d->tick);
@@ -512,6 +621,7 @@ int daemon_run(struct daemon *d)
         int r;
 
         mqtt_start(d->mqtt);
+        arm_gap(d);
         outbox_dispatch(d->outbox);
         rearm_tick(d);
         sd_notifyf(0, "READY=1\nSTATUS=%zu households, %zu devices", d->config->n_households,

@@ -187,6 +187,11 @@ void notify_context_set_templates(struct notify_context *ctx, struct templates *
         ctx->templates = t;
 }
 
+const struct templates *notify_context_templates(const struct notify_context *ctx)
+{
+        return ctx->templates;
+}
+
 void notify_context_set_clock(struct notify_context *ctx, notify_clock_fn now, void *userdata)
 {
         ctx->clock = now ? now : default_clock;

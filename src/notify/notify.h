@@ -196,6 +196,8 @@ static inline void notify_context_freep(struct notify_context **ctx)
 }
 /* Takes ownership; replaces the defaults the context starts with. */
 void notify_context_set_templates(struct notify_context *ctx, struct templates *t);
+/* The templates in use (the defaults until set). */
+const struct templates *notify_context_templates(const struct notify_context *ctx);
 /* Wall clock (Unix usec) used for signatures and rate limiting; tests inject a fixed one. */
 typedef int64_t (*notify_clock_fn)(void *userdata);
 void notify_context_set_clock(struct notify_context *ctx, notify_clock_fn now, void *userdata);
