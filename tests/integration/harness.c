@@ -130,7 +130,8 @@ void h_write_default_config(struct harness *h, const char *extra)
 void h_init(struct harness *h)
 {
         memset(h, 0, sizeof(*h));
-        snprintf(h->dir, sizeof(h->dir), "/tmp/doorwatch-test-XXXXXX");
+        const char *tmp = getenv("TMPDIR");
+        snprintf(h->dir, sizeof(h->dir), "%s/doorwatch-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(h->dir))
                 die("mkdtemp: %s", strerror(errno));
         snprintf(h->confdir, sizeof(h->confdir), "%s/conf", h->dir);
@@ -250,8 +251,15 @@ void h_start_daemon(struct harness *h)
         snprintf(filter, sizeof(filter), "doorwatch/v1/daemon/+/status");
         h_clear_messages(h);
         /* DOORWATCH_VALGRIND=1 runs the daemon under valgrind (errors make it exit 99). */
-        const char *vg[] = { "/usr/bin/valgrind", "-q", "--leak-check=full", "--error-exitcode=99",
-                             bin, "-c", h->confdir, "-v", NULL };
+        const char *vg[] = { "/usr/bin/valgrind",
+                             "-q",
+                             "--leak-check=full",
+                             "--error-exitcode=99",
+                             bin,
+                             "-c",
+                             h->confdir,
+                             "-v",
+                             NULL };
         const char *plain[] = { bin, "-c", h->confdir, "-v", NULL };
         h->daemon_pid = spawn(getenv("DOORWATCH_VALGRIND") ? vg : plain, log);
         for (double end = mono() + (getenv("DOORWATCH_VALGRIND") ? 60 : 15); mono() < end;) {
