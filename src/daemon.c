@@ -434,8 +434,9 @@ static void on_publish(struct mqtt *m, int mid, void *userdata)
 static void on_dead(const struct outbox_dead *dead, void *userdata)
 {
         struct daemon *d = userdata;
-        int r = engine_notification_failed(d->engine, dead->id, dead->alert_id, dead->channel,
-                                           dead->kind, dead->error, now_realtime_usec());
+        int r =
+            engine_notification_failed(d->engine, dead->id, dead->alert_id, dead->channel,
+                                       dead->worker, dead->kind, dead->error, now_realtime_usec());
         if (r < 0)
                 log_err_errno(r, "notification %s: cannot raise notification_failed", dead->id);
 }

@@ -866,9 +866,10 @@ static int raise_system_alert(struct engine *e, enum alert_kind kind, const stru
 }
 
 int engine_notification_failed(struct engine *e, const char *notification_id, const char *alert_id,
-                               const char *channel, const char *kind, const char *error,
-                               int64_t now_usec)
+                               const char *channel, const char *worker_id, const char *kind,
+                               const char *error, int64_t now_usec)
 {
+        const struct worker *w = worker_id ? config_worker(e->config, worker_id) : NULL;
         const struct alert *failed = alert_id ? engine_find_alert(e, alert_id) : NULL;
         const struct household *h = failed ? failed->household : NULL;
         char reason[512], household_id[160];
@@ -876,6 +877,12 @@ int engine_notification_failed(struct engine *e, const char *notification_id, co
         bool is_new;
         int r;
 
+        if (w) {
+                char masked[32];
+                log_warn("notification %s: worker %s (%s, phone %s) was not reached via %s",
+                         notification_id, w->id, w->name ? w->name : "-",
+                         w->phone ? log_mask_phone(w->phone, masked) : "-", channel);
+        }
         if (str_eq(kind, "notification_failed")) {
                 /* Telling the admins that telling the admins failed would never end. */
                 log_err("notification %s to the admins about a failed notification was not "

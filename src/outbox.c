@@ -54,6 +54,12 @@ struct outbox {
         struct ratelimit rl_retry;
 };
 
+static void kick(struct outbox *o)
+{
+        if (o->kick)
+                sd_event_source_set_enabled(o->kick, SD_EVENT_ONESHOT);
+}
+
 static int on_kick(sd_event_source *s, void *userdata)
 {
         outbox_dispatch(userdata);
@@ -127,6 +133,12 @@ struct outbox *outbox_free(struct outbox *o)
         return NULL;
 }
 
+void outbox_set_notify(struct outbox *o, struct notify_context *notify)
+{
+        o->notify = notify;
+        kick(o);
+}
+
 void outbox_set_mqtt(struct outbox *o, struct mqtt *m)
 {
         o->mqtt = m;
@@ -146,12 +158,6 @@ const struct outbox_counters *outbox_counters(const struct outbox *o)
 size_t outbox_n_inflight(const struct outbox *o)
 {
         return o->n_sends;
-}
-
-static void kick(struct outbox *o)
-{
-        if (o->kick)
-                sd_event_source_set_enabled(o->kick, SD_EVENT_ONESHOT);
 }
 
 /* retry_base * 2^(attempts - 1), capped at retry_max, then a random point in its upper

@@ -49,6 +49,9 @@ typedef void (*outbox_dead_fn)(const struct outbox_dead *d, void *userdata);
 int outbox_new(sd_event *ev, const struct config *c, struct store *s, struct notify_context *notify,
                struct outbox **ret);
 struct outbox *outbox_free(struct outbox *o);
+/* After a reload: the new notifiers (sends of the old context, cancelled when it is freed,
+ * go back to pending). */
+void outbox_set_notify(struct outbox *o, struct notify_context *notify);
 /* Rows for notifiers of type mqtt wait while m is not connected. */
 void outbox_set_mqtt(struct outbox *o, struct mqtt *m);
 void outbox_set_dead_handler(struct outbox *o, outbox_dead_fn fn, void *userdata);

@@ -274,6 +274,28 @@ static int run_ctl(struct t *t, char **out, const char *a1, const char *a2, cons
         return h_run(out, argv);
 }
 
+/* w-a-01 is also reached by the "sms" notifier. */
+static void write_workers_with_sms(struct t *t)
+{
+        h_write_conf(&t->h, "workers.json",
+                     "[{\"id\": \"w-a-01\", \"name\": \"测试甲\", \"role\": \"community\","
+                     "  \"community\": \"alpha\", \"phone\": \"+8613800000101\","
+                     "  \"channels\": [\"mqtt\", \"sms\"]},"
+                     " {\"id\": \"w-a-02\", \"name\": \"测试乙\", \"role\": \"medical\","
+                     "  \"community\": \"alpha\", \"channels\": [\"mqtt\"]},"
+                     " {\"id\": \"w-a-03\", \"name\": \"测试丙\", \"role\": \"police\","
+                     "  \"community\": \"alpha\", \"channels\": [\"mqtt\"]},"
+                     " {\"id\": \"w-a-00\", \"name\": \"测试丁\", \"role\": \"staff\","
+                     "  \"community\": \"alpha\", \"channels\": [\"mqtt\"]},"
+                     " {\"id\": \"w-b-01\", \"name\": \"贝一\", \"role\": \"community\","
+                     "  \"community\": \"beta\"},"
+                     " {\"id\": \"w-b-02\", \"name\": \"贝二\", \"role\": \"medical\","
+                     "  \"community\": \"beta\"},"
+                     " {\"id\": \"w-b-03\", \"name\": \"贝三\", \"role\": \"police\","
+                     "  \"community\": \"beta\"},"
+                     " {\"id\": \"w-cmd\", \"name\": \"指挥中心\", \"role\": \"staff\"}]");
+}
+
 /* ---- the four HTTP channels, exactly as the daemon sends them ---- */
 
 static void test_group_channels_exact_requests(void **state)
@@ -639,6 +661,44 @@ static void test_dead_letter_raises_notification_failed(void **state)
         free(out);
 }
 
+/* A per-person channel that keeps failing: given up, the admins told, the phone masked. */
+static void test_failing_sms_is_given_up_with_phone_masked(void **state)
+{
+        struct t *t = *state;
+        char script[PATH_MAX], out[600], notifiers[8192], *log;
+
+        assert_non_null(realpath("tests/fixtures/record-argv.sh", script));
+        snprintf(out, sizeof(out), "%s/argv.out", t->h.dir);
+        snprintf(notifiers, sizeof(notifiers),
+                 "\"sms\": {\"type\": \"exec\", \"argv\": [\"%s\", \"%s\", \"fail\", \"{phone}\"]}",
+                 script, out);
+        write_doorwatch(t, notifiers,
+                        "\"outbox\": {\"max_attempts\": 2, \"retry_base\": \"100ms\","
+                        " \"retry_max\": \"100ms\"}");
+        write_workers_with_sms(t);
+        start(t);
+        door_event(t, "d-1-door", "e-1", h_now());
+        assert_int_equal(h_db_wait_int(&t->h, 1, 10000,
+                                       "SELECT count(*) FROM notification WHERE channel = 'sms'"
+                                       " AND state = 'dead' AND attempts = 2"),
+                         1);
+        /* The program's complaint, phone masked as in every log line and detail. */
+        assert_non_null(
+            strstr(h_db_text(&t->h, "SELECT last_error FROM notification WHERE channel = 'sms'"),
+                   "exit status 3: modem not ready for 138****0001"));
+        assert_int_equal(h_db_wait_int(&t->h, 1, 5000,
+                                       "SELECT count(*) FROM alert WHERE kind ="
+                                       " 'notification_failed' AND household = 'H-1'"),
+                         1);
+        assert_int_equal(h_wait_messages(&t->h, "doorwatch/v1/workers/w-cmd/notify", 1, 5000), 1);
+        log = log_contents(t);
+        assert_non_null(strstr(log, "worker w-a-01 (测试甲, phone +86138****0101) was not reached"
+                                    " via sms"));
+        assert_null(strstr(log, "13800000101"));
+        assert_null(strstr(log, "13800000001"));
+        free(log);
+}
+
 /* ---- kill -9 with a pending outbox ---- */
 
 static void test_pending_outbox_survives_kill9(void **state)
@@ -725,23 +785,7 @@ static void test_exec_argv_is_literal(void **state)
         write_doorwatch(t, notifiers, extra);
         free(extra);
         free(templates);
-        h_write_conf(&t->h, "workers.json",
-                     "[{\"id\": \"w-a-01\", \"name\": \"测试甲\", \"role\": \"community\","
-                     "  \"community\": \"alpha\", \"phone\": \"+8613800000101\","
-                     "  \"channels\": [\"mqtt\", \"sms\"]},"
-                     " {\"id\": \"w-a-02\", \"name\": \"测试乙\", \"role\": \"medical\","
-                     "  \"community\": \"alpha\", \"channels\": [\"mqtt\"]},"
-                     " {\"id\": \"w-a-03\", \"name\": \"测试丙\", \"role\": \"police\","
-                     "  \"community\": \"alpha\", \"channels\": [\"mqtt\"]},"
-                     " {\"id\": \"w-a-00\", \"name\": \"测试丁\", \"role\": \"staff\","
-                     "  \"community\": \"alpha\", \"channels\": [\"mqtt\"]},"
-                     " {\"id\": \"w-b-01\", \"name\": \"贝一\", \"role\": \"community\","
-                     "  \"community\": \"beta\"},"
-                     " {\"id\": \"w-b-02\", \"name\": \"贝二\", \"role\": \"medical\","
-                     "  \"community\": \"beta\"},"
-                     " {\"id\": \"w-b-03\", \"name\": \"贝三\", \"role\": \"police\","
-                     "  \"community\": \"beta\"},"
-                     " {\"id\": \"w-cmd\", \"name\": \"指挥中心\", \"role\": \"staff\"}]");
+        write_workers_with_sms(t);
         start(t);
         door_event(t, "d-1-door", "e-1", h_now());
         assert_int_equal(h_db_wait_int(&t->h, 1, 10000,
@@ -750,15 +794,9 @@ static void test_exec_argv_is_literal(void **state)
                          1);
         f = fopen(out, "r");
         assert_non_null(f);
-        len = 0;
-        char chunk[4096];
-        size_t k;
-        buf = malloc(1);
-        while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-                buf = realloc(buf, len + k + 1);
-                memcpy(buf + len, chunk, k);
-                len += k;
-        }
+        buf = calloc(1, 65536);
+        assert_non_null(buf);
+        len = fread(buf, 1, 65535, f);
         fclose(f);
         /* phone \0 text \0 name \0 worker \0 kind \0 */
         const char *p = buf;
@@ -948,6 +986,8 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_dead_letter_raises_notification_failed, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_failing_sms_is_given_up_with_phone_masked,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pending_outbox_survives_kill9, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_exec_argv_is_literal, setup, teardown),
