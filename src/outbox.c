@@ -139,6 +139,11 @@ void outbox_set_notify(struct outbox *o, struct notify_context *notify)
         kick(o);
 }
 
+void outbox_set_config(struct outbox *o, const struct config *c)
+{
+        o->config = c;
+}
+
 void outbox_set_mqtt(struct outbox *o, struct mqtt *m)
 {
         o->mqtt = m;
