@@ -797,7 +797,8 @@ static int cmd_notify_list(struct ctl *ctl, int argc, char **argv)
                 return 1;
         if (asprintf(&sql,
                      "SELECT id, state, channel, worker, alert_id,"
-                     " json_extract(payload, '$.kind') AS kind, priority, attempts,"
+                     " json_extract(payload, '$.kind') AS kind, kind AS purpose, priority,"
+                     " attempts,"
                      " local_time(created_usec) AS created, local_time(last_attempt_usec) AS tried,"
                      " CASE state WHEN 'delivered' THEN local_time(delivered_usec)"
                      " WHEN 'dead' THEN local_time(dead_usec) ELSE local_time(next_usec) END"

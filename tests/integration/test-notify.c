@@ -931,6 +931,42 @@ static void test_ctl_notify_test(void **state)
         free(out);
 }
 
+/* ---- reload (SIGHUP) builds the notifiers of the new configuration ---- */
+
+static void test_reload_rebuilds_notifiers(void **state)
+{
+        struct t *t = *state;
+        char notifiers[512];
+        double end;
+        bool reloaded = false;
+
+        snprintf(notifiers, sizeof(notifiers),
+                 "\"ops\": {\"type\": \"webhook\", \"url\": \"%s/hook\"}", http_sink_url(t->sink));
+        write_doorwatch(t, notifiers, "");
+        start(t);
+        door_event(t, "d-1-door", "e-1", h_now());
+        assert_int_equal(wait_path(t, "/hook", 1, 5000), 1);
+
+        snprintf(notifiers, sizeof(notifiers),
+                 "\"ops\": {\"type\": \"webhook\", \"url\": \"%s/hook2\"},"
+                 " \"ops-b\": {\"type\": \"webhook\", \"url\": \"%s/beta\","
+                 " \"communities\": [\"beta\"]}",
+                 http_sink_url(t->sink), http_sink_url(t->sink));
+        write_doorwatch(t, notifiers, "");
+        kill(t->h.daemon_pid, SIGHUP);
+        for (end = mono() + 10; !reloaded && mono() < end; h_pump(&t->h, 20)) {
+                char *log = log_contents(t);
+                reloaded = strstr(log, "reload: configuration in force") != NULL;
+                free(log);
+        }
+        assert_true(reloaded);
+        door_event(t, "d-2-door", "e-2", h_now());
+        door_event(t, "d-5-door", "e-5", h_now());
+        assert_int_equal(wait_path(t, "/hook2", 2, 5000), 2);
+        assert_int_equal(wait_path(t, "/beta", 1, 5000), 1);
+        assert_int_equal(count_path(t, "/hook"), 1);
+}
+
 /* ---- --check-config builds every notifier ---- */
 
 static void test_check_config_checks_notifiers_and_templates(void **state)
@@ -993,6 +1029,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_exec_argv_is_literal, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_monitoring_gap_over_webhook, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ctl_notify_test, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reload_rebuilds_notifiers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_check_config_checks_notifiers_and_templates,
                                                 setup, teardown),
         };
