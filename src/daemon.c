@@ -6,7 +6,13 @@
  * iteration and committed by a high-priority defer source (`commit`) before the loop
  * handles anything else, so one MQTT read burst costs one commit; after the commit the
  * outbox sends what was queued. Worker and household commands arrive on their own topics
- * and are answered on <prefix>/workers/<id>/result. */
+ * and are answered on <prefix>/workers/<id>/result.
+ *
+ * Notifications: the daemon registers the mqtt notifier type on its own connection
+ * (PUBACKs complete its sends), builds the notify context from doorwatch.json (again on
+ * reload) and hands it to the engine (rows) and the outbox (sends); a dead letter comes
+ * back through on_dead() as notification_failed. The `gap` timer fires when the broker
+ * has been away for monitoring_gap_after; the next connect sends monitoring_restored. */
 #include "daemon.h"
 
 #include <errno.h>

@@ -11,7 +11,12 @@
  * notifications and the alert's new position are written under one savepoint, so a
  * step is in the database whole or not at all and fires once across crashes; timer
  * entries are invalidated lazily (an ack or resolve just clears next_usec or unlinks).
- * Recipients are resolved by the roster at the instant of each step. */
+ * Recipients are resolved by the roster at the instant of each step.
+ *
+ * Notifications are outbox rows in NOTIFY_FORMAT_OUTBOX with their text rendered from the
+ * templates at queueing time: per recipient for per-person channels, per round for group
+ * notifiers (see "notifications" below). The system's own alarms (monitoring_gap,
+ * notification_failed) go to the command centre and the admins. */
 #include "engine.h"
 
 #include <errno.h>
