@@ -30,7 +30,18 @@
  *     policy (handoff_ring_window, handoff_max_open, held_open_after, checkin_grace,
  *     resident_reports_per_day, pass_overdue_after, person_window, debounce) for it.
  *   - A notifier named "mqtt" of type "mqtt" exists implicitly when not configured; a worker
- *     without "channels" gets ["mqtt"].
+ *     without "channels" gets ["mqtt"]. A worker naming a group notifier (wecom, dingtalk,
+ *     feishu, webhook) in "channels" gets a warning: group notifiers choose by community.
+ *   - doorwatch.json "outbox": {"dead_after": "1h", "max_attempts": 20, "retry_base": "2s",
+ *     "retry_max": "10m"}: a notification whose sends keep failing is dead-lettered once it
+ *     is older than dead_after or failed max_attempts times (0 = no limit on attempts);
+ *     retries wait retry_base * 2^n, capped at retry_max, with jitter.
+ *   - doorwatch.json "monitoring_gap_after" (default "2m"): broker unreachable this long ->
+ *     monitoring_gap to the command centre and admins over non-MQTT channels.
+ *   - doorwatch.json "templates": per-kind text overrides, checked by notify/template.c and
+ *     kept (comments stripped) as cfg->templates. Notifier entries themselves are checked
+ *     by notify_check_config() (doorwatchd --check-config, daemon start), not here: that
+ *     reads secret files, which doorwatchctl's users may not be allowed to read.
  *   - Ids (workers, households, devices, communities) are 1..128 bytes without whitespace,
  *     control characters, '/', '+' or '#' (they are used in MQTT topics).
  *   - A shift's "to" may be "24:00" (midnight at the end of the day it starts).
@@ -55,6 +66,7 @@
 #include <unistd.h>
 
 #include "adapter.h"
+#include "notify/template.h"
 #include "util.h"
 
 #define CONFIG_DEFAULT_DIR    "/etc/doorwatch"
@@ -219,6 +231,7 @@ struct config *config_free(struct config *c)
         free(c->http.public_url);
         free(c->http.token_file);
         free(c->http.ack_secret_file);
+        cJSON_Delete(c->templates);
         for (size_t i = 0; i < c->n_notifiers; i++) {
                 free(c->notifiers[i].name);
                 free(c->notifiers[i].type);
@@ -876,6 +889,13 @@ static void set_defaults(struct config *c)
                 .repeat = 2,
                 .remind_every_usec = 30 * USEC_PER_MIN,
         };
+        c->outbox = (struct outbox_config){
+                .dead_after_usec = USEC_PER_HOUR,
+                .max_attempts = 20,
+                .retry_base_usec = 2 * USEC_PER_SEC,
+                .retry_max_usec = 10 * USEC_PER_MIN,
+        };
+        c->monitoring_gap_after_usec = 2 * USEC_PER_MIN;
         c->http = (struct http_config){
                 .listen = xstrdup("127.0.0.1:8088"),
                 .token_file = xstrdup("secrets/api.token"),
@@ -1187,11 +1207,59 @@ static void parse_notifiers(struct loader *L, const cJSON *o, const struct jp *p
         }
 }
 
+static void parse_outbox(struct loader *L, const cJSON *o, const struct jp *path)
+{
+        static const char *const keys[] = { "dead_after", "max_attempts", "retry_base", "retry_max",
+                                            NULL };
+        struct outbox_config *ob = &L->cfg->outbox;
+        struct jp p[1];
+        const cJSON *v;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        if ((v = field(L, o, path, "dead_after", false, p)))
+                get_duration(L, v, p, true, &ob->dead_after_usec);
+        if ((v = field(L, o, path, "max_attempts", false, p)))
+                get_int(L, v, p, 0, 1000000, &ob->max_attempts);
+        if ((v = field(L, o, path, "retry_base", false, p)))
+                get_duration(L, v, p, true, &ob->retry_base_usec);
+        if ((v = field(L, o, path, "retry_max", false, p)))
+                get_duration(L, v, p, true, &ob->retry_max_usec);
+        if (ob->retry_max_usec < ob->retry_base_usec)
+                ERR(L, path, "retry_max must not be shorter than retry_base");
+}
+
+/* Keeps a copy of "templates" (comments stripped) after checking it with the template
+ * module, which reports its own errors at templates.<kind>. */
+static void parse_templates(struct loader *L, const cJSON *o, const struct jp *path)
+{
+        struct templates *t = NULL;
+        cJSON *copy;
+
+        if (!expect_object(L, o, path))
+                return;
+        copy = cJSON_Duplicate(o, true);
+        if (!copy)
+                abort();
+        strip_comments(copy);
+        if (templates_new(copy, L->diag, &t) < 0) {
+                cJSON_Delete(copy);
+                return;
+        }
+        templates_free(t);
+        cJSON_Delete(L->cfg->templates);
+        L->cfg->templates = copy;
+}
+
 static void parse_daemon(struct loader *L, const cJSON *root)
 {
-        static const char *const keys[] = { "timezone", "database", "database_sync", "retention",
-                                            "mqtt",     "policy",   "escalation",    "notifiers",
-                                            "http",     NULL };
+        static const char *const keys[] = {
+                "timezone", "database", "database_sync",        "retention",
+                "mqtt",     "policy",   "escalation",           "notifiers",
+                "http",     "outbox",   "monitoring_gap_after", "templates",
+                NULL
+        };
         struct config *cfg = L->cfg;
         struct jp p[1];
         const cJSON *v;
@@ -1225,6 +1293,12 @@ static void parse_daemon(struct loader *L, const cJSON *root)
                 parse_notifiers(L, v, p);
         if ((v = field(L, root, NULL, "http", false, p)))
                 parse_http(L, v, p);
+        if ((v = field(L, root, NULL, "outbox", false, p)))
+                parse_outbox(L, v, p);
+        if ((v = field(L, root, NULL, "monitoring_gap_after", false, p)))
+                get_duration(L, v, p, true, &cfg->monitoring_gap_after_usec);
+        if ((v = field(L, root, NULL, "templates", false, p)))
+                parse_templates(L, v, p);
 }
 
 static void resolve_path(const char *dir, char **p)
@@ -1301,8 +1375,16 @@ static void parse_channels(struct loader *L, struct worker *w, const cJSON *v,
                         ERR(L, p, "duplicate channel \"%s\"", s);
                 else if (L->notifiers_ok && !hashmap_get(L->notifier_by_name, s))
                         ERR(L, p, "unknown notifier \"%s\"", s);
-                else
+                else {
+                        void *idx = hashmap_get(L->notifier_by_name, s);
+                        const char *type = idx ? L->cfg->notifiers[ptr_idx(idx)].type : NULL;
+                        if (type && strcmp(type, "mqtt") != 0 && strcmp(type, "exec") != 0)
+                                WARN(L, p,
+                                     "notifier \"%s\" is a group channel (type %s): it receives "
+                                     "its communities' notifications without being listed here",
+                                     s, type);
                         w->channels[w->n_channels++] = xstrdup(s);
+                }
         }
         if (i == 0)
                 WARN(L, path, "worker has no channels and will not be notified");

@@ -178,6 +178,14 @@ struct mqtt_config {
         char *topic_prefix;
 };
 
+/* doorwatch.json "outbox": how long the outbox keeps trying (DESIGN.md §7). */
+struct outbox_config {
+        int64_t dead_after_usec; /* a failing row older than this is dead-lettered */
+        int max_attempts;        /* ... or after this many failed attempts; 0 = no limit */
+        int64_t retry_base_usec; /* first retry delay; doubles per attempt, jittered */
+        int64_t retry_max_usec;  /* cap of the retry delay */
+};
+
 struct http_config {
         char *listen; /* "127.0.0.1:8088" */
         char *public_url;
@@ -202,6 +210,11 @@ struct config {
         struct policy policy;
         struct escalation escalation;
         struct http_config http;
+        struct outbox_config outbox;
+        /* Broker unreachable this long: monitoring_gap to command + admins. */
+        int64_t monitoring_gap_after_usec;
+        /* The "templates" object of doorwatch.json (validated), NULL when absent. */
+        cJSON *templates;
 
         struct notifier_config *notifiers;
         size_t n_notifiers;

@@ -8,7 +8,13 @@
  * outbox sends what was queued. Worker and household commands arrive on their own topics
  * and are answered on <prefix>/workers/<id>/result (<prefix>/households/<id>/result for a
  * resident's pre-report). A command that says "via": "cli" was sent by doorwatchctl on the
- * worker's behalf and is recorded with channel "cli". */
+ * worker's behalf and is recorded with channel "cli".
+ *
+ * Notifications: the daemon registers the mqtt notifier type on its own connection
+ * (PUBACKs complete its sends), builds the notify context from doorwatch.json (again on
+ * reload) and hands it to the engine (rows) and the outbox (sends); a dead letter comes
+ * back through on_dead() as notification_failed. The `gap` timer fires when the broker
+ * has been away for monitoring_gap_after; the next connect sends monitoring_restored. */
 #include "daemon.h"
 
 #include <errno.h>
@@ -22,6 +28,8 @@
 #include "engine.h"
 #include "log.h"
 #include "mqtt.h"
+#include "notify/mqtt_notifier.h"
+#include "notify/notify.h"
 #include "outbox.h"
 #include "secret.h"
 #include "service.h"
@@ -43,6 +51,8 @@ struct daemon {
         struct engine *engine;
         struct outbox *outbox;
         struct mqtt *mqtt;
+        struct notify_context *notify;
+        struct notify_mqtt *notify_mqtt;
         struct service *service; /* sd_notify: READY, STATUS, WATCHDOG, RELOADING, STOPPING */
 
         struct hashmap *routes; /* exact topic -> struct route (keys owned by route_keys) */
@@ -54,7 +64,8 @@ struct daemon {
         sd_event_source *commit;
         sd_event_source *tick; /* CLOCK_REALTIME, at the engine's earliest deadline */
         sd_event_source *sig_term, *sig_int;
-        sd_event_source *sig_hup;        /* reload */
+        sd_event_source *gap;     /* CLOCK_MONOTONIC: the broker away for monitoring_gap_after */
+        sd_event_source *sig_hup; /* reload */
         sd_event_source *reload_timeout; /* READY=1 at the latest this long after a reload */
         bool reload_ready_pending;       /* READY=1 waits for the SUBACK of new devices */
 
@@ -520,9 +531,53 @@ static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void
                 log_warn("message on %s: no registered device or command; dropped", msg->topic);
 }
 
+/* ---- monitoring gap: the broker unreachable for monitoring_gap_after ---- */
+
+static void arm_gap(struct daemon *d)
+{
+        int64_t since = mqtt_disconnected_since_usec(d->mqtt);
+
+        if (mqtt_connected(d->mqtt) || since == 0) {
+                sd_event_source_set_enabled(d->gap, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_source_set_time(d->gap, (uint64_t)(since + d->config->monitoring_gap_after_usec));
+        sd_event_source_set_enabled(d->gap, SD_EVENT_ONESHOT);
+}
+
+static int on_gap(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        int64_t since = mqtt_disconnected_since_usec(d->mqtt);
+        int64_t mono = now_monotonic_usec(), now = now_realtime_usec();
+        char reason[512];
+        int r;
+
+        if (mqtt_connected(d->mqtt) || since == 0)
+                return 0;
+        if (mono - since < d->config->monitoring_gap_after_usec) {
+                arm_gap(d);
+                return 0;
+        }
+        snprintf(reason, sizeof(reason), "MQTT broker %s:%d unreachable for %.0f s",
+                 d->config->mqtt.host, d->config->mqtt.port, (double)(mono - since) / 1e6);
+        log_err("monitoring gap: %s; telling the command centre and admins", reason);
+        r = engine_monitoring_gap(d->engine, reason, now - (mono - since), now);
+        if (r < 0)
+                log_err_errno(r, "monitoring gap: cannot queue the notice");
+        return 0;
+}
+
 static void on_connect(struct mqtt *m, bool session_present, void *userdata)
 {
         struct daemon *d = userdata;
+
+        arm_gap(d);
+        if (engine_monitoring_gap_open(d->engine)) {
+                int r = engine_monitoring_restored(d->engine, now_realtime_usec());
+                if (r < 0)
+                        log_err_errno(r, "monitoring restored: cannot queue the notice");
+        }
         outbox_on_connect(d->outbox);
         service_status_changed(d->service);
 }
@@ -531,13 +586,68 @@ static void on_disconnect(struct mqtt *m, void *userdata)
 {
         struct daemon *d = userdata;
         outbox_on_disconnect(d->outbox);
+        arm_gap(d);
         service_status_changed(d->service);
 }
 
 static void on_publish(struct mqtt *m, int mid, void *userdata)
 {
         struct daemon *d = userdata;
-        outbox_on_publish(d->outbox, mid);
+        notify_mqtt_on_publish(d->notify_mqtt, mid);
+}
+
+/* A notification was given up: the admins hear of it (notification_failed). */
+static void on_dead(const struct outbox_dead *dead, void *userdata)
+{
+        struct daemon *d = userdata;
+        int r =
+            engine_notification_failed(d->engine, dead->id, dead->alert_id, dead->channel,
+                                       dead->worker, dead->kind, dead->error, now_realtime_usec());
+        if (r < 0)
+                log_err_errno(r, "notification %s: cannot raise notification_failed", dead->id);
+}
+
+/* A notify context with the templates and every notifier of cfg (the mqtt type must be
+ * registered). A notifier that cannot be built (unreadable secret file, ...) fails it. */
+static int build_notify(sd_event *event, const struct config *cfg, const char *log_prefix,
+                        struct notify_context **ret)
+{
+        _cleanup_(notify_context_freep) struct notify_context *ctx = NULL;
+        struct config_diag diag = { 0 };
+        struct templates *t = NULL;
+        int r;
+
+        r = notify_context_new(event, &ctx);
+        if (r < 0)
+                return r;
+        r = templates_new(cfg->templates, &diag, &t);
+        if (r >= 0)
+                notify_context_set_templates(ctx, t);
+        for (size_t i = 0; i < cfg->n_notifiers; i++) {
+                int k = notifier_new(ctx, &cfg->notifiers[i], cfg->dir, &diag, NULL);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        for (size_t i = 0; i < diag.n_errors; i++)
+                log_err("%s%s", log_prefix, diag.errors[i]);
+        config_diag_done(&diag);
+        if (r < 0)
+                return r;
+        *ret = ctx;
+        ctx = NULL;
+        return 0;
+}
+
+/* The mqtt type on our connection, then the notifiers. */
+static int setup_notify(struct daemon *d)
+{
+        int r = notify_mqtt_new(d->mqtt, d->config->mqtt.topic_prefix, &d->notify_mqtt);
+        if (r >= 0)
+                r = build_notify(d->event, d->config, "", &d->notify);
+        if (r < 0)
+                return r;
+        log_info("notify: %zu notifiers", d->config->n_notifiers);
+        return 0;
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -604,8 +714,6 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         r = engine_new(cfg, d->store, &d->engine);
         if (r == 0)
                 r = engine_load(d->engine);
-        if (r == 0)
-                r = outbox_new(d->event, cfg, d->store, &d->outbox);
         if (r < 0)
                 goto fail;
         build_routes(d);
@@ -624,7 +732,23 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                      d, &d->mqtt);
         if (r < 0)
                 goto fail;
+        r = setup_notify(d);
+        if (r < 0) {
+                log_err_errno(r, "cannot set up the notifiers");
+                goto fail;
+        }
+        engine_set_notify(d->engine, d->notify);
+        r = outbox_new(d->event, cfg, d->store, d->notify, &d->outbox);
+        if (r < 0)
+                goto fail;
         outbox_set_mqtt(d->outbox, d->mqtt);
+        outbox_set_dead_handler(d->outbox, on_dead, d);
+        r = sd_event_add_time(d->event, &d->gap, CLOCK_MONOTONIC, UINT64_MAX, 100 * USEC_PER_MSEC,
+                              on_gap, d);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(d->gap, SD_EVENT_OFF);
+        sd_event_source_set_description(d->gap, "monitoring-gap");
         r = mqtt_set_subscriptions(d->mqtt, d->filters, d->n_filters);
         if (r < 0)
                 goto fail;
@@ -649,8 +773,12 @@ struct daemon *daemon_free(struct daemon *d)
                 return NULL;
         if (d->store)
                 store_commit(d->store);
-        d->mqtt = mqtt_free(d->mqtt);
+        /* Sends still in flight are cancelled; their rows stay for the next start. */
         d->outbox = outbox_free(d->outbox);
+        d->notify = notify_context_free(d->notify);
+        d->notify_mqtt = notify_mqtt_free(d->notify_mqtt);
+        d->gap = sd_event_source_disable_unref(d->gap);
+        d->mqtt = mqtt_free(d->mqtt);
         d->engine = engine_free(d->engine);
         d->commit = sd_event_source_disable_unref(d->commit);
         d->tick = sd_event_source_disable_unref(d->tick);
@@ -673,6 +801,7 @@ int daemon_run(struct daemon *d)
         int r;
 
         mqtt_start(d->mqtt);
+        arm_gap(d);
         outbox_dispatch(d->outbox);
         rearm_tick(d);
         service_ready(d->service);
@@ -864,6 +993,7 @@ static void reload_wait_suback(struct daemon *d)
 int daemon_reload(struct daemon *d)
 {
         struct config *old = d->config, *cfg = NULL;
+        struct notify_context *nctx = NULL;
         struct config_diag diag = { 0 };
         struct routing saved = { 0 };
         size_t h_add, h_del, d_add, d_del;
@@ -886,6 +1016,14 @@ int daemon_reload(struct daemon *d)
         if (!restart_settings_equal(old, cfg)) {
                 log_err("reload: refused; still running on the previous configuration");
                 r = -EINVAL;
+                goto keep;
+        }
+        /* The notifiers of the new configuration, secrets read again (a robot's key may have
+         * been rotated). */
+        r = build_notify(d->event, cfg, "reload: ", &nctx);
+        if (r < 0) {
+                log_err_errno(r, "reload: the notifiers cannot be set up; still running on the "
+                                 "previous configuration");
                 goto keep;
         }
         /* Whatever the previous messages wrote goes to disk under the configuration it was
@@ -911,6 +1049,13 @@ int daemon_reload(struct daemon *d)
                 goto keep;
         }
         outbox_set_config(d->outbox, cfg);
+        /* Sends in flight through the old notifiers are cancelled: their rows go back to
+         * pending and are sent again through the new ones (at least once). */
+        engine_set_notify(d->engine, nctx);
+        outbox_set_notify(d->outbox, nctx);
+        notify_context_free(d->notify);
+        d->notify = nctx;
+        nctx = NULL;
         count_changes(old, cfg, &h_add, &h_del, &d_add, &d_del);
         swap_routing(d, &saved); /* free the old routing table */
         free_routes(d);
@@ -932,6 +1077,7 @@ int daemon_reload(struct daemon *d)
                 reload_finish(d);
         return 0;
 keep:
+        notify_context_free(nctx);
         config_free(cfg);
         /* A refused reload still ends the reload for systemd. */
         if (!d->reload_ready_pending)

@@ -11,7 +11,12 @@
  * notifications and the alert's new position are written under one savepoint, so a
  * step is in the database whole or not at all and fires once across crashes; timer
  * entries are invalidated lazily (an ack or resolve just clears next_usec or unlinks).
- * Recipients are resolved by the roster at the instant of each step. */
+ * Recipients are resolved by the roster at the instant of each step.
+ *
+ * Notifications are outbox rows in NOTIFY_FORMAT_OUTBOX with their text rendered from the
+ * templates at queueing time: per recipient for per-person channels, per round for group
+ * notifiers (see "notifications" below). The system's own alarms (monitoring_gap,
+ * notification_failed) go to the command centre and the admins. */
 #include "engine.h"
 
 #include <errno.h>
@@ -21,6 +26,7 @@
 
 #include "escalation.h"
 #include "log.h"
+#include "notify/notify.h"
 #include "roster.h"
 #include "timerq.h"
 #include "util.h"
@@ -43,8 +49,10 @@ struct engine {
         struct timerq timers;
         uint64_t next_serial;
         bool outbox_dirty;
-        struct rules_debounce *debounce; /* per device */
-        int64_t db_created_usec;         /* observations that ended before get no notice */
+        struct rules_debounce *debounce;     /* per device */
+        int64_t db_created_usec;             /* observations that ended before get no notice */
+        struct notify_context *notify;       /* borrowed; NULL: every channel per person */
+        struct templates *default_templates; /* owned, made when there is no context */
 };
 
 int engine_new(const struct config *c, struct store *s, struct engine **ret)
@@ -89,6 +97,7 @@ struct engine *engine_free(struct engine *e)
                 }
         }
         hashmap_free(e->alerts_by_id);
+        templates_free(e->default_templates);
         timerq_done(&e->timers);
         free(e->households);
         free(e->devices);
@@ -271,32 +280,6 @@ static struct alert *find_joinable(struct engine *e, const struct household *h,
         return NULL;
 }
 
-static const char *default_text(enum alert_kind k)
-{
-        switch (k) {
-        case ALERT_DOOR_OPEN_UNEXPECTED:
-                return "门被打开（无预约、登记或通行证）";
-        case ALERT_PERSON_LEFT:
-                return "门口摄像头发现有人外出";
-        case ALERT_DOOR_HELD_OPEN:
-                return "门长时间未关";
-        case ALERT_TOO_MANY_OPENINGS:
-                return "今日开门报备次数超过上限";
-        case ALERT_PASS_OVERDUE:
-                return "外出通行证已到期，尚未返回";
-        case ALERT_TAMPER:
-                return "门磁/门铃设备被拆动";
-        case ALERT_DEVICE_OFFLINE:
-                return "设备离线";
-        case ALERT_BATTERY_LOW:
-                return "设备电量低";
-        case ALERT_OBSERVATION_ENDED:
-                return "居家观察已结束，请回收设备";
-        default:
-                return "系统告警";
-        }
-}
-
 struct recipient {
         const struct worker *worker;
         const char *role; /* what they are notified as */
@@ -396,24 +379,152 @@ static const char *step_label(enum escalation_step step)
         }
 }
 
-static int insert_notification(struct engine *e, const struct alert *a, const char *notification_id,
-                               const struct worker *w, const char *channel, const char *step,
-                               const char *kind, const char *payload, int64_t now_usec)
+/* ---- notifications (DESIGN.md §4): the outbox rows of a step, a round, a notice ----
+ *
+ * Every row holds the notification in NOTIFY_FORMAT_OUTBOX with its text rendered from
+ * the templates (unbounded: each channel cuts it to its own limit). Per-person notifiers
+ * (mqtt, exec) get one row per recipient, for the channels the worker lists; group
+ * notifiers (wecom, dingtalk, feishu, webhook) get one row per round listing every
+ * recipient, when notifier_wants() the kind and community. */
+
+/* What one notification says, beyond the alert itself. */
+struct outgoing {
+        const struct alert *a;
+        const char *kind; /* the alert's kind, or a notice's ("monitoring_restored") */
+        const char *reason;
+        const char *step;
+        enum escalation_step step_value; /* for the "escalated" mark of later steps */
+        int reminder;                    /* > 0: the n-th reminder after the last round */
+        const char *row_kind;            /* notification.kind: NULL ("alert"), "reminder", ... */
+        int64_t event_ts_usec;           /* 0: the alert's event time */
+        bool skip_mqtt;                  /* the broker is the problem: MQTT is pointless */
+        const struct worker *acked_by;   /* ack notices */
+        const char *ack_channel;
+};
+
+static const struct templates *engine_templates(struct engine *e)
 {
-        int r = store_insert_notification(e->store,
-                                          &(struct store_notification){
-                                              .id = notification_id,
-                                              .alert_id = a->id,
-                                              .worker = w->id,
-                                              .channel = channel,
-                                              .step = step,
-                                              .round = a->round,
-                                              .kind = kind,
-                                              .priority = alert_kind_escalates(a->kind) ? 0 : 1,
-                                              .payload = payload,
-                                              .created_usec = now_usec,
-                                              .next_usec = now_usec,
-                                          });
+        if (e->notify)
+                return notify_context_templates(e->notify);
+        if (!e->default_templates && templates_new(NULL, NULL, &e->default_templates) < 0)
+                return NULL;
+        return e->default_templates;
+}
+
+static bool kind_is_system(enum alert_kind k)
+{
+        return k == ALERT_MONITORING_GAP || k == ALERT_NOTIFICATION_FAILED ||
+               k == ALERT_STORAGE_FAILED;
+}
+
+/* Door alerts and the system's own alarms go first in a backlog; device health after. */
+static int notification_priority(const struct alert *a)
+{
+        return alert_kind_escalates(a->kind) || kind_is_system(a->kind) ? 0 : 1;
+}
+
+static void message_init(struct engine *e, const struct outgoing *o, struct notify_message *m)
+{
+        const struct alert *a = o->a;
+        const struct household *h = a->household;
+
+        *m = (struct notify_message){
+                .alert_id = a->id,
+                .round = a->round,
+                .household = h ? h->id : NULL,
+                .community = h ? h->community_id : NULL,
+                .address = h ? h->address : NULL,
+                .kind = o->kind,
+                .severity = severity_to_string(a->severity),
+                .reason = o->reason,
+                .event_id = a->event_uid[0] ? a->event_uid : NULL,
+                .event_ts_usec = o->event_ts_usec  ? o->event_ts_usec
+                                 : a->event_ts > 0 ? llround(a->event_ts * 1e6)
+                                                   : 0,
+                .raised_at_usec = a->raised_usec,
+                .step = o->step,
+                .count = (unsigned)MAX(a->count, 0),
+                .reminder = o->reminder,
+        };
+        if (o->acked_by) {
+                m->acked_by = o->acked_by->id;
+                m->acked_by_name = o->acked_by->name ? o->acked_by->name : o->acked_by->id;
+                m->acked_at_usec = o->event_ts_usec;
+                m->ack_channel = o->ack_channel;
+                m->alert_kind = alert_kind_to_string(a->kind);
+        }
+}
+
+/* Later steps and reminders say so before the kind's text: people must see that nobody
+ * has acknowledged yet. */
+static int mark_escalation(const struct outgoing *o, char **text)
+{
+        const struct alert *a = o->a;
+        char *marked;
+        int r;
+
+        if (o->reminder > 0)
+                r = asprintf(&marked, "【第%d次提醒·仍无人确认】%s", o->reminder,
+                             *text ? *text : "");
+        else if (str_eq(o->row_kind, "alert") && (a->round > 1 || a->step_index > 0))
+                r = asprintf(&marked, "【无人确认，已升级·第%d轮·%s】%s", a->round,
+                             step_label(o->step_value), *text ? *text : "");
+        else
+                return 0;
+        if (r < 0)
+                return -ENOMEM;
+        free(*text);
+        *text = marked;
+        return 0;
+}
+
+static struct notify_recipient recipient_of(const struct recipient *rc)
+{
+        return (struct notify_recipient){
+                .worker = rc->worker->id,
+                .name = rc->worker->name,
+                .phone = rc->worker->phone,
+                .role = rc->role,
+        };
+}
+
+/* Renders m's text, stores m for channel (worker NULL for a round) and marks the outbox. */
+static int insert_message(struct engine *e, const struct outgoing *o, struct notify_message *m,
+                          const char *channel, const char *worker, int64_t now_usec)
+{
+        const struct templates *t = engine_templates(e);
+        _cleanup_free_ char *text = NULL, *payload = NULL;
+        char id[ALERT_ID_MAX];
+        int r;
+
+        r = store_next_id(e->store, 'n', now_usec, id, sizeof(id));
+        if (r < 0)
+                return r;
+        m->notification_id = id;
+        if (!t)
+                return -ENOMEM;
+        r = notify_render_text(t, m, 0, &text);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r >= 0 && mark_escalation(o, &text) < 0)
+                return -ENOMEM;
+        m->text = text; /* a kind without template: machines still have kind and reason */
+        payload = notify_message_format(m, NOTIFY_FORMAT_OUTBOX);
+        if (!payload)
+                return -ENOMEM;
+        r = store_insert_notification(e->store, &(struct store_notification){
+                                                    .id = id,
+                                                    .alert_id = o->a->id,
+                                                    .worker = worker,
+                                                    .channel = channel,
+                                                    .step = o->step,
+                                                    .round = o->a->round,
+                                                    .kind = o->row_kind,
+                                                    .priority = notification_priority(o->a),
+                                                    .payload = payload,
+                                                    .created_usec = now_usec,
+                                                    .next_usec = now_usec,
+                                                });
         if (r < 0)
                 return r;
         e->counters.notifications++;
@@ -421,70 +532,101 @@ static int insert_notification(struct engine *e, const struct alert *a, const ch
         return 0;
 }
 
+static bool channel_is_mqtt(struct engine *e, const struct notifier *n, const char *channel)
+{
+        const struct notifier_config *nc = config_notifier(e->config, channel);
+
+        if (n)
+                return strcmp(notifier_type(n), "mqtt") == 0;
+        return str_eq(nc ? nc->type : channel, "mqtt");
+}
+
+/* One per-person notification to rc through channel. A group notifier named in a
+ * worker's channels is skipped here (config warns about it): it gets the round. */
+static int queue_person(struct engine *e, const struct outgoing *o, const struct recipient *rc,
+                        const char *channel, int64_t now_usec)
+{
+        struct notifier *n = e->notify ? notify_context_find(e->notify, channel) : NULL;
+        struct notify_recipient r = recipient_of(rc);
+        struct notify_message m;
+        char topic[256];
+
+        if (n && notifier_is_group(n))
+                return 0;
+        if (o->skip_mqtt && channel_is_mqtt(e, n, channel))
+                return 0;
+        snprintf(topic, sizeof(topic), "%s/workers/%s/ack", e->config->mqtt.topic_prefix,
+                 rc->worker->id);
+        message_init(e, o, &m);
+        m.role = rc->role;
+        m.worker = rc->worker->id;
+        m.ack_topic = topic;
+        m.recipients = &r;
+        m.n_recipients = 1;
+        return insert_message(e, o, &m, channel, rc->worker->id, now_usec);
+}
+
+/* One row per group notifier that wants this round, listing every recipient once. */
+static int queue_rounds(struct engine *e, const struct outgoing *o, const struct recipient *rcpt,
+                        size_t n_rcpt, int64_t now_usec)
+{
+        const struct config *c = e->config;
+        const struct household *h = o->a->household;
+        _cleanup_free_ struct notify_recipient *list = NULL;
+        size_t n_list = 0;
+        int r;
+
+        if (!e->notify)
+                return 0;
+        list = calloc(n_rcpt ? n_rcpt : 1, sizeof(*list));
+        if (!list)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_rcpt; i++) {
+                bool dup = false;
+                for (size_t k = 0; k < i && !dup; k++)
+                        dup = rcpt[k].worker == rcpt[i].worker;
+                if (!dup)
+                        list[n_list++] = recipient_of(&rcpt[i]);
+        }
+        for (size_t i = 0; i < c->n_notifiers; i++) {
+                struct notifier *n = notify_context_find(e->notify, c->notifiers[i].name);
+                struct notify_message m;
+
+                if (!n || !notifier_is_group(n) ||
+                    !notifier_wants(n, o->kind, h ? h->community_id : NULL))
+                        continue;
+                message_init(e, o, &m);
+                m.recipients = list;
+                m.n_recipients = n_list;
+                r = insert_message(e, o, &m, notifier_name(n), NULL, now_usec);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* One notification of a step (reminder == 0) or a reminder (its number) to one recipient
- * through one channel, in the DESIGN.md §4 format. */
+ * through one channel. */
 static int queue_notification(struct engine *e, const struct alert *a, const struct recipient *rc,
                               const char *channel, enum escalation_step step, int reminder,
                               const char *reason, int64_t now_usec)
 {
-        const struct household *h = a->household;
-        const struct config *c = e->config;
-        const char *address = h ? h->address : "";
-        char id[ALERT_ID_MAX], topic[256], text[512];
-        _cleanup_json_ cJSON *j = cJSON_CreateObject();
-        _cleanup_free_ char *payload = NULL;
-        int r;
-
-        r = store_next_id(e->store, 'n', now_usec, id, sizeof(id));
-        if (r < 0)
-                return r;
-        if (reminder > 0)
-                snprintf(text, sizeof(text),
-                         "【居家观察告警·第%d次提醒】%s %s，仍无人确认。请确认。", reminder,
-                         address, default_text(a->kind));
-        else if (a->round > 1 || a->step_index > 0)
-                snprintf(text, sizeof(text),
-                         "【居家观察告警】%s %s。无人确认，已升级（第%d轮·%s）。请确认。", address,
-                         default_text(a->kind), a->round, step_label(step));
-        else
-                snprintf(text, sizeof(text), "【居家观察告警】%s %s。请确认。", address,
-                         default_text(a->kind));
-        snprintf(topic, sizeof(topic), "%s/workers/%s/ack", c->mqtt.topic_prefix, rc->worker->id);
-        cJSON_AddStringToObject(j, "notification_id", id);
-        cJSON_AddStringToObject(j, "alert_id", a->id);
-        cJSON_AddNumberToObject(j, "round", a->round);
-        cJSON_AddStringToObject(j, "household", h ? h->id : "");
-        cJSON_AddStringToObject(j, "community", h ? h->community_id : "");
-        cJSON_AddStringToObject(j, "address", address);
-        cJSON_AddStringToObject(j, "kind", alert_kind_to_string(a->kind));
-        cJSON_AddStringToObject(j, "severity", severity_to_string(a->severity));
-        cJSON_AddStringToObject(j, "reason", reason ? reason : "");
-        cJSON_AddStringToObject(j, "text", text);
-        if (a->event_uid[0])
-                cJSON_AddStringToObject(j, "event_id", a->event_uid);
-        else
-                cJSON_AddNullToObject(j, "event_id");
-        if (a->event_ts > 0)
-                cJSON_AddNumberToObject(j, "event_ts", a->event_ts);
-        else
-                cJSON_AddNullToObject(j, "event_ts");
-        cJSON_AddNumberToObject(j, "raised_at", (double)a->raised_usec / 1e6);
-        cJSON_AddStringToObject(j, "step", escalation_step_to_string(step));
-        if (reminder > 0)
-                cJSON_AddNumberToObject(j, "reminder", reminder);
-        cJSON_AddStringToObject(j, "role", rc->role);
-        cJSON_AddStringToObject(j, "worker", rc->worker->id);
-        cJSON_AddStringToObject(j, "ack_topic", topic);
-        cJSON_AddNullToObject(j, "ack_url");
-        payload = cJSON_PrintUnformatted(j);
-        if (!payload)
-                return -ENOMEM;
-        return insert_notification(e, a, id, rc->worker, channel, escalation_step_to_string(step),
-                                   reminder > 0 ? "reminder" : "alert", payload, now_usec);
+        return queue_person(e,
+                            &(struct outgoing){
+                                .a = a,
+                                .kind = alert_kind_to_string(a->kind),
+                                .reason = reason,
+                                .step = escalation_step_to_string(step),
+                                .step_value = step,
+                                .reminder = reminder,
+                                .row_kind = reminder > 0 ? "reminder" : "alert",
+                            },
+                            rc, channel, now_usec);
 }
 
-/* Queues one step (or reminder) of alert a: one notification per recipient and channel,
- * recipients resolved by the roster at now_usec. */
+/* Queues one step (or reminder) of alert a: one notification per recipient and per-person
+ * channel, one per group notifier that wants it, recipients resolved by the roster at
+ * now_usec. */
 static int notify(struct engine *e, const struct alert *a, enum escalation_step step, int reminder,
                   const char *reason, int64_t now_usec)
 {
@@ -503,11 +645,23 @@ static int notify(struct engine *e, const struct alert *a, enum escalation_step 
                         r = queue_notification(e, a, &rs.v[i], w->channels[ch], step, reminder,
                                                reason, now_usec);
         }
+        if (r >= 0)
+                r = queue_rounds(e,
+                                 &(struct outgoing){
+                                     .a = a,
+                                     .kind = alert_kind_to_string(a->kind),
+                                     .reason = reason,
+                                     .step = escalation_step_to_string(step),
+                                     .step_value = step,
+                                     .reminder = reminder,
+                                     .row_kind = reminder > 0 ? "reminder" : "alert",
+                                 },
+                                 rs.v, rs.n, now_usec);
         free(rs.v);
         return r;
 }
 
-/* Queues the notifications of one escalation step: one per recipient and channel. */
+/* Queues the notifications of one escalation step. */
 static int notify_step(struct engine *e, const struct alert *a, enum escalation_step step,
                        const char *reason, int64_t now_usec)
 {
@@ -780,53 +934,42 @@ static const char *channel_label(const char *channel)
         return "worker topic";
 }
 
-/* Tells everyone else who was notified of a that w acknowledged it (kind ack_notice). */
+/* Tells everyone else who was notified of a that w acknowledged it (kind ack_notice): per
+ * person through their channels, and one round to each group notifier that wants it. */
 static int queue_ack_notices(struct engine *e, const struct alert *a, const struct worker *w,
                              const char *channel, int64_t now_usec)
 {
-        const struct household *h = a->household;
         struct notified nt = { .config = e->config, .except = w };
-        char text[512];
+        const struct outgoing o = {
+                .a = a,
+                .kind = "ack_notice",
+                .reason = "alert acknowledged",
+                .row_kind = "ack_notice",
+                .event_ts_usec = now_usec,
+                .acked_by = w,
+                .ack_channel = channel_label(channel),
+        };
+        struct recipient *rcpt = NULL;
         int r;
 
         r = store_foreach_notified_worker(e->store, a->id, notified_cb, &nt);
-        snprintf(text, sizeof(text), "【居家观察】%s 已确认告警 %s（%s）",
-                 w->name ? w->name : w->id, a->id, h ? h->address : "");
+        if (r >= 0 && nt.n > 0) {
+                rcpt = calloc(nt.n, sizeof(*rcpt));
+                if (!rcpt)
+                        r = -ENOMEM;
+        }
         for (size_t i = 0; i < nt.n && r >= 0; i++) {
                 const struct worker *to = nt.v[i];
-                for (size_t ch = 0; ch < to->n_channels && r >= 0; ch++) {
-                        _cleanup_json_ cJSON *j = cJSON_CreateObject();
-                        _cleanup_free_ char *payload = NULL;
-                        char id[ALERT_ID_MAX];
-
-                        r = store_next_id(e->store, 'n', now_usec, id, sizeof(id));
-                        if (r < 0)
-                                break;
-                        cJSON_AddStringToObject(j, "notification_id", id);
-                        cJSON_AddStringToObject(j, "kind", "ack_notice");
-                        cJSON_AddStringToObject(j, "alert_id", a->id);
-                        cJSON_AddStringToObject(j, "alert_kind", alert_kind_to_string(a->kind));
-                        cJSON_AddStringToObject(j, "household", h ? h->id : "");
-                        cJSON_AddStringToObject(j, "community", h ? h->community_id : "");
-                        cJSON_AddStringToObject(j, "address", h ? h->address : "");
-                        cJSON_AddStringToObject(j, "acked_by", w->id);
-                        cJSON_AddStringToObject(j, "acked_by_name", w->name ? w->name : w->id);
-                        cJSON_AddNumberToObject(j, "acked_at", (double)now_usec / 1e6);
-                        cJSON_AddStringToObject(j, "channel", channel_label(channel));
-                        cJSON_AddStringToObject(j, "text", text);
-                        cJSON_AddStringToObject(j, "worker", to->id);
-                        payload = cJSON_PrintUnformatted(j);
-                        if (!payload) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        r = insert_notification(e, a, id, to, to->channels[ch], NULL, "ack_notice",
-                                                payload, now_usec);
-                }
+                rcpt[i] = (struct recipient){ to, role_to_string(to->role) };
+                for (size_t ch = 0; ch < to->n_channels && r >= 0; ch++)
+                        r = queue_person(e, &o, &rcpt[i], to->channels[ch], now_usec);
         }
+        if (r >= 0 && nt.n > 0)
+                r = queue_rounds(e, &o, rcpt, nt.n, now_usec);
         if (r >= 0)
                 log_debug("alert %s: %zu other recipients told that %s acknowledged", a->id, nt.n,
                           w->id);
+        free(rcpt);
         free(nt.v);
         return r;
 }
@@ -1598,4 +1741,244 @@ int engine_report(struct engine *e, const struct household *h, const char *reaso
                 return ENGINE_E_REFUSED;
         }
         return ENGINE_OK;
+}
+/* ---- the system's own alarms (DESIGN.md §6): monitoring_gap, notification_failed ----
+ *
+ * They go to the command centre and the admins, through every channel those workers list
+ * (but MQTT for monitoring_gap: the broker is what is missing) and through the group
+ * notifiers that want the kind (system notices have no community unless they concern a
+ * household's alert). They do not escalate. Like any alert, an open one absorbs further
+ * occurrences (a count) instead of notifying again. */
+
+void engine_set_notify(struct engine *e, struct notify_context *ctx)
+{
+        e->notify = ctx;
+}
+
+/* The live alert of this kind a new occurrence joins: per household like find_joinable(),
+ * or among the alerts without household. */
+static struct alert *find_system_alert(struct engine *e, const struct household *h,
+                                       enum alert_kind kind, int64_t now_usec)
+{
+        const char *key;
+        void *value;
+        size_t i = 0;
+
+        if (h)
+                return find_joinable(e, h, kind, NULL, now_usec);
+        while (hashmap_iterate(e->alerts_by_id, &i, &key, &value)) {
+                struct alert *a = value;
+                if (a->household || a->kind != kind)
+                        continue;
+                if (a->state == ALERT_OPEN ||
+                    (a->state == ALERT_ACKED &&
+                     now_usec < a->acked_usec + e->config->policy.ack_absorb_usec))
+                        return a;
+        }
+        return NULL;
+}
+
+static int notify_system(struct engine *e, const struct outgoing *o, int64_t now_usec)
+{
+        const struct config *c = e->config;
+        _cleanup_free_ struct recipient *rcpt = NULL;
+        uint64_t before = e->counters.notifications;
+        size_t n = 0;
+        int r = 0;
+
+        rcpt = calloc(c->n_command + c->n_admins + 1, sizeof(*rcpt));
+        if (!rcpt)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_command + c->n_admins; i++) {
+                bool command = i < c->n_command;
+                const struct worker *w = command ? c->command[i] : c->admins[i - c->n_command];
+                bool dup = false;
+
+                for (size_t k = 0; k < n && !dup; k++)
+                        dup = rcpt[k].worker == w;
+                if (!dup)
+                        rcpt[n++] = (struct recipient){ w, command ? "command" : "admin" };
+        }
+        for (size_t i = 0; i < n && r >= 0; i++)
+                for (size_t ch = 0; ch < rcpt[i].worker->n_channels && r >= 0; ch++)
+                        r = queue_person(e, o, &rcpt[i], rcpt[i].worker->channels[ch], now_usec);
+        if (r >= 0)
+                r = queue_rounds(e, o, rcpt, n, now_usec);
+        if (r >= 0 && e->counters.notifications == before)
+                log_warn("%s (alert %s): no channel reaches the command centre or the admins%s",
+                         o->kind, o->a->id,
+                         o->skip_mqtt
+                             ? " without MQTT (configure an exec, webhook or robot channel)"
+                             : "");
+        return r;
+}
+
+/* Raises a system alert, or joins the live one. *ret_new tells which. */
+static int raise_system_alert(struct engine *e, enum alert_kind kind, const struct household *h,
+                              const char *reason, int64_t event_usec, int64_t now_usec,
+                              struct alert **ret, bool *ret_new)
+{
+        struct alert *a = find_system_alert(e, h, kind, now_usec);
+        int r;
+
+        *ret_new = false;
+        r = store_begin(e->store);
+        if (r < 0)
+                return r;
+        if (a) {
+                a->count++;
+                a->last_event_usec = now_usec;
+                *ret = a;
+                return store_update_alert(e->store, a);
+        }
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        r = store_next_id(e->store, 'a', now_usec, a->id, sizeof(a->id));
+        if (r < 0) {
+                free(a);
+                return r;
+        }
+        a->kind = kind;
+        a->severity = alert_kind_default_severity(kind);
+        a->state = ALERT_OPEN;
+        a->household = (struct household *)h;
+        a->count = 1;
+        a->raised_usec = now_usec;
+        a->last_event_usec = now_usec;
+        a->round = 1;
+        a->event_ts = (double)event_usec / 1e6;
+        r = store_insert_alert(e->store, a, h ? h->community_id : NULL, reason);
+        if (r < 0) {
+                alert_free(a);
+                return r;
+        }
+        link_alert(e, a);
+        e->counters.alerts_raised++;
+        log_notice("alert %s: %s%s%s (%s)", a->id, alert_kind_to_string(kind),
+                   h ? " at household " : "", h ? h->id : "", reason);
+        *ret = a;
+        *ret_new = true;
+        return 0;
+}
+
+int engine_notification_failed(struct engine *e, const char *notification_id, const char *alert_id,
+                               const char *channel, const char *worker_id, const char *kind,
+                               const char *error, int64_t now_usec)
+{
+        const struct worker *w = worker_id ? config_worker(e->config, worker_id) : NULL;
+        const struct alert *failed = alert_id ? engine_find_alert(e, alert_id) : NULL;
+        const struct household *h = failed ? failed->household : NULL;
+        char reason[512], household_id[160];
+        struct alert *a;
+        bool is_new;
+        int r;
+
+        if (w) {
+                char masked[32];
+                log_warn("notification %s: worker %s (%s, phone %s) was not reached via %s",
+                         notification_id, w->id, w->name ? w->name : "-",
+                         w->phone ? log_mask_phone(w->phone, masked) : "-", channel);
+        }
+        if (str_eq(kind, "notification_failed")) {
+                /* Telling the admins that telling the admins failed would never end. */
+                log_err("notification %s to the admins about a failed notification was not "
+                        "delivered either (via %s): %s",
+                        notification_id, channel, error);
+                return 0;
+        }
+        if (!failed && alert_id &&
+            store_alert_household(e->store, alert_id, household_id, sizeof(household_id)) == 0)
+                h = config_household(e->config, household_id);
+        snprintf(reason, sizeof(reason), "notification %s (%s, alert %s) via %s not delivered: %s",
+                 notification_id, kind ? kind : "?", alert_id ? alert_id : "-", channel,
+                 error ? error : "unknown error");
+        r = raise_system_alert(e, ALERT_NOTIFICATION_FAILED, h, reason, now_usec, now_usec, &a,
+                               &is_new);
+        if (r < 0 || !is_new)
+                return r;
+        return notify_system(e,
+                             &(struct outgoing){
+                                 .a = a,
+                                 .kind = alert_kind_to_string(a->kind),
+                                 .reason = reason,
+                                 .step = escalation_step_to_string(STEP_COMMAND),
+                             },
+                             now_usec);
+}
+
+static struct alert *live_gap(struct engine *e)
+{
+        const char *key;
+        void *value;
+        size_t i = 0;
+
+        while (hashmap_iterate(e->alerts_by_id, &i, &key, &value)) {
+                struct alert *a = value;
+                if (!a->household && a->kind == ALERT_MONITORING_GAP && a->state != ALERT_RESOLVED)
+                        return a;
+        }
+        return NULL;
+}
+
+bool engine_monitoring_gap_open(struct engine *e)
+{
+        return live_gap(e) != NULL;
+}
+
+int engine_monitoring_gap(struct engine *e, const char *reason, int64_t since_usec,
+                          int64_t now_usec)
+{
+        struct alert *a;
+        bool is_new;
+        int r;
+
+        if (live_gap(e))
+                return 0;
+        r = raise_system_alert(e, ALERT_MONITORING_GAP, NULL, reason, since_usec, now_usec, &a,
+                               &is_new);
+        if (r < 0 || !is_new)
+                return r;
+        return notify_system(e,
+                             &(struct outgoing){
+                                 .a = a,
+                                 .kind = alert_kind_to_string(a->kind),
+                                 .reason = reason,
+                                 .step = escalation_step_to_string(STEP_COMMAND),
+                                 .skip_mqtt = true,
+                             },
+                             now_usec);
+}
+
+int engine_monitoring_restored(struct engine *e, int64_t now_usec)
+{
+        static const char note[] = "the MQTT broker is reachable again";
+        struct alert *a = live_gap(e);
+        int r;
+
+        if (!a)
+                return 0;
+        r = store_begin(e->store);
+        if (r == 0)
+                r = notify_system(e,
+                                  &(struct outgoing){
+                                      .a = a,
+                                      .kind = "monitoring_restored",
+                                      .row_kind = "notice",
+                                      .reason = note,
+                                      .step = escalation_step_to_string(STEP_COMMAND),
+                                      .event_ts_usec = now_usec,
+                                      .skip_mqtt = true,
+                                  },
+                                  now_usec);
+        if (r == 0)
+                r = store_set_alert_resolved(e->store, a->id, NULL, "system", now_usec, note);
+        if (r == 0)
+                r = store_insert_action(e->store, "resolve", NULL, "system", a->id, now_usec, note);
+        if (r < 0)
+                return r;
+        log_notice("alert %s: monitoring restored after %.0f s", a->id,
+                   (double)(now_usec - llround(a->event_ts * 1e6)) / 1e6);
+        unlink_alert(e, a);
+        return 0;
 }

@@ -30,6 +30,8 @@ enum {
         STMT_NOTIF_STATE,
         STMT_NOTIF_NEXT,
         STMT_NOTIF_DEPTH,
+        STMT_NOTIF_DEFER,
+        STMT_NOTIF_WAKE,
         STMT_NOTIFIED_WORKERS,
         /* observation rules (issue 4) */
         STMT_PASS_INSERT,
@@ -78,11 +80,16 @@ static const char *const stmt_sql[_STMT_MAX] = {
             "UPDATE notification SET state = ?2,"
             " attempts = CASE WHEN ?3 < 0 THEN attempts ELSE ?3 END, next_usec = ?4,"
             " last_error = ?5,"
-            " delivered_usec = CASE WHEN ?2 = 'delivered' THEN ?6 END"
+            " delivered_usec = CASE WHEN ?2 = 'delivered' THEN ?6 END,"
+            " last_attempt_usec = CASE WHEN ?2 = 'sending' THEN ?6 ELSE last_attempt_usec END,"
+            " dead_usec = CASE WHEN ?2 = 'dead' THEN ?6 END"
             " WHERE id = ?1",
         [STMT_NOTIF_NEXT] = "SELECT min(next_usec) FROM notification WHERE state = 'pending'",
         [STMT_NOTIF_DEPTH] =
             "SELECT count(*) FROM notification WHERE state IN ('pending', 'sending')",
+        [STMT_NOTIF_DEFER] = "UPDATE notification SET next_usec = ?2 WHERE id = ?1",
+        [STMT_NOTIF_WAKE] = "UPDATE notification SET next_usec = ?1 WHERE state = 'pending'"
+                            " AND last_error = ?2 AND next_usec > ?1",
         [STMT_NOTIFIED_WORKERS] = "SELECT worker FROM notification WHERE alert_id = ?1"
                                   " AND kind != 'ack_notice' AND worker IS NOT NULL"
                                   " GROUP BY worker ORDER BY min(created_usec), min(rowid)",
@@ -166,6 +173,10 @@ static const char *const migrations[] = {
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_usec',"
         "  CAST(COALESCE((SELECT min(recv_usec) FROM event),"
         "                (julianday('now') - 2440587.5) * 86400000000.0) AS INTEGER));",
+        /* 3 -> 4: when a notification was last handed to its channel and when it was given
+         * up (dead letter), for `doorwatchctl notify list` and the rate-limit record. */
+        "ALTER TABLE notification ADD COLUMN last_attempt_usec INTEGER;"
+        "ALTER TABLE notification ADD COLUMN dead_usec INTEGER;",
 };
 
 struct store {
@@ -831,21 +842,43 @@ int64_t store_next_notification_usec(struct store *s)
         return v;
 }
 
-int store_wake_not_connected(struct store *s, int64_t now_usec)
+int store_defer_notification(struct store *s, const char *id, int64_t next_usec)
+{
+        sqlite3_stmt *st = stmt(s, STMT_NOTIF_DEFER);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, id);
+        sqlite3_bind_int64(st, 2, next_usec);
+        return step_done(s, st, "deferring notification");
+}
+
+int store_wake_notifications(struct store *s, const char *waiting_for, int64_t now_usec)
+{
+        sqlite3_stmt *st = stmt(s, STMT_NOTIF_WAKE);
+        if (!st)
+                return -EIO;
+        sqlite3_bind_int64(st, 1, now_usec);
+        bind_text(st, 2, waiting_for);
+        return step_done(s, st, "waking the outbox");
+}
+
+int store_alert_household(struct store *s, const char *alert_id, char *buf, size_t size)
 {
         sqlite3_stmt *st;
-        int rc;
+        int rc, r = STORE_E_NOT_FOUND;
 
-        rc = sqlite3_prepare_v2(s->db,
-                                "UPDATE notification SET next_usec = ?1 WHERE state = 'pending'"
-                                " AND last_error = '" STORE_NOT_CONNECTED "' AND next_usec > ?1",
-                                -1, &st, NULL);
+        rc = sqlite3_prepare_v2(s->db, "SELECT household FROM alert WHERE id = ?1", -1, &st, NULL);
         if (rc != SQLITE_OK)
-                return sql_err(s, rc, "waking the outbox");
-        sqlite3_bind_int64(st, 1, now_usec);
+                return sql_err(s, rc, "looking up alert");
+        bind_text(st, 1, alert_id);
         rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+                snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+                r = 0;
+        } else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                r = sql_err(s, rc, "looking up alert");
         sqlite3_finalize(st);
-        return rc == SQLITE_DONE ? 0 : sql_err(s, rc, "waking the outbox");
+        return r;
 }
 
 int store_requeue_sending(struct store *s)

@@ -19,7 +19,7 @@ enum {
         STORE_E_NOT_FOUND = 2,
 };
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -84,6 +84,9 @@ int store_set_alert_acked(struct store *s, const char *alert_id, const char *wor
 int store_set_alert_resolved(struct store *s, const char *alert_id, const char *worker,
                              const char *channel, int64_t usec, const char *note);
 
+/* The household of any stored alert: 0, or STORE_E_NOT_FOUND (no such alert or none). */
+int store_alert_household(struct store *s, const char *alert_id, char *buf, size_t size);
+
 /* Live alerts (open, or acked) for rebuilding memory at start. */
 struct store_alert_row {
         const char *id, *household, *device, *kind, *severity, *state, *event_uid;
@@ -128,16 +131,19 @@ typedef int (*store_notification_cb)(const struct store_notification *n, void *u
 /* Pending notifications due at now_usec, most urgent first, at most max. */
 int store_foreach_due_notification(struct store *s, int64_t now_usec, size_t max,
                                    store_notification_cb cb, void *userdata);
-/* attempts < 0 keeps the stored count. */
+/* attempts < 0 keeps the stored count. Also records now_usec as the delivery time
+ * (delivered), the attempt time (sending) or the dead-letter time (dead). */
 int store_set_notification_state(struct store *s, const char *id, enum notification_state st,
                                  int attempts, int64_t next_usec, const char *error,
                                  int64_t now_usec);
 /* Earliest next_usec of pending notifications, or INT64_MAX. */
 int64_t store_next_notification_usec(struct store *s);
-/* last_error of a row that waits for the broker (not counted as an attempt). */
-#define STORE_NOT_CONNECTED "broker not connected"
-/* Makes the rows waiting for the broker due at now_usec. */
-int store_wake_not_connected(struct store *s, int64_t now_usec);
+/* Moves a pending row's next attempt (rate limits, waiting for a channel) without
+ * touching its attempts or last error. */
+int store_defer_notification(struct store *s, const char *id, int64_t next_usec);
+/* Makes pending rows whose last_error is `waiting_for` (e.g. "broker not connected")
+ * due at now_usec. */
+int store_wake_notifications(struct store *s, const char *waiting_for, int64_t now_usec);
 /* At start: rows left "sending" by a previous process go back to pending. */
 int store_requeue_sending(struct store *s);
 int64_t store_outbox_depth(struct store *s);

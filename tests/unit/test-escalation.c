@@ -595,7 +595,7 @@ static void test_engine_refusals_and_resolve(void **state)
                          4);
         assert_int_equal(db_int(fx, "SELECT count(*) FROM notification WHERE kind = 'ack_notice'"
                                     " AND json_extract(payload, '$.text') LIKE"
-                                    " '【居家观察】指挥中心 已确认告警 a-%（长虹路 12号 3栋 402）'"
+                                    " '【居家观察】长虹路 12号 3栋 402 的告警已由 指挥中心 确认。%'"
                                     " AND json_extract(payload, '$.channel') = 'operator CLI'"),
                          4);
 
