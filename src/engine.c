@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "escalation.h"
+#include "jsonw.h"
 #include "log.h"
 #include "notify/notify.h"
 #include "roster.h"
@@ -1394,8 +1395,9 @@ static int rules_persist(struct engine *e, const struct household *h, int64_t ev
                          int64_t now_usec)
 {
         struct household_state *st = &e->households[h->index];
-        _cleanup_free_ char *json = NULL;
-        cJSON *j;
+        char buf[1024];
+        struct jsonw w;
+        const char *json;
         uint64_t hash;
         int r;
 
@@ -1416,18 +1418,23 @@ static int rules_persist(struct engine *e, const struct household *h, int64_t ev
                 ps->dirty = false;
         }
         rules_prune_passes(st, event_usec);
-        j = rules_state_to_json(st);
-        json = j ? cJSON_PrintUnformatted(j) : NULL;
-        cJSON_Delete(j);
-        if (!json)
+        jsonw_init(&w, buf, sizeof(buf));
+        rules_state_format(st, &w);
+        json = jsonw_text(&w);
+        if (!json) {
+                jsonw_done(&w);
                 return -ENOMEM;
+        }
         hash = hash_str(json);
         if (hash != st->saved_hash) {
                 r = store_save_household_state(e->store, h->id, json, now_usec);
-                if (r < 0)
+                if (r < 0) {
+                        jsonw_done(&w);
                         return r;
+                }
                 st->saved_hash = hash;
         }
+        jsonw_done(&w);
         schedule_household(e, h);
         return 0;
 }

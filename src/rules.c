@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jsonw.h"
 #include "util.h"
 
 static const char UNEXPLAINED[] = "no scheduled visit, check-in, pass or doorbell hand-off";
@@ -819,6 +820,32 @@ cJSON *rules_state_to_json(const struct household_state *st)
         cJSON_AddNumberToObject(j, "reports_today", st->reports_today);
         add_usec(j, "clock_offset_usec", st->clock_offset_usec);
         return j;
+}
+
+/* rules_state_to_json() printed with cJSON_PrintUnformatted(), without the tree: this runs
+ * for every event. The same members in the same order (test-jsonw.c checks the bytes). */
+void rules_state_format(const struct household_state *st, struct jsonw *w)
+{
+        jsonw_object_begin(w, NULL);
+        jsonw_string(w, "door", door_state_to_string(st->door));
+        jsonw_number(w, "door_changed_usec", (double)st->door_changed_usec);
+        jsonw_string(w, "opening", opening_names[st->opening]);
+        jsonw_string(w, "open_event", st->open_event);
+        jsonw_string(w, "handoff_fallback", alert_kind_to_string(st->handoff_fallback));
+        jsonw_number(w, "handoff_report", st->handoff_report);
+        jsonw_bool(w, "held_alerted", st->held_alerted);
+        jsonw_number(w, "last_ring_usec", (double)st->last_ring_usec);
+        jsonw_number(w, "unexpected_open_usec", (double)st->unexpected_open_usec);
+        jsonw_number(w, "person_out_usec", (double)st->person_out_usec);
+        jsonw_number(w, "checkin_usec", (double)st->checkin_usec);
+        jsonw_string(w, "checkin_worker", st->checkin_worker);
+        jsonw_number(w, "report_usec", (double)st->report_usec);
+        jsonw_string(w, "report_reason", st->report_reason);
+        jsonw_number(w, "report_number", st->report_number);
+        jsonw_number(w, "report_day", st->report_day);
+        jsonw_number(w, "reports_today", st->reports_today);
+        jsonw_number(w, "clock_offset_usec", (double)st->clock_offset_usec);
+        jsonw_object_end(w);
 }
 
 static void get_usec(const cJSON *j, const char *key, int64_t *out)
