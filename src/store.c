@@ -20,6 +20,13 @@ enum {
         STMT_EVENT_EXISTS,
         STMT_EVENT_INSERT,
         STMT_SEQ_NEXT,
+        STMT_SEQ_SET,
+        STMT_BEGIN,
+        STMT_COMMIT,
+        STMT_ROLLBACK,
+        STMT_SAVEPOINT,
+        STMT_RELEASE,
+        STMT_ROLLBACK_TO,
         STMT_ALERT_INSERT,
         STMT_ALERT_UPDATE,
         STMT_ACTION_INSERT,
@@ -50,6 +57,13 @@ static const char *const stmt_sql[_STMT_MAX] = {
             " event_usec, retained, verdict, reason, alert_id, payload)"
             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             " ON CONFLICT (device, uid) DO NOTHING",
+        [STMT_SEQ_SET] = "UPDATE seq SET value = ?2 WHERE name = ?1",
+        [STMT_BEGIN] = "BEGIN IMMEDIATE",
+        [STMT_COMMIT] = "COMMIT",
+        [STMT_ROLLBACK] = "ROLLBACK",
+        [STMT_SAVEPOINT] = "SAVEPOINT step",
+        [STMT_RELEASE] = "RELEASE step",
+        [STMT_ROLLBACK_TO] = "ROLLBACK TO step",
         [STMT_SEQ_NEXT] = "INSERT INTO seq (name, value) VALUES (?1, 1)"
                           " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
         [STMT_ALERT_INSERT] =
@@ -179,6 +193,8 @@ static const char *const migrations[] = {
         "ALTER TABLE notification ADD COLUMN dead_usec INTEGER;",
 };
 
+#define SEQ_CACHE_MAX 4
+
 struct store {
         sqlite3 *db;
         void (*begin_hook)(void *userdata);
@@ -188,6 +204,15 @@ struct store {
         bool readonly;
         bool write_failed; /* the last BEGIN or COMMIT failed; cleared by the next COMMIT */
         sqlite3_stmt *stmt[_STMT_MAX];
+        /* Id counters (seq rows) in use: the row is read (and bumped) once, then counted
+         * here and written back before COMMIT and before each SAVEPOINT, so a ROLLBACK TO
+         * finds the row as the counter was and the cache is just dropped. */
+        struct seq_entry {
+                char name[32];
+                long long value; /* the last id handed out */
+                bool dirty;      /* value is ahead of the row */
+        } seq[SEQ_CACHE_MAX];
+        size_t n_seq;
 };
 
 sqlite3 *store_db(struct store *s)
@@ -239,6 +264,23 @@ static sqlite3_stmt *stmt(struct store *s, int which)
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         return st;
+}
+
+/* A cached statement without parameters or rows (transaction control), like exec_sql(). */
+static int exec_stmt(struct store *s, int which)
+{
+        sqlite3_stmt *st = stmt(s, which);
+        int rc;
+
+        if (!st)
+                return -EIO;
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+                log_err("database: %s: %s", stmt_sql[which], sqlite3_errmsg(s->db));
+                return rc == SQLITE_FULL ? -ENOSPC : -EIO;
+        }
+        return 0;
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -405,12 +447,35 @@ struct store *store_close(struct store *s)
         return NULL;
 }
 
+/* Writes the counters that ran ahead of their seq rows. */
+static int seq_flush(struct store *s)
+{
+        for (size_t i = 0; i < s->n_seq; i++) {
+                struct seq_entry *q = &s->seq[i];
+                sqlite3_stmt *st;
+                int r;
+
+                if (!q->dirty)
+                        continue;
+                st = stmt(s, STMT_SEQ_SET);
+                if (!st)
+                        return -EIO;
+                bind_text(st, 1, q->name);
+                sqlite3_bind_int64(st, 2, q->value);
+                r = step_done(s, st, "saving id counter");
+                if (r < 0)
+                        return r;
+                q->dirty = false;
+        }
+        return 0;
+}
+
 int store_begin(struct store *s)
 {
         int r;
         if (s->in_txn)
                 return 0;
-        r = exec_sql(s, "BEGIN IMMEDIATE");
+        r = exec_stmt(s, STMT_BEGIN);
         if (r < 0)
                 s->write_failed = true;
         if (r == 0) {
@@ -426,9 +491,12 @@ int store_commit(struct store *s)
         int r;
         if (!s->in_txn)
                 return 0;
-        r = exec_sql(s, "COMMIT");
+        r = seq_flush(s);
+        if (r == 0)
+                r = exec_stmt(s, STMT_COMMIT);
         if (r < 0) {
-                exec_sql(s, "ROLLBACK");
+                exec_stmt(s, STMT_ROLLBACK);
+                s->n_seq = 0;
         }
         s->in_txn = false;
         s->write_failed = r < 0;
@@ -465,18 +533,22 @@ int store_probe_write(struct store *s, int64_t now_usec)
 int store_savepoint(struct store *s)
 {
         int r = store_begin(s);
-        return r < 0 ? r : exec_sql(s, "SAVEPOINT step");
+        if (r == 0)
+                r = seq_flush(s);
+        return r < 0 ? r : exec_stmt(s, STMT_SAVEPOINT);
 }
 
 int store_release(struct store *s)
 {
-        return exec_sql(s, "RELEASE step");
+        return exec_stmt(s, STMT_RELEASE);
 }
 
 int store_rollback_to(struct store *s)
 {
-        int r = exec_sql(s, "ROLLBACK TO step");
-        return r < 0 ? r : exec_sql(s, "RELEASE step");
+        int r = exec_stmt(s, STMT_ROLLBACK_TO);
+        /* The rows are back to the savepoint, where the counters were flushed. */
+        s->n_seq = 0;
+        return r < 0 ? r : exec_stmt(s, STMT_RELEASE);
 }
 
 void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata)
@@ -541,27 +613,51 @@ int store_insert_event(struct store *s, const struct store_event *e, int64_t *re
 
 int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size)
 {
-        sqlite3_stmt *st = stmt(s, STMT_SEQ_NEXT);
+        sqlite3_stmt *st;
         char name[32], day[16];
         time_t t = (time_t)(now_usec / USEC_PER_SEC);
+        struct seq_entry *q = NULL;
         struct tm tm;
-        int rc;
-        long long v;
+        int rc, r;
 
-        if (!st)
-                return -EIO;
         localtime_r(&t, &tm);
         strftime(day, sizeof(day), "%Y%m%d", &tm);
         snprintf(name, sizeof(name), "%c-%s", prefix, day);
+        /* The counter is only written back at COMMIT: make sure there is one. */
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s->n_seq && !q; i++)
+                if (strcmp(s->seq[i].name, name) == 0)
+                        q = &s->seq[i];
+        if (q) {
+                q->value++;
+                q->dirty = true;
+                snprintf(buf, size, "%s-%04lld", name, q->value);
+                return 0;
+        }
+        if (s->n_seq == SEQ_CACHE_MAX) {
+                /* A new day or prefix: write the others back and start over. */
+                r = seq_flush(s);
+                if (r < 0)
+                        return r;
+                s->n_seq = 0;
+        }
+        st = stmt(s, STMT_SEQ_NEXT);
+        if (!st)
+                return -EIO;
         bind_text(st, 1, name);
         rc = sqlite3_step(st);
         if (rc != SQLITE_ROW) {
                 sqlite3_reset(st);
                 return sql_err(s, rc, "allocating id");
         }
-        v = sqlite3_column_int64(st, 0);
+        q = &s->seq[s->n_seq++];
+        snprintf(q->name, sizeof(q->name), "%s", name);
+        q->value = sqlite3_column_int64(st, 0);
+        q->dirty = false;
         sqlite3_reset(st);
-        snprintf(buf, size, "%s-%04lld", name, v);
+        snprintf(buf, size, "%s-%04lld", name, q->value);
         return 0;
 }
 
