@@ -37,7 +37,10 @@
 #include "util.h"
 
 #define COMMAND_MAX_PAYLOAD 4096
-#define COMMAND_MAX_DEPTH   4
+/* WAL frames (pages) before an idle-time checkpoint, and before one that cannot wait. */
+#define CHECKPOINT_IDLE_PAGES  256
+#define CHECKPOINT_FORCE_PAGES 4096
+#define COMMAND_MAX_DEPTH      4
 
 struct route {
         const struct device **devices;
@@ -84,7 +87,8 @@ struct daemon {
         struct routing routing; /* device topics and subscriptions of `config` */
 
         sd_event_source *commit;
-        sd_event_source *tick; /* CLOCK_REALTIME, at the engine's earliest deadline */
+        sd_event_source *checkpoint; /* idle priority: copy the WAL into the database */
+        sd_event_source *tick;       /* CLOCK_REALTIME, at the engine's earliest deadline */
         sd_event_source *sig_term, *sig_int;
         sd_event_source *gap;     /* CLOCK_MONOTONIC: the broker away for monitoring_gap_after */
         sd_event_source *sig_hup; /* reload */
@@ -144,6 +148,21 @@ static int on_commit(sd_event_source *s, void *userdata)
         if (engine_take_outbox_dirty(d->engine))
                 outbox_dispatch(d->outbox);
         rearm_tick(d);
+        /* Checkpoints wait until the loop is idle, after the notifications of this batch
+         * went out; one that cannot wait (the loop is never idle) runs here. */
+        if (store_checkpoint_due(d->store) >= CHECKPOINT_FORCE_PAGES)
+                store_checkpoint(d->store);
+        else if (store_checkpoint_due(d->store) >= CHECKPOINT_IDLE_PAGES)
+                sd_event_source_set_enabled(d->checkpoint, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int on_checkpoint(sd_event_source *s, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        if (!store_in_transaction(d->store))
+                store_checkpoint(d->store);
         return 0;
 }
 
@@ -838,6 +857,13 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         sd_event_source_set_enabled(d->commit, SD_EVENT_OFF);
         sd_event_source_set_description(d->commit, "commit");
         store_set_begin_hook(d->store, on_store_begin, d);
+        store_manual_checkpoints(d->store);
+        r = sd_event_add_defer(d->event, &d->checkpoint, on_checkpoint, d);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_priority(d->checkpoint, SD_EVENT_PRIORITY_IDLE);
+        sd_event_source_set_enabled(d->checkpoint, SD_EVENT_OFF);
+        sd_event_source_set_description(d->checkpoint, "checkpoint");
 
         r = sd_event_add_time(d->event, &d->tick, CLOCK_REALTIME, UINT64_MAX, 10 * USEC_PER_MSEC,
                               on_tick, d);
@@ -916,6 +942,7 @@ struct daemon *daemon_free(struct daemon *d)
         d->mqtt = mqtt_free(d->mqtt);
         d->engine = engine_free(d->engine);
         d->commit = sd_event_source_disable_unref(d->commit);
+        d->checkpoint = sd_event_source_disable_unref(d->checkpoint);
         d->tick = sd_event_source_disable_unref(d->tick);
         d->sig_term = sd_event_source_disable_unref(d->sig_term);
         d->sig_int = sd_event_source_disable_unref(d->sig_int);

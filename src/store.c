@@ -213,6 +213,10 @@ struct store {
                 bool dirty;      /* value is ahead of the row */
         } seq[SEQ_CACHE_MAX];
         size_t n_seq;
+        /* Manual checkpoints (store_manual_checkpoints()): frames in the WAL after the last
+         * commit, and how many of them the last checkpoint copied. */
+        bool manual_checkpoints;
+        int wal_frames, ckpt_frames;
 };
 
 sqlite3 *store_db(struct store *s)
@@ -549,6 +553,40 @@ int store_rollback_to(struct store *s)
         /* The rows are back to the savepoint, where the counters were flushed. */
         s->n_seq = 0;
         return r < 0 ? r : exec_stmt(s, STMT_RELEASE);
+}
+
+static int wal_hook(void *userdata, sqlite3 *db, const char *name, int frames)
+{
+        struct store *s = userdata;
+
+        if (frames < s->wal_frames)
+                s->ckpt_frames = 0; /* the WAL started over */
+        s->wal_frames = frames;
+        return SQLITE_OK;
+}
+
+void store_manual_checkpoints(struct store *s)
+{
+        /* A WAL hook replaces SQLite's automatic checkpoint after COMMIT. */
+        sqlite3_wal_hook(s->db, wal_hook, s);
+        s->manual_checkpoints = true;
+}
+
+int store_checkpoint_due(struct store *s)
+{
+        return s->manual_checkpoints ? MAX(s->wal_frames - s->ckpt_frames, 0) : 0;
+}
+
+int store_checkpoint(struct store *s)
+{
+        int log = 0, ckpt = 0;
+        int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
+
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "checkpoint");
+        s->ckpt_frames = ckpt;
+        s->wal_frames = log;
+        return 0;
 }
 
 void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata)

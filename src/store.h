@@ -40,6 +40,13 @@ int store_rollback_to(struct store *s);
 /* Called whenever store_begin() actually opens a transaction (the daemon uses it to
  * schedule the commit at the end of the loop iteration). */
 void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata);
+/* Checkpoints under the caller's control (the daemon runs them when it has nothing else to
+ * do, not inside a COMMIT as SQLite's automatic ones, which held up notifications): after
+ * this, store_checkpoint_due() says how many WAL frames wait to be copied into the
+ * database and store_checkpoint() copies what no reader still needs (PASSIVE). */
+void store_manual_checkpoints(struct store *s);
+int store_checkpoint_due(struct store *s);
+int store_checkpoint(struct store *s);
 /* Write health: true after a BEGIN or COMMIT failed, until a later COMMIT succeeds. */
 bool store_write_failed(struct store *s);
 /* Writes one small row in its own transaction to find out whether the database takes
