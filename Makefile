@@ -74,6 +74,9 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 $(BUILD)/tests/integration/test-%: $(BUILD)/tests/integration/test-%.o $(HARNESS_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
+# The status page's files are embedded into www.o with .incbin.
+$(BUILD)/src/www.o: $(wildcard src/www/*)
+
 tests: $(PROGRAMS) $(UNIT_TESTS) $(ITESTS)
 
 check: deps

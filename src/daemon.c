@@ -18,7 +18,9 @@
 
 #include "adapter.h"
 #include "engine.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "mqtt.h"
 #include "outbox.h"
 #include "store.h"
@@ -39,6 +41,8 @@ struct daemon {
         struct engine *engine;
         struct outbox *outbox;
         struct mqtt *mqtt;
+        struct metrics *metrics;
+        struct http *http; /* NULL when http.listen is null */
 
         struct hashmap *routes; /* exact topic -> struct route (keys owned by route_keys) */
         char **route_keys;
@@ -82,22 +86,33 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-static int on_commit(sd_event_source *s, void *userdata)
+/* Commits the loop iteration's transaction, then sends what it queued. Also called by the
+ * HTTP server, which answers only once an action is durable. */
+static int daemon_commit(struct daemon *d)
 {
-        struct daemon *d = userdata;
+        bool in_txn = store_in_transaction(d->store);
+        int64_t t0 = now_monotonic_usec();
         int r = store_commit(d->store);
 
+        if (in_txn)
+                metrics_observe_usec(d->metrics, METRICS_COMMIT, now_monotonic_usec() - t0);
         if (r < 0) {
                 if (!d->storage_failed)
                         log_err_errno(r, "database: commit failed; events of this batch are lost "
                                          "unless redelivered");
                 d->storage_failed = true;
-                return 0;
+                return r;
         }
         d->storage_failed = false;
         if (engine_take_outbox_dirty(d->engine))
                 outbox_dispatch(d->outbox);
         rearm_tick(d);
+        return 0;
+}
+
+static int on_commit(sd_event_source *s, void *userdata)
+{
+        daemon_commit(userdata);
         return 0;
 }
 
@@ -216,6 +231,9 @@ static void handle_device_message(struct daemon *d, const struct route *rt,
                         struct verdict v;
                         r = engine_handle_event(d->engine, dev, &res.events[k], now, am.payload,
                                                 am.len, &v);
+                        if (r == ENGINE_OK)
+                                metrics_count(d->metrics, METRICS_EVENTS, dev->source,
+                                              verdict_kind_to_string(v.kind));
                         if (r < 0)
                                 log_err_errno(r, "device %s: event not stored", dev->id);
                         else if (r == ENGINE_E_DUPLICATE)
@@ -350,7 +368,10 @@ static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void
                                          msg->payloadlen, msg->topic, ADAPTER_MAX_PAYLOAD);
                         return;
                 }
+                int64_t t0 = now_monotonic_usec();
                 handle_device_message(d, rt, msg, now);
+                metrics_observe_usec(d->metrics, METRICS_EVENT_PROCESSING,
+                                     now_monotonic_usec() - t0);
                 return;
         }
         if (daemon_parse_actor_topic(prefix, msg->topic, "workers", id, sizeof(id), &verb) == 0) {
@@ -387,6 +408,33 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         sd_notify(0, "STOPPING=1");
         sd_event_exit(d->event, 0);
         return 0;
+}
+
+static int http_commit(void *userdata)
+{
+        return daemon_commit(userdata);
+}
+
+static const char *http_health_problem(void *userdata)
+{
+        struct daemon *d = userdata;
+        return d->storage_failed ? "the last database commit failed" : NULL;
+}
+
+static void register_metrics(struct daemon *d)
+{
+        static const char dropped[] = "doorwatch_mqtt_messages_dropped_total";
+        static const char dropped_help[] = "MQTT messages dropped: malformed, too large, or on "
+                                           "a topic of no configured device or command.";
+
+        metrics_add_external(d->metrics, dropped, dropped_help, "reason=\"invalid\"",
+                             &d->n_invalid);
+        metrics_add_external(d->metrics, dropped, dropped_help, "reason=\"oversize\"",
+                             &d->n_oversize);
+        metrics_add_external(d->metrics, dropped, dropped_help, "reason=\"unknown_topic\"",
+                             &d->n_unknown);
+        metrics_add_external(d->metrics, "doorwatch_worker_commands_total",
+                             "Worker commands received over MQTT.", NULL, &d->n_commands);
 }
 
 static int read_password(const struct config *c, char **ret)
@@ -428,6 +476,10 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         r = sd_event_default(&d->event);
         if (r < 0)
                 goto fail;
+        r = metrics_new(&d->metrics);
+        if (r < 0)
+                goto fail;
+        register_metrics(d);
         r = store_open(cfg->database, cfg->database_sync_full, false, &d->store);
         if (r < 0)
                 goto fail;
@@ -469,9 +521,26 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         if (r < 0)
                 goto fail;
         outbox_set_mqtt(d->outbox, d->mqtt);
+        outbox_set_metrics(d->outbox, d->metrics);
         r = mqtt_set_subscriptions(d->mqtt, d->filters, d->n_filters);
         if (r < 0)
                 goto fail;
+
+        r = http_new(d->event,
+                     &(struct http_deps){ .config = cfg,
+                                          .store = d->store,
+                                          .engine = d->engine,
+                                          .outbox = d->outbox,
+                                          .mqtt = d->mqtt,
+                                          .metrics = d->metrics,
+                                          .userdata = d,
+                                          .commit = http_commit,
+                                          .health_problem = http_health_problem },
+                     &d->http);
+        if (r < 0)
+                goto fail;
+        if (d->http)
+                engine_set_ack_url(d->engine, http_ack_url, d->http);
 
         r = sd_event_add_signal(d->event, &d->sig_term, SIGTERM, on_signal, d);
         if (r >= 0)
@@ -491,6 +560,7 @@ struct daemon *daemon_free(struct daemon *d)
                 return NULL;
         if (d->store)
                 store_commit(d->store);
+        d->http = http_free(d->http);
         d->mqtt = mqtt_free(d->mqtt);
         d->outbox = outbox_free(d->outbox);
         d->engine = engine_free(d->engine);
@@ -503,6 +573,7 @@ struct daemon *daemon_free(struct daemon *d)
                 free_routes(d);
         sd_event_unref(d->event);
         config_free(d->config);
+        metrics_free(d->metrics);
         free(d);
         return NULL;
 }

@@ -31,6 +31,8 @@ struct engine {
         struct timerq timers;
         uint64_t next_serial;
         bool outbox_dirty;
+        engine_ack_url_fn ack_url;
+        void *ack_url_userdata;
 };
 
 int engine_new(const struct config *c, struct store *s, struct engine **ret)
@@ -110,6 +112,12 @@ bool engine_take_outbox_dirty(struct engine *e)
 struct alert *engine_find_alert(struct engine *e, const char *alert_id)
 {
         return hashmap_get(e->alerts_by_id, alert_id);
+}
+
+void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata)
+{
+        e->ack_url = fn;
+        e->ack_url_userdata = userdata;
 }
 
 static struct alert *find_by_serial(struct engine *e, const struct household *h, uint64_t serial)
@@ -298,7 +306,7 @@ static int queue_notification(struct engine *e, const struct alert *a, const str
 {
         const struct household *h = a->household;
         const struct config *c = e->config;
-        char id[ALERT_ID_MAX], topic[256], text[512];
+        char id[ALERT_ID_MAX], topic[256], text[512], url[1024];
         _cleanup_json_ cJSON *j = cJSON_CreateObject();
         _cleanup_free_ char *payload = NULL;
         int r;
@@ -332,7 +340,11 @@ static int queue_notification(struct engine *e, const struct alert *a, const str
         cJSON_AddStringToObject(j, "role", rc->role);
         cJSON_AddStringToObject(j, "worker", rc->worker->id);
         cJSON_AddStringToObject(j, "ack_topic", topic);
-        cJSON_AddNullToObject(j, "ack_url");
+        if (e->ack_url &&
+            e->ack_url(e->ack_url_userdata, a->id, rc->worker->id, now_usec, url, sizeof(url)))
+                cJSON_AddStringToObject(j, "ack_url", url);
+        else
+                cJSON_AddNullToObject(j, "ack_url");
         payload = cJSON_PrintUnformatted(j);
         if (!payload)
                 return -ENOMEM;
@@ -424,6 +436,8 @@ static int raise_alert(struct engine *e, const struct household *h, const struct
         }
         link_alert(e, a);
         e->counters.alerts_raised++;
+        if (a->kind >= 0 && a->kind < _ALERT_KIND_MAX)
+                e->counters.alerts_by_kind[a->kind]++;
         log_notice("alert %s: %s at household %s (%s)", a->id, alert_kind_to_string(a->kind), h->id,
                    v->reason);
         r = notify_step(e, a,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define DISPATCH_BATCH  512
@@ -21,8 +22,9 @@ struct outbox {
         struct store *store;
         struct mqtt *mqtt;
         sd_event_source *timer;
-        char *inflight[65536]; /* mid -> notification id (owned) */
+        char *inflight[65536]; /* mid -> notification id (owned), NUL, channel name */
         struct outbox_counters counters;
+        struct metrics *metrics;
 };
 
 int outbox_new(sd_event *ev, const struct config *c, struct store *s, struct outbox **ret)
@@ -59,6 +61,23 @@ struct outbox *outbox_free(struct outbox *o)
 void outbox_set_mqtt(struct outbox *o, struct mqtt *m)
 {
         o->mqtt = m;
+}
+
+void outbox_set_metrics(struct outbox *o, struct metrics *m)
+{
+        o->metrics = m;
+}
+
+/* "id\0channel" in one allocation, so the PUBACK handler knows both. */
+static char *inflight_entry(const char *id, const char *channel)
+{
+        size_t a = strlen(id) + 1, b = strlen(channel) + 1;
+        char *e = malloc(a + b);
+        if (!e)
+                abort();
+        memcpy(e, id, a);
+        memcpy(e + a, channel, b);
+        return e;
 }
 
 const struct outbox_counters *outbox_counters(const struct outbox *o)
@@ -128,7 +147,7 @@ static int send_mqtt(struct outbox *o, const struct store_notification *n, int64
         if (r < 0)
                 return r;
         free(o->inflight[mid & 0xffff]);
-        o->inflight[mid & 0xffff] = xstrdup(n->id);
+        o->inflight[mid & 0xffff] = inflight_entry(n->id, n->channel);
         return 0;
 }
 
@@ -152,11 +171,13 @@ static int dispatch_one(const struct store_notification *n, void *userdata)
         if (r < 0) {
                 int attempts = n->attempts + 1;
                 o->counters.retried++;
+                metrics_count(o->metrics, METRICS_NOTIFICATIONS, n->channel, "failed");
                 log_warn("notification %s via %s failed: %s", n->id, n->channel, strerror(-r));
                 return store_set_notification_state(o->store, n->id, NOTIFICATION_PENDING, attempts,
                                                     now + retry_delay(attempts), strerror(-r), now);
         }
         o->counters.sent++;
+        metrics_count(o->metrics, METRICS_NOTIFICATIONS, n->channel, "sent");
         return store_set_notification_state(o->store, n->id, NOTIFICATION_SENDING, n->attempts + 1,
                                             n->next_usec, NULL, now);
 }
@@ -182,8 +203,10 @@ void outbox_on_publish(struct outbox *o, int mid)
         o->inflight[mid & 0xffff] = NULL;
         if (store_begin(o->store) == 0 &&
             store_set_notification_state(o->store, id, NOTIFICATION_DELIVERED, -1, now, NULL,
-                                         now) == 0)
+                                         now) == 0) {
                 o->counters.delivered++;
+                metrics_count(o->metrics, METRICS_NOTIFICATIONS, id + strlen(id) + 1, "delivered");
+        }
         free(id);
 }
 

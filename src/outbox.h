@@ -18,6 +18,9 @@ struct outbox;
 int outbox_new(sd_event *ev, const struct config *c, struct store *s, struct outbox **ret);
 struct outbox *outbox_free(struct outbox *o);
 void outbox_set_mqtt(struct outbox *o, struct mqtt *m);
+/* Counts outcomes per channel in m (doorwatch_notifications_total); m may be NULL. */
+struct metrics;
+void outbox_set_metrics(struct outbox *o, struct metrics *m);
 
 /* Sends what is due now (call after a commit) and arms the retry timer. */
 void outbox_dispatch(struct outbox *o);

@@ -117,3 +117,12 @@ int64_t store_next_notification_usec(struct store *s);
 /* At start: rows left "sending" by a previous process go back to pending. */
 int store_requeue_sending(struct store *s);
 int64_t store_outbox_depth(struct store *s);
+
+/* Named counters kept in the seq table (e.g. the generation of a household's resident
+ * links): the current value, 0 when never bumped, and an increment returning the new one. */
+int store_seq_get(struct store *s, const char *name, int64_t *ret);
+int store_seq_bump(struct store *s, const char *name, int64_t *ret);
+/* Health probe: a tiny write in the current transaction (the caller commits). */
+int store_probe_write(struct store *s, int64_t now_usec);
+/* created_usec of the oldest notification not yet delivered, or INT64_MAX when none. */
+int64_t store_oldest_undelivered_usec(struct store *s);
