@@ -84,7 +84,8 @@ static bool page_begin(struct page *p, const char *title)
               "<meta name=\"robots\" content=\"noindex, nofollow\">\n<title>",
               p->f);
         html_puts(p->f, title);
-        fputs("</title>\n<link rel=\"stylesheet\" href=\"../style.css\">\n</head>\n"
+        fputs("</title>\n<link rel=\"icon\" href=\"data:,\">\n"
+              "<link rel=\"stylesheet\" href=\"../style.css\">\n</head>\n"
               "<body><main class=\"card\">\n",
               p->f);
         return true;

@@ -543,6 +543,8 @@ static void test_api_auth_status_codes_and_actions(void **state)
         resp_free(&r);
         assert_int_equal(cJSON_GetObjectItem(j, "total")->valueint, 2); /* H-3 has ended */
         cJSON_Delete(j);
+        /* After all that, a clean stop (under ASan: nothing leaked). */
+        assert_int_equal(h_stop_daemon(h, SIGTERM), 0);
 }
 
 /* ---- metrics ---- */
