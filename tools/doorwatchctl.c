@@ -43,8 +43,7 @@ static int usage(void)
                 "  alerts ack ID --worker W                   acknowledge as worker W\n"
                 "  alerts resolve ID --worker W --note TEXT   resolve with a note\n"
                 "  events --household H [--since TIME]        the household's event timeline\n"
-                "  qr HOUSEHOLD [--png FILE] [--revoke]       the resident pre-report link as a QR\n"
-                "                                             code (--revoke: void earlier links)\n");
+                "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n");
         return EXIT_USAGE;
 }
 
@@ -465,8 +464,8 @@ static int cmd_qr(struct ctl *ctl, int argc, char **argv)
                 free(s);
                 return 0;
         }
-        printf("%s%s (generation %d)\n%s\n\n", revoke ? "earlier links revoked; " : "",
-               household, cJSON_GetObjectItem(j, "generation")->valueint, link->valuestring);
+        printf("%s%s (generation %d)\n%s\n\n", revoke ? "earlier links revoked; " : "", household,
+               cJSON_GetObjectItem(j, "generation")->valueint, link->valuestring);
         if (qr_print_utf8(stdout, link->valuestring) < 0)
                 return 1;
         if (png)

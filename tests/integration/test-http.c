@@ -8,17 +8,17 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <math.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <cmocka.h>
 
 #include "harness.h"
@@ -136,7 +136,8 @@ static void write_http_config(struct harness *h, const char *escalation)
                  "\"http\": {\"listen\": \"127.0.0.1:%d\", \"public_url\": "
                  "\"http://127.0.0.1:%d/\", \"token_file\": \"secrets/api.token\", "
                  "\"ack_secret_file\": \"secrets/ack.key\", \"ack_link_ttl\": \"1h\"}%s%s",
-                 h->http_port, h->http_port, escalation ? ",\n " : "", escalation ? escalation : "");
+                 h->http_port, h->http_port, escalation ? ",\n " : "",
+                 escalation ? escalation : "");
         h_write_default_config(h, extra);
 }
 
@@ -241,8 +242,8 @@ static void test_ack_link_confirm_acknowledges_and_stops_escalation(void **state
                             "acked");
         assert_string_equal(h_db_text(h, "SELECT acked_by FROM alert WHERE id = '%q'", alert_id),
                             "w-a-03");
-        assert_string_equal(
-            h_db_text(h, "SELECT ack_channel FROM alert WHERE id = '%q'", alert_id), "http-link");
+        assert_string_equal(h_db_text(h, "SELECT ack_channel FROM alert WHERE id = '%q'", alert_id),
+                            "http-link");
         assert_string_equal(h_db_text(h, "SELECT channel FROM action WHERE kind = 'ack'"),
                             "http-link");
         /* Escalation stopped: no deadline left, and nothing more is sent past ack_timeout. */
@@ -338,8 +339,8 @@ static char *resident_link(struct harness *h, const char *household, bool revoke
         char *url;
 
         snprintf(path, sizeof(path), "/api/v1/households/%s/resident-link", household);
-        assert_int_equal(request(h, "POST", path, API_TOKEN,
-                                 revoke ? "{\"revoke\": true}" : "{}", "application/json", &r),
+        assert_int_equal(request(h, "POST", path, API_TOKEN, revoke ? "{\"revoke\": true}" : "{}",
+                                 "application/json", &r),
                          200);
         j = cJSON_Parse(r.body);
         assert_non_null(j);
@@ -596,7 +597,7 @@ static const char *exposition_error(const char *text, char *err, size_t err_size
                                 name = p;
                                 if (!metric_name(&p) || *p != ' ')
                                         BAD("line %zu: bad metric name: %.*s", lineno,
-                                                 (int)(end - line), line);
+                                            (int)(end - line), line);
                                 nl = (size_t)(p - name);
                                 if (is_type) {
                                         char t[32];
@@ -608,8 +609,8 @@ static const char *exposition_error(const char *text, char *err, size_t err_size
                                         snprintf(fam, sizeof(fam), "%.*s", (int)nl, name);
                                         for (size_t i = 0; i < n_families; i++)
                                                 if (strcmp(families[i], fam) == 0)
-                                                        BAD("line %zu: second TYPE for %s",
-                                                                 lineno, fam);
+                                                        BAD("line %zu: second TYPE for %s", lineno,
+                                                            fam);
                                         snprintf(families[n_families++], sizeof(families[0]), "%s",
                                                  fam);
                                         snprintf(current, sizeof(current), "%s", fam);
@@ -630,29 +631,28 @@ static const char *exposition_error(const char *text, char *err, size_t err_size
                 bool in_family = strcmp(fam, current) == 0;
                 if (!in_family && strcmp(type, "histogram") == 0) {
                         size_t cl = strlen(current);
-                        in_family = strncmp(fam, current, cl) == 0 &&
-                                    (strcmp(fam + cl, "_bucket") == 0 ||
-                                     strcmp(fam + cl, "_sum") == 0 ||
-                                     strcmp(fam + cl, "_count") == 0);
+                        in_family =
+                            strncmp(fam, current, cl) == 0 &&
+                            (strcmp(fam + cl, "_bucket") == 0 || strcmp(fam + cl, "_sum") == 0 ||
+                             strcmp(fam + cl, "_count") == 0);
                 }
                 if (!in_family)
                         BAD("line %zu: sample %s outside its family (TYPE %s)", lineno, fam,
-                                 current);
+                            current);
                 char le[64] = "";
                 if (*p == '{') {
                         p++;
                         while (*p != '}') {
                                 const char *ln = p;
                                 if (!metric_name(&p) || *p != '=' || p[1] != '"')
-                                        BAD("line %zu: bad label: %.*s", lineno,
-                                                 (int)(end - line), line);
+                                        BAD("line %zu: bad label: %.*s", lineno, (int)(end - line),
+                                            line);
                                 bool is_le = p - ln == 2 && strncmp(ln, "le", 2) == 0;
                                 p += 2;
                                 const char *v = p;
                                 while (*p != '"') {
                                         if (p >= end)
-                                                BAD("line %zu: unterminated label value",
-                                                         lineno);
+                                                BAD("line %zu: unterminated label value", lineno);
                                         if (*p == '\\') {
                                                 if (p[1] != '\\' && p[1] != '"' && p[1] != 'n')
                                                         BAD("line %zu: bad escape", lineno);
@@ -703,7 +703,6 @@ static void check_exposition(const char *text)
                 fail_msg("not Prometheus text format: %s", e);
 }
 
-
 /* The value of one sample ("name{labels}" exactly as written), or -1. */
 static double sample(const char *text, const char *series)
 {
@@ -737,15 +736,15 @@ static void test_metrics_exposition_moves_with_events(void **state)
         assert_int_equal(request(h, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
         check_exposition(r.body);
         assert_true(sample(r.body, alerts) == 1);
-        assert_true(sample(r.body, "doorwatch_events_total{source=\"native\",verdict=\"ignored\"}") ==
-                    1);
-        assert_true(sample(r.body, "doorwatch_alerts{kind=\"door_open_unexpected\",state=\"open\"}") ==
-                    1);
+        assert_true(
+            sample(r.body, "doorwatch_events_total{source=\"native\",verdict=\"ignored\"}") == 1);
+        assert_true(
+            sample(r.body, "doorwatch_alerts{kind=\"door_open_unexpected\",state=\"open\"}") == 1);
         assert_true(
             sample(r.body, "doorwatch_alerts_raised_total{kind=\"door_open_unexpected\"}") == 1);
-        assert_true(sample(r.body,
-                           "doorwatch_notifications_total{channel=\"mqtt\",outcome=\"delivered\"}") ==
-                    3);
+        assert_true(
+            sample(r.body,
+                   "doorwatch_notifications_total{channel=\"mqtt\",outcome=\"delivered\"}") == 3);
         assert_true(sample(r.body, "doorwatch_event_processing_seconds_count") == 2);
         assert_true(sample(r.body, "doorwatch_event_processing_seconds_bucket{le=\"+Inf\"}") == 2);
         assert_true(sample(r.body, "doorwatch_mqtt_reconnects_total") == 0);
