@@ -412,6 +412,45 @@ static void test_resident_link_reports_and_tampering_is_refused(void **state)
         free(url);
 }
 
+static void test_ctl_qr_link_png_and_revoke(void **state)
+{
+        struct harness *h = *state;
+        char bin[256], png[400], *out = NULL, head[8] = { 0 };
+        FILE *f;
+
+        snprintf(bin, sizeof(bin), "%s/doorwatchctl", h_build_dir());
+        snprintf(png, sizeof(png), "%s/H-2.png", h->dir);
+        const char *argv[] = { bin, "-c", h->confdir, "qr", "H-2", "--png", png, NULL };
+        assert_int_equal(h_run(&out, argv), 0);
+        assert_non_null(strstr(out, "H-2 (generation 0)"));
+        assert_non_null(strstr(out, "/r/"));
+        assert_non_null(strstr(out, "\u2588")); /* the terminal rendering */
+        char *line = strstr(out, "http://");
+        assert_non_null(line);
+        line[strcspn(line, "\n")] = 0;
+        assert_int_equal(status_of(h, "GET", line, NULL, NULL), 200);
+        free(out);
+        f = fopen(png, "rb");
+        assert_non_null(f);
+        assert_int_equal(fread(head, 1, 8, f), 8);
+        fclose(f);
+        assert_memory_equal(head, "\x89PNG\r\n\x1a\n", 8);
+
+        const char *revoke[] = { bin, "-c", h->confdir, "--json", "qr", "H-2", "--revoke", NULL };
+        assert_int_equal(h_run(&out, revoke), 0);
+        cJSON *j = cJSON_Parse(out);
+        assert_non_null(j);
+        assert_int_equal(cJSON_GetObjectItem(j, "generation")->valueint, 1);
+        cJSON_Delete(j);
+        free(out);
+        const char *unknown[] = { bin, "-c", h->confdir, "qr", "H-9", NULL };
+        assert_int_equal(h_run(&out, unknown), 1);
+        free(out);
+        const char *usage[] = { bin, "-c", h->confdir, "qr", NULL };
+        assert_int_equal(h_run(&out, usage), 2);
+        free(out);
+}
+
 /* ---- API ---- */
 
 static void test_api_auth_status_codes_and_actions(void **state)
@@ -881,6 +920,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_ack_link_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_resident_link_reports_and_tampering_is_refused,
                                                 setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ctl_qr_link_png_and_revoke, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_api_auth_status_codes_and_actions, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_metrics_exposition_moves_with_events, setup,
