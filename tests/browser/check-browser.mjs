@@ -22,6 +22,7 @@ const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const token = 'browser-check-token-0123456789abcdef';
 const children = [];
 let tmp;
+let stopping = false;
 
 function log(...a) {
   console.log('check-browser:', ...a);
@@ -121,7 +122,7 @@ async function main() {
     s.on('error', () => resolve(false));
   }));
   const daemon = start('doorwatchd', [path.join(build, 'doorwatchd'), '-c', conf, '-v']);
-  daemon.on('exit', (code, sig) => { if (code !== null || sig !== 'SIGTERM') log(`doorwatchd exited (${code ?? sig})`); });
+  daemon.on('exit', (code, sig) => { if (!stopping) log(`doorwatchd exited early (${code ?? sig})`); });
   await waitFor('doorwatchd ready', async () => (await fetch(base + '/readyz')).ok);
   log(`broker on ${mqttPort}, doorwatchd HTTP on ${httpPort}`);
 
@@ -212,6 +213,7 @@ async function main() {
 }
 
 function cleanup() {
+  stopping = true;
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   if (tmp && !process.env.DOORWATCH_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
   else if (tmp) log('kept', tmp);
