@@ -33,8 +33,10 @@ UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 ITEST_SRCS  := $(wildcard tests/integration/test-*.c)
 ITESTS      := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 HARNESS_OBJ := $(BUILD)/tests/integration/harness.o
+# Test helpers shared by unit and integration tests (e.g. tests/lib/http-sink.c).
+TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all check unit integration demo bench fuzz install uninstall clean help format lint deps
+.PHONY: all check unit integration demo bench fuzz install uninstall clean help format lint deps deb
 
 all: $(PROGRAMS)
 
@@ -46,6 +48,7 @@ help:
 	@echo "make bench        benchmark against the broker's own ceiling (not part of check)"
 	@echo "make fuzz         libFuzzer targets (clang)"
 	@echo "make install      install (PREFIX=$(PREFIX) DESTDIR=...)"
+	@echo "make deb          Debian package of the tracked files into build-deb/ (needs debhelper)"
 	@echo "make format lint  clang-format in place / cppcheck"
 
 deps:
@@ -68,10 +71,10 @@ $(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(LIB)
 $(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
-$(BUILD)/tests/integration/test-%: $(BUILD)/tests/integration/test-%.o $(HARNESS_OBJ) $(LIB)
+$(BUILD)/tests/integration/test-%: $(BUILD)/tests/integration/test-%.o $(HARNESS_OBJ) $(TESTLIB_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
 # The status page's files are embedded into www.o with .incbin.
@@ -99,8 +102,16 @@ format:
 lint:
 	cppcheck --quiet --error-exitcode=1 --inline-suppr -Isrc --std=c11 src tools tests
 
+# dpkg-buildpackage writes next to the source tree: build a copy of the tracked files in
+# build-deb/ (outside $(BUILD), whose *.d files this Makefile includes).
+deb:
+	rm -rf build-deb && mkdir -p build-deb/doorwatch
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C build-deb/doorwatch
+	cd build-deb/doorwatch && dpkg-buildpackage -us -uc -b
+	@ls -l build-deb/*.deb
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-deb
 
 include mk/install.mk
 

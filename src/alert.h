@@ -67,6 +67,7 @@ struct alert {
         int step_index;    /* index into escalation.steps of the last step notified */
         int round;         /* 1-based */
         int64_t next_usec; /* escalation deadline, 0 = none */
+        int reminders;     /* reminders sent after the last step of the last round */
         uint64_t serial;   /* unique in this process: timers refer to alerts by it */
         char event_uid[64];
         double event_ts;

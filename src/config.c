@@ -31,7 +31,14 @@
  *   - A shift's "to" may be "24:00" (midnight at the end of the day it starts).
  *   - mqtt.keepalive is 5s..65535s; mqtt.tls.cert_file and key_file are set together.
  *   - A UTF-8 byte order mark at the start of a file is skipped (spreadsheet exports).
- *   - config_load(NULL, ...) reads /etc/doorwatch. */
+ *   - "0s" is accepted for policy.checkin_grace, ack_absorb, pass_overdue_after,
+ *     max_clock_skew and debounce; every other duration must be greater than 0.
+ *   - config_load(NULL, ...) reads /etc/doorwatch; a relative dir is made absolute (against
+ *     the working directory) so resolved paths survive a chdir().
+ *   - cfg->communities lists rosters.json's communities in file order, then those only
+ *     named by workers or households, in order of first use.
+ *   - One document is held in memory at a time: a city-sized registry should be split into
+ *     households.d/ files (e.g. one per community) rather than one huge households.json. */
 #include "config.h"
 
 #include <dirent.h>
@@ -292,6 +299,93 @@ const struct notifier_config *config_notifier(const struct config *c, const char
         return NULL;
 }
 
+/* ---- a bump arena for parsed documents ----
+ *
+ * cJSON allocates every node, key and string separately; a city-sized registry is millions
+ * of them, and malloc()/free() of those dominated load time (and fragmented the heap). So
+ * cJSON_Parse() runs with hooks that allocate from this arena, and a document is dropped by
+ * resetting the arena instead of cJSON_Delete(); the blocks are reused by the next file.
+ * cJSON's hooks are process-global, so they are installed only for the duration of one
+ * cJSON_ParseWithOpts() call and nothing else allocates JSON meanwhile (single-threaded);
+ * anything kept beyond a document (notifier JSON) is copied with the default allocator. */
+
+struct arena_block {
+        struct arena_block *next;
+        size_t size, used;
+        max_align_t data[];
+};
+
+struct arena {
+        struct arena_block *head, *cur, *tail;
+};
+
+#define ARENA_ALIGN     ((size_t)16)
+#define ARENA_MIN_BLOCK ((size_t)1 << 20)
+#define ARENA_MAX_BLOCK ((size_t)64 << 20)
+
+static struct arena *parse_arena; /* only set while cJSON_ParseWithOpts() runs */
+
+static void *arena_alloc(size_t n)
+{
+        struct arena *a = parse_arena;
+        struct arena_block *b;
+        void *p;
+
+        n = (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+        for (b = a->cur; b && b->size - b->used < n; b = b->next)
+                ;
+        if (!b) {
+                size_t size = a->tail ? MIN(a->tail->size * 2, ARENA_MAX_BLOCK) : ARENA_MIN_BLOCK;
+                b = malloc(sizeof(*b) + MAX(size, n));
+                if (!b)
+                        return NULL; /* cJSON reports a failed parse */
+                *b = (struct arena_block){ .size = MAX(size, n) };
+                if (a->tail)
+                        a->tail->next = b;
+                else
+                        a->head = b;
+                a->tail = b;
+        }
+        a->cur = b;
+        p = (unsigned char *)b->data + b->used;
+        b->used += n;
+        return p;
+}
+
+static void arena_free_noop(void *p)
+{
+}
+
+static void arena_reset(struct arena *a)
+{
+        for (struct arena_block *b = a->head; b; b = b->next)
+                b->used = 0;
+        a->cur = a->head;
+}
+
+static void arena_done(struct arena *a)
+{
+        while (a->head) {
+                struct arena_block *b = a->head;
+                a->head = b->next;
+                free(b);
+        }
+        *a = (struct arena){ 0 };
+}
+
+static cJSON *arena_parse(struct arena *a, const char *text)
+{
+        cJSON_Hooks hooks = { .malloc_fn = arena_alloc, .free_fn = arena_free_noop };
+        cJSON *root;
+
+        parse_arena = a;
+        cJSON_InitHooks(&hooks);
+        root = cJSON_ParseWithOpts(text, NULL, true);
+        cJSON_InitHooks(NULL);
+        parse_arena = NULL;
+        return root;
+}
+
 /* ---- loader state and JSON helpers ---- */
 
 struct loader {
@@ -312,10 +406,30 @@ struct loader {
         long *community_rosters_pos; /* per community: position in rosters.json or -1 */
         size_t cap_community_rosters_pos;
         size_t n_rosters_communities;
+        struct arena arena; /* the document being read */
 };
 
-#define ERR(L, path, ...)  config_diag_error((L)->diag, (L)->file, (path), __VA_ARGS__)
-#define WARN(L, path, ...) config_diag_warn((L)->diag, (L)->file, (path), __VA_ARGS__)
+/* A parsed document; dropping it resets the arena. */
+struct doc {
+        struct loader *L;
+        cJSON *root;
+};
+
+static void doc_done(struct doc *d)
+{
+        arena_reset(&d->L->arena);
+}
+#define _cleanup_doc_ _cleanup_(doc_done)
+
+/* A JSON path as a chain of stack frames: formatted only when a message needs it. */
+struct jp {
+        const struct jp *up; /* NULL: the document root */
+        const char *key;     /* NULL: an array element */
+        size_t index;
+};
+
+#define ERR(L, path, ...)  loader_msg((L), false, (path), __VA_ARGS__)
+#define WARN(L, path, ...) loader_msg((L), true, (path), __VA_ARGS__)
 
 static void *idx_ptr(size_t i)
 {
@@ -344,23 +458,63 @@ static bool key_is_plain(const char *k)
 }
 
 /* JSON paths in messages: `mqtt.port`, `[3].team.police`, `notifiers["a.b"].type`. */
-static const char *jp_cut(char out[static JP_MAX], int r)
+static struct jp *jp_key(struct jp out[static 1], const struct jp *base, const char *key)
 {
-        if (r >= JP_MAX)
-                memcpy(out + JP_MAX - 4, "...", 4);
+        *out = (struct jp){ .up = base, .key = key };
         return out;
 }
 
-static const char *jp_key(char out[static JP_MAX], const char *base, const char *key)
+static struct jp *jp_index(struct jp out[static 1], const struct jp *base, size_t i)
 {
-        if (key_is_plain(key))
-                return jp_cut(out, snprintf(out, JP_MAX, "%s%s%s", base, *base ? "." : "", key));
-        return jp_cut(out, snprintf(out, JP_MAX, "%s[\"%s\"]", base, key));
+        *out = (struct jp){ .up = base, .index = i };
+        return out;
 }
 
-static const char *jp_index(char out[static JP_MAX], const char *base, size_t i)
+/* Formats a path only when a message needs it: `mqtt.port`, `[3].team.police`,
+ * `notifiers["a.b"].type`; an over-long path is cut with "...". */
+static const char *jp_format(const struct jp *p, char buf[static JP_MAX])
 {
-        return jp_cut(out, snprintf(out, JP_MAX, "%s[%zu]", base, i));
+        const struct jp *chain[64];
+        size_t n = 0, len = 0;
+        int r;
+
+        buf[0] = 0;
+        for (; p && n < ELEMENTSOF(chain); p = p->up)
+                chain[n++] = p;
+        while (n > 0 && len < JP_MAX) {
+                p = chain[--n];
+                if (!p->key)
+                        r = snprintf(buf + len, JP_MAX - len, "[%zu]", p->index);
+                else if (key_is_plain(p->key))
+                        r = snprintf(buf + len, JP_MAX - len, "%s%s", len ? "." : "", p->key);
+                else
+                        r = snprintf(buf + len, JP_MAX - len, "[\"%s\"]", p->key);
+                len += r > 0 ? (size_t)r : 0;
+        }
+        if (len >= JP_MAX)
+                memcpy(buf + JP_MAX - 4, "...", 4);
+        return buf;
+}
+
+static void loader_msg(struct loader *L, bool warning, const struct jp *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void loader_msg(struct loader *L, bool warning, const struct jp *path, const char *fmt, ...)
+{
+        char buf[JP_MAX];
+        char *msg;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                abort();
+        if (warning)
+                config_diag_warn(L->diag, L->file, jp_format(path, buf), "%s", msg);
+        else
+                config_diag_error(L->diag, L->file, jp_format(path, buf), "%s", msg);
+        free(msg);
 }
 
 static bool key_in(const char *const *list, const char *key)
@@ -372,11 +526,11 @@ static bool key_in(const char *const *list, const char *key)
 }
 
 /* Reports duplicate keys, and keys in neither list unless check_unknown is false. */
-static void check_keys(struct loader *L, const cJSON *obj, const char *path,
+static void check_keys(struct loader *L, const cJSON *obj, const struct jp *path,
                        const char *const *allowed, const char *const *extra, bool check_unknown)
 {
         struct hashmap *seen = NULL;
-        char p[JP_MAX];
+        struct jp p[1];
         size_t n = 0;
 
         for (const cJSON *c = obj->child; c; c = c->next)
@@ -404,8 +558,8 @@ static void check_keys(struct loader *L, const cJSON *obj, const char *path,
 }
 
 /* Member `key` of obj (NULL when absent); writes its path to p. */
-static const cJSON *field(struct loader *L, const cJSON *obj, const char *path, const char *key,
-                          bool required, char p[static JP_MAX])
+static const cJSON *field(struct loader *L, const cJSON *obj, const struct jp *path,
+                          const char *key, bool required, struct jp p[static 1])
 {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -415,7 +569,7 @@ static const cJSON *field(struct loader *L, const cJSON *obj, const char *path, 
         return v;
 }
 
-static bool expect_object(struct loader *L, const cJSON *v, const char *path)
+static bool expect_object(struct loader *L, const cJSON *v, const struct jp *path)
 {
         if (cJSON_IsObject(v))
                 return true;
@@ -423,7 +577,7 @@ static bool expect_object(struct loader *L, const cJSON *v, const char *path)
         return false;
 }
 
-static bool expect_array(struct loader *L, const cJSON *v, const char *path)
+static bool expect_array(struct loader *L, const cJSON *v, const struct jp *path)
 {
         if (cJSON_IsArray(v))
                 return true;
@@ -432,7 +586,7 @@ static bool expect_array(struct loader *L, const cJSON *v, const char *path)
 }
 
 /* The string value of v, or NULL after reporting it is not a string. */
-static const char *get_str(struct loader *L, const cJSON *v, const char *path)
+static const char *get_str(struct loader *L, const cJSON *v, const struct jp *path)
 {
         if (cJSON_IsString(v))
                 return v->valuestring;
@@ -458,7 +612,7 @@ enum {
 };
 
 /* Replaces *out with a copy of the string v (which must not be empty). */
-static bool get_string(struct loader *L, const cJSON *v, const char *path, unsigned flags,
+static bool get_string(struct loader *L, const cJSON *v, const struct jp *path, unsigned flags,
                        char **out)
 {
         if ((flags & STR_NULLABLE) && cJSON_IsNull(v)) {
@@ -487,7 +641,7 @@ static bool get_string(struct loader *L, const cJSON *v, const char *path, unsig
         return true;
 }
 
-static bool get_duration(struct loader *L, const cJSON *v, const char *path, bool positive,
+static bool get_duration(struct loader *L, const cJSON *v, const struct jp *path, bool positive,
                          int64_t *out)
 {
         const char *s = get_str(L, v, path);
@@ -507,7 +661,8 @@ static bool get_duration(struct loader *L, const cJSON *v, const char *path, boo
         return true;
 }
 
-static bool get_int(struct loader *L, const cJSON *v, const char *path, int min, int max, int *out)
+static bool get_int(struct loader *L, const cJSON *v, const struct jp *path, int min, int max,
+                    int *out)
 {
         double d;
 
@@ -525,7 +680,7 @@ static bool get_int(struct loader *L, const cJSON *v, const char *path, int min,
         return true;
 }
 
-static bool get_bool(struct loader *L, const cJSON *v, const char *path, bool *out)
+static bool get_bool(struct loader *L, const cJSON *v, const struct jp *path, bool *out)
 {
         if (!cJSON_IsBool(v)) {
                 ERR(L, path, "expected true or false");
@@ -535,7 +690,7 @@ static bool get_bool(struct loader *L, const cJSON *v, const char *path, bool *o
         return true;
 }
 
-static bool get_time_of_day(struct loader *L, const cJSON *v, const char *path, bool allow_24,
+static bool get_time_of_day(struct loader *L, const cJSON *v, const struct jp *path, bool allow_24,
                             int *out)
 {
         const char *s = get_str(L, v, path);
@@ -549,7 +704,7 @@ static bool get_time_of_day(struct loader *L, const cJSON *v, const char *path, 
         return true;
 }
 
-static bool get_instant(struct loader *L, const cJSON *v, const char *path, int64_t *out)
+static bool get_instant(struct loader *L, const cJSON *v, const struct jp *path, int64_t *out)
 {
         const char *s = get_str(L, v, path);
 
@@ -563,7 +718,7 @@ static bool get_instant(struct loader *L, const cJSON *v, const char *path, int6
         return true;
 }
 
-static bool get_role(struct loader *L, const cJSON *v, const char *path, enum role *out)
+static bool get_role(struct loader *L, const cJSON *v, const struct jp *path, enum role *out)
 {
         const char *s = get_str(L, v, path);
 
@@ -578,7 +733,7 @@ static bool get_role(struct loader *L, const cJSON *v, const char *path, enum ro
 }
 
 /* A reference to a worker: NULL when it is not a string or names nobody (reported). */
-static struct worker *get_worker_ref(struct loader *L, const cJSON *v, const char *path)
+static struct worker *get_worker_ref(struct loader *L, const cJSON *v, const struct jp *path)
 {
         const char *s = get_str(L, v, path);
         struct worker *w;
@@ -593,7 +748,7 @@ static struct worker *get_worker_ref(struct loader *L, const cJSON *v, const cha
 
 /* Reports a worker whose role differs from the one the reference needs. */
 static bool check_worker_role(struct loader *L, const struct worker *w, enum role role,
-                              const char *path)
+                              const struct jp *path)
 {
         if (w->role == ROLE_INVALID || role == ROLE_INVALID || w->role == role)
                 return true;
@@ -603,7 +758,7 @@ static bool check_worker_role(struct loader *L, const struct worker *w, enum rol
 }
 
 static void warn_other_community(struct loader *L, const struct worker *w, const char *community,
-                                 const char *path)
+                                 const struct jp *path)
 {
         if (!community || str_eq(w->community_id, community))
                 return;
@@ -662,7 +817,7 @@ static cJSON *read_json(struct loader *L, const char *name)
         if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
                 start += 3;
         err = memchr(buf, 0, len);
-        root = err ? NULL : cJSON_ParseWithOpts(start, NULL, true);
+        root = err ? NULL : arena_parse(&L->arena, start);
         if (!root) {
                 if (!err)
                         err = cJSON_GetErrorPtr();
@@ -764,14 +919,14 @@ static bool topic_level_valid(const char *s, bool allow_slash)
         return s[0] != '/' && s[strlen(s) - 1] != '/';
 }
 
-static void parse_mqtt(struct loader *L, const cJSON *o, const char *path)
+static void parse_mqtt(struct loader *L, const cJSON *o, const struct jp *path)
 {
         static const char *const keys[] = { "host",      "port",          "client_id",
                                             "username",  "password_file", "tls",
                                             "keepalive", "topic_prefix",  NULL };
         static const char *const tls_keys[] = { "ca_file", "cert_file", "key_file", NULL };
         struct mqtt_config *m = &L->cfg->mqtt;
-        char p[JP_MAX], tp[JP_MAX], kp[JP_MAX];
+        struct jp p[1], tp[1], kp[1];
         const cJSON *v, *tls;
         int64_t usec;
 
@@ -817,7 +972,7 @@ static void parse_mqtt(struct loader *L, const cJSON *o, const char *path)
                 ERR(L, tp, "cert_file and key_file must be set together");
 }
 
-static void parse_policy(struct loader *L, const cJSON *o, const char *path)
+static void parse_policy(struct loader *L, const cJSON *o, const struct jp *path)
 {
         static const struct {
                 const char *key;
@@ -847,7 +1002,7 @@ static void parse_policy(struct loader *L, const cJSON *o, const char *path)
                                             NULL };
         static const char *const offline_keys[] = { "door_contact", "doorbell", "camera", NULL };
         struct policy *pol = &L->cfg->policy;
-        char p[JP_MAX], kp[JP_MAX];
+        struct jp p[1], kp[1];
         const cJSON *v, *off;
 
         if (!expect_object(L, o, path))
@@ -870,12 +1025,12 @@ static void parse_policy(struct loader *L, const cJSON *o, const char *path)
                         get_duration(L, v, kp, true, &pol->offline_after_usec[k]);
 }
 
-static void parse_escalation(struct loader *L, const cJSON *o, const char *path)
+static void parse_escalation(struct loader *L, const cJSON *o, const struct jp *path)
 {
         static const char *const keys[] = { "ack_timeout", "steps", "repeat", "remind_every",
                                             NULL };
         struct escalation *e = &L->cfg->escalation;
-        char p[JP_MAX], ep[JP_MAX];
+        struct jp p[1], ep[1];
         const cJSON *v, *s;
 
         if (!expect_object(L, o, path))
@@ -926,12 +1081,12 @@ static void parse_escalation(struct loader *L, const cJSON *o, const char *path)
         }
 }
 
-static void parse_http(struct loader *L, const cJSON *o, const char *path)
+static void parse_http(struct loader *L, const cJSON *o, const struct jp *path)
 {
         static const char *const keys[] = { "listen",          "public_url",   "token_file",
                                             "ack_secret_file", "ack_link_ttl", NULL };
         struct http_config *h = &L->cfg->http;
-        char p[JP_MAX];
+        struct jp p[1];
         const cJSON *v;
 
         if (cJSON_IsNull(o)) { /* "http": null turns the HTTP server off */
@@ -987,9 +1142,9 @@ static void add_notifier(struct loader *L, const char *name, const char *type, c
         cfg->n_notifiers++;
 }
 
-static void parse_notifiers(struct loader *L, const cJSON *o, const char *path)
+static void parse_notifiers(struct loader *L, const cJSON *o, const struct jp *path)
 {
-        char p[JP_MAX], tp[JP_MAX];
+        struct jp p[1], tp[1];
         const cJSON *c, *t;
 
         if (!expect_object(L, o, path))
@@ -1021,7 +1176,7 @@ static void parse_daemon(struct loader *L, const cJSON *root)
                                             "mqtt",     "policy",   "escalation",    "notifiers",
                                             "http",     NULL };
         struct config *cfg = L->cfg;
-        char p[JP_MAX];
+        struct jp p[1];
         const cJSON *v;
         const char *s;
 
@@ -1029,29 +1184,29 @@ static void parse_daemon(struct loader *L, const cJSON *root)
                 ERR(L, NULL, "expected an object");
                 return;
         }
-        check_keys(L, root, "", keys, NULL, true);
-        if ((v = field(L, root, "", "timezone", false, p)) &&
+        check_keys(L, root, NULL, keys, NULL, true);
+        if ((v = field(L, root, NULL, "timezone", false, p)) &&
             get_string(L, v, p, 0, &cfg->timezone) && !timezone_exists(cfg->timezone))
                 ERR(L, p, "unknown time zone \"%s\"", cfg->timezone);
-        if ((v = field(L, root, "", "database", false, p)))
+        if ((v = field(L, root, NULL, "database", false, p)))
                 get_string(L, v, p, 0, &cfg->database);
-        if ((v = field(L, root, "", "database_sync", false, p)) && (s = get_str(L, v, p))) {
+        if ((v = field(L, root, NULL, "database_sync", false, p)) && (s = get_str(L, v, p))) {
                 if (strcmp(s, "normal") == 0 || strcmp(s, "full") == 0)
                         cfg->database_sync_full = strcmp(s, "full") == 0;
                 else
                         ERR(L, p, "invalid value \"%s\" (expected normal or full)", s);
         }
-        if ((v = field(L, root, "", "retention", false, p)))
+        if ((v = field(L, root, NULL, "retention", false, p)))
                 get_duration(L, v, p, true, &cfg->retention_usec);
-        if ((v = field(L, root, "", "mqtt", false, p)))
+        if ((v = field(L, root, NULL, "mqtt", false, p)))
                 parse_mqtt(L, v, p);
-        if ((v = field(L, root, "", "policy", false, p)))
+        if ((v = field(L, root, NULL, "policy", false, p)))
                 parse_policy(L, v, p);
-        if ((v = field(L, root, "", "escalation", false, p)))
+        if ((v = field(L, root, NULL, "escalation", false, p)))
                 parse_escalation(L, v, p);
-        if ((v = field(L, root, "", "notifiers", false, p)))
+        if ((v = field(L, root, NULL, "notifiers", false, p)))
                 parse_notifiers(L, v, p);
-        if ((v = field(L, root, "", "http", false, p)))
+        if ((v = field(L, root, NULL, "http", false, p)))
                 parse_http(L, v, p);
 }
 
@@ -1071,7 +1226,8 @@ static void resolve_path(const char *dir, char **p)
 static void load_daemon(struct loader *L)
 {
         struct config *cfg = L->cfg;
-        _cleanup_json_ cJSON *root = read_json(L, "doorwatch.json");
+        _cleanup_doc_ struct doc doc = { L, read_json(L, "doorwatch.json") };
+        const cJSON *root = doc.root;
         _cleanup_json_ cJSON *mqtt = NULL;
 
         if (root)
@@ -1106,9 +1262,10 @@ static bool phone_valid(const char *s)
         return n >= 3 && n <= 20;
 }
 
-static void parse_channels(struct loader *L, struct worker *w, const cJSON *v, const char *path)
+static void parse_channels(struct loader *L, struct worker *w, const cJSON *v,
+                           const struct jp *path)
 {
-        char p[JP_MAX];
+        struct jp p[1];
         const cJSON *c;
         size_t i = 0;
 
@@ -1134,13 +1291,13 @@ static void parse_channels(struct loader *L, struct worker *w, const cJSON *v, c
                 WARN(L, path, "worker has no channels and will not be notified");
 }
 
-static void parse_worker(struct loader *L, const cJSON *o, const char *path)
+static void parse_worker(struct loader *L, const cJSON *o, const struct jp *path)
 {
         static const char *const keys[] = { "id",    "name",     "role", "community",
                                             "phone", "channels", NULL };
         struct config *cfg = L->cfg;
         struct worker *w;
-        char p[JP_MAX];
+        struct jp p[1];
         const cJSON *v;
 
         if (!expect_object(L, o, path))
@@ -1173,8 +1330,9 @@ static void parse_worker(struct loader *L, const cJSON *o, const char *path)
 
 static void load_workers(struct loader *L)
 {
-        _cleanup_json_ cJSON *root = read_json(L, "workers.json");
-        char p[JP_MAX];
+        _cleanup_doc_ struct doc doc = { L, read_json(L, "workers.json") };
+        const cJSON *root = doc.root;
+        struct jp p[1];
         const cJSON *e;
         size_t i = 0;
 
@@ -1184,15 +1342,16 @@ static void load_workers(struct loader *L)
         /* Allocated once: worker pointers stay valid while the rest loads. */
         L->cfg->workers = xcalloc((size_t)cJSON_GetArraySize(root), sizeof(struct worker));
         for (e = root->child; e; e = e->next)
-                parse_worker(L, e, jp_index(p, "", i++));
+                parse_worker(L, e, jp_index(p, NULL, i++));
 }
 
 /* ---- households.json, households.d/ ---- */
 
-static void parse_schedule(struct loader *L, struct household *h, const cJSON *v, const char *path)
+static void parse_schedule(struct loader *L, struct household *h, const cJSON *v,
+                           const struct jp *path)
 {
         static const char *const keys[] = { "role", "at", "window", NULL };
-        char ep[JP_MAX], p[JP_MAX], ap[JP_MAX];
+        struct jp ep[1], p[1], ap[1];
         const cJSON *e, *f, *a;
         size_t i = 0;
 
@@ -1229,10 +1388,10 @@ static void parse_schedule(struct loader *L, struct household *h, const cJSON *v
         }
 }
 
-static void parse_team(struct loader *L, struct household *h, const cJSON *v, const char *path)
+static void parse_team(struct loader *L, struct household *h, const cJSON *v, const struct jp *path)
 {
         static const char *const keys[] = { "community", "medical", "police", NULL };
-        char p[JP_MAX];
+        struct jp p[1];
 
         if (!expect_object(L, v, path))
                 return;
@@ -1248,7 +1407,7 @@ static void parse_team(struct loader *L, struct household *h, const cJSON *v, co
         }
 }
 
-static void parse_device(struct loader *L, const cJSON *o, const char *path, size_t hh)
+static void parse_device(struct loader *L, const cJSON *o, const struct jp *path, size_t hh)
 {
         static const char *const keys[] = {
                 "id", "kind", "source", "invert", "offline_after", NULL
@@ -1256,7 +1415,7 @@ static void parse_device(struct loader *L, const cJSON *o, const char *path, siz
         struct config *cfg = L->cfg;
         const struct adapter *a = NULL;
         struct device *d;
-        char p[JP_MAX];
+        struct jp p[1];
         const cJSON *v;
         size_t i;
         const char *s;
@@ -1300,22 +1459,25 @@ static void parse_device(struct loader *L, const cJSON *o, const char *path, siz
         if ((v = field(L, o, path, "offline_after", false, p)))
                 get_duration(L, v, p, true, &d->offline_after_usec);
         d->adapter = a;
-        if (a && a->parse_device) {
+        /* Adapters may rely on the common fields, so they only see entries that have them. */
+        if (a && a->parse_device && d->id && d->kind != DEVICE_KIND_INVALID) {
                 size_t before = L->diag->n_errors;
-                if (a->parse_device(d, o, L->file, path, L->diag) < 0 &&
+                char buf[JP_MAX];
+
+                if (a->parse_device(d, o, L->file, jp_format(path, buf), L->diag) < 0 &&
                     L->diag->n_errors == before)
                         ERR(L, path, "rejected by the %s adapter", a->name);
         }
 }
 
-static void parse_household(struct loader *L, const cJSON *o, const char *path, size_t file)
+static void parse_household(struct loader *L, const cJSON *o, const struct jp *path, size_t file)
 {
         static const char *const keys[] = { "id",   "community", "address", "observation",
                                             "team", "schedule",  "devices", NULL };
         static const char *const obs_keys[] = { "start", "end", NULL };
         struct config *cfg = L->cfg;
         struct household *h;
-        char p[JP_MAX], op[JP_MAX];
+        struct jp p[1], op[1];
         const cJSON *v, *f;
         size_t i, k = 0;
         bool start_ok = false, end_ok = false;
@@ -1364,18 +1526,19 @@ static void parse_household(struct loader *L, const cJSON *o, const char *path, 
 
 static void load_households_file(struct loader *L, const char *name)
 {
-        _cleanup_json_ cJSON *root = NULL;
-        char p[JP_MAX];
+        _cleanup_doc_ struct doc doc = { L, NULL };
+        const cJSON *root;
+        struct jp p[1];
         const cJSON *e;
         size_t i = 0, file = L->n_hh_files;
 
         GROW(L->hh_files, L->n_hh_files, L->cap_hh_files);
         L->hh_files[L->n_hh_files++] = xstrdup(name);
-        root = read_json(L, L->hh_files[file]);
+        root = doc.root = read_json(L, L->hh_files[file]);
         if (!root || !expect_array(L, root, NULL))
                 return;
         for (e = root->child; e; e = e->next)
-                parse_household(L, e, jp_index(p, "", i++), file);
+                parse_household(L, e, jp_index(p, NULL, i++), file);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -1421,12 +1584,13 @@ static void load_households(struct loader *L)
 
 /* ---- rosters.json ---- */
 
-static void parse_shift(struct loader *L, struct community *c, const cJSON *o, const char *path)
+static void parse_shift(struct loader *L, struct community *c, const cJSON *o,
+                        const struct jp *path)
 {
         static const char *const keys[] = { "role", "worker", "days", "from", "to", NULL };
         struct shift *s;
         struct worker *w = NULL;
-        char p[JP_MAX], dp[JP_MAX];
+        struct jp p[1], dp[1];
         const cJSON *v, *day;
         size_t k = 0;
 
@@ -1469,12 +1633,13 @@ static void parse_shift(struct loader *L, struct community *c, const cJSON *o, c
                 s->to_min = 0; /* midnight of the next day: to <= from means "next day" */
 }
 
-static void parse_override(struct loader *L, struct community *c, const cJSON *o, const char *path)
+static void parse_override(struct loader *L, struct community *c, const cJSON *o,
+                           const struct jp *path)
 {
         static const char *const keys[] = { "role", "worker", "from", "to", NULL };
         struct roster_override *r;
         struct worker *w;
-        char p[JP_MAX];
+        struct jp p[1];
         const cJSON *v;
         bool from_ok = false, to_ok = false;
 
@@ -1498,11 +1663,11 @@ static void parse_override(struct loader *L, struct community *c, const cJSON *o
                 ERR(L, path, "from must be before to");
 }
 
-static void parse_roster_community(struct loader *L, const cJSON *o, const char *path)
+static void parse_roster_community(struct loader *L, const cJSON *o, const struct jp *path)
 {
         static const char *const keys[] = { "leader", "shifts", "overrides", NULL };
         struct community *c;
-        char p[JP_MAX], ep[JP_MAX];
+        struct jp p[1], ep[1];
         const cJSON *v, *e;
         size_t ci, k;
 
@@ -1538,10 +1703,10 @@ static void parse_roster_community(struct loader *L, const cJSON *o, const char 
         }
 }
 
-static void parse_worker_list(struct loader *L, const cJSON *v, const char *path,
+static void parse_worker_list(struct loader *L, const cJSON *v, const struct jp *path,
                               struct worker ***out, size_t *n_out)
 {
-        char p[JP_MAX];
+        struct jp p[1];
         const cJSON *e;
         size_t k = 0;
 
@@ -1566,9 +1731,10 @@ static void parse_worker_list(struct loader *L, const cJSON *v, const char *path
 static void load_rosters(struct loader *L)
 {
         static const char *const keys[] = { "communities", "command", "admins", NULL };
-        _cleanup_json_ cJSON *root = read_json(L, "rosters.json");
+        _cleanup_doc_ struct doc doc = { L, read_json(L, "rosters.json") };
+        const cJSON *root = doc.root;
         struct config *cfg = L->cfg;
-        char p[JP_MAX], cp[JP_MAX];
+        struct jp p[1], cp[1];
         const cJSON *v, *c;
 
         if (!root)
@@ -1577,20 +1743,20 @@ static void load_rosters(struct loader *L)
                 ERR(L, NULL, "expected an object");
                 return;
         }
-        check_keys(L, root, "", keys, NULL, true);
-        if ((v = field(L, root, "", "communities", false, p)) && expect_object(L, v, p)) {
+        check_keys(L, root, NULL, keys, NULL, true);
+        if ((v = field(L, root, NULL, "communities", false, p)) && expect_object(L, v, p)) {
                 check_keys(L, v, p, NULL, NULL, false);
                 for (c = v->child; c; c = c->next)
                         if (!is_comment(c->string))
                                 parse_roster_community(L, c, jp_key(cp, p, c->string));
         }
-        if ((v = field(L, root, "", "command", false, p)))
+        if ((v = field(L, root, NULL, "command", false, p)))
                 parse_worker_list(L, v, p, &cfg->command, &cfg->n_command);
-        if ((v = field(L, root, "", "admins", false, p)))
+        if ((v = field(L, root, NULL, "admins", false, p)))
                 parse_worker_list(L, v, p, &cfg->admins, &cfg->n_admins);
         for (size_t i = 0; i < cfg->escalation.n_steps && L->workers_ok; i++)
                 if (cfg->escalation.steps[i] == STEP_COMMAND && cfg->n_command == 0)
-                        WARN(L, "command",
+                        WARN(L, jp_key(p, NULL, "command"),
                              "no command centre: the escalation step \"command\" notifies nobody");
 }
 
@@ -1603,7 +1769,7 @@ static void link_config(struct loader *L)
         struct config *cfg = L->cfg;
         struct community *cs = xcalloc(cfg->n_communities, sizeof(struct community));
         size_t k = L->n_rosters_communities;
-        char p[JP_MAX];
+        struct jp p[1], cp[1];
 
         for (size_t i = 0; i < cfg->n_communities; i++) {
                 long pos = L->community_rosters_pos[i];
@@ -1654,8 +1820,8 @@ static void link_config(struct loader *L)
 
         L->file = "rosters.json";
         for (size_t i = 0; i < cfg->n_communities; i++)
-                if (cs[i].n_households > 0 && !cs[i].leader)
-                        WARN(L, jp_key(p, "communities", cs[i].id),
+                if (cs[i].n_households > 0 && !cs[i].leader && L->workers_ok)
+                        WARN(L, jp_key(p, jp_key(cp, NULL, "communities"), cs[i].id),
                              "community has %zu household(s) but no leader", cs[i].n_households);
 }
 
@@ -1712,6 +1878,7 @@ int config_load(const char *dir, struct config **ret, struct config_diag *diag)
         free(L.household_file);
         free(L.device_household);
         free(L.community_rosters_pos);
+        arena_done(&L.arena);
 
         bool failed = diag->n_errors > errors_before;
         config_diag_done(&local);

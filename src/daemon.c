@@ -23,6 +23,8 @@
 #include "metrics.h"
 #include "mqtt.h"
 #include "outbox.h"
+#include "secret.h"
+#include "service.h"
 #include "store.h"
 #include "util.h"
 
@@ -42,7 +44,8 @@ struct daemon {
         struct outbox *outbox;
         struct mqtt *mqtt;
         struct metrics *metrics;
-        struct http *http; /* NULL when http.listen is null */
+        struct http *http;       /* NULL when http.listen is null */
+        struct service *service; /* sd_notify: READY, STATUS, WATCHDOG, RELOADING, STOPPING */
 
         struct hashmap *routes; /* exact topic -> struct route (keys owned by route_keys) */
         char **route_keys;
@@ -53,6 +56,9 @@ struct daemon {
         sd_event_source *commit;
         sd_event_source *tick; /* CLOCK_REALTIME, at the engine's earliest deadline */
         sd_event_source *sig_term, *sig_int;
+        sd_event_source *sig_hup;        /* reload */
+        sd_event_source *reload_timeout; /* READY=1 at the latest this long after a reload */
+        bool reload_ready_pending;       /* READY=1 waits for the SUBACK of new devices */
 
         uint64_t n_invalid, n_unknown, n_oversize, n_commands;
         struct ratelimit rl_invalid;
@@ -61,6 +67,10 @@ struct daemon {
 };
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata);
+static void daemon_status(char *buf, size_t size, void *userdata);
+static bool daemon_healthy(void *userdata);
+static void on_subscribed(struct mqtt *m, void *userdata);
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata);
 
 /* Arms the tick timer at the engine's earliest deadline (deadlines are wall-clock
  * instants, so the timer uses CLOCK_REALTIME). */
@@ -96,6 +106,7 @@ static int daemon_commit(struct daemon *d)
 
         if (in_txn)
                 metrics_observe_usec(d->metrics, METRICS_COMMIT, now_monotonic_usec() - t0);
+        service_status_changed(d->service);
         if (r < 0) {
                 if (!d->storage_failed)
                         log_err_errno(r, "database: commit failed; events of this batch are lost "
@@ -219,8 +230,9 @@ static void handle_device_message(struct daemon *d, const struct route *rt,
                 if (r == ADAPTER_E_INVALID) {
                         d->n_invalid++;
                         if (ratelimit_below(&d->rl_invalid))
-                                log_warn("device %s: dropping malformed message on %s: %s", dev->id,
-                                         msg->topic, res.error ? res.error : "invalid");
+                                log_about(LOG_WARNING, NULL, dev->household->id, dev->id,
+                                          "device %s: dropping malformed message on %s: %s",
+                                          dev->id, msg->topic, res.error ? res.error : "invalid");
                         continue;
                 }
                 if (r != ADAPTER_OK)
@@ -235,7 +247,8 @@ static void handle_device_message(struct daemon *d, const struct route *rt,
                                 metrics_count(d->metrics, METRICS_EVENTS, dev->source,
                                               verdict_kind_to_string(v.kind));
                         if (r < 0)
-                                log_err_errno(r, "device %s: event not stored", dev->id);
+                                log_about(LOG_ERR, NULL, dev->household->id, dev->id,
+                                          "device %s: event not stored: %s", dev->id, strerror(-r));
                         else if (r == ENGINE_E_DUPLICATE)
                                 log_debug("device %s: duplicate event %s ignored", dev->id,
                                           res.events[k].id);
@@ -302,7 +315,7 @@ static void handle_worker_command(struct daemon *d, const char *worker_id, const
 {
         const struct worker *w = config_worker(d->config, worker_id);
         _cleanup_json_ cJSON *j = NULL;
-        const char *request_id = NULL, *alert_id, *error = NULL;
+        const char *request_id = NULL, *alert_id, *error = NULL, *channel;
         int r;
 
         d->n_commands++;
@@ -329,15 +342,17 @@ static void handle_worker_command(struct daemon *d, const char *worker_id, const
                 return;
         }
         alert_id = json_string(j, "alert_id");
+        /* doorwatchctl sends on the worker's topic with "via": "cli" (operator CLI). */
+        channel = str_eq(json_string(j, "via"), "cli") ? "cli" : "mqtt";
         if (strcmp(verb, "ack") == 0 || strcmp(verb, "resolve") == 0) {
                 if (!alert_id) {
                         reply(d, worker_id, request_id, false, "\"alert_id\" missing");
                         return;
                 }
                 if (strcmp(verb, "ack") == 0)
-                        r = engine_ack(d->engine, w, alert_id, "mqtt", now, &error);
+                        r = engine_ack(d->engine, w, alert_id, channel, now, &error);
                 else
-                        r = engine_resolve(d->engine, w, alert_id, json_string(j, "note"), "mqtt",
+                        r = engine_resolve(d->engine, w, alert_id, json_string(j, "note"), channel,
                                            now, &error);
         } else {
                 r = ENGINE_E_REFUSED;
@@ -346,8 +361,8 @@ static void handle_worker_command(struct daemon *d, const char *worker_id, const
         if (r < 0)
                 error = "internal error";
         if (error)
-                log_warn("worker %s: %s %s refused: %s", worker_id, verb, alert_id ? alert_id : "",
-                         error);
+                log_about(LOG_WARNING, alert_id, NULL, NULL, "worker %s: %s %s refused: %s",
+                          worker_id, verb, alert_id ? alert_id : "", error);
         reply(d, worker_id, request_id, r == ENGINE_OK, error);
 }
 
@@ -386,13 +401,15 @@ static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void
 static void on_connect(struct mqtt *m, bool session_present, void *userdata)
 {
         struct daemon *d = userdata;
-        outbox_dispatch(d->outbox);
+        outbox_on_connect(d->outbox);
+        service_status_changed(d->service);
 }
 
 static void on_disconnect(struct mqtt *m, void *userdata)
 {
         struct daemon *d = userdata;
         outbox_on_disconnect(d->outbox);
+        service_status_changed(d->service);
 }
 
 static void on_publish(struct mqtt *m, int mid, void *userdata)
@@ -405,7 +422,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 {
         struct daemon *d = userdata;
         log_info("received %s, stopping", strsignal((int)si->ssi_signo));
-        sd_notify(0, "STOPPING=1");
+        service_stopping(d->service);
         sd_event_exit(d->event, 0);
         return 0;
 }
@@ -418,7 +435,9 @@ static int http_commit(void *userdata)
 static const char *http_health_problem(void *userdata)
 {
         struct daemon *d = userdata;
-        return d->storage_failed ? "the last database commit failed" : NULL;
+        return d->storage_failed || store_write_failed(d->store)
+                   ? "the database does not take writes (the last commit failed)"
+                   : NULL;
 }
 
 static void register_metrics(struct daemon *d)
@@ -439,24 +458,13 @@ static void register_metrics(struct daemon *d)
 
 static int read_password(const struct config *c, char **ret)
 {
-        const char *creds = getenv("CREDENTIALS_DIRECTORY");
-        _cleanup_free_ char *path = NULL;
-
-        *ret = NULL;
-        if (creds) {
-                path = path_join(creds, "mqtt.password");
-                if (path && access(path, R_OK) == 0)
-                        return read_secret_file(path, ret);
-        }
-        if (!c->mqtt.password_file)
-                return 0;
-        return read_secret_file(c->mqtt.password_file, ret);
+        return secret_read(c, "mqtt.password", c->mqtt.password_file, ret);
 }
 
 int daemon_new(struct config *cfg, struct daemon **ret)
 {
         struct daemon *d;
-        _cleanup_free_ char *password = NULL;
+        _cleanup_secret_ char *password = NULL;
         int r;
 
         d = calloc(1, sizeof(*d));
@@ -481,6 +489,12 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                 goto fail;
         register_metrics(d);
         r = store_open(cfg->database, cfg->database_sync_full, false, &d->store);
+        if (r < 0)
+                goto fail;
+        r = service_new(
+            d->event,
+            &(struct service_callbacks){ .status = daemon_status, .healthy = daemon_healthy }, d,
+            &d->service);
         if (r < 0)
                 goto fail;
         r = sd_event_add_defer(d->event, &d->commit, on_commit, d);
@@ -516,7 +530,8 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                      &(struct mqtt_callbacks){ .on_connect = on_connect,
                                                .on_disconnect = on_disconnect,
                                                .on_message = on_message,
-                                               .on_publish = on_publish },
+                                               .on_publish = on_publish,
+                                               .on_subscribed = on_subscribed },
                      d, &d->mqtt);
         if (r < 0)
                 goto fail;
@@ -545,6 +560,8 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         r = sd_event_add_signal(d->event, &d->sig_term, SIGTERM, on_signal, d);
         if (r >= 0)
                 r = sd_event_add_signal(d->event, &d->sig_int, SIGINT, on_signal, d);
+        if (r >= 0)
+                r = sd_event_add_signal(d->event, &d->sig_hup, SIGHUP, on_sighup, d);
         if (r < 0)
                 goto fail;
         *ret = d;
@@ -568,6 +585,9 @@ struct daemon *daemon_free(struct daemon *d)
         d->tick = sd_event_source_disable_unref(d->tick);
         d->sig_term = sd_event_source_disable_unref(d->sig_term);
         d->sig_int = sd_event_source_disable_unref(d->sig_int);
+        d->sig_hup = sd_event_source_disable_unref(d->sig_hup);
+        d->reload_timeout = sd_event_source_disable_unref(d->reload_timeout);
+        d->service = service_free(d->service);
         d->store = store_close(d->store);
         if (d->routes)
                 free_routes(d);
@@ -585,12 +605,274 @@ int daemon_run(struct daemon *d)
         mqtt_start(d->mqtt);
         outbox_dispatch(d->outbox);
         rearm_tick(d);
-        sd_notifyf(0, "READY=1\nSTATUS=%zu households, %zu devices", d->config->n_households,
-                   d->config->n_devices);
+        service_ready(d->service);
         log_info("doorwatchd ready: %zu households, %zu devices, %zu workers",
                  d->config->n_households, d->config->n_devices, d->config->n_workers);
         r = sd_event_loop(d->event);
         store_commit(d->store);
         mqtt_stop(d->mqtt);
         return r;
+}
+
+/* ---- systemd status and health ---- */
+
+static void daemon_status(char *buf, size_t size, void *userdata)
+{
+        struct daemon *d = userdata;
+        const struct config *c = d->config;
+        int64_t now = now_realtime_usec();
+        int64_t depth = store_outbox_depth(d->store);
+        size_t observed = 0;
+
+        for (size_t i = 0; i < c->n_households; i++)
+                observed +=
+                    c->households[i].obs_start_usec <= now && now < c->households[i].obs_end_usec;
+        snprintf(buf, size,
+                 "%sbroker %s; %zu of %zu households under observation; %zu open alerts; "
+                 "outbox %lld",
+                 store_write_failed(d->store) ? "DATABASE NOT WRITABLE; " : "",
+                 mqtt_connected(d->mqtt) ? "connected" : "not connected", observed, c->n_households,
+                 engine_open_alerts(d->engine), (long long)MAX(depth, 0));
+}
+
+/* The watchdog's health check (service.c says why): the database takes writes. After a
+ * failed BEGIN/COMMIT, each check probes with a small write, so a recovered database is
+ * noticed even when no event arrives. */
+static bool daemon_healthy(void *userdata)
+{
+        struct daemon *d = userdata;
+
+        if (store_write_failed(d->store))
+                store_probe_write(d->store, now_realtime_usec());
+        return !store_write_failed(d->store);
+}
+
+/* ---- reload (SIGHUP) ----
+ *
+ * The new configuration is loaded and validated aside while the old one keeps serving;
+ * nothing changes unless all of it is valid and none of the settings that need a restart
+ * differ. The swap runs inside the signal handler, i.e. between two MQTT messages of the
+ * single thread: the open transaction is committed first, then the new routing table is
+ * built, the engine re-maps its state onto the new records, and the subscriptions are
+ * updated. A message still in flight for a device that stays is routed through the new
+ * configuration; one for a removed device is dropped as unknown. READY=1 follows once the
+ * broker has confirmed the subscriptions of new devices (bounded), so when `systemctl
+ * reload` returns, their events are received. */
+
+#define RELOAD_SUBACK_TIMEOUT_USEC (5 * USEC_PER_SEC)
+
+struct routing {
+        struct hashmap *routes;
+        char **route_keys;
+        size_t n_route_keys, cap_route_keys;
+        char **filters;
+        size_t n_filters, cap_filters;
+};
+
+static void swap_routing(struct daemon *d, struct routing *r)
+{
+        struct routing t = { d->routes,  d->route_keys, d->n_route_keys, d->cap_route_keys,
+                             d->filters, d->n_filters,  d->cap_filters };
+        d->routes = r->routes;
+        d->route_keys = r->route_keys;
+        d->n_route_keys = r->n_route_keys;
+        d->cap_route_keys = r->cap_route_keys;
+        d->filters = r->filters;
+        d->n_filters = r->n_filters;
+        d->cap_filters = r->cap_filters;
+        *r = t;
+}
+
+static bool str_eq_null(const char *a, const char *b)
+{
+        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Logs every setting that differs and cannot change without a restart; true if none. */
+static bool restart_settings_equal(const struct config *o, const struct config *n)
+{
+        bool same = true;
+#define CHECK_STR(field, name)                                                                     \
+        do {                                                                                       \
+                if (!str_eq_null(o->field, n->field)) {                                            \
+                        log_err("reload: %s changed from \"%s\" to \"%s\"; that needs a restart "  \
+                                "(systemctl restart doorwatchd)",                                  \
+                                name, o->field ? o->field : "null", n->field ? n->field : "null"); \
+                        same = false;                                                              \
+                }                                                                                  \
+        } while (0)
+#define CHECK_INT(field, name)                                                                     \
+        do {                                                                                       \
+                if (o->field != n->field) {                                                        \
+                        log_err("reload: %s changed; that needs a restart (systemctl restart "     \
+                                "doorwatchd)",                                                     \
+                                name);                                                             \
+                        same = false;                                                              \
+                }                                                                                  \
+        } while (0)
+        CHECK_STR(database, "database");
+        CHECK_INT(database_sync_full, "database_sync");
+        CHECK_STR(timezone, "timezone");
+        CHECK_STR(mqtt.host, "mqtt.host");
+        CHECK_INT(mqtt.port, "mqtt.port");
+        CHECK_STR(mqtt.client_id, "mqtt.client_id");
+        CHECK_STR(mqtt.username, "mqtt.username");
+        CHECK_STR(mqtt.password_file, "mqtt.password_file");
+        CHECK_STR(mqtt.ca_file, "mqtt.tls.ca_file");
+        CHECK_STR(mqtt.cert_file, "mqtt.tls.cert_file");
+        CHECK_STR(mqtt.key_file, "mqtt.tls.key_file");
+        CHECK_INT(mqtt.keepalive_sec, "mqtt.keepalive");
+        CHECK_STR(mqtt.topic_prefix, "mqtt.topic_prefix");
+        CHECK_STR(http.listen, "http.listen");
+#undef CHECK_STR
+#undef CHECK_INT
+        return same;
+}
+
+static void count_changes(const struct config *o, const struct config *n, size_t *h_add,
+                          size_t *h_del, size_t *d_add, size_t *d_del)
+{
+        *h_add = *h_del = *d_add = *d_del = 0;
+        for (size_t i = 0; i < n->n_households; i++)
+                *h_add += !config_household(o, n->households[i].id);
+        for (size_t i = 0; i < o->n_households; i++)
+                *h_del += !config_household(n, o->households[i].id);
+        for (size_t i = 0; i < n->n_devices; i++)
+                *d_add += !config_device(o, n->devices[i].id);
+        for (size_t i = 0; i < o->n_devices; i++)
+                *d_del += !config_device(n, o->devices[i].id);
+}
+
+static void reload_finish(struct daemon *d)
+{
+        d->reload_ready_pending = false;
+        if (d->reload_timeout)
+                sd_event_source_set_enabled(d->reload_timeout, SD_EVENT_OFF);
+        service_ready(d->service);
+}
+
+static void on_subscribed(struct mqtt *m, void *userdata)
+{
+        struct daemon *d = userdata;
+        if (d->reload_ready_pending)
+                reload_finish(d);
+}
+
+static int on_reload_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        if (d->reload_ready_pending) {
+                log_warn("reload: the broker has not confirmed the new subscriptions within %llds",
+                         (long long)(RELOAD_SUBACK_TIMEOUT_USEC / USEC_PER_SEC));
+                reload_finish(d);
+        }
+        return 0;
+}
+
+/* Waits (bounded) for the SUBACK before READY=1. */
+static void reload_wait_suback(struct daemon *d)
+{
+        int r;
+
+        d->reload_ready_pending = true;
+        if (!d->reload_timeout) {
+                r = sd_event_add_time_relative(d->event, &d->reload_timeout, CLOCK_MONOTONIC,
+                                               RELOAD_SUBACK_TIMEOUT_USEC, 10 * USEC_PER_MSEC,
+                                               on_reload_timeout, d);
+                if (r < 0) {
+                        reload_finish(d);
+                        return;
+                }
+                sd_event_source_set_description(d->reload_timeout, "reload-suback");
+        } else
+                sd_event_source_set_time_relative(d->reload_timeout, RELOAD_SUBACK_TIMEOUT_USEC);
+        sd_event_source_set_enabled(d->reload_timeout, SD_EVENT_ONESHOT);
+}
+
+/* Returns 0 when the new configuration is in force, negative errno when the old one was
+ * kept (the reason is logged). */
+int daemon_reload(struct daemon *d)
+{
+        struct config *old = d->config, *cfg = NULL;
+        struct config_diag diag = { 0 };
+        struct routing saved = { 0 };
+        size_t h_add, h_del, d_add, d_del;
+        int r;
+
+        service_reloading(d->service);
+        log_info("reload: reading the configuration in %s", old->dir);
+        r = config_load(old->dir, &cfg, &diag);
+        for (size_t i = 0; i < diag.n_errors; i++)
+                log_err("reload: %s", diag.errors[i]);
+        for (size_t i = 0; i < diag.n_warnings; i++)
+                log_warn("reload: %s", diag.warnings[i]);
+        config_diag_done(&diag);
+        if (r < 0) {
+                log_err("reload: the configuration in %s is invalid; still running on the "
+                        "previous one",
+                        old->dir);
+                goto keep;
+        }
+        if (!restart_settings_equal(old, cfg)) {
+                log_err("reload: refused; still running on the previous configuration");
+                r = -EINVAL;
+                goto keep;
+        }
+        /* Whatever the previous messages wrote goes to disk under the configuration it was
+         * judged by. */
+        r = store_commit(d->store);
+        if (r < 0) {
+                log_err_errno(r, "reload: committing the open transaction failed; still running "
+                                 "on the previous configuration");
+                goto keep;
+        }
+
+        /* The new routing table first (it cannot fail short of aborting on OOM), then the
+         * engine (the only step that can fail), then nothing can fail. */
+        swap_routing(d, &saved); /* d's routing is empty, saved holds the old one */
+        d->config = cfg;
+        build_routes(d);
+        r = engine_reload(d->engine, cfg);
+        if (r < 0) {
+                free_routes(d);
+                swap_routing(d, &saved);
+                d->config = old;
+                log_err_errno(r, "reload: still running on the previous configuration");
+                goto keep;
+        }
+        outbox_set_config(d->outbox, cfg);
+        http_set_config(d->http, cfg);
+        count_changes(old, cfg, &h_add, &h_del, &d_add, &d_del);
+        swap_routing(d, &saved); /* free the old routing table */
+        free_routes(d);
+        swap_routing(d, &saved);
+        config_free(old);
+
+        r = mqtt_set_subscriptions(d->mqtt, d->filters, d->n_filters);
+        if (r < 0)
+                log_err_errno(r, "reload: updating the subscriptions failed; they are made again "
+                                 "on the next connect");
+        log_notice("reload: configuration in force: %zu households (+%zu -%zu), %zu devices "
+                   "(+%zu -%zu), %zu workers",
+                   cfg->n_households, h_add, h_del, cfg->n_devices, d_add, d_del, cfg->n_workers);
+        rearm_tick(d);
+        service_status_changed(d->service);
+        if (r > 0)
+                reload_wait_suback(d);
+        else
+                reload_finish(d);
+        return 0;
+keep:
+        config_free(cfg);
+        /* A refused reload still ends the reload for systemd. */
+        if (!d->reload_ready_pending)
+                service_ready(d->service);
+        return r < 0 ? r : -EINVAL;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        daemon_reload(userdata);
+        return 0;
 }

@@ -11,6 +11,9 @@ int daemon_new(struct config *cfg, struct daemon **ret);
 struct daemon *daemon_free(struct daemon *d);
 /* Runs until SIGTERM/SIGINT; returns 0 on a clean stop, negative errno on failure. */
 int daemon_run(struct daemon *d);
+/* Re-reads the configuration directory and switches to it if it is valid (SIGHUP does
+ * this). Returns 0 when switched, negative errno when the old configuration was kept. */
+int daemon_reload(struct daemon *d);
 
 /* Topic helpers shared with tools: "<prefix>/workers/<id>/<verb>" -> id and verb. */
 int daemon_parse_actor_topic(const char *prefix, const char *topic, const char *kind, char *id,

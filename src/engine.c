@@ -4,14 +4,23 @@
  * config's arrays) and every struct alert, which lives in its household's list and in
  * `alerts_by_id` until it is resolved or, once acked, its absorb window has passed.
  * The database is the source of truth: engine_load() rebuilds the lists at start.
- * All writes go through the store's current transaction (store_begin is idempotent). */
+ * All writes go through the store's current transaction (store_begin is idempotent).
+ *
+ * Escalation: an open alert's position (step_index, round, reminders) and its next
+ * deadline are stored with it; escalation.c decides what comes next. A step's
+ * notifications and the alert's new position are written under one savepoint, so a
+ * step is in the database whole or not at all and fires once across crashes; timer
+ * entries are invalidated lazily (an ack or resolve just clears next_usec or unlinks).
+ * Recipients are resolved by the roster at the instant of each step. */
 #include "engine.h"
 
 #include <errno.h>
 #include <math.h>
 #include <string.h>
 
+#include "escalation.h"
 #include "log.h"
+#include "roster.h"
 #include "timerq.h"
 #include "util.h"
 
@@ -207,10 +216,12 @@ static int load_one(const struct store_alert_row *row, void *userdata)
         a->step_index = row->step;
         a->round = row->round;
         a->next_usec = row->next_usec;
+        a->reminders = row->reminders;
         a->event_ts = row->event_ts;
         snprintf(a->event_uid, sizeof(a->event_uid), "%s", row->event_uid ? row->event_uid : "");
         if (row->household && !a->household)
-                log_warn("alert %s: household %s is no longer configured", a->id, row->household);
+                log_about(LOG_WARNING, a->id, row->household, NULL,
+                          "alert %s: household %s is no longer configured", a->id, row->household);
         link_alert(e, a);
         return 0;
 }
@@ -280,32 +291,127 @@ struct recipient {
         const char *role; /* what they are notified as */
 };
 
-/* Who gets the given step. The roster decides who is on duty for each team role. */
-static size_t step_recipients(struct engine *e, const struct alert *a, enum escalation_step step,
-                              struct recipient *out, size_t max)
-{
-        const struct household *h = a->household;
-        size_t n = 0;
+/* A de-duplicated list: the first reason a worker is added for is the one they see. */
+struct recipients {
+        struct recipient *v;
+        size_t n, cap;
+};
 
-        if (!h)
-                return 0;
-        for (int r = 0; r < TEAM_ROLES && n < max; r++)
-                if (h->team[r])
-                        out[n++] = (struct recipient){ h->team[r], role_to_string((enum role)r) };
-        if (step >= STEP_LEADER && h->community && h->community->leader && n < max)
-                out[n++] = (struct recipient){ h->community->leader, "leader" };
-        if (step >= STEP_COMMAND)
-                for (size_t i = 0; i < e->config->n_command && n < max; i++)
-                        out[n++] = (struct recipient){ e->config->command[i], "command" };
-        return n;
+static void recipients_add(struct recipients *rs, const struct worker *w, const char *role)
+{
+        if (!w)
+                return;
+        for (size_t i = 0; i < rs->n; i++)
+                if (rs->v[i].worker == w)
+                        return;
+        GROW(rs->v, rs->n, rs->cap);
+        rs->v[rs->n++] = (struct recipient){ w, role };
 }
 
+/* The household's three roles as the roster resolves them at now_usec: the team member
+ * on duty, else the role's cover, else the leader, else the command centre. */
+static void add_team(struct engine *e, const struct alert *a, int64_t now_usec,
+                     struct recipients *rs)
+{
+        for (int r = 0; r < TEAM_ROLES; r++) {
+                const char *role = role_to_string((enum role)r);
+                struct roster_answer ans;
+
+                if (roster_resolve(e->config, a->household, (enum role)r, now_usec, &ans) < 0)
+                        continue;
+                log_debug("alert %s: %s -> %s: %s", a->id, role,
+                          roster_reason_to_string(ans.reason), ans.text);
+                if (ans.reason == ROSTER_LEADER)
+                        role = "leader";
+                else if (ans.reason == ROSTER_COMMAND)
+                        role = "command";
+                for (size_t i = 0; i < ans.n; i++)
+                        recipients_add(rs, ans.workers[i], role);
+        }
+}
+
+static void add_command(struct engine *e, struct recipients *rs)
+{
+        size_t n;
+        struct worker *const *command = roster_command(e->config, &n);
+
+        for (size_t i = 0; i < n; i++)
+                recipients_add(rs, command[i], "command");
+}
+
+/* Who gets the given step (or reminder, when reminder > 0), in the order they are told:
+ *   team:    the three roles by roster
+ *   leader:  the community leader, and the team again
+ *   command: the command centre, the leader and the team
+ *   reminder after the last round: the command centre (else the leader, else the team). */
+static void step_recipients(struct engine *e, const struct alert *a, enum escalation_step step,
+                            int reminder, int64_t now_usec, struct recipients *rs)
+{
+        const struct worker *leader = roster_leader(a->household ? a->household->community : NULL);
+
+        if (!a->household)
+                return;
+        if (reminder > 0) {
+                add_command(e, rs);
+                if (rs->n == 0)
+                        recipients_add(rs, leader, "leader");
+                if (rs->n == 0)
+                        add_team(e, a, now_usec, rs);
+                return;
+        }
+        if (step == STEP_COMMAND)
+                add_command(e, rs);
+        if (step >= STEP_LEADER)
+                recipients_add(rs, leader, "leader");
+        add_team(e, a, now_usec, rs);
+}
+
+static const char *step_label(enum escalation_step step)
+{
+        switch (step) {
+        case STEP_LEADER:
+                return "社区值班领导";
+        case STEP_COMMAND:
+                return "街道指挥中心";
+        default:
+                return "包保小组";
+        }
+}
+
+static int insert_notification(struct engine *e, const struct alert *a, const char *notification_id,
+                               const struct worker *w, const char *channel, const char *step,
+                               const char *kind, const char *payload, int64_t now_usec)
+{
+        int r = store_insert_notification(e->store,
+                                          &(struct store_notification){
+                                              .id = notification_id,
+                                              .alert_id = a->id,
+                                              .worker = w->id,
+                                              .channel = channel,
+                                              .step = step,
+                                              .round = a->round,
+                                              .kind = kind,
+                                              .priority = alert_kind_escalates(a->kind) ? 0 : 1,
+                                              .payload = payload,
+                                              .created_usec = now_usec,
+                                              .next_usec = now_usec,
+                                          });
+        if (r < 0)
+                return r;
+        e->counters.notifications++;
+        e->outbox_dirty = true;
+        return 0;
+}
+
+/* One notification of a step (reminder == 0) or a reminder (its number) to one recipient
+ * through one channel, in the DESIGN.md §4 format. */
 static int queue_notification(struct engine *e, const struct alert *a, const struct recipient *rc,
-                              const char *channel, enum escalation_step step, const char *reason,
-                              int64_t now_usec)
+                              const char *channel, enum escalation_step step, int reminder,
+                              const char *reason, int64_t now_usec)
 {
         const struct household *h = a->household;
         const struct config *c = e->config;
+        const char *address = h ? h->address : "";
         char id[ALERT_ID_MAX], topic[256], text[512], url[1024];
         _cleanup_json_ cJSON *j = cJSON_CreateObject();
         _cleanup_free_ char *payload = NULL;
@@ -314,18 +420,27 @@ static int queue_notification(struct engine *e, const struct alert *a, const str
         r = store_next_id(e->store, 'n', now_usec, id, sizeof(id));
         if (r < 0)
                 return r;
-        snprintf(text, sizeof(text), "【居家观察告警】%s %s。请确认。", h ? h->address : "",
-                 default_text(a->kind));
+        if (reminder > 0)
+                snprintf(text, sizeof(text),
+                         "【居家观察告警·第%d次提醒】%s %s，仍无人确认。请确认。", reminder,
+                         address, default_text(a->kind));
+        else if (a->round > 1 || a->step_index > 0)
+                snprintf(text, sizeof(text),
+                         "【居家观察告警】%s %s。无人确认，已升级（第%d轮·%s）。请确认。", address,
+                         default_text(a->kind), a->round, step_label(step));
+        else
+                snprintf(text, sizeof(text), "【居家观察告警】%s %s。请确认。", address,
+                         default_text(a->kind));
         snprintf(topic, sizeof(topic), "%s/workers/%s/ack", c->mqtt.topic_prefix, rc->worker->id);
         cJSON_AddStringToObject(j, "notification_id", id);
         cJSON_AddStringToObject(j, "alert_id", a->id);
         cJSON_AddNumberToObject(j, "round", a->round);
         cJSON_AddStringToObject(j, "household", h ? h->id : "");
         cJSON_AddStringToObject(j, "community", h ? h->community_id : "");
-        cJSON_AddStringToObject(j, "address", h ? h->address : "");
+        cJSON_AddStringToObject(j, "address", address);
         cJSON_AddStringToObject(j, "kind", alert_kind_to_string(a->kind));
         cJSON_AddStringToObject(j, "severity", severity_to_string(a->severity));
-        cJSON_AddStringToObject(j, "reason", reason);
+        cJSON_AddStringToObject(j, "reason", reason ? reason : "");
         cJSON_AddStringToObject(j, "text", text);
         if (a->event_uid[0])
                 cJSON_AddStringToObject(j, "event_id", a->event_uid);
@@ -337,6 +452,8 @@ static int queue_notification(struct engine *e, const struct alert *a, const str
                 cJSON_AddNullToObject(j, "event_ts");
         cJSON_AddNumberToObject(j, "raised_at", (double)a->raised_usec / 1e6);
         cJSON_AddStringToObject(j, "step", escalation_step_to_string(step));
+        if (reminder > 0)
+                cJSON_AddNumberToObject(j, "reminder", reminder);
         cJSON_AddStringToObject(j, "role", rc->role);
         cJSON_AddStringToObject(j, "worker", rc->worker->id);
         cJSON_AddStringToObject(j, "ack_topic", topic);
@@ -348,48 +465,48 @@ static int queue_notification(struct engine *e, const struct alert *a, const str
         payload = cJSON_PrintUnformatted(j);
         if (!payload)
                 return -ENOMEM;
-        r = store_insert_notification(e->store,
-                                      &(struct store_notification){
-                                          .id = id,
-                                          .alert_id = a->id,
-                                          .worker = rc->worker->id,
-                                          .channel = channel,
-                                          .step = escalation_step_to_string(step),
-                                          .round = a->round,
-                                          .priority = alert_kind_escalates(a->kind) ? 0 : 1,
-                                          .payload = payload,
-                                          .created_usec = now_usec,
-                                          .next_usec = now_usec,
-                                      });
-        if (r < 0)
-                return r;
-        e->counters.notifications++;
-        e->outbox_dirty = true;
-        return 0;
+        return insert_notification(e, a, id, rc->worker, channel, escalation_step_to_string(step),
+                                   reminder > 0 ? "reminder" : "alert", payload, now_usec);
+}
+
+/* Queues one step (or reminder) of alert a: one notification per recipient and channel,
+ * recipients resolved by the roster at now_usec. */
+static int notify(struct engine *e, const struct alert *a, enum escalation_step step, int reminder,
+                  const char *reason, int64_t now_usec)
+{
+        struct recipients rs = { 0 };
+        int r = 0;
+
+        step_recipients(e, a, step, reminder, now_usec, &rs);
+        if (rs.n == 0)
+                log_warn("alert %s: nobody to notify for step %s", a->id,
+                         escalation_step_to_string(step));
+        for (size_t i = 0; i < rs.n && r >= 0; i++) {
+                const struct worker *w = rs.v[i].worker;
+                if (w->n_channels == 0)
+                        log_warn("alert %s: worker %s has no notification channel", a->id, w->id);
+                for (size_t ch = 0; ch < w->n_channels && r >= 0; ch++)
+                        r = queue_notification(e, a, &rs.v[i], w->channels[ch], step, reminder,
+                                               reason, now_usec);
+        }
+        free(rs.v);
+        return r;
 }
 
 /* Queues the notifications of one escalation step: one per recipient and channel. */
 static int notify_step(struct engine *e, const struct alert *a, enum escalation_step step,
                        const char *reason, int64_t now_usec)
 {
-        struct recipient rcpt[64];
-        size_t n = step_recipients(e, a, step, rcpt, ELEMENTSOF(rcpt));
+        return notify(e, a, step, 0, reason, now_usec);
+}
 
-        for (size_t i = 0; i < n; i++) {
-                const struct worker *w = rcpt[i].worker;
-                bool dup = false;
-                for (size_t k = 0; k < i; k++)
-                        dup = dup || rcpt[k].worker == w;
-                if (dup)
-                        continue;
-                for (size_t ch = 0; ch < w->n_channels; ch++) {
-                        int r = queue_notification(e, a, &rcpt[i], w->channels[ch], step, reason,
-                                                   now_usec);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        return 0;
+/* The deadline of the step after the first, for an alert raised at now_usec. */
+static int64_t escalation_first_deadline(struct engine *e, int64_t now_usec)
+{
+        struct escalation_plan p;
+
+        escalation_start(&e->config->escalation, now_usec, &p);
+        return p.next_usec;
 }
 
 static int raise_alert(struct engine *e, const struct household *h, const struct device *d,
@@ -426,7 +543,7 @@ static int raise_alert(struct engine *e, const struct household *h, const struct
         a->round = 1;
         a->step_index = 0;
         if (alert_kind_escalates(a->kind) && e->config->escalation.n_steps > 0)
-                a->next_usec = now_usec + e->config->escalation.ack_timeout_usec;
+                a->next_usec = escalation_first_deadline(e, now_usec);
         snprintf(a->event_uid, sizeof(a->event_uid), "%s", ev->id);
         a->event_ts = ev->has_ts ? ev->ts : (double)event_usec / 1e6;
         r = store_insert_alert(e->store, a, h->community_id, v->reason);
@@ -438,8 +555,8 @@ static int raise_alert(struct engine *e, const struct household *h, const struct
         e->counters.alerts_raised++;
         if (a->kind >= 0 && a->kind < _ALERT_KIND_MAX)
                 e->counters.alerts_by_kind[a->kind]++;
-        log_notice("alert %s: %s at household %s (%s)", a->id, alert_kind_to_string(a->kind), h->id,
-                   v->reason);
+        log_about(LOG_NOTICE, a->id, h->id, d->id, "alert %s: %s at household %s (%s)", a->id,
+                  alert_kind_to_string(a->kind), h->id, v->reason);
         r = notify_step(e, a,
                         e->config->escalation.n_steps ? e->config->escalation.steps[0] : STEP_TEAM,
                         v->reason, now_usec);
@@ -536,6 +653,57 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
         return ENGINE_OK;
 }
 
+/* What the database knows of an alert that is not live in memory (never raised, resolved,
+ * or acked with its absorb window over). */
+struct stored_alert {
+        bool found;
+        enum alert_state state;
+        char household[64];
+        char acked_by[64];
+        char reason[VERDICT_REASON_MAX];
+};
+
+static int stored_alert_cb(const struct store_alert_row *row, void *userdata)
+{
+        struct stored_alert *sa = userdata;
+
+        sa->found = true;
+        sa->state = alert_state_from_string(row->state);
+        snprintf(sa->household, sizeof(sa->household), "%s", row->household ? row->household : "");
+        snprintf(sa->acked_by, sizeof(sa->acked_by), "%s", row->acked_by ? row->acked_by : "");
+        snprintf(sa->reason, sizeof(sa->reason), "%s", row->reason ? row->reason : "");
+        return 0;
+}
+
+static int stored_alert(struct engine *e, const char *alert_id, struct stored_alert *ret)
+{
+        int r;
+
+        *ret = (struct stored_alert){ 0 };
+        r = store_get_alert(e->store, alert_id, stored_alert_cb, ret);
+        return r < 0 ? r : 0;
+}
+
+/* The refusal for an alert that is not live, or a negative errno. */
+static int refuse_stored(struct engine *e, const char *alert_id, const char **error)
+{
+        struct stored_alert sa;
+        int r = stored_alert(e, alert_id, &sa);
+
+        if (r < 0)
+                return r;
+        if (!sa.found)
+                *error = "unknown alert";
+        else if (sa.state == ALERT_RESOLVED)
+                *error = "alert already resolved";
+        else if (sa.state == ALERT_OPEN)
+                /* open in the database but not live: its household left the configuration */
+                *error = "alert belongs to a household that is no longer configured";
+        else
+                *error = "alert already acknowledged";
+        return ENGINE_E_REFUSED;
+}
+
 /* May worker w act on alert a? Notified workers, the community's leader, the command
  * centre and the admins may. */
 static bool may_act(struct engine *e, const struct worker *w, const struct alert *a)
@@ -560,16 +728,95 @@ static bool may_act(struct engine *e, const struct worker *w, const struct alert
         return w->community == h->community;
 }
 
+struct notified {
+        const struct config *config;
+        const struct worker *except;
+        const struct worker **v;
+        size_t n, cap;
+};
+
+static int notified_cb(const char *worker_id, void *userdata)
+{
+        struct notified *nt = userdata;
+        const struct worker *w = config_worker(nt->config, worker_id);
+
+        if (w && w != nt->except) {
+                GROW(nt->v, nt->n, nt->cap);
+                nt->v[nt->n++] = w;
+        }
+        return 0;
+}
+
+static const char *channel_label(const char *channel)
+{
+        if (str_eq(channel, "cli"))
+                return "operator CLI";
+        if (str_eq(channel, "http"))
+                return "HTTP link";
+        if (str_eq(channel, "api"))
+                return "operator API";
+        return "worker topic";
+}
+
+/* Tells everyone else who was notified of a that w acknowledged it (kind ack_notice). */
+static int queue_ack_notices(struct engine *e, const struct alert *a, const struct worker *w,
+                             const char *channel, int64_t now_usec)
+{
+        const struct household *h = a->household;
+        struct notified nt = { .config = e->config, .except = w };
+        char text[512];
+        int r;
+
+        r = store_foreach_notified_worker(e->store, a->id, notified_cb, &nt);
+        snprintf(text, sizeof(text), "【居家观察】%s 已确认告警 %s（%s）",
+                 w->name ? w->name : w->id, a->id, h ? h->address : "");
+        for (size_t i = 0; i < nt.n && r >= 0; i++) {
+                const struct worker *to = nt.v[i];
+                for (size_t ch = 0; ch < to->n_channels && r >= 0; ch++) {
+                        _cleanup_json_ cJSON *j = cJSON_CreateObject();
+                        _cleanup_free_ char *payload = NULL;
+                        char id[ALERT_ID_MAX];
+
+                        r = store_next_id(e->store, 'n', now_usec, id, sizeof(id));
+                        if (r < 0)
+                                break;
+                        cJSON_AddStringToObject(j, "notification_id", id);
+                        cJSON_AddStringToObject(j, "kind", "ack_notice");
+                        cJSON_AddStringToObject(j, "alert_id", a->id);
+                        cJSON_AddStringToObject(j, "alert_kind", alert_kind_to_string(a->kind));
+                        cJSON_AddStringToObject(j, "household", h ? h->id : "");
+                        cJSON_AddStringToObject(j, "community", h ? h->community_id : "");
+                        cJSON_AddStringToObject(j, "address", h ? h->address : "");
+                        cJSON_AddStringToObject(j, "acked_by", w->id);
+                        cJSON_AddStringToObject(j, "acked_by_name", w->name ? w->name : w->id);
+                        cJSON_AddNumberToObject(j, "acked_at", (double)now_usec / 1e6);
+                        cJSON_AddStringToObject(j, "channel", channel_label(channel));
+                        cJSON_AddStringToObject(j, "text", text);
+                        cJSON_AddStringToObject(j, "worker", to->id);
+                        payload = cJSON_PrintUnformatted(j);
+                        if (!payload) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        r = insert_notification(e, a, id, to, to->channels[ch], NULL, "ack_notice",
+                                                payload, now_usec);
+                }
+        }
+        if (r >= 0)
+                log_debug("alert %s: %zu other recipients told that %s acknowledged", a->id, nt.n,
+                          w->id);
+        free(nt.v);
+        return r;
+}
+
 int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, const char *channel,
                int64_t now_usec, const char **error)
 {
         struct alert *a = engine_find_alert(e, alert_id);
         int r;
 
-        if (!a) {
-                *error = "unknown or resolved alert";
-                return ENGINE_E_REFUSED;
-        }
+        if (!a)
+                return refuse_stored(e, alert_id, error);
         if (!may_act(e, w, a)) {
                 *error = "worker may not act on this alert";
                 return ENGINE_E_REFUSED;
@@ -578,17 +825,27 @@ int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, c
                 *error = "alert already acknowledged";
                 return ENGINE_E_REFUSED;
         }
-        r = store_begin(e->store);
-        if (r == 0)
-                r = store_set_alert_acked(e->store, a->id, w->id, channel, now_usec);
+        /* The ack, its audit record and the notices to the others: all or nothing. */
+        r = store_savepoint(e->store);
+        if (r < 0)
+                return r;
+        r = store_set_alert_acked(e->store, a->id, w->id, channel, now_usec);
         if (r == 0)
                 r = store_insert_action(e->store, "ack", w->id, channel, a->id, now_usec, NULL);
+        if (r == 0)
+                r = queue_ack_notices(e, a, w, channel, now_usec);
+        if (r != 0) {
+                store_rollback_to(e->store);
+                return r < 0 ? r : refuse_stored(e, alert_id, error);
+        }
+        r = store_release(e->store);
         if (r < 0)
                 return r;
         a->state = ALERT_ACKED;
         a->acked_usec = now_usec;
-        a->next_usec = 0;
-        log_notice("alert %s acknowledged by %s via %s", a->id, w->id, channel);
+        a->next_usec = 0; /* its timer entry goes stale */
+        log_about(LOG_NOTICE, a->id, a->household ? a->household->id : NULL, a->device_id,
+                  "alert %s acknowledged by %s via %s", a->id, w->id, channel);
         return ENGINE_OK;
 }
 
@@ -596,34 +853,194 @@ int engine_resolve(struct engine *e, const struct worker *w, const char *alert_i
                    const char *channel, int64_t now_usec, const char **error)
 {
         struct alert *a = engine_find_alert(e, alert_id);
+        struct alert stale = { 0 };
         int r;
 
-        if (!a) {
-                *error = "unknown or resolved alert";
+        if (!note || !*note) {
+                *error = "\"note\" missing";
                 return ENGINE_E_REFUSED;
         }
-        if (!may_act(e, w, a)) {
+        if (!a) {
+                /* An acked alert whose absorb window is over is no longer in memory, but it
+                 * still waits to be resolved. */
+                struct stored_alert sa;
+
+                r = stored_alert(e, alert_id, &sa);
+                if (r < 0)
+                        return r;
+                if (!sa.found || sa.state != ALERT_ACKED)
+                        return refuse_stored(e, alert_id, error);
+                snprintf(stale.id, sizeof(stale.id), "%s", alert_id);
+                stale.state = ALERT_ACKED;
+                stale.household = config_household(e->config, sa.household);
+        }
+        if (!may_act(e, w, a ? a : &stale)) {
                 *error = "worker may not act on this alert";
                 return ENGINE_E_REFUSED;
         }
         r = store_begin(e->store);
         if (r == 0)
-                r = store_set_alert_resolved(e->store, a->id, w->id, channel, now_usec, note);
+                r = store_set_alert_resolved(e->store, alert_id, w->id, channel, now_usec, note);
         if (r == 0)
-                r = store_insert_action(e->store, "resolve", w->id, channel, a->id, now_usec, note);
+                r = store_insert_action(e->store, "resolve", w->id, channel, alert_id, now_usec,
+                                        note);
+        if (r == STORE_E_NOT_FOUND)
+                return refuse_stored(e, alert_id, error);
         if (r < 0)
                 return r;
-        log_notice("alert %s resolved by %s via %s", a->id, w->id, channel);
-        unlink_alert(e, a);
+        log_about(LOG_NOTICE, alert_id, a && a->household ? a->household->id : NULL,
+                  a ? a->device_id : NULL, "alert %s resolved by %s via %s", alert_id, w->id,
+                  channel);
+        if (a)
+                unlink_alert(e, a); /* its timer entries go stale */
         return ENGINE_OK;
 }
 
-/* Escalation (DESIGN.md §6): the next step after ack_timeout without an ack. */
+#define ESCALATION_RETRY_USEC (5 * USEC_PER_SEC)
+
+/* Escalation (DESIGN.md §6): the next step, or a reminder, at the alert's deadline. The
+ * notifications and the alert's new position (step, round, reminders, next deadline) are
+ * written under one savepoint of the loop's transaction: after a crash either both are in
+ * the database or neither is, so each step fires once. */
 static int fire_escalation(struct engine *e, struct alert *a, int64_t now_usec)
 {
-        log_debug("alert %s: escalation deadline reached (step %d, round %d)", a->id, a->step_index,
-                  a->round);
-        a->next_usec = 0;
-        int r = store_begin(e->store);
-        return r < 0 ? r : store_update_alert(e->store, a);
+        const struct escalation_pos cur = { a->step_index, a->round, a->reminders };
+        const int64_t deadline = a->next_usec;
+        struct escalation_plan p;
+        struct stored_alert sa;
+        int r;
+
+        escalation_next(&e->config->escalation, &cur, deadline, now_usec, &p);
+        if (p.fire == ESCALATION_FIRE_NONE)
+                return 0;
+        r = store_savepoint(e->store);
+        if (r < 0)
+                goto retry;
+        a->step_index = p.pos.step_index;
+        a->round = p.pos.round;
+        a->reminders = p.pos.reminders;
+        a->next_usec = p.next_usec;
+        r = stored_alert(e, a->id, &sa);
+        if (r == 0)
+                r = notify(e, a, p.step, p.fire == ESCALATION_FIRE_REMINDER ? p.pos.reminders : 0,
+                           sa.reason, now_usec);
+        if (r == 0)
+                r = store_update_alert(e->store, a);
+        if (r < 0) {
+                store_rollback_to(e->store);
+                a->step_index = cur.step_index;
+                a->round = cur.round;
+                a->reminders = cur.reminders;
+                a->next_usec = deadline;
+                goto retry;
+        }
+        r = store_release(e->store);
+        if (r < 0)
+                goto retry;
+        timerq_push(&e->timers, a->next_usec, TIMER_ESCALATION, a->household, a->serial);
+        if (p.fire == ESCALATION_FIRE_REMINDER)
+                log_notice("alert %s: still not acknowledged, reminder %d to the command centre",
+                           a->id, a->reminders);
+        else
+                log_notice("alert %s: not acknowledged, escalated to step %s of round %d "
+                           "(due %.3f s ago)",
+                           a->id, escalation_step_to_string(p.step), a->round,
+                           (double)(now_usec - deadline) / 1e6);
+        return 0;
+retry:
+        log_err_errno(r, "alert %s: escalation failed, retrying", a->id);
+        timerq_push(&e->timers, now_usec + ESCALATION_RETRY_USEC, TIMER_ESCALATION, a->household,
+                    a->serial);
+        return r;
+}
+
+size_t engine_open_alerts(const struct engine *e)
+{
+        const char *key;
+        void *value;
+        size_t i = 0, n = 0;
+
+        while (hashmap_iterate(e->alerts_by_id, &i, &key, &value))
+                n += ((const struct alert *)value)->state == ALERT_OPEN;
+        return n;
+}
+
+/* ---- reload ---- */
+
+#define RELOAD_LOG_DROPPED_MAX 20
+
+/* Every pointer into the configuration that the engine holds is re-pointed here:
+ * engine->config, alert->household, timer entries' ptr (always a household or NULL).
+ * household_state and device_state are carried over by value: a field added to them that
+ * points into the configuration must be re-pointed here too. */
+int engine_reload(struct engine *e, const struct config *nc)
+{
+        const struct config *oc = e->config;
+        struct household_state *hs;
+        struct device_state *ds;
+        struct household **moved; /* old household index -> its new record, or NULL */
+        struct timerq timers = { 0 };
+        size_t n_dropped = 0;
+
+        hs = calloc(nc->n_households ? nc->n_households : 1, sizeof(*hs));
+        ds = calloc(nc->n_devices ? nc->n_devices : 1, sizeof(*ds));
+        moved = calloc(oc->n_households ? oc->n_households : 1, sizeof(*moved));
+        if (!hs || !ds || !moved) {
+                free(hs);
+                free(ds);
+                free(moved);
+                return -ENOMEM;
+        }
+        /* From here on nothing fails. */
+        for (size_t i = 0; i < nc->n_devices; i++) {
+                const struct device *od = config_device(oc, nc->devices[i].id);
+                if (od)
+                        ds[i] = e->devices[od->index];
+                else
+                        ds[i].battery_percent = -1;
+        }
+        for (size_t i = 0; i < oc->n_households; i++) {
+                const struct household *oh = &oc->households[i];
+                struct household *nh = config_household(nc, oh->id);
+                struct alert *a, *next;
+
+                moved[i] = nh;
+                if (nh) {
+                        hs[nh->index] = e->households[i];
+                        for (a = hs[nh->index].alerts; a; a = a->next)
+                                a->household = nh;
+                        continue;
+                }
+                for (a = e->households[i].alerts; a; a = next) {
+                        next = a->next;
+                        if (n_dropped++ < RELOAD_LOG_DROPPED_MAX)
+                                log_about(LOG_WARNING, a->id, oh->id, a->device_id,
+                                          "reload: household %s was removed; its %s alert %s "
+                                          "stays %s in the database but is no longer escalated",
+                                          oh->id, alert_kind_to_string(a->kind), a->id,
+                                          alert_state_to_string(a->state));
+                        hashmap_remove(e->alerts_by_id, a->id);
+                        alert_free(a);
+                }
+        }
+        if (n_dropped > RELOAD_LOG_DROPPED_MAX)
+                log_warn("reload: %zu alerts of removed households left memory in all", n_dropped);
+        for (size_t i = 0; i < e->timers.n; i++) {
+                const struct timerq_entry *t = &e->timers.heap[i];
+                const struct household *oh = t->ptr;
+
+                if (!oh)
+                        timerq_push(&timers, t->usec, t->type, NULL, t->token);
+                else if (moved[oh->index])
+                        timerq_push(&timers, t->usec, t->type, moved[oh->index], t->token);
+        }
+        free(moved);
+        free(e->households);
+        free(e->devices);
+        timerq_done(&e->timers);
+        e->households = hs;
+        e->devices = ds;
+        e->timers = timers;
+        e->config = nc;
+        return 0;
 }

@@ -45,17 +45,31 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
                         int64_t recv_usec, const char *payload, size_t payload_len,
                         struct verdict *ret_verdict);
 
-/* Commands. `channel` says how the actor reached us ("mqtt", "http", "cli").
- * Return ENGINE_E_REFUSED with *error set to a static English message when refused. */
+/* Commands. `channel` says how the actor reached us ("mqtt": the worker's topic, "http",
+ * "cli": doorwatchctl). Return ENGINE_E_REFUSED with *error set to a static English
+ * message when refused: unknown alert, already acknowledged / resolved, worker may not
+ * act, note missing (resolve). An ack stops the escalation and queues an `ack_notice` to
+ * every other worker who was notified of the alert; its record and the notices are
+ * written together. Resolve wants a non-empty note and also accepts acked alerts whose
+ * absorb window is over (no longer live in memory). */
 int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, const char *channel,
                int64_t now_usec, const char **error);
 int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id, const char *note,
                    const char *channel, int64_t now_usec, const char **error);
 
 /* Timers: the earliest instant engine_tick() has work (INT64_MAX when none); the daemon
- * arms one timer for it. engine_tick() fires everything due at now_usec. */
+ * arms one timer for it. engine_tick() fires everything due at now_usec: escalation steps
+ * and reminders (escalation.h) of open alerts, recipients resolved by the roster at now. */
 int64_t engine_next_deadline(const struct engine *e);
 int engine_tick(struct engine *e, int64_t now_usec);
+
+/* Switches to a new configuration (SIGHUP), between two messages, with the previous
+ * transaction committed. State arrays are rebuilt by id: the state of households and
+ * devices that stay is carried over, new ones start fresh; live alerts and their pending
+ * timers follow their household to its new record; the alerts of removed households stay
+ * in the database but leave memory (logged). On failure (-ENOMEM) nothing has changed.
+ * The caller frees the old configuration afterwards. */
+int engine_reload(struct engine *e, const struct config *new_config);
 
 struct alert *engine_find_alert(struct engine *e, const char *alert_id);
 
@@ -68,3 +82,5 @@ void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata);
 bool engine_take_outbox_dirty(struct engine *e);
 const struct engine_counters *engine_counters(const struct engine *e);
 size_t engine_live_alerts(const struct engine *e);
+/* Live alerts in state open (not yet acknowledged). */
+size_t engine_open_alerts(const struct engine *e);

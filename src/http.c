@@ -28,6 +28,7 @@
 #include "http-internal.h"
 #include "log.h"
 #include "metrics.h"
+#include "secret.h"
 #include "util.h"
 
 #define CONNECTIONS_MAX        256
@@ -53,14 +54,6 @@ static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'sel
                           "frame-ancestors 'none'; base-uri 'none'";
 
 static struct ratelimit rl_mhd = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
-
-static void secret_free(char *s)
-{
-        if (s) {
-                OPENSSL_cleanse(s, strlen(s));
-                free(s);
-        }
-}
 
 /* ---- helpers for handlers ---- */
 
@@ -453,68 +446,64 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* ---- setup ---- */
 
-/* A secret from $CREDENTIALS_DIRECTORY/<credential>, else from path. -ENOENT when neither
- * exists. */
-static int read_secret(const char *credential, const char *path, char **ret)
+/* Whether a secret is there to read: the credential, or the configured file. A missing one
+ * turns its feature off (with a warning) rather than stopping the daemon. */
+static bool secret_present(const struct config *c, const char *credential, const char *path)
 {
         const char *dir = getenv("CREDENTIALS_DIRECTORY");
-        int r;
+        _cleanup_free_ char *p = NULL, *q = NULL;
 
-        if (dir) {
-                _cleanup_free_ char *p = path_join(dir, credential);
-                if (!p)
-                        return -ENOMEM;
-                if (access(p, F_OK) == 0)
-                        return read_secret_file(p, ret);
-        }
-        if (!path)
-                return -ENOENT;
-        r = read_secret_file(path, ret);
-        return r;
+        if (dir && *dir && (p = path_join(dir, credential)) && access(p, F_OK) == 0)
+                return true;
+        return path && (q = path_join(c->dir, path)) && access(q, F_OK) == 0;
 }
 
-static int load_secrets(struct http *h)
+/* Reads the API token and the link key into h; on failure h keeps what it had. */
+static int load_secrets(struct http *h, const struct config *c)
 {
-        const struct http_config *c = &h->deps.config->http;
-        _cleanup_free_ char *key = NULL;
+        const struct http_config *hc = &c->http;
+        _cleanup_secret_ char *token = NULL, *key = NULL;
+        struct token_key link_key = { 0 };
+        bool have_key = false;
         int r;
 
-        r = read_secret("api.token", c->token_file, &h->api_token);
-        if (r == -ENOENT)
+        if (!secret_present(c, "api.token", hc->token_file))
                 log_warn("http: no API token (%s): the API and the status page are disabled",
-                         c->token_file ? c->token_file : "http.token_file is null");
-        else if (r < 0) {
-                log_err_errno(r, "http: cannot read the API token %s", c->token_file);
-                return r;
-        } else if (strlen(h->api_token) < API_TOKEN_MIN) {
-                log_err("http: the API token in %s is shorter than %d characters", c->token_file,
-                        API_TOKEN_MIN);
-                return -EINVAL;
+                         hc->token_file ? hc->token_file : "http.token_file is null");
+        else {
+                r = secret_read(c, "api.token", hc->token_file, &token);
+                if (r < 0)
+                        return r;
+                if (!token || strlen(token) < API_TOKEN_MIN) {
+                        log_err("http: the API token must be at least %d characters",
+                                API_TOKEN_MIN);
+                        return -EINVAL;
+                }
         }
-
-        r = read_secret("ack.key", c->ack_secret_file, &key);
-        if (r == -ENOENT) {
-                if (c->public_url)
+        if (!secret_present(c, "ack.key", hc->ack_secret_file)) {
+                if (hc->public_url)
                         log_warn("http: no link key (%s): notifications carry no ack_url and "
                                  "resident links are disabled",
-                                 c->ack_secret_file ? c->ack_secret_file : "null");
-                return 0;
+                                 hc->ack_secret_file ? hc->ack_secret_file : "null");
+        } else {
+                r = secret_read(c, "ack.key", hc->ack_secret_file, &key);
+                if (r < 0)
+                        return r;
+                if (!key || token_key_set(&link_key, key, strlen(key)) < 0) {
+                        log_err("http: the link key must be %d to %zu bytes", TOKEN_KEY_MIN,
+                                sizeof(link_key.bytes));
+                        return -EINVAL;
+                }
+                have_key = true;
+                if (!hc->public_url)
+                        log_info("http: http.public_url is null: notifications carry no ack_url");
         }
-        if (r < 0) {
-                log_err_errno(r, "http: cannot read the link key %s", c->ack_secret_file);
-                return r;
-        }
-        r = token_key_set(&h->link_key, key, strlen(key));
-        secret_free(key);
-        key = NULL;
-        if (r < 0) {
-                log_err("http: the link key in %s must be %d to %zu bytes", c->ack_secret_file,
-                        TOKEN_KEY_MIN, sizeof(h->link_key.bytes));
-                return r;
-        }
-        h->have_link_key = true;
-        if (!c->public_url)
-                log_info("http: http.public_url is null: notifications carry no ack_url");
+        secret_free(h->api_token);
+        h->api_token = token;
+        token = NULL;
+        h->link_key = link_key;
+        h->have_link_key = have_key;
+        OPENSSL_cleanse(&link_key, sizeof(link_key));
         return 0;
 }
 
@@ -588,7 +577,7 @@ int http_new(sd_event *e, const struct http_deps *deps, struct http **ret)
                 http_free(h);
                 return -ENOMEM;
         }
-        r = load_secrets(h);
+        r = load_secrets(h, deps->config);
         if (r == 0)
                 r = open_listener(c->listen, &fd, &h->port);
         if (r < 0) {
@@ -641,6 +630,19 @@ struct http *http_free(struct http *h)
         sd_event_unref(h->event);
         free(h);
         return NULL;
+}
+
+int http_set_config(struct http *h, const struct config *c)
+{
+        int r;
+
+        if (!h)
+                return 0;
+        r = load_secrets(h, c);
+        if (r < 0)
+                log_warn("http: keeping the previous API token and link key");
+        h->deps.config = c;
+        return r;
 }
 
 int http_port(const struct http *h)

@@ -56,6 +56,10 @@ struct http;
 int http_new(sd_event *e, const struct http_deps *deps, struct http **ret);
 struct http *http_free(struct http *h);
 
+/* After a reload: the configuration to use from now on; the API token and link key are
+ * read again (kept when that fails, which is returned). http.listen needs a restart. */
+int http_set_config(struct http *h, const struct config *c);
+
 /* The bound port (tests listen on port 0). */
 int http_port(const struct http *h);
 

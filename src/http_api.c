@@ -833,12 +833,10 @@ void http_health_handle(struct http_request *rq, struct http_response *rs)
                 text(rs, 503, "unhealthy: %s\n", problem);
                 return;
         }
-        /* Writable: a tiny write, committed now. */
-        r = store_begin(h->deps.store);
+        /* Writable: what is pending is committed, then a tiny write of its own. */
+        r = h->deps.commit(h->deps.userdata);
         if (r == 0)
                 r = store_probe_write(h->deps.store, now_realtime_usec());
-        if (r == 0)
-                r = h->deps.commit(h->deps.userdata);
         if (r < 0) {
                 text(rs, 503, "unhealthy: the database is not writable: %s\n", strerror(-r));
                 return;

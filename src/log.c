@@ -108,6 +108,34 @@ void log_fields(int prio, const char *const *fields, const char *fmt, ...)
         va_end(ap);
 }
 
+void log_about(int prio, const char *alert_id, const char *household_id, const char *device_id,
+               const char *fmt, ...)
+{
+        char fa[96], fh[96], fd[96];
+        const char *fields[4];
+        size_t n = 0;
+        va_list ap;
+
+        if (prio > log_max_level)
+                return;
+        if (alert_id) {
+                snprintf(fa, sizeof(fa), "DOORWATCH_ALERT=%s", alert_id);
+                fields[n++] = fa;
+        }
+        if (household_id) {
+                snprintf(fh, sizeof(fh), "DOORWATCH_HOUSEHOLD=%s", household_id);
+                fields[n++] = fh;
+        }
+        if (device_id) {
+                snprintf(fd, sizeof(fd), "DOORWATCH_DEVICE=%s", device_id);
+                fields[n++] = fd;
+        }
+        fields[n] = NULL;
+        va_start(ap, fmt);
+        log_vmsg(prio, 0, fields, fmt, ap);
+        va_end(ap);
+}
+
 static uint64_t mono_usec(void)
 {
         struct timespec ts;

@@ -19,6 +19,12 @@ void log_msg(int prio, int err, const char *fmt, ...) __attribute__((format(prin
 void log_fields(int prio, const char *const *fields, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A message about an alert, a household and/or a device (each may be NULL): under journald
+ * the ids become the fields DOORWATCH_ALERT=, DOORWATCH_HOUSEHOLD=, DOORWATCH_DEVICE=, so
+ * `journalctl DOORWATCH_HOUSEHOLD=CHL-0001` shows a household's story. */
+void log_about(int prio, const char *alert_id, const char *household_id, const char *device_id,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 #define log_debug(...)                                                                             \
         do {                                                                                       \
                 if (log_max_level >= LOG_DEBUG)                                                    \

@@ -5,10 +5,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "roster.h"
+#include "util.h"
 
 static void usage(FILE *f)
 {
@@ -91,9 +94,16 @@ int main(int argc, char **argv)
         config_diag_done(&diag);
         if (r < 0) {
                 fprintf(stderr, "doorwatchd: configuration in %s is invalid\n", dir);
+                if (!check)
+                        sd_notifyf(0, "STATUS=configuration in %s is invalid\nERRNO=%d", dir, -r);
                 return 1;
         }
         if (check) {
+                /* Coverage holes are warnings: an alert then falls to the leader. */
+                timezone_set(cfg->timezone);
+                if (roster_check_gaps(cfg, now_realtime_usec(), ROSTER_CHECK_DAYS, &diag) > 0)
+                        print_diag(&diag);
+                config_diag_done(&diag);
                 printf("%s: configuration OK: %zu households, %zu devices, %zu workers, "
                        "%zu communities\n",
                        dir, cfg->n_households, cfg->n_devices, cfg->n_workers, cfg->n_communities);
@@ -103,6 +113,7 @@ int main(int argc, char **argv)
         r = daemon_new(cfg, &d);
         if (r < 0) {
                 log_err_errno(r, "doorwatchd: cannot start");
+                sd_notifyf(0, "STATUS=cannot start: %s\nERRNO=%d", strerror(-r), -r);
                 return 1;
         }
         r = daemon_run(d);

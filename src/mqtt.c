@@ -37,6 +37,7 @@ struct mqtt {
 
         char **subs;
         size_t n_subs;
+        int sub_mid; /* SUBSCRIBE of new filters awaiting its SUBACK, 0 = none */
 
         bool connected;
         bool stopping;
@@ -70,6 +71,11 @@ static void connection_lost(struct mqtt *m, int rc)
 
         drop_io(m);
         m->connected = false;
+        if (m->sub_mid) {
+                m->sub_mid = 0;
+                if (m->cb.on_subscribed)
+                        m->cb.on_subscribed(m, m->userdata);
+        }
         if (m->disconnected_since_usec == 0)
                 m->disconnected_since_usec = now_monotonic_usec();
         if (was_connected) {
@@ -216,6 +222,22 @@ static void cb_message(struct mosquitto *mosq, void *userdata, const struct mosq
                 m->cb.on_message(m, msg, m->userdata);
 }
 
+static void cb_subscribe(struct mosquitto *mosq, void *userdata, int mid, int qos_count,
+                         const int *granted_qos)
+{
+        struct mqtt *m = userdata;
+
+        for (int i = 0; i < qos_count; i++)
+                if (granted_qos[i] > 2)
+                        log_err("mqtt: the broker refused a subscription (ACL?); some topics "
+                                "are not received");
+        if (mid != m->sub_mid || mid == 0)
+                return;
+        m->sub_mid = 0;
+        if (m->cb.on_subscribed)
+                m->cb.on_subscribed(m, m->userdata);
+}
+
 static void cb_publish(struct mosquitto *mosq, void *userdata, int mid)
 {
         struct mqtt *m = userdata;
@@ -255,6 +277,7 @@ int mqtt_new(sd_event *e, const struct mqtt_config *cfg, const char *password,
         mosquitto_connect_with_flags_callback_set(m->mosq, cb_connect);
         mosquitto_message_callback_set(m->mosq, cb_message);
         mosquitto_publish_callback_set(m->mosq, cb_publish);
+        mosquitto_subscribe_callback_set(m->mosq, cb_subscribe);
         rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
         if (rc == MOSQ_ERR_SUCCESS && cfg->username)
                 rc = mosquitto_username_pw_set(m->mosq, cfg->username, password);
@@ -342,8 +365,15 @@ static bool has_filter(char *const *list, size_t n, const char *f)
 int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n)
 {
         char **subs = calloc(n ? n : 1, sizeof(char *));
-        if (!subs)
+        char **added = calloc(n ? n : 1, sizeof(char *));
+        size_t n_added = 0;
+        int r = 0;
+
+        if (!subs || !added) {
+                free(subs);
+                free(added);
                 return -ENOMEM;
+        }
         for (size_t i = 0; i < n; i++)
                 subs[i] = xstrdup(filters[i]);
         if (m->connected) {
@@ -352,14 +382,26 @@ int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n)
                                 mosquitto_unsubscribe(m->mosq, NULL, m->subs[i]);
                 for (size_t i = 0; i < n; i++)
                         if (!has_filter(m->subs, m->n_subs, subs[i]))
-                                mosquitto_subscribe(m->mosq, NULL, subs[i], 1);
+                                added[n_added++] = subs[i];
+                /* One SUBSCRIBE for all new filters, so one SUBACK says they are active. */
+                if (n_added > 0) {
+                        int mid = 0;
+                        int rc = mosquitto_subscribe_multiple(m->mosq, &mid, (int)n_added, added, 1,
+                                                              0, NULL);
+                        if (rc == MOSQ_ERR_SUCCESS) {
+                                m->sub_mid = mid;
+                                r = 1;
+                        } else
+                                log_err("mqtt: subscribe failed: %s", mosquitto_strerror(rc));
+                }
         }
+        free(added);
         for (size_t i = 0; i < m->n_subs; i++)
                 free(m->subs[i]);
         free(m->subs);
         m->subs = subs;
         m->n_subs = n;
-        return 0;
+        return r;
 }
 
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,

@@ -23,6 +23,10 @@ struct mqtt_callbacks {
         void (*on_disconnect)(struct mqtt *m, void *userdata);
         void (*on_message)(struct mqtt *m, const struct mosquitto_message *msg, void *userdata);
         void (*on_publish)(struct mqtt *m, int mid, void *userdata);
+        /* The subscriptions added by the last mqtt_set_subscriptions() that returned 1 are
+         * confirmed by the broker (SUBACK), or the connection was lost meanwhile (they are
+         * made again on the next connect). May be NULL. */
+        void (*on_subscribed)(struct mqtt *m, void *userdata);
 };
 
 /* password may be NULL. The config is copied. */
@@ -36,7 +40,9 @@ int mqtt_start(struct mqtt *m);
 void mqtt_stop(struct mqtt *m);
 
 /* Replaces the subscription set: new filters are subscribed now when connected, removed
- * ones unsubscribed; the whole set is subscribed again on every connect. */
+ * ones unsubscribed; the whole set is subscribed again on every connect. Returns 1 when
+ * new filters were sent to the broker and on_subscribed will follow, 0 when there is
+ * nothing to wait for, negative errno on failure. */
 int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n);
 
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,

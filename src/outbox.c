@@ -80,6 +80,11 @@ static char *inflight_entry(const char *id, const char *channel)
         return e;
 }
 
+void outbox_set_config(struct outbox *o, const struct config *c)
+{
+        o->config = c;
+}
+
 const struct outbox_counters *outbox_counters(const struct outbox *o)
 {
         return &o->counters;
@@ -164,9 +169,11 @@ static int dispatch_one(const struct store_notification *n, void *userdata)
                 r = -EOPNOTSUPP;
 
         if (r == -ENOTCONN) {
-                /* Not an attempt: wait for the broker without counting it against the row. */
+                /* Not an attempt: wait for the broker without counting it against the row;
+                 * outbox_on_connect() makes it due again at once. */
                 return store_set_notification_state(o->store, n->id, NOTIFICATION_PENDING,
-                                                    n->attempts, now + USEC_PER_SEC, NULL, now);
+                                                    n->attempts, now + USEC_PER_SEC,
+                                                    STORE_NOT_CONNECTED, now);
         }
         if (r < 0) {
                 int attempts = n->attempts + 1;
@@ -191,6 +198,15 @@ void outbox_dispatch(struct outbox *o)
         if (r < 0)
                 log_err_errno(r, "outbox: dispatch failed");
         arm_timer(o);
+}
+
+void outbox_on_connect(struct outbox *o)
+{
+        /* Rows that found the broker away (e.g. an escalation step that fired while the
+         * daemon was still connecting after a restart) go now, not after their wait. */
+        if (store_begin(o->store) == 0)
+                store_wake_not_connected(o->store, now_realtime_usec());
+        outbox_dispatch(o);
 }
 
 void outbox_on_publish(struct outbox *o, int mid)

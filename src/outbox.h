@@ -21,9 +21,13 @@ void outbox_set_mqtt(struct outbox *o, struct mqtt *m);
 /* Counts outcomes per channel in m (doorwatch_notifications_total); m may be NULL. */
 struct metrics;
 void outbox_set_metrics(struct outbox *o, struct metrics *m);
+/* After a reload: the configuration to use from now on (the old one is freed next). */
+void outbox_set_config(struct outbox *o, const struct config *c);
 
 /* Sends what is due now (call after a commit) and arms the retry timer. */
 void outbox_dispatch(struct outbox *o);
+/* The broker (re)connected: sends what waited for it. */
+void outbox_on_connect(struct outbox *o);
 void outbox_on_publish(struct outbox *o, int mid);
 void outbox_on_disconnect(struct outbox *o);
 

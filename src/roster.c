@@ -632,3 +632,36 @@ int roster_gaps(const struct config *c, const struct community *cm, int64_t from
         }
         return 0;
 }
+
+struct check_gaps {
+        struct config_diag *diag;
+        int n;
+};
+
+static int check_gap_cb(const struct community *cm, enum role role, int64_t from_usec,
+                        int64_t to_usec, void *userdata)
+{
+        struct check_gaps *cg = userdata;
+        char path[160], b1[32], b2[32];
+
+        snprintf(path, sizeof(path), "communities.%s", cm->id);
+        config_diag_warn(cg->diag, "rosters.json", path, "no %s on duty %s – %s",
+                         team_role_names[role], format_minute(from_usec, b1),
+                         format_minute(to_usec, b2));
+        cg->n++;
+        return 0;
+}
+
+int roster_check_gaps(const struct config *c, int64_t from_usec, int days, struct config_diag *diag)
+{
+        struct check_gaps cg = { diag, 0 };
+
+        if (!c || !diag)
+                return -EINVAL;
+        for (size_t i = 0; i < c->n_communities; i++) {
+                int r = roster_gaps(c, &c->communities[i], from_usec, days, check_gap_cb, &cg);
+                if (r < 0)
+                        return r;
+        }
+        return cg.n;
+}

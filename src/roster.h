@@ -107,3 +107,12 @@ typedef int (*roster_gap_cb)(const struct community *cm, enum role role, int64_t
  * or -ERANGE (implausibly many time-zone transitions in the window). */
 int roster_gaps(const struct config *c, const struct community *cm, int64_t from_usec, int days,
                 roster_gap_cb cb, void *userdata);
+
+#define ROSTER_CHECK_DAYS 7
+
+/* For `doorwatchd --check-config`: adds one warning to diag per gap of every community in
+ * [from_usec, from_usec + days), e.g. "rosters.json: communities.yunjinlu: no police on
+ * duty 2026-11-30 20:00 – 2026-12-01 08:00". Returns the number of gaps, or a negative
+ * errno. */
+int roster_check_gaps(const struct config *c, int64_t from_usec, int days,
+                      struct config_diag *diag);

@@ -30,6 +30,7 @@ enum {
         STMT_NOTIF_STATE,
         STMT_NOTIF_NEXT,
         STMT_NOTIF_DEPTH,
+        STMT_NOTIFIED_WORKERS,
         _STMT_MAX,
 };
 
@@ -49,7 +50,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
             " ?14, ?15, ?16)",
         [STMT_ALERT_UPDATE] = "UPDATE alert SET severity = ?2, state = ?3, count = ?4,"
                               " last_event_usec = ?5, step = ?6, round = ?7, next_usec = ?8,"
-                              " kind = ?9 WHERE id = ?1",
+                              " kind = ?9, reminders = ?10 WHERE id = ?1",
         [STMT_ACTION_INSERT] = "INSERT INTO action (kind, actor, channel, target, usec, detail)"
                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         [STMT_ALERT_ACK] = "UPDATE alert SET state = 'acked', acked_by = ?2, ack_channel = ?3,"
@@ -59,8 +60,9 @@ static const char *const stmt_sql[_STMT_MAX] = {
                                " next_usec = NULL WHERE id = ?1 AND state != 'resolved'",
         [STMT_NOTIF_INSERT] =
             "INSERT INTO notification (id, alert_id, worker, channel, step, round, priority,"
-            " payload, state, attempts, created_usec, next_usec)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?10)",
+            " payload, state, attempts, created_usec, next_usec, kind)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?10,"
+            " coalesce(?11, 'alert'))",
         [STMT_NOTIF_DUE] = "SELECT id, alert_id, worker, channel, step, round, priority, payload,"
                            " created_usec, next_usec, attempts FROM notification"
                            " WHERE state = 'pending' AND next_usec <= ?1"
@@ -74,6 +76,9 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_NOTIF_NEXT] = "SELECT min(next_usec) FROM notification WHERE state = 'pending'",
         [STMT_NOTIF_DEPTH] =
             "SELECT count(*) FROM notification WHERE state IN ('pending', 'sending')",
+        [STMT_NOTIFIED_WORKERS] = "SELECT worker FROM notification WHERE alert_id = ?1"
+                                  " AND kind != 'ack_notice' AND worker IS NOT NULL"
+                                  " GROUP BY worker ORDER BY min(created_usec), min(rowid)",
 };
 
 /* Migrations: index i brings the schema from version i to i + 1. */
@@ -110,6 +115,10 @@ static const char *const migrations[] = {
         "  delivered_usec INTEGER, last_error TEXT);"
         "CREATE INDEX notification_due ON notification (state, next_usec);"
         "CREATE INDEX notification_alert ON notification (alert_id);",
+        /* 1 -> 2: escalation reminders sent after the last round; what a notification is
+         * ('alert' for an escalation step, 'reminder', 'ack_notice'). */
+        "ALTER TABLE alert ADD COLUMN reminders INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE notification ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert';",
 };
 
 struct store {
@@ -119,6 +128,7 @@ struct store {
         char *path;
         bool in_txn;
         bool readonly;
+        bool write_failed; /* the last BEGIN or COMMIT failed; cleared by the next COMMIT */
         sqlite3_stmt *stmt[_STMT_MAX];
 };
 
@@ -343,6 +353,8 @@ int store_begin(struct store *s)
         if (s->in_txn)
                 return 0;
         r = exec_sql(s, "BEGIN IMMEDIATE");
+        if (r < 0)
+                s->write_failed = true;
         if (r == 0) {
                 s->in_txn = true;
                 if (s->begin_hook)
@@ -361,7 +373,52 @@ int store_commit(struct store *s)
                 exec_sql(s, "ROLLBACK");
         }
         s->in_txn = false;
+        s->write_failed = r < 0;
         return r;
+}
+
+bool store_write_failed(struct store *s)
+{
+        return s->write_failed;
+}
+
+int store_probe_write(struct store *s, int64_t now_usec)
+{
+        char sql[128];
+        int r;
+
+        if (s->in_txn)
+                return 0; /* the pending COMMIT decides */
+        r = exec_sql(s, "BEGIN IMMEDIATE");
+        if (r == 0) {
+                snprintf(sql, sizeof(sql),
+                         "INSERT OR REPLACE INTO meta VALUES ('write_probe_usec', '%lld')",
+                         (long long)now_usec);
+                r = exec_sql(s, sql);
+                if (r == 0)
+                        r = exec_sql(s, "COMMIT");
+                if (r < 0)
+                        exec_sql(s, "ROLLBACK");
+        }
+        s->write_failed = r < 0;
+        return r;
+}
+
+int store_savepoint(struct store *s)
+{
+        int r = store_begin(s);
+        return r < 0 ? r : exec_sql(s, "SAVEPOINT step");
+}
+
+int store_release(struct store *s)
+{
+        return exec_sql(s, "RELEASE step");
+}
+
+int store_rollback_to(struct store *s)
+{
+        int r = exec_sql(s, "ROLLBACK TO step");
+        return r < 0 ? r : exec_sql(s, "RELEASE step");
 }
 
 void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata)
@@ -490,6 +547,7 @@ int store_update_alert(struct store *s, const struct alert *a)
         sqlite3_bind_int(st, 7, a->round);
         bind_usec(st, 8, a->next_usec);
         bind_text(st, 9, alert_kind_to_string(a->kind));
+        sqlite3_bind_int(st, 10, a->reminders);
         return step_done(s, st, "updating alert");
 }
 
@@ -543,37 +601,49 @@ int store_set_alert_resolved(struct store *s, const char *alert_id, const char *
         return sqlite3_changes(s->db) ? 0 : STORE_E_NOT_FOUND;
 }
 
+#define ALERT_ROW_COLUMNS                                                                          \
+        "id, household, device, kind, severity, state, event_uid, count, step, round,"             \
+        " event_ts, raised_usec, last_event_usec, acked_usec, next_usec, reminders, reason,"       \
+        " acked_by"
+
+static void alert_row_read(sqlite3_stmt *st, struct store_alert_row *row)
+{
+        *row = (struct store_alert_row){
+                .id = (const char *)sqlite3_column_text(st, 0),
+                .household = (const char *)sqlite3_column_text(st, 1),
+                .device = (const char *)sqlite3_column_text(st, 2),
+                .kind = (const char *)sqlite3_column_text(st, 3),
+                .severity = (const char *)sqlite3_column_text(st, 4),
+                .state = (const char *)sqlite3_column_text(st, 5),
+                .event_uid = (const char *)sqlite3_column_text(st, 6),
+                .count = sqlite3_column_int(st, 7),
+                .step = sqlite3_column_int(st, 8),
+                .round = sqlite3_column_int(st, 9),
+                .event_ts = sqlite3_column_double(st, 10),
+                .raised_usec = sqlite3_column_int64(st, 11),
+                .last_event_usec = sqlite3_column_int64(st, 12),
+                .acked_usec = sqlite3_column_int64(st, 13),
+                .next_usec = sqlite3_column_int64(st, 14),
+                .reminders = sqlite3_column_int(st, 15),
+                .reason = (const char *)sqlite3_column_text(st, 16),
+                .acked_by = (const char *)sqlite3_column_text(st, 17),
+        };
+}
+
 int store_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata)
 {
         sqlite3_stmt *st;
         int rc, r = 0;
 
         rc = sqlite3_prepare_v2(s->db,
-                                "SELECT id, household, device, kind, severity, state, event_uid,"
-                                " count, step, round, event_ts, raised_usec, last_event_usec,"
-                                " acked_usec, next_usec FROM alert WHERE state != 'resolved'"
+                                "SELECT " ALERT_ROW_COLUMNS " FROM alert WHERE state != 'resolved'"
                                 " ORDER BY raised_usec",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sql_err(s, rc, "loading alerts");
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                struct store_alert_row row = {
-                        .id = (const char *)sqlite3_column_text(st, 0),
-                        .household = (const char *)sqlite3_column_text(st, 1),
-                        .device = (const char *)sqlite3_column_text(st, 2),
-                        .kind = (const char *)sqlite3_column_text(st, 3),
-                        .severity = (const char *)sqlite3_column_text(st, 4),
-                        .state = (const char *)sqlite3_column_text(st, 5),
-                        .event_uid = (const char *)sqlite3_column_text(st, 6),
-                        .count = sqlite3_column_int(st, 7),
-                        .step = sqlite3_column_int(st, 8),
-                        .round = sqlite3_column_int(st, 9),
-                        .event_ts = sqlite3_column_double(st, 10),
-                        .raised_usec = sqlite3_column_int64(st, 11),
-                        .last_event_usec = sqlite3_column_int64(st, 12),
-                        .acked_usec = sqlite3_column_int64(st, 13),
-                        .next_usec = sqlite3_column_int64(st, 14),
-                };
+                struct store_alert_row row;
+                alert_row_read(st, &row);
                 r = cb(&row, userdata);
                 if (r < 0)
                         break;
@@ -581,6 +651,49 @@ int store_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata)
         if (r == 0 && rc != SQLITE_DONE)
                 r = sql_err(s, rc, "loading alerts");
         sqlite3_finalize(st);
+        return r;
+}
+
+int store_get_alert(struct store *s, const char *alert_id, store_alert_cb cb, void *userdata)
+{
+        sqlite3_stmt *st;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db, "SELECT " ALERT_ROW_COLUMNS " FROM alert WHERE id = ?1", -1,
+                                &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "looking up alert");
+        bind_text(st, 1, alert_id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                struct store_alert_row row;
+                alert_row_read(st, &row);
+                r = cb(&row, userdata);
+        } else if (rc == SQLITE_DONE)
+                r = STORE_E_NOT_FOUND;
+        else
+                r = sql_err(s, rc, "looking up alert");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_foreach_notified_worker(struct store *s, const char *alert_id, store_worker_cb cb,
+                                  void *userdata)
+{
+        sqlite3_stmt *st = stmt(s, STMT_NOTIFIED_WORKERS);
+        int rc, r = 0;
+
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, alert_id);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = cb((const char *)sqlite3_column_text(st, 0), userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = sql_err(s, rc, "reading recipients");
+        sqlite3_reset(st);
         return r;
 }
 
@@ -599,6 +712,7 @@ int store_insert_notification(struct store *s, const struct store_notification *
         bind_text(st, 8, n->payload);
         sqlite3_bind_int64(st, 9, n->created_usec);
         sqlite3_bind_int64(st, 10, n->next_usec);
+        bind_text(st, 11, n->kind);
         return step_done(s, st, "storing notification");
 }
 
@@ -670,6 +784,23 @@ int64_t store_next_notification_usec(struct store *s)
         return v;
 }
 
+int store_wake_not_connected(struct store *s, int64_t now_usec)
+{
+        sqlite3_stmt *st;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "UPDATE notification SET next_usec = ?1 WHERE state = 'pending'"
+                                " AND last_error = '" STORE_NOT_CONNECTED "' AND next_usec > ?1",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "waking the outbox");
+        sqlite3_bind_int64(st, 1, now_usec);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? 0 : sql_err(s, rc, "waking the outbox");
+}
+
 int store_requeue_sending(struct store *s)
 {
         return exec_sql(s, "UPDATE notification SET state = 'pending' WHERE state = 'sending'");
@@ -728,16 +859,6 @@ int store_seq_bump(struct store *s, const char *name, int64_t *ret)
         *ret = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
         return 0;
-}
-
-int store_probe_write(struct store *s, int64_t now_usec)
-{
-        char sql[160];
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO meta (key, value) VALUES ('health_probe', '%lld')"
-                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                 (long long)now_usec);
-        return exec_sql(s, sql);
 }
 
 int64_t store_oldest_undelivered_usec(struct store *s)

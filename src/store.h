@@ -19,7 +19,7 @@ enum {
         STORE_E_NOT_FOUND = 2,
 };
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -31,9 +31,20 @@ const char *store_path(struct store *s);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 bool store_in_transaction(struct store *s);
+/* A savepoint inside the current transaction (opened if needed), so that a group of writes
+ * (one escalation step: its notifications and the alert's new position) is kept whole or
+ * not at all. Not nested. */
+int store_savepoint(struct store *s);
+int store_release(struct store *s);
+int store_rollback_to(struct store *s);
 /* Called whenever store_begin() actually opens a transaction (the daemon uses it to
  * schedule the commit at the end of the loop iteration). */
 void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata);
+/* Write health: true after a BEGIN or COMMIT failed, until a later COMMIT succeeds. */
+bool store_write_failed(struct store *s);
+/* Writes one small row in its own transaction to find out whether the database takes
+ * writes again (used while store_write_failed()); a no-op inside a transaction. */
+int store_probe_write(struct store *s, int64_t now_usec);
 
 /* Events. */
 struct store_event {
@@ -76,12 +87,20 @@ int store_set_alert_resolved(struct store *s, const char *alert_id, const char *
 /* Live alerts (open, or acked) for rebuilding memory at start. */
 struct store_alert_row {
         const char *id, *household, *device, *kind, *severity, *state, *event_uid;
-        int count, step, round;
+        const char *reason, *acked_by;
+        int count, step, round, reminders;
         double event_ts;
         int64_t raised_usec, last_event_usec, acked_usec, next_usec;
 };
 typedef int (*store_alert_cb)(const struct store_alert_row *row, void *userdata);
 int store_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata);
+/* Any alert by id, in any state: calls cb once, or returns STORE_E_NOT_FOUND. */
+int store_get_alert(struct store *s, const char *alert_id, store_alert_cb cb, void *userdata);
+/* Workers who were notified of the alert (steps and reminders, not ack notices), in the
+ * order they were first notified. */
+typedef int (*store_worker_cb)(const char *worker_id, void *userdata);
+int store_foreach_notified_worker(struct store *s, const char *alert_id, store_worker_cb cb,
+                                  void *userdata);
 
 /* Notification outbox. */
 enum notification_state {
@@ -97,7 +116,8 @@ struct store_notification {
         const char *channel;
         const char *step;
         int round;
-        int priority; /* lower goes first: door alerts 0, device health 1 */
+        const char *kind; /* "alert" (default when NULL), "reminder", "ack_notice" */
+        int priority;     /* lower goes first: door alerts 0, device health 1 */
         const char *payload;
         int64_t created_usec;
         int64_t next_usec;
@@ -114,6 +134,10 @@ int store_set_notification_state(struct store *s, const char *id, enum notificat
                                  int64_t now_usec);
 /* Earliest next_usec of pending notifications, or INT64_MAX. */
 int64_t store_next_notification_usec(struct store *s);
+/* last_error of a row that waits for the broker (not counted as an attempt). */
+#define STORE_NOT_CONNECTED "broker not connected"
+/* Makes the rows waiting for the broker due at now_usec. */
+int store_wake_not_connected(struct store *s, int64_t now_usec);
 /* At start: rows left "sending" by a previous process go back to pending. */
 int store_requeue_sending(struct store *s);
 int64_t store_outbox_depth(struct store *s);
@@ -122,7 +146,5 @@ int64_t store_outbox_depth(struct store *s);
  * links): the current value, 0 when never bumped, and an increment returning the new one. */
 int store_seq_get(struct store *s, const char *name, int64_t *ret);
 int store_seq_bump(struct store *s, const char *name, int64_t *ret);
-/* Health probe: a tiny write in the current transaction (the caller commits). */
-int store_probe_write(struct store *s, int64_t now_usec);
 /* created_usec of the oldest notification not yet delivered, or INT64_MAX when none. */
 int64_t store_oldest_undelivered_usec(struct store *s);

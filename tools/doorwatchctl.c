@@ -14,15 +14,19 @@
 #include <getopt.h>
 #include <mosquitto.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "backup.h"
 #include "config.h"
 #include "log.h"
 #include "qr.h"
+#include "roster.h"
+#include "secret.h"
 #include "store.h"
 #include "util.h"
 
@@ -37,13 +41,18 @@ struct ctl {
 
 static int usage(void)
 {
-        fprintf(stderr,
-                "Usage: doorwatchctl [-c DIR] [--json] COMMAND ...\n"
-                "  alerts list [--open]                       alerts, newest first\n"
-                "  alerts ack ID --worker W                   acknowledge as worker W\n"
-                "  alerts resolve ID --worker W --note TEXT   resolve with a note\n"
-                "  events --household H [--since TIME]        the household's event timeline\n"
-                "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n");
+        fprintf(
+            stderr,
+            "Usage: doorwatchctl [-c DIR] [--json] COMMAND ...\n"
+            "  roster who --household H [--at TIME]       who is on duty, and why\n"
+            "  roster gaps --community C [--days N] [--from TIME]\n"
+            "                                             hours with nobody on duty (exit 1)\n"
+            "  alerts list [--open]                       alerts, newest first\n"
+            "  alerts ack ID --worker W                   acknowledge as worker W\n"
+            "  alerts resolve ID --worker W --note TEXT   resolve with a note\n"
+            "  events --household H [--since TIME]        the household's event timeline\n"
+            "  backup FILE                                consistent copy of the live database\n"
+            "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n");
         return EXIT_USAGE;
 }
 
@@ -145,6 +154,73 @@ static sqlite3_stmt *prepare(struct ctl *ctl, const char *sql)
         return st;
 }
 
+/* step_name(step, reminders): the escalation step last notified, by the configured steps. */
+static void sql_step_name(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+        const struct escalation *esc = sqlite3_user_data(ctx);
+        int step = sqlite3_value_int(argv[0]), reminders = sqlite3_value_int(argv[1]);
+        char buf[32];
+
+        if (reminders > 0)
+                snprintf(buf, sizeof(buf), "reminder %d", reminders);
+        else if (step >= 0 && (size_t)step < esc->n_steps)
+                snprintf(buf, sizeof(buf), "%s", escalation_step_to_string(esc->steps[step]));
+        else
+                snprintf(buf, sizeof(buf), "step %d", step + 1);
+        sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+}
+
+/* age(usec): "3d04h", "2h05m", "7m12s", "40s" since the instant; age_s(usec): seconds. */
+static void sql_age(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+        int64_t s = (now_realtime_usec() - sqlite3_value_int64(argv[0])) / USEC_PER_SEC;
+        char buf[32];
+
+        if (s < 0)
+                s = 0;
+        if (sqlite3_user_data(ctx)) {
+                sqlite3_result_int64(ctx, s);
+                return;
+        }
+        if (s >= 86400)
+                snprintf(buf, sizeof(buf), "%lldd%02lldh", (long long)(s / 86400),
+                         (long long)(s % 86400 / 3600));
+        else if (s >= 3600)
+                snprintf(buf, sizeof(buf), "%lldh%02lldm", (long long)(s / 3600),
+                         (long long)(s % 3600 / 60));
+        else if (s >= 60)
+                snprintf(buf, sizeof(buf), "%lldm%02llds", (long long)(s / 60),
+                         (long long)(s % 60));
+        else
+                snprintf(buf, sizeof(buf), "%llds", (long long)s);
+        sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+}
+
+/* Alerts with their escalation state. Tables show local times and an age; JSON has the
+ * instants in seconds and the age in seconds. */
+static sqlite3_stmt *prepare_alerts_list(struct ctl *ctl, bool open_only)
+{
+        char sql[1024];
+
+        sqlite3_create_function(store_db(ctl->store), "step_name", 2,
+                                SQLITE_UTF8 | SQLITE_DETERMINISTIC, &ctl->config->escalation,
+                                sql_step_name, NULL, NULL);
+        sqlite3_create_function(store_db(ctl->store), "age", 1, SQLITE_UTF8, NULL, sql_age, NULL,
+                                NULL);
+        sqlite3_create_function(store_db(ctl->store), "age_s", 1, SQLITE_UTF8, ctl, sql_age, NULL,
+                                NULL);
+        snprintf(sql, sizeof(sql),
+                 "SELECT id, state, kind, severity, household, count, %s,"
+                 " step_name(step, reminders) AS step, round, reminders, %s,"
+                 " acked_by, ack_channel FROM alert %s ORDER BY raised_usec DESC LIMIT 1000",
+                 ctl->json ? "raised_usec / 1e6 AS raised_at,"
+                             " age_s(raised_usec) AS age_s"
+                           : "local_time(raised_usec) AS raised, age(raised_usec) AS age",
+                 ctl->json ? "next_usec / 1e6 AS next_at" : "local_time(next_usec) AS next",
+                 open_only ? "WHERE state != 'resolved'" : "");
+        return prepare(ctl, sql);
+}
+
 static int cmd_alerts_list(struct ctl *ctl, int argc, char **argv)
 {
         bool open_only = false;
@@ -159,12 +235,7 @@ static int cmd_alerts_list(struct ctl *ctl, int argc, char **argv)
         }
         if (open_db(ctl) < 0)
                 return 1;
-        st = prepare(ctl, open_only ? "SELECT id, state, kind, severity, household, count,"
-                                      " local_time(raised_usec) AS raised, step, round, acked_by"
-                                      " FROM alert WHERE state = 'open' ORDER BY raised_usec"
-                                    : "SELECT id, state, kind, severity, household, count,"
-                                      " local_time(raised_usec) AS raised, step, round, acked_by"
-                                      " FROM alert ORDER BY raised_usec DESC LIMIT 1000");
+        st = prepare_alerts_list(ctl, open_only);
         if (!st)
                 return 1;
         r = print_query(ctl, st);
@@ -209,6 +280,40 @@ static int cmd_events(struct ctl *ctl, int argc, char **argv)
         r = print_query(ctl, st);
         sqlite3_finalize(st);
         return r;
+}
+
+/* backup FILE: the database as of one commit, while the daemon keeps writing. */
+static int cmd_backup(struct ctl *ctl, int argc, char **argv)
+{
+        struct backup_info info = { 0 };
+
+        if (argc != 1 || argv[0][0] == '-')
+                return usage();
+        if (load_config(ctl) < 0)
+                return 1;
+        if (backup_database(ctl->config->database, argv[0], &info) < 0) {
+                fprintf(stderr, "doorwatchctl: backup of %s failed\n", ctl->config->database);
+                return 1;
+        }
+        if (ctl->json) {
+                _cleanup_json_ cJSON *j = cJSON_CreateObject();
+                _cleanup_free_ char *out = NULL;
+                cJSON_AddStringToObject(j, "file", argv[0]);
+                cJSON_AddNumberToObject(j, "events", (double)info.events);
+                cJSON_AddNumberToObject(j, "alerts", (double)info.alerts);
+                cJSON_AddNumberToObject(j, "open_alerts", (double)info.open_alerts);
+                cJSON_AddNumberToObject(j, "pending_notifications",
+                                        (double)info.pending_notifications);
+                cJSON_AddNumberToObject(j, "bytes", (double)info.bytes);
+                out = cJSON_Print(j);
+                printf("%s\n", out ? out : "null");
+        } else
+                printf("%s: %lld events, %lld alerts (%lld open), %lld notifications pending, "
+                       "%lld bytes\n",
+                       argv[0], (long long)info.events, (long long)info.alerts,
+                       (long long)info.open_alerts, (long long)info.pending_notifications,
+                       (long long)info.bytes);
+        return 0;
 }
 
 /* ---- actions over MQTT ---- */
@@ -263,8 +368,8 @@ static int send_command(struct ctl *ctl, const char *worker, const char *verb, c
                 return 1;
         mosquitto_message_callback_set(m, on_reply);
         if (mc->username) {
-                if (mc->password_file)
-                        read_secret_file(mc->password_file, &password);
+                if (secret_read(ctl->config, "mqtt.password", mc->password_file, &password) < 0)
+                        return 1;
                 mosquitto_username_pw_set(m, mc->username, password);
         }
         if (mc->ca_file)
@@ -289,9 +394,20 @@ static int send_command(struct ctl *ctl, const char *worker, const char *verb, c
         }
         if (!w.ok) {
                 fprintf(stderr, "doorwatchctl: refused: %s\n", w.error);
+                if (ctl->json) {
+                        _cleanup_json_ cJSON *o = cJSON_CreateObject();
+                        _cleanup_free_ char *text = NULL;
+                        cJSON_AddBoolToObject(o, "ok", false);
+                        cJSON_AddStringToObject(o, "error", w.error);
+                        text = cJSON_PrintUnformatted(o);
+                        printf("%s\n", text ? text : "");
+                }
                 return 1;
         }
-        printf("ok\n");
+        if (ctl->json)
+                printf("{\"ok\": true, \"error\": null}\n");
+        else
+                printf("ok\n");
         return 0;
 }
 
@@ -313,9 +429,350 @@ static int cmd_alerts_action(struct ctl *ctl, const char *verb, int argc, char *
         if (!id || !worker || (strcmp(verb, "resolve") == 0 && !note))
                 return usage();
         cJSON_AddStringToObject(body, "alert_id", id);
+        cJSON_AddStringToObject(body, "via", "cli"); /* recorded as the operator CLI */
         if (note)
                 cJSON_AddStringToObject(body, "note", note);
         return send_command(ctl, worker, verb, body);
+}
+
+/* ---- aligned tables ---- */
+
+struct table {
+        size_t ncol;
+        char **cells; /* row-major, owned */
+        size_t n, cap;
+};
+
+/* Terminal columns of a UTF-8 string: East Asian wide characters take two. */
+static size_t display_width(const char *s)
+{
+        size_t w = 0;
+
+        for (const unsigned char *p = (const unsigned char *)s; *p;) {
+                uint32_t cp = *p;
+                int len = 1;
+
+                if (cp >= 0xf0 && p[1] && p[2] && p[3]) {
+                        cp = (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+                             (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+                        len = 4;
+                } else if (cp >= 0xe0 && p[1] && p[2]) {
+                        cp = (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 |
+                             (p[2] & 0x3f);
+                        len = 3;
+                } else if (cp >= 0xc0 && p[1]) {
+                        cp = (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+                        len = 2;
+                }
+                p += len;
+                if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
+                    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+                    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+                    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd))
+                        w += 2;
+                else
+                        w += 1;
+        }
+        return w;
+}
+
+/* Adds one row of t->ncol cells (NULL prints as "-"). */
+static void table_row(struct table *t, ...)
+{
+        va_list ap;
+
+        va_start(ap, t);
+        for (size_t i = 0; i < t->ncol; i++) {
+                const char *v = va_arg(ap, const char *);
+                GROW(t->cells, t->n, t->cap);
+                t->cells[t->n++] = xstrdup(v ? v : "-");
+        }
+        va_end(ap);
+}
+
+static void table_print(struct table *t)
+{
+        size_t rows = t->ncol ? t->n / t->ncol : 0;
+        _cleanup_free_ size_t *width = calloc(t->ncol ? t->ncol : 1, sizeof(*width));
+
+        if (!width)
+                return;
+        for (size_t i = 0; i < t->n; i++)
+                width[i % t->ncol] = MAX(width[i % t->ncol], display_width(t->cells[i]));
+        for (size_t r = 0; r < rows; r++) {
+                for (size_t c = 0; c < t->ncol; c++) {
+                        const char *v = t->cells[r * t->ncol + c];
+                        if (c + 1 == t->ncol)
+                                printf("%s\n", v);
+                        else
+                                printf("%s%*s", v, (int)(width[c] - display_width(v) + 2), "");
+                }
+        }
+}
+
+static void table_done(struct table *t)
+{
+        for (size_t i = 0; i < t->n; i++)
+                free(t->cells[i]);
+        free(t->cells);
+        *t = (struct table){ 0 };
+}
+
+static void print_json(cJSON *j)
+{
+        char *s = cJSON_Print(j);
+        if (s)
+                printf("%s\n", s);
+        free(s);
+}
+
+/* "2026-11-30 20:00" in the campaign's time zone. */
+static const char *format_minute(int64_t usec, char buf[static 32])
+{
+        time_t t = (time_t)(usec / USEC_PER_SEC);
+        struct tm tm;
+
+        if (!localtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%d %H:%M", &tm) == 0)
+                snprintf(buf, 32, "@%lld", (long long)t);
+        return buf;
+}
+
+/* ---- roster who / roster gaps ---- */
+
+static const char *duty_name(enum roster_duty_kind k)
+{
+        switch (k) {
+        case ROSTER_DUTY_SHIFT:
+                return "shift";
+        case ROSTER_DUTY_OVERRIDE:
+                return "override";
+        case ROSTER_DUTY_NO_ROSTER:
+                return "no_roster";
+        case ROSTER_DUTY_FALLBACK:
+                return "fallback";
+        default:
+                return "off";
+        }
+}
+
+static cJSON *worker_json(const struct worker *w, const char *duty)
+{
+        cJSON *o = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(o, "id", w->id);
+        cJSON_AddStringToObject(o, "name", w->name ? w->name : "");
+        if (duty)
+                cJSON_AddStringToObject(o, "duty", duty);
+        return o;
+}
+
+static int cmd_roster_who(struct ctl *ctl, int argc, char **argv)
+{
+        const char *household = NULL, *at = NULL;
+        int64_t at_usec = now_realtime_usec();
+        const struct household *h;
+        const struct worker *leader;
+        struct worker *const *command;
+        size_t n_command;
+        struct table t = { .ncol = 5 };
+        _cleanup_json_ cJSON *root = NULL;
+        cJSON *roles = NULL;
+        char b[40];
+        bool nobody = false;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--household") == 0 && i + 1 < argc)
+                        household = argv[++i];
+                else if (strcmp(argv[i], "--at") == 0 && i + 1 < argc)
+                        at = argv[++i];
+                else
+                        return usage();
+        }
+        if (!household)
+                return usage();
+        if (at && parse_rfc3339(at, &at_usec) < 0) {
+                fprintf(stderr, "doorwatchctl: --at wants an RFC 3339 time such as "
+                                "2026-11-30T22:00:00+08:00\n");
+                return EXIT_USAGE;
+        }
+        if (load_config(ctl) < 0)
+                return 1;
+        h = config_household(ctl->config, household);
+        if (!h) {
+                fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
+                return 1;
+        }
+        if (ctl->json) {
+                root = cJSON_CreateObject();
+                cJSON_AddStringToObject(root, "household", h->id);
+                cJSON_AddStringToObject(root, "community", h->community_id);
+                cJSON_AddStringToObject(root, "address", h->address);
+                cJSON_AddStringToObject(root, "at", format_rfc3339(at_usec, b));
+                roles = cJSON_AddArrayToObject(root, "roles");
+        } else {
+                printf("%s  %s  (%s)  at %s\n\n", h->id, h->address, h->community_id,
+                       format_rfc3339(at_usec, b));
+                table_row(&t, "ROLE", "WORKER", "NAME", "REASON", "WHY");
+        }
+        for (int r = 0; r < TEAM_ROLES; r++) {
+                const char *role = role_to_string((enum role)r);
+                struct roster_answer ans;
+
+                if (roster_resolve(ctl->config, h, (enum role)r, at_usec, &ans) < 0)
+                        return 1;
+                nobody = nobody || ans.n == 0;
+                if (root) {
+                        cJSON *o = cJSON_CreateObject(), *ws;
+                        cJSON_AddStringToObject(o, "role", role);
+                        cJSON_AddStringToObject(o, "reason", roster_reason_to_string(ans.reason));
+                        cJSON_AddStringToObject(o, "text", ans.text);
+                        ws = cJSON_AddArrayToObject(o, "workers");
+                        for (size_t i = 0; i < ans.n; i++)
+                                cJSON_AddItemToArray(
+                                    ws, worker_json(ans.workers[i], duty_name(ans.duty[i].kind)));
+                        cJSON_AddItemToArray(roles, o);
+                        continue;
+                }
+                if (ans.n == 0)
+                        table_row(&t, role, NULL, NULL, roster_reason_to_string(ans.reason),
+                                  ans.text);
+                for (size_t i = 0; i < ans.n; i++)
+                        table_row(&t, role, ans.workers[i]->id, ans.workers[i]->name,
+                                  roster_reason_to_string(ans.reason), i == 0 ? ans.text : "");
+        }
+        leader = roster_leader(h->community);
+        command = roster_command(ctl->config, &n_command);
+        if (root) {
+                cJSON *cs;
+                if (leader)
+                        cJSON_AddItemToObject(root, "leader", worker_json(leader, NULL));
+                else
+                        cJSON_AddNullToObject(root, "leader");
+                cs = cJSON_AddArrayToObject(root, "command");
+                for (size_t i = 0; i < n_command; i++)
+                        cJSON_AddItemToArray(cs, worker_json(command[i], NULL));
+                print_json(root);
+        } else {
+                table_row(&t, "leader", leader ? leader->id : NULL, leader ? leader->name : NULL,
+                          "leader", "community duty leader: escalation step \"leader\"");
+                for (size_t i = 0; i < n_command; i++)
+                        table_row(&t, "command", command[i]->id, command[i]->name, "command",
+                                  "command centre: escalation step \"command\", reminders");
+                table_print(&t);
+                table_done(&t);
+        }
+        return nobody ? 1 : 0;
+}
+
+struct gap {
+        enum role role;
+        int64_t from_usec, to_usec;
+};
+
+struct gap_list {
+        struct gap *v;
+        size_t n, cap;
+};
+
+static int gap_collect(const struct community *cm, enum role role, int64_t from_usec,
+                       int64_t to_usec, void *userdata)
+{
+        struct gap_list *gl = userdata;
+
+        GROW(gl->v, gl->n, gl->cap);
+        gl->v[gl->n++] = (struct gap){ role, from_usec, to_usec };
+        return 0;
+}
+
+static int cmd_roster_gaps(struct ctl *ctl, int argc, char **argv)
+{
+        const char *community = NULL, *from = NULL;
+        int64_t from_usec = now_realtime_usec();
+        const struct community *cm;
+        struct gap_list gl = { 0 };
+        char b1[40], b2[40], len[32], *end;
+        long days = ROSTER_CHECK_DAYS;
+        int r;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--community") == 0 && i + 1 < argc)
+                        community = argv[++i];
+                else if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
+                        errno = 0;
+                        days = strtol(argv[++i], &end, 10);
+                        if (errno || *end || end == argv[i] || days < 1 ||
+                            days > ROSTER_GAPS_DAYS_MAX) {
+                                fprintf(stderr, "doorwatchctl: --days wants 1..%d\n",
+                                        ROSTER_GAPS_DAYS_MAX);
+                                return EXIT_USAGE;
+                        }
+                } else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+                        from = argv[++i];
+                else
+                        return usage();
+        }
+        if (!community)
+                return usage();
+        if (from && parse_rfc3339(from, &from_usec) < 0) {
+                fprintf(stderr, "doorwatchctl: --from wants an RFC 3339 time\n");
+                return EXIT_USAGE;
+        }
+        if (load_config(ctl) < 0)
+                return 1;
+        cm = config_community(ctl->config, community);
+        if (!cm) {
+                fprintf(stderr, "doorwatchctl: unknown community \"%s\"\n", community);
+                return 1;
+        }
+        r = roster_gaps(ctl->config, cm, from_usec, (int)days, gap_collect, &gl);
+        if (r < 0) {
+                fprintf(stderr, "doorwatchctl: roster gaps: %s\n", strerror(-r));
+                free(gl.v);
+                return 1;
+        }
+        if (ctl->json) {
+                _cleanup_json_ cJSON *root = cJSON_CreateObject();
+                cJSON *arr;
+
+                cJSON_AddStringToObject(root, "community", cm->id);
+                cJSON_AddStringToObject(root, "from", format_rfc3339(from_usec, b1));
+                cJSON_AddNumberToObject(root, "days", (double)days);
+                arr = cJSON_AddArrayToObject(root, "gaps");
+                for (size_t i = 0; i < gl.n; i++) {
+                        cJSON *o = cJSON_CreateObject();
+                        cJSON_AddStringToObject(o, "role", role_to_string(gl.v[i].role));
+                        cJSON_AddStringToObject(o, "from", format_rfc3339(gl.v[i].from_usec, b1));
+                        cJSON_AddStringToObject(o, "to", format_rfc3339(gl.v[i].to_usec, b2));
+                        cJSON_AddNumberToObject(
+                            o, "seconds",
+                            (double)((gl.v[i].to_usec - gl.v[i].from_usec) / USEC_PER_SEC));
+                        cJSON_AddItemToArray(arr, o);
+                }
+                print_json(root);
+        } else if (gl.n == 0) {
+                printf("%s: every role covered from %s for %ld days\n", cm->id,
+                       format_minute(from_usec, b1), days);
+        } else {
+                struct table t = { .ncol = 4 };
+
+                table_row(&t, "ROLE", "FROM", "TO", "LENGTH");
+                for (size_t i = 0; i < gl.n; i++) {
+                        int64_t min = (gl.v[i].to_usec - gl.v[i].from_usec) / USEC_PER_MIN;
+                        if (min % 60)
+                                snprintf(len, sizeof(len), "%lldh%02lldm", (long long)(min / 60),
+                                         (long long)(min % 60));
+                        else
+                                snprintf(len, sizeof(len), "%lldh", (long long)(min / 60));
+                        table_row(&t, role_to_string(gl.v[i].role),
+                                  format_minute(gl.v[i].from_usec, b1),
+                                  format_minute(gl.v[i].to_usec, b2), len);
+                }
+                table_print(&t);
+                table_done(&t);
+        }
+        r = gl.n > 0 ? 1 : 0; /* a gap is a failed check */
+        free(gl.v);
+        return r;
 }
 
 /* ---- resident links over the HTTP API ---- */
@@ -369,7 +826,8 @@ static int cmd_qr(struct ctl *ctl, int argc, char **argv)
 {
         const char *household = NULL, *png = NULL;
         bool revoke = false;
-        _cleanup_free_ char *token = NULL, *body = NULL;
+        _cleanup_secret_ char *token = NULL;
+        _cleanup_free_ char *body = NULL;
         char *escaped_id;
         char base[300], url[600], auth[600];
         struct curl_slist *hdrs = NULL;
@@ -402,8 +860,9 @@ static int cmd_qr(struct ctl *ctl, int argc, char **argv)
                 fprintf(stderr, "doorwatchctl: the HTTP server is off (http.listen is null)\n");
                 return 1;
         }
-        r = ctl->config->http.token_file ? read_secret_file(ctl->config->http.token_file, &token)
-                                         : -ENOENT;
+        r = secret_read(ctl->config, "api.token", ctl->config->http.token_file, &token);
+        if (r == 0 && !token)
+                r = -ENOENT;
         if (r < 0) {
                 fprintf(stderr, "doorwatchctl: cannot read the API token %s: %s\n",
                         ctl->config->http.token_file ? ctl->config->http.token_file : "(null)",
@@ -509,8 +968,14 @@ int main(int argc, char **argv)
         else if (strcmp(argv[0], "alerts") == 0 && argc >= 2 &&
                  (strcmp(argv[1], "ack") == 0 || strcmp(argv[1], "resolve") == 0))
                 r = cmd_alerts_action(&ctl, argv[1], argc - 2, argv + 2);
+        else if (strcmp(argv[0], "roster") == 0 && argc >= 2 && strcmp(argv[1], "who") == 0)
+                r = cmd_roster_who(&ctl, argc - 2, argv + 2);
+        else if (strcmp(argv[0], "roster") == 0 && argc >= 2 && strcmp(argv[1], "gaps") == 0)
+                r = cmd_roster_gaps(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "events") == 0)
                 r = cmd_events(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "backup") == 0)
+                r = cmd_backup(&ctl, argc - 1, argv + 1);
         else if (strcmp(argv[0], "qr") == 0)
                 r = cmd_qr(&ctl, argc - 1, argv + 1);
         else

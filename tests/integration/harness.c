@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
+
 static void die(const char *fmt, ...)
 {
         va_list ap;
@@ -150,7 +152,9 @@ void h_init(struct harness *h)
         h_write_default_config(h, "");
 }
 
-static pid_t spawn(const char *const *argv, const char *log)
+/* env: extra "NAME=value" entries for the child, NULL-terminated (may be NULL); a value
+ * "@PID@" becomes the child's pid (for $WATCHDOG_PID). */
+static pid_t spawn_env(const char *const *argv, const char *log, const char *const *env)
 {
         pid_t pid = fork();
         if (pid < 0)
@@ -164,10 +168,25 @@ static pid_t spawn(const char *const *argv, const char *log)
                         dup2(fd, 1);
                         dup2(fd, 2);
                 }
+                for (size_t i = 0; env && env[i]; i++) {
+                        char name[128], pidbuf[32];
+                        const char *eq = strchr(env[i], '=');
+                        if (!eq || (size_t)(eq - env[i]) >= sizeof(name))
+                                continue;
+                        memcpy(name, env[i], (size_t)(eq - env[i]));
+                        name[eq - env[i]] = 0;
+                        snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)getpid());
+                        setenv(name, strcmp(eq + 1, "@PID@") == 0 ? pidbuf : eq + 1, 1);
+                }
                 execv(argv[0], (char *const *)argv);
                 _exit(127);
         }
         return pid;
+}
+
+static pid_t spawn(const char *const *argv, const char *log)
+{
+        return spawn_env(argv, log, NULL);
 }
 
 static bool port_open(int port)
@@ -247,8 +266,20 @@ bool h_daemon_alive(struct harness *h)
 
 void h_start_daemon(struct harness *h)
 {
+        h_start_daemon_with(h, NULL, NULL);
+}
+
+void h_start_daemon_env(struct harness *h, const char *const *env)
+{
+        h_start_daemon_with(h, env, NULL);
+}
+
+void h_start_daemon_with(struct harness *h, const char *const *env, const char *const *args)
+{
         char bin[512], log[512];
         char filter[256];
+        const char *argv[32] = { NULL };
+        size_t n = 0;
 
         snprintf(bin, sizeof(bin), "%s/doorwatchd", h_build_dir());
         snprintf(log, sizeof(log), "%s/doorwatchd.log", h->dir);
@@ -256,9 +287,21 @@ void h_start_daemon(struct harness *h)
                 h_connect(h);
         snprintf(filter, sizeof(filter), "doorwatch/v1/daemon/+/status");
         h_clear_messages(h);
-        const char *argv[] = { bin, "-c", h->confdir, "-v", NULL };
-        h->daemon_pid = spawn(argv, log);
-        for (double end = mono() + 15; mono() < end;) {
+        /* DOORWATCH_VALGRIND=1 runs the daemon under valgrind (errors make it exit 99). */
+        if (getenv("DOORWATCH_VALGRIND")) {
+                argv[n++] = "/usr/bin/valgrind";
+                argv[n++] = "-q";
+                argv[n++] = "--leak-check=full";
+                argv[n++] = "--error-exitcode=99";
+        }
+        argv[n++] = bin;
+        argv[n++] = "-c";
+        argv[n++] = h->confdir;
+        argv[n++] = "-v";
+        for (size_t i = 0; args && args[i] && n < ELEMENTS(argv) - 1; i++)
+                argv[n++] = args[i];
+        h->daemon_pid = spawn_env(argv, log, env);
+        for (double end = mono() + (getenv("DOORWATCH_VALGRIND") ? 60 : 15); mono() < end;) {
                 h_pump(h, 20);
                 for (size_t i = 0; i < h->n_msgs; i++)
                         if (strstr(h->msgs[i].topic, "/daemon/") &&
@@ -296,6 +339,7 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
                 .topic = strdup(msg->topic),
                 .payload = strndup(msg->payload ? msg->payload : "", (size_t)msg->payloadlen),
                 .retained = msg->retain,
+                .at = h_now(),
         };
 }
 

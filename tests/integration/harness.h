@@ -14,6 +14,7 @@ struct h_msg {
         char *topic;
         char *payload;
         bool retained;
+        double at; /* h_now() when it arrived */
 };
 
 struct harness {
@@ -44,6 +45,11 @@ void h_start_broker(struct harness *h);
 void h_stop_broker(struct harness *h);
 /* Starts doorwatchd and waits until it publishes its retained "online" status. */
 void h_start_daemon(struct harness *h);
+/* The same with extra environment entries ("NAME=value", NULL-terminated; the value "@PID@"
+ * becomes the daemon's pid, for $WATCHDOG_PID) and extra command-line arguments (after
+ * "-c DIR -v"); either may be NULL. */
+void h_start_daemon_env(struct harness *h, const char *const *env);
+void h_start_daemon_with(struct harness *h, const char *const *env, const char *const *args);
 /* Sends sig and waits for exit; returns the exit status (or 128+signal). */
 int h_stop_daemon(struct harness *h, int sig);
 bool h_daemon_alive(struct harness *h);

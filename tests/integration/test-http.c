@@ -249,8 +249,21 @@ static void test_ack_link_confirm_acknowledges_and_stops_escalation(void **state
         /* Escalation stopped: no deadline left, and nothing more is sent past ack_timeout. */
         assert_int_equal(
             h_db_int(h, "SELECT next_usec IS NULL FROM alert WHERE id = '%q'", alert_id), 1);
+        /* Past ack_timeout (2s) no step is notified: only the notices to the other two
+         * recipients that w-a-03 took it. */
         h_pump(h, 3000);
-        assert_int_equal(h_count_messages(h, NOTIFY), 0);
+        assert_int_equal(h_count_messages(h, NOTIFY), 2);
+        for (size_t i = 0; i < 2; i++) {
+                cJSON *n = cJSON_Parse(h_message(h, NOTIFY, i)->payload);
+                assert_non_null(n);
+                assert_string_equal(cJSON_GetObjectItem(n, "kind")->valuestring, "ack_notice");
+                assert_string_equal(cJSON_GetObjectItem(n, "acked_by")->valuestring, "w-a-03");
+                assert_string_not_equal(cJSON_GetObjectItem(n, "worker")->valuestring, "w-a-03");
+                cJSON_Delete(n);
+        }
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM notification WHERE step != 'team'"
+                                     " AND payload NOT LIKE '%%ack_notice%%'"),
+                         0);
 
         /* Confirming again is a conflict; looking again is fine. */
         assert_int_equal(status_of(h, "POST", url, NULL, "confirm=1"), 409);

@@ -1,0 +1,79 @@
+/* template.h: the text a person reads in a notification, per alert kind.
+ *
+ * Every kind has a Chinese default; doorwatch.json's top-level "templates" object may
+ * override any of them:
+ *
+ *     "templates": { "door_open_unexpected": "【告警】{address} 门开了，{time}。{ack}" }
+ *
+ * Placeholders (anything else in braces is an error; "{{" and "}}" are literal braces):
+ *   {household} household id          {address}  household address
+ *   {time}      local time of the event (or of the alert), "2020-02-05 08:00:00"
+ *   {kind}      kind, as a Chinese label ("门异常打开")
+ *   {severity}  severity label ("高")  {step}     escalation step label ("责任团队")
+ *   {round}     escalation round, 1.. {count}    events in the alert's episode
+ *   {worker}    recipient worker id(s) {name}     recipient name(s), "、"-separated
+ *   {ack}       how to acknowledge: "点击 <ack_url> 确认" or "在 App 中点击“确认”"
+ *   {ack_url}   the acknowledgement link ("" when the HTTP API has none)
+ *   {acked_by}  who acknowledged (kind ack_notice)
+ *
+ * Rendering is pure (no clock, no I/O): times are formatted in the process time zone,
+ * which the daemon sets from doorwatch.json's "timezone". Output is bounded by a byte
+ * limit per channel and then cut on a UTF-8 character boundary, ending with "…". */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+/* Byte limits of the channels' text fields. */
+#define TEMPLATE_MAX_SMS            280
+#define TEMPLATE_MAX_WECOM_TEXT     2048
+#define TEMPLATE_MAX_WECOM_MARKDOWN 4096
+#define TEMPLATE_MAX_DINGTALK       20000
+#define TEMPLATE_MAX_FEISHU         30000
+/* An override longer than this is refused. */
+#define TEMPLATE_MAX_SOURCE 4096
+
+struct template_vars {
+        const char *household;
+        const char *address;
+        const char *kind;     /* the alert kind, e.g. "door_open_unexpected" */
+        const char *severity; /* "critical", "high", "medium", "low", "info" */
+        const char *step;     /* "team", "leader", "command" */
+        const char *worker;
+        const char *name;
+        const char *ack_url;
+        const char *acked_by;
+        int64_t time_usec; /* 0 = unknown: {time} is empty */
+        int round;
+        unsigned count;
+};
+
+struct templates;
+
+/* Whether kind has a template: every alert kind of DESIGN.md §6, plus "ack_notice",
+ * "test" and "monitoring_restored". */
+bool template_kind_known(const char *kind);
+
+/* Builds the template set: defaults, replaced by the entries of `overrides` (the
+ * "templates" object of doorwatch.json, may be NULL). Problems are reported as
+ * `doorwatch.json: templates.<kind>: ...`; returns 0, -EINVAL when there were any,
+ * or -ENOMEM. */
+int templates_new(const cJSON *overrides, struct config_diag *diag, struct templates **ret);
+struct templates *templates_free(struct templates *t);
+static inline void templates_freep(struct templates **t)
+{
+        templates_free(*t);
+}
+
+/* Renders kind's text into a new string of at most max_bytes bytes (0 = no limit).
+ * Returns 0, -ENOENT for a kind without template, or -ENOMEM. */
+int template_render(const struct templates *t, const char *kind, const struct template_vars *v,
+                    size_t max_bytes, char **ret);
+
+/* Cuts s in place to at most max_bytes bytes on a UTF-8 boundary, ending with "…" when
+ * something was cut (max_bytes >= 4). Returns the new length. */
+size_t template_truncate(char *s, size_t max_bytes);
