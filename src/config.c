@@ -1094,8 +1094,10 @@ static void parse_http(struct loader *L, const cJSON *o, const struct jp *path)
                 h->listen = NULL;
                 return;
         }
-        if (!expect_object(L, o, path))
+        if (!cJSON_IsObject(o)) {
+                ERR(L, path, "expected an object or null");
                 return;
+        }
         check_keys(L, o, path, keys, NULL, true);
         if ((v = field(L, o, path, "listen", false, p)) &&
             get_string(L, v, p, STR_NULLABLE, &h->listen) && h->listen && !listen_valid(h->listen))

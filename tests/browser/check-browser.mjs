@@ -137,14 +137,16 @@ async function main() {
     return a.alerts.length === 2 && a.alerts;
   });
   const target = open.find((a) => a.household === first.id);
-  const worker = first.team.community;
 
-  // The ack link this worker received (the notification's payload, from the outbox).
+  // The ack link of the first worker notified (the notification's payload, from the outbox;
+  // who that is depends on the roster at this hour).
   const notification = await waitFor('the notification', () => {
     const out = execFileSync('sqlite3', ['-readonly', path.join(tmp, 'doorwatch.db'),
-      `SELECT payload FROM notification WHERE alert_id = '${target.id}' AND worker = '${worker}'`]).toString().trim();
-    return out && JSON.parse(out.split('\n')[0]);
+      `SELECT payload FROM notification WHERE alert_id = '${target.id}' AND worker IS NOT NULL` +
+      ' ORDER BY created_usec, id LIMIT 1']).toString().trim();
+    return out && JSON.parse(out);
   });
+  const worker = notification.worker;
   const ackUrl = notification.ack_url;
   if (!ackUrl || !ackUrl.startsWith(base + '/ack/')) throw new Error('no ack_url in ' + JSON.stringify(notification));
 
