@@ -98,7 +98,8 @@ function renderHouseholds(data) {
     const rows = list.map((h) => {
       const door = DOOR[h.door.state] || DOOR.unknown;
       const health = HEALTH[h.health] || [h.health, ''];
-      const bad = h.devices.filter((d) => d.health !== 'ok')
+      // Devices worth a look by name; "never reported" shows in the household's tag.
+      const bad = h.devices.filter((d) => d.health !== 'ok' && d.health !== 'unknown')
         .map((d) => d.id + '：' + (HEALTH[d.health] || [d.health])[0]);
       return el('tr', { 'data-household': h.id },
         el('td', {}, h.address),
