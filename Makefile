@@ -114,5 +114,6 @@ clean:
 	rm -rf build build-asan build-deb
 
 include mk/install.mk
+include mk/fuzz.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -18,6 +18,8 @@
 #define ADAPTER_MAX_PAYLOAD (64 * 1024)
 #define ADAPTER_MAX_DEPTH   16
 #define ADAPTER_MAX_EVENTS  8
+/* A live message that carries nothing new is reported as EVENT_HEARTBEAT, at most this often. */
+#define ADAPTER_HEARTBEAT_INTERVAL_USEC (60 * INT64_C(1000000))
 
 /* Positive outcomes of decode(): expected, not errors. */
 enum {
@@ -34,6 +36,8 @@ struct adapter_msg {
         bool retained;
         int64_t recv_usec;
         const char *topic_prefix; /* mqtt.topic_prefix, for native */
+        /* Repeats of the same RF code, or rings, within this are dropped; 0 = off. */
+        int64_t debounce_usec;
 };
 
 /* Callback for topics(): `filter` is what to subscribe to (may contain + wildcards),
@@ -63,3 +67,9 @@ struct adapter {
 
 const struct adapter *adapter_find(const char *name);
 extern const struct adapter adapter_native;
+extern const struct adapter adapter_zigbee2mqtt;
+extern const struct adapter adapter_shelly;
+extern const struct adapter adapter_frigate;
+extern const struct adapter adapter_ring;
+extern const struct adapter adapter_tasmota;
+extern const struct adapter adapter_esphome;

@@ -219,6 +219,7 @@ static void handle_device_message(struct daemon *d, const struct route *rt,
                 .retained = msg->retain,
                 .recv_usec = now,
                 .topic_prefix = d->config->mqtt.topic_prefix,
+                .debounce_usec = d->config->policy.debounce_usec,
         };
 
         for (size_t i = 0; i < rt->n; i++) {

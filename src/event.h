@@ -29,7 +29,8 @@ enum person_direction {
         DIRECTION_IN,
 };
 
-#define EVENT_ID_MAX 64
+#define EVENT_ID_MAX        64
+#define EVENT_BRIDGE_ID_MAX 128
 
 struct event {
         char id[EVENT_ID_MAX]; /* device-assigned id; empty when the source has none */
@@ -38,9 +39,13 @@ struct event {
         enum person_direction direction; /* EVENT_PERSON */
         int battery_percent;             /* EVENT_BATTERY: 0..100, -1 unknown */
         bool battery_low;                /* EVENT_BATTERY: the device says low */
+        int battery_mv;                  /* EVENT_BATTERY: millivolts, 0 unknown */
         bool tampered;                   /* EVENT_TAMPER: true = tampered, false = cleared */
         bool online;                     /* EVENT_AVAILABILITY */
         bool bridge;                     /* EVENT_AVAILABILITY of a whole bridge */
+        /* EVENT_AVAILABILITY with bridge: names the bridge (its status topic), the same for
+         * every device behind it, so health raises one alert per bridge. */
+        char bridge_id[EVENT_BRIDGE_ID_MAX];
         bool has_ts;
         double ts;     /* device clock, Unix seconds */
         bool retained; /* a retained replay, not a live event */
@@ -50,8 +55,11 @@ const char *event_type_to_string(enum event_type t);
 enum event_type event_type_from_string(const char *s);
 const char *door_state_to_string(enum door_state s);
 
+#define DEVICE_STATE_RECENT_IDS 8
+
 /* Per-device memory that adapters read and update to turn full-state messages into
- * edges and to debounce repeats. Owned by the daemon, one per configured device. */
+ * edges and to debounce repeats. Owned by the daemon, one per configured device, and
+ * zero-initialised: zero means "unknown / never seen" for every field. */
 struct device_state {
         enum door_state door;
         int64_t door_changed_usec;
@@ -65,4 +73,17 @@ struct device_state {
         enum door_state last_door;
         int64_t last_event_usec;
         uint32_t last_code; /* RF code, for RF bridges */
+        /* Added for the ecosystem adapters (src/adapters/). */
+        bool tamper_known;
+        bool battery_known;
+        bool battery_low;
+        int battery_mv;
+        bool input_known; /* a binary input (reed switch, button) before polarity */
+        bool input_on;
+        int64_t last_ring_usec;      /* ring debounce */
+        int64_t last_heartbeat_usec; /* heartbeats are emitted at most once a minute */
+        /* camera detections already counted: hashes of event ids and the direction reported */
+        uint64_t recent_ids[DEVICE_STATE_RECENT_IDS];
+        uint8_t recent_dirs[DEVICE_STATE_RECENT_IDS];
+        uint8_t recent_next;
 };

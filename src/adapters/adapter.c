@@ -4,7 +4,8 @@
 #include <string.h>
 
 static const struct adapter *const adapters[] = {
-        &adapter_native,
+        &adapter_native, &adapter_zigbee2mqtt, &adapter_shelly,  &adapter_frigate,
+        &adapter_ring,   &adapter_tasmota,     &adapter_esphome,
 };
 
 const struct adapter *adapter_find(const char *name)
