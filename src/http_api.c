@@ -661,9 +661,8 @@ static void resident_link(struct http_request *rq, struct http_response *rs,
 static int64_t command_time(struct http *h, const cJSON *body, int64_t now)
 {
         const cJSON *ts = cJSON_GetObjectItemCaseSensitive(body, "ts");
-        struct event ev = { .has_ts = cJSON_IsNumber(ts),
-                            .ts = cJSON_IsNumber(ts) ? ts->valuedouble : 0 };
-        return rules_event_time(&ev, now, h->deps.config->policy.max_clock_skew_usec);
+        return rules_command_time(cJSON_IsNumber(ts), cJSON_IsNumber(ts) ? ts->valuedouble : 0, now,
+                                  h->deps.config->policy.max_clock_skew_usec);
 }
 
 static void command(struct http_request *rq, struct http_response *rs, bool pass)

@@ -423,8 +423,15 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
                 message_page(rs, 500, "bad", "报备失败", "服务器暂时无法保存，请稍后再试。");
                 return;
         }
+        if (r == ENGINE_E_REFUSED && error && strstr(error, "limit")) {
+                /* Recorded all the same; the opening that follows will alert. */
+                message_page(rs, 429, "bad", "今日报备次数已达上限",
+                             "已记录本次报备，但今天的报备次数已用完：接下来的开门会通知社区"
+                             "工作人员。如确需外出，请先电话联系社区。");
+                return;
+        }
         if (r == ENGINE_E_REFUSED) {
-                message_page(rs, 409, "bad", "报备未被接受", error ? error : "请联系社区。");
+                message_page(rs, 409, "bad", "报备未被接受", "请联系社区工作人员。");
                 return;
         }
         log_info("household %s: resident pre-report (%s) via %s", hh->id, reason, LINK_CHANNEL);
