@@ -393,6 +393,8 @@ static const char *hhmm(int64_t usec, char buf[static 8])
         return buf;
 }
 
+static int write_secret(const struct registry *g, const char *name);
+
 /* Per community: 4 community workers (two on day shifts, two at night), 2 medical, 2 police,
  * a duty leader and an installer; a command centre and an admin for the subdistrict. Even
  * households have a visit scheduled around now (their openings are expected), odd ones
@@ -442,6 +444,10 @@ static int gen_registry(struct registry *g, size_t households, int devices)
               "\"+8613900000002\", \"channels\": [\"mqtt\"]}]\n",
               f);
         if (fclose(f) != 0)
+                return -EIO;
+        snprintf(path, sizeof(path), "%s/secrets", g->conf);
+        if (mkdir(path, 0700) < 0 || write_secret(g, "api.token") < 0 ||
+            write_secret(g, "ack.key") < 0)
                 return -EIO;
 
         if (!(f = open_conf(g, "rosters.json")))
@@ -503,20 +509,48 @@ static int gen_registry(struct registry *g, size_t households, int devices)
         return 0;
 }
 
+/* The HTTP API on (its own free port, an API token, a link key: notifications carry
+ * ack links), as in production. */
 static int write_daemon_conf(const struct registry *g, const char *db, int port, bool sync_full)
 {
-        FILE *f = open_conf(g, "doorwatch.json");
+        int http_port = free_port();
+        FILE *f;
 
+        if (http_port < 0)
+                return http_port;
+        f = open_conf(g, "doorwatch.json");
         if (!f)
                 return -EIO;
-        fprintf(f,
-                "{\"timezone\": \"" TIMEZONE
-                "\", \"database\": \"%s\", \"database_sync\": \"%s\",\n"
-                " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": "
-                "\"doorwatchd-bench\", \"keepalive\": \"30s\"},\n"
-                " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}}\n",
-                db, sync_full ? "full" : "normal", port);
+        fprintf(
+            f,
+            "{\"timezone\": \"" TIMEZONE "\", \"database\": \"%s\", \"database_sync\": \"%s\",\n"
+            " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": "
+            "\"doorwatchd-bench\", \"keepalive\": \"30s\"},\n"
+            " \"http\": {\"listen\": \"127.0.0.1:%d\", \"public_url\": \"http://127.0.0.1:%d\", "
+            "\"token_file\": \"secrets/api.token\", \"ack_secret_file\": \"secrets/ack.key\"},\n"
+            " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}}\n",
+            db, sync_full ? "full" : "normal", port, http_port, http_port);
         return fclose(f) == 0 ? 0 : -EIO;
+}
+
+static int write_secret(const struct registry *g, const char *name)
+{
+        char path[PATH_MAX + 64], hex[65];
+        unsigned seed = (unsigned)now_monotonic_usec() ^ (unsigned)getpid();
+        int fd;
+
+        for (size_t i = 0; i < 64; i++)
+                hex[i] = "0123456789abcdef"[rand_r(&seed) % 16];
+        hex[64] = '\n';
+        snprintf(path, sizeof(path), "%s/secrets/%s", g->conf, name);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, hex, sizeof(hex)) != (ssize_t)sizeof(hex)) {
+                say("cannot write %s: %s", path, strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+                return -EIO;
+        }
+        return close(fd) == 0 ? 0 : -EIO;
 }
 
 /* ---- one run: broker, daemon, clients ---- */

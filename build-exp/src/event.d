@@ -1,0 +1,2 @@
+build-exp/src/event.o: src/event.c src/event.h
+src/event.h:

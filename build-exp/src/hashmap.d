@@ -1,0 +1,3 @@
+build-exp/src/hashmap.o: src/hashmap.c src/hashmap.h src/util.h
+src/hashmap.h:
+src/util.h:

@@ -1,0 +1,2 @@
+build-exp/src/jsonw.o: src/jsonw.c src/jsonw.h
+src/jsonw.h:
