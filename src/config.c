@@ -54,7 +54,13 @@
  *   - cfg->communities lists rosters.json's communities in file order, then those only
  *     named by workers or households, in order of first use.
  *   - One document is held in memory at a time: a city-sized registry should be split into
- *     households.d/ files (e.g. one per community) rather than one huge households.json. */
+ *     households.d/ files (e.g. one per community) rather than one huge households.json.
+ *
+ * Memory at city size (100,000 households, 200,000 devices): the strings of households and
+ * devices (ids, addresses) live in one bump allocator (`strings`, freed whole), a household's
+ * community_id is its community's own id string, a device's source the adapter's name,
+ * every household's device list is a slice of one array, and the record arrays are trimmed
+ * to their length before link_config() points into them. */
 #include "config.h"
 
 #include <dirent.h>
@@ -212,6 +218,47 @@ static void free_strv(char **v, size_t n)
         free(v);
 }
 
+/* ---- strings of households and devices ----
+ *
+ * Ids and addresses of a city-sized registry are hundreds of thousands of short strings;
+ * a malloc'd copy of each costs its length rounded up plus a header (a 13-byte id takes
+ * 32 bytes). They are never freed one by one, so they are bump-allocated in blocks. */
+
+#define STRINGS_BLOCK ((size_t)64 << 10)
+
+struct config_strings {
+        struct config_strings *next;
+        size_t size, used;
+        char data[];
+};
+
+static char *strings_dup(struct config_strings **head, const char *s)
+{
+        size_t n = strlen(s) + 1;
+        struct config_strings *b = *head;
+
+        if (!b || b->size - b->used < n) {
+                size_t size = MAX(STRINGS_BLOCK, n);
+                b = malloc(sizeof(*b) + size);
+                if (!b)
+                        abort();
+                *b = (struct config_strings){ .next = *head, .size = size };
+                *head = b;
+        }
+        memcpy(b->data + b->used, s, n);
+        b->used += n;
+        return b->data + b->used - n;
+}
+
+static void strings_free(struct config_strings *b)
+{
+        while (b) {
+                struct config_strings *next = b->next;
+                free(b);
+                b = next;
+        }
+}
+
 struct config *config_free(struct config *c)
 {
         if (!c)
@@ -249,24 +296,22 @@ struct config *config_free(struct config *c)
         free(c->workers);
         for (size_t i = 0; i < c->n_households; i++) {
                 struct household *h = &c->households[i];
-                free(h->id);
-                free(h->community_id);
-                free(h->address);
                 for (size_t j = 0; j < h->n_schedule; j++)
                         free(h->schedule[j].at_min);
                 free(h->schedule);
-                free(h->devices);
+                if (!c->household_devices)
+                        free(h->devices);
                 free(h->policy);
         }
         free(c->households);
         for (size_t i = 0; i < c->n_devices; i++) {
                 struct device *d = &c->devices[i];
-                free(d->id);
-                free(d->source);
                 if (d->adapter_config && d->adapter && d->adapter->free_config)
                         d->adapter->free_config(d->adapter_config);
         }
         free(c->devices);
+        free(c->household_devices);
+        strings_free(c->strings);
         for (size_t i = 0; i < c->n_communities; i++) {
                 struct community *m = &c->communities[i];
                 free(m->id);
@@ -628,6 +673,7 @@ static bool id_valid(const char *s)
 enum {
         STR_NULLABLE = 1 << 0, /* null is accepted and stored as NULL */
         STR_ID = 1 << 1,       /* must be a valid id */
+        STR_SHARED = 1 << 2,   /* the copy goes to cfg->strings (*out must be NULL) */
 };
 
 /* Replaces *out with a copy of the string v (which must not be empty). */
@@ -654,6 +700,10 @@ static bool get_string(struct loader *L, const cJSON *v, const struct jp *path, 
                     "'+' or '#')",
                     v->valuestring, ID_MAX);
                 return false;
+        }
+        if (flags & STR_SHARED) {
+                *out = strings_dup(&L->cfg->strings, v->valuestring);
+                return true;
         }
         free(*out);
         *out = xstrdup(v->valuestring);
@@ -1543,13 +1593,14 @@ static void parse_device(struct loader *L, const cJSON *o, const struct jp *path
         if ((v = field(L, o, path, "source", true, p)) && (s = get_str(L, v, p))) {
                 a = adapter_find(s);
                 if (a)
-                        d->source = xstrdup(s);
+                        d->source = a->name;
                 else
                         ERR(L, p, "unknown source \"%s\"", s);
         }
         /* Without a known adapter, its addressing keys cannot be judged. */
         check_keys(L, o, path, keys, a ? a->keys : NULL, a != NULL);
-        if ((v = field(L, o, path, "id", true, p)) && get_string(L, v, p, STR_ID, &d->id) &&
+        if ((v = field(L, o, path, "id", true, p)) &&
+            get_string(L, v, p, STR_ID | STR_SHARED, &d->id) &&
             hashmap_put(cfg->device_by_id, d->id, idx_ptr(i)) == -EEXIST) {
                 size_t first = ptr_idx(hashmap_get(cfg->device_by_id, d->id));
                 ERR(L, p, "duplicate device id \"%s\" (first in %s)", d->id,
@@ -1603,16 +1654,21 @@ static void parse_household(struct loader *L, const cJSON *o, const struct jp *p
         L->household_file[i] = (uint32_t)file;
         cfg->n_households++;
 
-        if ((v = field(L, o, path, "id", true, p)) && get_string(L, v, p, STR_ID, &h->id) &&
+        if ((v = field(L, o, path, "id", true, p)) &&
+            get_string(L, v, p, STR_ID | STR_SHARED, &h->id) &&
             hashmap_put(cfg->household_by_id, h->id, idx_ptr(i)) == -EEXIST)
                 ERR(L, p, "duplicate household id \"%s\" (first in %s)", h->id,
                     L->hh_files[L->household_file[ptr_idx(
                         hashmap_get(cfg->household_by_id, h->id))]]);
         if ((v = field(L, o, path, "community", true, p)) &&
-            get_string(L, v, p, STR_ID, &h->community_id))
-                community_intern(L, h->community_id);
+            get_string(L, v, p, STR_ID | STR_SHARED, &h->community_id)) {
+                /* The community's own copy, not one per household (interning may move the
+                 * communities array: index it afterwards). */
+                size_t ci = community_intern(L, h->community_id);
+                h->community_id = cfg->communities[ci].id;
+        }
         if ((v = field(L, o, path, "address", true, p)))
-                get_string(L, v, p, 0, &h->address);
+                get_string(L, v, p, STR_SHARED, &h->address);
         if ((v = field(L, o, path, "observation", true, p)) && expect_object(L, v, p)) {
                 check_keys(L, v, p, obs_keys, NULL, true);
                 if ((f = field(L, v, p, "start", true, op)))
@@ -1879,12 +1935,30 @@ static void load_rosters(struct loader *L)
 
 /* Sets the pointers between records once no array moves any more. Communities are put in
  * rosters.json order, then the others in order of first use (workers, households). */
+/* Shrinks a grown array to n elements (it may stay as it is). */
+static void *trim_array(void *p, size_t n, size_t elem)
+{
+        void *q = n ? realloc(p, n * elem) : NULL;
+        return q ? q : p;
+}
+
 static void link_config(struct loader *L)
 {
         struct config *cfg = L->cfg;
         struct community *cs = xcalloc(cfg->n_communities, sizeof(struct community));
         size_t k = L->n_rosters_communities;
         struct jp p[1], cp[1];
+        bool contiguous = true;
+
+        /* Nothing points into the record arrays yet: give back what growing them left over. */
+        cfg->households = trim_array(cfg->households, cfg->n_households, sizeof(struct household));
+        cfg->devices = trim_array(cfg->devices, cfg->n_devices, sizeof(struct device));
+        /* A household's devices are read one after the other, so each household's list is
+         * a slice of one array in registry order. */
+        for (size_t i = 1; i < cfg->n_devices; i++)
+                contiguous = contiguous && L->device_household[i] >= L->device_household[i - 1];
+        if (contiguous)
+                cfg->household_devices = xcalloc(cfg->n_devices, sizeof(struct device *));
 
         for (size_t i = 0; i < cfg->n_communities; i++) {
                 long pos = L->community_rosters_pos[i];
@@ -1909,7 +1983,8 @@ static void link_config(struct loader *L)
                 h->community = config_community(cfg, h->community_id);
                 if (h->community)
                         h->community->n_households++;
-                h->devices = xcalloc(h->n_devices, sizeof(struct device *));
+                if (!contiguous)
+                        h->devices = xcalloc(h->n_devices, sizeof(struct device *));
                 h->n_devices = 0;
                 if (h->id && hashmap_get(cfg->household_by_id, h->id) == idx_ptr(i))
                         hashmap_replace(cfg->household_by_id, h->id, h);
@@ -1928,6 +2003,8 @@ static void link_config(struct loader *L)
                 struct device *d = &cfg->devices[i];
                 struct household *h = &cfg->households[L->device_household[i]];
                 d->household = h;
+                if (contiguous && h->n_devices == 0)
+                        h->devices = &cfg->household_devices[i];
                 h->devices[h->n_devices++] = d;
                 if (d->id && hashmap_get(cfg->device_by_id, d->id) == idx_ptr(i))
                         hashmap_replace(cfg->device_by_id, d->id, d);

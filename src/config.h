@@ -86,7 +86,7 @@ struct worker {
 struct device {
         char *id;
         enum device_kind kind;
-        char *source; /* adapter name: "native", "zigbee2mqtt", ... */
+        const char *source; /* adapter name: "native", "zigbee2mqtt", ... (the adapter's) */
         const struct adapter *adapter;
         void *adapter_config; /* owned; freed with adapter->free_config */
         bool invert;
@@ -201,6 +201,8 @@ struct notifier_config {
         cJSON *json; /* owned copy of the notifier object */
 };
 
+struct config_strings;
+
 struct config {
         char *dir;
         char *timezone;
@@ -231,6 +233,10 @@ struct config {
         size_t n_command;
         struct worker **admins;
         size_t n_admins;
+
+        /* Owned storage behind records of every household and device (see config.c). */
+        struct config_strings *strings;
+        struct device **household_devices; /* h->devices point into it */
 
         struct hashmap *worker_by_id;
         struct hashmap *household_by_id;

@@ -2,7 +2,7 @@
  *
  * Keys are not copied: the caller keeps them alive as long as the entry exists
  * (they normally point into the configuration they index). Lookups are O(1); the map
- * grows at 50% load. Removal uses backward-shift deletion, so there are no tombstones. */
+ * grows at 75% load. Removal uses backward-shift deletion, so there are no tombstones. */
 #pragma once
 
 #include <stdbool.h>

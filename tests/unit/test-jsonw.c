@@ -199,7 +199,7 @@ static void test_rules_state(void **state)
                 st.handoff_fallback = (enum alert_kind)(rand_r(&seed) % _ALERT_KIND_MAX);
                 st.handoff_report = rand_r(&seed) % 4;
                 st.held_alerted = rand_r(&seed) % 2;
-                st.last_ring_usec = i % 5 ? 1732867200000000LL + 10 * rand_r(&seed) : 0;
+                st.last_ring_usec = i % 5 ? 1732867200000000LL + 10LL * rand_r(&seed) : 0;
                 st.unexpected_open_usec = 1732867200000000LL + rand_r(&seed);
                 st.person_out_usec = i % 7 ? 0 : 1732867200000000LL;
                 st.checkin_usec = rand_r(&seed);
