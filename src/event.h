@@ -61,29 +61,30 @@ const char *door_state_to_string(enum door_state s);
  * edges and to debounce repeats. Owned by the daemon, one per configured device, and
  * zero-initialised: zero means "unknown / never seen" for every field. */
 struct device_state {
-        enum door_state door;
+        /* Ordered by size: one per configured device (200,000 in a city). */
         int64_t door_changed_usec;
-        bool tampered;
+        int64_t last_seen_usec;
+        int64_t last_event_usec;     /* debounce: when the last (type, door) was decoded */
+        int64_t last_ring_usec;      /* ring debounce */
+        int64_t last_heartbeat_usec; /* heartbeats are emitted at most once a minute */
+        /* camera detections already counted: hashes of event ids (32 bits suffice to tell
+         * eight recent ids apart) and the direction reported */
+        uint32_t recent_ids[DEVICE_STATE_RECENT_IDS];
+        enum door_state door;
+        enum event_type last_type; /* debounce: the last decoded (type, door) */
+        enum door_state last_door;
         int battery_percent;
+        int battery_mv;
+        uint32_t last_code; /* RF code, for RF bridges */
+        bool tampered;
         bool online;
         bool seen;
-        int64_t last_seen_usec;
-        /* debounce: the last decoded (type, door) and when */
-        enum event_type last_type;
-        enum door_state last_door;
-        int64_t last_event_usec;
-        uint32_t last_code; /* RF code, for RF bridges */
         /* Added for the ecosystem adapters (src/adapters/). */
         bool tamper_known;
         bool battery_known;
         bool battery_low;
-        int battery_mv;
         bool input_known; /* a binary input (reed switch, button) before polarity */
         bool input_on;
-        int64_t last_ring_usec;      /* ring debounce */
-        int64_t last_heartbeat_usec; /* heartbeats are emitted at most once a minute */
-        /* camera detections already counted: hashes of event ids and the direction reported */
-        uint64_t recent_ids[DEVICE_STATE_RECENT_IDS];
         uint8_t recent_dirs[DEVICE_STATE_RECENT_IDS];
         uint8_t recent_next;
 };

@@ -287,7 +287,7 @@ static void judge_opening(const struct config *c, const struct household *h,
         }
         if (within(t, st->checkin_usec, p->checkin_grace_usec)) {
                 set(v, VERDICT_EXPECTED, BASIS_CHECKIN,
-                    "worker %s checked in at %s (checkin_grace %s)", st->checkin_worker,
+                    "worker %s checked in at %s (checkin_grace %s)", rules_checkin_worker(st),
                     fmt_clock(st->checkin_usec, a), fmt_dur(p->checkin_grace_usec, d));
                 return;
         }
@@ -300,7 +300,7 @@ static void judge_opening(const struct config *c, const struct household *h,
         if (reported && !over_limit) {
                 set(v, VERDICT_EXPECTED, BASIS_REPORT,
                     "pre-reported by the resident at %s (%s), report %d of %d today",
-                    fmt_clock(st->report_usec, a), st->report_reason, st->report_number,
+                    fmt_clock(st->report_usec, a), rules_report_reason(st), st->report_number,
                     p->resident_reports_per_day);
                 return;
         }
@@ -683,7 +683,7 @@ int rules_checkin(const struct config *c, const struct household *h, struct hous
         }
         if (at_usec >= st->checkin_usec) {
                 st->checkin_usec = at_usec;
-                rules_copy_text(st->checkin_worker, sizeof(st->checkin_worker), w->id);
+                rules_set_checkin_worker(st, w->id);
         }
         return 0;
 }
@@ -706,8 +706,7 @@ int rules_report(const struct config *c, const struct household *h, struct house
         st->reports_today++;
         st->report_usec = at_usec;
         st->report_number = st->reports_today;
-        rules_copy_text(st->report_reason, sizeof(st->report_reason),
-                        reason && *reason ? reason : "no reason given");
+        rules_set_report_reason(st, reason && *reason ? reason : "no reason given");
         *ret_number = st->report_number;
         *ret_over_limit = st->report_number > p->resident_reports_per_day;
         return 0;
@@ -760,6 +759,48 @@ void rules_state_done(struct household_state *st)
         free(st->passes);
         st->passes = NULL;
         st->n_passes = st->cap_passes = 0;
+        free(st->texts);
+        st->texts = NULL;
+}
+
+struct rules_texts {
+        char checkin_worker[RULES_TEXT_MAX];
+        char report_reason[RULES_TEXT_MAX];
+};
+
+const char *rules_checkin_worker(const struct household_state *st)
+{
+        return st->texts ? st->texts->checkin_worker : "";
+}
+
+const char *rules_report_reason(const struct household_state *st)
+{
+        return st->texts ? st->texts->report_reason : "";
+}
+
+/* The texts, allocated when a non-empty one is set; NULL when there is nothing to set. */
+static struct rules_texts *texts_for(struct household_state *st, const char *value)
+{
+        if (!st->texts && value && *value) {
+                st->texts = calloc(1, sizeof(*st->texts));
+                if (!st->texts)
+                        abort();
+        }
+        return st->texts;
+}
+
+void rules_set_checkin_worker(struct household_state *st, const char *worker)
+{
+        struct rules_texts *t = texts_for(st, worker);
+        if (t)
+                rules_copy_text(t->checkin_worker, sizeof(t->checkin_worker), worker);
+}
+
+void rules_set_report_reason(struct household_state *st, const char *reason)
+{
+        struct rules_texts *t = texts_for(st, reason);
+        if (t)
+                rules_copy_text(t->report_reason, sizeof(t->report_reason), reason);
 }
 
 bool rules_pass_done(const struct rules_pass *p, int64_t at_usec)
@@ -812,9 +853,9 @@ cJSON *rules_state_to_json(const struct household_state *st)
         add_usec(j, "unexpected_open_usec", st->unexpected_open_usec);
         add_usec(j, "person_out_usec", st->person_out_usec);
         add_usec(j, "checkin_usec", st->checkin_usec);
-        cJSON_AddStringToObject(j, "checkin_worker", st->checkin_worker);
+        cJSON_AddStringToObject(j, "checkin_worker", rules_checkin_worker(st));
         add_usec(j, "report_usec", st->report_usec);
-        cJSON_AddStringToObject(j, "report_reason", st->report_reason);
+        cJSON_AddStringToObject(j, "report_reason", rules_report_reason(st));
         cJSON_AddNumberToObject(j, "report_number", st->report_number);
         cJSON_AddNumberToObject(j, "report_day", st->report_day);
         cJSON_AddNumberToObject(j, "reports_today", st->reports_today);
@@ -838,9 +879,9 @@ void rules_state_format(const struct household_state *st, struct jsonw *w)
         jsonw_number(w, "unexpected_open_usec", (double)st->unexpected_open_usec);
         jsonw_number(w, "person_out_usec", (double)st->person_out_usec);
         jsonw_number(w, "checkin_usec", (double)st->checkin_usec);
-        jsonw_string(w, "checkin_worker", st->checkin_worker);
+        jsonw_string(w, "checkin_worker", rules_checkin_worker(st));
         jsonw_number(w, "report_usec", (double)st->report_usec);
-        jsonw_string(w, "report_reason", st->report_reason);
+        jsonw_string(w, "report_reason", rules_report_reason(st));
         jsonw_number(w, "report_number", st->report_number);
         jsonw_number(w, "report_day", st->report_day);
         jsonw_number(w, "reports_today", st->reports_today);
@@ -895,9 +936,13 @@ void rules_state_from_json(struct household_state *st, const cJSON *j)
         get_usec(j, "unexpected_open_usec", &st->unexpected_open_usec);
         get_usec(j, "person_out_usec", &st->person_out_usec);
         get_usec(j, "checkin_usec", &st->checkin_usec);
-        get_text(j, "checkin_worker", st->checkin_worker, sizeof(st->checkin_worker));
+        v = cJSON_GetObjectItemCaseSensitive(j, "checkin_worker");
+        if (cJSON_IsString(v))
+                rules_set_checkin_worker(st, v->valuestring);
         get_usec(j, "report_usec", &st->report_usec);
-        get_text(j, "report_reason", st->report_reason, sizeof(st->report_reason));
+        v = cJSON_GetObjectItemCaseSensitive(j, "report_reason");
+        if (cJSON_IsString(v))
+                rules_set_report_reason(st, v->valuestring);
         get_int_member(j, "report_number", &st->report_number);
         get_int_member(j, "report_day", &st->report_day);
         get_int_member(j, "reports_today", &st->reports_today);

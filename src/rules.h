@@ -105,10 +105,12 @@ struct household_state {
         int64_t person_out_usec;      /* last camera detection of a person leaving */
 
         int64_t checkin_usec; /* latest worker check-in, 0 = none */
-        char checkin_worker[RULES_TEXT_MAX];
-
-        int64_t report_usec; /* pending pre-report, 0 = none */
-        char report_reason[RULES_TEXT_MAX];
+        int64_t report_usec;  /* pending pre-report, 0 = none */
+        /* Who checked in and the pre-report's reason: allocated on the first check-in or
+         * report (most households never have one; inline they were a third of this
+         * struct, of which a city has 100,000). Read them with rules_checkin_worker() and
+         * rules_report_reason(); rules_state_done() frees them. */
+        struct rules_texts *texts;
         int report_number; /* the pending report is the n-th of its local day */
         int report_day;    /* local date (yyyymmdd) that reports_today counts */
         int reports_today;
@@ -208,6 +210,12 @@ int rules_check_pass(const struct config *c, const struct household *h,
 int rules_add_pass(struct household_state *st, const struct rules_pass *p);
 /* Frees what st allocated (its passes); st stays usable. */
 void rules_state_done(struct household_state *st);
+/* The latest check-in's worker id and the pending pre-report's reason, "" when none; and
+ * setting them (cut to RULES_TEXT_MAX - 1 bytes). */
+const char *rules_checkin_worker(const struct household_state *st);
+const char *rules_report_reason(const struct household_state *st);
+void rules_set_checkin_worker(struct household_state *st, const char *worker);
+void rules_set_report_reason(struct household_state *st, const char *reason);
 /* Whether nothing can happen to pass p any more at at_usec: the return was seen, it ended
  * without an exit, or it ended a day ago with no return. */
 bool rules_pass_done(const struct rules_pass *p, int64_t at_usec);

@@ -579,7 +579,7 @@ void adapter_events_ts(struct adapter_decode_result *out, double ts)
 bool adapter_recent_find(const struct device_state *st, const char *id,
                          enum person_direction *ret_dir)
 {
-        uint64_t h = hash_str(id) | 1; /* 0 marks an empty slot */
+        uint32_t h = (uint32_t)hash_str(id) | 1; /* 0 marks an empty slot */
 
         for (size_t i = 0; i < DEVICE_STATE_RECENT_IDS; i++)
                 if (st->recent_ids[i] == h) {
@@ -591,7 +591,7 @@ bool adapter_recent_find(const struct device_state *st, const char *id,
 
 void adapter_recent_put(struct device_state *st, const char *id, enum person_direction dir)
 {
-        uint64_t h = hash_str(id) | 1;
+        uint32_t h = (uint32_t)hash_str(id) | 1;
         size_t i;
 
         for (i = 0; i < DEVICE_STATE_RECENT_IDS; i++)

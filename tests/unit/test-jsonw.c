@@ -203,11 +203,9 @@ static void test_rules_state(void **state)
                 st.unexpected_open_usec = 1732867200000000LL + rand_r(&seed);
                 st.person_out_usec = i % 7 ? 0 : 1732867200000000LL;
                 st.checkin_usec = rand_r(&seed);
-                snprintf(st.checkin_worker, sizeof(st.checkin_worker), "%s",
-                         texts[rand_r(&seed) % 4]);
+                rules_set_checkin_worker(&st, texts[rand_r(&seed) % 4]);
                 st.report_usec = -(int64_t)rand_r(&seed);
-                snprintf(st.report_reason, sizeof(st.report_reason), "%s",
-                         texts[rand_r(&seed) % 4]);
+                rules_set_report_reason(&st, texts[rand_r(&seed) % 4]);
                 st.report_number = rand_r(&seed) % 10;
                 st.report_day = 20200206 + i;
                 st.reports_today = i % 4;
@@ -220,6 +218,7 @@ static void test_rules_state(void **state)
                 rules_state_format(&st, &w);
                 assert_string_equal(jsonw_text(&w), want);
                 jsonw_done(&w);
+                rules_state_done(&st);
         }
 }
 

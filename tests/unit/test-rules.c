@@ -816,9 +816,9 @@ static void test_state_json_round_trip(void **state)
         a.unexpected_open_usec = 2;
         a.person_out_usec = 3;
         a.checkin_usec = step_time("09:00:00");
-        snprintf(a.checkin_worker, sizeof(a.checkin_worker), "w-c");
+        rules_set_checkin_worker(&a, "w-c");
         a.report_usec = 5;
-        snprintf(a.report_reason, sizeof(a.report_reason), "倒垃圾");
+        rules_set_report_reason(&a, "倒垃圾");
         a.report_number = 4;
         a.report_day = 20200206;
         a.reports_today = 4;
@@ -834,7 +834,8 @@ static void test_state_json_round_trip(void **state)
         assert_int_equal(b.opening, OPENING_HANDOFF);
         assert_true(b.door_changed_usec == a.door_changed_usec);
         assert_true(b.clock_offset_usec == a.clock_offset_usec);
-        assert_string_equal(b.report_reason, "倒垃圾");
+        assert_string_equal(rules_report_reason(&b), "倒垃圾");
+        assert_string_equal(rules_checkin_worker(&b), "w-c");
         free(s1);
         free(s2);
         /* Garbage does not crash and leaves the state alone. */
@@ -842,6 +843,8 @@ static void test_state_json_round_trip(void **state)
         rules_state_from_json(&b, j);
         cJSON_Delete(j);
         assert_int_equal(b.report_day, 20200206);
+        rules_state_done(&a);
+        rules_state_done(&b);
 }
 
 static void test_copy_text_keeps_utf8_whole(void **state)
