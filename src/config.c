@@ -2064,6 +2064,9 @@ int config_load(const char *dir, struct config **ret, struct config_diag *diag)
         load_households(&L);
         load_rosters(&L);
         link_config(&L);
+        hashmap_shrink(cfg->household_by_id);
+        hashmap_shrink(cfg->device_by_id);
+        hashmap_shrink(cfg->worker_by_id);
 
         hashmap_free(L.notifier_by_name);
         free_strv(L.hh_files, L.n_hh_files);

@@ -48,6 +48,7 @@ struct engine {
         struct hashmap *alerts_by_id;
         struct engine_counters counters;
         struct timerq timers;
+        size_t timers_compacted; /* entries after the last compaction */
         uint64_t next_serial;
         bool outbox_dirty;
         engine_ack_url_fn ack_url;
@@ -1387,6 +1388,34 @@ static int rules_before_event(struct engine *e, const struct device *d, const st
 }
 
 /* Arms TIMER_RULES for the household's next deadline, mapped onto the realtime clock. */
+/* Whether a timer entry can still fire (see engine_tick): a rules entry whose token is
+ * current, an escalation entry whose alert is live, every observation end. */
+static bool timer_live(const struct timerq_entry *t, void *userdata)
+{
+        struct engine *e = userdata;
+        const struct household *h = t->ptr;
+
+        switch (t->type) {
+        case TIMER_RULES:
+                return h && e->households[h->index].timer_token == t->token;
+        case TIMER_ESCALATION:
+                return h && find_by_serial(e, h, t->token);
+        default:
+                return true;
+        }
+}
+
+/* Lazy deletion leaves a stale entry each time a household's deadline moves (every
+ * opening arms held_open): drop them whenever the heap has doubled since the last time, so
+ * it stays proportional to what is armed (memory flat under constant load). */
+static void compact_timers(struct engine *e)
+{
+        if (e->timers.n < 1024 || e->timers.n < 2 * e->timers_compacted)
+                return;
+        timerq_compact(&e->timers, timer_live, e);
+        e->timers_compacted = e->timers.n;
+}
+
 static void schedule_household(struct engine *e, const struct household *h)
 {
         struct household_state *st = &e->households[h->index];
@@ -1407,6 +1436,7 @@ static void schedule_household(struct engine *e, const struct household *h)
         st->timer_usec = wall;
         st->timer_token++;
         timerq_push(&e->timers, wall, TIMER_RULES, (void *)h, st->timer_token);
+        compact_timers(e);
 }
 
 /* Stores what changed in h's rule state (passes, the JSON state) and re-arms its timer. */

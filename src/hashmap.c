@@ -1,6 +1,8 @@
-/* hashmap.c: linear probing, power-of-two capacity, backward-shift deletion.
+/* hashmap.c: linear probing, backward-shift deletion. The capacity is any size (a
+ * hash's home slot is its high bits scaled to the capacity), so hashmap_shrink() can fit a
+ * map of a city-sized registry instead of rounding up to a power of two.
  * Invariant: every occupied slot is reachable from its home slot without crossing an
- * empty slot. */
+ * empty slot (cyclically). */
 #include "hashmap.h"
 
 #include <errno.h>
@@ -18,9 +20,23 @@ struct slot {
 
 struct hashmap {
         struct slot *slots;
-        size_t cap; /* power of two */
+        size_t cap;
         size_t size;
 };
+
+static size_t home_slot(const struct hashmap *m, uint64_t h)
+{
+#ifdef __SIZEOF_INT128__
+        return (size_t)(((unsigned __int128)h * m->cap) >> 64);
+#else
+        return (size_t)(h % m->cap);
+#endif
+}
+
+static size_t next_slot(const struct hashmap *m, size_t i)
+{
+        return i + 1 == m->cap ? 0 : i + 1;
+}
 
 static size_t round_cap(size_t expected)
 {
@@ -60,20 +76,19 @@ static bool over_load(const struct hashmap *m)
 
 static struct slot *find(const struct hashmap *m, const char *key, uint64_t h)
 {
-        size_t mask = m->cap - 1;
-        for (size_t i = h & mask;; i = (i + 1) & mask) {
+        for (size_t i = home_slot(m, h);; i = next_slot(m, i)) {
                 struct slot *s = &m->slots[i];
                 if (!s->key || (s->hash == h && strcmp(s->key, key) == 0))
                         return s;
         }
 }
 
-static void grow(struct hashmap *m)
+static void rehash(struct hashmap *m, size_t cap)
 {
         struct slot *old = m->slots;
         size_t old_cap = m->cap;
 
-        m->cap *= 2;
+        m->cap = cap;
         m->slots = calloc(m->cap, sizeof(struct slot));
         if (!m->slots)
                 abort();
@@ -81,6 +96,19 @@ static void grow(struct hashmap *m)
                 if (old[i].key)
                         *find(m, old[i].key, old[i].hash) = old[i];
         free(old);
+}
+
+static void grow(struct hashmap *m)
+{
+        rehash(m, m->cap * 2);
+}
+
+void hashmap_shrink(struct hashmap *m)
+{
+        size_t cap = MAX((size_t)16, m->size * 4 / 3 + 1);
+
+        if (cap + cap / 8 < m->cap)
+                rehash(m, cap);
 }
 
 int hashmap_put(struct hashmap *m, const char *key, void *value)
@@ -121,7 +149,6 @@ void *hashmap_get(const struct hashmap *m, const char *key)
 
 void *hashmap_remove(struct hashmap *m, const char *key)
 {
-        size_t mask = m->cap - 1;
         struct slot *s = find(m, key, hash_str(key));
         void *v;
         size_t i, j;
@@ -132,8 +159,8 @@ void *hashmap_remove(struct hashmap *m, const char *key)
         i = (size_t)(s - m->slots);
         /* Backward shift: pull later entries of the cluster into the hole when their home
          * slot does not lie cyclically in (i, j]. */
-        for (j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
-                size_t home = m->slots[j].hash & mask;
+        for (j = next_slot(m, i); m->slots[j].key; j = next_slot(m, j)) {
+                size_t home = home_slot(m, m->slots[j].hash);
                 bool between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
                 if (!between) {
                         m->slots[i] = m->slots[j];

@@ -19,5 +19,8 @@ void hashmap_replace(struct hashmap *m, const char *key, void *value);
 void *hashmap_get(const struct hashmap *m, const char *key);
 void *hashmap_remove(struct hashmap *m, const char *key);
 size_t hashmap_size(const struct hashmap *m);
+/* Fits the capacity to the entries (75% load) once a map is complete, e.g. the registry's
+ * id maps after loading. */
+void hashmap_shrink(struct hashmap *m);
 /* Iteration: start with *i = 0; returns false at the end. */
 bool hashmap_iterate(const struct hashmap *m, size_t *i, const char **key, void **value);

@@ -31,14 +31,8 @@ int64_t timerq_next(const struct timerq *q)
         return q->n ? q->heap[0].usec : INT64_MAX;
 }
 
-bool timerq_pop_due(struct timerq *q, int64_t now_usec, struct timerq_entry *ret)
+static void sift_down(struct timerq *q, size_t i)
 {
-        size_t i = 0;
-
-        if (q->n == 0 || q->heap[0].usec > now_usec)
-                return false;
-        *ret = q->heap[0];
-        q->heap[0] = q->heap[--q->n];
         for (;;) {
                 size_t l = 2 * i + 1, r = l + 1, m = i;
                 if (l < q->n && q->heap[l].usec < q->heap[m].usec)
@@ -50,7 +44,29 @@ bool timerq_pop_due(struct timerq *q, int64_t now_usec, struct timerq_entry *ret
                 swap(&q->heap[i], &q->heap[m]);
                 i = m;
         }
+}
+
+bool timerq_pop_due(struct timerq *q, int64_t now_usec, struct timerq_entry *ret)
+{
+        if (q->n == 0 || q->heap[0].usec > now_usec)
+                return false;
+        *ret = q->heap[0];
+        q->heap[0] = q->heap[--q->n];
+        sift_down(q, 0);
         return true;
+}
+
+void timerq_compact(struct timerq *q, bool (*keep)(const struct timerq_entry *t, void *userdata),
+                    void *userdata)
+{
+        size_t k = 0;
+
+        for (size_t i = 0; i < q->n; i++)
+                if (keep(&q->heap[i], userdata))
+                        q->heap[k++] = q->heap[i];
+        q->n = k;
+        for (size_t i = q->n / 2; i-- > 0;)
+                sift_down(q, i);
 }
 
 void timerq_done(struct timerq *q)

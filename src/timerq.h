@@ -28,3 +28,7 @@ int64_t timerq_next(const struct timerq *q);
 /* Pops the earliest entry if it is due at now_usec. */
 bool timerq_pop_due(struct timerq *q, int64_t now_usec, struct timerq_entry *ret);
 void timerq_done(struct timerq *q);
+/* Drops the entries keep() rejects (stale ones: lazy deletion leaves one behind each time
+ * a deadline moves, e.g. every door opening) and restores the heap; O(n). */
+void timerq_compact(struct timerq *q, bool (*keep)(const struct timerq_entry *t, void *userdata),
+                    void *userdata);
