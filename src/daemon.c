@@ -155,7 +155,7 @@ static int daemon_commit(struct daemon *d)
         }
         d->storage_failed = false;
         if (engine_take_outbox_dirty(d->engine))
-                outbox_dispatch(d->outbox);
+                outbox_rows_added(d->outbox);
         rearm_tick(d);
         /* Checkpoints wait until the loop is idle, after the notifications of this batch
          * went out; one that cannot wait (the loop is never idle) runs here. */

@@ -1,10 +1,12 @@
 /* outbox.c: the notification dispatcher (see outbox.h).
  *
  * One pass (outbox_dispatch) reads the due rows, most urgent first, and for each one
- * either hands it to its notifier (row -> `sending`, attempts + 1) or moves its next
- * attempt to when it can go (rate-limit slot, broker connection, free send slot). The
- * notifier's callback decides the row's fate and asks for another pass through the
- * `kick` defer source, never by dispatching from inside the callback.
+ * either hands it to its notifier (row -> `sending`, attempts + 1), moves its next
+ * attempt to when it can go (rate-limit slot, broker connection) or, when the notifier's
+ * send window is full, leaves it due for a later pass. The notifier's callback decides the
+ * row's fate and asks for another pass through the `kick` defer source, never by
+ * dispatching from inside the callback; while rows wait for a full window, only once half
+ * of the window is free again.
  *
  * Ownership: every send in flight is a struct outbox_send on the outbox's list; it
  * carries copies of what the callback needs (the row is gone from memory by then).
@@ -54,6 +56,7 @@ struct outbox {
         struct outbox_counters counters;
         struct metrics *metrics; /* doorwatch_notifications_total{channel, outcome}; may be NULL */
         struct ratelimit rl_retry;
+        bool saturated; /* the last pass left due rows for a full send window */
 };
 
 static void kick(struct outbox *o)
@@ -205,6 +208,10 @@ static void arm_timer(struct outbox *o)
         delay = next > now ? (uint64_t)(next - now) : 0;
         if (delay < 10 * USEC_PER_MSEC)
                 delay = 10 * USEC_PER_MSEC;
+        /* Due rows that found their notifier's window full: completions kick the next pass,
+         * the timer only backs them up. */
+        if (o->saturated && delay < (uint64_t)SATURATED_WAIT_USEC)
+                delay = SATURATED_WAIT_USEC;
         if (!o->timer) {
                 if (sd_event_add_time_relative(o->event, &o->timer, CLOCK_MONOTONIC, delay,
                                                5 * USEC_PER_MSEC, on_timer, o) < 0)
@@ -234,6 +241,11 @@ static void dead_letter(struct outbox *o, const struct outbox_dead *d, int64_t n
 static bool is_mqtt(const struct notifier *n)
 {
         return strcmp(notifier_type(n), "mqtt") == 0;
+}
+
+static size_t max_inflight(const struct notifier *n)
+{
+        return is_mqtt(n) ? MAX_INFLIGHT_MQTT : MAX_INFLIGHT;
 }
 
 static void on_sent(struct notifier *n, const struct notify_result *res, void *userdata)
@@ -320,7 +332,11 @@ static void on_sent(struct notifier *n, const struct notify_result *res, void *u
         }
 done:
         send_free(snd);
-        kick(o);
+        /* While rows wait for a full window, one pass per completed send would read and sort
+         * them all again each time (quadratic in a burst): refill when half of it is free. */
+        if (!o->saturated || res->outcome != NOTIFY_DELIVERED ||
+            notifier_n_pending(n) <= max_inflight(n) / 2)
+                kick(o);
 }
 
 static int dispatch_one(const struct store_notification *row, void *userdata)
@@ -356,8 +372,12 @@ static int dispatch_one(const struct store_notification *row, void *userdata)
         slot = notifier_next_slot_usec(n, now);
         if (slot > now)
                 return store_defer_notification(o->store, row->id, slot);
-        if (notifier_n_pending(n) >= (is_mqtt(n) ? MAX_INFLIGHT_MQTT : MAX_INFLIGHT))
-                return store_defer_notification(o->store, row->id, now + SATURATED_WAIT_USEC);
+        if (notifier_n_pending(n) >= max_inflight(n)) {
+                /* Left as it is: the row is taken again when sends of this notifier complete
+                 * (on_sent kicks once the window is half free), not rewritten now. */
+                o->saturated = true;
+                return 0;
+        }
 
         r = notify_message_parse(row->payload, &m);
         if (r == -ENOMEM)
@@ -420,12 +440,20 @@ static int dispatch_one(const struct store_notification *row, void *userdata)
 void outbox_dispatch(struct outbox *o)
 {
         int r = store_begin(o->store);
+
+        o->saturated = false;
         if (r == 0)
                 r = store_foreach_due_notification(o->store, now_realtime_usec(), DISPATCH_BATCH,
                                                    dispatch_one, o);
         if (r < 0)
                 log_err_errno(r, "outbox: dispatch failed");
         arm_timer(o);
+}
+
+void outbox_rows_added(struct outbox *o)
+{
+        if (!o->saturated)
+                outbox_dispatch(o);
 }
 
 void outbox_on_connect(struct outbox *o)

@@ -63,6 +63,10 @@ void outbox_set_dead_handler(struct outbox *o, outbox_dead_fn fn, void *userdata
 
 /* Sends what is due now (call after a commit) and arms the retry timer. */
 void outbox_dispatch(struct outbox *o);
+/* New rows were committed: a pass now, unless the last one left due rows waiting for a full
+ * send window (completed sends bring the next pass then; reading the backlog again for
+ * each commit in a burst was a third of the daemon's time). */
+void outbox_rows_added(struct outbox *o);
 /* The broker (re)connected: rows that waited for it are sent now. */
 void outbox_on_connect(struct outbox *o);
 void outbox_on_disconnect(struct outbox *o);

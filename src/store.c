@@ -86,10 +86,15 @@ static const char *const stmt_sql[_STMT_MAX] = {
             " payload, state, attempts, created_usec, next_usec, kind)"
             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?10,"
             " coalesce(?11, 'alert'))",
+        /* The order is found on the index alone (notification_due covers it), then only
+         * the rows taken are read: sorting whole rows (payloads) of a backlog of thousands
+         * took tens of milliseconds per pass. */
         [STMT_NOTIF_DUE] = "SELECT id, alert_id, worker, channel, step, round, priority, payload,"
                            " created_usec, next_usec, attempts FROM notification"
-                           " WHERE state = 'pending' AND next_usec <= ?1"
-                           " ORDER BY priority, next_usec, created_usec LIMIT ?2",
+                           " WHERE rowid IN (SELECT rowid FROM notification"
+                           "  WHERE state = 'pending' AND next_usec <= ?1"
+                           "  ORDER BY priority, next_usec, created_usec LIMIT ?2)"
+                           " ORDER BY priority, next_usec, created_usec",
         [STMT_NOTIF_STATE] =
             "UPDATE notification SET state = ?2,"
             " attempts = CASE WHEN ?3 < 0 THEN attempts ELSE ?3 END, next_usec = ?4,"
@@ -191,6 +196,11 @@ static const char *const migrations[] = {
          * up (dead letter), for `doorwatchctl notify list` and the rate-limit record. */
         "ALTER TABLE notification ADD COLUMN last_attempt_usec INTEGER;"
         "ALTER TABLE notification ADD COLUMN dead_usec INTEGER;",
+        /* 4 -> 5: the outbox's due rows ordered from the index alone (the dispatch query
+         * sorts keys, not rows). */
+        "DROP INDEX notification_due;"
+        "CREATE INDEX notification_due ON notification (state, next_usec, priority,"
+        " created_usec);",
 };
 
 #define SEQ_CACHE_MAX 4

@@ -1,9 +1,0 @@
-build-exp/src/adapters/esphome.o: src/adapters/esphome.c \
- src/adapters/common.h src/adapter.h src/config.h src/hashmap.h \
- src/event.h src/util.h
-src/adapters/common.h:
-src/adapter.h:
-src/config.h:
-src/hashmap.h:
-src/event.h:
-src/util.h:

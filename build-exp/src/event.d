@@ -1,2 +1,0 @@
-build-exp/src/event.o: src/event.c src/event.h
-src/event.h:

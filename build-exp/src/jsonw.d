@@ -1,2 +1,0 @@
-build-exp/src/jsonw.o: src/jsonw.c src/jsonw.h
-src/jsonw.h:
