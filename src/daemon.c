@@ -463,6 +463,8 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         if (r == 0)
                 r = engine_load(d->engine);
         if (r == 0)
+                r = engine_health_start(d->engine, now_realtime_usec());
+        if (r == 0)
                 r = outbox_new(d->event, cfg, d->store, &d->outbox);
         if (r < 0)
                 goto fail;
@@ -769,6 +771,7 @@ int daemon_reload(struct daemon *d)
                 goto keep;
         }
         outbox_set_config(d->outbox, cfg);
+        engine_health_rearm(d->engine, now_realtime_usec());
         count_changes(old, cfg, &h_add, &h_del, &d_add, &d_del);
         swap_routing(d, &saved); /* free the old routing table */
         free_routes(d);

@@ -62,6 +62,14 @@ int engine_resolve(struct engine *e, const struct worker *w, const char *alert_i
 int64_t engine_next_deadline(const struct engine *e);
 int engine_tick(struct engine *e, int64_t now_usec);
 
+/* Device health (health.h): reads each device's last sign of life and its last battery_low
+ * alert from the database and arms the staleness checks; until it is called, silence is
+ * not watched (availability, battery and tamper events are judged all the same). Call it
+ * after engine_load(), and engine_health_rearm() after engine_reload() (new devices, new
+ * limits). */
+int engine_health_start(struct engine *e, int64_t now_usec);
+void engine_health_rearm(struct engine *e, int64_t now_usec);
+
 /* Switches to a new configuration (SIGHUP), between two messages, with the previous
  * transaction committed. State arrays are rebuilt by id: the state of households and
  * devices that stay is carried over, new ones start fresh; live alerts and their pending

@@ -86,4 +86,12 @@ struct device_state {
         uint64_t recent_ids[DEVICE_STATE_RECENT_IDS];
         uint8_t recent_dirs[DEVICE_STATE_RECENT_IDS];
         uint8_t recent_next;
+        /* Device health (src/health.h), kept by the engine; adapters do not touch these. */
+        int64_t health_seen_usec;          /* last live sign of life (not a retained replay) */
+        int64_t health_since_usec;         /* silence counts from here at the earliest */
+        int64_t health_timer_usec;         /* deadline of the armed staleness timer, 0 = none */
+        int64_t health_battery_alert_usec; /* last battery_low alert raised, 0 = none */
+        bool health_offline;               /* device_offline raised, no sign of life since */
+        bool health_bridge_offline;        /* the bridge it sits behind reported offline */
+        bool health_battery_low;           /* the last battery report was low */
 };

@@ -697,6 +697,52 @@ int store_foreach_notified_worker(struct store *s, const char *alert_id, store_w
         return r;
 }
 
+/* Device health at start (rare: plain statements, not cached). */
+static int foreach_device_usec(struct store *s, const char *sql, const char *text, int64_t usec,
+                               store_device_usec_cb cb, void *userdata, const char *what)
+{
+        sqlite3_stmt *st = NULL;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, what);
+        bind_text(st, 1, text);
+        sqlite3_bind_int64(st, 2, usec);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *device = (const char *)sqlite3_column_text(st, 0);
+                if (device)
+                        r = cb(device, sqlite3_column_int64(st, 1), userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = sql_err(s, rc, what);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_foreach_device_seen(struct store *s, const char *household, int64_t since_usec,
+                              store_device_usec_cb cb, void *userdata)
+{
+        /* event_household (household, event_usec) bounds the scan to the recent events. */
+        return foreach_device_usec(s,
+                                   "SELECT device, max(recv_usec) FROM event"
+                                   " WHERE household = ?1 AND event_usec >= ?2 AND retained = 0"
+                                   " GROUP BY device",
+                                   household, since_usec, cb, userdata, "reading signs of life");
+}
+
+int store_foreach_alert_raised(struct store *s, const char *kind, int64_t since_usec,
+                               store_device_usec_cb cb, void *userdata)
+{
+        return foreach_device_usec(s,
+                                   "SELECT device, max(raised_usec) FROM alert"
+                                   " WHERE kind = ?1 AND raised_usec >= ?2 AND device IS NOT NULL"
+                                   " GROUP BY device",
+                                   kind, since_usec, cb, userdata, "reading device alerts");
+}
+
 int store_insert_notification(struct store *s, const struct store_notification *n)
 {
         sqlite3_stmt *st = stmt(s, STMT_NOTIF_INSERT);

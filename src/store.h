@@ -102,6 +102,15 @@ typedef int (*store_worker_cb)(const char *worker_id, void *userdata);
 int store_foreach_notified_worker(struct store *s, const char *alert_id, store_worker_cb cb,
                                   void *userdata);
 
+/* Device health at start: the last live (not retained) event of each device of a household
+ * judged at or after since_usec, and the last alert of a kind of each device raised at or
+ * after since_usec. */
+typedef int (*store_device_usec_cb)(const char *device, int64_t usec, void *userdata);
+int store_foreach_device_seen(struct store *s, const char *household, int64_t since_usec,
+                              store_device_usec_cb cb, void *userdata);
+int store_foreach_alert_raised(struct store *s, const char *kind, int64_t since_usec,
+                               store_device_usec_cb cb, void *userdata);
+
 /* Notification outbox. */
 enum notification_state {
         NOTIFICATION_PENDING,
