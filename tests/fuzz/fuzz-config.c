@@ -26,7 +26,7 @@
 #include "config.h"
 #include "util.h"
 
-#define FUZZ_MISSING 0x7f
+#define FUZZ_MISSING     0x7f
 #define FUZZ_MAX_DROPINS 8
 
 static const char *const fixed_names[] = { "doorwatch.json", "workers.json", "households.json",

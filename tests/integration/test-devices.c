@@ -434,7 +434,7 @@ static void test_verify_passes(void **state)
 {
         struct harness *h = *state;
         const char *args[] = { "device", "verify", "d-z2m", "--timeout", "20s", NULL };
-        struct bg b;
+        struct bg b = { 0 };
         char *out;
 
         /* the sensor's last state is on the broker (retained), closed */
@@ -459,7 +459,7 @@ static void test_verify_wrong_name(void **state)
 {
         struct harness *h = *state;
         const char *args[] = { "device", "verify", "d-z2m", "--timeout", "3s", NULL };
-        struct bg b;
+        struct bg b = { 0 };
         char *out;
 
         bg_start(h, &b, args);
@@ -479,7 +479,7 @@ static void test_verify_wrong_polarity(void **state)
 {
         struct harness *h = *state;
         const char *args[] = { "device", "verify", "d-z2m", "--timeout", "20s", NULL };
-        struct bg b;
+        struct bg b = { 0 };
         char *out;
 
         /* at rest the sensor says open: opening it reports closed, closing it open */
@@ -501,7 +501,7 @@ static void test_verify_retained_only_and_doorbell(void **state)
         struct harness *h = *state;
         const char *args[] = { "--json", "device", "verify", "d-z2m", "--timeout", "2s", NULL };
         const char *bell[] = { "device", "verify", "d-rng", "--timeout", "20s", NULL };
-        struct bg b;
+        struct bg b = { 0 };
         char *out;
         cJSON *j;
 
@@ -542,7 +542,7 @@ static void test_discover_lists_unregistered(void **state)
         struct harness *h = *state;
         const char *args[] = { "--json", "device", "discover", "--seconds", "2", NULL };
         char *out, *check = NULL, bin[256], buf[8192] = "";
-        struct bg b;
+        struct bg b = { 0 };
         cJSON *j, *it;
         bool z2m_new = false, tasmota_new = false, registered = false;
         size_t n = 0;
