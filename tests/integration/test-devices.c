@@ -34,18 +34,30 @@
         " \"devices\": [" device "]}"
 
 /* One device of each ecosystem, each in its own household. */
-static const char *households =
-    "[" HOUSEHOLD("H-NAT", "{\"id\": \"d-nat\", \"kind\": \"door_contact\", \"source\": "
-                           "\"native\"}") "," HOUSEHOLD(
-        "H-Z2M", "{\"id\": \"d-z2m\", \"kind\": \"door_contact\", \"source\": \"zigbee2mqtt\","
-                 " \"friendly_name\": \"t/z2m door\"}") "," HOUSEHOLD("H-Z2B", "{\"id\": "
-                                                                               "\"d-z2b\", "
-                                                                               "\"kind\": "
-                                                                               "\"doorbell\", "
-                                                                               "\"source\": "
-                                                                               "\"zigbee2mqtt\","
-                                                                               " \"friendly_name\":"
-                                                                               " \"t/z2m bell\"}") "," HOUSEHOLD("H-SH1",
+static const char
+    *
+        households =
+            "[" HOUSEHOLD(
+                "H-NAT", "{\"id\": \"d-nat\", \"kind\": \"door_contact\", \"source\": "
+                         "\"native\"}") "," HOUSEHOLD("H-Z2M", "{\"id\": \"d-z2m\", \"kind\": "
+                                                               "\"door_contact\", \"source\": "
+                                                               "\"zigbee2mqtt\","
+                                                               " \"friendly_name\": \"t/z2m "
+                                                               "door\"}") "," HOUSEHOLD("H-Z2B",
+                                                                                        "{\"id\": "
+                                                                                        "\"d-z2b\","
+                                                                                        " "
+                                                                                        "\"kind\": "
+                                                                                        "\"doorbell"
+                                                                                        "\", "
+                                                                                        "\"source\""
+                                                                                        ": "
+                                                                                        "\"zigbee2m"
+                                                                                        "qtt\","
+                                                                                        " \"friendl"
+                                                                                        "y_name\":"
+                                                                                        " \"t/z2m "
+                                                                                        "bell\"}") "," HOUSEHOLD("H-SH1",
                                                                                                                  "{\"id\": \"d-sh1\", \"kind\": \"door_contact\", \"source\": \"shelly\","
                                                                                                                  " \"shelly_id\": \"shellydw2-483FDA\"}") "," HOUSEHOLD("H-SH2", "{\"id\": \"d-sh2\", \"kind\": \"door_contact\", \"source\": \"shelly\","
                                                                                                                                                                                  " \"shelly_id\": \"shellyplusi4-a8032ab12345\", \"input\": 0}") "," HOUSEHOLD("H-FRG", "{\"id\": \"d-frg\", \"kind\": \"camera\", \"source\": \"frigate\","
