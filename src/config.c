@@ -24,8 +24,24 @@
  *     data this long after its observation ends.
  *   - doorwatch.json "policy.debounce" (default "2s"): repeats of the same door state from
  *     one device within this interval are treated as one event ("0s" disables).
+ *   - doorwatch.json "policy.person_window" (default "2m"): a camera person leaving this
+ *     close to an unexpected opening upgrades its alert to person_left.
+ *   - households.json "policy" per household: overrides the rule keys of doorwatch.json's
+ *     policy (handoff_ring_window, handoff_max_open, held_open_after, checkin_grace,
+ *     resident_reports_per_day, pass_overdue_after, person_window, debounce) for it.
  *   - A notifier named "mqtt" of type "mqtt" exists implicitly when not configured; a worker
- *     without "channels" gets ["mqtt"].
+ *     without "channels" gets ["mqtt"]. A worker naming a group notifier (wecom, dingtalk,
+ *     feishu, webhook) in "channels" gets a warning: group notifiers choose by community.
+ *   - doorwatch.json "outbox": {"dead_after": "1h", "max_attempts": 20, "retry_base": "2s",
+ *     "retry_max": "10m"}: a notification whose sends keep failing is dead-lettered once it
+ *     is older than dead_after or failed max_attempts times (0 = no limit on attempts);
+ *     retries wait retry_base * 2^n, capped at retry_max, with jitter.
+ *   - doorwatch.json "monitoring_gap_after" (default "2m"): broker unreachable this long ->
+ *     monitoring_gap to the command centre and admins over non-MQTT channels.
+ *   - doorwatch.json "templates": per-kind text overrides, checked by notify/template.c and
+ *     kept (comments stripped) as cfg->templates. Notifier entries themselves are checked
+ *     by notify_check_config() (doorwatchd --check-config, daemon start), not here: that
+ *     reads secret files, which doorwatchctl's users may not be allowed to read.
  *   - Ids (workers, households, devices, communities) are 1..128 bytes without whitespace,
  *     control characters, '/', '+' or '#' (they are used in MQTT topics).
  *   - A shift's "to" may be "24:00" (midnight at the end of the day it starts).
@@ -50,6 +66,7 @@
 #include <unistd.h>
 
 #include "adapter.h"
+#include "notify/template.h"
 #include "util.h"
 
 #define CONFIG_DEFAULT_DIR    "/etc/doorwatch"
@@ -214,6 +231,7 @@ struct config *config_free(struct config *c)
         free(c->http.public_url);
         free(c->http.token_file);
         free(c->http.ack_secret_file);
+        cJSON_Delete(c->templates);
         for (size_t i = 0; i < c->n_notifiers; i++) {
                 free(c->notifiers[i].name);
                 free(c->notifiers[i].type);
@@ -238,6 +256,7 @@ struct config *config_free(struct config *c)
                         free(h->schedule[j].at_min);
                 free(h->schedule);
                 free(h->devices);
+                free(h->policy);
         }
         free(c->households);
         for (size_t i = 0; i < c->n_devices; i++) {
@@ -848,6 +867,7 @@ static void set_defaults(struct config *c)
                 .max_clock_skew_usec = 5 * USEC_PER_MIN,
                 .battery_low_percent = 15,
                 .debounce_usec = 2 * USEC_PER_SEC,
+                .person_window_usec = 2 * USEC_PER_MIN,
         };
 
         c->timezone = xstrdup("Asia/Shanghai");
@@ -869,6 +889,13 @@ static void set_defaults(struct config *c)
                 .repeat = 2,
                 .remind_every_usec = 30 * USEC_PER_MIN,
         };
+        c->outbox = (struct outbox_config){
+                .dead_after_usec = USEC_PER_HOUR,
+                .max_attempts = 20,
+                .retry_base_usec = 2 * USEC_PER_SEC,
+                .retry_max_usec = 10 * USEC_PER_MIN,
+        };
+        c->monitoring_gap_after_usec = 2 * USEC_PER_MIN;
         c->http = (struct http_config){
                 .listen = xstrdup("127.0.0.1:8088"),
                 .token_file = xstrdup("secrets/api.token"),
@@ -971,7 +998,10 @@ static void parse_mqtt(struct loader *L, const cJSON *o, const struct jp *path)
                 ERR(L, tp, "cert_file and key_file must be set together");
 }
 
-static void parse_policy(struct loader *L, const cJSON *o, const struct jp *path)
+/* The policy object of doorwatch.json, or a household's overrides (household: only the
+ * rule keys; pol starts as a copy of the daemon's policy). */
+static void parse_policy_into(struct loader *L, const cJSON *o, const struct jp *path,
+                              struct policy *pol, bool household)
 {
         static const struct {
                 const char *key;
@@ -986,6 +1016,7 @@ static void parse_policy(struct loader *L, const cJSON *o, const struct jp *path
                 { "pass_overdue_after", offsetof(struct policy, pass_overdue_after_usec), false },
                 { "max_clock_skew", offsetof(struct policy, max_clock_skew_usec), false },
                 { "debounce", offsetof(struct policy, debounce_usec), false },
+                { "person_window", offsetof(struct policy, person_window_usec), true },
         };
         static const char *const keys[] = { "handoff_ring_window",
                                             "handoff_max_open",
@@ -995,24 +1026,33 @@ static void parse_policy(struct loader *L, const cJSON *o, const struct jp *path
                                             "pass_overdue_after",
                                             "max_clock_skew",
                                             "debounce",
+                                            "person_window",
                                             "resident_reports_per_day",
                                             "offline_after",
                                             "battery_low_percent",
                                             NULL };
+        static const char *const household_keys[] = {
+                "handoff_ring_window", "handoff_max_open",         "held_open_after",
+                "checkin_grace",       "pass_overdue_after",       "debounce",
+                "person_window",       "resident_reports_per_day", NULL
+        };
         static const char *const offline_keys[] = { "door_contact", "doorbell", "camera", NULL };
-        struct policy *pol = &L->cfg->policy;
+        const char *const *allowed = household ? household_keys : keys;
         struct jp p[1], kp[1];
         const cJSON *v, *off;
 
         if (!expect_object(L, o, path))
                 return;
-        check_keys(L, o, path, keys, NULL, true);
+        check_keys(L, o, path, allowed, NULL, true);
         for (size_t i = 0; i < ELEMENTSOF(durations); i++)
-                if ((v = field(L, o, path, durations[i].key, false, p)))
+                if (key_in(allowed, durations[i].key) &&
+                    (v = field(L, o, path, durations[i].key, false, p)))
                         get_duration(L, v, p, durations[i].positive,
                                      (int64_t *)((char *)pol + durations[i].offset));
         if ((v = field(L, o, path, "resident_reports_per_day", false, p)))
                 get_int(L, v, p, 0, 1000, &pol->resident_reports_per_day);
+        if (household)
+                return;
         if ((v = field(L, o, path, "battery_low_percent", false, p)))
                 get_int(L, v, p, 0, 100, &pol->battery_low_percent);
         off = field(L, o, path, "offline_after", false, p);
@@ -1022,6 +1062,11 @@ static void parse_policy(struct loader *L, const cJSON *o, const struct jp *path
         for (int k = 0; k < _DEVICE_KIND_MAX; k++)
                 if ((v = field(L, off, p, kind_names[k], false, kp)))
                         get_duration(L, v, kp, true, &pol->offline_after_usec[k]);
+}
+
+static void parse_policy(struct loader *L, const cJSON *o, const struct jp *path)
+{
+        parse_policy_into(L, o, path, &L->cfg->policy, false);
 }
 
 static void parse_escalation(struct loader *L, const cJSON *o, const struct jp *path)
@@ -1162,11 +1207,59 @@ static void parse_notifiers(struct loader *L, const cJSON *o, const struct jp *p
         }
 }
 
+static void parse_outbox(struct loader *L, const cJSON *o, const struct jp *path)
+{
+        static const char *const keys[] = { "dead_after", "max_attempts", "retry_base", "retry_max",
+                                            NULL };
+        struct outbox_config *ob = &L->cfg->outbox;
+        struct jp p[1];
+        const cJSON *v;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        if ((v = field(L, o, path, "dead_after", false, p)))
+                get_duration(L, v, p, true, &ob->dead_after_usec);
+        if ((v = field(L, o, path, "max_attempts", false, p)))
+                get_int(L, v, p, 0, 1000000, &ob->max_attempts);
+        if ((v = field(L, o, path, "retry_base", false, p)))
+                get_duration(L, v, p, true, &ob->retry_base_usec);
+        if ((v = field(L, o, path, "retry_max", false, p)))
+                get_duration(L, v, p, true, &ob->retry_max_usec);
+        if (ob->retry_max_usec < ob->retry_base_usec)
+                ERR(L, path, "retry_max must not be shorter than retry_base");
+}
+
+/* Keeps a copy of "templates" (comments stripped) after checking it with the template
+ * module, which reports its own errors at templates.<kind>. */
+static void parse_templates(struct loader *L, const cJSON *o, const struct jp *path)
+{
+        struct templates *t = NULL;
+        cJSON *copy;
+
+        if (!expect_object(L, o, path))
+                return;
+        copy = cJSON_Duplicate(o, true);
+        if (!copy)
+                abort();
+        strip_comments(copy);
+        if (templates_new(copy, L->diag, &t) < 0) {
+                cJSON_Delete(copy);
+                return;
+        }
+        templates_free(t);
+        cJSON_Delete(L->cfg->templates);
+        L->cfg->templates = copy;
+}
+
 static void parse_daemon(struct loader *L, const cJSON *root)
 {
-        static const char *const keys[] = { "timezone", "database", "database_sync", "retention",
-                                            "mqtt",     "policy",   "escalation",    "notifiers",
-                                            "http",     NULL };
+        static const char *const keys[] = {
+                "timezone", "database", "database_sync",        "retention",
+                "mqtt",     "policy",   "escalation",           "notifiers",
+                "http",     "outbox",   "monitoring_gap_after", "templates",
+                NULL
+        };
         struct config *cfg = L->cfg;
         struct jp p[1];
         const cJSON *v;
@@ -1200,6 +1293,12 @@ static void parse_daemon(struct loader *L, const cJSON *root)
                 parse_notifiers(L, v, p);
         if ((v = field(L, root, NULL, "http", false, p)))
                 parse_http(L, v, p);
+        if ((v = field(L, root, NULL, "outbox", false, p)))
+                parse_outbox(L, v, p);
+        if ((v = field(L, root, NULL, "monitoring_gap_after", false, p)))
+                get_duration(L, v, p, true, &cfg->monitoring_gap_after_usec);
+        if ((v = field(L, root, NULL, "templates", false, p)))
+                parse_templates(L, v, p);
 }
 
 static void resolve_path(const char *dir, char **p)
@@ -1276,8 +1375,16 @@ static void parse_channels(struct loader *L, struct worker *w, const cJSON *v,
                         ERR(L, p, "duplicate channel \"%s\"", s);
                 else if (L->notifiers_ok && !hashmap_get(L->notifier_by_name, s))
                         ERR(L, p, "unknown notifier \"%s\"", s);
-                else
+                else {
+                        void *idx = hashmap_get(L->notifier_by_name, s);
+                        const char *type = idx ? L->cfg->notifiers[ptr_idx(idx)].type : NULL;
+                        if (type && strcmp(type, "mqtt") != 0 && strcmp(type, "exec") != 0)
+                                WARN(L, p,
+                                     "notifier \"%s\" is a group channel (type %s): it receives "
+                                     "its communities' notifications without being listed here",
+                                     s, type);
                         w->channels[w->n_channels++] = xstrdup(s);
+                }
         }
         if (i == 0)
                 WARN(L, path, "worker has no channels and will not be notified");
@@ -1468,8 +1575,9 @@ static void parse_device(struct loader *L, const cJSON *o, const struct jp *path
 
 static void parse_household(struct loader *L, const cJSON *o, const struct jp *path, size_t file)
 {
-        static const char *const keys[] = { "id",   "community", "address", "observation",
-                                            "team", "schedule",  "devices", NULL };
+        static const char *const keys[] = { "id",          "community", "address",
+                                            "observation", "team",      "schedule",
+                                            "devices",     "policy",    NULL };
         static const char *const obs_keys[] = { "start", "end", NULL };
         struct config *cfg = L->cfg;
         struct household *h;
@@ -1512,6 +1620,11 @@ static void parse_household(struct loader *L, const cJSON *o, const struct jp *p
                 parse_team(L, h, v, p);
         if ((v = field(L, o, path, "schedule", false, p)))
                 parse_schedule(L, h, v, p);
+        if ((v = field(L, o, path, "policy", false, p))) {
+                h->policy = xcalloc(1, sizeof(*h->policy));
+                *h->policy = cfg->policy;
+                parse_policy_into(L, v, p, h->policy, true);
+        }
         if ((v = field(L, o, path, "devices", false, p)) && expect_array(L, v, p)) {
                 for (f = v->child; f; f = f->next)
                         parse_device(L, f, jp_index(op, p, k++), i);

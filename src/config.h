@@ -119,6 +119,7 @@ struct household {
         size_t n_schedule;
         struct device **devices;
         size_t n_devices;
+        struct policy *policy; /* the household's "policy" overrides applied, or NULL */
         size_t index;
 };
 
@@ -161,6 +162,7 @@ struct policy {
         int64_t max_clock_skew_usec;
         int battery_low_percent;
         int64_t debounce_usec;
+        int64_t person_window_usec; /* camera person-out this close to an unexpected opening */
 };
 
 struct escalation {
@@ -180,6 +182,14 @@ struct mqtt_config {
         char *ca_file, *cert_file, *key_file;
         int keepalive_sec;
         char *topic_prefix;
+};
+
+/* doorwatch.json "outbox": how long the outbox keeps trying (DESIGN.md §7). */
+struct outbox_config {
+        int64_t dead_after_usec; /* a failing row older than this is dead-lettered */
+        int max_attempts;        /* ... or after this many failed attempts; 0 = no limit */
+        int64_t retry_base_usec; /* first retry delay; doubles per attempt, jittered */
+        int64_t retry_max_usec;  /* cap of the retry delay */
 };
 
 struct http_config {
@@ -206,6 +216,11 @@ struct config {
         struct policy policy;
         struct escalation escalation;
         struct http_config http;
+        struct outbox_config outbox;
+        /* Broker unreachable this long: monitoring_gap to command + admins. */
+        int64_t monitoring_gap_after_usec;
+        /* The "templates" object of doorwatch.json (validated), NULL when absent. */
+        cJSON *templates;
 
         struct notifier_config *notifiers;
         size_t n_notifiers;

@@ -6,7 +6,15 @@
  * iteration and committed by a high-priority defer source (`commit`) before the loop
  * handles anything else, so one MQTT read burst costs one commit; after the commit the
  * outbox sends what was queued. Worker and household commands arrive on their own topics
- * and are answered on <prefix>/workers/<id>/result. */
+ * and are answered on <prefix>/workers/<id>/result (<prefix>/households/<id>/result for a
+ * resident's pre-report). A command that says "via": "cli" was sent by doorwatchctl on the
+ * worker's behalf and is recorded with channel "cli".
+ *
+ * Notifications: the daemon registers the mqtt notifier type on its own connection
+ * (PUBACKs complete its sends), builds the notify context from doorwatch.json (again on
+ * reload) and hands it to the engine (rows) and the outbox (sends); a dead letter comes
+ * back through on_dead() as notification_failed. The `gap` timer fires when the broker
+ * has been away for monitoring_gap_after; the next connect sends monitoring_restored. */
 #include "daemon.h"
 
 #include <errno.h>
@@ -20,6 +28,8 @@
 #include "engine.h"
 #include "log.h"
 #include "mqtt.h"
+#include "notify/mqtt_notifier.h"
+#include "notify/notify.h"
 #include "outbox.h"
 #include "secret.h"
 #include "service.h"
@@ -41,6 +51,8 @@ struct daemon {
         struct engine *engine;
         struct outbox *outbox;
         struct mqtt *mqtt;
+        struct notify_context *notify;
+        struct notify_mqtt *notify_mqtt;
         struct service *service; /* sd_notify: READY, STATUS, WATCHDOG, RELOADING, STOPPING */
 
         struct hashmap *routes; /* exact topic -> struct route (keys owned by route_keys) */
@@ -52,7 +64,8 @@ struct daemon {
         sd_event_source *commit;
         sd_event_source *tick; /* CLOCK_REALTIME, at the engine's earliest deadline */
         sd_event_source *sig_term, *sig_int;
-        sd_event_source *sig_hup;        /* reload */
+        sd_event_source *gap;     /* CLOCK_MONOTONIC: the broker away for monitoring_gap_after */
+        sd_event_source *sig_hup; /* reload */
         sd_event_source *reload_timeout; /* READY=1 at the latest this long after a reload */
         bool reload_ready_pending;       /* READY=1 waits for the SUBACK of new devices */
 
@@ -264,8 +277,9 @@ int daemon_parse_actor_topic(const char *prefix, const char *topic, const char *
         return 0;
 }
 
-static void reply(struct daemon *d, const char *worker_id, const char *request_id, bool ok,
-                  const char *error)
+/* Answers a command on <prefix>/<kind>/<id>/result ("workers" or "households"). */
+static void reply_on(struct daemon *d, const char *kind, const char *id, const char *request_id,
+                     bool ok, const char *error)
 {
         _cleanup_json_ cJSON *j = cJSON_CreateObject();
         _cleanup_free_ char *payload = NULL;
@@ -281,16 +295,148 @@ static void reply(struct daemon *d, const char *worker_id, const char *request_i
         else
                 cJSON_AddNullToObject(j, "error");
         payload = cJSON_PrintUnformatted(j);
-        snprintf(topic, sizeof(topic), "%s/workers/%s/result", d->config->mqtt.topic_prefix,
-                 worker_id);
+        snprintf(topic, sizeof(topic), "%s/%s/%s/result", d->config->mqtt.topic_prefix, kind, id);
         if (payload)
                 mqtt_publish(d->mqtt, topic, payload, strlen(payload), 1, false, NULL);
+}
+
+static void reply(struct daemon *d, const char *worker_id, const char *request_id, bool ok,
+                  const char *error)
+{
+        reply_on(d, "workers", worker_id, request_id, ok, error);
 }
 
 static const char *json_string(const cJSON *j, const char *key)
 {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
         return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* ---- observation-rule commands (issue 4): checkin, pass, report ---- */
+
+#define COMMAND_TEXT_MAX 256 /* reasons of passes and pre-reports */
+
+/* "cli" when doorwatchctl sent the command (it says so in "via"), else "mqtt". */
+static const char *command_channel(const cJSON *j)
+{
+        const char *via = json_string(j, "via");
+        return via && strcmp(via, "cli") == 0 ? "cli" : "mqtt";
+}
+
+/* The command's time for the rules: its optional "ts" (Unix seconds) when within
+ * max_clock_skew of now, else now. Returns false when "ts" is not a number. */
+static bool command_time(struct daemon *d, const cJSON *j, int64_t now, int64_t *ret)
+{
+        const cJSON *ts = cJSON_GetObjectItemCaseSensitive(j, "ts");
+
+        if (ts && !cJSON_IsNumber(ts))
+                return false;
+        *ret = rules_command_time(ts != NULL, ts ? ts->valuedouble : 0, now,
+                                  d->config->policy.max_clock_skew_usec);
+        return true;
+}
+
+/* An instant: an RFC 3339 string or Unix seconds. */
+static bool json_instant(const cJSON *j, const char *key, int64_t *ret)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+
+        if (cJSON_IsString(v))
+                return parse_rfc3339(v->valuestring, ret) == 0;
+        if (cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 1e11) {
+                *ret = (int64_t)(v->valuedouble * 1e6);
+                return true;
+        }
+        return false;
+}
+
+static int handle_rules_command(struct daemon *d, const struct worker *w, const char *verb,
+                                const cJSON *j, int64_t now, const char **error)
+{
+        const char *household = json_string(j, "household");
+        const char *reason = json_string(j, "reason");
+        const struct household *h = config_household(d->config, household);
+        int64_t at, from, to;
+
+        if (!household) {
+                *error = "\"household\" missing";
+                return ENGINE_E_REFUSED;
+        }
+        if (!h) {
+                *error = "unknown household";
+                return ENGINE_E_REFUSED;
+        }
+        if (!command_time(d, j, now, &at)) {
+                *error = "\"ts\" must be Unix seconds";
+                return ENGINE_E_REFUSED;
+        }
+        if (strcmp(verb, "checkin") == 0)
+                return engine_checkin(d->engine, w, h, command_channel(j), at, now, error);
+        if (!json_instant(j, "from", &from) || !json_instant(j, "to", &to)) {
+                *error = "\"from\" and \"to\" must be RFC 3339 times";
+                return ENGINE_E_REFUSED;
+        }
+        if (reason && strlen(reason) > COMMAND_TEXT_MAX) {
+                *error = "\"reason\" too long";
+                return ENGINE_E_REFUSED;
+        }
+        return engine_add_pass(d->engine, w, h, from, to, reason, command_channel(j), at, now, NULL,
+                               error);
+}
+
+/* <prefix>/households/<id>/report: a resident pre-reports an opening. Answered on
+ * <prefix>/households/<id>/result. */
+static void handle_household_command(struct daemon *d, const char *household_id, const char *verb,
+                                     const struct mosquitto_message *msg, int64_t now)
+{
+        const struct household *h = config_household(d->config, household_id);
+        _cleanup_json_ cJSON *j = NULL;
+        const char *request_id = NULL, *reason, *error = NULL;
+        int64_t at;
+        int r;
+
+        d->n_commands++;
+        if (msg->retain || strcmp(verb, "report") != 0)
+                return; /* stale, or not a command (e.g. our own result) */
+        if (msg->payloadlen > COMMAND_MAX_PAYLOAD) {
+                d->n_oversize++;
+                reply_on(d, "households", household_id, NULL, false, "payload too large");
+                return;
+        }
+        if (msg->payloadlen == 0)
+                j = cJSON_CreateObject(); /* a bare report, no reason */
+        else
+                j = cJSON_ParseWithLength(msg->payload, (size_t)msg->payloadlen);
+        if (!cJSON_IsObject(j) || json_depth(j) > COMMAND_MAX_DEPTH) {
+                d->n_invalid++;
+                if (ratelimit_below(&d->rl_invalid))
+                        log_warn("household %s: malformed report dropped", household_id);
+                reply_on(d, "households", household_id, NULL, false, "malformed JSON");
+                return;
+        }
+        request_id = json_string(j, "request_id");
+        reason = json_string(j, "reason");
+        if (!h) {
+                if (ratelimit_below(&d->rl_unknown))
+                        log_warn("report from unknown household %s rejected", household_id);
+                error = "unknown household";
+                r = ENGINE_E_REFUSED;
+        } else if (cJSON_GetObjectItemCaseSensitive(j, "reason") && !reason) {
+                error = "\"reason\" must be a string";
+                r = ENGINE_E_REFUSED;
+        } else if (reason && strlen(reason) > COMMAND_TEXT_MAX) {
+                error = "\"reason\" too long";
+                r = ENGINE_E_REFUSED;
+        } else if (!command_time(d, j, now, &at)) {
+                error = "\"ts\" must be Unix seconds";
+                r = ENGINE_E_REFUSED;
+        } else
+                r = engine_report(d->engine, h, reason, command_channel(j), at, now, &error);
+        if (r < 0)
+                error = "internal error";
+        if (error)
+                log_info("household %s: report: %s", household_id, error);
+        reply_on(d, "households", household_id, request_id, r == ENGINE_OK, error);
 }
 
 static void handle_worker_command(struct daemon *d, const char *worker_id, const char *verb,
@@ -337,6 +483,8 @@ static void handle_worker_command(struct daemon *d, const char *worker_id, const
                 else
                         r = engine_resolve(d->engine, w, alert_id, json_string(j, "note"), channel,
                                            now, &error);
+        } else if (strcmp(verb, "checkin") == 0 || strcmp(verb, "pass") == 0) {
+                r = handle_rules_command(d, w, verb, j, now, &error);
         } else {
                 r = ENGINE_E_REFUSED;
                 error = "unsupported command";
@@ -373,14 +521,63 @@ static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void
                 handle_worker_command(d, id, verb, msg, now);
                 return;
         }
+        if (daemon_parse_actor_topic(prefix, msg->topic, "households", id, sizeof(id), &verb) ==
+            0) {
+                handle_household_command(d, id, verb, msg, now);
+                return;
+        }
         d->n_unknown++;
         if (ratelimit_below(&d->rl_unknown))
                 log_warn("message on %s: no registered device or command; dropped", msg->topic);
 }
 
+/* ---- monitoring gap: the broker unreachable for monitoring_gap_after ---- */
+
+static void arm_gap(struct daemon *d)
+{
+        int64_t since = mqtt_disconnected_since_usec(d->mqtt);
+
+        if (mqtt_connected(d->mqtt) || since == 0) {
+                sd_event_source_set_enabled(d->gap, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_source_set_time(d->gap, (uint64_t)(since + d->config->monitoring_gap_after_usec));
+        sd_event_source_set_enabled(d->gap, SD_EVENT_ONESHOT);
+}
+
+static int on_gap(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        int64_t since = mqtt_disconnected_since_usec(d->mqtt);
+        int64_t mono = now_monotonic_usec(), now = now_realtime_usec();
+        char reason[512];
+        int r;
+
+        if (mqtt_connected(d->mqtt) || since == 0)
+                return 0;
+        if (mono - since < d->config->monitoring_gap_after_usec) {
+                arm_gap(d);
+                return 0;
+        }
+        snprintf(reason, sizeof(reason), "MQTT broker %s:%d unreachable for %.0f s",
+                 d->config->mqtt.host, d->config->mqtt.port, (double)(mono - since) / 1e6);
+        log_err("monitoring gap: %s; telling the command centre and admins", reason);
+        r = engine_monitoring_gap(d->engine, reason, now - (mono - since), now);
+        if (r < 0)
+                log_err_errno(r, "monitoring gap: cannot queue the notice");
+        return 0;
+}
+
 static void on_connect(struct mqtt *m, bool session_present, void *userdata)
 {
         struct daemon *d = userdata;
+
+        arm_gap(d);
+        if (engine_monitoring_gap_open(d->engine)) {
+                int r = engine_monitoring_restored(d->engine, now_realtime_usec());
+                if (r < 0)
+                        log_err_errno(r, "monitoring restored: cannot queue the notice");
+        }
         outbox_on_connect(d->outbox);
         service_status_changed(d->service);
 }
@@ -389,13 +586,68 @@ static void on_disconnect(struct mqtt *m, void *userdata)
 {
         struct daemon *d = userdata;
         outbox_on_disconnect(d->outbox);
+        arm_gap(d);
         service_status_changed(d->service);
 }
 
 static void on_publish(struct mqtt *m, int mid, void *userdata)
 {
         struct daemon *d = userdata;
-        outbox_on_publish(d->outbox, mid);
+        notify_mqtt_on_publish(d->notify_mqtt, mid);
+}
+
+/* A notification was given up: the admins hear of it (notification_failed). */
+static void on_dead(const struct outbox_dead *dead, void *userdata)
+{
+        struct daemon *d = userdata;
+        int r =
+            engine_notification_failed(d->engine, dead->id, dead->alert_id, dead->channel,
+                                       dead->worker, dead->kind, dead->error, now_realtime_usec());
+        if (r < 0)
+                log_err_errno(r, "notification %s: cannot raise notification_failed", dead->id);
+}
+
+/* A notify context with the templates and every notifier of cfg (the mqtt type must be
+ * registered). A notifier that cannot be built (unreadable secret file, ...) fails it. */
+static int build_notify(sd_event *event, const struct config *cfg, const char *log_prefix,
+                        struct notify_context **ret)
+{
+        _cleanup_(notify_context_freep) struct notify_context *ctx = NULL;
+        struct config_diag diag = { 0 };
+        struct templates *t = NULL;
+        int r;
+
+        r = notify_context_new(event, &ctx);
+        if (r < 0)
+                return r;
+        r = templates_new(cfg->templates, &diag, &t);
+        if (r >= 0)
+                notify_context_set_templates(ctx, t);
+        for (size_t i = 0; i < cfg->n_notifiers; i++) {
+                int k = notifier_new(ctx, &cfg->notifiers[i], cfg->dir, &diag, NULL);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        for (size_t i = 0; i < diag.n_errors; i++)
+                log_err("%s%s", log_prefix, diag.errors[i]);
+        config_diag_done(&diag);
+        if (r < 0)
+                return r;
+        *ret = ctx;
+        ctx = NULL;
+        return 0;
+}
+
+/* The mqtt type on our connection, then the notifiers. */
+static int setup_notify(struct daemon *d)
+{
+        int r = notify_mqtt_new(d->mqtt, d->config->mqtt.topic_prefix, &d->notify_mqtt);
+        if (r >= 0)
+                r = build_notify(d->event, d->config, "", &d->notify);
+        if (r < 0)
+                return r;
+        log_info("notify: %zu notifiers", d->config->n_notifiers);
+        return 0;
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -464,8 +716,6 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                 r = engine_load(d->engine);
         if (r == 0)
                 r = engine_health_start(d->engine, now_realtime_usec());
-        if (r == 0)
-                r = outbox_new(d->event, cfg, d->store, &d->outbox);
         if (r < 0)
                 goto fail;
         build_routes(d);
@@ -484,7 +734,23 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                      d, &d->mqtt);
         if (r < 0)
                 goto fail;
+        r = setup_notify(d);
+        if (r < 0) {
+                log_err_errno(r, "cannot set up the notifiers");
+                goto fail;
+        }
+        engine_set_notify(d->engine, d->notify);
+        r = outbox_new(d->event, cfg, d->store, d->notify, &d->outbox);
+        if (r < 0)
+                goto fail;
         outbox_set_mqtt(d->outbox, d->mqtt);
+        outbox_set_dead_handler(d->outbox, on_dead, d);
+        r = sd_event_add_time(d->event, &d->gap, CLOCK_MONOTONIC, UINT64_MAX, 100 * USEC_PER_MSEC,
+                              on_gap, d);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(d->gap, SD_EVENT_OFF);
+        sd_event_source_set_description(d->gap, "monitoring-gap");
         r = mqtt_set_subscriptions(d->mqtt, d->filters, d->n_filters);
         if (r < 0)
                 goto fail;
@@ -509,8 +775,12 @@ struct daemon *daemon_free(struct daemon *d)
                 return NULL;
         if (d->store)
                 store_commit(d->store);
-        d->mqtt = mqtt_free(d->mqtt);
+        /* Sends still in flight are cancelled; their rows stay for the next start. */
         d->outbox = outbox_free(d->outbox);
+        d->notify = notify_context_free(d->notify);
+        d->notify_mqtt = notify_mqtt_free(d->notify_mqtt);
+        d->gap = sd_event_source_disable_unref(d->gap);
+        d->mqtt = mqtt_free(d->mqtt);
         d->engine = engine_free(d->engine);
         d->commit = sd_event_source_disable_unref(d->commit);
         d->tick = sd_event_source_disable_unref(d->tick);
@@ -533,6 +803,7 @@ int daemon_run(struct daemon *d)
         int r;
 
         mqtt_start(d->mqtt);
+        arm_gap(d);
         outbox_dispatch(d->outbox);
         rearm_tick(d);
         service_ready(d->service);
@@ -724,6 +995,7 @@ static void reload_wait_suback(struct daemon *d)
 int daemon_reload(struct daemon *d)
 {
         struct config *old = d->config, *cfg = NULL;
+        struct notify_context *nctx = NULL;
         struct config_diag diag = { 0 };
         struct routing saved = { 0 };
         size_t h_add, h_del, d_add, d_del;
@@ -746,6 +1018,14 @@ int daemon_reload(struct daemon *d)
         if (!restart_settings_equal(old, cfg)) {
                 log_err("reload: refused; still running on the previous configuration");
                 r = -EINVAL;
+                goto keep;
+        }
+        /* The notifiers of the new configuration, secrets read again (a robot's key may have
+         * been rotated). */
+        r = build_notify(d->event, cfg, "reload: ", &nctx);
+        if (r < 0) {
+                log_err_errno(r, "reload: the notifiers cannot be set up; still running on the "
+                                 "previous configuration");
                 goto keep;
         }
         /* Whatever the previous messages wrote goes to disk under the configuration it was
@@ -772,6 +1052,13 @@ int daemon_reload(struct daemon *d)
         }
         outbox_set_config(d->outbox, cfg);
         engine_health_rearm(d->engine, now_realtime_usec());
+        /* Sends in flight through the old notifiers are cancelled: their rows go back to
+         * pending and are sent again through the new ones (at least once). */
+        engine_set_notify(d->engine, nctx);
+        outbox_set_notify(d->outbox, nctx);
+        notify_context_free(d->notify);
+        d->notify = nctx;
+        nctx = NULL;
         count_changes(old, cfg, &h_add, &h_del, &d_add, &d_del);
         swap_routing(d, &saved); /* free the old routing table */
         free_routes(d);
@@ -793,6 +1080,7 @@ int daemon_reload(struct daemon *d)
                 reload_finish(d);
         return 0;
 keep:
+        notify_context_free(nctx);
         config_free(cfg);
         /* A refused reload still ends the reload for systemd. */
         if (!d->reload_ready_pending)

@@ -11,16 +11,23 @@
  * notifications and the alert's new position are written under one savepoint, so a
  * step is in the database whole or not at all and fires once across crashes; timer
  * entries are invalidated lazily (an ack or resolve just clears next_usec or unlinks).
- * Recipients are resolved by the roster at the instant of each step. */
+ * Recipients are resolved by the roster at the instant of each step.
+ *
+ * Notifications are outbox rows in NOTIFY_FORMAT_OUTBOX with their text rendered from the
+ * templates at queueing time: per recipient for per-person channels, per round for group
+ * notifiers (see "notifications" below). The system's own alarms (monitoring_gap,
+ * notification_failed) go to the command centre and the admins. */
 #include "engine.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
 #include "escalation.h"
 #include "health.h"
 #include "log.h"
+#include "notify/notify.h"
 #include "roster.h"
 #include "timerq.h"
 #include "util.h"
@@ -28,7 +35,9 @@
 /* Timer types in `timers`. Entries point at a household (stable for the config's life)
  * and carry a token naming what they are for; handlers ignore stale entries. */
 enum {
-        TIMER_ESCALATION, /* token = alert serial */
+        TIMER_ESCALATION,      /* token = alert serial */
+        TIMER_RULES,           /* token = household_state.timer_token: next rule deadline */
+        TIMER_OBSERVATION_END, /* at the household's observation end */
 };
 
 /* Device health (health.c): a device's staleness check; ptr = its household, token =
@@ -52,6 +61,10 @@ struct engine {
          * staleness checks are off until engine_health_start()) */
         struct hashmap *health_bridges;
         uint32_t health_gen;
+        struct rules_debounce *debounce;     /* per device */
+        int64_t db_created_usec;             /* observations that ended before get no notice */
+        struct notify_context *notify;       /* borrowed; NULL: every channel per person */
+        struct templates *default_templates; /* owned, made when there is no context */
 };
 
 static void health_free_bridges(struct engine *e);
@@ -65,7 +78,8 @@ int engine_new(const struct config *c, struct store *s, struct engine **ret)
         e->store = s;
         e->households = calloc(c->n_households ? c->n_households : 1, sizeof(*e->households));
         e->devices = calloc(c->n_devices ? c->n_devices : 1, sizeof(*e->devices));
-        if (!e->households || !e->devices) {
+        e->debounce = calloc(c->n_devices ? c->n_devices : 1, sizeof(*e->debounce));
+        if (!e->households || !e->devices || !e->debounce) {
                 engine_free(e);
                 return -ENOMEM;
         }
@@ -91,6 +105,7 @@ struct engine *engine_free(struct engine *e)
                 return NULL;
         for (size_t i = 0; e->households && i < e->config->n_households; i++) {
                 struct alert *a = e->households[i].alerts, *n;
+                rules_state_done(&e->households[i]);
                 for (; a; a = n) {
                         n = a->next;
                         alert_free(a);
@@ -98,9 +113,11 @@ struct engine *engine_free(struct engine *e)
         }
         hashmap_free(e->alerts_by_id);
         health_free_bridges(e);
+        templates_free(e->default_templates);
         timerq_done(&e->timers);
         free(e->households);
         free(e->devices);
+        free(e->debounce);
         free(e);
         return NULL;
 }
@@ -153,6 +170,11 @@ int64_t engine_next_deadline(const struct engine *e)
 static int fire_escalation(struct engine *e, struct alert *a, int64_t now_usec);
 static int health_remind(struct engine *e, struct alert *a, int64_t now_usec);
 static int health_fire(struct engine *e, const struct timerq_entry *t, int64_t now_usec);
+static int rules_timer(struct engine *e, const struct household *h, uint64_t token,
+                       int64_t now_usec);
+static int end_observation(struct engine *e, const struct household *h, int64_t now_usec);
+static int rules_load(struct engine *e);
+static void rules_reloaded(struct engine *e, const struct config *oc);
 
 int engine_tick(struct engine *e, int64_t now_usec)
 {
@@ -170,6 +192,12 @@ int engine_tick(struct engine *e, int64_t now_usec)
                 }
                 case TIMER_HEALTH:
                         r = health_fire(e, &t, now_usec);
+                        break;
+                case TIMER_RULES:
+                        r = rules_timer(e, t.ptr, t.token, now_usec);
+                        break;
+                case TIMER_OBSERVATION_END:
+                        r = end_observation(e, t.ptr, now_usec);
                         break;
                 default:
                         break;
@@ -246,7 +274,7 @@ int engine_load(struct engine *e)
         if (r < 0)
                 return r;
         log_info("engine: %zu live alerts loaded", hashmap_size(e->alerts_by_id));
-        return 0;
+        return rules_load(e);
 }
 
 /* An alert of this kind that a new occurrence joins (DESIGN.md §6): an open one, or
@@ -274,32 +302,6 @@ static struct alert *find_joinable(struct engine *e, const struct household *h,
         return NULL;
 }
 
-static const char *default_text(enum alert_kind k)
-{
-        switch (k) {
-        case ALERT_DOOR_OPEN_UNEXPECTED:
-                return "门被打开（无预约、登记或通行证）";
-        case ALERT_PERSON_LEFT:
-                return "门口摄像头发现有人外出";
-        case ALERT_DOOR_HELD_OPEN:
-                return "门长时间未关";
-        case ALERT_TOO_MANY_OPENINGS:
-                return "今日开门报备次数超过上限";
-        case ALERT_PASS_OVERDUE:
-                return "外出通行证已到期，尚未返回";
-        case ALERT_TAMPER:
-                return "门磁/门铃设备被拆动";
-        case ALERT_DEVICE_OFFLINE:
-                return "设备离线";
-        case ALERT_BATTERY_LOW:
-                return "设备电量低";
-        case ALERT_OBSERVATION_ENDED:
-                return "居家观察已结束，请回收设备";
-        default:
-                return "系统告警";
-        }
-}
-
 struct recipient {
         const struct worker *worker;
         const char *role; /* what they are notified as */
@@ -310,6 +312,10 @@ struct recipients {
         struct recipient *v;
         size_t n, cap;
 };
+
+static bool alert_goes_to_installers(enum alert_kind k);
+static void add_installers(struct engine *e, const struct alert *a, int64_t now_usec,
+                           struct recipients *rs);
 
 static void recipients_add(struct recipients *rs, const struct worker *w, const char *role)
 {
@@ -351,35 +357,6 @@ static void add_command(struct engine *e, struct recipients *rs)
 
         for (size_t i = 0; i < n; i++)
                 recipients_add(rs, command[i], "command");
-}
-
-/* tamper, device health and the end-of-observation notice go to the community worker and
- * the community's installers (DESIGN.md §6). */
-static bool alert_goes_to_installers(enum alert_kind k)
-{
-        return k == ALERT_TAMPER || k == ALERT_OBSERVATION_ENDED || k == ALERT_DEVICE_OFFLINE ||
-               k == ALERT_BATTERY_LOW;
-}
-
-/* The household's community worker as the roster resolves the role now (on duty, else
- * cover, leader, command), and every installer of its community. */
-static void add_installers(struct engine *e, const struct alert *a, int64_t now_usec,
-                           struct recipients *rs)
-{
-        const struct household *h = a->household;
-        struct roster_answer ans;
-
-        if (roster_resolve(e->config, h, ROLE_COMMUNITY, now_usec, &ans) == 0)
-                for (size_t i = 0; i < ans.n; i++)
-                        recipients_add(rs, ans.workers[i],
-                                       ans.reason == ROSTER_LEADER    ? "leader"
-                                       : ans.reason == ROSTER_COMMAND ? "command"
-                                                                      : "community");
-        for (size_t i = 0; i < e->config->n_workers; i++) {
-                const struct worker *w = &e->config->workers[i];
-                if (w->role == ROLE_INSTALLER && w->community && w->community == h->community)
-                        recipients_add(rs, w, "installer");
-        }
 }
 
 /* Who gets the given step (or reminder, when reminder > 0), in the order they are told:
@@ -431,24 +408,152 @@ static const char *step_label(enum escalation_step step)
         }
 }
 
-static int insert_notification(struct engine *e, const struct alert *a, const char *notification_id,
-                               const struct worker *w, const char *channel, const char *step,
-                               const char *kind, const char *payload, int64_t now_usec)
+/* ---- notifications (DESIGN.md §4): the outbox rows of a step, a round, a notice ----
+ *
+ * Every row holds the notification in NOTIFY_FORMAT_OUTBOX with its text rendered from
+ * the templates (unbounded: each channel cuts it to its own limit). Per-person notifiers
+ * (mqtt, exec) get one row per recipient, for the channels the worker lists; group
+ * notifiers (wecom, dingtalk, feishu, webhook) get one row per round listing every
+ * recipient, when notifier_wants() the kind and community. */
+
+/* What one notification says, beyond the alert itself. */
+struct outgoing {
+        const struct alert *a;
+        const char *kind; /* the alert's kind, or a notice's ("monitoring_restored") */
+        const char *reason;
+        const char *step;
+        enum escalation_step step_value; /* for the "escalated" mark of later steps */
+        int reminder;                    /* > 0: the n-th reminder after the last round */
+        const char *row_kind;            /* notification.kind: NULL ("alert"), "reminder", ... */
+        int64_t event_ts_usec;           /* 0: the alert's event time */
+        bool skip_mqtt;                  /* the broker is the problem: MQTT is pointless */
+        const struct worker *acked_by;   /* ack notices */
+        const char *ack_channel;
+};
+
+static const struct templates *engine_templates(struct engine *e)
 {
-        int r = store_insert_notification(e->store,
-                                          &(struct store_notification){
-                                              .id = notification_id,
-                                              .alert_id = a->id,
-                                              .worker = w->id,
-                                              .channel = channel,
-                                              .step = step,
-                                              .round = a->round,
-                                              .kind = kind,
-                                              .priority = alert_kind_escalates(a->kind) ? 0 : 1,
-                                              .payload = payload,
-                                              .created_usec = now_usec,
-                                              .next_usec = now_usec,
-                                          });
+        if (e->notify)
+                return notify_context_templates(e->notify);
+        if (!e->default_templates && templates_new(NULL, NULL, &e->default_templates) < 0)
+                return NULL;
+        return e->default_templates;
+}
+
+static bool kind_is_system(enum alert_kind k)
+{
+        return k == ALERT_MONITORING_GAP || k == ALERT_NOTIFICATION_FAILED ||
+               k == ALERT_STORAGE_FAILED;
+}
+
+/* Door alerts and the system's own alarms go first in a backlog; device health after. */
+static int notification_priority(const struct alert *a)
+{
+        return alert_kind_escalates(a->kind) || kind_is_system(a->kind) ? 0 : 1;
+}
+
+static void message_init(struct engine *e, const struct outgoing *o, struct notify_message *m)
+{
+        const struct alert *a = o->a;
+        const struct household *h = a->household;
+
+        *m = (struct notify_message){
+                .alert_id = a->id,
+                .round = a->round,
+                .household = h ? h->id : NULL,
+                .community = h ? h->community_id : NULL,
+                .address = h ? h->address : NULL,
+                .kind = o->kind,
+                .severity = severity_to_string(a->severity),
+                .reason = o->reason,
+                .event_id = a->event_uid[0] ? a->event_uid : NULL,
+                .event_ts_usec = o->event_ts_usec  ? o->event_ts_usec
+                                 : a->event_ts > 0 ? llround(a->event_ts * 1e6)
+                                                   : 0,
+                .raised_at_usec = a->raised_usec,
+                .step = o->step,
+                .count = (unsigned)MAX(a->count, 0),
+                .reminder = o->reminder,
+        };
+        if (o->acked_by) {
+                m->acked_by = o->acked_by->id;
+                m->acked_by_name = o->acked_by->name ? o->acked_by->name : o->acked_by->id;
+                m->acked_at_usec = o->event_ts_usec;
+                m->ack_channel = o->ack_channel;
+                m->alert_kind = alert_kind_to_string(a->kind);
+        }
+}
+
+/* Later steps and reminders say so before the kind's text: people must see that nobody
+ * has acknowledged yet. */
+static int mark_escalation(const struct outgoing *o, char **text)
+{
+        const struct alert *a = o->a;
+        char *marked;
+        int r;
+
+        if (o->reminder > 0)
+                r = asprintf(&marked, "【第%d次提醒·仍无人确认】%s", o->reminder,
+                             *text ? *text : "");
+        else if (str_eq(o->row_kind, "alert") && (a->round > 1 || a->step_index > 0))
+                r = asprintf(&marked, "【无人确认，已升级·第%d轮·%s】%s", a->round,
+                             step_label(o->step_value), *text ? *text : "");
+        else
+                return 0;
+        if (r < 0)
+                return -ENOMEM;
+        free(*text);
+        *text = marked;
+        return 0;
+}
+
+static struct notify_recipient recipient_of(const struct recipient *rc)
+{
+        return (struct notify_recipient){
+                .worker = rc->worker->id,
+                .name = rc->worker->name,
+                .phone = rc->worker->phone,
+                .role = rc->role,
+        };
+}
+
+/* Renders m's text, stores m for channel (worker NULL for a round) and marks the outbox. */
+static int insert_message(struct engine *e, const struct outgoing *o, struct notify_message *m,
+                          const char *channel, const char *worker, int64_t now_usec)
+{
+        const struct templates *t = engine_templates(e);
+        _cleanup_free_ char *text = NULL, *payload = NULL;
+        char id[ALERT_ID_MAX];
+        int r;
+
+        r = store_next_id(e->store, 'n', now_usec, id, sizeof(id));
+        if (r < 0)
+                return r;
+        m->notification_id = id;
+        if (!t)
+                return -ENOMEM;
+        r = notify_render_text(t, m, 0, &text);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r >= 0 && mark_escalation(o, &text) < 0)
+                return -ENOMEM;
+        m->text = text; /* a kind without template: machines still have kind and reason */
+        payload = notify_message_format(m, NOTIFY_FORMAT_OUTBOX);
+        if (!payload)
+                return -ENOMEM;
+        r = store_insert_notification(e->store, &(struct store_notification){
+                                                    .id = id,
+                                                    .alert_id = o->a->id,
+                                                    .worker = worker,
+                                                    .channel = channel,
+                                                    .step = o->step,
+                                                    .round = o->a->round,
+                                                    .kind = o->row_kind,
+                                                    .priority = notification_priority(o->a),
+                                                    .payload = payload,
+                                                    .created_usec = now_usec,
+                                                    .next_usec = now_usec,
+                                                });
         if (r < 0)
                 return r;
         e->counters.notifications++;
@@ -456,70 +561,101 @@ static int insert_notification(struct engine *e, const struct alert *a, const ch
         return 0;
 }
 
+static bool channel_is_mqtt(struct engine *e, const struct notifier *n, const char *channel)
+{
+        const struct notifier_config *nc = config_notifier(e->config, channel);
+
+        if (n)
+                return strcmp(notifier_type(n), "mqtt") == 0;
+        return str_eq(nc ? nc->type : channel, "mqtt");
+}
+
+/* One per-person notification to rc through channel. A group notifier named in a
+ * worker's channels is skipped here (config warns about it): it gets the round. */
+static int queue_person(struct engine *e, const struct outgoing *o, const struct recipient *rc,
+                        const char *channel, int64_t now_usec)
+{
+        struct notifier *n = e->notify ? notify_context_find(e->notify, channel) : NULL;
+        struct notify_recipient r = recipient_of(rc);
+        struct notify_message m;
+        char topic[256];
+
+        if (n && notifier_is_group(n))
+                return 0;
+        if (o->skip_mqtt && channel_is_mqtt(e, n, channel))
+                return 0;
+        snprintf(topic, sizeof(topic), "%s/workers/%s/ack", e->config->mqtt.topic_prefix,
+                 rc->worker->id);
+        message_init(e, o, &m);
+        m.role = rc->role;
+        m.worker = rc->worker->id;
+        m.ack_topic = topic;
+        m.recipients = &r;
+        m.n_recipients = 1;
+        return insert_message(e, o, &m, channel, rc->worker->id, now_usec);
+}
+
+/* One row per group notifier that wants this round, listing every recipient once. */
+static int queue_rounds(struct engine *e, const struct outgoing *o, const struct recipient *rcpt,
+                        size_t n_rcpt, int64_t now_usec)
+{
+        const struct config *c = e->config;
+        const struct household *h = o->a->household;
+        _cleanup_free_ struct notify_recipient *list = NULL;
+        size_t n_list = 0;
+        int r;
+
+        if (!e->notify)
+                return 0;
+        list = calloc(n_rcpt ? n_rcpt : 1, sizeof(*list));
+        if (!list)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_rcpt; i++) {
+                bool dup = false;
+                for (size_t k = 0; k < i && !dup; k++)
+                        dup = rcpt[k].worker == rcpt[i].worker;
+                if (!dup)
+                        list[n_list++] = recipient_of(&rcpt[i]);
+        }
+        for (size_t i = 0; i < c->n_notifiers; i++) {
+                struct notifier *n = notify_context_find(e->notify, c->notifiers[i].name);
+                struct notify_message m;
+
+                if (!n || !notifier_is_group(n) ||
+                    !notifier_wants(n, o->kind, h ? h->community_id : NULL))
+                        continue;
+                message_init(e, o, &m);
+                m.recipients = list;
+                m.n_recipients = n_list;
+                r = insert_message(e, o, &m, notifier_name(n), NULL, now_usec);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* One notification of a step (reminder == 0) or a reminder (its number) to one recipient
- * through one channel, in the DESIGN.md §4 format. */
+ * through one channel. */
 static int queue_notification(struct engine *e, const struct alert *a, const struct recipient *rc,
                               const char *channel, enum escalation_step step, int reminder,
                               const char *reason, int64_t now_usec)
 {
-        const struct household *h = a->household;
-        const struct config *c = e->config;
-        const char *address = h ? h->address : "";
-        char id[ALERT_ID_MAX], topic[256], text[512];
-        _cleanup_json_ cJSON *j = cJSON_CreateObject();
-        _cleanup_free_ char *payload = NULL;
-        int r;
-
-        r = store_next_id(e->store, 'n', now_usec, id, sizeof(id));
-        if (r < 0)
-                return r;
-        if (reminder > 0)
-                snprintf(text, sizeof(text),
-                         "【居家观察告警·第%d次提醒】%s %s，仍无人确认。请确认。", reminder,
-                         address, default_text(a->kind));
-        else if (a->round > 1 || a->step_index > 0)
-                snprintf(text, sizeof(text),
-                         "【居家观察告警】%s %s。无人确认，已升级（第%d轮·%s）。请确认。", address,
-                         default_text(a->kind), a->round, step_label(step));
-        else
-                snprintf(text, sizeof(text), "【居家观察告警】%s %s。请确认。", address,
-                         default_text(a->kind));
-        snprintf(topic, sizeof(topic), "%s/workers/%s/ack", c->mqtt.topic_prefix, rc->worker->id);
-        cJSON_AddStringToObject(j, "notification_id", id);
-        cJSON_AddStringToObject(j, "alert_id", a->id);
-        cJSON_AddNumberToObject(j, "round", a->round);
-        cJSON_AddStringToObject(j, "household", h ? h->id : "");
-        cJSON_AddStringToObject(j, "community", h ? h->community_id : "");
-        cJSON_AddStringToObject(j, "address", address);
-        cJSON_AddStringToObject(j, "kind", alert_kind_to_string(a->kind));
-        cJSON_AddStringToObject(j, "severity", severity_to_string(a->severity));
-        cJSON_AddStringToObject(j, "reason", reason ? reason : "");
-        cJSON_AddStringToObject(j, "text", text);
-        if (a->event_uid[0])
-                cJSON_AddStringToObject(j, "event_id", a->event_uid);
-        else
-                cJSON_AddNullToObject(j, "event_id");
-        if (a->event_ts > 0)
-                cJSON_AddNumberToObject(j, "event_ts", a->event_ts);
-        else
-                cJSON_AddNullToObject(j, "event_ts");
-        cJSON_AddNumberToObject(j, "raised_at", (double)a->raised_usec / 1e6);
-        cJSON_AddStringToObject(j, "step", escalation_step_to_string(step));
-        if (reminder > 0)
-                cJSON_AddNumberToObject(j, "reminder", reminder);
-        cJSON_AddStringToObject(j, "role", rc->role);
-        cJSON_AddStringToObject(j, "worker", rc->worker->id);
-        cJSON_AddStringToObject(j, "ack_topic", topic);
-        cJSON_AddNullToObject(j, "ack_url");
-        payload = cJSON_PrintUnformatted(j);
-        if (!payload)
-                return -ENOMEM;
-        return insert_notification(e, a, id, rc->worker, channel, escalation_step_to_string(step),
-                                   reminder > 0 ? "reminder" : "alert", payload, now_usec);
+        return queue_person(e,
+                            &(struct outgoing){
+                                .a = a,
+                                .kind = alert_kind_to_string(a->kind),
+                                .reason = reason,
+                                .step = escalation_step_to_string(step),
+                                .step_value = step,
+                                .reminder = reminder,
+                                .row_kind = reminder > 0 ? "reminder" : "alert",
+                            },
+                            rc, channel, now_usec);
 }
 
-/* Queues one step (or reminder) of alert a: one notification per recipient and channel,
- * recipients resolved by the roster at now_usec. */
+/* Queues one step (or reminder) of alert a: one notification per recipient and per-person
+ * channel, one per group notifier that wants it, recipients resolved by the roster at
+ * now_usec. */
 static int notify(struct engine *e, const struct alert *a, enum escalation_step step, int reminder,
                   const char *reason, int64_t now_usec)
 {
@@ -538,11 +674,23 @@ static int notify(struct engine *e, const struct alert *a, enum escalation_step 
                         r = queue_notification(e, a, &rs.v[i], w->channels[ch], step, reminder,
                                                reason, now_usec);
         }
+        if (r >= 0)
+                r = queue_rounds(e,
+                                 &(struct outgoing){
+                                     .a = a,
+                                     .kind = alert_kind_to_string(a->kind),
+                                     .reason = reason,
+                                     .step = escalation_step_to_string(step),
+                                     .step_value = step,
+                                     .reminder = reminder,
+                                     .row_kind = reminder > 0 ? "reminder" : "alert",
+                                 },
+                                 rs.v, rs.n, now_usec);
         free(rs.v);
         return r;
 }
 
-/* Queues the notifications of one escalation step: one per recipient and channel. */
+/* Queues the notifications of one escalation step. */
 static int notify_step(struct engine *e, const struct alert *a, enum escalation_step step,
                        const char *reason, int64_t now_usec)
 {
@@ -602,8 +750,8 @@ static int raise_alert(struct engine *e, const struct household *h, const struct
         }
         link_alert(e, a);
         e->counters.alerts_raised++;
-        log_about(LOG_NOTICE, a->id, h->id, d->id, "alert %s: %s at household %s (%s)", a->id,
-                  alert_kind_to_string(a->kind), h->id, v->reason);
+        log_about(LOG_NOTICE, a->id, h->id, d ? d->id : NULL, "alert %s: %s at household %s (%s)",
+                  a->id, alert_kind_to_string(a->kind), h->id, v->reason);
         r = notify_step(e, a,
                         e->config->escalation.n_steps ? e->config->escalation.steps[0] : STEP_TEAM,
                         v->reason, now_usec);
@@ -629,8 +777,15 @@ static const char *event_state_string(const struct event *ev)
         }
 }
 
+static int rules_before_event(struct engine *e, const struct device *d, const struct event *ev,
+                              int64_t event_usec, int64_t recv_usec, struct verdict *ret);
+static int act_on_verdict(struct engine *e, const struct household *h, const struct device *d,
+                          const struct event *ev, const struct verdict *v, int64_t event_usec,
+                          int64_t now_usec, struct alert **ret);
+static int rules_persist(struct engine *e, const struct household *h, int64_t event_usec,
+                         int64_t now_usec);
 static int health_on_event(struct engine *e, const struct device *d, const struct event *ev,
-                           int64_t event_usec, int64_t now_usec, struct verdict *v,
+                           int64_t event_usec, int64_t now_usec, bool debounced, struct verdict *v,
                            struct alert **ret);
 
 int engine_handle_event(struct engine *e, const struct device *d, const struct event *ev,
@@ -658,19 +813,18 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
                 }
         }
         event_usec = rules_event_time(ev, recv_usec, e->config->policy.max_clock_skew_usec);
-        rules_judge(e->config, h, st, d, ev, event_usec, &v);
-        r = health_on_event(e, d, ev, event_usec, recv_usec, &v, &a); /* device health */
+        r = rules_before_event(e, d, ev, event_usec, recv_usec, &v);
         if (r < 0)
                 return r;
-
-        if (ev->type == EVENT_DOOR && ev->door != DOOR_UNKNOWN && ev->door != st->door) {
-                st->door = ev->door;
-                st->door_changed_usec = event_usec;
-        } else if (ev->type == EVENT_RING && !ev->retained)
-                st->last_ring_usec = event_usec;
-
+        if (r == 0) {
+                rules_judge(e->config, h, st, d, ev, event_usec, &v);
+                rules_apply(e->config, h, st, d, ev, event_usec, &v);
+        }
+        r = health_on_event(e, d, ev, event_usec, recv_usec, r > 0, &v, &a); /* device health */
+        if (r < 0)
+                return r;
         if (v.kind == VERDICT_ALERT && !a) {
-                r = raise_alert(e, h, d, ev, &v, event_usec, recv_usec, &a);
+                r = act_on_verdict(e, h, d, ev, &v, event_usec, recv_usec, &a);
                 if (r < 0)
                         return r;
         }
@@ -699,6 +853,9 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
                                    .payload_len = payload_len,
                                },
                                NULL);
+        if (r < 0)
+                return r;
+        r = rules_persist(e, h, event_usec, recv_usec);
         if (r < 0)
                 return r;
         e->counters.events[v.kind]++;
@@ -812,53 +969,42 @@ static const char *channel_label(const char *channel)
         return "worker topic";
 }
 
-/* Tells everyone else who was notified of a that w acknowledged it (kind ack_notice). */
+/* Tells everyone else who was notified of a that w acknowledged it (kind ack_notice): per
+ * person through their channels, and one round to each group notifier that wants it. */
 static int queue_ack_notices(struct engine *e, const struct alert *a, const struct worker *w,
                              const char *channel, int64_t now_usec)
 {
-        const struct household *h = a->household;
         struct notified nt = { .config = e->config, .except = w };
-        char text[512];
+        const struct outgoing o = {
+                .a = a,
+                .kind = "ack_notice",
+                .reason = "alert acknowledged",
+                .row_kind = "ack_notice",
+                .event_ts_usec = now_usec,
+                .acked_by = w,
+                .ack_channel = channel_label(channel),
+        };
+        struct recipient *rcpt = NULL;
         int r;
 
         r = store_foreach_notified_worker(e->store, a->id, notified_cb, &nt);
-        snprintf(text, sizeof(text), "【居家观察】%s 已确认告警 %s（%s）",
-                 w->name ? w->name : w->id, a->id, h ? h->address : "");
+        if (r >= 0 && nt.n > 0) {
+                rcpt = calloc(nt.n, sizeof(*rcpt));
+                if (!rcpt)
+                        r = -ENOMEM;
+        }
         for (size_t i = 0; i < nt.n && r >= 0; i++) {
                 const struct worker *to = nt.v[i];
-                for (size_t ch = 0; ch < to->n_channels && r >= 0; ch++) {
-                        _cleanup_json_ cJSON *j = cJSON_CreateObject();
-                        _cleanup_free_ char *payload = NULL;
-                        char id[ALERT_ID_MAX];
-
-                        r = store_next_id(e->store, 'n', now_usec, id, sizeof(id));
-                        if (r < 0)
-                                break;
-                        cJSON_AddStringToObject(j, "notification_id", id);
-                        cJSON_AddStringToObject(j, "kind", "ack_notice");
-                        cJSON_AddStringToObject(j, "alert_id", a->id);
-                        cJSON_AddStringToObject(j, "alert_kind", alert_kind_to_string(a->kind));
-                        cJSON_AddStringToObject(j, "household", h ? h->id : "");
-                        cJSON_AddStringToObject(j, "community", h ? h->community_id : "");
-                        cJSON_AddStringToObject(j, "address", h ? h->address : "");
-                        cJSON_AddStringToObject(j, "acked_by", w->id);
-                        cJSON_AddStringToObject(j, "acked_by_name", w->name ? w->name : w->id);
-                        cJSON_AddNumberToObject(j, "acked_at", (double)now_usec / 1e6);
-                        cJSON_AddStringToObject(j, "channel", channel_label(channel));
-                        cJSON_AddStringToObject(j, "text", text);
-                        cJSON_AddStringToObject(j, "worker", to->id);
-                        payload = cJSON_PrintUnformatted(j);
-                        if (!payload) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        r = insert_notification(e, a, id, to, to->channels[ch], NULL, "ack_notice",
-                                                payload, now_usec);
-                }
+                rcpt[i] = (struct recipient){ to, role_to_string(to->role) };
+                for (size_t ch = 0; ch < to->n_channels && r >= 0; ch++)
+                        r = queue_person(e, &o, &rcpt[i], to->channels[ch], now_usec);
         }
+        if (r >= 0 && nt.n > 0)
+                r = queue_rounds(e, &o, rcpt, nt.n, now_usec);
         if (r >= 0)
                 log_debug("alert %s: %zu other recipients told that %s acknowledged", a->id, nt.n,
                           w->id);
+        free(rcpt);
         free(nt.v);
         return r;
 }
@@ -1212,13 +1358,14 @@ static int health_on_bridge(struct engine *e, const struct device *d, const stru
 }
 
 static int health_on_event(struct engine *e, const struct device *d, const struct event *ev,
-                           int64_t event_usec, int64_t now_usec, struct verdict *v,
+                           int64_t event_usec, int64_t now_usec, bool debounced, struct verdict *v,
                            struct alert **ret)
 {
         const struct household *h = d->household;
         struct device_state *st = &e->devices[d->index];
+        /* Tamper is judged by rules.c (it escalates like a door alert). */
         const bool health_type = ev->type == EVENT_AVAILABILITY || ev->type == EVENT_BATTERY ||
-                                 ev->type == EVENT_TAMPER || ev->type == EVENT_HEARTBEAT;
+                                 ev->type == EVENT_HEARTBEAT;
         const bool bridge = ev->type == EVENT_AVAILABILITY && ev->bridge;
         struct health_view hv = {
                 .observed = event_usec >= h->obs_start_usec && event_usec < h->obs_end_usec,
@@ -1236,10 +1383,8 @@ static int health_on_event(struct engine *e, const struct device *d, const struc
                 struct health_bridge *b = health_bridge(e, ev->bridge_id[0] ? ev->bridge_id : "?");
                 hv.bridge_alerted = b->alert_id[0] && engine_find_alert(e, b->alert_id);
         }
-        if (health_type && !bridge) {
-                hv.live_tamper = find_joinable(e, h, ALERT_TAMPER, d->id, event_usec) != NULL;
+        if (ev->type == EVENT_BATTERY)
                 hv.live_battery = find_joinable(e, h, ALERT_BATTERY_LOW, d->id, event_usec) != NULL;
-        }
         health_judge(e->config, d, ev, &hv, event_usec, &dec);
 
         /* The device's health state, whatever the verdict. */
@@ -1258,7 +1403,7 @@ static int health_on_event(struct engine *e, const struct device *d, const struc
                                 *ret = a; /* the event that showed it is linked to the alert */
                 }
         }
-        if (ev->type == EVENT_BATTERY &&
+        if (ev->type == EVENT_BATTERY && !debounced &&
             (ev->battery_low || ev->battery_percent >= 0 || ev->battery_mv > 0))
                 st->health_battery_low = health_battery_is_low(e->config, d, ev, why, sizeof(why));
         if (bridge) {
@@ -1268,8 +1413,9 @@ static int health_on_event(struct engine *e, const struct device *d, const struc
         }
         health_arm(e, d);
 
-        /* Doors, rings and persons are the rules' (and so is a tamper rules.c alerted). */
-        if (!health_type || v->kind == VERDICT_ALERT)
+        /* Doors, rings, persons and tamper are the rules'; a repeat within debounce keeps the
+         * rules' verdict. */
+        if (!health_type || debounced || v->kind == VERDICT_ALERT)
                 return 0;
         if (bridge)
                 return health_on_bridge(e, d, ev, &dec, event_usec, now_usec, v, ret);
@@ -1480,24 +1626,28 @@ int engine_reload(struct engine *e, const struct config *nc)
         struct household_state *hs;
         struct device_state *ds;
         struct household **moved; /* old household index -> its new record, or NULL */
+        struct rules_debounce *db;
         struct timerq timers = { 0 };
         size_t n_dropped = 0;
 
         hs = calloc(nc->n_households ? nc->n_households : 1, sizeof(*hs));
         ds = calloc(nc->n_devices ? nc->n_devices : 1, sizeof(*ds));
+        db = calloc(nc->n_devices ? nc->n_devices : 1, sizeof(*db));
         moved = calloc(oc->n_households ? oc->n_households : 1, sizeof(*moved));
-        if (!hs || !ds || !moved) {
+        if (!hs || !ds || !db || !moved) {
                 free(hs);
                 free(ds);
+                free(db);
                 free(moved);
                 return -ENOMEM;
         }
         /* From here on nothing fails. */
         for (size_t i = 0; i < nc->n_devices; i++) {
                 const struct device *od = config_device(oc, nc->devices[i].id);
-                if (od)
+                if (od) {
                         ds[i] = e->devices[od->index];
-                else
+                        db[i] = e->debounce[od->index];
+                } else
                         ds[i].battery_percent = -1;
         }
         for (size_t i = 0; i < oc->n_households; i++) {
@@ -1512,6 +1662,7 @@ int engine_reload(struct engine *e, const struct config *nc)
                                 a->household = nh;
                         continue;
                 }
+                rules_state_done(&e->households[i]);
                 for (a = e->households[i].alerts; a; a = next) {
                         next = a->next;
                         if (n_dropped++ < RELOAD_LOG_DROPPED_MAX)
@@ -1538,10 +1689,778 @@ int engine_reload(struct engine *e, const struct config *nc)
         free(moved);
         free(e->households);
         free(e->devices);
+        free(e->debounce);
         timerq_done(&e->timers);
         e->households = hs;
         e->devices = ds;
+        e->debounce = db;
         e->timers = timers;
         e->config = nc;
+        rules_reloaded(e, oc);
+        return 0;
+}
+
+/* ---- observation rules (issue 4) ----
+ *
+ * rules.c decides; this section applies its verdicts: person_left upgrades the opening's
+ * alert, deadlines (hand-off expired, held open, pass overdue) are settled in event time
+ * before each event of the household and by a realtime timer (TIMER_RULES) when no event
+ * comes, observations end (TIMER_OBSERVATION_END), and the household's rule state is
+ * stored after every change so it survives a restart. */
+
+/* tamper, device health and the end-of-observation notice go to the community worker and
+ * the community's installers (DESIGN.md §6). */
+static bool alert_goes_to_installers(enum alert_kind k)
+{
+        return k == ALERT_TAMPER || k == ALERT_OBSERVATION_ENDED || k == ALERT_DEVICE_OFFLINE ||
+               k == ALERT_BATTERY_LOW;
+}
+
+/* The household's community worker as the roster resolves the role now (on duty, else
+ * cover, leader, command), and every installer of its community. */
+static void add_installers(struct engine *e, const struct alert *a, int64_t now_usec,
+                           struct recipients *rs)
+{
+        const struct household *h = a->household;
+        struct roster_answer ans;
+
+        if (roster_resolve(e->config, h, ROLE_COMMUNITY, now_usec, &ans) == 0)
+                for (size_t i = 0; i < ans.n; i++)
+                        recipients_add(rs, ans.workers[i],
+                                       ans.reason == ROSTER_LEADER    ? "leader"
+                                       : ans.reason == ROSTER_COMMAND ? "command"
+                                                                      : "community");
+        for (size_t i = 0; i < e->config->n_workers; i++) {
+                const struct worker *w = &e->config->workers[i];
+                if (w->role == ROLE_INSTALLER && w->community && w->community == h->community)
+                        recipients_add(rs, w, "installer");
+        }
+}
+
+/* A camera saw a person leave near an unexpected opening: its alert (open, or acked within
+ * ack_absorb) becomes person_left, critical, and its recipients get an updated notification;
+ * without one a person_left alert is raised. */
+static int upgrade_to_person_left(struct engine *e, const struct household *h,
+                                  const struct device *d, const struct event *ev,
+                                  const struct verdict *v, int64_t event_usec, int64_t now_usec,
+                                  struct alert **ret)
+{
+        const struct escalation *esc = &e->config->escalation;
+        struct alert *a = find_joinable(e, h, ALERT_DOOR_OPEN_UNEXPECTED, NULL, event_usec);
+        enum escalation_step step;
+        int r;
+
+        if (!a)
+                return raise_alert(e, h, d, ev, v, event_usec, now_usec, ret);
+        *ret = a;
+        a->count++;
+        if (event_usec > a->last_event_usec)
+                a->last_event_usec = event_usec;
+        if (a->kind == ALERT_PERSON_LEFT)
+                return store_update_alert(e->store, a);
+        a->kind = ALERT_PERSON_LEFT;
+        a->severity = SEVERITY_CRITICAL;
+        r = store_update_alert(e->store, a);
+        if (r == 0)
+                r = store_set_alert_reason(e->store, a->id, v->reason);
+        if (r < 0)
+                return r;
+        log_notice("alert %s: upgraded to person_left at household %s (%s)", a->id, h->id,
+                   v->reason);
+        step = STEP_TEAM;
+        if (esc->n_steps > 0)
+                step = esc->steps[a->step_index >= 0 && (size_t)a->step_index < esc->n_steps
+                                      ? (size_t)a->step_index
+                                      : 0];
+        return notify_step(e, a, step, v->reason, now_usec);
+}
+
+/* d may be NULL for alerts raised by a deadline or the end of observation (never
+ * device-scoped kinds). */
+static int act_on_verdict(struct engine *e, const struct household *h, const struct device *d,
+                          const struct event *ev, const struct verdict *v, int64_t event_usec,
+                          int64_t now_usec, struct alert **ret)
+{
+        if (v->alert == ALERT_PERSON_LEFT)
+                return upgrade_to_person_left(e, h, d, ev, v, event_usec, now_usec, ret);
+        return raise_alert(e, h, d, ev, v, event_usec, now_usec, ret);
+}
+
+/* Handles every rule deadline of h at or before until_usec (event time), in order. */
+static int settle_deadlines(struct engine *e, const struct household *h, int64_t until_usec,
+                            int64_t now_usec)
+{
+        struct household_state *st = &e->households[h->index];
+
+        /* Each round marks its deadline done; the bound only guards against a rules bug. */
+        for (int round = 0; round < 4 * RULES_PASSES_MAX + 8; round++) {
+                struct rules_due due;
+                struct verdict v;
+                struct alert *a = NULL;
+                struct event ev = { .type = EVENT_DOOR, .door = DOOR_OPEN, .has_ts = true };
+                int64_t at = rules_next_deadline(e->config, h, st, &due);
+                int r;
+
+                if (at > until_usec)
+                        return 0;
+                if (due.kind != RULES_DUE_PASS_OVERDUE) {
+                        rules_copy_text(ev.id, sizeof(ev.id), st->open_event);
+                        ev.ts = (double)st->door_changed_usec / 1e6;
+                } else
+                        ev.ts = (double)at / 1e6;
+                rules_fire(e->config, h, st, &due, &v);
+                if (v.kind != VERDICT_ALERT)
+                        continue;
+                r = act_on_verdict(e, h, NULL, &ev, &v, at, now_usec, &a);
+                if (r < 0)
+                        return r;
+        }
+        log_warn("household %s: rule deadlines did not settle", h->id);
+        return 0;
+}
+
+/* Before judging an event: the household's clock offset, debounce, due deadlines.
+ * Returns 1 (and *ret) when the event is a debounced repeat, 0 to judge it. */
+static int rules_before_event(struct engine *e, const struct device *d, const struct event *ev,
+                              int64_t event_usec, int64_t recv_usec, struct verdict *ret)
+{
+        const struct household *h = d->household;
+        struct household_state *st = &e->households[h->index];
+        const struct policy *p = rules_policy(e->config, h);
+        char w[32];
+
+        if (!ev->retained) {
+                int64_t off = recv_usec - event_usec;
+                /* Jitter below a second is not worth a write of the state. */
+                if (off - st->clock_offset_usec > USEC_PER_SEC ||
+                    st->clock_offset_usec - off > USEC_PER_SEC)
+                        st->clock_offset_usec = off;
+        }
+        if (rules_debounce(p, &e->debounce[d->index], ev, event_usec)) {
+                *ret = (struct verdict){ .kind = VERDICT_IGNORED,
+                                         .basis = BASIS_DEBOUNCED,
+                                         .pass = -1 };
+                snprintf(ret->reason, sizeof(ret->reason),
+                         "repeat of the device's previous %s event within debounce (%s)",
+                         event_type_to_string(ev->type), format_duration(p->debounce_usec, w));
+                return 1;
+        }
+        return settle_deadlines(e, h, event_usec, recv_usec);
+}
+
+/* Arms TIMER_RULES for the household's next deadline, mapped onto the realtime clock. */
+static void schedule_household(struct engine *e, const struct household *h)
+{
+        struct household_state *st = &e->households[h->index];
+        int64_t at = rules_next_deadline(e->config, h, st, NULL), wall;
+
+        if (at == INT64_MAX) {
+                if (st->timer_usec) {
+                        st->timer_usec = 0;
+                        st->timer_token++;
+                }
+                return;
+        }
+        wall = st->clock_offset_usec > 0 && at > INT64_MAX - st->clock_offset_usec
+                   ? INT64_MAX - 1
+                   : at + st->clock_offset_usec;
+        if (wall == st->timer_usec)
+                return;
+        st->timer_usec = wall;
+        st->timer_token++;
+        timerq_push(&e->timers, wall, TIMER_RULES, (void *)h, st->timer_token);
+}
+
+/* Stores what changed in h's rule state (passes, the JSON state) and re-arms its timer. */
+static int rules_persist(struct engine *e, const struct household *h, int64_t event_usec,
+                         int64_t now_usec)
+{
+        struct household_state *st = &e->households[h->index];
+        _cleanup_free_ char *json = NULL;
+        cJSON *j;
+        uint64_t hash;
+        int r;
+
+        for (size_t i = 0; i < st->n_passes; i++) {
+                struct rules_pass *ps = &st->passes[i];
+                bool done = rules_pass_done(ps, event_usec);
+                if (!ps->dirty && !done)
+                        continue;
+                r = store_update_pass(e->store, &(struct store_pass){
+                                                    .id = ps->id,
+                                                    .exit_usec = ps->exit_usec,
+                                                    .return_usec = ps->return_usec,
+                                                    .overdue = ps->overdue,
+                                                    .done = done,
+                                                });
+                if (r < 0)
+                        return r;
+                ps->dirty = false;
+        }
+        rules_prune_passes(st, event_usec);
+        j = rules_state_to_json(st);
+        json = j ? cJSON_PrintUnformatted(j) : NULL;
+        cJSON_Delete(j);
+        if (!json)
+                return -ENOMEM;
+        hash = hash_str(json);
+        if (hash != st->saved_hash) {
+                r = store_save_household_state(e->store, h->id, json, now_usec);
+                if (r < 0)
+                        return r;
+                st->saved_hash = hash;
+        }
+        schedule_household(e, h);
+        return 0;
+}
+
+static int rules_timer(struct engine *e, const struct household *h, uint64_t token,
+                       int64_t now_usec)
+{
+        struct household_state *st = &e->households[h->index];
+        int64_t until = now_usec - st->clock_offset_usec;
+        int r;
+
+        if (token != st->timer_token)
+                return 0; /* stale: the state changed since it was armed */
+        st->timer_usec = 0;
+        r = store_begin(e->store);
+        if (r == 0)
+                r = settle_deadlines(e, h, until, now_usec);
+        if (r == 0)
+                r = rules_persist(e, h, until, now_usec);
+        if (r < 0) {
+                /* The database refused (busy, full): try again rather than lose the deadline. */
+                log_err_errno(r, "household %s: rule deadline failed, retrying", h->id);
+                st->timer_usec = now_usec + ESCALATION_RETRY_USEC;
+                timerq_push(&e->timers, st->timer_usec, TIMER_RULES, (void *)h, ++st->timer_token);
+        }
+        return r;
+}
+
+/* The observation of h ended: its live alerts are resolved by the system and, unless the
+ * observation ended before this database existed, its community worker and installers
+ * are told to collect the devices (once, also across restarts). */
+static int end_observation_once(struct engine *e, const struct household *h, int64_t now_usec)
+{
+        struct household_state *st = &e->households[h->index];
+        struct alert *a, *next;
+        struct verdict v = { .kind = VERDICT_ALERT,
+                             .alert = ALERT_OBSERVATION_ENDED,
+                             .severity = SEVERITY_INFO,
+                             .basis = BASIS_OUTSIDE_WINDOW,
+                             .pass = -1 };
+        struct event ev = { .type = EVENT_HEARTBEAT };
+        char when[32];
+        size_t resolved = 0;
+        int r;
+
+        if (st->observation_noticed || now_usec < h->obs_end_usec)
+                return 0;
+        r = store_begin(e->store);
+        if (r < 0)
+                return r;
+        for (a = st->alerts; a; a = next) {
+                next = a->next;
+                r = store_set_alert_resolved(e->store, a->id, "system", "system", now_usec,
+                                             "observation ended");
+                if (r == 0)
+                        r = store_insert_action(e->store, "resolve", "system", "system", a->id,
+                                                now_usec, "observation ended");
+                if (r < 0)
+                        return r;
+                unlink_alert(e, a);
+                resolved++;
+        }
+        st->observation_noticed = true;
+        if (h->obs_end_usec < e->db_created_usec) {
+                if (resolved)
+                        log_info("household %s: observation ended; %zu alerts resolved", h->id,
+                                 resolved);
+                return 0;
+        }
+        snprintf(v.reason, sizeof(v.reason),
+                 "observation ended at %s (%zu open alerts resolved); collect the devices",
+                 format_local_time(h->obs_end_usec, when), resolved);
+        return act_on_verdict(e, h, NULL, &ev, &v, h->obs_end_usec, now_usec, &a);
+}
+
+static int end_observation(struct engine *e, const struct household *h, int64_t now_usec)
+{
+        int r = end_observation_once(e, h, now_usec);
+
+        if (r < 0) {
+                /* The database refused (busy, full): try again rather than never end it. */
+                log_err_errno(r, "household %s: end of observation failed, retrying", h->id);
+                timerq_push(&e->timers, now_usec + ESCALATION_RETRY_USEC, TIMER_OBSERVATION_END,
+                            (void *)h, 0);
+        }
+        return r;
+}
+
+/* ---- rebuilding the rule state at start ---- */
+
+static int load_household_state(const char *household, const char *json, void *userdata)
+{
+        struct engine *e = userdata;
+        const struct household *h = config_household(e->config, household);
+        _cleanup_json_ cJSON *j = NULL;
+
+        if (!h || !json)
+                return 0;
+        j = cJSON_Parse(json);
+        if (!j) {
+                log_warn("household %s: stored rule state is not JSON; starting afresh", h->id);
+                return 0;
+        }
+        rules_state_from_json(&e->households[h->index], j);
+        e->households[h->index].saved_hash = hash_str(json);
+        return 0;
+}
+
+static int load_pass(const struct store_pass *p, void *userdata)
+{
+        struct engine *e = userdata;
+        const struct household *h = config_household(e->config, p->household);
+        struct household_state *st;
+        struct rules_pass rp = {
+                .id = p->id,
+                .from_usec = p->from_usec,
+                .to_usec = p->to_usec,
+                .exit_usec = p->exit_usec,
+                .return_usec = p->return_usec,
+                .overdue = p->overdue,
+        };
+
+        if (!h)
+                return 0;
+        st = &e->households[h->index];
+        if (st->n_passes >= RULES_PASSES_MAX) {
+                log_warn("household %s: more than %d pending passes; pass %" PRId64 " ignored",
+                         h->id, RULES_PASSES_MAX, p->id);
+                return 0;
+        }
+        rules_copy_text(rp.reason, sizeof(rp.reason), p->reason);
+        return rules_add_pass(st, &rp) == -ENOMEM ? -ENOMEM : 0;
+}
+
+static int mark_noticed(const char *household, void *userdata)
+{
+        struct engine *e = userdata;
+        const struct household *h = config_household(e->config, household);
+
+        if (h)
+                e->households[h->index].observation_noticed = true;
+        return 0;
+}
+
+static int rules_load(struct engine *e)
+{
+        const struct config *c = e->config;
+        size_t passes = 0;
+        int r;
+
+        e->db_created_usec = store_created_usec(e->store);
+        r = store_foreach_household_state(e->store, load_household_state, e);
+        if (r == 0)
+                r = store_foreach_pending_pass(e->store, load_pass, e);
+        if (r == 0)
+                r = store_foreach_household_with_alert(
+                    e->store, alert_kind_to_string(ALERT_OBSERVATION_ENDED), mark_noticed, e);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_households; i++) {
+                const struct household *h = &c->households[i];
+                struct household_state *st = &e->households[i];
+
+                passes += st->n_passes;
+                if (!st->observation_noticed)
+                        timerq_push(&e->timers, h->obs_end_usec, TIMER_OBSERVATION_END, (void *)h,
+                                    0);
+                schedule_household(e, h);
+        }
+        log_info("engine: rule state of %zu households loaded, %zu pending passes", c->n_households,
+                 passes);
+        return 0;
+}
+
+/* After a reload (the new config is e->config, the old one oc still valid): new households
+ * and moved observation ends get their end timer; every household's rule deadline is
+ * re-armed (its policy may have changed). */
+static void rules_reloaded(struct engine *e, const struct config *oc)
+{
+        for (size_t i = 0; i < e->config->n_households; i++) {
+                const struct household *h = &e->config->households[i];
+                const struct household *oh = config_household(oc, h->id);
+
+                if (!e->households[i].observation_noticed &&
+                    (!oh || oh->obs_end_usec != h->obs_end_usec))
+                        timerq_push(&e->timers, h->obs_end_usec, TIMER_OBSERVATION_END, (void *)h,
+                                    0);
+                e->households[i].timer_usec = 0; /* re-push at the new policy's deadline */
+                schedule_household(e, h);
+        }
+}
+
+/* ---- commands ---- */
+
+int engine_checkin(struct engine *e, const struct worker *w, const struct household *h,
+                   const char *channel, int64_t at_usec, int64_t now_usec, const char **error)
+{
+        struct household_state *st = &e->households[h->index];
+        char detail[160];
+        int r;
+
+        r = store_begin(e->store);
+        if (r == 0)
+                r = settle_deadlines(e, h, at_usec, now_usec);
+        if (r < 0)
+                return r;
+        r = rules_checkin(e->config, h, st, w, at_usec, error);
+        if (r == RULES_E_REFUSED) {
+                snprintf(detail, sizeof(detail), "refused: %s", *error);
+                r = store_insert_action(e->store, "checkin", w->id, channel, h->id, at_usec,
+                                        detail);
+                return r < 0 ? r : ENGINE_E_REFUSED;
+        }
+        r = store_insert_checkin(e->store, h->id, w->id, channel, at_usec, now_usec);
+        if (r == 0)
+                r = store_insert_action(e->store, "checkin", w->id, channel, h->id, at_usec,
+                                        "at the door");
+        if (r == 0)
+                r = rules_persist(e, h, at_usec, now_usec);
+        if (r < 0)
+                return r;
+        log_info("household %s: check-in by %s via %s", h->id, w->id, channel);
+        return ENGINE_OK;
+}
+
+int engine_add_pass(struct engine *e, const struct worker *w, const struct household *h,
+                    int64_t from_usec, int64_t to_usec, const char *reason, const char *channel,
+                    int64_t at_usec, int64_t now_usec, int64_t *ret_id, const char **error)
+{
+        struct household_state *st = &e->households[h->index];
+        struct rules_pass p = { .from_usec = from_usec, .to_usec = to_usec };
+        char detail[400], a[40], b[40];
+        int r;
+
+        r = store_begin(e->store);
+        if (r == 0)
+                r = settle_deadlines(e, h, at_usec, now_usec);
+        if (r < 0)
+                return r;
+        if (!rules_worker_may_act(e->config, h, w)) {
+                *error = "worker is not of the household's community or team";
+                r = RULES_E_REFUSED;
+        } else
+                r = rules_check_pass(e->config, h, st, from_usec, to_usec, reason, error);
+        if (r == RULES_E_REFUSED) {
+                snprintf(detail, sizeof(detail), "refused: %s", *error);
+                r = store_insert_action(e->store, "pass", w->id, channel, h->id, at_usec, detail);
+                return r < 0 ? r : ENGINE_E_REFUSED;
+        }
+        r = store_insert_pass(e->store,
+                              &(struct store_pass){ .household = h->id,
+                                                    .worker = w->id,
+                                                    .channel = channel,
+                                                    .reason = reason,
+                                                    .from_usec = from_usec,
+                                                    .to_usec = to_usec,
+                                                    .created_usec = at_usec },
+                              &p.id);
+        if (r < 0)
+                return r;
+        rules_copy_text(p.reason, sizeof(p.reason), reason);
+        r = rules_add_pass(st, &p); /* rules_check_pass() made sure there is room */
+        if (r < 0)
+                return r;
+        snprintf(detail, sizeof(detail), "pass %" PRId64 " %s to %s: %.200s", p.id,
+                 format_rfc3339(from_usec, a), format_rfc3339(to_usec, b), reason);
+        r = store_insert_action(e->store, "pass", w->id, channel, h->id, at_usec, detail);
+        if (r == 0)
+                r = rules_persist(e, h, at_usec, now_usec);
+        if (r < 0)
+                return r;
+        if (ret_id)
+                *ret_id = p.id;
+        log_info("household %s: %s by %s via %s", h->id, detail, w->id, channel);
+        return ENGINE_OK;
+}
+
+int engine_report(struct engine *e, const struct household *h, const char *reason,
+                  const char *channel, int64_t at_usec, int64_t now_usec, const char **error)
+{
+        struct household_state *st = &e->households[h->index];
+        char detail[400];
+        bool over = false;
+        int number = 0, r;
+
+        r = store_begin(e->store);
+        if (r == 0)
+                r = settle_deadlines(e, h, at_usec, now_usec);
+        if (r < 0)
+                return r;
+        r = rules_report(e->config, h, st, at_usec, reason, &number, &over, error);
+        if (r == RULES_E_REFUSED) {
+                snprintf(detail, sizeof(detail), "refused: %s", *error);
+                r = store_insert_action(e->store, "report", h->id, channel, h->id, at_usec, detail);
+                return r < 0 ? r : ENGINE_E_REFUSED;
+        }
+        snprintf(detail, sizeof(detail), "%.200s (report %d of the day, %s %d)",
+                 reason && *reason ? reason : "no reason given", number,
+                 over ? "beyond the limit of" : "limit",
+                 rules_policy(e->config, h)->resident_reports_per_day);
+        r = store_insert_report(e->store, h->id, channel, reason, at_usec, now_usec, number, over);
+        if (r == 0)
+                r = store_insert_action(e->store, "report", h->id, channel, h->id, at_usec, detail);
+        if (r == 0)
+                r = rules_persist(e, h, at_usec, now_usec);
+        if (r < 0)
+                return r;
+        log_info("household %s: pre-report %s", h->id, detail);
+        if (over) {
+                *error = "daily pre-report limit reached: the next opening will alert the team";
+                return ENGINE_E_REFUSED;
+        }
+        return ENGINE_OK;
+}
+/* ---- the system's own alarms (DESIGN.md §6): monitoring_gap, notification_failed ----
+ *
+ * They go to the command centre and the admins, through every channel those workers list
+ * (but MQTT for monitoring_gap: the broker is what is missing) and through the group
+ * notifiers that want the kind (system notices have no community unless they concern a
+ * household's alert). They do not escalate. Like any alert, an open one absorbs further
+ * occurrences (a count) instead of notifying again. */
+
+void engine_set_notify(struct engine *e, struct notify_context *ctx)
+{
+        e->notify = ctx;
+}
+
+/* The live alert of this kind a new occurrence joins: per household like find_joinable(),
+ * or among the alerts without household. */
+static struct alert *find_system_alert(struct engine *e, const struct household *h,
+                                       enum alert_kind kind, int64_t now_usec)
+{
+        const char *key;
+        void *value;
+        size_t i = 0;
+
+        if (h)
+                return find_joinable(e, h, kind, NULL, now_usec);
+        while (hashmap_iterate(e->alerts_by_id, &i, &key, &value)) {
+                struct alert *a = value;
+                if (a->household || a->kind != kind)
+                        continue;
+                if (a->state == ALERT_OPEN ||
+                    (a->state == ALERT_ACKED &&
+                     now_usec < a->acked_usec + e->config->policy.ack_absorb_usec))
+                        return a;
+        }
+        return NULL;
+}
+
+static int notify_system(struct engine *e, const struct outgoing *o, int64_t now_usec)
+{
+        const struct config *c = e->config;
+        _cleanup_free_ struct recipient *rcpt = NULL;
+        uint64_t before = e->counters.notifications;
+        size_t n = 0;
+        int r = 0;
+
+        rcpt = calloc(c->n_command + c->n_admins + 1, sizeof(*rcpt));
+        if (!rcpt)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_command + c->n_admins; i++) {
+                bool command = i < c->n_command;
+                const struct worker *w = command ? c->command[i] : c->admins[i - c->n_command];
+                bool dup = false;
+
+                for (size_t k = 0; k < n && !dup; k++)
+                        dup = rcpt[k].worker == w;
+                if (!dup)
+                        rcpt[n++] = (struct recipient){ w, command ? "command" : "admin" };
+        }
+        for (size_t i = 0; i < n && r >= 0; i++)
+                for (size_t ch = 0; ch < rcpt[i].worker->n_channels && r >= 0; ch++)
+                        r = queue_person(e, o, &rcpt[i], rcpt[i].worker->channels[ch], now_usec);
+        if (r >= 0)
+                r = queue_rounds(e, o, rcpt, n, now_usec);
+        if (r >= 0 && e->counters.notifications == before)
+                log_warn("%s (alert %s): no channel reaches the command centre or the admins%s",
+                         o->kind, o->a->id,
+                         o->skip_mqtt
+                             ? " without MQTT (configure an exec, webhook or robot channel)"
+                             : "");
+        return r;
+}
+
+/* Raises a system alert, or joins the live one. *ret_new tells which. */
+static int raise_system_alert(struct engine *e, enum alert_kind kind, const struct household *h,
+                              const char *reason, int64_t event_usec, int64_t now_usec,
+                              struct alert **ret, bool *ret_new)
+{
+        struct alert *a = find_system_alert(e, h, kind, now_usec);
+        int r;
+
+        *ret_new = false;
+        r = store_begin(e->store);
+        if (r < 0)
+                return r;
+        if (a) {
+                a->count++;
+                a->last_event_usec = now_usec;
+                *ret = a;
+                return store_update_alert(e->store, a);
+        }
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        r = store_next_id(e->store, 'a', now_usec, a->id, sizeof(a->id));
+        if (r < 0) {
+                free(a);
+                return r;
+        }
+        a->kind = kind;
+        a->severity = alert_kind_default_severity(kind);
+        a->state = ALERT_OPEN;
+        a->household = (struct household *)h;
+        a->count = 1;
+        a->raised_usec = now_usec;
+        a->last_event_usec = now_usec;
+        a->round = 1;
+        a->event_ts = (double)event_usec / 1e6;
+        r = store_insert_alert(e->store, a, h ? h->community_id : NULL, reason);
+        if (r < 0) {
+                alert_free(a);
+                return r;
+        }
+        link_alert(e, a);
+        e->counters.alerts_raised++;
+        log_notice("alert %s: %s%s%s (%s)", a->id, alert_kind_to_string(kind),
+                   h ? " at household " : "", h ? h->id : "", reason);
+        *ret = a;
+        *ret_new = true;
+        return 0;
+}
+
+int engine_notification_failed(struct engine *e, const char *notification_id, const char *alert_id,
+                               const char *channel, const char *worker_id, const char *kind,
+                               const char *error, int64_t now_usec)
+{
+        const struct worker *w = worker_id ? config_worker(e->config, worker_id) : NULL;
+        const struct alert *failed = alert_id ? engine_find_alert(e, alert_id) : NULL;
+        const struct household *h = failed ? failed->household : NULL;
+        char reason[512], household_id[160];
+        struct alert *a;
+        bool is_new;
+        int r;
+
+        if (w) {
+                char masked[32];
+                log_warn("notification %s: worker %s (%s, phone %s) was not reached via %s",
+                         notification_id, w->id, w->name ? w->name : "-",
+                         w->phone ? log_mask_phone(w->phone, masked) : "-", channel);
+        }
+        if (str_eq(kind, "notification_failed")) {
+                /* Telling the admins that telling the admins failed would never end. */
+                log_err("notification %s to the admins about a failed notification was not "
+                        "delivered either (via %s): %s",
+                        notification_id, channel, error);
+                return 0;
+        }
+        if (!failed && alert_id &&
+            store_alert_household(e->store, alert_id, household_id, sizeof(household_id)) == 0)
+                h = config_household(e->config, household_id);
+        snprintf(reason, sizeof(reason), "notification %s (%s, alert %s) via %s not delivered: %s",
+                 notification_id, kind ? kind : "?", alert_id ? alert_id : "-", channel,
+                 error ? error : "unknown error");
+        r = raise_system_alert(e, ALERT_NOTIFICATION_FAILED, h, reason, now_usec, now_usec, &a,
+                               &is_new);
+        if (r < 0 || !is_new)
+                return r;
+        return notify_system(e,
+                             &(struct outgoing){
+                                 .a = a,
+                                 .kind = alert_kind_to_string(a->kind),
+                                 .reason = reason,
+                                 .step = escalation_step_to_string(STEP_COMMAND),
+                             },
+                             now_usec);
+}
+
+static struct alert *live_gap(struct engine *e)
+{
+        const char *key;
+        void *value;
+        size_t i = 0;
+
+        while (hashmap_iterate(e->alerts_by_id, &i, &key, &value)) {
+                struct alert *a = value;
+                if (!a->household && a->kind == ALERT_MONITORING_GAP && a->state != ALERT_RESOLVED)
+                        return a;
+        }
+        return NULL;
+}
+
+bool engine_monitoring_gap_open(struct engine *e)
+{
+        return live_gap(e) != NULL;
+}
+
+int engine_monitoring_gap(struct engine *e, const char *reason, int64_t since_usec,
+                          int64_t now_usec)
+{
+        struct alert *a;
+        bool is_new;
+        int r;
+
+        if (live_gap(e))
+                return 0;
+        r = raise_system_alert(e, ALERT_MONITORING_GAP, NULL, reason, since_usec, now_usec, &a,
+                               &is_new);
+        if (r < 0 || !is_new)
+                return r;
+        return notify_system(e,
+                             &(struct outgoing){
+                                 .a = a,
+                                 .kind = alert_kind_to_string(a->kind),
+                                 .reason = reason,
+                                 .step = escalation_step_to_string(STEP_COMMAND),
+                                 .skip_mqtt = true,
+                             },
+                             now_usec);
+}
+
+int engine_monitoring_restored(struct engine *e, int64_t now_usec)
+{
+        static const char note[] = "the MQTT broker is reachable again";
+        struct alert *a = live_gap(e);
+        int r;
+
+        if (!a)
+                return 0;
+        r = store_begin(e->store);
+        if (r == 0)
+                r = notify_system(e,
+                                  &(struct outgoing){
+                                      .a = a,
+                                      .kind = "monitoring_restored",
+                                      .row_kind = "notice",
+                                      .reason = note,
+                                      .step = escalation_step_to_string(STEP_COMMAND),
+                                      .event_ts_usec = now_usec,
+                                      .skip_mqtt = true,
+                                  },
+                                  now_usec);
+        if (r == 0)
+                r = store_set_alert_resolved(e->store, a->id, NULL, "system", now_usec, note);
+        if (r == 0)
+                r = store_insert_action(e->store, "resolve", NULL, "system", a->id, now_usec, note);
+        if (r < 0)
+                return r;
+        log_notice("alert %s: monitoring restored after %.0f s", a->id,
+                   (double)(now_usec - llround(a->event_ts * 1e6)) / 1e6);
+        unlink_alert(e, a);
         return 0;
 }

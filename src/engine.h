@@ -56,6 +56,18 @@ int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, c
 int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id, const char *note,
                    const char *channel, int64_t now_usec, const char **error);
 
+/* Observation-rule commands (issue 4). at_usec is the command's time for the rules
+ * (rules_command_time()), now_usec the receive time. Refusals return ENGINE_E_REFUSED with
+ * *error; a pre-report beyond the daily limit is recorded and also answered with
+ * ENGINE_E_REFUSED (the next opening will raise too_many_openings). */
+int engine_checkin(struct engine *e, const struct worker *w, const struct household *h,
+                   const char *channel, int64_t at_usec, int64_t now_usec, const char **error);
+int engine_add_pass(struct engine *e, const struct worker *w, const struct household *h,
+                    int64_t from_usec, int64_t to_usec, const char *reason, const char *channel,
+                    int64_t at_usec, int64_t now_usec, int64_t *ret_id, const char **error);
+int engine_report(struct engine *e, const struct household *h, const char *reason,
+                  const char *channel, int64_t at_usec, int64_t now_usec, const char **error);
+
 /* Timers: the earliest instant engine_tick() has work (INT64_MAX when none); the daemon
  * arms one timer for it. engine_tick() fires everything due at now_usec: escalation steps
  * and reminders (escalation.h) of open alerts, recipients resolved by the roster at now. */
@@ -70,6 +82,24 @@ int engine_tick(struct engine *e, int64_t now_usec);
 int engine_health_start(struct engine *e, int64_t now_usec);
 void engine_health_rearm(struct engine *e, int64_t now_usec);
 
+/* Notifications. With a notify context (borrowed), group notifiers get one row per round
+ * and text comes from its templates; without one, every channel a worker lists gets a
+ * per-person row and the default templates are used. */
+struct notify_context;
+void engine_set_notify(struct engine *e, struct notify_context *ctx);
+/* A notification was dead-lettered: raises notification_failed (or joins the live one of
+ * the alert's household) for the command centre and the admins. worker_id: the recipient
+ * of a per-person notification (logged with the phone masked), NULL for a round. */
+int engine_notification_failed(struct engine *e, const char *notification_id, const char *alert_id,
+                               const char *channel, const char *worker_id, const char *kind,
+                               const char *error, int64_t now_usec);
+/* The broker has been unreachable since since_usec (wall clock): raises monitoring_gap,
+ * told over non-MQTT channels only, unless one is live. */
+int engine_monitoring_gap(struct engine *e, const char *reason, int64_t since_usec,
+                          int64_t now_usec);
+bool engine_monitoring_gap_open(struct engine *e);
+/* The broker is back: sends monitoring_restored where the gap went and resolves the gap. */
+int engine_monitoring_restored(struct engine *e, int64_t now_usec);
 /* Switches to a new configuration (SIGHUP), between two messages, with the previous
  * transaction committed. State arrays are rebuilt by id: the state of households and
  * devices that stay is carried over, new ones start fresh; live alerts and their pending

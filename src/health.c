@@ -205,22 +205,6 @@ static void judge_battery(const struct config *c, const struct device *d, const 
                     d->source ? d->source : "?", d->id, why, back(ret));
 }
 
-static void judge_tamper(const struct device *d, const struct event *ev,
-                         const struct health_view *hv, struct health_decision *ret)
-{
-        if (!ev->tampered)
-                say(ret, HEALTH_RECORD, ALERT_TAMPER, "tamper cleared%s", back(ret));
-        else if (!hv->observed)
-                say(ret, HEALTH_RECORD, ALERT_TAMPER,
-                    "tamper reported (household not under observation)");
-        else if (ev->retained && hv->live_tamper)
-                say(ret, HEALTH_RECORD, ALERT_TAMPER,
-                    "retained replay of a tamper state already alerted");
-        else
-                say(ret, HEALTH_RAISE, ALERT_TAMPER, "device %s reports tampering%s%s", d->id,
-                    ev->retained ? " (retained state)" : "", back(ret));
-}
-
 void health_judge(const struct config *c, const struct device *d, const struct event *ev,
                   const struct health_view *hv, int64_t event_usec, struct health_decision *ret)
 {
@@ -233,9 +217,6 @@ void health_judge(const struct config *c, const struct device *d, const struct e
                 return;
         case EVENT_BATTERY:
                 judge_battery(c, d, ev, hv, event_usec, ret);
-                return;
-        case EVENT_TAMPER:
-                judge_tamper(d, ev, hv, ret);
                 return;
         case EVENT_HEARTBEAT:
                 say(ret, HEALTH_RECORD, ALERT_DEVICE_OFFLINE, "heartbeat: device alive%s",

@@ -1,5 +1,6 @@
-/* health.h: device health decisions (DESIGN.md §6): availability and LWT, staleness,
- * battery and tamper, turned into device_offline, battery_low and tamper alerts.
+/* health.h: device health decisions (DESIGN.md §6): availability and LWT, staleness and
+ * battery, turned into device_offline and battery_low alerts. (tamper is judged by
+ * rules.c; all three go to the community worker and installers, see engine.c.)
  *
  * Pure: the engine passes the configuration, the device, what it knows of the device's
  * health (struct health_view, struct device_state's health_* fields) and the time; the
@@ -17,7 +18,6 @@
  *   - a battery is low when the device says so, when its percentage is at or below
  *     policy.battery_low_percent, or, for devices that report only a voltage, when that is
  *     at or below the device's battery_low_mv; at most one battery_low alert a day;
- *   - tamper raises (and escalates); a retained replay of a tamper already alerted does not;
  *   - nothing is raised outside the household's observation window. */
 #pragma once
 
@@ -63,7 +63,6 @@ struct health_view {
         bool observed;       /* the household is under observation at the event time */
         bool offline;        /* the device is offline and alerted (health_offline) */
         bool bridge_alerted; /* bridge events: the bridge's offline is alerted, not recovered */
-        bool live_tamper;    /* a live tamper alert of the device */
         bool live_battery;   /* a live battery_low alert of the device that would absorb this */
         bool battery_low;    /* the previous battery report was low (health_battery_low) */
         int64_t battery_alert_usec; /* the last battery_low alert of the device, 0 = none */
@@ -84,8 +83,8 @@ struct health_decision {
         char reason[VERDICT_REASON_MAX];
 };
 
-/* Judges an EVENT_AVAILABILITY, EVENT_BATTERY, EVENT_TAMPER or EVENT_HEARTBEAT of d at
- * event_usec. Other event types are recorded (recovered set when alive and offline). */
+/* Judges an EVENT_AVAILABILITY, EVENT_BATTERY or EVENT_HEARTBEAT of d at event_usec.
+ * Other event types are recorded (recovered set when alive and offline). */
 void health_judge(const struct config *c, const struct device *d, const struct event *ev,
                   const struct health_view *hv, int64_t event_usec, struct health_decision *ret);
 

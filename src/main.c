@@ -10,6 +10,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "notify/notify.h"
 #include "roster.h"
 #include "util.h"
 
@@ -90,9 +91,16 @@ int main(int argc, char **argv)
         log_open(level, check);
 
         r = config_load(dir, &cfg, &diag);
+        if (r >= 0 && check)
+                /* Notifiers read their secret files: only the daemon's own check does that
+                 * (the daemon builds them again at start). */
+                for (size_t i = 0; i < cfg->n_notifiers; i++)
+                        if (notify_check_config(&cfg->notifiers[i], cfg->dir, &diag) < 0)
+                                r = -EINVAL;
         print_diag(&diag);
         config_diag_done(&diag);
         if (r < 0) {
+                config_free(cfg);
                 fprintf(stderr, "doorwatchd: configuration in %s is invalid\n", dir);
                 if (!check)
                         sd_notifyf(0, "STATUS=configuration in %s is invalid\nERRNO=%d", dir, -r);

@@ -1,31 +1,73 @@
 /* outbox.c: the notification dispatcher (see outbox.h).
  *
- * MQTT deliveries are tracked by message id: libmosquitto message ids are 16-bit, so a
- * direct table of 65536 slots maps a mid to the notification id awaiting its PUBACK.
- * Rows are updated inside the daemon's current transaction. */
+ * One pass (outbox_dispatch) reads the due rows, most urgent first, and for each one
+ * either hands it to its notifier (row -> `sending`, attempts + 1) or moves its next
+ * attempt to when it can go (rate-limit slot, broker connection, free send slot). The
+ * notifier's callback decides the row's fate and asks for another pass through the
+ * `kick` defer source, never by dispatching from inside the callback.
+ *
+ * Ownership: every send in flight is a struct outbox_send on the outbox's list; it
+ * carries copies of what the callback needs (the row is gone from memory by then).
+ * When the outbox is freed first, the sends still owed a callback are detached
+ * (send->outbox = NULL) and freed by that callback when the notify context cancels them;
+ * their rows stay `sending` and go back to pending at the next start. */
 #include "outbox.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "log.h"
+#include "notify/mqtt_notifier.h"
 #include "util.h"
 
-#define DISPATCH_BATCH  512
-#define RETRY_BASE_USEC (2 * USEC_PER_SEC)
-#define RETRY_MAX_USEC  (10 * USEC_PER_MIN)
+#define DISPATCH_BATCH 512
+/* Concurrent sends per notifier (HTTP requests, child processes); MQTT has its own
+ * in-flight window in libmosquitto. */
+#define MAX_INFLIGHT      16
+#define MAX_INFLIGHT_MQTT 1000
+/* A row that found its notifier saturated or the broker away looks again after this
+ * (the broker's connect callback and every completed send make it sooner). */
+#define SATURATED_WAIT_USEC (1 * USEC_PER_SEC)
+#define BROKER_WAIT_USEC    (60 * USEC_PER_SEC)
+
+struct outbox_send {
+        struct outbox *outbox; /* NULL once the outbox is gone */
+        char *id, *alert_id, *channel, *worker, *kind;
+        int attempts; /* including this one */
+        int64_t created_usec;
+        struct outbox_send *prev, *next;
+};
 
 struct outbox {
         sd_event *event;
         const struct config *config;
         struct store *store;
+        struct notify_context *notify;
         struct mqtt *mqtt;
         sd_event_source *timer;
-        char *inflight[65536]; /* mid -> notification id (owned) */
+        sd_event_source *kick;
+        outbox_dead_fn dead_fn;
+        void *dead_userdata;
+        struct outbox_send *sends;
+        size_t n_sends;
         struct outbox_counters counters;
+        struct ratelimit rl_retry;
 };
 
-int outbox_new(sd_event *ev, const struct config *c, struct store *s, struct outbox **ret)
+static void kick(struct outbox *o)
+{
+        if (o->kick)
+                sd_event_source_set_enabled(o->kick, SD_EVENT_ONESHOT);
+}
+
+static int on_kick(sd_event_source *s, void *userdata)
+{
+        outbox_dispatch(userdata);
+        return 0;
+}
+
+int outbox_new(sd_event *ev, const struct config *c, struct store *s, struct notify_context *notify,
+               struct outbox **ret)
 {
         struct outbox *o = calloc(1, sizeof(*o));
         int r;
@@ -35,7 +77,15 @@ int outbox_new(sd_event *ev, const struct config *c, struct store *s, struct out
         o->event = sd_event_ref(ev);
         o->config = c;
         o->store = s;
-        r = store_requeue_sending(s);
+        o->notify = notify;
+        o->rl_retry = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 20);
+        r = sd_event_add_defer(ev, &o->kick, on_kick, o);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(o->kick, SD_EVENT_OFF);
+        if (r >= 0) {
+                sd_event_source_set_description(o->kick, "outbox-kick");
+                r = store_requeue_sending(s);
+        }
         if (r < 0) {
                 outbox_free(o);
                 return r;
@@ -44,21 +94,49 @@ int outbox_new(sd_event *ev, const struct config *c, struct store *s, struct out
         return 0;
 }
 
+static struct outbox_send *send_free(struct outbox_send *snd)
+{
+        free(snd->id);
+        free(snd->alert_id);
+        free(snd->channel);
+        free(snd->worker);
+        free(snd->kind);
+        free(snd);
+        return NULL;
+}
+
+static void send_unlink(struct outbox *o, struct outbox_send *snd)
+{
+        if (snd->prev)
+                snd->prev->next = snd->next;
+        else
+                o->sends = snd->next;
+        if (snd->next)
+                snd->next->prev = snd->prev;
+        snd->prev = snd->next = NULL;
+        o->n_sends--;
+}
+
 struct outbox *outbox_free(struct outbox *o)
 {
         if (!o)
                 return NULL;
+        while (o->sends) {
+                struct outbox_send *snd = o->sends;
+                send_unlink(o, snd);
+                snd->outbox = NULL; /* its callback frees it */
+        }
         o->timer = sd_event_source_disable_unref(o->timer);
-        for (size_t i = 0; i < ELEMENTSOF(o->inflight); i++)
-                free(o->inflight[i]);
+        o->kick = sd_event_source_disable_unref(o->kick);
         sd_event_unref(o->event);
         free(o);
         return NULL;
 }
 
-void outbox_set_mqtt(struct outbox *o, struct mqtt *m)
+void outbox_set_notify(struct outbox *o, struct notify_context *notify)
 {
-        o->mqtt = m;
+        o->notify = notify;
+        kick(o);
 }
 
 void outbox_set_config(struct outbox *o, const struct config *c)
@@ -66,25 +144,43 @@ void outbox_set_config(struct outbox *o, const struct config *c)
         o->config = c;
 }
 
+void outbox_set_mqtt(struct outbox *o, struct mqtt *m)
+{
+        o->mqtt = m;
+}
+
+void outbox_set_dead_handler(struct outbox *o, outbox_dead_fn fn, void *userdata)
+{
+        o->dead_fn = fn;
+        o->dead_userdata = userdata;
+}
+
 const struct outbox_counters *outbox_counters(const struct outbox *o)
 {
         return &o->counters;
 }
 
-static int64_t retry_delay(int attempts)
+size_t outbox_n_inflight(const struct outbox *o)
 {
-        int64_t d = RETRY_BASE_USEC;
-        for (int i = 1; i < attempts && d < RETRY_MAX_USEC; i++)
+        return o->n_sends;
+}
+
+/* retry_base * 2^(attempts - 1), capped at retry_max, then a random point in its upper
+ * half, so that rows that failed together do not retry together. */
+static int64_t retry_delay(const struct outbox_config *c, int attempts)
+{
+        int64_t d = c->retry_base_usec;
+
+        for (int i = 1; i < attempts && d < c->retry_max_usec; i++)
                 d *= 2;
-        d = MIN(d, RETRY_MAX_USEC);
+        d = MIN(d, c->retry_max_usec);
         return d / 2 + (int64_t)(random() % (d / 2 + 1));
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        struct outbox *o = userdata;
-        outbox_dispatch(o);
-        /* The dispatch opened a transaction; the daemon's commit source ends it. */
+        /* The dispatch opens a transaction; the daemon's commit source ends it. */
+        outbox_dispatch(userdata);
         return 0;
 }
 
@@ -104,7 +200,7 @@ static void arm_timer(struct outbox *o)
                 delay = 10 * USEC_PER_MSEC;
         if (!o->timer) {
                 if (sd_event_add_time_relative(o->event, &o->timer, CLOCK_MONOTONIC, delay,
-                                               10 * USEC_PER_MSEC, on_timer, o) < 0)
+                                               5 * USEC_PER_MSEC, on_timer, o) < 0)
                         return;
                 sd_event_source_set_description(o->timer, "outbox-retry");
         } else
@@ -112,60 +208,199 @@ static void arm_timer(struct outbox *o)
         sd_event_source_set_enabled(o->timer, SD_EVENT_ONESHOT);
 }
 
-static const char *channel_type(struct outbox *o, const char *channel)
+static void dead_letter(struct outbox *o, const struct outbox_dead *d, int64_t now)
 {
-        const struct notifier_config *nc = config_notifier(o->config, channel);
-        if (nc)
-                return nc->type;
-        return strcmp(channel, "mqtt") == 0 ? "mqtt" : NULL;
+        int r = store_set_notification_state(o->store, d->id, NOTIFICATION_DEAD, d->attempts, now,
+                                             d->error, now);
+        if (r < 0) {
+                log_err_errno(r, "notification %s: cannot record the dead letter", d->id);
+                return;
+        }
+        o->counters.dead++;
+        log_err("notification %s (alert %s, %s) via %s given up after %d attempts: %s", d->id,
+                d->alert_id, d->kind ? d->kind : "?", d->channel, d->attempts, d->error);
+        if (o->dead_fn)
+                o->dead_fn(d, o->dead_userdata);
 }
 
-static int send_mqtt(struct outbox *o, const struct store_notification *n, int64_t now)
+static bool is_mqtt(const struct notifier *n)
 {
-        char topic[256];
-        int mid = 0, r;
-
-        if (!o->mqtt || !mqtt_connected(o->mqtt))
-                return -ENOTCONN;
-        snprintf(topic, sizeof(topic), "%s/workers/%s/notify", o->config->mqtt.topic_prefix,
-                 n->worker);
-        r = mqtt_publish(o->mqtt, topic, n->payload, strlen(n->payload), 1, false, &mid);
-        if (r < 0)
-                return r;
-        free(o->inflight[mid & 0xffff]);
-        o->inflight[mid & 0xffff] = xstrdup(n->id);
-        return 0;
+        return strcmp(notifier_type(n), "mqtt") == 0;
 }
 
-static int dispatch_one(const struct store_notification *n, void *userdata)
+static void on_sent(struct notifier *n, const struct notify_result *res, void *userdata)
 {
-        struct outbox *o = userdata;
+        struct outbox_send *snd = userdata;
+        struct outbox *o = snd->outbox;
         int64_t now = now_realtime_usec();
-        const char *type = channel_type(o, n->channel);
+        const char *detail = res->detail ? res->detail : "";
+        const struct outbox_config *oc;
         int r;
 
-        if (type && strcmp(type, "mqtt") == 0)
-                r = send_mqtt(o, n, now);
-        else
-                r = -EOPNOTSUPP;
-
-        if (r == -ENOTCONN) {
-                /* Not an attempt: wait for the broker without counting it against the row;
-                 * outbox_on_connect() makes it due again at once. */
-                return store_set_notification_state(o->store, n->id, NOTIFICATION_PENDING,
-                                                    n->attempts, now + USEC_PER_SEC,
-                                                    STORE_NOT_CONNECTED, now);
+        if (!o) {
+                send_free(snd);
+                return;
         }
+        oc = &o->config->outbox;
+        send_unlink(o, snd);
+        r = store_begin(o->store);
+        if (r < 0)
+                goto done; /* the row stays `sending` and is sent again after a restart */
+
+        if (res->outcome == NOTIFY_RETRY && strcmp(detail, "cancelled") == 0) {
+                /* The notifier went away (reload, shutdown): not an attempt. */
+                store_set_notification_state(o->store, snd->id, NOTIFICATION_PENDING,
+                                             snd->attempts - 1, now, NULL, now);
+                goto done;
+        }
+        switch (res->outcome) {
+        case NOTIFY_DELIVERED:
+                r = store_set_notification_state(o->store, snd->id, NOTIFICATION_DELIVERED, -1, now,
+                                                 NULL, now);
+                if (r == 0)
+                        o->counters.delivered++;
+                log_debug("notification %s via %s delivered (%s)", snd->id, snd->channel, detail);
+                break;
+        case NOTIFY_RATE_LIMITED: {
+                int64_t next = MAX(now + res->retry_after_usec, notifier_next_slot_usec(n, now));
+
+                if (strcmp(detail, NOTIFY_MQTT_NOT_CONNECTED) == 0)
+                        next = now + BROKER_WAIT_USEC; /* outbox_on_connect() wakes it */
+                o->counters.rate_limited++;
+                store_set_notification_state(o->store, snd->id, NOTIFICATION_PENDING,
+                                             snd->attempts - 1, next, detail, now);
+                log_debug("notification %s via %s: too fast (%s), next try in %.1f s", snd->id,
+                          snd->channel, detail, (double)(next - now) / 1e6);
+                break;
+        }
+        case NOTIFY_RETRY:
+                if ((oc->max_attempts == 0 || snd->attempts < oc->max_attempts) &&
+                    now - snd->created_usec < oc->dead_after_usec) {
+                        int64_t next =
+                            now + MAX(retry_delay(oc, snd->attempts), res->retry_after_usec);
+
+                        o->counters.retried++;
+                        store_set_notification_state(o->store, snd->id, NOTIFICATION_PENDING,
+                                                     snd->attempts, next, detail, now);
+                        if (ratelimit_below(&o->rl_retry))
+                                log_warn("notification %s via %s failed (attempt %d): %s; "
+                                         "retrying in %.1f s",
+                                         snd->id, snd->channel, snd->attempts, detail,
+                                         (double)(next - now) / 1e6);
+                        break;
+                }
+                __attribute__((fallthrough));
+        case NOTIFY_FAILED:
+        default:
+                dead_letter(o,
+                            &(struct outbox_dead){
+                                .id = snd->id,
+                                .alert_id = snd->alert_id,
+                                .channel = snd->channel,
+                                .worker = snd->worker,
+                                .kind = snd->kind,
+                                .attempts = snd->attempts,
+                                .created_usec = snd->created_usec,
+                                .error = detail,
+                            },
+                            now);
+                break;
+        }
+done:
+        send_free(snd);
+        kick(o);
+}
+
+static int dispatch_one(const struct store_notification *row, void *userdata)
+{
+        struct outbox *o = userdata;
+        int64_t now = now_realtime_usec(), slot;
+        struct notifier *n = o->notify ? notify_context_find(o->notify, row->channel) : NULL;
+        _cleanup_(notify_message_freep) struct notify_message *m = NULL;
+        struct outbox_send *snd;
+        char error[256];
+        int r;
+
+        if (!n) {
+                snprintf(error, sizeof(error), "no notifier \"%.64s\" in doorwatch.json",
+                         row->channel);
+                dead_letter(o,
+                            &(struct outbox_dead){ .id = row->id,
+                                                   .alert_id = row->alert_id,
+                                                   .channel = row->channel,
+                                                   .worker = row->worker,
+                                                   .attempts = row->attempts,
+                                                   .created_usec = row->created_usec,
+                                                   .error = error },
+                            now);
+                return 0;
+        }
+        if (is_mqtt(n) && !mqtt_connected(o->mqtt)) {
+                /* Not an attempt: wait for the broker without counting it against the row. */
+                return store_set_notification_state(o->store, row->id, NOTIFICATION_PENDING,
+                                                    row->attempts, now + BROKER_WAIT_USEC,
+                                                    NOTIFY_MQTT_NOT_CONNECTED, now);
+        }
+        slot = notifier_next_slot_usec(n, now);
+        if (slot > now)
+                return store_defer_notification(o->store, row->id, slot);
+        if (notifier_n_pending(n) >= (is_mqtt(n) ? MAX_INFLIGHT_MQTT : MAX_INFLIGHT))
+                return store_defer_notification(o->store, row->id, now + SATURATED_WAIT_USEC);
+
+        r = notify_message_parse(row->payload, &m);
+        if (r == -ENOMEM)
+                return r;
         if (r < 0) {
-                int attempts = n->attempts + 1;
+                dead_letter(o,
+                            &(struct outbox_dead){ .id = row->id,
+                                                   .alert_id = row->alert_id,
+                                                   .channel = row->channel,
+                                                   .worker = row->worker,
+                                                   .attempts = row->attempts,
+                                                   .created_usec = row->created_usec,
+                                                   .error = "malformed notification" },
+                            now);
+                return 0;
+        }
+        snd = calloc(1, sizeof(*snd));
+        if (!snd)
+                return -ENOMEM;
+        *snd = (struct outbox_send){
+                .outbox = o,
+                .id = xstrdup(row->id),
+                .alert_id = xstrdup(row->alert_id),
+                .channel = xstrdup(row->channel),
+                .worker = xstrdup(row->worker),
+                .kind = xstrdup(m->kind),
+                .attempts = row->attempts + 1,
+                .created_usec = row->created_usec,
+        };
+        r = store_set_notification_state(o->store, row->id, NOTIFICATION_SENDING, snd->attempts,
+                                         row->next_usec, NULL, now);
+        if (r < 0) {
+                send_free(snd);
+                return r;
+        }
+        snd->next = o->sends;
+        if (o->sends)
+                o->sends->prev = snd;
+        o->sends = snd;
+        o->n_sends++;
+        r = notifier_send(n, m, on_sent, snd);
+        if (r < 0) {
+                /* Never started, so no callback: record it as a failed attempt. */
+                send_unlink(o, snd);
+                store_set_notification_state(o->store, row->id, NOTIFICATION_PENDING, snd->attempts,
+                                             now + retry_delay(&o->config->outbox, snd->attempts),
+                                             strerror(-r), now);
+                send_free(snd);
                 o->counters.retried++;
-                log_warn("notification %s via %s failed: %s", n->id, n->channel, strerror(-r));
-                return store_set_notification_state(o->store, n->id, NOTIFICATION_PENDING, attempts,
-                                                    now + retry_delay(attempts), strerror(-r), now);
+                return 0;
         }
         o->counters.sent++;
-        return store_set_notification_state(o->store, n->id, NOTIFICATION_SENDING, n->attempts + 1,
-                                            n->next_usec, NULL, now);
+        log_debug("notification %s (%s) handed to %s, attempt %d", row->id, m->kind, row->channel,
+                  row->attempts + 1);
+        return 0;
 }
 
 void outbox_dispatch(struct outbox *o)
@@ -181,30 +416,14 @@ void outbox_dispatch(struct outbox *o)
 
 void outbox_on_connect(struct outbox *o)
 {
-        /* Rows that found the broker away (e.g. an escalation step that fired while the
-         * daemon was still connecting after a restart) go now, not after their wait. */
+        /* Rows that found the broker away go now, not after their wait. */
         if (store_begin(o->store) == 0)
-                store_wake_not_connected(o->store, now_realtime_usec());
+                store_wake_notifications(o->store, NOTIFY_MQTT_NOT_CONNECTED, now_realtime_usec());
         outbox_dispatch(o);
-}
-
-void outbox_on_publish(struct outbox *o, int mid)
-{
-        char *id = o->inflight[mid & 0xffff];
-        int64_t now = now_realtime_usec();
-
-        if (!id)
-                return; /* the daemon's own status message */
-        o->inflight[mid & 0xffff] = NULL;
-        if (store_begin(o->store) == 0 &&
-            store_set_notification_state(o->store, id, NOTIFICATION_DELIVERED, -1, now, NULL,
-                                         now) == 0)
-                o->counters.delivered++;
-        free(id);
 }
 
 void outbox_on_disconnect(struct outbox *o)
 {
         /* libmosquitto keeps in-flight QoS 1 messages and resends them with the same mid on
-         * reconnect, so the mid table stays valid. Nothing to do. */
+         * reconnect, so sends waiting for a PUBACK stay valid. Nothing to do. */
 }

@@ -1,11 +1,28 @@
-/* rules.c: decides for each event whether it is expected, ignored or alert-worthy.
- * Pure: everything it needs is passed in, so tests replay days with injected time. */
+/* rules.c: decides for each event whether it is expected, ignored or alert-worthy, and
+ * says why. Pure: everything it needs is passed in, so tests replay days with injected
+ * time. The only process state it reads is the time zone (calendar rules).
+ *
+ * An opening (door open -> closed is one) is judged when it starts, by the first rule
+ * that explains it, in this order: a pass (or the return after one), a worker's check-in,
+ * a scheduled visit, a resident's pre-report within the daily limit, a doorbell ring just
+ * before (a hand-off, provisionally: it must close within handoff_max_open). Otherwise it
+ * is too_many_openings (a pre-report beyond the limit), person_left (a camera saw someone
+ * leave within person_window) or door_open_unexpected. Later facts come as deadlines
+ * (hand-off expired, held open, pass overdue) or as a camera event that upgrades the
+ * opening's alert. Windows are closed intervals ("within"), except where a deadline is
+ * reached: a deadline is due at its instant ("still open at handoff_max_open"). */
 #include "rules.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
+
+static const char UNEXPLAINED[] = "no scheduled visit, check-in, pass or doorbell hand-off";
 
 const char *verdict_kind_to_string(enum verdict_kind k)
 {
@@ -19,62 +36,845 @@ const char *verdict_kind_to_string(enum verdict_kind k)
         }
 }
 
-int64_t rules_event_time(const struct event *e, int64_t recv_usec, int64_t max_clock_skew_usec)
+const struct policy *rules_policy(const struct config *c, const struct household *h)
 {
-        if (e->has_ts) {
-                int64_t ts = (int64_t)(e->ts * 1e6);
-                int64_t skew = ts > recv_usec ? ts - recv_usec : recv_usec - ts;
+        return h && h->policy ? h->policy : &c->policy;
+}
+
+int64_t rules_command_time(bool has_ts, double ts, int64_t recv_usec, int64_t max_clock_skew_usec)
+{
+        if (has_ts && ts > 0 && ts < 1e11) {
+                int64_t t = (int64_t)(ts * 1e6);
+                int64_t skew = t > recv_usec ? t - recv_usec : recv_usec - t;
                 if (skew <= max_clock_skew_usec)
-                        return ts;
+                        return t;
         }
         return recv_usec;
 }
 
-static void set(struct verdict *v, enum verdict_kind k, const char *fmt, const char *arg)
+int64_t rules_event_time(const struct event *e, int64_t recv_usec, int64_t max_clock_skew_usec)
 {
-        v->kind = k;
-        snprintf(v->reason, sizeof(v->reason), fmt, arg);
+        return rules_command_time(e->has_ts, e->ts, recv_usec, max_clock_skew_usec);
 }
 
-static void alert(struct verdict *v, enum alert_kind kind, const char *reason)
+void rules_copy_text(char *dst, size_t size, const char *src)
 {
+        size_t n = src ? strlen(src) : 0;
+
+        if (size == 0)
+                return;
+        if (n >= size) {
+                n = size - 1;
+                /* Back up over continuation bytes to the start of the cut sequence. */
+                while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+                        n--;
+        }
+        if (n)
+                memcpy(dst, src, n);
+        dst[n] = 0;
+}
+
+/* ---- formatting ---- */
+
+static const char *fmt_clock(int64_t usec, char buf[static 32])
+{
+        time_t t = (time_t)(usec / USEC_PER_SEC);
+        struct tm tm;
+
+        if (usec < 0 && usec % USEC_PER_SEC)
+                t--;
+        localtime_r(&t, &tm);
+        strftime(buf, 32, "%H:%M:%S", &tm);
+        return buf;
+}
+
+static const char *fmt_instant(int64_t usec, char buf[static 32])
+{
+        time_t t = (time_t)(usec / USEC_PER_SEC);
+        struct tm tm;
+
+        localtime_r(&t, &tm);
+        strftime(buf, 32, "%Y-%m-%d %H:%M", &tm);
+        return buf;
+}
+
+/* "0.4s", "45s", "3m12s", "5m", "1h05m", "2d3h"; rounded down (to tenths below 10s). */
+static const char *fmt_dur(int64_t usec, char buf[static 32])
+{
+        int64_t abs_usec = usec < 0 ? -usec : usec;
+        long long s = (long long)(abs_usec / USEC_PER_SEC);
+
+        if (s < 10 && abs_usec % USEC_PER_SEC >= USEC_PER_SEC / 10)
+                snprintf(buf, 32, "%lld.%llds", s,
+                         (long long)(abs_usec % USEC_PER_SEC / (USEC_PER_SEC / 10)));
+        else if (s < 60)
+                snprintf(buf, 32, "%llds", s);
+        else if (s < 3600 && s % 60)
+                snprintf(buf, 32, "%lldm%02llds", s / 60, s % 60);
+        else if (s < 3600)
+                snprintf(buf, 32, "%lldm", s / 60);
+        else if (s < 86400)
+                snprintf(buf, 32, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+        else
+                snprintf(buf, 32, "%lldd%lldh", s / 86400, s % 86400 / 3600);
+        return buf;
+}
+
+static void set(struct verdict *v, enum verdict_kind k, enum rules_basis basis, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
+static void set(struct verdict *v, enum verdict_kind k, enum rules_basis basis, const char *fmt,
+                ...)
+{
+        va_list ap;
+
+        v->kind = k;
+        v->basis = basis;
+        va_start(ap, fmt);
+        vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+        va_end(ap);
+}
+
+static void alert(struct verdict *v, enum alert_kind kind, enum rules_basis basis, const char *fmt,
+                  ...) __attribute__((format(printf, 4, 5)));
+static void alert(struct verdict *v, enum alert_kind kind, enum rules_basis basis, const char *fmt,
+                  ...)
+{
+        va_list ap;
+
         v->kind = VERDICT_ALERT;
         v->alert = kind;
         v->severity = alert_kind_default_severity(kind);
-        snprintf(v->reason, sizeof(v->reason), "%s", reason);
+        v->basis = basis;
+        va_start(ap, fmt);
+        vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+        va_end(ap);
+}
+
+/* ---- calendar ---- */
+
+/* Local date of t as yyyymmdd. */
+static int local_day(int64_t usec)
+{
+        time_t t = (time_t)(usec / USEC_PER_SEC);
+        struct tm tm;
+
+        localtime_r(&t, &tm);
+        return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+}
+
+/* The instant the local clock reads `minute` on the day `day_offset` days from t's day. */
+static int64_t local_at(int64_t usec, int day_offset, int minute)
+{
+        time_t t = (time_t)(usec / USEC_PER_SEC);
+        struct tm tm;
+
+        localtime_r(&t, &tm);
+        tm.tm_mday += day_offset;
+        tm.tm_hour = minute / 60;
+        tm.tm_min = minute % 60;
+        tm.tm_sec = 0;
+        tm.tm_isdst = -1;
+        return (int64_t)mktime(&tm) * USEC_PER_SEC;
+}
+
+bool rules_schedule_match(const struct household *h, int64_t at_usec, char *buf, size_t size)
+{
+        for (size_t i = 0; i < h->n_schedule; i++) {
+                const struct schedule_entry *s = &h->schedule[i];
+                for (size_t k = 0; k < s->n_at; k++)
+                        for (int off = -1; off <= 1; off++) {
+                                int64_t when = local_at(at_usec, off, s->at_min[k]);
+                                int64_t d = at_usec - when;
+                                char w[32];
+
+                                if (d < -s->window_usec || d > s->window_usec)
+                                        continue;
+                                snprintf(buf, size, "scheduled %s visit at %02d:%02d (window %s)",
+                                         role_to_string(s->role), s->at_min[k] / 60,
+                                         s->at_min[k] % 60, fmt_dur(s->window_usec, w));
+                                return true;
+                        }
+        }
+        return false;
+}
+
+static bool in_observation(const struct household *h, int64_t t)
+{
+        return t >= h->obs_start_usec && t < h->obs_end_usec;
+}
+
+static bool within(int64_t t, int64_t since, int64_t window)
+{
+        return since != 0 && t >= since && t - since <= window;
+}
+
+static bool near(int64_t a, int64_t b, int64_t window)
+{
+        return b != 0 && (a > b ? a - b : b - a) <= window;
+}
+
+/* ---- debounce ---- */
+
+static int event_state(const struct event *e)
+{
+        switch (e->type) {
+        case EVENT_DOOR:
+                return e->door;
+        case EVENT_PERSON:
+                return e->direction;
+        case EVENT_TAMPER:
+                return e->tampered;
+        case EVENT_BATTERY:
+                return e->battery_percent;
+        case EVENT_AVAILABILITY:
+                return e->online;
+        default:
+                return 0;
+        }
+}
+
+bool rules_debounce(const struct policy *p, struct rules_debounce *m, const struct event *e,
+                    int64_t event_usec)
+{
+        int state = event_state(e);
+
+        if (m->valid && m->type == e->type && m->state == state && event_usec >= m->usec &&
+            event_usec - m->usec <= p->debounce_usec && p->debounce_usec > 0)
+                return true;
+        *m = (struct rules_debounce){
+                .valid = true, .type = e->type, .state = state, .usec = event_usec
+        };
+        return false;
+}
+
+/* ---- openings ---- */
+
+/* Judges an opening at t. use_ring: a ring may make it a hand-off. found: a retained state
+ * that says open (the reason says so). */
+static void judge_opening(const struct config *c, const struct household *h,
+                          const struct household_state *st, int64_t t, bool use_ring, bool found,
+                          struct verdict *v)
+{
+        const struct policy *p = rules_policy(c, h);
+        const char *what = found ? "door found open (retained state)" : "door opened";
+        char a[32], b[32], d[32], sched[128];
+
+        for (size_t i = 0; i < st->n_passes; i++) {
+                const struct rules_pass *ps = &st->passes[i];
+                if (t >= ps->from_usec && t < ps->to_usec) {
+                        char out[64] = "leaving";
+                        if (ps->exit_usec && t > ps->exit_usec)
+                                snprintf(out, sizeof(out), "return (out since %s)",
+                                         fmt_clock(ps->exit_usec, d));
+                        set(v, VERDICT_EXPECTED, BASIS_PASS, "during a pass (%s) %s to %s: %s",
+                            ps->reason, fmt_instant(ps->from_usec, a), fmt_instant(ps->to_usec, b),
+                            out);
+                        v->pass = (int)i;
+                        return;
+                }
+        }
+        for (size_t i = 0; i < st->n_passes; i++) {
+                const struct rules_pass *ps = &st->passes[i];
+                if (t >= ps->to_usec && ps->exit_usec && !ps->return_usec) {
+                        set(v, VERDICT_EXPECTED, BASIS_PASS_RETURN,
+                            "return from a pass (%s) that ended at %s, %s ago%s", ps->reason,
+                            fmt_instant(ps->to_usec, a), fmt_dur(t - ps->to_usec, d),
+                            ps->overdue ? " (pass_overdue was raised)" : "");
+                        v->pass = (int)i;
+                        return;
+                }
+        }
+        if (within(t, st->checkin_usec, p->checkin_grace_usec)) {
+                set(v, VERDICT_EXPECTED, BASIS_CHECKIN,
+                    "worker %s checked in at %s (checkin_grace %s)", st->checkin_worker,
+                    fmt_clock(st->checkin_usec, a), fmt_dur(p->checkin_grace_usec, d));
+                return;
+        }
+        if (rules_schedule_match(h, t, sched, sizeof(sched))) {
+                set(v, VERDICT_EXPECTED, BASIS_SCHEDULE, "%s", sched);
+                return;
+        }
+        bool reported = within(t, st->report_usec, RULES_REPORT_WINDOW_USEC);
+        bool over_limit = reported && st->report_number > p->resident_reports_per_day;
+        if (reported && !over_limit) {
+                set(v, VERDICT_EXPECTED, BASIS_REPORT,
+                    "pre-reported by the resident at %s (%s), report %d of %d today",
+                    fmt_clock(st->report_usec, a), st->report_reason, st->report_number,
+                    p->resident_reports_per_day);
+                return;
+        }
+        if (use_ring && !found && within(t, st->last_ring_usec, p->handoff_ring_window_usec)) {
+                set(v, VERDICT_EXPECTED, BASIS_HANDOFF,
+                    "doorbell hand-off: ring %s before; the door must close within %s",
+                    fmt_dur(t - st->last_ring_usec, d), fmt_dur(p->handoff_max_open_usec, b));
+                return;
+        }
+        if (over_limit) {
+                alert(v, ALERT_TOO_MANY_OPENINGS, BASIS_TOO_MANY,
+                      "%s after pre-report %d of the day; the limit is %d a day", what,
+                      st->report_number, p->resident_reports_per_day);
+                return;
+        }
+        if (near(t, st->person_out_usec, p->person_window_usec)) {
+                alert(v, ALERT_PERSON_LEFT, BASIS_PERSON_LEFT,
+                      "%s with %s, and the camera saw a person leave at %s", what, UNEXPLAINED,
+                      fmt_clock(st->person_out_usec, a));
+                return;
+        }
+        alert(v, ALERT_DOOR_OPEN_UNEXPECTED, found ? BASIS_FOUND_OPEN : BASIS_UNEXPECTED,
+              "%s with %s", what, UNEXPLAINED);
+}
+
+static void judge_door(const struct config *c, const struct household *h,
+                       const struct household_state *st, const struct event *e, int64_t t,
+                       struct verdict *v)
+{
+        const struct policy *p = rules_policy(c, h);
+        char a[32], d[32];
+
+        if (e->door == DOOR_OPEN) {
+                if (st->door == DOOR_OPEN && st->opening != OPENING_NONE) {
+                        if (e->retained)
+                                set(v, VERDICT_IGNORED, BASIS_RETAINED,
+                                    "retained replay of a known open door (open since %s)",
+                                    fmt_clock(st->door_changed_usec, a));
+                        else
+                                set(v, VERDICT_IGNORED, BASIS_OTHER, "door already open since %s",
+                                    fmt_clock(st->door_changed_usec, a));
+                        return;
+                }
+                if (e->retained && e->has_ts && st->door == DOOR_CLOSED &&
+                    (int64_t)(e->ts * 1e6) <= st->door_changed_usec) {
+                        set(v, VERDICT_IGNORED, BASIS_RETAINED,
+                            "retained open state is older than the door's last close at %s",
+                            fmt_clock(st->door_changed_usec, a));
+                        return;
+                }
+                judge_opening(c, h, st, t, !e->retained, e->retained, v);
+                return;
+        }
+        if (e->door != DOOR_CLOSED) {
+                set(v, VERDICT_IGNORED, BASIS_OTHER, "door state unknown");
+                return;
+        }
+        if (st->door != DOOR_OPEN) {
+                set(v, VERDICT_IGNORED, BASIS_OTHER, "%s",
+                    st->door == DOOR_CLOSED ? "door already closed" : "door closed");
+                return;
+        }
+        if (st->opening == OPENING_HANDOFF &&
+            t - st->door_changed_usec < p->handoff_max_open_usec) {
+                set(v, VERDICT_EXPECTED, BASIS_HANDOFF,
+                    "delivery hand-off complete: door closed after %s",
+                    fmt_dur(t - st->door_changed_usec, d));
+                return;
+        }
+        set(v, VERDICT_IGNORED, BASIS_OTHER, "door closed after %s",
+            fmt_dur(t - st->door_changed_usec, d));
+}
+
+static bool live_tamper_alert(const struct household_state *st, const struct device *d)
+{
+        for (const struct alert *a = st->alerts; a; a = a->next)
+                if (a->kind == ALERT_TAMPER && str_eq(a->device_id, d->id) &&
+                    a->state != ALERT_RESOLVED)
+                        return true;
+        return false;
 }
 
 void rules_judge(const struct config *c, const struct household *h,
                  const struct household_state *st, const struct device *d, const struct event *e,
                  int64_t event_usec, struct verdict *v)
 {
-        *v = (struct verdict){ .kind = VERDICT_IGNORED };
+        const struct policy *p = rules_policy(c, h);
+        int64_t t = event_usec;
+        char a[32], w[32];
 
-        if (event_usec < h->obs_start_usec) {
-                set(v, VERDICT_IGNORED, "before the observation window%s", "");
+        *v = (struct verdict){ .kind = VERDICT_IGNORED, .pass = -1 };
+
+        if (t < h->obs_start_usec) {
+                set(v, VERDICT_IGNORED, BASIS_OUTSIDE_WINDOW, "before the observation window");
                 return;
         }
-        if (event_usec >= h->obs_end_usec) {
-                set(v, VERDICT_IGNORED, "after the observation window%s", "");
+        if (t >= h->obs_end_usec) {
+                set(v, VERDICT_IGNORED, BASIS_OUTSIDE_WINDOW, "after the observation window");
                 return;
         }
         switch (e->type) {
         case EVENT_DOOR:
-                if (e->door != DOOR_OPEN) {
-                        set(v, VERDICT_IGNORED, "door %s", door_state_to_string(e->door));
+                judge_door(c, h, st, e, t, v);
+                return;
+        case EVENT_RING:
+                if (e->retained)
+                        set(v, VERDICT_IGNORED, BASIS_RETAINED,
+                            "retained replay of a ring (not a new ring)");
+                else
+                        set(v, VERDICT_IGNORED, BASIS_OTHER,
+                            "doorbell ring: an opening within %s is a hand-off",
+                            fmt_dur(p->handoff_ring_window_usec, w));
+                return;
+        case EVENT_PERSON:
+                if (e->retained) {
+                        set(v, VERDICT_IGNORED, BASIS_RETAINED,
+                            "retained replay of a camera detection");
                         return;
                 }
-                if (e->retained && st->door == DOOR_OPEN) {
-                        set(v, VERDICT_IGNORED, "retained replay of a known open door%s", "");
+                if (e->direction != DIRECTION_OUT) {
+                        set(v, VERDICT_IGNORED, BASIS_OTHER, "person detected%s",
+                            e->direction == DIRECTION_IN ? " coming in" : "");
                         return;
                 }
-                alert(v, ALERT_DOOR_OPEN_UNEXPECTED,
-                      e->retained ? "door found open (retained state) with nothing explaining it"
-                                  : "door opened with no scheduled visit, check-in, pass or "
-                                    "doorbell hand-off");
+                if (near(t, st->unexpected_open_usec, p->person_window_usec)) {
+                        alert(v, ALERT_PERSON_LEFT, BASIS_PERSON_LEFT,
+                              "the camera saw a person leave %s %s the unexpected opening at %s",
+                              fmt_dur(t - st->unexpected_open_usec, w),
+                              t >= st->unexpected_open_usec ? "after" : "before",
+                              fmt_clock(st->unexpected_open_usec, a));
+                        return;
+                }
+                set(v, VERDICT_IGNORED, BASIS_OTHER,
+                    "person leaving, with no unexpected opening within %s",
+                    fmt_dur(p->person_window_usec, w));
+                return;
+        case EVENT_TAMPER:
+                if (!e->tampered) {
+                        set(v, VERDICT_IGNORED, BASIS_OTHER, "tamper cleared");
+                        return;
+                }
+                if (e->retained && live_tamper_alert(st, d)) {
+                        set(v, VERDICT_IGNORED, BASIS_RETAINED,
+                            "retained replay of a tamper state already alerted");
+                        return;
+                }
+                alert(v, ALERT_TAMPER, BASIS_TAMPER, "device %s reports tampering%s", d->id,
+                      e->retained ? " (retained state)" : "");
                 return;
         default:
-                set(v, VERDICT_IGNORED, "%s recorded", event_type_to_string(e->type));
+                set(v, VERDICT_IGNORED, BASIS_OTHER, "%s recorded", event_type_to_string(e->type));
                 return;
         }
+}
+
+/* ---- state changes ---- */
+
+/* What the opening at t would be without a ring (for a hand-off that fails). */
+static void handoff_fallback(const struct config *c, const struct household *h,
+                             struct household_state *st, int64_t t)
+{
+        struct verdict v;
+
+        judge_opening(c, h, st, t, false, false, &v);
+        st->handoff_fallback = v.kind == VERDICT_ALERT ? v.alert : ALERT_DOOR_OPEN_UNEXPECTED;
+        st->handoff_report = v.basis == BASIS_TOO_MANY ? st->report_number : 0;
+}
+
+static void note_opening_in_passes(struct household_state *st, int64_t t)
+{
+        for (size_t i = 0; i < st->n_passes; i++) {
+                struct rules_pass *ps = &st->passes[i];
+                if (t < ps->from_usec)
+                        continue;
+                if (t < ps->to_usec && !ps->exit_usec) {
+                        ps->exit_usec = t;
+                        ps->dirty = true;
+                } else if (ps->exit_usec && !ps->return_usec && t > ps->exit_usec) {
+                        ps->return_usec = t;
+                        ps->dirty = true;
+                }
+        }
+}
+
+static void apply_door_open(const struct config *c, const struct household *h,
+                            struct household_state *st, const struct event *e, int64_t t,
+                            const struct verdict *v)
+{
+        if (st->door == DOOR_OPEN && st->opening != OPENING_NONE)
+                return; /* not a new opening */
+        if (v->basis == BASIS_RETAINED)
+                return; /* an outdated retained state */
+        st->door = DOOR_OPEN;
+        st->door_changed_usec = t;
+        st->held_alerted = false;
+        rules_copy_text(st->open_event, sizeof(st->open_event), e->id);
+        if (v->basis == BASIS_OUTSIDE_WINDOW) {
+                st->opening = OPENING_IGNORED;
+                return;
+        }
+        switch (v->basis) {
+        case BASIS_HANDOFF:
+                st->opening = OPENING_HANDOFF;
+                handoff_fallback(c, h, st, t);
+                st->last_ring_usec = 0; /* one ring, one hand-off */
+                break;
+        case BASIS_UNEXPECTED:
+        case BASIS_FOUND_OPEN:
+        case BASIS_PERSON_LEFT:
+                st->opening = OPENING_ALERTED;
+                st->unexpected_open_usec = t;
+                break;
+        case BASIS_TOO_MANY:
+                st->opening = OPENING_ALERTED;
+                break;
+        default:
+                st->opening = OPENING_EXPECTED;
+                break;
+        }
+        /* A pre-report covers the next opening only; an old one lapses. */
+        if (st->report_usec && t >= st->report_usec)
+                st->report_usec = 0;
+        if (!e->retained)
+                note_opening_in_passes(st, t);
+}
+
+void rules_apply(const struct config *c, const struct household *h, struct household_state *st,
+                 const struct device *d, const struct event *e, int64_t event_usec,
+                 const struct verdict *v)
+{
+        int64_t t = event_usec;
+
+        switch (e->type) {
+        case EVENT_DOOR:
+                if (e->door == DOOR_OPEN) {
+                        apply_door_open(c, h, st, e, t, v);
+                } else if (e->door == DOOR_CLOSED && v->basis != BASIS_RETAINED) {
+                        if (st->door != DOOR_CLOSED)
+                                st->door_changed_usec = t;
+                        st->door = DOOR_CLOSED;
+                        st->opening = OPENING_NONE;
+                        st->held_alerted = false;
+                }
+                break;
+        case EVENT_RING:
+                if (!e->retained && v->basis != BASIS_OUTSIDE_WINDOW)
+                        st->last_ring_usec = t;
+                break;
+        case EVENT_PERSON:
+                if (!e->retained && e->direction == DIRECTION_OUT &&
+                    v->basis != BASIS_OUTSIDE_WINDOW)
+                        st->person_out_usec = t;
+                break;
+        default:
+                break;
+        }
+}
+
+/* ---- deadlines ---- */
+
+int64_t rules_next_deadline(const struct config *c, const struct household *h,
+                            const struct household_state *st, struct rules_due *ret)
+{
+        const struct policy *p = rules_policy(c, h);
+        struct rules_due best = { .kind = RULES_DUE_NONE, .at_usec = INT64_MAX };
+
+        if (st->door == DOOR_OPEN &&
+            (st->opening == OPENING_HANDOFF || st->opening == OPENING_EXPECTED ||
+             st->opening == OPENING_ALERTED)) {
+                if (st->opening == OPENING_HANDOFF)
+                        best = (struct rules_due){ RULES_DUE_HANDOFF,
+                                                   st->door_changed_usec + p->handoff_max_open_usec,
+                                                   0 };
+                int64_t held = st->door_changed_usec + p->held_open_after_usec;
+                if (!st->held_alerted && held < best.at_usec)
+                        best = (struct rules_due){ RULES_DUE_HELD_OPEN, held, 0 };
+        }
+        for (size_t i = 0; i < st->n_passes; i++) {
+                const struct rules_pass *ps = &st->passes[i];
+                int64_t at = ps->to_usec + p->pass_overdue_after_usec;
+                if (ps->exit_usec && !ps->return_usec && !ps->overdue && at < best.at_usec)
+                        best = (struct rules_due){ RULES_DUE_PASS_OVERDUE, at, i };
+        }
+        if (best.kind != RULES_DUE_NONE && !in_observation(h, best.at_usec))
+                best = (struct rules_due){ .kind = RULES_DUE_NONE, .at_usec = INT64_MAX };
+        if (ret)
+                *ret = best;
+        return best.at_usec;
+}
+
+void rules_fire(const struct config *c, const struct household *h, struct household_state *st,
+                const struct rules_due *due, struct verdict *v)
+{
+        const struct policy *p = rules_policy(c, h);
+        char a[32], b[32], d[32];
+
+        *v = (struct verdict){ .kind = VERDICT_IGNORED, .pass = -1 };
+        switch (due->kind) {
+        case RULES_DUE_HANDOFF: {
+                int64_t opened = st->door_changed_usec;
+                const char *tail = "";
+
+                st->opening = OPENING_ALERTED;
+                if (st->handoff_fallback == ALERT_TOO_MANY_OPENINGS) {
+                        alert(v, ALERT_TOO_MANY_OPENINGS, BASIS_HANDOFF_EXPIRED,
+                              "door still open %s after a doorbell hand-off opening at %s; judged "
+                              "as if there had been no ring: opened after pre-report %d of the "
+                              "day, the limit is %d a day",
+                              fmt_dur(p->handoff_max_open_usec, d), fmt_clock(opened, a),
+                              st->handoff_report, p->resident_reports_per_day);
+                        return;
+                }
+                st->unexpected_open_usec = opened;
+                if (near(opened, st->person_out_usec, p->person_window_usec)) {
+                        tail = ", and the camera saw a person leave";
+                        alert(v, ALERT_PERSON_LEFT, BASIS_HANDOFF_EXPIRED, "%s", "");
+                } else
+                        alert(v, ALERT_DOOR_OPEN_UNEXPECTED, BASIS_HANDOFF_EXPIRED, "%s", "");
+                snprintf(v->reason, sizeof(v->reason),
+                         "door still open %s after a doorbell hand-off opening at %s; judged as "
+                         "if there had been no ring: door opened with %s%s",
+                         fmt_dur(p->handoff_max_open_usec, d), fmt_clock(opened, a), UNEXPLAINED,
+                         tail);
+                return;
+        }
+        case RULES_DUE_HELD_OPEN:
+                st->held_alerted = true;
+                alert(v, ALERT_DOOR_HELD_OPEN, BASIS_HELD_OPEN,
+                      "door open since %s, for held_open_after (%s)%s",
+                      fmt_clock(st->door_changed_usec, a), fmt_dur(p->held_open_after_usec, d),
+                      st->opening == OPENING_EXPECTED || st->opening == OPENING_HANDOFF
+                          ? "; the opening itself was expected"
+                          : "");
+                return;
+        case RULES_DUE_PASS_OVERDUE: {
+                struct rules_pass *ps = &st->passes[due->pass];
+                ps->overdue = true;
+                ps->dirty = true;
+                alert(v, ALERT_PASS_OVERDUE, BASIS_PASS_OVERDUE,
+                      "pass (%s) ended at %s; no return (door opening) seen since the exit at %s",
+                      ps->reason, fmt_instant(ps->to_usec, a), fmt_clock(ps->exit_usec, b));
+                v->pass = (int)due->pass;
+                return;
+        }
+        default:
+                set(v, VERDICT_IGNORED, BASIS_OTHER, "nothing due");
+                return;
+        }
+}
+
+/* ---- commands ---- */
+
+bool rules_worker_may_act(const struct config *c, const struct household *h, const struct worker *w)
+{
+        if (!w || !h)
+                return false;
+        if (w->community && w->community == h->community)
+                return true;
+        for (int r = 0; r < TEAM_ROLES; r++)
+                if (h->team[r] == w)
+                        return true;
+        if (h->community && h->community->leader == w)
+                return true;
+        for (size_t i = 0; i < c->n_command; i++)
+                if (c->command[i] == w)
+                        return true;
+        return false;
+}
+
+int rules_checkin(const struct config *c, const struct household *h, struct household_state *st,
+                  const struct worker *w, int64_t at_usec, const char **error)
+{
+        if (!rules_worker_may_act(c, h, w)) {
+                *error = "worker is not of the household's community or team";
+                return RULES_E_REFUSED;
+        }
+        if (!in_observation(h, at_usec)) {
+                *error = "household is not under observation at that time";
+                return RULES_E_REFUSED;
+        }
+        if (at_usec >= st->checkin_usec) {
+                st->checkin_usec = at_usec;
+                rules_copy_text(st->checkin_worker, sizeof(st->checkin_worker), w->id);
+        }
+        return 0;
+}
+
+int rules_report(const struct config *c, const struct household *h, struct household_state *st,
+                 int64_t at_usec, const char *reason, int *ret_number, bool *ret_over_limit,
+                 const char **error)
+{
+        const struct policy *p = rules_policy(c, h);
+        int day = local_day(at_usec);
+
+        if (!in_observation(h, at_usec)) {
+                *error = "household is not under observation at that time";
+                return RULES_E_REFUSED;
+        }
+        if (day != st->report_day) {
+                st->report_day = day;
+                st->reports_today = 0;
+        }
+        st->reports_today++;
+        st->report_usec = at_usec;
+        st->report_number = st->reports_today;
+        rules_copy_text(st->report_reason, sizeof(st->report_reason),
+                        reason && *reason ? reason : "no reason given");
+        *ret_number = st->report_number;
+        *ret_over_limit = st->report_number > p->resident_reports_per_day;
+        return 0;
+}
+
+int rules_check_pass(const struct config *c, const struct household *h,
+                     const struct household_state *st, int64_t from_usec, int64_t to_usec,
+                     const char *reason, const char **error)
+{
+        if (!reason || !*reason) {
+                *error = "\"reason\" missing or empty";
+                return RULES_E_REFUSED;
+        }
+        if (from_usec >= to_usec) {
+                *error = "\"from\" must be before \"to\"";
+                return RULES_E_REFUSED;
+        }
+        if (to_usec <= h->obs_start_usec || from_usec >= h->obs_end_usec) {
+                *error = "the pass lies outside the household's observation";
+                return RULES_E_REFUSED;
+        }
+        if (st->n_passes >= RULES_PASSES_MAX) {
+                *error = "too many pending passes for this household";
+                return RULES_E_REFUSED;
+        }
+        return 0;
+}
+
+int rules_add_pass(struct household_state *st, const struct rules_pass *p)
+{
+        if (st->n_passes >= RULES_PASSES_MAX)
+                return -ENOSPC;
+        if (st->n_passes == st->cap_passes) {
+                /* Most households never get a pass: no memory until the first. */
+                size_t cap = st->cap_passes ? st->cap_passes * 2 : 2;
+                struct rules_pass *n = realloc(st->passes, cap * sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                st->passes = n;
+                st->cap_passes = cap;
+        }
+        st->passes[st->n_passes] = *p;
+        st->passes[st->n_passes].dirty = false;
+        st->n_passes++;
+        return 0;
+}
+
+void rules_state_done(struct household_state *st)
+{
+        free(st->passes);
+        st->passes = NULL;
+        st->n_passes = st->cap_passes = 0;
+}
+
+bool rules_pass_done(const struct rules_pass *p, int64_t at_usec)
+{
+        if (p->exit_usec && p->return_usec)
+                return true;
+        if (!p->exit_usec)
+                return at_usec >= p->to_usec;
+        return at_usec >= p->to_usec + 24 * USEC_PER_HOUR;
+}
+
+size_t rules_prune_passes(struct household_state *st, int64_t at_usec)
+{
+        size_t k = 0, dropped = 0;
+
+        for (size_t i = 0; i < st->n_passes; i++) {
+                if (rules_pass_done(&st->passes[i], at_usec)) {
+                        dropped++;
+                        continue;
+                }
+                st->passes[k++] = st->passes[i];
+        }
+        st->n_passes = k;
+        return dropped;
+}
+
+/* ---- persistence ---- */
+
+static const char *const opening_names[] = { "none", "ignored", "expected", "handoff", "alerted" };
+
+static void add_usec(cJSON *j, const char *key, int64_t v)
+{
+        cJSON_AddNumberToObject(j, key, (double)v);
+}
+
+cJSON *rules_state_to_json(const struct household_state *st)
+{
+        cJSON *j = cJSON_CreateObject();
+
+        if (!j)
+                return NULL;
+        cJSON_AddStringToObject(j, "door", door_state_to_string(st->door));
+        add_usec(j, "door_changed_usec", st->door_changed_usec);
+        cJSON_AddStringToObject(j, "opening", opening_names[st->opening]);
+        cJSON_AddStringToObject(j, "open_event", st->open_event);
+        cJSON_AddStringToObject(j, "handoff_fallback", alert_kind_to_string(st->handoff_fallback));
+        cJSON_AddNumberToObject(j, "handoff_report", st->handoff_report);
+        cJSON_AddBoolToObject(j, "held_alerted", st->held_alerted);
+        add_usec(j, "last_ring_usec", st->last_ring_usec);
+        add_usec(j, "unexpected_open_usec", st->unexpected_open_usec);
+        add_usec(j, "person_out_usec", st->person_out_usec);
+        add_usec(j, "checkin_usec", st->checkin_usec);
+        cJSON_AddStringToObject(j, "checkin_worker", st->checkin_worker);
+        add_usec(j, "report_usec", st->report_usec);
+        cJSON_AddStringToObject(j, "report_reason", st->report_reason);
+        cJSON_AddNumberToObject(j, "report_number", st->report_number);
+        cJSON_AddNumberToObject(j, "report_day", st->report_day);
+        cJSON_AddNumberToObject(j, "reports_today", st->reports_today);
+        add_usec(j, "clock_offset_usec", st->clock_offset_usec);
+        return j;
+}
+
+static void get_usec(const cJSON *j, const char *key, int64_t *out)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+        if (cJSON_IsNumber(v) && v->valuedouble > -9e18 && v->valuedouble < 9e18)
+                *out = (int64_t)v->valuedouble;
+}
+
+static void get_int_member(const cJSON *j, const char *key, int *out)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+        if (cJSON_IsNumber(v) && v->valuedouble > -2e9 && v->valuedouble < 2e9)
+                *out = (int)v->valuedouble;
+}
+
+static void get_text(const cJSON *j, const char *key, char *out, size_t size)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+        if (cJSON_IsString(v))
+                rules_copy_text(out, size, v->valuestring);
+}
+
+void rules_state_from_json(struct household_state *st, const cJSON *j)
+{
+        const cJSON *v;
+
+        if (!cJSON_IsObject(j))
+                return;
+        v = cJSON_GetObjectItemCaseSensitive(j, "door");
+        if (cJSON_IsString(v))
+                st->door = strcmp(v->valuestring, "open") == 0     ? DOOR_OPEN
+                           : strcmp(v->valuestring, "closed") == 0 ? DOOR_CLOSED
+                                                                   : DOOR_UNKNOWN;
+        get_usec(j, "door_changed_usec", &st->door_changed_usec);
+        v = cJSON_GetObjectItemCaseSensitive(j, "opening");
+        for (size_t i = 0; cJSON_IsString(v) && i < ELEMENTSOF(opening_names); i++)
+                if (strcmp(v->valuestring, opening_names[i]) == 0)
+                        st->opening = (enum rules_opening)i;
+        get_text(j, "open_event", st->open_event, sizeof(st->open_event));
+        v = cJSON_GetObjectItemCaseSensitive(j, "handoff_fallback");
+        if (cJSON_IsString(v) && alert_kind_from_string(v->valuestring) != ALERT_KIND_INVALID)
+                st->handoff_fallback = alert_kind_from_string(v->valuestring);
+        get_int_member(j, "handoff_report", &st->handoff_report);
+        st->held_alerted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "held_alerted"));
+        get_usec(j, "last_ring_usec", &st->last_ring_usec);
+        get_usec(j, "unexpected_open_usec", &st->unexpected_open_usec);
+        get_usec(j, "person_out_usec", &st->person_out_usec);
+        get_usec(j, "checkin_usec", &st->checkin_usec);
+        get_text(j, "checkin_worker", st->checkin_worker, sizeof(st->checkin_worker));
+        get_usec(j, "report_usec", &st->report_usec);
+        get_text(j, "report_reason", st->report_reason, sizeof(st->report_reason));
+        get_int_member(j, "report_number", &st->report_number);
+        get_int_member(j, "report_day", &st->report_day);
+        get_int_member(j, "reports_today", &st->reports_today);
+        get_usec(j, "clock_offset_usec", &st->clock_offset_usec);
+        if (st->door != DOOR_OPEN)
+                st->opening = OPENING_NONE;
 }

@@ -30,7 +30,16 @@ enum {
         STMT_NOTIF_STATE,
         STMT_NOTIF_NEXT,
         STMT_NOTIF_DEPTH,
+        STMT_NOTIF_DEFER,
+        STMT_NOTIF_WAKE,
         STMT_NOTIFIED_WORKERS,
+        /* observation rules (issue 4) */
+        STMT_PASS_INSERT,
+        STMT_PASS_UPDATE,
+        STMT_CHECKIN_INSERT,
+        STMT_REPORT_INSERT,
+        STMT_HSTATE_SAVE,
+        STMT_ALERT_REASON,
         _STMT_MAX,
 };
 
@@ -71,14 +80,33 @@ static const char *const stmt_sql[_STMT_MAX] = {
             "UPDATE notification SET state = ?2,"
             " attempts = CASE WHEN ?3 < 0 THEN attempts ELSE ?3 END, next_usec = ?4,"
             " last_error = ?5,"
-            " delivered_usec = CASE WHEN ?2 = 'delivered' THEN ?6 END"
+            " delivered_usec = CASE WHEN ?2 = 'delivered' THEN ?6 END,"
+            " last_attempt_usec = CASE WHEN ?2 = 'sending' THEN ?6 ELSE last_attempt_usec END,"
+            " dead_usec = CASE WHEN ?2 = 'dead' THEN ?6 END"
             " WHERE id = ?1",
         [STMT_NOTIF_NEXT] = "SELECT min(next_usec) FROM notification WHERE state = 'pending'",
         [STMT_NOTIF_DEPTH] =
             "SELECT count(*) FROM notification WHERE state IN ('pending', 'sending')",
+        [STMT_NOTIF_DEFER] = "UPDATE notification SET next_usec = ?2 WHERE id = ?1",
+        [STMT_NOTIF_WAKE] = "UPDATE notification SET next_usec = ?1 WHERE state = 'pending'"
+                            " AND last_error = ?2 AND next_usec > ?1",
         [STMT_NOTIFIED_WORKERS] = "SELECT worker FROM notification WHERE alert_id = ?1"
                                   " AND kind != 'ack_notice' AND worker IS NOT NULL"
                                   " GROUP BY worker ORDER BY min(created_usec), min(rowid)",
+        [STMT_PASS_INSERT] =
+            "INSERT INTO pass (household, worker, channel, from_usec, to_usec, reason,"
+            " created_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [STMT_PASS_UPDATE] = "UPDATE pass SET exit_usec = ?2, return_usec = ?3, overdue = ?4,"
+                             " done = ?5 WHERE id = ?1",
+        [STMT_CHECKIN_INSERT] = "INSERT INTO checkin (household, worker, channel, usec, recv_usec)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5)",
+        [STMT_REPORT_INSERT] =
+            "INSERT INTO report (household, channel, reason, usec, recv_usec, number,"
+            " over_limit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [STMT_HSTATE_SAVE] = "INSERT INTO household_state (household, state, updated_usec)"
+                             " VALUES (?1, ?2, ?3) ON CONFLICT (household) DO UPDATE SET"
+                             " state = excluded.state, updated_usec = excluded.updated_usec",
+        [STMT_ALERT_REASON] = "UPDATE alert SET reason = ?2 WHERE id = ?1",
 };
 
 /* Migrations: index i brings the schema from version i to i + 1. */
@@ -119,6 +147,36 @@ static const char *const migrations[] = {
          * ('alert' for an escalation step, 'reminder', 'ack_notice'). */
         "ALTER TABLE alert ADD COLUMN reminders INTEGER NOT NULL DEFAULT 0;"
         "ALTER TABLE notification ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert';",
+        /* 2 -> 3, observation rules: passes, check-ins, resident pre-reports (records, kept
+         * with the events), each household's rule state (rebuilt at start), and when this
+         * database was created (an observation that ended before it gets no notice). */
+        "CREATE TABLE pass ("
+        "  id INTEGER PRIMARY KEY, household TEXT NOT NULL, worker TEXT NOT NULL,"
+        "  channel TEXT NOT NULL, from_usec INTEGER NOT NULL, to_usec INTEGER NOT NULL,"
+        "  reason TEXT NOT NULL, created_usec INTEGER NOT NULL,"
+        "  exit_usec INTEGER, return_usec INTEGER, overdue INTEGER NOT NULL DEFAULT 0,"
+        "  done INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX pass_household ON pass (household, from_usec);"
+        "CREATE INDEX pass_pending ON pass (done, household);"
+        "CREATE TABLE checkin ("
+        "  id INTEGER PRIMARY KEY, household TEXT NOT NULL, worker TEXT NOT NULL,"
+        "  channel TEXT NOT NULL, usec INTEGER NOT NULL, recv_usec INTEGER NOT NULL);"
+        "CREATE INDEX checkin_household ON checkin (household, usec);"
+        "CREATE TABLE report ("
+        "  id INTEGER PRIMARY KEY, household TEXT NOT NULL, channel TEXT NOT NULL, reason TEXT,"
+        "  usec INTEGER NOT NULL, recv_usec INTEGER NOT NULL, number INTEGER NOT NULL,"
+        "  over_limit INTEGER NOT NULL);"
+        "CREATE INDEX report_household ON report (household, usec);"
+        "CREATE TABLE household_state ("
+        "  household TEXT PRIMARY KEY, state TEXT NOT NULL, updated_usec INTEGER NOT NULL);"
+        "CREATE INDEX alert_kind ON alert (kind, household);"
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_usec',"
+        "  CAST(COALESCE((SELECT min(recv_usec) FROM event),"
+        "                (julianday('now') - 2440587.5) * 86400000000.0) AS INTEGER));",
+        /* 3 -> 4: when a notification was last handed to its channel and when it was given
+         * up (dead letter), for `doorwatchctl notify list` and the rate-limit record. */
+        "ALTER TABLE notification ADD COLUMN last_attempt_usec INTEGER;"
+        "ALTER TABLE notification ADD COLUMN dead_usec INTEGER;",
 };
 
 struct store {
@@ -830,21 +888,43 @@ int64_t store_next_notification_usec(struct store *s)
         return v;
 }
 
-int store_wake_not_connected(struct store *s, int64_t now_usec)
+int store_defer_notification(struct store *s, const char *id, int64_t next_usec)
+{
+        sqlite3_stmt *st = stmt(s, STMT_NOTIF_DEFER);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, id);
+        sqlite3_bind_int64(st, 2, next_usec);
+        return step_done(s, st, "deferring notification");
+}
+
+int store_wake_notifications(struct store *s, const char *waiting_for, int64_t now_usec)
+{
+        sqlite3_stmt *st = stmt(s, STMT_NOTIF_WAKE);
+        if (!st)
+                return -EIO;
+        sqlite3_bind_int64(st, 1, now_usec);
+        bind_text(st, 2, waiting_for);
+        return step_done(s, st, "waking the outbox");
+}
+
+int store_alert_household(struct store *s, const char *alert_id, char *buf, size_t size)
 {
         sqlite3_stmt *st;
-        int rc;
+        int rc, r = STORE_E_NOT_FOUND;
 
-        rc = sqlite3_prepare_v2(s->db,
-                                "UPDATE notification SET next_usec = ?1 WHERE state = 'pending'"
-                                " AND last_error = '" STORE_NOT_CONNECTED "' AND next_usec > ?1",
-                                -1, &st, NULL);
+        rc = sqlite3_prepare_v2(s->db, "SELECT household FROM alert WHERE id = ?1", -1, &st, NULL);
         if (rc != SQLITE_OK)
-                return sql_err(s, rc, "waking the outbox");
-        sqlite3_bind_int64(st, 1, now_usec);
+                return sql_err(s, rc, "looking up alert");
+        bind_text(st, 1, alert_id);
         rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+                snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+                r = 0;
+        } else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                r = sql_err(s, rc, "looking up alert");
         sqlite3_finalize(st);
-        return rc == SQLITE_DONE ? 0 : sql_err(s, rc, "waking the outbox");
+        return r;
 }
 
 int store_requeue_sending(struct store *s)
@@ -861,5 +941,187 @@ int64_t store_outbox_depth(struct store *s)
         if (sqlite3_step(st) == SQLITE_ROW)
                 v = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
+        return v;
+}
+
+/* ---- observation rules (issue 4): passes, check-ins, pre-reports, household state ---- */
+
+int store_insert_pass(struct store *s, const struct store_pass *p, int64_t *ret_id)
+{
+        sqlite3_stmt *st = stmt(s, STMT_PASS_INSERT);
+        int r;
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, p->household);
+        bind_text(st, 2, p->worker);
+        bind_text(st, 3, p->channel);
+        sqlite3_bind_int64(st, 4, p->from_usec);
+        sqlite3_bind_int64(st, 5, p->to_usec);
+        bind_text(st, 6, p->reason);
+        sqlite3_bind_int64(st, 7, p->created_usec);
+        r = step_done(s, st, "storing pass");
+        if (r == 0 && ret_id)
+                *ret_id = sqlite3_last_insert_rowid(s->db);
+        return r;
+}
+
+int store_update_pass(struct store *s, const struct store_pass *p)
+{
+        sqlite3_stmt *st = stmt(s, STMT_PASS_UPDATE);
+        if (!st)
+                return -EIO;
+        sqlite3_bind_int64(st, 1, p->id);
+        bind_usec(st, 2, p->exit_usec);
+        bind_usec(st, 3, p->return_usec);
+        sqlite3_bind_int(st, 4, p->overdue);
+        sqlite3_bind_int(st, 5, p->done);
+        return step_done(s, st, "updating pass");
+}
+
+int store_foreach_pending_pass(struct store *s, store_pass_cb cb, void *userdata)
+{
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT id, household, worker, channel, reason, from_usec, to_usec,"
+                                " created_usec, exit_usec, return_usec, overdue FROM pass"
+                                " WHERE done = 0 ORDER BY from_usec, id",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "loading passes");
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct store_pass p = {
+                        .id = sqlite3_column_int64(st, 0),
+                        .household = (const char *)sqlite3_column_text(st, 1),
+                        .worker = (const char *)sqlite3_column_text(st, 2),
+                        .channel = (const char *)sqlite3_column_text(st, 3),
+                        .reason = (const char *)sqlite3_column_text(st, 4),
+                        .from_usec = sqlite3_column_int64(st, 5),
+                        .to_usec = sqlite3_column_int64(st, 6),
+                        .created_usec = sqlite3_column_int64(st, 7),
+                        .exit_usec = sqlite3_column_int64(st, 8),
+                        .return_usec = sqlite3_column_int64(st, 9),
+                        .overdue = sqlite3_column_int(st, 10) != 0,
+                };
+                r = cb(&p, userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = sql_err(s, rc, "loading passes");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_insert_checkin(struct store *s, const char *household, const char *worker,
+                         const char *channel, int64_t usec, int64_t recv_usec)
+{
+        sqlite3_stmt *st = stmt(s, STMT_CHECKIN_INSERT);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, household);
+        bind_text(st, 2, worker);
+        bind_text(st, 3, channel);
+        sqlite3_bind_int64(st, 4, usec);
+        sqlite3_bind_int64(st, 5, recv_usec);
+        return step_done(s, st, "storing check-in");
+}
+
+int store_insert_report(struct store *s, const char *household, const char *channel,
+                        const char *reason, int64_t usec, int64_t recv_usec, int number,
+                        bool over_limit)
+{
+        sqlite3_stmt *st = stmt(s, STMT_REPORT_INSERT);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, household);
+        bind_text(st, 2, channel);
+        bind_text(st, 3, reason);
+        sqlite3_bind_int64(st, 4, usec);
+        sqlite3_bind_int64(st, 5, recv_usec);
+        sqlite3_bind_int(st, 6, number);
+        sqlite3_bind_int(st, 7, over_limit);
+        return step_done(s, st, "storing pre-report");
+}
+
+int store_save_household_state(struct store *s, const char *household, const char *json,
+                               int64_t usec)
+{
+        sqlite3_stmt *st = stmt(s, STMT_HSTATE_SAVE);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, household);
+        bind_text(st, 2, json);
+        sqlite3_bind_int64(st, 3, usec);
+        return step_done(s, st, "storing household state");
+}
+
+int store_foreach_household_state(struct store *s, store_household_state_cb cb, void *userdata)
+{
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db, "SELECT household, state FROM household_state", -1, &st,
+                                NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "loading household state");
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = cb((const char *)sqlite3_column_text(st, 0),
+                       (const char *)sqlite3_column_text(st, 1), userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = sql_err(s, rc, "loading household state");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_foreach_household_with_alert(struct store *s, const char *kind, store_household_cb cb,
+                                       void *userdata)
+{
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT DISTINCT household FROM alert WHERE kind = ?1"
+                                " AND household IS NOT NULL",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "loading alerts");
+        bind_text(st, 1, kind);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = cb((const char *)sqlite3_column_text(st, 0), userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = sql_err(s, rc, "loading alerts");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_set_alert_reason(struct store *s, const char *alert_id, const char *reason)
+{
+        sqlite3_stmt *st = stmt(s, STMT_ALERT_REASON);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, alert_id);
+        bind_text(st, 2, reason);
+        return step_done(s, st, "updating alert");
+}
+
+int64_t store_created_usec(struct store *s)
+{
+        sqlite3_stmt *st;
+        int64_t v = 0;
+
+        if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'created_usec'", -1, &st,
+                               NULL) != SQLITE_OK)
+                return 0;
+        if (sqlite3_step(st) == SQLITE_ROW)
+                v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
         return v;
 }

@@ -19,7 +19,7 @@ enum {
         STORE_E_NOT_FOUND = 2,
 };
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -84,6 +84,9 @@ int store_set_alert_acked(struct store *s, const char *alert_id, const char *wor
 int store_set_alert_resolved(struct store *s, const char *alert_id, const char *worker,
                              const char *channel, int64_t usec, const char *note);
 
+/* The household of any stored alert: 0, or STORE_E_NOT_FOUND (no such alert or none). */
+int store_alert_household(struct store *s, const char *alert_id, char *buf, size_t size);
+
 /* Live alerts (open, or acked) for rebuilding memory at start. */
 struct store_alert_row {
         const char *id, *household, *device, *kind, *severity, *state, *event_uid;
@@ -137,16 +140,53 @@ typedef int (*store_notification_cb)(const struct store_notification *n, void *u
 /* Pending notifications due at now_usec, most urgent first, at most max. */
 int store_foreach_due_notification(struct store *s, int64_t now_usec, size_t max,
                                    store_notification_cb cb, void *userdata);
-/* attempts < 0 keeps the stored count. */
+/* attempts < 0 keeps the stored count. Also records now_usec as the delivery time
+ * (delivered), the attempt time (sending) or the dead-letter time (dead). */
 int store_set_notification_state(struct store *s, const char *id, enum notification_state st,
                                  int attempts, int64_t next_usec, const char *error,
                                  int64_t now_usec);
 /* Earliest next_usec of pending notifications, or INT64_MAX. */
 int64_t store_next_notification_usec(struct store *s);
-/* last_error of a row that waits for the broker (not counted as an attempt). */
-#define STORE_NOT_CONNECTED "broker not connected"
-/* Makes the rows waiting for the broker due at now_usec. */
-int store_wake_not_connected(struct store *s, int64_t now_usec);
+/* Moves a pending row's next attempt (rate limits, waiting for a channel) without
+ * touching its attempts or last error. */
+int store_defer_notification(struct store *s, const char *id, int64_t next_usec);
+/* Makes pending rows whose last_error is `waiting_for` (e.g. "broker not connected")
+ * due at now_usec. */
+int store_wake_notifications(struct store *s, const char *waiting_for, int64_t now_usec);
 /* At start: rows left "sending" by a previous process go back to pending. */
 int store_requeue_sending(struct store *s);
 int64_t store_outbox_depth(struct store *s);
+
+/* Observation rules (issue 4). Passes: approved outings; exit/return/overdue/done are
+ * updated as openings are seen. Check-ins and pre-reports are records (the audit trail);
+ * household_state holds each household's rule state as JSON (rules_state_to_json()) so
+ * the engine rebuilds it at start. */
+struct store_pass {
+        int64_t id;
+        const char *household, *worker, *channel, *reason;
+        int64_t from_usec, to_usec, created_usec;
+        int64_t exit_usec, return_usec; /* 0 = none */
+        bool overdue, done;
+};
+int store_insert_pass(struct store *s, const struct store_pass *p, int64_t *ret_id);
+/* Updates exit_usec, return_usec, overdue and done of pass p->id. */
+int store_update_pass(struct store *s, const struct store_pass *p);
+typedef int (*store_pass_cb)(const struct store_pass *p, void *userdata);
+/* Passes not done, in order of start. */
+int store_foreach_pending_pass(struct store *s, store_pass_cb cb, void *userdata);
+int store_insert_checkin(struct store *s, const char *household, const char *worker,
+                         const char *channel, int64_t usec, int64_t recv_usec);
+int store_insert_report(struct store *s, const char *household, const char *channel,
+                        const char *reason, int64_t usec, int64_t recv_usec, int number,
+                        bool over_limit);
+int store_save_household_state(struct store *s, const char *household, const char *json,
+                               int64_t usec);
+typedef int (*store_household_state_cb)(const char *household, const char *json, void *userdata);
+int store_foreach_household_state(struct store *s, store_household_state_cb cb, void *userdata);
+typedef int (*store_household_cb)(const char *household, void *userdata);
+/* Households that ever had an alert of this kind. */
+int store_foreach_household_with_alert(struct store *s, const char *kind, store_household_cb cb,
+                                       void *userdata);
+int store_set_alert_reason(struct store *s, const char *alert_id, const char *reason);
+/* When this database was created (Unix usec), 0 when unknown. */
+int64_t store_created_usec(struct store *s);

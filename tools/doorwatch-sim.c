@@ -9,6 +9,9 @@
  *    "retain": false}
  *   {"at": 2, "device": "d1", "event": {"type": "door", "state": "open"}}   (native shorthand)
  *   {"at": 3, "worker": "w1", "command": "ack", "body": {...}}             (worker command)
+ *   {"at": 4, "household": "H1", "report": {"reason": "garbage"}}           (resident report)
+ * Any step may carry "say": "text", printed when the step is played; a step with only
+ * "say" (and "at") is narration.
  * `at` is seconds after the start. In payloads, the string "$now" (or "$now+N", "$now-N",
  * seconds) becomes the Unix time of publication (+/- N) as a number, and "$id" a fresh
  * event id. Every publish is QoS 1 and the player waits for all PUBACKs before exiting.
@@ -149,7 +152,9 @@ static int play_step(struct mosquitto *m, cJSON *step, double now)
         const cJSON *topic = cJSON_GetObjectItem(step, "topic");
         const cJSON *device = cJSON_GetObjectItem(step, "device");
         const cJSON *worker = cJSON_GetObjectItem(step, "worker");
+        const cJSON *household = cJSON_GetObjectItem(step, "household");
         cJSON *payload = cJSON_GetObjectItem(step, "payload");
+        _cleanup_json_ cJSON *empty = NULL;
         char buf[512];
         _cleanup_free_ char *text = NULL;
         const char *t;
@@ -164,10 +169,23 @@ static int play_step(struct mosquitto *m, cJSON *step, double now)
                          cJSON_IsString(cmd) ? cmd->valuestring : "ack");
                 payload = cJSON_GetObjectItem(step, "body");
                 t = buf;
+        } else if (cJSON_IsString(household)) {
+                snprintf(buf, sizeof(buf), "%s/households/%s/report", prefix,
+                         household->valuestring);
+                payload = cJSON_GetObjectItem(step, "report");
+                if (!payload)
+                        payload = empty = cJSON_CreateObject();
+                t = buf;
         } else if (cJSON_IsString(topic))
                 t = topic->valuestring;
-        else {
-                fprintf(stderr, "doorwatch-sim: step without topic, device or worker\n");
+        else if (cJSON_IsString(cJSON_GetObjectItem(step, "say"))) {
+                /* narration only */
+                printf("%s\n", cJSON_GetObjectItem(step, "say")->valuestring);
+                fflush(stdout);
+                return 0;
+        } else {
+                fprintf(stderr, "doorwatch-sim: step without topic, device, worker, household or "
+                                "say\n");
                 return -EINVAL;
         }
         if (cJSON_IsString(payload))
@@ -178,8 +196,10 @@ static int play_step(struct mosquitto *m, cJSON *step, double now)
         } else
                 text = xstrdup("");
         const cJSON *note = cJSON_GetObjectItem(step, "say");
-        if (cJSON_IsString(note))
+        if (cJSON_IsString(note)) {
                 printf("  %s\n", note->valuestring);
+                fflush(stdout);
+        }
         return publish(m, t, text, cJSON_IsTrue(cJSON_GetObjectItem(step, "retain")));
 }
 

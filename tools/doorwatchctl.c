@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <mosquitto.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "config.h"
 #include "devtools.h"
 #include "log.h"
+#include "notify/notify.h"
 #include "roster.h"
 #include "secret.h"
 #include "store.h"
@@ -47,7 +49,18 @@ static int usage(void)
             "  alerts list [--open]                       alerts, newest first\n"
             "  alerts ack ID --worker W                   acknowledge as worker W\n"
             "  alerts resolve ID --worker W --note TEXT   resolve with a note\n"
+            "  events --household H [--since TIME]        the household's timeline: events with\n"
+            "                                             verdict and reason, commands, alerts\n"
+            "  checkin --household H --worker W           worker W is at the door\n"
+            "  pass add --household H --worker W --from TIME --to TIME --reason TEXT\n"
+            "                                             record an approved outing\n"
+            "  pass list [--household H] [--all]          current and future passes (--all: "
+            "every)\n"
             "  events --household H [--since TIME]        the household's event timeline\n"
+            "  notify list [--dead|--pending]             the outbox, newest first\n"
+            "  notify test WORKER|NOTIFIER [--worker W]   send a test message through the real\n"
+            "                                             channel(s), print the far end's "
+            "answer\n"
             "  backup FILE                                consistent copy of the live database\n"
             "  device verify ID [--timeout 120s]          watch the device live: PASS on an\n"
             "                                             open and close (ring, person), or why "
@@ -244,6 +257,32 @@ static int cmd_alerts_list(struct ctl *ctl, int argc, char **argv)
         return r;
 }
 
+/* The household's timeline: every event with its verdict and reason, the commands about
+ * it (check-ins, passes, pre-reports, also refused ones), alerts that no event row names
+ * (raised by a deadline: held open, hand-off expired, pass overdue, observation ended), and
+ * acks and resolves of its alerts. Rule times are event times (a replayed day shows its
+ * own times); acks and resolves are the times they happened. */
+static const char timeline_sql[] =
+    "SELECT local_time(t) AS time, source, what, verdict, reason, alert FROM ("
+    " SELECT event_usec AS t, 0 AS o, id AS k, device AS source,"
+    "  type || COALESCE(' ' || state, '') || CASE WHEN retained THEN ' (retained)' ELSE ''"
+    "  END AS what, verdict, reason, alert_id AS alert"
+    "  FROM event WHERE household = ?1 AND event_usec >= ?2"
+    " UNION ALL"
+    " SELECT usec, 1, id, actor || ' (' || channel || ')', kind,"
+    "  CASE WHEN detail LIKE 'refused:%' THEN 'refused' ELSE 'recorded' END, detail, NULL"
+    "  FROM action WHERE kind IN ('checkin', 'pass', 'report') AND target = ?1 AND usec >= ?2"
+    " UNION ALL"
+    " SELECT a.last_event_usec, 2, a.rowid, 'doorwatchd', 'alert ' || a.kind, 'alert',"
+    "  a.reason, a.id FROM alert a"
+    "  WHERE a.household = ?1 AND a.last_event_usec >= ?2"
+    "  AND NOT EXISTS (SELECT 1 FROM event e WHERE e.alert_id = a.id)"
+    " UNION ALL"
+    " SELECT x.usec, 3, x.id, x.actor || ' (' || x.channel || ')', x.kind, NULL,"
+    "  COALESCE(x.detail, ''), x.target FROM action x JOIN alert a ON a.id = x.target"
+    "  WHERE a.household = ?1 AND x.kind IN ('ack', 'resolve') AND x.usec >= ?2"
+    ") ORDER BY t, o, k";
+
 static int cmd_events(struct ctl *ctl, int argc, char **argv)
 {
         const char *household = NULL, *since = NULL;
@@ -271,13 +310,58 @@ static int cmd_events(struct ctl *ctl, int argc, char **argv)
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
-        st = prepare(ctl, "SELECT local_time(event_usec) AS time, device, type, state, verdict,"
-                          " reason, alert_id FROM event WHERE household = ?1 AND event_usec >= ?2"
-                          " ORDER BY event_usec, id");
+        st = prepare(ctl, timeline_sql);
         if (!st)
                 return 1;
         sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, since_usec);
+        r = print_query(ctl, st);
+        sqlite3_finalize(st);
+        return r;
+}
+
+/* Passes with their state now: upcoming, active (not left yet), out, returned, overdue,
+ * ended (no exit seen). */
+static int cmd_pass_list(struct ctl *ctl, int argc, char **argv)
+{
+        const char *household = NULL;
+        bool all = false;
+        sqlite3_stmt *st;
+        int r;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--household") == 0 && i + 1 < argc)
+                        household = argv[++i];
+                else if (strcmp(argv[i], "--all") == 0)
+                        all = true;
+                else
+                        return usage();
+        }
+        if (open_db(ctl) < 0)
+                return 1;
+        if (household && !config_household(ctl->config, household)) {
+                fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
+                return 1;
+        }
+        st = prepare(ctl, "SELECT id, household, local_time(from_usec) AS \"from\","
+                          " local_time(to_usec) AS \"to\", reason,"
+                          " CASE WHEN return_usec IS NOT NULL THEN 'returned'"
+                          "  WHEN overdue THEN 'overdue'"
+                          "  WHEN exit_usec IS NOT NULL THEN 'out'"
+                          "  WHEN ?2 < from_usec THEN 'upcoming'"
+                          "  WHEN ?2 < to_usec THEN 'active'"
+                          "  ELSE 'ended' END AS status,"
+                          " local_time(exit_usec) AS exit, local_time(return_usec) AS return,"
+                          " worker, channel FROM pass"
+                          " WHERE (?1 IS NULL OR household = ?1)"
+                          " AND (?3 OR done = 0 OR to_usec > ?2)"
+                          " ORDER BY from_usec, id");
+        if (!st)
+                return 1;
+        if (household)
+                sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now_realtime_usec());
+        sqlite3_bind_int(st, 3, all);
         r = print_query(ctl, st);
         sqlite3_finalize(st);
         return r;
@@ -840,6 +924,364 @@ static int cmd_roster_gaps(struct ctl *ctl, int argc, char **argv)
         return r;
 }
 
+static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
+{
+        const char *household = NULL, *worker = NULL;
+        _cleanup_json_ cJSON *body = cJSON_CreateObject();
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--household") == 0 && i + 1 < argc)
+                        household = argv[++i];
+                else if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
+                        worker = argv[++i];
+                else
+                        return usage();
+        }
+        if (!household || !worker)
+                return usage();
+        cJSON_AddStringToObject(body, "household", household);
+        cJSON_AddStringToObject(body, "via", "cli"); /* recorded as the operator CLI */
+        return send_command(ctl, worker, "checkin", body);
+}
+
+static int cmd_pass_add(struct ctl *ctl, int argc, char **argv)
+{
+        const char *household = NULL, *worker = NULL, *from = NULL, *to = NULL, *reason = NULL;
+        _cleanup_json_ cJSON *body = cJSON_CreateObject();
+        int64_t from_usec, to_usec;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--household") == 0 && i + 1 < argc)
+                        household = argv[++i];
+                else if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
+                        worker = argv[++i];
+                else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+                        from = argv[++i];
+                else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+                        to = argv[++i];
+                else if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+                        reason = argv[++i];
+                else
+                        return usage();
+        }
+        if (!household || !worker || !from || !to || !reason)
+                return usage();
+        if (parse_rfc3339(from, &from_usec) < 0 || parse_rfc3339(to, &to_usec) < 0) {
+                fprintf(stderr, "doorwatchctl: --from and --to want RFC 3339 times, e.g. "
+                                "2020-02-06T09:00:00+08:00\n");
+                return EXIT_USAGE;
+        }
+        if (from_usec >= to_usec) {
+                fprintf(stderr, "doorwatchctl: --from must be before --to\n");
+                return EXIT_USAGE;
+        }
+        cJSON_AddStringToObject(body, "household", household);
+        cJSON_AddStringToObject(body, "from", from);
+        cJSON_AddStringToObject(body, "to", to);
+        cJSON_AddStringToObject(body, "reason", reason);
+        cJSON_AddStringToObject(body, "via", "cli");
+        return send_command(ctl, worker, "pass", body);
+}
+
+/* ---- notify list / notify test ---- */
+
+static int cmd_notify_list(struct ctl *ctl, int argc, char **argv)
+{
+        const char *where = "";
+        _cleanup_free_ char *sql = NULL;
+        sqlite3_stmt *st;
+        int r;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--dead") == 0)
+                        where = " WHERE state = 'dead'";
+                else if (strcmp(argv[i], "--pending") == 0)
+                        where = " WHERE state IN ('pending', 'sending')";
+                else
+                        return usage();
+        }
+        if (open_db(ctl) < 0)
+                return 1;
+        if (asprintf(&sql,
+                     "SELECT id, state, channel, worker, alert_id,"
+                     " json_extract(payload, '$.kind') AS kind, kind AS purpose, priority,"
+                     " attempts,"
+                     " local_time(created_usec) AS created, local_time(last_attempt_usec) AS tried,"
+                     " CASE state WHEN 'delivered' THEN local_time(delivered_usec)"
+                     " WHEN 'dead' THEN local_time(dead_usec) ELSE local_time(next_usec) END"
+                     " AS 'delivered/dead/next', last_error FROM notification%s"
+                     " ORDER BY created_usec DESC, id DESC LIMIT 1000",
+                     where) < 0)
+                return 1;
+        st = prepare(ctl, sql);
+        if (!st)
+                return 1;
+        r = print_query(ctl, st);
+        sqlite3_finalize(st);
+        return r;
+}
+
+struct test_target {
+        const struct notifier_config *nc;
+        const struct worker *worker; /* NULL: a group notifier without recipients */
+};
+
+struct test_result {
+        bool done;
+        enum notify_outcome outcome;
+        char detail[512];
+};
+
+static void on_test_done(struct notifier *n, const struct notify_result *res, void *userdata)
+{
+        struct test_result *t = userdata;
+
+        t->done = true;
+        t->outcome = res->outcome;
+        snprintf(t->detail, sizeof(t->detail), "%s", res->detail ? res->detail : "");
+}
+
+struct puback_wait {
+        int mid;
+        bool acked;
+};
+
+static void on_puback(struct mosquitto *m, void *ud, int mid)
+{
+        struct puback_wait *w = ud;
+        if (mid == w->mid)
+                w->acked = true;
+}
+
+/* The mqtt type belongs to the daemon's connection: here the message is published directly
+ * (QoS 1, as the daemon does) and the broker's PUBACK is the far end's answer. */
+static void test_mqtt(struct ctl *ctl, const struct notify_message *m, struct test_result *res)
+{
+        const struct mqtt_config *mc = &ctl->config->mqtt;
+        struct puback_wait w = { .mid = -1 };
+        _cleanup_secret_ char *password = NULL;
+        _cleanup_free_ char *payload = NULL, *topic = NULL;
+        struct mosquitto *mosq;
+        int rc;
+
+        res->done = true;
+        res->outcome = NOTIFY_RETRY;
+        payload = notify_message_format(m, NOTIFY_FORMAT_PERSON);
+        if (!payload || asprintf(&topic, "%s/workers/%s/notify", mc->topic_prefix, m->worker) < 0) {
+                snprintf(res->detail, sizeof(res->detail), "out of memory");
+                return;
+        }
+        mosquitto_lib_init();
+        mosq = mosquitto_new(NULL, true, &w);
+        if (!mosq) {
+                snprintf(res->detail, sizeof(res->detail), "out of memory");
+                return;
+        }
+        mosquitto_publish_callback_set(mosq, on_puback);
+        if (mc->username) {
+                if (secret_read(ctl->config, "mqtt.password", mc->password_file, &password) < 0)
+                        snprintf(res->detail, sizeof(res->detail), "cannot read the MQTT password");
+                mosquitto_username_pw_set(mosq, mc->username, password);
+        }
+        if (mc->ca_file)
+                mosquitto_tls_set(mosq, mc->ca_file, NULL, mc->cert_file, mc->key_file, NULL);
+        rc = mosquitto_connect(mosq, mc->host, mc->port, 30);
+        if (rc == MOSQ_ERR_SUCCESS)
+                rc =
+                    mosquitto_publish(mosq, &w.mid, topic, (int)strlen(payload), payload, 1, false);
+        for (int i = 0; rc == MOSQ_ERR_SUCCESS && i < 100 && !w.acked; i++)
+                rc = mosquitto_loop(mosq, 100, 1);
+        if (w.acked) {
+                res->outcome = NOTIFY_DELIVERED;
+                snprintf(res->detail, sizeof(res->detail), "PUBACK from %s:%d on %s", mc->host,
+                         mc->port, topic);
+        } else if (rc != MOSQ_ERR_SUCCESS)
+                snprintf(res->detail, sizeof(res->detail), "broker %s:%d: %s", mc->host, mc->port,
+                         rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        else
+                snprintf(res->detail, sizeof(res->detail), "no PUBACK from %s:%d within 10 s",
+                         mc->host, mc->port);
+        mosquitto_disconnect(mosq);
+        mosquitto_destroy(mosq);
+        mosquitto_lib_cleanup();
+}
+
+/* Builds the notifier as the daemon would (secrets included) and sends through it. */
+static void test_channel(struct ctl *ctl, struct notify_context *nctx, sd_event *ev,
+                         const struct notifier_config *nc, const struct notify_message *m,
+                         struct test_result *res)
+{
+        struct config_diag diag = { 0 };
+        struct notifier *n = notify_context_find(nctx, nc->name);
+        int r = 0;
+
+        res->done = false;
+        if (!n)
+                r = notifier_new(nctx, nc, ctl->config->dir, &diag, &n);
+        for (size_t i = 0; i < diag.n_errors; i++)
+                fprintf(stderr, "error: %s\n", diag.errors[i]);
+        config_diag_done(&diag);
+        if (r >= 0)
+                r = notifier_send(n, m, on_test_done, res);
+        if (r < 0) {
+                res->done = true;
+                res->outcome = NOTIFY_FAILED;
+                snprintf(res->detail, sizeof(res->detail), "%s",
+                         r == -EINVAL ? "invalid configuration" : strerror(-r));
+                return;
+        }
+        /* Every channel bounds its own attempt (HTTP and exec timeouts). */
+        for (int64_t end = now_monotonic_usec() + 120 * USEC_PER_SEC;
+             !res->done && now_monotonic_usec() < end;)
+                if (sd_event_run(ev, 1 * USEC_PER_SEC) < 0)
+                        break;
+        if (!res->done) {
+                res->done = true;
+                res->outcome = NOTIFY_RETRY;
+                snprintf(res->detail, sizeof(res->detail), "no answer");
+        }
+}
+
+static int cmd_notify_test(struct ctl *ctl, int argc, char **argv)
+{
+        const char *what = NULL, *worker_id = NULL;
+        const struct worker *w = NULL;
+        const struct notifier_config *nc;
+        _cleanup_free_ struct test_target *targets = NULL;
+        _cleanup_(notify_context_freep) struct notify_context *nctx = NULL;
+        struct templates *t = NULL;
+        struct config_diag diag = { 0 };
+        sd_event *ev = NULL;
+        size_t n_targets = 0;
+        char id[64];
+        cJSON *arr = NULL;
+        int failed = 0, r;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
+                        worker_id = argv[++i];
+                else if (argv[i][0] != '-' && !what)
+                        what = argv[i];
+                else
+                        return usage();
+        }
+        if (!what)
+                return usage();
+        if (load_config(ctl) < 0)
+                return 1;
+        if (worker_id && !(w = config_worker(ctl->config, worker_id))) {
+                fprintf(stderr, "doorwatchctl: unknown worker \"%s\"\n", worker_id);
+                return 1;
+        }
+        targets = calloc(ctl->config->n_notifiers + 1, sizeof(*targets));
+        if (!targets)
+                return 1;
+        nc = config_notifier(ctl->config, what);
+        if (!w && !nc && (w = config_worker(ctl->config, what))) {
+                /* A worker: every channel they list. */
+                for (size_t i = 0; i < w->n_channels; i++) {
+                        const struct notifier_config *c =
+                            config_notifier(ctl->config, w->channels[i]);
+                        if (c)
+                                targets[n_targets++] = (struct test_target){ c, w };
+                }
+                if (n_targets == 0) {
+                        fprintf(stderr, "doorwatchctl: worker %s has no notification channel\n",
+                                w->id);
+                        return 1;
+                }
+        } else if (nc) {
+                bool per_person = strcmp(nc->type, "mqtt") == 0 || strcmp(nc->type, "exec") == 0;
+                if (per_person && !w) {
+                        fprintf(
+                            stderr,
+                            "doorwatchctl: %s is a per-person channel (type %s): add --worker W "
+                            "to choose the recipient\n",
+                            nc->name, nc->type);
+                        return EXIT_USAGE;
+                }
+                targets[n_targets++] = (struct test_target){ nc, w };
+        } else {
+                fprintf(stderr, "doorwatchctl: \"%s\" is neither a worker nor a notifier\n", what);
+                return 1;
+        }
+
+        r = sd_event_new(&ev);
+        if (r >= 0)
+                r = notify_context_new(ev, &nctx);
+        if (r >= 0 && templates_new(ctl->config->templates, &diag, &t) >= 0)
+                notify_context_set_templates(nctx, t);
+        config_diag_done(&diag);
+        if (r < 0) {
+                fprintf(stderr, "doorwatchctl: %s\n", strerror(-r));
+                sd_event_unref(ev);
+                return 1;
+        }
+        snprintf(id, sizeof(id), "test-%lld-%ld", (long long)time(NULL), (long)getpid());
+        if (ctl->json)
+                arr = cJSON_CreateArray();
+        for (size_t i = 0; i < n_targets; i++) {
+                const struct test_target *tg = &targets[i];
+                struct notify_recipient rcp = { 0 };
+                struct notify_message m = {
+                        .notification_id = id,
+                        .kind = "test",
+                        .severity = "info",
+                        .reason = "test message sent with doorwatchctl notify test",
+                        .raised_at_usec = now_realtime_usec(),
+                };
+                struct test_result res = { 0 };
+                char topic[256];
+
+                if (tg->worker) {
+                        rcp = (struct notify_recipient){ .worker = tg->worker->id,
+                                                         .name = tg->worker->name,
+                                                         .phone = tg->worker->phone,
+                                                         .role = role_to_string(tg->worker->role) };
+                        snprintf(topic, sizeof(topic), "%s/workers/%s/ack",
+                                 ctl->config->mqtt.topic_prefix, tg->worker->id);
+                        m.worker = rcp.worker;
+                        m.role = rcp.role;
+                        m.ack_topic = topic;
+                        m.recipients = &rcp;
+                        m.n_recipients = 1;
+                }
+                if (strcmp(tg->nc->type, "mqtt") == 0) {
+                        _cleanup_free_ char *text = NULL;
+                        if (notify_render_text(notify_context_templates(nctx), &m, 0, &text) >= 0)
+                                m.text = text;
+                        test_mqtt(ctl, &m, &res);
+                } else
+                        test_channel(ctl, nctx, ev, tg->nc, &m, &res);
+                failed += res.outcome != NOTIFY_DELIVERED;
+                if (arr) {
+                        cJSON *o = cJSON_CreateObject();
+                        cJSON_AddStringToObject(o, "notifier", tg->nc->name);
+                        cJSON_AddStringToObject(o, "type", tg->nc->type);
+                        if (tg->worker)
+                                cJSON_AddStringToObject(o, "worker", tg->worker->id);
+                        else
+                                cJSON_AddNullToObject(o, "worker");
+                        cJSON_AddStringToObject(o, "outcome",
+                                                notify_outcome_to_string(res.outcome));
+                        cJSON_AddStringToObject(o, "detail", res.detail);
+                        cJSON_AddItemToArray(arr, o);
+                } else
+                        printf("%s (%s)%s%s: %s: %s\n", tg->nc->name, tg->nc->type,
+                               tg->worker ? " to " : "", tg->worker ? tg->worker->id : "",
+                               notify_outcome_to_string(res.outcome), res.detail);
+        }
+        if (arr) {
+                char *s = cJSON_Print(arr);
+                printf("%s\n", s);
+                free(s);
+                cJSON_Delete(arr);
+        }
+        nctx = notify_context_free(nctx);
+        sd_event_unref(ev);
+        return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -849,8 +1291,15 @@ int main(int argc, char **argv)
                 {},
         };
         struct ctl ctl = { .config_dir = "/etc/doorwatch" };
+        sigset_t mask;
         int c, r;
 
+        /* The exec channel (notify test) watches its children with sd-event: SIGCHLD must be
+         * blocked before any thread exists. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
         log_open(LOG_WARNING, true);
         while ((c = getopt_long(argc, argv, "+c:jh", options, NULL)) >= 0) {
                 switch (c) {
@@ -882,10 +1331,20 @@ int main(int argc, char **argv)
                 r = cmd_roster_gaps(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "events") == 0)
                 r = cmd_events(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "notify") == 0 && argc >= 2 && strcmp(argv[1], "list") == 0)
+                r = cmd_notify_list(&ctl, argc - 2, argv + 2);
+        else if (strcmp(argv[0], "notify") == 0 && argc >= 2 && strcmp(argv[1], "test") == 0)
+                r = cmd_notify_test(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "backup") == 0)
                 r = cmd_backup(&ctl, argc - 1, argv + 1);
         else if (strcmp(argv[0], "device") == 0)
                 r = cmd_device(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "checkin") == 0)
+                r = cmd_checkin(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "add") == 0)
+                r = cmd_pass_add(&ctl, argc - 2, argv + 2);
+        else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "list") == 0)
+                r = cmd_pass_list(&ctl, argc - 2, argv + 2);
         else
                 r = usage();
         store_close(ctl.store);

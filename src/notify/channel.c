@@ -21,7 +21,6 @@
 #include <string.h>
 #include <strings.h>
 
-
 void channel_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
                          unsigned char out[32])
 {

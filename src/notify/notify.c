@@ -187,6 +187,11 @@ void notify_context_set_templates(struct notify_context *ctx, struct templates *
         ctx->templates = t;
 }
 
+const struct templates *notify_context_templates(const struct notify_context *ctx)
+{
+        return ctx->templates;
+}
+
 void notify_context_set_clock(struct notify_context *ctx, notify_clock_fn now, void *userdata)
 {
         ctx->clock = now ? now : default_clock;
@@ -869,9 +874,25 @@ int notify_message_parse(const char *json, struct notify_message **ret)
                 size_t off;
         } strings[] = {
 #define S(f) { #f, offsetof(struct notify_message, f) }
-                S(notification_id), S(alert_id),  S(household), S(community), S(address), S(kind),
-                S(severity),        S(reason),    S(text),      S(event_id),  S(step),    S(role),
-                S(worker),          S(ack_topic), S(ack_url),   S(acked_by),
+                S(notification_id),
+                S(alert_id),
+                S(household),
+                S(community),
+                S(address),
+                S(kind),
+                S(severity),
+                S(reason),
+                S(text),
+                S(event_id),
+                S(step),
+                S(role),
+                S(worker),
+                S(ack_topic),
+                S(ack_url),
+                S(acked_by),
+                S(acked_by_name),
+                S(alert_kind),
+                { "channel", offsetof(struct notify_message, ack_channel) },
 #undef S
         };
         for (size_t i = 0; i < ELEMENTSOF(strings) && r >= 0; i++)
@@ -890,6 +911,13 @@ int notify_message_parse(const char *json, struct notify_message **ret)
                 r = get_usec(o->root, "raised_at", &m->raised_at_usec);
         if (r >= 0)
                 r = get_uint(o->root, "count", &m->count);
+        if (r >= 0)
+                r = get_usec(o->root, "acked_at", &m->acked_at_usec);
+        if (r >= 0) {
+                unsigned reminder;
+                r = get_uint(o->root, "reminder", &reminder);
+                m->reminder = (int)MIN(reminder, 1000000u);
+        }
         if (r >= 0)
                 r = parse_recipients(o);
         if (r >= 0 && (!m->notification_id || !m->kind))
@@ -966,7 +994,18 @@ char *notify_message_format(const struct notify_message *m, enum notify_format f
         if (f == NOTIFY_FORMAT_OUTBOX) {
                 add_str(o, "acked_by", m->acked_by);
                 cJSON_AddNumberToObject(o, "count", m->count);
-        }
+        } else if (m->acked_by)
+                add_str(o, "acked_by", m->acked_by);
+        if (m->reminder > 0)
+                cJSON_AddNumberToObject(o, "reminder", m->reminder);
+        if (m->acked_by_name)
+                add_str(o, "acked_by_name", m->acked_by_name);
+        if (m->acked_at_usec > 0)
+                add_time(o, "acked_at", m->acked_at_usec);
+        if (m->ack_channel)
+                add_str(o, "channel", m->ack_channel);
+        if (m->alert_kind)
+                add_str(o, "alert_kind", m->alert_kind);
         if (f != NOTIFY_FORMAT_PERSON) {
                 cJSON *list = cJSON_AddArrayToObject(o, "recipients");
                 for (size_t i = 0; list && i < m->n_recipients; i++) {
@@ -1027,7 +1066,7 @@ int notify_render_text(const struct templates *t, const struct notify_message *m
                 .worker = workers,
                 .name = names,
                 .ack_url = m->ack_url,
-                .acked_by = m->acked_by,
+                .acked_by = m->acked_by_name ? m->acked_by_name : m->acked_by,
                 .time_usec = m->event_ts_usec > 0 ? m->event_ts_usec : m->raised_at_usec,
                 .round = m->round,
                 .count = m->count,

@@ -145,8 +145,17 @@ struct notify_message {
         const char *worker;
         const char *ack_topic;
         const char *ack_url;
-        const char *acked_by; /* ack_notice: who acknowledged */
+        const char *acked_by; /* ack_notice: who acknowledged (worker id) */
         unsigned count;       /* events in the alert's episode, 0 = unknown */
+        /* Escalation and ack notices (formatted only when set, in every format):
+         * "reminder" (the n-th reminder after the last round), "acked_by_name" (used for
+         * {acked_by} in texts), "acked_at", "channel" (how the ack came: "worker topic",
+         * "operator CLI", ...), "alert_kind" (the acknowledged alert's kind). */
+        int reminder;
+        const char *acked_by_name;
+        int64_t acked_at_usec;
+        const char *ack_channel;
+        const char *alert_kind;
         /* Per-person: exactly one (the worker above, with name and phone). Group: all. */
         const struct notify_recipient *recipients;
         size_t n_recipients;
@@ -160,7 +169,8 @@ enum notify_format {
         /* One round for machines (webhook body): the §4 keys without role, worker and
          * ack_topic, plus "recipients": [{"worker","name","phone","role"}]. */
         NOTIFY_FORMAT_ROUND,
-        /* Everything, for the outbox: §4 keys, "acked_by", "count" and "recipients";
+        /* Everything, for the outbox: §4 keys, "acked_by", "count", the optional keys above
+         * and "recipients";
          * notify_message_parse() reads it back. */
         NOTIFY_FORMAT_OUTBOX,
 };
@@ -196,6 +206,8 @@ static inline void notify_context_freep(struct notify_context **ctx)
 }
 /* Takes ownership; replaces the defaults the context starts with. */
 void notify_context_set_templates(struct notify_context *ctx, struct templates *t);
+/* The templates in use (the defaults until set). */
+const struct templates *notify_context_templates(const struct notify_context *ctx);
 /* Wall clock (Unix usec) used for signatures and rate limiting; tests inject a fixed one. */
 typedef int64_t (*notify_clock_fn)(void *userdata);
 void notify_context_set_clock(struct notify_context *ctx, notify_clock_fn now, void *userdata);

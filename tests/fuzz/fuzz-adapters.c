@@ -33,7 +33,7 @@ void config_diag_error(struct config_diag *d, const char *file, const char *path
                        ...)
 {
         (void)d;
-        fprintf(stderr, "fuzz: bad device entry %s: %s: %s\n", file, path, fmt);
+        fprintf(stderr, "fuzz: bad device entry %s: %s: %s\n", file, path ? path : "-", fmt);
         abort();
 }
 

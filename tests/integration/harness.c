@@ -132,7 +132,8 @@ void h_write_default_config(struct harness *h, const char *extra)
 void h_init(struct harness *h)
 {
         memset(h, 0, sizeof(*h));
-        snprintf(h->dir, sizeof(h->dir), "/tmp/doorwatch-test-XXXXXX");
+        const char *tmp = getenv("TMPDIR");
+        snprintf(h->dir, sizeof(h->dir), "%s/doorwatch-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(h->dir))
                 die("mkdtemp: %s", strerror(errno));
         snprintf(h->confdir, sizeof(h->confdir), "%s/conf", h->dir);

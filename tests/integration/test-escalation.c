@@ -234,7 +234,7 @@ static void test_leader_step_survives_sigkill_once_on_time(void **state)
                                 bool match = false;
                                 mosquitto_topic_matches_sub(filter, h->msgs[m].topic, &match);
                                 seen = match && strstr(h->msgs[m].payload, "\"ack_notice\"") &&
-                                       strstr(h->msgs[m].payload, "测试乙 已确认告警") &&
+                                       strstr(h->msgs[m].payload, "的告警已由 测试乙 确认") &&
                                        strstr(h->msgs[m].payload, alert_id);
                         }
                         h_pump(h, 10);

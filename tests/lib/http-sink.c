@@ -226,6 +226,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         r->body = p->body ? p->body : xstrdup0("");
         r->body_len = p->body_len;
         p->body = NULL;
+        {
+                struct timespec now;
+                clock_gettime(CLOCK_REALTIME, &now);
+                r->time_usec = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+        }
 
         pthread_mutex_lock(&s->lock);
         if (s->n_requests == s->cap_requests) {
@@ -263,7 +268,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 
 int http_sink_start(struct http_sink **ret)
 {
+        return http_sink_start_port(0, ret);
+}
+
+int http_sink_start_port(uint16_t port, struct http_sink **ret)
+{
         struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_port = htons(port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         const union MHD_DaemonInfo *info;
         struct http_sink *s = calloc(1, sizeof(*s));

@@ -26,6 +26,7 @@ struct http_sink_request {
         size_t n_headers;
         char *body; /* NUL-terminated (a body with NULs is cut in C string use) */
         size_t body_len;
+        int64_t time_usec; /* when it was recorded (CLOCK_REALTIME, microseconds) */
 };
 
 struct http_sink_response {
@@ -38,6 +39,9 @@ struct http_sink_response {
 };
 
 int http_sink_start(struct http_sink **ret);
+/* The same on a given port (0 = any free one), e.g. to bring a stopped sink back where a
+ * daemon under test expects it. */
+int http_sink_start_port(uint16_t port, struct http_sink **ret);
 /* Stops the server (releasing connections that wait) and frees everything. NULL-safe. */
 struct http_sink *http_sink_free(struct http_sink *s);
 

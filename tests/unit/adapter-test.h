@@ -36,6 +36,8 @@ void config_diag_error(struct config_diag *d, const char *file, const char *path
 
         (void)d;
         (void)file;
+        if (!path)
+                path = "";
         snprintf(last_diag_path, sizeof(last_diag_path), "%s", path);
         if (strlen(all_diag_paths) + strlen(path) + 2 < sizeof(all_diag_paths)) {
                 strcat(all_diag_paths, path);

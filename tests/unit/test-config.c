@@ -248,6 +248,8 @@ static const struct diag_case diag_cases[] = {
         E("doorwatch.json: mqtt.tls: cert_file and key_file must be set together",
           DW("{'mqtt':{'tls':{'cert_file':'c.pem','key_file':null}}}")),
         E("doorwatch.json: policy: expected an object", DW("{'policy':[]}")),
+        E("doorwatch.json: policy.person_window: must be greater than 0",
+          DW("{'policy':{'person_window':'0s'}}")),
         E("doorwatch.json: policy.held_open_after: invalid duration \"5x\"",
           DW("{'policy':{'held_open_after':'5x'}}")),
         E("doorwatch.json: policy.held_open_after: must be greater than 0",
@@ -358,6 +360,15 @@ static const struct diag_case diag_cases[] = {
         E("households.json: [0].address: expected a string",
           HS("[{'id':'H1','community':'c1','address':5," OBS "," TEAM "}]")),
         E("households.json: [0].residents: unknown key", HS(HH(",'residents':2"))),
+        E("households.json: [0].policy: expected an object", HS(HH(",'policy':'strict'"))),
+        E("households.json: [0].policy.ack_absorb: unknown key",
+          HS(HH(",'policy':{'ack_absorb':'1h'}"))),
+        E("households.json: [0].policy.offline_after: unknown key",
+          HS(HH(",'policy':{'offline_after':{'camera':'1h'}}"))),
+        E("households.json: [0].policy.held_open_after: invalid duration \"10\"",
+          HS(HH(",'policy':{'held_open_after':'10'}"))),
+        E("households.json: [0].policy.resident_reports_per_day: must be between 0 and 1000",
+          HS(HH(",'policy':{'resident_reports_per_day':1001}"))),
         E("households.json: [0].observation: missing required key",
           HS("[{'id':'H1','community':'c1','address':'A'," TEAM "}]")),
         E("households.json: [0].observation: expected an object", HS(HH_OBS("'14d'"))),
@@ -736,6 +747,7 @@ static void test_defaults(void **state)
         assert_int_equal(c->policy.max_clock_skew_usec, 5 * USEC_PER_MIN);
         assert_int_equal(c->policy.battery_low_percent, 15);
         assert_int_equal(c->policy.debounce_usec, 2 * USEC_PER_SEC);
+        assert_int_equal(c->policy.person_window_usec, 2 * USEC_PER_MIN);
         assert_int_equal(c->escalation.ack_timeout_usec, 5 * USEC_PER_MIN);
         assert_int_equal(c->escalation.n_steps, 3);
         assert_int_equal(c->escalation.steps[0], STEP_TEAM);
@@ -844,6 +856,37 @@ static void test_settings_and_paths(void **state)
         assert_int_equal(config_worker(c, "w9")->n_channels, 2);
         assert_string_equal(config_worker(c, "w9")->channels[0], "sms");
 
+        config_free(c);
+        rm_rf(dir);
+}
+
+/* A household's "policy" overrides the daemon's rule keys for it alone. */
+static void test_household_policy(void **state)
+{
+        static const struct file files[] = {
+                { "doorwatch.json", "{'policy':{'held_open_after':'10m','person_window':'90s'}}" },
+                { "households.json",
+                  "[" HH_ID("H1",
+                            ",'policy':{'held_open_after':'2m','resident_reports_per_day':5,"
+                            "'person_window':'30s','debounce':'0s'},'devices':[" DEV1
+                            "]") "," HH_ID("H2",
+                                           ",'devices':[{'id':'d2','kind':'door_contact','source':"
+                                           "'native'}]") "]" },
+        };
+        _cleanup_free_ char *dir = write_config(files, ELEMENTSOF(files));
+        struct config *c = load_ok(dir);
+        const struct household *h1 = config_household(c, "H1"), *h2 = config_household(c, "H2");
+
+        assert_non_null(h1->policy);
+        assert_null(h2->policy);
+        assert_int_equal(h1->policy->held_open_after_usec, 2 * USEC_PER_MIN);
+        assert_int_equal(h1->policy->resident_reports_per_day, 5);
+        assert_int_equal(h1->policy->person_window_usec, 30 * USEC_PER_SEC);
+        assert_int_equal(h1->policy->debounce_usec, 0);
+        /* the rest comes from doorwatch.json's policy */
+        assert_int_equal(h1->policy->handoff_max_open_usec, 120 * USEC_PER_SEC);
+        assert_int_equal(c->policy.held_open_after_usec, 10 * USEC_PER_MIN);
+        assert_int_equal(c->policy.person_window_usec, 90 * USEC_PER_SEC);
         config_free(c);
         rm_rf(dir);
 }
@@ -1229,6 +1272,7 @@ int main(void)
                 cmocka_unit_test(test_diag_table),
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_settings_and_paths),
+                cmocka_unit_test(test_household_policy),
                 cmocka_unit_test(test_relative_dir),
                 cmocka_unit_test(test_households_d_order),
                 cmocka_unit_test(test_comments_ignored),

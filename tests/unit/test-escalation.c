@@ -352,7 +352,8 @@ static int fx_teardown(void **state)
         return 0;
 }
 
-/* Raises an alert at H-1 at instant t; returns its id in buf. */
+/* Raises an alert at H-1 at instant t (an unexplained opening; the door closes again a
+ * second later, so no door_held_open follows); returns its id in buf. */
 static void fx_raise(struct fx *fx, int64_t t, const char *event_id, char buf[ALERT_ID_MAX])
 {
         const struct config *c = fx->config;
@@ -365,6 +366,11 @@ static void fx_raise(struct fx *fx, int64_t t, const char *event_id, char buf[AL
                                              strlen(payload), &v),
                          ENGINE_OK);
         assert_int_equal(v.kind, VERDICT_ALERT);
+        ev.door = DOOR_CLOSED;
+        snprintf(ev.id, sizeof(ev.id), "%s-closed", event_id);
+        assert_int_equal(engine_handle_event(fx->engine, config_device(c, "d-1"), &ev,
+                                             t + USEC_PER_SEC, payload, strlen(payload), NULL),
+                         ENGINE_OK);
         assert_int_equal(store_commit(fx->store), 0);
         sqlite3_stmt *st;
         assert_int_equal(
@@ -589,7 +595,7 @@ static void test_engine_refusals_and_resolve(void **state)
                          4);
         assert_int_equal(db_int(fx, "SELECT count(*) FROM notification WHERE kind = 'ack_notice'"
                                     " AND json_extract(payload, '$.text') LIKE"
-                                    " '【居家观察】指挥中心 已确认告警 a-%（长虹路 12号 3栋 402）'"
+                                    " '【居家观察】长虹路 12号 3栋 402 的告警已由 指挥中心 确认。%'"
                                     " AND json_extract(payload, '$.channel') = 'operator CLI'"),
                          4);
 

@@ -3,12 +3,13 @@
  * Part 1 drives the pure decisions (health.c): the staleness limit per kind and per device,
  * the stale instant (last sign of life, start, bridge return, observation window),
  * battery thresholds (flag, percent, voltage) and the verdict of every availability,
- * battery, tamper and heartbeat case, table-driven. Part 2 drives the engine over a real
+ * battery and heartbeat case, table-driven. Part 2 drives the engine over a real
  * SQLite file: a silent device becomes device_offline at last_seen + offline_after (and a
  * sign of life before that moves the check), recipients are the community worker and the
  * community's installers, a bridge's offline is one alert for all its devices and stops
  * their staleness checks, battery_low at most once a day, daily reminders until an ack,
- * recovery recorded, tamper escalates, and a restart keeps what is known. */
+ * recovery recorded, tamper (judged by rules.c) escalates from the community worker and
+ * installers, and a restart keeps what is known. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -487,42 +488,6 @@ static const struct judge_case judge_cases[] = {
           false,
           true,
           "device back after being offline" },
-        { "tamper raises",
-          TAMPER(true),
-          { OBS },
-          0,
-          HEALTH_RAISE,
-          ALERT_TAMPER,
-          false,
-          false,
-          "device d-z1 reports tampering" },
-        { "retained tamper already alerted",
-          TAMPER(true, .retained = true),
-          { OBS, .live_tamper = true },
-          0,
-          HEALTH_RECORD,
-          ALERT_TAMPER,
-          false,
-          false,
-          "retained replay" },
-        { "retained tamper, none alerted",
-          TAMPER(true, .retained = true),
-          { OBS },
-          0,
-          HEALTH_RAISE,
-          ALERT_TAMPER,
-          false,
-          false,
-          "(retained state)" },
-        { "tamper cleared",
-          TAMPER(false),
-          { OBS },
-          0,
-          HEALTH_RECORD,
-          ALERT_TAMPER,
-          false,
-          false,
-          "tamper cleared" },
         { "heartbeat",
           { .type = EVENT_HEARTBEAT, .battery_percent = -1 },
           { OBS },
