@@ -77,6 +77,9 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJS) $(LIB)
 $(BUILD)/tests/integration/test-%: $(BUILD)/tests/integration/test-%.o $(HARNESS_OBJ) $(TESTLIB_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
+# The status page's files are embedded into www.o with .incbin.
+$(BUILD)/src/www.o: $(wildcard src/www/*)
+
 tests: $(PROGRAMS) $(UNIT_TESTS) $(ITESTS)
 
 check: deps

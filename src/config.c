@@ -900,6 +900,7 @@ static void set_defaults(struct config *c)
                 .listen = xstrdup("127.0.0.1:8088"),
                 .token_file = xstrdup("secrets/api.token"),
                 .ack_secret_file = xstrdup("secrets/ack.key"),
+                .ack_link_ttl_usec = 24 * USEC_PER_HOUR,
         };
 }
 
@@ -1127,26 +1128,35 @@ static void parse_escalation(struct loader *L, const cJSON *o, const struct jp *
 
 static void parse_http(struct loader *L, const cJSON *o, const struct jp *path)
 {
-        static const char *const keys[] = { "listen", "public_url", "token_file", "ack_secret_file",
-                                            NULL };
+        static const char *const keys[] = { "listen",          "public_url",   "token_file",
+                                            "ack_secret_file", "ack_link_ttl", NULL };
         struct http_config *h = &L->cfg->http;
         struct jp p[1];
         const cJSON *v;
 
-        if (!expect_object(L, o, path))
+        if (cJSON_IsNull(o)) { /* "http": null turns the HTTP server off */
+                free(h->listen);
+                h->listen = NULL;
                 return;
+        }
+        if (!cJSON_IsObject(o)) {
+                ERR(L, path, "expected an object or null");
+                return;
+        }
         check_keys(L, o, path, keys, NULL, true);
-        if ((v = field(L, o, path, "listen", false, p)) && get_string(L, v, p, 0, &h->listen) &&
-            !listen_valid(h->listen))
+        if ((v = field(L, o, path, "listen", false, p)) &&
+            get_string(L, v, p, STR_NULLABLE, &h->listen) && h->listen && !listen_valid(h->listen))
                 ERR(L, p, "invalid listen address \"%s\" (expected HOST:PORT)", h->listen);
         if ((v = field(L, o, path, "public_url", false, p)) &&
             get_string(L, v, p, STR_NULLABLE, &h->public_url) && h->public_url &&
             !str_startswith(h->public_url, "http://") && !str_startswith(h->public_url, "https://"))
                 ERR(L, p, "invalid URL \"%s\" (expected http:// or https://)", h->public_url);
         if ((v = field(L, o, path, "token_file", false, p)))
-                get_string(L, v, p, 0, &h->token_file);
+                get_string(L, v, p, STR_NULLABLE, &h->token_file);
         if ((v = field(L, o, path, "ack_secret_file", false, p)))
-                get_string(L, v, p, 0, &h->ack_secret_file);
+                get_string(L, v, p, STR_NULLABLE, &h->ack_secret_file);
+        if ((v = field(L, o, path, "ack_link_ttl", false, p)))
+                get_duration(L, v, p, true, &h->ack_link_ttl_usec);
 }
 
 static void strip_comments(cJSON *j)

@@ -193,10 +193,11 @@ struct outbox_config {
 };
 
 struct http_config {
-        char *listen; /* "127.0.0.1:8088" */
+        char *listen; /* "127.0.0.1:8088"; NULL: no HTTP server */
         char *public_url;
         char *token_file;
         char *ack_secret_file;
+        int64_t ack_link_ttl_usec; /* how long an ack link stays valid */
 };
 
 /* Notifiers are validated by type-specific code in src/notify/; the raw JSON is kept. */

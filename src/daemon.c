@@ -26,7 +26,9 @@
 
 #include "adapter.h"
 #include "engine.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "mqtt.h"
 #include "notify/mqtt_notifier.h"
 #include "notify/notify.h"
@@ -51,6 +53,8 @@ struct daemon {
         struct engine *engine;
         struct outbox *outbox;
         struct mqtt *mqtt;
+        struct metrics *metrics;
+        struct http *http; /* NULL when http.listen is null */
         struct notify_context *notify;
         struct notify_mqtt *notify_mqtt;
         struct service *service; /* sd_notify: READY, STATUS, WATCHDOG, RELOADING, STOPPING */
@@ -105,23 +109,34 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-static int on_commit(sd_event_source *s, void *userdata)
+/* Commits the loop iteration's transaction, then sends what it queued. Also called by the
+ * HTTP server, which answers only once an action is durable. */
+static int daemon_commit(struct daemon *d)
 {
-        struct daemon *d = userdata;
+        bool in_txn = store_in_transaction(d->store);
+        int64_t t0 = now_monotonic_usec();
         int r = store_commit(d->store);
 
+        if (in_txn)
+                metrics_observe_usec(d->metrics, METRICS_COMMIT, now_monotonic_usec() - t0);
         service_status_changed(d->service);
         if (r < 0) {
                 if (!d->storage_failed)
                         log_err_errno(r, "database: commit failed; events of this batch are lost "
                                          "unless redelivered");
                 d->storage_failed = true;
-                return 0;
+                return r;
         }
         d->storage_failed = false;
         if (engine_take_outbox_dirty(d->engine))
                 outbox_dispatch(d->outbox);
         rearm_tick(d);
+        return 0;
+}
+
+static int on_commit(sd_event_source *s, void *userdata)
+{
+        daemon_commit(userdata);
         return 0;
 }
 
@@ -242,6 +257,9 @@ static void handle_device_message(struct daemon *d, const struct route *rt,
                         struct verdict v;
                         r = engine_handle_event(d->engine, dev, &res.events[k], now, am.payload,
                                                 am.len, &v);
+                        if (r == ENGINE_OK)
+                                metrics_count(d->metrics, METRICS_EVENTS, dev->source,
+                                              verdict_kind_to_string(v.kind));
                         if (r < 0)
                                 log_about(LOG_ERR, NULL, dev->household->id, dev->id,
                                           "device %s: event not stored: %s", dev->id, strerror(-r));
@@ -514,7 +532,10 @@ static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void
                                          msg->payloadlen, msg->topic, ADAPTER_MAX_PAYLOAD);
                         return;
                 }
+                int64_t t0 = now_monotonic_usec();
                 handle_device_message(d, rt, msg, now);
+                metrics_observe_usec(d->metrics, METRICS_EVENT_PROCESSING,
+                                     now_monotonic_usec() - t0);
                 return;
         }
         if (daemon_parse_actor_topic(prefix, msg->topic, "workers", id, sizeof(id), &verb) == 0) {
@@ -659,6 +680,59 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
+static int http_commit(void *userdata)
+{
+        return daemon_commit(userdata);
+}
+
+static const char *http_health_problem(void *userdata)
+{
+        struct daemon *d = userdata;
+        return d->storage_failed || store_write_failed(d->store)
+                   ? "the database does not take writes (the last commit failed)"
+                   : NULL;
+}
+
+/* The observation rules' commands through the HTTP API and resident links. */
+static int http_checkin(void *userdata, const struct worker *w, const struct household *h,
+                        int64_t at_usec, const char **error)
+{
+        struct daemon *d = userdata;
+        return engine_checkin(d->engine, w, h, "operator-api", at_usec, now_realtime_usec(), error);
+}
+
+static int http_pass(void *userdata, const struct worker *w, const struct household *h,
+                     int64_t from_usec, int64_t to_usec, const char *reason, const char **error)
+{
+        struct daemon *d = userdata;
+        int64_t now = now_realtime_usec();
+        return engine_add_pass(d->engine, w, h, from_usec, to_usec, reason, "operator-api", now,
+                               now, NULL, error);
+}
+
+static int http_report(void *userdata, const struct household *h, const char *reason,
+                       int64_t now_usec, const char **error)
+{
+        struct daemon *d = userdata;
+        return engine_report(d->engine, h, reason, "http-link", now_usec, now_usec, error);
+}
+
+static void register_metrics(struct daemon *d)
+{
+        static const char dropped[] = "doorwatch_mqtt_messages_dropped_total";
+        static const char dropped_help[] = "MQTT messages dropped: malformed, too large, or on "
+                                           "a topic of no configured device or command.";
+
+        metrics_add_external(d->metrics, dropped, dropped_help, "reason=\"invalid\"",
+                             &d->n_invalid);
+        metrics_add_external(d->metrics, dropped, dropped_help, "reason=\"oversize\"",
+                             &d->n_oversize);
+        metrics_add_external(d->metrics, dropped, dropped_help, "reason=\"unknown_topic\"",
+                             &d->n_unknown);
+        metrics_add_external(d->metrics, "doorwatch_worker_commands_total",
+                             "Worker commands received over MQTT.", NULL, &d->n_commands);
+}
+
 static int read_password(const struct config *c, char **ret)
 {
         return secret_read(c, "mqtt.password", c->mqtt.password_file, ret);
@@ -687,6 +761,10 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         r = sd_event_default(&d->event);
         if (r < 0)
                 goto fail;
+        r = metrics_new(&d->metrics);
+        if (r < 0)
+                goto fail;
+        register_metrics(d);
         r = store_open(cfg->database, cfg->database_sync_full, false, &d->store);
         if (r < 0)
                 goto fail;
@@ -744,6 +822,7 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         if (r < 0)
                 goto fail;
         outbox_set_mqtt(d->outbox, d->mqtt);
+        outbox_set_metrics(d->outbox, d->metrics);
         outbox_set_dead_handler(d->outbox, on_dead, d);
         r = sd_event_add_time(d->event, &d->gap, CLOCK_MONOTONIC, UINT64_MAX, 100 * USEC_PER_MSEC,
                               on_gap, d);
@@ -754,6 +833,25 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         r = mqtt_set_subscriptions(d->mqtt, d->filters, d->n_filters);
         if (r < 0)
                 goto fail;
+
+        r = http_new(d->event,
+                     &(struct http_deps){ .config = cfg,
+                                          .store = d->store,
+                                          .engine = d->engine,
+                                          .outbox = d->outbox,
+                                          .mqtt = d->mqtt,
+                                          .metrics = d->metrics,
+                                          .userdata = d,
+                                          .commit = http_commit,
+                                          .health_problem = http_health_problem,
+                                          .checkin = http_checkin,
+                                          .pass = http_pass,
+                                          .report = http_report },
+                     &d->http);
+        if (r < 0)
+                goto fail;
+        if (d->http)
+                engine_set_ack_url(d->engine, http_ack_url, d->http);
 
         r = sd_event_add_signal(d->event, &d->sig_term, SIGTERM, on_signal, d);
         if (r >= 0)
@@ -775,6 +873,7 @@ struct daemon *daemon_free(struct daemon *d)
                 return NULL;
         if (d->store)
                 store_commit(d->store);
+        d->http = http_free(d->http);
         /* Sends still in flight are cancelled; their rows stay for the next start. */
         d->outbox = outbox_free(d->outbox);
         d->notify = notify_context_free(d->notify);
@@ -794,6 +893,7 @@ struct daemon *daemon_free(struct daemon *d)
                 free_routes(d);
         sd_event_unref(d->event);
         config_free(d->config);
+        metrics_free(d->metrics);
         free(d);
         return NULL;
 }
@@ -924,6 +1024,7 @@ static bool restart_settings_equal(const struct config *o, const struct config *
         CHECK_STR(mqtt.key_file, "mqtt.tls.key_file");
         CHECK_INT(mqtt.keepalive_sec, "mqtt.keepalive");
         CHECK_STR(mqtt.topic_prefix, "mqtt.topic_prefix");
+        CHECK_STR(http.listen, "http.listen");
 #undef CHECK_STR
 #undef CHECK_INT
         return same;
@@ -1059,6 +1160,7 @@ int daemon_reload(struct daemon *d)
         notify_context_free(d->notify);
         d->notify = nctx;
         nctx = NULL;
+        http_set_config(d->http, cfg);
         count_changes(old, cfg, &h_add, &h_del, &d_add, &d_del);
         swap_routing(d, &saved); /* free the old routing table */
         free_routes(d);

@@ -61,6 +61,8 @@ struct engine {
          * staleness checks are off until engine_health_start()) */
         struct hashmap *health_bridges;
         uint32_t health_gen;
+        engine_ack_url_fn ack_url;
+        void *ack_url_userdata;
         struct rules_debounce *debounce;     /* per device */
         int64_t db_created_usec;             /* observations that ended before get no notice */
         struct notify_context *notify;       /* borrowed; NULL: every channel per person */
@@ -152,6 +154,19 @@ bool engine_take_outbox_dirty(struct engine *e)
 struct alert *engine_find_alert(struct engine *e, const char *alert_id)
 {
         return hashmap_get(e->alerts_by_id, alert_id);
+}
+
+static void count_raised(struct engine *e, const struct alert *a)
+{
+        e->counters.alerts_raised++;
+        if (a->kind >= 0 && a->kind < _ALERT_KIND_MAX)
+                e->counters.alerts_by_kind[a->kind]++;
+}
+
+void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata)
+{
+        e->ack_url = fn;
+        e->ack_url_userdata = userdata;
 }
 
 static struct alert *find_by_serial(struct engine *e, const struct household *h, uint64_t serial)
@@ -578,7 +593,7 @@ static int queue_person(struct engine *e, const struct outgoing *o, const struct
         struct notifier *n = e->notify ? notify_context_find(e->notify, channel) : NULL;
         struct notify_recipient r = recipient_of(rc);
         struct notify_message m;
-        char topic[256];
+        char topic[256], url[1024];
 
         if (n && notifier_is_group(n))
                 return 0;
@@ -590,6 +605,10 @@ static int queue_person(struct engine *e, const struct outgoing *o, const struct
         m.role = rc->role;
         m.worker = rc->worker->id;
         m.ack_topic = topic;
+        /* A one-tap link acknowledges as this worker: for alerts and reminders, not notices. */
+        if (!o->acked_by && e->ack_url &&
+            e->ack_url(e->ack_url_userdata, o->a->id, rc->worker->id, now_usec, url, sizeof(url)))
+                m.ack_url = url;
         m.recipients = &r;
         m.n_recipients = 1;
         return insert_message(e, o, &m, channel, rc->worker->id, now_usec);
@@ -749,7 +768,7 @@ static int raise_alert(struct engine *e, const struct household *h, const struct
                 return r;
         }
         link_alert(e, a);
-        e->counters.alerts_raised++;
+        count_raised(e, a);
         log_about(LOG_NOTICE, a->id, h->id, d ? d->id : NULL, "alert %s: %s at household %s (%s)",
                   a->id, alert_kind_to_string(a->kind), h->id, v->reason);
         r = notify_step(e, a,
@@ -2336,7 +2355,7 @@ static int raise_system_alert(struct engine *e, enum alert_kind kind, const stru
                 return r;
         }
         link_alert(e, a);
-        e->counters.alerts_raised++;
+        count_raised(e, a);
         log_notice("alert %s: %s%s%s (%s)", a->id, alert_kind_to_string(kind),
                    h ? " at household " : "", h ? h->id : "", reason);
         *ret = a;

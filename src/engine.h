@@ -27,6 +27,7 @@ struct engine_counters {
         uint64_t duplicates;
         uint64_t alerts_raised;
         uint64_t notifications;
+        uint64_t alerts_by_kind[_ALERT_KIND_MAX]; /* raised, by kind */
 };
 
 struct engine;
@@ -109,6 +110,12 @@ int engine_monitoring_restored(struct engine *e, int64_t now_usec);
 int engine_reload(struct engine *e, const struct config *new_config);
 
 struct alert *engine_find_alert(struct engine *e, const char *alert_id);
+
+/* Builds the one-tap acknowledge link of a notification into buf (http_ack_url); false
+ * when there is none. Without a builder, notifications carry "ack_url": null. */
+typedef bool (*engine_ack_url_fn)(void *userdata, const char *alert_id, const char *worker_id,
+                                  int64_t now_usec, char *buf, size_t size);
+void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata);
 /* True once per call after notifications were queued; the caller kicks the outbox. */
 bool engine_take_outbox_dirty(struct engine *e);
 const struct engine_counters *engine_counters(const struct engine *e);

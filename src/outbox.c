@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "notify/mqtt_notifier.h"
 #include "util.h"
 
@@ -51,6 +52,7 @@ struct outbox {
         struct outbox_send *sends;
         size_t n_sends;
         struct outbox_counters counters;
+        struct metrics *metrics; /* doorwatch_notifications_total{channel, outcome}; may be NULL */
         struct ratelimit rl_retry;
 };
 
@@ -139,6 +141,11 @@ void outbox_set_notify(struct outbox *o, struct notify_context *notify)
         kick(o);
 }
 
+void outbox_set_metrics(struct outbox *o, struct metrics *m)
+{
+        o->metrics = m;
+}
+
 void outbox_set_config(struct outbox *o, const struct config *c)
 {
         o->config = c;
@@ -217,6 +224,7 @@ static void dead_letter(struct outbox *o, const struct outbox_dead *d, int64_t n
                 return;
         }
         o->counters.dead++;
+        metrics_count(o->metrics, METRICS_NOTIFICATIONS, d->channel, "dead");
         log_err("notification %s (alert %s, %s) via %s given up after %d attempts: %s", d->id,
                 d->alert_id, d->kind ? d->kind : "?", d->channel, d->attempts, d->error);
         if (o->dead_fn)
@@ -257,8 +265,10 @@ static void on_sent(struct notifier *n, const struct notify_result *res, void *u
         case NOTIFY_DELIVERED:
                 r = store_set_notification_state(o->store, snd->id, NOTIFICATION_DELIVERED, -1, now,
                                                  NULL, now);
-                if (r == 0)
+                if (r == 0) {
                         o->counters.delivered++;
+                        metrics_count(o->metrics, METRICS_NOTIFICATIONS, snd->channel, "delivered");
+                }
                 log_debug("notification %s via %s delivered (%s)", snd->id, snd->channel, detail);
                 break;
         case NOTIFY_RATE_LIMITED: {
@@ -267,6 +277,7 @@ static void on_sent(struct notifier *n, const struct notify_result *res, void *u
                 if (strcmp(detail, NOTIFY_MQTT_NOT_CONNECTED) == 0)
                         next = now + BROKER_WAIT_USEC; /* outbox_on_connect() wakes it */
                 o->counters.rate_limited++;
+                metrics_count(o->metrics, METRICS_NOTIFICATIONS, snd->channel, "rate_limited");
                 store_set_notification_state(o->store, snd->id, NOTIFICATION_PENDING,
                                              snd->attempts - 1, next, detail, now);
                 log_debug("notification %s via %s: too fast (%s), next try in %.1f s", snd->id,
@@ -280,6 +291,7 @@ static void on_sent(struct notifier *n, const struct notify_result *res, void *u
                             now + MAX(retry_delay(oc, snd->attempts), res->retry_after_usec);
 
                         o->counters.retried++;
+                        metrics_count(o->metrics, METRICS_NOTIFICATIONS, snd->channel, "failed");
                         store_set_notification_state(o->store, snd->id, NOTIFICATION_PENDING,
                                                      snd->attempts, next, detail, now);
                         if (ratelimit_below(&o->rl_retry))
@@ -395,9 +407,11 @@ static int dispatch_one(const struct store_notification *row, void *userdata)
                                              strerror(-r), now);
                 send_free(snd);
                 o->counters.retried++;
+                metrics_count(o->metrics, METRICS_NOTIFICATIONS, row->channel, "failed");
                 return 0;
         }
         o->counters.sent++;
+        metrics_count(o->metrics, METRICS_NOTIFICATIONS, row->channel, "sent");
         log_debug("notification %s (%s) handed to %s, attempt %d", row->id, m->kind, row->channel,
                   row->attempts + 1);
         return 0;

@@ -54,6 +54,9 @@ struct outbox *outbox_free(struct outbox *o);
 void outbox_set_notify(struct outbox *o, struct notify_context *notify);
 /* Rows for notifiers of type mqtt wait while m is not connected. */
 void outbox_set_mqtt(struct outbox *o, struct mqtt *m);
+/* Counts outcomes per channel in m (doorwatch_notifications_total); m may be NULL. */
+struct metrics;
+void outbox_set_metrics(struct outbox *o, struct metrics *m);
 /* After a reload: the configuration to use from now on (the old one is freed next). */
 void outbox_set_config(struct outbox *o, const struct config *c);
 void outbox_set_dead_handler(struct outbox *o, outbox_dead_fn fn, void *userdata);

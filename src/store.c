@@ -1125,3 +1125,57 @@ int64_t store_created_usec(struct store *s)
         sqlite3_finalize(st);
         return v;
 }
+
+/* Statements used a few times a minute at most (HTTP health and links) are prepared per
+ * call, which keeps the cached statement table to the hot path. */
+static int query_int64(struct store *s, const char *sql, const char *arg, int64_t dflt,
+                       int64_t *ret)
+{
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "preparing a query");
+        if (arg)
+                bind_text(st, 1, arg);
+        rc = sqlite3_step(st);
+        *ret = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
+                   ? sqlite3_column_int64(st, 0)
+                   : dflt;
+        sqlite3_finalize(st);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_err(s, rc, "reading a value");
+}
+
+int store_seq_get(struct store *s, const char *name, int64_t *ret)
+{
+        return query_int64(s, "SELECT value FROM seq WHERE name = ?1", name, 0, ret);
+}
+
+int store_seq_bump(struct store *s, const char *name, int64_t *ret)
+{
+        sqlite3_stmt *st = stmt(s, STMT_SEQ_NEXT);
+        int rc;
+
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, name);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+                sqlite3_reset(st);
+                return sql_err(s, rc, "incrementing a counter");
+        }
+        *ret = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return 0;
+}
+
+int64_t store_oldest_undelivered_usec(struct store *s)
+{
+        int64_t v;
+        if (query_int64(s,
+                        "SELECT min(created_usec) FROM notification"
+                        " WHERE state IN ('pending', 'sending')",
+                        NULL, INT64_MAX, &v) < 0)
+                return INT64_MAX;
+        return v;
+}

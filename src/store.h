@@ -190,3 +190,9 @@ int store_foreach_household_with_alert(struct store *s, const char *kind, store_
 int store_set_alert_reason(struct store *s, const char *alert_id, const char *reason);
 /* When this database was created (Unix usec), 0 when unknown. */
 int64_t store_created_usec(struct store *s);
+/* Named counters kept in the seq table (e.g. the generation of a household's resident
+ * links): the current value, 0 when never bumped, and an increment returning the new one. */
+int store_seq_get(struct store *s, const char *name, int64_t *ret);
+int store_seq_bump(struct store *s, const char *name, int64_t *ret);
+/* created_usec of the oldest notification not yet delivered, or INT64_MAX when none. */
+int64_t store_oldest_undelivered_usec(struct store *s);

@@ -4,9 +4,12 @@
  * read-only: the daemon is the only writer) and the broker. Actions (ack, resolve, ...)
  * are sent as MQTT commands on the acting worker's topic and the daemon's reply on
  * .../result is awaited, so they are validated and recorded exactly like a worker's.
+ * Resident links (`qr`) come from the daemon's HTTP API, which alone holds the link key
+ * and writes the revocation counter.
  * Tables for people by default, --json for scripts. Exit status: 0 success, 1 failed
  * check or refused action, 2 usage error. */
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <mosquitto.h>
@@ -24,6 +27,7 @@
 #include "devtools.h"
 #include "log.h"
 #include "notify/notify.h"
+#include "qr.h"
 #include "roster.h"
 #include "secret.h"
 #include "store.h"
@@ -66,7 +70,8 @@ static int usage(void)
             "                                             open and close (ring, person), or why "
             "not\n"
             "  device discover [--seconds 30]             devices on the broker not in the "
-            "registry\n");
+            "registry\n"
+            "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n");
         return EXIT_USAGE;
 }
 
@@ -1282,6 +1287,163 @@ static int cmd_notify_test(struct ctl *ctl, int argc, char **argv)
         return failed ? 1 : 0;
 }
 
+/* ---- resident links over the HTTP API ---- */
+
+static size_t collect_body(char *data, size_t size, size_t n, void *userdata)
+{
+        FILE *f = userdata;
+        return fwrite(data, size, n, f);
+}
+
+/* http://HOST:PORT for http.listen, with wildcard addresses replaced by loopback. */
+static int api_base(const struct config *c, char *buf, size_t size)
+{
+        const char *l = c->http.listen, *colon;
+
+        if (!l)
+                return -ENOENT;
+        colon = strrchr(l, ':');
+        if (!colon)
+                return -EINVAL;
+        if (strncmp(l, "0.0.0.0:", 8) == 0 || l[0] == ':')
+                snprintf(buf, size, "http://127.0.0.1%s", colon);
+        else if (strncmp(l, "[::]:", 5) == 0)
+                snprintf(buf, size, "http://[::1]%s", colon);
+        else
+                snprintf(buf, size, "http://%s", l);
+        return 0;
+}
+
+static int write_png(const char *path, const char *url)
+{
+        _cleanup_free_ uint8_t *png = NULL;
+        size_t len = 0;
+        FILE *f;
+        int r = qr_png(url, 8, &png, &len);
+
+        if (r < 0) {
+                fprintf(stderr, "doorwatchctl: cannot encode the link as a QR code: %s\n",
+                        strerror(-r));
+                return 1;
+        }
+        f = fopen(path, "we");
+        if (!f || fwrite(png, 1, len, f) != len || fclose(f) != 0) {
+                fprintf(stderr, "doorwatchctl: cannot write %s: %s\n", path, strerror(errno));
+                return 1;
+        }
+        return 0;
+}
+
+static int cmd_qr(struct ctl *ctl, int argc, char **argv)
+{
+        const char *household = NULL, *png = NULL;
+        bool revoke = false;
+        _cleanup_secret_ char *token = NULL;
+        _cleanup_free_ char *body = NULL;
+        char *escaped_id;
+        char base[300], url[600], auth[600];
+        struct curl_slist *hdrs = NULL;
+        size_t body_len = 0;
+        long status = 0;
+        CURLcode rc;
+        CURL *c;
+        FILE *f;
+        int r;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--png") == 0 && i + 1 < argc)
+                        png = argv[++i];
+                else if (strcmp(argv[i], "--revoke") == 0)
+                        revoke = true;
+                else if (argv[i][0] != '-' && !household)
+                        household = argv[i];
+                else
+                        return usage();
+        }
+        if (!household)
+                return usage();
+        if (load_config(ctl) < 0)
+                return 1;
+        if (!config_household(ctl->config, household)) {
+                fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
+                return 1;
+        }
+        if (api_base(ctl->config, base, sizeof(base)) < 0) {
+                fprintf(stderr, "doorwatchctl: the HTTP server is off (http.listen is null)\n");
+                return 1;
+        }
+        r = secret_read(ctl->config, "api.token", ctl->config->http.token_file, &token);
+        if (r == 0 && !token)
+                r = -ENOENT;
+        if (r < 0) {
+                fprintf(stderr, "doorwatchctl: cannot read the API token %s: %s\n",
+                        ctl->config->http.token_file ? ctl->config->http.token_file : "(null)",
+                        strerror(-r));
+                return 1;
+        }
+
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        c = curl_easy_init();
+        f = open_memstream(&body, &body_len);
+        if (!c || !f) {
+                if (f)
+                        fclose(f);
+                curl_easy_cleanup(c);
+                return 1;
+        }
+        escaped_id = curl_easy_escape(c, household, 0);
+        snprintf(url, sizeof(url), "%s/api/v1/households/%s/resident-link", base,
+                 escaped_id ? escaped_id : household);
+        curl_free(escaped_id);
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        hdrs = curl_slist_append(hdrs, auth);
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, revoke ? "{\"revoke\": true}" : "{}");
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+        rc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(c);
+        fclose(f);
+        memset(auth, 0, sizeof(auth));
+        if (rc != CURLE_OK) {
+                fprintf(stderr, "doorwatchctl: cannot reach doorwatchd at %s: %s\n", base,
+                        curl_easy_strerror(rc));
+                return 1;
+        }
+
+        _cleanup_json_ cJSON *j = cJSON_Parse(body ? body : "");
+        const cJSON *link = cJSON_GetObjectItem(j, "url");
+        if (status != 200 || !cJSON_IsString(link)) {
+                const cJSON *err = cJSON_GetObjectItem(j, "error");
+                fprintf(stderr, "doorwatchctl: refused (HTTP %ld): %s\n", status,
+                        cJSON_IsString(err) ? err->valuestring : "no answer");
+                return 1;
+        }
+        if (png && write_png(png, link->valuestring) != 0)
+                return 1;
+        if (ctl->json) {
+                if (png)
+                        cJSON_AddStringToObject(j, "png", png);
+                char *s = cJSON_Print(j);
+                printf("%s\n", s);
+                free(s);
+                return 0;
+        }
+        printf("%s%s (generation %d)\n%s\n\n", revoke ? "earlier links revoked; " : "", household,
+               cJSON_GetObjectItem(j, "generation")->valueint, link->valuestring);
+        if (qr_print_utf8(stdout, link->valuestring) < 0)
+                return 1;
+        if (png)
+                printf("\nPNG written to %s\n", png);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -1339,6 +1501,8 @@ int main(int argc, char **argv)
                 r = cmd_backup(&ctl, argc - 1, argv + 1);
         else if (strcmp(argv[0], "device") == 0)
                 r = cmd_device(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "qr") == 0)
+                r = cmd_qr(&ctl, argc - 1, argv + 1);
         else if (strcmp(argv[0], "checkin") == 0)
                 r = cmd_checkin(&ctl, argc - 1, argv + 1);
         else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "add") == 0)

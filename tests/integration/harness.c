@@ -117,15 +117,19 @@ static const char *default_rosters =
 
 void h_write_default_config(struct harness *h, const char *extra)
 {
-        char buf[4096];
+        char buf[8192], http[128] = "";
 
+        /* Never the default port 8088: tests run in parallel with other checkouts. */
+        if (!extra || !strstr(extra, "\"http\""))
+                snprintf(http, sizeof(http), ",\n \"http\": {\"listen\": \"127.0.0.1:%d\"}",
+                         h->http_port);
         snprintf(
             buf, sizeof(buf),
             "{\"timezone\": \"Asia/Shanghai\", \"database\": \"%s\",\n"
             " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": \"doorwatchd-test\","
             " \"keepalive\": \"5s\"},\n"
-            " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}%s%s}\n",
-            h->dbpath, h->port, extra && *extra ? ",\n " : "", extra ? extra : "");
+            " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}%s%s%s}\n",
+            h->dbpath, h->port, http, extra && *extra ? ",\n " : "", extra ? extra : "");
         h_write_conf(h, "doorwatch.json", buf);
 }
 
@@ -140,6 +144,9 @@ void h_init(struct harness *h)
         snprintf(h->dbpath, sizeof(h->dbpath), "%s/state/doorwatch.db", h->dir);
         mkdir(h->confdir, 0700);
         h->port = free_port();
+        do
+                h->http_port = free_port();
+        while (h->http_port == h->port);
         h_write_conf(h, "workers.json", default_workers);
         h_write_conf(h, "households.json", default_households);
         h_write_conf(h, "rosters.json", default_rosters);

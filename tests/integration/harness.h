@@ -22,6 +22,7 @@ struct harness {
         char confdir[300];
         char dbpath[300];
         int port;
+        int http_port; /* doorwatchd's HTTP server (the default config listens on it) */
         pid_t broker_pid;
         pid_t daemon_pid;
         struct mosquitto *client;
@@ -36,7 +37,8 @@ void h_cleanup(struct harness *h);
 
 /* Writes dir/name (relative to confdir) with the given contents. */
 void h_write_conf(struct harness *h, const char *name, const char *contents);
-/* The default doorwatch.json with extra top-level JSON members spliced in ("" for none). */
+/* The default doorwatch.json with extra top-level JSON members spliced in ("" for none).
+ * Unless extra has its own "http" member, the HTTP server listens on 127.0.0.1:http_port. */
 void h_write_default_config(struct harness *h, const char *doorwatch_extra);
 
 void h_start_broker(struct harness *h);

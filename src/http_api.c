@@ -1,0 +1,963 @@
+/* http_api.c: the JSON API under /api/v1 (bearer token), /healthz, /readyz and /metrics.
+ *
+ * Reads go to the daemon's own store connection (inside the loop's open transaction, if
+ * any, so they see what the engine just wrote) and to the engine's in-memory state for
+ * door and device state. Writes go through the engine, exactly as MQTT commands do, and
+ * are committed before the answer is sent: a 200 means the action is durable.
+ *
+ * Times are Unix seconds (numbers, fractional), like the notification payload's
+ * raised_at; "now" in list answers lets a client compute ages against the server's clock. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "http-internal.h"
+#include "log.h"
+#include "metrics.h"
+#include "mqtt.h"
+#include "outbox.h"
+#include "roster.h"
+#include "store.h"
+#include "util.h"
+
+#define API_CHANNEL         "operator-api"
+#define LIST_DEFAULT        200
+#define LIST_MAX            1000
+#define HOUSEHOLDS_MAX      5000
+#define BODY_MAX_DEPTH      4
+#define OUTBOX_STUCK_USEC   (5 * USEC_PER_MIN)
+#define RESIDENT_SEQ_PREFIX "resident-link:"
+
+static inline void finalizep(sqlite3_stmt **st)
+{
+        sqlite3_finalize(*st);
+}
+#define _cleanup_stmt_ _cleanup_(finalizep)
+
+static sqlite3_stmt *prepare(struct http *h, const char *sql)
+{
+        sqlite3 *db = store_db(h->deps.store);
+        sqlite3_stmt *st = NULL;
+
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+                log_err("http: query failed: %s", sqlite3_errmsg(db));
+                return NULL;
+        }
+        return st;
+}
+
+static double usec_to_sec(int64_t usec)
+{
+        return (double)usec / 1e6;
+}
+
+static void add_text(cJSON *j, const char *name, sqlite3_stmt *st, int col)
+{
+        const char *v = (const char *)sqlite3_column_text(st, col);
+        if (v)
+                cJSON_AddStringToObject(j, name, v);
+        else
+                cJSON_AddNullToObject(j, name);
+}
+
+static void add_time_col(cJSON *j, const char *name, sqlite3_stmt *st, int col)
+{
+        if (sqlite3_column_type(st, col) == SQLITE_NULL || sqlite3_column_int64(st, col) == 0)
+                cJSON_AddNullToObject(j, name);
+        else
+                cJSON_AddNumberToObject(j, name, usec_to_sec(sqlite3_column_int64(st, col)));
+}
+
+static void add_time(cJSON *j, const char *name, int64_t usec)
+{
+        if (usec > 0)
+                cJSON_AddNumberToObject(j, name, usec_to_sec(usec));
+        else
+                cJSON_AddNullToObject(j, name);
+}
+
+static const char *step_name(const struct config *c, int step)
+{
+        if (step >= 0 && (size_t)step < c->escalation.n_steps)
+                return escalation_step_to_string(c->escalation.steps[step]);
+        return NULL;
+}
+
+/* ---- alerts ---- */
+
+#define ALERT_COLS                                                                                 \
+        "id, household, community, device, kind, severity, state, reason, count, event_uid,"       \
+        " event_ts, raised_usec, last_event_usec, step, round, next_usec, acked_by, ack_channel,"  \
+        " acked_usec, resolved_by, resolve_channel, resolved_usec, note"
+
+static cJSON *alert_json(struct http *h, sqlite3_stmt *st)
+{
+        const struct config *c = h->deps.config;
+        cJSON *j = cJSON_CreateObject();
+        const char *hid = (const char *)sqlite3_column_text(st, 1);
+        const struct household *hh = hid ? config_household(c, hid) : NULL;
+        const char *step = step_name(c, sqlite3_column_int(st, 13));
+
+        add_text(j, "id", st, 0);
+        add_text(j, "household", st, 1);
+        add_text(j, "community", st, 2);
+        if (hh)
+                cJSON_AddStringToObject(j, "address", hh->address);
+        else
+                cJSON_AddNullToObject(j, "address");
+        add_text(j, "device", st, 3);
+        add_text(j, "kind", st, 4);
+        add_text(j, "severity", st, 5);
+        add_text(j, "state", st, 6);
+        add_text(j, "reason", st, 7);
+        cJSON_AddNumberToObject(j, "count", sqlite3_column_int(st, 8));
+        add_text(j, "event_id", st, 9);
+        if (sqlite3_column_type(st, 10) == SQLITE_NULL)
+                cJSON_AddNullToObject(j, "event_ts");
+        else
+                cJSON_AddNumberToObject(j, "event_ts", sqlite3_column_double(st, 10));
+        add_time_col(j, "raised_at", st, 11);
+        add_time_col(j, "last_event_at", st, 12);
+        if (step)
+                cJSON_AddStringToObject(j, "step", step);
+        else
+                cJSON_AddNullToObject(j, "step");
+        cJSON_AddNumberToObject(j, "round", sqlite3_column_int(st, 14));
+        add_time_col(j, "next_escalation_at", st, 15);
+        add_text(j, "acked_by", st, 16);
+        add_text(j, "ack_channel", st, 17);
+        add_time_col(j, "acked_at", st, 18);
+        add_text(j, "resolved_by", st, 19);
+        add_text(j, "resolve_channel", st, 20);
+        add_time_col(j, "resolved_at", st, 21);
+        add_text(j, "note", st, 22);
+        return j;
+}
+
+/* The alert as stored, or NULL (404 filled) / NULL (500 filled). */
+static cJSON *load_alert(struct http *h, const char *id, struct http_response *rs)
+{
+        _cleanup_stmt_ sqlite3_stmt *st =
+            prepare(h, "SELECT " ALERT_COLS " FROM alert WHERE id = ?1");
+
+        if (!st) {
+                http_json_error(rs, 500, "database error");
+                return NULL;
+        }
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+                http_json_error(rs, 404, "no alert \"%s\"", id);
+                return NULL;
+        }
+        return alert_json(h, st);
+}
+
+static bool parse_limit(struct http_request *rq, struct http_response *rs, const char *key,
+                        long dflt, long max, long *ret)
+{
+        const char *v = http_query(rq, key);
+        char *end;
+        long n;
+
+        *ret = dflt;
+        if (!v)
+                return true;
+        errno = 0;
+        n = strtol(v, &end, 10);
+        if (errno || *end || end == v || n < 0 || n > max) {
+                http_json_error(rs, 400, "\"%s\" must be an integer 0..%ld", key, max);
+                return false;
+        }
+        *ret = n;
+        return true;
+}
+
+static void list_alerts(struct http_request *rq, struct http_response *rs)
+{
+        struct http *h = rq->http;
+        const char *state = http_query(rq, "state"), *community = http_query(rq, "community");
+        const char *household = http_query(rq, "household");
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        cJSON *j, *arr;
+        long limit;
+        int rc;
+
+        if (state && alert_state_from_string(state) == ALERT_STATE_INVALID) {
+                http_json_error(rs, 400, "\"state\" must be open, acked or resolved");
+                return;
+        }
+        if (!parse_limit(rq, rs, "limit", LIST_DEFAULT, LIST_MAX, &limit))
+                return;
+        /* The open ones are a worklist: oldest first. Everything else: newest first. */
+        st = prepare(h,
+                     state && strcmp(state, "open") == 0
+                         ? "SELECT " ALERT_COLS " FROM alert WHERE state = ?1"
+                           " AND (?2 IS NULL OR community = ?2) AND (?3 IS NULL OR household = ?3)"
+                           " ORDER BY raised_usec LIMIT ?4"
+                         : "SELECT " ALERT_COLS " FROM alert WHERE (?1 IS NULL OR state = ?1)"
+                           " AND (?2 IS NULL OR community = ?2) AND (?3 IS NULL OR household = ?3)"
+                           " ORDER BY raised_usec DESC LIMIT ?4");
+        if (!st) {
+                http_json_error(rs, 500, "database error");
+                return;
+        }
+        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, community, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, household, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, limit);
+        j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "now", usec_to_sec(now_realtime_usec()));
+        arr = cJSON_AddArrayToObject(j, "alerts");
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                cJSON_AddItemToArray(arr, alert_json(h, st));
+        if (rc != SQLITE_DONE) {
+                cJSON_Delete(j);
+                http_json_error(rs, 500, "database error");
+                return;
+        }
+        http_json(rs, 200, j);
+}
+
+static void get_alert(struct http_request *rq, struct http_response *rs, const char *id)
+{
+        struct http *h = rq->http;
+        cJSON *j = load_alert(h, id, rs), *arr;
+        sqlite3_stmt *st;
+        const cJSON *hid;
+
+        if (!j)
+                return;
+        /* Its events (by household first: that is what the index covers). */
+        hid = cJSON_GetObjectItem(j, "household");
+        arr = cJSON_AddArrayToObject(j, "events");
+        st = prepare(h, "SELECT uid, device, type, state, ts, recv_usec, event_usec, verdict,"
+                        " reason FROM event WHERE household IS ?1 AND alert_id = ?2"
+                        " ORDER BY event_usec, id LIMIT 500");
+        if (st) {
+                sqlite3_bind_text(st, 1, cJSON_IsString(hid) ? hid->valuestring : NULL, -1,
+                                  SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+                while (sqlite3_step(st) == SQLITE_ROW) {
+                        cJSON *e = cJSON_CreateObject();
+                        add_text(e, "id", st, 0);
+                        add_text(e, "device", st, 1);
+                        add_text(e, "type", st, 2);
+                        add_text(e, "state", st, 3);
+                        if (sqlite3_column_type(st, 4) == SQLITE_NULL)
+                                cJSON_AddNullToObject(e, "ts");
+                        else
+                                cJSON_AddNumberToObject(e, "ts", sqlite3_column_double(st, 4));
+                        add_time_col(e, "received_at", st, 5);
+                        add_time_col(e, "event_at", st, 6);
+                        add_text(e, "verdict", st, 7);
+                        add_text(e, "reason", st, 8);
+                        cJSON_AddItemToArray(arr, e);
+                }
+                sqlite3_finalize(st);
+        }
+        arr = cJSON_AddArrayToObject(j, "notifications");
+        st = prepare(h, "SELECT id, worker, channel, step, round, state, attempts, created_usec,"
+                        " delivered_usec, last_error FROM notification WHERE alert_id = ?1"
+                        " ORDER BY created_usec, id");
+        if (st) {
+                sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+                while (sqlite3_step(st) == SQLITE_ROW) {
+                        cJSON *n = cJSON_CreateObject();
+                        add_text(n, "id", st, 0);
+                        add_text(n, "worker", st, 1);
+                        add_text(n, "channel", st, 2);
+                        add_text(n, "step", st, 3);
+                        cJSON_AddNumberToObject(n, "round", sqlite3_column_int(st, 4));
+                        add_text(n, "state", st, 5);
+                        cJSON_AddNumberToObject(n, "attempts", sqlite3_column_int(st, 6));
+                        add_time_col(n, "created_at", st, 7);
+                        add_time_col(n, "delivered_at", st, 8);
+                        add_text(n, "last_error", st, 9);
+                        cJSON_AddItemToArray(arr, n);
+                }
+                sqlite3_finalize(st);
+        }
+        arr = cJSON_AddArrayToObject(j, "actions");
+        st = prepare(h, "SELECT kind, actor, channel, usec, detail FROM action WHERE target = ?1"
+                        " ORDER BY usec, id");
+        if (st) {
+                sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+                while (sqlite3_step(st) == SQLITE_ROW) {
+                        cJSON *a = cJSON_CreateObject();
+                        add_text(a, "kind", st, 0);
+                        add_text(a, "actor", st, 1);
+                        add_text(a, "channel", st, 2);
+                        add_time_col(a, "at", st, 3);
+                        add_text(a, "detail", st, 4);
+                        cJSON_AddItemToArray(arr, a);
+                }
+                sqlite3_finalize(st);
+        }
+        http_json(rs, 200, j);
+}
+
+/* Parses a JSON object body (bounded); fills 400 and returns NULL otherwise. */
+static cJSON *json_body(struct http_request *rq, struct http_response *rs)
+{
+        cJSON *j = rq->body ? cJSON_ParseWithLength(rq->body, rq->body_len) : NULL;
+
+        if (!cJSON_IsObject(j) || json_depth(j) > BODY_MAX_DEPTH) {
+                cJSON_Delete(j);
+                http_json_error(rs, 400, "the body must be a JSON object");
+                return NULL;
+        }
+        return j;
+}
+
+static const char *json_str(const cJSON *j, const char *key)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const struct worker *body_worker(struct http *h, const cJSON *body, struct http_response *rs)
+{
+        const char *id = json_str(body, "worker");
+        const struct worker *w = id ? config_worker(h->deps.config, id) : NULL;
+
+        if (!id)
+                http_json_error(rs, 400, "\"worker\" (the acting worker's id) is missing");
+        else if (!w)
+                http_json_error(rs, 400, "unknown worker \"%s\"", id);
+        return w;
+}
+
+static const struct household *body_household(struct http *h, const cJSON *body,
+                                              struct http_response *rs)
+{
+        const char *id = json_str(body, "household");
+        const struct household *hh = id ? config_household(h->deps.config, id) : NULL;
+
+        if (!id)
+                http_json_error(rs, 400, "\"household\" is missing");
+        else if (!hh)
+                http_json_error(rs, 400, "unknown household \"%s\"", id);
+        return hh;
+}
+
+/* Commits an engine action; 500 on failure. */
+static bool commit(struct http *h, struct http_response *rs)
+{
+        int r = h->deps.commit(h->deps.userdata);
+        if (r < 0) {
+                log_err_errno(r, "http: commit failed");
+                http_json_error(rs, 500, "the database refused the change: %s", strerror(-r));
+                return false;
+        }
+        return true;
+}
+
+static void alert_action(struct http_request *rq, struct http_response *rs, const char *id,
+                         const char *verb)
+{
+        struct http *h = rq->http;
+        _cleanup_json_ cJSON *body = json_body(rq, rs);
+        _cleanup_json_ cJSON *stored = NULL;
+        const struct worker *w;
+        const char *note = NULL, *error = NULL, *state;
+        bool ack = strcmp(verb, "ack") == 0;
+        int r;
+
+        if (!body || !(w = body_worker(h, body, rs)))
+                return;
+        note = json_str(body, "note");
+        if (!ack && (!note || !*note)) {
+                http_json_error(rs, 400, "\"note\" is required to resolve an alert");
+                return;
+        }
+        stored = load_alert(h, id, rs);
+        if (!stored)
+                return;
+        state = json_str(stored, "state");
+        if (str_eq(state, "resolved")) {
+                http_json_error(rs, 409, "alert %s is already resolved", id);
+                return;
+        }
+        if (ack && str_eq(state, "acked")) {
+                http_json_error(rs, 409, "alert %s is already acknowledged by %s", id,
+                                json_str(stored, "acked_by") ? json_str(stored, "acked_by")
+                                                             : "someone");
+                return;
+        }
+        if (ack)
+                r = engine_ack(h->deps.engine, w, id, API_CHANNEL, now_realtime_usec(), &error);
+        else
+                r = engine_resolve(h->deps.engine, w, id, note, API_CHANNEL, now_realtime_usec(),
+                                   &error);
+        if (r < 0) {
+                http_json_error(rs, 500, "internal error: %s", strerror(-r));
+                return;
+        }
+        if (r == ENGINE_E_REFUSED) {
+                log_warn("http: %s of %s as %s refused: %s", verb, id, w->id, error);
+                http_json_error(rs, strstr(error, "may not") ? 403 : 409, "%s", error);
+                return;
+        }
+        if (!commit(h, rs))
+                return;
+        cJSON *j = load_alert(h, id, rs);
+        if (j)
+                http_json(rs, 200, j);
+}
+
+/* ---- households ---- */
+
+static const char *device_health(const struct config *c, const struct device *d,
+                                 const struct device_state *st, int64_t now)
+{
+        int64_t after =
+            d->offline_after_usec ? d->offline_after_usec : c->policy.offline_after_usec[d->kind];
+        if (st->tampered)
+                return "tampered";
+        if (!st->seen)
+                return "unknown";
+        if (after > 0 && now - st->last_seen_usec > after)
+                return "offline";
+        if (st->battery_percent >= 0 && st->battery_percent < c->policy.battery_low_percent)
+                return "battery_low";
+        return "ok";
+}
+
+static int health_rank(const char *h)
+{
+        static const char *const order[] = { "ok", "unknown", "battery_low", "offline",
+                                             "tampered" };
+        for (size_t i = 0; i < ELEMENTSOF(order); i++)
+                if (strcmp(order[i], h) == 0)
+                        return (int)i;
+        return 0;
+}
+
+static cJSON *worker_json(const struct worker *w)
+{
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "id", w->id);
+        cJSON_AddStringToObject(j, "name", w->name ? w->name : "");
+        cJSON_AddStringToObject(j, "role", role_to_string(w->role));
+        return j;
+}
+
+static cJSON *household_json(struct http *h, const struct household *hh, bool full, int64_t now)
+{
+        const struct config *c = h->deps.config;
+        struct household_state *st = engine_household_state(h->deps.engine, hh);
+        cJSON *j = cJSON_CreateObject(), *obs, *devs, *door;
+        const char *worst = "ok";
+        int open = 0, acked = 0;
+
+        cJSON_AddStringToObject(j, "id", hh->id);
+        cJSON_AddStringToObject(j, "community", hh->community_id);
+        cJSON_AddStringToObject(j, "address", hh->address);
+        obs = cJSON_AddObjectToObject(j, "observation");
+        add_time(obs, "start", hh->obs_start_usec);
+        add_time(obs, "end", hh->obs_end_usec);
+        cJSON_AddBoolToObject(obs, "active", now >= hh->obs_start_usec && now < hh->obs_end_usec);
+        door = cJSON_AddObjectToObject(j, "door");
+        cJSON_AddStringToObject(
+            door, "state", st->door == DOOR_UNKNOWN ? "unknown" : door_state_to_string(st->door));
+        add_time(door, "changed_at", st->door_changed_usec);
+        devs = cJSON_AddArrayToObject(j, "devices");
+        for (size_t i = 0; i < hh->n_devices; i++) {
+                const struct device *d = hh->devices[i];
+                const struct device_state *ds = engine_device_state(h->deps.engine, d);
+                const char *health = device_health(c, d, ds, now);
+                cJSON *dj = cJSON_CreateObject();
+
+                if (health_rank(health) > health_rank(worst))
+                        worst = health;
+                cJSON_AddStringToObject(dj, "id", d->id);
+                cJSON_AddStringToObject(dj, "kind", device_kind_to_string(d->kind));
+                cJSON_AddStringToObject(dj, "health", health);
+                if (full) {
+                        cJSON_AddStringToObject(dj, "source", d->source);
+                        cJSON_AddBoolToObject(dj, "seen", ds->seen);
+                        add_time(dj, "last_seen", ds->seen ? ds->last_seen_usec : 0);
+                        cJSON_AddBoolToObject(dj, "online", ds->online);
+                        cJSON_AddBoolToObject(dj, "tampered", ds->tampered);
+                        if (ds->battery_percent >= 0)
+                                cJSON_AddNumberToObject(dj, "battery", ds->battery_percent);
+                        else
+                                cJSON_AddNullToObject(dj, "battery");
+                }
+                cJSON_AddItemToArray(devs, dj);
+        }
+        cJSON_AddStringToObject(j, "health", worst);
+        for (const struct alert *a = st->alerts; a; a = a->next) {
+                open += a->state == ALERT_OPEN;
+                acked += a->state == ALERT_ACKED;
+        }
+        cJSON_AddNumberToObject(j, "open_alerts", open);
+        cJSON_AddNumberToObject(j, "acked_alerts", acked);
+        if (!full)
+                return j;
+
+        cJSON *team = cJSON_AddArrayToObject(j, "team");
+        cJSON *duty = cJSON_AddArrayToObject(j, "on_duty");
+        for (int r = 0; r < TEAM_ROLES; r++) {
+                struct roster_answer ans;
+                cJSON *tj = cJSON_CreateObject();
+
+                cJSON_AddStringToObject(tj, "role", role_to_string((enum role)r));
+                if (hh->team[r])
+                        cJSON_AddItemToObject(tj, "worker", worker_json(hh->team[r]));
+                else
+                        cJSON_AddNullToObject(tj, "worker");
+                cJSON_AddItemToArray(team, tj);
+                if (roster_resolve(c, hh, (enum role)r, now, &ans) < 0)
+                        continue;
+                cJSON *dj = cJSON_CreateObject(), *ws;
+                cJSON_AddStringToObject(dj, "role", role_to_string((enum role)r));
+                cJSON_AddStringToObject(dj, "reason", roster_reason_to_string(ans.reason));
+                ws = cJSON_AddArrayToObject(dj, "workers");
+                for (size_t i = 0; i < ans.n; i++)
+                        cJSON_AddItemToArray(ws, worker_json(ans.workers[i]));
+                cJSON_AddItemToArray(duty, dj);
+        }
+        cJSON *alerts = cJSON_AddArrayToObject(j, "alerts");
+        _cleanup_stmt_ sqlite3_stmt *q =
+            prepare(h, "SELECT " ALERT_COLS " FROM alert WHERE state IN ('open', 'acked')"
+                       " AND household = ?1 ORDER BY raised_usec");
+        if (q) {
+                sqlite3_bind_text(q, 1, hh->id, -1, SQLITE_STATIC);
+                while (sqlite3_step(q) == SQLITE_ROW)
+                        cJSON_AddItemToArray(alerts, alert_json(h, q));
+        }
+        uint64_t gen = 0;
+        if (http_resident_generation(h, hh->id, &gen) == 0)
+                cJSON_AddNumberToObject(j, "resident_link_generation", (double)gen);
+        return j;
+}
+
+static void list_households(struct http_request *rq, struct http_response *rs)
+{
+        struct http *h = rq->http;
+        const struct config *c = h->deps.config;
+        const char *community = http_query(rq, "community"), *all = http_query(rq, "all");
+        bool everyone = all && strcmp(all, "1") == 0;
+        int64_t now = now_realtime_usec();
+        long limit, offset, skipped = 0, total = 0;
+        cJSON *j, *arr;
+
+        if (!parse_limit(rq, rs, "limit", HOUSEHOLDS_MAX, HOUSEHOLDS_MAX, &limit) ||
+            !parse_limit(rq, rs, "offset", 0, LONG_MAX / 2, &offset))
+                return;
+        j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "now", usec_to_sec(now));
+        arr = cJSON_AddArrayToObject(j, "households");
+        for (size_t i = 0; i < c->n_households; i++) {
+                const struct household *hh = &c->households[i];
+                if (community && strcmp(hh->community_id, community) != 0)
+                        continue;
+                if (!everyone && !(now >= hh->obs_start_usec && now < hh->obs_end_usec))
+                        continue;
+                total++;
+                if (skipped < offset) {
+                        skipped++;
+                        continue;
+                }
+                if (cJSON_GetArraySize(arr) < limit)
+                        cJSON_AddItemToArray(arr, household_json(h, hh, false, now));
+        }
+        cJSON_AddNumberToObject(j, "total", (double)total);
+        http_json(rs, 200, j);
+}
+
+int http_resident_generation(struct http *h, const char *household, uint64_t *ret)
+{
+        char name[TOKEN_ID_MAX + sizeof(RESIDENT_SEQ_PREFIX)];
+        int64_t v = 0;
+        int r;
+
+        snprintf(name, sizeof(name), RESIDENT_SEQ_PREFIX "%s", household);
+        r = store_seq_get(h->deps.store, name, &v);
+        *ret = v > 0 ? (uint64_t)v : 0;
+        return r;
+}
+
+/* POST /api/v1/households/{id}/resident-link {"revoke": bool}: the household's current
+ * resident link, after revoking every earlier one when asked. */
+static void resident_link(struct http_request *rq, struct http_response *rs,
+                          const struct household *hh)
+{
+        struct http *h = rq->http;
+        const char *base = h->deps.config->http.public_url;
+        _cleanup_json_ cJSON *body = NULL;
+        char name[TOKEN_ID_MAX + sizeof(RESIDENT_SEQ_PREFIX)], tok[TOKEN_MAX], url[1024];
+        struct token_resident claim = { 0 };
+        uint64_t gen = 0;
+        bool revoke;
+        int64_t v;
+        size_t bl;
+        int r;
+
+        if (rq->body_len > 0 && !(body = json_body(rq, rs)))
+                return;
+        revoke = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "revoke"));
+        if (!h->have_link_key) {
+                http_json_error(rs, 503, "no link key (http.ack_secret_file): links are off");
+                return;
+        }
+        if (!base) {
+                http_json_error(rs, 503,
+                                "http.public_url is not set: a link needs the address "
+                                "under which residents' phones reach this server");
+                return;
+        }
+        if (snprintf(claim.household, sizeof(claim.household), "%s", hh->id) >=
+            (int)sizeof(claim.household)) {
+                http_json_error(rs, 400, "household id too long for a link");
+                return;
+        }
+        if (revoke) {
+                snprintf(name, sizeof(name), RESIDENT_SEQ_PREFIX "%s", hh->id);
+                r = store_begin(h->deps.store);
+                if (r == 0)
+                        r = store_seq_bump(h->deps.store, name, &v);
+                if (r == 0)
+                        r = store_insert_action(h->deps.store, "revoke-resident-links", NULL,
+                                                API_CHANNEL, hh->id, now_realtime_usec(), NULL);
+                if (r < 0) {
+                        http_json_error(rs, 500, "database error");
+                        return;
+                }
+                if (!commit(h, rs))
+                        return;
+                log_notice("household %s: resident links revoked (generation %" PRId64 ")", hh->id,
+                           v);
+        }
+        if (http_resident_generation(h, hh->id, &gen) < 0) {
+                http_json_error(rs, 500, "database error");
+                return;
+        }
+        claim.generation = gen;
+        if (token_resident_encode(&h->link_key, &claim, tok, sizeof(tok)) < 0) {
+                http_json_error(rs, 500, "cannot sign the link");
+                return;
+        }
+        bl = strlen(base);
+        while (bl > 0 && base[bl - 1] == '/')
+                bl--;
+        snprintf(url, sizeof(url), "%.*s/r/%s", (int)bl, base, tok);
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "household", hh->id);
+        cJSON_AddStringToObject(j, "url", url);
+        cJSON_AddNumberToObject(j, "generation", (double)gen);
+        cJSON_AddBoolToObject(j, "revoked_earlier", revoke);
+        http_json(rs, 200, j);
+}
+
+/* ---- check-ins and passes ---- */
+
+/* An optional command time, bounded like device clocks (DESIGN.md §4). */
+static int64_t command_time(struct http *h, const cJSON *body, int64_t now)
+{
+        const cJSON *ts = cJSON_GetObjectItemCaseSensitive(body, "ts");
+        return rules_command_time(cJSON_IsNumber(ts), cJSON_IsNumber(ts) ? ts->valuedouble : 0, now,
+                                  h->deps.config->policy.max_clock_skew_usec);
+}
+
+static void command(struct http_request *rq, struct http_response *rs, bool pass)
+{
+        struct http *h = rq->http;
+        _cleanup_json_ cJSON *body = json_body(rq, rs);
+        const struct worker *w;
+        const struct household *hh;
+        const char *error = NULL;
+        int64_t now = now_realtime_usec(), from = 0, to = 0;
+        int r;
+
+        if (!body || !(w = body_worker(h, body, rs)) || !(hh = body_household(h, body, rs)))
+                return;
+        if (pass) {
+                const char *f = json_str(body, "from"), *t = json_str(body, "to");
+                if (!f || !t || parse_rfc3339(f, &from) < 0 || parse_rfc3339(t, &to) < 0 ||
+                    to <= from) {
+                        http_json_error(rs, 400,
+                                        "\"from\" and \"to\" must be RFC 3339 times, "
+                                        "\"from\" before \"to\"");
+                        return;
+                }
+                if (!h->deps.pass) {
+                        http_json_error(rs, 501,
+                                        "passes are not implemented yet: the "
+                                        "observation rules (issue 4) provide them");
+                        return;
+                }
+                r = h->deps.pass(h->deps.userdata, w, hh, from, to, json_str(body, "reason"),
+                                 &error);
+        } else {
+                if (!h->deps.checkin) {
+                        http_json_error(rs, 501,
+                                        "check-ins are not implemented yet: the "
+                                        "observation rules (issue 4) provide them");
+                        return;
+                }
+                r = h->deps.checkin(h->deps.userdata, w, hh, command_time(h, body, now), &error);
+        }
+        if (r < 0) {
+                http_json_error(rs, 500, "internal error: %s", strerror(-r));
+                return;
+        }
+        if (r == ENGINE_E_REFUSED) {
+                http_json_error(rs, 409, "%s", error ? error : "refused");
+                return;
+        }
+        if (!commit(h, rs))
+                return;
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddBoolToObject(j, "ok", true);
+        http_json(rs, 200, j);
+}
+
+/* ---- router ---- */
+
+void http_api_handle(struct http_request *rq, struct http_response *rs)
+{
+        struct http *h = rq->http;
+        char seg[4][TOKEN_ID_MAX];
+        size_t n = 0;
+        const char *p;
+
+        if (!http_authorized(rq, rs))
+                return;
+        if (!str_startswith(rq->path, "/api/v1/")) {
+                http_json_error(rs, 404, "not found (the API is under /api/v1/)");
+                return;
+        }
+        for (p = rq->path + 8; *p && n < ELEMENTSOF(seg);) {
+                size_t l = strcspn(p, "/");
+                if (l == 0 || l >= sizeof(seg[0])) {
+                        http_json_error(rs, 404, "not found");
+                        return;
+                }
+                memcpy(seg[n], p, l);
+                seg[n++][l] = 0;
+                p += l;
+                if (*p == '/')
+                        p++;
+        }
+        if (*p || n == 0) {
+                http_json_error(rs, 404, "not found");
+                return;
+        }
+
+        if (strcmp(seg[0], "alerts") == 0) {
+                if (n == 1 || n == 2) {
+                        if (rq->method != HTTP_GET)
+                                http_method_not_allowed(rs, "GET, HEAD");
+                        else if (n == 1)
+                                list_alerts(rq, rs);
+                        else
+                                get_alert(rq, rs, seg[1]);
+                        return;
+                }
+                if (n == 3 && (strcmp(seg[2], "ack") == 0 || strcmp(seg[2], "resolve") == 0)) {
+                        if (rq->method != HTTP_POST)
+                                http_method_not_allowed(rs, "POST");
+                        else
+                                alert_action(rq, rs, seg[1], seg[2]);
+                        return;
+                }
+        } else if (strcmp(seg[0], "households") == 0) {
+                const struct household *hh =
+                    n >= 2 ? config_household(h->deps.config, seg[1]) : NULL;
+                if (n >= 2 && !hh) {
+                        http_json_error(rs, 404, "no household \"%s\"", seg[1]);
+                        return;
+                }
+                if (n <= 2) {
+                        if (rq->method != HTTP_GET)
+                                http_method_not_allowed(rs, "GET, HEAD");
+                        else if (n == 1)
+                                list_households(rq, rs);
+                        else
+                                http_json(rs, 200,
+                                          household_json(h, hh, true, now_realtime_usec()));
+                        return;
+                }
+                if (n == 3 && strcmp(seg[2], "resident-link") == 0) {
+                        if (rq->method != HTTP_POST)
+                                http_method_not_allowed(rs, "POST");
+                        else
+                                resident_link(rq, rs, hh);
+                        return;
+                }
+        } else if (n == 1 && (strcmp(seg[0], "checkins") == 0 || strcmp(seg[0], "passes") == 0)) {
+                if (rq->method != HTTP_POST)
+                        http_method_not_allowed(rs, "POST");
+                else
+                        command(rq, rs, seg[0][0] == 'p');
+                return;
+        }
+        http_json_error(rs, 404, "not found");
+}
+
+/* ---- health, readiness, metrics ---- */
+
+static void text(struct http_response *rs, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void text(struct http_response *rs, unsigned status, const char *fmt, ...)
+{
+        char *s = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (!s) {
+                http_json_error(rs, 500, "out of memory");
+                return;
+        }
+        http_set_body(rs, status, "text/plain", s, strlen(s));
+}
+
+void http_health_handle(struct http_request *rq, struct http_response *rs)
+{
+        struct http *h = rq->http;
+        const char *problem =
+            h->deps.health_problem ? h->deps.health_problem(h->deps.userdata) : NULL;
+        int r;
+
+        if (problem) {
+                text(rs, 503, "unhealthy: %s\n", problem);
+                return;
+        }
+        /* Writable: what is pending is committed, then a tiny write of its own. */
+        r = h->deps.commit(h->deps.userdata);
+        if (r == 0)
+                r = store_probe_write(h->deps.store, now_realtime_usec());
+        if (r < 0) {
+                text(rs, 503, "unhealthy: the database is not writable: %s\n", strerror(-r));
+                return;
+        }
+        text(rs, 200, "ok\n");
+}
+
+void http_ready_handle(struct http_request *rq, struct http_response *rs)
+{
+        struct http *h = rq->http;
+        const char *problem =
+            h->deps.health_problem ? h->deps.health_problem(h->deps.userdata) : NULL;
+        int64_t oldest, now = now_realtime_usec();
+
+        if (problem) {
+                text(rs, 503, "not ready: %s\n", problem);
+                return;
+        }
+        if (!mqtt_connected(h->deps.mqtt)) {
+                int64_t since = mqtt_disconnected_since_usec(h->deps.mqtt);
+                text(rs, 503, "not ready: the MQTT broker %s:%d is not connected (for %llds)\n",
+                     h->deps.config->mqtt.host, h->deps.config->mqtt.port,
+                     since ? (long long)((now_monotonic_usec() - since) / USEC_PER_SEC) : 0LL);
+                return;
+        }
+        oldest = store_oldest_undelivered_usec(h->deps.store);
+        if (oldest != INT64_MAX && now - oldest > OUTBOX_STUCK_USEC) {
+                text(rs, 503,
+                     "not ready: the outbox is stuck: the oldest undelivered notification is "
+                     "%llds old (%lld waiting)\n",
+                     (long long)((now - oldest) / USEC_PER_SEC),
+                     (long long)store_outbox_depth(h->deps.store));
+                return;
+        }
+        text(rs, 200, "ready\n");
+}
+
+void http_metrics_handle(struct http_request *rq, struct http_response *rs)
+{
+        struct http *h = rq->http;
+        const struct engine_counters *ec = engine_counters(h->deps.engine);
+        const struct outbox_counters *oc = outbox_counters(h->deps.outbox);
+        int64_t counts[_ALERT_KIND_MAX][2] = { { 0 } };
+        int64_t oldest, now = now_realtime_usec();
+        char *buf = NULL;
+        size_t len = 0;
+        sqlite3_stmt *st;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f) {
+                http_json_error(rs, 500, "out of memory");
+                return;
+        }
+        metrics_write(h->deps.metrics, f);
+
+        metrics_write_header(f, "doorwatch_events_duplicate_total", "counter",
+                             "Redelivered device events recognised and ignored.");
+        fprintf(f, "doorwatch_events_duplicate_total %" PRIu64 "\n", ec->duplicates);
+
+        metrics_write_header(f, "doorwatch_alerts_raised_total", "counter",
+                             "Alerts raised since the daemon started, by kind.");
+        for (int k = 0; k < _ALERT_KIND_MAX; k++)
+                fprintf(f, "doorwatch_alerts_raised_total{kind=\"%s\"} %" PRIu64 "\n",
+                        alert_kind_to_string((enum alert_kind)k), ec->alerts_by_kind[k]);
+
+        st = prepare(h, "SELECT kind, state, count(*) FROM alert WHERE state IN ('open', 'acked')"
+                        " GROUP BY kind, state");
+        while (st && sqlite3_step(st) == SQLITE_ROW) {
+                enum alert_kind k =
+                    alert_kind_from_string((const char *)sqlite3_column_text(st, 0));
+                const char *s = (const char *)sqlite3_column_text(st, 1);
+                if (k >= 0 && k < _ALERT_KIND_MAX)
+                        counts[k][str_eq(s, "acked")] = sqlite3_column_int64(st, 2);
+        }
+        sqlite3_finalize(st);
+        metrics_write_header(f, "doorwatch_alerts", "gauge",
+                             "Alerts not yet resolved, by kind and state.");
+        for (int k = 0; k < _ALERT_KIND_MAX; k++)
+                for (int s = 0; s < 2; s++)
+                        fprintf(f, "doorwatch_alerts{kind=\"%s\",state=\"%s\"} %" PRId64 "\n",
+                                alert_kind_to_string((enum alert_kind)k), s ? "acked" : "open",
+                                counts[k][s]);
+
+        metrics_write_header(f, "doorwatch_notifications_queued_total", "counter",
+                             "Notifications written to the outbox.");
+        fprintf(f, "doorwatch_notifications_queued_total %" PRIu64 "\n", ec->notifications);
+        metrics_write_header(f, "doorwatch_outbox_depth", "gauge",
+                             "Notifications pending or in flight.");
+        fprintf(f, "doorwatch_outbox_depth %" PRId64 "\n", store_outbox_depth(h->deps.store));
+        oldest = store_oldest_undelivered_usec(h->deps.store);
+        metrics_write_header(f, "doorwatch_outbox_oldest_seconds", "gauge",
+                             "Age of the oldest undelivered notification (0 when none).");
+        fprintf(f, "doorwatch_outbox_oldest_seconds %.3f\n",
+                oldest == INT64_MAX ? 0.0 : usec_to_sec(MAX(now - oldest, 0)));
+        metrics_write_header(f, "doorwatch_outbox_deliveries_total", "counter",
+                             "Outbox totals: handed to a channel, confirmed, retried.");
+        fprintf(f, "doorwatch_outbox_deliveries_total{outcome=\"sent\"} %" PRIu64 "\n", oc->sent);
+        fprintf(f, "doorwatch_outbox_deliveries_total{outcome=\"delivered\"} %" PRIu64 "\n",
+                oc->delivered);
+        fprintf(f, "doorwatch_outbox_deliveries_total{outcome=\"retried\"} %" PRIu64 "\n",
+                oc->retried);
+        fprintf(f, "doorwatch_outbox_deliveries_total{outcome=\"dead\"} %" PRIu64 "\n", oc->dead);
+
+        metrics_write_header(f, "doorwatch_mqtt_connected", "gauge",
+                             "1 while connected to the MQTT broker.");
+        fprintf(f, "doorwatch_mqtt_connected %d\n", mqtt_connected(h->deps.mqtt) ? 1 : 0);
+        metrics_write_header(f, "doorwatch_mqtt_reconnects_total", "counter",
+                             "Reconnections to the MQTT broker after a lost connection.");
+        fprintf(f, "doorwatch_mqtt_reconnects_total %" PRIu64 "\n",
+                h->deps.mqtt ? mqtt_reconnects(h->deps.mqtt) : 0);
+
+        metrics_write_header(f, "doorwatch_live_alerts", "gauge",
+                             "Alerts held in memory (open, or acked within ack_absorb).");
+        fprintf(f, "doorwatch_live_alerts %zu\n", engine_live_alerts(h->deps.engine));
+        metrics_write_header(f, "doorwatch_households", "gauge", "Households configured.");
+        fprintf(f, "doorwatch_households %zu\n", h->deps.config->n_households);
+        metrics_write_header(f, "doorwatch_devices", "gauge", "Devices configured.");
+        fprintf(f, "doorwatch_devices %zu\n", h->deps.config->n_devices);
+        if (fclose(f) != 0 || !buf) {
+                free(buf);
+                http_json_error(rs, 500, "out of memory");
+                return;
+        }
+        http_set_body(rs, 200, "text/plain; version=0.0.4", buf, len);
+}

@@ -1,0 +1,469 @@
+/* http_pages.c: the pages people open from a phone: one-tap acknowledge links (/ack/<token>),
+ * resident pre-report links (/r/<token>), and the static files of the status page.
+ *
+ * Acknowledge links: GET only shows the alert and a confirm button (chat apps fetch links
+ * for previews, so a GET must never act); the button POSTs to the same URL, which
+ * acknowledges as the worker named in the token, through the channel "http-link". Every
+ * refusal is a page that says why, with the matching status: 400 not a link of ours,
+ * 403 tampered or not allowed, 404 unknown alert, 409 already acknowledged, 410 expired
+ * or already resolved. Pages are server-rendered, work without JavaScript and load one
+ * stylesheet (relative URL, so a reverse proxy may mount us under a path). */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "http-internal.h"
+#include "log.h"
+#include "mqtt.h"
+#include "store.h"
+#include "util.h"
+#include "www.h"
+
+#define LINK_CHANNEL "http-link"
+
+static const struct {
+        const char *kind, *zh;
+} kind_names[] = {
+        { "door_open_unexpected", "异常开门" }, { "person_left", "有人外出" },
+        { "door_held_open", "门长时间未关" },   { "too_many_openings", "开门次数超限" },
+        { "pass_overdue", "通行证到期未返回" }, { "tamper", "设备被拆动" },
+        { "device_offline", "设备离线" },       { "battery_low", "设备电量低" },
+        { "monitoring_gap", "监控中断" },       { "notification_failed", "通知发送失败" },
+        { "storage_failed", "存储故障" },       { "observation_ended", "居家观察已结束" },
+};
+
+const char *http_kind_zh(const char *kind)
+{
+        for (size_t i = 0; kind && i < ELEMENTSOF(kind_names); i++)
+                if (strcmp(kind_names[i].kind, kind) == 0)
+                        return kind_names[i].zh;
+        return "告警";
+}
+
+const char *http_state_zh(const char *state)
+{
+        if (str_eq(state, "open"))
+                return "待确认";
+        if (str_eq(state, "acked"))
+                return "已确认，处理中";
+        if (str_eq(state, "resolved"))
+                return "已处理完毕";
+        return "未知";
+}
+
+static const char *reason_zh(const char *reason)
+{
+        if (str_eq(reason, "garbage"))
+                return "倒垃圾";
+        if (str_eq(reason, "delivery"))
+                return "取快递/外卖";
+        if (str_eq(reason, "other"))
+                return "其他";
+        return NULL;
+}
+
+/* ---- page frame ---- */
+
+struct page {
+        FILE *f;
+        char *buf;
+        size_t len;
+};
+
+static bool page_begin(struct page *p, const char *title)
+{
+        p->buf = NULL;
+        p->len = 0;
+        p->f = open_memstream(&p->buf, &p->len);
+        if (!p->f)
+                return false;
+        fputs("<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\n"
+              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+              "<meta name=\"robots\" content=\"noindex, nofollow\">\n<title>",
+              p->f);
+        html_puts(p->f, title);
+        fputs("</title>\n<link rel=\"icon\" href=\"data:,\">\n"
+              "<link rel=\"stylesheet\" href=\"../style.css\">\n</head>\n"
+              "<body><main class=\"card\">\n",
+              p->f);
+        return true;
+}
+
+static void page_end(struct page *p, struct http_response *rs, unsigned status)
+{
+        fputs("</main></body></html>\n", p->f);
+        if (fclose(p->f) != 0 || !p->buf) {
+                free(p->buf);
+                http_json_error(rs, 500, "out of memory");
+                return;
+        }
+        http_set_body(rs, status, "text/html", p->buf, p->len);
+}
+
+/* A page that only says what happened. */
+static void message_page(struct http_response *rs, unsigned status, const char *cls,
+                         const char *title, const char *text)
+{
+        struct page p;
+
+        if (!page_begin(&p, title)) {
+                http_json_error(rs, 500, "out of memory");
+                return;
+        }
+        fprintf(p.f, "<h1 class=\"%s\">", cls);
+        html_puts(p.f, title);
+        fputs("</h1>\n<p>", p.f);
+        html_puts(p.f, text);
+        fputs("</p>\n", p.f);
+        page_end(&p, rs, status);
+}
+
+static void dl_item(FILE *f, const char *term, const char *value)
+{
+        fputs("<dt>", f);
+        html_puts(f, term);
+        fputs("</dt><dd>", f);
+        html_puts(f, value);
+        fputs("</dd>\n", f);
+}
+
+/* ---- acknowledge links ---- */
+
+struct alert_row {
+        char id[64], household[128], kind[64], state[16], severity[16], acked_by[128];
+        int64_t raised_usec, acked_usec;
+        int count, round;
+};
+
+static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
+{
+        const char *v = (const char *)sqlite3_column_text(st, col);
+        snprintf(dst, size, "%s", v ? v : "");
+}
+
+/* 1 found, 0 not found, negative on database errors. */
+static int load_alert_row(struct http *h, const char *id, struct alert_row *a)
+{
+        sqlite3 *db = store_db(h->deps.store);
+        sqlite3_stmt *st;
+        int rc;
+
+        if (sqlite3_prepare_v2(db,
+                               "SELECT id, household, kind, state, severity, acked_by, raised_usec,"
+                               " acked_usec, count, round FROM alert WHERE id = ?1",
+                               -1, &st, NULL) != SQLITE_OK)
+                return -EIO;
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                copy_col(a->id, sizeof(a->id), st, 0);
+                copy_col(a->household, sizeof(a->household), st, 1);
+                copy_col(a->kind, sizeof(a->kind), st, 2);
+                copy_col(a->state, sizeof(a->state), st, 3);
+                copy_col(a->severity, sizeof(a->severity), st, 4);
+                copy_col(a->acked_by, sizeof(a->acked_by), st, 5);
+                a->raised_usec = sqlite3_column_int64(st, 6);
+                a->acked_usec = sqlite3_column_int64(st, 7);
+                a->count = sqlite3_column_int(st, 8);
+                a->round = sqlite3_column_int(st, 9);
+        }
+        sqlite3_finalize(st);
+        return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static const char *worker_name(const struct config *c, const char *id)
+{
+        const struct worker *w = config_worker(c, id);
+        return w && w->name ? w->name : id;
+}
+
+static void alert_page(struct http *h, struct http_response *rs, unsigned status,
+                       const struct alert_row *a, const struct worker *w, const char *headline,
+                       const char *headline_class, bool confirm_button)
+{
+        const struct config *c = h->deps.config;
+        const struct household *hh = config_household(c, a->household);
+        char t[32], line[256];
+        struct page p;
+
+        if (!page_begin(&p, "居家观察告警")) {
+                http_json_error(rs, 500, "out of memory");
+                return;
+        }
+        fprintf(p.f, "<h1 class=\"%s\">", headline_class);
+        html_puts(p.f, headline);
+        fputs("</h1>\n", p.f);
+        fprintf(p.f, "<p class=\"kind sev-%s\">", a->severity);
+        html_puts(p.f, http_kind_zh(a->kind));
+        fputs("</p>\n<dl>\n", p.f);
+        dl_item(p.f, "地址", hh ? hh->address : a->household);
+        dl_item(p.f, "时间", format_local_time(a->raised_usec, t));
+        if (a->count > 1) {
+                snprintf(line, sizeof(line), "%d 次", a->count);
+                dl_item(p.f, "次数", line);
+        }
+        dl_item(p.f, "状态", http_state_zh(a->state));
+        if (a->acked_by[0]) {
+                snprintf(line, sizeof(line), "%s（%s）", worker_name(c, a->acked_by),
+                         a->acked_usec ? format_local_time(a->acked_usec, t) : "");
+                dl_item(p.f, "确认人", line);
+        }
+        dl_item(p.f, "告警编号", a->id);
+        if (w) {
+                snprintf(line, sizeof(line), "%s（%s）", w->name ? w->name : w->id, w->id);
+                dl_item(p.f, "您的身份", line);
+        }
+        fputs("</dl>\n", p.f);
+        if (confirm_button)
+                fputs("<form method=\"post\">\n"
+                      "<input type=\"hidden\" name=\"confirm\" value=\"1\">\n"
+                      "<button type=\"submit\" id=\"confirm\">确认收到，我来处理</button>\n"
+                      "</form>\n<p class=\"hint\">确认后，其他收到通知的人员会得知由您处理，"
+                      "告警不再升级。</p>\n",
+                      p.f);
+        page_end(&p, rs, status);
+}
+
+void http_ack_page(struct http_request *rq, struct http_response *rs, const char *token)
+{
+        struct http *h = rq->http;
+        struct token_ack claim;
+        struct alert_row a = { 0 };
+        const struct worker *w;
+        const char *error = NULL;
+        int r;
+
+        if (rq->method == HTTP_OTHER) {
+                http_method_not_allowed(rs, "GET, HEAD, POST");
+                return;
+        }
+        if (!h->have_link_key) {
+                message_page(rs, 503, "bad", "链接暂不可用",
+                             "服务器未配置链接密钥，请联系管理员。");
+                return;
+        }
+        r = token_ack_decode(&h->link_key, token, now_realtime_usec(), &claim);
+        switch (r) {
+        case TOKEN_OK:
+                break;
+        case TOKEN_E_SIGNATURE:
+                log_warn("http: ack link with a bad signature from %s", rq->ip);
+                message_page(rs, 403, "bad", "链接无效",
+                             "此确认链接无效或已被修改。请使用通知中的原始链接。");
+                return;
+        case TOKEN_E_EXPIRED:
+                message_page(rs, 410, "bad", "链接已过期",
+                             "此确认链接已过期。如告警仍未处理，请使用最新通知中的链接，"
+                             "或联系社区值班人员。");
+                return;
+        default:
+                message_page(rs, 400, "bad", "链接无效", "这不是一个有效的告警确认链接。");
+                return;
+        }
+        w = config_worker(h->deps.config, claim.worker);
+        if (!w) {
+                message_page(rs, 403, "bad", "无法确认", "此链接对应的工作人员已不在名单中。");
+                return;
+        }
+        r = load_alert_row(h, claim.alert_id, &a);
+        if (r < 0) {
+                message_page(rs, 500, "bad", "服务器错误", "暂时无法读取告警，请稍后再试。");
+                return;
+        }
+        if (r == 0) {
+                message_page(rs, 404, "bad", "告警不存在", "找不到此链接对应的告警。");
+                return;
+        }
+        if (strcmp(a.state, "resolved") == 0) {
+                alert_page(h, rs, 410, &a, NULL, "此告警已处理完毕", "done", false);
+                return;
+        }
+        if (strcmp(a.state, "acked") == 0) {
+                /* Seeing it again is fine; confirming twice is a conflict. */
+                alert_page(h, rs, rq->method == HTTP_POST ? 409 : 200, &a, NULL, "此告警已有人确认",
+                           "done", false);
+                return;
+        }
+        if (rq->method == HTTP_GET) {
+                alert_page(h, rs, 200, &a, w, "请确认此告警", "alert", true);
+                return;
+        }
+
+        r = engine_ack(h->deps.engine, w, claim.alert_id, LINK_CHANNEL, now_realtime_usec(),
+                       &error);
+        if (r == ENGINE_OK)
+                r = h->deps.commit(h->deps.userdata);
+        if (r < 0) {
+                log_err_errno(r, "http: ack of %s by %s failed", claim.alert_id, w->id);
+                message_page(rs, 500, "bad", "确认失败", "服务器暂时无法保存，请稍后重试。");
+                return;
+        }
+        if (r == ENGINE_E_REFUSED) {
+                log_warn("http: ack link of %s for %s refused: %s", claim.alert_id, w->id, error);
+                message_page(rs, strstr(error, "may not") ? 403 : 409, "bad", "无法确认",
+                             strstr(error, "may not") ? "您无权确认此告警。"
+                                                      : "此告警已被确认或已处理完毕。");
+                return;
+        }
+        load_alert_row(h, claim.alert_id, &a);
+        alert_page(h, rs, 200, &a, w, "已确认，谢谢！", "ok", false);
+}
+
+/* ---- resident pre-report links ---- */
+
+static int publish_report(struct http *h, const struct household *hh, const char *reason,
+                          int64_t now)
+{
+        char topic[512], payload[128];
+
+        snprintf(topic, sizeof(topic), "%s/households/%s/report", h->deps.config->mqtt.topic_prefix,
+                 hh->id);
+        snprintf(payload, sizeof(payload), "{\"reason\":\"%s\",\"ts\":%.3f}", reason,
+                 (double)now / 1e6);
+        return mqtt_publish(h->deps.mqtt, topic, payload, strlen(payload), 1, false, NULL);
+}
+
+static void resident_form(struct http_response *rs, const struct household *hh)
+{
+        static const char *const reasons[] = { "garbage", "delivery", "other" };
+        struct page p;
+
+        if (!page_begin(&p, "开门报备")) {
+                http_json_error(rs, 500, "out of memory");
+                return;
+        }
+        fputs("<h1 class=\"alert\">开门报备</h1>\n<p class=\"address\">", p.f);
+        html_puts(p.f, hh->address);
+        fputs("</p>\n<p>需要开门时，请先选择原因并提交，再开门。报备后的开门不会惊动值班人员"
+              "（每天次数有限）。</p>\n<form method=\"post\" class=\"reasons\">\n",
+              p.f);
+        for (size_t i = 0; i < ELEMENTSOF(reasons); i++)
+                fprintf(p.f, "<button type=\"submit\" name=\"reason\" value=\"%s\">%s</button>\n",
+                        reasons[i], reason_zh(reasons[i]));
+        fputs("</form>\n<p class=\"hint\">如有身体不适或紧急情况，请直接拨打社区电话。</p>\n", p.f);
+        page_end(&p, rs, 200);
+}
+
+void http_resident_page(struct http_request *rq, struct http_response *rs, const char *token)
+{
+        struct http *h = rq->http;
+        struct token_resident claim;
+        const struct household *hh;
+        int64_t now = now_realtime_usec();
+        uint64_t gen = 0;
+        const char *error = NULL;
+        char reason[32], text[256];
+        int r;
+
+        if (rq->method == HTTP_OTHER) {
+                http_method_not_allowed(rs, "GET, HEAD, POST");
+                return;
+        }
+        if (!h->have_link_key) {
+                message_page(rs, 503, "bad", "暂不可用", "服务器未配置链接密钥，请联系社区。");
+                return;
+        }
+        r = token_resident_decode(&h->link_key, token, &claim);
+        if (r == TOKEN_E_SIGNATURE) {
+                log_warn("http: resident link with a bad signature from %s", rq->ip);
+                message_page(rs, 403, "bad", "二维码无效",
+                             "此链接无效或已被修改，请扫描门内张贴的二维码。");
+                return;
+        }
+        if (r != TOKEN_OK) {
+                message_page(rs, 400, "bad", "二维码无效", "这不是一个有效的报备链接。");
+                return;
+        }
+        hh = config_household(h->deps.config, claim.household);
+        if (!hh) {
+                message_page(rs, 404, "bad", "二维码无效", "找不到此链接对应的住户。");
+                return;
+        }
+        if (http_resident_generation(h, hh->id, &gen) < 0) {
+                message_page(rs, 500, "bad", "服务器错误", "暂时无法处理，请稍后再试。");
+                return;
+        }
+        if (claim.generation != gen) {
+                message_page(rs, 410, "bad", "二维码已失效",
+                             "此二维码已被社区停用，请使用社区新张贴的二维码。");
+                return;
+        }
+        if (now >= hh->obs_end_usec) {
+                message_page(rs, 410, "done", "居家观察已结束", "您的居家观察已结束，无需再报备。");
+                return;
+        }
+        if (now < hh->obs_start_usec) {
+                message_page(rs, 403, "bad", "尚未开始", "您的居家观察尚未开始，暂不需要报备。");
+                return;
+        }
+        if (rq->method == HTTP_GET) {
+                resident_form(rs, hh);
+                return;
+        }
+        if (!http_form_value(rq, "reason", reason, sizeof(reason)) || !reason_zh(reason)) {
+                message_page(rs, 400, "bad", "请选择原因", "请返回并选择一个开门原因。");
+                return;
+        }
+        if (h->deps.report) {
+                r = h->deps.report(h->deps.userdata, hh, reason, now, &error);
+                if (r == ENGINE_OK)
+                        r = h->deps.commit(h->deps.userdata);
+        } else
+                r = publish_report(h, hh, reason, now);
+        if (r == -ENOTCONN) {
+                rs->retry_after_sec = 30;
+                message_page(rs, 503, "bad", "暂时无法报备",
+                             "系统暂时无法接收报备，请稍后再试；如需立即开门，请先电话告知社区。");
+                return;
+        }
+        if (r < 0) {
+                log_err_errno(r, "http: resident report of %s failed", hh->id);
+                message_page(rs, 500, "bad", "报备失败", "服务器暂时无法保存，请稍后再试。");
+                return;
+        }
+        if (r == ENGINE_E_REFUSED && error && strstr(error, "limit")) {
+                /* Recorded all the same; the opening that follows will alert. */
+                message_page(rs, 429, "bad", "今日报备次数已达上限",
+                             "已记录本次报备，但今天的报备次数已用完：接下来的开门会通知社区"
+                             "工作人员。如确需外出，请先电话联系社区。");
+                return;
+        }
+        if (r == ENGINE_E_REFUSED) {
+                message_page(rs, 409, "bad", "报备未被接受", "请联系社区工作人员。");
+                return;
+        }
+        log_info("household %s: resident pre-report (%s) via %s", hh->id, reason, LINK_CHANNEL);
+        snprintf(text, sizeof(text), "已报备：%s。请尽快办完并随手关门。", reason_zh(reason));
+        message_page(rs, 200, "ok", "报备成功", text);
+}
+
+/* ---- static files of the status page ---- */
+
+bool http_static(struct http_request *rq, struct http_response *rs)
+{
+        static const struct {
+                const char *path, *type;
+                const char *data;
+                const size_t *len;
+        } files[] = {
+                { "/", "text/html", www_status_html, &www_status_html_len },
+                { "/status.js", "text/javascript", www_status_js, &www_status_js_len },
+                { "/style.css", "text/css", www_style_css, &www_style_css_len },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                if (strcmp(rq->path, files[i].path) != 0)
+                        continue;
+                if (rq->method != HTTP_GET) {
+                        http_method_not_allowed(rs, "GET, HEAD");
+                        return true;
+                }
+                http_set_body(rs, 200, files[i].type, NULL, *files[i].len);
+                rs->static_body = files[i].data;
+                rs->cacheable = true;
+                return true;
+        }
+        return false;
+}

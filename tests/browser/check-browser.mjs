@@ -1,0 +1,236 @@
+// check-browser.mjs: the status page and a one-tap acknowledge link in headless Chromium.
+//
+// Starts its own mosquitto and doorwatchd (the example configuration in conf/, observation
+// windows moved around today, HTTP on a free loopback port), opens two doors, then:
+//   1. the status page asks for the API token, shows both open alerts (oldest first, per
+//      community) and the households under observation;
+//   2. the ack link of one notification shows the alert; tapping confirm acknowledges it
+//      (checked through the API: state acked, by the link's worker, channel http-link);
+//   3. the status page, polling, drops the acknowledged alert.
+// Screenshots go to $SCREENSHOTS (default $BUILD/screenshots). Exit 0 on success.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const build = path.resolve(root, process.env.BUILD || 'build');
+const shots = path.resolve(root, process.env.SCREENSHOTS || path.join(build, 'screenshots'));
+const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const token = 'browser-check-token-0123456789abcdef';
+const children = [];
+let tmp;
+let stopping = false;
+
+function log(...a) {
+  console.log('check-browser:', ...a);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what, fn, timeoutMs = 15000) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ': ' + last.message : ''}`);
+}
+
+function start(name, argv) {
+  const out = fs.openSync(path.join(tmp, name + '.log'), 'a');
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', out, out] });
+  children.push(child);
+  return child;
+}
+
+// The example configuration, made to run here and now.
+function writeConfig(mqttPort, httpPort) {
+  const conf = path.join(tmp, 'conf');
+  fs.cpSync(path.join(root, 'conf'), conf, { recursive: true });
+  const day = 24 * 3600 * 1000;
+  const iso = (t) => new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
+  const files = [path.join(conf, 'households.json')];
+  const dir = path.join(conf, 'households.d');
+  if (fs.existsSync(dir))
+    for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort())
+      files.push(path.join(dir, f));
+  for (const f of files) {
+    const households = JSON.parse(fs.readFileSync(f, 'utf8'));
+    for (const h of households)
+      if (h.observation) h.observation = { start: iso(Date.now() - 2 * day), end: iso(Date.now() + 12 * day) };
+    fs.writeFileSync(f, JSON.stringify(households, null, 2));
+  }
+  const main = JSON.parse(fs.readFileSync(path.join(conf, 'doorwatch.json'), 'utf8'));
+  main.database = path.join(tmp, 'doorwatch.db');
+  main.mqtt = { ...main.mqtt, host: '127.0.0.1', port: mqttPort, username: null, password_file: null,
+                tls: { ca_file: null, cert_file: null, key_file: null } };
+  main.http = { listen: `127.0.0.1:${httpPort}`, public_url: `http://127.0.0.1:${httpPort}`,
+                token_file: 'secrets/api.token', ack_secret_file: 'secrets/ack.key' };
+  fs.writeFileSync(path.join(conf, 'doorwatch.json'), JSON.stringify(main, null, 2));
+  fs.mkdirSync(path.join(conf, 'secrets'), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(conf, 'secrets/api.token'), token + '\n', { mode: 0o600 });
+  fs.writeFileSync(path.join(conf, 'secrets/ack.key'), 'browser-check-link-key-' + process.pid + '-abcdefgh\n',
+                   { mode: 0o600 });
+  return { conf, households: files.flatMap((f) => JSON.parse(fs.readFileSync(f, 'utf8'))) };
+}
+
+async function api(base, p, init = {}) {
+  const res = await fetch(base + p, { ...init, headers: { Authorization: 'Bearer ' + token, ...(init.headers || {}) } });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${p}: HTTP ${res.status}: ${body.error}`);
+  return body;
+}
+
+function publish(mqttPort, topic, payload) {
+  execFileSync(path.join(build, 'doorwatch-sim'), ['-p', String(mqttPort), 'pub', topic, JSON.stringify(payload)]);
+}
+
+async function main() {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'doorwatch-browser-'));
+  fs.mkdirSync(shots, { recursive: true });
+  const mqttPort = await freePort();
+  let httpPort = await freePort();
+  while (httpPort === mqttPort) httpPort = await freePort();
+  const base = `http://127.0.0.1:${httpPort}`;
+  const { conf, households } = writeConfig(mqttPort, httpPort);
+
+  const user = os.userInfo().username;
+  const brokerConf = fs.readFileSync(path.join(root, 'tests/fixtures/mosquitto-test.conf.in'), 'utf8')
+    .replaceAll('@PORT@', String(mqttPort)).replaceAll('@DIR@', tmp).replaceAll('@USER@', user);
+  fs.writeFileSync(path.join(tmp, 'mosquitto.conf'), brokerConf);
+  start('mosquitto', ['/usr/sbin/mosquitto', '-c', path.join(tmp, 'mosquitto.conf')]);
+  await waitFor('mosquitto', () => new Promise((resolve) => {
+    const s = net.connect(mqttPort, '127.0.0.1', () => { s.end(); resolve(true); });
+    s.on('error', () => resolve(false));
+  }));
+  const daemon = start('doorwatchd', [path.join(build, 'doorwatchd'), '-c', conf, '-v']);
+  daemon.on('exit', (code, sig) => { if (!stopping) log(`doorwatchd exited early (${code ?? sig})`); });
+  await waitFor('doorwatchd ready', async () => (await fetch(base + '/readyz')).ok);
+  log(`broker on ${mqttPort}, doorwatchd HTTP on ${httpPort}`);
+
+  // Two doors open in two households (the first one a little earlier).
+  const [first, second] = households.filter((h) => h.devices.some((d) => d.kind === 'door_contact'));
+  const door = (h) => h.devices.find((d) => d.kind === 'door_contact');
+  publish(mqttPort, `doorwatch/v1/devices/${door(first).id}/events`, { id: 'b-1', type: 'door', state: 'open' });
+  await new Promise((r) => setTimeout(r, 1100));
+  publish(mqttPort, `doorwatch/v1/devices/${door(second).id}/events`, { id: 'b-2', type: 'door', state: 'open' });
+  const open = await waitFor('two open alerts', async () => {
+    const a = await api(base, '/api/v1/alerts?state=open');
+    return a.alerts.length === 2 && a.alerts;
+  });
+  const target = open.find((a) => a.household === first.id);
+
+  // The ack link of the first worker notified (the notification's payload, from the outbox;
+  // who that is depends on the roster at this hour).
+  const notification = await waitFor('the notification', () => {
+    const out = execFileSync('sqlite3', ['-readonly', path.join(tmp, 'doorwatch.db'),
+      `SELECT payload FROM notification WHERE alert_id = '${target.id}' AND worker IS NOT NULL` +
+      ' ORDER BY created_usec, id LIMIT 1']).toString().trim();
+    return out && JSON.parse(out);
+  });
+  const worker = notification.worker;
+  const ackUrl = notification.ack_url;
+  if (!ackUrl || !ackUrl.startsWith(base + '/ack/')) throw new Error('no ack_url in ' + JSON.stringify(notification));
+
+  const browser = await chromium.launch({
+    executablePath: browserPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    // A phone-sized window.
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2,
+                                               locale: 'zh-CN', isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
+
+    // 1. Status page: token once, then the board.
+    await page.goto(base + '/');
+    await page.locator('#token').fill(token);
+    await page.locator('#login button').tap();
+    await page.locator(`tr[data-alert="${target.id}"]`).waitFor({ timeout: 10000 });
+    const rows = await page.locator('#alerts tr[data-alert]').count();
+    if (rows !== 2) throw new Error(`status page shows ${rows} alerts, expected 2`);
+    if (first.community === second.community) {
+      const top = await page.locator('#alerts tr[data-alert]').first().getAttribute('data-alert');
+      if (top !== target.id) throw new Error('alerts are not oldest first');
+    }
+    await page.locator(`tr[data-household="${first.id}"]`).waitFor();
+    const text = await page.locator('#board').innerText();
+    for (const want of ['异常开门', first.address, '开'])
+      if (!text.includes(want)) throw new Error(`status page lacks "${want}"`);
+    await page.screenshot({ path: path.join(shots, 'status.png'), fullPage: true });
+    log('status page:', rows, 'open alerts; screenshot', path.join(shots, 'status.png'));
+
+    // 2. The ack link: shows, and only the tap acknowledges.
+    const ack = await context.newPage();
+    ack.on('pageerror', (e) => problems.push('ack page error: ' + e.message));
+    await ack.goto(ackUrl);
+    await ack.locator('#confirm').waitFor();
+    const ackText = await ack.locator('main').innerText();
+    if (!ackText.includes(first.address) || !ackText.includes('待确认'))
+      throw new Error('ack page lacks the alert: ' + ackText);
+    await ack.screenshot({ path: path.join(shots, 'ack.png'), fullPage: true });
+    let state = (await api(base, `/api/v1/alerts/${target.id}`)).state;
+    if (state !== 'open') throw new Error(`opening the link changed the alert to ${state}`);
+    await Promise.all([ack.waitForNavigation(), ack.locator('#confirm').tap()]);
+    const done = await ack.locator('main').innerText();
+    if (!done.includes('已确认')) throw new Error('no confirmation page: ' + done);
+    await ack.screenshot({ path: path.join(shots, 'ack-confirmed.png'), fullPage: true });
+    const after = await api(base, `/api/v1/alerts/${target.id}`);
+    if (after.state !== 'acked' || after.acked_by !== worker || after.ack_channel !== 'http-link')
+      throw new Error(`after the tap: ${after.state} by ${after.acked_by} via ${after.ack_channel}`);
+    log(`ack link: ${target.id} acknowledged by ${worker} via http-link; screenshots ack.png, ack-confirmed.png`);
+
+    // 3. The status page drops it on its next poll.
+    await page.reload();
+    await page.locator(`tr[data-alert="${target.id}"]`).waitFor({ state: 'detached', timeout: 15000 });
+    await page.locator('#alerts tr[data-alert]').first().waitFor();
+    await page.screenshot({ path: path.join(shots, 'status-after-ack.png'), fullPage: true });
+    if (problems.length) throw new Error(problems.join('; '));
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+}
+
+function cleanup() {
+  stopping = true;
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  if (tmp && !process.env.DOORWATCH_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+  else if (tmp) log('kept', tmp);
+}
+
+try {
+  await main();
+  cleanup();
+  log('1 passed, 0 failed');
+} catch (e) {
+  console.error('check-browser: FAIL:', e.message);
+  for (const f of ['doorwatchd.log', 'mosquitto.log']) {
+    const p = tmp && path.join(tmp, f);
+    if (p && fs.existsSync(p)) console.error(`--- ${f} (tail)\n` + fs.readFileSync(p, 'utf8').split('\n').slice(-30).join('\n'));
+  }
+  cleanup();
+  process.exit(1);
+}

@@ -1,0 +1,331 @@
+/* test-token.c: signed link tokens (base64url, ack and resident claims, tampering, expiry,
+ * kind confusion) and the PNG writer (checksums against published vectors; a small
+ * independent reader checks chunks, CRCs, the zlib stream and every pixel). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "png.h"
+#include "qr.h"
+#include "token.h"
+
+static const char secret[] = "0123456789abcdef-test-secret";
+
+static struct token_key key(const char *s)
+{
+        struct token_key k;
+        assert_int_equal(token_key_set(&k, s, strlen(s)), 0);
+        return k;
+}
+
+/* ---- base64url ---- */
+
+static void test_base64url_vectors(void **state)
+{
+        static const struct {
+                const char *raw, *enc;
+        } v[] = {
+                /* RFC 4648 §10, without padding */
+                { "", "" },
+                { "f", "Zg" },
+                { "fo", "Zm8" },
+                { "foo", "Zm9v" },
+                { "foob", "Zm9vYg" },
+                { "fooba", "Zm9vYmE" },
+                { "foobar", "Zm9vYmFy" },
+                { "\xfb\xff", "-_8" }, /* the two url-safe characters */
+        };
+        char buf[64];
+        uint8_t out[64];
+
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+                int n = base64url_encode(v[i].raw, strlen(v[i].raw), buf, sizeof(buf));
+                assert_int_equal(n, (int)strlen(v[i].enc));
+                assert_string_equal(buf, v[i].enc);
+                n = base64url_decode(v[i].enc, strlen(v[i].enc), out, sizeof(out));
+                assert_int_equal(n, (int)strlen(v[i].raw));
+                assert_memory_equal(out, v[i].raw, (size_t)n);
+        }
+        assert_int_equal(base64url_decode("Zm9v+", 5, out, sizeof(out)), -EINVAL);
+        assert_int_equal(base64url_decode("Z", 1, out, sizeof(out)), -EINVAL);
+        assert_int_equal(base64url_decode("Zh", 2, out, sizeof(out)), -EINVAL); /* bits left */
+        assert_int_equal(base64url_decode("Zm9v", 4, out, 2), -EINVAL);
+        assert_int_equal(base64url_encode("foobar", 6, buf, 8), -ENOBUFS);
+}
+
+/* ---- ack tokens ---- */
+
+static const int64_t NOW = INT64_C(1580860800) * 1000000;
+
+static void test_ack_roundtrip(void **state)
+{
+        struct token_key k = key(secret);
+        struct token_ack c = { .alert_id = "a-20200206-0007",
+                               .worker = "w-chl-12",
+                               .expires_usec = NOW + 3600 * INT64_C(1000000) };
+        struct token_ack got;
+        char tok[TOKEN_MAX];
+
+        assert_int_equal(token_ack_encode(&k, &c, tok, sizeof(tok)), 0);
+        assert_null(strpbrk(tok, "+/=?&# %"));
+        assert_true(strlen(tok) < 100); /* short enough for an SMS */
+        assert_int_equal(token_ack_decode(&k, tok, NOW, &got), TOKEN_OK);
+        assert_string_equal(got.alert_id, c.alert_id);
+        assert_string_equal(got.worker, c.worker);
+        assert_true(got.expires_usec == c.expires_usec);
+        /* Expired: one second after, and exactly at the expiry. */
+        assert_int_equal(token_ack_decode(&k, tok, c.expires_usec, &got), TOKEN_E_EXPIRED);
+        assert_string_equal(got.alert_id, c.alert_id);
+        /* Another key: a forgery. */
+        struct token_key other = key("another-secret-of-16+bytes");
+        assert_int_equal(token_ack_decode(&other, tok, NOW, &got), TOKEN_E_SIGNATURE);
+        /* The buffer too small. */
+        assert_int_equal(token_ack_encode(&k, &c, tok, 20), -ENOBUFS);
+}
+
+static void test_ack_tampering_is_refused(void **state)
+{
+        struct token_key k = key(secret);
+        struct token_ack c = { .alert_id = "a-20200206-0007",
+                               .worker = "w-chl-12",
+                               .expires_usec = NOW + 3600 * INT64_C(1000000) };
+        struct token_ack got;
+        char tok[TOKEN_MAX], bad[TOKEN_MAX];
+        static const char alphabet[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+
+        assert_int_equal(token_ack_encode(&k, &c, tok, sizeof(tok)), 0);
+        /* Every single-character change anywhere is refused. */
+        for (size_t i = 0; tok[i]; i++)
+                for (const char *a = alphabet; *a; a++) {
+                        if (*a == tok[i])
+                                continue;
+                        strcpy(bad, tok);
+                        bad[i] = *a;
+                        assert_int_not_equal(token_ack_decode(&k, bad, NOW, &got), TOKEN_OK);
+                }
+        /* Truncation, extension, garbage. */
+        strcpy(bad, tok);
+        bad[strlen(bad) - 1] = 0;
+        assert_int_not_equal(token_ack_decode(&k, bad, NOW, &got), TOKEN_OK);
+        strcpy(bad, tok);
+        strcat(bad, "A");
+        assert_int_not_equal(token_ack_decode(&k, bad, NOW, &got), TOKEN_OK);
+        assert_int_equal(token_ack_decode(&k, "", NOW, &got), TOKEN_E_MALFORMED);
+        assert_int_equal(token_ack_decode(&k, "abc", NOW, &got), TOKEN_E_MALFORMED);
+        assert_int_equal(token_ack_decode(&k, "a.b.c", NOW, &got), TOKEN_E_MALFORMED);
+        assert_int_equal(token_ack_decode(&k, "../../etc/passwd", NOW, &got), TOKEN_E_MALFORMED);
+        assert_int_equal(token_ack_decode(&k, NULL, NOW, &got), TOKEN_E_MALFORMED);
+        /* A genuine MAC of a longer-lived token does not cover this payload. */
+        struct token_ack c2 = c;
+        char tok2[TOKEN_MAX];
+        c2.expires_usec += 86400 * INT64_C(1000000);
+        assert_int_equal(token_ack_encode(&k, &c2, tok2, sizeof(tok2)), 0);
+        strcpy(bad, tok);
+        strcpy(strchr(bad, '.'), strchr(tok2, '.'));
+        assert_int_equal(token_ack_decode(&k, bad, NOW, &got), TOKEN_E_SIGNATURE);
+}
+
+static void test_ack_invalid_claims(void **state)
+{
+        struct token_key k = key(secret);
+        char tok[TOKEN_MAX], longid[200];
+        struct token_ack c = { .alert_id = "", .worker = "w", .expires_usec = NOW };
+
+        assert_int_equal(token_ack_encode(&k, &c, tok, sizeof(tok)), -EINVAL);
+        c = (struct token_ack){ .alert_id = "a", .worker = "w", .expires_usec = 0 };
+        assert_int_equal(token_ack_encode(&k, &c, tok, sizeof(tok)), -EINVAL);
+        memset(longid, 'x', sizeof(longid) - 1);
+        longid[sizeof(longid) - 1] = 0;
+        struct token_key kk;
+        assert_int_equal(token_key_set(&kk, "short", 5), -EINVAL);
+        assert_int_equal(token_key_set(&kk, longid, 15), -EINVAL);
+        assert_int_equal(token_key_set(&kk, longid, 16), 0);
+}
+
+/* ---- resident tokens ---- */
+
+static void test_resident_roundtrip_and_kinds(void **state)
+{
+        struct token_key k = key(secret);
+        struct token_resident r = { .household = "CHL-0001", .generation = 3 }, got;
+        struct token_ack ack = { .alert_id = "a-1", .worker = "w-1", .expires_usec = NOW * 2 },
+                         got_ack;
+        char tok[TOKEN_MAX], tok_ack[TOKEN_MAX];
+
+        assert_int_equal(token_resident_encode(&k, &r, tok, sizeof(tok)), 0);
+        assert_int_equal(token_resident_decode(&k, tok, &got), TOKEN_OK);
+        assert_string_equal(got.household, "CHL-0001");
+        assert_true(got.generation == 3);
+        /* A resident link is no ack link and vice versa, although both are genuine. */
+        assert_int_equal(token_ack_encode(&k, &ack, tok_ack, sizeof(tok_ack)), 0);
+        assert_int_equal(token_ack_decode(&k, tok, NOW, &got_ack), TOKEN_E_KIND);
+        assert_int_equal(token_resident_decode(&k, tok_ack, &got), TOKEN_E_KIND);
+        /* Generations make distinct tokens. */
+        char tok4[TOKEN_MAX];
+        r.generation = 4;
+        assert_int_equal(token_resident_encode(&k, &r, tok4, sizeof(tok4)), 0);
+        assert_string_not_equal(tok, tok4);
+        tok4[3] ^= 1;
+        assert_int_not_equal(token_resident_decode(&k, tok4, &got), TOKEN_OK);
+}
+
+static void test_secret_equal(void **state)
+{
+        assert_true(token_secret_equal("abc", 3, "abc", 3));
+        assert_false(token_secret_equal("abc", 3, "abd", 3));
+        assert_false(token_secret_equal("abc", 3, "abcd", 4));
+        assert_false(token_secret_equal("", 0, "a", 1));
+}
+
+/* ---- PNG ---- */
+
+static void test_checksum_vectors(void **state)
+{
+        assert_true(png_crc32(0, "123456789", 9) == 0xcbf43926u);
+        assert_true(png_crc32(png_crc32(0, "1234", 4), "56789", 5) == 0xcbf43926u);
+        assert_true(png_crc32(0, "IEND", 4) == 0xae426082u);
+        assert_true(png_adler32(1, "Wikipedia", 9) == 0x11e60398u);
+        assert_true(png_adler32(png_adler32(1, "Wiki", 4), "pedia", 5) == 0x11e60398u);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+        return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* An independent reader for what the writer may produce: checks everything and returns
+ * the pixels (0/1 per byte). */
+static uint8_t *read_png(const uint8_t *png, size_t len, uint32_t *w, uint32_t *h)
+{
+        static const uint8_t sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+        uint8_t *z = malloc(len), *raw, *px;
+        size_t zl = 0, o = 8, rl = 0;
+        bool iend = false;
+
+        assert_true(len > 8 && memcmp(png, sig, 8) == 0);
+        while (o + 12 <= len && !iend) {
+                uint32_t n = get32(png + o);
+                const uint8_t *type = png + o + 4, *data = png + o + 8;
+                assert_true(o + 12 + n <= len);
+                assert_true(get32(data + n) == png_crc32(0, type, n + 4));
+                if (memcmp(type, "IHDR", 4) == 0) {
+                        assert_int_equal(n, 13);
+                        *w = get32(data);
+                        *h = get32(data + 4);
+                        assert_int_equal(data[8], 1); /* bit depth */
+                        assert_int_equal(data[9], 0); /* grayscale */
+                        assert_int_equal(data[12], 0);
+                } else if (memcmp(type, "IDAT", 4) == 0) {
+                        memcpy(z + zl, data, n);
+                        zl += n;
+                } else if (memcmp(type, "IEND", 4) == 0)
+                        iend = true;
+                o += 12 + n;
+        }
+        assert_true(iend);
+        assert_int_equal(o, len);
+        /* zlib: header, stored blocks only, Adler-32 trailer. */
+        assert_int_equal((z[0] * 256 + z[1]) % 31, 0);
+        assert_int_equal(z[0] & 0x0f, 8);
+        raw = malloc(zl);
+        size_t zo = 2;
+        for (bool final = false; !final;) {
+                final = z[zo] & 1;
+                assert_int_equal(z[zo] >> 1, 0); /* BTYPE 00 */
+                uint16_t n = (uint16_t)(z[zo + 1] | z[zo + 2] << 8);
+                uint16_t nn = (uint16_t)(z[zo + 3] | z[zo + 4] << 8);
+                assert_int_equal(n, (uint16_t)~nn);
+                memcpy(raw + rl, z + zo + 5, n);
+                rl += n;
+                zo += 5 + n;
+        }
+        assert_true(get32(z + zo) == png_adler32(1, raw, rl));
+        assert_int_equal(zo + 4, zl);
+        size_t stride = 1 + (*w + 7) / 8;
+        assert_int_equal(rl, stride * *h);
+        px = malloc((size_t)*w * *h);
+        for (uint32_t y = 0; y < *h; y++) {
+                assert_int_equal(raw[y * stride], 0); /* filter: none */
+                for (uint32_t x = 0; x < *w; x++)
+                        px[(size_t)y * *w + x] = raw[y * stride + 1 + x / 8] >> (7 - x % 8) & 1;
+        }
+        free(z);
+        free(raw);
+        return px;
+}
+
+static void test_png_roundtrip(void **state)
+{
+        static const uint32_t sizes[][2] = { { 1, 1 }, { 7, 3 }, { 9, 9 }, { 1000, 600 } };
+
+        for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+                uint32_t w = sizes[s][0], h = sizes[s][1], rw = 0, rh = 0;
+                uint8_t *px = malloc((size_t)w * h), *png, *back;
+                size_t len;
+
+                for (size_t i = 0; i < (size_t)w * h; i++)
+                        px[i] = (uint8_t)((i * 7 + i / w) % 3 == 0);
+                assert_int_equal(png_encode_gray1(px, w, h, &png, &len), 0);
+                back = read_png(png, len, &rw, &rh);
+                assert_int_equal(rw, w);
+                assert_int_equal(rh, h);
+                assert_memory_equal(back, px, (size_t)w * h);
+                free(px);
+                free(png);
+                free(back);
+        }
+        uint8_t one = 1, *png;
+        size_t len;
+        assert_int_equal(png_encode_gray1(&one, 0, 1, &png, &len), -EINVAL);
+}
+
+static void test_qr_png_and_terminal(void **state)
+{
+        const char *url = "https://doorwatch.example.org/r/cgBDSEwtMDAwMQAw.AAAAAAAAAAAAAAAAAAAAAA";
+        uint8_t *png, *px;
+        size_t len;
+        uint32_t w = 0, h = 0;
+        char *text = NULL;
+        size_t text_len = 0;
+        FILE *f;
+
+        assert_int_equal(qr_png(url, 4, &png, &len), 0);
+        px = read_png(png, len, &w, &h);
+        assert_int_equal(w, h);
+        assert_int_equal(w % 4, 0);
+        /* Quiet zone white, the finder pattern's corner black. */
+        assert_int_equal(px[0], 1);
+        assert_int_equal(px[(size_t)(QR_QUIET_ZONE * 4) * w + QR_QUIET_ZONE * 4], 0);
+        free(px);
+        free(png);
+
+        f = open_memstream(&text, &text_len);
+        assert_int_equal(qr_print_utf8(f, url), 0);
+        fclose(f);
+        assert_non_null(strstr(text, "\u2588"));
+        assert_true(strchr(text, '\n') != NULL);
+        free(text);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_base64url_vectors),
+                cmocka_unit_test(test_ack_roundtrip),
+                cmocka_unit_test(test_ack_tampering_is_refused),
+                cmocka_unit_test(test_ack_invalid_claims),
+                cmocka_unit_test(test_resident_roundtrip_and_kinds),
+                cmocka_unit_test(test_secret_equal),
+                cmocka_unit_test(test_checksum_vectors),
+                cmocka_unit_test(test_png_roundtrip),
+                cmocka_unit_test(test_qr_png_and_terminal),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
