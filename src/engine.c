@@ -1491,11 +1491,13 @@ static int health_fire(struct engine *e, const struct timerq_entry *t, int64_t n
                 return 0;
         }
         r = store_savepoint(e->store);
-        if (r == 0)
+        if (r == 0) {
                 r = health_raise(e, d->household, d, d->id, &ev, ALERT_DEVICE_OFFLINE, reason,
                                  now_usec, now_usec, &a);
+                if (r < 0)
+                        store_rollback_to(e->store);
+        }
         if (r < 0) {
-                store_rollback_to(e->store);
                 log_err_errno(r, "device %s: raising device_offline failed, retrying", d->id);
                 st->health_timer_usec = now_usec + ESCALATION_RETRY_USEC;
                 timerq_push(&e->timers, st->health_timer_usec, TIMER_HEALTH, d->household,
