@@ -79,6 +79,23 @@ bool health_stale(const struct config *c, const struct device *d, const struct d
         return true;
 }
 
+const char *health_condition(const struct config *c, const struct device *d,
+                             const struct device_state *st, int64_t now_usec)
+{
+        if (st->tampered)
+                return "tampered";
+        if (st->health_offline || st->health_bridge_offline)
+                return "offline";
+        if (!st->seen)
+                return "unknown";
+        if (now_usec >= health_stale_at(c, d, st))
+                return "offline";
+        if (st->health_battery_low ||
+            (st->battery_percent >= 0 && st->battery_percent <= c->policy.battery_low_percent))
+                return "battery_low";
+        return "ok";
+}
+
 bool health_event_alive(const struct event *ev)
 {
         if (ev->type == EVENT_AVAILABILITY)

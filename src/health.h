@@ -88,5 +88,12 @@ struct health_decision {
 void health_judge(const struct config *c, const struct device *d, const struct event *ev,
                   const struct health_view *hv, int64_t event_usec, struct health_decision *ret);
 
+/* How a device is doing at now_usec, in one word for status pages and the API, by the same
+ * measures as the alerts: "tampered"; "offline" (alerted offline, its bridge down, or
+ * silent past its offline_after); "battery_low"; "unknown" (nothing decoded from it since
+ * the daemon started); "ok". */
+const char *health_condition(const struct config *c, const struct device *d,
+                             const struct device_state *st, int64_t now_usec);
+
 /* "3h12m", "2d04h", "45s": a duration for people, in at most two units. */
 const char *health_format_duration(int64_t usec, char buf[static 32]);

@@ -540,6 +540,29 @@ static void test_judge_table(void **state)
         }
 }
 
+static void test_condition(void **state)
+{
+        struct fx *fx = *state;
+        const struct config *c = fx->config;
+        const struct device *d1 = dev(fx, "d-1");
+        struct device_state st = { .battery_percent = -1, .health_seen_usec = fx->t0 };
+        int64_t t = fx->t0 + H_;
+
+        assert_string_equal(health_condition(c, d1, &st, t), "unknown");
+        st.seen = true;
+        assert_string_equal(health_condition(c, d1, &st, t), "ok");
+        st.battery_percent = 15;
+        assert_string_equal(health_condition(c, d1, &st, t), "battery_low");
+        st.battery_percent = 60;
+        st.health_battery_low = true; /* by flag or voltage */
+        assert_string_equal(health_condition(c, d1, &st, t), "battery_low");
+        assert_string_equal(health_condition(c, d1, &st, fx->t0 + 26 * H_), "offline");
+        st.health_bridge_offline = true;
+        assert_string_equal(health_condition(c, d1, &st, t), "offline");
+        st.tampered = true;
+        assert_string_equal(health_condition(c, d1, &st, t), "tampered");
+}
+
 static void test_format_duration(void **state)
 {
         char b[32];
@@ -876,6 +899,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_stale, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_battery_thresholds, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_judge_table, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_condition, fx_setup, fx_teardown),
                 cmocka_unit_test(test_format_duration),
                 cmocka_unit_test_setup_teardown(test_engine_silence_raises_device_offline, fx_setup,
                                                 fx_teardown),
