@@ -725,6 +725,65 @@ static int64_t escalation_first_deadline(struct engine *e, int64_t now_usec)
         return p.next_usec;
 }
 
+/* A further occurrence joins a live alert: one episode, a count. */
+static int join_alert(struct engine *e, struct alert *a, int64_t event_usec, struct alert **ret)
+{
+        a->count++;
+        a->last_event_usec = event_usec;
+        *ret = a;
+        return store_update_alert(e->store, a);
+}
+
+struct alert_init {
+        enum alert_kind kind;
+        enum severity severity;
+        const struct household *h; /* NULL for system alerts without a household */
+        const char *device_id;     /* device-scoped kinds */
+        const char *event_uid;
+        double event_ts;
+        int64_t event_usec;
+        int64_t next_usec; /* first escalation deadline, 0 = none */
+        const char *reason;
+};
+
+/* Creates, stores and links a new open alert. */
+static int create_alert(struct engine *e, const struct alert_init *init, int64_t now_usec,
+                        struct alert **ret)
+{
+        struct alert *a = calloc(1, sizeof(*a));
+        int r;
+
+        if (!a)
+                return -ENOMEM;
+        r = store_next_id(e->store, 'a', init->event_usec, a->id, sizeof(a->id));
+        if (r < 0) {
+                free(a);
+                return r;
+        }
+        a->kind = init->kind;
+        a->severity = init->severity;
+        a->state = ALERT_OPEN;
+        a->household = (struct household *)init->h;
+        a->device_id = xstrdup(init->device_id);
+        a->count = 1;
+        a->raised_usec = now_usec;
+        a->last_event_usec = init->event_usec;
+        a->round = 1;
+        a->step_index = 0;
+        a->next_usec = init->next_usec;
+        snprintf(a->event_uid, sizeof(a->event_uid), "%s", init->event_uid ? init->event_uid : "");
+        a->event_ts = init->event_ts;
+        r = store_insert_alert(e->store, a, init->h ? init->h->community_id : NULL, init->reason);
+        if (r < 0) {
+                alert_free(a);
+                return r;
+        }
+        link_alert(e, a);
+        count_raised(e, a);
+        *ret = a;
+        return 0;
+}
+
 static int raise_alert(struct engine *e, const struct household *h, const struct device *d,
                        const struct event *ev, const struct verdict *v, int64_t event_usec,
                        int64_t now_usec, struct alert **ret)
@@ -734,41 +793,26 @@ static int raise_alert(struct engine *e, const struct household *h, const struct
         struct alert *a = find_joinable(e, h, v->alert, device_scoped ? d->id : NULL, event_usec);
         int r;
 
-        if (a) {
-                a->count++;
-                a->last_event_usec = event_usec;
-                *ret = a;
-                return store_update_alert(e->store, a);
-        }
-        a = calloc(1, sizeof(*a));
-        if (!a)
-                return -ENOMEM;
-        r = store_next_id(e->store, 'a', event_usec, a->id, sizeof(a->id));
-        if (r < 0) {
-                free(a);
+        if (a)
+                return join_alert(e, a, event_usec, ret);
+        r = create_alert(
+            e,
+            &(struct alert_init){
+                .kind = v->alert,
+                .severity = v->severity,
+                .h = h,
+                .device_id = device_scoped ? d->id : NULL,
+                .event_uid = ev->id,
+                .event_ts = ev->has_ts ? ev->ts : (double)event_usec / 1e6,
+                .event_usec = event_usec,
+                .next_usec = alert_kind_escalates(v->alert) && e->config->escalation.n_steps > 0
+                                 ? escalation_first_deadline(e, now_usec)
+                                 : 0,
+                .reason = v->reason,
+            },
+            now_usec, &a);
+        if (r < 0)
                 return r;
-        }
-        a->kind = v->alert;
-        a->severity = v->severity;
-        a->state = ALERT_OPEN;
-        a->household = (struct household *)h;
-        a->device_id = device_scoped ? xstrdup(d->id) : NULL;
-        a->count = 1;
-        a->raised_usec = now_usec;
-        a->last_event_usec = event_usec;
-        a->round = 1;
-        a->step_index = 0;
-        if (alert_kind_escalates(a->kind) && e->config->escalation.n_steps > 0)
-                a->next_usec = escalation_first_deadline(e, now_usec);
-        snprintf(a->event_uid, sizeof(a->event_uid), "%s", ev->id);
-        a->event_ts = ev->has_ts ? ev->ts : (double)event_usec / 1e6;
-        r = store_insert_alert(e->store, a, h->community_id, v->reason);
-        if (r < 0) {
-                alert_free(a);
-                return r;
-        }
-        link_alert(e, a);
-        count_raised(e, a);
         log_about(LOG_NOTICE, a->id, h->id, d ? d->id : NULL, "alert %s: %s at household %s (%s)",
                   a->id, alert_kind_to_string(a->kind), h->id, v->reason);
         r = notify_step(e, a,
@@ -2328,36 +2372,20 @@ static int raise_system_alert(struct engine *e, enum alert_kind kind, const stru
         r = store_begin(e->store);
         if (r < 0)
                 return r;
-        if (a) {
-                a->count++;
-                a->last_event_usec = now_usec;
-                *ret = a;
-                return store_update_alert(e->store, a);
-        }
-        a = calloc(1, sizeof(*a));
-        if (!a)
-                return -ENOMEM;
-        r = store_next_id(e->store, 'a', now_usec, a->id, sizeof(a->id));
-        if (r < 0) {
-                free(a);
+        if (a)
+                return join_alert(e, a, now_usec, ret);
+        r = create_alert(e,
+                         &(struct alert_init){
+                             .kind = kind,
+                             .severity = alert_kind_default_severity(kind),
+                             .h = h,
+                             .event_ts = (double)event_usec / 1e6,
+                             .event_usec = now_usec,
+                             .reason = reason,
+                         },
+                         now_usec, &a);
+        if (r < 0)
                 return r;
-        }
-        a->kind = kind;
-        a->severity = alert_kind_default_severity(kind);
-        a->state = ALERT_OPEN;
-        a->household = (struct household *)h;
-        a->count = 1;
-        a->raised_usec = now_usec;
-        a->last_event_usec = now_usec;
-        a->round = 1;
-        a->event_ts = (double)event_usec / 1e6;
-        r = store_insert_alert(e->store, a, h ? h->community_id : NULL, reason);
-        if (r < 0) {
-                alert_free(a);
-                return r;
-        }
-        link_alert(e, a);
-        count_raised(e, a);
         log_notice("alert %s: %s%s%s (%s)", a->id, alert_kind_to_string(kind),
                    h ? " at household " : "", h ? h->id : "", reason);
         *ret = a;
