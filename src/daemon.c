@@ -66,7 +66,8 @@ struct daemon {
         size_t n_filters, cap_filters;
 
         sd_event_source *commit;
-        sd_event_source *tick; /* CLOCK_REALTIME, at the engine's earliest deadline */
+        sd_event_source *tick;      /* CLOCK_REALTIME, at the engine's earliest deadline */
+        sd_event_source *retention; /* hourly purge of households past their retention */
         sd_event_source *sig_term, *sig_int;
         sd_event_source *gap;     /* CLOCK_MONOTONIC: the broker away for monitoring_gap_after */
         sd_event_source *sig_hup; /* reload */
@@ -131,6 +132,23 @@ static int daemon_commit(struct daemon *d)
         if (engine_take_outbox_dirty(d->engine))
                 outbox_dispatch(d->outbox);
         rearm_tick(d);
+        return 0;
+}
+
+#define RETENTION_FIRST_USEC (60 * USEC_PER_SEC)
+#define RETENTION_EVERY_USEC USEC_PER_HOUR
+
+/* Hourly: households whose observation ended `retention` ago lose their events and
+ * personal data (DESIGN.md §8). The first run waits a minute after start. */
+static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        int r = engine_purge_expired(d->engine, now_realtime_usec());
+
+        if (r < 0)
+                log_err_errno(r, "retention: purging ended households failed, retrying in an hour");
+        sd_event_source_set_time_relative(s, RETENTION_EVERY_USEC);
+        sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
 }
 
@@ -788,6 +806,11 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                 goto fail;
         sd_event_source_set_enabled(d->tick, SD_EVENT_OFF);
         sd_event_source_set_description(d->tick, "engine-timers");
+        r = sd_event_add_time_relative(d->event, &d->retention, CLOCK_MONOTONIC,
+                                       RETENTION_FIRST_USEC, USEC_PER_SEC, on_retention, d);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_description(d->retention, "retention");
 
         r = engine_new(cfg, d->store, &d->engine);
         if (r == 0)
@@ -883,6 +906,7 @@ struct daemon *daemon_free(struct daemon *d)
         d->engine = engine_free(d->engine);
         d->commit = sd_event_source_disable_unref(d->commit);
         d->tick = sd_event_source_disable_unref(d->tick);
+        d->retention = sd_event_source_disable_unref(d->retention);
         d->sig_term = sd_event_source_disable_unref(d->sig_term);
         d->sig_int = sd_event_source_disable_unref(d->sig_int);
         d->sig_hup = sd_event_source_disable_unref(d->sig_hup);

@@ -19,7 +19,7 @@ enum {
         STORE_E_NOT_FOUND = 2,
 };
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 
@@ -196,3 +196,10 @@ int store_seq_get(struct store *s, const char *name, int64_t *ret);
 int store_seq_bump(struct store *s, const char *name, int64_t *ret);
 /* created_usec of the oldest notification not yet delivered, or INT64_MAX when none. */
 int64_t store_oldest_undelivered_usec(struct store *s);
+
+/* Retention (DESIGN.md §8): deletes a household's events and personal data in the current
+ * transaction and records that it was purged. */
+int store_purge_household(struct store *s, const char *household, int64_t now_usec,
+                          int64_t *ret_events);
+/* 1 when the household was purged before, 0 when not. */
+int store_household_purged(struct store *s, const char *household);
