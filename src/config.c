@@ -1568,9 +1568,9 @@ static void parse_team(struct loader *L, struct household *h, const cJSON *v, co
 
 static void parse_device(struct loader *L, const cJSON *o, const struct jp *path, size_t hh)
 {
-        static const char *const keys[] = {
-                "id", "kind", "source", "invert", "offline_after", NULL
-        };
+        static const char *const keys[] = { "id",     "kind",          "source",
+                                            "invert", "offline_after", "battery_low_mv",
+                                            NULL };
         struct config *cfg = L->cfg;
         const struct adapter *a = NULL;
         struct device *d;
@@ -1585,7 +1585,9 @@ static void parse_device(struct loader *L, const cJSON *o, const struct jp *path
         GROW(cfg->devices, i, L->cap_devices);
         GROW(L->device_household, i, L->cap_device_household);
         d = &cfg->devices[i];
-        *d = (struct device){ .kind = DEVICE_KIND_INVALID, .index = i };
+        *d = (struct device){ .kind = DEVICE_KIND_INVALID,
+                              .battery_low_mv = CONFIG_BATTERY_LOW_MV_DEFAULT,
+                              .index = i };
         L->device_household[i] = (uint32_t)hh;
         cfg->n_devices++;
         cfg->households[hh].n_devices++;
@@ -1618,6 +1620,8 @@ static void parse_device(struct loader *L, const cJSON *o, const struct jp *path
                 get_bool(L, v, p, &d->invert);
         if ((v = field(L, o, path, "offline_after", false, p)))
                 get_duration(L, v, p, true, &d->offline_after_usec);
+        if ((v = field(L, o, path, "battery_low_mv", false, p)))
+                get_int(L, v, p, 0, 60000, &d->battery_low_mv);
         d->adapter = a;
         /* Adapters may rely on the common fields, so they only see entries that have them. */
         if (a && a->parse_device && d->id && d->kind != DEVICE_KIND_INVALID) {

@@ -83,16 +83,22 @@ struct worker {
         size_t index;
 };
 
+/* The default of a device's battery_low_mv: a 3 V lithium cell (CR2032, CR123A, CR2450)
+ * under load is near its end at 2.6 V. */
+#define CONFIG_BATTERY_LOW_MV_DEFAULT 2600
+
 struct device {
         char *id;
-        enum device_kind kind;
         const char *source; /* adapter name: "native", "zigbee2mqtt", ... (the adapter's) */
         const struct adapter *adapter;
-        void *adapter_config; /* owned; freed with adapter->free_config */
-        bool invert;
+        void *adapter_config;       /* owned; freed with adapter->free_config */
         int64_t offline_after_usec; /* 0 = policy.offline_after[kind] */
         struct household *household;
         size_t index;
+        enum device_kind kind;
+        /* A battery that reports only its voltage is low at or below this (0 = never). */
+        int battery_low_mv;
+        bool invert;
 };
 
 struct schedule_entry {

@@ -93,6 +93,7 @@ struct daemon {
         sd_event_source *commit;
         sd_event_source *checkpoint; /* idle priority: copy the WAL into the database */
         sd_event_source *tick;       /* CLOCK_REALTIME, at the engine's earliest deadline */
+        sd_event_source *retention;  /* hourly purge of households past their retention */
         sd_event_source *sig_term, *sig_int;
         sd_event_source *gap;     /* CLOCK_MONOTONIC: the broker away for monitoring_gap_after */
         sd_event_source *sig_hup; /* reload */
@@ -172,6 +173,23 @@ static int on_checkpoint(sd_event_source *s, void *userdata)
 
         if (!store_in_transaction(d->store))
                 store_checkpoint(d->store);
+        return 0;
+}
+
+#define RETENTION_FIRST_USEC (60 * USEC_PER_SEC)
+#define RETENTION_EVERY_USEC USEC_PER_HOUR
+
+/* Hourly: households whose observation ended `retention` ago lose their events and
+ * personal data (DESIGN.md §8). The first run waits a minute after start. */
+static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        int r = engine_purge_expired(d->engine, now_realtime_usec());
+
+        if (r < 0)
+                log_err_errno(r, "retention: purging ended households failed, retrying in an hour");
+        sd_event_source_set_time_relative(s, RETENTION_EVERY_USEC);
+        sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
 }
 
@@ -949,10 +967,17 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                 goto fail;
         sd_event_source_set_enabled(d->tick, SD_EVENT_OFF);
         sd_event_source_set_description(d->tick, "engine-timers");
+        r = sd_event_add_time_relative(d->event, &d->retention, CLOCK_MONOTONIC,
+                                       RETENTION_FIRST_USEC, USEC_PER_SEC, on_retention, d);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_description(d->retention, "retention");
 
         r = engine_new(cfg, d->store, &d->engine);
         if (r == 0)
                 r = engine_load(d->engine);
+        if (r == 0)
+                r = engine_health_start(d->engine, now_realtime_usec());
         if (r < 0)
                 goto fail;
         build_routes(&d->routing, cfg);
@@ -1043,6 +1068,7 @@ struct daemon *daemon_free(struct daemon *d)
         d->commit = sd_event_source_disable_unref(d->commit);
         d->checkpoint = sd_event_source_disable_unref(d->checkpoint);
         d->tick = sd_event_source_disable_unref(d->tick);
+        d->retention = sd_event_source_disable_unref(d->retention);
         d->sig_term = sd_event_source_disable_unref(d->sig_term);
         d->sig_int = sd_event_source_disable_unref(d->sig_int);
         d->sig_hup = sd_event_source_disable_unref(d->sig_hup);
@@ -1296,6 +1322,7 @@ int daemon_reload(struct daemon *d)
                 goto keep;
         }
         outbox_set_config(d->outbox, cfg);
+        engine_health_rearm(d->engine, now_realtime_usec());
         /* Sends in flight through the old notifiers are cancelled: their rows go back to
          * pending and are sent again through the new ones (at least once). */
         engine_set_notify(d->engine, nctx);

@@ -75,6 +75,14 @@ int engine_report(struct engine *e, const struct household *h, const char *reaso
 int64_t engine_next_deadline(const struct engine *e);
 int engine_tick(struct engine *e, int64_t now_usec);
 
+/* Device health (health.h): reads each device's last sign of life and its last battery_low
+ * alert from the database and arms the staleness checks; until it is called, silence is
+ * not watched (availability, battery and tamper events are judged all the same). Call it
+ * after engine_load(), and engine_health_rearm() after engine_reload() (new devices, new
+ * limits). */
+int engine_health_start(struct engine *e, int64_t now_usec);
+void engine_health_rearm(struct engine *e, int64_t now_usec);
+
 /* Notifications. With a notify context (borrowed), group notifiers get one row per round
  * and text comes from its templates; without one, every channel a worker lists gets a
  * per-person row and the default templates are used. */
@@ -114,3 +122,7 @@ const struct engine_counters *engine_counters(const struct engine *e);
 size_t engine_live_alerts(const struct engine *e);
 /* Live alerts in state open (not yet acknowledged). */
 size_t engine_open_alerts(const struct engine *e);
+
+/* Retention: purges the events and personal data of every household whose observation ended
+ * `retention` ago (and has no live alert left). Returns the number purged. */
+int engine_purge_expired(struct engine *e, int64_t now_usec);

@@ -67,6 +67,11 @@ struct device_state {
         int64_t last_event_usec;     /* debounce: when the last (type, door) was decoded */
         int64_t last_ring_usec;      /* ring debounce */
         int64_t last_heartbeat_usec; /* heartbeats are emitted at most once a minute */
+        /* Device health (src/health.h), kept by the engine; adapters do not touch these. */
+        int64_t health_seen_usec;          /* last live sign of life (not a retained replay) */
+        int64_t health_since_usec;         /* silence counts from here at the earliest */
+        int64_t health_timer_usec;         /* deadline of the armed staleness timer, 0 = none */
+        int64_t health_battery_alert_usec; /* last battery_low alert raised, 0 = none */
         /* camera detections already counted: hashes of event ids (32 bits suffice to tell
          * eight recent ids apart) and the direction reported */
         uint32_t recent_ids[DEVICE_STATE_RECENT_IDS];
@@ -85,6 +90,9 @@ struct device_state {
         bool battery_low;
         bool input_known; /* a binary input (reed switch, button) before polarity */
         bool input_on;
+        bool health_offline;        /* device_offline raised, no sign of life since */
+        bool health_bridge_offline; /* the bridge it sits behind reported offline */
+        bool health_battery_low;    /* the last battery report was low */
         uint8_t recent_dirs[DEVICE_STATE_RECENT_IDS];
         uint8_t recent_next;
 };

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "health.h"
 #include "http-internal.h"
 #include "log.h"
 #include "metrics.h"
@@ -411,20 +412,11 @@ static void alert_action(struct http_request *rq, struct http_response *rs, cons
 
 /* ---- households ---- */
 
+/* By the measures of the device-health alerts (health.h). */
 static const char *device_health(const struct config *c, const struct device *d,
                                  const struct device_state *st, int64_t now)
 {
-        int64_t after =
-            d->offline_after_usec ? d->offline_after_usec : c->policy.offline_after_usec[d->kind];
-        if (st->tampered)
-                return "tampered";
-        if (!st->seen)
-                return "unknown";
-        if (after > 0 && now - st->last_seen_usec > after)
-                return "offline";
-        if (st->battery_percent >= 0 && st->battery_percent < c->policy.battery_low_percent)
-                return "battery_low";
-        return "ok";
+        return health_condition(c, d, st, now);
 }
 
 static int health_rank(const char *h)

@@ -408,8 +408,13 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
         }
         if (h->deps.report) {
                 r = h->deps.report(h->deps.userdata, hh, reason, now, &error);
-                if (r == ENGINE_OK)
-                        r = h->deps.commit(h->deps.userdata);
+                /* A report beyond the daily limit is refused but recorded all the same: commit
+                 * before answering in both cases, so the page never claims more than is stored. */
+                if (r >= 0) {
+                        int k = h->deps.commit(h->deps.userdata);
+                        if (k < 0)
+                                r = k;
+                }
         } else
                 r = publish_report(h, hh, reason, now);
         if (r == -ENOTCONN) {

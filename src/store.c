@@ -196,7 +196,12 @@ static const char *const migrations[] = {
          * up (dead letter), for `doorwatchctl notify list` and the rate-limit record. */
         "ALTER TABLE notification ADD COLUMN last_attempt_usec INTEGER;"
         "ALTER TABLE notification ADD COLUMN dead_usec INTEGER;",
-        /* 4 -> 5: the outbox's due rows ordered from the index alone (the dispatch query
+        /* 4 -> 5: retention. Households whose events and personal data were purged after
+         * their observation ended (DESIGN.md §8), and an index to find their alerts. */
+        "CREATE TABLE purged (household TEXT PRIMARY KEY, usec INTEGER NOT NULL,"
+        "  events INTEGER NOT NULL);"
+        "CREATE INDEX alert_household ON alert (household);",
+        /* 5 -> 6: the outbox's due rows ordered from the index alone (the dispatch query
          * sorts keys, not rows). */
         "DROP INDEX notification_due;"
         "CREATE INDEX notification_due ON notification (state, next_usec, priority,"
@@ -899,6 +904,52 @@ int store_foreach_notified_worker(struct store *s, const char *alert_id, store_w
         return r;
 }
 
+/* Device health at start (rare: plain statements, not cached). */
+static int foreach_device_usec(struct store *s, const char *sql, const char *text, int64_t usec,
+                               store_device_usec_cb cb, void *userdata, const char *what)
+{
+        sqlite3_stmt *st = NULL;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, what);
+        bind_text(st, 1, text);
+        sqlite3_bind_int64(st, 2, usec);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *device = (const char *)sqlite3_column_text(st, 0);
+                if (device)
+                        r = cb(device, sqlite3_column_int64(st, 1), userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = sql_err(s, rc, what);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_foreach_device_seen(struct store *s, const char *household, int64_t since_usec,
+                              store_device_usec_cb cb, void *userdata)
+{
+        /* event_household (household, event_usec) bounds the scan to the recent events. */
+        return foreach_device_usec(s,
+                                   "SELECT device, max(recv_usec) FROM event"
+                                   " WHERE household = ?1 AND event_usec >= ?2 AND retained = 0"
+                                   " GROUP BY device",
+                                   household, since_usec, cb, userdata, "reading signs of life");
+}
+
+int store_foreach_alert_raised(struct store *s, const char *kind, int64_t since_usec,
+                               store_device_usec_cb cb, void *userdata)
+{
+        return foreach_device_usec(s,
+                                   "SELECT device, max(raised_usec) FROM alert"
+                                   " WHERE kind = ?1 AND raised_usec >= ?2 AND device IS NOT NULL"
+                                   " GROUP BY device",
+                                   kind, since_usec, cb, userdata, "reading device alerts");
+}
+
 int store_insert_notification(struct store *s, const struct store_notification *n)
 {
         sqlite3_stmt *st = stmt(s, STMT_NOTIF_INSERT);
@@ -1276,4 +1327,73 @@ int64_t store_oldest_undelivered_usec(struct store *s)
                         NULL, INT64_MAX, &v) < 0)
                 return INT64_MAX;
         return v;
+}
+
+int store_household_purged(struct store *s, const char *household)
+{
+        sqlite3_stmt *st;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM purged WHERE household = ?1", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "reading purged households");
+        sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc == SQLITE_ROW)
+                return 1;
+        return rc == SQLITE_DONE ? 0 : sql_err(s, rc, "reading purged households");
+}
+
+int store_purge_household(struct store *s, const char *household, int64_t now_usec,
+                          int64_t *ret_events)
+{
+        /* Personal data of a household: its events (with payloads), the notifications about
+         * its alerts (addresses, names, phones), check-ins, passes, pre-reports, rule state,
+         * the audit rows about its alerts, and the alerts themselves. */
+        static const char *const sql[] = {
+                "DELETE FROM notification WHERE alert_id IN"
+                " (SELECT id FROM alert WHERE household = ?1)",
+                "DELETE FROM action WHERE target = ?1 OR target IN"
+                " (SELECT id FROM alert WHERE household = ?1)",
+                "DELETE FROM alert WHERE household = ?1",
+                "DELETE FROM checkin WHERE household = ?1",
+                "DELETE FROM pass WHERE household = ?1",
+                "DELETE FROM report WHERE household = ?1",
+                "DELETE FROM household_state WHERE household = ?1",
+                "DELETE FROM event WHERE household = ?1",
+        };
+        int64_t events = 0;
+        int r = store_begin(s);
+
+        for (size_t i = 0; r == 0 && i < ELEMENTSOF(sql); i++) {
+                sqlite3_stmt *st;
+                int rc = sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL);
+                if (rc != SQLITE_OK)
+                        return sql_err(s, rc, "purging a household");
+                sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
+                rc = sqlite3_step(st);
+                sqlite3_finalize(st);
+                if (rc != SQLITE_DONE)
+                        return sql_err(s, rc, "purging a household");
+                if (i == ELEMENTSOF(sql) - 1)
+                        events = sqlite3_changes(s->db);
+        }
+        if (r == 0) {
+                sqlite3_stmt *st;
+                int rc = sqlite3_prepare_v2(
+                    s->db, "INSERT OR REPLACE INTO purged VALUES (?1, ?2, ?3)", -1, &st, NULL);
+                if (rc != SQLITE_OK)
+                        return sql_err(s, rc, "purging a household");
+                sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 2, now_usec);
+                sqlite3_bind_int64(st, 3, events);
+                rc = sqlite3_step(st);
+                sqlite3_finalize(st);
+                if (rc != SQLITE_DONE)
+                        return sql_err(s, rc, "purging a household");
+        }
+        if (r == 0 && ret_events)
+                *ret_events = events;
+        return r;
 }

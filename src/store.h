@@ -19,7 +19,7 @@ enum {
         STORE_E_NOT_FOUND = 2,
 };
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 struct store;
 
@@ -112,6 +112,15 @@ typedef int (*store_worker_cb)(const char *worker_id, void *userdata);
 int store_foreach_notified_worker(struct store *s, const char *alert_id, store_worker_cb cb,
                                   void *userdata);
 
+/* Device health at start: the last live (not retained) event of each device of a household
+ * judged at or after since_usec, and the last alert of a kind of each device raised at or
+ * after since_usec. */
+typedef int (*store_device_usec_cb)(const char *device, int64_t usec, void *userdata);
+int store_foreach_device_seen(struct store *s, const char *household, int64_t since_usec,
+                              store_device_usec_cb cb, void *userdata);
+int store_foreach_alert_raised(struct store *s, const char *kind, int64_t since_usec,
+                               store_device_usec_cb cb, void *userdata);
+
 /* Notification outbox. */
 enum notification_state {
         NOTIFICATION_PENDING,
@@ -194,3 +203,10 @@ int store_seq_get(struct store *s, const char *name, int64_t *ret);
 int store_seq_bump(struct store *s, const char *name, int64_t *ret);
 /* created_usec of the oldest notification not yet delivered, or INT64_MAX when none. */
 int64_t store_oldest_undelivered_usec(struct store *s);
+
+/* Retention (DESIGN.md §8): deletes a household's events and personal data in the current
+ * transaction and records that it was purged. */
+int store_purge_household(struct store *s, const char *household, int64_t now_usec,
+                          int64_t *ret_events);
+/* 1 when the household was purged before, 0 when not. */
+int store_household_purged(struct store *s, const char *household);

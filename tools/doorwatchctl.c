@@ -24,6 +24,7 @@
 
 #include "backup.h"
 #include "config.h"
+#include "devtools.h"
 #include "log.h"
 #include "notify/notify.h"
 #include "qr.h"
@@ -65,6 +66,11 @@ static int usage(void)
             "                                             channel(s), print the far end's "
             "answer\n"
             "  backup FILE                                consistent copy of the live database\n"
+            "  device verify ID [--timeout 120s]          watch the device live: PASS on an\n"
+            "                                             open and close (ring, person), or why "
+            "not\n"
+            "  device discover [--seconds 30]             devices on the broker not in the "
+            "registry\n"
             "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n");
         return EXIT_USAGE;
 }
@@ -398,6 +404,70 @@ static int cmd_backup(struct ctl *ctl, int argc, char **argv)
                        (long long)info.open_alerts, (long long)info.pending_notifications,
                        (long long)info.bytes);
         return 0;
+}
+
+/* ---- device verify / discover (src/devtools.c) ---- */
+
+static int parse_duration_arg(const char *opt, const char *arg, int64_t *ret)
+{
+        if (parse_duration(arg, ret) < 0 || *ret <= 0) {
+                fprintf(stderr, "doorwatchctl: %s wants a duration such as 120s or 5m\n", opt);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int cmd_device(struct ctl *ctl, int argc, char **argv)
+{
+        int64_t usec = 0;
+        const char *id = NULL;
+        const struct device *d;
+
+        if (argc < 1)
+                return usage();
+        setvbuf(stdout, NULL, _IOLBF, 0); /* installers watch it live (and tests read it) */
+        if (strcmp(argv[0], "discover") == 0) {
+                usec = 30 * USEC_PER_SEC;
+                for (int i = 1; i < argc; i++) {
+                        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+                                char *end;
+                                long n = strtol(argv[++i], &end, 10);
+                                if (*end == 's' && end[1] == 0)
+                                        end++;
+                                if (*end || n < 1 || n > 86400) {
+                                        fprintf(stderr, "doorwatchctl: --seconds wants 1..86400\n");
+                                        return EXIT_USAGE;
+                                }
+                                usec = n * USEC_PER_SEC;
+                        } else
+                                return usage();
+                }
+                if (load_config(ctl) < 0)
+                        return 1;
+                return devtools_discover(ctl->config, usec, ctl->json, stdout);
+        }
+        if (strcmp(argv[0], "verify") != 0)
+                return usage();
+        usec = 120 * USEC_PER_SEC;
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+                        if (parse_duration_arg("--timeout", argv[++i], &usec) < 0)
+                                return EXIT_USAGE;
+                } else if (argv[i][0] != '-' && !id)
+                        id = argv[i];
+                else
+                        return usage();
+        }
+        if (!id)
+                return usage();
+        if (load_config(ctl) < 0)
+                return 1;
+        d = config_device(ctl->config, id);
+        if (!d) {
+                fprintf(stderr, "doorwatchctl: unknown device \"%s\"\n", id);
+                return 1;
+        }
+        return devtools_verify(ctl->config, d, usec, ctl->json, stdout);
 }
 
 /* ---- actions over MQTT ---- */
@@ -1429,6 +1499,8 @@ int main(int argc, char **argv)
                 r = cmd_notify_test(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "backup") == 0)
                 r = cmd_backup(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "device") == 0)
+                r = cmd_device(&ctl, argc - 1, argv + 1);
         else if (strcmp(argv[0], "qr") == 0)
                 r = cmd_qr(&ctl, argc - 1, argv + 1);
         else if (strcmp(argv[0], "checkin") == 0)

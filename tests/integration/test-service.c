@@ -412,7 +412,7 @@ static void test_watchdog_withheld_while_database_takes_no_writes(void **state)
         /* Writes work again. */
         door_event(h, "d-1-door", "e-wd-2", "open");
         assert_int_equal(
-            h_db_wait_int(h, 1, 5000, "SELECT count(*) FROM event WHERE uid = 'e-wd-2'"), 1);
+            h_db_wait_int(h, 1, 15000, "SELECT count(*) FROM event WHERE uid = 'e-wd-2'"), 1);
         /* A clean stop (under ASan: no leak after the reloads). */
         assert_int_equal(h_stop_daemon(h, SIGTERM), 0);
 }

@@ -628,7 +628,7 @@ static void test_example_conf(void **state)
 
         assert_int_equal(c->n_workers, 30);
         assert_int_equal(c->n_households, 13);
-        assert_int_equal(c->n_devices, 24);
+        assert_int_equal(c->n_devices, 29);
         assert_int_equal(c->n_communities, 3);
         assert_int_equal(c->n_notifiers, 1);
         assert_string_equal(c->notifiers[0].name, "mqtt");
