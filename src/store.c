@@ -21,6 +21,7 @@ enum {
         STMT_EVENT_INSERT,
         STMT_SEQ_NEXT,
         STMT_SEQ_SET,
+        STMT_DEVICE_SEEN,
         STMT_BEGIN,
         STMT_COMMIT,
         STMT_ROLLBACK,
@@ -58,6 +59,10 @@ static const char *const stmt_sql[_STMT_MAX] = {
             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             " ON CONFLICT (device, uid) DO NOTHING",
         [STMT_SEQ_SET] = "UPDATE seq SET value = ?2 WHERE name = ?1",
+        /* event_household (household, event_usec) bounds the scan to the recent events. */
+        [STMT_DEVICE_SEEN] = "SELECT device, max(recv_usec) FROM event"
+                             " WHERE household = ?1 AND event_usec >= ?2 AND retained = 0"
+                             " GROUP BY device",
         [STMT_BEGIN] = "BEGIN IMMEDIATE",
         [STMT_COMMIT] = "COMMIT",
         [STMT_ROLLBACK] = "ROLLBACK",
@@ -905,15 +910,12 @@ int store_foreach_notified_worker(struct store *s, const char *alert_id, store_w
 }
 
 /* Device health at start (rare: plain statements, not cached). */
-static int foreach_device_usec(struct store *s, const char *sql, const char *text, int64_t usec,
-                               store_device_usec_cb cb, void *userdata, const char *what)
+static int foreach_device_usec_stmt(struct store *s, sqlite3_stmt *st, const char *text,
+                                    int64_t usec, store_device_usec_cb cb, void *userdata,
+                                    const char *what)
 {
-        sqlite3_stmt *st = NULL;
         int rc, r = 0;
 
-        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sql_err(s, rc, what);
         bind_text(st, 1, text);
         sqlite3_bind_int64(st, 2, usec);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -925,19 +927,36 @@ static int foreach_device_usec(struct store *s, const char *sql, const char *tex
         }
         if (r == 0 && rc != SQLITE_DONE)
                 r = sql_err(s, rc, what);
+        return r;
+}
+
+static int foreach_device_usec(struct store *s, const char *sql, const char *text, int64_t usec,
+                               store_device_usec_cb cb, void *userdata, const char *what)
+{
+        sqlite3_stmt *st = NULL;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, what);
+        r = foreach_device_usec_stmt(s, st, text, usec, cb, userdata, what);
         sqlite3_finalize(st);
         return r;
 }
 
+/* Called once per household at start (100,000 in a city): the statement is kept. */
 int store_foreach_device_seen(struct store *s, const char *household, int64_t since_usec,
                               store_device_usec_cb cb, void *userdata)
 {
-        /* event_household (household, event_usec) bounds the scan to the recent events. */
-        return foreach_device_usec(s,
-                                   "SELECT device, max(recv_usec) FROM event"
-                                   " WHERE household = ?1 AND event_usec >= ?2 AND retained = 0"
-                                   " GROUP BY device",
-                                   household, since_usec, cb, userdata, "reading signs of life");
+        sqlite3_stmt *st = stmt(s, STMT_DEVICE_SEEN);
+        int r;
+
+        if (!st)
+                return -EIO;
+        r = foreach_device_usec_stmt(s, st, household, since_usec, cb, userdata,
+                                     "reading signs of life");
+        sqlite3_reset(st);
+        return r;
 }
 
 int store_foreach_alert_raised(struct store *s, const char *kind, int64_t since_usec,
