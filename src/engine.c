@@ -2430,6 +2430,29 @@ static int raise_system_alert(struct engine *e, enum alert_kind kind, const stru
         return 0;
 }
 
+/* Raises a system alert and, when it is new (not joined), tells the command centre and the
+ * admins; skip_mqtt when the broker itself is what failed. */
+static int raise_and_notify_system(struct engine *e, enum alert_kind kind,
+                                   const struct household *h, const char *reason,
+                                   int64_t event_usec, int64_t now_usec, bool skip_mqtt)
+{
+        struct alert *a;
+        bool is_new;
+        int r = raise_system_alert(e, kind, h, reason, event_usec, now_usec, &a, &is_new);
+
+        if (r < 0 || !is_new)
+                return r;
+        return notify_system(e,
+                             &(struct outgoing){
+                                 .a = a,
+                                 .kind = alert_kind_to_string(a->kind),
+                                 .reason = reason,
+                                 .step = escalation_step_to_string(STEP_COMMAND),
+                                 .skip_mqtt = skip_mqtt,
+                             },
+                             now_usec);
+}
+
 int engine_notification_failed(struct engine *e, const char *notification_id, const char *alert_id,
                                const char *channel, const char *worker_id, const char *kind,
                                const char *error, int64_t now_usec)
@@ -2438,9 +2461,6 @@ int engine_notification_failed(struct engine *e, const char *notification_id, co
         const struct alert *failed = alert_id ? engine_find_alert(e, alert_id) : NULL;
         const struct household *h = failed ? failed->household : NULL;
         char reason[512], household_id[160];
-        struct alert *a;
-        bool is_new;
-        int r;
 
         if (w) {
                 char masked[32];
@@ -2461,18 +2481,8 @@ int engine_notification_failed(struct engine *e, const char *notification_id, co
         snprintf(reason, sizeof(reason), "notification %s (%s, alert %s) via %s not delivered: %s",
                  notification_id, kind ? kind : "?", alert_id ? alert_id : "-", channel,
                  error ? error : "unknown error");
-        r = raise_system_alert(e, ALERT_NOTIFICATION_FAILED, h, reason, now_usec, now_usec, &a,
-                               &is_new);
-        if (r < 0 || !is_new)
-                return r;
-        return notify_system(e,
-                             &(struct outgoing){
-                                 .a = a,
-                                 .kind = alert_kind_to_string(a->kind),
-                                 .reason = reason,
-                                 .step = escalation_step_to_string(STEP_COMMAND),
-                             },
-                             now_usec);
+        return raise_and_notify_system(e, ALERT_NOTIFICATION_FAILED, h, reason, now_usec, now_usec,
+                                       false);
 }
 
 static struct alert *live_gap(struct engine *e)
@@ -2497,25 +2507,10 @@ bool engine_monitoring_gap_open(struct engine *e)
 int engine_monitoring_gap(struct engine *e, const char *reason, int64_t since_usec,
                           int64_t now_usec)
 {
-        struct alert *a;
-        bool is_new;
-        int r;
-
         if (live_gap(e))
                 return 0;
-        r = raise_system_alert(e, ALERT_MONITORING_GAP, NULL, reason, since_usec, now_usec, &a,
-                               &is_new);
-        if (r < 0 || !is_new)
-                return r;
-        return notify_system(e,
-                             &(struct outgoing){
-                                 .a = a,
-                                 .kind = alert_kind_to_string(a->kind),
-                                 .reason = reason,
-                                 .step = escalation_step_to_string(STEP_COMMAND),
-                                 .skip_mqtt = true,
-                             },
-                             now_usec);
+        return raise_and_notify_system(e, ALERT_MONITORING_GAP, NULL, reason, since_usec, now_usec,
+                                       true);
 }
 
 int engine_monitoring_restored(struct engine *e, int64_t now_usec)
