@@ -13,7 +13,7 @@ if ! "$BUILD/doorwatch-sim" bench --smoke --soak 1 -o "$out" >"$out/table.txt" 2
 fi
 json=$(ls "$out"/bench-*.json)
 for key in '"ceiling"' '"throughput_sync_normal"' '"throughput_sync_full"' '"latency"' \
-        '"soak"' '"peak_rss_kb"' '"cpu"'; do
+        '"soak"' '"peak_rss_kb"' '"cpu"' '"daemon_read_syscalls_per_event"'; do
         grep -q "$key" "$json" || { echo "missing $key in $json"; cat "$json"; exit 1; }
 done
 grep -q '^throughput, sync normal, events/s' "$out/table.txt"

@@ -90,7 +90,8 @@ struct tp_result {
         uint64_t events, notifications;
         double seconds, events_per_s, notif_per_s, ratio;
         double cpu_us_per_event, broker_cpu_us_per_event;
-        int64_t verdicts[3]; /* expected, ignored, alert */
+        double syscr_per_event, syscw_per_event; /* the daemon's, from /proc/PID/io */
+        int64_t verdicts[3];                     /* expected, ignored, alert */
         double db_bytes_per_m;
 };
 
@@ -227,6 +228,26 @@ static double proc_cpu_sec(pid_t pid)
             sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
                 return -1;
         return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The read-type and write-type system calls a process made so far (syscr, syscw of
+ * /proc/<pid>/io: read, pread, readv... and write, pwrite, writev...; not send/recv). */
+static bool proc_syscalls(pid_t pid, unsigned long long *ret_r, unsigned long long *ret_w)
+{
+        char path[64], line[128];
+        int found = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%ld/io", (long)pid);
+        f = fopen(path, "re");
+        if (!f)
+                return false;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "syscr: %llu", ret_r) == 1 ||
+                    sscanf(line, "syscw: %llu", ret_w) == 1)
+                        found++;
+        fclose(f);
+        return found == 2;
 }
 
 static double self_cpu_sec(void)
@@ -1183,6 +1204,8 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
         uint64_t n = (uint64_t)o->events;
         struct run r;
         double t0, t_stored = 0, cpu0, bcpu0, cpu1, bcpu1;
+        unsigned long long scr0 = 0, scw0 = 0, scr1 = 0, scw1 = 0;
+        bool have_sc;
         long long size0;
         int64_t base;
         int e = run_begin(&r, o, g, sync_full ? "full" : "normal", true, sync_full);
@@ -1193,6 +1216,7 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
         size0 = db_bytes(r.db);
         cpu0 = proc_cpu_sec(r.daemon);
         bcpu0 = proc_cpu_sec(r.broker);
+        have_sc = proc_syscalls(r.daemon, &scr0, &scw0);
         t0 = mono();
         e = publish_all(&r, n);
         if (e == 0)
@@ -1203,6 +1227,7 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
                 goto out;
         cpu1 = proc_cpu_sec(r.daemon);
         bcpu1 = proc_cpu_sec(r.broker);
+        have_sc = have_sc && proc_syscalls(r.daemon, &scr1, &scw1);
         note_daemon(&r, res);
         *t = (struct tp_result){
                 .done = true,
@@ -1215,6 +1240,8 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
                                                : 0,
                 .cpu_us_per_event = (cpu1 - cpu0) / (double)n * 1e6,
                 .broker_cpu_us_per_event = (bcpu1 - bcpu0) / (double)n * 1e6,
+                .syscr_per_event = have_sc ? (double)(scr1 - scr0) / (double)n : -1,
+                .syscw_per_event = have_sc ? (double)(scw1 - scw0) / (double)n : -1,
         };
         static const char *const verdicts[] = { "expected", "ignored", "alert" };
         for (size_t i = 0; i < 3; i++) {
@@ -1373,6 +1400,9 @@ static void print_table(const struct opts *o, const struct machine *m, struct si
         ROW("  notifications/s", "", r->normal.done, "%.0f", r->normal.notif_per_s);
         ROW("  daemon CPU per event, us", "<= 10", r->normal.done, "%.1f",
             r->normal.cpu_us_per_event);
+        ROW("  daemon syscalls per event, read/write", "",
+            r->normal.done && r->normal.syscr_per_event >= 0, "%.2f/%.2f",
+            r->normal.syscr_per_event, r->normal.syscw_per_event);
         ROW("  broker CPU per event, us", "", r->normal.done, "%.1f",
             r->normal.broker_cpu_us_per_event);
         ROW("  verdicts expected/ignored/alert", "", r->normal.done, "%lld/%lld/%lld",
@@ -1383,6 +1413,9 @@ static void print_table(const struct opts *o, const struct machine *m, struct si
         ROW("throughput, sync full, events/s", "", r->full.done, "%.0f (%.0f%%)",
             r->full.events_per_s, r->full.ratio * 100);
         ROW("  daemon CPU per event, us", "", r->full.done, "%.1f", r->full.cpu_us_per_event);
+        ROW("  daemon syscalls per event, read/write", "",
+            r->full.done && r->full.syscr_per_event >= 0, "%.2f/%.2f", r->full.syscr_per_event,
+            r->full.syscw_per_event);
         snprintf(label, sizeof(label), "latency at %.0f/s p50/p99/max, ms", o->rate);
         ROW(label, "p99 <= 2", r->lat.done, "%.2f/%.2f/%.2f", r->lat.p50_ms, r->lat.p99_ms,
             r->lat.max_ms);
@@ -1419,6 +1452,10 @@ static cJSON *tp_json(const struct tp_result *t)
         cJSON_AddNumberToObject(j, "notifications_per_s", t->notif_per_s);
         cJSON_AddNumberToObject(j, "daemon_cpu_us_per_event", t->cpu_us_per_event);
         cJSON_AddNumberToObject(j, "broker_cpu_us_per_event", t->broker_cpu_us_per_event);
+        if (t->syscr_per_event >= 0) {
+                cJSON_AddNumberToObject(j, "daemon_read_syscalls_per_event", t->syscr_per_event);
+                cJSON_AddNumberToObject(j, "daemon_write_syscalls_per_event", t->syscw_per_event);
+        }
         cJSON_AddNumberToObject(j, "verdict_expected", (double)t->verdicts[0]);
         cJSON_AddNumberToObject(j, "verdict_ignored", (double)t->verdicts[1]);
         cJSON_AddNumberToObject(j, "verdict_alert", (double)t->verdicts[2]);
