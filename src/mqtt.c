@@ -1,9 +1,12 @@
 /* mqtt.c: libmosquitto on sd-event (see platform-notes §2).
  *
  * Sources: `io` watches the current socket (EPOLLIN always, EPOLLOUT while libmosquitto
- * has queued output), `misc` calls mosquitto_loop_misc() every second for keepalive,
- * `post` refreshes the EPOLLOUT interest after every loop iteration (packets queued from
- * inside callbacks are not written immediately), and `retry` is the reconnect timer.
+ * has output the kernel did not take), `misc` calls mosquitto_loop_misc() every second for
+ * keepalive, `post` writes after every loop iteration what was queued from inside
+ * libmosquitto's callbacks (e.g. replies to commands: libmosquitto only queues those) and
+ * asks for EPOLLOUT only if the socket did not take it all, and `retry` is the reconnect
+ * timer. `post` runs at normal priority, after the daemon's high-priority commit of what
+ * the iteration received.
  * Invariant: `io` exists iff libmosquitto owns an open socket; it is always dropped
  * before reconnecting, because the new socket may reuse the same fd number. */
 #include "mqtt.h"
@@ -158,9 +161,21 @@ static int add_io(struct mqtt *m)
 static int on_post(sd_event_source *s, void *userdata)
 {
         struct mqtt *m = userdata;
-        if (m->io)
-                sd_event_source_set_io_events(
-                    m->io, EPOLLIN | (mosquitto_want_write(m->mosq) ? EPOLLOUT : 0));
+
+        if (!m->io)
+                return 0;
+        /* Writing now rather than on the next EPOLLOUT saves two epoll_ctl() calls and a
+         * loop iteration per queued reply; the socket almost always takes it. Before the
+         * CONNACK, the CONNECT waits for EPOLLOUT (the TCP connect may be in progress). */
+        if (m->connected && mosquitto_want_write(m->mosq)) {
+                int rc = mosquitto_loop_write(m->mosq, 1);
+                if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0) {
+                        connection_lost(m, rc);
+                        return 0;
+                }
+        }
+        sd_event_source_set_io_events(m->io,
+                                      EPOLLIN | (mosquitto_want_write(m->mosq) ? EPOLLOUT : 0));
         return 0;
 }
 
