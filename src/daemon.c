@@ -930,7 +930,9 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                 log_err("unknown time zone %s", cfg->timezone);
                 goto fail;
         }
-        r = sd_event_default(&d->event);
+        /* A loop of our own, not the thread's default one: sd-event checks that the default
+         * loop runs in its thread with a gettid() system call on every iteration. */
+        r = sd_event_new(&d->event);
         if (r < 0)
                 goto fail;
         r = metrics_new(&d->metrics);
