@@ -146,14 +146,18 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 if (corked)
                         set_cork(m, false);
                 m->reading = false;
-                /* Also after an error: what was read must be committed. */
+                /* What was read is committed also when the connection broke meanwhile (the
+                 * loss is handled first, so nothing tries to send over it). */
+                if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
+                        connection_lost(m, rc);
                 if (m->cb.on_read_done)
                         m->cb.on_read_done(m, m->userdata);
+                if (!m->io)
+                        return 0;
         }
         /* Before the CONNACK, the CONNECT waits for EPOLLOUT (the TCP connect may still be
          * in progress); after it, what the callbacks queued goes now, after the commit. */
-        if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) >= 0 &&
-            ((revents & EPOLLOUT) || (m->connected && mosquitto_want_write(m->mosq))))
+        if ((revents & EPOLLOUT) || (m->connected && mosquitto_want_write(m->mosq)))
                 rc = mosquitto_loop_write(m->mosq, 1);
         if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
                 connection_lost(m, rc);
