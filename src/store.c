@@ -673,12 +673,11 @@ int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, siz
 {
         sqlite3_stmt *st;
         char name[32], day[16];
-        time_t t = (time_t)(now_usec / USEC_PER_SEC);
         struct seq_entry *q = NULL;
         struct tm tm;
         int rc, r;
 
-        localtime_r(&t, &tm);
+        local_time(now_usec / USEC_PER_SEC, &tm);
         strftime(day, sizeof(day), "%Y%m%d", &tm);
         snprintf(name, sizeof(name), "%c-%s", prefix, day);
         /* The counter is only written back at COMMIT: make sure there is one. */
