@@ -405,8 +405,17 @@ static int ensure_parent_dir(const char *path)
 
 int store_open(const char *path, bool sync_full, bool readonly, struct store **ret)
 {
+        static bool configured;
         struct store *s;
         int flags, rc, r;
+
+        /* SQLite's memory statistics take a global mutex around every allocation (some
+         * twenty per stored event); nothing here reads them. Only possible before SQLite
+         * initialises, i.e. at the first open. */
+        if (!configured) {
+                (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+                configured = true;
+        }
 
         s = calloc(1, sizeof(*s));
         if (!s)
