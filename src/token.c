@@ -10,13 +10,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmac.h"
 #include "util.h"
 
 #define PAYLOAD_MAX 300
@@ -102,11 +100,9 @@ int token_key_set(struct token_key *key, const void *secret, size_t len)
 static void mac(const struct token_key *key, const uint8_t *payload, size_t len,
                 uint8_t out[static TOKEN_MAC_BYTES])
 {
-        uint8_t md[EVP_MAX_MD_SIZE];
-        unsigned md_len = 0;
+        uint8_t md[HMAC_SHA256_BYTES];
 
-        if (!HMAC(EVP_sha256(), key->bytes, (int)key->len, payload, len, md, &md_len))
-                abort(); /* only on OOM inside OpenSSL */
+        hmac_sha256(key->bytes, key->len, payload, len, md);
         memcpy(out, md, TOKEN_MAC_BYTES);
         OPENSSL_cleanse(md, sizeof(md));
 }
@@ -274,9 +270,9 @@ int token_resident_decode(const struct token_key *key, const char *token,
 
 bool token_secret_equal(const char *a, size_t a_len, const char *b, size_t b_len)
 {
-        uint8_t da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
+        uint8_t da[HMAC_SHA256_BYTES], db[HMAC_SHA256_BYTES];
 
-        SHA256((const uint8_t *)a, a_len, da);
-        SHA256((const uint8_t *)b, b_len, db);
+        sha256(a, a_len, da);
+        sha256(b, b_len, db);
         return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
 }

@@ -1,0 +1,13 @@
+/* hmac.h: SHA-256 and HMAC-SHA256 (RFC 2104) for ack and resident link tokens, the API
+ * token comparison and the webhook, DingTalk and Feishu signatures. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HMAC_SHA256_BYTES 32
+
+void sha256(const void *data, size_t len, uint8_t out[static HMAC_SHA256_BYTES]);
+
+void hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                 uint8_t out[static HMAC_SHA256_BYTES]);
