@@ -122,7 +122,7 @@ struct household_state {
          * event (maps event-time deadlines onto the realtime timer), the armed timer. */
         int64_t clock_offset_usec;
         int64_t timer_usec;
-        uint64_t timer_token;
+        uint32_t timer_token;
         uint64_t saved_hash;      /* of the JSON last stored, to skip unchanged writes */
         bool observation_noticed; /* observation_ended handled (resolve + notice) */
 };
