@@ -1873,7 +1873,7 @@ static int settle_deadlines(struct engine *e, const struct household *h, int64_t
                 if (at > until_usec)
                         return 0;
                 if (due.kind != RULES_DUE_PASS_OVERDUE) {
-                        rules_copy_text(ev.id, sizeof(ev.id), st->open_event);
+                        rules_copy_text(ev.id, sizeof(ev.id), rules_open_event(st));
                         ev.ts = (double)st->door_changed_usec / 1e6;
                 } else
                         ev.ts = (double)at / 1e6;
