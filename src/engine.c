@@ -908,7 +908,7 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
                                &(struct store_event){
                                    .device = d->id,
                                    .household = h->id,
-                                   .source = d->source,
+                                   .source = device_source(d),
                                    .uid = ev->id[0] ? ev->id : NULL,
                                    .type = event_type_to_string(ev->type),
                                    .state = state,

@@ -153,7 +153,6 @@ static void setup(void)
                 d->id = (char *)"d-fuzz";
                 d->kind = fuzz_devices[i].kind;
                 d->invert = fuzz_devices[i].invert;
-                d->source = (char *)fuzz_devices[i].source;
                 d->adapter = adapter_find(fuzz_devices[i].source);
                 if (!d->adapter)
                         abort();
@@ -181,7 +180,8 @@ static void setup(void)
                         fprintf(stderr,                                                            \
                                 "fuzz: contract violated: %s (%s:%d): %s on \"%s\" -> %d, "        \
                                 "%zu events\n",                                                    \
-                                #x, __FILE__, __LINE__, d->source, m->topic, r, out->n_events);    \
+                                #x, __FILE__, __LINE__, device_source(d), m->topic, r,             \
+                                out->n_events);                                                    \
                         abort();                                                                   \
                 }                                                                                  \
         } while (0)
@@ -220,7 +220,7 @@ static void check_result(const struct device *d, const struct adapter_msg *m, in
         do {                                                                                       \
                 if (!(x)) {                                                                        \
                         fprintf(stderr, "fuzz: %s changed state on a refused message (%d)\n",      \
-                                devices[i].source, r);                                             \
+                                device_source(&devices[i]), r);                                    \
                         abort();                                                                   \
                 }                                                                                  \
         } while (0)
