@@ -281,6 +281,7 @@ struct verify *verify_free(struct verify *v)
 {
         if (!v)
                 return NULL;
+        device_state_done(&v->st);
         strv_done(v->routes, v->n_routes);
         strv_done(v->filters, v->n_filters);
         for (size_t i = 0; i < v->n_sim; i++) {
@@ -944,7 +945,10 @@ static bool claimed(struct discover *ds, const char *topic, const char *payload,
                         .topic_prefix = ds->config->mqtt.topic_prefix,
                 };
 
-                if (d->adapter->decode(d, &m, &st, &res) != ADAPTER_E_NOT_MINE)
+                int r = d->adapter->decode(d, &m, &st, &res);
+
+                device_state_done(&st);
+                if (r != ADAPTER_E_NOT_MINE)
                         return true;
         }
         return false;

@@ -113,6 +113,8 @@ struct engine *engine_free(struct engine *e)
                         alert_free(a);
                 }
         }
+        for (size_t i = 0; e->devices && i < e->config->n_devices; i++)
+                device_state_done(&e->devices[i]);
         hashmap_free(e->alerts_by_id);
         health_free_bridges(e);
         templates_free(e->default_templates);
@@ -1717,6 +1719,9 @@ int engine_reload(struct engine *e, const struct config *nc)
                 } else
                         ds[i].battery_percent = -1;
         }
+        for (size_t i = 0; i < oc->n_devices; i++)
+                if (!config_device(nc, oc->devices[i].id))
+                        device_state_done(&e->devices[i]); /* removed: nothing carries it */
         for (size_t i = 0; i < oc->n_households; i++) {
                 const struct household *oh = &oc->households[i];
                 struct household *nh = config_household(nc, oh->id);

@@ -57,9 +57,18 @@ const char *door_state_to_string(enum door_state s);
 
 #define DEVICE_STATE_RECENT_IDS 8
 
+/* Camera detections already counted (Frigate): hashes of event ids (32 bits suffice to tell
+ * eight recent ids apart) and the direction reported. */
+struct device_recent {
+        uint32_t ids[DEVICE_STATE_RECENT_IDS];
+        uint8_t dirs[DEVICE_STATE_RECENT_IDS];
+        uint8_t next;
+};
+
 /* Per-device memory that adapters read and update to turn full-state messages into
  * edges and to debounce repeats. Owned by the daemon, one per configured device, and
- * zero-initialised: zero means "unknown / never seen" for every field. */
+ * zero-initialised: zero means "unknown / never seen" for every field. Release it with
+ * device_state_done(). */
 struct device_state {
         /* Ordered by size, small types and bit-fields: one per configured device (200,000 in
          * a city). */
@@ -73,13 +82,11 @@ struct device_state {
         int64_t health_since_usec;         /* silence counts from here at the earliest */
         int64_t health_timer_usec;         /* deadline of the armed staleness timer, 0 = none */
         int64_t health_battery_alert_usec; /* last battery_low alert raised, 0 = none */
-        /* camera detections already counted: hashes of event ids (32 bits suffice to tell
-         * eight recent ids apart) and the direction reported */
-        uint32_t recent_ids[DEVICE_STATE_RECENT_IDS];
+        /* Allocated on a camera's first counted detection (adapter_recent_put()): 41 bytes
+         * that a door contact or doorbell never needs. */
+        struct device_recent *recent;
         int battery_mv;
-        uint32_t last_code; /* RF code, for RF bridges */
-        uint8_t recent_dirs[DEVICE_STATE_RECENT_IDS];
-        uint8_t recent_next;
+        uint32_t last_code;     /* RF code, for RF bridges */
         int8_t battery_percent; /* 0..100, -1 unknown */
         enum door_state door : 8;
         bool tampered : 1;
@@ -95,3 +102,6 @@ struct device_state {
         bool health_bridge_offline : 1; /* the bridge it sits behind reported offline */
         bool health_battery_low : 1;    /* the last battery report was low */
 };
+
+/* Frees what st allocated; st stays usable (as if it had seen no camera detection). */
+void device_state_done(struct device_state *st);

@@ -211,9 +211,9 @@ static void check_result(const struct device *d, const struct adapter_msg *m, in
                         CHECK(e->type == EVENT_AVAILABILITY && e->bridge_id[0]);
         }
         CHECK(st->door >= DOOR_UNKNOWN && st->door <= DOOR_CLOSED);
-        CHECK(st->recent_next < DEVICE_STATE_RECENT_IDS);
-        for (size_t i = 0; i < DEVICE_STATE_RECENT_IDS; i++)
-                CHECK(st->recent_dirs[i] <= DIRECTION_IN);
+        CHECK(!st->recent || st->recent->next < DEVICE_STATE_RECENT_IDS);
+        for (size_t i = 0; st->recent && i < DEVICE_STATE_RECENT_IDS; i++)
+                CHECK(st->recent->dirs[i] <= DIRECTION_IN);
 }
 
 #define CHECK_STATE(x)                                                                             \
@@ -289,6 +289,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 data += len;
                 size -= len;
         }
+        for (size_t i = 0; i < N_DEVICES; i++)
+                device_state_done(&states[i]);
         return 0;
 }
 

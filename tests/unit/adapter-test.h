@@ -129,6 +129,7 @@ static inline void tdev_init(struct tdev *t, const char *adapter, enum device_ki
 
 static inline void tdev_done(struct tdev *t)
 {
+        device_state_done(&t->st);
         if (t->a && t->a->free_config)
                 t->a->free_config(t->d.adapter_config);
         t->d.adapter_config = NULL;
