@@ -55,7 +55,7 @@ struct engine {
         struct engine_counters counters;
         struct timerq timers;
         size_t timers_compacted; /* entries after the last compaction */
-        uint64_t next_serial;
+        uint32_t next_serial;    /* wraps after 4 billion alerts; only live ones are compared */
         bool outbox_dirty;
         /* device health: bridges by id (struct health_bridge), timer generation (0: the
          * staleness checks are off until engine_health_start()) */
@@ -98,6 +98,7 @@ static void alert_free(struct alert *a)
         if (!a)
                 return;
         free(a->device_id);
+        free(a->event_uid);
         free(a);
 }
 
@@ -175,7 +176,7 @@ void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata)
 static struct alert *find_by_serial(struct engine *e, size_t hi, uint32_t serial)
 {
         for (struct alert *a = e->households[hi].alerts; a; a = a->next)
-                if ((uint32_t)a->serial == serial)
+                if (a->serial == serial)
                         return a;
         return NULL;
 }
@@ -227,8 +228,7 @@ int engine_tick(struct engine *e, int64_t now_usec)
 /* Arms a's next escalation step or reminder (a has a household). */
 static void push_escalation(struct engine *e, const struct alert *a, int64_t at_usec)
 {
-        timerq_push(&e->timers, at_usec, TIMER_ESCALATION, a->household->index,
-                    (uint32_t)a->serial);
+        timerq_push(&e->timers, at_usec, TIMER_ESCALATION, a->household->index, a->serial);
 }
 
 static void link_alert(struct engine *e, struct alert *a)
@@ -285,7 +285,7 @@ static int load_one(const struct store_alert_row *row, void *userdata)
         a->next_usec = row->next_usec;
         a->reminders = row->reminders;
         a->event_ts = row->event_ts;
-        snprintf(a->event_uid, sizeof(a->event_uid), "%s", row->event_uid ? row->event_uid : "");
+        a->event_uid = xstrdup(row->event_uid ? row->event_uid : "");
         if (row->household && !a->household)
                 log_about(LOG_WARNING, a->id, row->household, NULL,
                           "alert %s: household %s is no longer configured", a->id, row->household);
@@ -781,7 +781,7 @@ static int create_alert(struct engine *e, const struct alert_init *init, int64_t
         a->round = 1;
         a->step_index = 0;
         a->next_usec = init->next_usec;
-        snprintf(a->event_uid, sizeof(a->event_uid), "%s", init->event_uid ? init->event_uid : "");
+        a->event_uid = xstrdup(init->event_uid ? init->event_uid : "");
         a->event_ts = init->event_ts;
         r = store_insert_alert(e->store, a, init->h ? init->h->community_id : NULL, init->reason);
         if (r < 0) {
