@@ -472,7 +472,7 @@ static void handle_device_message(struct daemon *d, const struct route *rt,
                         r = engine_handle_event(d->engine, dev, &res.events[k], now, am.payload,
                                                 am.len, &v);
                         if (r == ENGINE_OK)
-                                metrics_count(d->metrics, METRICS_EVENTS, dev->source,
+                                metrics_count(d->metrics, METRICS_EVENTS, device_source(dev),
                                               verdict_kind_to_string(v.kind));
                         if (r < 0)
                                 log_about(LOG_ERR, NULL, dev->household->id, dev->id,
