@@ -624,8 +624,10 @@ struct run {
 
         /* Soak: the workers acknowledge and resolve alerts (see worker_notified()). */
         bool workers_act;
-        struct hashmap *alerts; /* alert id -> struct bench_alert, until resolved */
-        struct timerq actions;  /* when to ack or resolve: ptr = struct bench_alert */
+        struct hashmap *alerts;      /* alert id -> struct bench_alert, until resolved */
+        struct timerq actions;       /* when to ack or resolve: index into acting */
+        struct bench_alert **acting; /* alerts with an action scheduled (slots not reused) */
+        size_t n_acting, cap_acting;
         unsigned seed;
         uint64_t acks, resolves, refused, notices;
 };
@@ -783,6 +785,7 @@ struct bench_alert {
         char id[48];
         char worker[64]; /* who acts */
         bool scheduled;  /* an ack is due, or was sent */
+        size_t slot;     /* in run.acting while an action is scheduled, 0 = none */
 };
 
 /* libmosquitto NUL-terminates payloads. The first step of an alert is round 1 to the team;
@@ -824,7 +827,22 @@ static double uniform(struct run *r, double lo, double hi)
 
 static void schedule_action(struct run *r, struct bench_alert *a, int what, double delay_s)
 {
-        timerq_push(&r->actions, now_monotonic_usec() + (int64_t)(delay_s * 1e6), what, a, 0);
+        if (a->slot == 0) {
+                if (r->n_acting == r->cap_acting) {
+                        size_t cap = r->cap_acting ? r->cap_acting * 2 : 1024;
+                        struct bench_alert **p = realloc(r->acting, cap * sizeof(*p));
+                        if (!p)
+                                return;
+                        r->acting = p;
+                        r->cap_acting = cap;
+                }
+                if (r->n_acting == 0)
+                        r->acting[r->n_acting++] = NULL; /* slot 0 means none */
+                a->slot = r->n_acting;
+                r->acting[r->n_acting++] = a;
+        }
+        timerq_push(&r->actions, now_monotonic_usec() + (int64_t)(delay_s * 1e6), (unsigned)what,
+                    a->slot, 0);
 }
 
 /* A notification to a worker of the topic <prefix>/workers/<id>/notify. */
@@ -880,7 +898,7 @@ static int workers_act(struct run *r)
         struct timerq_entry t;
 
         while (timerq_pop_due(&r->actions, now_monotonic_usec(), &t)) {
-                struct bench_alert *a = t.ptr;
+                struct bench_alert *a = r->acting[t.index];
 
                 if (t.type == ACT_ACK) {
                         if (send_command(r, a, "ack") < 0)
@@ -891,6 +909,7 @@ static int workers_act(struct run *r)
                         if (send_command(r, a, "resolve") < 0)
                                 return -EIO;
                         r->resolves++;
+                        r->acting[t.index] = NULL;
                         hashmap_remove(r->alerts, a->id);
                         free(a);
                 }
@@ -908,6 +927,9 @@ static void workers_done(struct run *r)
                 free(a);
         r->alerts = hashmap_free(r->alerts);
         timerq_done(&r->actions);
+        free(r->acting);
+        r->acting = NULL;
+        r->n_acting = r->cap_acting = 0;
 }
 
 static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
