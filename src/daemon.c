@@ -118,11 +118,12 @@ struct daemon {
 };
 
 /* Messages received while the database refuses a transaction (another connection holds
- * its write lock). libmosquitto acked them to the broker before on_message() ran, so
- * dropping them would lose accepted events: they wait here in arrival order and are
- * handled, with their receive time, as soon as a transaction opens again. Bounded; while
- * writes fail the watchdog gets no pings (systemd restarts a daemon whose database stays
- * unavailable for WatchdogSec). */
+ * its write lock) wait here in arrival order and are handled, with their receive time, as
+ * soon as a transaction opens again. Meanwhile output to the broker is paused, PUBACKs
+ * included (mqtt_pause_output()), so the broker stops at its in-flight window and
+ * delivers them again if the daemon dies first. Bounded; while writes fail the watchdog
+ * gets no pings (systemd restarts a daemon whose database stays unavailable for
+ * WatchdogSec). */
 struct held_msg {
         struct held_msg *next;
         char *topic;
@@ -189,6 +190,8 @@ static int daemon_commit(struct daemon *d)
                 return r;
         }
         d->storage_failed = false;
+        if (d->n_held == 0)
+                mqtt_pause_output(d->mqtt, false); /* held messages stored: acks may go */
         if (engine_take_outbox_dirty(d->engine))
                 outbox_rows_added(d->outbox);
         rearm_tick(d);
@@ -800,6 +803,8 @@ static void hold_message(struct daemon *d, const struct mosquitto_message *msg, 
         d->n_held++;
         d->held_bytes += len;
         if (d->held_since_usec == 0) {
+                /* Their PUBACKs wait too: killed meanwhile, the daemon gets them again. */
+                mqtt_pause_output(d->mqtt, true);
                 d->held_since_usec = now_monotonic_usec();
                 d->held_retry_usec = HELD_RETRY_MIN_USEC;
                 log_warn("database: another connection holds the write lock; holding messages "
@@ -1266,10 +1271,12 @@ int daemon_run(struct daemon *d)
                 if (store_begin(d->store) == 0)
                         drain_held(d);
                 else
-                        log_err("database: still locked at exit; %zu held messages lost",
+                        log_err("database: still locked at exit; the broker keeps the %zu "
+                                "held messages (not acknowledged) for the next start",
                                 d->n_held);
         }
-        store_commit(d->store);
+        if (store_commit(d->store) == 0 && d->n_held == 0)
+                mqtt_pause_output(d->mqtt, false);
         mqtt_stop(d->mqtt);
         return r;
 }

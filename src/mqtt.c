@@ -24,8 +24,9 @@
 
 #define BACKOFF_BASE_USEC (500 * USEC_PER_MSEC)
 #define BACKOFF_MAX_USEC  (30 * USEC_PER_SEC)
-/* Packets read in one wake-up at most (see on_io). */
-#define READ_BURST_MAX 64
+/* Packets read in one wake-up at most (see on_io): one commit for a burst; their PUBACKs
+ * wait for it, so a larger burst risks nothing and costs fewer commits. */
+#define READ_BURST_MAX 256
 
 struct mqtt {
         sd_event *event;
@@ -49,7 +50,9 @@ struct mqtt {
 
         bool connected;
         bool stopping;
-        bool reading; /* inside on_io's read burst: libmosquitto only queues output */
+        bool reading;       /* inside on_io's read burst and its commit: output only queues */
+        bool in_lib;        /* inside a mosquitto_loop_*() call (callbacks must not write) */
+        bool output_paused; /* mqtt_pause_output(): nothing is written while connected */
         unsigned attempt;
         uint64_t reconnects;
         int64_t disconnected_since_usec;
@@ -115,54 +118,70 @@ static void update_interest(struct mqtt *m)
 {
         if (m->io && !m->reading)
                 sd_event_source_set_io_events(
-                    m->io, EPOLLIN | (mosquitto_want_write(m->mosq) ? EPOLLOUT : 0));
+                    m->io,
+                    EPOLLIN | (mosquitto_want_write(m->mosq) && !(m->connected && m->output_paused)
+                                   ? EPOLLOUT
+                                   : 0));
+}
+
+/* Writes what libmosquitto queued (it only queues: threaded mode, see mqtt_new()), unless
+ * paused or inside libmosquitto; corked when several packets wait (one TCP segment for a
+ * burst's PUBACKs instead of one each). */
+static void flush_output(struct mqtt *m, bool cork)
+{
+        bool corked = false;
+        int rc;
+
+        if (!m->io || m->in_lib || m->reading || (m->connected && m->output_paused) ||
+            !mosquitto_want_write(m->mosq)) {
+                update_interest(m);
+                return;
+        }
+        if (cork)
+                corked = set_cork(m, true);
+        m->in_lib = true;
+        rc = mosquitto_loop_write(m->mosq, 1);
+        m->in_lib = false;
+        if (corked && mosquitto_socket(m->mosq) >= 0)
+                set_cork(m, false);
+        if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
+                connection_lost(m, rc);
+        else
+                update_interest(m);
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         struct mqtt *m = userdata;
-        int rc = MOSQ_ERR_SUCCESS;
+        int rc = MOSQ_ERR_SUCCESS, n = 0;
 
         /* mosquitto_loop_read() reads one packet, or more while our own publishes await
          * their PUBACK (it reads on as long as errno is not EAGAIN after a packet).
          * Reading on while the socket holds data lets a burst of messages share one loop
          * iteration, hence one database commit, instead of paying an epoll round and a
-         * commit for each. */
+         * commit for each. The burst's PUBACKs wait in libmosquitto's queue until after
+         * on_read_done (the commit): the broker sees a message acknowledged only once it
+         * is stored, and redelivers it if the daemon dies before. */
         if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-                bool corked = false;
-
                 m->reading = true;
+                m->in_lib = true;
                 rc = mosquitto_loop_read(m->mosq, 1);
-                for (int i = 1; rc == MOSQ_ERR_SUCCESS && i < READ_BURST_MAX && socket_readable(m);
-                     i++) {
-                        /* libmosquitto sends each PUBACK as it reads the message, one TCP
-                         * segment each; in a burst, corking the socket lets the kernel send
-                         * them together when the burst is read (half the cost of a message
-                         * was the loopback round of its PUBACK). */
-                        if (!corked)
-                                corked = set_cork(m, true);
+                for (n = 1; rc == MOSQ_ERR_SUCCESS && n < READ_BURST_MAX && socket_readable(m); n++)
                         rc = mosquitto_loop_read(m->mosq, 1);
-                }
-                if (corked)
-                        set_cork(m, false);
-                m->reading = false;
+                m->in_lib = false;
                 /* What was read is committed also when the connection broke meanwhile (the
                  * loss is handled first, so nothing tries to send over it). */
                 if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
                         connection_lost(m, rc);
                 if (m->cb.on_read_done)
                         m->cb.on_read_done(m, m->userdata);
+                m->reading = false;
                 if (!m->io)
                         return 0;
         }
         /* Before the CONNACK, the CONNECT waits for EPOLLOUT (the TCP connect may still be
-         * in progress); after it, what the callbacks queued goes now, after the commit. */
-        if ((revents & EPOLLOUT) || (m->connected && mosquitto_want_write(m->mosq)))
-                rc = mosquitto_loop_write(m->mosq, 1);
-        if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
-                connection_lost(m, rc);
-        else
-                update_interest(m);
+         * in progress); after it, what the burst and its commit queued goes now. */
+        flush_output(m, n > 1);
         return 0;
 }
 
@@ -187,11 +206,15 @@ static int on_misc(sd_event_source *s, uint64_t usec, void *userdata)
 
         sd_event_source_set_time_relative(s, USEC_PER_SEC);
         if (m->io) {
-                int rc = mosquitto_loop_misc(m->mosq);
+                int rc;
+
+                m->in_lib = true;
+                rc = mosquitto_loop_misc(m->mosq);
+                m->in_lib = false;
                 if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
                         connection_lost(m, rc);
                 else
-                        update_interest(m);
+                        flush_output(m, false); /* a PINGREQ */
         }
         return 0;
 }
@@ -329,6 +352,10 @@ int mqtt_new(sd_event *e, const struct mqtt_config *cfg, const char *password,
                 mqtt_free(m);
                 return -ENOMEM;
         }
+        /* "Threaded": libmosquitto queues every packet instead of writing it at once, the
+         * PUBACK of a QoS 1 message included (without it, the PUBACK went out before
+         * on_message even ran). on_io writes the queue after the commit. */
+        mosquitto_threaded_set(m->mosq, true);
         mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
         mosquitto_max_inflight_messages_set(m->mosq, 1000);
         mosquitto_connect_with_flags_callback_set(m->mosq, cb_connect);
@@ -394,7 +421,12 @@ void mqtt_stop(struct mqtt *m)
                 return;
         m->stopping = true;
         m->retry = sd_event_source_disable_unref(m->retry);
-        if (m->connected) {
+        if (m->connected && m->output_paused) {
+                /* Queued PUBACKs of messages not stored must not go out: drop the
+                 * connection; the broker publishes the will and redelivers them. */
+                log_warn("mqtt: stopping with acknowledgements withheld; the broker will "
+                         "deliver those messages again");
+        } else if (m->connected) {
                 /* Write the retained offline and DISCONNECT synchronously, bounded. */
                 mosquitto_publish(m->mosq, NULL, m->status_topic, 7, "offline", 1, true);
                 mosquitto_disconnect(m->mosq);
@@ -457,12 +489,20 @@ int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n)
         return r;
 }
 
+void mqtt_pause_output(struct mqtt *m, bool pause)
+{
+        if (!m || m->output_paused == pause)
+                return;
+        m->output_paused = pause;
+        flush_output(m, true);
+}
+
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
                  bool retain, int *ret_mid)
 {
         int rc = mosquitto_publish(m->mosq, ret_mid, topic, (int)len, payload, qos, retain);
 
-        update_interest(m); /* what the socket did not take waits for EPOLLOUT */
+        flush_output(m, false); /* what the socket does not take waits for EPOLLOUT */
         if (rc == MOSQ_ERR_NO_CONN)
                 return -ENOTCONN;
         if (rc != MOSQ_ERR_SUCCESS) {

@@ -165,6 +165,37 @@ static void test_locked_database_holds_events_until_released(void **state)
         assert_int_equal(h_db_int(h, "SELECT count FROM alert WHERE household = 'H-1'"), 15);
 }
 
+/* The same lock, and the daemon killed while it holds the events: their PUBACKs were
+ * withheld, so the broker delivers them again to the next daemon, which stores each once. */
+static void test_kill_while_held_loses_nothing(void **state)
+{
+        struct harness *h = *state;
+        char id[16];
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(h->dbpath, &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+        for (int i = 0; i < 20; i++) {
+                snprintf(id, sizeof(id), "K-%02d", i);
+                door_event(h, "d-1-door", id, i % 2 ? "closed" : "open");
+        }
+        assert_true(log_contains(h, "holds the write lock", "database is locked", 5000));
+        h_pump(h, 300);
+        assert_int_equal(h_stop_daemon(h, SIGKILL), 128 + SIGKILL);
+        assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM event WHERE uid LIKE 'K-%%'"), 0);
+
+        h_start_daemon(h);
+        assert_int_equal(
+            h_db_wait_int(h, 20, 5000, "SELECT count(*) FROM event WHERE uid LIKE 'K-%%'"), 20);
+        h_pump(h, 300);
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM event WHERE uid LIKE 'K-%%'"), 20);
+        assert_int_equal(h_db_int(h, "SELECT count(DISTINCT uid) FROM event WHERE uid LIKE 'K-%%'"),
+                         20);
+}
+
 static void test_outside_observation_is_stored_not_alerted(void **state)
 {
         struct harness *h = *state;
@@ -316,6 +347,8 @@ int main(void)
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_locked_database_holds_events_until_released,
                                                 setup, teardown),
+                cmocka_unit_test_setup_teardown(test_kill_while_held_loses_nothing, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_bad_input_is_dropped_and_daemon_keeps_going,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ack_is_recorded_and_bad_acks_rejected, setup,
