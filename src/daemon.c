@@ -103,7 +103,36 @@ struct daemon {
         struct ratelimit rl_invalid;
         struct ratelimit rl_unknown;
         bool storage_failed;
+
+        /* Messages waiting for the database (see hold_message()). */
+        struct held_msg *held_head, *held_tail;
+        size_t n_held, held_bytes;
+        uint64_t n_held_dropped;
+        int64_t held_since_usec; /* CLOCK_MONOTONIC; 0 = nothing held */
+        uint64_t held_retry_usec;
+        sd_event_source *held_retry;
+        struct ratelimit rl_held;
 };
+
+/* Messages received while the database refuses a transaction (another connection holds
+ * its write lock). libmosquitto acked them to the broker before on_message() ran, so
+ * dropping them would lose accepted events: they wait here in arrival order and are
+ * handled, with their receive time, as soon as a transaction opens again. Bounded; while
+ * writes fail the watchdog gets no pings (systemd restarts a daemon whose database stays
+ * unavailable for WatchdogSec). */
+struct held_msg {
+        struct held_msg *next;
+        char *topic;
+        int64_t recv_usec;
+        int payloadlen;
+        bool retain;
+        char payload[];
+};
+
+#define HELD_MAX_MESSAGES   100000
+#define HELD_MAX_BYTES      (64u << 20)
+#define HELD_RETRY_MIN_USEC (10 * USEC_PER_MSEC)
+#define HELD_RETRY_MAX_USEC (200 * USEC_PER_MSEC)
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata);
 static void daemon_status(char *buf, size_t size, void *userdata);
@@ -670,14 +699,12 @@ static void handle_worker_command(struct daemon *d, const char *worker_id, const
         reply(d, worker_id, request_id, r == ENGINE_OK, error);
 }
 
-static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void *userdata)
+static void dispatch_message(struct daemon *d, const struct mosquitto_message *msg, int64_t now)
 {
-        struct daemon *d = userdata;
         const char *prefix = d->config->mqtt.topic_prefix;
         const struct device *one;
         struct route tmp;
         const struct route *rt = route_lookup(d, msg->topic, &tmp, &one);
-        int64_t now = now_realtime_usec();
         char id[128];
         const char *verb;
 
@@ -707,6 +734,112 @@ static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void
         d->n_unknown++;
         if (ratelimit_below(&d->rl_unknown))
                 log_warn("message on %s: no registered device or command; dropped", msg->topic);
+}
+
+/* ---- messages held while the database takes no transaction ---- */
+
+static void hold_message(struct daemon *d, const struct mosquitto_message *msg, int64_t now)
+{
+        size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+        struct held_msg *h;
+
+        if (d->n_held >= HELD_MAX_MESSAGES || d->held_bytes + len > HELD_MAX_BYTES ||
+            !(h = malloc(sizeof(*h) + len + 1))) {
+                d->n_held_dropped++;
+                if (ratelimit_below(&d->rl_held))
+                        log_err("database unavailable and %zu messages held: dropping the "
+                                "message on %s",
+                                d->n_held, msg->topic);
+                return;
+        }
+        *h = (struct held_msg){ .recv_usec = now, .payloadlen = (int)len, .retain = msg->retain };
+        if (len)
+                memcpy(h->payload, msg->payload, len);
+        h->payload[len] = 0;
+        h->topic = strdup(msg->topic);
+        if (!h->topic) {
+                free(h);
+                d->n_held_dropped++;
+                return;
+        }
+        if (d->held_tail)
+                d->held_tail->next = h;
+        else
+                d->held_head = h;
+        d->held_tail = h;
+        d->n_held++;
+        d->held_bytes += len;
+        if (d->held_since_usec == 0) {
+                d->held_since_usec = now_monotonic_usec();
+                d->held_retry_usec = HELD_RETRY_MIN_USEC;
+                log_warn("database: another connection holds the write lock; holding messages "
+                         "until it is released");
+                sd_event_source_set_time_relative(d->held_retry, d->held_retry_usec);
+                sd_event_source_set_enabled(d->held_retry, SD_EVENT_ONESHOT);
+        }
+}
+
+/* Handles every held message, oldest first, in the transaction now open. */
+static void drain_held(struct daemon *d)
+{
+        size_t n = d->n_held;
+
+        while (d->held_head) {
+                struct held_msg *h = d->held_head;
+                struct mosquitto_message mm = {
+                        .topic = h->topic,
+                        .payload = h->payload,
+                        .payloadlen = h->payloadlen,
+                        .qos = 1,
+                        .retain = h->retain,
+                };
+
+                d->held_head = h->next;
+                if (!d->held_head)
+                        d->held_tail = NULL;
+                d->n_held--;
+                d->held_bytes -= (size_t)h->payloadlen;
+                dispatch_message(d, &mm, h->recv_usec);
+                free(h->topic);
+                free(h);
+        }
+        if (n)
+                log_info("database: takes writes again after %.1f s; %zu held messages handled",
+                         (double)(now_monotonic_usec() - d->held_since_usec) / USEC_PER_SEC, n);
+        d->held_since_usec = 0;
+}
+
+static int on_held_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        if (store_try_begin(d->store) < 0) {
+                if (ratelimit_below(&d->rl_held))
+                        log_warn("database: write lock still held by another connection after "
+                                 "%.1f s; %zu messages held",
+                                 (double)(now_monotonic_usec() - d->held_since_usec) / USEC_PER_SEC,
+                                 d->n_held);
+                d->held_retry_usec = MIN(d->held_retry_usec * 2, HELD_RETRY_MAX_USEC);
+                sd_event_source_set_time_relative(s, d->held_retry_usec);
+                sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        drain_held(d);
+        return 0;
+}
+
+/* Every message needs the transaction of this loop iteration (device events are stored,
+ * commands write actions): without one, it is held rather than lost. */
+static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void *userdata)
+{
+        struct daemon *d = userdata;
+        int64_t now = now_realtime_usec();
+
+        if (d->n_held > 0 || store_try_begin(d->store) < 0) {
+                hold_message(d, msg, now);
+                return;
+        }
+        dispatch_message(d, msg, now);
 }
 
 /* ---- monitoring gap: the broker unreachable for monitoring_gap_after ---- */
@@ -964,6 +1097,14 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         if (r < 0)
                 goto fail;
 
+        r = sd_event_add_time_relative(d->event, &d->held_retry, CLOCK_MONOTONIC,
+                                       HELD_RETRY_MIN_USEC, USEC_PER_MSEC, on_held_retry, d);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(d->held_retry, SD_EVENT_OFF);
+        sd_event_source_set_description(d->held_retry, "held-messages");
+        d->rl_held = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 1);
+
         r = sd_event_add_time(d->event, &d->tick, CLOCK_REALTIME, UINT64_MAX, 10 * USEC_PER_MSEC,
                               on_tick, d);
         if (r < 0)
@@ -1070,6 +1211,13 @@ struct daemon *daemon_free(struct daemon *d)
         d->engine = engine_free(d->engine);
         d->commit = sd_event_source_disable_unref(d->commit);
         d->tick = sd_event_source_disable_unref(d->tick);
+        d->held_retry = sd_event_source_disable_unref(d->held_retry);
+        while (d->held_head) {
+                struct held_msg *h = d->held_head;
+                d->held_head = h->next;
+                free(h->topic);
+                free(h);
+        }
         d->retention = sd_event_source_disable_unref(d->retention);
         d->sig_term = sd_event_source_disable_unref(d->sig_term);
         d->sig_int = sd_event_source_disable_unref(d->sig_int);
@@ -1099,6 +1247,14 @@ int daemon_run(struct daemon *d)
         log_info("doorwatchd ready: %zu households, %zu devices, %zu workers",
                  d->config->n_households, d->config->n_devices, d->config->n_workers);
         r = sd_event_loop(d->event);
+        if (d->n_held > 0) {
+                /* A last wait for the lock (busy timeout), then they are handled or lost. */
+                if (store_begin(d->store) == 0)
+                        drain_held(d);
+                else
+                        log_err("database: still locked at exit; %zu held messages lost",
+                                d->n_held);
+        }
         store_commit(d->store);
         mqtt_stop(d->mqtt);
         return r;

@@ -217,6 +217,39 @@ static void put_int(struct jsonw *w, long long v)
         put(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
+void jsonw_int(struct jsonw *w, const char *key, int64_t v)
+{
+        member(w, key);
+        put_int(w, (long long)v);
+}
+
+void jsonw_seconds(struct jsonw *w, const char *key, int64_t usec)
+{
+        uint64_t u = usec < 0 ? 0ULL - (uint64_t)usec : (uint64_t)usec;
+        uint64_t frac = u % 1000000;
+        char tmp[32], *p = tmp + sizeof(tmp);
+        int digits = 6;
+
+        member(w, key);
+        if (frac) {
+                while (frac % 10 == 0) {
+                        frac /= 10;
+                        digits--;
+                }
+                for (int i = 0; i < digits; i++, frac /= 10)
+                        *--p = (char)('0' + frac % 10);
+                *--p = '.';
+        }
+        u /= 1000000;
+        do {
+                *--p = (char)('0' + u % 10);
+                u /= 10;
+        } while (u);
+        if (usec < 0)
+                *--p = '-';
+        put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
 void jsonw_number(struct jsonw *w, const char *key, double d)
 {
         char tmp[32];

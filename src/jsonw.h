@@ -41,6 +41,12 @@ void jsonw_string(struct jsonw *w, const char *key, const char *v);
 void jsonw_null(struct jsonw *w, const char *key);
 void jsonw_bool(struct jsonw *w, const char *key, bool v);
 void jsonw_number(struct jsonw *w, const char *key, double v);
+/* An integer as its exact digits (cJSON would print "1.73286720000001e+15" for a
+ * microsecond instant; both read back as the same number below 2^53). */
+void jsonw_int(struct jsonw *w, const char *key, int64_t v);
+/* Microseconds as seconds with up to six decimals, trailing zeros dropped
+ * ("1580860800.25"): exact, where "%1.15g" keeps 10 us and costs a printf. */
+void jsonw_seconds(struct jsonw *w, const char *key, int64_t usec);
 
 /* The NUL-terminated text (in the caller's buffer or on the heap), or NULL when a write
  * failed. */

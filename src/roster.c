@@ -9,10 +9,11 @@
  * Wall-clock times are "local seconds": instant + UTC offset, so local day d starts at
  * local second d * 86400 and 1970-01-01 (d = 0) was a Thursday.
  *
- * Everything here reads the config and writes only into caller-provided answers; no
- * state is kept between calls. Costs: roster_resolve() is O(shifts + overrides of the
- * config + workers + households of the community), ~20 localtime_r() calls, no
- * allocation; roster_gaps() sorts one array of the role's shift occurrences. */
+ * Everything here reads the config and writes only into caller-provided answers; the
+ * only state kept between calls is a memo of time zone windows (tzwin_for_days()). Costs:
+ * roster_resolve() is O(shifts + overrides of the config + workers + households of the community),
+ * ~20 localtime_r() calls the first time its days are asked (one after that), no allocation;
+ * roster_gaps() sorts one array of the role's shift occurrences. */
 #include "roster.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@
 #define TZ_MARGIN_SEC   (16 * INT64_C(3600)) /* > any UTC offset in tzdata */
 #define TZ_SEGMENTS_MAX 64
 #define ROSTER_SEEN_MAX 16
+#define TZ_MEMO_SLOTS   4
 
 static const char *const team_role_names[TEAM_ROLES] = {
         [ROLE_COMMUNITY] = "community",
@@ -71,11 +73,10 @@ static unsigned weekday(int64_t day)
 
 static int64_t gmtoff_at(int64_t t)
 {
-        time_t tt = (time_t)t;
         struct tm tm;
 
         /* Only fails for years beyond int: treat as UTC rather than fail a bool API. */
-        if (!localtime_r(&tt, &tm))
+        if (!local_time(t, &tm))
                 return 0;
         return tm.tm_gmtoff;
 }
@@ -131,11 +132,38 @@ static int64_t tzwin_instant(const struct tzwin *z, int64_t wall)
         return wall; /* not reached: z->n >= 1 */
 }
 
-/* The window for shifts starting on local days day_lo..day_hi (ending by day_hi + 2). */
+/* The window for shifts starting on local days day_lo..day_hi (ending by day_hi + 2).
+ * Sampling costs ~25 localtime_r() calls; alerts ask for the same few days over and
+ * over, so the last windows are remembered until the time zone changes. */
 static int tzwin_for_days(struct tzwin *z, int64_t day_lo, int64_t day_hi)
 {
-        return tzwin_init(z, day_lo * SEC_PER_DAY - TZ_MARGIN_SEC,
-                          (day_hi + 2) * SEC_PER_DAY + TZ_MARGIN_SEC);
+        static struct {
+                bool valid;
+                unsigned generation;
+                int64_t day_lo, day_hi;
+                struct tzwin z;
+        } memo[TZ_MEMO_SLOTS];
+        static unsigned next;
+        unsigned gen = timezone_generation();
+        int r;
+
+        for (size_t i = 0; i < TZ_MEMO_SLOTS; i++)
+                if (memo[i].valid && memo[i].generation == gen && memo[i].day_lo == day_lo &&
+                    memo[i].day_hi == day_hi) {
+                        *z = memo[i].z;
+                        return 0;
+                }
+        r = tzwin_init(z, day_lo * SEC_PER_DAY - TZ_MARGIN_SEC,
+                       (day_hi + 2) * SEC_PER_DAY + TZ_MARGIN_SEC);
+        if (r < 0)
+                return r;
+        memo[next].valid = true;
+        memo[next].generation = gen;
+        memo[next].day_lo = day_lo;
+        memo[next].day_hi = day_hi;
+        memo[next].z = *z;
+        next = (next + 1) % TZ_MEMO_SLOTS;
+        return 0;
 }
 
 /* ---- one query instant ---- */

@@ -84,17 +84,16 @@ static const char *fmt_clock(int64_t usec, char buf[static 32])
 
         if (usec < 0 && usec % USEC_PER_SEC)
                 t--;
-        localtime_r(&t, &tm);
+        local_time(t, &tm);
         strftime(buf, 32, "%H:%M:%S", &tm);
         return buf;
 }
 
 static const char *fmt_instant(int64_t usec, char buf[static 32])
 {
-        time_t t = (time_t)(usec / USEC_PER_SEC);
         struct tm tm;
 
-        localtime_r(&t, &tm);
+        local_time(usec / USEC_PER_SEC, &tm);
         strftime(buf, 32, "%Y-%m-%d %H:%M", &tm);
         return buf;
 }
@@ -156,20 +155,18 @@ static void alert(struct verdict *v, enum alert_kind kind, enum rules_basis basi
 /* Local date of t as yyyymmdd. */
 static int local_day(int64_t usec)
 {
-        time_t t = (time_t)(usec / USEC_PER_SEC);
         struct tm tm;
 
-        localtime_r(&t, &tm);
+        local_time(usec / USEC_PER_SEC, &tm);
         return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
 /* The instant the local clock reads `minute` on the day `day_offset` days from t's day. */
 static int64_t local_at(int64_t usec, int day_offset, int minute)
 {
-        time_t t = (time_t)(usec / USEC_PER_SEC);
         struct tm tm;
 
-        localtime_r(&t, &tm);
+        local_time(usec / USEC_PER_SEC, &tm);
         tm.tm_mday += day_offset;
         tm.tm_hour = minute / 60;
         tm.tm_min = minute % 60;
@@ -863,29 +860,30 @@ cJSON *rules_state_to_json(const struct household_state *st)
         return j;
 }
 
-/* rules_state_to_json() printed with cJSON_PrintUnformatted(), without the tree: this runs
- * for every event. The same members in the same order (test-jsonw.c checks the bytes). */
+/* rules_state_to_json() written without the tree: this runs for every event. The same
+ * members in the same order, integers as exact digits (test-jsonw.c checks that both
+ * read back alike). */
 void rules_state_format(const struct household_state *st, struct jsonw *w)
 {
         jsonw_object_begin(w, NULL);
         jsonw_string(w, "door", door_state_to_string(st->door));
-        jsonw_number(w, "door_changed_usec", (double)st->door_changed_usec);
+        jsonw_int(w, "door_changed_usec", st->door_changed_usec);
         jsonw_string(w, "opening", opening_names[st->opening]);
         jsonw_string(w, "open_event", st->open_event);
         jsonw_string(w, "handoff_fallback", alert_kind_to_string(st->handoff_fallback));
-        jsonw_number(w, "handoff_report", st->handoff_report);
+        jsonw_int(w, "handoff_report", st->handoff_report);
         jsonw_bool(w, "held_alerted", st->held_alerted);
-        jsonw_number(w, "last_ring_usec", (double)st->last_ring_usec);
-        jsonw_number(w, "unexpected_open_usec", (double)st->unexpected_open_usec);
-        jsonw_number(w, "person_out_usec", (double)st->person_out_usec);
-        jsonw_number(w, "checkin_usec", (double)st->checkin_usec);
+        jsonw_int(w, "last_ring_usec", st->last_ring_usec);
+        jsonw_int(w, "unexpected_open_usec", st->unexpected_open_usec);
+        jsonw_int(w, "person_out_usec", st->person_out_usec);
+        jsonw_int(w, "checkin_usec", st->checkin_usec);
         jsonw_string(w, "checkin_worker", rules_checkin_worker(st));
-        jsonw_number(w, "report_usec", (double)st->report_usec);
+        jsonw_int(w, "report_usec", st->report_usec);
         jsonw_string(w, "report_reason", rules_report_reason(st));
-        jsonw_number(w, "report_number", st->report_number);
-        jsonw_number(w, "report_day", st->report_day);
-        jsonw_number(w, "reports_today", st->reports_today);
-        jsonw_number(w, "clock_offset_usec", (double)st->clock_offset_usec);
+        jsonw_int(w, "report_number", st->report_number);
+        jsonw_int(w, "report_day", st->report_day);
+        jsonw_int(w, "reports_today", st->reports_today);
+        jsonw_int(w, "clock_offset_usec", st->clock_offset_usec);
         jsonw_object_end(w);
 }
 

@@ -214,6 +214,8 @@ static const char *const migrations[] = {
 };
 
 #define SEQ_CACHE_MAX 4
+/* How long a write waits for another connection's lock before it fails. */
+#define STORE_BUSY_TIMEOUT_MS 2000
 
 struct store {
         sqlite3 *db;
@@ -223,6 +225,7 @@ struct store {
         bool in_txn;
         bool readonly;
         bool write_failed; /* the last BEGIN or COMMIT failed; cleared by the next COMMIT */
+        bool quiet_busy;   /* store_try_begin(): a busy database is not an error to log */
         sqlite3_stmt *stmt[_STMT_MAX];
         /* Id counters (seq rows) in use: the row is read (and bumped) once, then counted
          * here and written back before COMMIT and before each SAVEPOINT, so a ROLLBACK TO
@@ -250,7 +253,8 @@ const char *store_path(struct store *s)
 
 static int sql_err(struct store *s, int rc, const char *what)
 {
-        log_err("database: %s: %s", what, sqlite3_errmsg(s->db));
+        if (!(s->quiet_busy && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)))
+                log_err("database: %s: %s", what, sqlite3_errmsg(s->db));
         if (rc == SQLITE_FULL)
                 return -ENOSPC;
         if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
@@ -404,8 +408,17 @@ static int ensure_parent_dir(const char *path)
 
 int store_open(const char *path, bool sync_full, bool readonly, struct store **ret)
 {
+        static bool configured;
         struct store *s;
         int flags, rc, r;
+
+        /* SQLite's memory statistics take a global mutex around every allocation (some
+         * twenty per stored event); nothing here reads them. Only possible before SQLite
+         * initialises, i.e. at the first open. */
+        if (!configured) {
+                (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+                configured = true;
+        }
 
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -430,7 +443,7 @@ int store_open(const char *path, bool sync_full, bool readonly, struct store **r
                 store_close(s);
                 return -EACCES;
         }
-        sqlite3_busy_timeout(s->db, readonly ? 5000 : 2000);
+        sqlite3_busy_timeout(s->db, readonly ? 5000 : STORE_BUSY_TIMEOUT_MS);
         sqlite3_extended_result_codes(s->db, 1);
         if (!readonly) {
                 if (chmod(path, 0640) < 0)
@@ -506,6 +519,20 @@ int store_begin(struct store *s)
                 if (s->begin_hook)
                         s->begin_hook(s->begin_userdata);
         }
+        return r;
+}
+
+int store_try_begin(struct store *s)
+{
+        int r;
+
+        if (s->in_txn)
+                return 0;
+        sqlite3_busy_timeout(s->db, 0);
+        s->quiet_busy = true; /* the caller retries and says so */
+        r = store_begin(s);
+        s->quiet_busy = false;
+        sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
         return r;
 }
 
@@ -701,12 +728,11 @@ int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, siz
 {
         sqlite3_stmt *st;
         char name[32], day[16];
-        time_t t = (time_t)(now_usec / USEC_PER_SEC);
         struct seq_entry *q = NULL;
         struct tm tm;
         int rc, r;
 
-        localtime_r(&t, &tm);
+        local_time(now_usec / USEC_PER_SEC, &tm);
         strftime(day, sizeof(day), "%Y%m%d", &tm);
         snprintf(name, sizeof(name), "%c-%s", prefix, day);
         /* The counter is only written back at COMMIT: make sure there is one. */

@@ -29,6 +29,9 @@ sqlite3 *store_db(struct store *s);
 const char *store_path(struct store *s);
 
 int store_begin(struct store *s);
+/* store_begin() without waiting for another connection's write lock (no busy timeout):
+ * -EBUSY at once while someone else writes. */
+int store_try_begin(struct store *s);
 int store_commit(struct store *s);
 bool store_in_transaction(struct store *s);
 /* A savepoint inside the current transaction (opened if needed), so that a group of writes

@@ -4,6 +4,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -148,23 +151,51 @@ int parse_rfc3339(const char *s, int64_t *ret_usec)
 
 const char *format_local_time(int64_t usec, char buf[static 32])
 {
-        time_t t = (time_t)(usec / USEC_PER_SEC);
         struct tm tm;
-        localtime_r(&t, &tm);
+        local_time(usec / USEC_PER_SEC, &tm);
         strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm);
         return buf;
 }
 
 const char *format_rfc3339(int64_t usec, char buf[static 40])
 {
-        time_t t = (time_t)(usec / USEC_PER_SEC);
         struct tm tm;
         char z[8];
-        localtime_r(&t, &tm);
+        local_time(usec / USEC_PER_SEC, &tm);
         size_t n = strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm);
         strftime(z, sizeof(z), "%z", &tm); /* +0800 */
         snprintf(buf + n, 40 - n, "%.3s:%.2s", z, z + 3);
         return buf;
+}
+
+static unsigned tz_generation;
+
+unsigned timezone_generation(void)
+{
+        return tz_generation;
+}
+
+struct tm *local_time(int64_t t, struct tm *ret)
+{
+        static struct {
+                bool valid;
+                unsigned generation;
+                int64_t t;
+                struct tm tm;
+        } memo;
+        time_t tt = (time_t)t;
+
+        if (memo.valid && memo.t == t && memo.generation == tz_generation) {
+                *ret = memo.tm;
+                return ret;
+        }
+        if (!localtime_r(&tt, ret))
+                return NULL;
+        memo.valid = true;
+        memo.generation = tz_generation;
+        memo.t = t;
+        memo.tm = *ret;
+        return ret;
 }
 
 int timezone_set(const char *name)
@@ -179,7 +210,84 @@ int timezone_set(const char *name)
         if (setenv("TZ", name, 1) < 0)
                 return -errno;
         tzset();
+        tz_generation++;
         return 0;
+}
+
+static bool sbuf_reserve(struct sbuf *b, size_t n)
+{
+        size_t cap;
+        char *p;
+
+        if (b->failed)
+                return false;
+        if (b->len + n + 1 <= b->cap)
+                return true;
+        cap = MAX(b->cap * 2, (size_t)256);
+        while (cap < b->len + n + 1)
+                cap *= 2;
+        p = realloc(b->p, cap);
+        if (!p) {
+                b->failed = true;
+                return false;
+        }
+        b->p = p;
+        b->cap = cap;
+        return true;
+}
+
+void sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+        if (!sbuf_reserve(b, n))
+                return;
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = '\0';
+}
+
+void sbuf_puts(struct sbuf *b, const char *s)
+{
+        if (s)
+                sbuf_add(b, s, strlen(s));
+}
+
+void sbuf_putc(struct sbuf *b, char c)
+{
+        sbuf_add(b, &c, 1);
+}
+
+void sbuf_printf(struct sbuf *b, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                b->failed = true;
+                return;
+        }
+        if (!sbuf_reserve(b, (size_t)n))
+                return;
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        b->len += (size_t)n;
+}
+
+char *sbuf_finish(struct sbuf *b)
+{
+        char *p = b->p;
+
+        if (b->failed) {
+                free(p);
+                p = NULL;
+        } else if (!p) {
+                p = strdup("");
+        }
+        *b = (struct sbuf){ 0 };
+        return p;
 }
 
 int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len)

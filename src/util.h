@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define USEC_PER_MSEC INT64_C(1000)
 #define USEC_PER_SEC  INT64_C(1000000)
@@ -60,6 +61,29 @@ const char *format_rfc3339(int64_t usec, char buf[static 40]);
 
 /* Sets the process time zone (TZ=name, tzset). Returns -ENOENT when no zoneinfo file exists. */
 int timezone_set(const char *name);
+/* How many times timezone_set() changed the zone: memos of local times compare it. */
+unsigned timezone_generation(void);
+/* localtime_r() for instant t (seconds), remembered for the last second asked: glibc
+ * re-parses the zone's POSIX rule on every call for instants after its last transition
+ * (~2,000 instructions), and events arrive many per second. The zone must be changed
+ * through timezone_set(). */
+struct tm *local_time(int64_t t, struct tm *ret);
+
+/* A growable string on the heap, for text assembled piece by piece (open_memstream()
+ * costs a calloc of a stdio buffer and locking per call). After an allocation failure
+ * further appends are ignored and sbuf_finish() returns NULL. */
+struct sbuf {
+        char *p;
+        size_t len, cap;
+        bool failed;
+};
+void sbuf_add(struct sbuf *b, const char *s, size_t n);
+void sbuf_puts(struct sbuf *b, const char *s); /* NULL adds nothing */
+void sbuf_putc(struct sbuf *b, char c);
+void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The NUL-terminated text, which the caller owns (never NULL unless an allocation failed);
+ * b is empty again. */
+char *sbuf_finish(struct sbuf *b);
 
 /* Reads a whole file (NUL-terminated); refuses files larger than max_bytes with -EFBIG. */
 int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len);

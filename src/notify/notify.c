@@ -953,7 +953,7 @@ struct notify_message *notify_message_free(struct notify_message *m)
 static void add_time(struct jsonw *w, const char *key, int64_t usec)
 {
         if (usec > 0)
-                jsonw_number(w, key, (double)usec / 1e6);
+                jsonw_seconds(w, key, usec);
         else
                 jsonw_null(w, key);
 }
@@ -1024,27 +1024,21 @@ char *notify_message_format(const struct notify_message *m, enum notify_format f
 static char *join_recipients(const struct notify_message *m, size_t field_off, const char *sep,
                              const char *single)
 {
-        char *out = NULL;
-        size_t len = 0, k = 0;
-        FILE *f;
+        struct sbuf f = { 0 };
+        size_t k = 0;
 
         if (m->n_recipients == 0)
                 return strdup(single ? single : "");
-        f = open_memstream(&out, &len);
-        if (!f)
-                return NULL;
         for (size_t i = 0; i < m->n_recipients; i++) {
                 const char *v = *(
                     const char *const *)(const void *)((const char *)&m->recipients[i] + field_off);
                 if (!v)
                         continue;
-                fprintf(f, "%s%s", k++ ? sep : "", v);
+                if (k++)
+                        sbuf_puts(&f, sep);
+                sbuf_puts(&f, v);
         }
-        if (fclose(f) != 0) {
-                free(out);
-                return NULL;
-        }
-        return out;
+        return sbuf_finish(&f);
 }
 
 int notify_render_text(const struct templates *t, const struct notify_message *m, size_t max_bytes,

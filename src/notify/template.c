@@ -283,13 +283,12 @@ static const char *label_of(const struct label *table, size_t n, const char *key
         return key; /* unknown values are shown as they are */
 }
 
-static void put(FILE *f, const char *s)
+static void put(struct sbuf *f, const char *s)
 {
-        if (s)
-                fputs(s, f);
+        sbuf_puts(f, s);
 }
 
-static void put_placeholder(FILE *f, int ph, const struct template_vars *v)
+static void put_placeholder(struct sbuf *f, int ph, const struct template_vars *v)
 {
         char buf[32];
         int k;
@@ -316,10 +315,10 @@ static void put_placeholder(FILE *f, int ph, const struct template_vars *v)
                 put(f, label_of(steps, ELEMENTSOF(steps), v->step));
                 break;
         case PH_ROUND:
-                fprintf(f, "%d", v->round);
+                sbuf_printf(f, "%d", v->round);
                 break;
         case PH_COUNT:
-                fprintf(f, "%u", v->count);
+                sbuf_printf(f, "%u", v->count);
                 break;
         case PH_WORKER:
                 put(f, v->worker);
@@ -329,7 +328,7 @@ static void put_placeholder(FILE *f, int ph, const struct template_vars *v)
                 break;
         case PH_ACK:
                 if (v->ack_url && *v->ack_url)
-                        fprintf(f, "点击 %s 确认", v->ack_url);
+                        sbuf_printf(f, "点击 %s 确认", v->ack_url);
                 else
                         put(f, "在 App 中点击“确认”");
                 break;
@@ -348,32 +347,32 @@ int template_render(const struct templates *t, const char *kind, const struct te
                     size_t max_bytes, char **ret)
 {
         int k = kind_index(kind);
-        char *out = NULL;
-        size_t len = 0;
-        FILE *f;
+        struct sbuf f = { 0 };
+        char *out;
 
         if (k < 0)
                 return -ENOENT;
-        f = open_memstream(&out, &len);
-        if (!f)
-                return -ENOMEM;
         for (const char *p = t->text[k]; *p; p++) {
                 if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-                        fputc(*p++, f);
+                        sbuf_putc(&f, *p++);
                         continue;
                 }
                 if (*p == '{') {
                         const char *end = strchr(p, '}'); /* checked in templates_new() */
-                        put_placeholder(f, placeholder_lookup(p + 1, (size_t)(end - p - 1)), v);
+                        put_placeholder(&f, placeholder_lookup(p + 1, (size_t)(end - p - 1)), v);
                         p = end;
                         continue;
                 }
-                fputc(*p, f);
+                /* Literal text up to the next brace in one piece. */
+                size_t n = strcspn(p, "{}");
+                if (n == 0)
+                        n = 1; /* a lone '}' */
+                sbuf_add(&f, p, n);
+                p += n - 1;
         }
-        if (fclose(f) != 0 || !out) {
-                free(out);
+        out = sbuf_finish(&f);
+        if (!out)
                 return -ENOMEM;
-        }
         if (max_bytes > 0)
                 template_truncate(out, max_bytes);
         *ret = out;

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -104,6 +105,64 @@ static void test_reopen_joins_alert_and_duplicate_is_stored_once(void **state)
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM event WHERE uid = 'e-12'"), 1);
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM event WHERE device = 'd-1-door'"), 3);
         assert_int_equal(h_count_messages(h, "doorwatch/v1/workers/w-a-01/notify"), 2);
+}
+
+/* Waits (bounded) until the daemon's log contains one of two texts. */
+static bool log_contains(struct harness *h, const char *text, const char *or_text, int timeout_ms)
+{
+        char path[512], buf[65536];
+
+        snprintf(path, sizeof(path), "%s/doorwatchd.log", h->dir);
+        for (int waited = 0; waited <= timeout_ms; waited += 50) {
+                FILE *f = fopen(path, "r");
+                size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+                if (f)
+                        fclose(f);
+                buf[n] = 0;
+                if (strstr(buf, text) || strstr(buf, or_text))
+                        return true;
+                h_pump(h, 50);
+        }
+        return false;
+}
+
+/* Another connection (an admin's sqlite3 shell, a backup tool) holds the write lock: the
+ * broker already has its PUBACKs, so the daemon must hold the events, not drop them, and
+ * store them in arrival order once the lock is gone. */
+static void test_locked_database_holds_events_until_released(void **state)
+{
+        struct harness *h = *state;
+        char want[512] = "", id[16];
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(h->dbpath, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+        for (int i = 0; i < 30; i++) {
+                snprintf(id, sizeof(id), "L-%02d", i);
+                door_event(h, "d-1-door", id, i % 2 ? "closed" : "open");
+                strcat(want, i ? "," : "");
+                strcat(want, id);
+        }
+        door_event(h, "d-2-door", "L-marker", "open");
+        /* Until the daemon met the lock (holding, or a write that gave up), then longer
+         * than SQLite's busy timeout (2 s), after which a write waiting in place fails. */
+        assert_true(log_contains(h, "holds the write lock", "database is locked", 5000));
+        h_pump(h, 2500);
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM event WHERE uid LIKE 'L-%%'"), 0);
+        assert_int_equal(h_count_messages(h, NOTIFY), 0);
+        assert_true(h_daemon_alive(h));
+
+        assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(
+            h_db_wait_int(h, 31, 5000, "SELECT count(*) FROM event WHERE uid LIKE 'L-%%'"), 31);
+        assert_string_equal(h_db_text(h, "SELECT group_concat(uid) FROM (SELECT uid FROM event"
+                                         " WHERE device = 'd-1-door' ORDER BY id)"),
+                            want);
+        /* Judged as they came: the first opening alerted the team, the others joined it. */
+        assert_int_equal(h_wait_messages(h, NOTIFY, 6, 5000), 6);
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert WHERE household = 'H-1'"), 1);
+        assert_int_equal(h_db_int(h, "SELECT count FROM alert WHERE household = 'H-1'"), 15);
 }
 
 static void test_outside_observation_is_stored_not_alerted(void **state)
@@ -254,6 +313,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(
                     test_reopen_joins_alert_and_duplicate_is_stored_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_outside_observation_is_stored_not_alerted,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_locked_database_holds_events_until_released,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_input_is_dropped_and_daemon_keeps_going,
                                                 setup, teardown),

@@ -2,6 +2,8 @@
  * kind confusion) and the PNG writer (checksums against published vectors; a small
  * independent reader checks chunks, CRCs, the zlib stream and every pixel). */
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,6 +89,31 @@ static void test_ack_roundtrip(void **state)
         assert_int_equal(token_ack_decode(&other, tok, NOW, &got), TOKEN_E_SIGNATURE);
         /* The buffer too small. */
         assert_int_equal(token_ack_encode(&k, &c, tok, 20), -ENOBUFS);
+}
+
+/* The MAC is HMAC-SHA256 truncated to 128 bits, as OpenSSL's one-shot HMAC() computes it
+ * (the signer keeps a keyed context between calls). */
+static void test_ack_mac_known_answer(void **state)
+{
+        static const char payload[] = "a\0a-20200206-0007\0w-chl-12\0"
+                                      "1580864400";
+        struct token_key k = key(secret), other = key("another-secret-of-16+bytes");
+        struct token_ack c = { .alert_id = "a-20200206-0007",
+                               .worker = "w-chl-12",
+                               .expires_usec = NOW + 3600 * INT64_C(1000000) };
+        uint8_t md[EVP_MAX_MD_SIZE];
+        unsigned md_len = 0;
+        char tok[TOKEN_MAX], want[64];
+
+        for (int round = 0; round < 2; round++) {
+                const struct token_key *kk = round ? &other : &k;
+                assert_non_null(HMAC(EVP_sha256(), kk->bytes, (int)kk->len,
+                                     (const uint8_t *)payload, sizeof(payload) - 1, md, &md_len));
+                assert_true(base64url_encode(md, TOKEN_MAC_BYTES, want, sizeof(want)) > 0);
+                assert_int_equal(token_ack_encode(kk, &c, tok, sizeof(tok)), 0);
+                assert_non_null(strchr(tok, '.'));
+                assert_string_equal(strchr(tok, '.') + 1, want);
+        }
 }
 
 static void test_ack_tampering_is_refused(void **state)
@@ -319,6 +346,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_base64url_vectors),
                 cmocka_unit_test(test_ack_roundtrip),
+                cmocka_unit_test(test_ack_mac_known_answer),
                 cmocka_unit_test(test_ack_tampering_is_refused),
                 cmocka_unit_test(test_ack_invalid_claims),
                 cmocka_unit_test(test_resident_roundtrip_and_kinds),
