@@ -34,9 +34,9 @@ struct checkpointer {
         struct store *store;
         struct checkpoint_stats *stats;
         struct metrics *metrics;
-        sd_event_source *done;   /* efd readable: the thread finished a checkpoint */
-        sd_event_source *finish; /* idle priority: finish on the loop so the WAL starts over */
-        int pages, wal_max_pages;
+        sd_event_source *done; /* efd readable: the thread finished a checkpoint */
+        sd_event_source *idle; /* idle priority: ask the thread, or finish on the loop */
+        int pages, force_pages, wal_max_pages;
         int wal_frames;     /* in the WAL after the last commit */
         int added;          /* frames committed since the last request */
         bool in_flight;     /* asked of the thread, outcome not yet seen */
@@ -142,14 +142,35 @@ static void finish_on_loop(struct checkpointer *c)
         account(c, &r, true);
 }
 
-static int on_finish(sd_event_source *s, void *userdata)
+/* What next, after a commit or the thread's answer (idle: the loop has nothing else to
+ * do). The thread is asked once `pages` frames were committed, when the loop is idle, i.e.
+ * after the notifications of the batch went out, or at once past `force_pages` (a loop
+ * that is never idle): the cadence the loop's own checkpoints had, so the commits a power
+ * cut can lose with database_sync "normal" (those after the last checkpoint's WAL sync)
+ * are what they were. */
+static void next_step(struct checkpointer *c, bool idle)
 {
-        struct checkpointer *c = userdata;
+        if (c->in_flight)
+                return; /* its answer decides */
+        if (c->finish_wanted) {
+                /* A loop that is never idle finishes at a commit, before the WAL is twice
+                 * as long as it should be. */
+                if ((idle || c->wal_frames >= 2 * c->wal_max_pages) &&
+                    !store_in_transaction(c->store))
+                        finish_on_loop(c);
+                else
+                        sd_event_source_set_enabled(c->idle, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (c->added >= c->force_pages || (idle && c->added >= c->pages))
+                request(c);
+        else if (c->added >= c->pages)
+                sd_event_source_set_enabled(c->idle, SD_EVENT_ONESHOT);
+}
 
-        /* Inside a transaction the commit re-arms this; while the thread runs, its outcome
-         * decides again. */
-        if (c->finish_wanted && !c->in_flight && !store_in_transaction(c->store))
-                finish_on_loop(c);
+static int on_idle(sd_event_source *s, void *userdata)
+{
+        next_step(userdata, true);
         return 0;
 }
 
@@ -171,11 +192,9 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         /* Complete up to where it started (no reader held it back) and the WAL is long: the
          * rest is what was committed meanwhile, and copying that between two commits lets
          * the next one start the WAL over. */
-        if (r.r == 0 && r.ckpt == r.log && c->wal_frames >= c->wal_max_pages) {
+        if (r.r == 0 && r.ckpt == r.log && c->wal_frames >= c->wal_max_pages)
                 c->finish_wanted = true;
-                sd_event_source_set_enabled(c->finish, SD_EVENT_ONESHOT);
-        } else if (c->added >= c->pages)
-                request(c);
+        next_step(c, false);
         return 0;
 }
 
@@ -189,17 +208,7 @@ void checkpointer_committed(struct checkpointer *c)
         } else
                 c->added += frames - c->wal_frames;
         c->wal_frames = frames;
-        if (c->finish_wanted) {
-                /* A loop that is never idle finishes at a commit instead, before the WAL
-                 * is twice as long as it should be. */
-                if (!c->in_flight && frames >= 2 * c->wal_max_pages)
-                        finish_on_loop(c);
-                else
-                        sd_event_source_set_enabled(c->finish, SD_EVENT_ONESHOT);
-                return;
-        }
-        if (!c->in_flight && c->added >= c->pages)
-                request(c);
+        next_step(c, false);
 }
 
 bool checkpointer_failing(const struct checkpointer *c)
@@ -212,9 +221,10 @@ bool checkpointer_busy(const struct checkpointer *c)
         return c->in_flight;
 }
 
-void checkpointer_set_limits(struct checkpointer *c, int pages, int wal_max_pages)
+void checkpointer_set_limits(struct checkpointer *c, int pages, int force_pages, int wal_max_pages)
 {
         c->pages = pages;
+        c->force_pages = force_pages;
         c->wal_max_pages = wal_max_pages;
 }
 
@@ -247,6 +257,7 @@ int checkpointer_new(sd_event *e, struct store *s, bool sync_full, struct checkp
         c->stats = stats;
         c->metrics = m;
         c->pages = CHECKPOINT_PAGES;
+        c->force_pages = CHECKPOINT_FORCE_PAGES;
         c->wal_max_pages = CHECKPOINT_WAL_MAX_PAGES;
         c->rl = (struct ratelimit)RATELIMIT_INIT(60 * USEC_PER_SEC, 3);
         c->efd = -1;
@@ -265,12 +276,12 @@ int checkpointer_new(sd_event *e, struct store *s, bool sync_full, struct checkp
         if (r < 0)
                 goto fail;
         sd_event_source_set_description(c->done, "checkpoint-done");
-        r = sd_event_add_defer(e, &c->finish, on_finish, c);
+        r = sd_event_add_defer(e, &c->idle, on_idle, c);
         if (r < 0)
                 goto fail;
-        sd_event_source_set_priority(c->finish, SD_EVENT_PRIORITY_IDLE);
-        sd_event_source_set_enabled(c->finish, SD_EVENT_OFF);
-        sd_event_source_set_description(c->finish, "checkpoint-finish");
+        sd_event_source_set_priority(c->idle, SD_EVENT_PRIORITY_IDLE);
+        sd_event_source_set_enabled(c->idle, SD_EVENT_OFF);
+        sd_event_source_set_description(c->idle, "checkpoint-idle");
         store_manual_checkpoints(s, CHECKPOINT_WAL_LIMIT_BYTES);
         c->wal_frames = store_wal_frames(s);
         r = start_thread(c);
@@ -297,7 +308,7 @@ struct checkpointer *checkpointer_free(struct checkpointer *c)
         }
         sqlite3_close(c->db);
         c->done = sd_event_source_disable_unref(c->done);
-        c->finish = sd_event_source_disable_unref(c->finish);
+        c->idle = sd_event_source_disable_unref(c->idle);
         if (c->efd >= 0)
                 close(c->efd);
         pthread_cond_destroy(&c->cond);

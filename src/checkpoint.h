@@ -5,8 +5,8 @@
  * that arrived meanwhile. So a helper thread with a connection of its own runs the
  * checkpoints (PASSIVE: WAL allows one beside the single writer and never waits for
  * readers). The thread does nothing else and touches no application state: the loop
- * decides when to checkpoint (after commits), learns the outcome through an eventfd, and
- * logs, counts and reports it.
+ * decides when to checkpoint (when it is idle after commits, as it used to run them
+ * itself), learns the outcome through an eventfd, and logs, counts and reports it.
  *
  * WAL growth: SQLite starts the WAL over at a commit only when a checkpoint has copied
  * all of it and no reader still uses it. Beside a steady stream of commits the thread's
@@ -24,12 +24,10 @@
 
 #include "store.h"
 
-/* Frames committed before the thread checkpoints them. A checkpoint starts with an fsync
- * of the WAL, and with database_sync "normal" that is what makes the commits before it
- * survive a power cut: the same cadence as the loop's checkpoints had, so the window a
- * power cut can lose stays as it was. (Longer batches would cost less CPU: the pages every
- * commit touches are copied once a batch.) */
-#define CHECKPOINT_PAGES 256
+/* Frames committed before the thread is asked for a checkpoint: once the loop is idle,
+ * or at once past the second number (checkpoint.c says why these). */
+#define CHECKPOINT_PAGES       256
+#define CHECKPOINT_FORCE_PAGES 4096
 /* WAL frames after which the loop finishes a checkpoint so the WAL starts over. */
 #define CHECKPOINT_WAL_MAX_PAGES 16384
 /* journal_size_limit: what the WAL file keeps of its size when it starts over. */
@@ -58,7 +56,7 @@ int checkpointer_new(sd_event *e, struct store *s, bool sync_full, struct checkp
  * call before store_close(), whose close runs the last checkpoint. NULL-safe. */
 struct checkpointer *checkpointer_free(struct checkpointer *c);
 /* The thresholds above, for tests. */
-void checkpointer_set_limits(struct checkpointer *c, int pages, int wal_max_pages);
+void checkpointer_set_limits(struct checkpointer *c, int pages, int force_pages, int wal_max_pages);
 
 /* Call after every COMMIT of the store (outside a transaction). */
 void checkpointer_committed(struct checkpointer *c);

@@ -66,10 +66,10 @@ static int teardown(void **state)
         return system(cmd);
 }
 
-static void start(struct fixture *fx, int pages, int wal_max_pages)
+static void start(struct fixture *fx, int pages, int force_pages, int wal_max_pages)
 {
         assert_int_equal(checkpointer_new(fx->e, fx->s, false, &fx->st, NULL, &fx->c), 0);
-        checkpointer_set_limits(fx->c, pages, wal_max_pages);
+        checkpointer_set_limits(fx->c, pages, force_pages, wal_max_pages);
 }
 
 /* One transaction as the daemon commits it; sql_fmt may use the counter n. */
@@ -86,6 +86,18 @@ static void commit_sql(struct fixture *fx, const char *sql)
 static void commit_row(struct fixture *fx)
 {
         commit_sql(fx, "INSERT INTO scratch (v) VALUES (randomblob(3000))");
+}
+
+/* Commits rows, running the loop after each as the daemon would, until the thread has
+ * been asked for a checkpoint (it has not answered yet: nothing runs after the ask). */
+static void commit_until_asked(struct fixture *fx)
+{
+        for (int i = 0; i < 1000 && !checkpointer_busy(fx->c); i++) {
+                commit_row(fx);
+                while (!checkpointer_busy(fx->c) && sd_event_run(fx->e, 0) > 0)
+                        ;
+        }
+        assert_true(checkpointer_busy(fx->c));
 }
 
 /* Runs the loop until the thread's checkpoint is accounted and nothing else is due. */
@@ -131,13 +143,11 @@ static void test_thread_checkpoints_and_wal_starts_over(void **state)
         struct fixture *fx = *state;
         int threads = count_threads();
 
-        start(fx, 8, NEVER);
+        start(fx, 8, NEVER, NEVER);
         assert_int_equal(count_threads(), threads + 1);
 
         /* Up to the request, then nothing until the thread is done: it copies it all. */
-        for (int i = 0; i < 100 && !checkpointer_busy(fx->c); i++)
-                commit_row(fx);
-        assert_true(checkpointer_busy(fx->c));
+        commit_until_asked(fx);
         settle(fx);
         assert_int_equal(fx->st.thread_runs, 1);
         assert_int_equal(fx->st.failures, 0);
@@ -154,6 +164,50 @@ static void test_thread_checkpoints_and_wal_starts_over(void **state)
         assert_int_equal(count_threads(), threads);
 }
 
+/* Frames the commit added to the WAL (all of them when it started the WAL over). */
+static int commit_row_frames(struct fixture *fx)
+{
+        int before = store_wal_frames(fx->s), after;
+
+        commit_row(fx);
+        after = store_wal_frames(fx->s);
+        return after >= before ? after - before : after;
+}
+
+/* The thread is asked when the loop is idle once `pages` frames are committed, and at a
+ * commit past `force_pages` when the loop never is. */
+static void test_asked_when_idle_or_past_force_pages(void **state)
+{
+        struct fixture *fx = *state;
+        int frames = 0;
+
+        /* What setting up the database wrote goes first. */
+        start(fx, 1, NEVER, NEVER);
+        commit_until_asked(fx);
+        settle(fx);
+        checkpointer_set_limits(fx->c, 8, 32, NEVER);
+
+        while (frames < 8) {
+                frames += commit_row_frames(fx);
+                assert_false(checkpointer_busy(fx->c));
+        }
+        /* Idle: the loop has nothing else to do. */
+        assert_true(sd_event_run(fx->e, 0) > 0);
+        assert_true(checkpointer_busy(fx->c));
+        settle(fx);
+        assert_int_equal(fx->st.thread_runs, 2);
+
+        /* Never idle: commits only, and the ask comes with the commit past 32 frames. */
+        frames = 0;
+        while (!checkpointer_busy(fx->c)) {
+                frames += commit_row_frames(fx);
+                assert_true(frames < 32 + 8);
+        }
+        assert_true(frames >= 32);
+        settle(fx);
+        assert_int_equal(fx->st.thread_runs, 3);
+}
+
 /* Commits that never wait for the thread land while it copies, so none of its checkpoints
  * is complete by the time of the next commit: only the loop's finishing one lets the WAL
  * start over. */
@@ -162,7 +216,7 @@ static void test_wal_starts_over_under_continuous_writes(void **state)
         struct fixture *fx = *state;
         int max_frames = 0, i;
 
-        start(fx, 8, 32);
+        start(fx, 8, NEVER, 32);
         for (i = 0; i < 20000 && fx->st.wal_restarts < 5; i++) {
                 commit_row(fx);
                 max_frames = MAX(max_frames, store_wal_frames(fx->s));
@@ -179,8 +233,7 @@ static void test_wal_starts_over_under_continuous_writes(void **state)
 
         /* Once the writes pause, the thread alone catches up. */
         settle(fx);
-        for (i = 0; i < 100 && !checkpointer_busy(fx->c); i++)
-                commit_row(fx);
+        commit_until_asked(fx);
         settle(fx);
         commit_row(fx);
         assert_true(store_wal_frames(fx->s) <= 4);
@@ -193,12 +246,9 @@ static void test_free_during_checkpoint_loses_nothing(void **state)
         struct stat sb;
         int n = 0;
 
-        start(fx, 8, NEVER);
-        while (n < 100 && !checkpointer_busy(fx->c)) {
-                commit_row(fx);
-                n++;
-        }
-        assert_true(checkpointer_busy(fx->c));
+        start(fx, 8, NEVER, NEVER);
+        commit_until_asked(fx);
+        n = (int)db_int(fx->path, "SELECT count(*) FROM scratch");
         /* Joins the thread in the middle of (or right after) its checkpoint. */
         fx->c = checkpointer_free(fx->c);
         for (int i = 0; i < 5; i++, n++)
@@ -226,7 +276,7 @@ static void test_failures_are_counted_until_one_succeeds(void **state)
         int log, ckpt;
 
         /* A database file long enough for the WAL written below. */
-        start(fx, NEVER, NEVER);
+        start(fx, NEVER, NEVER, NEVER);
         for (int i = 0; i < 300; i++)
                 commit_row(fx);
         assert_int_equal(store_checkpoint(store_db(fx->s), &log, &ckpt), 0);
@@ -242,19 +292,17 @@ static void test_failures_are_counted_until_one_succeeds(void **state)
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
 
         /* New rows: new pages the checkpoint would append to the database file. */
-        checkpointer_set_limits(fx->c, 4, NEVER);
+        checkpointer_set_limits(fx->c, 4, NEVER, NEVER);
         for (unsigned want = 1; want <= CHECKPOINT_FAILING_AFTER; want++) {
                 assert_false(checkpointer_failing(fx->c));
-                for (int i = 0; i < 20 && !checkpointer_busy(fx->c); i++)
-                        commit_row(fx);
+                commit_until_asked(fx);
                 settle(fx);
                 assert_int_equal(fx->st.failures, want);
         }
         assert_true(checkpointer_failing(fx->c));
 
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-        for (int i = 0; i < 20 && !checkpointer_busy(fx->c); i++)
-                commit_row(fx);
+        commit_until_asked(fx);
         settle(fx);
         assert_false(checkpointer_failing(fx->c));
         assert_int_equal(fx->st.failures, CHECKPOINT_FAILING_AFTER);
@@ -265,6 +313,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_thread_checkpoints_and_wal_starts_over, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_asked_when_idle_or_past_force_pages, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_wal_starts_over_under_continuous_writes, setup,
                                                 teardown),
