@@ -253,6 +253,11 @@ int checkpointer_new(sd_event *e, struct store *s, bool sync_full, struct checkp
 
         if (!c)
                 return -ENOMEM;
+        if (!sqlite3_threadsafe()) {
+                log_err("database: SQLite is built without thread support; checkpoints need it");
+                free(c);
+                return -EOPNOTSUPP;
+        }
         c->store = s;
         c->stats = stats;
         c->metrics = m;
