@@ -41,6 +41,7 @@ struct checkpointer {
         int added;          /* frames committed since the last request */
         bool in_flight;     /* asked of the thread, outcome not yet seen */
         bool finish_wanted; /* the thread's last checkpoint was complete and the WAL is long */
+        int finish_commits; /* commits since, without an idle moment */
         unsigned n_failing; /* failed in a row */
         struct ratelimit rl;
 
@@ -138,31 +139,39 @@ static void finish_on_loop(struct checkpointer *c)
         struct checkpoint_result r;
 
         c->finish_wanted = false;
+        c->finish_commits = 0;
         run_checkpoint(store_db(c->store), &r);
         account(c, &r, true);
 }
 
-/* What next, after a commit or the thread's answer (idle: the loop has nothing else to
- * do). The thread is asked once `pages` frames were committed, when the loop is idle, i.e.
- * after the notifications of the batch went out, or at once past `force_pages` (a loop
- * that is never idle): the cadence the loop's own checkpoints had, so the commits a power
- * cut can lose with database_sync "normal" (those after the last checkpoint's WAL sync)
- * are what they were. */
-static void next_step(struct checkpointer *c, bool idle)
+enum step_after {
+        AFTER_COMMIT,
+        AFTER_ANSWER, /* of the thread */
+        AFTER_IDLE,   /* the loop has nothing else to do */
+};
+
+/* What next. The thread is asked once `pages` frames were committed, when the loop is
+ * idle, i.e. after the notifications of the batch went out, or at once past `force_pages`
+ * (a loop that is never idle): the cadence the loop's own checkpoints had, so the commits
+ * a power cut can lose with database_sync "normal" (those after the last checkpoint's WAL
+ * sync) are what they were. */
+static void next_step(struct checkpointer *c, enum step_after after)
 {
         if (c->in_flight)
                 return; /* its answer decides */
         if (c->finish_wanted) {
-                /* A loop that is never idle finishes at a commit, before the WAL is twice
-                 * as long as it should be. */
-                if ((idle || c->wal_frames >= 2 * c->wal_max_pages) &&
+                /* When idle; a loop that never is finishes at its second commit, before
+                 * the WAL grows much longer. */
+                if (after == AFTER_COMMIT)
+                        c->finish_commits++;
+                if ((after == AFTER_IDLE || c->finish_commits >= 2) &&
                     !store_in_transaction(c->store))
                         finish_on_loop(c);
                 else
                         sd_event_source_set_enabled(c->idle, SD_EVENT_ONESHOT);
                 return;
         }
-        if (c->added >= c->force_pages || (idle && c->added >= c->pages))
+        if (c->added >= c->force_pages || (after == AFTER_IDLE && c->added >= c->pages))
                 request(c);
         else if (c->added >= c->pages)
                 sd_event_source_set_enabled(c->idle, SD_EVENT_ONESHOT);
@@ -170,7 +179,7 @@ static void next_step(struct checkpointer *c, bool idle)
 
 static int on_idle(sd_event_source *s, void *userdata)
 {
-        next_step(userdata, true);
+        next_step(userdata, AFTER_IDLE);
         return 0;
 }
 
@@ -194,7 +203,7 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
          * the next one start the WAL over. */
         if (r.r == 0 && r.ckpt == r.log && c->wal_frames >= c->wal_max_pages)
                 c->finish_wanted = true;
-        next_step(c, false);
+        next_step(c, AFTER_ANSWER);
         return 0;
 }
 
@@ -208,7 +217,7 @@ void checkpointer_committed(struct checkpointer *c)
         } else
                 c->added += frames - c->wal_frames;
         c->wal_frames = frames;
-        next_step(c, false);
+        next_step(c, AFTER_COMMIT);
 }
 
 bool checkpointer_failing(const struct checkpointer *c)

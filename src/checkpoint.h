@@ -12,10 +12,10 @@
  * all of it and no reader still uses it. Beside a steady stream of commits the thread's
  * checkpoints never find it so (each commit lands while the thread copies), so once the
  * WAL holds wal_max_pages frames, the loop finishes the job itself after the thread's next
- * checkpoint: at idle priority, a checkpoint of the few frames committed meanwhile, so the
- * next commit starts the WAL over. A reader holding an old snapshot (a long
- * `doorwatchctl backup` step) stops both until it finishes; the WAL file is cut back to
- * CHECKPOINT_WAL_LIMIT_BYTES once it starts over. */
+ * checkpoint: when it is idle (or at its second commit if it never is), a checkpoint of
+ * the few frames committed meanwhile, so the next commit starts the WAL over. A reader holding an
+ * old snapshot (a long `doorwatchctl backup` step) stops both until it finishes; the WAL file is
+ * cut back to CHECKPOINT_WAL_LIMIT_BYTES once it starts over. */
 #pragma once
 
 #include <stdbool.h>

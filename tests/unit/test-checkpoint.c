@@ -239,6 +239,35 @@ static void test_wal_starts_over_under_continuous_writes(void **state)
         assert_true(store_wal_frames(fx->s) <= 4);
 }
 
+static int on_busy(sd_event_source *s, void *userdata)
+{
+        return 0;
+}
+
+/* The same when the loop is never idle (a source always has work; below the normal
+ * priority, or it would starve the thread's answer as well): the thread is asked past
+ * force_pages, and the loop finishes at a commit. */
+static void test_wal_starts_over_when_the_loop_is_never_idle(void **state)
+{
+        struct fixture *fx = *state;
+        sd_event_source *busy;
+        int i;
+
+        start(fx, 8, 16, 32);
+        assert_int_equal(sd_event_add_defer(fx->e, &busy, on_busy, NULL), 0);
+        assert_int_equal(sd_event_source_set_priority(busy, SD_EVENT_PRIORITY_NORMAL + 1), 0);
+        assert_int_equal(sd_event_source_set_enabled(busy, SD_EVENT_ON), 0);
+        for (i = 0; i < 20000 && fx->st.wal_restarts < 5; i++) {
+                commit_row(fx);
+                for (int k = 0; k < 3; k++)
+                        assert_true(sd_event_run(fx->e, 0) > 0);
+        }
+        assert_true(fx->st.wal_restarts >= 5);
+        assert_true(fx->st.loop_runs >= 1);
+        assert_int_equal(fx->st.failures, 0);
+        sd_event_source_disable_unref(busy);
+}
+
 static void test_free_during_checkpoint_loses_nothing(void **state)
 {
         struct fixture *fx = *state;
@@ -318,6 +347,8 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_wal_starts_over_under_continuous_writes, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_wal_starts_over_when_the_loop_is_never_idle,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_during_checkpoint_loses_nothing, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_failures_are_counted_until_one_succeeds, setup,
