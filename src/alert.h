@@ -52,24 +52,25 @@ enum alert_state alert_state_from_string(const char *s);
 bool alert_kind_escalates(enum alert_kind k);
 
 /* A live (open or acked) alert, kept in memory in its household's list and mirrored in
- * the database, which is the source of truth across restarts. */
+ * the database, which is the source of truth across restarts. One per household in a
+ * burst of a city's openings: ordered by size, small enums as bit-fields (128 bytes). */
 struct alert {
         char id[ALERT_ID_MAX];
-        enum alert_kind kind;
-        enum severity severity;
-        enum alert_state state;
         struct household *household; /* NULL for system alerts */
         char *device_id;             /* device-scoped kinds (tamper, offline, battery) */
-        int count;
+        char *event_uid;             /* the first event's id, "" when none; never NULL */
+        struct alert *next;          /* household list */
         int64_t raised_usec;
         int64_t last_event_usec;
         int64_t acked_usec;
-        int step_index;    /* index into escalation.steps of the last step notified */
-        int round;         /* 1-based */
         int64_t next_usec; /* escalation deadline, 0 = none */
-        int reminders;     /* reminders sent after the last step of the last round */
-        uint64_t serial;   /* unique in this process: timers refer to alerts by it */
-        char event_uid[64];
         double event_ts;
-        struct alert *next; /* household list */
+        uint32_t serial; /* unique in this process: timers refer to alerts by it */
+        int count;
+        int step_index; /* index into escalation.steps of the last step notified */
+        int round;      /* 1-based */
+        int reminders;  /* reminders sent after the last step of the last round */
+        enum alert_kind kind : 8;
+        enum severity severity : 8;
+        enum alert_state state : 8;
 };

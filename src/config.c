@@ -65,8 +65,10 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -259,6 +261,28 @@ static void strings_free(struct config_strings *b)
         }
 }
 
+/* ---- schedules ----
+ *
+ * Most households of a campaign share a handful of schedules ("medical at 09:00 and
+ * 15:00"), so each distinct one is stored once: households point at a shared, immutable
+ * struct config_schedule (entries and times in one block, with its text form as the key).
+ * A per-household copy took two allocations, 80 bytes a household in a city of 100,000. */
+
+struct config_schedule {
+        struct config_schedule *next; /* the config's list, for config_free() */
+        char *key;                    /* points behind the times */
+        struct schedule_entry entries[];
+};
+
+static void schedules_free(struct config_schedule *s)
+{
+        while (s) {
+                struct config_schedule *next = s->next;
+                free(s);
+                s = next;
+        }
+}
+
 struct config *config_free(struct config *c)
 {
         if (!c)
@@ -296,21 +320,16 @@ struct config *config_free(struct config *c)
         free(c->workers);
         for (size_t i = 0; i < c->n_households; i++) {
                 struct household *h = &c->households[i];
-                for (size_t j = 0; j < h->n_schedule; j++)
-                        free(h->schedule[j].at_min);
-                free(h->schedule);
-                if (!c->household_devices)
-                        free(h->devices);
                 free(h->policy);
         }
         free(c->households);
+        schedules_free(c->schedules);
         for (size_t i = 0; i < c->n_devices; i++) {
                 struct device *d = &c->devices[i];
                 if (d->adapter_config && d->adapter && d->adapter->free_config)
                         d->adapter->free_config(d->adapter_config);
         }
         free(c->devices);
-        free(c->household_devices);
         strings_free(c->strings);
         for (size_t i = 0; i < c->n_communities; i++) {
                 struct community *m = &c->communities[i];
@@ -323,8 +342,8 @@ struct config *config_free(struct config *c)
         free(c->command);
         free(c->admins);
         hashmap_free(c->worker_by_id);
-        hashmap_free(c->household_by_id);
-        hashmap_free(c->device_by_id);
+        idmap_free(c->household_by_id);
+        idmap_free(c->device_by_id);
         hashmap_free(c->community_by_id);
         free(c);
         return NULL;
@@ -342,12 +361,25 @@ struct worker *config_worker(const struct config *c, const char *id)
 
 struct household *config_household(const struct config *c, const char *id)
 {
-        return c && id ? hashmap_get(c->household_by_id, id) : NULL;
+        size_t i;
+        return c && idmap_get(c->household_by_id, id, &i) ? &c->households[i] : NULL;
 }
 
 struct device *config_device(const struct config *c, const char *id)
 {
-        return c && id ? hashmap_get(c->device_by_id, id) : NULL;
+        size_t i;
+        return c && idmap_get(c->device_by_id, id, &i) ? &c->devices[i] : NULL;
+}
+
+/* The keys of the id maps, read from the arrays as they are now (they grow while loading). */
+static const char *household_key(const void *userdata, size_t i)
+{
+        return ((const struct config *)userdata)->households[i].id;
+}
+
+static const char *device_key(const void *userdata, size_t i)
+{
+        return ((const struct config *)userdata)->devices[i].id;
 }
 
 struct community *config_community(const struct config *c, const char *id)
@@ -470,7 +502,8 @@ struct loader {
         long *community_rosters_pos; /* per community: position in rosters.json or -1 */
         size_t cap_community_rosters_pos;
         size_t n_rosters_communities;
-        struct arena arena; /* the document being read */
+        struct hashmap *schedules; /* a schedule's text form -> its struct config_schedule */
+        struct arena arena;        /* the document being read */
 };
 
 /* A parsed document; dropping it resets the arena. */
@@ -1506,6 +1539,52 @@ static void load_workers(struct loader *L)
 
 /* ---- households.json, households.d/ ---- */
 
+/* Replaces h's freshly parsed schedule (n entries, owned) with the shared copy. */
+static void intern_schedule(struct loader *L, struct household *h, struct schedule_entry *parsed,
+                            size_t n)
+{
+        struct config_schedule *sc;
+        _cleanup_free_ char *key = NULL;
+        size_t key_len = 0, n_at = 0;
+        FILE *f = open_memstream(&key, &key_len);
+        int *at;
+
+        if (!f)
+                abort();
+        for (size_t i = 0; i < n; i++) {
+                fprintf(f, "%d/%" PRId64 "/", (int)parsed[i].role, parsed[i].window_usec);
+                for (size_t k = 0; k < parsed[i].n_at; k++)
+                        fprintf(f, "%d,", parsed[i].at_min[k]);
+                fputc(';', f);
+                n_at += parsed[i].n_at;
+        }
+        if (fclose(f) != 0)
+                abort();
+        sc = hashmap_get(L->schedules, key);
+        if (!sc) {
+                sc = malloc(sizeof(*sc) + n * sizeof(struct schedule_entry) + n_at * sizeof(int) +
+                            key_len + 1);
+                if (!sc)
+                        abort();
+                at = (int *)&sc->entries[n];
+                for (size_t i = 0; i < n; i++) {
+                        sc->entries[i] = parsed[i];
+                        sc->entries[i].at_min = at;
+                        if (parsed[i].n_at > 0)
+                                memcpy(at, parsed[i].at_min, parsed[i].n_at * sizeof(int));
+                        at += parsed[i].n_at;
+                }
+                sc->key = memcpy(at, key, key_len + 1);
+                sc->next = L->cfg->schedules;
+                L->cfg->schedules = sc;
+                hashmap_put(L->schedules, sc->key, sc);
+        }
+        for (size_t i = 0; i < n; i++)
+                free(parsed[i].at_min);
+        free(parsed);
+        h->schedule = sc->entries;
+}
+
 static void parse_schedule(struct loader *L, struct household *h, const cJSON *v,
                            const struct jp *path)
 {
@@ -1515,6 +1594,8 @@ static void parse_schedule(struct loader *L, struct household *h, const cJSON *v
         size_t i = 0;
 
         if (!expect_array(L, v, path))
+                return;
+        if (cJSON_GetArraySize(v) == 0)
                 return;
         h->schedule = xcalloc((size_t)cJSON_GetArraySize(v), sizeof(struct schedule_entry));
         for (e = v->child; e; e = e->next) {
@@ -1545,6 +1626,7 @@ static void parse_schedule(struct loader *L, struct household *h, const cJSON *v
                                 s->n_at++;
                 }
         }
+        intern_schedule(L, h, h->schedule, h->n_schedule);
 }
 
 static void parse_team(struct loader *L, struct household *h, const cJSON *v, const struct jp *path)
@@ -1576,7 +1658,7 @@ static void parse_device(struct loader *L, const cJSON *o, const struct jp *path
         struct device *d;
         struct jp p[1];
         const cJSON *v;
-        size_t i;
+        size_t i, first;
         const char *s;
 
         if (!expect_object(L, o, path))
@@ -1594,17 +1676,14 @@ static void parse_device(struct loader *L, const cJSON *o, const struct jp *path
 
         if ((v = field(L, o, path, "source", true, p)) && (s = get_str(L, v, p))) {
                 a = adapter_find(s);
-                if (a)
-                        d->source = a->name;
-                else
+                if (!a)
                         ERR(L, p, "unknown source \"%s\"", s);
         }
         /* Without a known adapter, its addressing keys cannot be judged. */
         check_keys(L, o, path, keys, a ? a->keys : NULL, a != NULL);
         if ((v = field(L, o, path, "id", true, p)) &&
             get_string(L, v, p, STR_ID | STR_SHARED, &d->id) &&
-            hashmap_put(cfg->device_by_id, d->id, idx_ptr(i)) == -EEXIST) {
-                size_t first = ptr_idx(hashmap_get(cfg->device_by_id, d->id));
+            idmap_put(cfg->device_by_id, i, &first) == -EEXIST) {
                 ERR(L, p, "duplicate device id \"%s\" (first in %s)", d->id,
                     L->hh_files[L->household_file[L->device_household[first]]]);
         }
@@ -1644,7 +1723,7 @@ static void parse_household(struct loader *L, const cJSON *o, const struct jp *p
         struct household *h;
         struct jp p[1], op[1];
         const cJSON *v, *f;
-        size_t i, k = 0;
+        size_t i, k = 0, first;
         bool start_ok = false, end_ok = false;
 
         if (!expect_object(L, o, path))
@@ -1660,10 +1739,9 @@ static void parse_household(struct loader *L, const cJSON *o, const struct jp *p
 
         if ((v = field(L, o, path, "id", true, p)) &&
             get_string(L, v, p, STR_ID | STR_SHARED, &h->id) &&
-            hashmap_put(cfg->household_by_id, h->id, idx_ptr(i)) == -EEXIST)
+            idmap_put(cfg->household_by_id, i, &first) == -EEXIST)
                 ERR(L, p, "duplicate household id \"%s\" (first in %s)", h->id,
-                    L->hh_files[L->household_file[ptr_idx(
-                        hashmap_get(cfg->household_by_id, h->id))]]);
+                    L->hh_files[L->household_file[first]]);
         if ((v = field(L, o, path, "community", true, p)) &&
             get_string(L, v, p, STR_ID | STR_SHARED, &h->community_id)) {
                 /* The community's own copy, not one per household (interning may move the
@@ -1952,17 +2030,10 @@ static void link_config(struct loader *L)
         struct community *cs = xcalloc(cfg->n_communities, sizeof(struct community));
         size_t k = L->n_rosters_communities;
         struct jp p[1], cp[1];
-        bool contiguous = true;
 
         /* Nothing points into the record arrays yet: give back what growing them left over. */
         cfg->households = trim_array(cfg->households, cfg->n_households, sizeof(struct household));
         cfg->devices = trim_array(cfg->devices, cfg->n_devices, sizeof(struct device));
-        /* A household's devices are read one after the other, so each household's list is
-         * a slice of one array in registry order. */
-        for (size_t i = 1; i < cfg->n_devices; i++)
-                contiguous = contiguous && L->device_household[i] >= L->device_household[i - 1];
-        if (contiguous)
-                cfg->household_devices = xcalloc(cfg->n_devices, sizeof(struct device *));
 
         for (size_t i = 0; i < cfg->n_communities; i++) {
                 long pos = L->community_rosters_pos[i];
@@ -1987,11 +2058,7 @@ static void link_config(struct loader *L)
                 h->community = config_community(cfg, h->community_id);
                 if (h->community)
                         h->community->n_households++;
-                if (!contiguous)
-                        h->devices = xcalloc(h->n_devices, sizeof(struct device *));
                 h->n_devices = 0;
-                if (h->id && hashmap_get(cfg->household_by_id, h->id) == idx_ptr(i))
-                        hashmap_replace(cfg->household_by_id, h->id, h);
         }
         for (size_t i = 0; i < cfg->n_communities; i++) {
                 cs[i].households = xcalloc(cs[i].n_households, sizeof(struct household *));
@@ -2007,11 +2074,10 @@ static void link_config(struct loader *L)
                 struct device *d = &cfg->devices[i];
                 struct household *h = &cfg->households[L->device_household[i]];
                 d->household = h;
-                if (contiguous && h->n_devices == 0)
-                        h->devices = &cfg->household_devices[i];
-                h->devices[h->n_devices++] = d;
-                if (d->id && hashmap_get(cfg->device_by_id, d->id) == idx_ptr(i))
-                        hashmap_replace(cfg->device_by_id, d->id, d);
+                /* A household's devices are read one after the other (parse_household()), so
+                 * each household's list is a slice of the array in registry order. */
+                if (h->n_devices++ == 0)
+                        h->devices = d;
         }
 
         L->file = "rosters.json";
@@ -2053,14 +2119,15 @@ int config_load(const char *dir, struct config **ret, struct config_diag *diag)
                 abort();
         cfg->dir = absolute_dir(dir ? dir : CONFIG_DEFAULT_DIR);
         cfg->worker_by_id = hashmap_new(64);
-        cfg->household_by_id = hashmap_new(256);
-        cfg->device_by_id = hashmap_new(512);
+        cfg->household_by_id = idmap_new(256, household_key, cfg);
+        cfg->device_by_id = idmap_new(512, device_key, cfg);
         cfg->community_by_id = hashmap_new(16);
         set_defaults(cfg);
         L = (struct loader){
                 .cfg = cfg,
                 .diag = diag,
                 .notifier_by_name = hashmap_new(16),
+                .schedules = hashmap_new(16),
         };
 
         load_daemon(&L);
@@ -2068,11 +2135,12 @@ int config_load(const char *dir, struct config **ret, struct config_diag *diag)
         load_households(&L);
         load_rosters(&L);
         link_config(&L);
-        hashmap_shrink(cfg->household_by_id);
-        hashmap_shrink(cfg->device_by_id);
+        idmap_shrink(cfg->household_by_id);
+        idmap_shrink(cfg->device_by_id);
         hashmap_shrink(cfg->worker_by_id);
 
         hashmap_free(L.notifier_by_name);
+        hashmap_free(L.schedules);
         free_strv(L.hh_files, L.n_hh_files);
         free(L.household_file);
         free(L.device_household);

@@ -87,19 +87,24 @@ struct worker {
  * under load is near its end at 2.6 V. */
 #define CONFIG_BATTERY_LOW_MV_DEFAULT 2600
 
+/* One per device of a city (200,000): no field that can be derived (the source is the
+ * adapter's name, device_source()), 32-bit index. */
 struct device {
         char *id;
-        const char *source; /* adapter name: "native", "zigbee2mqtt", ... (the adapter's) */
         const struct adapter *adapter;
         void *adapter_config;       /* owned; freed with adapter->free_config */
         int64_t offline_after_usec; /* 0 = policy.offline_after[kind] */
         struct household *household;
-        size_t index;
+        uint32_t index;
         enum device_kind kind;
         /* A battery that reports only its voltage is low at or below this (0 = never). */
         int battery_low_mv;
         bool invert;
 };
+
+/* The device's "source": its adapter's name ("native", "zigbee2mqtt", ...), NULL without
+ * an adapter (an invalid entry). */
+const char *device_source(const struct device *d);
 
 struct schedule_entry {
         enum role role;
@@ -108,6 +113,7 @@ struct schedule_entry {
         int64_t window_usec;
 };
 
+/* One per household of a city (100,000). */
 struct household {
         char *id;
         char *community_id;
@@ -115,12 +121,12 @@ struct household {
         char *address;
         int64_t obs_start_usec, obs_end_usec;
         struct worker *team[TEAM_ROLES];
-        struct schedule_entry *schedule;
-        size_t n_schedule;
-        struct device **devices;
-        size_t n_devices;
-        struct policy *policy; /* the household's "policy" overrides applied, or NULL */
-        size_t index;
+        struct schedule_entry *schedule; /* shared by the households with the same schedule */
+        struct device *devices;          /* the household's devices: a slice of config->devices */
+        struct policy *policy;           /* the household's "policy" overrides applied, or NULL */
+        uint32_t n_schedule;
+        uint32_t n_devices;
+        uint32_t index;
 };
 
 /* A shift starts on each day in days_mask (bit 0 = Monday ... bit 6 = Sunday) at
@@ -208,6 +214,7 @@ struct notifier_config {
 };
 
 struct config_strings;
+struct config_schedule;
 
 struct config {
         char *dir;
@@ -242,11 +249,11 @@ struct config {
 
         /* Owned storage behind records of every household and device (see config.c). */
         struct config_strings *strings;
-        struct device **household_devices; /* h->devices point into it */
+        struct config_schedule *schedules; /* h->schedule point into them (shared) */
 
         struct hashmap *worker_by_id;
-        struct hashmap *household_by_id;
-        struct hashmap *device_by_id;
+        struct idmap *household_by_id; /* ids -> index (8 bytes a slot: a city has 300,000) */
+        struct idmap *device_by_id;
         struct hashmap *community_by_id;
 };
 

@@ -3,12 +3,14 @@
  * Message path: libmosquitto's on_message -> route by exact topic (hash map built from
  * every device's adapter topics) -> adapter decode -> engine (verdict, alert, outbox rows
  * in the open transaction). The transaction is opened lazily by the first write of a loop
- * iteration and committed by a high-priority defer source (`commit`) before the loop
- * handles anything else, so one MQTT read burst costs one commit; after the commit the
- * outbox sends what was queued. Worker and household commands arrive on their own topics
- * and are answered on <prefix>/workers/<id>/result (<prefix>/households/<id>/result for a
- * resident's pre-report). A command that says "via": "cli" was sent by doorwatchctl on the
- * worker's behalf and is recorded with channel "cli".
+ * iteration and committed before the loop handles anything else: at the end of an MQTT
+ * read burst (on_read_done, same iteration), else by a high-priority defer source
+ * (`commit`), so one MQTT read burst costs one commit; after the commit the outbox sends
+ * what was queued and the replies to commands go out. Worker and household commands
+ * arrive on their own topics and are answered on <prefix>/workers/<id>/result
+ * (<prefix>/households/<id>/result for a resident's pre-report). A command that says
+ * "via": "cli" was sent by doorwatchctl on the worker's behalf and is recorded with
+ * channel "cli".
  *
  * Notifications: the daemon registers the mqtt notifier type on its own connection
  * (PUBACKs complete its sends), builds the notify context from doorwatch.json (again on
@@ -170,7 +172,10 @@ static int daemon_commit(struct daemon *d)
 {
         bool in_txn = store_in_transaction(d->store);
         int64_t t0 = now_monotonic_usec();
-        int r = store_commit(d->store);
+        int r;
+
+        sd_event_source_set_enabled(d->commit, SD_EVENT_OFF); /* done: no iteration for it */
+        r = store_commit(d->store);
 
         if (in_txn)
                 metrics_observe_usec(d->metrics, METRICS_COMMIT, now_monotonic_usec() - t0);
@@ -211,6 +216,16 @@ static int on_commit(sd_event_source *s, void *userdata)
 {
         daemon_commit(userdata);
         return 0;
+}
+
+/* The end of an MQTT read burst: its messages are committed right away, in the same loop
+ * iteration, rather than by the commit source in the next one. */
+static void on_read_done(struct mqtt *m, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        if (store_in_transaction(d->store))
+                daemon_commit(d);
 }
 
 static void on_store_begin(void *userdata)
@@ -442,7 +457,7 @@ static void handle_device_message(struct daemon *d, const struct route *rt,
                         r = engine_handle_event(d->engine, dev, &res.events[k], now, am.payload,
                                                 am.len, &v);
                         if (r == ENGINE_OK)
-                                metrics_count(d->metrics, METRICS_EVENTS, dev->source,
+                                metrics_count(d->metrics, METRICS_EVENTS, device_source(dev),
                                               verdict_kind_to_string(v.kind));
                         if (r < 0)
                                 log_about(LOG_ERR, NULL, dev->household->id, dev->id,
@@ -1069,7 +1084,9 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                 log_err("unknown time zone %s", cfg->timezone);
                 goto fail;
         }
-        r = sd_event_default(&d->event);
+        /* A loop of our own, not the thread's default one: sd-event checks that the default
+         * loop runs in its thread with a gettid() system call on every iteration. */
+        r = sd_event_new(&d->event);
         if (r < 0)
                 goto fail;
         r = metrics_new(&d->metrics);
@@ -1136,7 +1153,8 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                                                .on_disconnect = on_disconnect,
                                                .on_message = on_message,
                                                .on_publish = on_publish,
-                                               .on_subscribed = on_subscribed },
+                                               .on_subscribed = on_subscribed,
+                                               .on_read_done = on_read_done },
                      d, &d->mqtt);
         if (r < 0)
                 goto fail;

@@ -246,7 +246,7 @@ int verify_new(const struct config *c, const struct device *d, struct verify **r
         d->adapter->topics(d, c->mqtt.topic_prefix, verify_add_route, v);
         for (size_t i = 0; i < v->n_routes; i++)
                 strv_add(&v->filters, &v->n_filters, &v->cap_filters, v->routes[i]);
-        if (str_eq(d->source, "zigbee2mqtt")) {
+        if (str_eq(device_source(d), "zigbee2mqtt")) {
                 for (size_t i = 0; i < v->n_routes; i++)
                         if (has_suffix(v->routes[i], "/bridge/state"))
                                 v->z2m_base = strndup(v->routes[i], strlen(v->routes[i]) -
@@ -281,6 +281,7 @@ struct verify *verify_free(struct verify *v)
 {
         if (!v)
                 return NULL;
+        device_state_done(&v->st);
         strv_done(v->routes, v->n_routes);
         strv_done(v->filters, v->n_filters);
         for (size_t i = 0; i < v->n_sim; i++) {
@@ -556,7 +557,7 @@ enum verify_result verify_feed(struct verify *v, const char *topic, const void *
                 v->n_invalid++;
                 snprintf(v->last_error, sizeof(v->last_error), "%s",
                          res.error ? res.error : "invalid");
-                snprintf(line, line_size, "malformed for the %s adapter: %s", d->source,
+                snprintf(line, line_size, "malformed for the %s adapter: %s", device_source(d),
                          v->last_error);
                 return settle(v, now_usec);
         }
@@ -627,7 +628,7 @@ static const char *name_key(const struct device *d)
         };
 
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if (str_eq(d->source, keys[i].source))
+                if (str_eq(device_source(d), keys[i].source))
                         return keys[i].key;
         return "the addressing keys";
 }
@@ -728,11 +729,11 @@ enum verify_result verify_outcome(struct verify *v, enum verify_problem *ret_pro
                         "is the device (and its bridge: %s) running and connected to this "
                         "broker?",
                         v->n_routes, v->n_routes == 1 ? "" : "s", v->n_routes ? v->routes[0] : "",
-                        v->n_routes > 1 ? ", ..." : "", d->source);
+                        v->n_routes > 1 ? ", ..." : "", device_source(d));
         } else if (v->n_invalid == v->n_live) {
                 v->problem = VERIFY_INVALID;
                 fprintf(f, "the device's messages are not what the %s adapter expects: %s.",
-                        d->source, v->last_error);
+                        device_source(d), v->last_error);
         } else if (d->kind == DEVICE_DOORBELL) {
                 v->problem = VERIFY_INCOMPLETE;
                 fprintf(f,
@@ -810,11 +811,11 @@ static void discover_add_route(const char *filter, const char *route, void *user
         GROW(rd->v, rd->n, rd->cap);
         rd->v[rd->n++] = d;
         bl = strlen(route);
-        if (str_eq(d->source, "zigbee2mqtt") && has_suffix(route, "/bridge/state")) {
+        if (str_eq(device_source(d), "zigbee2mqtt") && has_suffix(route, "/bridge/state")) {
                 char *base = strndup(route, bl - strlen("/bridge/state"));
                 strv_add(&ds->z2m_bases, &ds->n_z2m_bases, &ds->cap_z2m_bases, base);
                 free(base);
-        } else if (str_eq(d->source, "frigate") && has_suffix(route, "/events")) {
+        } else if (str_eq(device_source(d), "frigate") && has_suffix(route, "/events")) {
                 char *prefix = strndup(route, bl - strlen("/events"));
                 strv_add(&ds->frigate_prefixes, &ds->n_frigate_prefixes, &ds->cap_frigate_prefixes,
                          prefix);
@@ -944,7 +945,10 @@ static bool claimed(struct discover *ds, const char *topic, const char *payload,
                         .topic_prefix = ds->config->mqtt.topic_prefix,
                 };
 
-                if (d->adapter->decode(d, &m, &st, &res) != ADAPTER_E_NOT_MINE)
+                int r = d->adapter->decode(d, &m, &st, &res);
+
+                device_state_done(&st);
+                if (r != ADAPTER_E_NOT_MINE)
                         return true;
         }
         return false;
@@ -1416,7 +1420,7 @@ int devtools_verify(const struct config *c, const struct device *d, int64_t time
                 return 1;
         vr.seen = cJSON_CreateArray();
         if (!json) {
-                fprintf(out, "verify %s (%s, %s) on %s:%d\n", d->id, d->source,
+                fprintf(out, "verify %s (%s, %s) on %s:%d\n", d->id, device_source(d),
                         device_kind_to_string(d->kind), c->mqtt.host, c->mqtt.port);
                 for (size_t i = 0; i < vr.v->n_filters; i++)
                         fprintf(out, "  %s %s\n", i < vr.v->n_routes ? "device " : "similar",

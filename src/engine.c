@@ -33,19 +33,17 @@
 #include "timerq.h"
 #include "util.h"
 
-/* Timer types in `timers`. Entries point at a household (stable for the config's life)
- * and carry a token naming what they are for; handlers ignore stale entries. */
+/* Timer types in `timers`. Entries name a household by its index in the config (re-mapped
+ * by engine_reload()) and carry a token naming what they are for; handlers ignore stale
+ * entries. */
 enum {
-        TIMER_ESCALATION,      /* token = alert serial */
+        TIMER_ESCALATION,      /* token = alert serial (its low 32 bits) */
         TIMER_RULES,           /* token = household_state.timer_token: next rule deadline */
         TIMER_OBSERVATION_END, /* at the household's observation end */
-};
-
-/* Device health (health.c): a device's staleness check; ptr = its household, token =
- * health generation << 32 | device index (a new generation after each start or reload
- * makes older entries stale). */
-enum {
-        TIMER_HEALTH = 100,
+        /* Device health (health.c): a device's staleness check; index = the device's, token
+         * = health generation (a new generation after each start or reload makes older
+         * entries stale). */
+        TIMER_HEALTH,
 };
 
 struct engine {
@@ -57,7 +55,7 @@ struct engine {
         struct engine_counters counters;
         struct timerq timers;
         size_t timers_compacted; /* entries after the last compaction */
-        uint64_t next_serial;
+        uint32_t next_serial;    /* wraps after 4 billion alerts; only live ones are compared */
         bool outbox_dirty;
         /* device health: bridges by id (struct health_bridge), timer generation (0: the
          * staleness checks are off until engine_health_start()) */
@@ -100,6 +98,7 @@ static void alert_free(struct alert *a)
         if (!a)
                 return;
         free(a->device_id);
+        free(a->event_uid);
         free(a);
 }
 
@@ -115,6 +114,8 @@ struct engine *engine_free(struct engine *e)
                         alert_free(a);
                 }
         }
+        for (size_t i = 0; e->devices && i < e->config->n_devices; i++)
+                device_state_done(&e->devices[i]);
         hashmap_free(e->alerts_by_id);
         health_free_bridges(e);
         templates_free(e->default_templates);
@@ -171,9 +172,10 @@ void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata)
         e->ack_url_userdata = userdata;
 }
 
-static struct alert *find_by_serial(struct engine *e, const struct household *h, uint64_t serial)
+/* An alert of household index hi by the token of its timer entry. */
+static struct alert *find_by_serial(struct engine *e, size_t hi, uint32_t serial)
 {
-        for (struct alert *a = e->households[h->index].alerts; a; a = a->next)
+        for (struct alert *a = e->households[hi].alerts; a; a = a->next)
                 if (a->serial == serial)
                         return a;
         return NULL;
@@ -187,7 +189,7 @@ int64_t engine_next_deadline(const struct engine *e)
 static int fire_escalation(struct engine *e, struct alert *a, int64_t now_usec);
 static int health_remind(struct engine *e, struct alert *a, int64_t now_usec);
 static int health_fire(struct engine *e, const struct timerq_entry *t, int64_t now_usec);
-static int rules_timer(struct engine *e, const struct household *h, uint64_t token,
+static int rules_timer(struct engine *e, const struct household *h, uint32_t token,
                        int64_t now_usec);
 static int end_observation(struct engine *e, const struct household *h, int64_t now_usec);
 static int rules_load(struct engine *e);
@@ -201,7 +203,7 @@ int engine_tick(struct engine *e, int64_t now_usec)
         while (r >= 0 && timerq_pop_due(&e->timers, now_usec, &t)) {
                 switch (t.type) {
                 case TIMER_ESCALATION: {
-                        struct alert *a = find_by_serial(e, t.ptr, t.token);
+                        struct alert *a = find_by_serial(e, t.index, t.token);
                         if (a && a->state == ALERT_OPEN && a->next_usec && a->next_usec <= now_usec)
                                 r = alert_kind_escalates(a->kind) ? fire_escalation(e, a, now_usec)
                                                                   : health_remind(e, a, now_usec);
@@ -211,10 +213,10 @@ int engine_tick(struct engine *e, int64_t now_usec)
                         r = health_fire(e, &t, now_usec);
                         break;
                 case TIMER_RULES:
-                        r = rules_timer(e, t.ptr, t.token, now_usec);
+                        r = rules_timer(e, &e->config->households[t.index], t.token, now_usec);
                         break;
                 case TIMER_OBSERVATION_END:
-                        r = end_observation(e, t.ptr, now_usec);
+                        r = end_observation(e, &e->config->households[t.index], now_usec);
                         break;
                 default:
                         break;
@@ -223,11 +225,17 @@ int engine_tick(struct engine *e, int64_t now_usec)
         return r;
 }
 
+/* Arms a's next escalation step or reminder (a has a household). */
+static void push_escalation(struct engine *e, const struct alert *a, int64_t at_usec)
+{
+        timerq_push(&e->timers, at_usec, TIMER_ESCALATION, a->household->index, a->serial);
+}
+
 static void link_alert(struct engine *e, struct alert *a)
 {
         a->serial = ++e->next_serial;
         if (a->next_usec && a->household)
-                timerq_push(&e->timers, a->next_usec, TIMER_ESCALATION, a->household, a->serial);
+                push_escalation(e, a, a->next_usec);
         if (a->household) {
                 struct household_state *st = &e->households[a->household->index];
                 a->next = st->alerts;
@@ -277,7 +285,7 @@ static int load_one(const struct store_alert_row *row, void *userdata)
         a->next_usec = row->next_usec;
         a->reminders = row->reminders;
         a->event_ts = row->event_ts;
-        snprintf(a->event_uid, sizeof(a->event_uid), "%s", row->event_uid ? row->event_uid : "");
+        a->event_uid = xstrdup(row->event_uid ? row->event_uid : "");
         if (row->household && !a->household)
                 log_about(LOG_WARNING, a->id, row->household, NULL,
                           "alert %s: household %s is no longer configured", a->id, row->household);
@@ -773,7 +781,7 @@ static int create_alert(struct engine *e, const struct alert_init *init, int64_t
         a->round = 1;
         a->step_index = 0;
         a->next_usec = init->next_usec;
-        snprintf(a->event_uid, sizeof(a->event_uid), "%s", init->event_uid ? init->event_uid : "");
+        a->event_uid = xstrdup(init->event_uid ? init->event_uid : "");
         a->event_ts = init->event_ts;
         r = store_insert_alert(e->store, a, init->h ? init->h->community_id : NULL, init->reason);
         if (r < 0) {
@@ -902,7 +910,7 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
                                &(struct store_event){
                                    .device = d->id,
                                    .household = h->id,
-                                   .source = d->source,
+                                   .source = device_source(d),
                                    .uid = ev->id[0] ? ev->id : NULL,
                                    .type = event_type_to_string(ev->type),
                                    .state = state,
@@ -1202,7 +1210,7 @@ static int fire_escalation(struct engine *e, struct alert *a, int64_t now_usec)
         r = store_release(e->store);
         if (r < 0)
                 goto retry;
-        timerq_push(&e->timers, a->next_usec, TIMER_ESCALATION, a->household, a->serial);
+        push_escalation(e, a, a->next_usec);
         if (p.fire == ESCALATION_FIRE_REMINDER)
                 log_notice("alert %s: still not acknowledged, reminder %d to the command centre",
                            a->id, a->reminders);
@@ -1214,8 +1222,7 @@ static int fire_escalation(struct engine *e, struct alert *a, int64_t now_usec)
         return 0;
 retry:
         log_err_errno(r, "alert %s: escalation failed, retrying", a->id);
-        timerq_push(&e->timers, now_usec + ESCALATION_RETRY_USEC, TIMER_ESCALATION, a->household,
-                    a->serial);
+        push_escalation(e, a, now_usec + ESCALATION_RETRY_USEC);
         return r;
 }
 
@@ -1293,11 +1300,6 @@ static struct alert *health_bridge_alert(struct engine *e, const char *bridge_id
         return NULL;
 }
 
-static uint64_t health_token(const struct engine *e, const struct device *d)
-{
-        return (uint64_t)e->health_gen << 32 | (uint64_t)(d->index & 0xffffffffu);
-}
-
 /* Arms d's staleness check unless an earlier one is armed (that one re-arms when it
  * fires) or nothing can make it due. */
 static void health_arm(struct engine *e, const struct device *d)
@@ -1311,7 +1313,7 @@ static void health_arm(struct engine *e, const struct device *d)
         if (at == INT64_MAX || (st->health_timer_usec && st->health_timer_usec <= at))
                 return;
         st->health_timer_usec = at;
-        timerq_push(&e->timers, at, TIMER_HEALTH, d->household, health_token(e, d));
+        timerq_push(&e->timers, at, TIMER_HEALTH, d->index, e->health_gen);
 }
 
 /* Open device_offline and battery_low alerts are reminded daily; an acked or recovered one
@@ -1322,7 +1324,7 @@ static int health_schedule_reminder(struct engine *e, struct alert *a, int64_t n
                 return 0;
         a->next_usec = now_usec + HEALTH_REMIND_EVERY_USEC;
         if (a->household)
-                timerq_push(&e->timers, a->next_usec, TIMER_ESCALATION, a->household, a->serial);
+                push_escalation(e, a, a->next_usec);
         return store_update_alert(e->store, a);
 }
 
@@ -1515,8 +1517,8 @@ static int health_on_event(struct engine *e, const struct device *d, const struc
  * check moves to the new stale instant. */
 static int health_fire(struct engine *e, const struct timerq_entry *t, int64_t now_usec)
 {
-        const uint32_t gen = (uint32_t)(t->token >> 32);
-        const size_t index = (size_t)(t->token & 0xffffffffu);
+        const uint32_t gen = t->token;
+        const size_t index = t->index;
         const struct event ev = { .type = EVENT_AVAILABILITY, .battery_percent = -1 };
         struct device_state *st;
         const struct device *d;
@@ -1529,7 +1531,7 @@ static int health_fire(struct engine *e, const struct timerq_entry *t, int64_t n
                 return 0;
         d = &e->config->devices[index];
         st = &e->devices[index];
-        if (d->household != t->ptr || st->health_timer_usec != t->usec)
+        if (st->health_timer_usec != t->usec)
                 return 0; /* stale entry */
         st->health_timer_usec = 0;
         if (!health_stale(e->config, d, st, now_usec, &next, reason, sizeof(reason))) {
@@ -1546,8 +1548,8 @@ static int health_fire(struct engine *e, const struct timerq_entry *t, int64_t n
         if (r < 0) {
                 log_err_errno(r, "device %s: raising device_offline failed, retrying", d->id);
                 st->health_timer_usec = now_usec + ESCALATION_RETRY_USEC;
-                timerq_push(&e->timers, st->health_timer_usec, TIMER_HEALTH, d->household,
-                            health_token(e, d));
+                timerq_push(&e->timers, st->health_timer_usec, TIMER_HEALTH, d->index,
+                            e->health_gen);
                 return r;
         }
         st->health_offline = true;
@@ -1581,14 +1583,13 @@ static int health_remind(struct engine *e, struct alert *a, int64_t now_usec)
         r = store_release(e->store);
         if (r < 0)
                 goto retry;
-        timerq_push(&e->timers, a->next_usec, TIMER_ESCALATION, a->household, a->serial);
+        push_escalation(e, a, a->next_usec);
         log_notice("alert %s: %s still open, reminder %d", a->id, alert_kind_to_string(a->kind),
                    a->reminders);
         return 0;
 retry:
         log_err_errno(r, "alert %s: reminder failed, retrying", a->id);
-        timerq_push(&e->timers, now_usec + ESCALATION_RETRY_USEC, TIMER_ESCALATION, a->household,
-                    a->serial);
+        push_escalation(e, a, now_usec + ESCALATION_RETRY_USEC);
         return r;
 }
 
@@ -1683,8 +1684,9 @@ void engine_health_rearm(struct engine *e, int64_t now_usec)
 
 #define RELOAD_LOG_DROPPED_MAX 20
 
-/* Every pointer into the configuration that the engine holds is re-pointed here:
- * engine->config, alert->household, timer entries' ptr (always a household or NULL).
+/* Every pointer and index into the configuration that the engine holds is re-pointed here:
+ * engine->config, alert->household, timer entries' index (a device's for TIMER_HEALTH, a
+ * household's for the others).
  * household_state and device_state are carried over by value: a field added to them that
  * points into the configuration must be re-pointed here too. */
 int engine_reload(struct engine *e, const struct config *nc)
@@ -1717,6 +1719,9 @@ int engine_reload(struct engine *e, const struct config *nc)
                 } else
                         ds[i].battery_percent = -1;
         }
+        for (size_t i = 0; i < oc->n_devices; i++)
+                if (!config_device(nc, oc->devices[i].id))
+                        device_state_done(&e->devices[i]); /* removed: nothing carries it */
         for (size_t i = 0; i < oc->n_households; i++) {
                 const struct household *oh = &oc->households[i];
                 struct household *nh = config_household(nc, oh->id);
@@ -1746,12 +1751,14 @@ int engine_reload(struct engine *e, const struct config *nc)
                 log_warn("reload: %zu alerts of removed households left memory in all", n_dropped);
         for (size_t i = 0; i < e->timers.n; i++) {
                 const struct timerq_entry *t = &e->timers.heap[i];
-                const struct household *oh = t->ptr;
 
-                if (!oh)
-                        timerq_push(&timers, t->usec, t->type, NULL, t->token);
-                else if (moved[oh->index])
-                        timerq_push(&timers, t->usec, t->type, moved[oh->index], t->token);
+                if (t->type == TIMER_HEALTH) {
+                        const struct device *nd = config_device(nc, oc->devices[t->index].id);
+                        if (nd)
+                                timerq_push(&timers, t->usec, t->type, nd->index, t->token);
+                } else if (moved[t->index]) {
+                        timerq_push(&timers, t->usec, t->type, moved[t->index]->index, t->token);
+                }
         }
         free(moved);
         free(e->households);
@@ -1871,7 +1878,7 @@ static int settle_deadlines(struct engine *e, const struct household *h, int64_t
                 if (at > until_usec)
                         return 0;
                 if (due.kind != RULES_DUE_PASS_OVERDUE) {
-                        rules_copy_text(ev.id, sizeof(ev.id), st->open_event);
+                        rules_copy_text(ev.id, sizeof(ev.id), rules_open_event(st));
                         ev.ts = (double)st->door_changed_usec / 1e6;
                 } else
                         ev.ts = (double)at / 1e6;
@@ -1921,24 +1928,25 @@ static int rules_before_event(struct engine *e, const struct device *d, const st
 static bool timer_live(const struct timerq_entry *t, void *userdata)
 {
         struct engine *e = userdata;
-        const struct household *h = t->ptr;
 
         switch (t->type) {
         case TIMER_RULES:
-                return h && e->households[h->index].timer_token == t->token;
+                return e->households[t->index].timer_token == t->token;
         case TIMER_ESCALATION:
-                return h && find_by_serial(e, h, t->token);
+                return find_by_serial(e, t->index, t->token);
         default:
                 return true;
         }
 }
 
 /* Lazy deletion leaves a stale entry each time a household's deadline moves (every
- * opening arms held_open): drop them whenever the heap has doubled since the last time, so
- * it stays proportional to what is armed (memory flat under constant load). */
+ * opening arms held_open): drop them whenever the heap has grown by a quarter since the
+ * last time, so it stays within 125% of what is armed (memory flat under constant load).
+ * A city arms 300,000 entries and more (a staleness check per device), so doubling first
+ * would hold as many stale ones; a pass is O(n), once per n/4 pushes. */
 static void compact_timers(struct engine *e)
 {
-        if (e->timers.n < 1024 || e->timers.n < 2 * e->timers_compacted)
+        if (e->timers.n < 1024 || e->timers.n < e->timers_compacted + e->timers_compacted / 4)
                 return;
         timerq_compact(&e->timers, timer_live, e);
         e->timers_compacted = e->timers.n;
@@ -1963,7 +1971,7 @@ static void schedule_household(struct engine *e, const struct household *h)
                 return;
         st->timer_usec = wall;
         st->timer_token++;
-        timerq_push(&e->timers, wall, TIMER_RULES, (void *)h, st->timer_token);
+        timerq_push(&e->timers, wall, TIMER_RULES, h->index, st->timer_token);
         compact_timers(e);
 }
 
@@ -2016,7 +2024,7 @@ static int rules_persist(struct engine *e, const struct household *h, int64_t ev
         return 0;
 }
 
-static int rules_timer(struct engine *e, const struct household *h, uint64_t token,
+static int rules_timer(struct engine *e, const struct household *h, uint32_t token,
                        int64_t now_usec)
 {
         struct household_state *st = &e->households[h->index];
@@ -2035,7 +2043,7 @@ static int rules_timer(struct engine *e, const struct household *h, uint64_t tok
                 /* The database refused (busy, full): try again rather than lose the deadline. */
                 log_err_errno(r, "household %s: rule deadline failed, retrying", h->id);
                 st->timer_usec = now_usec + ESCALATION_RETRY_USEC;
-                timerq_push(&e->timers, st->timer_usec, TIMER_RULES, (void *)h, ++st->timer_token);
+                timerq_push(&e->timers, st->timer_usec, TIMER_RULES, h->index, ++st->timer_token);
         }
         return r;
 }
@@ -2095,7 +2103,7 @@ static int end_observation(struct engine *e, const struct household *h, int64_t 
                 /* The database refused (busy, full): try again rather than never end it. */
                 log_err_errno(r, "household %s: end of observation failed, retrying", h->id);
                 timerq_push(&e->timers, now_usec + ESCALATION_RETRY_USEC, TIMER_OBSERVATION_END,
-                            (void *)h, 0);
+                            h->index, 0);
         }
         return r;
 }
@@ -2177,7 +2185,7 @@ static int rules_load(struct engine *e)
 
                 passes += st->n_passes;
                 if (!st->observation_noticed)
-                        timerq_push(&e->timers, h->obs_end_usec, TIMER_OBSERVATION_END, (void *)h,
+                        timerq_push(&e->timers, h->obs_end_usec, TIMER_OBSERVATION_END, h->index,
                                     0);
                 schedule_household(e, h);
         }
@@ -2197,7 +2205,7 @@ static void rules_reloaded(struct engine *e, const struct config *oc)
 
                 if (!e->households[i].observation_noticed &&
                     (!oh || oh->obs_end_usec != h->obs_end_usec))
-                        timerq_push(&e->timers, h->obs_end_usec, TIMER_OBSERVATION_END, (void *)h,
+                        timerq_push(&e->timers, h->obs_end_usec, TIMER_OBSERVATION_END, h->index,
                                     0);
                 e->households[i].timer_usec = 0; /* re-push at the new policy's deadline */
                 schedule_household(e, h);

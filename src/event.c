@@ -1,6 +1,7 @@
 /* event.c: names of normalized event types and states. */
 #include "event.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const event_type_names[_EVENT_TYPE_MAX] = {
@@ -36,4 +37,10 @@ const char *door_state_to_string(enum door_state s)
         default:
                 return "unknown";
         }
+}
+
+void device_state_done(struct device_state *st)
+{
+        free(st->recent);
+        st->recent = NULL;
 }

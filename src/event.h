@@ -57,14 +57,24 @@ const char *door_state_to_string(enum door_state s);
 
 #define DEVICE_STATE_RECENT_IDS 8
 
+/* Camera detections already counted (Frigate): hashes of event ids (32 bits suffice to tell
+ * eight recent ids apart) and the direction reported. */
+struct device_recent {
+        uint32_t ids[DEVICE_STATE_RECENT_IDS];
+        uint8_t dirs[DEVICE_STATE_RECENT_IDS];
+        uint8_t next;
+};
+
 /* Per-device memory that adapters read and update to turn full-state messages into
  * edges and to debounce repeats. Owned by the daemon, one per configured device, and
- * zero-initialised: zero means "unknown / never seen" for every field. */
+ * zero-initialised: zero means "unknown / never seen" for every field. Release it with
+ * device_state_done(). */
 struct device_state {
-        /* Ordered by size: one per configured device (200,000 in a city). */
+        /* Ordered by size, small types and bit-fields: one per configured device (200,000 in
+         * a city). */
         int64_t door_changed_usec;
         int64_t last_seen_usec;
-        int64_t last_event_usec;     /* debounce: when the last (type, door) was decoded */
+        int64_t last_event_usec;     /* when the last event was decoded (Tasmota) */
         int64_t last_ring_usec;      /* ring debounce */
         int64_t last_heartbeat_usec; /* heartbeats are emitted at most once a minute */
         /* Device health (src/health.h), kept by the engine; adapters do not touch these. */
@@ -72,27 +82,26 @@ struct device_state {
         int64_t health_since_usec;         /* silence counts from here at the earliest */
         int64_t health_timer_usec;         /* deadline of the armed staleness timer, 0 = none */
         int64_t health_battery_alert_usec; /* last battery_low alert raised, 0 = none */
-        /* camera detections already counted: hashes of event ids (32 bits suffice to tell
-         * eight recent ids apart) and the direction reported */
-        uint32_t recent_ids[DEVICE_STATE_RECENT_IDS];
-        enum door_state door;
-        enum event_type last_type; /* debounce: the last decoded (type, door) */
-        enum door_state last_door;
-        int battery_percent;
+        /* Allocated on a camera's first counted detection (adapter_recent_put()): 41 bytes
+         * that a door contact or doorbell never needs. */
+        struct device_recent *recent;
         int battery_mv;
-        uint32_t last_code; /* RF code, for RF bridges */
-        bool tampered;
-        bool online;
-        bool seen;
+        uint32_t last_code;     /* RF code, for RF bridges */
+        int8_t battery_percent; /* 0..100, -1 unknown */
+        enum door_state door : 8;
+        bool tampered : 1;
+        bool online : 1;
+        bool seen : 1;
         /* Added for the ecosystem adapters (src/adapters/). */
-        bool tamper_known;
-        bool battery_known;
-        bool battery_low;
-        bool input_known; /* a binary input (reed switch, button) before polarity */
-        bool input_on;
-        bool health_offline;        /* device_offline raised, no sign of life since */
-        bool health_bridge_offline; /* the bridge it sits behind reported offline */
-        bool health_battery_low;    /* the last battery report was low */
-        uint8_t recent_dirs[DEVICE_STATE_RECENT_IDS];
-        uint8_t recent_next;
+        bool tamper_known : 1;
+        bool battery_known : 1;
+        bool battery_low : 1;
+        bool input_known : 1; /* a binary input (reed switch, button) before polarity */
+        bool input_on : 1;
+        bool health_offline : 1;        /* device_offline raised, no sign of life since */
+        bool health_bridge_offline : 1; /* the bridge it sits behind reported offline */
+        bool health_battery_low : 1;    /* the last battery report was low */
 };
+
+/* Frees what st allocated; st stays usable (as if it had seen no camera detection). */
+void device_state_done(struct device_state *st);

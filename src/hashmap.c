@@ -2,7 +2,8 @@
  * hash's home slot is its high bits scaled to the capacity), so hashmap_shrink() can fit a
  * map of a city-sized registry instead of rounding up to a power of two.
  * Invariant: every occupied slot is reachable from its home slot without crossing an
- * empty slot (cyclically). */
+ * empty slot (cyclically). idmap (at the end) probes the same way, with the upper 32
+ * bits of the hash stored and scaled. */
 #include "hashmap.h"
 
 #include <errno.h>
@@ -191,4 +192,136 @@ bool hashmap_iterate(const struct hashmap *m, size_t *i, const char **key, void 
                 }
         }
         return false;
+}
+
+/* ---- idmap ---- */
+
+struct idslot {
+        uint32_t index1; /* index + 1; 0 = empty */
+        uint32_t hash;   /* upper 32 bits of hash_str(key) */
+};
+
+struct idmap {
+        struct idslot *slots;
+        size_t cap;
+        size_t size;
+        idmap_key_fn key_of;
+        const void *userdata;
+};
+
+static uint32_t id_hash(const char *key)
+{
+        return (uint32_t)(hash_str(key) >> 32);
+}
+
+static size_t id_home(const struct idmap *m, uint32_t h)
+{
+        return (size_t)(((uint64_t)h * m->cap) >> 32);
+}
+
+static struct idslot *idmap_alloc_slots(size_t cap)
+{
+        struct idslot *slots = calloc(cap, sizeof(struct idslot));
+        if (!slots)
+                abort();
+        return slots;
+}
+
+struct idmap *idmap_new(size_t expected, idmap_key_fn key_of, const void *userdata)
+{
+        struct idmap *m = calloc(1, sizeof(*m));
+
+        if (!m)
+                abort();
+        m->cap = round_cap(expected);
+        m->slots = idmap_alloc_slots(m->cap);
+        m->key_of = key_of;
+        m->userdata = userdata;
+        return m;
+}
+
+struct idmap *idmap_free(struct idmap *m)
+{
+        if (!m)
+                return NULL;
+        free(m->slots);
+        free(m);
+        return NULL;
+}
+
+/* The slot holding key (hash h), or the empty slot where it would go. */
+static struct idslot *id_find(const struct idmap *m, const char *key, uint32_t h)
+{
+        for (size_t i = id_home(m, h);; i = i + 1 == m->cap ? 0 : i + 1) {
+                struct idslot *s = &m->slots[i];
+                if (!s->index1 ||
+                    (s->hash == h && strcmp(m->key_of(m->userdata, s->index1 - 1), key) == 0))
+                        return s;
+        }
+}
+
+static void id_rehash(struct idmap *m, size_t cap)
+{
+        struct idslot *old = m->slots;
+        size_t old_cap = m->cap;
+
+        m->cap = cap;
+        m->slots = idmap_alloc_slots(cap);
+        for (size_t i = 0; i < old_cap; i++) {
+                size_t j;
+                if (!old[i].index1)
+                        continue;
+                /* Keys are distinct: the first empty slot from home is the place. */
+                for (j = id_home(m, old[i].hash); m->slots[j].index1; j = j + 1 == cap ? 0 : j + 1)
+                        ;
+                m->slots[j] = old[i];
+        }
+        free(old);
+}
+
+int idmap_put(struct idmap *m, size_t index, size_t *ret_existing)
+{
+        const char *key = m->key_of(m->userdata, index);
+        uint32_t h = id_hash(key);
+        struct idslot *s;
+
+        if (index >= UINT32_MAX)
+                abort();
+        if ((m->size + 1) * 4 > m->cap * 3)
+                id_rehash(m, m->cap * 2);
+        s = id_find(m, key, h);
+        if (s->index1) {
+                if (ret_existing)
+                        *ret_existing = s->index1 - 1;
+                return -EEXIST;
+        }
+        *s = (struct idslot){ (uint32_t)index + 1, h };
+        m->size++;
+        return 0;
+}
+
+bool idmap_get(const struct idmap *m, const char *key, size_t *ret)
+{
+        const struct idslot *s;
+
+        if (!m || !key)
+                return false;
+        s = id_find(m, key, id_hash(key));
+        if (!s->index1)
+                return false;
+        *ret = s->index1 - 1;
+        return true;
+}
+
+size_t idmap_size(const struct idmap *m)
+{
+        return m ? m->size : 0;
+}
+
+void idmap_shrink(struct idmap *m)
+{
+        size_t cap = MAX((size_t)16, m->size * 4 / 3 + 1);
+
+        if (cap + cap / 8 < m->cap)
+                id_rehash(m, cap);
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct hashmap;
 
@@ -24,3 +25,23 @@ size_t hashmap_size(const struct hashmap *m);
 void hashmap_shrink(struct hashmap *m);
 /* Iteration: start with *i = 0; returns false at the end. */
 bool hashmap_iterate(const struct hashmap *m, size_t *i, const char **key, void **value);
+
+/* idmap: the records of one array (households, devices) by their string id, for maps of a
+ * city-sized registry. A slot is the record's index and 32 bits of its id's hash, 8 bytes
+ * instead of a hashmap's 24 (key, value, hash); the id itself is read from the record,
+ * through key_of(userdata, index), so the array may move (grow) while the map is built.
+ * No removal. */
+typedef const char *(*idmap_key_fn)(const void *userdata, size_t index);
+
+struct idmap;
+
+struct idmap *idmap_new(size_t expected, idmap_key_fn key_of, const void *userdata);
+struct idmap *idmap_free(struct idmap *m);
+/* Adds index (< UINT32_MAX) under its key. Returns 0, or -EEXIST when the key is present,
+ * with the index that has it in *ret_existing (may be NULL). */
+int idmap_put(struct idmap *m, size_t index, size_t *ret_existing);
+/* The index of key in *ret; false when absent. */
+bool idmap_get(const struct idmap *m, const char *key, size_t *ret);
+size_t idmap_size(const struct idmap *m);
+/* Fits the capacity to the entries (75% load) once the map is complete. */
+void idmap_shrink(struct idmap *m);

@@ -71,7 +71,7 @@ bool health_stale(const struct config *c, const struct device *d, const struct d
                 return false;
         }
         snprintf(reason, reason_size, "no sign of life from %s device %s for %s (limit %s%s)",
-                 d->source ? d->source : "?", d->id,
+                 device_source(d) ? device_source(d) : "?", d->id,
                  health_format_duration(now_usec - silence_from(d, st), silent),
                  health_format_duration(health_offline_after_usec(c, d), limit),
                  d->offline_after_usec > 0 ? ", the device's offline_after"
@@ -189,7 +189,8 @@ static void judge_availability(const struct device *d, const struct event *ev,
                 say(ret, HEALTH_RECORD, ALERT_DEVICE_OFFLINE, "device offline, already alerted");
         else
                 say(ret, HEALTH_RAISE, ALERT_DEVICE_OFFLINE, "%s device %s reports offline%s",
-                    d->source ? d->source : "?", d->id, ev->retained ? " (retained state)" : "");
+                    device_source(d) ? device_source(d) : "?", d->id,
+                    ev->retained ? " (retained state)" : "");
 }
 
 static void judge_battery(const struct config *c, const struct device *d, const struct event *ev,
@@ -219,7 +220,7 @@ static void judge_battery(const struct config *c, const struct device *d, const 
                     health_format_duration(event_usec - hv->battery_alert_usec, ago), back(ret));
         else
                 say(ret, HEALTH_RAISE, ALERT_BATTERY_LOW, "%s device %s battery low: %s%s",
-                    d->source ? d->source : "?", d->id, why, back(ret));
+                    device_source(d) ? device_source(d) : "?", d->id, why, back(ret));
 }
 
 void health_judge(const struct config *c, const struct device *d, const struct event *ev,

@@ -459,7 +459,7 @@ static cJSON *household_json(struct http *h, const struct household *hh, bool fu
         add_time(door, "changed_at", st->door_changed_usec);
         devs = cJSON_AddArrayToObject(j, "devices");
         for (size_t i = 0; i < hh->n_devices; i++) {
-                const struct device *d = hh->devices[i];
+                const struct device *d = &hh->devices[i];
                 const struct device_state *ds = engine_device_state(h->deps.engine, d);
                 const char *health = device_health(c, d, ds, now);
                 cJSON *dj = cJSON_CreateObject();
@@ -470,7 +470,7 @@ static cJSON *household_json(struct http *h, const struct household *hh, bool fu
                 cJSON_AddStringToObject(dj, "kind", device_kind_to_string(d->kind));
                 cJSON_AddStringToObject(dj, "health", health);
                 if (full) {
-                        cJSON_AddStringToObject(dj, "source", d->source);
+                        cJSON_AddStringToObject(dj, "source", device_source(d));
                         cJSON_AddBoolToObject(dj, "seen", ds->seen);
                         add_time(dj, "last_seen", ds->seen ? ds->last_seen_usec : 0);
                         cJSON_AddBoolToObject(dj, "online", ds->online);

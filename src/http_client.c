@@ -179,19 +179,10 @@ int http_client_new(sd_event *event, struct http_client **ret)
 
         if (!event)
                 return -EINVAL;
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return -EIO;
         c = calloc(1, sizeof(*c));
-        if (!c) {
-                curl_global_cleanup();
+        if (!c)
                 return -ENOMEM;
-        }
         c->event = sd_event_ref(event);
-        c->multi = curl_multi_init();
-        if (!c->multi) {
-                http_client_free(c);
-                return -ENOMEM;
-        }
         /* Disabled until curl asks; 1 ms accuracy, as curl's own timeouts are in ms. */
         r = sd_event_add_time_relative(event, &c->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
                                        on_timer, c);
@@ -201,12 +192,34 @@ int http_client_new(sd_event *event, struct http_client **ret)
                 http_client_free(c);
                 return r;
         }
+        *ret = c;
+        return 0;
+}
+
+/* libcurl starts on the first request, not with the client: curl_global_init() initialises
+ * OpenSSL (configuration, providers), which leaves a few MB resident in a daemon whose
+ * notifiers may never speak HTTP (MQTT and exec channels only). */
+static int client_start(struct http_client *c)
+{
+        if (c->multi)
+                return 0;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+        c->multi = curl_multi_init();
+        if (!c->multi) {
+                curl_global_cleanup();
+                return -ENOMEM;
+        }
         curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
         curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
         curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
         curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-        *ret = c;
         return 0;
+}
+
+bool http_client_started(const struct http_client *c)
+{
+        return c && c->multi;
 }
 
 static void call_free(struct http_call *call)
@@ -230,6 +243,8 @@ static void call_detach(struct http_call *call)
 
 struct http_client *http_client_free(struct http_client *c)
 {
+        bool started = http_client_started(c);
+
         if (!c)
                 return NULL;
         while (c->calls) {
@@ -237,14 +252,15 @@ struct http_client *http_client_free(struct http_client *c)
                 call_detach(call);
                 call_free(call);
         }
-        if (c->multi)
+        if (started)
                 curl_multi_cleanup(c->multi);
         while (c->sockets)
                 socket_free(c->sockets);
         sd_event_source_disable_unref(c->timer);
         sd_event_unref(c->event);
+        if (started) /* undo client_start()'s curl_global_init() */
+                curl_global_cleanup();
         free(c);
-        curl_global_cleanup();
         return NULL;
 }
 
@@ -374,6 +390,9 @@ int http_client_post(struct http_client *c, const struct http_request *req, http
 
         if (!c || !req || !req->url || !done)
                 return -EINVAL;
+        r = client_start(c);
+        if (r < 0)
+                return r;
         call = calloc(1, sizeof(*call));
         if (!call)
                 return -ENOMEM;

@@ -52,7 +52,11 @@ struct http_response {
 /* The response and its strings are valid only during the callback. */
 typedef void (*http_done_fn)(const struct http_response *resp, void *userdata);
 
+/* libcurl (and with it OpenSSL) is initialised on the first http_client_post(), so a
+ * daemon without HTTP channels never pays for it; http_client_started() tells whether it
+ * has been. */
 int http_client_new(sd_event *event, struct http_client **ret);
+bool http_client_started(const struct http_client *c);
 /* Cancels every request still running (no callbacks) and frees all handles. NULL-safe.
  * Must not be called from inside a completion callback. */
 struct http_client *http_client_free(struct http_client *c);

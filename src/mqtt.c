@@ -1,9 +1,12 @@
 /* mqtt.c: libmosquitto on sd-event (see platform-notes §2).
  *
  * Sources: `io` watches the current socket (EPOLLIN always, EPOLLOUT while libmosquitto
- * has queued output), `misc` calls mosquitto_loop_misc() every second for keepalive,
- * `post` refreshes the EPOLLOUT interest after every loop iteration (packets queued from
- * inside callbacks are not written immediately), and `retry` is the reconnect timer.
+ * has output the kernel did not take), `misc` calls mosquitto_loop_misc() every second for
+ * keepalive, and `retry` is the reconnect timer. A wake-up of `io` reads a burst, hands it
+ * to on_read_done (the daemon commits there), then writes what libmosquitto queued while
+ * in its callbacks (it only queues there: e.g. replies to commands), so a message costs
+ * one loop iteration. Every other entry into libmosquitto writes at once and asks for
+ * EPOLLOUT only if the socket did not take everything.
  * Invariant: `io` exists iff libmosquitto owns an open socket; it is always dropped
  * before reconnecting, because the new socket may reuse the same fd number. */
 #include "mqtt.h"
@@ -38,7 +41,6 @@ struct mqtt {
 
         sd_event_source *io;
         sd_event_source *misc;
-        sd_event_source *post;
         sd_event_source *retry;
 
         char **subs;
@@ -47,6 +49,7 @@ struct mqtt {
 
         bool connected;
         bool stopping;
+        bool reading; /* inside on_io's read burst: libmosquitto only queues output */
         unsigned attempt;
         uint64_t reconnects;
         int64_t disconnected_since_usec;
@@ -107,18 +110,28 @@ static bool set_cork(struct mqtt *m, bool on)
         return fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)) == 0;
 }
 
+/* EPOLLOUT only while libmosquitto holds output (no system call when unchanged). */
+static void update_interest(struct mqtt *m)
+{
+        if (m->io && !m->reading)
+                sd_event_source_set_io_events(
+                    m->io, EPOLLIN | (mosquitto_want_write(m->mosq) ? EPOLLOUT : 0));
+}
+
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         struct mqtt *m = userdata;
         int rc = MOSQ_ERR_SUCCESS;
 
-        /* mosquitto_loop_read() reads a single packet when none of our own publishes awaits
-         * its PUBACK. Reading on while the socket holds data (bounded) lets a burst of
-         * messages share one loop iteration, hence one database commit, instead of paying
-         * an epoll round and a commit for each. */
+        /* mosquitto_loop_read() reads one packet, or more while our own publishes await
+         * their PUBACK (it reads on as long as errno is not EAGAIN after a packet).
+         * Reading on while the socket holds data lets a burst of messages share one loop
+         * iteration, hence one database commit, instead of paying an epoll round and a
+         * commit for each. */
         if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
                 bool corked = false;
 
+                m->reading = true;
                 rc = mosquitto_loop_read(m->mosq, 1);
                 for (int i = 1; rc == MOSQ_ERR_SUCCESS && i < READ_BURST_MAX && socket_readable(m);
                      i++) {
@@ -132,11 +145,24 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 }
                 if (corked)
                         set_cork(m, false);
+                m->reading = false;
+                /* What was read is committed also when the connection broke meanwhile (the
+                 * loss is handled first, so nothing tries to send over it). */
+                if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
+                        connection_lost(m, rc);
+                if (m->cb.on_read_done)
+                        m->cb.on_read_done(m, m->userdata);
+                if (!m->io)
+                        return 0;
         }
-        if (rc == MOSQ_ERR_SUCCESS && (revents & EPOLLOUT) && m->io)
+        /* Before the CONNACK, the CONNECT waits for EPOLLOUT (the TCP connect may still be
+         * in progress); after it, what the callbacks queued goes now, after the commit. */
+        if ((revents & EPOLLOUT) || (m->connected && mosquitto_want_write(m->mosq)))
                 rc = mosquitto_loop_write(m->mosq, 1);
         if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
                 connection_lost(m, rc);
+        else
+                update_interest(m);
         return 0;
 }
 
@@ -155,15 +181,6 @@ static int add_io(struct mqtt *m)
         return 0;
 }
 
-static int on_post(sd_event_source *s, void *userdata)
-{
-        struct mqtt *m = userdata;
-        if (m->io)
-                sd_event_source_set_io_events(
-                    m->io, EPOLLIN | (mosquitto_want_write(m->mosq) ? EPOLLOUT : 0));
-        return 0;
-}
-
 static int on_misc(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct mqtt *m = userdata;
@@ -173,6 +190,8 @@ static int on_misc(sd_event_source *s, uint64_t usec, void *userdata)
                 int rc = mosquitto_loop_misc(m->mosq);
                 if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
                         connection_lost(m, rc);
+                else
+                        update_interest(m);
         }
         return 0;
 }
@@ -331,10 +350,6 @@ int mqtt_new(sd_event *e, const struct mqtt_config *cfg, const char *password,
                                        100 * USEC_PER_MSEC, on_misc, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->misc, SD_EVENT_ON);
-        if (r >= 0)
-                r = sd_event_add_post(e, &m->post, on_post, m);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(m->post, SD_EVENT_ON);
         if (r < 0) {
                 mqtt_free(m);
                 return r;
@@ -350,7 +365,6 @@ struct mqtt *mqtt_free(struct mqtt *m)
                 return NULL;
         drop_io(m);
         m->misc = sd_event_source_disable_unref(m->misc);
-        m->post = sd_event_source_disable_unref(m->post);
         m->retry = sd_event_source_disable_unref(m->retry);
         if (m->mosq)
                 mosquitto_destroy(m->mosq);
@@ -432,6 +446,7 @@ int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n)
                         } else
                                 log_err("mqtt: subscribe failed: %s", mosquitto_strerror(rc));
                 }
+                update_interest(m);
         }
         free(added);
         for (size_t i = 0; i < m->n_subs; i++)
@@ -446,6 +461,8 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
                  bool retain, int *ret_mid)
 {
         int rc = mosquitto_publish(m->mosq, ret_mid, topic, (int)len, payload, qos, retain);
+
+        update_interest(m); /* what the socket did not take waits for EPOLLOUT */
         if (rc == MOSQ_ERR_NO_CONN)
                 return -ENOTCONN;
         if (rc != MOSQ_ERR_SUCCESS) {

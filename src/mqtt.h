@@ -27,6 +27,10 @@ struct mqtt_callbacks {
          * confirmed by the broker (SUBACK), or the connection was lost meanwhile (they are
          * made again on the next connect). May be NULL. */
         void (*on_subscribed)(struct mqtt *m, void *userdata);
+        /* A read burst is over: every message read since the socket became readable went
+         * through on_message (libmosquitto has already acknowledged them). Replies queued
+         * from on_message are written only after this returns. May be NULL. */
+        void (*on_read_done)(struct mqtt *m, void *userdata);
 };
 
 /* password may be NULL. The config is copied. */

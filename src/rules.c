@@ -482,6 +482,20 @@ static void note_opening_in_passes(struct household_state *st, int64_t t)
         }
 }
 
+void rules_set_open_event(struct household_state *st, const char *id)
+{
+        char buf[EVENT_ID_MAX];
+
+        free(st->open_event);
+        st->open_event = NULL;
+        if (!id || !*id)
+                return;
+        rules_copy_text(buf, sizeof(buf), id);
+        st->open_event = strdup(buf);
+        if (!st->open_event)
+                abort();
+}
+
 static void apply_door_open(const struct config *c, const struct household *h,
                             struct household_state *st, const struct event *e, int64_t t,
                             const struct verdict *v)
@@ -493,7 +507,7 @@ static void apply_door_open(const struct config *c, const struct household *h,
         st->door = DOOR_OPEN;
         st->door_changed_usec = t;
         st->held_alerted = false;
-        rules_copy_text(st->open_event, sizeof(st->open_event), e->id);
+        rules_set_open_event(st, e->id);
         if (v->basis == BASIS_OUTSIDE_WINDOW) {
                 st->opening = OPENING_IGNORED;
                 return;
@@ -540,6 +554,7 @@ void rules_apply(const struct config *c, const struct household *h, struct house
                         st->door = DOOR_CLOSED;
                         st->opening = OPENING_NONE;
                         st->held_alerted = false;
+                        rules_set_open_event(st, NULL); /* no opening, no id to keep */
                 }
                 break;
         case EVENT_RING:
@@ -753,6 +768,8 @@ int rules_add_pass(struct household_state *st, const struct rules_pass *p)
 
 void rules_state_done(struct household_state *st)
 {
+        free(st->open_event);
+        st->open_event = NULL;
         free(st->passes);
         st->passes = NULL;
         st->n_passes = st->cap_passes = 0;
@@ -764,6 +781,11 @@ struct rules_texts {
         char checkin_worker[RULES_TEXT_MAX];
         char report_reason[RULES_TEXT_MAX];
 };
+
+const char *rules_open_event(const struct household_state *st)
+{
+        return st->open_event ? st->open_event : "";
+}
 
 const char *rules_checkin_worker(const struct household_state *st)
 {
@@ -842,7 +864,7 @@ cJSON *rules_state_to_json(const struct household_state *st)
         cJSON_AddStringToObject(j, "door", door_state_to_string(st->door));
         add_usec(j, "door_changed_usec", st->door_changed_usec);
         cJSON_AddStringToObject(j, "opening", opening_names[st->opening]);
-        cJSON_AddStringToObject(j, "open_event", st->open_event);
+        cJSON_AddStringToObject(j, "open_event", rules_open_event(st));
         cJSON_AddStringToObject(j, "handoff_fallback", alert_kind_to_string(st->handoff_fallback));
         cJSON_AddNumberToObject(j, "handoff_report", st->handoff_report);
         cJSON_AddBoolToObject(j, "held_alerted", st->held_alerted);
@@ -869,7 +891,7 @@ void rules_state_format(const struct household_state *st, struct jsonw *w)
         jsonw_string(w, "door", door_state_to_string(st->door));
         jsonw_int(w, "door_changed_usec", st->door_changed_usec);
         jsonw_string(w, "opening", opening_names[st->opening]);
-        jsonw_string(w, "open_event", st->open_event);
+        jsonw_string(w, "open_event", rules_open_event(st));
         jsonw_string(w, "handoff_fallback", alert_kind_to_string(st->handoff_fallback));
         jsonw_int(w, "handoff_report", st->handoff_report);
         jsonw_bool(w, "held_alerted", st->held_alerted);
@@ -901,13 +923,6 @@ static void get_int_member(const cJSON *j, const char *key, int *out)
                 *out = (int)v->valuedouble;
 }
 
-static void get_text(const cJSON *j, const char *key, char *out, size_t size)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        if (cJSON_IsString(v))
-                rules_copy_text(out, size, v->valuestring);
-}
-
 void rules_state_from_json(struct household_state *st, const cJSON *j)
 {
         const cJSON *v;
@@ -924,7 +939,9 @@ void rules_state_from_json(struct household_state *st, const cJSON *j)
         for (size_t i = 0; cJSON_IsString(v) && i < ELEMENTSOF(opening_names); i++)
                 if (strcmp(v->valuestring, opening_names[i]) == 0)
                         st->opening = (enum rules_opening)i;
-        get_text(j, "open_event", st->open_event, sizeof(st->open_event));
+        v = cJSON_GetObjectItemCaseSensitive(j, "open_event");
+        if (cJSON_IsString(v))
+                rules_set_open_event(st, v->valuestring);
         v = cJSON_GetObjectItemCaseSensitive(j, "handoff_fallback");
         if (cJSON_IsString(v) && alert_kind_from_string(v->valuestring) != ALERT_KIND_INVALID)
                 st->handoff_fallback = alert_kind_from_string(v->valuestring);
@@ -945,6 +962,8 @@ void rules_state_from_json(struct household_state *st, const cJSON *j)
         get_int_member(j, "report_day", &st->report_day);
         get_int_member(j, "reports_today", &st->reports_today);
         get_usec(j, "clock_offset_usec", &st->clock_offset_usec);
-        if (st->door != DOOR_OPEN)
+        if (st->door != DOOR_OPEN) {
                 st->opening = OPENING_NONE;
+                rules_set_open_event(st, NULL);
+        }
 }

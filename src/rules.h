@@ -87,18 +87,12 @@ enum rules_opening {
         OPENING_ALERTED,  /* an alert was raised for it (or it was found open and alerted) */
 };
 
-/* Runtime state of one household, owned by the engine (one per configured household).
+/* Runtime state of one household, owned by the engine (one per configured household:
+ * 100,000 in a city, so ordered by size, with small types and bit-fields; 128 bytes).
  * Every instant is event time (rules_event_time()). */
 struct household_state {
-        struct alert *alerts; /* live alerts (open, or acked within ack_absorb) */
-        enum door_state door;
+        struct alert *alerts;      /* live alerts (open, or acked within ack_absorb) */
         int64_t door_changed_usec; /* the current opening's start while door == DOOR_OPEN */
-
-        enum rules_opening opening;
-        char open_event[EVENT_ID_MAX];    /* the opening's event id, for alerts raised later */
-        enum alert_kind handoff_fallback; /* OPENING_HANDOFF: the verdict without the ring */
-        int handoff_report;               /* ... and the pre-report it consumed, if any */
-        bool held_alerted;                /* door_held_open raised for this opening */
 
         int64_t last_ring_usec;       /* a ring not yet used by a hand-off, 0 = none */
         int64_t unexpected_open_usec; /* last opening judged door_open_unexpected */
@@ -106,33 +100,43 @@ struct household_state {
 
         int64_t checkin_usec; /* latest worker check-in, 0 = none */
         int64_t report_usec;  /* pending pre-report, 0 = none */
+        /* The current opening's event id, for alerts raised later (held open, hand-off
+         * expired): allocated while the door is open, NULL otherwise. Read it with
+         * rules_open_event(); rules_state_done() frees it. */
+        char *open_event;
         /* Who checked in and the pre-report's reason: allocated on the first check-in or
          * report (most households never have one; inline they were a third of this
          * struct, of which a city has 100,000). Read them with rules_checkin_worker() and
          * rules_report_reason(); rules_state_done() frees them. */
         struct rules_texts *texts;
-        int report_number; /* the pending report is the n-th of its local day */
-        int report_day;    /* local date (yyyymmdd) that reports_today counts */
-        int reports_today;
-
         struct rules_pass *passes; /* allocated on the first pass; rules_state_done() */
-        size_t n_passes, cap_passes;
 
         /* Engine bookkeeping: receive time minus event time of the household's last live
          * event (maps event-time deadlines onto the realtime timer), the armed timer. */
         int64_t clock_offset_usec;
         int64_t timer_usec;
-        uint64_t timer_token;
-        uint64_t saved_hash;      /* of the JSON last stored, to skip unchanged writes */
-        bool observation_noticed; /* observation_ended handled (resolve + notice) */
+        uint64_t saved_hash; /* of the JSON last stored, to skip unchanged writes */
+
+        int handoff_report; /* OPENING_HANDOFF: the pre-report it consumed, if any */
+        int report_number;  /* the pending report is the n-th of its local day */
+        int report_day;     /* local date (yyyymmdd) that reports_today counts */
+        int reports_today;
+        uint32_t timer_token;
+
+        enum door_state door : 4;
+        enum rules_opening opening : 4;
+        enum alert_kind handoff_fallback : 8;  /* OPENING_HANDOFF: the verdict without the ring */
+        bool held_alerted : 1;                 /* door_held_open raised for this opening */
+        bool observation_noticed : 1;          /* observation_ended handled (resolve + notice) */
+        unsigned n_passes : 4, cap_passes : 4; /* <= RULES_PASSES_MAX */
 };
 
-/* Per-device memory for debouncing identical repeats. */
+/* Per-device memory for debouncing identical repeats (16 bytes: one per device). */
 struct rules_debounce {
-        bool valid;
-        enum event_type type;
-        int state;
         int64_t usec;
+        int state;
+        enum event_type type : 8;
+        bool valid;
 };
 
 /* Deadlines. */
@@ -213,6 +217,10 @@ void rules_state_done(struct household_state *st);
 /* The latest check-in's worker id and the pending pre-report's reason, "" when none; and
  * setting them (cut to RULES_TEXT_MAX - 1 bytes). */
 const char *rules_checkin_worker(const struct household_state *st);
+/* The current opening's event id, "" when none; and setting it (cut to EVENT_ID_MAX - 1
+ * bytes; NULL or "" forgets it). A closing door forgets it. */
+const char *rules_open_event(const struct household_state *st);
+void rules_set_open_event(struct household_state *st, const char *id);
 const char *rules_report_reason(const struct household_state *st);
 void rules_set_checkin_worker(struct household_state *st, const char *worker);
 void rules_set_report_reason(struct household_state *st, const char *reason);

@@ -452,6 +452,12 @@ int store_open(const char *path, bool sync_full, bool readonly, struct store **r
                 if (r == 0)
                         r = exec_sql(s, sync_full ? "PRAGMA synchronous=FULL"
                                                   : "PRAGMA synchronous=NORMAL");
+                /* 1 MiB of page cache, not SQLite's default 2 MB: the writes touch the ends
+                 * of the tables and indexes, the rest is in the kernel's page cache a pread
+                 * away (bench: +3% reads, no measurable CPU), and peak RSS is a target. It
+                 * also bounds the sorter's memory before it spills (outbox backlogs). */
+                if (r == 0)
+                        r = exec_sql(s, "PRAGMA cache_size=-1024");
                 if (r == 0)
                         r = migrate(s);
                 if (r < 0) {

@@ -6,6 +6,8 @@
 
 #include "util.h"
 
+_Static_assert(sizeof(struct timerq_entry) == 16, "a city keeps 300,000 timer entries and more");
+
 static void swap(struct timerq_entry *a, struct timerq_entry *b)
 {
         struct timerq_entry t = *a;
@@ -13,13 +15,17 @@ static void swap(struct timerq_entry *a, struct timerq_entry *b)
         *b = t;
 }
 
-void timerq_push(struct timerq *q, int64_t usec, int type, void *ptr, uint64_t token)
+void timerq_push(struct timerq *q, int64_t usec, unsigned type, size_t index, uint32_t token)
 {
         size_t i;
 
+        if (type > TIMERQ_TYPE_MAX || index > TIMERQ_INDEX_MAX)
+                abort();
         GROW(q->heap, q->n, q->cap);
         i = q->n++;
-        q->heap[i] = (struct timerq_entry){ usec, type, ptr, token };
+        q->heap[i] = (struct timerq_entry){
+                .usec = usec, .type = type, .index = (unsigned)index, .token = token
+        };
         while (i > 0 && q->heap[(i - 1) / 2].usec > q->heap[i].usec) {
                 swap(&q->heap[(i - 1) / 2], &q->heap[i]);
                 i = (i - 1) / 2;

@@ -9,15 +9,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmac.h"
 #include "util.h"
 
 #define PAYLOAD_MAX 300
@@ -101,37 +98,24 @@ int token_key_set(struct token_key *key, const void *secret, size_t len)
 }
 
 /* HMAC() fetches both algorithms and sets the key on every call (~25,000 instructions);
- * an ack link is signed for every notification, so a context keyed once is kept and
- * duplicated per MAC (the daemon is single-threaded). */
+ * an ack link is signed for every notification, so a key prepared once is kept and a MAC
+ * costs the payload's blocks (hmac.h; the daemon is single-threaded). */
 static void mac(const struct token_key *key, const uint8_t *payload, size_t len,
                 uint8_t out[static TOKEN_MAC_BYTES])
 {
-        static EVP_MAC_CTX *keyed;
+        static struct hmac_sha256_key *keyed;
         static struct token_key keyed_for;
-        uint8_t md[EVP_MAX_MD_SIZE];
-        size_t md_len = 0;
-        EVP_MAC_CTX *c;
+        uint8_t md[HMAC_SHA256_BYTES];
 
         if (!keyed || keyed_for.len != key->len ||
             CRYPTO_memcmp(keyed_for.bytes, key->bytes, key->len) != 0) {
-                EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-                OSSL_PARAM params[] = {
-                        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256",
-                                                         0),
-                        OSSL_PARAM_construct_end(),
-                };
-
-                EVP_MAC_CTX_free(keyed);
-                keyed = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
-                EVP_MAC_free(hmac);
-                if (!keyed || !EVP_MAC_init(keyed, key->bytes, key->len, params))
-                        abort(); /* only on OOM inside OpenSSL */
+                hmac_sha256_key_free(keyed);
+                keyed = hmac_sha256_key_new(key->bytes, key->len);
+                if (!keyed)
+                        abort(); /* out of memory */
                 keyed_for = *key;
         }
-        c = EVP_MAC_CTX_dup(keyed);
-        if (!c || !EVP_MAC_update(c, payload, len) || !EVP_MAC_final(c, md, &md_len, sizeof(md)))
-                abort();
-        EVP_MAC_CTX_free(c);
+        hmac_sha256_keyed(keyed, payload, len, md);
         memcpy(out, md, TOKEN_MAC_BYTES);
         OPENSSL_cleanse(md, sizeof(md));
 }
@@ -299,9 +283,9 @@ int token_resident_decode(const struct token_key *key, const char *token,
 
 bool token_secret_equal(const char *a, size_t a_len, const char *b, size_t b_len)
 {
-        uint8_t da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
+        uint8_t da[HMAC_SHA256_BYTES], db[HMAC_SHA256_BYTES];
 
-        SHA256((const uint8_t *)a, a_len, da);
-        SHA256((const uint8_t *)b, b_len, db);
+        sha256(a, a_len, da);
+        sha256(b, b_len, db);
         return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
 }

@@ -10,7 +10,8 @@
  *               a verdict (polled read-only: max(event.id)), notifications/s, daemon CPU
  *   latency     a fixed rate; publish -> notification latency from the event's ts, which is
  *               the send time, to the arrival of the notification carrying it as event_ts
- *   soak        the same at a fixed rate for --soak seconds, sampling the daemon's VmRSS
+ *   soak        the same at a fixed rate for --soak seconds, sampling the daemon's VmRSS and
+ *               live alerts, while the notified workers acknowledge and resolve alerts
  * plus time to READY=1 (a NOTIFY_SOCKET we own), peak RSS (VmHWM) and database bytes per
  * million events. It prints a table and writes bench-<timestamp>.json with machine facts.
  *
@@ -50,6 +51,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hashmap.h"
+#include "timerq.h"
 #include "util.h"
 
 #define PREFIX          "doorwatch/v1"
@@ -57,6 +60,14 @@
 #define MAX_SIZES       8
 #define START_TIMEOUT_S 60.0
 #define SETTLE_S        0.3 /* no notification for this long: the run's notifications are in */
+
+/* The soak's workers (see "workers acting on alerts"): the share of alerts the team
+ * acknowledges, the delays in seconds, and the daemon's escalation ack_timeout. */
+#define ACK_TEAM_SHARE    0.9
+#define ACK_DELAY_S       2.0, 15.0 /* first notification -> ack (team) */
+#define ACK_ESCALATED_S   2.0, 10.0 /* escalation notification -> ack (leader, command) */
+#define RESOLVE_DELAY_S   5.0, 20.0 /* ack -> resolve */
+#define BENCH_ACK_TIMEOUT "30s"
 
 enum {
         RUN_CEILING = 1 << 0,
@@ -90,13 +101,14 @@ struct tp_result {
         uint64_t events, notifications;
         double seconds, events_per_s, notif_per_s, ratio;
         double cpu_us_per_event, broker_cpu_us_per_event;
-        int64_t verdicts[3]; /* expected, ignored, alert */
+        double syscr_per_event, syscw_per_event; /* the daemon's, from /proc/PID/io */
+        int64_t verdicts[3];                     /* expected, ignored, alert */
         double db_bytes_per_m;
 };
 
 struct lat_result {
         bool done;
-        uint64_t events, samples, notifications, escalations;
+        uint64_t events, samples, notifications, escalations, notices;
         double rate, p50_ms, p99_ms, max_ms, cpu_us_per_event;
 };
 
@@ -104,6 +116,8 @@ struct soak_result {
         bool done;
         double seconds;
         long rss_start_kb, rss_end_kb, rss_max_kb;
+        long live_start, live_end, live_max; /* the daemon's live alerts (/metrics) */
+        uint64_t acks, resolves, refused;    /* sent by the workers; refused by the daemon */
         double slope_kb_per_min;
         struct lat_result lat;
 };
@@ -227,6 +241,26 @@ static double proc_cpu_sec(pid_t pid)
             sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
                 return -1;
         return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The read-type and write-type system calls a process made so far (syscr, syscw of
+ * /proc/<pid>/io: read, pread, readv... and write, pwrite, writev...; not send/recv). */
+static bool proc_syscalls(pid_t pid, unsigned long long *ret_r, unsigned long long *ret_w)
+{
+        char path[64], line[128];
+        int found = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%ld/io", (long)pid);
+        f = fopen(path, "re");
+        if (!f)
+                return false;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "syscr: %llu", ret_r) == 1 ||
+                    sscanf(line, "syscw: %llu", ret_w) == 1)
+                        found++;
+        fclose(f);
+        return found == 2;
 }
 
 static double self_cpu_sec(void)
@@ -510,8 +544,11 @@ static int gen_registry(struct registry *g, size_t households, int devices)
 }
 
 /* The HTTP API on (its own free port, an API token, a link key: notifications carry
- * ack links), as in production. */
-static int write_daemon_conf(const struct registry *g, const char *db, int port, bool sync_full)
+ * ack links), as in production. Escalation steps come after BENCH_ACK_TIMEOUT instead of
+ * 5 minutes, so that a soak sees escalated alerts acknowledged too (the soak's workers
+ * act within seconds: the bench compresses time). */
+static int write_daemon_conf(const struct registry *g, const char *db, int port, bool sync_full,
+                             int *ret_http_port)
 {
         int http_port = free_port();
         FILE *f;
@@ -528,8 +565,10 @@ static int write_daemon_conf(const struct registry *g, const char *db, int port,
             "\"doorwatchd-bench\", \"keepalive\": \"30s\"},\n"
             " \"http\": {\"listen\": \"127.0.0.1:%d\", \"public_url\": \"http://127.0.0.1:%d\", "
             "\"token_file\": \"secrets/api.token\", \"ack_secret_file\": \"secrets/ack.key\"},\n"
+            " \"escalation\": {\"ack_timeout\": \"" BENCH_ACK_TIMEOUT "\"},\n"
             " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}}\n",
             db, sync_full ? "full" : "normal", port, http_port, http_port);
+        *ret_http_port = http_port;
         return fclose(f) == 0 ? 0 : -EIO;
 }
 
@@ -561,7 +600,7 @@ struct run {
         const char *name;
         char dir[PATH_MAX];
         char db[PATH_MAX + 32];
-        int port;
+        int port, http_port;
         pid_t broker, daemon;
         int notify_fd;
         double spawned, ready_at;
@@ -582,6 +621,15 @@ struct run {
 
         sqlite3 *ro;
         sqlite3_stmt *max_stmt;
+
+        /* Soak: the workers acknowledge and resolve alerts (see worker_notified()). */
+        bool workers_act;
+        struct hashmap *alerts;      /* alert id -> struct bench_alert, until resolved */
+        struct timerq actions;       /* when to ack or resolve: index into acting */
+        struct bench_alert **acting; /* alerts with an action scheduled (slots not reused) */
+        size_t n_acting, cap_acting;
+        unsigned seed;
+        uint64_t acks, resolves, refused, notices;
 };
 
 static int start_broker(struct run *r)
@@ -706,10 +754,12 @@ static void on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const in
         r->subscribed = true;
 }
 
+/* PUBACKs of the device events (the workers' commands go out on the other client). */
 static void on_publish(struct mosquitto *m, void *ud, int mid)
 {
         struct run *r = ud;
-        r->acked++;
+        if (m == r->pub)
+                r->acked++;
 }
 
 static bool topic_ends(const char *t, const char *suffix)
@@ -718,25 +768,192 @@ static bool topic_ends(const char *t, const char *suffix)
         return n >= k && memcmp(t + n - k, suffix, k) == 0;
 }
 
+/* ---- workers acting on alerts (soak) ----
+ *
+ * Without anyone acknowledging, every alert of a soak stays open and escalates until the
+ * end, which no campaign does. Here the notified workers act as the MQTT contract says
+ * (DESIGN.md §4): for ACK_TEAM_SHARE of the alerts the team member who got the first
+ * notification acknowledges it on <prefix>/workers/<id>/ack after ACK_DELAY_S; the others
+ * escalate (BENCH_ACK_TIMEOUT) and whoever gets the escalation acknowledges after
+ * ACK_ESCALATED_S. The one who acknowledged resolves the alert RESOLVE_DELAY_S later,
+ * which takes it out of the daemon's memory: the live alert count levels off. */
+
+enum notification_kind { NOTE_FIRST_STEP, NOTE_ESCALATION, NOTE_ACK_NOTICE };
+enum { ACT_ACK, ACT_RESOLVE };
+
+struct bench_alert {
+        char id[48];
+        char worker[64]; /* who acts */
+        bool scheduled;  /* an ack is due, or was sent */
+        size_t slot;     /* in run.acting while an action is scheduled, 0 = none */
+};
+
+/* libmosquitto NUL-terminates payloads. The first step of an alert is round 1 to the team;
+ * escalations (ack_timeout later) and reminders carry the event's time too. */
+static enum notification_kind notification_kind(const struct mosquitto_message *msg)
+{
+        size_t n = (size_t)msg->payloadlen;
+
+        if (memmem(msg->payload, n, "\"kind\":\"ack_notice\"", 19))
+                return NOTE_ACK_NOTICE;
+        if (memmem(msg->payload, n, "\"round\":1,", 10) &&
+            memmem(msg->payload, n, "\"step\":\"team\"", 13))
+                return NOTE_FIRST_STEP;
+        return NOTE_ESCALATION;
+}
+
+/* The string value of "key":"..." in a flat JSON payload, into buf; false if absent. */
+static bool payload_string(const struct mosquitto_message *msg, const char *key, char *buf,
+                           size_t size)
+{
+        char pat[64];
+        const char *p, *end = (const char *)msg->payload + msg->payloadlen;
+        size_t k = (size_t)snprintf(pat, sizeof(pat), "\"%s\":\"", key), i;
+
+        p = memmem(msg->payload, (size_t)msg->payloadlen, pat, k);
+        if (!p)
+                return false;
+        p += k;
+        for (i = 0; p + i < end && p[i] != '"' && i + 1 < size; i++)
+                buf[i] = p[i];
+        buf[i] = 0;
+        return p + i < end && p[i] == '"' && i > 0;
+}
+
+static double uniform(struct run *r, double lo, double hi)
+{
+        return lo + (hi - lo) * ((double)rand_r(&r->seed) / (double)RAND_MAX);
+}
+
+static void schedule_action(struct run *r, struct bench_alert *a, int what, double delay_s)
+{
+        if (a->slot == 0) {
+                if (r->n_acting == r->cap_acting) {
+                        size_t cap = r->cap_acting ? r->cap_acting * 2 : 1024;
+                        struct bench_alert **p = realloc(r->acting, cap * sizeof(*p));
+                        if (!p)
+                                return;
+                        r->acting = p;
+                        r->cap_acting = cap;
+                }
+                if (r->n_acting == 0)
+                        r->acting[r->n_acting++] = NULL; /* slot 0 means none */
+                a->slot = r->n_acting;
+                r->acting[r->n_acting++] = a;
+        }
+        timerq_push(&r->actions, now_monotonic_usec() + (int64_t)(delay_s * 1e6), (unsigned)what,
+                    a->slot, 0);
+}
+
+/* A notification to a worker of the topic <prefix>/workers/<id>/notify. */
+static void worker_notified(struct run *r, const struct mosquitto_message *msg,
+                            enum notification_kind kind)
+{
+        const char *w = msg->topic + strlen(PREFIX "/workers/");
+        char id[sizeof(((struct bench_alert *)0)->id)];
+        struct bench_alert *a;
+        size_t wl = strcspn(w, "/");
+
+        if (!str_startswith(msg->topic, PREFIX "/workers/") || kind == NOTE_ACK_NOTICE ||
+            !payload_string(msg, "alert_id", id, sizeof(id)))
+                return;
+        a = hashmap_get(r->alerts, id);
+        if (!a) {
+                a = calloc(1, sizeof(*a));
+                if (!a)
+                        return;
+                snprintf(a->id, sizeof(a->id), "%s", id);
+                hashmap_put(r->alerts, a->id, a);
+                /* The team lets the others escalate. */
+                if (kind == NOTE_FIRST_STEP && uniform(r, 0, 1) >= ACK_TEAM_SHARE)
+                        return;
+        } else if (a->scheduled || kind == NOTE_FIRST_STEP)
+                return; /* acted on already, or another team member's copy */
+        snprintf(a->worker, sizeof(a->worker), "%.*s", (int)MIN(wl, sizeof(a->worker) - 1), w);
+        a->scheduled = true;
+        schedule_action(r, a, ACT_ACK,
+                        kind == NOTE_FIRST_STEP ? uniform(r, ACK_DELAY_S)
+                                                : uniform(r, ACK_ESCALATED_S));
+}
+
+static int send_command(struct run *r, const struct bench_alert *a, const char *verb)
+{
+        char topic[160], payload[160];
+        int n, rc;
+
+        snprintf(topic, sizeof(topic), PREFIX "/workers/%s/%s", a->worker, verb);
+        n = snprintf(payload, sizeof(payload), "{\"alert_id\":\"%s\"%s}", a->id,
+                     strcmp(verb, "resolve") == 0 ? ",\"note\":\"bench: door checked\"" : "");
+        rc = mosquitto_publish(r->sub, NULL, topic, n, payload, 1, false);
+        if (rc != MOSQ_ERR_SUCCESS) {
+                say("%s: publish %s: %s", r->name, verb, mosquitto_strerror(rc));
+                return -EIO;
+        }
+        return 0;
+}
+
+/* Sends the acks and resolves that are due. */
+static int workers_act(struct run *r)
+{
+        struct timerq_entry t;
+
+        while (timerq_pop_due(&r->actions, now_monotonic_usec(), &t)) {
+                struct bench_alert *a = r->acting[t.index];
+
+                if (t.type == ACT_ACK) {
+                        if (send_command(r, a, "ack") < 0)
+                                return -EIO;
+                        r->acks++;
+                        schedule_action(r, a, ACT_RESOLVE, uniform(r, RESOLVE_DELAY_S));
+                } else {
+                        if (send_command(r, a, "resolve") < 0)
+                                return -EIO;
+                        r->resolves++;
+                        r->acting[t.index] = NULL;
+                        hashmap_remove(r->alerts, a->id);
+                        free(a);
+                }
+        }
+        return 0;
+}
+
+static void workers_done(struct run *r)
+{
+        struct bench_alert *a;
+        const char *key;
+        size_t i = 0;
+
+        while (r->alerts && hashmap_iterate(r->alerts, &i, &key, (void **)&a))
+                free(a);
+        r->alerts = hashmap_free(r->alerts);
+        timerq_done(&r->actions);
+        free(r->acting);
+        r->acting = NULL;
+        r->n_acting = r->cap_acting = 0;
+}
+
 static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
 {
         struct run *r = ud;
         double now = mono();
 
         if (topic_ends(msg->topic, "/notify")) {
+                enum notification_kind kind;
                 const char *p;
 
                 r->notifications++;
                 r->t_last_notification = now;
-                if (!r->collect_latency || !msg->payload)
+                if (!msg->payload)
                         return;
-                /* Only the first step of an alert: escalations (ack_timeout later) carry the
-                 * event's time too. libmosquitto NUL-terminates payloads. */
-                if (!memmem(msg->payload, (size_t)msg->payloadlen, "\"round\":1,", 10) ||
-                    !memmem(msg->payload, (size_t)msg->payloadlen, "\"step\":\"team\"", 13)) {
+                kind = notification_kind(msg);
+                if (kind == NOTE_ACK_NOTICE)
+                        r->notices++;
+                else if (kind == NOTE_ESCALATION)
                         r->escalations++;
+                if (r->workers_act)
+                        worker_notified(r, msg, kind);
+                if (!r->collect_latency || kind != NOTE_FIRST_STEP)
                         return;
-                }
                 p = memmem(msg->payload, (size_t)msg->payloadlen, "\"event_ts\":", 11);
                 if (!p)
                         return;
@@ -745,6 +962,10 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
                         return;
                 GROW(r->lat_ms, r->n_lat, r->cap_lat);
                 r->lat_ms[r->n_lat++] = ((double)now_realtime_usec() / 1e6 - ts) * 1e3;
+        } else if (topic_ends(msg->topic, "/result")) {
+                if (msg->payload &&
+                    memmem(msg->payload, (size_t)msg->payloadlen, "\"ok\":false", 10))
+                        r->refused++;
         } else if (topic_ends(msg->topic, "/events")) {
                 r->received++;
                 r->t_last_received = now;
@@ -1065,6 +1286,7 @@ static int run_begin(struct run *r, const struct opts *o, const struct registry 
         static unsigned seq;
         static const char *const ceiling_filters[] = { PREFIX "/devices/+/events", NULL };
         static const char *const daemon_filters[] = { PREFIX "/workers/+/notify",
+                                                      PREFIX "/workers/+/result",
                                                       PREFIX "/daemon/+/status", NULL };
         int e;
 
@@ -1077,7 +1299,7 @@ static int run_begin(struct run *r, const struct opts *o, const struct registry 
         if (e == 0)
                 e = connect_clients(r, with_daemon ? daemon_filters : ceiling_filters);
         if (e == 0 && with_daemon) {
-                e = write_daemon_conf(g, r->db, r->port, sync_full);
+                e = write_daemon_conf(g, r->db, r->port, sync_full, &r->http_port);
                 if (e == 0)
                         e = start_daemon(r);
                 if (e == 0)
@@ -1111,6 +1333,7 @@ static void run_end(struct run *r)
         r->notify_fd = -1;
         free(r->lat_ms);
         r->lat_ms = NULL;
+        workers_done(r);
 }
 
 /* Publishes `n` events, keeping at most o->inflight awaiting their PUBACK. */
@@ -1183,6 +1406,8 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
         uint64_t n = (uint64_t)o->events;
         struct run r;
         double t0, t_stored = 0, cpu0, bcpu0, cpu1, bcpu1;
+        unsigned long long scr0 = 0, scw0 = 0, scr1 = 0, scw1 = 0;
+        bool have_sc;
         long long size0;
         int64_t base;
         int e = run_begin(&r, o, g, sync_full ? "full" : "normal", true, sync_full);
@@ -1193,6 +1418,7 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
         size0 = db_bytes(r.db);
         cpu0 = proc_cpu_sec(r.daemon);
         bcpu0 = proc_cpu_sec(r.broker);
+        have_sc = proc_syscalls(r.daemon, &scr0, &scw0);
         t0 = mono();
         e = publish_all(&r, n);
         if (e == 0)
@@ -1203,6 +1429,7 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
                 goto out;
         cpu1 = proc_cpu_sec(r.daemon);
         bcpu1 = proc_cpu_sec(r.broker);
+        have_sc = have_sc && proc_syscalls(r.daemon, &scr1, &scw1);
         note_daemon(&r, res);
         *t = (struct tp_result){
                 .done = true,
@@ -1215,6 +1442,8 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
                                                : 0,
                 .cpu_us_per_event = (cpu1 - cpu0) / (double)n * 1e6,
                 .broker_cpu_us_per_event = (bcpu1 - bcpu0) / (double)n * 1e6,
+                .syscr_per_event = have_sc ? (double)(scr1 - scr0) / (double)n : -1,
+                .syscw_per_event = have_sc ? (double)(scw1 - scw0) / (double)n : -1,
         };
         static const char *const verdicts[] = { "expected", "ignored", "alert" };
         for (size_t i = 0; i < 3; i++) {
@@ -1255,13 +1484,105 @@ static double percentile(const double *sorted, size_t n, double p)
         return sorted[i > 0 ? i - 1 : 0];
 }
 
-/* A fixed rate for `seconds`: latency of every notification, and (soak) VmRSS each second. */
+/* A gauge of the daemon's /metrics (plain HTTP on loopback, no token needed), or -1. */
+static long daemon_gauge(const struct run *r, const char *name)
+{
+        struct sockaddr_in a = { .sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)r->http_port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        static const char req[] = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+        struct timeval tv = { .tv_sec = 2 };
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0, cap = 0, nl = strlen(name);
+        long v = -1;
+        ssize_t k;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return -1;
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+            send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1) {
+                close(fd);
+                return -1;
+        }
+        do {
+                if (cap - n < 4096) {
+                        char *more = realloc(buf, 2 * cap + 16384 + 1);
+                        if (!more)
+                                break;
+                        buf = more;
+                        cap = 2 * cap + 16384;
+                }
+                k = recv(fd, buf + n, cap - n, 0);
+                n += k > 0 ? (size_t)k : 0;
+        } while (k > 0);
+        close(fd);
+        if (!buf)
+                return -1;
+        buf[n] = 0;
+        for (const char *p = buf; (p = strstr(p, name)); p += nl)
+                if (p > buf && p[-1] == '\n' && p[nl] == ' ') {
+                        v = strtol(p + nl + 1, NULL, 10);
+                        break;
+                }
+        return v;
+}
+
+/* Least-squares slope of (minutes, kB) samples. */
+struct trend {
+        double n, sx, sy, sxx, sxy;
+};
+
+static void trend_add(struct trend *t, double x, double y)
+{
+        t->n++;
+        t->sx += x;
+        t->sy += y;
+        t->sxx += x * x;
+        t->sxy += x * y;
+}
+
+static double trend_slope(const struct trend *t)
+{
+        double d = t->n * t->sxx - t->sx * t->sx;
+        return t->n >= 2 && d > 0 ? (t->n * t->sxy - t->sx * t->sy) / d : 0;
+}
+
+/* One sample a second of a soak: VmRSS and the live alerts, counted after a tenth of the
+ * run (warm-up: caches, the first alerts); a line on stderr every 30 s. */
+static void soak_sample(struct run *r, struct soak_result *soak, double elapsed, struct trend *t)
+{
+        long rss = proc_status_kb(r->daemon, "VmRSS:");
+        long live = daemon_gauge(r, "doorwatch_live_alerts");
+
+        soak->rss_max_kb = MAX(soak->rss_max_kb, rss);
+        soak->rss_end_kb = rss;
+        soak->live_max = MAX(soak->live_max, live);
+        soak->live_end = live;
+        if (elapsed >= soak->seconds / 10) {
+                if (soak->rss_start_kb == 0) {
+                        soak->rss_start_kb = rss;
+                        soak->live_start = live;
+                }
+                trend_add(t, elapsed / 60, (double)rss);
+        }
+        if ((long)elapsed % 30 == 0)
+                say("%s: %.0f s, VmRSS %.1f MB, %ld live alerts, %llu acks, %llu resolves", r->name,
+                    elapsed, (double)rss / 1024, live, (unsigned long long)r->acks,
+                    (unsigned long long)r->resolves);
+}
+
+/* A fixed rate for `seconds`: latency of every notification, and (soak) VmRSS and live
+ * alerts each second while the workers act on the alerts. */
 static int run_paced(const struct opts *o, const struct registry *g, const char *name,
                      double seconds, struct lat_result *lat, struct soak_result *soak,
                      struct size_result *res)
 {
         uint64_t total = (uint64_t)(o->rate * seconds), next_sample = 1;
-        double t0, t_stored = 0, cpu0, slope_n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+        double t0, t_stored = 0, cpu0;
+        struct trend trend = { 0 };
         struct run r;
         int64_t base;
         int e = run_begin(&r, o, g, name, true, false);
@@ -1269,6 +1590,12 @@ static int run_paced(const struct opts *o, const struct registry *g, const char 
         if (e < 0)
                 goto out;
         r.collect_latency = true;
+        if (soak) {
+                soak->seconds = seconds;
+                r.workers_act = true;
+                r.alerts = hashmap_new(1024);
+                r.seed = 1;
+        }
         base = db_max_event(&r);
         cpu0 = proc_cpu_sec(r.daemon);
         t0 = mono();
@@ -1279,23 +1606,11 @@ static int run_paced(const struct opts *o, const struct registry *g, const char 
                 while (r.published < due && in_flight(&r) < (uint64_t)o->inflight)
                         if ((e = publish_next(&r)) < 0)
                                 goto out;
+                if (r.workers_act && (e = workers_act(&r)) < 0)
+                        goto out;
                 if (soak && now - t0 >= (double)next_sample) {
-                        long rss = proc_status_kb(r.daemon, "VmRSS:");
-                        double x = (now - t0) / 60;
-
                         next_sample++;
-                        soak->rss_max_kb = MAX(soak->rss_max_kb, rss);
-                        soak->rss_end_kb = rss;
-                        /* After a tenth of the run (warm-up: caches, the first alerts). */
-                        if (now - t0 >= seconds / 10) {
-                                if (soak->rss_start_kb == 0)
-                                        soak->rss_start_kb = rss;
-                                slope_n++;
-                                sx += x;
-                                sy += (double)rss;
-                                sxx += x * x;
-                                sxy += x * (double)rss;
-                        }
+                        soak_sample(&r, soak, now - t0, &trend);
                 }
                 if ((e = pump(&r, t0 + (double)r.published / o->rate - mono())) < 0)
                         goto out;
@@ -1318,6 +1633,7 @@ static int run_paced(const struct opts *o, const struct registry *g, const char 
                 .samples = r.n_lat,
                 .notifications = r.notifications,
                 .escalations = r.escalations,
+                .notices = r.notices,
                 .rate = (double)total / (t_stored - t0),
                 .p50_ms = percentile(r.lat_ms, r.n_lat, 0.50),
                 .p99_ms = percentile(r.lat_ms, r.n_lat, 0.99),
@@ -1326,10 +1642,10 @@ static int run_paced(const struct opts *o, const struct registry *g, const char 
         };
         if (soak) {
                 soak->done = true;
-                soak->seconds = seconds;
-                if (slope_n >= 2 && slope_n * sxx - sx * sx > 0)
-                        soak->slope_kb_per_min =
-                            (slope_n * sxy - sx * sy) / (slope_n * sxx - sx * sx);
+                soak->slope_kb_per_min = trend_slope(&trend);
+                soak->acks = r.acks;
+                soak->resolves = r.resolves;
+                soak->refused = r.refused;
         }
 out:
         run_end(&r);
@@ -1373,6 +1689,9 @@ static void print_table(const struct opts *o, const struct machine *m, struct si
         ROW("  notifications/s", "", r->normal.done, "%.0f", r->normal.notif_per_s);
         ROW("  daemon CPU per event, us", "<= 10", r->normal.done, "%.1f",
             r->normal.cpu_us_per_event);
+        ROW("  daemon syscalls per event, read/write", "",
+            r->normal.done && r->normal.syscr_per_event >= 0, "%.2f/%.2f",
+            r->normal.syscr_per_event, r->normal.syscw_per_event);
         ROW("  broker CPU per event, us", "", r->normal.done, "%.1f",
             r->normal.broker_cpu_us_per_event);
         ROW("  verdicts expected/ignored/alert", "", r->normal.done, "%lld/%lld/%lld",
@@ -1383,6 +1702,9 @@ static void print_table(const struct opts *o, const struct machine *m, struct si
         ROW("throughput, sync full, events/s", "", r->full.done, "%.0f (%.0f%%)",
             r->full.events_per_s, r->full.ratio * 100);
         ROW("  daemon CPU per event, us", "", r->full.done, "%.1f", r->full.cpu_us_per_event);
+        ROW("  daemon syscalls per event, read/write", "",
+            r->full.done && r->full.syscr_per_event >= 0, "%.2f/%.2f", r->full.syscr_per_event,
+            r->full.syscw_per_event);
         snprintf(label, sizeof(label), "latency at %.0f/s p50/p99/max, ms", o->rate);
         ROW(label, "p99 <= 2", r->lat.done, "%.2f/%.2f/%.2f", r->lat.p50_ms, r->lat.p99_ms,
             r->lat.max_ms);
@@ -1398,10 +1720,16 @@ static void print_table(const struct opts *o, const struct machine *m, struct si
             (double)r->soak.rss_start_kb / 1024, (double)r->soak.rss_end_kb / 1024,
             (double)r->soak.rss_max_kb / 1024);
         ROW("  VmRSS trend, kB/min", "~0", r->soak.done, "%.0f", r->soak.slope_kb_per_min);
+        ROW("  live alerts after warm-up -> end (max)", "level", r->soak.done, "%ld -> %ld (%ld)",
+            r->soak.live_start, r->soak.live_end, r->soak.live_max);
+        ROW("  workers' acks/resolves (refused)", "", r->soak.done, "%llu/%llu (%llu)",
+            (unsigned long long)r->soak.acks, (unsigned long long)r->soak.resolves,
+            (unsigned long long)r->soak.refused);
         ROW("  latency p50/p99/max, ms", "", r->soak.done, "%.2f/%.2f/%.2f", r->soak.lat.p50_ms,
             r->soak.lat.p99_ms, r->soak.lat.max_ms);
-        ROW("  notifications: first step/escalations", "", r->soak.done, "%llu/%llu",
-            (unsigned long long)r->soak.lat.samples, (unsigned long long)r->soak.lat.escalations);
+        ROW("  notifications first/escalated/notices", "", r->soak.done, "%llu/%llu/%llu",
+            (unsigned long long)r->soak.lat.samples, (unsigned long long)r->soak.lat.escalations,
+            (unsigned long long)r->soak.lat.notices);
         ROW("expected openings by", "", r->mix != NULL, "%s", r->mix);
 #undef ROW
         printf("\n");
@@ -1419,6 +1747,10 @@ static cJSON *tp_json(const struct tp_result *t)
         cJSON_AddNumberToObject(j, "notifications_per_s", t->notif_per_s);
         cJSON_AddNumberToObject(j, "daemon_cpu_us_per_event", t->cpu_us_per_event);
         cJSON_AddNumberToObject(j, "broker_cpu_us_per_event", t->broker_cpu_us_per_event);
+        if (t->syscr_per_event >= 0) {
+                cJSON_AddNumberToObject(j, "daemon_read_syscalls_per_event", t->syscr_per_event);
+                cJSON_AddNumberToObject(j, "daemon_write_syscalls_per_event", t->syscw_per_event);
+        }
         cJSON_AddNumberToObject(j, "verdict_expected", (double)t->verdicts[0]);
         cJSON_AddNumberToObject(j, "verdict_ignored", (double)t->verdicts[1]);
         cJSON_AddNumberToObject(j, "verdict_alert", (double)t->verdicts[2]);
@@ -1435,6 +1767,7 @@ static cJSON *lat_json(const struct lat_result *l)
         cJSON_AddNumberToObject(j, "notifications", (double)l->notifications);
         cJSON_AddNumberToObject(j, "samples", (double)l->samples);
         cJSON_AddNumberToObject(j, "escalation_notifications", (double)l->escalations);
+        cJSON_AddNumberToObject(j, "ack_notices", (double)l->notices);
         cJSON_AddNumberToObject(j, "p50_ms", l->p50_ms);
         cJSON_AddNumberToObject(j, "p99_ms", l->p99_ms);
         cJSON_AddNumberToObject(j, "max_ms", l->max_ms);
@@ -1517,6 +1850,14 @@ static int write_json(const struct opts *o, const struct machine *m, const struc
                         cJSON_AddNumberToObject(sk, "rss_max_kb", (double)r->soak.rss_max_kb);
                         cJSON_AddNumberToObject(sk, "rss_trend_kb_per_min",
                                                 r->soak.slope_kb_per_min);
+                        cJSON_AddNumberToObject(sk, "live_alerts_after_warmup",
+                                                (double)r->soak.live_start);
+                        cJSON_AddNumberToObject(sk, "live_alerts_end", (double)r->soak.live_end);
+                        cJSON_AddNumberToObject(sk, "live_alerts_max", (double)r->soak.live_max);
+                        cJSON_AddNumberToObject(sk, "worker_acks", (double)r->soak.acks);
+                        cJSON_AddNumberToObject(sk, "worker_resolves", (double)r->soak.resolves);
+                        cJSON_AddNumberToObject(sk, "worker_commands_refused",
+                                                (double)r->soak.refused);
                         cJSON_AddItemToObject(sk, "latency", lat_json(&r->soak.lat));
                 }
         }

@@ -8,6 +8,12 @@ static const struct adapter *const adapters[] = {
         &adapter_ring,   &adapter_tasmota,     &adapter_esphome,
 };
 
+/* Declared in config.h, defined with the adapters so that their tests need no config.o. */
+const char *device_source(const struct device *d)
+{
+        return d->adapter ? d->adapter->name : NULL;
+}
+
 const struct adapter *adapter_find(const char *name)
 {
         for (size_t i = 0; name && i < sizeof(adapters) / sizeof(adapters[0]); i++)

@@ -556,6 +556,8 @@ int adapter_decode_end(int r, struct device_state *st, const struct device_state
                        struct adapter_decode_result *out)
 {
         if (r == ADAPTER_E_INVALID || r == ADAPTER_E_NOT_MINE) {
+                if (st->recent != saved->recent)
+                        device_state_done(st); /* allocated by this decode */
                 *st = *saved;
                 out->n_events = 0;
         }
@@ -580,10 +582,11 @@ bool adapter_recent_find(const struct device_state *st, const char *id,
                          enum person_direction *ret_dir)
 {
         uint32_t h = (uint32_t)hash_str(id) | 1; /* 0 marks an empty slot */
+        const struct device_recent *r = st->recent;
 
-        for (size_t i = 0; i < DEVICE_STATE_RECENT_IDS; i++)
-                if (st->recent_ids[i] == h) {
-                        *ret_dir = (enum person_direction)st->recent_dirs[i];
+        for (size_t i = 0; r && i < DEVICE_STATE_RECENT_IDS; i++)
+                if (r->ids[i] == h) {
+                        *ret_dir = (enum person_direction)r->dirs[i];
                         return true;
                 }
         return false;
@@ -592,15 +595,21 @@ bool adapter_recent_find(const struct device_state *st, const char *id,
 void adapter_recent_put(struct device_state *st, const char *id, enum person_direction dir)
 {
         uint32_t h = (uint32_t)hash_str(id) | 1;
+        struct device_recent *r = st->recent;
         size_t i;
 
+        if (!r) {
+                r = st->recent = calloc(1, sizeof(*r));
+                if (!r)
+                        return; /* out of memory: a repeat would be counted again */
+        }
         for (i = 0; i < DEVICE_STATE_RECENT_IDS; i++)
-                if (st->recent_ids[i] == h) {
-                        st->recent_dirs[i] = (uint8_t)dir;
+                if (r->ids[i] == h) {
+                        r->dirs[i] = (uint8_t)dir;
                         return;
                 }
-        i = st->recent_next % DEVICE_STATE_RECENT_IDS;
-        st->recent_ids[i] = h;
-        st->recent_dirs[i] = (uint8_t)dir;
-        st->recent_next = (uint8_t)((i + 1) % DEVICE_STATE_RECENT_IDS);
+        i = r->next % DEVICE_STATE_RECENT_IDS;
+        r->ids[i] = h;
+        r->dirs[i] = (uint8_t)dir;
+        r->next = (uint8_t)((i + 1) % DEVICE_STATE_RECENT_IDS);
 }

@@ -15,18 +15,17 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "hmac.h"
+
 void channel_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
                          unsigned char out[32])
 {
-        unsigned int len = 32;
-
-        HMAC(EVP_sha256(), key, (int)key_len, msg_len ? msg : (const void *)"", msg_len, out, &len);
+        hmac_sha256(key, key_len, msg, msg_len, out);
 }
 
 char *channel_base64(const unsigned char *data, size_t len)

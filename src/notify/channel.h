@@ -20,7 +20,7 @@ extern const struct notify_type notify_type_webhook;
 #define CHANNEL_RATE_LIMIT_BACKOFF_USEC (60 * USEC_PER_SEC)
 #define CHANNEL_DEFAULT_TIMEOUT_USEC    (10 * USEC_PER_SEC)
 
-/* HMAC-SHA256 (OpenSSL). */
+/* HMAC-SHA256 (hmac.h). */
 void channel_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
                          unsigned char out[32]);
 char *channel_base64(const unsigned char *data, size_t len);

@@ -1,10 +1,13 @@
 /* mqtt.c: the "mqtt" notifier type (see notify/mqtt_notifier.h).
  *
- * libmosquitto message ids are 16-bit, so a direct table of 65536 slots maps a mid to
- * the send (struct notify_op) awaiting its PUBACK; the op's data holds mid + 1 so that
- * cancel() can clear its slot. Invariant: a slot holds an op exactly until the op is
- * completed or cancelled. The type struct lives inside struct notify_mqtt (its userdata
- * points back), so notifiers created from it must be freed before it is. */
+ * A table of MID_SLOTS slots, indexed by libmosquitto's message id modulo its size, maps a
+ * mid to the send (struct notify_op) awaiting its PUBACK; the op's data holds mid + 1, so
+ * that cancel() finds its slot and a PUBACK is matched to the op of exactly its mid. Ids
+ * are handed out in sequence, so two sends share a slot only when MID_SLOTS publishes went
+ * out while the older one waited (16 times the outbox's window): the older is then
+ * retried. Invariant: a slot holds an op exactly until the op is completed or cancelled. The type
+ * struct lives inside struct notify_mqtt (its userdata points back), so notifiers created from it
+ * must be freed before it is. */
 #include "notify/mqtt_notifier.h"
 
 #include <errno.h>
@@ -16,7 +19,8 @@
 #include "mqtt.h"
 #include "util.h"
 
-#define MID_SLOTS 65536
+/* 32 KB; a slot per possible mid (65536) took 512 KB, resident once the ids went round. */
+#define MID_SLOTS NOTIFY_MQTT_MID_SLOTS
 
 struct notify_mqtt {
         struct notify_type type;
@@ -78,15 +82,15 @@ static int mqtt_send(struct notifier *n, const struct notify_message *m, struct 
         if (r < 0)
                 return r;
         if (nm->inflight[mid % MID_SLOTS]) {
-                /* 65536 publishes while this one waited: it is resent by libmosquitto anyway,
-                 * but its completion can no longer be told apart. Let the outbox retry it. */
+                /* MID_SLOTS publishes while this one waited: libmosquitto still resends it,
+                 * but its completion no longer has a slot. Let the outbox retry it. */
                 struct notify_op *old = nm->inflight[mid % MID_SLOTS];
                 slot_clear(nm, old);
                 notify_op_complete(old, NOTIFY_RETRY, 0, "message id reused before PUBACK");
         }
         nm->inflight[mid % MID_SLOTS] = op;
         nm->n_inflight++;
-        notify_op_set_data(op, (void *)(uintptr_t)((unsigned)mid % MID_SLOTS + 1));
+        notify_op_set_data(op, (void *)(uintptr_t)((unsigned)mid + 1));
         return 0;
 }
 
@@ -102,8 +106,8 @@ bool notify_mqtt_on_publish(struct notify_mqtt *nm, int mid)
         if (!nm)
                 return false;
         op = nm->inflight[(unsigned)mid % MID_SLOTS];
-        if (!op)
-                return false;
+        if (!op || (uintptr_t)notify_op_get_data(op) != (uintptr_t)((unsigned)mid + 1))
+                return false; /* not ours, or an older send retried in the meantime */
         slot_clear(nm, op);
         notify_op_complete(op, NOTIFY_DELIVERED, 0, "PUBACK");
         return true;

@@ -18,6 +18,8 @@
 #include "notify/notify.h"
 
 #define NOTIFY_MQTT_NOT_CONNECTED "broker not connected"
+/* Sends awaiting a PUBACK are found by message id modulo this (see mqtt.c). */
+#define NOTIFY_MQTT_MID_SLOTS 4096
 
 struct notify_mqtt;
 

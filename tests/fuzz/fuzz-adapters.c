@@ -153,7 +153,6 @@ static void setup(void)
                 d->id = (char *)"d-fuzz";
                 d->kind = fuzz_devices[i].kind;
                 d->invert = fuzz_devices[i].invert;
-                d->source = (char *)fuzz_devices[i].source;
                 d->adapter = adapter_find(fuzz_devices[i].source);
                 if (!d->adapter)
                         abort();
@@ -181,7 +180,8 @@ static void setup(void)
                         fprintf(stderr,                                                            \
                                 "fuzz: contract violated: %s (%s:%d): %s on \"%s\" -> %d, "        \
                                 "%zu events\n",                                                    \
-                                #x, __FILE__, __LINE__, d->source, m->topic, r, out->n_events);    \
+                                #x, __FILE__, __LINE__, device_source(d), m->topic, r,             \
+                                out->n_events);                                                    \
                         abort();                                                                   \
                 }                                                                                  \
         } while (0)
@@ -211,16 +211,16 @@ static void check_result(const struct device *d, const struct adapter_msg *m, in
                         CHECK(e->type == EVENT_AVAILABILITY && e->bridge_id[0]);
         }
         CHECK(st->door >= DOOR_UNKNOWN && st->door <= DOOR_CLOSED);
-        CHECK(st->recent_next < DEVICE_STATE_RECENT_IDS);
-        for (size_t i = 0; i < DEVICE_STATE_RECENT_IDS; i++)
-                CHECK(st->recent_dirs[i] <= DIRECTION_IN);
+        CHECK(!st->recent || st->recent->next < DEVICE_STATE_RECENT_IDS);
+        for (size_t i = 0; st->recent && i < DEVICE_STATE_RECENT_IDS; i++)
+                CHECK(st->recent->dirs[i] <= DIRECTION_IN);
 }
 
 #define CHECK_STATE(x)                                                                             \
         do {                                                                                       \
                 if (!(x)) {                                                                        \
                         fprintf(stderr, "fuzz: %s changed state on a refused message (%d)\n",      \
-                                devices[i].source, r);                                             \
+                                device_source(&devices[i]), r);                                    \
                         abort();                                                                   \
                 }                                                                                  \
         } while (0)
@@ -289,6 +289,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 data += len;
                 size -= len;
         }
+        for (size_t i = 0; i < N_DEVICES; i++)
+                device_state_done(&states[i]);
         return 0;
 }
 

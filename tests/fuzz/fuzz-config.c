@@ -134,7 +134,7 @@ static void check_config(const struct config *c)
                 const struct household *h = &c->households[i];
                 check(h->id && config_household(c, h->id) == h, "household lookup");
                 for (size_t k = 0; k < h->n_devices; k++)
-                        check(h->devices[k]->household == h, "household devices");
+                        check(h->devices[k].household == h, "household devices");
                 for (int r = 0; r < TEAM_ROLES; r++)
                         check(h->team[r] != NULL, "team member");
         }

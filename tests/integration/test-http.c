@@ -2,8 +2,9 @@
  * as the client: one-tap acknowledge links (a GET never acknowledges, the confirm POST
  * does and stops escalation, tampered, expired and replayed links are refused), resident
  * pre-report links (recorded, tampering refused, revocation), the API's authentication,
- * status codes and actions, /metrics in the Prometheus text format moving with events,
- * /readyz and /healthz across a broker outage, security headers and the rate limit. */
+ * status codes and actions, /metrics in the Prometheus text format moving with events (and
+ * counting one commit for a burst of MQTT messages), /readyz and /healthz across a broker
+ * outage, security headers and the rate limit. */
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <curl/curl.h>
@@ -786,6 +787,51 @@ static double sample(const char *text, const char *series)
         return -1;
 }
 
+static double commits(struct harness *h)
+{
+        struct resp r = { 0 };
+        double v;
+
+        assert_int_equal(request(h, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
+        v = sample(r.body, "doorwatch_commit_seconds_count");
+        resp_free(&r);
+        return v;
+}
+
+/* What the daemon reads in one wake-up is committed together, at the end of the read, and
+ * a command's reply follows that commit: with the daemon stopped, the broker hands it ten
+ * events and a check-in at once; after SIGCONT they take one commit (two if the broker
+ * split them), not one each. */
+static void test_read_burst_is_one_commit(void **state)
+{
+        struct harness *h = *state;
+        double before = commits(h);
+
+        assert_true(before >= 0);
+        h_subscribe(h, "doorwatch/v1/devices/+/events");
+        h_subscribe(h, "doorwatch/v1/workers/+/checkin");
+        assert_int_equal(kill(h->daemon_pid, SIGSTOP), 0);
+        for (int i = 0; i < 10; i++) {
+                char id[16];
+                snprintf(id, sizeof(id), "b-%d", i);
+                door_event(h, "d-2-door", id, "closed"); /* no alert: no commits of its own */
+        }
+        h_publish(h, "doorwatch/v1/workers/w-a-01/checkin",
+                  "{\"household\": \"H-2\", \"request_id\": \"burst\"}", false);
+        /* The broker relays them to the stopped daemon's socket as it relays them here. */
+        assert_int_equal(h_wait_messages(h, "doorwatch/v1/devices/+/events", 10, 5000), 10);
+        assert_int_equal(h_wait_messages(h, "doorwatch/v1/workers/+/checkin", 1, 5000), 1);
+        assert_int_equal(kill(h->daemon_pid, SIGCONT), 0);
+        assert_int_equal(h_wait_messages(h, "doorwatch/v1/workers/w-a-01/result", 1, 5000), 1);
+        assert_non_null(
+            strstr(h_message(h, "doorwatch/v1/workers/w-a-01/result", 0)->payload, "\"ok\":true"));
+        /* The reply came after the commit: everything is in the database already. */
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM checkin WHERE household = 'H-2'"), 1);
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM event WHERE uid LIKE 'b-%%'"), 10);
+        double d = commits(h) - before;
+        assert_true(d >= 1 && d <= 2);
+}
+
 static void test_metrics_exposition_moves_with_events(void **state)
 {
         struct harness *h = *state;
@@ -957,6 +1003,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_ctl_qr_link_png_and_revoke, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_api_auth_status_codes_and_actions, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_read_burst_is_one_commit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_metrics_exposition_moves_with_events, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_readyz_follows_the_broker_healthz_stays, setup,

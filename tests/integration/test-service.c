@@ -27,6 +27,8 @@
 
 #include "harness.h"
 #include "mqtt.h"
+#include "notify/mqtt_notifier.h"
+#include "notify/notify.h"
 
 #define NOTIFY "doorwatch/v1/workers/+/notify"
 
@@ -856,6 +858,98 @@ static void test_mqtt_subscription_changes(void **state)
         sd_event_unref(e);
 }
 
+/* ---- the mqtt notifier in process: a PUBACK completes the send of exactly its message
+ * id; another id that shares its slot in the table (NOTIFY_MQTT_MID_SLOTS apart) does not.
+ * ---- */
+
+struct pub_ctx {
+        struct notify_mqtt *nm;
+        int pubacks;
+        bool other_matched, own_matched;
+        int done;
+        enum notify_outcome outcome;
+};
+
+static void pub_on_publish(struct mqtt *m, int mid, void *userdata)
+{
+        struct pub_ctx *c = userdata;
+
+        c->pubacks++;
+        c->other_matched |= notify_mqtt_on_publish(c->nm, mid + NOTIFY_MQTT_MID_SLOTS);
+        c->other_matched |= notify_mqtt_on_publish(c->nm, mid + 2 * NOTIFY_MQTT_MID_SLOTS);
+        c->own_matched |= notify_mqtt_on_publish(c->nm, mid);
+}
+
+static void pub_done(struct notifier *n, const struct notify_result *res, void *userdata)
+{
+        struct pub_ctx *c = userdata;
+        c->done++;
+        c->outcome = res->outcome;
+}
+
+static bool pub_is_done(void *c)
+{
+        return ((struct pub_ctx *)c)->done > 0;
+}
+
+static void test_mqtt_notifier_matches_its_puback(void **state)
+{
+        struct fixture *f = *state;
+        struct harness *h = &f->h;
+        struct mqtt_config mc = { .host = (char *)"127.0.0.1",
+                                  .port = h->port,
+                                  .client_id = (char *)"notifier-test",
+                                  .keepalive_sec = 5,
+                                  .topic_prefix = (char *)"doorwatch/v1" };
+        struct pub_ctx c = { 0 };
+        struct notify_context *ctx = NULL;
+        struct notifier *n = NULL;
+        struct config_diag diag = { 0 };
+        cJSON *json = cJSON_Parse("{\"type\": \"mqtt\"}");
+        struct mqtt *m = NULL;
+        sd_event *e = NULL;
+
+        h_connect(h);
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(mqtt_new(e, &mc, NULL,
+                                  &(struct mqtt_callbacks){ .on_publish = pub_on_publish }, &c, &m),
+                         0);
+        mqtt_start(m);
+        run_until(e, h, mqtt_is_connected, m, 5000);
+        assert_true(mqtt_connected(m));
+        assert_int_equal(notify_context_new(e, &ctx), 0);
+        assert_int_equal(notify_mqtt_new(m, "doorwatch/v1", &c.nm), 0);
+        assert_int_equal(notifier_new(ctx,
+                                      &(struct notifier_config){ .name = (char *)"mqtt",
+                                                                 .type = (char *)"mqtt",
+                                                                 .json = json },
+                                      "/", &diag, &n),
+                         0);
+        assert_int_equal(notifier_send(n,
+                                       &(struct notify_message){ .notification_id = "n-1",
+                                                                 .kind = "test",
+                                                                 .worker = "w-1",
+                                                                 .text = "hello" },
+                                       pub_done, &c),
+                         0);
+        assert_int_equal(notify_mqtt_n_inflight(c.nm), 1);
+        run_until(e, h, pub_is_done, &c, 5000);
+        assert_true(c.pubacks >= 1); /* also the daemon status's */
+        assert_false(c.other_matched);
+        assert_true(c.own_matched);
+        assert_int_equal(c.done, 1);
+        assert_int_equal(c.outcome, NOTIFY_DELIVERED);
+        assert_int_equal(notify_mqtt_n_inflight(c.nm), 0);
+
+        notify_context_free(ctx);
+        notify_mqtt_free(c.nm);
+        cJSON_Delete(json);
+        config_diag_done(&diag);
+        mqtt_stop(m);
+        mqtt_free(m);
+        sd_event_unref(e);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -878,6 +972,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_backup_refuses_bad_targets, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_log_levels, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_mqtt_subscription_changes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_mqtt_notifier_matches_its_puback, setup,
+                                                teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

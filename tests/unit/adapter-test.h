@@ -108,7 +108,6 @@ static inline int tdev_try(struct tdev *t, const char *adapter, enum device_kind
         assert_non_null(t->a);
         t->d.id = (char *)"d-test";
         t->d.kind = kind;
-        t->d.source = (char *)adapter;
         t->d.adapter = t->a;
         t->d.invert = invert;
         t->now_usec = 1580860800 * USEC_PER_SEC;
@@ -130,6 +129,7 @@ static inline void tdev_init(struct tdev *t, const char *adapter, enum device_ki
 
 static inline void tdev_done(struct tdev *t)
 {
+        device_state_done(&t->st);
         if (t->a && t->a->free_config)
                 t->a->free_config(t->d.adapter_config);
         t->d.adapter_config = NULL;
@@ -171,7 +171,7 @@ static inline int tdev_text(struct tdev *t, const char *topic, const char *paylo
 static inline int tdev_fixture(struct tdev *t, const char *topic, const char *name, bool retained)
 {
         size_t len;
-        char *buf = fixture(t->d.source, name, &len);
+        char *buf = fixture(device_source(&t->d), name, &len);
         int r = tdev_msg(t, topic, buf, len, retained);
         free(buf);
         return r;

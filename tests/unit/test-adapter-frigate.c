@@ -256,12 +256,20 @@ static void test_recent_ids_bounded(void **state)
         char buf[128];
 
         cam(&t);
+        /* the memory of counted ids exists from the first counted detection on */
+        assert_null(t.st.recent);
+        assert_int_equal(tdev_text(&t, EVENTS,
+                                   "{\"type\":\"new\",\"after\":{\"camera\":\"front_door\"}}",
+                                   false),
+                         ADAPTER_E_IGNORED);
+        assert_null(t.st.recent);
         for (int i = 0; i <= DEVICE_STATE_RECENT_IDS; i++) {
                 snprintf(buf, sizeof(buf),
                          "{\"type\":\"new\",\"after\":{\"id\":\"15808608%02d.0-aaaaaa\","
                          "\"camera\":\"front_door\",\"label\":\"person\"}}",
                          i);
                 assert_int_equal(tdev_text(&t, EVENTS, buf, false), ADAPTER_OK);
+                assert_non_null(t.st.recent);
                 assert_int_equal(tdev_text(&t, EVENTS, buf, false), ADAPTER_E_IGNORED);
         }
         /* the oldest id was forgotten: memory per device is bounded */

@@ -657,6 +657,18 @@ static void test_example_conf(void **state)
         assert_int_equal(h->schedule[0].at_min[0], 9 * 60);
         assert_int_equal(h->schedule[0].at_min[1], 15 * 60);
         assert_int_equal(h->schedule[0].window_usec, 30 * USEC_PER_MIN);
+        assert_int_equal(h->schedule[1].role, ROLE_COMMUNITY);
+        assert_int_equal(h->schedule[1].n_at, 1);
+        assert_int_equal(h->schedule[1].at_min[0], 18 * 60);
+        assert_int_equal(h->schedule[1].window_usec, 20 * USEC_PER_MIN);
+        /* Identical schedules are stored once (across files too), different ones apart. */
+        assert_ptr_equal(config_household(c, "LYL-0003")->schedule, h->schedule);
+        assert_ptr_equal(config_household(c, "THW-0002")->schedule, h->schedule);
+        assert_ptr_equal(config_household(c, "YJL-0001")->schedule,
+                         config_household(c, "THW-0004")->schedule);
+        assert_ptr_not_equal(config_household(c, "YJL-0001")->schedule, h->schedule);
+        assert_int_equal(config_household(c, "YJL-0001")->n_schedule, 1);
+        assert_int_equal(config_household(c, "YJL-0001")->schedule[0].at_min[1], 15 * 60);
         assert_int_equal(parse_rfc3339("2026-11-20T00:00:00+08:00", &t), 0);
         assert_int_equal(h->obs_start_usec, t);
         assert_string_equal(h->community->id, "yunjinlu");
@@ -776,7 +788,7 @@ static void test_defaults(void **state)
         assert_null(config_worker(c, "wm")->phone);
         assert_false(config_device(c, "d1")->invert);
         assert_int_equal(config_device(c, "d1")->offline_after_usec, 0);
-        assert_string_equal(config_device(c, "d1")->source, "native");
+        assert_string_equal(device_source(config_device(c, "d1")), "native");
         /* communities: c1 from rosters.json, c2 only used by a worker */
         assert_int_equal(c->n_communities, 2);
         assert_string_equal(c->communities[0].id, "c1");
@@ -965,8 +977,8 @@ static void test_households_d_order(void **state)
                 assert_ptr_equal(config_device(c, want_dev[i]), &c->devices[i]);
         }
         assert_int_equal(c->households[2].n_devices, 2);
-        assert_ptr_equal(c->households[2].devices[0], &c->devices[2]);
-        assert_ptr_equal(c->households[2].devices[1], &c->devices[3]);
+        assert_ptr_equal(&c->households[2].devices[0], &c->devices[2]);
+        assert_ptr_equal(&c->households[2].devices[1], &c->devices[3]);
         assert_ptr_equal(c->devices[3].household, &c->households[2]);
         assert_ptr_equal(c->devices[4].household, &c->households[3]);
         assert_int_equal(c->devices[4].kind, DEVICE_CAMERA);

@@ -1,8 +1,11 @@
 /* test-hashmap.c: random puts, replaces and removes against a plain array, with the map
- * grown, shrunk to fit and grown again; iteration sees every entry once. */
+ * grown, shrunk to fit and grown again; iteration sees every entry once. The idmap finds
+ * records of an array that moves while it grows, refuses duplicates, and survives a
+ * shrink. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,10 +76,71 @@ static void test_random(void **state)
         hashmap_free(m);
 }
 
+/* Records as a registry holds them: an array of structs that grows (and moves) while its
+ * id map is built, with ids of another array's lifetime. */
+struct rec {
+        const char *id;
+        int payload;
+};
+
+struct recs {
+        struct rec *v;
+        size_t n;
+};
+
+static const char *rec_key(const void *userdata, size_t i)
+{
+        return ((const struct recs *)userdata)->v[i].id;
+}
+
+static void test_idmap(void **state)
+{
+        struct recs r = { 0 };
+        struct idmap *m = idmap_new(4, rec_key, &r);
+        unsigned seed = 5;
+        size_t i, first;
+
+        for (int k = 0; k < N; k++)
+                snprintf(keys[k], sizeof(keys[k]), "H-%06d", k * 13);
+        /* Every key once in random order, some twice: the second is refused with the first. */
+        for (int j = 0; j < 2 * N; j++) {
+                int k = rand_r(&seed) % N;
+                struct rec *v = realloc(r.v, (r.n + 1) * sizeof(*v));
+                assert_non_null(v);
+                r.v = v;
+                r.v[r.n] = (struct rec){ keys[k], k };
+                if (idmap_get(m, keys[k], &first)) {
+                        assert_int_equal(idmap_put(m, r.n, &i), -EEXIST);
+                        assert_int_equal(i, first);
+                        assert_string_equal(r.v[i].id, keys[k]);
+                        continue; /* the duplicate is not kept */
+                }
+                assert_int_equal(idmap_put(m, r.n, NULL), 0);
+                r.n++;
+        }
+        for (int round = 0; round < 2; round++) {
+                assert_int_equal(idmap_size(m), r.n);
+                for (size_t j = 0; j < r.n; j++) {
+                        assert_true(idmap_get(m, r.v[j].id, &i));
+                        assert_int_equal(i, j);
+                }
+                for (int k = 0; k < N; k++) {
+                        if (idmap_get(m, keys[k], &i))
+                                assert_int_equal(r.v[i].payload, k);
+                }
+                assert_false(idmap_get(m, "H-missing", &i));
+                assert_false(idmap_get(m, NULL, &i));
+                idmap_shrink(m);
+        }
+        idmap_free(m);
+        free(r.v);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_random),
+                cmocka_unit_test(test_idmap),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -682,6 +682,41 @@ static void test_engine_silence_raises_device_offline(void **state)
         assert_int_equal(db_int(fx, "SELECT count FROM alert WHERE id = %Q", id), 1);
 }
 
+/* A reload that moves every device to another index keeps each staleness check on its own
+ * device (timer entries name devices by index), also before the checks are re-armed. */
+static void test_engine_reload_moves_staleness_checks(void **state)
+{
+        struct fx *fx = *state;
+        struct config_diag diag = { 0 };
+        struct config *nc = NULL;
+        struct verdict v;
+        char *moved;
+
+        handle(fx, "d-1", heartbeat, fx->t0 + 10 * H_, &v); /* its check: +36h */
+        assert_true(asprintf(&moved,
+                             "[" HOUSEHOLD("H-0", "{\"id\": \"d-0\", \"kind\": \"door_contact\","
+                                                  " \"source\": \"native\"}") ",%s",
+                             households_json + 1) > 0);
+        write_file("households.json", moved);
+        free(moved);
+        assert_int_equal(config_load(dir, &nc, &diag), 0);
+        config_diag_done(&diag);
+        assert_int_not_equal(config_device(nc, "d-1")->index, dev(fx, "d-1")->index);
+        assert_int_equal(engine_reload(fx->engine, nc), 0);
+        config_free(fx->config);
+        fx->config = nc;
+
+        tick(fx, fx->t0 + 26 * H_);
+        assert_int_equal(db_int(fx, "SELECT count(*) FROM alert WHERE device = 'd-z1'"), 1);
+        assert_int_equal(db_int(fx, "SELECT count(*) FROM alert WHERE device = 'd-1'"), 0);
+        tick(fx, fx->t0 + 36 * H_ - 1);
+        assert_int_equal(db_int(fx, "SELECT count(*) FROM alert WHERE device = 'd-1'"), 0);
+        tick(fx, fx->t0 + 36 * H_);
+        assert_int_equal(db_int(fx, "SELECT count(*) FROM alert WHERE device = 'd-1'"), 1);
+        /* d-0 is new: watched from the re-arm that follows a reload, not before */
+        assert_int_equal(db_int(fx, "SELECT count(*) FROM alert WHERE device = 'd-0'"), 0);
+}
+
 static void test_engine_reminders_recovery_and_ack(void **state)
 {
         struct fx *fx = *state;
@@ -902,6 +937,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_condition, fx_setup, fx_teardown),
                 cmocka_unit_test(test_format_duration),
                 cmocka_unit_test_setup_teardown(test_engine_silence_raises_device_offline, fx_setup,
+                                                fx_teardown),
+                cmocka_unit_test_setup_teardown(test_engine_reload_moves_staleness_checks, fx_setup,
                                                 fx_teardown),
                 cmocka_unit_test_setup_teardown(test_engine_reminders_recovery_and_ack, fx_setup,
                                                 fx_teardown),

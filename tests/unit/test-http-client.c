@@ -83,6 +83,9 @@ static int teardown(void **state)
 static void test_post_ok(void **state)
 {
         struct fixture *f = *state;
+
+        /* libcurl (and OpenSSL behind it) starts with the first request, not before. */
+        assert_false(http_client_started(f->client));
         const char *headers[] = { "Content-Type: application/json", "X-Test: 1", NULL };
         const char body[] = "{\"a\":\"\xe9\x97\xa8\"}";
         struct result r = { 0 };
@@ -99,6 +102,7 @@ static void test_post_ok(void **state)
                                           on_done, &r, NULL),
                          0);
         assert_false(r.done); /* never synchronous */
+        assert_true(http_client_started(f->client));
         assert_true(run_until(f->event, &r.done, 5 * USEC_PER_SEC));
         assert_int_equal(r.code, CURLE_OK);
         assert_int_equal(r.status, 200);

@@ -232,7 +232,7 @@ static void test_rules_state(void **state)
                 st.door = (enum door_state)(rand_r(&seed) % 3);
                 st.door_changed_usec = i % 3 ? 1732867200000000LL + rand_r(&seed) : 0;
                 st.opening = (enum rules_opening)(rand_r(&seed) % 5);
-                snprintf(st.open_event, sizeof(st.open_event), "%s", texts[rand_r(&seed) % 4]);
+                rules_set_open_event(&st, texts[rand_r(&seed) % 4]);
                 st.handoff_fallback = (enum alert_kind)(rand_r(&seed) % _ALERT_KIND_MAX);
                 st.handoff_report = rand_r(&seed) % 4;
                 st.held_alerted = rand_r(&seed) % 2;

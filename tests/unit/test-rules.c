@@ -808,7 +808,7 @@ static void test_state_json_round_trip(void **state)
         a.door = DOOR_OPEN;
         a.door_changed_usec = step_time("10:00:00");
         a.opening = OPENING_HANDOFF;
-        snprintf(a.open_event, sizeof(a.open_event), "e-77");
+        rules_set_open_event(&a, "e-77");
         a.handoff_fallback = ALERT_TOO_MANY_OPENINGS;
         a.handoff_report = 4;
         a.held_alerted = true;
@@ -844,6 +844,39 @@ static void test_state_json_round_trip(void **state)
         cJSON_Delete(j);
         assert_int_equal(b.report_day, 20200206);
         rules_state_done(&a);
+        rules_state_done(&b);
+}
+
+/* The opening's event id is kept while the door is open (alerts raised later carry it) and
+ * forgotten when it closes, in memory and in the stored state. */
+static void test_open_event_while_open(void **state)
+{
+        struct player p = { .h = &households[0] };
+        struct household_state b = { 0 };
+        cJSON *j;
+
+        play(&p, &(struct step){ OPEN, "10:00:00" });
+        assert_string_not_equal(rules_open_event(&p.st), "");
+        assert_string_equal(rules_open_event(&p.st), p.st.open_event);
+        j = rules_state_to_json(&p.st);
+        rules_state_from_json(&b, j);
+        cJSON_Delete(j);
+        assert_string_equal(rules_open_event(&b), rules_open_event(&p.st));
+        play(&p, &(struct step){ TICK, "10:10:00" }); /* held open: still the same opening */
+        assert_string_equal(rules_open_event(&b), rules_open_event(&p.st));
+        play(&p, &(struct step){ CLOSE, "10:11:00" });
+        assert_string_equal(rules_open_event(&p.st), "");
+        assert_null(p.st.open_event);
+        j = rules_state_to_json(&p.st);
+        rules_state_from_json(&b, j);
+        cJSON_Delete(j);
+        assert_string_equal(rules_open_event(&b), "");
+        /* A stored closed state with an id (as older versions wrote it) loads without it. */
+        j = cJSON_Parse("{\"door\": \"closed\", \"open_event\": \"e-1\"}");
+        rules_state_from_json(&b, j);
+        cJSON_Delete(j);
+        assert_null(b.open_event);
+        rules_state_done(&p.st);
         rules_state_done(&b);
 }
 
@@ -894,6 +927,7 @@ int main(void)
                 cmocka_unit_test(test_event_time_and_clock_skew),
                 cmocka_unit_test(test_next_deadline_order),
                 cmocka_unit_test(test_state_json_round_trip),
+                cmocka_unit_test(test_open_event_while_open),
                 cmocka_unit_test(test_copy_text_keeps_utf8_whole),
                 cmocka_unit_test(test_pass_limit_and_prune),
         };

@@ -23,19 +23,27 @@ static void test_order_and_compact(void **state)
         size_t calls = 0, kept = 0, popped = 0;
         int64_t last = INT64_MIN;
 
-        for (uint64_t i = 0; i < 5000; i++)
-                timerq_push(&q, rand_r(&seed) % 100000, 0, NULL, i);
+        for (uint32_t i = 0; i < 5000; i++)
+                timerq_push(&q, rand_r(&seed) % 100000, i % 16, i, i);
         for (size_t i = 0; i < q.n; i++)
                 kept += q.heap[i].token % 2 == 0;
         timerq_compact(&q, keep_even, &calls);
         assert_int_equal(calls, 5000);
         assert_int_equal(q.n, kept);
-        for (uint64_t i = 5000; i < 6000; i++)
-                timerq_push(&q, rand_r(&seed) % 100000, 0, NULL, 2 * i);
+        for (uint32_t i = 5000; i < 6000; i++)
+                timerq_push(&q, rand_r(&seed) % 100000, TIMERQ_TYPE_MAX, TIMERQ_INDEX_MAX, 2 * i);
         assert_int_equal(timerq_next(&q), q.heap[0].usec);
         while (timerq_pop_due(&q, INT64_MAX, &t)) {
                 assert_true(t.usec >= last);
                 assert_int_equal(t.token % 2, 0);
+                /* The payload comes back as it went in. */
+                if (t.token < 5000) {
+                        assert_int_equal(t.type, t.token % 16);
+                        assert_int_equal(t.index, t.token);
+                } else {
+                        assert_int_equal(t.type, TIMERQ_TYPE_MAX);
+                        assert_int_equal(t.index, TIMERQ_INDEX_MAX);
+                }
                 last = t.usec;
                 popped++;
         }

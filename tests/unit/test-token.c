@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "hmac.h"
 #include "png.h"
 #include "qr.h"
 #include "token.h"
@@ -24,6 +25,71 @@ static struct token_key key(const char *s)
         struct token_key k;
         assert_int_equal(token_key_set(&k, s, strlen(s)), 0);
         return k;
+}
+
+/* ---- HMAC-SHA256 (RFC 4231 test cases 1, 2, 4, 6 and an empty message) ---- */
+
+static void hex_of(const uint8_t *p, size_t n, char *out)
+{
+        for (size_t i = 0; i < n; i++)
+                sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+static void test_hmac_sha256_vectors(void **state)
+{
+        uint8_t key[131], data[50], mac[HMAC_SHA256_BYTES];
+        char hex[2 * HMAC_SHA256_BYTES + 1];
+        static const char long_msg[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+
+        memset(key, 0x0b, 20);
+        hmac_sha256(key, 20, "Hi There", 8, mac);
+        hex_of(mac, sizeof(mac), hex);
+        assert_string_equal(hex,
+                            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+
+        hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
+        hex_of(mac, sizeof(mac), hex);
+        assert_string_equal(hex,
+                            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+
+        for (size_t i = 0; i < 25; i++)
+                key[i] = (uint8_t)(i + 1);
+        memset(data, 0xcd, sizeof(data));
+        hmac_sha256(key, 25, data, sizeof(data), mac);
+        hex_of(mac, sizeof(mac), hex);
+        assert_string_equal(hex,
+                            "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+
+        /* A key longer than the block is hashed first. */
+        memset(key, 0xaa, sizeof(key));
+        hmac_sha256(key, sizeof(key), long_msg, strlen(long_msg), mac);
+        hex_of(mac, sizeof(mac), hex);
+        assert_string_equal(hex,
+                            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+
+        hmac_sha256("key", 3, NULL, 0, mac);
+        hex_of(mac, sizeof(mac), hex);
+        assert_string_equal(hex,
+                            "5d5d139563c95b5967b9bd9a8c9b233a9dedb45072794cd232dc1b74832607d0");
+
+        /* A prepared key gives the same MACs, again and again. */
+        for (int round = 0; round < 2; round++) {
+                struct hmac_sha256_key *hk =
+                    round ? hmac_sha256_key_new(key, sizeof(key)) : hmac_sha256_key_new("Jefe", 4);
+                assert_non_null(hk);
+                for (int i = 0; i < 2; i++) {
+                        if (round)
+                                hmac_sha256_keyed(hk, long_msg, strlen(long_msg), mac);
+                        else
+                                hmac_sha256_keyed(hk, "what do ya want for nothing?", 28, mac);
+                        hex_of(mac, sizeof(mac), hex);
+                        assert_string_equal(hex, round ? "60e431591ee0b67f0d8a26aacbf5b77f8e0bc621"
+                                                         "3728c5140546040f0ee37f54"
+                                                       : "5bdcc146bf60754e6a042426089575c75a003f08"
+                                                         "9d2739839dec58b964ec3843");
+                }
+                assert_null(hmac_sha256_key_free(hk));
+        }
 }
 
 /* ---- base64url ---- */
@@ -344,6 +410,7 @@ static void test_qr_png_and_terminal(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_hmac_sha256_vectors),
                 cmocka_unit_test(test_base64url_vectors),
                 cmocka_unit_test(test_ack_roundtrip),
                 cmocka_unit_test(test_ack_mac_known_answer),
