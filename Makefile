@@ -12,9 +12,9 @@ PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 CFLAGS      ?= -O2 -g
-CFLAGS      += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+CFLAGS      += -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
                -Wmissing-prototypes -Wno-unused-parameter -fno-strict-aliasing -Isrc $(PKG_CFLAGS)
-LDFLAGS     += -Wl,--as-needed
+LDFLAGS     += -Wl,--as-needed -pthread
 LDLIBS      := $(PKG_LIBS) -lm
 
 ifeq ($(SANITIZE),1)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "adapter.h"
+#include "checkpoint.h"
 #include "engine.h"
 #include "http.h"
 #include "log.h"
@@ -41,10 +42,7 @@
 #include "util.h"
 
 #define COMMAND_MAX_PAYLOAD 4096
-/* WAL frames (pages) before an idle-time checkpoint, and before one that cannot wait. */
-#define CHECKPOINT_IDLE_PAGES  256
-#define CHECKPOINT_FORCE_PAGES 4096
-#define COMMAND_MAX_DEPTH      4
+#define COMMAND_MAX_DEPTH   4
 
 struct route {
         const struct device **devices;
@@ -81,6 +79,8 @@ struct daemon {
         sd_event *event;
         struct config *config;
         struct store *store;
+        struct checkpointer *checkpointer; /* WAL checkpoints, on a thread of their own */
+        struct checkpoint_stats checkpoint_stats;
         struct engine *engine;
         struct outbox *outbox;
         struct mqtt *mqtt;
@@ -93,9 +93,8 @@ struct daemon {
         struct routing routing; /* device topics and subscriptions of `config` */
 
         sd_event_source *commit;
-        sd_event_source *checkpoint; /* idle priority: copy the WAL into the database */
-        sd_event_source *tick;       /* CLOCK_REALTIME, at the engine's earliest deadline */
-        sd_event_source *retention;  /* hourly purge of households past their retention */
+        sd_event_source *tick;      /* CLOCK_REALTIME, at the engine's earliest deadline */
+        sd_event_source *retention; /* hourly purge of households past their retention */
         sd_event_source *sig_term, *sig_int;
         sd_event_source *gap;     /* CLOCK_MONOTONIC: the broker away for monitoring_gap_after */
         sd_event_source *sig_hup; /* reload */
@@ -195,21 +194,7 @@ static int daemon_commit(struct daemon *d)
         if (engine_take_outbox_dirty(d->engine))
                 outbox_rows_added(d->outbox);
         rearm_tick(d);
-        /* Checkpoints wait until the loop is idle, after the notifications of this batch
-         * went out; one that cannot wait (the loop is never idle) runs here. */
-        if (store_checkpoint_due(d->store) >= CHECKPOINT_FORCE_PAGES)
-                store_checkpoint(d->store);
-        else if (store_checkpoint_due(d->store) >= CHECKPOINT_IDLE_PAGES)
-                sd_event_source_set_enabled(d->checkpoint, SD_EVENT_ONESHOT);
-        return 0;
-}
-
-static int on_checkpoint(sd_event_source *s, void *userdata)
-{
-        struct daemon *d = userdata;
-
-        if (!store_in_transaction(d->store))
-                store_checkpoint(d->store);
+        checkpointer_committed(d->checkpointer);
         return 0;
 }
 
@@ -1013,9 +998,12 @@ static int http_commit(void *userdata)
 static const char *http_health_problem(void *userdata)
 {
         struct daemon *d = userdata;
-        return d->storage_failed || store_write_failed(d->store)
-                   ? "the database does not take writes (the last commit failed)"
-                   : NULL;
+
+        if (d->storage_failed || store_write_failed(d->store))
+                return "the database does not take writes (the last commit failed)";
+        if (checkpointer_failing(d->checkpointer))
+                return "the database's WAL checkpoints keep failing (the WAL file grows)";
+        return NULL;
 }
 
 /* The observation rules' commands through the HTTP API and resident links. */
@@ -1042,6 +1030,23 @@ static int http_report(void *userdata, const struct household *h, const char *re
         return engine_report(d->engine, h, reason, "http-link", now_usec, now_usec, error);
 }
 
+static void register_checkpoint_metrics(struct daemon *d)
+{
+        static const char runs[] = "doorwatch_checkpoints_total";
+        static const char runs_help[] = "WAL checkpoints done, by the checkpoint thread or, so "
+                                        "that the WAL can start over, by the event loop.";
+        struct checkpoint_stats *st = &d->checkpoint_stats;
+
+        metrics_add_external(d->metrics, runs, runs_help, "on=\"thread\"", &st->thread_runs);
+        metrics_add_external(d->metrics, runs, runs_help, "on=\"loop\"", &st->loop_runs);
+        metrics_add_external(d->metrics, "doorwatch_checkpoint_failures_total",
+                             "WAL checkpoints that failed (the WAL grows meanwhile).", NULL,
+                             &st->failures);
+        metrics_add_external(d->metrics, "doorwatch_wal_restarts_total",
+                             "Commits that started the WAL over after a complete checkpoint.", NULL,
+                             &st->wal_restarts);
+}
+
 static void register_metrics(struct daemon *d)
 {
         static const char dropped[] = "doorwatch_mqtt_messages_dropped_total";
@@ -1056,6 +1061,7 @@ static void register_metrics(struct daemon *d)
                              &d->n_unknown);
         metrics_add_external(d->metrics, "doorwatch_worker_commands_total",
                              "Worker commands received over MQTT.", NULL, &d->n_commands);
+        register_checkpoint_metrics(d);
 }
 
 static int read_password(const struct config *c, char **ret)
@@ -1108,13 +1114,10 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         sd_event_source_set_enabled(d->commit, SD_EVENT_OFF);
         sd_event_source_set_description(d->commit, "commit");
         store_set_begin_hook(d->store, on_store_begin, d);
-        store_manual_checkpoints(d->store);
-        r = sd_event_add_defer(d->event, &d->checkpoint, on_checkpoint, d);
+        r = checkpointer_new(d->event, d->store, cfg->database_sync_full, &d->checkpoint_stats,
+                             d->metrics, &d->checkpointer);
         if (r < 0)
                 goto fail;
-        sd_event_source_set_priority(d->checkpoint, SD_EVENT_PRIORITY_IDLE);
-        sd_event_source_set_enabled(d->checkpoint, SD_EVENT_OFF);
-        sd_event_source_set_description(d->checkpoint, "checkpoint");
 
         r = sd_event_add_time_relative(d->event, &d->held_retry, CLOCK_MONOTONIC,
                                        HELD_RETRY_MIN_USEC, USEC_PER_MSEC, on_held_retry, d);
@@ -1230,7 +1233,6 @@ struct daemon *daemon_free(struct daemon *d)
         d->mqtt = mqtt_free(d->mqtt);
         d->engine = engine_free(d->engine);
         d->commit = sd_event_source_disable_unref(d->commit);
-        d->checkpoint = sd_event_source_disable_unref(d->checkpoint);
         d->tick = sd_event_source_disable_unref(d->tick);
         d->held_retry = sd_event_source_disable_unref(d->held_retry);
         while (d->held_head) {
@@ -1245,6 +1247,8 @@ struct daemon *daemon_free(struct daemon *d)
         d->sig_hup = sd_event_source_disable_unref(d->sig_hup);
         d->reload_timeout = sd_event_source_disable_unref(d->reload_timeout);
         d->service = service_free(d->service);
+        /* The thread first: closing the store's connection, the last one, checkpoints. */
+        d->checkpointer = checkpointer_free(d->checkpointer);
         d->store = store_close(d->store);
         free_routes(&d->routing);
         sd_event_unref(d->event);
@@ -1295,9 +1299,10 @@ static void daemon_status(char *buf, size_t size, void *userdata)
                 observed +=
                     c->households[i].obs_start_usec <= now && now < c->households[i].obs_end_usec;
         snprintf(buf, size,
-                 "%sbroker %s; %zu of %zu households under observation; %zu open alerts; "
+                 "%s%sbroker %s; %zu of %zu households under observation; %zu open alerts; "
                  "outbox %lld",
                  store_write_failed(d->store) ? "DATABASE NOT WRITABLE; " : "",
+                 checkpointer_failing(d->checkpointer) ? "DATABASE CHECKPOINTS FAILING; " : "",
                  mqtt_connected(d->mqtt) ? "connected" : "not connected", observed, c->n_households,
                  engine_open_alerts(d->engine), (long long)MAX(depth, 0));
 }

@@ -30,6 +30,9 @@ static const struct {
                                        "Time from receiving a device message to its event being "
                                        "stored (before the commit)." },
         [METRICS_COMMIT] = { "doorwatch_commit_seconds", "Duration of database commits." },
+        [METRICS_CHECKPOINT] = { "doorwatch_checkpoint_seconds",
+                                 "Duration of WAL checkpoints (copying the WAL into the database "
+                                 "file), on the checkpoint thread or the loop." },
 };
 
 /* Upper bounds in microseconds. */

@@ -22,6 +22,7 @@ enum metrics_family {
 enum metrics_histogram {
         METRICS_EVENT_PROCESSING, /* doorwatch_event_processing_seconds: receive to stored */
         METRICS_COMMIT,           /* doorwatch_commit_seconds: one transaction commit */
+        METRICS_CHECKPOINT,       /* doorwatch_checkpoint_seconds: one WAL checkpoint */
         _METRICS_HISTOGRAM_MAX,
 };
 

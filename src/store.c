@@ -237,9 +237,8 @@ struct store {
         } seq[SEQ_CACHE_MAX];
         size_t n_seq;
         /* Manual checkpoints (store_manual_checkpoints()): frames in the WAL after the last
-         * commit, and how many of them the last checkpoint copied. */
-        bool manual_checkpoints;
-        int wal_frames, ckpt_frames;
+         * commit. */
+        int wal_frames;
 };
 
 sqlite3 *store_db(struct store *s)
@@ -612,34 +611,63 @@ static int wal_hook(void *userdata, sqlite3 *db, const char *name, int frames)
 {
         struct store *s = userdata;
 
-        if (frames < s->wal_frames)
-                s->ckpt_frames = 0; /* the WAL started over */
         s->wal_frames = frames;
         return SQLITE_OK;
 }
 
-void store_manual_checkpoints(struct store *s)
+void store_manual_checkpoints(struct store *s, int64_t wal_limit_bytes)
 {
+        char sql[64];
+
         /* A WAL hook replaces SQLite's automatic checkpoint after COMMIT. */
         sqlite3_wal_hook(s->db, wal_hook, s);
-        s->manual_checkpoints = true;
+        snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit=%lld", (long long)wal_limit_bytes);
+        exec_sql(s, sql);
 }
 
-int store_checkpoint_due(struct store *s)
+int store_wal_frames(struct store *s)
 {
-        return s->manual_checkpoints ? MAX(s->wal_frames - s->ckpt_frames, 0) : 0;
+        return s->wal_frames;
 }
 
-int store_checkpoint(struct store *s)
+int store_checkpoint_connection(const char *path, bool sync_full, sqlite3 **ret)
 {
-        int log = 0, ckpt = 0;
-        int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
+        sqlite3 *db = NULL;
+        int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 
-        if (rc != SQLITE_OK)
-                return sql_err(s, rc, "checkpoint");
-        s->ckpt_frames = ckpt;
-        s->wal_frames = log;
+        if (rc == SQLITE_OK) {
+                sqlite3_extended_result_codes(db, 1);
+                /* The checkpoint's fsyncs follow this connection's setting. A first read
+                 * opens the WAL: until then a checkpoint would do nothing. */
+                rc = sqlite3_exec(db,
+                                  sync_full ? "PRAGMA synchronous=FULL; PRAGMA schema_version"
+                                            : "PRAGMA synchronous=NORMAL; PRAGMA schema_version",
+                                  NULL, NULL, NULL);
+        }
+        if (rc != SQLITE_OK) {
+                log_err("database: cannot open %s for checkpoints: %s", path,
+                        db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+                sqlite3_close(db);
+                return -EACCES;
+        }
+        *ret = db;
         return 0;
+}
+
+int store_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt)
+{
+        int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, ret_log, ret_ckpt);
+
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+                return 0;
+        case SQLITE_BUSY:
+                return -EBUSY;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        default:
+                return -EIO;
+        }
 }
 
 void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata)

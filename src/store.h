@@ -43,13 +43,22 @@ int store_rollback_to(struct store *s);
 /* Called whenever store_begin() actually opens a transaction (the daemon uses it to
  * schedule the commit at the end of the loop iteration). */
 void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata);
-/* Checkpoints under the caller's control (the daemon runs them when it has nothing else to
- * do, not inside a COMMIT as SQLite's automatic ones, which held up notifications): after
- * this, store_checkpoint_due() says how many WAL frames wait to be copied into the
- * database and store_checkpoint() copies what no reader still needs (PASSIVE). */
-void store_manual_checkpoints(struct store *s);
-int store_checkpoint_due(struct store *s);
-int store_checkpoint(struct store *s);
+/* Checkpoints under the caller's control (checkpoint.c runs them, mostly on a thread of
+ * its own, not inside a COMMIT as SQLite's automatic ones, which held up notifications):
+ * after this, store_wal_frames() says how many frames the WAL holds after the last commit
+ * (it drops when a commit started the WAL over), and the WAL file is cut back to
+ * wal_limit_bytes when it starts over (journal_size_limit). */
+void store_manual_checkpoints(struct store *s, int64_t wal_limit_bytes);
+int store_wal_frames(struct store *s);
+/* A second connection to the database at path that only runs checkpoints (checkpoint.c's
+ * thread), with the writer's synchronous setting and the WAL opened. sqlite3_close() it
+ * before the store, whose close then runs the last checkpoint as before. */
+int store_checkpoint_connection(const char *path, bool sync_full, sqlite3 **ret);
+/* A PASSIVE checkpoint on db (store_db() or a checkpoint connection): copies into the
+ * database what no reader still needs. *ret_log: frames in the WAL, *ret_ckpt: how many of
+ * them are copied. Returns 0, -EBUSY when another checkpoint runs, or another negative
+ * errno; not logged here (the caller rate-limits), sqlite3_errmsg(db) says why. */
+int store_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt);
 /* Write health: true after a BEGIN or COMMIT failed, until a later COMMIT succeeds. */
 bool store_write_failed(struct store *s);
 /* Writes one small row in its own transaction to find out whether the database takes

@@ -136,6 +136,8 @@ static void test_locked_database_holds_events_until_released(void **state)
         sqlite3 *db;
 
         assert_int_equal(sqlite3_open(h->dbpath, &db), SQLITE_OK);
+        /* The daemon may be committing (its start, the broker's session): wait for that. */
+        sqlite3_busy_timeout(db, 5000);
         assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
         for (int i = 0; i < 30; i++) {
                 snprintf(id, sizeof(id), "L-%02d", i);

@@ -581,6 +581,50 @@ static void test_events_during_reloads_are_processed_once(void **state)
         assert_int_equal(h_stop_daemon(h, SIGTERM), 0);
 }
 
+/* SIGTERM while events pour in: the checkpoint thread is stopped, the database closes
+ * whole (the last connection's checkpoint removes the WAL) and every event published is
+ * stored once, before the stop or, left with the broker, after the restart. */
+static void test_sigterm_under_load_loses_nothing(void **state)
+{
+        struct fixture *f = *state;
+        struct harness *h = &f->h;
+        const char *devices[] = { "d-1-door", "d-1-bell", "d-2-door" };
+        const int total = 4000;
+        char wal[400];
+        struct stat sb;
+        int64_t stored;
+
+        start_notified(f, NULL);
+        for (int i = 0; i < total; i++) {
+                char id[64];
+                snprintf(id, sizeof(id), "e-stop-%d", i);
+                door_event_fast(h, devices[i % 3], id, i % 2 ? "closed" : "open");
+                if (i % 10 == 0)
+                        mosquitto_loop(h->client, 1, 10);
+                if (i == total / 2) {
+                        assert_true(h_db_wait_int(h, 1, 10000,
+                                                  "SELECT count(*) > 0 FROM event"
+                                                  " WHERE uid LIKE 'e-stop-%%'") == 1);
+                        assert_int_equal(h_stop_daemon(h, SIGTERM), 0);
+                }
+        }
+        h_pump(h, 100);
+        snprintf(wal, sizeof(wal), "%s-wal", h->dbpath);
+        assert_int_equal(stat(wal, &sb), -1);
+        assert_string_equal(h_db_text(h, "PRAGMA integrity_check"), "ok");
+        stored = h_db_int(h, "SELECT count(*) FROM event WHERE uid LIKE 'e-stop-%%'");
+        print_message("%lld of %d events stored at the stop\n", (long long)stored, total);
+        assert_true(stored > 0 && stored < total);
+
+        start_notified(f, NULL);
+        assert_int_equal(
+            h_db_wait_int(h, total, 30000, "SELECT count(*) FROM event WHERE uid LIKE 'e-stop-%%'"),
+            total);
+        assert_int_equal(
+            h_db_int(h, "SELECT count(DISTINCT uid) FROM event WHERE uid LIKE 'e-stop-%%'"), total);
+        assert_int_equal(h_stop_daemon(h, SIGTERM), 0);
+}
+
 static void test_backup_while_running_and_restore(void **state)
 {
         struct fixture *f = *state;
@@ -921,6 +965,8 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_events_during_reloads_are_processed_once,
                                                 setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sigterm_under_load_loses_nothing, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_backup_while_running_and_restore, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_backup_refuses_bad_targets, setup, teardown),
