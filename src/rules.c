@@ -850,41 +850,7 @@ size_t rules_prune_passes(struct household_state *st, int64_t at_usec)
 
 static const char *const opening_names[] = { "none", "ignored", "expected", "handoff", "alerted" };
 
-static void add_usec(cJSON *j, const char *key, int64_t v)
-{
-        cJSON_AddNumberToObject(j, key, (double)v);
-}
-
-cJSON *rules_state_to_json(const struct household_state *st)
-{
-        cJSON *j = cJSON_CreateObject();
-
-        if (!j)
-                return NULL;
-        cJSON_AddStringToObject(j, "door", door_state_to_string(st->door));
-        add_usec(j, "door_changed_usec", st->door_changed_usec);
-        cJSON_AddStringToObject(j, "opening", opening_names[st->opening]);
-        cJSON_AddStringToObject(j, "open_event", rules_open_event(st));
-        cJSON_AddStringToObject(j, "handoff_fallback", alert_kind_to_string(st->handoff_fallback));
-        cJSON_AddNumberToObject(j, "handoff_report", st->handoff_report);
-        cJSON_AddBoolToObject(j, "held_alerted", st->held_alerted);
-        add_usec(j, "last_ring_usec", st->last_ring_usec);
-        add_usec(j, "unexpected_open_usec", st->unexpected_open_usec);
-        add_usec(j, "person_out_usec", st->person_out_usec);
-        add_usec(j, "checkin_usec", st->checkin_usec);
-        cJSON_AddStringToObject(j, "checkin_worker", rules_checkin_worker(st));
-        add_usec(j, "report_usec", st->report_usec);
-        cJSON_AddStringToObject(j, "report_reason", rules_report_reason(st));
-        cJSON_AddNumberToObject(j, "report_number", st->report_number);
-        cJSON_AddNumberToObject(j, "report_day", st->report_day);
-        cJSON_AddNumberToObject(j, "reports_today", st->reports_today);
-        add_usec(j, "clock_offset_usec", st->clock_offset_usec);
-        return j;
-}
-
-/* rules_state_to_json() written without the tree: this runs for every event. The same
- * members in the same order, integers as exact digits (test-jsonw.c checks that both
- * read back alike). */
+/* Written without a tree: this runs for every event. Integers as exact digits. */
 void rules_state_format(const struct household_state *st, struct jsonw *w)
 {
         jsonw_object_begin(w, NULL);
@@ -907,6 +873,19 @@ void rules_state_format(const struct household_state *st, struct jsonw *w)
         jsonw_int(w, "reports_today", st->reports_today);
         jsonw_int(w, "clock_offset_usec", st->clock_offset_usec);
         jsonw_object_end(w);
+}
+
+cJSON *rules_state_to_json(const struct household_state *st)
+{
+        char buf[1024];
+        struct jsonw w;
+        cJSON *j;
+
+        jsonw_init(&w, buf, sizeof(buf));
+        rules_state_format(st, &w);
+        j = jsonw_text(&w) ? cJSON_Parse(jsonw_text(&w)) : NULL;
+        jsonw_done(&w);
+        return j;
 }
 
 static void get_usec(const cJSON *j, const char *key, int64_t *out)

@@ -238,7 +238,7 @@ bool rules_schedule_match(const struct household *h, int64_t at_usec, char *buf,
  * or timers) as a JSON object, and back. from_json leaves missing members unchanged. */
 cJSON *rules_state_to_json(const struct household_state *st);
 void rules_state_from_json(struct household_state *st, const cJSON *j);
-/* The JSON of rules_state_to_json(st) (integers as exact digits), written into w. */
+/* The rule state as JSON (what household_state stores), written into w. */
 struct jsonw;
 void rules_state_format(const struct household_state *st, struct jsonw *w);
 
