@@ -126,19 +126,28 @@ static bool log_contains(struct harness *h, const char *text, const char *or_tex
         return false;
 }
 
-/* Another connection (an admin's sqlite3 shell, a backup tool) holds the write lock: the
- * broker already has its PUBACKs, so the daemon must hold the events, not drop them, and
- * store them in arrival order once the lock is gone. */
-static void test_locked_database_holds_events_until_released(void **state)
+/* Another connection taking the database's write lock (released by COMMIT). */
+static sqlite3 *lock_database(struct harness *h)
 {
-        struct harness *h = *state;
-        char want[512] = "", id[16];
         sqlite3 *db;
 
         assert_int_equal(sqlite3_open(h->dbpath, &db), SQLITE_OK);
         /* The daemon may be committing (its start, the broker's session): wait for that. */
         sqlite3_busy_timeout(db, 5000);
         assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+        return db;
+}
+
+/* Another connection (an admin's sqlite3 shell, a backup tool) holds the write lock: the
+ * daemon must hold the events, not drop them after SQLite's busy timeout, and store them in
+ * arrival order once the lock is gone. */
+static void test_locked_database_holds_events_until_released(void **state)
+{
+        struct harness *h = *state;
+        char want[512] = "", id[16];
+        sqlite3 *db;
+
+        db = lock_database(h);
         for (int i = 0; i < 30; i++) {
                 snprintf(id, sizeof(id), "L-%02d", i);
                 door_event(h, "d-1-door", id, i % 2 ? "closed" : "open");
@@ -175,9 +184,7 @@ static void test_kill_while_held_loses_nothing(void **state)
         char id[16];
         sqlite3 *db;
 
-        assert_int_equal(sqlite3_open(h->dbpath, &db), SQLITE_OK);
-        sqlite3_busy_timeout(db, 5000);
-        assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+        db = lock_database(h);
         for (int i = 0; i < 20; i++) {
                 snprintf(id, sizeof(id), "K-%02d", i);
                 door_event(h, "d-1-door", id, i % 2 ? "closed" : "open");

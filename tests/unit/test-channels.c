@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "../lib/diag.h"
+#include "../lib/files.h"
 #include "../lib/http-sink.h"
 #include "config.h"
 #include "notify/notify.h"
@@ -65,14 +66,7 @@ static int64_t fixed_clock(void *userdata)
 
 static void write_file(const struct fixture *f, const char *rel, const char *content)
 {
-        char path[256];
-        FILE *fp;
-
-        snprintf(path, sizeof(path), "%s/%s", f->dir, rel);
-        fp = fopen(path, "we");
-        assert_non_null(fp);
-        fputs(content, fp);
-        fclose(fp);
+        test_write_file(f->dir, rel, content);
 }
 
 static void remove_file(const struct fixture *f, const char *rel)

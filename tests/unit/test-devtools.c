@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/files.h"
 #include "config.h"
 #include "devtools.h"
 #include "util.h"
@@ -49,14 +50,7 @@ static const char *households_json =
 
 static void write_file(const char *name, const char *text)
 {
-        char path[128];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(text, f);
-        fclose(f);
+        test_write_file(dir, name, text);
 }
 
 static int group_setup(void **state)

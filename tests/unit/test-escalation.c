@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/files.h"
 #include "config.h"
 #include "engine.h"
 #include "escalation.h"
@@ -272,14 +273,7 @@ struct fx {
 
 static void write_file(const char *name, const char *text)
 {
-        char path[128];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(text, f);
-        fclose(f);
+        test_write_file(dir, name, text);
 }
 
 static void fx_open(struct fx *fx)

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/files.h"
 #include "config.h"
 #include "engine.h"
 #include "health.h"
@@ -102,14 +103,7 @@ static struct fx *fx_global; /* for the pure tests' config */
 
 static void write_file(const char *name, const char *text)
 {
-        char path[128];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(text, f);
-        fclose(f);
+        test_write_file(dir, name, text);
 }
 
 static void fx_open(struct fx *fx, int64_t now)

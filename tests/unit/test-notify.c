@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "../lib/diag.h"
+#include "../lib/files.h"
 #include "config.h"
 #include "notify/channel.h"
 #include "notify/notify.h"
@@ -27,14 +28,7 @@ static char dir[64];
 
 static void write_file(const char *rel, const char *content)
 {
-        char path[256];
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, rel);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-        close(fd);
+        test_write_file(dir, rel, content);
 }
 
 static int setup_dir(void **state)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/files.h"
 #include "config.h"
 #include "engine.h"
 #include "store.h"
@@ -28,14 +29,7 @@ static int64_t t_(const char *rfc3339)
 
 static void write_file(const char *name, const char *text)
 {
-        char path[128];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(text, f);
-        fclose(f);
+        test_write_file(dir, name, text);
 }
 
 #define HOUSEHOLD(id, start, end)                                                                  \

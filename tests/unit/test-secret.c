@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../lib/files.h"
 #include "secret.h"
 #include "util.h"
 
@@ -20,14 +21,10 @@ static char dir[64];
 static void write_file(const char *name, const char *contents, mode_t mode)
 {
         char path[256];
-        FILE *f;
 
+        test_write_file(dir, name, contents);
         snprintf(path, sizeof(path), "%s/%s", dir, name);
-        f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(contents, f);
-        fclose(f);
-        chmod(path, mode);
+        assert_int_equal(chmod(path, mode), 0);
 }
 
 static int setup(void **state)
