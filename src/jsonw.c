@@ -12,54 +12,18 @@
 
 void jsonw_init(struct jsonw *w, char *buf, size_t size)
 {
-        *w = (struct jsonw){ .buf = buf, .cap = buf ? size : 0 };
-        w->first[0] = true;
-        if (w->buf && w->cap)
-                w->buf[0] = 0;
+        *w = (struct jsonw){ .first[0] = true };
+        sbuf_init(&w->out, buf, size);
 }
 
 void jsonw_done(struct jsonw *w)
 {
-        if (w->heap)
-                free(w->buf);
-        w->buf = NULL;
-        w->heap = false;
-        w->len = w->cap = 0;
-}
-
-/* Room for n more bytes and the NUL. */
-static bool reserve(struct jsonw *w, size_t n)
-{
-        size_t cap;
-        char *p;
-
-        if (w->failed)
-                return false;
-        if (w->len + n + 1 <= w->cap)
-                return true;
-        cap = w->cap ? w->cap : 256;
-        while (cap < w->len + n + 1)
-                cap *= 2;
-        p = w->heap ? realloc(w->buf, cap) : malloc(cap);
-        if (!p) {
-                w->failed = true;
-                return false;
-        }
-        if (!w->heap && w->len)
-                memcpy(p, w->buf, w->len);
-        w->buf = p;
-        w->cap = cap;
-        w->heap = true;
-        return true;
+        sbuf_done(&w->out);
 }
 
 static void put(struct jsonw *w, const char *s, size_t n)
 {
-        if (!reserve(w, n))
-                return;
-        memcpy(w->buf + w->len, s, n);
-        w->len += n;
-        w->buf[w->len] = 0;
+        sbuf_add(&w->out, s, n);
 }
 
 static void put_char(struct jsonw *w, char c)
@@ -81,9 +45,9 @@ static void put_string(struct jsonw *w, const char *s)
                                   p[n] == '\n' || p[n] == '\r' || p[n] == '\t')
                                      ? 1
                                      : 5;
-        if (!reserve(w, n + extra + 2))
+        if (!sbuf_reserve(&w->out, n + extra + 2))
                 return;
-        o = w->buf + w->len;
+        o = w->out.p + w->out.len;
         *o++ = '"';
         if (extra == 0) {
                 memcpy(o, s, n);
@@ -125,8 +89,8 @@ static void put_string(struct jsonw *w, const char *s)
                         }
                 }
         *o++ = '"';
-        w->len = (size_t)(o - w->buf);
-        w->buf[w->len] = 0;
+        w->out.len = (size_t)(o - w->out.p);
+        w->out.p[w->out.len] = 0;
 }
 
 /* The separator and the key of the next member. */
@@ -146,7 +110,7 @@ static void nest(struct jsonw *w, const char *key, char c)
         member(w, key);
         put_char(w, c);
         if (w->depth == JSONW_MAX_DEPTH) {
-                w->failed = true;
+                w->out.failed = true;
                 return;
         }
         w->first[++w->depth] = true;
@@ -285,25 +249,10 @@ void jsonw_number(struct jsonw *w, const char *key, double d)
 
 const char *jsonw_text(struct jsonw *w)
 {
-        if (w->failed)
-                return NULL;
-        if (!w->buf && !reserve(w, 0))
-                return NULL;
-        return w->buf;
+        return sbuf_text(&w->out);
 }
 
 char *jsonw_finish(struct jsonw *w)
 {
-        char *s = NULL;
-
-        if (!w->failed) {
-                if (w->heap) {
-                        s = w->buf;
-                        w->buf = NULL;
-                        w->heap = false;
-                } else
-                        s = strndup(w->buf ? w->buf : "", w->len);
-        }
-        jsonw_done(w);
-        return s;
+        return sbuf_finish(&w->out);
 }

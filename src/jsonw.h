@@ -12,13 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 #define JSONW_MAX_DEPTH 16
 
 struct jsonw {
-        char *buf;
-        size_t len, cap;
-        bool heap; /* buf was allocated by the writer */
-        bool failed;
+        struct sbuf out;
         int depth;
         bool first[JSONW_MAX_DEPTH + 1]; /* no member written yet at this depth */
 };

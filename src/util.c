@@ -214,7 +214,14 @@ int timezone_set(const char *name)
         return 0;
 }
 
-static bool sbuf_reserve(struct sbuf *b, size_t n)
+void sbuf_init(struct sbuf *b, char *buf, size_t size)
+{
+        *b = (struct sbuf){ .p = buf, .cap = buf ? size : 0 };
+        if (b->p && b->cap)
+                b->p[0] = '\0';
+}
+
+bool sbuf_reserve(struct sbuf *b, size_t n)
 {
         size_t cap;
         char *p;
@@ -226,13 +233,16 @@ static bool sbuf_reserve(struct sbuf *b, size_t n)
         cap = MAX(b->cap * 2, (size_t)256);
         while (cap < b->len + n + 1)
                 cap *= 2;
-        p = realloc(b->p, cap);
+        p = b->heap ? realloc(b->p, cap) : malloc(cap);
         if (!p) {
                 b->failed = true;
                 return false;
         }
+        if (!b->heap && b->len)
+                memcpy(p, b->p, b->len);
         b->p = p;
         b->cap = cap;
+        b->heap = true;
         return true;
 }
 
@@ -276,18 +286,34 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
         b->len += (size_t)n;
 }
 
+const char *sbuf_text(struct sbuf *b)
+{
+        if (b->failed || (!b->p && !sbuf_reserve(b, 0)))
+                return NULL;
+        return b->p;
+}
+
 char *sbuf_finish(struct sbuf *b)
 {
-        char *p = b->p;
+        char *p = NULL;
 
-        if (b->failed) {
-                free(p);
-                p = NULL;
-        } else if (!p) {
-                p = strdup("");
+        if (!b->failed) {
+                if (b->heap) {
+                        p = b->p;
+                        b->heap = false;
+                } else {
+                        p = strndup(b->p ? b->p : "", b->len);
+                }
         }
-        *b = (struct sbuf){ 0 };
+        sbuf_done(b);
         return p;
+}
+
+void sbuf_done(struct sbuf *b)
+{
+        if (b->heap)
+                free(b->p);
+        *b = (struct sbuf){ 0 };
 }
 
 int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len)

@@ -69,21 +69,30 @@ unsigned timezone_generation(void);
  * through timezone_set(). */
 struct tm *local_time(int64_t t, struct tm *ret);
 
-/* A growable string on the heap, for text assembled piece by piece (open_memstream()
- * costs a calloc of a stdio buffer and locking per call). After an allocation failure
- * further appends are ignored and sbuf_finish() returns NULL. */
+/* A growable string for text assembled piece by piece (open_memstream() costs a calloc of
+ * a stdio buffer and locking per call). It may start in a caller's buffer and moves to the
+ * heap when it outgrows it; { 0 } starts on the heap. After an allocation failure further
+ * appends are ignored and sbuf_text()/sbuf_finish() return NULL. */
 struct sbuf {
         char *p;
         size_t len, cap;
+        bool heap; /* p was allocated here */
         bool failed;
 };
+void sbuf_init(struct sbuf *b, char *buf, size_t size);
+/* Room for n more bytes and the NUL after len; false after an allocation failure. */
+bool sbuf_reserve(struct sbuf *b, size_t n);
 void sbuf_add(struct sbuf *b, const char *s, size_t n);
 void sbuf_puts(struct sbuf *b, const char *s); /* NULL adds nothing */
 void sbuf_putc(struct sbuf *b, char c);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The NUL-terminated text, still b's (NULL after an allocation failure). */
+const char *sbuf_text(struct sbuf *b);
 /* The NUL-terminated text, which the caller owns (never NULL unless an allocation failed);
  * b is empty again. */
 char *sbuf_finish(struct sbuf *b);
+/* Frees what b allocated; b is empty again. */
+void sbuf_done(struct sbuf *b);
 
 /* Reads a whole file (NUL-terminated); refuses files larger than max_bytes with -EFBIG. */
 int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len);
