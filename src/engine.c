@@ -1593,25 +1593,28 @@ retry:
         return r;
 }
 
+/* The state of a configured device by id, or NULL (a device no longer configured). */
+static struct device_state *device_state_by_id(struct engine *e, const char *device_id)
+{
+        const struct device *d = config_device(e->config, device_id);
+        return d ? &e->devices[d->index] : NULL;
+}
+
 static int health_seen_cb(const char *device_id, int64_t usec, void *userdata)
 {
-        struct engine *e = userdata;
-        const struct device *d = config_device(e->config, device_id);
+        struct device_state *st = device_state_by_id(userdata, device_id);
 
-        if (d)
-                e->devices[d->index].health_seen_usec =
-                    MAX(e->devices[d->index].health_seen_usec, usec);
+        if (st)
+                st->health_seen_usec = MAX(st->health_seen_usec, usec);
         return 0;
 }
 
 static int health_battery_cb(const char *device_id, int64_t usec, void *userdata)
 {
-        struct engine *e = userdata;
-        const struct device *d = config_device(e->config, device_id);
+        struct device_state *st = device_state_by_id(userdata, device_id);
 
-        if (d)
-                e->devices[d->index].health_battery_alert_usec =
-                    MAX(e->devices[d->index].health_battery_alert_usec, usec);
+        if (st)
+                st->health_battery_alert_usec = MAX(st->health_battery_alert_usec, usec);
         return 0;
 }
 

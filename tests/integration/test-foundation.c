@@ -190,6 +190,8 @@ static void test_kill_while_held_loses_nothing(void **state)
                 door_event(h, "d-1-door", id, i % 2 ? "closed" : "open");
         }
         assert_true(log_contains(h, "holds the write lock", "database is locked", 5000));
+        /* Time for the rest of the burst to arrive (and, were PUBACKs not withheld, for
+         * them to go out): what has not arrived stays with the broker either way. */
         h_pump(h, 300);
         assert_int_equal(h_stop_daemon(h, SIGKILL), 128 + SIGKILL);
         assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
@@ -197,12 +199,15 @@ static void test_kill_while_held_loses_nothing(void **state)
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM event WHERE uid LIKE 'K-%%'"), 0);
 
         h_start_daemon(h);
+        /* A marker after the redelivered events: once it is stored, so is all before it. */
+        door_event(h, "d-2-door", "K-marker", "open");
         assert_int_equal(
-            h_db_wait_int(h, 20, 5000, "SELECT count(*) FROM event WHERE uid LIKE 'K-%%'"), 20);
-        h_pump(h, 300);
-        assert_int_equal(h_db_int(h, "SELECT count(*) FROM event WHERE uid LIKE 'K-%%'"), 20);
+            h_db_wait_int(h, 1, 5000, "SELECT count(*) FROM event WHERE uid = 'K-marker'"), 1);
+        assert_int_equal(
+            h_db_int(h, "SELECT count(*) FROM event WHERE uid LIKE 'K-0%%' OR uid LIKE 'K-1%%'"),
+            20);
         assert_int_equal(h_db_int(h, "SELECT count(DISTINCT uid) FROM event WHERE uid LIKE 'K-%%'"),
-                         20);
+                         21);
 }
 
 static void test_outside_observation_is_stored_not_alerted(void **state)
