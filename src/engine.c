@@ -24,6 +24,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "engine-private.h"
 #include "escalation.h"
 #include "health.h"
 #include "jsonw.h"
@@ -32,42 +33,6 @@
 #include "roster.h"
 #include "timerq.h"
 #include "util.h"
-
-/* Timer types in `timers`. Entries name a household by its index in the config (re-mapped
- * by engine_reload()) and carry a token naming what they are for; handlers ignore stale
- * entries. */
-enum {
-        TIMER_ESCALATION,      /* token = alert serial (its low 32 bits) */
-        TIMER_RULES,           /* token = household_state.timer_token: next rule deadline */
-        TIMER_OBSERVATION_END, /* at the household's observation end */
-        /* Device health (health.c): a device's staleness check; index = the device's, token
-         * = health generation (a new generation after each start or reload makes older
-         * entries stale). */
-        TIMER_HEALTH,
-};
-
-struct engine {
-        const struct config *config;
-        struct store *store;
-        struct household_state *households;
-        struct device_state *devices;
-        struct hashmap *alerts_by_id;
-        struct engine_counters counters;
-        struct timerq timers;
-        size_t timers_compacted; /* entries after the last compaction */
-        uint32_t next_serial;    /* wraps after 4 billion alerts; only live ones are compared */
-        bool outbox_dirty;
-        /* device health: bridges by id (struct health_bridge), timer generation (0: the
-         * staleness checks are off until engine_health_start()) */
-        struct hashmap *health_bridges;
-        uint32_t health_gen;
-        engine_ack_url_fn ack_url;
-        void *ack_url_userdata;
-        struct rules_debounce *debounce;     /* per device */
-        int64_t db_created_usec;             /* observations that ended before get no notice */
-        struct notify_context *notify;       /* borrowed; NULL: every channel per person */
-        struct templates *default_templates; /* owned, made when there is no context */
-};
 
 static void health_free_bridges(struct engine *e);
 
