@@ -15,6 +15,7 @@
 
 #include "engine.h"
 #include "timerq.h"
+#include "util.h"
 
 struct hashmap;
 struct notify_context;
@@ -32,6 +33,9 @@ enum {
          * entries stale). */
         TIMER_HEALTH,
 };
+
+/* A deadline whose work the database refused (busy, full) is tried again this much later. */
+#define ESCALATION_RETRY_USEC (5 * USEC_PER_SEC)
 
 struct engine {
         const struct config *config;

@@ -24,6 +24,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "engine-private.h"
 #include "escalation.h"
 #include "fanout.h"
@@ -59,15 +60,6 @@ int engine_new(const struct config *c, struct store *s, struct engine **ret)
         return 0;
 }
 
-static void alert_free(struct alert *a)
-{
-        if (!a)
-                return;
-        free(a->device_id);
-        free(a->event_uid);
-        free(a);
-}
-
 struct engine *engine_free(struct engine *e)
 {
         if (!e)
@@ -77,7 +69,7 @@ struct engine *engine_free(struct engine *e)
                 rules_state_done(&e->households[i]);
                 for (; a; a = n) {
                         n = a->next;
-                        alert_free(a);
+                        alerts_free_alert(a);
                 }
         }
         for (size_t i = 0; e->devices && i < e->config->n_devices; i++)
@@ -125,26 +117,10 @@ struct alert *engine_find_alert(struct engine *e, const char *alert_id)
         return hashmap_get(e->alerts_by_id, alert_id);
 }
 
-static void count_raised(struct engine *e, const struct alert *a)
-{
-        e->counters.alerts_raised++;
-        if (a->kind >= 0 && a->kind < _ALERT_KIND_MAX)
-                e->counters.alerts_by_kind[a->kind]++;
-}
-
 void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata)
 {
         e->ack_url = fn;
         e->ack_url_userdata = userdata;
-}
-
-/* An alert of household index hi by the token of its timer entry. */
-static struct alert *find_by_serial(struct engine *e, size_t hi, uint32_t serial)
-{
-        for (struct alert *a = e->households[hi].alerts; a; a = a->next)
-                if (a->serial == serial)
-                        return a;
-        return NULL;
 }
 
 int64_t engine_next_deadline(const struct engine *e)
@@ -152,7 +128,6 @@ int64_t engine_next_deadline(const struct engine *e)
         return timerq_next(&e->timers);
 }
 
-static int fire_escalation(struct engine *e, struct alert *a, int64_t now_usec);
 static int health_remind(struct engine *e, struct alert *a, int64_t now_usec);
 static int health_fire(struct engine *e, const struct timerq_entry *t, int64_t now_usec);
 static int rules_timer(struct engine *e, const struct household *h, uint32_t token,
@@ -169,9 +144,9 @@ int engine_tick(struct engine *e, int64_t now_usec)
         while (r >= 0 && timerq_pop_due(&e->timers, now_usec, &t)) {
                 switch (t.type) {
                 case TIMER_ESCALATION: {
-                        struct alert *a = find_by_serial(e, t.index, t.token);
+                        struct alert *a = alerts_by_serial(e, t.index, t.token);
                         if (a && a->state == ALERT_OPEN && a->next_usec && a->next_usec <= now_usec)
-                                r = alert_kind_escalates(a->kind) ? fire_escalation(e, a, now_usec)
+                                r = alert_kind_escalates(a->kind) ? alerts_escalate(e, a, now_usec)
                                                                   : health_remind(e, a, now_usec);
                         break;
                 }
@@ -191,364 +166,12 @@ int engine_tick(struct engine *e, int64_t now_usec)
         return r;
 }
 
-/* Arms a's next escalation step or reminder (a has a household). */
-static void push_escalation(struct engine *e, const struct alert *a, int64_t at_usec)
-{
-        timerq_push(&e->timers, at_usec, TIMER_ESCALATION, a->household->index, a->serial);
-}
-
-static void link_alert(struct engine *e, struct alert *a)
-{
-        a->serial = ++e->next_serial;
-        if (a->next_usec && a->household)
-                push_escalation(e, a, a->next_usec);
-        if (a->household) {
-                struct household_state *st = &e->households[a->household->index];
-                a->next = st->alerts;
-                st->alerts = a;
-        }
-        hashmap_replace(e->alerts_by_id, a->id, a);
-}
-
-static void unlink_alert(struct engine *e, struct alert *a)
-{
-        hashmap_remove(e->alerts_by_id, a->id);
-        if (a->household) {
-                struct alert **p = &e->households[a->household->index].alerts;
-                for (; *p; p = &(*p)->next)
-                        if (*p == a) {
-                                *p = a->next;
-                                break;
-                        }
-        }
-        alert_free(a);
-}
-
-static int load_one(const struct store_alert_row *row, void *userdata)
-{
-        struct engine *e = userdata;
-        struct alert *a;
-
-        if (hashmap_get(e->alerts_by_id, row->id))
-                return 0;
-        a = calloc(1, sizeof(*a));
-        if (!a)
-                return -ENOMEM;
-        snprintf(a->id, sizeof(a->id), "%s", row->id);
-        a->kind = alert_kind_from_string(row->kind);
-        a->severity = alert_kind_default_severity(a->kind);
-        if (row->severity && strcmp(row->severity, "critical") == 0)
-                a->severity = SEVERITY_CRITICAL;
-        a->state = alert_state_from_string(row->state);
-        a->household = row->household ? config_household(e->config, row->household) : NULL;
-        a->device_id = xstrdup(row->device);
-        a->count = row->count;
-        a->raised_usec = row->raised_usec;
-        a->last_event_usec = row->last_event_usec;
-        a->acked_usec = row->acked_usec;
-        a->step_index = row->step;
-        a->round = row->round;
-        a->next_usec = row->next_usec;
-        a->reminders = row->reminders;
-        a->event_ts = row->event_ts;
-        a->event_uid = xstrdup(row->event_uid ? row->event_uid : "");
-        if (row->household && !a->household)
-                log_about(LOG_WARNING, a->id, row->household, NULL,
-                          "alert %s: household %s is no longer configured", a->id, row->household);
-        link_alert(e, a);
-        return 0;
-}
-
 int engine_load(struct engine *e)
 {
-        int r = store_foreach_live_alert(e->store, load_one, e);
+        int r = alerts_load(e);
         if (r < 0)
                 return r;
-        log_info("engine: %zu live alerts loaded", hashmap_size(e->alerts_by_id));
         return rules_load(e);
-}
-
-/* An alert of this kind that a new occurrence joins (DESIGN.md §6): an open one, or
- * an acked one within ack_absorb of its ack. Expired acked alerts are dropped. */
-static struct alert *find_joinable(struct engine *e, const struct household *h,
-                                   enum alert_kind kind, const char *device_id, int64_t at_usec)
-{
-        struct alert *a = e->households[h->index].alerts, *n;
-
-        for (; a; a = n) {
-                n = a->next;
-                if (a->kind != kind &&
-                    !(kind == ALERT_DOOR_OPEN_UNEXPECTED && a->kind == ALERT_PERSON_LEFT))
-                        continue;
-                if (device_id && !str_eq(a->device_id, device_id))
-                        continue;
-                if (a->state == ALERT_OPEN)
-                        return a;
-                if (a->state == ALERT_ACKED) {
-                        if (at_usec < a->acked_usec + e->config->policy.ack_absorb_usec)
-                                return a;
-                        unlink_alert(e, a); /* stays acked in the database */
-                }
-        }
-        return NULL;
-}
-
-/* A de-duplicated list: the first reason a worker is added for is the one they see. */
-struct recipients {
-        struct recipient *v;
-        size_t n, cap;
-};
-
-static bool alert_goes_to_installers(enum alert_kind k);
-static void add_installers(struct engine *e, const struct alert *a, int64_t now_usec,
-                           struct recipients *rs);
-
-static void recipients_add(struct recipients *rs, const struct worker *w, const char *role)
-{
-        if (!w)
-                return;
-        for (size_t i = 0; i < rs->n; i++)
-                if (rs->v[i].worker == w)
-                        return;
-        GROW(rs->v, rs->n, rs->cap);
-        rs->v[rs->n++] = (struct recipient){ w, role };
-}
-
-/* The household's three roles as the roster resolves them at now_usec: the team member
- * on duty, else the role's cover, else the leader, else the command centre. */
-static void add_team(struct engine *e, const struct alert *a, int64_t now_usec,
-                     struct recipients *rs)
-{
-        for (int r = 0; r < TEAM_ROLES; r++) {
-                const char *role = role_to_string((enum role)r);
-                struct roster_answer ans;
-
-                if (roster_resolve(e->config, a->household, (enum role)r, now_usec, &ans) < 0)
-                        continue;
-                log_debug("alert %s: %s -> %s: %s", a->id, role,
-                          roster_reason_to_string(ans.reason), ans.text);
-                if (ans.reason == ROSTER_LEADER)
-                        role = "leader";
-                else if (ans.reason == ROSTER_COMMAND)
-                        role = "command";
-                for (size_t i = 0; i < ans.n; i++)
-                        recipients_add(rs, ans.workers[i], role);
-        }
-}
-
-static void add_command(struct engine *e, struct recipients *rs)
-{
-        size_t n;
-        struct worker *const *command = roster_command(e->config, &n);
-
-        for (size_t i = 0; i < n; i++)
-                recipients_add(rs, command[i], "command");
-}
-
-/* Who gets the given step (or reminder, when reminder > 0), in the order they are told:
- *   team:    the three roles by roster (the community worker and installers for tamper and
- *            device health)
- *   leader:  the community leader, and the team again
- *   command: the command centre, the leader and the team
- *   reminder after the last round: the command centre (else the leader, else the team). */
-static void step_recipients(struct engine *e, const struct alert *a, enum escalation_step step,
-                            int reminder, int64_t now_usec, struct recipients *rs)
-{
-        const struct worker *leader = roster_leader(a->household ? a->household->community : NULL);
-
-        if (!a->household)
-                return;
-        /* device_offline, battery_low: no escalation; the daily reminders (health_remind)
-         * go to the same people as the alert. */
-        if (alert_goes_to_installers(a->kind) && !alert_kind_escalates(a->kind)) {
-                add_installers(e, a, now_usec, rs);
-                return;
-        }
-        if (reminder > 0) {
-                add_command(e, rs);
-                if (rs->n == 0)
-                        recipients_add(rs, leader, "leader");
-                if (rs->n == 0)
-                        add_team(e, a, now_usec, rs);
-                return;
-        }
-        if (step == STEP_COMMAND)
-                add_command(e, rs);
-        if (step >= STEP_LEADER)
-                recipients_add(rs, leader, "leader");
-        if (alert_goes_to_installers(a->kind))
-                add_installers(e, a, now_usec, rs);
-        else
-                add_team(e, a, now_usec, rs);
-}
-
-/* One notification of a step (reminder == 0) or a reminder (its number) to one recipient
- * through one channel. */
-static int queue_notification(struct engine *e, const struct alert *a, const struct recipient *rc,
-                              const char *channel, enum escalation_step step, int reminder,
-                              const char *reason, int64_t now_usec)
-{
-        return fanout_person(e,
-                             &(struct outgoing){
-                                 .a = a,
-                                 .kind = alert_kind_to_string(a->kind),
-                                 .reason = reason,
-                                 .step = escalation_step_to_string(step),
-                                 .step_value = step,
-                                 .reminder = reminder,
-                                 .row_kind = reminder > 0 ? "reminder" : "alert",
-                             },
-                             rc, channel, now_usec);
-}
-
-/* Queues one step (or reminder) of alert a: one notification per recipient and per-person
- * channel, one per group notifier that wants it, recipients resolved by the roster at
- * now_usec. */
-static int notify(struct engine *e, const struct alert *a, enum escalation_step step, int reminder,
-                  const char *reason, int64_t now_usec)
-{
-        struct recipients rs = { 0 };
-        int r = 0;
-
-        step_recipients(e, a, step, reminder, now_usec, &rs);
-        if (rs.n == 0)
-                log_warn("alert %s: nobody to notify for step %s", a->id,
-                         escalation_step_to_string(step));
-        for (size_t i = 0; i < rs.n && r >= 0; i++) {
-                const struct worker *w = rs.v[i].worker;
-                if (w->n_channels == 0)
-                        log_warn("alert %s: worker %s has no notification channel", a->id, w->id);
-                for (size_t ch = 0; ch < w->n_channels && r >= 0; ch++)
-                        r = queue_notification(e, a, &rs.v[i], w->channels[ch], step, reminder,
-                                               reason, now_usec);
-        }
-        if (r >= 0)
-                r = fanout_rounds(e,
-                                  &(struct outgoing){
-                                      .a = a,
-                                      .kind = alert_kind_to_string(a->kind),
-                                      .reason = reason,
-                                      .step = escalation_step_to_string(step),
-                                      .step_value = step,
-                                      .reminder = reminder,
-                                      .row_kind = reminder > 0 ? "reminder" : "alert",
-                                  },
-                                  rs.v, rs.n, now_usec);
-        free(rs.v);
-        return r;
-}
-
-/* Queues the notifications of one escalation step. */
-static int notify_step(struct engine *e, const struct alert *a, enum escalation_step step,
-                       const char *reason, int64_t now_usec)
-{
-        return notify(e, a, step, 0, reason, now_usec);
-}
-
-/* The deadline of the step after the first, for an alert raised at now_usec. */
-static int64_t escalation_first_deadline(struct engine *e, int64_t now_usec)
-{
-        struct escalation_plan p;
-
-        escalation_start(&e->config->escalation, now_usec, &p);
-        return p.next_usec;
-}
-
-/* A further occurrence joins a live alert: one episode, a count. */
-static int join_alert(struct engine *e, struct alert *a, int64_t event_usec, struct alert **ret)
-{
-        a->count++;
-        a->last_event_usec = event_usec;
-        *ret = a;
-        return store_update_alert(e->store, a);
-}
-
-struct alert_init {
-        enum alert_kind kind;
-        enum severity severity;
-        const struct household *h; /* NULL for system alerts without a household */
-        const char *device_id;     /* device-scoped kinds */
-        const char *event_uid;
-        double event_ts;
-        int64_t event_usec;
-        int64_t next_usec; /* first escalation deadline, 0 = none */
-        const char *reason;
-};
-
-/* Creates, stores and links a new open alert. */
-static int create_alert(struct engine *e, const struct alert_init *init, int64_t now_usec,
-                        struct alert **ret)
-{
-        struct alert *a = calloc(1, sizeof(*a));
-        int r;
-
-        if (!a)
-                return -ENOMEM;
-        r = store_next_id(e->store, 'a', init->event_usec, a->id, sizeof(a->id));
-        if (r < 0) {
-                free(a);
-                return r;
-        }
-        a->kind = init->kind;
-        a->severity = init->severity;
-        a->state = ALERT_OPEN;
-        a->household = (struct household *)init->h;
-        a->device_id = xstrdup(init->device_id);
-        a->count = 1;
-        a->raised_usec = now_usec;
-        a->last_event_usec = init->event_usec;
-        a->round = 1;
-        a->step_index = 0;
-        a->next_usec = init->next_usec;
-        a->event_uid = xstrdup(init->event_uid ? init->event_uid : "");
-        a->event_ts = init->event_ts;
-        r = store_insert_alert(e->store, a, init->h ? init->h->community_id : NULL, init->reason);
-        if (r < 0) {
-                alert_free(a);
-                return r;
-        }
-        link_alert(e, a);
-        count_raised(e, a);
-        *ret = a;
-        return 0;
-}
-
-static int raise_alert(struct engine *e, const struct household *h, const struct device *d,
-                       const struct event *ev, const struct verdict *v, int64_t event_usec,
-                       int64_t now_usec, struct alert **ret)
-{
-        bool device_scoped = v->alert == ALERT_TAMPER || v->alert == ALERT_DEVICE_OFFLINE ||
-                             v->alert == ALERT_BATTERY_LOW;
-        struct alert *a = find_joinable(e, h, v->alert, device_scoped ? d->id : NULL, event_usec);
-        int r;
-
-        if (a)
-                return join_alert(e, a, event_usec, ret);
-        r = create_alert(
-            e,
-            &(struct alert_init){
-                .kind = v->alert,
-                .severity = v->severity,
-                .h = h,
-                .device_id = device_scoped ? d->id : NULL,
-                .event_uid = ev->id,
-                .event_ts = ev->has_ts ? ev->ts : (double)event_usec / 1e6,
-                .event_usec = event_usec,
-                .next_usec = alert_kind_escalates(v->alert) && e->config->escalation.n_steps > 0
-                                 ? escalation_first_deadline(e, now_usec)
-                                 : 0,
-                .reason = v->reason,
-            },
-            now_usec, &a);
-        if (r < 0)
-                return r;
-        log_about(LOG_NOTICE, a->id, h->id, d ? d->id : NULL, "alert %s: %s at household %s (%s)",
-                  a->id, alert_kind_to_string(a->kind), h->id, v->reason);
-        r = notify_step(e, a,
-                        e->config->escalation.n_steps ? e->config->escalation.steps[0] : STEP_TEAM,
-                        v->reason, now_usec);
-        *ret = a;
-        return r;
 }
 
 static const char *event_state_string(const struct event *ev)
@@ -884,65 +507,8 @@ int engine_resolve(struct engine *e, const struct worker *w, const char *alert_i
                   a ? a->device_id : NULL, "alert %s resolved by %s via %s", alert_id, w->id,
                   channel);
         if (a)
-                unlink_alert(e, a); /* its timer entries go stale */
+                alerts_unlink(e, a); /* its timer entries go stale */
         return ENGINE_OK;
-}
-
-#define ESCALATION_RETRY_USEC (5 * USEC_PER_SEC)
-
-/* Escalation (DESIGN.md §6): the next step, or a reminder, at the alert's deadline. The
- * notifications and the alert's new position (step, round, reminders, next deadline) are
- * written under one savepoint of the loop's transaction: after a crash either both are in
- * the database or neither is, so each step fires once. */
-static int fire_escalation(struct engine *e, struct alert *a, int64_t now_usec)
-{
-        const struct escalation_pos cur = { a->step_index, a->round, a->reminders };
-        const int64_t deadline = a->next_usec;
-        struct escalation_plan p;
-        struct stored_alert sa;
-        int r;
-
-        escalation_next(&e->config->escalation, &cur, deadline, now_usec, &p);
-        if (p.fire == ESCALATION_FIRE_NONE)
-                return 0;
-        r = store_savepoint(e->store);
-        if (r < 0)
-                goto retry;
-        a->step_index = p.pos.step_index;
-        a->round = p.pos.round;
-        a->reminders = p.pos.reminders;
-        a->next_usec = p.next_usec;
-        r = stored_alert(e, a->id, &sa);
-        if (r == 0)
-                r = notify(e, a, p.step, p.fire == ESCALATION_FIRE_REMINDER ? p.pos.reminders : 0,
-                           sa.reason, now_usec);
-        if (r == 0)
-                r = store_update_alert(e->store, a);
-        if (r < 0) {
-                store_rollback_to(e->store);
-                a->step_index = cur.step_index;
-                a->round = cur.round;
-                a->reminders = cur.reminders;
-                a->next_usec = deadline;
-                goto retry;
-        }
-        r = store_release(e->store);
-        if (r < 0)
-                goto retry;
-        push_escalation(e, a, a->next_usec);
-        if (p.fire == ESCALATION_FIRE_REMINDER)
-                log_notice("alert %s: still not acknowledged, reminder %d to the command centre",
-                           a->id, a->reminders);
-        else
-                log_notice("alert %s: not acknowledged, escalated to step %s of round %d "
-                           "(due %.3f s ago)",
-                           a->id, escalation_step_to_string(p.step), a->round,
-                           (double)(now_usec - deadline) / 1e6);
-        return 0;
-retry:
-        log_err_errno(r, "alert %s: escalation failed, retrying", a->id);
-        push_escalation(e, a, now_usec + ESCALATION_RETRY_USEC);
-        return r;
 }
 
 size_t engine_open_alerts(const struct engine *e)
@@ -1043,7 +609,7 @@ static int health_schedule_reminder(struct engine *e, struct alert *a, int64_t n
                 return 0;
         a->next_usec = now_usec + HEALTH_REMIND_EVERY_USEC;
         if (a->household)
-                push_escalation(e, a, a->next_usec);
+                alerts_push_timer(e, a, a->next_usec);
         return store_update_alert(e->store, a);
 }
 
@@ -1074,14 +640,14 @@ static int health_raise(struct engine *e, const struct household *h, const struc
                         struct alert **ret)
 {
         struct verdict v = { .kind = VERDICT_ALERT, .alert = kind };
-        /* raise_alert() keys device-scoped alerts by d->id: a bridge's alert by its id. */
+        /* alerts_raise() keys device-scoped alerts by d->id: a bridge's alert by its id. */
         struct device keyed = *d;
         int r;
 
         v.severity = alert_kind_default_severity(kind);
         snprintf(v.reason, sizeof(v.reason), "%s", reason);
         keyed.id = (char *)key;
-        r = raise_alert(e, h, &keyed, ev, &v, event_usec, now_usec, ret);
+        r = alerts_raise(e, h, &keyed, ev, &v, event_usec, now_usec, ret);
         if (r < 0)
                 return r;
         return health_schedule_reminder(e, *ret, now_usec);
@@ -1170,7 +736,8 @@ static int health_on_event(struct engine *e, const struct device *d, const struc
                 hv.bridge_alerted = b->alert_id[0] && engine_find_alert(e, b->alert_id);
         }
         if (ev->type == EVENT_BATTERY)
-                hv.live_battery = find_joinable(e, h, ALERT_BATTERY_LOW, d->id, event_usec) != NULL;
+                hv.live_battery =
+                    alerts_find_joinable(e, h, ALERT_BATTERY_LOW, d->id, event_usec) != NULL;
         health_judge(e->config, d, ev, &hv, event_usec, &dec);
 
         /* The device's health state, whatever the verdict. */
@@ -1178,7 +745,7 @@ static int health_on_event(struct engine *e, const struct device *d, const struc
                 st->health_seen_usec = MAX(st->health_seen_usec, now_usec);
         if (dec.recovered) {
                 st->health_offline = false;
-                a = find_joinable(e, h, ALERT_DEVICE_OFFLINE, d->id, event_usec);
+                a = alerts_find_joinable(e, h, ALERT_DEVICE_OFFLINE, d->id, event_usec);
                 if (a) {
                         snprintf(why, sizeof(why), "device %s: %s after being offline", d->id,
                                  event_type_to_string(ev->type));
@@ -1220,7 +787,7 @@ static int health_on_event(struct engine *e, const struct device *d, const struc
                 return 0;
         case HEALTH_RECOVER:
                 set_ignored(v, dec.reason);
-                a = find_joinable(e, h, dec.kind, d->id, event_usec);
+                a = alerts_find_joinable(e, h, dec.kind, d->id, event_usec);
                 if (!a)
                         return 0;
                 *ret = a;
@@ -1290,7 +857,7 @@ static int health_remind(struct engine *e, struct alert *a, int64_t now_usec)
                 a->next_usec += HEALTH_REMIND_EVERY_USEC;
         r = stored_alert(e, a->id, &sa);
         if (r == 0)
-                r = notify(e, a, STEP_TEAM, a->reminders, sa.reason, now_usec);
+                r = alerts_notify(e, a, STEP_TEAM, a->reminders, sa.reason, now_usec);
         if (r == 0)
                 r = store_update_alert(e->store, a);
         if (r < 0) {
@@ -1302,13 +869,13 @@ static int health_remind(struct engine *e, struct alert *a, int64_t now_usec)
         r = store_release(e->store);
         if (r < 0)
                 goto retry;
-        push_escalation(e, a, a->next_usec);
+        alerts_push_timer(e, a, a->next_usec);
         log_notice("alert %s: %s still open, reminder %d", a->id, alert_kind_to_string(a->kind),
                    a->reminders);
         return 0;
 retry:
         log_err_errno(r, "alert %s: reminder failed, retrying", a->id);
-        push_escalation(e, a, now_usec + ESCALATION_RETRY_USEC);
+        alerts_push_timer(e, a, now_usec + ESCALATION_RETRY_USEC);
         return r;
 }
 
@@ -1466,7 +1033,7 @@ int engine_reload(struct engine *e, const struct config *nc)
                                           oh->id, alert_kind_to_string(a->kind), a->id,
                                           alert_state_to_string(a->state));
                         hashmap_remove(e->alerts_by_id, a->id);
-                        alert_free(a);
+                        alerts_free_alert(a);
                 }
         }
         if (n_dropped > RELOAD_LOG_DROPPED_MAX)
@@ -1504,35 +1071,6 @@ int engine_reload(struct engine *e, const struct config *nc)
  * comes, observations end (TIMER_OBSERVATION_END), and the household's rule state is
  * stored after every change so it survives a restart. */
 
-/* tamper, device health and the end-of-observation notice go to the community worker and
- * the community's installers (DESIGN.md §6). */
-static bool alert_goes_to_installers(enum alert_kind k)
-{
-        return k == ALERT_TAMPER || k == ALERT_OBSERVATION_ENDED || k == ALERT_DEVICE_OFFLINE ||
-               k == ALERT_BATTERY_LOW;
-}
-
-/* The household's community worker as the roster resolves the role now (on duty, else
- * cover, leader, command), and every installer of its community. */
-static void add_installers(struct engine *e, const struct alert *a, int64_t now_usec,
-                           struct recipients *rs)
-{
-        const struct household *h = a->household;
-        struct roster_answer ans;
-
-        if (roster_resolve(e->config, h, ROLE_COMMUNITY, now_usec, &ans) == 0)
-                for (size_t i = 0; i < ans.n; i++)
-                        recipients_add(rs, ans.workers[i],
-                                       ans.reason == ROSTER_LEADER    ? "leader"
-                                       : ans.reason == ROSTER_COMMAND ? "command"
-                                                                      : "community");
-        for (size_t i = 0; i < e->config->n_workers; i++) {
-                const struct worker *w = &e->config->workers[i];
-                if (w->role == ROLE_INSTALLER && w->community && w->community == h->community)
-                        recipients_add(rs, w, "installer");
-        }
-}
-
 /* A camera saw a person leave near an unexpected opening: its alert (open, or acked within
  * ack_absorb) becomes person_left, critical, and its recipients get an updated notification;
  * without one a person_left alert is raised. */
@@ -1542,12 +1080,12 @@ static int upgrade_to_person_left(struct engine *e, const struct household *h,
                                   struct alert **ret)
 {
         const struct escalation *esc = &e->config->escalation;
-        struct alert *a = find_joinable(e, h, ALERT_DOOR_OPEN_UNEXPECTED, NULL, event_usec);
+        struct alert *a = alerts_find_joinable(e, h, ALERT_DOOR_OPEN_UNEXPECTED, NULL, event_usec);
         enum escalation_step step;
         int r;
 
         if (!a)
-                return raise_alert(e, h, d, ev, v, event_usec, now_usec, ret);
+                return alerts_raise(e, h, d, ev, v, event_usec, now_usec, ret);
         *ret = a;
         a->count++;
         if (event_usec > a->last_event_usec)
@@ -1568,7 +1106,7 @@ static int upgrade_to_person_left(struct engine *e, const struct household *h,
                 step = esc->steps[a->step_index >= 0 && (size_t)a->step_index < esc->n_steps
                                       ? (size_t)a->step_index
                                       : 0];
-        return notify_step(e, a, step, v->reason, now_usec);
+        return alerts_notify_step(e, a, step, v->reason, now_usec);
 }
 
 /* d may be NULL for alerts raised by a deadline or the end of observation (never
@@ -1579,7 +1117,7 @@ static int act_on_verdict(struct engine *e, const struct household *h, const str
 {
         if (v->alert == ALERT_PERSON_LEFT)
                 return upgrade_to_person_left(e, h, d, ev, v, event_usec, now_usec, ret);
-        return raise_alert(e, h, d, ev, v, event_usec, now_usec, ret);
+        return alerts_raise(e, h, d, ev, v, event_usec, now_usec, ret);
 }
 
 /* Handles every rule deadline of h at or before until_usec (event time), in order. */
@@ -1655,7 +1193,7 @@ static bool timer_live(const struct timerq_entry *t, void *userdata)
         case TIMER_RULES:
                 return e->households[t->index].timer_token == t->token;
         case TIMER_ESCALATION:
-                return find_by_serial(e, t->index, t->token);
+                return alerts_by_serial(e, t->index, t->token);
         default:
                 return true;
         }
@@ -1801,7 +1339,7 @@ static int end_observation_once(struct engine *e, const struct household *h, int
                                                 now_usec, "observation ended");
                 if (r < 0)
                         return r;
-                unlink_alert(e, a);
+                alerts_unlink(e, a);
                 resolved++;
         }
         st->observation_noticed = true;
@@ -2069,7 +1607,7 @@ void engine_set_notify(struct engine *e, struct notify_context *ctx)
         e->notify = ctx;
 }
 
-/* The live alert of this kind a new occurrence joins: per household like find_joinable(),
+/* The live alert of this kind a new occurrence joins: per household like alerts_find_joinable(),
  * or among the alerts without household. */
 static struct alert *find_system_alert(struct engine *e, const struct household *h,
                                        enum alert_kind kind, int64_t now_usec)
@@ -2079,7 +1617,7 @@ static struct alert *find_system_alert(struct engine *e, const struct household 
         size_t i = 0;
 
         if (h)
-                return find_joinable(e, h, kind, NULL, now_usec);
+                return alerts_find_joinable(e, h, kind, NULL, now_usec);
         while (hashmap_iterate(e->alerts_by_id, &i, &key, &value)) {
                 struct alert *a = value;
                 if (a->household || a->kind != kind)
@@ -2140,17 +1678,17 @@ static int raise_system_alert(struct engine *e, enum alert_kind kind, const stru
         if (r < 0)
                 return r;
         if (a)
-                return join_alert(e, a, now_usec, ret);
-        r = create_alert(e,
-                         &(struct alert_init){
-                             .kind = kind,
-                             .severity = alert_kind_default_severity(kind),
-                             .h = h,
-                             .event_ts = (double)event_usec / 1e6,
-                             .event_usec = now_usec,
-                             .reason = reason,
-                         },
-                         now_usec, &a);
+                return alerts_join(e, a, now_usec, ret);
+        r = alerts_create(e,
+                          &(struct alert_init){
+                              .kind = kind,
+                              .severity = alert_kind_default_severity(kind),
+                              .h = h,
+                              .event_ts = (double)event_usec / 1e6,
+                              .event_usec = now_usec,
+                              .reason = reason,
+                          },
+                          now_usec, &a);
         if (r < 0)
                 return r;
         log_notice("alert %s: %s%s%s (%s)", a->id, alert_kind_to_string(kind),
@@ -2272,7 +1810,7 @@ int engine_monitoring_restored(struct engine *e, int64_t now_usec)
                 return r;
         log_notice("alert %s: monitoring restored after %.0f s", a->id,
                    (double)(now_usec - llround(a->event_ts * 1e6)) / 1e6);
-        unlink_alert(e, a);
+        alerts_unlink(e, a);
         return 0;
 }
 
