@@ -28,6 +28,7 @@
 
 #include "adapter.h"
 #include "checkpoint.h"
+#include "devhealth.h"
 #include "engine.h"
 #include "http.h"
 #include "log.h"
@@ -1143,7 +1144,7 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         if (r == 0)
                 r = engine_load(d->engine);
         if (r == 0)
-                r = engine_health_start(d->engine, now_realtime_usec());
+                r = devhealth_start(d->engine, now_realtime_usec());
         if (r < 0)
                 goto fail;
         build_routes(&d->routing, cfg);
@@ -1508,7 +1509,7 @@ int daemon_reload(struct daemon *d)
                 goto keep;
         }
         outbox_set_config(d->outbox, cfg);
-        engine_health_rearm(d->engine, now_realtime_usec());
+        devhealth_rearm(d->engine, now_realtime_usec());
         /* Sends in flight through the old notifiers are cancelled: their rows go back to
          * pending and are sent again through the new ones (at least once). */
         engine_set_notify(d->engine, nctx);

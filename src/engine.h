@@ -75,14 +75,6 @@ int engine_report(struct engine *e, const struct household *h, const char *reaso
 int64_t engine_next_deadline(const struct engine *e);
 int engine_tick(struct engine *e, int64_t now_usec);
 
-/* Device health (health.h): reads each device's last sign of life and its last battery_low
- * alert from the database and arms the staleness checks; until it is called, silence is
- * not watched (availability, battery and tamper events are judged all the same). Call it
- * after engine_load(), and engine_health_rearm() after engine_reload() (new devices, new
- * limits). */
-int engine_health_start(struct engine *e, int64_t now_usec);
-void engine_health_rearm(struct engine *e, int64_t now_usec);
-
 /* Notifications. With a notify context (borrowed), group notifiers get one row per round
  * and text comes from its templates; without one, every channel a worker lists gets a
  * per-person row and the default templates are used. */
