@@ -59,3 +59,6 @@ struct engine {
         struct notify_context *notify;       /* borrowed; NULL: every channel per person */
         struct templates *default_templates; /* owned, made when there is no context */
 };
+
+/* Drops stale timer entries when the heap has grown by a quarter since the last time. */
+void engine_compact_timers(struct engine *e);
