@@ -37,6 +37,7 @@
 #include "notify/mqtt_notifier.h"
 #include "notify/notify.h"
 #include "outbox.h"
+#include "reload.h"
 #include "secret.h"
 #include "service.h"
 #include "store.h"
@@ -1500,7 +1501,7 @@ int daemon_reload(struct daemon *d)
         swap_routing(d, &saved); /* d's routing is empty, saved holds the old one */
         d->config = cfg;
         build_routes(&d->routing, cfg);
-        r = engine_reload(d->engine, cfg);
+        r = reload_config(d->engine, cfg);
         if (r < 0) {
                 free_routes(&d->routing);
                 swap_routing(d, &saved);

@@ -16,7 +16,7 @@ struct engine;
 /* Reads each device's last sign of life and its last battery_low alert from the database
  * and arms the staleness checks; until it is called, silence is not watched (availability,
  * battery and tamper events are judged all the same). Call it after engine_load(), and
- * devhealth_rearm() after engine_reload() (new devices, new limits). */
+ * devhealth_rearm() after reload_config() (new devices, new limits). */
 int devhealth_start(struct engine *e, int64_t now_usec);
 void devhealth_rearm(struct engine *e, int64_t now_usec);
 void devhealth_free_bridges(struct engine *e);

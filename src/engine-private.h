@@ -22,7 +22,7 @@ struct notify_context;
 struct templates;
 
 /* Timer types in `timers`. Entries name a household by its index in the config (re-mapped
- * by engine_reload()) and carry a token naming what they are for; handlers ignore stale
+ * by reload_config()) and carry a token naming what they are for; handlers ignore stale
  * entries. */
 enum {
         TIMER_ESCALATION,      /* token = alert serial (its low 32 bits) */

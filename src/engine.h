@@ -93,13 +93,6 @@ int engine_monitoring_gap(struct engine *e, const char *reason, int64_t since_us
 bool engine_monitoring_gap_open(struct engine *e);
 /* The broker is back: sends monitoring_restored where the gap went and resolves the gap. */
 int engine_monitoring_restored(struct engine *e, int64_t now_usec);
-/* Switches to a new configuration (SIGHUP), between two messages, with the previous
- * transaction committed. State arrays are rebuilt by id: the state of households and
- * devices that stay is carried over, new ones start fresh; live alerts and their pending
- * timers follow their household to its new record; the alerts of removed households stay
- * in the database but leave memory (logged). On failure (-ENOMEM) nothing has changed.
- * The caller frees the old configuration afterwards. */
-int engine_reload(struct engine *e, const struct config *new_config);
 
 struct alert *engine_find_alert(struct engine *e, const char *alert_id);
 

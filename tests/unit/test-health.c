@@ -28,6 +28,7 @@
 #include "engine.h"
 #include "health.h"
 #include "log.h"
+#include "reload.h"
 #include "store.h"
 #include "util.h"
 
@@ -697,7 +698,7 @@ static void test_engine_reload_moves_staleness_checks(void **state)
         assert_int_equal(config_load(dir, &nc, &diag), 0);
         config_diag_done(&diag);
         assert_int_not_equal(config_device(nc, "d-1")->index, dev(fx, "d-1")->index);
-        assert_int_equal(engine_reload(fx->engine, nc), 0);
+        assert_int_equal(reload_config(fx->engine, nc), 0);
         config_free(fx->config);
         fx->config = nc;
 
