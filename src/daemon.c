@@ -41,6 +41,7 @@
 #include "secret.h"
 #include "service.h"
 #include "store.h"
+#include "sysalarm.h"
 #include "util.h"
 
 #define COMMAND_MAX_PAYLOAD 4096
@@ -895,7 +896,7 @@ static int on_gap(sd_event_source *s, uint64_t usec, void *userdata)
         snprintf(reason, sizeof(reason), "MQTT broker %s:%d unreachable for %.0f s",
                  d->config->mqtt.host, d->config->mqtt.port, (double)(mono - since) / 1e6);
         log_err("monitoring gap: %s; telling the command centre and admins", reason);
-        r = engine_monitoring_gap(d->engine, reason, now - (mono - since), now);
+        r = sysalarm_monitoring_gap(d->engine, reason, now - (mono - since), now);
         if (r < 0)
                 log_err_errno(r, "monitoring gap: cannot queue the notice");
         return 0;
@@ -906,8 +907,8 @@ static void on_connect(struct mqtt *m, bool session_present, void *userdata)
         struct daemon *d = userdata;
 
         arm_gap(d);
-        if (engine_monitoring_gap_open(d->engine)) {
-                int r = engine_monitoring_restored(d->engine, now_realtime_usec());
+        if (sysalarm_monitoring_gap_open(d->engine)) {
+                int r = sysalarm_monitoring_restored(d->engine, now_realtime_usec());
                 if (r < 0)
                         log_err_errno(r, "monitoring restored: cannot queue the notice");
         }
@@ -933,9 +934,9 @@ static void on_publish(struct mqtt *m, int mid, void *userdata)
 static void on_dead(const struct outbox_dead *dead, void *userdata)
 {
         struct daemon *d = userdata;
-        int r =
-            engine_notification_failed(d->engine, dead->id, dead->alert_id, dead->channel,
-                                       dead->worker, dead->kind, dead->error, now_realtime_usec());
+        int r = sysalarm_notification_failed(d->engine, dead->id, dead->alert_id, dead->channel,
+                                             dead->worker, dead->kind, dead->error,
+                                             now_realtime_usec());
         if (r < 0)
                 log_err_errno(r, "notification %s: cannot raise notification_failed", dead->id);
 }
