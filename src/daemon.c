@@ -38,6 +38,7 @@
 #include "notify/notify.h"
 #include "outbox.h"
 #include "reload.h"
+#include "retention.h"
 #include "secret.h"
 #include "service.h"
 #include "store.h"
@@ -209,7 +210,7 @@ static int daemon_commit(struct daemon *d)
 static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
-        int r = engine_purge_expired(d->engine, now_realtime_usec());
+        int r = retention_purge_expired(d->engine, now_realtime_usec());
 
         if (r < 0)
                 log_err_errno(r, "retention: purging ended households failed, retrying in an hour");

@@ -94,7 +94,3 @@ const struct engine_counters *engine_counters(const struct engine *e);
 size_t engine_live_alerts(const struct engine *e);
 /* Live alerts in state open (not yet acknowledged). */
 size_t engine_open_alerts(const struct engine *e);
-
-/* Retention: purges the events and personal data of every household whose observation ended
- * `retention` ago (and has no live alert left). Returns the number purged. */
-int engine_purge_expired(struct engine *e, int64_t now_usec);
