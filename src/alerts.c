@@ -266,25 +266,6 @@ static void step_recipients(struct engine *e, const struct alert *a, enum escala
                 add_team(e, a, now_usec, rs);
 }
 
-/* One notification of a step (reminder == 0) or a reminder (its number) to one recipient
- * through one channel. */
-static int queue_notification(struct engine *e, const struct alert *a, const struct recipient *rc,
-                              const char *channel, enum escalation_step step, int reminder,
-                              const char *reason, int64_t now_usec)
-{
-        return fanout_person(e,
-                             &(struct outgoing){
-                                 .a = a,
-                                 .kind = alert_kind_to_string(a->kind),
-                                 .reason = reason,
-                                 .step = escalation_step_to_string(step),
-                                 .step_value = step,
-                                 .reminder = reminder,
-                                 .row_kind = reminder > 0 ? "reminder" : "alert",
-                             },
-                             rc, channel, now_usec);
-}
-
 /* Queues one step (or reminder) of alert a: one notification per recipient and per-person
  * channel, one per group notifier that wants it, recipients resolved by the roster at
  * now_usec. */
@@ -292,32 +273,27 @@ int alerts_notify(struct engine *e, const struct alert *a, enum escalation_step 
                   const char *reason, int64_t now_usec)
 {
         struct recipients rs = { 0 };
-        int r = 0;
+        int r;
 
         step_recipients(e, a, step, reminder, now_usec, &rs);
         if (rs.n == 0)
                 log_warn("alert %s: nobody to notify for step %s", a->id,
                          escalation_step_to_string(step));
-        for (size_t i = 0; i < rs.n && r >= 0; i++) {
-                const struct worker *w = rs.v[i].worker;
-                if (w->n_channels == 0)
-                        log_warn("alert %s: worker %s has no notification channel", a->id, w->id);
-                for (size_t ch = 0; ch < w->n_channels && r >= 0; ch++)
-                        r = queue_notification(e, a, &rs.v[i], w->channels[ch], step, reminder,
-                                               reason, now_usec);
-        }
-        if (r >= 0)
-                r = fanout_rounds(e,
-                                  &(struct outgoing){
-                                      .a = a,
-                                      .kind = alert_kind_to_string(a->kind),
-                                      .reason = reason,
-                                      .step = escalation_step_to_string(step),
-                                      .step_value = step,
-                                      .reminder = reminder,
-                                      .row_kind = reminder > 0 ? "reminder" : "alert",
-                                  },
-                                  rs.v, rs.n, now_usec);
+        for (size_t i = 0; i < rs.n; i++)
+                if (rs.v[i].worker->n_channels == 0)
+                        log_warn("alert %s: worker %s has no notification channel", a->id,
+                                 rs.v[i].worker->id);
+        r = engine_fanout(e,
+                          &(struct outgoing){
+                              .a = a,
+                              .kind = alert_kind_to_string(a->kind),
+                              .reason = reason,
+                              .step = escalation_step_to_string(step),
+                              .step_value = step,
+                              .reminder = reminder,
+                              .row_kind = reminder > 0 ? "reminder" : "alert",
+                          },
+                          rs.v, rs.n, now_usec);
         free(rs.v);
         return r;
 }

@@ -14,12 +14,11 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "fanout.h"
 #include "timerq.h"
 #include "util.h"
 
 struct hashmap;
-struct notify_context;
-struct templates;
 
 /* Timer types in `timers`. Entries name a household by its index in the config (re-mapped
  * by reload_config()) and carry a token naming what they are for; handlers ignore stale
@@ -48,17 +47,19 @@ struct engine {
         size_t timers_compacted; /* entries after the last compaction */
         uint32_t next_serial;    /* wraps after 4 billion alerts; only live ones are compared */
         bool outbox_dirty;
-        /* device health: bridges by id (struct health_bridge), timer generation (0: the
-         * staleness checks are off until engine_health_start()) */
+        /* device health: bridges by id (devhealth.c), timer generation (0: the staleness
+         * checks are off until devhealth_start()) */
         struct hashmap *health_bridges;
         uint32_t health_gen;
-        engine_ack_url_fn ack_url;
-        void *ack_url_userdata;
-        struct rules_debounce *debounce;     /* per device */
-        int64_t db_created_usec;             /* observations that ended before get no notice */
-        struct notify_context *notify;       /* borrowed; NULL: every channel per person */
-        struct templates *default_templates; /* owned, made when there is no context */
+        struct rules_debounce *debounce; /* per device */
+        int64_t db_created_usec;         /* observations that ended before get no notice */
+        struct fanout fanout;            /* how notifications are written */
 };
 
 /* Drops stale timer entries when the heap has grown by a quarter since the last time. */
 void engine_compact_timers(struct engine *e);
+
+/* fanout_queue() for writes that change memory as they go (the commands): the rows are
+ * counted and the outbox marked at once. */
+int engine_fanout(struct engine *e, const struct outgoing *o, const struct recipient *rcpt,
+                  size_t n_rcpt, int64_t now_usec);

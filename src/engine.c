@@ -45,6 +45,7 @@ int engine_new(const struct config *c, struct store *s, struct engine **ret)
                 return -ENOMEM;
         e->config = c;
         e->store = s;
+        e->fanout = (struct fanout){ .config = c, .store = s };
         e->households = calloc(c->n_households ? c->n_households : 1, sizeof(*e->households));
         e->devices = calloc(c->n_devices ? c->n_devices : 1, sizeof(*e->devices));
         e->debounce = calloc(c->n_devices ? c->n_devices : 1, sizeof(*e->debounce));
@@ -76,7 +77,7 @@ struct engine *engine_free(struct engine *e)
                 device_state_done(&e->devices[i]);
         hashmap_free(e->alerts_by_id);
         devhealth_free_bridges(e);
-        templates_free(e->default_templates);
+        fanout_done(&e->fanout);
         timerq_done(&e->timers);
         free(e->households);
         free(e->devices);
@@ -119,8 +120,8 @@ struct alert *engine_find_alert(struct engine *e, const char *alert_id)
 
 void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata)
 {
-        e->ack_url = fn;
-        e->ack_url_userdata = userdata;
+        e->fanout.ack_url = fn;
+        e->fanout.ack_url_userdata = userdata;
 }
 
 int64_t engine_next_deadline(const struct engine *e)
@@ -394,11 +395,9 @@ static int queue_ack_notices(struct engine *e, const struct alert *a, const stru
         for (size_t i = 0; i < nt.n && r >= 0; i++) {
                 const struct worker *to = nt.v[i];
                 rcpt[i] = (struct recipient){ to, role_to_string(to->role) };
-                for (size_t ch = 0; ch < to->n_channels && r >= 0; ch++)
-                        r = fanout_person(e, &o, &rcpt[i], to->channels[ch], now_usec);
         }
         if (r >= 0 && nt.n > 0)
-                r = fanout_rounds(e, &o, rcpt, nt.n, now_usec);
+                r = engine_fanout(e, &o, rcpt, nt.n, now_usec);
         if (r >= 0)
                 log_debug("alert %s: %zu other recipients told that %s acknowledged", a->id, nt.n,
                           w->id);
@@ -657,7 +656,19 @@ int engine_report(struct engine *e, const struct household *h, const char *reaso
         return ENGINE_OK;
 }
 
+int engine_fanout(struct engine *e, const struct outgoing *o, const struct recipient *rcpt,
+                  size_t n_rcpt, int64_t now_usec)
+{
+        size_t rows = 0;
+        int r = fanout_queue(&e->fanout, o, rcpt, n_rcpt, now_usec, &rows);
+
+        e->counters.notifications += rows;
+        if (rows)
+                e->outbox_dirty = true;
+        return r;
+}
+
 void engine_set_notify(struct engine *e, struct notify_context *ctx)
 {
-        e->notify = ctx;
+        e->fanout.notify = ctx;
 }

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine-private.h"
 #include "escalation.h"
 #include "notify/notify.h"
 #include "store.h"
@@ -31,13 +30,18 @@ static const char *step_label(enum escalation_step step)
         }
 }
 
-static const struct templates *engine_templates(struct engine *e)
+static const struct templates *templates_of(struct fanout *f)
 {
-        if (e->notify)
-                return notify_context_templates(e->notify);
-        if (!e->default_templates && templates_new(NULL, NULL, &e->default_templates) < 0)
+        if (f->notify)
+                return notify_context_templates(f->notify);
+        if (!f->default_templates && templates_new(NULL, NULL, &f->default_templates) < 0)
                 return NULL;
-        return e->default_templates;
+        return f->default_templates;
+}
+
+void fanout_done(struct fanout *f)
+{
+        f->default_templates = templates_free(f->default_templates);
 }
 
 static bool kind_is_system(enum alert_kind k)
@@ -52,7 +56,7 @@ static int notification_priority(const struct alert *a)
         return alert_kind_escalates(a->kind) || kind_is_system(a->kind) ? 0 : 1;
 }
 
-static void message_init(struct engine *e, const struct outgoing *o, struct notify_message *m)
+static void message_init(const struct outgoing *o, struct notify_message *m)
 {
         const struct alert *a = o->a;
         const struct household *h = a->household;
@@ -117,31 +121,35 @@ static struct notify_recipient recipient_of(const struct recipient *rc)
         };
 }
 
-/* Renders m's text, stores m for channel (worker NULL for a round) and marks the outbox. */
-static int insert_message(struct engine *e, const struct outgoing *o, struct notify_message *m,
-                          const char *channel, const char *worker, int64_t now_usec)
+/* Renders m's text and stores m for channel (worker NULL for a round). A kind without
+ * template gets no text: machines still have kind and reason. */
+static int insert_message(struct fanout *f, const struct outgoing *o, struct notify_message *m,
+                          const char *channel, const char *worker, int64_t now_usec, size_t *rows)
 {
-        const struct templates *t = engine_templates(e);
+        const struct templates *t = templates_of(f);
         _cleanup_free_ char *text = NULL, *payload = NULL;
         char id[ALERT_ID_MAX];
         int r;
 
-        r = store_next_id(e->store, 'n', now_usec, id, sizeof(id));
+        r = store_next_id(f->store, 'n', now_usec, id, sizeof(id));
         if (r < 0)
                 return r;
         m->notification_id = id;
         if (!t)
                 return -ENOMEM;
-        r = notify_render_text(t, m, 0, &text);
-        if (r < 0 && r != -ENOENT)
-                return r;
-        if (r >= 0 && mark_escalation(o, &text) < 0)
-                return -ENOMEM;
-        m->text = text; /* a kind without template: machines still have kind and reason */
+        if (template_kind_known(m->kind)) {
+                r = notify_render_text(t, m, 0, &text);
+                if (r < 0)
+                        return r;
+                r = mark_escalation(o, &text);
+                if (r < 0)
+                        return r;
+        }
+        m->text = text;
         payload = notify_message_format(m, NOTIFY_FORMAT_OUTBOX);
         if (!payload)
                 return -ENOMEM;
-        r = store_insert_notification(e->store, &(struct store_notification){
+        r = store_insert_notification(f->store, &(struct store_notification){
                                                     .id = id,
                                                     .alert_id = o->a->id,
                                                     .worker = worker,
@@ -156,14 +164,13 @@ static int insert_message(struct engine *e, const struct outgoing *o, struct not
                                                 });
         if (r < 0)
                 return r;
-        e->counters.notifications++;
-        e->outbox_dirty = true;
+        (*rows)++;
         return 0;
 }
 
-static bool channel_is_mqtt(struct engine *e, const struct notifier *n, const char *channel)
+static bool channel_is_mqtt(struct fanout *f, const struct notifier *n, const char *channel)
 {
-        const struct notifier_config *nc = config_notifier(e->config, channel);
+        const struct notifier_config *nc = config_notifier(f->config, channel);
 
         if (n)
                 return strcmp(notifier_type(n), "mqtt") == 0;
@@ -172,68 +179,94 @@ static bool channel_is_mqtt(struct engine *e, const struct notifier *n, const ch
 
 /* One per-person notification to rc through channel. A group notifier named in a
  * worker's channels is skipped here (config warns about it): it gets the round. */
-int fanout_person(struct engine *e, const struct outgoing *o, const struct recipient *rc,
-                  const char *channel, int64_t now_usec)
+static int queue_person(struct fanout *f, const struct outgoing *o, const struct recipient *rc,
+                        const char *channel, int64_t now_usec, size_t *rows)
 {
-        struct notifier *n = e->notify ? notify_context_find(e->notify, channel) : NULL;
+        struct notifier *n = f->notify ? notify_context_find(f->notify, channel) : NULL;
         struct notify_recipient r = recipient_of(rc);
         struct notify_message m;
         char topic[256], url[1024];
 
         if (n && notifier_is_group(n))
                 return 0;
-        if (o->skip_mqtt && channel_is_mqtt(e, n, channel))
+        if (o->skip_mqtt && channel_is_mqtt(f, n, channel))
                 return 0;
-        snprintf(topic, sizeof(topic), "%s/workers/%s/ack", e->config->mqtt.topic_prefix,
+        snprintf(topic, sizeof(topic), "%s/workers/%s/ack", f->config->mqtt.topic_prefix,
                  rc->worker->id);
-        message_init(e, o, &m);
+        message_init(o, &m);
         m.role = rc->role;
         m.worker = rc->worker->id;
         m.ack_topic = topic;
         /* A one-tap link acknowledges as this worker: for alerts and reminders, not notices. */
-        if (!o->acked_by && e->ack_url &&
-            e->ack_url(e->ack_url_userdata, o->a->id, rc->worker->id, now_usec, url, sizeof(url)))
+        if (!o->acked_by && f->ack_url &&
+            f->ack_url(f->ack_url_userdata, o->a->id, rc->worker->id, now_usec, url, sizeof(url)))
                 m.ack_url = url;
         m.recipients = &r;
         m.n_recipients = 1;
-        return insert_message(e, o, &m, channel, rc->worker->id, now_usec);
+        return insert_message(f, o, &m, channel, rc->worker->id, now_usec, rows);
+}
+
+/* Whether rcpt[i]'s worker came earlier in the list. */
+static bool listed_before(const struct recipient *rcpt, size_t i)
+{
+        for (size_t k = 0; k < i; k++)
+                if (rcpt[k].worker == rcpt[i].worker)
+                        return true;
+        return false;
 }
 
 /* One row per group notifier that wants this round, listing every recipient once. */
-int fanout_rounds(struct engine *e, const struct outgoing *o, const struct recipient *rcpt,
-                  size_t n_rcpt, int64_t now_usec)
+static int queue_rounds(struct fanout *f, const struct outgoing *o, const struct recipient *rcpt,
+                        size_t n_rcpt, int64_t now_usec, size_t *rows)
 {
-        const struct config *c = e->config;
+        const struct config *c = f->config;
         const struct household *h = o->a->household;
         _cleanup_free_ struct notify_recipient *list = NULL;
         size_t n_list = 0;
         int r;
 
-        if (!e->notify)
+        if (!f->notify)
                 return 0;
         list = calloc(n_rcpt ? n_rcpt : 1, sizeof(*list));
         if (!list)
                 return -ENOMEM;
-        for (size_t i = 0; i < n_rcpt; i++) {
-                bool dup = false;
-                for (size_t k = 0; k < i && !dup; k++)
-                        dup = rcpt[k].worker == rcpt[i].worker;
-                if (!dup)
+        for (size_t i = 0; i < n_rcpt; i++)
+                if (!listed_before(rcpt, i))
                         list[n_list++] = recipient_of(&rcpt[i]);
-        }
         for (size_t i = 0; i < c->n_notifiers; i++) {
-                struct notifier *n = notify_context_find(e->notify, c->notifiers[i].name);
+                struct notifier *n = notify_context_find(f->notify, c->notifiers[i].name);
                 struct notify_message m;
 
                 if (!n || !notifier_is_group(n) ||
                     !notifier_wants(n, o->kind, h ? h->community_id : NULL))
                         continue;
-                message_init(e, o, &m);
+                message_init(o, &m);
                 m.recipients = list;
                 m.n_recipients = n_list;
-                r = insert_message(e, o, &m, notifier_name(n), NULL, now_usec);
+                r = insert_message(f, o, &m, notifier_name(n), NULL, now_usec, rows);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+int fanout_queue(struct fanout *f, const struct outgoing *o, const struct recipient *rcpt,
+                 size_t n_rcpt, int64_t now_usec, size_t *ret_rows)
+{
+        size_t rows = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < n_rcpt && r >= 0; i++) {
+                const struct worker *w = rcpt[i].worker;
+
+                if (listed_before(rcpt, i))
+                        continue;
+                for (size_t ch = 0; ch < w->n_channels && r >= 0; ch++)
+                        r = queue_person(f, o, &rcpt[i], w->channels[ch], now_usec, &rows);
+        }
+        if (r >= 0)
+                r = queue_rounds(f, o, rcpt, n_rcpt, now_usec, &rows);
+        if (ret_rows)
+                *ret_rows += rows;
+        return r;
 }

@@ -1,5 +1,5 @@
-/* fanout.h: the outbox rows of an alert's notification (DESIGN.md §4): a step, a round,
- * a reminder, a notice. See fanout.c. */
+/* fanout.h: the outbox rows of a notification about an alert (DESIGN.md §4): a step, a
+ * round, a reminder, a notice, to its recipients × their channels. See fanout.c. */
 #pragma once
 
 #include <stdbool.h>
@@ -9,7 +9,24 @@
 #include "alert.h"
 #include "config.h"
 
-struct engine;
+struct notify_context;
+struct store;
+struct templates;
+
+/* Builds the one-tap acknowledge link of a notification into buf; false when there is
+ * none (engine_ack_url_fn). */
+typedef bool (*fanout_ack_url_fn)(void *userdata, const char *alert_id, const char *worker_id,
+                                  int64_t now_usec, char *buf, size_t size);
+
+/* What a notification is written with: borrowed, but default_templates (owned). */
+struct fanout {
+        const struct config *config;
+        struct store *store;
+        struct notify_context *notify;       /* NULL: every channel per person */
+        struct templates *default_templates; /* made when there is no context */
+        fanout_ack_url_fn ack_url;           /* NULL: "ack_url": null */
+        void *ack_url_userdata;
+};
 
 struct recipient {
         const struct worker *worker;
@@ -31,9 +48,14 @@ struct outgoing {
         const char *ack_channel;
 };
 
-/* One per-person notification to rc through channel. */
-int fanout_person(struct engine *e, const struct outgoing *o, const struct recipient *rc,
-                  const char *channel, int64_t now_usec);
-/* One row per group notifier that wants this round, listing every recipient once. */
-int fanout_rounds(struct engine *e, const struct outgoing *o, const struct recipient *rcpt,
-                  size_t n_rcpt, int64_t now_usec);
+/* Frees what f made (its default templates); f stays usable. */
+void fanout_done(struct fanout *f);
+
+/* Writes notification o to the outbox, in the store's current transaction: for every
+ * recipient (a worker listed twice counts once, with the first role), one row per channel
+ * the worker lists, but group notifiers (they get the round) and, with o->skip_mqtt, MQTT;
+ * then one row per group notifier that wants o's kind and community, listing every
+ * recipient (also when there are none). *ret_rows (may be NULL) is increased by the rows
+ * written. */
+int fanout_queue(struct fanout *f, const struct outgoing *o, const struct recipient *rcpt,
+                 size_t n_rcpt, int64_t now_usec, size_t *ret_rows);

@@ -104,6 +104,7 @@ int reload_config(struct engine *e, const struct config *nc)
         e->debounce = db;
         e->timers = timers;
         e->config = nc;
+        e->fanout.config = nc;
         observation_reloaded(e, oc);
         return 0;
 }

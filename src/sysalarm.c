@@ -44,32 +44,22 @@ static struct alert *find_alarm(struct engine *e, const struct household *h, enu
         return NULL;
 }
 
+/* Tells the command centre and the admins (a worker in both is told once, as command). */
 static int tell_command_and_admins(struct engine *e, const struct outgoing *o, int64_t now_usec)
 {
         const struct config *c = e->config;
         _cleanup_free_ struct recipient *rcpt = NULL;
         uint64_t before = e->counters.notifications;
-        size_t n = 0;
-        int r = 0;
+        int r;
 
         rcpt = calloc(c->n_command + c->n_admins + 1, sizeof(*rcpt));
         if (!rcpt)
                 return -ENOMEM;
-        for (size_t i = 0; i < c->n_command + c->n_admins; i++) {
-                bool command = i < c->n_command;
-                const struct worker *w = command ? c->command[i] : c->admins[i - c->n_command];
-                bool dup = false;
-
-                for (size_t k = 0; k < n && !dup; k++)
-                        dup = rcpt[k].worker == w;
-                if (!dup)
-                        rcpt[n++] = (struct recipient){ w, command ? "command" : "admin" };
-        }
-        for (size_t i = 0; i < n && r >= 0; i++)
-                for (size_t ch = 0; ch < rcpt[i].worker->n_channels && r >= 0; ch++)
-                        r = fanout_person(e, o, &rcpt[i], rcpt[i].worker->channels[ch], now_usec);
-        if (r >= 0)
-                r = fanout_rounds(e, o, rcpt, n, now_usec);
+        for (size_t i = 0; i < c->n_command; i++)
+                rcpt[i] = (struct recipient){ c->command[i], "command" };
+        for (size_t i = 0; i < c->n_admins; i++)
+                rcpt[c->n_command + i] = (struct recipient){ c->admins[i], "admin" };
+        r = engine_fanout(e, o, rcpt, c->n_command + c->n_admins, now_usec);
         if (r >= 0 && e->counters.notifications == before)
                 log_warn("%s (alert %s): no channel reaches the command centre or the admins%s",
                          o->kind, o->a->id,
