@@ -13,6 +13,7 @@
  * is acknowledged or its device recovers. */
 #include "devhealth.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,18 +60,17 @@ static struct bridge *bridge_get(struct engine *e, const char *id)
         return b;
 }
 
-/* The live alert of a bridge's offline episode, found by its id in any household. */
-static struct alert *bridge_alert(struct engine *e, const char *bridge_id)
+/* The live alert of a bridge's offline episode (as c leaves it), found by its id in any
+ * household. */
+static const struct alert *bridge_alert(struct engine *e, const struct alerts_change *c,
+                                        const char *bridge_id)
 {
-        const char *key;
-        void *value;
+        const struct alert *a;
         size_t i = 0;
 
-        while (hashmap_iterate(e->alerts_by_id, &i, &key, &value)) {
-                struct alert *a = value;
+        while (alerts_next(e, c, &i, &a))
                 if (a->kind == ALERT_DEVICE_OFFLINE && str_eq(a->device_id, bridge_id))
                         return a;
-        }
         return NULL;
 }
 
@@ -92,54 +92,49 @@ static void arm_check(struct engine *e, const struct device *d)
 
 /* Open device_offline and battery_low alerts are reminded daily; an acked or recovered one
  * is not (next_usec 0). */
-static int schedule_reminder(struct engine *e, struct alert *a, int64_t now_usec)
+static int schedule_reminder(struct alerts_change *c, struct alert *a, int64_t now_usec)
 {
         if (alert_kind_escalates(a->kind) || a->state != ALERT_OPEN || a->next_usec)
                 return 0;
+        a = alerts_edit(c, a);
+        if (!a)
+                return -ENOMEM;
         a->next_usec = now_usec + HEALTH_REMIND_EVERY_USEC;
-        if (a->household)
-                alerts_push_timer(e, a, a->next_usec);
-        return store_update_alert(e->store, a);
+        return 0;
 }
 
 /* Records on alert a that its device (or bridge) `who` recovered; reminders stop, the
  * alert stays open until a worker resolves it. */
-static int record_recovery(struct engine *e, struct alert *a, const char *who, const char *detail,
-                           int64_t now_usec)
+static int record_recovery(struct alerts_change *c, const struct alert *a, const char *who,
+                           const char *detail)
 {
-        int r = store_insert_action(e->store, "recovered", who, "device", a->id, now_usec, detail);
+        struct alert *w;
+        int r = alerts_recovered(c, a, who, detail);
 
-        if (r < 0)
+        if (r < 0 || !a->next_usec || alert_kind_escalates(a->kind))
                 return r;
-        log_about(LOG_NOTICE, a->id, a->household ? a->household->id : NULL, who,
-                  "alert %s: %s recovered (%s); it stays %s until resolved", a->id, who, detail,
-                  alert_state_to_string(a->state));
-        if (a->next_usec && !alert_kind_escalates(a->kind)) {
-                a->next_usec = 0; /* its reminder entry goes stale */
-                r = store_update_alert(e->store, a);
-        }
-        return r;
+        w = alerts_edit(c, a);
+        if (!w)
+                return -ENOMEM;
+        w->next_usec = 0; /* its reminder entry goes stale */
+        return 0;
 }
 
-/* Raises (or joins) a health alert of kind for device d, or for the bridge d sits behind
- * (key = bridge id) on household h. */
-static int raise_health_alert(struct engine *e, const struct household *h, const struct device *d,
+/* Raises (or joins) a health alert of kind for device or bridge `key` on household h. */
+static int raise_health_alert(struct engine *e, struct alerts_change *c, const struct household *h,
                               const char *key, const struct event *ev, enum alert_kind kind,
                               const char *reason, int64_t event_usec, int64_t now_usec,
                               struct alert **ret)
 {
         struct verdict v = { .kind = VERDICT_ALERT, .alert = kind };
-        /* alerts_raise() keys device-scoped alerts by d->id: a bridge's alert by its id. */
-        struct device keyed = *d;
         int r;
 
         v.severity = alert_kind_default_severity(kind);
         snprintf(v.reason, sizeof(v.reason), "%s", reason);
-        keyed.id = (char *)key;
-        r = alerts_raise(e, h, &keyed, ev, &v, event_usec, now_usec, ret);
+        r = alerts_raise(e, c, h, key, ev, &v, event_usec, now_usec, ret);
         if (r < 0)
                 return r;
-        return schedule_reminder(e, *ret, now_usec);
+        return schedule_reminder(c, *ret, now_usec);
 }
 
 static void set_ignored(struct verdict *v, const char *reason)
@@ -165,46 +160,65 @@ static void set_recovered(struct verdict *v, const char *reason, const struct al
                 log_debug("alert %s: recovery reason shortened", a->id);
 }
 
-static int on_bridge(struct engine *e, const struct device *d, const struct event *ev,
-                     const struct health_decision *dec, int64_t event_usec, int64_t now_usec,
-                     struct verdict *v, struct alert **ret)
+static const char *bridge_key(const struct event *ev)
 {
-        struct bridge *b = bridge_get(e, ev->bridge_id[0] ? ev->bridge_id : "?");
-        struct alert *a = b->alert_id[0] ? engine_find_alert(e, b->alert_id) : NULL;
+        return ev->bridge_id[0] ? ev->bridge_id : "?";
+}
+
+/* The live alert of a bridge's episode as memory has it, or NULL. */
+static const struct alert *bridge_episode(struct engine *e, const char *key)
+{
+        const struct bridge *b = hashmap_get(e->health_bridges, key);
+
+        return b && b->alert_id[0] ? engine_find_alert(e, b->alert_id) : NULL;
+}
+
+static int on_bridge(struct engine *e, struct engine_change *ch, const struct device *d,
+                     const struct event *ev, const struct health_decision *dec, int64_t event_usec,
+                     int64_t now_usec, struct verdict *v, const struct alert **ret)
+{
+        struct alerts_change *c = &ch->alerts;
+        const char *key = bridge_key(ev);
+        const struct alert *a = bridge_episode(e, key), *other;
+        struct alert *raised;
         int r;
 
         switch (dec->action) {
         case HEALTH_RAISE:
                 /* An acked alert of the bridge within ack_absorb may live in another household. */
-                a = bridge_alert(e, b->id);
-                r = raise_health_alert(e, a && a->household ? a->household : d->household, d, b->id,
-                                       ev, ALERT_DEVICE_OFFLINE, dec->reason, event_usec, now_usec,
-                                       ret);
+                other = bridge_alert(e, c, key);
+                r = raise_health_alert(
+                    e, c, other && other->household ? other->household : d->household, key, ev,
+                    ALERT_DEVICE_OFFLINE, dec->reason, event_usec, now_usec, &raised);
                 if (r < 0)
                         return r;
-                snprintf(b->alert_id, sizeof(b->alert_id), "%s", (*ret)->id);
+                *ret = raised;
+                ch->health.bridge_id = key;
+                ch->health.bridge_alert = raised;
                 set_alert(v, ALERT_DEVICE_OFFLINE, dec->reason);
                 return 0;
         case HEALTH_RECOVER:
-                b->alert_id[0] = 0;
+                ch->health.bridge_id = key;
+                ch->health.bridge_alert = NULL;
                 set_ignored(v, dec->reason);
                 if (!a)
                         return 0;
                 *ret = a;
                 set_recovered(v, dec->reason, a);
-                return record_recovery(e, a, b->id, dec->reason, now_usec);
+                return record_recovery(c, a, key, dec->reason);
         default:
                 set_ignored(v, dec->reason);
                 return 0;
         }
 }
 
-int devhealth_on_event(struct engine *e, const struct device *d, const struct event *ev,
-                       int64_t event_usec, int64_t now_usec, bool debounced, struct verdict *v,
-                       struct alert **ret)
+int devhealth_decide(struct engine *e, struct engine_change *ch, const struct device *d,
+                     const struct event *ev, int64_t event_usec, int64_t now_usec, bool debounced,
+                     struct verdict *v, const struct alert **ret)
 {
+        struct alerts_change *c = &ch->alerts;
         const struct household *h = d->household;
-        struct device_state *st = &e->devices[d->index];
+        struct device_state *st = &ch->health.st;
         /* Tamper is judged by rules.c (it escalates like a door alert). */
         const bool health_type = ev->type == EVENT_AVAILABILITY || ev->type == EVENT_BATTERY ||
                                  ev->type == EVENT_HEARTBEAT;
@@ -216,18 +230,16 @@ int devhealth_on_event(struct engine *e, const struct device *d, const struct ev
                 .battery_alert_usec = st->health_battery_alert_usec,
         };
         struct health_decision dec;
-        struct alert *a;
+        const struct alert *a;
+        struct alert *raised;
         char why[96];
-        uint64_t raised;
         int r;
 
-        if (bridge) {
-                struct bridge *b = bridge_get(e, ev->bridge_id[0] ? ev->bridge_id : "?");
-                hv.bridge_alerted = b->alert_id[0] && engine_find_alert(e, b->alert_id);
-        }
+        if (bridge)
+                hv.bridge_alerted = bridge_episode(e, bridge_key(ev)) != NULL;
         if (ev->type == EVENT_BATTERY)
                 hv.live_battery =
-                    alerts_find_joinable(e, h, ALERT_BATTERY_LOW, d->id, event_usec) != NULL;
+                    alerts_find_joinable(e, c, h, ALERT_BATTERY_LOW, d->id, event_usec) != NULL;
         health_judge(e->config, d, ev, &hv, event_usec, &dec);
 
         /* The device's health state, whatever the verdict. */
@@ -235,11 +247,11 @@ int devhealth_on_event(struct engine *e, const struct device *d, const struct ev
                 st->health_seen_usec = MAX(st->health_seen_usec, now_usec);
         if (dec.recovered) {
                 st->health_offline = false;
-                a = alerts_find_joinable(e, h, ALERT_DEVICE_OFFLINE, d->id, event_usec);
+                a = alerts_find_joinable(e, c, h, ALERT_DEVICE_OFFLINE, d->id, event_usec);
                 if (a) {
                         snprintf(why, sizeof(why), "device %s: %s after being offline", d->id,
                                  event_type_to_string(ev->type));
-                        r = record_recovery(e, a, d->id, why, now_usec);
+                        r = record_recovery(c, a, d->id, why);
                         if (r < 0)
                                 return r;
                         if (health_type && v->kind != VERDICT_ALERT)
@@ -254,39 +266,69 @@ int devhealth_on_event(struct engine *e, const struct device *d, const struct ev
                         st->health_since_usec = MAX(st->health_since_usec, now_usec);
                 st->health_bridge_offline = !ev->online;
         }
-        arm_check(e, d);
 
         /* Doors, rings, persons and tamper are the rules'; a repeat within debounce keeps the
          * rules' verdict. */
         if (!health_type || debounced || v->kind == VERDICT_ALERT)
                 return 0;
         if (bridge)
-                return on_bridge(e, d, ev, &dec, event_usec, now_usec, v, ret);
+                return on_bridge(e, ch, d, ev, &dec, event_usec, now_usec, v, ret);
         switch (dec.action) {
         case HEALTH_RAISE:
-                raised = e->counters.alerts_raised;
-                r = raise_health_alert(e, h, d, d->id, ev, dec.kind, dec.reason, event_usec,
-                                       now_usec, ret);
+                r = raise_health_alert(e, c, h, d->id, ev, dec.kind, dec.reason, event_usec,
+                                       now_usec, &raised);
                 if (r < 0)
                         return r;
+                *ret = raised;
                 if (dec.kind == ALERT_DEVICE_OFFLINE)
                         st->health_offline = true;
-                if (dec.kind == ALERT_BATTERY_LOW && e->counters.alerts_raised > raised)
+                if (dec.kind == ALERT_BATTERY_LOW && alerts_is_new(c, raised))
                         st->health_battery_alert_usec = event_usec;
                 set_alert(v, dec.kind, dec.reason);
                 return 0;
         case HEALTH_RECOVER:
                 set_ignored(v, dec.reason);
-                a = alerts_find_joinable(e, h, dec.kind, d->id, event_usec);
+                a = alerts_find_joinable(e, c, h, dec.kind, d->id, event_usec);
                 if (!a)
                         return 0;
                 *ret = a;
                 set_recovered(v, dec.reason, a);
-                return record_recovery(e, a, d->id, dec.reason, now_usec);
+                return record_recovery(c, a, d->id, dec.reason);
         default:
                 set_ignored(v, dec.reason);
                 return 0;
         }
+}
+
+void devhealth_begin(struct engine *e, struct devhealth_change *hc, const struct device *d)
+{
+        hc->d = d;
+        if (d)
+                hc->st = e->devices[d->index];
+        hc->bridge_id = NULL;
+        hc->bridge_alert = NULL;
+}
+
+void devhealth_apply(struct engine *e, struct devhealth_change *hc)
+{
+        const struct device *d = hc->d;
+
+        if (d) {
+                struct device_state *st = &e->devices[d->index];
+
+                st->health_seen_usec = hc->st.health_seen_usec;
+                st->health_since_usec = hc->st.health_since_usec;
+                st->health_battery_alert_usec = hc->st.health_battery_alert_usec;
+                st->health_offline = hc->st.health_offline;
+                st->health_bridge_offline = hc->st.health_bridge_offline;
+                st->health_battery_low = hc->st.health_battery_low;
+                arm_check(e, d);
+        }
+        if (hc->bridge_id)
+                snprintf(bridge_get(e, hc->bridge_id)->alert_id, ALERT_ID_MAX, "%s",
+                         hc->bridge_alert ? hc->bridge_alert->id : "");
+        hc->d = NULL;
+        hc->bridge_id = NULL;
 }
 
 /* A staleness check came due: device_offline when the device is still silent, else the
@@ -296,6 +338,7 @@ int devhealth_fire(struct engine *e, const struct timerq_entry *t, int64_t now_u
         const uint32_t gen = t->token;
         const size_t index = t->index;
         const struct event ev = { .type = EVENT_AVAILABILITY, .battery_percent = -1 };
+        struct alerts_change *c = &e->change.alerts;
         struct device_state *st;
         const struct device *d;
         struct alert *a = NULL;
@@ -314,13 +357,13 @@ int devhealth_fire(struct engine *e, const struct timerq_entry *t, int64_t now_u
                 arm_check(e, d);
                 return 0;
         }
-        r = store_savepoint(e->store);
-        if (r == 0) {
-                r = raise_health_alert(e, d->household, d, d->id, &ev, ALERT_DEVICE_OFFLINE, reason,
-                                       now_usec, now_usec, &a);
-                if (r < 0)
-                        store_rollback_to(e->store);
-        }
+        alerts_change_begin(c);
+        r = raise_health_alert(e, c, d->household, d->id, &ev, ALERT_DEVICE_OFFLINE, reason,
+                               now_usec, now_usec, &a);
+        if (r == 0)
+                r = alerts_change_finish(e, c, now_usec);
+        else
+                alerts_change_drop(c);
         if (r < 0) {
                 log_err_errno(r, "device %s: raising device_offline failed, retrying", d->id);
                 st->health_timer_usec = now_usec + ESCALATION_RETRY_USEC;
@@ -329,43 +372,43 @@ int devhealth_fire(struct engine *e, const struct timerq_entry *t, int64_t now_u
                 return r;
         }
         st->health_offline = true;
-        return store_release(e->store);
+        return 0;
 }
 
 /* The daily reminder of an open device_offline or battery_low alert. */
-int devhealth_remind(struct engine *e, struct alert *a, int64_t now_usec)
+int devhealth_remind(struct engine *e, struct alert *live, int64_t now_usec)
 {
-        const int64_t deadline = a->next_usec;
+        struct alerts_change *c = &e->change.alerts;
         char reason[VERDICT_REASON_MAX];
+        struct alert *a;
         int r;
 
-        r = store_savepoint(e->store);
+        r = alerts_stored_reason(e, live->id, reason, sizeof(reason));
         if (r < 0)
                 goto retry;
+        alerts_change_begin(c);
+        a = alerts_edit(c, live);
+        if (!a) {
+                alerts_change_drop(c);
+                r = -ENOMEM;
+                goto retry;
+        }
         a->reminders++;
         while (a->next_usec <= now_usec)
                 a->next_usec += HEALTH_REMIND_EVERY_USEC;
-        r = alerts_stored_reason(e, a->id, reason, sizeof(reason));
+        r = alerts_tell_step(c, a, STEP_TEAM, a->reminders, reason);
         if (r == 0)
-                r = alerts_notify(e, a, STEP_TEAM, a->reminders, reason, now_usec);
-        if (r == 0)
-                r = store_update_alert(e->store, a);
-        if (r < 0) {
-                store_rollback_to(e->store);
-                a->reminders--;
-                a->next_usec = deadline;
-                goto retry;
-        }
-        r = store_release(e->store);
+                r = alerts_change_finish(e, c, now_usec);
+        else
+                alerts_change_drop(c);
         if (r < 0)
                 goto retry;
-        alerts_push_timer(e, a, a->next_usec);
-        log_notice("alert %s: %s still open, reminder %d", a->id, alert_kind_to_string(a->kind),
-                   a->reminders);
+        log_notice("alert %s: %s still open, reminder %d", live->id,
+                   alert_kind_to_string(live->kind), live->reminders);
         return 0;
 retry:
-        log_err_errno(r, "alert %s: reminder failed, retrying", a->id);
-        alerts_push_timer(e, a, now_usec + ESCALATION_RETRY_USEC);
+        log_err_errno(r, "alert %s: reminder failed, retrying", live->id);
+        alerts_push_timer(e, live, now_usec + ESCALATION_RETRY_USEC);
         return r;
 }
 
@@ -417,8 +460,7 @@ int devhealth_start(struct engine *e, int64_t now_usec)
 {
         const struct config *c = e->config;
         int64_t horizon = 0;
-        const char *key;
-        void *value;
+        const struct alert *a;
         size_t i = 0;
         int r = 0;
 
@@ -436,8 +478,7 @@ int devhealth_start(struct engine *e, int64_t now_usec)
                 log_warn("device health: the last signs of life could not be read; counting "
                          "silence from now");
         /* Live alerts say what is known to be offline or low. */
-        while (hashmap_iterate(e->alerts_by_id, &i, &key, &value)) {
-                const struct alert *a = value;
+        while (alerts_next(e, NULL, &i, &a)) {
                 const struct device *d = a->device_id ? config_device(c, a->device_id) : NULL;
 
                 if (a->kind == ALERT_DEVICE_OFFLINE && d)
@@ -450,6 +491,23 @@ int devhealth_start(struct engine *e, int64_t now_usec)
         arm_all(e, now_usec);
         log_info("device health: %zu devices watched for silence", c->n_devices);
         return 0;
+}
+
+void devhealth_reset(struct engine *e)
+{
+        const char *key;
+        void *value;
+        size_t i = 0;
+
+        for (size_t k = 0; k < e->config->n_devices; k++) {
+                struct device_state *st = &e->devices[k];
+
+                st->health_seen_usec = st->health_since_usec = 0;
+                st->health_timer_usec = st->health_battery_alert_usec = 0;
+                st->health_offline = st->health_bridge_offline = st->health_battery_low = false;
+        }
+        while (hashmap_iterate(e->health_bridges, &i, &key, &value))
+                ((struct bridge *)value)->alert_id[0] = 0;
 }
 
 void devhealth_rearm(struct engine *e, int64_t now_usec)

@@ -13,8 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alerts.h"
+#include "devhealth.h"
 #include "engine.h"
 #include "fanout.h"
+#include "rules.h"
 #include "timerq.h"
 #include "util.h"
 
@@ -36,6 +39,20 @@ enum {
 /* A deadline whose work the database refused (busy, full) is tried again this much later. */
 #define ESCALATION_RETRY_USEC (5 * USEC_PER_SEC)
 
+/* What one change decides (an event, a deadline, a system alarm), before it is written and
+ * applied (engine.c: decide, persist, apply). The engine has one, reused: the arrays and
+ * the scratch state keep their memory from change to change. */
+struct engine_change {
+        struct alerts_change alerts;
+        /* The rule state of household h as the change leaves it (a copy: rules_state_copy()),
+         * and the debounce memory of device `device`. */
+        const struct household *h;
+        struct household_state st;
+        const struct device *device;
+        struct rules_debounce debounce;
+        struct devhealth_change health;
+};
+
 struct engine {
         const struct config *config;
         struct store *store;
@@ -54,6 +71,7 @@ struct engine {
         struct rules_debounce *debounce; /* per device */
         int64_t db_created_usec;         /* observations that ended before get no notice */
         struct fanout fanout;            /* how notifications are written */
+        struct engine_change change;
 };
 
 /* Drops stale timer entries when the heap has grown by a quarter since the last time. */
@@ -63,3 +81,11 @@ void engine_compact_timers(struct engine *e);
  * counted and the outbox marked at once. */
 int engine_fanout(struct engine *e, const struct outgoing *o, const struct recipient *rcpt,
                   size_t n_rcpt, int64_t now_usec);
+
+/* Starts e->change for household h and device d (either may be NULL): copies of their
+ * state to decide on. Returns 0 or -ENOMEM. */
+int engine_change_begin(struct engine *e, const struct household *h, const struct device *d);
+/* Drops e->change after a failed write (the savepoint is the caller's). */
+void engine_change_drop(struct engine *e);
+/* Applies e->change: rule state, device health, alerts. Cannot fail. */
+void engine_change_apply(struct engine *e);

@@ -1,22 +1,26 @@
-/* engine.c: event -> verdict -> alert -> notifications.
+/* engine.c: event -> verdict -> alert -> notifications: the engine's state, the event
+ * path, the timers, and the commands.
  *
  * Ownership: the engine owns household_state[] and device_state[] (indexed like the
- * config's arrays) and every struct alert, which lives in its household's list and in
- * `alerts_by_id` until it is resolved or, once acked, its absorb window has passed.
- * The database is the source of truth: engine_load() rebuilds the lists at start.
- * All writes go through the store's current transaction (store_begin is idempotent).
+ * config's arrays), the live alerts (alerts.c) and one struct engine_change. The database
+ * is the source of truth: engine_load() builds memory from it at start, engine_rebuild()
+ * again after a transaction was lost. All writes go through the store's current
+ * transaction (store_begin is idempotent).
  *
- * Escalation: an open alert's position (step_index, round, reminders) and its next
- * deadline are stored with it; escalation.c decides what comes next. A step's
- * notifications and the alert's new position are written under one savepoint, so a
- * step is in the database whole or not at all and fires once across crashes; timer
- * entries are invalidated lazily (an ack or resolve just clears next_usec or unlinks).
- * Recipients are resolved by the roster at the instant of each step.
+ * An event, a deadline and a system alarm each go through three steps:
+ *   decide   on copies in e->change: the rule state of the household (observation.c),
+ *            the device's health (devhealth.c), the alerts raised, joined, upgraded or
+ *            told (alerts.c); memory is not touched;
+ *   persist  everything written under one savepoint: alerts, notifications, the event,
+ *            the rule state;
+ *   apply    the copies become memory, new alerts are linked, timers armed.
+ * A failed write rolls the savepoint back and drops the change: the database and memory
+ * are both as they were before it. The commands (below) still change memory as they
+ * write; after a failed COMMIT, engine_rebuild() makes memory the database's again.
  *
- * Notifications are outbox rows in NOTIFY_FORMAT_OUTBOX with their text rendered from the
- * templates at queueing time: per recipient for per-person channels, per round for group
- * notifiers (fanout.c). The system's own alarms (monitoring_gap,
- * notification_failed) go to the command centre and the admins. */
+ * The modules: alerts.c (the alert core), fanout.c (notification rows), observation.c
+ * (the rules' verdicts and deadlines), devhealth.c (device health), sysalarm.c (the
+ * system's own alarms), reload.c (SIGHUP), retention.c (purging ended households). */
 #include "engine.h"
 
 #include <errno.h>
@@ -29,10 +33,8 @@
 #include "engine-private.h"
 #include "escalation.h"
 #include "fanout.h"
-#include "health.h"
-#include "jsonw.h"
+#include "hashmap.h"
 #include "log.h"
-#include "notify/notify.h"
 #include "observation.h"
 #include "roster.h"
 #include "timerq.h"
@@ -65,14 +67,12 @@ struct engine *engine_free(struct engine *e)
 {
         if (!e)
                 return NULL;
-        for (size_t i = 0; e->households && i < e->config->n_households; i++) {
-                struct alert *a = e->households[i].alerts, *n;
+        alerts_change_done(&e->change.alerts);
+        rules_state_done(&e->change.st);
+        if (e->alerts_by_id)
+                alerts_clear(e); /* also the system's alarms, which have no household */
+        for (size_t i = 0; e->households && i < e->config->n_households; i++)
                 rules_state_done(&e->households[i]);
-                for (; a; a = n) {
-                        n = a->next;
-                        alerts_free_alert(a);
-                }
-        }
         for (size_t i = 0; e->devices && i < e->config->n_devices; i++)
                 device_state_done(&e->devices[i]);
         hashmap_free(e->alerts_by_id);
@@ -169,6 +169,62 @@ int engine_load(struct engine *e)
         return observation_load(e);
 }
 
+int engine_rebuild(struct engine *e, int64_t now_usec)
+{
+        bool watched = e->health_gen != 0;
+        int r;
+
+        if (e->change.alerts.active)
+                engine_change_drop(e);
+        alerts_clear(e);
+        for (size_t i = 0; i < e->config->n_households; i++) {
+                rules_state_done(&e->households[i]);
+                e->households[i] = (struct household_state){ 0 };
+        }
+        memset(e->debounce, 0,
+               (e->config->n_devices ? e->config->n_devices : 1) * sizeof(*e->debounce));
+        devhealth_reset(e);
+        timerq_done(&e->timers);
+        e->timers = (struct timerq){ 0 };
+        e->timers_compacted = 0;
+        r = engine_load(e);
+        if (r == 0 && watched)
+                r = devhealth_start(e, now_usec);
+        if (r < 0)
+                log_err_errno(r, "engine: rebuilding memory from the database failed");
+        else
+                log_notice("engine: memory rebuilt from the database: %zu live alerts",
+                           hashmap_size(e->alerts_by_id));
+        return r;
+}
+
+/* ---- decide, persist, apply ---- */
+
+int engine_change_begin(struct engine *e, const struct household *h, const struct device *d)
+{
+        alerts_change_begin(&e->change.alerts);
+        devhealth_begin(e, &e->change.health, d);
+        return observation_begin(e, &e->change, h, d);
+}
+
+void engine_change_drop(struct engine *e)
+{
+        alerts_change_drop(&e->change.alerts);
+        e->change.h = NULL;
+        e->change.device = NULL;
+        e->change.health.d = NULL;
+        e->change.health.bridge_id = NULL;
+}
+
+void engine_change_apply(struct engine *e)
+{
+        /* The rule state first: its swap carries the household's list of alerts, which
+         * alerts_apply() then changes. */
+        observation_apply(e, &e->change);
+        devhealth_apply(e, &e->change.health);
+        alerts_apply(e, &e->change.alerts);
+}
+
 static const char *event_state_string(const struct event *ev)
 {
         switch (ev->type) {
@@ -187,16 +243,76 @@ static const char *event_state_string(const struct event *ev)
         }
 }
 
+/* Decides event ev in e->change: its verdict *v and the alert it is linked to (*ret). */
+static int decide_event(struct engine *e, const struct device *d, const struct event *ev,
+                        int64_t event_usec, int64_t recv_usec, struct verdict *v,
+                        const struct alert **ret)
+{
+        struct engine_change *ch = &e->change;
+        int r = observation_decide(e, ch, d, ev, event_usec, recv_usec, v);
+
+        if (r < 0)
+                return r;
+        r = devhealth_decide(e, ch, d, ev, event_usec, recv_usec, r > 0, v, ret);
+        if (r < 0 || v->kind != VERDICT_ALERT || *ret)
+                return r;
+        return observation_act(e, &ch->alerts, d->household, d, ev, v, event_usec, recv_usec, ret);
+}
+
+/* Writes the decided e->change and the event under a savepoint; rolled back on failure. */
+static int persist_event(struct engine *e, const struct device *d, const struct event *ev,
+                         int64_t event_usec, int64_t recv_usec, const char *payload,
+                         size_t payload_len, const struct verdict *v, const struct alert *a)
+{
+        const char *state = event_state_string(ev);
+        char battery[16];
+        int r;
+
+        if (ev->type == EVENT_BATTERY && ev->battery_percent >= 0) {
+                snprintf(battery, sizeof(battery), "%d", ev->battery_percent);
+                state = battery;
+        }
+        r = store_savepoint(e->store);
+        if (r < 0)
+                return r;
+        r = alerts_persist(e, &e->change.alerts, recv_usec);
+        if (r == 0)
+                r = store_insert_event(e->store,
+                                       &(struct store_event){
+                                           .device = d->id,
+                                           .household = d->household->id,
+                                           .source = device_source(d),
+                                           .uid = ev->id[0] ? ev->id : NULL,
+                                           .type = event_type_to_string(ev->type),
+                                           .state = state,
+                                           .has_ts = ev->has_ts,
+                                           .ts = ev->ts,
+                                           .recv_usec = recv_usec,
+                                           .event_usec = event_usec,
+                                           .retained = ev->retained,
+                                           .verdict = verdict_kind_to_string(v->kind),
+                                           .reason = v->reason,
+                                           .alert_id = a ? a->id : NULL,
+                                           .payload = payload,
+                                           .payload_len = payload_len,
+                                       },
+                                       NULL);
+        if (r == 0)
+                r = observation_write(e, &e->change, event_usec, recv_usec);
+        if (r == 0)
+                r = store_release(e->store);
+        if (r < 0)
+                store_rollback_to(e->store);
+        return r;
+}
+
 int engine_handle_event(struct engine *e, const struct device *d, const struct event *ev,
                         int64_t recv_usec, const char *payload, size_t payload_len,
                         struct verdict *ret_verdict)
 {
-        const struct household *h = d->household;
-        struct household_state *st = &e->households[h->index];
+        const struct alert *a = NULL;
         struct verdict v;
-        struct alert *a = NULL;
         int64_t event_usec;
-        char battery[16];
         int r;
 
         r = store_begin(e->store);
@@ -212,51 +328,16 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
                 }
         }
         event_usec = rules_event_time(ev, recv_usec, e->config->policy.max_clock_skew_usec);
-        r = observation_before_event(e, d, ev, event_usec, recv_usec, &v);
-        if (r < 0)
+        r = engine_change_begin(e, d->household, d);
+        if (r == 0)
+                r = decide_event(e, d, ev, event_usec, recv_usec, &v, &a);
+        if (r == 0)
+                r = persist_event(e, d, ev, event_usec, recv_usec, payload, payload_len, &v, a);
+        if (r < 0) {
+                engine_change_drop(e);
                 return r;
-        if (r == 0) {
-                rules_judge(e->config, h, st, d, ev, event_usec, &v);
-                rules_apply(e->config, h, st, d, ev, event_usec, &v);
         }
-        r = devhealth_on_event(e, d, ev, event_usec, recv_usec, r > 0, &v, &a); /* device health */
-        if (r < 0)
-                return r;
-        if (v.kind == VERDICT_ALERT && !a) {
-                r = observation_act(e, h, d, ev, &v, event_usec, recv_usec, &a);
-                if (r < 0)
-                        return r;
-        }
-        const char *state = event_state_string(ev);
-        if (ev->type == EVENT_BATTERY && ev->battery_percent >= 0) {
-                snprintf(battery, sizeof(battery), "%d", ev->battery_percent);
-                state = battery;
-        }
-        r = store_insert_event(e->store,
-                               &(struct store_event){
-                                   .device = d->id,
-                                   .household = h->id,
-                                   .source = device_source(d),
-                                   .uid = ev->id[0] ? ev->id : NULL,
-                                   .type = event_type_to_string(ev->type),
-                                   .state = state,
-                                   .has_ts = ev->has_ts,
-                                   .ts = ev->ts,
-                                   .recv_usec = recv_usec,
-                                   .event_usec = event_usec,
-                                   .retained = ev->retained,
-                                   .verdict = verdict_kind_to_string(v.kind),
-                                   .reason = v.reason,
-                                   .alert_id = a ? a->id : NULL,
-                                   .payload = payload,
-                                   .payload_len = payload_len,
-                               },
-                               NULL);
-        if (r < 0)
-                return r;
-        r = observation_persist(e, h, event_usec, recv_usec);
-        if (r < 0)
-                return r;
+        engine_change_apply(e);
         e->counters.events[v.kind]++;
         if (ret_verdict)
                 *ret_verdict = v;

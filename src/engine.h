@@ -34,8 +34,16 @@ struct engine;
 
 int engine_new(const struct config *c, struct store *s, struct engine **ret);
 struct engine *engine_free(struct engine *e);
-/* Rebuilds live alerts from the database. */
+/* Builds memory from the database: live alerts, the rule state and passes of every
+ * household. */
 int engine_load(struct engine *e);
+/* Makes memory the database's again after a transaction was rolled back (a failed COMMIT
+ * loses a whole burst of events, commands and deadlines): frees every live alert, the rule
+ * state, debounce and device-health memory and every timer, then loads them as at start
+ * (engine_load(), and devhealth_start() when it had been called). Call it with no
+ * transaction open. Returns 0 or a negative errno; on failure memory is incomplete: call
+ * it again before handling anything else. */
+int engine_rebuild(struct engine *e, int64_t now_usec);
 
 struct device_state *engine_device_state(struct engine *e, const struct device *d);
 struct household_state *engine_household_state(struct engine *e, const struct household *h);

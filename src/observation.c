@@ -24,63 +24,69 @@
 /* A camera saw a person leave near an unexpected opening: its alert (open, or acked within
  * ack_absorb) becomes person_left, critical, and its recipients get an updated notification;
  * without one a person_left alert is raised. */
-static int upgrade_to_person_left(struct engine *e, const struct household *h,
-                                  const struct device *d, const struct event *ev,
-                                  const struct verdict *v, int64_t event_usec, int64_t now_usec,
-                                  struct alert **ret)
+static int upgrade_to_person_left(struct engine *e, struct alerts_change *c,
+                                  const struct household *h, const struct device *d,
+                                  const struct event *ev, const struct verdict *v,
+                                  int64_t event_usec, int64_t now_usec, const struct alert **ret)
 {
         const struct escalation *esc = &e->config->escalation;
-        struct alert *a = alerts_find_joinable(e, h, ALERT_DOOR_OPEN_UNEXPECTED, NULL, event_usec);
+        const struct alert *found =
+            alerts_find_joinable(e, c, h, ALERT_DOOR_OPEN_UNEXPECTED, NULL, event_usec);
         enum escalation_step step;
+        struct alert *a;
         int r;
 
+        if (!found) {
+                r = alerts_raise(e, c, h, d ? d->id : NULL, ev, v, event_usec, now_usec, &a);
+                *ret = a;
+                return r;
+        }
+        a = alerts_edit(c, found);
         if (!a)
-                return alerts_raise(e, h, d, ev, v, event_usec, now_usec, ret);
+                return -ENOMEM;
         *ret = a;
         a->count++;
         if (event_usec > a->last_event_usec)
                 a->last_event_usec = event_usec;
         if (a->kind == ALERT_PERSON_LEFT)
-                return store_update_alert(e->store, a);
-        a->kind = ALERT_PERSON_LEFT;
-        a->severity = SEVERITY_CRITICAL;
-        r = store_update_alert(e->store, a);
-        if (r == 0)
-                r = store_set_alert_reason(e->store, a->id, v->reason);
+                return 0;
+        r = alerts_upgrade(c, a, ALERT_PERSON_LEFT, SEVERITY_CRITICAL, v->reason);
         if (r < 0)
                 return r;
-        log_notice("alert %s: upgraded to person_left at household %s (%s)", a->id, h->id,
-                   v->reason);
         step = STEP_TEAM;
         if (esc->n_steps > 0)
                 step = esc->steps[a->step_index >= 0 && (size_t)a->step_index < esc->n_steps
                                       ? (size_t)a->step_index
                                       : 0];
-        return alerts_notify_step(e, a, step, v->reason, now_usec);
+        return alerts_tell_step(c, a, step, 0, v->reason);
 }
 
-/* d may be NULL for alerts raised by a deadline or the end of observation (never
- * device-scoped kinds). */
-int observation_act(struct engine *e, const struct household *h, const struct device *d,
-                    const struct event *ev, const struct verdict *v, int64_t event_usec,
-                    int64_t now_usec, struct alert **ret)
+int observation_act(struct engine *e, struct alerts_change *c, const struct household *h,
+                    const struct device *d, const struct event *ev, const struct verdict *v,
+                    int64_t event_usec, int64_t now_usec, const struct alert **ret)
 {
+        struct alert *a = NULL;
+        int r;
+
         if (v->alert == ALERT_PERSON_LEFT)
-                return upgrade_to_person_left(e, h, d, ev, v, event_usec, now_usec, ret);
-        return alerts_raise(e, h, d, ev, v, event_usec, now_usec, ret);
+                return upgrade_to_person_left(e, c, h, d, ev, v, event_usec, now_usec, ret);
+        r = alerts_raise(e, c, h, d ? d->id : NULL, ev, v, event_usec, now_usec, &a);
+        *ret = a;
+        return r;
 }
 
-/* Handles every rule deadline of h at or before until_usec (event time), in order. */
-int observation_settle(struct engine *e, const struct household *h, int64_t until_usec,
-                       int64_t now_usec)
+/* Handles every rule deadline of ch's household at or before until_usec (event time), in
+ * order, on ch's copy of its state. */
+static int settle(struct engine *e, struct engine_change *ch, int64_t until_usec, int64_t now_usec)
 {
-        struct household_state *st = &e->households[h->index];
+        const struct household *h = ch->h;
+        struct household_state *st = &ch->st;
 
         /* Each round marks its deadline done; the bound only guards against a rules bug. */
         for (int round = 0; round < 4 * RULES_PASSES_MAX + 8; round++) {
                 struct rules_due due;
                 struct verdict v;
-                struct alert *a = NULL;
+                const struct alert *a = NULL;
                 struct event ev = { .type = EVENT_DOOR, .door = DOOR_OPEN, .has_ts = true };
                 int64_t at = rules_next_deadline(e->config, h, st, &due);
                 int r;
@@ -95,7 +101,7 @@ int observation_settle(struct engine *e, const struct household *h, int64_t unti
                 rules_fire(e->config, h, st, &due, &v);
                 if (v.kind != VERDICT_ALERT)
                         continue;
-                r = observation_act(e, h, NULL, &ev, &v, at, now_usec, &a);
+                r = observation_act(e, &ch->alerts, h, NULL, &ev, &v, at, now_usec, &a);
                 if (r < 0)
                         return r;
         }
@@ -103,15 +109,15 @@ int observation_settle(struct engine *e, const struct household *h, int64_t unti
         return 0;
 }
 
-/* Before judging an event: the household's clock offset, debounce, due deadlines.
- * Returns 1 (and *ret) when the event is a debounced repeat, 0 to judge it. */
-int observation_before_event(struct engine *e, const struct device *d, const struct event *ev,
-                             int64_t event_usec, int64_t recv_usec, struct verdict *ret)
+int observation_decide(struct engine *e, struct engine_change *ch, const struct device *d,
+                       const struct event *ev, int64_t event_usec, int64_t recv_usec,
+                       struct verdict *ret)
 {
-        const struct household *h = d->household;
-        struct household_state *st = &e->households[h->index];
+        const struct household *h = ch->h;
+        struct household_state *st = &ch->st;
         const struct policy *p = rules_policy(e->config, h);
         char w[32];
+        int r;
 
         if (!ev->retained) {
                 int64_t off = recv_usec - event_usec;
@@ -120,7 +126,7 @@ int observation_before_event(struct engine *e, const struct device *d, const str
                     st->clock_offset_usec - off > USEC_PER_SEC)
                         st->clock_offset_usec = off;
         }
-        if (rules_debounce(p, &e->debounce[d->index], ev, event_usec)) {
+        if (rules_debounce(p, &ch->debounce, ev, event_usec)) {
                 *ret = (struct verdict){ .kind = VERDICT_IGNORED,
                                          .basis = BASIS_DEBOUNCED,
                                          .pass = -1 };
@@ -129,7 +135,12 @@ int observation_before_event(struct engine *e, const struct device *d, const str
                          event_type_to_string(ev->type), format_duration(p->debounce_usec, w));
                 return 1;
         }
-        return observation_settle(e, h, event_usec, recv_usec);
+        r = settle(e, ch, event_usec, recv_usec);
+        if (r < 0)
+                return r;
+        rules_judge(e->config, h, st, d, ev, event_usec, ret);
+        rules_apply(e->config, h, st, d, ev, event_usec, ret);
+        return 0;
 }
 
 /* Arms TIMER_RULES for the household's next deadline, mapped onto the realtime clock. */
@@ -156,11 +167,11 @@ static void schedule_household(struct engine *e, const struct household *h)
         engine_compact_timers(e);
 }
 
-/* Stores what changed in h's rule state (passes, the JSON state) and re-arms its timer. */
-int observation_persist(struct engine *e, const struct household *h, int64_t event_usec,
-                        int64_t now_usec)
+/* Stores what changed in st, h's rule state (passes, the JSON state), and notes in st what
+ * was stored. */
+static int write_state(struct engine *e, const struct household *h, struct household_state *st,
+                       int64_t event_usec, int64_t now_usec)
 {
-        struct household_state *st = &e->households[h->index];
         char buf[1024];
         struct jsonw w;
         const char *json;
@@ -201,8 +212,90 @@ int observation_persist(struct engine *e, const struct household *h, int64_t eve
                 st->saved_hash = hash;
         }
         jsonw_done(&w);
+        return 0;
+}
+
+int observation_write(struct engine *e, struct engine_change *ch, int64_t event_usec,
+                      int64_t now_usec)
+{
+        return write_state(e, ch->h, &ch->st, event_usec, now_usec);
+}
+
+int observation_begin(struct engine *e, struct engine_change *ch, const struct household *h,
+                      const struct device *d)
+{
+        ch->h = h;
+        ch->device = d;
+        if (d)
+                ch->debounce = e->debounce[d->index];
+        return h ? rules_state_copy(&ch->st, &e->households[h->index]) : 0;
+}
+
+void observation_apply(struct engine *e, struct engine_change *ch)
+{
+        const struct household *h = ch->h;
+
+        if (ch->device)
+                e->debounce[ch->device->index] = ch->debounce;
+        if (h) {
+                struct household_state *st = &e->households[h->index], old = *st;
+
+                /* The copy becomes the state; the old one's memory is the next copy's. */
+                *st = ch->st;
+                ch->st = old;
+                schedule_household(e, h);
+        }
+        ch->h = NULL;
+        ch->device = NULL;
+}
+
+int observation_persist(struct engine *e, const struct household *h, int64_t event_usec,
+                        int64_t now_usec)
+{
+        int r = write_state(e, h, &e->households[h->index], event_usec, now_usec);
+
+        if (r < 0)
+                return r;
         schedule_household(e, h);
         return 0;
+}
+
+/* Decides ch (set up for h), writes it under a savepoint (with the rule state when
+ * write_rules) and applies it; on failure nothing of it is in the database or memory. */
+static int finish(struct engine *e, int64_t event_usec, int64_t now_usec, bool write_rules)
+{
+        struct engine_change *ch = &e->change;
+        int r = store_savepoint(e->store);
+
+        if (r == 0) {
+                r = alerts_persist(e, &ch->alerts, now_usec);
+                if (r == 0 && write_rules)
+                        r = observation_write(e, ch, event_usec, now_usec);
+                if (r == 0)
+                        r = store_release(e->store);
+                if (r < 0)
+                        store_rollback_to(e->store);
+        }
+        if (r < 0) {
+                engine_change_drop(e);
+                return r;
+        }
+        engine_change_apply(e);
+        return 0;
+}
+
+int observation_settle(struct engine *e, const struct household *h, int64_t until_usec,
+                       int64_t now_usec)
+{
+        int r = engine_change_begin(e, h, NULL);
+
+        if (r == 0)
+                r = settle(e, &e->change, until_usec, now_usec);
+        if (r < 0) {
+                engine_change_drop(e);
+                return r;
+        }
+        return finish(e, until_usec, now_usec, false);
 }
 
 int observation_timer(struct engine *e, const struct household *h, uint32_t token, int64_t now_usec)
@@ -214,11 +307,13 @@ int observation_timer(struct engine *e, const struct household *h, uint32_t toke
         if (token != st->timer_token)
                 return 0; /* stale: the state changed since it was armed */
         st->timer_usec = 0;
-        r = store_begin(e->store);
+        r = engine_change_begin(e, h, NULL);
         if (r == 0)
-                r = observation_settle(e, h, until, now_usec);
-        if (r == 0)
-                r = observation_persist(e, h, until, now_usec);
+                r = settle(e, &e->change, until, now_usec);
+        if (r < 0)
+                engine_change_drop(e);
+        else
+                r = finish(e, until, now_usec, true);
         if (r < 0) {
                 /* The database refused (busy, full): try again rather than lose the deadline. */
                 log_err_errno(r, "household %s: rule deadline failed, retrying", h->id);
@@ -233,8 +328,8 @@ int observation_timer(struct engine *e, const struct household *h, uint32_t toke
  * are told to collect the devices (once, also across restarts). */
 static int end_once(struct engine *e, const struct household *h, int64_t now_usec)
 {
-        struct household_state *st = &e->households[h->index];
-        struct alert *a, *next;
+        struct engine_change *ch = &e->change;
+        const struct alert *a;
         struct verdict v = { .kind = VERDICT_ALERT,
                              .alert = ALERT_OBSERVATION_ENDED,
                              .severity = SEVERITY_INFO,
@@ -243,36 +338,30 @@ static int end_once(struct engine *e, const struct household *h, int64_t now_use
         struct event ev = { .type = EVENT_HEARTBEAT };
         char when[32];
         size_t resolved = 0;
+        bool notice = h->obs_end_usec >= e->db_created_usec;
         int r;
 
-        if (st->observation_noticed || now_usec < h->obs_end_usec)
+        if (e->households[h->index].observation_noticed || now_usec < h->obs_end_usec)
                 return 0;
-        r = store_begin(e->store);
-        if (r < 0)
+        r = engine_change_begin(e, h, NULL);
+        for (a = e->households[h->index].alerts; a && r == 0; a = a->next, resolved++)
+                r = alerts_resolve(&ch->alerts, a, "system", "system", "observation ended");
+        ch->st.observation_noticed = true;
+        if (r == 0 && notice) {
+                snprintf(v.reason, sizeof(v.reason),
+                         "observation ended at %s (%zu open alerts resolved); collect the devices",
+                         format_local_time(h->obs_end_usec, when), resolved);
+                r = observation_act(e, &ch->alerts, h, NULL, &ev, &v, h->obs_end_usec, now_usec,
+                                    &a);
+        }
+        if (r < 0) {
+                engine_change_drop(e);
                 return r;
-        for (a = st->alerts; a; a = next) {
-                next = a->next;
-                r = store_set_alert_resolved(e->store, a->id, "system", "system", now_usec,
-                                             "observation ended");
-                if (r == 0)
-                        r = store_insert_action(e->store, "resolve", "system", "system", a->id,
-                                                now_usec, "observation ended");
-                if (r < 0)
-                        return r;
-                alerts_unlink(e, a);
-                resolved++;
         }
-        st->observation_noticed = true;
-        if (h->obs_end_usec < e->db_created_usec) {
-                if (resolved)
-                        log_info("household %s: observation ended; %zu alerts resolved", h->id,
-                                 resolved);
-                return 0;
-        }
-        snprintf(v.reason, sizeof(v.reason),
-                 "observation ended at %s (%zu open alerts resolved); collect the devices",
-                 format_local_time(h->obs_end_usec, when), resolved);
-        return observation_act(e, h, NULL, &ev, &v, h->obs_end_usec, now_usec, &a);
+        r = finish(e, h->obs_end_usec, now_usec, false);
+        if (r == 0 && !notice && resolved)
+                log_info("household %s: observation ended; %zu alerts resolved", h->id, resolved);
+        return r;
 }
 
 int observation_end(struct engine *e, const struct household *h, int64_t now_usec)
@@ -331,7 +420,7 @@ static int load_pass(const struct store_pass *p, void *userdata)
                 return 0;
         }
         rules_copy_text(rp.reason, sizeof(rp.reason), p->reason);
-        return rules_add_pass(st, &rp) == -ENOMEM ? -ENOMEM : 0;
+        return rules_add_pass(st, &rp); /* room was checked: only -ENOMEM */
 }
 
 static int mark_noticed(const char *household, void *userdata)

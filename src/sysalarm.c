@@ -16,112 +16,55 @@
 #include "engine-private.h"
 #include "escalation.h"
 #include "fanout.h"
-#include "hashmap.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
 
-/* The live alert of this kind a new occurrence joins: per household like alerts_find_joinable(),
- * or among the alerts without household. */
-static struct alert *find_alarm(struct engine *e, const struct household *h, enum alert_kind kind,
-                                int64_t now_usec)
-{
-        const char *key;
-        void *value;
-        size_t i = 0;
-
-        if (h)
-                return alerts_find_joinable(e, h, kind, NULL, now_usec);
-        while (hashmap_iterate(e->alerts_by_id, &i, &key, &value)) {
-                struct alert *a = value;
-                if (a->household || a->kind != kind)
-                        continue;
-                if (a->state == ALERT_OPEN ||
-                    (a->state == ALERT_ACKED &&
-                     now_usec < a->acked_usec + e->config->policy.ack_absorb_usec))
-                        return a;
-        }
-        return NULL;
-}
-
-/* Tells the command centre and the admins (a worker in both is told once, as command). */
-static int tell_command_and_admins(struct engine *e, const struct outgoing *o, int64_t now_usec)
-{
-        const struct config *c = e->config;
-        _cleanup_free_ struct recipient *rcpt = NULL;
-        uint64_t before = e->counters.notifications;
-        int r;
-
-        rcpt = calloc(c->n_command + c->n_admins + 1, sizeof(*rcpt));
-        if (!rcpt)
-                return -ENOMEM;
-        for (size_t i = 0; i < c->n_command; i++)
-                rcpt[i] = (struct recipient){ c->command[i], "command" };
-        for (size_t i = 0; i < c->n_admins; i++)
-                rcpt[c->n_command + i] = (struct recipient){ c->admins[i], "admin" };
-        r = engine_fanout(e, o, rcpt, c->n_command + c->n_admins, now_usec);
-        if (r >= 0 && e->counters.notifications == before)
-                log_warn("%s (alert %s): no channel reaches the command centre or the admins%s",
-                         o->kind, o->a->id,
-                         o->skip_mqtt
-                             ? " without MQTT (configure an exec, webhook or robot channel)"
-                             : "");
-        return r;
-}
-
-/* Raises a system alert, or joins the live one. *ret_new tells which. */
-static int raise_alarm(struct engine *e, enum alert_kind kind, const struct household *h,
-                       const char *reason, int64_t event_usec, int64_t now_usec, struct alert **ret,
-                       bool *ret_new)
-{
-        struct alert *a = find_alarm(e, h, kind, now_usec);
-        int r;
-
-        *ret_new = false;
-        r = store_begin(e->store);
-        if (r < 0)
-                return r;
-        if (a)
-                return alerts_join(e, a, now_usec, ret);
-        r = alerts_create(e,
-                          &(struct alert_init){
-                              .kind = kind,
-                              .severity = alert_kind_default_severity(kind),
-                              .h = h,
-                              .event_ts = (double)event_usec / 1e6,
-                              .event_usec = now_usec,
-                              .reason = reason,
-                          },
-                          now_usec, &a);
-        if (r < 0)
-                return r;
-        log_notice("alert %s: %s%s%s (%s)", a->id, alert_kind_to_string(kind),
-                   h ? " at household " : "", h ? h->id : "", reason);
-        *ret = a;
-        *ret_new = true;
-        return 0;
-}
-
-/* Raises a system alert and, when it is new (not joined), tells the command centre and the
- * admins; skip_mqtt when the broker itself is what failed. */
+/* Raises a system alert (or joins the live one: a count) and, when it is new, tells the
+ * command centre and the admins; skip_mqtt when the broker itself is what failed. Decided,
+ * written and applied: on failure nothing has changed. */
 static int raise_and_tell(struct engine *e, enum alert_kind kind, const struct household *h,
                           const char *reason, int64_t event_usec, int64_t now_usec, bool skip_mqtt)
 {
+        struct alerts_change *c = &e->change.alerts;
+        const struct alert *found;
         struct alert *a;
-        bool is_new;
-        int r = raise_alarm(e, kind, h, reason, event_usec, now_usec, &a, &is_new);
+        int r;
 
-        if (r < 0 || !is_new)
+        alerts_change_begin(c);
+        found = alerts_find_joinable(e, c, h, kind, NULL, now_usec);
+        if (found) {
+                a = alerts_edit(c, found);
+                r = a ? 0 : -ENOMEM;
+                if (a) {
+                        a->count++;
+                        a->last_event_usec = now_usec;
+                }
+        } else {
+                r = alerts_new(e, c,
+                               &(struct alert_init){
+                                   .kind = kind,
+                                   .severity = alert_kind_default_severity(kind),
+                                   .h = h,
+                                   .event_ts = (double)event_usec / 1e6,
+                                   .event_usec = now_usec,
+                                   .reason = reason,
+                               },
+                               now_usec, &a);
+                if (r == 0)
+                        r = alerts_tell(c, a, ALERTS_TO_SYSTEM,
+                                        &(struct outgoing){
+                                            .kind = alert_kind_to_string(kind),
+                                            .step = escalation_step_to_string(STEP_COMMAND),
+                                            .skip_mqtt = skip_mqtt,
+                                        },
+                                        reason);
+        }
+        if (r < 0) {
+                alerts_change_drop(c);
                 return r;
-        return tell_command_and_admins(e,
-                                       &(struct outgoing){
-                                           .a = a,
-                                           .kind = alert_kind_to_string(a->kind),
-                                           .reason = reason,
-                                           .step = escalation_step_to_string(STEP_COMMAND),
-                                           .skip_mqtt = skip_mqtt,
-                                       },
-                                       now_usec);
+        }
+        return alerts_change_finish(e, c, now_usec);
 }
 
 int sysalarm_notification_failed(struct engine *e, const char *notification_id,
@@ -155,17 +98,14 @@ int sysalarm_notification_failed(struct engine *e, const char *notification_id,
         return raise_and_tell(e, ALERT_NOTIFICATION_FAILED, h, reason, now_usec, now_usec, false);
 }
 
-static struct alert *live_gap(struct engine *e)
+static const struct alert *live_gap(struct engine *e)
 {
-        const char *key;
-        void *value;
+        const struct alert *a;
         size_t i = 0;
 
-        while (hashmap_iterate(e->alerts_by_id, &i, &key, &value)) {
-                struct alert *a = value;
+        while (alerts_next(e, NULL, &i, &a))
                 if (!a->household && a->kind == ALERT_MONITORING_GAP && a->state != ALERT_RESOLVED)
                         return a;
-        }
         return NULL;
 }
 
@@ -185,32 +125,35 @@ int sysalarm_monitoring_gap(struct engine *e, const char *reason, int64_t since_
 int sysalarm_monitoring_restored(struct engine *e, int64_t now_usec)
 {
         static const char note[] = "the MQTT broker is reachable again";
-        struct alert *a = live_gap(e);
+        struct alerts_change *c = &e->change.alerts;
+        const struct alert *a = live_gap(e);
+        char id[ALERT_ID_MAX];
+        double gap_sec;
         int r;
 
         if (!a)
                 return 0;
-        r = store_begin(e->store);
+        snprintf(id, sizeof(id), "%s", a->id);
+        gap_sec = (double)(now_usec - llround(a->event_ts * 1e6)) / 1e6;
+        alerts_change_begin(c);
+        r = alerts_tell(c, a, ALERTS_TO_SYSTEM,
+                        &(struct outgoing){
+                            .kind = "monitoring_restored",
+                            .row_kind = "notice",
+                            .step = escalation_step_to_string(STEP_COMMAND),
+                            .event_ts_usec = now_usec,
+                            .skip_mqtt = true,
+                        },
+                        note);
         if (r == 0)
-                r = tell_command_and_admins(e,
-                                            &(struct outgoing){
-                                                .a = a,
-                                                .kind = "monitoring_restored",
-                                                .row_kind = "notice",
-                                                .reason = note,
-                                                .step = escalation_step_to_string(STEP_COMMAND),
-                                                .event_ts_usec = now_usec,
-                                                .skip_mqtt = true,
-                                            },
-                                            now_usec);
-        if (r == 0)
-                r = store_set_alert_resolved(e->store, a->id, NULL, "system", now_usec, note);
-        if (r == 0)
-                r = store_insert_action(e->store, "resolve", NULL, "system", a->id, now_usec, note);
+                r = alerts_resolve(c, a, NULL, "system", note);
+        if (r < 0) {
+                alerts_change_drop(c);
+                return r;
+        }
+        r = alerts_change_finish(e, c, now_usec); /* a leaves memory */
         if (r < 0)
                 return r;
-        log_notice("alert %s: monitoring restored after %.0f s", a->id,
-                   (double)(now_usec - llround(a->event_ts * 1e6)) / 1e6);
-        alerts_unlink(e, a);
+        log_notice("alert %s: monitoring restored after %.0f s", id, gap_sec);
         return 0;
 }
