@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config_diag.h"
 #include "hashmap.h"
 
 enum role {
@@ -52,19 +53,6 @@ const char *device_kind_to_string(enum device_kind k);
 enum device_kind device_kind_from_string(const char *s);
 const char *escalation_step_to_string(enum escalation_step s);
 enum escalation_step escalation_step_from_string(const char *s);
-
-/* Collected errors and warnings, each a ready-to-print line. */
-struct config_diag {
-        char **errors;
-        size_t n_errors, cap_errors;
-        char **warnings;
-        size_t n_warnings, cap_warnings;
-};
-void config_diag_error(struct config_diag *d, const char *file, const char *path, const char *fmt,
-                       ...) __attribute__((format(printf, 4, 5)));
-void config_diag_warn(struct config_diag *d, const char *file, const char *path, const char *fmt,
-                      ...) __attribute__((format(printf, 4, 5)));
-void config_diag_done(struct config_diag *d);
 
 struct worker;
 struct household;
