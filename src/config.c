@@ -104,14 +104,6 @@ static const char *const notifier_types[] = { "mqtt",     "exec",   "wecom",
                                               "dingtalk", "feishu", "webhook" };
 static const char *const day_names[7] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
 
-static int name_index(const char *const *names, size_t n, const char *s)
-{
-        for (size_t i = 0; s && i < n; i++)
-                if (strcmp(names[i], s) == 0)
-                        return (int)i;
-        return -1;
-}
-
 const char *role_to_string(enum role r)
 {
         return (int)r >= 0 && r < _ROLE_MAX ? role_names[r] : NULL;
@@ -143,25 +135,6 @@ enum escalation_step escalation_step_from_string(const char *s)
 }
 
 /* ---- freeing and lookups ---- */
-
-static void *xcalloc(size_t n, size_t size)
-{
-        void *p;
-
-        if (n == 0)
-                return NULL;
-        p = calloc(n, size);
-        if (!p)
-                abort();
-        return p;
-}
-
-static void free_strv(char **v, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
 
 /* ---- schedules ----
  *
