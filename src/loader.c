@@ -1,0 +1,402 @@
+/* loader.c: what the readers of the configuration files share (see loader.h). */
+#include "loader.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+#define CONFIG_MAX_FILE_BYTES (256u * 1024 * 1024)
+
+void doc_done(struct doc *d)
+{
+        arena_reset(&d->L->arena);
+}
+
+bool is_comment(const char *key)
+{
+        return key && key[0] == '/' && key[1] == '/';
+}
+
+static bool key_is_plain(const char *k)
+{
+        if (!*k)
+                return false;
+        for (const unsigned char *p = (const unsigned char *)k; *p; p++)
+                if (!(*p >= 0x80 || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+                        return false;
+        return true;
+}
+
+/* JSON paths in messages: `mqtt.port`, `[3].team.police`, `notifiers["a.b"].type`. */
+struct jp *jp_key(struct jp out[static 1], const struct jp *base, const char *key)
+{
+        *out = (struct jp){ .up = base, .key = key };
+        return out;
+}
+
+struct jp *jp_index(struct jp out[static 1], const struct jp *base, size_t i)
+{
+        *out = (struct jp){ .up = base, .index = i };
+        return out;
+}
+
+/* Formats a path only when a message needs it: `mqtt.port`, `[3].team.police`,
+ * `notifiers["a.b"].type`; an over-long path is cut with "...". */
+const char *jp_format(const struct jp *p, char buf[static JP_MAX])
+{
+        const struct jp *chain[64];
+        size_t n = 0, len = 0;
+        int r;
+
+        buf[0] = 0;
+        for (; p && n < ELEMENTSOF(chain); p = p->up)
+                chain[n++] = p;
+        while (n > 0 && len < JP_MAX) {
+                p = chain[--n];
+                if (!p->key)
+                        r = snprintf(buf + len, JP_MAX - len, "[%zu]", p->index);
+                else if (key_is_plain(p->key))
+                        r = snprintf(buf + len, JP_MAX - len, "%s%s", len ? "." : "", p->key);
+                else
+                        r = snprintf(buf + len, JP_MAX - len, "[\"%s\"]", p->key);
+                len += r > 0 ? (size_t)r : 0;
+        }
+        if (len >= JP_MAX)
+                memcpy(buf + JP_MAX - 4, "...", 4);
+        return buf;
+}
+
+void loader_msg(struct loader *L, bool warning, const struct jp *path, const char *fmt, ...)
+{
+        char buf[JP_MAX];
+        char *msg;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                abort();
+        if (warning)
+                config_diag_warn(L->diag, L->file, jp_format(path, buf), "%s", msg);
+        else
+                config_diag_error(L->diag, L->file, jp_format(path, buf), "%s", msg);
+        free(msg);
+}
+
+bool key_in(const char *const *list, const char *key)
+{
+        for (; list && *list; list++)
+                if (strcmp(*list, key) == 0)
+                        return true;
+        return false;
+}
+
+/* Reports duplicate keys, and keys in neither list unless check_unknown is false. */
+void check_keys(struct loader *L, const cJSON *obj, const struct jp *path,
+                const char *const *allowed, const char *const *extra, bool check_unknown)
+{
+        struct hashmap *seen = NULL;
+        struct jp p[1];
+        size_t n = 0;
+
+        for (const cJSON *c = obj->child; c; c = c->next)
+                n++;
+        if (n > 16)
+                seen = hashmap_new(n);
+        for (const cJSON *c = obj->child; c; c = c->next) {
+                if (is_comment(c->string))
+                        continue;
+                jp_key(p, path, c->string);
+                if (check_unknown && !key_in(allowed, c->string) && !key_in(extra, c->string))
+                        ERR(L, p, "unknown key");
+                if (seen) {
+                        if (hashmap_put(seen, c->string, (void *)c) == -EEXIST)
+                                ERR(L, p, "duplicate key");
+                        continue;
+                }
+                for (const cJSON *d = obj->child; d != c; d = d->next)
+                        if (strcmp(d->string, c->string) == 0) {
+                                ERR(L, p, "duplicate key");
+                                break;
+                        }
+        }
+        hashmap_free(seen);
+}
+
+/* Member `key` of obj (NULL when absent); writes its path to p. */
+const cJSON *field(struct loader *L, const cJSON *obj, const struct jp *path, const char *key,
+                   bool required, struct jp p[static 1])
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+        jp_key(p, path, key);
+        if (!v && required)
+                ERR(L, p, "missing required key");
+        return v;
+}
+
+bool expect_object(struct loader *L, const cJSON *v, const struct jp *path)
+{
+        if (cJSON_IsObject(v))
+                return true;
+        ERR(L, path, "expected an object");
+        return false;
+}
+
+bool expect_array(struct loader *L, const cJSON *v, const struct jp *path)
+{
+        if (cJSON_IsArray(v))
+                return true;
+        ERR(L, path, "expected an array");
+        return false;
+}
+
+/* The string value of v, or NULL after reporting it is not a string. */
+const char *get_str(struct loader *L, const cJSON *v, const struct jp *path)
+{
+        if (cJSON_IsString(v))
+                return v->valuestring;
+        ERR(L, path, "expected a string");
+        return NULL;
+}
+
+bool id_valid(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > ID_MAX)
+                return false;
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+                if (*p <= ' ' || *p == 0x7f || *p == '/' || *p == '+' || *p == '#')
+                        return false;
+        return true;
+}
+
+/* Replaces *out with a copy of the string v (which must not be empty). */
+bool get_string(struct loader *L, const cJSON *v, const struct jp *path, unsigned flags, char **out)
+{
+        if ((flags & STR_NULLABLE) && cJSON_IsNull(v)) {
+                free(*out);
+                *out = NULL;
+                return true;
+        }
+        if (!cJSON_IsString(v)) {
+                ERR(L, path,
+                    (flags & STR_NULLABLE) ? "expected a string or null" : "expected a string");
+                return false;
+        }
+        if (!v->valuestring[0]) {
+                ERR(L, path, "must not be empty");
+                return false;
+        }
+        if ((flags & STR_ID) && !id_valid(v->valuestring)) {
+                ERR(L, path,
+                    "invalid id \"%s\" (1..%d bytes, no whitespace, control characters, '/', "
+                    "'+' or '#')",
+                    v->valuestring, ID_MAX);
+                return false;
+        }
+        if (flags & STR_SHARED) {
+                *out = strings_dup(&L->cfg->strings, v->valuestring);
+                return true;
+        }
+        free(*out);
+        *out = xstrdup(v->valuestring);
+        return true;
+}
+
+bool get_duration(struct loader *L, const cJSON *v, const struct jp *path, bool positive,
+                  int64_t *out)
+{
+        const char *s = get_str(L, v, path);
+        int64_t usec;
+
+        if (!s)
+                return false;
+        if (parse_duration(s, &usec) < 0) {
+                ERR(L, path, "invalid duration \"%s\"", s);
+                return false;
+        }
+        if (positive && usec == 0) {
+                ERR(L, path, "must be greater than 0");
+                return false;
+        }
+        *out = usec;
+        return true;
+}
+
+bool get_int(struct loader *L, const cJSON *v, const struct jp *path, int min, int max, int *out)
+{
+        double d;
+
+        if (!cJSON_IsNumber(v) || !(v->valuedouble > -1e15 && v->valuedouble < 1e15) ||
+            v->valuedouble != (double)(long long)v->valuedouble) {
+                ERR(L, path, "expected an integer");
+                return false;
+        }
+        d = v->valuedouble;
+        if (d < min || d > max) {
+                ERR(L, path, "must be between %d and %d", min, max);
+                return false;
+        }
+        *out = (int)d;
+        return true;
+}
+
+bool get_bool(struct loader *L, const cJSON *v, const struct jp *path, bool *out)
+{
+        if (!cJSON_IsBool(v)) {
+                ERR(L, path, "expected true or false");
+                return false;
+        }
+        *out = cJSON_IsTrue(v);
+        return true;
+}
+
+bool get_time_of_day(struct loader *L, const cJSON *v, const struct jp *path, bool allow_24,
+                     int *out)
+{
+        const char *s = get_str(L, v, path);
+
+        if (!s)
+                return false;
+        if (parse_time_of_day(s, allow_24, out) < 0) {
+                ERR(L, path, "invalid time of day \"%s\" (expected HH:MM)", s);
+                return false;
+        }
+        return true;
+}
+
+bool get_instant(struct loader *L, const cJSON *v, const struct jp *path, int64_t *out)
+{
+        const char *s = get_str(L, v, path);
+
+        if (!s)
+                return false;
+        if (parse_rfc3339(s, out) < 0) {
+                ERR(L, path, "invalid RFC 3339 time \"%s\" (e.g. \"2020-02-05T08:00:00+08:00\")",
+                    s);
+                return false;
+        }
+        return true;
+}
+
+bool get_role(struct loader *L, const cJSON *v, const struct jp *path, enum role *out)
+{
+        const char *s = get_str(L, v, path);
+
+        if (!s)
+                return false;
+        *out = role_from_string(s);
+        if (*out == ROLE_INVALID) {
+                ERR(L, path, "unknown role \"%s\"", s);
+                return false;
+        }
+        return true;
+}
+
+/* A reference to a worker: NULL when it is not a string or names nobody (reported). */
+struct worker *get_worker_ref(struct loader *L, const cJSON *v, const struct jp *path)
+{
+        const char *s = get_str(L, v, path);
+        struct worker *w;
+
+        if (!s || !L->workers_ok)
+                return NULL;
+        w = hashmap_get(L->cfg->worker_by_id, s);
+        if (!w)
+                ERR(L, path, "unknown worker \"%s\"", s);
+        return w;
+}
+
+/* Reports a worker whose role differs from the one the reference needs. */
+bool check_worker_role(struct loader *L, const struct worker *w, enum role role,
+                       const struct jp *path)
+{
+        if (w->role == ROLE_INVALID || role == ROLE_INVALID || w->role == role)
+                return true;
+        ERR(L, path, "worker \"%s\" has role %s, not %s", w->id, role_to_string(w->role),
+            role_to_string(role));
+        return false;
+}
+
+void warn_other_community(struct loader *L, const struct worker *w, const char *community,
+                          const struct jp *path)
+{
+        if (!community || str_eq(w->community_id, community))
+                return;
+        if (w->community_id)
+                WARN(L, path, "worker \"%s\" is in community \"%s\", not \"%s\"", w->id,
+                     w->community_id, community);
+        else
+                WARN(L, path, "worker \"%s\" is in no community, not \"%s\"", w->id, community);
+}
+
+/* Index of community `id`, created on first use. */
+size_t community_intern(struct loader *L, const char *id)
+{
+        struct config *cfg = L->cfg;
+        void *v = hashmap_get(cfg->community_by_id, id);
+        struct community *c;
+        size_t i;
+
+        if (v)
+                return ptr_idx(v);
+        i = cfg->n_communities;
+        GROW(cfg->communities, i, L->cap_communities);
+        GROW(L->community_rosters_pos, i, L->cap_community_rosters_pos);
+        c = &cfg->communities[i];
+        *c = (struct community){ .id = xstrdup(id), .index = i };
+        L->community_rosters_pos[i] = -1;
+        cfg->n_communities++;
+        hashmap_put(cfg->community_by_id, c->id, idx_ptr(i));
+        return i;
+}
+
+/* ---- reading files ---- */
+
+cJSON *read_json(struct loader *L, const char *name)
+{
+        _cleanup_free_ char *path = path_join(L->cfg->dir, name);
+        _cleanup_free_ char *buf = NULL;
+        const char *start, *err;
+        struct stat st;
+        size_t len;
+        cJSON *root;
+        int r, line = 1;
+
+        L->file = name;
+        if (!path)
+                abort();
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                r = -EISDIR;
+        else
+                r = read_file(path, CONFIG_MAX_FILE_BYTES, &buf, &len);
+        if (r < 0) {
+                ERR(L, NULL, "cannot read: %s", strerror(-r));
+                return NULL;
+        }
+        start = buf;
+        if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+                start += 3;
+        err = memchr(buf, 0, len);
+        root = err ? NULL : arena_parse(&L->arena, start);
+        if (!root) {
+                if (!err)
+                        err = cJSON_GetErrorPtr();
+                if (!err || err < buf || err > buf + len)
+                        err = buf;
+                for (const char *p = buf; p < err; p++)
+                        line += *p == '\n';
+                ERR(L, NULL, "syntax error near line %d", line);
+        }
+        return root;
+}
