@@ -1,0 +1,437 @@
+/* registry.c: workers.json, households.json and households.d/ (see registry.h). */
+#include "registry.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "adapter.h"
+#include "settings.h"
+#include "util.h"
+
+/* ---- schedules ----
+ *
+ * Most households of a campaign share a handful of schedules ("medical at 09:00 and
+ * 15:00"), so each distinct one is stored once: households point at a shared, immutable
+ * struct config_schedule (entries and times in one block, with its text form as the key).
+ * A per-household copy took two allocations, 80 bytes a household in a city of 100,000. */
+
+struct config_schedule {
+        struct config_schedule *next; /* the config's list, for config_free() */
+        char *key;                    /* points behind the times */
+        struct schedule_entry entries[];
+};
+
+void schedules_free(struct config_schedule *s)
+{
+        while (s) {
+                struct config_schedule *next = s->next;
+                free(s);
+                s = next;
+        }
+}
+
+/* ---- workers.json ---- */
+
+static bool phone_valid(const char *s)
+{
+        size_t n = 0;
+
+        if (*s == '+')
+                s++;
+        for (; *s; s++, n++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return n >= 3 && n <= 20;
+}
+
+static void parse_channels(struct loader *L, struct worker *w, const cJSON *v,
+                           const struct jp *path)
+{
+        struct jp p[1];
+        const cJSON *c;
+        size_t i = 0;
+
+        if (!expect_array(L, v, path))
+                return;
+        w->channels = xcalloc((size_t)cJSON_GetArraySize(v), sizeof(char *));
+        for (c = v->child; c; c = c->next) {
+                const char *s = get_str(L, c, jp_index(p, path, i++));
+                bool dup = false;
+
+                if (!s)
+                        continue;
+                for (size_t j = 0; j < w->n_channels; j++)
+                        dup = dup || strcmp(w->channels[j], s) == 0;
+                if (dup)
+                        ERR(L, p, "duplicate channel \"%s\"", s);
+                else if (L->notifiers_ok && !hashmap_get(L->notifier_by_name, s))
+                        ERR(L, p, "unknown notifier \"%s\"", s);
+                else {
+                        void *idx = hashmap_get(L->notifier_by_name, s);
+                        const char *type = idx ? L->cfg->notifiers[ptr_idx(idx)].type : NULL;
+                        if (type && strcmp(type, "mqtt") != 0 && strcmp(type, "exec") != 0)
+                                WARN(L, p,
+                                     "notifier \"%s\" is a group channel (type %s): it receives "
+                                     "its communities' notifications without being listed here",
+                                     s, type);
+                        w->channels[w->n_channels++] = xstrdup(s);
+                }
+        }
+        if (i == 0)
+                WARN(L, path, "worker has no channels and will not be notified");
+}
+
+static void parse_worker(struct loader *L, const cJSON *o, const struct jp *path)
+{
+        static const char *const keys[] = { "id",    "name",     "role", "community",
+                                            "phone", "channels", NULL };
+        struct config *cfg = L->cfg;
+        struct worker *w;
+        struct jp p[1];
+        const cJSON *v;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        w = &cfg->workers[cfg->n_workers];
+        *w = (struct worker){ .role = ROLE_INVALID, .index = cfg->n_workers };
+        cfg->n_workers++;
+        if ((v = field(L, o, path, "id", true, p)) && get_string(L, v, p, STR_ID, &w->id) &&
+            hashmap_put(cfg->worker_by_id, w->id, w) == -EEXIST)
+                ERR(L, p, "duplicate worker id \"%s\"", w->id);
+        if ((v = field(L, o, path, "name", true, p)))
+                get_string(L, v, p, 0, &w->name);
+        if ((v = field(L, o, path, "role", true, p)))
+                get_role(L, v, p, &w->role);
+        if ((v = field(L, o, path, "community", false, p)) &&
+            get_string(L, v, p, STR_NULLABLE | STR_ID, &w->community_id) && w->community_id)
+                community_intern(L, w->community_id);
+        if ((v = field(L, o, path, "phone", false, p)) &&
+            get_string(L, v, p, STR_NULLABLE, &w->phone) && w->phone && !phone_valid(w->phone))
+                /* The number itself is not repeated: messages may end up in logs. */
+                ERR(L, p, "invalid phone number (expected 3-20 digits with an optional leading +)");
+        if ((v = field(L, o, path, "channels", false, p))) {
+                parse_channels(L, w, v, p);
+        } else {
+                w->channels = xcalloc(1, sizeof(char *));
+                w->channels[w->n_channels++] = xstrdup("mqtt");
+        }
+}
+
+void load_workers(struct loader *L)
+{
+        _cleanup_doc_ struct doc doc = { L, read_json(L, "workers.json") };
+        const cJSON *root = doc.root;
+        struct jp p[1];
+        const cJSON *e;
+        size_t i = 0;
+
+        if (!root || !expect_array(L, root, NULL))
+                return;
+        L->workers_ok = true;
+        /* Allocated once: worker pointers stay valid while the rest loads. */
+        L->cfg->workers = xcalloc((size_t)cJSON_GetArraySize(root), sizeof(struct worker));
+        for (e = root->child; e; e = e->next)
+                parse_worker(L, e, jp_index(p, NULL, i++));
+}
+
+/* ---- households.json, households.d/ ---- */
+
+/* Replaces h's freshly parsed schedule (n entries, owned) with the shared copy. */
+static void intern_schedule(struct loader *L, struct household *h, struct schedule_entry *parsed,
+                            size_t n)
+{
+        struct config_schedule *sc;
+        _cleanup_free_ char *key = NULL;
+        size_t key_len = 0, n_at = 0;
+        FILE *f = open_memstream(&key, &key_len);
+        int *at;
+
+        if (!f)
+                abort();
+        for (size_t i = 0; i < n; i++) {
+                fprintf(f, "%d/%" PRId64 "/", (int)parsed[i].role, parsed[i].window_usec);
+                for (size_t k = 0; k < parsed[i].n_at; k++)
+                        fprintf(f, "%d,", parsed[i].at_min[k]);
+                fputc(';', f);
+                n_at += parsed[i].n_at;
+        }
+        if (fclose(f) != 0)
+                abort();
+        sc = hashmap_get(L->schedules, key);
+        if (!sc) {
+                sc = malloc(sizeof(*sc) + n * sizeof(struct schedule_entry) + n_at * sizeof(int) +
+                            key_len + 1);
+                if (!sc)
+                        abort();
+                at = (int *)&sc->entries[n];
+                for (size_t i = 0; i < n; i++) {
+                        sc->entries[i] = parsed[i];
+                        sc->entries[i].at_min = at;
+                        if (parsed[i].n_at > 0)
+                                memcpy(at, parsed[i].at_min, parsed[i].n_at * sizeof(int));
+                        at += parsed[i].n_at;
+                }
+                sc->key = memcpy(at, key, key_len + 1);
+                sc->next = L->cfg->schedules;
+                L->cfg->schedules = sc;
+                hashmap_put(L->schedules, sc->key, sc);
+        }
+        for (size_t i = 0; i < n; i++)
+                free(parsed[i].at_min);
+        free(parsed);
+        h->schedule = sc->entries;
+}
+
+static void parse_schedule(struct loader *L, struct household *h, const cJSON *v,
+                           const struct jp *path)
+{
+        static const char *const keys[] = { "role", "at", "window", NULL };
+        struct jp ep[1], p[1], ap[1];
+        const cJSON *e, *f, *a;
+        size_t i = 0;
+
+        if (!expect_array(L, v, path))
+                return;
+        if (cJSON_GetArraySize(v) == 0)
+                return;
+        h->schedule = xcalloc((size_t)cJSON_GetArraySize(v), sizeof(struct schedule_entry));
+        for (e = v->child; e; e = e->next) {
+                struct schedule_entry *s;
+                size_t k = 0;
+
+                jp_index(ep, path, i++);
+                if (!expect_object(L, e, ep))
+                        continue;
+                check_keys(L, e, ep, keys, NULL, true);
+                s = &h->schedule[h->n_schedule++];
+                s->role = ROLE_INVALID;
+                if ((f = field(L, e, ep, "role", true, p)) && get_role(L, f, p, &s->role) &&
+                    s->role >= TEAM_ROLES)
+                        ERR(L, p, "role \"%s\" is not a team role (community, medical, police)",
+                            role_to_string(s->role));
+                if ((f = field(L, e, ep, "window", true, p)))
+                        get_duration(L, f, p, true, &s->window_usec);
+                if (!(f = field(L, e, ep, "at", true, p)) || !expect_array(L, f, p))
+                        continue;
+                if (cJSON_GetArraySize(f) == 0) {
+                        ERR(L, p, "must not be empty");
+                        continue;
+                }
+                s->at_min = xcalloc((size_t)cJSON_GetArraySize(f), sizeof(int));
+                for (a = f->child; a; a = a->next) {
+                        if (get_time_of_day(L, a, jp_index(ap, p, k++), false, &s->at_min[s->n_at]))
+                                s->n_at++;
+                }
+        }
+        intern_schedule(L, h, h->schedule, h->n_schedule);
+}
+
+static void parse_team(struct loader *L, struct household *h, const cJSON *v, const struct jp *path)
+{
+        static const char *const keys[] = { "community", "medical", "police", NULL };
+        struct jp p[1];
+
+        if (!expect_object(L, v, path))
+                return;
+        check_keys(L, v, path, keys, NULL, true);
+        for (int r = 0; r < TEAM_ROLES; r++) {
+                const cJSON *f = field(L, v, path, role_to_string((enum role)r), true, p);
+                struct worker *w = f ? get_worker_ref(L, f, p) : NULL;
+
+                if (!w || !check_worker_role(L, w, (enum role)r, p))
+                        continue;
+                h->team[r] = w;
+                warn_other_community(L, w, h->community_id, p);
+        }
+}
+
+static void parse_device(struct loader *L, const cJSON *o, const struct jp *path, size_t hh)
+{
+        static const char *const keys[] = { "id",     "kind",          "source",
+                                            "invert", "offline_after", "battery_low_mv",
+                                            NULL };
+        struct config *cfg = L->cfg;
+        const struct adapter *a = NULL;
+        struct device *d;
+        struct jp p[1];
+        const cJSON *v;
+        size_t i, first;
+        const char *s;
+
+        if (!expect_object(L, o, path))
+                return;
+        i = cfg->n_devices;
+        GROW(cfg->devices, i, L->cap_devices);
+        GROW(L->device_household, i, L->cap_device_household);
+        d = &cfg->devices[i];
+        *d = (struct device){ .kind = DEVICE_KIND_INVALID,
+                              .battery_low_mv = CONFIG_BATTERY_LOW_MV_DEFAULT,
+                              .index = i };
+        L->device_household[i] = (uint32_t)hh;
+        cfg->n_devices++;
+        cfg->households[hh].n_devices++;
+
+        if ((v = field(L, o, path, "source", true, p)) && (s = get_str(L, v, p))) {
+                a = adapter_find(s);
+                if (!a)
+                        ERR(L, p, "unknown source \"%s\"", s);
+        }
+        /* Without a known adapter, its addressing keys cannot be judged. */
+        check_keys(L, o, path, keys, a ? a->keys : NULL, a != NULL);
+        if ((v = field(L, o, path, "id", true, p)) &&
+            get_string(L, v, p, STR_ID | STR_SHARED, &d->id) &&
+            idmap_put(cfg->device_by_id, i, &first) == -EEXIST) {
+                ERR(L, p, "duplicate device id \"%s\" (first in %s)", d->id,
+                    L->hh_files[L->household_file[L->device_household[first]]]);
+        }
+        if ((v = field(L, o, path, "kind", true, p)) && (s = get_str(L, v, p))) {
+                d->kind = device_kind_from_string(s);
+                if (d->kind == DEVICE_KIND_INVALID)
+                        ERR(L, p,
+                            "unknown device kind \"%s\" (expected door_contact, doorbell or "
+                            "camera)",
+                            s);
+        }
+        if ((v = field(L, o, path, "invert", false, p)))
+                get_bool(L, v, p, &d->invert);
+        if ((v = field(L, o, path, "offline_after", false, p)))
+                get_duration(L, v, p, true, &d->offline_after_usec);
+        if ((v = field(L, o, path, "battery_low_mv", false, p)))
+                get_int(L, v, p, 0, 60000, &d->battery_low_mv);
+        d->adapter = a;
+        /* Adapters may rely on the common fields, so they only see entries that have them. */
+        if (a && a->parse_device && d->id && d->kind != DEVICE_KIND_INVALID) {
+                size_t before = L->diag->n_errors;
+                char buf[JP_MAX];
+
+                if (a->parse_device(d, o, L->file, jp_format(path, buf), L->diag) < 0 &&
+                    L->diag->n_errors == before)
+                        ERR(L, path, "rejected by the %s adapter", a->name);
+        }
+}
+
+static void parse_household(struct loader *L, const cJSON *o, const struct jp *path, size_t file)
+{
+        static const char *const keys[] = { "id",          "community", "address",
+                                            "observation", "team",      "schedule",
+                                            "devices",     "policy",    NULL };
+        static const char *const obs_keys[] = { "start", "end", NULL };
+        struct config *cfg = L->cfg;
+        struct household *h;
+        struct jp p[1], op[1];
+        const cJSON *v, *f;
+        size_t i, k = 0, first;
+        bool start_ok = false, end_ok = false;
+
+        if (!expect_object(L, o, path))
+                return;
+        check_keys(L, o, path, keys, NULL, true);
+        i = cfg->n_households;
+        GROW(cfg->households, i, L->cap_households);
+        GROW(L->household_file, i, L->cap_household_file);
+        h = &cfg->households[i];
+        *h = (struct household){ .index = i };
+        L->household_file[i] = (uint32_t)file;
+        cfg->n_households++;
+
+        if ((v = field(L, o, path, "id", true, p)) &&
+            get_string(L, v, p, STR_ID | STR_SHARED, &h->id) &&
+            idmap_put(cfg->household_by_id, i, &first) == -EEXIST)
+                ERR(L, p, "duplicate household id \"%s\" (first in %s)", h->id,
+                    L->hh_files[L->household_file[first]]);
+        if ((v = field(L, o, path, "community", true, p)) &&
+            get_string(L, v, p, STR_ID | STR_SHARED, &h->community_id)) {
+                /* The community's own copy, not one per household (interning may move the
+                 * communities array: index it afterwards). */
+                size_t ci = community_intern(L, h->community_id);
+                h->community_id = cfg->communities[ci].id;
+        }
+        if ((v = field(L, o, path, "address", true, p)))
+                get_string(L, v, p, STR_SHARED, &h->address);
+        if ((v = field(L, o, path, "observation", true, p)) && expect_object(L, v, p)) {
+                check_keys(L, v, p, obs_keys, NULL, true);
+                if ((f = field(L, v, p, "start", true, op)))
+                        start_ok = get_instant(L, f, op, &h->obs_start_usec);
+                if ((f = field(L, v, p, "end", true, op)))
+                        end_ok = get_instant(L, f, op, &h->obs_end_usec);
+                if (start_ok && end_ok && h->obs_start_usec >= h->obs_end_usec)
+                        ERR(L, p, "start must be before end");
+        }
+        if ((v = field(L, o, path, "team", true, p)))
+                parse_team(L, h, v, p);
+        if ((v = field(L, o, path, "schedule", false, p)))
+                parse_schedule(L, h, v, p);
+        if ((v = field(L, o, path, "policy", false, p))) {
+                h->policy = xcalloc(1, sizeof(*h->policy));
+                *h->policy = cfg->policy;
+                parse_policy_into(L, v, p, h->policy, true);
+        }
+        if ((v = field(L, o, path, "devices", false, p)) && expect_array(L, v, p)) {
+                for (f = v->child; f; f = f->next)
+                        parse_device(L, f, jp_index(op, p, k++), i);
+        }
+        if (cfg->households[i].n_devices == 0 && (!v || cJSON_IsArray(v)))
+                WARN(L, p, "household has no devices");
+}
+
+static void load_households_file(struct loader *L, const char *name)
+{
+        _cleanup_doc_ struct doc doc = { L, NULL };
+        const cJSON *root;
+        struct jp p[1];
+        const cJSON *e;
+        size_t i = 0, file = L->n_hh_files;
+
+        GROW(L->hh_files, L->n_hh_files, L->cap_hh_files);
+        L->hh_files[L->n_hh_files++] = xstrdup(name);
+        root = doc.root = read_json(L, L->hh_files[file]);
+        if (!root || !expect_array(L, root, NULL))
+                return;
+        for (e = root->child; e; e = e->next)
+                parse_household(L, e, jp_index(p, NULL, i++), file);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void load_households(struct loader *L)
+{
+        _cleanup_free_ char *dpath = path_join(L->cfg->dir, "households.d");
+        char **names = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+        DIR *d;
+
+        load_households_file(L, "households.json");
+        if (!dpath)
+                abort();
+        d = opendir(dpath);
+        if (!d) {
+                if (errno != ENOENT) {
+                        L->file = "households.d";
+                        ERR(L, NULL, "cannot read: %s", strerror(errno));
+                }
+                return;
+        }
+        while ((de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+                if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
+                        continue;
+                GROW(names, n, cap);
+                if (asprintf(&names[n], "households.d/%s", de->d_name) < 0)
+                        abort();
+                n++;
+        }
+        closedir(d);
+        if (n > 0)
+                qsort(names, n, sizeof(char *), cmp_str);
+        for (size_t i = 0; i < n; i++)
+                load_households_file(L, names[i]);
+        free_strv(names, n);
+}

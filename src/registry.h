@@ -1,0 +1,10 @@
+/* registry.h: workers.json, households.json and households.d/: who can be notified and
+ * the households under observation with their teams, schedules and devices. */
+#pragma once
+
+#include "config.h"
+#include "loader.h"
+
+void schedules_free(struct config_schedule *s);
+void load_workers(struct loader *L);
+void load_households(struct loader *L);
