@@ -1,0 +1,8 @@
+/* rosters.h: rosters.json: per community the duty leader, shifts and dated overrides; the
+ * subdistrict command centre and the admins. */
+#pragma once
+
+#include "config.h"
+#include "loader.h"
+
+void load_rosters(struct loader *L);
