@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config_diag.h"
 
 /* Byte limits of the channels' text fields. */
 #define TEMPLATE_MAX_SMS            280
