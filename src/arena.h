@@ -1,17 +1,16 @@
-/* arena.h: bump allocators for memory that is freed all at once.
+/* arena.h: a bump allocator for memory that is freed all at once.
  *
- * struct config_strings holds the strings of households and devices for the life of a
- * configuration; struct arena holds one parsed JSON document at a time (cJSON's nodes,
- * allocated through arena_parse()) and is reset between documents. */
+ * Allocations are carved from malloc'd blocks in order; nothing is freed one by one.
+ * arena_reset() keeps the blocks and reuses them from the first; arena_done() frees them.
+ * The first block has first_block bytes, each further one twice the last, up to max_block;
+ * a request larger than that gets a block of its own size. Allocation failure aborts,
+ * like xstrdup() and GROW() (util.h).
+ *
+ * The configuration keeps the strings of households and devices (and the schedules they
+ * share) in one; the loader parses each document into another, reset between files. */
 #pragma once
 
-#include <cjson/cJSON.h>
 #include <stddef.h>
-
-struct config_strings;
-
-char *strings_dup(struct config_strings **head, const char *s);
-void strings_free(struct config_strings *b);
 
 struct arena_block {
         struct arena_block *next;
@@ -20,9 +19,17 @@ struct arena_block {
 };
 
 struct arena {
-        struct arena_block *head, *cur, *tail;
+        struct arena_block *head, *cur, *tail; /* cur: the block allocations come from */
+        size_t first_block, max_block;
 };
 
+#define ARENA_INIT(first, max) ((struct arena){ .first_block = (first), .max_block = (max) })
+
+/* n bytes aligned to align (a power of two, at most alignof(max_align_t)); never NULL. */
+void *arena_alloc(struct arena *a, size_t n, size_t align);
+/* A copy of s, packed without alignment. */
+char *arena_strdup(struct arena *a, const char *s);
+/* Forgets every allocation; the blocks are kept for the next ones. */
 void arena_reset(struct arena *a);
+/* Frees the blocks; a stays usable (empty, same block sizes). */
 void arena_done(struct arena *a);
-cJSON *arena_parse(struct arena *a, const char *text);

@@ -105,7 +105,7 @@ struct config *config_free(struct config *c)
                         d->adapter->free_config(d->adapter_config);
         }
         free(c->devices);
-        strings_free(c->strings);
+        arena_done(&c->arena);
         for (size_t i = 0; i < c->n_communities; i++) {
                 struct community *m = &c->communities[i];
                 free(m->id);

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "config_diag.h"
 #include "hashmap.h"
 
@@ -201,7 +202,6 @@ struct notifier_config {
         cJSON *json; /* owned copy of the notifier object */
 };
 
-struct config_strings;
 struct config_schedule;
 
 struct config {
@@ -236,7 +236,7 @@ struct config {
         size_t n_admins;
 
         /* Owned storage behind records of every household and device (see config.c). */
-        struct config_strings *strings;
+        struct arena arena;
         struct config_schedule *schedules; /* h->schedule point into them (shared) */
 
         struct hashmap *worker_by_id;

@@ -57,7 +57,7 @@
  *     households.d/ files (e.g. one per community) rather than one huge households.json.
  *
  * Memory at city size (100,000 households, 200,000 devices): the strings of households and
- * devices (ids, addresses) live in one bump allocator (`strings`, freed whole), a household's
+ * devices (ids, addresses) live in one bump allocator (`arena`, freed whole), a household's
  * community_id is its community's own id string, a device's source the adapter's name,
  * every household's device list is a slice of one array, and the record arrays are trimmed
  * to their length before link_config() points into them. */
@@ -75,6 +75,11 @@
 #include "util.h"
 
 #define CONFIG_DEFAULT_DIR "/etc/doorwatch"
+/* Ids and addresses of a city-sized registry are hundreds of thousands of short strings;
+ * a malloc'd copy of each costs its length rounded up plus a header (a 13-byte id takes
+ * 32 bytes). They are never freed one by one, so they go to cfg->arena, packed, in blocks
+ * of this size. */
+#define CONFIG_ARENA_BLOCK ((size_t)64 << 10)
 
 static void config_freep(struct config **c)
 {
@@ -196,6 +201,7 @@ int config_load(const char *dir, struct config **ret, struct config_diag *diag)
         cfg = calloc(1, sizeof(*cfg));
         if (!cfg)
                 abort();
+        cfg->arena = ARENA_INIT(CONFIG_ARENA_BLOCK, CONFIG_ARENA_BLOCK);
         cfg->dir = absolute_dir(dir ? dir : CONFIG_DEFAULT_DIR);
         cfg->worker_by_id = hashmap_new(64);
         cfg->household_by_id = idmap_new(256, household_key, cfg);
@@ -207,6 +213,7 @@ int config_load(const char *dir, struct config **ret, struct config_diag *diag)
                 .diag = diag,
                 .notifier_by_name = hashmap_new(16),
                 .schedules = hashmap_new(16),
+                .arena = LOADER_DOC_ARENA,
         };
 
         load_daemon(&L);

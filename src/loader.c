@@ -205,7 +205,7 @@ bool get_string(struct loader *L, const cJSON *v, const struct jp *path, unsigne
                 return false;
         }
         if (flags & STR_SHARED) {
-                *out = strings_dup(&L->cfg->strings, v->valuestring);
+                *out = arena_strdup(&L->cfg->arena, v->valuestring);
                 return true;
         }
         free(*out);
@@ -361,7 +361,40 @@ size_t community_intern(struct loader *L, const char *id)
         return i;
 }
 
-/* ---- reading files ---- */
+/* ---- reading files ----
+ *
+ * cJSON allocates every node, key and string separately; a city-sized registry is millions
+ * of them, and malloc()/free() of those dominated load time (and fragmented the heap). So
+ * cJSON_Parse() runs with hooks that allocate from the loader's arena, and a document is
+ * dropped by resetting the arena instead of cJSON_Delete(); the blocks are reused by the
+ * next file. cJSON's hooks are process-global, so they are installed only for the duration
+ * of one cJSON_ParseWithOpts() call and nothing else allocates JSON meanwhile
+ * (single-threaded); anything kept beyond a document (notifier JSON) is copied with the
+ * default allocator. */
+
+static struct arena *parse_arena; /* only set while cJSON_ParseWithOpts() runs */
+
+static void *parse_alloc(size_t n)
+{
+        return arena_alloc(parse_arena, n, _Alignof(max_align_t));
+}
+
+static void parse_free_noop(void *p)
+{
+}
+
+static cJSON *parse_in_arena(struct arena *a, const char *text)
+{
+        cJSON_Hooks hooks = { .malloc_fn = parse_alloc, .free_fn = parse_free_noop };
+        cJSON *root;
+
+        parse_arena = a;
+        cJSON_InitHooks(&hooks);
+        root = cJSON_ParseWithOpts(text, NULL, true);
+        cJSON_InitHooks(NULL);
+        parse_arena = NULL;
+        return root;
+}
 
 cJSON *read_json(struct loader *L, const char *name)
 {
@@ -388,7 +421,7 @@ cJSON *read_json(struct loader *L, const char *name)
         if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
                 start += 3;
         err = memchr(buf, 0, len);
-        root = err ? NULL : arena_parse(&L->arena, start);
+        root = err ? NULL : parse_in_arena(&L->arena, start);
         if (!root) {
                 if (!err)
                         err = cJSON_GetErrorPtr();

@@ -35,8 +35,12 @@ struct loader {
         size_t cap_community_rosters_pos;
         size_t n_rosters_communities;
         struct hashmap *schedules; /* a schedule's text form -> its struct config_schedule */
-        struct arena arena;        /* the document being read */
+        struct arena arena;        /* the document being read (LOADER_DOC_ARENA) */
 };
+
+/* The arena of struct loader: documents are parsed into blocks of 1 MiB, doubling up to
+ * 64 MiB, reused from one file to the next (see loader.c). */
+#define LOADER_DOC_ARENA ARENA_INIT((size_t)1 << 20, (size_t)64 << 20)
 
 /* A parsed document; dropping it resets the arena. */
 struct doc {
@@ -70,7 +74,7 @@ static inline size_t ptr_idx(const void *p)
 enum {
         STR_NULLABLE = 1 << 0, /* null is accepted and stored as NULL */
         STR_ID = 1 << 1,       /* must be a valid id */
-        STR_SHARED = 1 << 2,   /* the copy goes to cfg->strings (*out must be NULL) */
+        STR_SHARED = 1 << 2,   /* the copy goes to cfg->arena (*out must be NULL) */
 };
 
 bool is_comment(const char *key);
