@@ -6,7 +6,6 @@
 
 #include "adapter.h"
 #include "arena.h"
-#include "registry.h" /* schedules_free() */
 #include "util.h"
 
 /* ---- names ---- */
@@ -98,7 +97,6 @@ struct config *config_free(struct config *c)
                 free(h->policy);
         }
         free(c->households);
-        schedules_free(c->schedules);
         for (size_t i = 0; i < c->n_devices; i++) {
                 struct device *d = &c->devices[i];
                 if (d->adapter_config && d->adapter && d->adapter->free_config)

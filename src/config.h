@@ -202,8 +202,6 @@ struct notifier_config {
         cJSON *json; /* owned copy of the notifier object */
 };
 
-struct config_schedule;
-
 struct config {
         char *dir;
         char *timezone;
@@ -235,9 +233,9 @@ struct config {
         struct worker **admins;
         size_t n_admins;
 
-        /* Owned storage behind records of every household and device (see config.c). */
+        /* Owned storage behind the strings of households and devices and the schedules
+         * households share (h->schedule points into it): freed whole. */
         struct arena arena;
-        struct config_schedule *schedules; /* h->schedule point into them (shared) */
 
         struct hashmap *worker_by_id;
         struct idmap *household_by_id; /* ids -> index (8 bytes a slot: a city has 300,000) */

@@ -34,7 +34,7 @@ struct loader {
         long *community_rosters_pos; /* per community: position in rosters.json or -1 */
         size_t cap_community_rosters_pos;
         size_t n_rosters_communities;
-        struct hashmap *schedules; /* a schedule's text form -> its struct config_schedule */
+        struct hashmap *schedules; /* a schedule's text form -> its shared entries */
         struct arena arena;        /* the document being read (LOADER_DOC_ARENA) */
 };
 

@@ -11,28 +11,6 @@
 #include "settings.h"
 #include "util.h"
 
-/* ---- schedules ----
- *
- * Most households of a campaign share a handful of schedules ("medical at 09:00 and
- * 15:00"), so each distinct one is stored once: households point at a shared, immutable
- * struct config_schedule (entries and times in one block, with its text form as the key).
- * A per-household copy took two allocations, 80 bytes a household in a city of 100,000. */
-
-struct config_schedule {
-        struct config_schedule *next; /* the config's list, for config_free() */
-        char *key;                    /* points behind the times */
-        struct schedule_entry entries[];
-};
-
-void schedules_free(struct config_schedule *s)
-{
-        while (s) {
-                struct config_schedule *next = s->next;
-                free(s);
-                s = next;
-        }
-}
-
 /* ---- workers.json ---- */
 
 static bool phone_valid(const char *s)
@@ -140,15 +118,20 @@ void load_workers(struct loader *L)
 
 /* ---- households.json, households.d/ ---- */
 
-/* Replaces h's freshly parsed schedule (n entries, owned) with the shared copy. */
+/* Replaces h's freshly parsed schedule (n entries, owned) with the shared copy.
+ *
+ * Most households of a campaign share a handful of schedules ("medical at 09:00 and
+ * 15:00"), so each distinct one is stored once, in cfg->arena, found by its text form
+ * (kept there too while loading, a few bytes per distinct schedule). A per-household copy
+ * took two allocations, 80 bytes a household in a city of 100,000. */
 static void intern_schedule(struct loader *L, struct household *h, struct schedule_entry *parsed,
                             size_t n)
 {
-        struct config_schedule *sc;
+        struct arena *arena = &L->cfg->arena;
+        struct schedule_entry *shared;
         _cleanup_free_ char *key = NULL;
-        size_t key_len = 0, n_at = 0;
+        size_t key_len = 0;
         FILE *f = open_memstream(&key, &key_len);
-        int *at;
 
         if (!f)
                 abort();
@@ -157,33 +140,26 @@ static void intern_schedule(struct loader *L, struct household *h, struct schedu
                 for (size_t k = 0; k < parsed[i].n_at; k++)
                         fprintf(f, "%d,", parsed[i].at_min[k]);
                 fputc(';', f);
-                n_at += parsed[i].n_at;
         }
         if (fclose(f) != 0)
                 abort();
-        sc = hashmap_get(L->schedules, key);
-        if (!sc) {
-                sc = malloc(sizeof(*sc) + n * sizeof(struct schedule_entry) + n_at * sizeof(int) +
-                            key_len + 1);
-                if (!sc)
-                        abort();
-                at = (int *)&sc->entries[n];
+        shared = hashmap_get(L->schedules, key);
+        if (!shared) {
+                shared = arena_alloc(arena, n * sizeof(*shared), _Alignof(struct schedule_entry));
                 for (size_t i = 0; i < n; i++) {
-                        sc->entries[i] = parsed[i];
-                        sc->entries[i].at_min = at;
+                        shared[i] = parsed[i];
+                        shared[i].at_min =
+                            arena_alloc(arena, parsed[i].n_at * sizeof(int), _Alignof(int));
                         if (parsed[i].n_at > 0)
-                                memcpy(at, parsed[i].at_min, parsed[i].n_at * sizeof(int));
-                        at += parsed[i].n_at;
+                                memcpy(shared[i].at_min, parsed[i].at_min,
+                                       parsed[i].n_at * sizeof(int));
                 }
-                sc->key = memcpy(at, key, key_len + 1);
-                sc->next = L->cfg->schedules;
-                L->cfg->schedules = sc;
-                hashmap_put(L->schedules, sc->key, sc);
+                hashmap_put(L->schedules, arena_strdup(arena, key), shared);
         }
         for (size_t i = 0; i < n; i++)
                 free(parsed[i].at_min);
         free(parsed);
-        h->schedule = sc->entries;
+        h->schedule = shared;
 }
 
 static void parse_schedule(struct loader *L, struct household *h, const cJSON *v,

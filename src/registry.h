@@ -5,6 +5,5 @@
 #include "config.h"
 #include "loader.h"
 
-void schedules_free(struct config_schedule *s);
 void load_workers(struct loader *L);
 void load_households(struct loader *L);
