@@ -113,7 +113,7 @@ static void link_config(struct loader *L)
         struct config *cfg = L->cfg;
         struct community *cs = xcalloc(cfg->n_communities, sizeof(struct community));
         size_t k = L->n_rosters_communities;
-        struct jp p[1], cp[1];
+        struct loader_path p[1], cp[1];
 
         /* Nothing points into the record arrays yet: give back what growing them left over. */
         cfg->households = trim_array(cfg->households, cfg->n_households, sizeof(struct household));
@@ -167,8 +167,10 @@ static void link_config(struct loader *L)
         L->file = "rosters.json";
         for (size_t i = 0; i < cfg->n_communities; i++)
                 if (cs[i].n_households > 0 && !cs[i].leader && L->workers_ok)
-                        WARN(L, jp_key(p, jp_key(cp, NULL, "communities"), cs[i].id),
-                             "community has %zu household(s) but no leader", cs[i].n_households);
+                        loader_warn(
+                            L,
+                            loader_path_key(p, loader_path_key(cp, NULL, "communities"), cs[i].id),
+                            "community has %zu household(s) but no leader", cs[i].n_households);
 }
 
 static char *absolute_dir(const char *dir)
@@ -207,7 +209,7 @@ int config_load(const char *dir, struct config **ret, struct config_diag *diag)
         cfg->household_by_id = idmap_new(256, household_key, cfg);
         cfg->device_by_id = idmap_new(512, device_key, cfg);
         cfg->community_by_id = hashmap_new(16);
-        set_defaults(cfg);
+        settings_defaults(cfg);
         L = (struct loader){
                 .cfg = cfg,
                 .diag = diag,
@@ -216,10 +218,10 @@ int config_load(const char *dir, struct config **ret, struct config_diag *diag)
                 .arena = LOADER_DOC_ARENA,
         };
 
-        load_daemon(&L);
-        load_workers(&L);
-        load_households(&L);
-        load_rosters(&L);
+        settings_load(&L);
+        registry_load_workers(&L);
+        registry_load_households(&L);
+        rosters_load(&L);
         link_config(&L);
         idmap_shrink(cfg->household_by_id);
         idmap_shrink(cfg->device_by_id);

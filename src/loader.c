@@ -12,12 +12,12 @@
 
 #define CONFIG_MAX_FILE_BYTES (256u * 1024 * 1024)
 
-void doc_done(struct doc *d)
+void loader_doc_done(struct loader_doc *d)
 {
         arena_reset(&d->L->arena);
 }
 
-bool is_comment(const char *key)
+bool loader_is_comment(const char *key)
 {
         return key && key[0] == '/' && key[1] == '/';
 }
@@ -34,64 +34,81 @@ static bool key_is_plain(const char *k)
 }
 
 /* JSON paths in messages: `mqtt.port`, `[3].team.police`, `notifiers["a.b"].type`. */
-struct jp *jp_key(struct jp out[static 1], const struct jp *base, const char *key)
+struct loader_path *loader_path_key(struct loader_path out[static 1],
+                                    const struct loader_path *base, const char *key)
 {
-        *out = (struct jp){ .up = base, .key = key };
+        *out = (struct loader_path){ .up = base, .key = key };
         return out;
 }
 
-struct jp *jp_index(struct jp out[static 1], const struct jp *base, size_t i)
+struct loader_path *loader_path_index(struct loader_path out[static 1],
+                                      const struct loader_path *base, size_t i)
 {
-        *out = (struct jp){ .up = base, .index = i };
+        *out = (struct loader_path){ .up = base, .index = i };
         return out;
 }
 
 /* Formats a path only when a message needs it: `mqtt.port`, `[3].team.police`,
  * `notifiers["a.b"].type`; an over-long path is cut with "...". */
-const char *jp_format(const struct jp *p, char buf[static JP_MAX])
+const char *loader_path_format(const struct loader_path *p, char buf[static LOADER_PATH_MAX])
 {
-        const struct jp *chain[64];
+        const struct loader_path *chain[64];
         size_t n = 0, len = 0;
         int r;
 
         buf[0] = 0;
         for (; p && n < ELEMENTSOF(chain); p = p->up)
                 chain[n++] = p;
-        while (n > 0 && len < JP_MAX) {
+        while (n > 0 && len < LOADER_PATH_MAX) {
                 p = chain[--n];
                 if (!p->key)
-                        r = snprintf(buf + len, JP_MAX - len, "[%zu]", p->index);
+                        r = snprintf(buf + len, LOADER_PATH_MAX - len, "[%zu]", p->index);
                 else if (key_is_plain(p->key))
-                        r = snprintf(buf + len, JP_MAX - len, "%s%s", len ? "." : "", p->key);
+                        r = snprintf(buf + len, LOADER_PATH_MAX - len, "%s%s", len ? "." : "",
+                                     p->key);
                 else
-                        r = snprintf(buf + len, JP_MAX - len, "[\"%s\"]", p->key);
+                        r = snprintf(buf + len, LOADER_PATH_MAX - len, "[\"%s\"]", p->key);
                 len += r > 0 ? (size_t)r : 0;
         }
-        if (len >= JP_MAX)
-                memcpy(buf + JP_MAX - 4, "...", 4);
+        if (len >= LOADER_PATH_MAX)
+                memcpy(buf + LOADER_PATH_MAX - 4, "...", 4);
         return buf;
 }
 
-void loader_msg(struct loader *L, bool warning, const struct jp *path, const char *fmt, ...)
+static void loader_msg(struct loader *L, bool warning, const struct loader_path *path,
+                       const char *fmt, va_list ap)
 {
-        char buf[JP_MAX];
+        char buf[LOADER_PATH_MAX];
         char *msg;
-        va_list ap;
-        int r;
 
-        va_start(ap, fmt);
-        r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (r < 0)
+        if (vasprintf(&msg, fmt, ap) < 0)
                 abort();
         if (warning)
-                config_diag_warn(L->diag, L->file, jp_format(path, buf), "%s", msg);
+                config_diag_warn(L->diag, L->file, loader_path_format(path, buf), "%s", msg);
         else
-                config_diag_error(L->diag, L->file, jp_format(path, buf), "%s", msg);
+                config_diag_error(L->diag, L->file, loader_path_format(path, buf), "%s", msg);
         free(msg);
 }
 
-bool key_in(const char *const *list, const char *key)
+void loader_error(struct loader *L, const struct loader_path *path, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        loader_msg(L, false, path, fmt, ap);
+        va_end(ap);
+}
+
+void loader_warn(struct loader *L, const struct loader_path *path, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        loader_msg(L, true, path, fmt, ap);
+        va_end(ap);
+}
+
+bool loader_key_in(const char *const *list, const char *key)
 {
         for (; list && *list; list++)
                 if (strcmp(*list, key) == 0)
@@ -100,11 +117,11 @@ bool key_in(const char *const *list, const char *key)
 }
 
 /* Reports duplicate keys, and keys in neither list unless check_unknown is false. */
-void check_keys(struct loader *L, const cJSON *obj, const struct jp *path,
-                const char *const *allowed, const char *const *extra, bool check_unknown)
+void loader_check_keys(struct loader *L, const cJSON *obj, const struct loader_path *path,
+                       const char *const *allowed, const char *const *extra, bool check_unknown)
 {
         struct hashmap *seen = NULL;
-        struct jp p[1];
+        struct loader_path p[1];
         size_t n = 0;
 
         for (const cJSON *c = obj->child; c; c = c->next)
@@ -112,19 +129,20 @@ void check_keys(struct loader *L, const cJSON *obj, const struct jp *path,
         if (n > 16)
                 seen = hashmap_new(n);
         for (const cJSON *c = obj->child; c; c = c->next) {
-                if (is_comment(c->string))
+                if (loader_is_comment(c->string))
                         continue;
-                jp_key(p, path, c->string);
-                if (check_unknown && !key_in(allowed, c->string) && !key_in(extra, c->string))
-                        ERR(L, p, "unknown key");
+                loader_path_key(p, path, c->string);
+                if (check_unknown && !loader_key_in(allowed, c->string) &&
+                    !loader_key_in(extra, c->string))
+                        loader_error(L, p, "unknown key");
                 if (seen) {
                         if (hashmap_put(seen, c->string, (void *)c) == -EEXIST)
-                                ERR(L, p, "duplicate key");
+                                loader_error(L, p, "duplicate key");
                         continue;
                 }
                 for (const cJSON *d = obj->child; d != c; d = d->next)
                         if (strcmp(d->string, c->string) == 0) {
-                                ERR(L, p, "duplicate key");
+                                loader_error(L, p, "duplicate key");
                                 break;
                         }
         }
@@ -132,47 +150,47 @@ void check_keys(struct loader *L, const cJSON *obj, const struct jp *path,
 }
 
 /* Member `key` of obj (NULL when absent); writes its path to p. */
-const cJSON *field(struct loader *L, const cJSON *obj, const struct jp *path, const char *key,
-                   bool required, struct jp p[static 1])
+const cJSON *loader_field(struct loader *L, const cJSON *obj, const struct loader_path *path,
+                          const char *key, bool required, struct loader_path p[static 1])
 {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
-        jp_key(p, path, key);
+        loader_path_key(p, path, key);
         if (!v && required)
-                ERR(L, p, "missing required key");
+                loader_error(L, p, "missing required key");
         return v;
 }
 
-bool expect_object(struct loader *L, const cJSON *v, const struct jp *path)
+bool loader_expect_object(struct loader *L, const cJSON *v, const struct loader_path *path)
 {
         if (cJSON_IsObject(v))
                 return true;
-        ERR(L, path, "expected an object");
+        loader_error(L, path, "expected an object");
         return false;
 }
 
-bool expect_array(struct loader *L, const cJSON *v, const struct jp *path)
+bool loader_expect_array(struct loader *L, const cJSON *v, const struct loader_path *path)
 {
         if (cJSON_IsArray(v))
                 return true;
-        ERR(L, path, "expected an array");
+        loader_error(L, path, "expected an array");
         return false;
 }
 
 /* The string value of v, or NULL after reporting it is not a string. */
-const char *get_str(struct loader *L, const cJSON *v, const struct jp *path)
+const char *loader_get_str(struct loader *L, const cJSON *v, const struct loader_path *path)
 {
         if (cJSON_IsString(v))
                 return v->valuestring;
-        ERR(L, path, "expected a string");
+        loader_error(L, path, "expected a string");
         return NULL;
 }
 
-bool id_valid(const char *s)
+bool loader_id_valid(const char *s)
 {
         size_t n = strlen(s);
 
-        if (n == 0 || n > ID_MAX)
+        if (n == 0 || n > LOADER_ID_MAX)
                 return false;
         for (const unsigned char *p = (const unsigned char *)s; *p; p++)
                 if (*p <= ' ' || *p == 0x7f || *p == '/' || *p == '+' || *p == '#')
@@ -181,30 +199,33 @@ bool id_valid(const char *s)
 }
 
 /* Replaces *out with a copy of the string v (which must not be empty). */
-bool get_string(struct loader *L, const cJSON *v, const struct jp *path, unsigned flags, char **out)
+bool loader_get_string(struct loader *L, const cJSON *v, const struct loader_path *path,
+                       unsigned flags, char **out)
 {
-        if ((flags & STR_NULLABLE) && cJSON_IsNull(v)) {
+        if ((flags & LOADER_STR_NULLABLE) && cJSON_IsNull(v)) {
                 free(*out);
                 *out = NULL;
                 return true;
         }
         if (!cJSON_IsString(v)) {
-                ERR(L, path,
-                    (flags & STR_NULLABLE) ? "expected a string or null" : "expected a string");
+                loader_error(L, path,
+                             (flags & LOADER_STR_NULLABLE) ? "expected a string or null"
+                                                           : "expected a string");
                 return false;
         }
         if (!v->valuestring[0]) {
-                ERR(L, path, "must not be empty");
+                loader_error(L, path, "must not be empty");
                 return false;
         }
-        if ((flags & STR_ID) && !id_valid(v->valuestring)) {
-                ERR(L, path,
+        if ((flags & LOADER_STR_ID) && !loader_id_valid(v->valuestring)) {
+                loader_error(
+                    L, path,
                     "invalid id \"%s\" (1..%d bytes, no whitespace, control characters, '/', "
                     "'+' or '#')",
-                    v->valuestring, ID_MAX);
+                    v->valuestring, LOADER_ID_MAX);
                 return false;
         }
-        if (flags & STR_SHARED) {
+        if (flags & LOADER_STR_SHARED) {
                 *out = arena_strdup(&L->cfg->arena, v->valuestring);
                 return true;
         }
@@ -213,135 +234,141 @@ bool get_string(struct loader *L, const cJSON *v, const struct jp *path, unsigne
         return true;
 }
 
-bool get_duration(struct loader *L, const cJSON *v, const struct jp *path, bool positive,
-                  int64_t *out)
+bool loader_get_duration(struct loader *L, const cJSON *v, const struct loader_path *path,
+                         bool positive, int64_t *out)
 {
-        const char *s = get_str(L, v, path);
+        const char *s = loader_get_str(L, v, path);
         int64_t usec;
 
         if (!s)
                 return false;
         if (parse_duration(s, &usec) < 0) {
-                ERR(L, path, "invalid duration \"%s\"", s);
+                loader_error(L, path, "invalid duration \"%s\"", s);
                 return false;
         }
         if (positive && usec == 0) {
-                ERR(L, path, "must be greater than 0");
+                loader_error(L, path, "must be greater than 0");
                 return false;
         }
         *out = usec;
         return true;
 }
 
-bool get_int(struct loader *L, const cJSON *v, const struct jp *path, int min, int max, int *out)
+bool loader_get_int(struct loader *L, const cJSON *v, const struct loader_path *path, int min,
+                    int max, int *out)
 {
         double d;
 
         if (!cJSON_IsNumber(v) || !(v->valuedouble > -1e15 && v->valuedouble < 1e15) ||
             v->valuedouble != (double)(long long)v->valuedouble) {
-                ERR(L, path, "expected an integer");
+                loader_error(L, path, "expected an integer");
                 return false;
         }
         d = v->valuedouble;
         if (d < min || d > max) {
-                ERR(L, path, "must be between %d and %d", min, max);
+                loader_error(L, path, "must be between %d and %d", min, max);
                 return false;
         }
         *out = (int)d;
         return true;
 }
 
-bool get_bool(struct loader *L, const cJSON *v, const struct jp *path, bool *out)
+bool loader_get_bool(struct loader *L, const cJSON *v, const struct loader_path *path, bool *out)
 {
         if (!cJSON_IsBool(v)) {
-                ERR(L, path, "expected true or false");
+                loader_error(L, path, "expected true or false");
                 return false;
         }
         *out = cJSON_IsTrue(v);
         return true;
 }
 
-bool get_time_of_day(struct loader *L, const cJSON *v, const struct jp *path, bool allow_24,
-                     int *out)
+bool loader_get_time_of_day(struct loader *L, const cJSON *v, const struct loader_path *path,
+                            bool allow_24, int *out)
 {
-        const char *s = get_str(L, v, path);
+        const char *s = loader_get_str(L, v, path);
 
         if (!s)
                 return false;
         if (parse_time_of_day(s, allow_24, out) < 0) {
-                ERR(L, path, "invalid time of day \"%s\" (expected HH:MM)", s);
+                loader_error(L, path, "invalid time of day \"%s\" (expected HH:MM)", s);
                 return false;
         }
         return true;
 }
 
-bool get_instant(struct loader *L, const cJSON *v, const struct jp *path, int64_t *out)
+bool loader_get_instant(struct loader *L, const cJSON *v, const struct loader_path *path,
+                        int64_t *out)
 {
-        const char *s = get_str(L, v, path);
+        const char *s = loader_get_str(L, v, path);
 
         if (!s)
                 return false;
         if (parse_rfc3339(s, out) < 0) {
-                ERR(L, path, "invalid RFC 3339 time \"%s\" (e.g. \"2020-02-05T08:00:00+08:00\")",
-                    s);
+                loader_error(L, path,
+                             "invalid RFC 3339 time \"%s\" (e.g. \"2020-02-05T08:00:00+08:00\")",
+                             s);
                 return false;
         }
         return true;
 }
 
-bool get_role(struct loader *L, const cJSON *v, const struct jp *path, enum role *out)
+bool loader_get_role(struct loader *L, const cJSON *v, const struct loader_path *path,
+                     enum role *out)
 {
-        const char *s = get_str(L, v, path);
+        const char *s = loader_get_str(L, v, path);
 
         if (!s)
                 return false;
         *out = role_from_string(s);
         if (*out == ROLE_INVALID) {
-                ERR(L, path, "unknown role \"%s\"", s);
+                loader_error(L, path, "unknown role \"%s\"", s);
                 return false;
         }
         return true;
 }
 
 /* A reference to a worker: NULL when it is not a string or names nobody (reported). */
-struct worker *get_worker_ref(struct loader *L, const cJSON *v, const struct jp *path)
+struct worker *loader_get_worker_ref(struct loader *L, const cJSON *v,
+                                     const struct loader_path *path)
 {
-        const char *s = get_str(L, v, path);
+        const char *s = loader_get_str(L, v, path);
         struct worker *w;
 
         if (!s || !L->workers_ok)
                 return NULL;
         w = hashmap_get(L->cfg->worker_by_id, s);
         if (!w)
-                ERR(L, path, "unknown worker \"%s\"", s);
+                loader_error(L, path, "unknown worker \"%s\"", s);
         return w;
 }
 
 /* Reports a worker whose role differs from the one the reference needs. */
-bool check_worker_role(struct loader *L, const struct worker *w, enum role role,
-                       const struct jp *path)
+bool loader_check_worker_role(struct loader *L, const struct worker *w, enum role role,
+                              const struct loader_path *path)
 {
         if (w->role == ROLE_INVALID || role == ROLE_INVALID || w->role == role)
                 return true;
-        ERR(L, path, "worker \"%s\" has role %s, not %s", w->id, role_to_string(w->role),
-            role_to_string(role));
+        loader_error(L, path, "worker \"%s\" has role %s, not %s", w->id, role_to_string(w->role),
+                     role_to_string(role));
         return false;
 }
 
-void warn_other_community(struct loader *L, const struct worker *w, const char *community,
-                          const struct jp *path)
+void loader_warn_other_community(struct loader *L, const struct worker *w, const char *community,
+                                 const struct loader_path *path)
 {
         if (!community || str_eq(w->community_id, community))
                 return;
         if (w->community_id)
-                WARN(L, path, "worker \"%s\" is in community \"%s\", not \"%s\"", w->id,
-                     w->community_id, community);
+                loader_warn(L, path, "worker \"%s\" is in community \"%s\", not \"%s\"", w->id,
+                            w->community_id, community);
         else
-                WARN(L, path, "worker \"%s\" is in no community, not \"%s\"", w->id, community);
+                loader_warn(L, path, "worker \"%s\" is in no community, not \"%s\"", w->id,
+                            community);
 }
 
 /* Index of community `id`, created on first use. */
-size_t community_intern(struct loader *L, const char *id)
+size_t loader_community_intern(struct loader *L, const char *id)
 {
         struct config *cfg = L->cfg;
         void *v = hashmap_get(cfg->community_by_id, id);
@@ -349,7 +376,7 @@ size_t community_intern(struct loader *L, const char *id)
         size_t i;
 
         if (v)
-                return ptr_idx(v);
+                return loader_ptr_idx(v);
         i = cfg->n_communities;
         GROW(cfg->communities, i, L->cap_communities);
         GROW(L->community_rosters_pos, i, L->cap_community_rosters_pos);
@@ -357,7 +384,7 @@ size_t community_intern(struct loader *L, const char *id)
         *c = (struct community){ .id = xstrdup(id), .index = i };
         L->community_rosters_pos[i] = -1;
         cfg->n_communities++;
-        hashmap_put(cfg->community_by_id, c->id, idx_ptr(i));
+        hashmap_put(cfg->community_by_id, c->id, loader_idx_ptr(i));
         return i;
 }
 
@@ -396,7 +423,7 @@ static cJSON *parse_in_arena(struct arena *a, const char *text)
         return root;
 }
 
-cJSON *read_json(struct loader *L, const char *name)
+cJSON *loader_read_json(struct loader *L, const char *name)
 {
         _cleanup_free_ char *path = path_join(L->cfg->dir, name);
         _cleanup_free_ char *buf = NULL;
@@ -414,7 +441,7 @@ cJSON *read_json(struct loader *L, const char *name)
         else
                 r = read_file(path, CONFIG_MAX_FILE_BYTES, &buf, &len);
         if (r < 0) {
-                ERR(L, NULL, "cannot read: %s", strerror(-r));
+                loader_error(L, NULL, "cannot read: %s", strerror(-r));
                 return NULL;
         }
         start = buf;
@@ -429,7 +456,7 @@ cJSON *read_json(struct loader *L, const char *name)
                         err = buf;
                 for (const char *p = buf; p < err; p++)
                         line += *p == '\n';
-                ERR(L, NULL, "syntax error near line %d", line);
+                loader_error(L, NULL, "syntax error near line %d", line);
         }
         return root;
 }

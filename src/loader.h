@@ -13,8 +13,8 @@
 #include "hashmap.h"
 #include "util.h"
 
-#define JP_MAX 256 /* longest JSON path in a message; longer ones are cut */
-#define ID_MAX 128
+#define LOADER_PATH_MAX 256 /* longest JSON path in a message; longer ones are cut */
+#define LOADER_ID_MAX   128
 
 struct loader {
         struct config *cfg;
@@ -43,69 +43,74 @@ struct loader {
 #define LOADER_DOC_ARENA ARENA_INIT((size_t)1 << 20, (size_t)64 << 20)
 
 /* A parsed document; dropping it resets the arena. */
-struct doc {
+struct loader_doc {
         struct loader *L;
         cJSON *root;
 };
 
-void doc_done(struct doc *d);
-#define _cleanup_doc_ _cleanup_(doc_done)
+void loader_doc_done(struct loader_doc *d);
+#define _cleanup_loader_doc_ _cleanup_(loader_doc_done)
 
 /* A JSON path as a chain of stack frames: formatted only when a message needs it. */
-struct jp {
-        const struct jp *up; /* NULL: the document root */
-        const char *key;     /* NULL: an array element */
+struct loader_path {
+        const struct loader_path *up; /* NULL: the document root */
+        const char *key;              /* NULL: an array element */
         size_t index;
 };
 
-#define ERR(L, path, ...)  loader_msg((L), false, (path), __VA_ARGS__)
-#define WARN(L, path, ...) loader_msg((L), true, (path), __VA_ARGS__)
-
-static inline void *idx_ptr(size_t i)
+static inline void *loader_idx_ptr(size_t i)
 {
         return (void *)(uintptr_t)(i + 1);
 }
 
-static inline size_t ptr_idx(const void *p)
+static inline size_t loader_ptr_idx(const void *p)
 {
         return (size_t)(uintptr_t)p - 1;
 }
 
 enum {
-        STR_NULLABLE = 1 << 0, /* null is accepted and stored as NULL */
-        STR_ID = 1 << 1,       /* must be a valid id */
-        STR_SHARED = 1 << 2,   /* the copy goes to cfg->arena (*out must be NULL) */
+        LOADER_STR_NULLABLE = 1 << 0, /* null is accepted and stored as NULL */
+        LOADER_STR_ID = 1 << 1,       /* must be a valid id */
+        LOADER_STR_SHARED = 1 << 2,   /* the copy goes to cfg->arena (*out must be NULL) */
 };
 
-bool is_comment(const char *key);
-struct jp *jp_key(struct jp out[static 1], const struct jp *base, const char *key);
-struct jp *jp_index(struct jp out[static 1], const struct jp *base, size_t i);
-const char *jp_format(const struct jp *p, char buf[static JP_MAX]);
-void loader_msg(struct loader *L, bool warning, const struct jp *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-bool key_in(const char *const *list, const char *key);
-void check_keys(struct loader *L, const cJSON *obj, const struct jp *path,
-                const char *const *allowed, const char *const *extra, bool check_unknown);
-const cJSON *field(struct loader *L, const cJSON *obj, const struct jp *path, const char *key,
-                   bool required, struct jp p[static 1]);
-bool expect_object(struct loader *L, const cJSON *v, const struct jp *path);
-bool expect_array(struct loader *L, const cJSON *v, const struct jp *path);
-const char *get_str(struct loader *L, const cJSON *v, const struct jp *path);
-bool id_valid(const char *s);
-bool get_string(struct loader *L, const cJSON *v, const struct jp *path, unsigned flags,
-                char **out);
-bool get_duration(struct loader *L, const cJSON *v, const struct jp *path, bool positive,
-                  int64_t *out);
-bool get_int(struct loader *L, const cJSON *v, const struct jp *path, int min, int max, int *out);
-bool get_bool(struct loader *L, const cJSON *v, const struct jp *path, bool *out);
-bool get_time_of_day(struct loader *L, const cJSON *v, const struct jp *path, bool allow_24,
-                     int *out);
-bool get_instant(struct loader *L, const cJSON *v, const struct jp *path, int64_t *out);
-bool get_role(struct loader *L, const cJSON *v, const struct jp *path, enum role *out);
-struct worker *get_worker_ref(struct loader *L, const cJSON *v, const struct jp *path);
-bool check_worker_role(struct loader *L, const struct worker *w, enum role role,
-                       const struct jp *path);
-void warn_other_community(struct loader *L, const struct worker *w, const char *community,
-                          const struct jp *path);
-size_t community_intern(struct loader *L, const char *id);
-cJSON *read_json(struct loader *L, const char *name);
+bool loader_is_comment(const char *key);
+struct loader_path *loader_path_key(struct loader_path out[static 1],
+                                    const struct loader_path *base, const char *key);
+struct loader_path *loader_path_index(struct loader_path out[static 1],
+                                      const struct loader_path *base, size_t i);
+const char *loader_path_format(const struct loader_path *p, char buf[static LOADER_PATH_MAX]);
+void loader_error(struct loader *L, const struct loader_path *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void loader_warn(struct loader *L, const struct loader_path *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+bool loader_key_in(const char *const *list, const char *key);
+void loader_check_keys(struct loader *L, const cJSON *obj, const struct loader_path *path,
+                       const char *const *allowed, const char *const *extra, bool check_unknown);
+const cJSON *loader_field(struct loader *L, const cJSON *obj, const struct loader_path *path,
+                          const char *key, bool required, struct loader_path p[static 1]);
+bool loader_expect_object(struct loader *L, const cJSON *v, const struct loader_path *path);
+bool loader_expect_array(struct loader *L, const cJSON *v, const struct loader_path *path);
+const char *loader_get_str(struct loader *L, const cJSON *v, const struct loader_path *path);
+bool loader_id_valid(const char *s);
+bool loader_get_string(struct loader *L, const cJSON *v, const struct loader_path *path,
+                       unsigned flags, char **out);
+bool loader_get_duration(struct loader *L, const cJSON *v, const struct loader_path *path,
+                         bool positive, int64_t *out);
+bool loader_get_int(struct loader *L, const cJSON *v, const struct loader_path *path, int min,
+                    int max, int *out);
+bool loader_get_bool(struct loader *L, const cJSON *v, const struct loader_path *path, bool *out);
+bool loader_get_time_of_day(struct loader *L, const cJSON *v, const struct loader_path *path,
+                            bool allow_24, int *out);
+bool loader_get_instant(struct loader *L, const cJSON *v, const struct loader_path *path,
+                        int64_t *out);
+bool loader_get_role(struct loader *L, const cJSON *v, const struct loader_path *path,
+                     enum role *out);
+struct worker *loader_get_worker_ref(struct loader *L, const cJSON *v,
+                                     const struct loader_path *path);
+bool loader_check_worker_role(struct loader *L, const struct worker *w, enum role role,
+                              const struct loader_path *path);
+void loader_warn_other_community(struct loader *L, const struct worker *w, const char *community,
+                                 const struct loader_path *path);
+size_t loader_community_intern(struct loader *L, const char *id);
+cJSON *loader_read_json(struct loader *L, const char *name);

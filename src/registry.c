@@ -26,17 +26,17 @@ static bool phone_valid(const char *s)
 }
 
 static void parse_channels(struct loader *L, struct worker *w, const cJSON *v,
-                           const struct jp *path)
+                           const struct loader_path *path)
 {
-        struct jp p[1];
+        struct loader_path p[1];
         const cJSON *c;
         size_t i = 0;
 
-        if (!expect_array(L, v, path))
+        if (!loader_expect_array(L, v, path))
                 return;
         w->channels = xcalloc((size_t)cJSON_GetArraySize(v), sizeof(char *));
         for (c = v->child; c; c = c->next) {
-                const char *s = get_str(L, c, jp_index(p, path, i++));
+                const char *s = loader_get_str(L, c, loader_path_index(p, path, i++));
                 bool dup = false;
 
                 if (!s)
@@ -44,54 +44,59 @@ static void parse_channels(struct loader *L, struct worker *w, const cJSON *v,
                 for (size_t j = 0; j < w->n_channels; j++)
                         dup = dup || strcmp(w->channels[j], s) == 0;
                 if (dup)
-                        ERR(L, p, "duplicate channel \"%s\"", s);
+                        loader_error(L, p, "duplicate channel \"%s\"", s);
                 else if (L->notifiers_ok && !hashmap_get(L->notifier_by_name, s))
-                        ERR(L, p, "unknown notifier \"%s\"", s);
+                        loader_error(L, p, "unknown notifier \"%s\"", s);
                 else {
                         void *idx = hashmap_get(L->notifier_by_name, s);
-                        const char *type = idx ? L->cfg->notifiers[ptr_idx(idx)].type : NULL;
+                        const char *type = idx ? L->cfg->notifiers[loader_ptr_idx(idx)].type : NULL;
                         if (type && strcmp(type, "mqtt") != 0 && strcmp(type, "exec") != 0)
-                                WARN(L, p,
-                                     "notifier \"%s\" is a group channel (type %s): it receives "
-                                     "its communities' notifications without being listed here",
-                                     s, type);
+                                loader_warn(
+                                    L, p,
+                                    "notifier \"%s\" is a group channel (type %s): it receives "
+                                    "its communities' notifications without being listed here",
+                                    s, type);
                         w->channels[w->n_channels++] = xstrdup(s);
                 }
         }
         if (i == 0)
-                WARN(L, path, "worker has no channels and will not be notified");
+                loader_warn(L, path, "worker has no channels and will not be notified");
 }
 
-static void parse_worker(struct loader *L, const cJSON *o, const struct jp *path)
+static void parse_worker(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
         static const char *const keys[] = { "id",    "name",     "role", "community",
                                             "phone", "channels", NULL };
         struct config *cfg = L->cfg;
         struct worker *w;
-        struct jp p[1];
+        struct loader_path p[1];
         const cJSON *v;
 
-        if (!expect_object(L, o, path))
+        if (!loader_expect_object(L, o, path))
                 return;
-        check_keys(L, o, path, keys, NULL, true);
+        loader_check_keys(L, o, path, keys, NULL, true);
         w = &cfg->workers[cfg->n_workers];
         *w = (struct worker){ .role = ROLE_INVALID, .index = cfg->n_workers };
         cfg->n_workers++;
-        if ((v = field(L, o, path, "id", true, p)) && get_string(L, v, p, STR_ID, &w->id) &&
+        if ((v = loader_field(L, o, path, "id", true, p)) &&
+            loader_get_string(L, v, p, LOADER_STR_ID, &w->id) &&
             hashmap_put(cfg->worker_by_id, w->id, w) == -EEXIST)
-                ERR(L, p, "duplicate worker id \"%s\"", w->id);
-        if ((v = field(L, o, path, "name", true, p)))
-                get_string(L, v, p, 0, &w->name);
-        if ((v = field(L, o, path, "role", true, p)))
-                get_role(L, v, p, &w->role);
-        if ((v = field(L, o, path, "community", false, p)) &&
-            get_string(L, v, p, STR_NULLABLE | STR_ID, &w->community_id) && w->community_id)
-                community_intern(L, w->community_id);
-        if ((v = field(L, o, path, "phone", false, p)) &&
-            get_string(L, v, p, STR_NULLABLE, &w->phone) && w->phone && !phone_valid(w->phone))
+                loader_error(L, p, "duplicate worker id \"%s\"", w->id);
+        if ((v = loader_field(L, o, path, "name", true, p)))
+                loader_get_string(L, v, p, 0, &w->name);
+        if ((v = loader_field(L, o, path, "role", true, p)))
+                loader_get_role(L, v, p, &w->role);
+        if ((v = loader_field(L, o, path, "community", false, p)) &&
+            loader_get_string(L, v, p, LOADER_STR_NULLABLE | LOADER_STR_ID, &w->community_id) &&
+            w->community_id)
+                loader_community_intern(L, w->community_id);
+        if ((v = loader_field(L, o, path, "phone", false, p)) &&
+            loader_get_string(L, v, p, LOADER_STR_NULLABLE, &w->phone) && w->phone &&
+            !phone_valid(w->phone))
                 /* The number itself is not repeated: messages may end up in logs. */
-                ERR(L, p, "invalid phone number (expected 3-20 digits with an optional leading +)");
-        if ((v = field(L, o, path, "channels", false, p))) {
+                loader_error(
+                    L, p, "invalid phone number (expected 3-20 digits with an optional leading +)");
+        if ((v = loader_field(L, o, path, "channels", false, p))) {
                 parse_channels(L, w, v, p);
         } else {
                 w->channels = xcalloc(1, sizeof(char *));
@@ -99,21 +104,21 @@ static void parse_worker(struct loader *L, const cJSON *o, const struct jp *path
         }
 }
 
-void load_workers(struct loader *L)
+void registry_load_workers(struct loader *L)
 {
-        _cleanup_doc_ struct doc doc = { L, read_json(L, "workers.json") };
+        _cleanup_loader_doc_ struct loader_doc doc = { L, loader_read_json(L, "workers.json") };
         const cJSON *root = doc.root;
-        struct jp p[1];
+        struct loader_path p[1];
         const cJSON *e;
         size_t i = 0;
 
-        if (!root || !expect_array(L, root, NULL))
+        if (!root || !loader_expect_array(L, root, NULL))
                 return;
         L->workers_ok = true;
         /* Allocated once: worker pointers stay valid while the rest loads. */
         L->cfg->workers = xcalloc((size_t)cJSON_GetArraySize(root), sizeof(struct worker));
         for (e = root->child; e; e = e->next)
-                parse_worker(L, e, jp_index(p, NULL, i++));
+                parse_worker(L, e, loader_path_index(p, NULL, i++));
 }
 
 /* ---- households.json, households.d/ ---- */
@@ -163,14 +168,14 @@ static void intern_schedule(struct loader *L, struct household *h, struct schedu
 }
 
 static void parse_schedule(struct loader *L, struct household *h, const cJSON *v,
-                           const struct jp *path)
+                           const struct loader_path *path)
 {
         static const char *const keys[] = { "role", "at", "window", NULL };
-        struct jp ep[1], p[1], ap[1];
+        struct loader_path ep[1], p[1], ap[1];
         const cJSON *e, *f, *a;
         size_t i = 0;
 
-        if (!expect_array(L, v, path))
+        if (!loader_expect_array(L, v, path))
                 return;
         if (cJSON_GetArraySize(v) == 0)
                 return;
@@ -179,53 +184,57 @@ static void parse_schedule(struct loader *L, struct household *h, const cJSON *v
                 struct schedule_entry *s;
                 size_t k = 0;
 
-                jp_index(ep, path, i++);
-                if (!expect_object(L, e, ep))
+                loader_path_index(ep, path, i++);
+                if (!loader_expect_object(L, e, ep))
                         continue;
-                check_keys(L, e, ep, keys, NULL, true);
+                loader_check_keys(L, e, ep, keys, NULL, true);
                 s = &h->schedule[h->n_schedule++];
                 s->role = ROLE_INVALID;
-                if ((f = field(L, e, ep, "role", true, p)) && get_role(L, f, p, &s->role) &&
-                    s->role >= TEAM_ROLES)
-                        ERR(L, p, "role \"%s\" is not a team role (community, medical, police)",
-                            role_to_string(s->role));
-                if ((f = field(L, e, ep, "window", true, p)))
-                        get_duration(L, f, p, true, &s->window_usec);
-                if (!(f = field(L, e, ep, "at", true, p)) || !expect_array(L, f, p))
+                if ((f = loader_field(L, e, ep, "role", true, p)) &&
+                    loader_get_role(L, f, p, &s->role) && s->role >= TEAM_ROLES)
+                        loader_error(L, p,
+                                     "role \"%s\" is not a team role (community, medical, police)",
+                                     role_to_string(s->role));
+                if ((f = loader_field(L, e, ep, "window", true, p)))
+                        loader_get_duration(L, f, p, true, &s->window_usec);
+                if (!(f = loader_field(L, e, ep, "at", true, p)) || !loader_expect_array(L, f, p))
                         continue;
                 if (cJSON_GetArraySize(f) == 0) {
-                        ERR(L, p, "must not be empty");
+                        loader_error(L, p, "must not be empty");
                         continue;
                 }
                 s->at_min = xcalloc((size_t)cJSON_GetArraySize(f), sizeof(int));
                 for (a = f->child; a; a = a->next) {
-                        if (get_time_of_day(L, a, jp_index(ap, p, k++), false, &s->at_min[s->n_at]))
+                        if (loader_get_time_of_day(L, a, loader_path_index(ap, p, k++), false,
+                                                   &s->at_min[s->n_at]))
                                 s->n_at++;
                 }
         }
         intern_schedule(L, h, h->schedule, h->n_schedule);
 }
 
-static void parse_team(struct loader *L, struct household *h, const cJSON *v, const struct jp *path)
+static void parse_team(struct loader *L, struct household *h, const cJSON *v,
+                       const struct loader_path *path)
 {
         static const char *const keys[] = { "community", "medical", "police", NULL };
-        struct jp p[1];
+        struct loader_path p[1];
 
-        if (!expect_object(L, v, path))
+        if (!loader_expect_object(L, v, path))
                 return;
-        check_keys(L, v, path, keys, NULL, true);
+        loader_check_keys(L, v, path, keys, NULL, true);
         for (int r = 0; r < TEAM_ROLES; r++) {
-                const cJSON *f = field(L, v, path, role_to_string((enum role)r), true, p);
-                struct worker *w = f ? get_worker_ref(L, f, p) : NULL;
+                const cJSON *f = loader_field(L, v, path, role_to_string((enum role)r), true, p);
+                struct worker *w = f ? loader_get_worker_ref(L, f, p) : NULL;
 
-                if (!w || !check_worker_role(L, w, (enum role)r, p))
+                if (!w || !loader_check_worker_role(L, w, (enum role)r, p))
                         continue;
                 h->team[r] = w;
-                warn_other_community(L, w, h->community_id, p);
+                loader_warn_other_community(L, w, h->community_id, p);
         }
 }
 
-static void parse_device(struct loader *L, const cJSON *o, const struct jp *path, size_t hh)
+static void parse_device(struct loader *L, const cJSON *o, const struct loader_path *path,
+                         size_t hh)
 {
         static const char *const keys[] = { "id",     "kind",          "source",
                                             "invert", "offline_after", "battery_low_mv",
@@ -233,12 +242,12 @@ static void parse_device(struct loader *L, const cJSON *o, const struct jp *path
         struct config *cfg = L->cfg;
         const struct adapter *a = NULL;
         struct device *d;
-        struct jp p[1];
+        struct loader_path p[1];
         const cJSON *v;
         size_t i, first;
         const char *s;
 
-        if (!expect_object(L, o, path))
+        if (!loader_expect_object(L, o, path))
                 return;
         i = cfg->n_devices;
         GROW(cfg->devices, i, L->cap_devices);
@@ -251,46 +260,48 @@ static void parse_device(struct loader *L, const cJSON *o, const struct jp *path
         cfg->n_devices++;
         cfg->households[hh].n_devices++;
 
-        if ((v = field(L, o, path, "source", true, p)) && (s = get_str(L, v, p))) {
+        if ((v = loader_field(L, o, path, "source", true, p)) && (s = loader_get_str(L, v, p))) {
                 a = adapter_find(s);
                 if (!a)
-                        ERR(L, p, "unknown source \"%s\"", s);
+                        loader_error(L, p, "unknown source \"%s\"", s);
         }
         /* Without a known adapter, its addressing keys cannot be judged. */
-        check_keys(L, o, path, keys, a ? a->keys : NULL, a != NULL);
-        if ((v = field(L, o, path, "id", true, p)) &&
-            get_string(L, v, p, STR_ID | STR_SHARED, &d->id) &&
+        loader_check_keys(L, o, path, keys, a ? a->keys : NULL, a != NULL);
+        if ((v = loader_field(L, o, path, "id", true, p)) &&
+            loader_get_string(L, v, p, LOADER_STR_ID | LOADER_STR_SHARED, &d->id) &&
             idmap_put(cfg->device_by_id, i, &first) == -EEXIST) {
-                ERR(L, p, "duplicate device id \"%s\" (first in %s)", d->id,
-                    L->hh_files[L->household_file[L->device_household[first]]]);
+                loader_error(L, p, "duplicate device id \"%s\" (first in %s)", d->id,
+                             L->hh_files[L->household_file[L->device_household[first]]]);
         }
-        if ((v = field(L, o, path, "kind", true, p)) && (s = get_str(L, v, p))) {
+        if ((v = loader_field(L, o, path, "kind", true, p)) && (s = loader_get_str(L, v, p))) {
                 d->kind = device_kind_from_string(s);
                 if (d->kind == DEVICE_KIND_INVALID)
-                        ERR(L, p,
+                        loader_error(
+                            L, p,
                             "unknown device kind \"%s\" (expected door_contact, doorbell or "
                             "camera)",
                             s);
         }
-        if ((v = field(L, o, path, "invert", false, p)))
-                get_bool(L, v, p, &d->invert);
-        if ((v = field(L, o, path, "offline_after", false, p)))
-                get_duration(L, v, p, true, &d->offline_after_usec);
-        if ((v = field(L, o, path, "battery_low_mv", false, p)))
-                get_int(L, v, p, 0, 60000, &d->battery_low_mv);
+        if ((v = loader_field(L, o, path, "invert", false, p)))
+                loader_get_bool(L, v, p, &d->invert);
+        if ((v = loader_field(L, o, path, "offline_after", false, p)))
+                loader_get_duration(L, v, p, true, &d->offline_after_usec);
+        if ((v = loader_field(L, o, path, "battery_low_mv", false, p)))
+                loader_get_int(L, v, p, 0, 60000, &d->battery_low_mv);
         d->adapter = a;
         /* Adapters may rely on the common fields, so they only see entries that have them. */
         if (a && a->parse_device && d->id && d->kind != DEVICE_KIND_INVALID) {
                 size_t before = L->diag->n_errors;
-                char buf[JP_MAX];
+                char buf[LOADER_PATH_MAX];
 
-                if (a->parse_device(d, o, L->file, jp_format(path, buf), L->diag) < 0 &&
+                if (a->parse_device(d, o, L->file, loader_path_format(path, buf), L->diag) < 0 &&
                     L->diag->n_errors == before)
-                        ERR(L, path, "rejected by the %s adapter", a->name);
+                        loader_error(L, path, "rejected by the %s adapter", a->name);
         }
 }
 
-static void parse_household(struct loader *L, const cJSON *o, const struct jp *path, size_t file)
+static void parse_household(struct loader *L, const cJSON *o, const struct loader_path *path,
+                            size_t file)
 {
         static const char *const keys[] = { "id",          "community", "address",
                                             "observation", "team",      "schedule",
@@ -298,14 +309,14 @@ static void parse_household(struct loader *L, const cJSON *o, const struct jp *p
         static const char *const obs_keys[] = { "start", "end", NULL };
         struct config *cfg = L->cfg;
         struct household *h;
-        struct jp p[1], op[1];
+        struct loader_path p[1], op[1];
         const cJSON *v, *f;
         size_t i, k = 0, first;
         bool start_ok = false, end_ok = false;
 
-        if (!expect_object(L, o, path))
+        if (!loader_expect_object(L, o, path))
                 return;
-        check_keys(L, o, path, keys, NULL, true);
+        loader_check_keys(L, o, path, keys, NULL, true);
         i = cfg->n_households;
         GROW(cfg->households, i, L->cap_households);
         GROW(L->household_file, i, L->cap_household_file);
@@ -314,61 +325,62 @@ static void parse_household(struct loader *L, const cJSON *o, const struct jp *p
         L->household_file[i] = (uint32_t)file;
         cfg->n_households++;
 
-        if ((v = field(L, o, path, "id", true, p)) &&
-            get_string(L, v, p, STR_ID | STR_SHARED, &h->id) &&
+        if ((v = loader_field(L, o, path, "id", true, p)) &&
+            loader_get_string(L, v, p, LOADER_STR_ID | LOADER_STR_SHARED, &h->id) &&
             idmap_put(cfg->household_by_id, i, &first) == -EEXIST)
-                ERR(L, p, "duplicate household id \"%s\" (first in %s)", h->id,
-                    L->hh_files[L->household_file[first]]);
-        if ((v = field(L, o, path, "community", true, p)) &&
-            get_string(L, v, p, STR_ID | STR_SHARED, &h->community_id)) {
+                loader_error(L, p, "duplicate household id \"%s\" (first in %s)", h->id,
+                             L->hh_files[L->household_file[first]]);
+        if ((v = loader_field(L, o, path, "community", true, p)) &&
+            loader_get_string(L, v, p, LOADER_STR_ID | LOADER_STR_SHARED, &h->community_id)) {
                 /* The community's own copy, not one per household (interning may move the
                  * communities array: index it afterwards). */
-                size_t ci = community_intern(L, h->community_id);
+                size_t ci = loader_community_intern(L, h->community_id);
                 h->community_id = cfg->communities[ci].id;
         }
-        if ((v = field(L, o, path, "address", true, p)))
-                get_string(L, v, p, STR_SHARED, &h->address);
-        if ((v = field(L, o, path, "observation", true, p)) && expect_object(L, v, p)) {
-                check_keys(L, v, p, obs_keys, NULL, true);
-                if ((f = field(L, v, p, "start", true, op)))
-                        start_ok = get_instant(L, f, op, &h->obs_start_usec);
-                if ((f = field(L, v, p, "end", true, op)))
-                        end_ok = get_instant(L, f, op, &h->obs_end_usec);
+        if ((v = loader_field(L, o, path, "address", true, p)))
+                loader_get_string(L, v, p, LOADER_STR_SHARED, &h->address);
+        if ((v = loader_field(L, o, path, "observation", true, p)) &&
+            loader_expect_object(L, v, p)) {
+                loader_check_keys(L, v, p, obs_keys, NULL, true);
+                if ((f = loader_field(L, v, p, "start", true, op)))
+                        start_ok = loader_get_instant(L, f, op, &h->obs_start_usec);
+                if ((f = loader_field(L, v, p, "end", true, op)))
+                        end_ok = loader_get_instant(L, f, op, &h->obs_end_usec);
                 if (start_ok && end_ok && h->obs_start_usec >= h->obs_end_usec)
-                        ERR(L, p, "start must be before end");
+                        loader_error(L, p, "start must be before end");
         }
-        if ((v = field(L, o, path, "team", true, p)))
+        if ((v = loader_field(L, o, path, "team", true, p)))
                 parse_team(L, h, v, p);
-        if ((v = field(L, o, path, "schedule", false, p)))
+        if ((v = loader_field(L, o, path, "schedule", false, p)))
                 parse_schedule(L, h, v, p);
-        if ((v = field(L, o, path, "policy", false, p))) {
+        if ((v = loader_field(L, o, path, "policy", false, p))) {
                 h->policy = xcalloc(1, sizeof(*h->policy));
                 *h->policy = cfg->policy;
-                parse_policy_into(L, v, p, h->policy, true);
+                settings_parse_policy(L, v, p, h->policy, true);
         }
-        if ((v = field(L, o, path, "devices", false, p)) && expect_array(L, v, p)) {
+        if ((v = loader_field(L, o, path, "devices", false, p)) && loader_expect_array(L, v, p)) {
                 for (f = v->child; f; f = f->next)
-                        parse_device(L, f, jp_index(op, p, k++), i);
+                        parse_device(L, f, loader_path_index(op, p, k++), i);
         }
         if (cfg->households[i].n_devices == 0 && (!v || cJSON_IsArray(v)))
-                WARN(L, p, "household has no devices");
+                loader_warn(L, p, "household has no devices");
 }
 
 static void load_households_file(struct loader *L, const char *name)
 {
-        _cleanup_doc_ struct doc doc = { L, NULL };
+        _cleanup_loader_doc_ struct loader_doc doc = { L, NULL };
         const cJSON *root;
-        struct jp p[1];
+        struct loader_path p[1];
         const cJSON *e;
         size_t i = 0, file = L->n_hh_files;
 
         GROW(L->hh_files, L->n_hh_files, L->cap_hh_files);
         L->hh_files[L->n_hh_files++] = xstrdup(name);
-        root = doc.root = read_json(L, L->hh_files[file]);
-        if (!root || !expect_array(L, root, NULL))
+        root = doc.root = loader_read_json(L, L->hh_files[file]);
+        if (!root || !loader_expect_array(L, root, NULL))
                 return;
         for (e = root->child; e; e = e->next)
-                parse_household(L, e, jp_index(p, NULL, i++), file);
+                parse_household(L, e, loader_path_index(p, NULL, i++), file);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -376,7 +388,7 @@ static int cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void load_households(struct loader *L)
+void registry_load_households(struct loader *L)
 {
         _cleanup_free_ char *dpath = path_join(L->cfg->dir, "households.d");
         char **names = NULL;
@@ -391,7 +403,7 @@ void load_households(struct loader *L)
         if (!d) {
                 if (errno != ENOENT) {
                         L->file = "households.d";
-                        ERR(L, NULL, "cannot read: %s", strerror(errno));
+                        loader_error(L, NULL, "cannot read: %s", strerror(errno));
                 }
                 return;
         }

@@ -5,5 +5,5 @@
 #include "config.h"
 #include "loader.h"
 
-void load_workers(struct loader *L);
-void load_households(struct loader *L);
+void registry_load_workers(struct loader *L);
+void registry_load_households(struct loader *L);

@@ -5,4 +5,4 @@
 #include "config.h"
 #include "loader.h"
 
-void load_rosters(struct loader *L);
+void rosters_load(struct loader *L);

@@ -14,7 +14,7 @@
 static const char *const notifier_types[] = { "mqtt",     "exec",   "wecom",
                                               "dingtalk", "feishu", "webhook" };
 
-void set_defaults(struct config *c)
+void settings_defaults(struct config *c)
 {
         static const struct policy policy = {
                 .handoff_ring_window_usec = 60 * USEC_PER_SEC,
@@ -109,63 +109,66 @@ static bool topic_level_valid(const char *s, bool allow_slash)
         return s[0] != '/' && s[strlen(s) - 1] != '/';
 }
 
-static void parse_mqtt(struct loader *L, const cJSON *o, const struct jp *path)
+static void parse_mqtt(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
         static const char *const keys[] = { "host",      "port",          "client_id",
                                             "username",  "password_file", "tls",
                                             "keepalive", "topic_prefix",  NULL };
         static const char *const tls_keys[] = { "ca_file", "cert_file", "key_file", NULL };
         struct mqtt_config *m = &L->cfg->mqtt;
-        struct jp p[1], tp[1], kp[1];
+        struct loader_path p[1], tp[1], kp[1];
         const cJSON *v, *tls;
         int64_t usec;
 
-        if (!expect_object(L, o, path))
+        if (!loader_expect_object(L, o, path))
                 return;
-        check_keys(L, o, path, keys, NULL, true);
-        if ((v = field(L, o, path, "host", false, p)))
-                get_string(L, v, p, 0, &m->host);
-        if ((v = field(L, o, path, "port", false, p)))
-                get_int(L, v, p, 1, 65535, &m->port);
-        if ((v = field(L, o, path, "client_id", false, p)) &&
-            get_string(L, v, p, 0, &m->client_id) && !topic_level_valid(m->client_id, false))
-                ERR(L, p, "invalid client id \"%s\" (no '/', '+' or '#')", m->client_id);
-        if ((v = field(L, o, path, "username", false, p)))
-                get_string(L, v, p, STR_NULLABLE, &m->username);
-        if ((v = field(L, o, path, "password_file", false, p)))
-                get_string(L, v, p, STR_NULLABLE, &m->password_file);
-        if ((v = field(L, o, path, "keepalive", false, p)) && get_duration(L, v, p, true, &usec)) {
+        loader_check_keys(L, o, path, keys, NULL, true);
+        if ((v = loader_field(L, o, path, "host", false, p)))
+                loader_get_string(L, v, p, 0, &m->host);
+        if ((v = loader_field(L, o, path, "port", false, p)))
+                loader_get_int(L, v, p, 1, 65535, &m->port);
+        if ((v = loader_field(L, o, path, "client_id", false, p)) &&
+            loader_get_string(L, v, p, 0, &m->client_id) && !topic_level_valid(m->client_id, false))
+                loader_error(L, p, "invalid client id \"%s\" (no '/', '+' or '#')", m->client_id);
+        if ((v = loader_field(L, o, path, "username", false, p)))
+                loader_get_string(L, v, p, LOADER_STR_NULLABLE, &m->username);
+        if ((v = loader_field(L, o, path, "password_file", false, p)))
+                loader_get_string(L, v, p, LOADER_STR_NULLABLE, &m->password_file);
+        if ((v = loader_field(L, o, path, "keepalive", false, p)) &&
+            loader_get_duration(L, v, p, true, &usec)) {
                 if (usec < 5 * USEC_PER_SEC || usec > 65535 * USEC_PER_SEC)
-                        ERR(L, p, "must be between 5s and 65535s");
+                        loader_error(L, p, "must be between 5s and 65535s");
                 else
                         m->keepalive_sec = (int)(usec / USEC_PER_SEC);
         }
-        if ((v = field(L, o, path, "topic_prefix", false, p)) &&
-            get_string(L, v, p, 0, &m->topic_prefix) && !topic_level_valid(m->topic_prefix, true))
-                ERR(L, p, "invalid topic prefix \"%s\" (no '+' or '#', no leading or trailing '/')",
+        if ((v = loader_field(L, o, path, "topic_prefix", false, p)) &&
+            loader_get_string(L, v, p, 0, &m->topic_prefix) &&
+            !topic_level_valid(m->topic_prefix, true))
+                loader_error(
+                    L, p, "invalid topic prefix \"%s\" (no '+' or '#', no leading or trailing '/')",
                     m->topic_prefix);
-        tls = field(L, o, path, "tls", false, tp);
+        tls = loader_field(L, o, path, "tls", false, tp);
         if (!tls || cJSON_IsNull(tls))
                 return;
         if (!cJSON_IsObject(tls)) {
-                ERR(L, tp, "expected an object or null");
+                loader_error(L, tp, "expected an object or null");
                 return;
         }
-        check_keys(L, tls, tp, tls_keys, NULL, true);
-        if ((v = field(L, tls, tp, "ca_file", false, kp)))
-                get_string(L, v, kp, STR_NULLABLE, &m->ca_file);
-        if ((v = field(L, tls, tp, "cert_file", false, kp)))
-                get_string(L, v, kp, STR_NULLABLE, &m->cert_file);
-        if ((v = field(L, tls, tp, "key_file", false, kp)))
-                get_string(L, v, kp, STR_NULLABLE, &m->key_file);
+        loader_check_keys(L, tls, tp, tls_keys, NULL, true);
+        if ((v = loader_field(L, tls, tp, "ca_file", false, kp)))
+                loader_get_string(L, v, kp, LOADER_STR_NULLABLE, &m->ca_file);
+        if ((v = loader_field(L, tls, tp, "cert_file", false, kp)))
+                loader_get_string(L, v, kp, LOADER_STR_NULLABLE, &m->cert_file);
+        if ((v = loader_field(L, tls, tp, "key_file", false, kp)))
+                loader_get_string(L, v, kp, LOADER_STR_NULLABLE, &m->key_file);
         if (!m->cert_file != !m->key_file)
-                ERR(L, tp, "cert_file and key_file must be set together");
+                loader_error(L, tp, "cert_file and key_file must be set together");
 }
 
 /* The policy object of doorwatch.json, or a household's overrides (household: only the
  * rule keys; pol starts as a copy of the daemon's policy). */
-void parse_policy_into(struct loader *L, const cJSON *o, const struct jp *path, struct policy *pol,
-                       bool household)
+void settings_parse_policy(struct loader *L, const cJSON *o, const struct loader_path *path,
+                           struct policy *pol, bool household)
 {
         static const struct {
                 const char *key;
@@ -202,65 +205,65 @@ void parse_policy_into(struct loader *L, const cJSON *o, const struct jp *path, 
         };
         static const char *const offline_keys[] = { "door_contact", "doorbell", "camera", NULL };
         const char *const *allowed = household ? household_keys : keys;
-        struct jp p[1], kp[1];
+        struct loader_path p[1], kp[1];
         const cJSON *v, *off;
 
-        if (!expect_object(L, o, path))
+        if (!loader_expect_object(L, o, path))
                 return;
-        check_keys(L, o, path, allowed, NULL, true);
+        loader_check_keys(L, o, path, allowed, NULL, true);
         for (size_t i = 0; i < ELEMENTSOF(durations); i++)
-                if (key_in(allowed, durations[i].key) &&
-                    (v = field(L, o, path, durations[i].key, false, p)))
-                        get_duration(L, v, p, durations[i].positive,
-                                     (int64_t *)((char *)pol + durations[i].offset));
-        if ((v = field(L, o, path, "resident_reports_per_day", false, p)))
-                get_int(L, v, p, 0, 1000, &pol->resident_reports_per_day);
+                if (loader_key_in(allowed, durations[i].key) &&
+                    (v = loader_field(L, o, path, durations[i].key, false, p)))
+                        loader_get_duration(L, v, p, durations[i].positive,
+                                            (int64_t *)((char *)pol + durations[i].offset));
+        if ((v = loader_field(L, o, path, "resident_reports_per_day", false, p)))
+                loader_get_int(L, v, p, 0, 1000, &pol->resident_reports_per_day);
         if (household)
                 return;
-        if ((v = field(L, o, path, "battery_low_percent", false, p)))
-                get_int(L, v, p, 0, 100, &pol->battery_low_percent);
-        off = field(L, o, path, "offline_after", false, p);
-        if (!off || !expect_object(L, off, p))
+        if ((v = loader_field(L, o, path, "battery_low_percent", false, p)))
+                loader_get_int(L, v, p, 0, 100, &pol->battery_low_percent);
+        off = loader_field(L, o, path, "offline_after", false, p);
+        if (!off || !loader_expect_object(L, off, p))
                 return;
-        check_keys(L, off, p, offline_keys, NULL, true);
+        loader_check_keys(L, off, p, offline_keys, NULL, true);
         for (int k = 0; k < _DEVICE_KIND_MAX; k++)
-                if ((v = field(L, off, p, device_kind_to_string(k), false, kp)))
-                        get_duration(L, v, kp, true, &pol->offline_after_usec[k]);
+                if ((v = loader_field(L, off, p, device_kind_to_string(k), false, kp)))
+                        loader_get_duration(L, v, kp, true, &pol->offline_after_usec[k]);
 }
 
-static void parse_policy(struct loader *L, const cJSON *o, const struct jp *path)
+static void parse_policy(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
-        parse_policy_into(L, o, path, &L->cfg->policy, false);
+        settings_parse_policy(L, o, path, &L->cfg->policy, false);
 }
 
-static void parse_escalation(struct loader *L, const cJSON *o, const struct jp *path)
+static void parse_escalation(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
         static const char *const keys[] = { "ack_timeout", "steps", "repeat", "remind_every",
                                             NULL };
         struct escalation *e = &L->cfg->escalation;
-        struct jp p[1], ep[1];
+        struct loader_path p[1], ep[1];
         const cJSON *v, *s;
 
-        if (!expect_object(L, o, path))
+        if (!loader_expect_object(L, o, path))
                 return;
-        check_keys(L, o, path, keys, NULL, true);
-        if ((v = field(L, o, path, "ack_timeout", false, p)))
-                get_duration(L, v, p, true, &e->ack_timeout_usec);
-        if ((v = field(L, o, path, "repeat", false, p)))
-                get_int(L, v, p, 1, 100, &e->repeat);
-        if ((v = field(L, o, path, "remind_every", false, p)))
-                get_duration(L, v, p, true, &e->remind_every_usec);
-        if (!(v = field(L, o, path, "steps", false, p)) || !expect_array(L, v, p))
+        loader_check_keys(L, o, path, keys, NULL, true);
+        if ((v = loader_field(L, o, path, "ack_timeout", false, p)))
+                loader_get_duration(L, v, p, true, &e->ack_timeout_usec);
+        if ((v = loader_field(L, o, path, "repeat", false, p)))
+                loader_get_int(L, v, p, 1, 100, &e->repeat);
+        if ((v = loader_field(L, o, path, "remind_every", false, p)))
+                loader_get_duration(L, v, p, true, &e->remind_every_usec);
+        if (!(v = loader_field(L, o, path, "steps", false, p)) || !loader_expect_array(L, v, p))
                 return;
         if (cJSON_GetArraySize(v) == 0) {
-                ERR(L, p, "must not be empty");
+                loader_error(L, p, "must not be empty");
                 return;
         }
         enum escalation_step steps[_STEP_MAX] = { STEP_TEAM };
         size_t n = 0, i = 0;
         bool ok = true;
         for (s = v->child; s; s = s->next) {
-                const char *str = get_str(L, s, jp_index(ep, p, i++));
+                const char *str = loader_get_str(L, s, loader_path_index(ep, p, i++));
                 enum escalation_step st;
 
                 if (!str) {
@@ -269,13 +272,13 @@ static void parse_escalation(struct loader *L, const cJSON *o, const struct jp *
                 }
                 st = escalation_step_from_string(str);
                 if (st == STEP_INVALID) {
-                        ERR(L, ep, "unknown escalation step \"%s\"", str);
+                        loader_error(L, ep, "unknown escalation step \"%s\"", str);
                         ok = false;
                         continue;
                 }
                 for (size_t j = 0; j < n; j++)
                         if (steps[j] == st) {
-                                ERR(L, ep, "duplicate step \"%s\"", str);
+                                loader_error(L, ep, "duplicate step \"%s\"", str);
                                 ok = false;
                                 st = STEP_INVALID;
                                 break;
@@ -289,12 +292,12 @@ static void parse_escalation(struct loader *L, const cJSON *o, const struct jp *
         }
 }
 
-static void parse_http(struct loader *L, const cJSON *o, const struct jp *path)
+static void parse_http(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
         static const char *const keys[] = { "listen",          "public_url",   "token_file",
                                             "ack_secret_file", "ack_link_ttl", NULL };
         struct http_config *h = &L->cfg->http;
-        struct jp p[1];
+        struct loader_path p[1];
         const cJSON *v;
 
         if (cJSON_IsNull(o)) { /* "http": null turns the HTTP server off */
@@ -303,23 +306,25 @@ static void parse_http(struct loader *L, const cJSON *o, const struct jp *path)
                 return;
         }
         if (!cJSON_IsObject(o)) {
-                ERR(L, path, "expected an object or null");
+                loader_error(L, path, "expected an object or null");
                 return;
         }
-        check_keys(L, o, path, keys, NULL, true);
-        if ((v = field(L, o, path, "listen", false, p)) &&
-            get_string(L, v, p, STR_NULLABLE, &h->listen) && h->listen && !listen_valid(h->listen))
-                ERR(L, p, "invalid listen address \"%s\" (expected HOST:PORT)", h->listen);
-        if ((v = field(L, o, path, "public_url", false, p)) &&
-            get_string(L, v, p, STR_NULLABLE, &h->public_url) && h->public_url &&
+        loader_check_keys(L, o, path, keys, NULL, true);
+        if ((v = loader_field(L, o, path, "listen", false, p)) &&
+            loader_get_string(L, v, p, LOADER_STR_NULLABLE, &h->listen) && h->listen &&
+            !listen_valid(h->listen))
+                loader_error(L, p, "invalid listen address \"%s\" (expected HOST:PORT)", h->listen);
+        if ((v = loader_field(L, o, path, "public_url", false, p)) &&
+            loader_get_string(L, v, p, LOADER_STR_NULLABLE, &h->public_url) && h->public_url &&
             !str_startswith(h->public_url, "http://") && !str_startswith(h->public_url, "https://"))
-                ERR(L, p, "invalid URL \"%s\" (expected http:// or https://)", h->public_url);
-        if ((v = field(L, o, path, "token_file", false, p)))
-                get_string(L, v, p, STR_NULLABLE, &h->token_file);
-        if ((v = field(L, o, path, "ack_secret_file", false, p)))
-                get_string(L, v, p, STR_NULLABLE, &h->ack_secret_file);
-        if ((v = field(L, o, path, "ack_link_ttl", false, p)))
-                get_duration(L, v, p, true, &h->ack_link_ttl_usec);
+                loader_error(L, p, "invalid URL \"%s\" (expected http:// or https://)",
+                             h->public_url);
+        if ((v = loader_field(L, o, path, "token_file", false, p)))
+                loader_get_string(L, v, p, LOADER_STR_NULLABLE, &h->token_file);
+        if ((v = loader_field(L, o, path, "ack_secret_file", false, p)))
+                loader_get_string(L, v, p, LOADER_STR_NULLABLE, &h->ack_secret_file);
+        if ((v = loader_field(L, o, path, "ack_link_ttl", false, p)))
+                loader_get_duration(L, v, p, true, &h->ack_link_ttl_usec);
 }
 
 static void strip_comments(cJSON *j)
@@ -328,7 +333,7 @@ static void strip_comments(cJSON *j)
 
         while (c) {
                 cJSON *next = c->next;
-                if (cJSON_IsObject(j) && is_comment(c->string))
+                if (cJSON_IsObject(j) && loader_is_comment(c->string))
                         cJSON_Delete(cJSON_DetachItemViaPointer(j, c));
                 else
                         strip_comments(c);
@@ -348,29 +353,30 @@ static void add_notifier(struct loader *L, const char *name, const char *type, c
         if (!n->json)
                 abort();
         strip_comments(n->json);
-        hashmap_put(L->notifier_by_name, n->name, idx_ptr(cfg->n_notifiers));
+        hashmap_put(L->notifier_by_name, n->name, loader_idx_ptr(cfg->n_notifiers));
         cfg->n_notifiers++;
 }
 
-static void parse_notifiers(struct loader *L, const cJSON *o, const struct jp *path)
+static void parse_notifiers(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
-        struct jp p[1], tp[1];
+        struct loader_path p[1], tp[1];
         const cJSON *c, *t;
 
-        if (!expect_object(L, o, path))
+        if (!loader_expect_object(L, o, path))
                 return;
-        check_keys(L, o, path, NULL, NULL, false);
+        loader_check_keys(L, o, path, NULL, NULL, false);
         for (c = o->child; c; c = c->next) {
-                if (is_comment(c->string) || hashmap_get(L->notifier_by_name, c->string))
-                        continue; /* duplicates were reported by check_keys() */
-                jp_key(p, path, c->string);
-                if (!expect_object(L, c, p))
+                if (loader_is_comment(c->string) || hashmap_get(L->notifier_by_name, c->string))
+                        continue; /* duplicates were reported by loader_check_keys() */
+                loader_path_key(p, path, c->string);
+                if (!loader_expect_object(L, c, p))
                         continue;
-                t = field(L, c, p, "type", true, tp);
-                if (!t || !get_str(L, t, tp))
+                t = loader_field(L, c, p, "type", true, tp);
+                if (!t || !loader_get_str(L, t, tp))
                         continue;
                 if (name_index(notifier_types, ELEMENTSOF(notifier_types), t->valuestring) < 0) {
-                        ERR(L, tp,
+                        loader_error(
+                            L, tp,
                             "unknown notifier type \"%s\" (expected mqtt, exec, wecom, dingtalk, "
                             "feishu or webhook)",
                             t->valuestring);
@@ -380,37 +386,37 @@ static void parse_notifiers(struct loader *L, const cJSON *o, const struct jp *p
         }
 }
 
-static void parse_outbox(struct loader *L, const cJSON *o, const struct jp *path)
+static void parse_outbox(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
         static const char *const keys[] = { "dead_after", "max_attempts", "retry_base", "retry_max",
                                             NULL };
         struct outbox_config *ob = &L->cfg->outbox;
-        struct jp p[1];
+        struct loader_path p[1];
         const cJSON *v;
 
-        if (!expect_object(L, o, path))
+        if (!loader_expect_object(L, o, path))
                 return;
-        check_keys(L, o, path, keys, NULL, true);
-        if ((v = field(L, o, path, "dead_after", false, p)))
-                get_duration(L, v, p, true, &ob->dead_after_usec);
-        if ((v = field(L, o, path, "max_attempts", false, p)))
-                get_int(L, v, p, 0, 1000000, &ob->max_attempts);
-        if ((v = field(L, o, path, "retry_base", false, p)))
-                get_duration(L, v, p, true, &ob->retry_base_usec);
-        if ((v = field(L, o, path, "retry_max", false, p)))
-                get_duration(L, v, p, true, &ob->retry_max_usec);
+        loader_check_keys(L, o, path, keys, NULL, true);
+        if ((v = loader_field(L, o, path, "dead_after", false, p)))
+                loader_get_duration(L, v, p, true, &ob->dead_after_usec);
+        if ((v = loader_field(L, o, path, "max_attempts", false, p)))
+                loader_get_int(L, v, p, 0, 1000000, &ob->max_attempts);
+        if ((v = loader_field(L, o, path, "retry_base", false, p)))
+                loader_get_duration(L, v, p, true, &ob->retry_base_usec);
+        if ((v = loader_field(L, o, path, "retry_max", false, p)))
+                loader_get_duration(L, v, p, true, &ob->retry_max_usec);
         if (ob->retry_max_usec < ob->retry_base_usec)
-                ERR(L, path, "retry_max must not be shorter than retry_base");
+                loader_error(L, path, "retry_max must not be shorter than retry_base");
 }
 
 /* Keeps a copy of "templates" (comments stripped) after checking it with the template
  * module, which reports its own errors at templates.<kind>. */
-static void parse_templates(struct loader *L, const cJSON *o, const struct jp *path)
+static void parse_templates(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
         struct templates *t = NULL;
         cJSON *copy;
 
-        if (!expect_object(L, o, path))
+        if (!loader_expect_object(L, o, path))
                 return;
         copy = cJSON_Duplicate(o, true);
         if (!copy)
@@ -434,43 +440,44 @@ static void parse_daemon(struct loader *L, const cJSON *root)
                 NULL
         };
         struct config *cfg = L->cfg;
-        struct jp p[1];
+        struct loader_path p[1];
         const cJSON *v;
         const char *s;
 
         if (!cJSON_IsObject(root)) {
-                ERR(L, NULL, "expected an object");
+                loader_error(L, NULL, "expected an object");
                 return;
         }
-        check_keys(L, root, NULL, keys, NULL, true);
-        if ((v = field(L, root, NULL, "timezone", false, p)) &&
-            get_string(L, v, p, 0, &cfg->timezone) && !timezone_exists(cfg->timezone))
-                ERR(L, p, "unknown time zone \"%s\"", cfg->timezone);
-        if ((v = field(L, root, NULL, "database", false, p)))
-                get_string(L, v, p, 0, &cfg->database);
-        if ((v = field(L, root, NULL, "database_sync", false, p)) && (s = get_str(L, v, p))) {
+        loader_check_keys(L, root, NULL, keys, NULL, true);
+        if ((v = loader_field(L, root, NULL, "timezone", false, p)) &&
+            loader_get_string(L, v, p, 0, &cfg->timezone) && !timezone_exists(cfg->timezone))
+                loader_error(L, p, "unknown time zone \"%s\"", cfg->timezone);
+        if ((v = loader_field(L, root, NULL, "database", false, p)))
+                loader_get_string(L, v, p, 0, &cfg->database);
+        if ((v = loader_field(L, root, NULL, "database_sync", false, p)) &&
+            (s = loader_get_str(L, v, p))) {
                 if (strcmp(s, "normal") == 0 || strcmp(s, "full") == 0)
                         cfg->database_sync_full = strcmp(s, "full") == 0;
                 else
-                        ERR(L, p, "invalid value \"%s\" (expected normal or full)", s);
+                        loader_error(L, p, "invalid value \"%s\" (expected normal or full)", s);
         }
-        if ((v = field(L, root, NULL, "retention", false, p)))
-                get_duration(L, v, p, true, &cfg->retention_usec);
-        if ((v = field(L, root, NULL, "mqtt", false, p)))
+        if ((v = loader_field(L, root, NULL, "retention", false, p)))
+                loader_get_duration(L, v, p, true, &cfg->retention_usec);
+        if ((v = loader_field(L, root, NULL, "mqtt", false, p)))
                 parse_mqtt(L, v, p);
-        if ((v = field(L, root, NULL, "policy", false, p)))
+        if ((v = loader_field(L, root, NULL, "policy", false, p)))
                 parse_policy(L, v, p);
-        if ((v = field(L, root, NULL, "escalation", false, p)))
+        if ((v = loader_field(L, root, NULL, "escalation", false, p)))
                 parse_escalation(L, v, p);
-        if ((v = field(L, root, NULL, "notifiers", false, p)))
+        if ((v = loader_field(L, root, NULL, "notifiers", false, p)))
                 parse_notifiers(L, v, p);
-        if ((v = field(L, root, NULL, "http", false, p)))
+        if ((v = loader_field(L, root, NULL, "http", false, p)))
                 parse_http(L, v, p);
-        if ((v = field(L, root, NULL, "outbox", false, p)))
+        if ((v = loader_field(L, root, NULL, "outbox", false, p)))
                 parse_outbox(L, v, p);
-        if ((v = field(L, root, NULL, "monitoring_gap_after", false, p)))
-                get_duration(L, v, p, true, &cfg->monitoring_gap_after_usec);
-        if ((v = field(L, root, NULL, "templates", false, p)))
+        if ((v = loader_field(L, root, NULL, "monitoring_gap_after", false, p)))
+                loader_get_duration(L, v, p, true, &cfg->monitoring_gap_after_usec);
+        if ((v = loader_field(L, root, NULL, "templates", false, p)))
                 parse_templates(L, v, p);
 }
 
@@ -487,10 +494,10 @@ static void resolve_path(const char *dir, char **p)
         *p = r;
 }
 
-void load_daemon(struct loader *L)
+void settings_load(struct loader *L)
 {
         struct config *cfg = L->cfg;
-        _cleanup_doc_ struct doc doc = { L, read_json(L, "doorwatch.json") };
+        _cleanup_loader_doc_ struct loader_doc doc = { L, loader_read_json(L, "doorwatch.json") };
         const cJSON *root = doc.root;
         _cleanup_json_ cJSON *mqtt = NULL;
 

@@ -7,7 +7,7 @@
 #include "config.h"
 #include "loader.h"
 
-void set_defaults(struct config *c);
-void parse_policy_into(struct loader *L, const cJSON *o, const struct jp *path, struct policy *pol,
-                       bool household);
-void load_daemon(struct loader *L);
+void settings_defaults(struct config *c);
+void settings_parse_policy(struct loader *L, const cJSON *o, const struct loader_path *path,
+                           struct policy *pol, bool household);
+void settings_load(struct loader *L);
