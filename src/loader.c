@@ -136,7 +136,7 @@ void loader_check_keys(struct loader *L, const cJSON *obj, const struct loader_p
                     !loader_key_in(extra, c->string))
                         loader_error(L, p, "unknown key");
                 if (seen) {
-                        if (hashmap_put(seen, c->string, (void *)c) == -EEXIST)
+                        if (hashmap_put(seen, c->string, (void *)c) == HASHMAP_E_EXISTS)
                                 loader_error(L, p, "duplicate key");
                         continue;
                 }

@@ -80,7 +80,7 @@ static void parse_worker(struct loader *L, const cJSON *o, const struct loader_p
         cfg->n_workers++;
         if ((v = loader_field(L, o, path, "id", true, p)) &&
             loader_get_string(L, v, p, LOADER_STR_ID, &w->id) &&
-            hashmap_put(cfg->worker_by_id, w->id, w) == -EEXIST)
+            hashmap_put(cfg->worker_by_id, w->id, w) == HASHMAP_E_EXISTS)
                 loader_error(L, p, "duplicate worker id \"%s\"", w->id);
         if ((v = loader_field(L, o, path, "name", true, p)))
                 loader_get_string(L, v, p, 0, &w->name);
@@ -269,7 +269,7 @@ static void parse_device(struct loader *L, const cJSON *o, const struct loader_p
         loader_check_keys(L, o, path, keys, a ? a->keys : NULL, a != NULL);
         if ((v = loader_field(L, o, path, "id", true, p)) &&
             loader_get_string(L, v, p, LOADER_STR_ID | LOADER_STR_SHARED, &d->id) &&
-            idmap_put(cfg->device_by_id, i, &first) == -EEXIST) {
+            idmap_put(cfg->device_by_id, i, &first) == HASHMAP_E_EXISTS) {
                 loader_error(L, p, "duplicate device id \"%s\" (first in %s)", d->id,
                              L->hh_files[L->household_file[L->device_household[first]]]);
         }
@@ -327,7 +327,7 @@ static void parse_household(struct loader *L, const cJSON *o, const struct loade
 
         if ((v = loader_field(L, o, path, "id", true, p)) &&
             loader_get_string(L, v, p, LOADER_STR_ID | LOADER_STR_SHARED, &h->id) &&
-            idmap_put(cfg->household_by_id, i, &first) == -EEXIST)
+            idmap_put(cfg->household_by_id, i, &first) == HASHMAP_E_EXISTS)
                 loader_error(L, p, "duplicate household id \"%s\" (first in %s)", h->id,
                              L->hh_files[L->household_file[first]]);
         if ((v = loader_field(L, o, path, "community", true, p)) &&
