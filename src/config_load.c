@@ -200,9 +200,7 @@ int config_load(const char *dir, struct config **ret, struct config_diag *diag)
         if (!diag)
                 diag = &local;
         errors_before = diag->n_errors;
-        cfg = calloc(1, sizeof(*cfg));
-        if (!cfg)
-                abort();
+        cfg = xcalloc(1, sizeof(*cfg));
         cfg->arena = ARENA_INIT(CONFIG_ARENA_BLOCK, CONFIG_ARENA_BLOCK);
         cfg->dir = absolute_dir(dir ? dir : CONFIG_DEFAULT_DIR);
         cfg->worker_by_id = hashmap_new(64);

@@ -134,19 +134,19 @@ static void intern_schedule(struct loader *L, struct household *h, struct schedu
 {
         struct arena *arena = &L->cfg->arena;
         struct schedule_entry *shared;
-        _cleanup_free_ char *key = NULL;
-        size_t key_len = 0;
-        FILE *f = open_memstream(&key, &key_len);
+        struct sbuf f;
+        char buf[256];
+        const char *key;
 
-        if (!f)
-                abort();
+        sbuf_init(&f, buf, sizeof(buf));
         for (size_t i = 0; i < n; i++) {
-                fprintf(f, "%d/%" PRId64 "/", (int)parsed[i].role, parsed[i].window_usec);
+                sbuf_printf(&f, "%d/%" PRId64 "/", (int)parsed[i].role, parsed[i].window_usec);
                 for (size_t k = 0; k < parsed[i].n_at; k++)
-                        fprintf(f, "%d,", parsed[i].at_min[k]);
-                fputc(';', f);
+                        sbuf_printf(&f, "%d,", parsed[i].at_min[k]);
+                sbuf_putc(&f, ';');
         }
-        if (fclose(f) != 0)
+        key = sbuf_text(&f);
+        if (!key)
                 abort();
         shared = hashmap_get(L->schedules, key);
         if (!shared) {
@@ -161,6 +161,7 @@ static void intern_schedule(struct loader *L, struct household *h, struct schedu
                 }
                 hashmap_put(L->schedules, arena_strdup(arena, key), shared);
         }
+        sbuf_done(&f);
         for (size_t i = 0; i < n; i++)
                 free(parsed[i].at_min);
         free(parsed);
