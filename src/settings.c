@@ -413,7 +413,6 @@ static void parse_outbox(struct loader *L, const cJSON *o, const struct loader_p
  * module, which reports its own errors at templates.<kind>. */
 static void parse_templates(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
-        struct templates *t = NULL;
         cJSON *copy;
 
         if (!loader_expect_object(L, o, path))
@@ -422,11 +421,10 @@ static void parse_templates(struct loader *L, const cJSON *o, const struct loade
         if (!copy)
                 abort();
         strip_comments(copy);
-        if (templates_new(copy, L->diag, &t) < 0) {
+        if (!templates_check(copy, L->diag)) {
                 cJSON_Delete(copy);
                 return;
         }
-        templates_free(t);
         cJSON_Delete(L->cfg->templates);
         L->cfg->templates = copy;
 }
