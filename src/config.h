@@ -6,6 +6,12 @@
  * problem is reported as "file: json.path: message" into a struct config_diag;
  * loading continues past errors so one run lists them all.
  *
+ * This header is the whole interface, implemented in two layers so that dependencies run
+ * one way: config.c is the configuration as data (names of the enums, lookups,
+ * config_free()); config_load.c is config_load(), on top of the readers of the files
+ * (settings.c: doorwatch.json; registry.c: workers.json, households; rosters.c:
+ * rosters.json; loader.c: what they share), which build on this header.
+ *
  * Ownership: struct config owns every array and string below. Pointers between
  * records (household->team[], device->household, shift->worker ...) point into the
  * config's own arrays and stay valid until config_free(). Each record carries a dense
@@ -243,8 +249,9 @@ struct config {
         struct hashmap *community_by_id;
 };
 
-/* Loads and validates `dir`. On success returns 0 and *ret; with errors returns
- * -EINVAL and fills diag (warnings are collected in both cases). */
+/* Loads and validates `dir` (config_load.c). On success returns 0 and *ret; with errors
+ * returns -EINVAL and fills diag (warnings are collected in both cases). Allocation
+ * failure aborts. */
 int config_load(const char *dir, struct config **ret, struct config_diag *diag);
 struct config *config_free(struct config *c);
 

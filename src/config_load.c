@@ -1,14 +1,17 @@
-/* config_load.c: loads and validates the configuration directory (DESIGN.md §3).
+/* config_load.c: config_load() (declared in config.h): reads and validates the
+ * configuration directory (DESIGN.md §3) and links its records.
  *
- * Files are read in a fixed order: doorwatch.json, workers.json, households.json,
- * households.d/ *.json (name order, byte-wise; optional directory) and rosters.json.
- * Each document is parsed with cJSON, validated and copied into struct config, then freed
- * before the next one is read, so peak memory is the config plus the largest single file.
- * Validation never stops at the first problem: every error is one line
- * "file: json.path: message" in the caller's struct config_diag, and config_load() returns
- * -EINVAL when there was any. Workers are loaded before households and rosters so team,
- * shift and list references are checked as they are read; when a file could not be read at
- * all, references into it are not checked (no cascade of "unknown worker" lines).
+ * Files are read in a fixed order through one struct loader (loader.h): doorwatch.json
+ * (settings.c), workers.json, households.json, households.d/ *.json in name order,
+ * byte-wise, optional (registry.c) and rosters.json (rosters.c). Each document is parsed,
+ * validated and copied into struct config, then dropped before the next one is read, so
+ * peak memory is the config plus the largest single file (a city-sized registry should be
+ * split into households.d/ files, e.g. one per community). Validation never stops at the
+ * first problem: every error is one line "file: json.path: message" in the caller's
+ * struct config_diag, and config_load() returns -EINVAL when there was any. Workers are
+ * loaded before households and rosters so team, shift and list references are checked as
+ * they are read; when a file could not be read at all, references into it are not checked
+ * (no cascade of "unknown worker" lines).
  *
  * Records are appended to growable arrays while loading, so pointers between records that
  * may move (households, devices, communities) are only set by link_config() at the end;
@@ -16,51 +19,18 @@
  * (the size of workers.json's array), so team/shift/list pointers to workers are set
  * directly. Every household's per-record arrays are owned by that record; there are no
  * per-household maps. Lookups are hash maps keyed by the records' own id strings.
+ * cfg->communities lists rosters.json's communities in file order, then those only named
+ * by workers or households, in order of first use.
  *
- * Keys and rules beyond the DESIGN.md §3 example (document them in doorwatch.json(5)):
- *   - Any object key starting with "//" is a comment and is ignored, in every file
- *     (also stripped from the notifier JSON kept for src/notify/).
- *   - doorwatch.json "retention" (default "30d"): purge a household's events and personal
- *     data this long after its observation ends.
- *   - doorwatch.json "policy.debounce" (default "2s"): repeats of the same door state from
- *     one device within this interval are treated as one event ("0s" disables).
- *   - doorwatch.json "policy.person_window" (default "2m"): a camera person leaving this
- *     close to an unexpected opening upgrades its alert to person_left.
- *   - households.json "policy" per household: overrides the rule keys of doorwatch.json's
- *     policy (handoff_ring_window, handoff_max_open, held_open_after, checkin_grace,
- *     resident_reports_per_day, pass_overdue_after, person_window, debounce) for it.
- *   - A notifier named "mqtt" of type "mqtt" exists implicitly when not configured; a worker
- *     without "channels" gets ["mqtt"]. A worker naming a group notifier (wecom, dingtalk,
- *     feishu, webhook) in "channels" gets a warning: group notifiers choose by community.
- *   - doorwatch.json "outbox": {"dead_after": "1h", "max_attempts": 20, "retry_base": "2s",
- *     "retry_max": "10m"}: a notification whose sends keep failing is dead-lettered once it
- *     is older than dead_after or failed max_attempts times (0 = no limit on attempts);
- *     retries wait retry_base * 2^n, capped at retry_max, with jitter.
- *   - doorwatch.json "monitoring_gap_after" (default "2m"): broker unreachable this long ->
- *     monitoring_gap to the command centre and admins over non-MQTT channels.
- *   - doorwatch.json "templates": per-kind text overrides, checked by notify/template.c and
- *     kept (comments stripped) as cfg->templates. Notifier entries themselves are checked
- *     by notify_check_config() (doorwatchd --check-config, daemon start), not here: that
- *     reads secret files, which doorwatchctl's users may not be allowed to read.
- *   - Ids (workers, households, devices, communities) are 1..128 bytes without whitespace,
- *     control characters, '/', '+' or '#' (they are used in MQTT topics).
- *   - A shift's "to" may be "24:00" (midnight at the end of the day it starts).
- *   - mqtt.keepalive is 5s..65535s; mqtt.tls.cert_file and key_file are set together.
- *   - A UTF-8 byte order mark at the start of a file is skipped (spreadsheet exports).
- *   - "0s" is accepted for policy.checkin_grace, ack_absorb, pass_overdue_after,
- *     max_clock_skew and debounce; every other duration must be greater than 0.
- *   - config_load(NULL, ...) reads /etc/doorwatch; a relative dir is made absolute (against
- *     the working directory) so resolved paths survive a chdir().
- *   - cfg->communities lists rosters.json's communities in file order, then those only
- *     named by workers or households, in order of first use.
- *   - One document is held in memory at a time: a city-sized registry should be split into
- *     households.d/ files (e.g. one per community) rather than one huge households.json.
+ * config_load(NULL, ...) reads /etc/doorwatch; a relative dir is made absolute (against the
+ * working directory) so resolved paths survive a chdir().
  *
  * Memory at city size (100,000 households, 200,000 devices): the strings of households and
- * devices (ids, addresses) live in one bump allocator (`arena`, freed whole), a household's
- * community_id is its community's own id string, a device's source the adapter's name,
- * every household's device list is a slice of one array, and the record arrays are trimmed
- * to their length before link_config() points into them. */
+ * devices (ids, addresses) and the schedules they share live in cfg->arena (freed whole), a
+ * household's community_id is its community's own id string, a device's source the
+ * adapter's name, every household's device list is a slice of one array, and the record
+ * arrays are trimmed to their length before link_config() points into them. Allocation
+ * failure aborts (loader.h). */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,9 @@
-/* loader.c: what the readers of the configuration files share (see loader.h). */
+/* loader.c: what the readers of the configuration files share (see loader.h).
+ *
+ * A document lives in L->arena from loader_read_json() until its struct loader_doc goes
+ * out of scope (loader_doc_done() resets the arena); nothing read from it may be kept
+ * without a copy: strings go through loader_get_string() (heap, or cfg->arena with
+ * LOADER_STR_SHARED), JSON through cJSON_Duplicate(). */
 #include "loader.h"
 
 #include <errno.h>

@@ -1,4 +1,18 @@
-/* registry.c: workers.json, households.json and households.d/ (see registry.h). */
+/* registry.c: workers.json, households.json and households.d/ (see registry.h).
+ *
+ * Keys and rules beyond the DESIGN.md §3 example (document them in doorwatch.json(5)):
+ *   - A worker without "channels" gets ["mqtt"]. A worker naming a group notifier (wecom,
+ *     dingtalk, feishu, webhook) in "channels" gets a warning: group notifiers choose by
+ *     community.
+ *   - A household's "policy" overrides the rule keys of doorwatch.json's policy
+ *     (handoff_ring_window, handoff_max_open, held_open_after, checkin_grace,
+ *     resident_reports_per_day, pass_overdue_after, person_window, debounce) for it.
+ *   - A device's "source" names its adapter, which checks the adapter's own keys
+ *     (struct adapter.parse_device) once the common ones are valid.
+ *   - Duplicate household and device ids name the file that had them first.
+ *
+ * Households and devices are appended to cfg's arrays (devices in registry order, each
+ * household's a run of them); config_load.c links them once every file is read. */
 #include "registry.h"
 
 #include <dirent.h>

@@ -1,5 +1,7 @@
-/* registry.h: workers.json, households.json and households.d/: who can be notified and
- * the households under observation with their teams, schedules and devices. */
+/* registry.h: workers.json (everyone who can be notified), households.json and
+ * households.d/ *.json (the households under observation with their teams, schedules,
+ * devices and policy overrides). Workers must be read before households: teams refer to
+ * them. */
 #pragma once
 
 #include "config.h"

@@ -1,4 +1,8 @@
-/* rosters.c: rosters.json (see rosters.h). */
+/* rosters.c: rosters.json (see rosters.h).
+ *
+ * A community named here is created when no worker or household named it first; its
+ * position in the file orders cfg->communities (config_load.c). A shift's "to" may be
+ * "24:00" (midnight at the end of the day it starts); days are "mon".."sun" or "*". */
 #include "rosters.h"
 
 #include <string.h>

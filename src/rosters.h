@@ -1,5 +1,6 @@
-/* rosters.h: rosters.json: per community the duty leader, shifts and dated overrides; the
- * subdistrict command centre and the admins. */
+/* rosters.h: rosters.json: per community the duty leader, shifts and dated overrides;
+ * the subdistrict command centre and the admins. Read after workers.json; roster.c answers
+ * who is on duty from what this reads. */
 #pragma once
 
 #include "config.h"

@@ -1,4 +1,31 @@
-/* settings.c: doorwatch.json, the daemon's settings (see settings.h). */
+/* settings.c: doorwatch.json (see settings.h). settings_defaults() fills struct config
+ * before any file is read, so an absent key keeps its default; settings_load() then
+ * overrides what the file names and resolves the file paths against the config dir.
+ *
+ * Keys and rules beyond the DESIGN.md §3 example (document them in doorwatch.json(5)):
+ *   - "retention" (default "30d"): purge a household's events and personal data this long
+ *     after its observation ends.
+ *   - "policy.debounce" (default "2s"): repeats of the same door state from one device
+ *     within this interval are treated as one event ("0s" disables).
+ *   - "policy.person_window" (default "2m"): a camera person leaving this close to an
+ *     unexpected opening upgrades its alert to person_left.
+ *   - "0s" is accepted for policy.checkin_grace, ack_absorb, pass_overdue_after,
+ *     max_clock_skew and debounce; every other duration must be greater than 0.
+ *     settings_parse_policy() also reads a household's "policy" overrides (registry.c).
+ *   - A notifier named "mqtt" of type "mqtt" exists implicitly when not configured. The
+ *     notifier entries themselves are checked by notify_check_config() (doorwatchd
+ *     --check-config, daemon start), not here: that reads secret files, which
+ *     doorwatchctl's users may not be allowed to read. Their JSON is kept, comments
+ *     stripped, for src/notify/.
+ *   - "outbox": {"dead_after": "1h", "max_attempts": 20, "retry_base": "2s",
+ *     "retry_max": "10m"}: a notification whose sends keep failing is dead-lettered once it
+ *     is older than dead_after or failed max_attempts times (0 = no limit on attempts);
+ *     retries wait retry_base * 2^n, capped at retry_max, with jitter.
+ *   - "monitoring_gap_after" (default "2m"): broker unreachable this long ->
+ *     monitoring_gap to the command centre and admins over non-MQTT channels.
+ *   - "templates": per-kind text overrides, checked by templates_check() (notify/template.c,
+ *     which reports at templates.<kind>) and kept (comments stripped) as cfg->templates.
+ *   - mqtt.keepalive is 5s..65535s; mqtt.tls.cert_file and key_file are set together. */
 #include "settings.h"
 
 #include <stddef.h>

@@ -1,5 +1,5 @@
-/* settings.h: doorwatch.json: time zone, database, broker, rule policy, escalation,
- * notifiers, HTTP, outbox, templates. */
+/* settings.h: doorwatch.json, the daemon's settings: time zone, database, broker, rule
+ * policy, escalation, notifiers, HTTP, outbox, monitoring gap, templates. */
 #pragma once
 
 #include <stdbool.h>
