@@ -1,5 +1,8 @@
-/* config.c: the configuration as data (see config.h): names of the enums, lookups by id,
- * and config_free(). config_load() is config_load.c's. */
+/* config.c: the configuration as data (see config.h): the names of roles, device kinds and
+ * escalation steps, lookups by id, and config_free(), which frees everything a struct
+ * config owns (its arrays and strings, cfg->arena, each device's adapter configuration
+ * through its adapter, the id maps). Nothing here reads a file: config_load() is
+ * config_load.c's, above the readers that fill a struct config. */
 #include "config.h"
 
 #include <stdlib.h>

@@ -45,6 +45,7 @@
 #include "util.h"
 
 #define CONFIG_DEFAULT_DIR "/etc/doorwatch"
+
 /* Ids and addresses of a city-sized registry are hundreds of thousands of short strings;
  * a malloc'd copy of each costs its length rounded up plus a header (a 13-byte id takes
  * 32 bytes). They are never freed one by one, so they go to cfg->arena, packed, in blocks
