@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "util.h"
 
@@ -433,7 +432,6 @@ cJSON *loader_read_json(struct loader *L, const char *name)
         _cleanup_free_ char *path = path_join(L->cfg->dir, name);
         _cleanup_free_ char *buf = NULL;
         const char *start, *err;
-        struct stat st;
         size_t len;
         cJSON *root;
         int r, line = 1;
@@ -441,10 +439,7 @@ cJSON *loader_read_json(struct loader *L, const char *name)
         L->file = name;
         if (!path)
                 abort();
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-                r = -EISDIR;
-        else
-                r = read_file(path, CONFIG_MAX_FILE_BYTES, &buf, &len);
+        r = read_file(path, CONFIG_MAX_FILE_BYTES, &buf, &len);
         if (r < 0) {
                 loader_error(L, NULL, "cannot read: %s", strerror(-r));
                 return NULL;
