@@ -330,6 +330,10 @@ int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len)
                 close(fd);
                 return r;
         }
+        if (S_ISDIR(st.st_mode)) {
+                close(fd);
+                return -EISDIR;
+        }
         if ((size_t)st.st_size > max_bytes) {
                 close(fd);
                 return -EFBIG;
@@ -343,7 +347,13 @@ int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len)
                 ssize_t k = read(fd, buf + len, (size_t)st.st_size - len);
                 if (k < 0 && errno == EINTR)
                         continue;
-                if (k <= 0)
+                if (k < 0) {
+                        int r = -errno;
+                        free(buf);
+                        close(fd);
+                        return r;
+                }
+                if (k == 0)
                         break;
                 len += (size_t)k;
         }
@@ -406,6 +416,21 @@ bool str_startswith(const char *s, const char *prefix)
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+int name_index(const char *const *names, size_t n, const char *s)
+{
+        for (size_t i = 0; s && i < n; i++)
+                if (strcmp(names[i], s) == 0)
+                        return (int)i;
+        return -1;
+}
+
+void free_strv(char **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
 char *xstrdup(const char *s)
 {
         char *r;
@@ -415,6 +440,18 @@ char *xstrdup(const char *s)
         if (!r)
                 abort();
         return r;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+        void *p;
+
+        if (n == 0)
+                return NULL;
+        p = calloc(n, size);
+        if (!p)
+                abort();
+        return p;
 }
 
 void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
