@@ -24,9 +24,11 @@
 
 #include "../lib/files.h"
 #include "config.h"
+#include "devhealth.h"
 #include "engine.h"
 #include "health.h"
 #include "log.h"
+#include "reload.h"
 #include "store.h"
 #include "util.h"
 
@@ -111,7 +113,7 @@ static void fx_open(struct fx *fx, int64_t now)
         assert_int_equal(store_open(fx->config->database, false, false, &fx->store), 0);
         assert_int_equal(engine_new(fx->config, fx->store, &fx->engine), 0);
         assert_int_equal(engine_load(fx->engine), 0);
-        assert_int_equal(engine_health_start(fx->engine, now), 0);
+        assert_int_equal(devhealth_start(fx->engine, now), 0);
 }
 
 static void fx_close(struct fx *fx)
@@ -696,7 +698,7 @@ static void test_engine_reload_moves_staleness_checks(void **state)
         assert_int_equal(config_load(dir, &nc, &diag), 0);
         config_diag_done(&diag);
         assert_int_not_equal(config_device(nc, "d-1")->index, dev(fx, "d-1")->index);
-        assert_int_equal(engine_reload(fx->engine, nc), 0);
+        assert_int_equal(reload_config(fx->engine, nc), 0);
         config_free(fx->config);
         fx->config = nc;
 
@@ -910,8 +912,8 @@ static void test_engine_restart_keeps_what_is_known(void **state)
         assert_int_equal(db_int(fx, "SELECT count FROM alert WHERE device = 'd-1'"), 1);
         /* d-z2 back; two reloads (same config) re-arm under new generations: one check */
         handle(fx, "d-z2", heartbeat, fx->t0 + 57 * H_, &v);
-        engine_health_rearm(fx->engine, fx->t0 + 58 * H_);
-        engine_health_rearm(fx->engine, fx->t0 + 58 * H_);
+        devhealth_rearm(fx->engine, fx->t0 + 58 * H_);
+        devhealth_rearm(fx->engine, fx->t0 + 58 * H_);
         tick(fx, fx->t0 + 83 * H_ - 1);
         assert_int_equal(db_int(fx, "SELECT count FROM alert WHERE device = 'd-z2'"), 1);
         tick(fx, fx->t0 + 200 * H_);
