@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "adapter.h"
-#include "checkpoint.h"
 #include "engine.h"
 #include "http.h"
 #include "log.h"
@@ -39,6 +38,7 @@
 #include "secret.h"
 #include "service.h"
 #include "store.h"
+#include "store/checkpoint.h"
 #include "util.h"
 
 #define COMMAND_MAX_PAYLOAD 4096

@@ -22,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup.h"
 #include "config.h"
 #include "devtools.h"
 #include "log.h"
@@ -31,6 +30,7 @@
 #include "roster.h"
 #include "secret.h"
 #include "store.h"
+#include "store/backup.h"
 #include "util.h"
 
 #define EXIT_USAGE 2

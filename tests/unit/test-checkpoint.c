@@ -22,8 +22,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "checkpoint.h"
 #include "store.h"
+#include "store/checkpoint.h"
 #include "util.h"
 
 #define NEVER 1000000000

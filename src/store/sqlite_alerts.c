@@ -1,0 +1,256 @@
+/* sqlite_alerts.c: alerts and the actions recorded about them (ack, resolve, commands) in
+ * SQLite. */
+#include "sqlite.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+int store_insert_alert(struct store *s, const struct alert *a, const char *community,
+                       const char *reason)
+{
+        sqlite3_stmt *st = stmt(s, STMT_ALERT_INSERT);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, a->id);
+        bind_text(st, 2, a->household ? a->household->id : NULL);
+        bind_text(st, 3, community);
+        bind_text(st, 4, a->device_id);
+        bind_text(st, 5, alert_kind_to_string(a->kind));
+        bind_text(st, 6, severity_to_string(a->severity));
+        bind_text(st, 7, alert_state_to_string(a->state));
+        bind_text(st, 8, reason);
+        sqlite3_bind_int(st, 9, a->count);
+        bind_text(st, 10, a->event_uid[0] ? a->event_uid : NULL);
+        if (a->event_ts > 0)
+                sqlite3_bind_double(st, 11, a->event_ts);
+        sqlite3_bind_int64(st, 12, a->raised_usec);
+        sqlite3_bind_int64(st, 13, a->last_event_usec);
+        sqlite3_bind_int(st, 14, a->step_index);
+        sqlite3_bind_int(st, 15, a->round);
+        bind_usec(st, 16, a->next_usec);
+        return step_done(s, st, "storing alert");
+}
+
+int store_update_alert(struct store *s, const struct alert *a)
+{
+        sqlite3_stmt *st = stmt(s, STMT_ALERT_UPDATE);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, a->id);
+        bind_text(st, 2, severity_to_string(a->severity));
+        bind_text(st, 3, alert_state_to_string(a->state));
+        sqlite3_bind_int(st, 4, a->count);
+        sqlite3_bind_int64(st, 5, a->last_event_usec);
+        sqlite3_bind_int(st, 6, a->step_index);
+        sqlite3_bind_int(st, 7, a->round);
+        bind_usec(st, 8, a->next_usec);
+        bind_text(st, 9, alert_kind_to_string(a->kind));
+        sqlite3_bind_int(st, 10, a->reminders);
+        return step_done(s, st, "updating alert");
+}
+
+int store_insert_action(struct store *s, const char *kind, const char *actor, const char *channel,
+                        const char *target, int64_t usec, const char *detail)
+{
+        sqlite3_stmt *st = stmt(s, STMT_ACTION_INSERT);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, kind);
+        bind_text(st, 2, actor);
+        bind_text(st, 3, channel);
+        bind_text(st, 4, target);
+        sqlite3_bind_int64(st, 5, usec);
+        bind_text(st, 6, detail);
+        return step_done(s, st, "storing action");
+}
+
+int store_set_alert_acked(struct store *s, const char *alert_id, const char *worker,
+                          const char *channel, int64_t usec)
+{
+        sqlite3_stmt *st = stmt(s, STMT_ALERT_ACK);
+        int r;
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, alert_id);
+        bind_text(st, 2, worker);
+        bind_text(st, 3, channel);
+        sqlite3_bind_int64(st, 4, usec);
+        r = step_done(s, st, "acknowledging alert");
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) ? 0 : STORE_E_NOT_FOUND;
+}
+
+int store_set_alert_resolved(struct store *s, const char *alert_id, const char *worker,
+                             const char *channel, int64_t usec, const char *note)
+{
+        sqlite3_stmt *st = stmt(s, STMT_ALERT_RESOLVE);
+        int r;
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, alert_id);
+        bind_text(st, 2, worker);
+        bind_text(st, 3, channel);
+        sqlite3_bind_int64(st, 4, usec);
+        bind_text(st, 5, note);
+        r = step_done(s, st, "resolving alert");
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) ? 0 : STORE_E_NOT_FOUND;
+}
+
+#define ALERT_ROW_COLUMNS                                                                          \
+        "id, household, device, kind, severity, state, event_uid, count, step, round,"             \
+        " event_ts, raised_usec, last_event_usec, acked_usec, next_usec, reminders, reason,"       \
+        " acked_by"
+
+static void alert_row_read(sqlite3_stmt *st, struct store_alert_row *row)
+{
+        *row = (struct store_alert_row){
+                .id = (const char *)sqlite3_column_text(st, 0),
+                .household = (const char *)sqlite3_column_text(st, 1),
+                .device = (const char *)sqlite3_column_text(st, 2),
+                .kind = (const char *)sqlite3_column_text(st, 3),
+                .severity = (const char *)sqlite3_column_text(st, 4),
+                .state = (const char *)sqlite3_column_text(st, 5),
+                .event_uid = (const char *)sqlite3_column_text(st, 6),
+                .count = sqlite3_column_int(st, 7),
+                .step = sqlite3_column_int(st, 8),
+                .round = sqlite3_column_int(st, 9),
+                .event_ts = sqlite3_column_double(st, 10),
+                .raised_usec = sqlite3_column_int64(st, 11),
+                .last_event_usec = sqlite3_column_int64(st, 12),
+                .acked_usec = sqlite3_column_int64(st, 13),
+                .next_usec = sqlite3_column_int64(st, 14),
+                .reminders = sqlite3_column_int(st, 15),
+                .reason = (const char *)sqlite3_column_text(st, 16),
+                .acked_by = (const char *)sqlite3_column_text(st, 17),
+        };
+}
+
+int store_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata)
+{
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT " ALERT_ROW_COLUMNS " FROM alert WHERE state != 'resolved'"
+                                " ORDER BY raised_usec",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "loading alerts");
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct store_alert_row row;
+                alert_row_read(st, &row);
+                r = cb(&row, userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = sql_err(s, rc, "loading alerts");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_get_alert(struct store *s, const char *alert_id, store_alert_cb cb, void *userdata)
+{
+        sqlite3_stmt *st;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db, "SELECT " ALERT_ROW_COLUMNS " FROM alert WHERE id = ?1", -1,
+                                &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "looking up alert");
+        bind_text(st, 1, alert_id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                struct store_alert_row row;
+                alert_row_read(st, &row);
+                r = cb(&row, userdata);
+        } else if (rc == SQLITE_DONE)
+                r = STORE_E_NOT_FOUND;
+        else
+                r = sql_err(s, rc, "looking up alert");
+        sqlite3_finalize(st);
+        return r;
+}
+
+static int foreach_device_usec(struct store *s, const char *sql, const char *text, int64_t usec,
+                               store_device_usec_cb cb, void *userdata, const char *what)
+{
+        sqlite3_stmt *st = NULL;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, what);
+        r = foreach_device_usec_stmt(s, st, text, usec, cb, userdata, what);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_foreach_alert_raised(struct store *s, const char *kind, int64_t since_usec,
+                               store_device_usec_cb cb, void *userdata)
+{
+        return foreach_device_usec(s,
+                                   "SELECT device, max(raised_usec) FROM alert"
+                                   " WHERE kind = ?1 AND raised_usec >= ?2 AND device IS NOT NULL"
+                                   " GROUP BY device",
+                                   kind, since_usec, cb, userdata, "reading device alerts");
+}
+
+int store_alert_household(struct store *s, const char *alert_id, char *buf, size_t size)
+{
+        sqlite3_stmt *st;
+        int rc, r = STORE_E_NOT_FOUND;
+
+        rc = sqlite3_prepare_v2(s->db, "SELECT household FROM alert WHERE id = ?1", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "looking up alert");
+        bind_text(st, 1, alert_id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+                snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+                r = 0;
+        } else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                r = sql_err(s, rc, "looking up alert");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_foreach_household_with_alert(struct store *s, const char *kind, store_household_cb cb,
+                                       void *userdata)
+{
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT DISTINCT household FROM alert WHERE kind = ?1"
+                                " AND household IS NOT NULL",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(s, rc, "loading alerts");
+        bind_text(st, 1, kind);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = cb((const char *)sqlite3_column_text(st, 0), userdata);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = sql_err(s, rc, "loading alerts");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_set_alert_reason(struct store *s, const char *alert_id, const char *reason)
+{
+        sqlite3_stmt *st = stmt(s, STMT_ALERT_REASON);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, alert_id);
+        bind_text(st, 2, reason);
+        return step_done(s, st, "updating alert");
+}
