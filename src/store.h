@@ -1,10 +1,39 @@
-/* store.h: the SQLite database (WAL), the daemon's durable state.
+/* store.h: the daemon's durable state, behind one interface.
  *
- * doorwatchd is the only writer; doorwatchctl opens it read-only. Writes happen inside
- * one transaction per event-loop iteration: store_begin() opens it lazily (a no-op when
- * one is open) and the daemon commits it before going back to sleep, so a burst of MQTT
- * messages costs one commit and the window between broker PUBACK and COMMIT is a few
- * microseconds of in-process work. */
+ * The store alone knows the schema: every SQL statement lives in src/store/, and callers
+ * read and write typed records. store_open() picks the backend from the database string: a
+ * file path is SQLite (src/store/sqlite*.c, the only one yet); a "postgresql://" URI is
+ * refused as not supported yet. Every backend keeps these promises, and the callers rely on
+ * nothing else:
+ *
+ * - One writer. doorwatchd alone writes; doorwatchctl and the bench open the store
+ *   read-only (readonly: every write fails) and see committed states only.
+ * - One transaction per read burst. Writes happen inside the current transaction, which
+ *   store_begin() opens lazily (a no-op when one is open; the begin hook then tells the
+ *   daemon, which commits before its loop sleeps again). The messages of one MQTT read burst
+ *   and whatever else that loop iteration writes are one transaction and one commit. Reads
+ *   inside it see its writes; reads outside see the last commit, each statement one snapshot.
+ * - PUBACK only after commit. 0 from store_commit() means the transaction is durable (to the
+ *   degree database_sync asks), and only then does the daemon acknowledge the messages it
+ *   holds to the broker. A failed commit (negative errno) means the whole transaction is gone,
+ *   ids handed out in it included, nothing partial stays; store_write_failed() is then true
+ *   until a later commit succeeds, and the daemon reports itself unhealthy.
+ * - Waiting. store_begin() waits a bounded time (2 s) for another writer's lock, then fails;
+ *   store_try_begin() fails at once with -EBUSY, and the daemon holds its messages in memory
+ *   (nothing acknowledged) and retries.
+ * - Savepoints. store_savepoint() .. store_release() or store_rollback_to() keeps a group of
+ *   writes (one escalation step) whole or not at all inside the transaction. Not nested.
+ * - Ids. store_next_id() hands out per-day sequences inside the transaction; a rollback (to a
+ *   savepoint, or of a failed commit) hands the same ids out again, never an id committed.
+ * - Callbacks. A store_foreach/list/get function calls cb once per row, in the order it
+ *   states; the row's pointers are valid during the call only. A negative return of cb stops
+ *   the loop and is returned.
+ * - Errors. 0 success, negative errno (-EIO, -ENOSPC disk full, -EBUSY locked, -EACCES,
+ *   -EPROTO schema newer than this program, -EPROTONOSUPPORT no such backend), positive
+ *   STORE_E_* for expected outcomes. Errors are logged here, with the database's message.
+ *
+ * The event path (store_event_exists(), store_insert_event(), store_try_begin() inside a
+ * transaction) costs one indirect call per operation, no allocation and no copy. */
 #pragma once
 
 #include <sqlite3.h>
@@ -19,18 +48,18 @@ enum {
         STORE_E_NOT_FOUND = 2,
 };
 
-#define STORE_SCHEMA_VERSION 5
-
 struct store;
 
-int store_open(const char *path, bool sync_full, bool readonly, struct store **ret);
+/* database: a file path (SQLite, created with its directory when missing) or a URI. */
+int store_open(const char *database, bool sync_full, bool readonly, struct store **ret);
+/* Commits the open transaction, if any, and frees the store. NULL-safe. */
 struct store *store_close(struct store *s);
+/* The SQLite connection, for the readers not yet moved into the store (going away). */
 sqlite3 *store_db(struct store *s);
-const char *store_path(struct store *s);
 
 int store_begin(struct store *s);
-/* store_begin() without waiting for another connection's write lock (no busy timeout):
- * -EBUSY at once while someone else writes. */
+/* store_begin() without waiting for another connection's write lock: -EBUSY at once while
+ * someone else writes. */
 int store_try_begin(struct store *s);
 int store_commit(struct store *s);
 bool store_in_transaction(struct store *s);
@@ -43,27 +72,20 @@ int store_rollback_to(struct store *s);
 /* Called whenever store_begin() actually opens a transaction (the daemon uses it to
  * schedule the commit at the end of the loop iteration). */
 void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata);
-/* Checkpoints under the caller's control (checkpoint.c runs them, mostly on a thread of
- * its own, not inside a COMMIT as SQLite's automatic ones, which held up notifications):
- * after this, store_wal_frames() says how many frames the WAL holds after the last commit
- * (it drops when a commit started the WAL over), and the WAL file is cut back to
- * wal_limit_bytes when it starts over (journal_size_limit). */
-void store_manual_checkpoints(struct store *s, int64_t wal_limit_bytes);
-int store_wal_frames(struct store *s);
-/* A second connection to the database at path that only runs checkpoints (checkpoint.c's
- * thread), with the writer's synchronous setting and the WAL opened. sqlite3_close() it
- * before the store, whose close then runs the last checkpoint as before. */
-int store_checkpoint_connection(const char *path, bool sync_full, sqlite3 **ret);
-/* A PASSIVE checkpoint on db (store_db() or a checkpoint connection): copies into the
- * database what no reader still needs. *ret_log: frames in the WAL, *ret_ckpt: how many of
- * them are copied. Returns 0, -EBUSY when another checkpoint runs, or another negative
- * errno; not logged here (the caller rate-limits), sqlite3_errmsg(db) says why. */
-int store_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt);
 /* Write health: true after a BEGIN or COMMIT failed, until a later COMMIT succeeds. */
 bool store_write_failed(struct store *s);
 /* Writes one small row in its own transaction to find out whether the database takes
  * writes again (used while store_write_failed()); a no-op inside a transaction. */
 int store_probe_write(struct store *s, int64_t now_usec);
+
+/* A consistent copy of the database (`doorwatchctl backup`) while the daemon writes it: the
+ * state after one of its commits, written beside dest_path and renamed over it, so dest_path
+ * is never a partial copy. Fills *info (may be NULL) from the copy. */
+struct store_backup_info {
+        int64_t events, alerts, open_alerts, pending_notifications;
+        int64_t bytes;
+};
+int store_backup(const char *database, const char *dest_path, struct store_backup_info *info);
 
 /* Events. */
 struct store_event {

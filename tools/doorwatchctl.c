@@ -30,7 +30,6 @@
 #include "roster.h"
 #include "secret.h"
 #include "store.h"
-#include "store/backup.h"
 #include "util.h"
 
 #define EXIT_USAGE 2
@@ -375,13 +374,13 @@ static int cmd_pass_list(struct ctl *ctl, int argc, char **argv)
 /* backup FILE: the database as of one commit, while the daemon keeps writing. */
 static int cmd_backup(struct ctl *ctl, int argc, char **argv)
 {
-        struct backup_info info = { 0 };
+        struct store_backup_info info = { 0 };
 
         if (argc != 1 || argv[0][0] == '-')
                 return usage();
         if (load_config(ctl) < 0)
                 return 1;
-        if (backup_database(ctl->config->database, argv[0], &info) < 0) {
+        if (store_backup(ctl->config->database, argv[0], &info) < 0) {
                 fprintf(stderr, "doorwatchctl: backup of %s failed\n", ctl->config->database);
                 return 1;
         }

@@ -1,9 +1,12 @@
-/* sqlite.c: SQLite persistence. One connection, prepared statements cached for the
- * life of the store, schema versioned in `meta` and migrated forward at open.
+/* sqlite.c: the SQLite backend's connection: opening, schema and migrations, transactions
+ * and savepoints, per-day id counters, named counters, and what the checkpoint thread needs.
+ * The rows themselves are written and read in sqlite_<entity>.c.
  *
- * Durability: journal_mode=WAL; synchronous=NORMAL by default (a committed transaction
- * survives a crash of the daemon; a power cut may lose the last commits) or FULL
- * (fsync at every commit). The file and its directory are created group-readable only. */
+ * One connection, prepared statements cached for the life of the store, schema versioned
+ * in `meta` and migrated forward at open. Durability: journal_mode=WAL; synchronous=NORMAL
+ * by default (a committed transaction survives a crash of the daemon; a power cut may lose
+ * the last commits) or FULL (fsync at every commit). The file and its directory are created
+ * group-readable only. */
 #include "sqlite.h"
 
 #include <errno.h>
@@ -16,87 +19,65 @@
 #include "log.h"
 #include "util.h"
 
-static const char *const stmt_sql[_STMT_MAX] = {
-        [STMT_EVENT_EXISTS] = "SELECT 1 FROM event WHERE device = ?1 AND uid = ?2",
-        [STMT_EVENT_INSERT] =
-            "INSERT INTO event (device, household, source, uid, type, state, ts, recv_usec,"
-            " event_usec, retained, verdict, reason, alert_id, payload)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-            " ON CONFLICT (device, uid) DO NOTHING",
-        [STMT_SEQ_SET] = "UPDATE seq SET value = ?2 WHERE name = ?1",
-        /* event_household (household, event_usec) bounds the scan to the recent events. */
-        [STMT_DEVICE_SEEN] = "SELECT device, max(recv_usec) FROM event"
-                             " WHERE household = ?1 AND event_usec >= ?2 AND retained = 0"
-                             " GROUP BY device",
-        [STMT_BEGIN] = "BEGIN IMMEDIATE",
-        [STMT_COMMIT] = "COMMIT",
-        [STMT_ROLLBACK] = "ROLLBACK",
-        [STMT_SAVEPOINT] = "SAVEPOINT step",
-        [STMT_RELEASE] = "RELEASE step",
-        [STMT_ROLLBACK_TO] = "ROLLBACK TO step",
-        [STMT_SEQ_NEXT] = "INSERT INTO seq (name, value) VALUES (?1, 1)"
-                          " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
-        [STMT_ALERT_INSERT] =
-            "INSERT INTO alert (id, household, community, device, kind, severity, state,"
-            " reason, count, event_uid, event_ts, raised_usec, last_event_usec, step, round,"
-            " next_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-            " ?14, ?15, ?16)",
-        [STMT_ALERT_UPDATE] = "UPDATE alert SET severity = ?2, state = ?3, count = ?4,"
-                              " last_event_usec = ?5, step = ?6, round = ?7, next_usec = ?8,"
-                              " kind = ?9, reminders = ?10 WHERE id = ?1",
-        [STMT_ACTION_INSERT] = "INSERT INTO action (kind, actor, channel, target, usec, detail)"
-                               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        [STMT_ALERT_ACK] = "UPDATE alert SET state = 'acked', acked_by = ?2, ack_channel = ?3,"
-                           " acked_usec = ?4, next_usec = NULL WHERE id = ?1 AND state = 'open'",
-        [STMT_ALERT_RESOLVE] = "UPDATE alert SET state = 'resolved', resolved_by = ?2,"
-                               " resolve_channel = ?3, resolved_usec = ?4, note = ?5,"
-                               " next_usec = NULL WHERE id = ?1 AND state != 'resolved'",
-        [STMT_NOTIF_INSERT] =
-            "INSERT INTO notification (id, alert_id, worker, channel, step, round, priority,"
-            " payload, state, attempts, created_usec, next_usec, kind)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?10,"
-            " coalesce(?11, 'alert'))",
-        /* The order is found on the index alone (notification_due covers it), then only
-         * the rows taken are read: sorting whole rows (payloads) of a backlog of thousands
-         * took tens of milliseconds per pass. */
-        [STMT_NOTIF_DUE] = "SELECT id, alert_id, worker, channel, step, round, priority, payload,"
-                           " created_usec, next_usec, attempts FROM notification"
-                           " WHERE rowid IN (SELECT rowid FROM notification"
-                           "  WHERE state = 'pending' AND next_usec <= ?1"
-                           "  ORDER BY priority, next_usec, created_usec LIMIT ?2)"
-                           " ORDER BY priority, next_usec, created_usec",
-        [STMT_NOTIF_STATE] =
-            "UPDATE notification SET state = ?2,"
-            " attempts = CASE WHEN ?3 < 0 THEN attempts ELSE ?3 END, next_usec = ?4,"
-            " last_error = ?5,"
-            " delivered_usec = CASE WHEN ?2 = 'delivered' THEN ?6 END,"
-            " last_attempt_usec = CASE WHEN ?2 = 'sending' THEN ?6 ELSE last_attempt_usec END,"
-            " dead_usec = CASE WHEN ?2 = 'dead' THEN ?6 END"
-            " WHERE id = ?1",
-        [STMT_NOTIF_NEXT] = "SELECT min(next_usec) FROM notification WHERE state = 'pending'",
-        [STMT_NOTIF_DEPTH] =
-            "SELECT count(*) FROM notification WHERE state IN ('pending', 'sending')",
-        [STMT_NOTIF_DEFER] = "UPDATE notification SET next_usec = ?2 WHERE id = ?1",
-        [STMT_NOTIF_WAKE] = "UPDATE notification SET next_usec = ?1 WHERE state = 'pending'"
-                            " AND last_error = ?2 AND next_usec > ?1",
-        [STMT_NOTIFIED_WORKERS] = "SELECT worker FROM notification WHERE alert_id = ?1"
-                                  " AND kind != 'ack_notice' AND worker IS NOT NULL"
-                                  " GROUP BY worker ORDER BY min(created_usec), min(rowid)",
-        [STMT_PASS_INSERT] =
-            "INSERT INTO pass (household, worker, channel, from_usec, to_usec, reason,"
-            " created_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        [STMT_PASS_UPDATE] = "UPDATE pass SET exit_usec = ?2, return_usec = ?3, overdue = ?4,"
-                             " done = ?5 WHERE id = ?1",
-        [STMT_CHECKIN_INSERT] = "INSERT INTO checkin (household, worker, channel, usec, recv_usec)"
-                                " VALUES (?1, ?2, ?3, ?4, ?5)",
-        [STMT_REPORT_INSERT] =
-            "INSERT INTO report (household, channel, reason, usec, recv_usec, number,"
-            " over_limit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        [STMT_HSTATE_SAVE] = "INSERT INTO household_state (household, state, updated_usec)"
-                             " VALUES (?1, ?2, ?3) ON CONFLICT (household) DO UPDATE SET"
-                             " state = excluded.state, updated_usec = excluded.updated_usec",
-        [STMT_ALERT_REASON] = "UPDATE alert SET reason = ?2 WHERE id = ?1",
+const struct store_backend store_sqlite_backend = {
+        .name = "sqlite",
+        .open = sqlite_open,
+        .close = sqlite_close,
+        .backup = sqlite_backup,
+        .begin = sqlite_begin,
+        .commit = sqlite_commit,
+        .savepoint = sqlite_savepoint,
+        .release = sqlite_release,
+        .rollback_to = sqlite_rollback_to,
+        .probe_write = sqlite_probe_write,
+        .event_exists = sqlite_event_exists,
+        .insert_event = sqlite_insert_event,
+        .next_id = sqlite_next_id,
+        .foreach_device_seen = sqlite_foreach_device_seen,
+        .insert_alert = sqlite_insert_alert,
+        .update_alert = sqlite_update_alert,
+        .set_alert_reason = sqlite_set_alert_reason,
+        .insert_action = sqlite_insert_action,
+        .set_alert_acked = sqlite_set_alert_acked,
+        .set_alert_resolved = sqlite_set_alert_resolved,
+        .alert_household = sqlite_alert_household,
+        .foreach_live_alert = sqlite_foreach_live_alert,
+        .get_alert = sqlite_get_alert,
+        .foreach_alert_raised = sqlite_foreach_alert_raised,
+        .foreach_household_with_alert = sqlite_foreach_household_with_alert,
+        .insert_notification = sqlite_insert_notification,
+        .foreach_due_notification = sqlite_foreach_due_notification,
+        .set_notification_state = sqlite_set_notification_state,
+        .next_notification_usec = sqlite_next_notification_usec,
+        .defer_notification = sqlite_defer_notification,
+        .wake_notifications = sqlite_wake_notifications,
+        .requeue_sending = sqlite_requeue_sending,
+        .outbox_depth = sqlite_outbox_depth,
+        .oldest_undelivered_usec = sqlite_oldest_undelivered_usec,
+        .foreach_notified_worker = sqlite_foreach_notified_worker,
+        .insert_pass = sqlite_insert_pass,
+        .update_pass = sqlite_update_pass,
+        .foreach_pending_pass = sqlite_foreach_pending_pass,
+        .insert_checkin = sqlite_insert_checkin,
+        .insert_report = sqlite_insert_report,
+        .save_household_state = sqlite_save_household_state,
+        .foreach_household_state = sqlite_foreach_household_state,
+        .created_usec = sqlite_created_usec,
+        .seq_get = sqlite_seq_get,
+        .seq_bump = sqlite_seq_bump,
+        .purge_household = sqlite_purge_household,
+        .household_purged = sqlite_household_purged,
 };
+
+/* Transaction control, cached like the hot statements. */
+static const char *const txn_sql[] = {
+        [STMT_BEGIN] = "BEGIN IMMEDIATE", [STMT_COMMIT] = "COMMIT",
+        [STMT_ROLLBACK] = "ROLLBACK",     [STMT_SAVEPOINT] = "SAVEPOINT step",
+        [STMT_RELEASE] = "RELEASE step",  [STMT_ROLLBACK_TO] = "ROLLBACK TO step",
+};
+static const char sql_seq_next[] = "INSERT INTO seq (name, value) VALUES (?1, 1)"
+                                   " ON CONFLICT (name) DO UPDATE SET value = value + 1"
+                                   " RETURNING value";
 
 /* Migrations: index i brings the schema from version i to i + 1. */
 static const char *const migrations[] = {
@@ -181,20 +162,30 @@ static const char *const migrations[] = {
 /* How long a write waits for another connection's lock before it fails. */
 #define STORE_BUSY_TIMEOUT_MS 2000
 
+struct store_sqlite *store_sqlite(struct store *s)
+{
+        return s && s->ops == &store_sqlite_backend ? sq(s) : NULL;
+}
+
+sqlite3 *store_sqlite_db(struct store *s)
+{
+        return sq(s)->db;
+}
+
 sqlite3 *store_db(struct store *s)
 {
-        return s->db;
+        return sq(s)->db;
 }
 
-const char *store_path(struct store *s)
+const char *sqlite_path(struct store *s)
 {
-        return s->path;
+        return sq(s)->path;
 }
 
-int sql_err(struct store *s, int rc, const char *what)
+int sqlite_err(struct store *s, int rc, const char *what)
 {
-        if (!(s->quiet_busy && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)))
-                log_err("database: %s: %s", what, sqlite3_errmsg(s->db));
+        if (!(sq(s)->quiet_busy && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)))
+                log_err("database: %s: %s", what, sqlite3_errmsg(sq(s)->db));
         if (rc == SQLITE_FULL)
                 return -ENOSPC;
         if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
@@ -204,10 +195,10 @@ int sql_err(struct store *s, int rc, const char *what)
         return -EIO;
 }
 
-int exec_sql(struct store *s, const char *sql)
+int sqlite_exec(struct store *s, const char *sql)
 {
         char *msg = NULL;
-        int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+        int rc = sqlite3_exec(sq(s)->db, sql, NULL, NULL, &msg);
         if (rc != SQLITE_OK) {
                 log_err("database: %s", msg ? msg : sqlite3_errstr(rc));
                 sqlite3_free(msg);
@@ -216,27 +207,40 @@ int exec_sql(struct store *s, const char *sql)
         return 0;
 }
 
-sqlite3_stmt *stmt(struct store *s, int which)
+sqlite3_stmt *sqlite_stmt(struct store *s, int which, const char *sql)
 {
-        sqlite3_stmt *st = s->stmt[which];
+        struct store_sqlite *q = sq(s);
+        sqlite3_stmt *st = q->stmt[which];
         if (!st) {
-                if (sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st,
-                                       NULL) != SQLITE_OK) {
+                if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+                    SQLITE_OK) {
                         log_err("database: preparing statement %d: %s", which,
-                                sqlite3_errmsg(s->db));
+                                sqlite3_errmsg(q->db));
                         return NULL;
                 }
-                s->stmt[which] = st;
+                q->stmt[which] = st;
         }
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         return st;
 }
 
-/* A cached statement without parameters or rows (transaction control), like exec_sql(). */
+sqlite3_stmt *sqlite_prepare(struct store *s, const char *sql, const char *what)
+{
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(sq(s)->db, sql, -1, &st, NULL);
+
+        if (rc != SQLITE_OK) {
+                sqlite_err(s, rc, what);
+                return NULL;
+        }
+        return st;
+}
+
+/* A cached statement without parameters or rows (transaction control), like sqlite_exec(). */
 static int exec_stmt(struct store *s, int which)
 {
-        sqlite3_stmt *st = stmt(s, which);
+        sqlite3_stmt *st = sqlite_stmt(s, which, txn_sql[which]);
         int rc;
 
         if (!st)
@@ -244,13 +248,13 @@ static int exec_stmt(struct store *s, int which)
         rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-                log_err("database: %s: %s", stmt_sql[which], sqlite3_errmsg(s->db));
+                log_err("database: %s: %s", txn_sql[which], sqlite3_errmsg(sq(s)->db));
                 return rc == SQLITE_FULL ? -ENOSPC : -EIO;
         }
         return 0;
 }
 
-void bind_text(sqlite3_stmt *st, int i, const char *v)
+void sqlite_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
         if (v)
                 sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
@@ -258,7 +262,7 @@ void bind_text(sqlite3_stmt *st, int i, const char *v)
                 sqlite3_bind_null(st, i);
 }
 
-void bind_usec(sqlite3_stmt *st, int i, int64_t v)
+void sqlite_bind_usec(sqlite3_stmt *st, int i, int64_t v)
 {
         if (v)
                 sqlite3_bind_int64(st, i, v);
@@ -266,12 +270,12 @@ void bind_usec(sqlite3_stmt *st, int i, int64_t v)
                 sqlite3_bind_null(st, i);
 }
 
-int step_done(struct store *s, sqlite3_stmt *st, const char *what)
+int sqlite_step_done(struct store *s, sqlite3_stmt *st, const char *what)
 {
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-                return sql_err(s, rc, what);
+                return sqlite_err(s, rc, what);
         return 0;
 }
 
@@ -280,8 +284,8 @@ static int schema_version(struct store *s, int *ret)
         sqlite3_stmt *st;
         int rc;
 
-        rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
-                                &st, NULL);
+        rc = sqlite3_prepare_v2(sq(s)->db, "SELECT value FROM meta WHERE key = 'schema_version'",
+                                -1, &st, NULL);
         if (rc != SQLITE_OK) {
                 *ret = 0; /* no meta table: empty database */
                 return 0;
@@ -300,36 +304,36 @@ static int migrate(struct store *s)
         schema_version(s, &version);
         if (version > (int)ELEMENTSOF(migrations)) {
                 log_err("database %s has schema version %d, newer than this doorwatchd (%d)",
-                        s->path, version, (int)ELEMENTSOF(migrations));
+                        sq(s)->path, version, (int)ELEMENTSOF(migrations));
                 return -EPROTO;
         }
         if (version == (int)ELEMENTSOF(migrations))
                 return 0;
-        if (s->readonly) {
-                log_err("database %s has schema version %d, expected %d", s->path, version,
+        if (sq(s)->readonly) {
+                log_err("database %s has schema version %d, expected %d", sq(s)->path, version,
                         (int)ELEMENTSOF(migrations));
                 return -EPROTO;
         }
-        r = exec_sql(s, "BEGIN IMMEDIATE");
+        r = sqlite_exec(s, "BEGIN IMMEDIATE");
         if (r < 0)
                 return r;
-        r = exec_sql(s, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)");
+        r = sqlite_exec(s, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)");
         for (int v = version; r == 0 && v < (int)ELEMENTSOF(migrations); v++) {
-                r = exec_sql(s, migrations[v]);
+                r = sqlite_exec(s, migrations[v]);
                 if (r == 0) {
                         snprintf(sql, sizeof(sql),
                                  "INSERT OR REPLACE INTO meta VALUES ('schema_version', '%d')",
                                  v + 1);
-                        r = exec_sql(s, sql);
+                        r = sqlite_exec(s, sql);
                 }
                 if (r == 0)
                         log_info("database: migrated schema to version %d", v + 1);
         }
         if (r < 0) {
-                exec_sql(s, "ROLLBACK");
+                sqlite_exec(s, "ROLLBACK");
                 return r;
         }
-        return exec_sql(s, "COMMIT");
+        return sqlite_exec(s, "COMMIT");
 }
 
 /* Creates the directory of path (mode 0750) if it is missing. */
@@ -346,9 +350,10 @@ static int ensure_parent_dir(const char *path)
         return 0;
 }
 
-int store_open(const char *path, bool sync_full, bool readonly, struct store **ret)
+int sqlite_open(const char *path, bool sync_full, bool readonly, struct store **ret)
 {
         static bool configured;
+        struct store_sqlite *q;
         struct store *s;
         int flags, rc, r;
 
@@ -360,54 +365,56 @@ int store_open(const char *path, bool sync_full, bool readonly, struct store **r
                 configured = true;
         }
 
-        s = calloc(1, sizeof(*s));
-        if (!s)
+        q = calloc(1, sizeof(*q));
+        if (!q)
                 return -ENOMEM;
-        s->path = xstrdup(path);
-        s->readonly = readonly;
+        s = &q->base;
+        s->ops = &store_sqlite_backend;
+        q->path = xstrdup(path);
+        q->readonly = readonly;
         if (!readonly) {
                 r = ensure_parent_dir(path);
                 if (r < 0) {
                         log_err_errno(r, "database: cannot create directory for %s", path);
-                        store_close(s);
+                        sqlite_close(s);
                         return r;
                 }
         }
         flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
         mode_t old = umask(027);
-        rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+        rc = sqlite3_open_v2(path, &q->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
         umask(old);
         if (rc != SQLITE_OK) {
                 log_err("database: cannot open %s: %s", path,
-                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-                store_close(s);
+                        q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+                sqlite_close(s);
                 return -EACCES;
         }
-        sqlite3_busy_timeout(s->db, readonly ? 5000 : STORE_BUSY_TIMEOUT_MS);
-        sqlite3_extended_result_codes(s->db, 1);
+        sqlite3_busy_timeout(q->db, readonly ? 5000 : STORE_BUSY_TIMEOUT_MS);
+        sqlite3_extended_result_codes(q->db, 1);
         if (!readonly) {
                 if (chmod(path, 0640) < 0)
                         log_warn_errno(-errno, "database: cannot chmod %s", path);
-                r = exec_sql(s, "PRAGMA journal_mode=WAL");
+                r = sqlite_exec(s, "PRAGMA journal_mode=WAL");
                 if (r == 0)
-                        r = exec_sql(s, sync_full ? "PRAGMA synchronous=FULL"
-                                                  : "PRAGMA synchronous=NORMAL");
+                        r = sqlite_exec(s, sync_full ? "PRAGMA synchronous=FULL"
+                                                     : "PRAGMA synchronous=NORMAL");
                 /* 1 MiB of page cache, not SQLite's default 2 MB: the writes touch the ends
                  * of the tables and indexes, the rest is in the kernel's page cache a pread
                  * away (bench: +3% reads, no measurable CPU), and peak RSS is a target. It
                  * also bounds the sorter's memory before it spills (outbox backlogs). */
                 if (r == 0)
-                        r = exec_sql(s, "PRAGMA cache_size=-1024");
+                        r = sqlite_exec(s, "PRAGMA cache_size=-1024");
                 if (r == 0)
                         r = migrate(s);
                 if (r < 0) {
-                        store_close(s);
+                        sqlite_close(s);
                         return r;
                 }
         } else {
                 r = migrate(s);
                 if (r < 0) {
-                        store_close(s);
+                        sqlite_close(s);
                         return r;
                 }
         }
@@ -415,36 +422,35 @@ int store_open(const char *path, bool sync_full, bool readonly, struct store **r
         return 0;
 }
 
-struct store *store_close(struct store *s)
+void sqlite_close(struct store *s)
 {
-        if (!s)
-                return NULL;
-        if (s->in_txn)
-                store_commit(s);
+        struct store_sqlite *q = sq(s);
+
         for (int i = 0; i < _STMT_MAX; i++)
-                sqlite3_finalize(s->stmt[i]);
-        sqlite3_close(s->db);
-        free(s->path);
-        free(s);
-        return NULL;
+                sqlite3_finalize(q->stmt[i]);
+        sqlite3_close(q->db);
+        free(q->path);
+        free(q);
 }
 
 /* Writes the counters that ran ahead of their seq rows. */
 static int seq_flush(struct store *s)
 {
-        for (size_t i = 0; i < s->n_seq; i++) {
-                struct seq_entry *q = &s->seq[i];
+        struct store_sqlite *sl = sq(s);
+
+        for (size_t i = 0; i < sl->n_seq; i++) {
+                struct seq_entry *q = &sl->seq[i];
                 sqlite3_stmt *st;
                 int r;
 
                 if (!q->dirty)
                         continue;
-                st = stmt(s, STMT_SEQ_SET);
+                st = sqlite_stmt(s, STMT_SEQ_SET, "UPDATE seq SET value = ?2 WHERE name = ?1");
                 if (!st)
                         return -EIO;
-                bind_text(st, 1, q->name);
+                sqlite_bind_text(st, 1, q->name);
                 sqlite3_bind_int64(st, 2, q->value);
-                r = step_done(s, st, "saving id counter");
+                r = sqlite_step_done(s, st, "saving id counter");
                 if (r < 0)
                         return r;
                 q->dirty = false;
@@ -452,125 +458,96 @@ static int seq_flush(struct store *s)
         return 0;
 }
 
-int store_begin(struct store *s)
+int sqlite_begin(struct store *s, bool wait)
 {
+        struct store_sqlite *q = sq(s);
         int r;
-        if (s->in_txn)
-                return 0;
+
+        if (wait)
+                return exec_stmt(s, STMT_BEGIN);
+        sqlite3_busy_timeout(q->db, 0);
+        q->quiet_busy = true; /* the caller retries and says so */
         r = exec_stmt(s, STMT_BEGIN);
-        if (r < 0)
-                s->write_failed = true;
-        if (r == 0) {
-                s->in_txn = true;
-                if (s->begin_hook)
-                        s->begin_hook(s->begin_userdata);
-        }
+        q->quiet_busy = false;
+        sqlite3_busy_timeout(q->db, STORE_BUSY_TIMEOUT_MS);
         return r;
 }
 
-int store_try_begin(struct store *s)
+int sqlite_commit(struct store *s)
 {
-        int r;
+        int r = seq_flush(s);
 
-        if (s->in_txn)
-                return 0;
-        sqlite3_busy_timeout(s->db, 0);
-        s->quiet_busy = true; /* the caller retries and says so */
-        r = store_begin(s);
-        s->quiet_busy = false;
-        sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-        return r;
-}
-
-int store_commit(struct store *s)
-{
-        int r;
-        if (!s->in_txn)
-                return 0;
-        r = seq_flush(s);
         if (r == 0)
                 r = exec_stmt(s, STMT_COMMIT);
         if (r < 0) {
                 exec_stmt(s, STMT_ROLLBACK);
-                s->n_seq = 0;
+                sq(s)->n_seq = 0;
         }
-        s->in_txn = false;
-        s->write_failed = r < 0;
         return r;
 }
 
-bool store_write_failed(struct store *s)
-{
-        return s->write_failed;
-}
-
-int store_probe_write(struct store *s, int64_t now_usec)
+int sqlite_probe_write(struct store *s, int64_t now_usec)
 {
         char sql[128];
         int r;
 
-        if (s->in_txn)
-                return 0; /* the pending COMMIT decides */
-        r = exec_sql(s, "BEGIN IMMEDIATE");
+        r = sqlite_exec(s, "BEGIN IMMEDIATE");
         if (r == 0) {
                 snprintf(sql, sizeof(sql),
                          "INSERT OR REPLACE INTO meta VALUES ('write_probe_usec', '%lld')",
                          (long long)now_usec);
-                r = exec_sql(s, sql);
+                r = sqlite_exec(s, sql);
                 if (r == 0)
-                        r = exec_sql(s, "COMMIT");
+                        r = sqlite_exec(s, "COMMIT");
                 if (r < 0)
-                        exec_sql(s, "ROLLBACK");
+                        sqlite_exec(s, "ROLLBACK");
         }
-        s->write_failed = r < 0;
         return r;
 }
 
-int store_savepoint(struct store *s)
+int sqlite_savepoint(struct store *s)
 {
-        int r = store_begin(s);
-        if (r == 0)
-                r = seq_flush(s);
+        int r = seq_flush(s);
         return r < 0 ? r : exec_stmt(s, STMT_SAVEPOINT);
 }
 
-int store_release(struct store *s)
+int sqlite_release(struct store *s)
 {
         return exec_stmt(s, STMT_RELEASE);
 }
 
-int store_rollback_to(struct store *s)
+int sqlite_rollback_to(struct store *s)
 {
         int r = exec_stmt(s, STMT_ROLLBACK_TO);
         /* The rows are back to the savepoint, where the counters were flushed. */
-        s->n_seq = 0;
+        sq(s)->n_seq = 0;
         return r < 0 ? r : exec_stmt(s, STMT_RELEASE);
 }
 
 static int wal_hook(void *userdata, sqlite3 *db, const char *name, int frames)
 {
-        struct store *s = userdata;
+        struct store_sqlite *q = userdata;
 
-        s->wal_frames = frames;
+        q->wal_frames = frames;
         return SQLITE_OK;
 }
 
-void store_manual_checkpoints(struct store *s, int64_t wal_limit_bytes)
+void sqlite_manual_checkpoints(struct store *s, int64_t wal_limit_bytes)
 {
         char sql[64];
 
         /* A WAL hook replaces SQLite's automatic checkpoint after COMMIT. */
-        sqlite3_wal_hook(s->db, wal_hook, s);
+        sqlite3_wal_hook(sq(s)->db, wal_hook, sq(s));
         snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit=%lld", (long long)wal_limit_bytes);
-        exec_sql(s, sql);
+        sqlite_exec(s, sql);
 }
 
-int store_wal_frames(struct store *s)
+int sqlite_wal_frames(struct store *s)
 {
-        return s->wal_frames;
+        return sq(s)->wal_frames;
 }
 
-int store_checkpoint_connection(const char *path, bool sync_full, sqlite3 **ret)
+int sqlite_checkpoint_connection(const char *path, bool sync_full, sqlite3 **ret)
 {
         sqlite3 *db = NULL;
         int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -594,7 +571,7 @@ int store_checkpoint_connection(const char *path, bool sync_full, sqlite3 **ret)
         return 0;
 }
 
-int store_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt)
+int sqlite_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt)
 {
         int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, ret_log, ret_ckpt);
 
@@ -610,19 +587,9 @@ int store_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt)
         }
 }
 
-void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata)
+int sqlite_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size)
 {
-        s->begin_hook = fn;
-        s->begin_userdata = userdata;
-}
-
-bool store_in_transaction(struct store *s)
-{
-        return s->in_txn;
-}
-
-int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size)
-{
+        struct store_sqlite *sl = sq(s);
         sqlite3_stmt *st;
         char name[32], day[16];
         struct seq_entry *q = NULL;
@@ -636,32 +603,32 @@ int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, siz
         r = store_begin(s);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < s->n_seq && !q; i++)
-                if (strcmp(s->seq[i].name, name) == 0)
-                        q = &s->seq[i];
+        for (size_t i = 0; i < sl->n_seq && !q; i++)
+                if (strcmp(sl->seq[i].name, name) == 0)
+                        q = &sl->seq[i];
         if (q) {
                 q->value++;
                 q->dirty = true;
                 snprintf(buf, size, "%s-%04lld", name, q->value);
                 return 0;
         }
-        if (s->n_seq == SEQ_CACHE_MAX) {
+        if (sl->n_seq == SEQ_CACHE_MAX) {
                 /* A new day or prefix: write the others back and start over. */
                 r = seq_flush(s);
                 if (r < 0)
                         return r;
-                s->n_seq = 0;
+                sl->n_seq = 0;
         }
-        st = stmt(s, STMT_SEQ_NEXT);
+        st = sqlite_stmt(s, STMT_SEQ_NEXT, sql_seq_next);
         if (!st)
                 return -EIO;
-        bind_text(st, 1, name);
+        sqlite_bind_text(st, 1, name);
         rc = sqlite3_step(st);
         if (rc != SQLITE_ROW) {
                 sqlite3_reset(st);
-                return sql_err(s, rc, "allocating id");
+                return sqlite_err(s, rc, "allocating id");
         }
-        q = &s->seq[s->n_seq++];
+        q = &sl->seq[sl->n_seq++];
         snprintf(q->name, sizeof(q->name), "%s", name);
         q->value = sqlite3_column_int64(st, 0);
         q->dirty = false;
@@ -670,13 +637,13 @@ int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, siz
         return 0;
 }
 
-int64_t store_created_usec(struct store *s)
+int64_t sqlite_created_usec(struct store *s)
 {
         sqlite3_stmt *st;
         int64_t v = 0;
 
-        if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'created_usec'", -1, &st,
-                               NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v2(sq(s)->db, "SELECT value FROM meta WHERE key = 'created_usec'", -1,
+                               &st, NULL) != SQLITE_OK)
                 return 0;
         if (sqlite3_step(st) == SQLITE_ROW)
                 v = sqlite3_column_int64(st, 0);
@@ -686,40 +653,41 @@ int64_t store_created_usec(struct store *s)
 
 /* Statements used a few times a minute at most (HTTP health and links) are prepared per
  * call, which keeps the cached statement table to the hot path. */
-int query_int64(struct store *s, const char *sql, const char *arg, int64_t dflt, int64_t *ret)
+int sqlite_query_int64(struct store *s, const char *sql, const char *arg, int64_t dflt,
+                       int64_t *ret)
 {
         sqlite3_stmt *st;
-        int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        int rc = sqlite3_prepare_v2(sq(s)->db, sql, -1, &st, NULL);
 
         if (rc != SQLITE_OK)
-                return sql_err(s, rc, "preparing a query");
+                return sqlite_err(s, rc, "preparing a query");
         if (arg)
-                bind_text(st, 1, arg);
+                sqlite_bind_text(st, 1, arg);
         rc = sqlite3_step(st);
         *ret = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
                    ? sqlite3_column_int64(st, 0)
                    : dflt;
         sqlite3_finalize(st);
-        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_err(s, rc, "reading a value");
+        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sqlite_err(s, rc, "reading a value");
 }
 
-int store_seq_get(struct store *s, const char *name, int64_t *ret)
+int sqlite_seq_get(struct store *s, const char *name, int64_t *ret)
 {
-        return query_int64(s, "SELECT value FROM seq WHERE name = ?1", name, 0, ret);
+        return sqlite_query_int64(s, "SELECT value FROM seq WHERE name = ?1", name, 0, ret);
 }
 
-int store_seq_bump(struct store *s, const char *name, int64_t *ret)
+int sqlite_seq_bump(struct store *s, const char *name, int64_t *ret)
 {
-        sqlite3_stmt *st = stmt(s, STMT_SEQ_NEXT);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_SEQ_NEXT, sql_seq_next);
         int rc;
 
         if (!st)
                 return -EIO;
-        bind_text(st, 1, name);
+        sqlite_bind_text(st, 1, name);
         rc = sqlite3_step(st);
         if (rc != SQLITE_ROW) {
                 sqlite3_reset(st);
-                return sql_err(s, rc, "incrementing a counter");
+                return sqlite_err(s, rc, "incrementing a counter");
         }
         *ret = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);

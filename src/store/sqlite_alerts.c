@@ -8,98 +8,118 @@
 #include "log.h"
 #include "util.h"
 
-int store_insert_alert(struct store *s, const struct alert *a, const char *community,
-                       const char *reason)
+static const char sql_alert_insert[] =
+    "INSERT INTO alert (id, household, community, device, kind, severity, state,"
+    " reason, count, event_uid, event_ts, raised_usec, last_event_usec, step, round,"
+    " next_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+    " ?14, ?15, ?16)";
+static const char sql_alert_update[] =
+    "UPDATE alert SET severity = ?2, state = ?3, count = ?4,"
+    " last_event_usec = ?5, step = ?6, round = ?7, next_usec = ?8,"
+    " kind = ?9, reminders = ?10 WHERE id = ?1";
+static const char sql_action_insert[] =
+    "INSERT INTO action (kind, actor, channel, target, usec, detail)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_alert_ack[] =
+    "UPDATE alert SET state = 'acked', acked_by = ?2, ack_channel = ?3,"
+    " acked_usec = ?4, next_usec = NULL WHERE id = ?1 AND state = 'open'";
+static const char sql_alert_resolve[] = "UPDATE alert SET state = 'resolved', resolved_by = ?2,"
+                                        " resolve_channel = ?3, resolved_usec = ?4, note = ?5,"
+                                        " next_usec = NULL WHERE id = ?1 AND state != 'resolved'";
+static const char sql_alert_reason[] = "UPDATE alert SET reason = ?2 WHERE id = ?1";
+
+int sqlite_insert_alert(struct store *s, const struct alert *a, const char *community,
+                        const char *reason)
 {
-        sqlite3_stmt *st = stmt(s, STMT_ALERT_INSERT);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_ALERT_INSERT, sql_alert_insert);
         if (!st)
                 return -EIO;
-        bind_text(st, 1, a->id);
-        bind_text(st, 2, a->household ? a->household->id : NULL);
-        bind_text(st, 3, community);
-        bind_text(st, 4, a->device_id);
-        bind_text(st, 5, alert_kind_to_string(a->kind));
-        bind_text(st, 6, severity_to_string(a->severity));
-        bind_text(st, 7, alert_state_to_string(a->state));
-        bind_text(st, 8, reason);
+        sqlite_bind_text(st, 1, a->id);
+        sqlite_bind_text(st, 2, a->household ? a->household->id : NULL);
+        sqlite_bind_text(st, 3, community);
+        sqlite_bind_text(st, 4, a->device_id);
+        sqlite_bind_text(st, 5, alert_kind_to_string(a->kind));
+        sqlite_bind_text(st, 6, severity_to_string(a->severity));
+        sqlite_bind_text(st, 7, alert_state_to_string(a->state));
+        sqlite_bind_text(st, 8, reason);
         sqlite3_bind_int(st, 9, a->count);
-        bind_text(st, 10, a->event_uid[0] ? a->event_uid : NULL);
+        sqlite_bind_text(st, 10, a->event_uid[0] ? a->event_uid : NULL);
         if (a->event_ts > 0)
                 sqlite3_bind_double(st, 11, a->event_ts);
         sqlite3_bind_int64(st, 12, a->raised_usec);
         sqlite3_bind_int64(st, 13, a->last_event_usec);
         sqlite3_bind_int(st, 14, a->step_index);
         sqlite3_bind_int(st, 15, a->round);
-        bind_usec(st, 16, a->next_usec);
-        return step_done(s, st, "storing alert");
+        sqlite_bind_usec(st, 16, a->next_usec);
+        return sqlite_step_done(s, st, "storing alert");
 }
 
-int store_update_alert(struct store *s, const struct alert *a)
+int sqlite_update_alert(struct store *s, const struct alert *a)
 {
-        sqlite3_stmt *st = stmt(s, STMT_ALERT_UPDATE);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_ALERT_UPDATE, sql_alert_update);
         if (!st)
                 return -EIO;
-        bind_text(st, 1, a->id);
-        bind_text(st, 2, severity_to_string(a->severity));
-        bind_text(st, 3, alert_state_to_string(a->state));
+        sqlite_bind_text(st, 1, a->id);
+        sqlite_bind_text(st, 2, severity_to_string(a->severity));
+        sqlite_bind_text(st, 3, alert_state_to_string(a->state));
         sqlite3_bind_int(st, 4, a->count);
         sqlite3_bind_int64(st, 5, a->last_event_usec);
         sqlite3_bind_int(st, 6, a->step_index);
         sqlite3_bind_int(st, 7, a->round);
-        bind_usec(st, 8, a->next_usec);
-        bind_text(st, 9, alert_kind_to_string(a->kind));
+        sqlite_bind_usec(st, 8, a->next_usec);
+        sqlite_bind_text(st, 9, alert_kind_to_string(a->kind));
         sqlite3_bind_int(st, 10, a->reminders);
-        return step_done(s, st, "updating alert");
+        return sqlite_step_done(s, st, "updating alert");
 }
 
-int store_insert_action(struct store *s, const char *kind, const char *actor, const char *channel,
-                        const char *target, int64_t usec, const char *detail)
+int sqlite_insert_action(struct store *s, const char *kind, const char *actor, const char *channel,
+                         const char *target, int64_t usec, const char *detail)
 {
-        sqlite3_stmt *st = stmt(s, STMT_ACTION_INSERT);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_ACTION_INSERT, sql_action_insert);
         if (!st)
                 return -EIO;
-        bind_text(st, 1, kind);
-        bind_text(st, 2, actor);
-        bind_text(st, 3, channel);
-        bind_text(st, 4, target);
+        sqlite_bind_text(st, 1, kind);
+        sqlite_bind_text(st, 2, actor);
+        sqlite_bind_text(st, 3, channel);
+        sqlite_bind_text(st, 4, target);
         sqlite3_bind_int64(st, 5, usec);
-        bind_text(st, 6, detail);
-        return step_done(s, st, "storing action");
+        sqlite_bind_text(st, 6, detail);
+        return sqlite_step_done(s, st, "storing action");
 }
 
-int store_set_alert_acked(struct store *s, const char *alert_id, const char *worker,
-                          const char *channel, int64_t usec)
+int sqlite_set_alert_acked(struct store *s, const char *alert_id, const char *worker,
+                           const char *channel, int64_t usec)
 {
-        sqlite3_stmt *st = stmt(s, STMT_ALERT_ACK);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_ALERT_ACK, sql_alert_ack);
         int r;
         if (!st)
                 return -EIO;
-        bind_text(st, 1, alert_id);
-        bind_text(st, 2, worker);
-        bind_text(st, 3, channel);
+        sqlite_bind_text(st, 1, alert_id);
+        sqlite_bind_text(st, 2, worker);
+        sqlite_bind_text(st, 3, channel);
         sqlite3_bind_int64(st, 4, usec);
-        r = step_done(s, st, "acknowledging alert");
+        r = sqlite_step_done(s, st, "acknowledging alert");
         if (r < 0)
                 return r;
-        return sqlite3_changes(s->db) ? 0 : STORE_E_NOT_FOUND;
+        return sqlite3_changes(sq(s)->db) ? 0 : STORE_E_NOT_FOUND;
 }
 
-int store_set_alert_resolved(struct store *s, const char *alert_id, const char *worker,
-                             const char *channel, int64_t usec, const char *note)
+int sqlite_set_alert_resolved(struct store *s, const char *alert_id, const char *worker,
+                              const char *channel, int64_t usec, const char *note)
 {
-        sqlite3_stmt *st = stmt(s, STMT_ALERT_RESOLVE);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_ALERT_RESOLVE, sql_alert_resolve);
         int r;
         if (!st)
                 return -EIO;
-        bind_text(st, 1, alert_id);
-        bind_text(st, 2, worker);
-        bind_text(st, 3, channel);
+        sqlite_bind_text(st, 1, alert_id);
+        sqlite_bind_text(st, 2, worker);
+        sqlite_bind_text(st, 3, channel);
         sqlite3_bind_int64(st, 4, usec);
-        bind_text(st, 5, note);
-        r = step_done(s, st, "resolving alert");
+        sqlite_bind_text(st, 5, note);
+        r = sqlite_step_done(s, st, "resolving alert");
         if (r < 0)
                 return r;
-        return sqlite3_changes(s->db) ? 0 : STORE_E_NOT_FOUND;
+        return sqlite3_changes(sq(s)->db) ? 0 : STORE_E_NOT_FOUND;
 }
 
 #define ALERT_ROW_COLUMNS                                                                          \
@@ -131,17 +151,17 @@ static void alert_row_read(sqlite3_stmt *st, struct store_alert_row *row)
         };
 }
 
-int store_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata)
+int sqlite_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata)
 {
         sqlite3_stmt *st;
         int rc, r = 0;
 
-        rc = sqlite3_prepare_v2(s->db,
+        rc = sqlite3_prepare_v2(sq(s)->db,
                                 "SELECT " ALERT_ROW_COLUMNS " FROM alert WHERE state != 'resolved'"
                                 " ORDER BY raised_usec",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
-                return sql_err(s, rc, "loading alerts");
+                return sqlite_err(s, rc, "loading alerts");
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 struct store_alert_row row;
                 alert_row_read(st, &row);
@@ -150,21 +170,21 @@ int store_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata)
                         break;
         }
         if (r == 0 && rc != SQLITE_DONE)
-                r = sql_err(s, rc, "loading alerts");
+                r = sqlite_err(s, rc, "loading alerts");
         sqlite3_finalize(st);
         return r;
 }
 
-int store_get_alert(struct store *s, const char *alert_id, store_alert_cb cb, void *userdata)
+int sqlite_get_alert(struct store *s, const char *alert_id, store_alert_cb cb, void *userdata)
 {
         sqlite3_stmt *st;
         int rc, r;
 
-        rc = sqlite3_prepare_v2(s->db, "SELECT " ALERT_ROW_COLUMNS " FROM alert WHERE id = ?1", -1,
-                                &st, NULL);
+        rc = sqlite3_prepare_v2(sq(s)->db, "SELECT " ALERT_ROW_COLUMNS " FROM alert WHERE id = ?1",
+                                -1, &st, NULL);
         if (rc != SQLITE_OK)
-                return sql_err(s, rc, "looking up alert");
-        bind_text(st, 1, alert_id);
+                return sqlite_err(s, rc, "looking up alert");
+        sqlite_bind_text(st, 1, alert_id);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
                 struct store_alert_row row;
@@ -173,7 +193,7 @@ int store_get_alert(struct store *s, const char *alert_id, store_alert_cb cb, vo
         } else if (rc == SQLITE_DONE)
                 r = STORE_E_NOT_FOUND;
         else
-                r = sql_err(s, rc, "looking up alert");
+                r = sqlite_err(s, rc, "looking up alert");
         sqlite3_finalize(st);
         return r;
 }
@@ -184,16 +204,16 @@ static int foreach_device_usec(struct store *s, const char *sql, const char *tex
         sqlite3_stmt *st = NULL;
         int rc, r;
 
-        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        rc = sqlite3_prepare_v2(sq(s)->db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK)
-                return sql_err(s, rc, what);
-        r = foreach_device_usec_stmt(s, st, text, usec, cb, userdata, what);
+                return sqlite_err(s, rc, what);
+        r = sqlite_foreach_device_usec(s, st, text, usec, cb, userdata, what);
         sqlite3_finalize(st);
         return r;
 }
 
-int store_foreach_alert_raised(struct store *s, const char *kind, int64_t since_usec,
-                               store_device_usec_cb cb, void *userdata)
+int sqlite_foreach_alert_raised(struct store *s, const char *kind, int64_t since_usec,
+                                store_device_usec_cb cb, void *userdata)
 {
         return foreach_device_usec(s,
                                    "SELECT device, max(raised_usec) FROM alert"
@@ -202,55 +222,56 @@ int store_foreach_alert_raised(struct store *s, const char *kind, int64_t since_
                                    kind, since_usec, cb, userdata, "reading device alerts");
 }
 
-int store_alert_household(struct store *s, const char *alert_id, char *buf, size_t size)
+int sqlite_alert_household(struct store *s, const char *alert_id, char *buf, size_t size)
 {
         sqlite3_stmt *st;
         int rc, r = STORE_E_NOT_FOUND;
 
-        rc = sqlite3_prepare_v2(s->db, "SELECT household FROM alert WHERE id = ?1", -1, &st, NULL);
+        rc = sqlite3_prepare_v2(sq(s)->db, "SELECT household FROM alert WHERE id = ?1", -1, &st,
+                                NULL);
         if (rc != SQLITE_OK)
-                return sql_err(s, rc, "looking up alert");
-        bind_text(st, 1, alert_id);
+                return sqlite_err(s, rc, "looking up alert");
+        sqlite_bind_text(st, 1, alert_id);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW && sqlite3_column_text(st, 0)) {
                 snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
                 r = 0;
         } else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-                r = sql_err(s, rc, "looking up alert");
+                r = sqlite_err(s, rc, "looking up alert");
         sqlite3_finalize(st);
         return r;
 }
 
-int store_foreach_household_with_alert(struct store *s, const char *kind, store_household_cb cb,
-                                       void *userdata)
+int sqlite_foreach_household_with_alert(struct store *s, const char *kind, store_household_cb cb,
+                                        void *userdata)
 {
         sqlite3_stmt *st;
         int rc, r = 0;
 
-        rc = sqlite3_prepare_v2(s->db,
+        rc = sqlite3_prepare_v2(sq(s)->db,
                                 "SELECT DISTINCT household FROM alert WHERE kind = ?1"
                                 " AND household IS NOT NULL",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
-                return sql_err(s, rc, "loading alerts");
-        bind_text(st, 1, kind);
+                return sqlite_err(s, rc, "loading alerts");
+        sqlite_bind_text(st, 1, kind);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 r = cb((const char *)sqlite3_column_text(st, 0), userdata);
                 if (r < 0)
                         break;
         }
         if (r == 0 && rc != SQLITE_DONE)
-                r = sql_err(s, rc, "loading alerts");
+                r = sqlite_err(s, rc, "loading alerts");
         sqlite3_finalize(st);
         return r;
 }
 
-int store_set_alert_reason(struct store *s, const char *alert_id, const char *reason)
+int sqlite_set_alert_reason(struct store *s, const char *alert_id, const char *reason)
 {
-        sqlite3_stmt *st = stmt(s, STMT_ALERT_REASON);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_ALERT_REASON, sql_alert_reason);
         if (!st)
                 return -EIO;
-        bind_text(st, 1, alert_id);
-        bind_text(st, 2, reason);
-        return step_done(s, st, "updating alert");
+        sqlite_bind_text(st, 1, alert_id);
+        sqlite_bind_text(st, 2, reason);
+        return sqlite_step_done(s, st, "updating alert");
 }

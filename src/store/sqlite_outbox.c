@@ -8,49 +8,85 @@
 #include "log.h"
 #include "util.h"
 
-int store_foreach_notified_worker(struct store *s, const char *alert_id, store_worker_cb cb,
-                                  void *userdata)
+static const char sql_notified_workers[] =
+    "SELECT worker FROM notification WHERE alert_id = ?1"
+    " AND kind != 'ack_notice' AND worker IS NOT NULL"
+    " GROUP BY worker ORDER BY min(created_usec), min(rowid)";
+static const char sql_notif_insert[] =
+    "INSERT INTO notification (id, alert_id, worker, channel, step, round, priority,"
+    " payload, state, attempts, created_usec, next_usec, kind)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?10,"
+    " coalesce(?11, 'alert'))";
+/* The order is found on the index alone (notification_due covers it), then only
+ * the rows taken are read: sorting whole rows (payloads) of a backlog of thousands
+ * took tens of milliseconds per pass. */
+static const char sql_notif_due[] =
+    "SELECT id, alert_id, worker, channel, step, round, priority, payload,"
+    " created_usec, next_usec, attempts FROM notification"
+    " WHERE rowid IN (SELECT rowid FROM notification"
+    "  WHERE state = 'pending' AND next_usec <= ?1"
+    "  ORDER BY priority, next_usec, created_usec LIMIT ?2)"
+    " ORDER BY priority, next_usec, created_usec";
+static const char sql_notif_state[] =
+    "UPDATE notification SET state = ?2,"
+    " attempts = CASE WHEN ?3 < 0 THEN attempts ELSE ?3 END, next_usec = ?4,"
+    " last_error = ?5,"
+    " delivered_usec = CASE WHEN ?2 = 'delivered' THEN ?6 END,"
+    " last_attempt_usec = CASE WHEN ?2 = 'sending' THEN ?6 ELSE last_attempt_usec END,"
+    " dead_usec = CASE WHEN ?2 = 'dead' THEN ?6 END"
+    " WHERE id = ?1";
+static const char sql_notif_next[] =
+    "SELECT min(next_usec) FROM notification WHERE state = 'pending'";
+static const char sql_notif_defer[] = "UPDATE notification SET next_usec = ?2 WHERE id = ?1";
+static const char sql_notif_wake[] =
+    "UPDATE notification SET next_usec = ?1 WHERE state = 'pending'"
+    " AND last_error = ?2 AND next_usec > ?1";
+static const char sql_notif_depth[] =
+    "SELECT count(*) FROM notification WHERE state IN ('pending', 'sending')";
+
+int sqlite_foreach_notified_worker(struct store *s, const char *alert_id, store_worker_cb cb,
+                                   void *userdata)
 {
-        sqlite3_stmt *st = stmt(s, STMT_NOTIFIED_WORKERS);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_NOTIFIED_WORKERS, sql_notified_workers);
         int rc, r = 0;
 
         if (!st)
                 return -EIO;
-        bind_text(st, 1, alert_id);
+        sqlite_bind_text(st, 1, alert_id);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 r = cb((const char *)sqlite3_column_text(st, 0), userdata);
                 if (r < 0)
                         break;
         }
         if (r == 0 && rc != SQLITE_DONE)
-                r = sql_err(s, rc, "reading recipients");
+                r = sqlite_err(s, rc, "reading recipients");
         sqlite3_reset(st);
         return r;
 }
 
-int store_insert_notification(struct store *s, const struct store_notification *n)
+int sqlite_insert_notification(struct store *s, const struct store_notification *n)
 {
-        sqlite3_stmt *st = stmt(s, STMT_NOTIF_INSERT);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_NOTIF_INSERT, sql_notif_insert);
         if (!st)
                 return -EIO;
-        bind_text(st, 1, n->id);
-        bind_text(st, 2, n->alert_id);
-        bind_text(st, 3, n->worker);
-        bind_text(st, 4, n->channel);
-        bind_text(st, 5, n->step);
+        sqlite_bind_text(st, 1, n->id);
+        sqlite_bind_text(st, 2, n->alert_id);
+        sqlite_bind_text(st, 3, n->worker);
+        sqlite_bind_text(st, 4, n->channel);
+        sqlite_bind_text(st, 5, n->step);
         sqlite3_bind_int(st, 6, n->round);
         sqlite3_bind_int(st, 7, n->priority);
-        bind_text(st, 8, n->payload);
+        sqlite_bind_text(st, 8, n->payload);
         sqlite3_bind_int64(st, 9, n->created_usec);
         sqlite3_bind_int64(st, 10, n->next_usec);
-        bind_text(st, 11, n->kind);
-        return step_done(s, st, "storing notification");
+        sqlite_bind_text(st, 11, n->kind);
+        return sqlite_step_done(s, st, "storing notification");
 }
 
-int store_foreach_due_notification(struct store *s, int64_t now_usec, size_t max,
-                                   store_notification_cb cb, void *userdata)
+int sqlite_foreach_due_notification(struct store *s, int64_t now_usec, size_t max,
+                                    store_notification_cb cb, void *userdata)
 {
-        sqlite3_stmt *st = stmt(s, STMT_NOTIF_DUE);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_NOTIF_DUE, sql_notif_due);
         int rc, r = 0;
 
         if (!st)
@@ -76,7 +112,7 @@ int store_foreach_due_notification(struct store *s, int64_t now_usec, size_t max
                         break;
         }
         if (r == 0 && rc != SQLITE_DONE)
-                r = sql_err(s, rc, "reading outbox");
+                r = sqlite_err(s, rc, "reading outbox");
         sqlite3_reset(st);
         return r;
 }
@@ -87,25 +123,25 @@ static const char *notification_state_name(enum notification_state st)
         return names[st];
 }
 
-int store_set_notification_state(struct store *s, const char *id, enum notification_state nst,
-                                 int attempts, int64_t next_usec, const char *error,
-                                 int64_t now_usec)
+int sqlite_set_notification_state(struct store *s, const char *id, enum notification_state nst,
+                                  int attempts, int64_t next_usec, const char *error,
+                                  int64_t now_usec)
 {
-        sqlite3_stmt *st = stmt(s, STMT_NOTIF_STATE);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_NOTIF_STATE, sql_notif_state);
         if (!st)
                 return -EIO;
-        bind_text(st, 1, id);
-        bind_text(st, 2, notification_state_name(nst));
+        sqlite_bind_text(st, 1, id);
+        sqlite_bind_text(st, 2, notification_state_name(nst));
         sqlite3_bind_int(st, 3, attempts);
         sqlite3_bind_int64(st, 4, next_usec);
-        bind_text(st, 5, error);
+        sqlite_bind_text(st, 5, error);
         sqlite3_bind_int64(st, 6, now_usec);
-        return step_done(s, st, "updating notification");
+        return sqlite_step_done(s, st, "updating notification");
 }
 
-int64_t store_next_notification_usec(struct store *s)
+int64_t sqlite_next_notification_usec(struct store *s)
 {
-        sqlite3_stmt *st = stmt(s, STMT_NOTIF_NEXT);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_NOTIF_NEXT, sql_notif_next);
         int64_t v = INT64_MAX;
         if (!st)
                 return INT64_MAX;
@@ -115,34 +151,34 @@ int64_t store_next_notification_usec(struct store *s)
         return v;
 }
 
-int store_defer_notification(struct store *s, const char *id, int64_t next_usec)
+int sqlite_defer_notification(struct store *s, const char *id, int64_t next_usec)
 {
-        sqlite3_stmt *st = stmt(s, STMT_NOTIF_DEFER);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_NOTIF_DEFER, sql_notif_defer);
         if (!st)
                 return -EIO;
-        bind_text(st, 1, id);
+        sqlite_bind_text(st, 1, id);
         sqlite3_bind_int64(st, 2, next_usec);
-        return step_done(s, st, "deferring notification");
+        return sqlite_step_done(s, st, "deferring notification");
 }
 
-int store_wake_notifications(struct store *s, const char *waiting_for, int64_t now_usec)
+int sqlite_wake_notifications(struct store *s, const char *waiting_for, int64_t now_usec)
 {
-        sqlite3_stmt *st = stmt(s, STMT_NOTIF_WAKE);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_NOTIF_WAKE, sql_notif_wake);
         if (!st)
                 return -EIO;
         sqlite3_bind_int64(st, 1, now_usec);
-        bind_text(st, 2, waiting_for);
-        return step_done(s, st, "waking the outbox");
+        sqlite_bind_text(st, 2, waiting_for);
+        return sqlite_step_done(s, st, "waking the outbox");
 }
 
-int store_requeue_sending(struct store *s)
+int sqlite_requeue_sending(struct store *s)
 {
-        return exec_sql(s, "UPDATE notification SET state = 'pending' WHERE state = 'sending'");
+        return sqlite_exec(s, "UPDATE notification SET state = 'pending' WHERE state = 'sending'");
 }
 
-int64_t store_outbox_depth(struct store *s)
+int64_t sqlite_outbox_depth(struct store *s)
 {
-        sqlite3_stmt *st = stmt(s, STMT_NOTIF_DEPTH);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_NOTIF_DEPTH, sql_notif_depth);
         int64_t v = 0;
         if (!st)
                 return -EIO;
@@ -152,13 +188,13 @@ int64_t store_outbox_depth(struct store *s)
         return v;
 }
 
-int64_t store_oldest_undelivered_usec(struct store *s)
+int64_t sqlite_oldest_undelivered_usec(struct store *s)
 {
         int64_t v;
-        if (query_int64(s,
-                        "SELECT min(created_usec) FROM notification"
-                        " WHERE state IN ('pending', 'sending')",
-                        NULL, INT64_MAX, &v) < 0)
+        if (sqlite_query_int64(s,
+                               "SELECT min(created_usec) FROM notification"
+                               " WHERE state IN ('pending', 'sending')",
+                               NULL, INT64_MAX, &v) < 0)
                 return INT64_MAX;
         return v;
 }

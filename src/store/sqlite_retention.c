@@ -8,24 +8,25 @@
 #include "log.h"
 #include "util.h"
 
-int store_household_purged(struct store *s, const char *household)
+int sqlite_household_purged(struct store *s, const char *household)
 {
         sqlite3_stmt *st;
         int rc;
 
-        rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM purged WHERE household = ?1", -1, &st, NULL);
+        rc = sqlite3_prepare_v2(sq(s)->db, "SELECT 1 FROM purged WHERE household = ?1", -1, &st,
+                                NULL);
         if (rc != SQLITE_OK)
-                return sql_err(s, rc, "reading purged households");
+                return sqlite_err(s, rc, "reading purged households");
         sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc == SQLITE_ROW)
                 return 1;
-        return rc == SQLITE_DONE ? 0 : sql_err(s, rc, "reading purged households");
+        return rc == SQLITE_DONE ? 0 : sqlite_err(s, rc, "reading purged households");
 }
 
-int store_purge_household(struct store *s, const char *household, int64_t now_usec,
-                          int64_t *ret_events)
+int sqlite_purge_household(struct store *s, const char *household, int64_t now_usec,
+                           int64_t *ret_events)
 {
         /* Personal data of a household: its events (with payloads), the notifications about
          * its alerts (addresses, names, phones), check-ins, passes, pre-reports, rule state,
@@ -47,30 +48,30 @@ int store_purge_household(struct store *s, const char *household, int64_t now_us
 
         for (size_t i = 0; r == 0 && i < ELEMENTSOF(sql); i++) {
                 sqlite3_stmt *st;
-                int rc = sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL);
+                int rc = sqlite3_prepare_v2(sq(s)->db, sql[i], -1, &st, NULL);
                 if (rc != SQLITE_OK)
-                        return sql_err(s, rc, "purging a household");
+                        return sqlite_err(s, rc, "purging a household");
                 sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
                 rc = sqlite3_step(st);
                 sqlite3_finalize(st);
                 if (rc != SQLITE_DONE)
-                        return sql_err(s, rc, "purging a household");
+                        return sqlite_err(s, rc, "purging a household");
                 if (i == ELEMENTSOF(sql) - 1)
-                        events = sqlite3_changes(s->db);
+                        events = sqlite3_changes(sq(s)->db);
         }
         if (r == 0) {
                 sqlite3_stmt *st;
                 int rc = sqlite3_prepare_v2(
-                    s->db, "INSERT OR REPLACE INTO purged VALUES (?1, ?2, ?3)", -1, &st, NULL);
+                    sq(s)->db, "INSERT OR REPLACE INTO purged VALUES (?1, ?2, ?3)", -1, &st, NULL);
                 if (rc != SQLITE_OK)
-                        return sql_err(s, rc, "purging a household");
+                        return sqlite_err(s, rc, "purging a household");
                 sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
                 sqlite3_bind_int64(st, 2, now_usec);
                 sqlite3_bind_int64(st, 3, events);
                 rc = sqlite3_step(st);
                 sqlite3_finalize(st);
                 if (rc != SQLITE_DONE)
-                        return sql_err(s, rc, "purging a household");
+                        return sqlite_err(s, rc, "purging a household");
         }
         if (r == 0 && ret_events)
                 *ret_events = events;

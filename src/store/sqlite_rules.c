@@ -8,52 +8,69 @@
 #include "log.h"
 #include "util.h"
 
+static const char sql_pass_insert[] =
+    "INSERT INTO pass (household, worker, channel, from_usec, to_usec, reason,"
+    " created_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char sql_pass_update[] =
+    "UPDATE pass SET exit_usec = ?2, return_usec = ?3, overdue = ?4,"
+    " done = ?5 WHERE id = ?1";
+static const char sql_checkin_insert[] =
+    "INSERT INTO checkin (household, worker, channel, usec, recv_usec)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_report_insert[] =
+    "INSERT INTO report (household, channel, reason, usec, recv_usec, number,"
+    " over_limit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char sql_hstate_save[] =
+    "INSERT INTO household_state (household, state, updated_usec)"
+    " VALUES (?1, ?2, ?3) ON CONFLICT (household) DO UPDATE SET"
+    " state = excluded.state, updated_usec = excluded.updated_usec";
+
 /* ---- observation rules (issue 4): passes, check-ins, pre-reports, household state ---- */
 
-int store_insert_pass(struct store *s, const struct store_pass *p, int64_t *ret_id)
+int sqlite_insert_pass(struct store *s, const struct store_pass *p, int64_t *ret_id)
 {
-        sqlite3_stmt *st = stmt(s, STMT_PASS_INSERT);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_PASS_INSERT, sql_pass_insert);
         int r;
         if (!st)
                 return -EIO;
-        bind_text(st, 1, p->household);
-        bind_text(st, 2, p->worker);
-        bind_text(st, 3, p->channel);
+        sqlite_bind_text(st, 1, p->household);
+        sqlite_bind_text(st, 2, p->worker);
+        sqlite_bind_text(st, 3, p->channel);
         sqlite3_bind_int64(st, 4, p->from_usec);
         sqlite3_bind_int64(st, 5, p->to_usec);
-        bind_text(st, 6, p->reason);
+        sqlite_bind_text(st, 6, p->reason);
         sqlite3_bind_int64(st, 7, p->created_usec);
-        r = step_done(s, st, "storing pass");
+        r = sqlite_step_done(s, st, "storing pass");
         if (r == 0 && ret_id)
-                *ret_id = sqlite3_last_insert_rowid(s->db);
+                *ret_id = sqlite3_last_insert_rowid(sq(s)->db);
         return r;
 }
 
-int store_update_pass(struct store *s, const struct store_pass *p)
+int sqlite_update_pass(struct store *s, const struct store_pass *p)
 {
-        sqlite3_stmt *st = stmt(s, STMT_PASS_UPDATE);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_PASS_UPDATE, sql_pass_update);
         if (!st)
                 return -EIO;
         sqlite3_bind_int64(st, 1, p->id);
-        bind_usec(st, 2, p->exit_usec);
-        bind_usec(st, 3, p->return_usec);
+        sqlite_bind_usec(st, 2, p->exit_usec);
+        sqlite_bind_usec(st, 3, p->return_usec);
         sqlite3_bind_int(st, 4, p->overdue);
         sqlite3_bind_int(st, 5, p->done);
-        return step_done(s, st, "updating pass");
+        return sqlite_step_done(s, st, "updating pass");
 }
 
-int store_foreach_pending_pass(struct store *s, store_pass_cb cb, void *userdata)
+int sqlite_foreach_pending_pass(struct store *s, store_pass_cb cb, void *userdata)
 {
         sqlite3_stmt *st;
         int rc, r = 0;
 
-        rc = sqlite3_prepare_v2(s->db,
+        rc = sqlite3_prepare_v2(sq(s)->db,
                                 "SELECT id, household, worker, channel, reason, from_usec, to_usec,"
                                 " created_usec, exit_usec, return_usec, overdue FROM pass"
                                 " WHERE done = 0 ORDER BY from_usec, id",
                                 -1, &st, NULL);
         if (rc != SQLITE_OK)
-                return sql_err(s, rc, "loading passes");
+                return sqlite_err(s, rc, "loading passes");
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 struct store_pass p = {
                         .id = sqlite3_column_int64(st, 0),
@@ -73,63 +90,63 @@ int store_foreach_pending_pass(struct store *s, store_pass_cb cb, void *userdata
                         break;
         }
         if (r == 0 && rc != SQLITE_DONE)
-                r = sql_err(s, rc, "loading passes");
+                r = sqlite_err(s, rc, "loading passes");
         sqlite3_finalize(st);
         return r;
 }
 
-int store_insert_checkin(struct store *s, const char *household, const char *worker,
-                         const char *channel, int64_t usec, int64_t recv_usec)
+int sqlite_insert_checkin(struct store *s, const char *household, const char *worker,
+                          const char *channel, int64_t usec, int64_t recv_usec)
 {
-        sqlite3_stmt *st = stmt(s, STMT_CHECKIN_INSERT);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_CHECKIN_INSERT, sql_checkin_insert);
         if (!st)
                 return -EIO;
-        bind_text(st, 1, household);
-        bind_text(st, 2, worker);
-        bind_text(st, 3, channel);
+        sqlite_bind_text(st, 1, household);
+        sqlite_bind_text(st, 2, worker);
+        sqlite_bind_text(st, 3, channel);
         sqlite3_bind_int64(st, 4, usec);
         sqlite3_bind_int64(st, 5, recv_usec);
-        return step_done(s, st, "storing check-in");
+        return sqlite_step_done(s, st, "storing check-in");
 }
 
-int store_insert_report(struct store *s, const char *household, const char *channel,
-                        const char *reason, int64_t usec, int64_t recv_usec, int number,
-                        bool over_limit)
+int sqlite_insert_report(struct store *s, const char *household, const char *channel,
+                         const char *reason, int64_t usec, int64_t recv_usec, int number,
+                         bool over_limit)
 {
-        sqlite3_stmt *st = stmt(s, STMT_REPORT_INSERT);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_REPORT_INSERT, sql_report_insert);
         if (!st)
                 return -EIO;
-        bind_text(st, 1, household);
-        bind_text(st, 2, channel);
-        bind_text(st, 3, reason);
+        sqlite_bind_text(st, 1, household);
+        sqlite_bind_text(st, 2, channel);
+        sqlite_bind_text(st, 3, reason);
         sqlite3_bind_int64(st, 4, usec);
         sqlite3_bind_int64(st, 5, recv_usec);
         sqlite3_bind_int(st, 6, number);
         sqlite3_bind_int(st, 7, over_limit);
-        return step_done(s, st, "storing pre-report");
+        return sqlite_step_done(s, st, "storing pre-report");
 }
 
-int store_save_household_state(struct store *s, const char *household, const char *json,
-                               int64_t usec)
+int sqlite_save_household_state(struct store *s, const char *household, const char *json,
+                                int64_t usec)
 {
-        sqlite3_stmt *st = stmt(s, STMT_HSTATE_SAVE);
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_HSTATE_SAVE, sql_hstate_save);
         if (!st)
                 return -EIO;
-        bind_text(st, 1, household);
-        bind_text(st, 2, json);
+        sqlite_bind_text(st, 1, household);
+        sqlite_bind_text(st, 2, json);
         sqlite3_bind_int64(st, 3, usec);
-        return step_done(s, st, "storing household state");
+        return sqlite_step_done(s, st, "storing household state");
 }
 
-int store_foreach_household_state(struct store *s, store_household_state_cb cb, void *userdata)
+int sqlite_foreach_household_state(struct store *s, store_household_state_cb cb, void *userdata)
 {
         sqlite3_stmt *st;
         int rc, r = 0;
 
-        rc = sqlite3_prepare_v2(s->db, "SELECT household, state FROM household_state", -1, &st,
+        rc = sqlite3_prepare_v2(sq(s)->db, "SELECT household, state FROM household_state", -1, &st,
                                 NULL);
         if (rc != SQLITE_OK)
-                return sql_err(s, rc, "loading household state");
+                return sqlite_err(s, rc, "loading household state");
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 r = cb((const char *)sqlite3_column_text(st, 0),
                        (const char *)sqlite3_column_text(st, 1), userdata);
@@ -137,7 +154,7 @@ int store_foreach_household_state(struct store *s, store_household_state_cb cb, 
                         break;
         }
         if (r == 0 && rc != SQLITE_DONE)
-                r = sql_err(s, rc, "loading household state");
+                r = sqlite_err(s, rc, "loading household state");
         sqlite3_finalize(st);
         return r;
 }

@@ -1,7 +1,9 @@
 /* test-store.c: id allocation (store_next_id) with counters cached between commits: ids
  * go on across commits and reopenings, a ROLLBACK TO a savepoint hands out again exactly
  * the ids it rolled back and never one from before the savepoint, a failed transaction
- * loses nothing committed, prefixes and days count separately. */
+ * loses nothing committed, prefixes and days count separately. The backend is chosen from
+ * the database string: a path is SQLite, a PostgreSQL URI is refused (not yet supported)
+ * and so is any other URI, without creating a file. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -93,10 +96,42 @@ static void test_ids(void **state)
         store_close(s);
 }
 
+static void test_backend_choice(void **state)
+{
+        static const char *const uris[] = {
+                "postgresql://doorwatch@127.0.0.1:5432/doorwatch?sslmode=disable",
+                "postgres://doorwatch@localhost/doorwatch",
+                "mysql://doorwatch@localhost/doorwatch",
+        };
+        struct store *s = NULL;
+        struct stat st;
+        char file[160];
+        _cleanup_free_ char *joined = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(uris); i++) {
+                assert_int_equal(store_open(uris[i], false, false, &s), -EPROTONOSUPPORT);
+                assert_null(s);
+                assert_int_equal(store_backup(uris[i], path, NULL), -EPROTONOSUPPORT);
+        }
+        assert_int_equal(stat("postgresql:", &st), -1);
+        assert_int_equal(stat(path, &st), -1);
+
+        /* The configuration joins relative paths to its directory, but not a URI. */
+        joined = path_join("/etc/doorwatch", uris[0]);
+        assert_string_equal(joined, uris[0]);
+
+        /* A path with a colon in it is still a path. */
+        snprintf(file, sizeof(file), "%s/a:b.db", dir);
+        assert_int_equal(store_open(file, false, false, &s), 0);
+        store_close(s);
+        assert_int_equal(stat(file, &st), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_ids, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_backend_choice, setup, teardown),
         };
         setenv("TZ", "Asia/Shanghai", 1);
         return cmocka_run_group_tests(tests, NULL, NULL);
