@@ -86,9 +86,12 @@ struct store_backup_info {
         int64_t bytes;
 };
 int store_backup(const char *database, const char *dest_path, struct store_backup_info *info);
+/* The version of the SQLite library linked in ("3.40.1"), for reports of the machine. */
+const char *store_sqlite_version(void);
 
-/* Events. */
+/* Events: one record written by the engine and read back (id set, payload not read). */
 struct store_event {
+        int64_t id; /* read back only */
         const char *device;
         const char *household;
         const char *source;
@@ -109,6 +112,18 @@ struct store_event {
 /* Returns 1 when (device, uid) is already stored, 0 when not. */
 int store_event_exists(struct store *s, const char *device, const char *uid);
 int store_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid);
+typedef int (*store_event_cb)(const struct store_event *e, void *userdata);
+/* The event (device, uid): calls cb once, or returns STORE_E_NOT_FOUND. */
+int store_get_event(struct store *s, const char *device, const char *uid, store_event_cb cb,
+                    void *userdata);
+/* The events that name an alert (household: the alert's, NULL for none), in event time
+ * order, at most max. */
+int store_list_alert_events(struct store *s, const char *household, const char *alert_id,
+                            size_t max, store_event_cb cb, void *userdata);
+/* The id of the last event stored (0 when none), and how many events after after_id have
+ * this verdict (the bench). */
+int store_last_event_id(struct store *s, int64_t *ret);
+int store_count_events(struct store *s, int64_t after_id, const char *verdict, int64_t *ret);
 
 /* Identifiers "a-20200206-0007", "n-20200206-0031": per local calendar day sequences. */
 int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size);
@@ -120,6 +135,15 @@ int store_update_alert(struct store *s, const struct alert *a);
 /* Records who did what (ack, resolve, checkin, pass, report) through which channel. */
 int store_insert_action(struct store *s, const char *kind, const char *actor, const char *channel,
                         const char *target, int64_t usec, const char *detail);
+/* An action as stored; target is an alert id or a household id. */
+struct store_action {
+        int64_t id;
+        const char *kind, *actor, *channel, *target, *detail;
+        int64_t usec;
+};
+typedef int (*store_action_cb)(const struct store_action *a, void *userdata);
+/* The actions about target, in the order they happened. */
+int store_list_actions(struct store *s, const char *target, store_action_cb cb, void *userdata);
 int store_set_alert_acked(struct store *s, const char *alert_id, const char *worker,
                           const char *channel, int64_t usec);
 int store_set_alert_resolved(struct store *s, const char *alert_id, const char *worker,
@@ -128,18 +152,37 @@ int store_set_alert_resolved(struct store *s, const char *alert_id, const char *
 /* The household of any stored alert: 0, or STORE_E_NOT_FOUND (no such alert or none). */
 int store_alert_household(struct store *s, const char *alert_id, char *buf, size_t size);
 
-/* Live alerts (open, or acked) for rebuilding memory at start. */
+/* An alert as stored: one record for every reader (the engine at start and for refusals,
+ * the API, the pages, the CLI). Text is NULL when not set; times are Unix usec, 0 when not
+ * set; event_ts is the device's clock of the event that raised it, 0 when unknown. */
 struct store_alert_row {
-        const char *id, *household, *device, *kind, *severity, *state, *event_uid;
-        const char *reason, *acked_by;
+        const char *id, *household, *community, *device, *kind, *severity, *state, *event_uid;
+        const char *reason, *acked_by, *ack_channel, *resolved_by, *resolve_channel, *note;
         int count, step, round, reminders;
         double event_ts;
-        int64_t raised_usec, last_event_usec, acked_usec, next_usec;
+        int64_t raised_usec, last_event_usec, acked_usec, resolved_usec, next_usec;
 };
 typedef int (*store_alert_cb)(const struct store_alert_row *row, void *userdata);
+#define STORE_ALERTS_LIVE ((1u << ALERT_OPEN) | (1u << ALERT_ACKED))
+struct store_alert_filter {
+        unsigned states;       /* bits 1 << enum alert_state (STORE_ALERTS_LIVE...); 0: any */
+        const char *community; /* NULL: any */
+        const char *household; /* NULL: any */
+        bool newest_first;     /* by raised time, then id; otherwise oldest first */
+        size_t limit;          /* 0: no limit */
+};
+/* The alerts f selects (NULL: all), in its order. */
+int store_list_alerts(struct store *s, const struct store_alert_filter *f, store_alert_cb cb,
+                      void *userdata);
+/* Live alerts (open, or acked) oldest first, for rebuilding memory at start. */
 int store_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata);
 /* Any alert by id, in any state: calls cb once, or returns STORE_E_NOT_FOUND. */
 int store_get_alert(struct store *s, const char *alert_id, store_alert_cb cb, void *userdata);
+/* Alerts not resolved, by kind and state (metrics). */
+struct store_alert_counts {
+        int64_t open[_ALERT_KIND_MAX], acked[_ALERT_KIND_MAX];
+};
+int store_count_live_alerts(struct store *s, struct store_alert_counts *ret);
 /* Workers who were notified of the alert (steps and reminders, not ack notices), in the
  * order they were first notified. */
 typedef int (*store_worker_cb)(const char *worker_id, void *userdata);
@@ -161,7 +204,11 @@ enum notification_state {
         NOTIFICATION_SENDING,
         NOTIFICATION_DELIVERED,
         NOTIFICATION_DEAD,
+        _NOTIFICATION_STATE_MAX,
 };
+const char *notification_state_to_string(enum notification_state st);
+/* A notification as stored. Written pending with the fields up to attempts; the rest is
+ * read back only (times 0 when not set). */
 struct store_notification {
         const char *id;
         const char *alert_id;
@@ -175,12 +222,24 @@ struct store_notification {
         int64_t created_usec;
         int64_t next_usec;
         int attempts;
+        enum notification_state state;
+        const char *last_error;
+        int64_t last_attempt_usec, delivered_usec, dead_usec;
 };
 int store_insert_notification(struct store *s, const struct store_notification *n);
 typedef int (*store_notification_cb)(const struct store_notification *n, void *userdata);
 /* Pending notifications due at now_usec, most urgent first, at most max. */
 int store_foreach_due_notification(struct store *s, int64_t now_usec, size_t max,
                                    store_notification_cb cb, void *userdata);
+struct store_notification_filter {
+        const char *alert_id; /* NULL: any */
+        unsigned states;      /* bits 1 << enum notification_state; 0: any */
+        bool newest_first;    /* by creation, then id; otherwise oldest first */
+        size_t limit;         /* 0: no limit */
+};
+/* The notifications f selects (NULL: all), in its order. */
+int store_list_notifications(struct store *s, const struct store_notification_filter *f,
+                             store_notification_cb cb, void *userdata);
 /* attempts < 0 keeps the stored count. Also records now_usec as the delivery time
  * (delivered), the attempt time (sending) or the dead-letter time (dead). */
 int store_set_notification_state(struct store *s, const char *id, enum notification_state st,
@@ -213,6 +272,14 @@ int store_insert_pass(struct store *s, const struct store_pass *p, int64_t *ret_
 /* Updates exit_usec, return_usec, overdue and done of pass p->id. */
 int store_update_pass(struct store *s, const struct store_pass *p);
 typedef int (*store_pass_cb)(const struct store_pass *p, void *userdata);
+struct store_pass_filter {
+        const char *household; /* NULL: any */
+        bool all;              /* every pass; otherwise those not done, */
+        int64_t now_usec;      /* and (when not 0) those done that end after now_usec */
+};
+/* The passes f selects (NULL: those not done), in order of start, then id. */
+int store_list_passes(struct store *s, const struct store_pass_filter *f, store_pass_cb cb,
+                      void *userdata);
 /* Passes not done, in order of start. */
 int store_foreach_pending_pass(struct store *s, store_pass_cb cb, void *userdata);
 int store_insert_checkin(struct store *s, const char *household, const char *worker,
@@ -237,6 +304,29 @@ int store_seq_get(struct store *s, const char *name, int64_t *ret);
 int store_seq_bump(struct store *s, const char *name, int64_t *ret);
 /* created_usec of the oldest notification not yet delivered, or INT64_MAX when none. */
 int64_t store_oldest_undelivered_usec(struct store *s);
+
+/* A household's timeline (`doorwatchctl events`): its events with verdict and reason, the
+ * commands about it (check-ins, passes, pre-reports, also refused ones), its alerts that no
+ * event names (raised by a deadline) and the acks and resolves of its alerts, from
+ * since_usec on, in time order (then in that order of kinds, then as stored). Rule times are
+ * event times; acks and resolves are the times they happened. */
+enum store_timeline_kind {
+        STORE_TIMELINE_EVENT,        /* source: device; what: type; state, retained, verdict;
+                                      * detail: reason; alert: the alert it raised or joined */
+        STORE_TIMELINE_COMMAND,      /* source: actor; channel; what: kind; detail */
+        STORE_TIMELINE_ALERT,        /* what: kind; detail: reason; alert: its id */
+        STORE_TIMELINE_ALERT_ACTION, /* source: actor; channel; what: "ack" or "resolve";
+                                      * detail; alert: its id */
+};
+struct store_timeline_entry {
+        enum store_timeline_kind kind;
+        int64_t usec;
+        const char *source, *channel, *what, *state, *verdict, *detail, *alert;
+        bool retained;
+};
+typedef int (*store_timeline_cb)(const struct store_timeline_entry *e, void *userdata);
+int store_household_timeline(struct store *s, const char *household, int64_t since_usec,
+                             store_timeline_cb cb, void *userdata);
 
 /* Retention (DESIGN.md §8): deletes a household's events and personal data in the current
  * transaction and records that it was purged. */

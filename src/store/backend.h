@@ -43,6 +43,12 @@ struct store_backend {
         int (*event_exists)(struct store *s, const char *device, const char *uid);
         int (*insert_event)(struct store *s, const struct store_event *e, int64_t *ret_rowid);
         int (*next_id)(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size);
+        int (*get_event)(struct store *s, const char *device, const char *uid, store_event_cb cb,
+                         void *userdata);
+        int (*list_alert_events)(struct store *s, const char *household, const char *alert_id,
+                                 size_t max, store_event_cb cb, void *userdata);
+        int (*last_event_id)(struct store *s, int64_t *ret);
+        int (*count_events)(struct store *s, int64_t after_id, const char *verdict, int64_t *ret);
         int (*foreach_device_seen)(struct store *s, const char *household, int64_t since_usec,
                                    store_device_usec_cb cb, void *userdata);
 
@@ -54,13 +60,17 @@ struct store_backend {
         int (*insert_action)(struct store *s, const char *kind, const char *actor,
                              const char *channel, const char *target, int64_t usec,
                              const char *detail);
+        int (*list_actions)(struct store *s, const char *target, store_action_cb cb,
+                            void *userdata);
         int (*set_alert_acked)(struct store *s, const char *alert_id, const char *worker,
                                const char *channel, int64_t usec);
         int (*set_alert_resolved)(struct store *s, const char *alert_id, const char *worker,
                                   const char *channel, int64_t usec, const char *note);
         int (*alert_household)(struct store *s, const char *alert_id, char *buf, size_t size);
-        int (*foreach_live_alert)(struct store *s, store_alert_cb cb, void *userdata);
+        int (*list_alerts)(struct store *s, const struct store_alert_filter *f, store_alert_cb cb,
+                           void *userdata);
         int (*get_alert)(struct store *s, const char *alert_id, store_alert_cb cb, void *userdata);
+        int (*count_live_alerts)(struct store *s, struct store_alert_counts *ret);
         int (*foreach_alert_raised)(struct store *s, const char *kind, int64_t since_usec,
                                     store_device_usec_cb cb, void *userdata);
         int (*foreach_household_with_alert)(struct store *s, const char *kind,
@@ -70,6 +80,8 @@ struct store_backend {
         int (*insert_notification)(struct store *s, const struct store_notification *n);
         int (*foreach_due_notification)(struct store *s, int64_t now_usec, size_t max,
                                         store_notification_cb cb, void *userdata);
+        int (*list_notifications)(struct store *s, const struct store_notification_filter *f,
+                                  store_notification_cb cb, void *userdata);
         int (*set_notification_state)(struct store *s, const char *id, enum notification_state st,
                                       int attempts, int64_t next_usec, const char *error,
                                       int64_t now_usec);
@@ -85,7 +97,8 @@ struct store_backend {
         /* Observation rules' records. */
         int (*insert_pass)(struct store *s, const struct store_pass *p, int64_t *ret_id);
         int (*update_pass)(struct store *s, const struct store_pass *p);
-        int (*foreach_pending_pass)(struct store *s, store_pass_cb cb, void *userdata);
+        int (*list_passes)(struct store *s, const struct store_pass_filter *f, store_pass_cb cb,
+                           void *userdata);
         int (*insert_checkin)(struct store *s, const char *household, const char *worker,
                               const char *channel, int64_t usec, int64_t recv_usec);
         int (*insert_report)(struct store *s, const char *household, const char *channel,
@@ -95,6 +108,9 @@ struct store_backend {
                                     int64_t usec);
         int (*foreach_household_state)(struct store *s, store_household_state_cb cb,
                                        void *userdata);
+
+        int (*household_timeline)(struct store *s, const char *household, int64_t since_usec,
+                                  store_timeline_cb cb, void *userdata);
 
         /* The database itself: when it was created, named counters. */
         int64_t (*created_usec)(struct store *s);

@@ -33,20 +33,27 @@ const struct store_backend store_sqlite_backend = {
         .event_exists = sqlite_event_exists,
         .insert_event = sqlite_insert_event,
         .next_id = sqlite_next_id,
+        .get_event = sqlite_get_event,
+        .list_alert_events = sqlite_list_alert_events,
+        .last_event_id = sqlite_last_event_id,
+        .count_events = sqlite_count_events,
         .foreach_device_seen = sqlite_foreach_device_seen,
         .insert_alert = sqlite_insert_alert,
         .update_alert = sqlite_update_alert,
         .set_alert_reason = sqlite_set_alert_reason,
         .insert_action = sqlite_insert_action,
+        .list_actions = sqlite_list_actions,
         .set_alert_acked = sqlite_set_alert_acked,
         .set_alert_resolved = sqlite_set_alert_resolved,
         .alert_household = sqlite_alert_household,
-        .foreach_live_alert = sqlite_foreach_live_alert,
+        .list_alerts = sqlite_list_alerts,
         .get_alert = sqlite_get_alert,
+        .count_live_alerts = sqlite_count_live_alerts,
         .foreach_alert_raised = sqlite_foreach_alert_raised,
         .foreach_household_with_alert = sqlite_foreach_household_with_alert,
         .insert_notification = sqlite_insert_notification,
         .foreach_due_notification = sqlite_foreach_due_notification,
+        .list_notifications = sqlite_list_notifications,
         .set_notification_state = sqlite_set_notification_state,
         .next_notification_usec = sqlite_next_notification_usec,
         .defer_notification = sqlite_defer_notification,
@@ -57,11 +64,12 @@ const struct store_backend store_sqlite_backend = {
         .foreach_notified_worker = sqlite_foreach_notified_worker,
         .insert_pass = sqlite_insert_pass,
         .update_pass = sqlite_update_pass,
-        .foreach_pending_pass = sqlite_foreach_pending_pass,
+        .list_passes = sqlite_list_passes,
         .insert_checkin = sqlite_insert_checkin,
         .insert_report = sqlite_insert_report,
         .save_household_state = sqlite_save_household_state,
         .foreach_household_state = sqlite_foreach_household_state,
+        .household_timeline = sqlite_household_timeline,
         .created_usec = sqlite_created_usec,
         .seq_get = sqlite_seq_get,
         .seq_bump = sqlite_seq_bump,
@@ -162,6 +170,11 @@ static const char *const migrations[] = {
 /* How long a write waits for another connection's lock before it fails. */
 #define STORE_BUSY_TIMEOUT_MS 2000
 
+const char *store_sqlite_version(void)
+{
+        return sqlite3_libversion();
+}
+
 struct store_sqlite *store_sqlite(struct store *s)
 {
         return s && s->ops == &store_sqlite_backend ? sq(s) : NULL;
@@ -235,6 +248,39 @@ sqlite3_stmt *sqlite_prepare(struct store *s, const char *sql, const char *what)
                 return NULL;
         }
         return st;
+}
+
+int sqlite_each(struct store *s, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *ctx),
+                void *ctx, const char *what)
+{
+        int rc, r = 0, n = 0;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                n++;
+                r = row(st, ctx);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0)
+                r = rc == SQLITE_DONE ? n : sqlite_err(s, rc, what);
+        sqlite3_finalize(st);
+        return r;
+}
+
+void sqlite_where_in(struct sbuf *q, const char *column, unsigned mask, const char *const *names,
+                     int n)
+{
+        const char *sep = "";
+
+        if (!mask)
+                return;
+        sbuf_printf(q, " AND %s IN (", column);
+        for (int i = 0; i < n; i++)
+                if (mask & (1u << i)) {
+                        sbuf_printf(q, "%s'%s'", sep, names[i]);
+                        sep = ", ";
+                }
+        sbuf_putc(q, ')');
 }
 
 /* A cached statement without parameters or rows (transaction control), like sqlite_exec(). */

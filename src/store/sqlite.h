@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "store.h"
+#include "util.h"
 
 /* Cached statements, one slot each (the SQL stands where it is used). */
 enum {
@@ -96,6 +97,24 @@ int sqlite_step_done(struct store *s, sqlite3_stmt *st, const char *what);
 /* The first column of the first row of sql (one text argument or none), dflt for NULL. */
 int sqlite_query_int64(struct store *s, const char *sql, const char *arg, int64_t dflt,
                        int64_t *ret);
+static inline const char *sqlite_text(sqlite3_stmt *st, int col)
+{
+        return (const char *)sqlite3_column_text(st, col);
+}
+/* A store_*_cb (cast back to its type by the row function) and its userdata. */
+struct sqlite_cb {
+        void (*fn)(void);
+        void *userdata;
+};
+/* Steps st (from sqlite_prepare()) to its end, calling row(st, ctx) for each row until one
+ * returns a negative value, then finalizes st. Returns that value, a negative errno (logged
+ * with what), or the number of rows. */
+int sqlite_each(struct store *s, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *ctx),
+                void *ctx, const char *what);
+/* Appends " AND column IN ('name', ...)" for the bits set in mask (bit i: names[i], i < n);
+ * nothing when mask is 0. The names are the program's own constants, never input. */
+void sqlite_where_in(struct sbuf *q, const char *column, unsigned mask, const char *const *names,
+                     int n);
 /* Rows of (device, usec) of st, whose ?1 is text and ?2 usec. */
 int sqlite_foreach_device_usec(struct store *s, sqlite3_stmt *st, const char *text, int64_t usec,
                                store_device_usec_cb cb, void *userdata, const char *what);
@@ -136,6 +155,14 @@ int sqlite_backup(const char *src_path, const char *dest_path, struct store_back
 /* sqlite_events.c */
 int sqlite_event_exists(struct store *s, const char *device, const char *uid);
 int sqlite_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid);
+int sqlite_get_event(struct store *s, const char *device, const char *uid, store_event_cb cb,
+                     void *userdata);
+int sqlite_list_alert_events(struct store *s, const char *household, const char *alert_id,
+                             size_t max, store_event_cb cb, void *userdata);
+int sqlite_last_event_id(struct store *s, int64_t *ret);
+int sqlite_count_events(struct store *s, int64_t after_id, const char *verdict, int64_t *ret);
+int sqlite_household_timeline(struct store *s, const char *household, int64_t since_usec,
+                              store_timeline_cb cb, void *userdata);
 int sqlite_foreach_device_seen(struct store *s, const char *household, int64_t since_usec,
                                store_device_usec_cb cb, void *userdata);
 /* sqlite_alerts.c */
@@ -145,13 +172,16 @@ int sqlite_update_alert(struct store *s, const struct alert *a);
 int sqlite_set_alert_reason(struct store *s, const char *alert_id, const char *reason);
 int sqlite_insert_action(struct store *s, const char *kind, const char *actor, const char *channel,
                          const char *target, int64_t usec, const char *detail);
+int sqlite_list_actions(struct store *s, const char *target, store_action_cb cb, void *userdata);
 int sqlite_set_alert_acked(struct store *s, const char *alert_id, const char *worker,
                            const char *channel, int64_t usec);
 int sqlite_set_alert_resolved(struct store *s, const char *alert_id, const char *worker,
                               const char *channel, int64_t usec, const char *note);
 int sqlite_alert_household(struct store *s, const char *alert_id, char *buf, size_t size);
-int sqlite_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata);
+int sqlite_list_alerts(struct store *s, const struct store_alert_filter *f, store_alert_cb cb,
+                       void *userdata);
 int sqlite_get_alert(struct store *s, const char *alert_id, store_alert_cb cb, void *userdata);
+int sqlite_count_live_alerts(struct store *s, struct store_alert_counts *ret);
 int sqlite_foreach_alert_raised(struct store *s, const char *kind, int64_t since_usec,
                                 store_device_usec_cb cb, void *userdata);
 int sqlite_foreach_household_with_alert(struct store *s, const char *kind, store_household_cb cb,
@@ -160,6 +190,8 @@ int sqlite_foreach_household_with_alert(struct store *s, const char *kind, store
 int sqlite_insert_notification(struct store *s, const struct store_notification *n);
 int sqlite_foreach_due_notification(struct store *s, int64_t now_usec, size_t max,
                                     store_notification_cb cb, void *userdata);
+int sqlite_list_notifications(struct store *s, const struct store_notification_filter *f,
+                              store_notification_cb cb, void *userdata);
 int sqlite_set_notification_state(struct store *s, const char *id, enum notification_state st,
                                   int attempts, int64_t next_usec, const char *error,
                                   int64_t now_usec);
@@ -174,7 +206,8 @@ int sqlite_foreach_notified_worker(struct store *s, const char *alert_id, store_
 /* sqlite_rules.c */
 int sqlite_insert_pass(struct store *s, const struct store_pass *p, int64_t *ret_id);
 int sqlite_update_pass(struct store *s, const struct store_pass *p);
-int sqlite_foreach_pending_pass(struct store *s, store_pass_cb cb, void *userdata);
+int sqlite_list_passes(struct store *s, const struct store_pass_filter *f, store_pass_cb cb,
+                       void *userdata);
 int sqlite_insert_checkin(struct store *s, const char *household, const char *worker,
                           const char *channel, int64_t usec, int64_t recv_usec);
 int sqlite_insert_report(struct store *s, const char *household, const char *channel,

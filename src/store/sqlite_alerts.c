@@ -87,6 +87,37 @@ int sqlite_insert_action(struct store *s, const char *kind, const char *actor, c
         return sqlite_step_done(s, st, "storing action");
 }
 
+static int action_row(sqlite3_stmt *st, void *userdata)
+{
+        struct sqlite_cb *c = userdata;
+        struct store_action a = {
+                .id = sqlite3_column_int64(st, 0),
+                .kind = sqlite_text(st, 1),
+                .actor = sqlite_text(st, 2),
+                .channel = sqlite_text(st, 3),
+                .target = sqlite_text(st, 4),
+                .usec = sqlite3_column_int64(st, 5),
+                .detail = sqlite_text(st, 6),
+        };
+        return ((store_action_cb)c->fn)(&a, c->userdata);
+}
+
+int sqlite_list_actions(struct store *s, const char *target, store_action_cb cb, void *userdata)
+{
+        sqlite3_stmt *st = sqlite_prepare(s,
+                                          "SELECT id, kind, actor, channel, target, usec, detail"
+                                          " FROM action WHERE target = ?1 ORDER BY usec, id",
+                                          "reading actions");
+        int r;
+
+        if (!st)
+                return -EIO;
+        sqlite_bind_text(st, 1, target);
+        r = sqlite_each(s, st, action_row, &(struct sqlite_cb){ (void (*)(void))cb, userdata },
+                        "reading actions");
+        return r < 0 ? r : 0;
+}
+
 int sqlite_set_alert_acked(struct store *s, const char *alert_id, const char *worker,
                            const char *channel, int64_t usec)
 {
@@ -122,78 +153,123 @@ int sqlite_set_alert_resolved(struct store *s, const char *alert_id, const char 
         return sqlite3_changes(sq(s)->db) ? 0 : STORE_E_NOT_FOUND;
 }
 
-#define ALERT_ROW_COLUMNS                                                                          \
-        "id, household, device, kind, severity, state, event_uid, count, step, round,"             \
-        " event_ts, raised_usec, last_event_usec, acked_usec, next_usec, reminders, reason,"       \
-        " acked_by"
+/* The one column list of an alert, read by alert_row_read(). */
+#define ALERT_COLUMNS                                                                              \
+        "id, household, community, device, kind, severity, state, reason, count, event_uid,"       \
+        " event_ts, raised_usec, last_event_usec, step, round, next_usec, reminders, acked_by,"    \
+        " ack_channel, acked_usec, resolved_by, resolve_channel, resolved_usec, note"
 
 static void alert_row_read(sqlite3_stmt *st, struct store_alert_row *row)
 {
         *row = (struct store_alert_row){
-                .id = (const char *)sqlite3_column_text(st, 0),
-                .household = (const char *)sqlite3_column_text(st, 1),
-                .device = (const char *)sqlite3_column_text(st, 2),
-                .kind = (const char *)sqlite3_column_text(st, 3),
-                .severity = (const char *)sqlite3_column_text(st, 4),
-                .state = (const char *)sqlite3_column_text(st, 5),
-                .event_uid = (const char *)sqlite3_column_text(st, 6),
-                .count = sqlite3_column_int(st, 7),
-                .step = sqlite3_column_int(st, 8),
-                .round = sqlite3_column_int(st, 9),
+                .id = sqlite_text(st, 0),
+                .household = sqlite_text(st, 1),
+                .community = sqlite_text(st, 2),
+                .device = sqlite_text(st, 3),
+                .kind = sqlite_text(st, 4),
+                .severity = sqlite_text(st, 5),
+                .state = sqlite_text(st, 6),
+                .reason = sqlite_text(st, 7),
+                .count = sqlite3_column_int(st, 8),
+                .event_uid = sqlite_text(st, 9),
                 .event_ts = sqlite3_column_double(st, 10),
                 .raised_usec = sqlite3_column_int64(st, 11),
                 .last_event_usec = sqlite3_column_int64(st, 12),
-                .acked_usec = sqlite3_column_int64(st, 13),
-                .next_usec = sqlite3_column_int64(st, 14),
-                .reminders = sqlite3_column_int(st, 15),
-                .reason = (const char *)sqlite3_column_text(st, 16),
-                .acked_by = (const char *)sqlite3_column_text(st, 17),
+                .step = sqlite3_column_int(st, 13),
+                .round = sqlite3_column_int(st, 14),
+                .next_usec = sqlite3_column_int64(st, 15),
+                .reminders = sqlite3_column_int(st, 16),
+                .acked_by = sqlite_text(st, 17),
+                .ack_channel = sqlite_text(st, 18),
+                .acked_usec = sqlite3_column_int64(st, 19),
+                .resolved_by = sqlite_text(st, 20),
+                .resolve_channel = sqlite_text(st, 21),
+                .resolved_usec = sqlite3_column_int64(st, 22),
+                .note = sqlite_text(st, 23),
         };
 }
 
-int sqlite_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata)
+static int alert_row(sqlite3_stmt *st, void *userdata)
 {
-        sqlite3_stmt *st;
-        int rc, r = 0;
+        struct sqlite_cb *c = userdata;
+        struct store_alert_row row;
 
-        rc = sqlite3_prepare_v2(sq(s)->db,
-                                "SELECT " ALERT_ROW_COLUMNS " FROM alert WHERE state != 'resolved'"
-                                " ORDER BY raised_usec",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_err(s, rc, "loading alerts");
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                struct store_alert_row row;
-                alert_row_read(st, &row);
-                r = cb(&row, userdata);
-                if (r < 0)
-                        break;
-        }
-        if (r == 0 && rc != SQLITE_DONE)
-                r = sqlite_err(s, rc, "loading alerts");
-        sqlite3_finalize(st);
-        return r;
+        alert_row_read(st, &row);
+        return ((store_alert_cb)c->fn)(&row, c->userdata);
+}
+
+int sqlite_list_alerts(struct store *s, const struct store_alert_filter *f, store_alert_cb cb,
+                       void *userdata)
+{
+        static const struct store_alert_filter all = { 0 };
+        const char *states[_ALERT_STATE_MAX];
+        char buf[512];
+        struct sbuf q;
+        sqlite3_stmt *st;
+        int n = 0, r;
+
+        if (!f)
+                f = &all;
+        for (int i = 0; i < _ALERT_STATE_MAX; i++)
+                states[i] = alert_state_to_string((enum alert_state)i);
+        sbuf_init(&q, buf, sizeof(buf));
+        sbuf_puts(&q, "SELECT " ALERT_COLUMNS " FROM alert WHERE 1");
+        sqlite_where_in(&q, "state", f->states, states, _ALERT_STATE_MAX);
+        if (f->community)
+                sbuf_printf(&q, " AND community = ?%d", ++n);
+        if (f->household)
+                sbuf_printf(&q, " AND household = ?%d", ++n);
+        sbuf_puts(&q, f->newest_first ? " ORDER BY raised_usec DESC, id DESC"
+                                      : " ORDER BY raised_usec, id");
+        if (f->limit)
+                sbuf_printf(&q, " LIMIT %zu", f->limit);
+        st = sbuf_text(&q) ? sqlite_prepare(s, sbuf_text(&q), "reading alerts") : NULL;
+        sbuf_done(&q);
+        if (!st)
+                return -EIO;
+        n = 0;
+        if (f->community)
+                sqlite_bind_text(st, ++n, f->community);
+        if (f->household)
+                sqlite_bind_text(st, ++n, f->household);
+        r = sqlite_each(s, st, alert_row, &(struct sqlite_cb){ (void (*)(void))cb, userdata },
+                        "reading alerts");
+        return r < 0 ? r : 0;
 }
 
 int sqlite_get_alert(struct store *s, const char *alert_id, store_alert_cb cb, void *userdata)
 {
-        sqlite3_stmt *st;
-        int rc, r;
+        sqlite3_stmt *st = sqlite_prepare(s, "SELECT " ALERT_COLUMNS " FROM alert WHERE id = ?1",
+                                          "looking up alert");
+        int r;
 
-        rc = sqlite3_prepare_v2(sq(s)->db, "SELECT " ALERT_ROW_COLUMNS " FROM alert WHERE id = ?1",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_err(s, rc, "looking up alert");
+        if (!st)
+                return -EIO;
         sqlite_bind_text(st, 1, alert_id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                struct store_alert_row row;
-                alert_row_read(st, &row);
-                r = cb(&row, userdata);
-        } else if (rc == SQLITE_DONE)
-                r = STORE_E_NOT_FOUND;
-        else
-                r = sqlite_err(s, rc, "looking up alert");
+        r = sqlite_each(s, st, alert_row, &(struct sqlite_cb){ (void (*)(void))cb, userdata },
+                        "looking up alert");
+        return r < 0 ? r : r == 0 ? STORE_E_NOT_FOUND : 0;
+}
+
+int sqlite_count_live_alerts(struct store *s, struct store_alert_counts *ret)
+{
+        sqlite3_stmt *st = sqlite_prepare(s,
+                                          "SELECT kind, state, count(*) FROM alert"
+                                          " WHERE state IN ('open', 'acked') GROUP BY kind, state",
+                                          "counting alerts");
+        int rc, r = 0;
+
+        memset(ret, 0, sizeof(*ret));
+        if (!st)
+                return -EIO;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                enum alert_kind k = alert_kind_from_string(sqlite_text(st, 0));
+                if (k >= 0 && k < _ALERT_KIND_MAX)
+                        *(str_eq(sqlite_text(st, 1), "acked") ? &ret->acked[k] : &ret->open[k]) =
+                            sqlite3_column_int64(st, 2);
+        }
+        if (rc != SQLITE_DONE)
+                r = sqlite_err(s, rc, "counting alerts");
         sqlite3_finalize(st);
         return r;
 }

@@ -8,6 +8,11 @@
 #include "log.h"
 #include "util.h"
 
+/* The one column list of a notification, read by notification_read(). */
+#define NOTIFICATION_COLUMNS                                                                       \
+        "id, alert_id, worker, channel, step, round, kind, priority, payload, created_usec,"       \
+        " next_usec, attempts, state, last_error, last_attempt_usec, delivered_usec, dead_usec"
+
 static const char sql_notified_workers[] =
     "SELECT worker FROM notification WHERE alert_id = ?1"
     " AND kind != 'ack_notice' AND worker IS NOT NULL"
@@ -20,13 +25,11 @@ static const char sql_notif_insert[] =
 /* The order is found on the index alone (notification_due covers it), then only
  * the rows taken are read: sorting whole rows (payloads) of a backlog of thousands
  * took tens of milliseconds per pass. */
-static const char sql_notif_due[] =
-    "SELECT id, alert_id, worker, channel, step, round, priority, payload,"
-    " created_usec, next_usec, attempts FROM notification"
-    " WHERE rowid IN (SELECT rowid FROM notification"
-    "  WHERE state = 'pending' AND next_usec <= ?1"
-    "  ORDER BY priority, next_usec, created_usec LIMIT ?2)"
-    " ORDER BY priority, next_usec, created_usec";
+static const char sql_notif_due[] = "SELECT " NOTIFICATION_COLUMNS " FROM notification"
+                                    " WHERE rowid IN (SELECT rowid FROM notification"
+                                    "  WHERE state = 'pending' AND next_usec <= ?1"
+                                    "  ORDER BY priority, next_usec, created_usec LIMIT ?2)"
+                                    " ORDER BY priority, next_usec, created_usec";
 static const char sql_notif_state[] =
     "UPDATE notification SET state = ?2,"
     " attempts = CASE WHEN ?3 < 0 THEN attempts ELSE ?3 END, next_usec = ?4,"
@@ -83,6 +86,37 @@ int sqlite_insert_notification(struct store *s, const struct store_notification 
         return sqlite_step_done(s, st, "storing notification");
 }
 
+static enum notification_state notification_state_from_string(const char *v)
+{
+        for (int i = 0; i < _NOTIFICATION_STATE_MAX; i++)
+                if (str_eq(v, notification_state_to_string((enum notification_state)i)))
+                        return (enum notification_state)i;
+        return NOTIFICATION_PENDING;
+}
+
+static void notification_read(sqlite3_stmt *st, struct store_notification *n)
+{
+        *n = (struct store_notification){
+                .id = sqlite_text(st, 0),
+                .alert_id = sqlite_text(st, 1),
+                .worker = sqlite_text(st, 2),
+                .channel = sqlite_text(st, 3),
+                .step = sqlite_text(st, 4),
+                .round = sqlite3_column_int(st, 5),
+                .kind = sqlite_text(st, 6),
+                .priority = sqlite3_column_int(st, 7),
+                .payload = sqlite_text(st, 8),
+                .created_usec = sqlite3_column_int64(st, 9),
+                .next_usec = sqlite3_column_int64(st, 10),
+                .attempts = sqlite3_column_int(st, 11),
+                .state = notification_state_from_string(sqlite_text(st, 12)),
+                .last_error = sqlite_text(st, 13),
+                .last_attempt_usec = sqlite3_column_int64(st, 14),
+                .delivered_usec = sqlite3_column_int64(st, 15),
+                .dead_usec = sqlite3_column_int64(st, 16),
+        };
+}
+
 int sqlite_foreach_due_notification(struct store *s, int64_t now_usec, size_t max,
                                     store_notification_cb cb, void *userdata)
 {
@@ -94,19 +128,8 @@ int sqlite_foreach_due_notification(struct store *s, int64_t now_usec, size_t ma
         sqlite3_bind_int64(st, 1, now_usec);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                struct store_notification n = {
-                        .id = (const char *)sqlite3_column_text(st, 0),
-                        .alert_id = (const char *)sqlite3_column_text(st, 1),
-                        .worker = (const char *)sqlite3_column_text(st, 2),
-                        .channel = (const char *)sqlite3_column_text(st, 3),
-                        .step = (const char *)sqlite3_column_text(st, 4),
-                        .round = sqlite3_column_int(st, 5),
-                        .priority = sqlite3_column_int(st, 6),
-                        .payload = (const char *)sqlite3_column_text(st, 7),
-                        .created_usec = sqlite3_column_int64(st, 8),
-                        .next_usec = sqlite3_column_int64(st, 9),
-                        .attempts = sqlite3_column_int(st, 10),
-                };
+                struct store_notification n;
+                notification_read(st, &n);
                 r = cb(&n, userdata);
                 if (r < 0)
                         break;
@@ -117,10 +140,48 @@ int sqlite_foreach_due_notification(struct store *s, int64_t now_usec, size_t ma
         return r;
 }
 
-static const char *notification_state_name(enum notification_state st)
+static int notification_row(sqlite3_stmt *st, void *userdata)
 {
-        static const char *const names[] = { "pending", "sending", "delivered", "dead" };
-        return names[st];
+        struct sqlite_cb *c = userdata;
+        struct store_notification n;
+
+        notification_read(st, &n);
+        return ((store_notification_cb)c->fn)(&n, c->userdata);
+}
+
+int sqlite_list_notifications(struct store *s, const struct store_notification_filter *f,
+                              store_notification_cb cb, void *userdata)
+{
+        static const struct store_notification_filter all = { 0 };
+        const char *states[_NOTIFICATION_STATE_MAX];
+        char buf[512];
+        struct sbuf q;
+        sqlite3_stmt *st;
+        int r;
+
+        if (!f)
+                f = &all;
+        for (int i = 0; i < _NOTIFICATION_STATE_MAX; i++)
+                states[i] = notification_state_to_string((enum notification_state)i);
+        sbuf_init(&q, buf, sizeof(buf));
+        sbuf_puts(&q, "SELECT " NOTIFICATION_COLUMNS " FROM notification WHERE 1");
+        if (f->alert_id)
+                sbuf_puts(&q, " AND alert_id = ?1");
+        sqlite_where_in(&q, "state", f->states, states, _NOTIFICATION_STATE_MAX);
+        sbuf_puts(&q, f->newest_first ? " ORDER BY created_usec DESC, id DESC"
+                                      : " ORDER BY created_usec, id");
+        if (f->limit)
+                sbuf_printf(&q, " LIMIT %zu", f->limit);
+        st = sbuf_text(&q) ? sqlite_prepare(s, sbuf_text(&q), "reading notifications") : NULL;
+        sbuf_done(&q);
+        if (!st)
+                return -EIO;
+        if (f->alert_id)
+                sqlite_bind_text(st, 1, f->alert_id);
+        r = sqlite_each(s, st, notification_row,
+                        &(struct sqlite_cb){ (void (*)(void))cb, userdata },
+                        "reading notifications");
+        return r < 0 ? r : 0;
 }
 
 int sqlite_set_notification_state(struct store *s, const char *id, enum notification_state nst,
@@ -131,7 +192,7 @@ int sqlite_set_notification_state(struct store *s, const char *id, enum notifica
         if (!st)
                 return -EIO;
         sqlite_bind_text(st, 1, id);
-        sqlite_bind_text(st, 2, notification_state_name(nst));
+        sqlite_bind_text(st, 2, notification_state_to_string(nst));
         sqlite3_bind_int(st, 3, attempts);
         sqlite3_bind_int64(st, 4, next_usec);
         sqlite_bind_text(st, 5, error);

@@ -59,40 +59,59 @@ int sqlite_update_pass(struct store *s, const struct store_pass *p)
         return sqlite_step_done(s, st, "updating pass");
 }
 
-int sqlite_foreach_pending_pass(struct store *s, store_pass_cb cb, void *userdata)
+static int pass_row(sqlite3_stmt *st, void *userdata)
 {
-        sqlite3_stmt *st;
-        int rc, r = 0;
+        struct sqlite_cb *c = userdata;
+        struct store_pass p = {
+                .id = sqlite3_column_int64(st, 0),
+                .household = sqlite_text(st, 1),
+                .worker = sqlite_text(st, 2),
+                .channel = sqlite_text(st, 3),
+                .reason = sqlite_text(st, 4),
+                .from_usec = sqlite3_column_int64(st, 5),
+                .to_usec = sqlite3_column_int64(st, 6),
+                .created_usec = sqlite3_column_int64(st, 7),
+                .exit_usec = sqlite3_column_int64(st, 8),
+                .return_usec = sqlite3_column_int64(st, 9),
+                .overdue = sqlite3_column_int(st, 10) != 0,
+                .done = sqlite3_column_int(st, 11) != 0,
+        };
+        return ((store_pass_cb)c->fn)(&p, c->userdata);
+}
 
-        rc = sqlite3_prepare_v2(sq(s)->db,
-                                "SELECT id, household, worker, channel, reason, from_usec, to_usec,"
-                                " created_usec, exit_usec, return_usec, overdue FROM pass"
-                                " WHERE done = 0 ORDER BY from_usec, id",
-                                -1, &st, NULL);
-        if (rc != SQLITE_OK)
-                return sqlite_err(s, rc, "loading passes");
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                struct store_pass p = {
-                        .id = sqlite3_column_int64(st, 0),
-                        .household = (const char *)sqlite3_column_text(st, 1),
-                        .worker = (const char *)sqlite3_column_text(st, 2),
-                        .channel = (const char *)sqlite3_column_text(st, 3),
-                        .reason = (const char *)sqlite3_column_text(st, 4),
-                        .from_usec = sqlite3_column_int64(st, 5),
-                        .to_usec = sqlite3_column_int64(st, 6),
-                        .created_usec = sqlite3_column_int64(st, 7),
-                        .exit_usec = sqlite3_column_int64(st, 8),
-                        .return_usec = sqlite3_column_int64(st, 9),
-                        .overdue = sqlite3_column_int(st, 10) != 0,
-                };
-                r = cb(&p, userdata);
-                if (r < 0)
-                        break;
-        }
-        if (r == 0 && rc != SQLITE_DONE)
-                r = sqlite_err(s, rc, "loading passes");
-        sqlite3_finalize(st);
-        return r;
+int sqlite_list_passes(struct store *s, const struct store_pass_filter *f, store_pass_cb cb,
+                       void *userdata)
+{
+        static const struct store_pass_filter pending = { 0 };
+        char buf[512];
+        struct sbuf q;
+        sqlite3_stmt *st;
+        int n = 0, r;
+
+        if (!f)
+                f = &pending;
+        sbuf_init(&q, buf, sizeof(buf));
+        sbuf_puts(&q, "SELECT id, household, worker, channel, reason, from_usec, to_usec,"
+                      " created_usec, exit_usec, return_usec, overdue, done FROM pass WHERE 1");
+        if (f->household)
+                sbuf_printf(&q, " AND household = ?%d", ++n);
+        if (!f->all && f->now_usec)
+                sbuf_printf(&q, " AND (done = 0 OR to_usec > ?%d)", ++n);
+        else if (!f->all)
+                sbuf_puts(&q, " AND done = 0");
+        sbuf_puts(&q, " ORDER BY from_usec, id");
+        st = sbuf_text(&q) ? sqlite_prepare(s, sbuf_text(&q), "loading passes") : NULL;
+        sbuf_done(&q);
+        if (!st)
+                return -EIO;
+        n = 0;
+        if (f->household)
+                sqlite_bind_text(st, ++n, f->household);
+        if (!f->all && f->now_usec)
+                sqlite3_bind_int64(st, ++n, f->now_usec);
+        r = sqlite_each(s, st, pass_row, &(struct sqlite_cb){ (void (*)(void))cb, userdata },
+                        "loading passes");
+        return r < 0 ? r : 0;
 }
 
 int sqlite_insert_checkin(struct store *s, const char *household, const char *worker,

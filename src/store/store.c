@@ -166,6 +166,28 @@ int store_foreach_device_seen(struct store *s, const char *household, int64_t si
         return s->ops->foreach_device_seen(s, household, since_usec, cb, userdata);
 }
 
+int store_get_event(struct store *s, const char *device, const char *uid, store_event_cb cb,
+                    void *userdata)
+{
+        return s->ops->get_event(s, device, uid, cb, userdata);
+}
+
+int store_list_alert_events(struct store *s, const char *household, const char *alert_id,
+                            size_t max, store_event_cb cb, void *userdata)
+{
+        return s->ops->list_alert_events(s, household, alert_id, max, cb, userdata);
+}
+
+int store_last_event_id(struct store *s, int64_t *ret)
+{
+        return s->ops->last_event_id(s, ret);
+}
+
+int store_count_events(struct store *s, int64_t after_id, const char *verdict, int64_t *ret)
+{
+        return s->ops->count_events(s, after_id, verdict, ret);
+}
+
 /* ---- alerts and actions ---- */
 
 int store_insert_alert(struct store *s, const struct alert *a, const char *community,
@@ -190,6 +212,11 @@ int store_insert_action(struct store *s, const char *kind, const char *actor, co
         return s->ops->insert_action(s, kind, actor, channel, target, usec, detail);
 }
 
+int store_list_actions(struct store *s, const char *target, store_action_cb cb, void *userdata)
+{
+        return s->ops->list_actions(s, target, cb, userdata);
+}
+
 int store_set_alert_acked(struct store *s, const char *alert_id, const char *worker,
                           const char *channel, int64_t usec)
 {
@@ -207,14 +234,26 @@ int store_alert_household(struct store *s, const char *alert_id, char *buf, size
         return s->ops->alert_household(s, alert_id, buf, size);
 }
 
+int store_list_alerts(struct store *s, const struct store_alert_filter *f, store_alert_cb cb,
+                      void *userdata)
+{
+        return s->ops->list_alerts(s, f, cb, userdata);
+}
+
 int store_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata)
 {
-        return s->ops->foreach_live_alert(s, cb, userdata);
+        static const struct store_alert_filter live = { .states = STORE_ALERTS_LIVE };
+        return s->ops->list_alerts(s, &live, cb, userdata);
 }
 
 int store_get_alert(struct store *s, const char *alert_id, store_alert_cb cb, void *userdata)
 {
         return s->ops->get_alert(s, alert_id, cb, userdata);
+}
+
+int store_count_live_alerts(struct store *s, struct store_alert_counts *ret)
+{
+        return s->ops->count_live_alerts(s, ret);
 }
 
 int store_foreach_alert_raised(struct store *s, const char *kind, int64_t since_usec,
@@ -231,6 +270,12 @@ int store_foreach_household_with_alert(struct store *s, const char *kind, store_
 
 /* ---- outbox ---- */
 
+const char *notification_state_to_string(enum notification_state st)
+{
+        static const char *const names[] = { "pending", "sending", "delivered", "dead" };
+        return st >= 0 && st < _NOTIFICATION_STATE_MAX ? names[st] : NULL;
+}
+
 int store_insert_notification(struct store *s, const struct store_notification *n)
 {
         return s->ops->insert_notification(s, n);
@@ -240,6 +285,12 @@ int store_foreach_due_notification(struct store *s, int64_t now_usec, size_t max
                                    store_notification_cb cb, void *userdata)
 {
         return s->ops->foreach_due_notification(s, now_usec, max, cb, userdata);
+}
+
+int store_list_notifications(struct store *s, const struct store_notification_filter *f,
+                             store_notification_cb cb, void *userdata)
+{
+        return s->ops->list_notifications(s, f, cb, userdata);
 }
 
 int store_set_notification_state(struct store *s, const char *id, enum notification_state st,
@@ -297,9 +348,15 @@ int store_update_pass(struct store *s, const struct store_pass *p)
         return s->ops->update_pass(s, p);
 }
 
+int store_list_passes(struct store *s, const struct store_pass_filter *f, store_pass_cb cb,
+                      void *userdata)
+{
+        return s->ops->list_passes(s, f, cb, userdata);
+}
+
 int store_foreach_pending_pass(struct store *s, store_pass_cb cb, void *userdata)
 {
-        return s->ops->foreach_pending_pass(s, cb, userdata);
+        return s->ops->list_passes(s, NULL, cb, userdata);
 }
 
 int store_insert_checkin(struct store *s, const char *household, const char *worker,
@@ -325,6 +382,12 @@ int store_save_household_state(struct store *s, const char *household, const cha
 int store_foreach_household_state(struct store *s, store_household_state_cb cb, void *userdata)
 {
         return s->ops->foreach_household_state(s, cb, userdata);
+}
+
+int store_household_timeline(struct store *s, const char *household, int64_t since_usec,
+                             store_timeline_cb cb, void *userdata)
+{
+        return s->ops->household_timeline(s, household, since_usec, cb, userdata);
 }
 
 /* ---- the database itself ---- */
