@@ -36,7 +36,6 @@
  * transaction) costs one indirect call per operation, no allocation and no copy. */
 #pragma once
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,8 +53,6 @@ struct store;
 int store_open(const char *database, bool sync_full, bool readonly, struct store **ret);
 /* Commits the open transaction, if any, and frees the store. NULL-safe. */
 struct store *store_close(struct store *s);
-/* The SQLite connection, for the readers not yet moved into the store (going away). */
-sqlite3 *store_db(struct store *s);
 
 int store_begin(struct store *s);
 /* store_begin() without waiting for another connection's write lock: -EBUSY at once while

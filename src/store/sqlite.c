@@ -185,11 +185,6 @@ sqlite3 *store_sqlite_db(struct store *s)
         return sq(s)->db;
 }
 
-sqlite3 *store_db(struct store *s)
-{
-        return sq(s)->db;
-}
-
 const char *sqlite_path(struct store *s)
 {
         return sq(s)->path;
