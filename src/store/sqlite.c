@@ -278,6 +278,19 @@ void sqlite_where_in(struct sbuf *q, const char *column, unsigned mask, const ch
         sbuf_putc(q, ')');
 }
 
+sqlite3_stmt *sqlite_prepare_built(struct store *s, struct sbuf *q, const char *what)
+{
+        const char *sql = sbuf_text(q);
+        sqlite3_stmt *st = NULL;
+
+        if (sql)
+                st = sqlite_prepare(s, sql, what);
+        else
+                log_err("database: %s: out of memory", what);
+        sbuf_done(q);
+        return st;
+}
+
 /* A cached statement without parameters or rows (transaction control), like sqlite_exec(). */
 static int exec_stmt(struct store *s, int which)
 {

@@ -89,6 +89,8 @@ int sqlite_exec(struct store *s, const char *sql);
 sqlite3_stmt *sqlite_stmt(struct store *s, int which, const char *sql);
 /* A statement prepared for this call (sqlite3_finalize() it), or NULL, logged. */
 sqlite3_stmt *sqlite_prepare(struct store *s, const char *sql, const char *what);
+/* sqlite_prepare() of the text built in q, which is freed. */
+sqlite3_stmt *sqlite_prepare_built(struct store *s, struct sbuf *q, const char *what);
 void sqlite_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* 0 is NULL (no such time). */
 void sqlite_bind_usec(sqlite3_stmt *st, int i, int64_t v);

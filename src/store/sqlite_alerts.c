@@ -223,8 +223,7 @@ int sqlite_list_alerts(struct store *s, const struct store_alert_filter *f, stor
                                       : " ORDER BY raised_usec, id");
         if (f->limit)
                 sbuf_printf(&q, " LIMIT %zu", f->limit);
-        st = sbuf_text(&q) ? sqlite_prepare(s, sbuf_text(&q), "reading alerts") : NULL;
-        sbuf_done(&q);
+        st = sqlite_prepare_built(s, &q, "reading alerts");
         if (!st)
                 return -EIO;
         n = 0;

@@ -172,8 +172,7 @@ int sqlite_list_notifications(struct store *s, const struct store_notification_f
                                       : " ORDER BY created_usec, id");
         if (f->limit)
                 sbuf_printf(&q, " LIMIT %zu", f->limit);
-        st = sbuf_text(&q) ? sqlite_prepare(s, sbuf_text(&q), "reading notifications") : NULL;
-        sbuf_done(&q);
+        st = sqlite_prepare_built(s, &q, "reading notifications");
         if (!st)
                 return -EIO;
         if (f->alert_id)

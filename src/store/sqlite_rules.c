@@ -59,6 +59,11 @@ int sqlite_update_pass(struct store *s, const struct store_pass *p)
         return sqlite_step_done(s, st, "updating pass");
 }
 
+/* The one column list of a pass, read by pass_row(). */
+#define PASS_COLUMNS                                                                               \
+        "id, household, worker, channel, reason, from_usec, to_usec, created_usec, exit_usec,"     \
+        " return_usec, overdue, done"
+
 static int pass_row(sqlite3_stmt *st, void *userdata)
 {
         struct sqlite_cb *c = userdata;
@@ -91,8 +96,7 @@ int sqlite_list_passes(struct store *s, const struct store_pass_filter *f, store
         if (!f)
                 f = &pending;
         sbuf_init(&q, buf, sizeof(buf));
-        sbuf_puts(&q, "SELECT id, household, worker, channel, reason, from_usec, to_usec,"
-                      " created_usec, exit_usec, return_usec, overdue, done FROM pass WHERE 1");
+        sbuf_puts(&q, "SELECT " PASS_COLUMNS " FROM pass WHERE 1");
         if (f->household)
                 sbuf_printf(&q, " AND household = ?%d", ++n);
         if (!f->all && f->now_usec)
@@ -100,8 +104,7 @@ int sqlite_list_passes(struct store *s, const struct store_pass_filter *f, store
         else if (!f->all)
                 sbuf_puts(&q, " AND done = 0");
         sbuf_puts(&q, " ORDER BY from_usec, id");
-        st = sbuf_text(&q) ? sqlite_prepare(s, sbuf_text(&q), "loading passes") : NULL;
-        sbuf_done(&q);
+        st = sqlite_prepare_built(s, &q, "loading passes");
         if (!st)
                 return -EIO;
         n = 0;
