@@ -1068,7 +1068,7 @@ static void payload_kind(struct out *t, const char *payload)
         if (cJSON_IsNumber(k) && t->arr)
                 out_number(t, true, k->valuedouble);
         else if (cJSON_IsNumber(k)) {
-                snprintf(buf, sizeof(buf), "%g", k->valuedouble);
+                snprintf(buf, sizeof(buf), "%.15g", k->valuedouble); /* as SQLite prints */
                 out_text(t, buf);
         } else
                 out_text(t, cJSON_IsString(k) ? k->valuestring : NULL);

@@ -1,5 +1,6 @@
 /* sqlite_alerts.c: alerts and the actions recorded about them (ack, resolve, commands) in
- * SQLite. */
+ * SQLite. Every reader of an alert (the engine at start, the API, the pages, the CLI) gets
+ * the same record through one column list (ALERT_COLUMNS). */
 #include "sqlite.h"
 
 #include <errno.h>

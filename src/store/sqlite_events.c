@@ -1,5 +1,7 @@
 /* sqlite_events.c: device events in SQLite: the event path's writes (one row per event,
- * (device, uid) unique so a redelivery is recognised) and the signs of life read at start. */
+ * (device, uid) unique so a redelivery is recognised), the signs of life read at start, and
+ * the reads of events: one by id, an alert's, a household's timeline, counts for the bench.
+ * Reads go through one column list (EVENT_COLUMNS); the payload is stored, never read back. */
 #include "sqlite.h"
 
 #include <errno.h>
