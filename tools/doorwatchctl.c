@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ctl-list.h"
 #include "devtools.h"
 #include "log.h"
 #include "notify/notify.h"
@@ -99,91 +100,6 @@ static int open_db(struct ctl *ctl)
                 fprintf(stderr, "doorwatchctl: cannot open the database %s\n",
                         ctl->config->database);
         return r;
-}
-
-/* A listing, printed as a table (a header line, then one line a row, tab-separated, "-" for
- * none) or with --json as an array of objects. Columns are given in order, the names once. */
-struct out {
-        const char *const *names; /* NULL-terminated */
-        size_t col;               /* of the row being written */
-        cJSON *arr, *obj;         /* --json */
-};
-
-static void out_begin(struct out *t, const struct ctl *ctl, const char *const *names)
-{
-        *t = (struct out){ .names = names };
-        if (ctl->json) {
-                t->arr = cJSON_CreateArray();
-                return;
-        }
-        for (size_t i = 0; names[i]; i++)
-                printf("%s%s", i ? "\t" : "", names[i]);
-        printf("\n");
-}
-
-static void out_cell(struct out *t, const char *text, cJSON *value)
-{
-        const char *name = t->names[t->col];
-
-        if (t->arr) {
-                if (!t->obj)
-                        t->obj = cJSON_CreateObject();
-                cJSON_AddItemToObject(t->obj, name, value);
-        } else
-                printf("%s%s", t->col ? "\t" : "", text ? text : "-");
-        t->col++;
-}
-
-static void out_text(struct out *t, const char *v)
-{
-        out_cell(t, v, t->arr ? (v ? cJSON_CreateString(v) : cJSON_CreateNull()) : NULL);
-}
-
-static void out_int(struct out *t, int64_t v)
-{
-        char buf[24];
-
-        snprintf(buf, sizeof(buf), "%lld", (long long)v);
-        out_cell(t, buf, t->arr ? cJSON_CreateNumber((double)v) : NULL);
-}
-
-/* A number in JSON only (the tables show times and ages as text instead). */
-static void out_number(struct out *t, bool has, double v)
-{
-        out_cell(t, NULL, has ? cJSON_CreateNumber(v) : cJSON_CreateNull());
-}
-
-/* A local time, or none for 0 unless always. */
-static void out_time(struct out *t, int64_t usec, bool always)
-{
-        char buf[32];
-        out_text(t, usec || always ? format_local_time(usec, buf) : NULL);
-}
-
-static void out_end_row(struct out *t)
-{
-        if (t->arr) {
-                cJSON_AddItemToArray(t->arr, t->obj ? t->obj : cJSON_CreateObject());
-                t->obj = NULL;
-        } else
-                printf("\n");
-        t->col = 0;
-}
-
-/* Prints the JSON array; r is what the store said. Returns the exit status. */
-static int out_end(struct out *t, int r)
-{
-        if (t->arr) {
-                char *s = cJSON_Print(t->arr);
-                printf("%s\n", s);
-                free(s);
-                cJSON_Delete(t->arr);
-        }
-        if (r < 0) {
-                fprintf(stderr, "doorwatchctl: reading the database failed: %s\n", strerror(-r));
-                return 1;
-        }
-        return 0;
 }
 
 /* The escalation step last notified, by the configured steps. */
@@ -285,7 +201,7 @@ static int cmd_alerts_list(struct ctl *ctl, int argc, char **argv)
         }
         if (open_db(ctl) < 0)
                 return 1;
-        out_begin(&l.t, ctl, ctl->json ? json_cols : table_cols);
+        out_begin(&l.t, ctl->json, ctl->json ? json_cols : table_cols);
         r = store_list_alerts(ctl->store,
                               &(struct store_alert_filter){
                                   .states = open_only ? STORE_ALERTS_LIVE : 0,
@@ -373,7 +289,7 @@ static int cmd_events(struct ctl *ctl, int argc, char **argv)
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
-        out_begin(&t, ctl, cols);
+        out_begin(&t, ctl->json, cols);
         r = store_household_timeline(ctl->store, household, since_usec, timeline_line, &t);
         return out_end(&t, r);
 }
@@ -429,7 +345,7 @@ static int cmd_pass_list(struct ctl *ctl, int argc, char **argv)
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
-        out_begin(&l.t, ctl, cols);
+        out_begin(&l.t, ctl->json, cols);
         r = store_list_passes(ctl->store,
                               &(struct store_pass_filter){
                                   .household = household,
@@ -1121,7 +1037,7 @@ static int cmd_notify_list(struct ctl *ctl, int argc, char **argv)
         }
         if (open_db(ctl) < 0)
                 return 1;
-        out_begin(&t, ctl, cols);
+        out_begin(&t, ctl->json, cols);
         r = store_list_notifications(ctl->store,
                                      &(struct store_notification_filter){
                                          .states = states,
