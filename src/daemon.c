@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "adapter.h"
-#include "checkpoint.h"
 #include "devhealth.h"
 #include "engine.h"
 #include "http.h"
@@ -42,6 +41,7 @@
 #include "secret.h"
 #include "service.h"
 #include "store.h"
+#include "store/checkpoint.h"
 #include "sysalarm.h"
 #include "util.h"
 

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "reload.h"
 #include "store.h"
+#include "store/sqlite.h"
 #include "util.h"
 
 #define H_ USEC_PER_HOUR
@@ -582,7 +583,8 @@ static int64_t db_int(struct fx *fx, const char *fmt, ...)
         va_start(ap, fmt);
         sql = sqlite3_vmprintf(fmt, ap);
         va_end(ap);
-        assert_int_equal(sqlite3_prepare_v2(store_db(fx->store), sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(fx->store), sql, -1, &st, NULL),
+                         SQLITE_OK);
         if (sqlite3_step(st) == SQLITE_ROW)
                 v = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
@@ -600,7 +602,8 @@ static const char *db_text(struct fx *fx, const char *fmt, ...)
         va_start(ap, fmt);
         sql = sqlite3_vmprintf(fmt, ap);
         va_end(ap);
-        assert_int_equal(sqlite3_prepare_v2(store_db(fx->store), sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(fx->store), sql, -1, &st, NULL),
+                         SQLITE_OK);
         out[0] = 0;
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
                 snprintf(out, sizeof(out), "%s", (const char *)sqlite3_column_text(st, 0));
