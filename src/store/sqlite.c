@@ -26,6 +26,7 @@ const struct store_backend store_sqlite_backend = {
         .backup = sqlite_backup,
         .begin = sqlite_begin,
         .commit = sqlite_commit,
+        .rollback = sqlite_rollback,
         .savepoint = sqlite_savepoint,
         .release = sqlite_release,
         .rollback_to = sqlite_rollback_to,
@@ -527,16 +528,23 @@ int sqlite_begin(struct store *s, bool wait)
         return r;
 }
 
+void sqlite_rollback(struct store *s)
+{
+        /* SQLite may have rolled the transaction back already (SQLITE_FULL, SQLITE_IOERR,
+         * SQLITE_NOMEM, a trigger's RAISE(ROLLBACK)): then there is nothing to end. */
+        if (!sqlite3_get_autocommit(sq(s)->db))
+                exec_stmt(s, STMT_ROLLBACK);
+        sq(s)->n_seq = 0; /* the counters' rows are as before the transaction */
+}
+
 int sqlite_commit(struct store *s)
 {
         int r = seq_flush(s);
 
         if (r == 0)
                 r = exec_stmt(s, STMT_COMMIT);
-        if (r < 0) {
-                exec_stmt(s, STMT_ROLLBACK);
-                sq(s)->n_seq = 0;
-        }
+        if (r < 0)
+                sqlite_rollback(s);
         return r;
 }
 

@@ -4,7 +4,11 @@
  * loses nothing committed, prefixes and days count separately. The backend is chosen from
  * the database string: a path is SQLite, a PostgreSQL URI is refused (not yet supported)
  * and so is any other URI, without creating a file. The typed reads return what was
- * written, one record per row, filtered and ordered as they promise; none of them writes. */
+ * written, one record per row, filtered and ordered as they promise; none of them writes. A
+ * statement that takes the transaction with it loses all of it: later writes fail instead of
+ * landing one by one outside a transaction, the commit fails, the next transaction works;
+ * store_rollback() ends one without a trace; a failure inside a savepoint that the database
+ * survives costs only the savepoint's writes. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +23,7 @@
 
 #include "config.h"
 #include "store.h"
+#include "store/sqlite.h"
 #include "util.h"
 
 /* 2020-02-06 12:00 and the next day, UTC+8 (TZ set in main). */
@@ -448,6 +453,96 @@ static void test_reads(void **state)
         store_close(s);
 }
 
+static int count_action(const struct store_action *a, void *userdata)
+{
+        size_t *n = userdata;
+        (*n)++;
+        return 0;
+}
+
+/* Actions recorded about target. */
+static size_t actions(struct store *s, const char *target)
+{
+        size_t n = 0;
+        assert_true(store_list_actions(s, target, count_action, &n) >= 0);
+        return n;
+}
+
+static void exec_sql(struct store *s, const char *sql)
+{
+        assert_int_equal(sqlite3_exec(store_sqlite_db(s), sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void test_lost_transaction(void **state)
+{
+        struct store *s;
+        int r;
+
+        assert_int_equal(store_open(path, false, false, &s), 0);
+        exec_sql(s, "CREATE TRIGGER boom BEFORE INSERT ON action WHEN NEW.kind = 'boom'"
+                    " BEGIN SELECT RAISE(ROLLBACK, 'injected'); END;"
+                    "CREATE TRIGGER abort BEFORE INSERT ON action WHEN NEW.kind = 'abort'"
+                    " BEGIN SELECT RAISE(ABORT, 'injected'); END");
+
+        /* SQLite rolls the whole transaction back: nothing of it lands, not even what
+         * comes after (it would run outside a transaction, committed row by row). */
+        assert_int_equal(store_begin(s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t1", DAY1, NULL), 0);
+        r = store_insert_action(s, "boom", "w", "mqtt", "t1", DAY1, NULL);
+        assert_true(r < 0);
+        assert_true(store_transaction_failed(s));
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t1", DAY1, NULL), r);
+        assert_int_equal(store_begin(s), r);
+        assert_int_equal(store_try_begin(s), r);
+        assert_int_equal(store_commit(s), r);
+        assert_false(store_in_transaction(s));
+        assert_true(store_write_failed(s));
+        assert_int_equal(actions(s, "t1"), 0);
+
+        /* The next transaction works and clears the write health. */
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t2", DAY1, NULL), 0);
+        assert_int_equal(store_begin(s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t2", DAY1, NULL), 0);
+        assert_int_equal(store_commit(s), 0);
+        assert_false(store_write_failed(s));
+        assert_int_equal(actions(s, "t2"), 2);
+
+        /* store_rollback(): nothing of the transaction, ids handed out in it come again. */
+        expect_id(s, 'a', DAY1, "a-20200206-0001");
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t3", DAY1, NULL), 0);
+        store_rollback(s);
+        assert_false(store_in_transaction(s));
+        assert_int_equal(actions(s, "t3"), 0);
+        expect_id(s, 'a', DAY1, "a-20200206-0001");
+        store_rollback(s);
+
+        /* A statement aborted inside a savepoint: the savepoint's writes go, the rest of the
+         * transaction stays. */
+        assert_int_equal(store_begin(s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t4", DAY1, NULL), 0);
+        assert_int_equal(store_savepoint(s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t4", DAY1, NULL), 0);
+        assert_true(store_insert_action(s, "abort", "w", "mqtt", "t4", DAY1, NULL) < 0);
+        assert_false(store_transaction_failed(s));
+        assert_int_equal(store_rollback_to(s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t4", DAY1, NULL), 0);
+        assert_int_equal(store_commit(s), 0);
+        assert_int_equal(actions(s, "t4"), 2);
+
+        /* The transaction lost inside a savepoint: rolling back to it fails, and loses the
+         * transaction. */
+        assert_int_equal(store_begin(s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t5", DAY1, NULL), 0);
+        assert_int_equal(store_savepoint(s), 0);
+        assert_true(store_insert_action(s, "boom", "w", "mqtt", "t5", DAY1, NULL) < 0);
+        assert_true(store_rollback_to(s) < 0);
+        assert_true(store_transaction_failed(s));
+        assert_true(store_insert_action(s, "ack", "w", "mqtt", "t5", DAY1, NULL) < 0);
+        assert_true(store_commit(s) < 0);
+        assert_int_equal(actions(s, "t5"), 0);
+        store_close(s);
+}
+
 static void test_backend_choice(void **state)
 {
         static const char *const uris[] = {
@@ -485,6 +580,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_ids, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_backend_choice, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reads, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lost_transaction, setup, teardown),
         };
         setenv("TZ", "Asia/Shanghai", 1);
         return cmocka_run_group_tests(tests, NULL, NULL);
