@@ -53,6 +53,7 @@ struct mqtt {
         bool reading;       /* inside on_io's read burst and its commit: output only queues */
         bool in_lib;        /* inside a mosquitto_loop_*() call (callbacks must not write) */
         bool output_paused; /* mqtt_pause_output(): nothing is written while connected */
+        bool input_paused;  /* mqtt_pause_input(): the socket is not read */
         unsigned attempt;
         uint64_t reconnects;
         int64_t disconnected_since_usec;
@@ -118,10 +119,10 @@ static void update_interest(struct mqtt *m)
 {
         if (m->io && !m->reading)
                 sd_event_source_set_io_events(
-                    m->io,
-                    EPOLLIN | (mosquitto_want_write(m->mosq) && !(m->connected && m->output_paused)
-                                   ? EPOLLOUT
-                                   : 0));
+                    m->io, (m->input_paused && m->connected ? 0 : EPOLLIN) |
+                               (mosquitto_want_write(m->mosq) && !(m->connected && m->output_paused)
+                                    ? EPOLLOUT
+                                    : 0));
 }
 
 /* Writes what libmosquitto queued (it only queues: threaded mode, see mqtt_new()), unless
@@ -285,10 +286,16 @@ static void cb_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
         m->attempt = 0;
         if (m->ever_connected)
                 m->reconnects++;
+        if (m->ever_connected && !(flags & 1))
+                log_warn("mqtt: connected to %s:%d as %s, but the broker has no session for it "
+                         "any more (session present: no): what it had queued for the daemon "
+                         "meanwhile is lost",
+                         m->host, m->port, m->client_id);
+        else
+                log_info("mqtt: connected to %s:%d as %s (session %s)", m->host, m->port,
+                         m->client_id, (flags & 1) ? "resumed" : "new");
         m->ever_connected = true;
         m->disconnected_since_usec = 0;
-        log_info("mqtt: connected to %s:%d as %s (session %s)", m->host, m->port, m->client_id,
-                 (flags & 1) ? "resumed" : "new");
         subscribe_all(m);
         mosquitto_publish(mosq, NULL, m->status_topic, 6, "online", 1, true);
         if (m->cb.on_connect)
@@ -487,6 +494,14 @@ int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n)
         m->subs = subs;
         m->n_subs = n;
         return r;
+}
+
+void mqtt_pause_input(struct mqtt *m, bool pause)
+{
+        if (!m || m->input_paused == pause)
+                return;
+        m->input_paused = pause;
+        update_interest(m);
 }
 
 void mqtt_pause_output(struct mqtt *m, bool pause)

@@ -52,6 +52,9 @@ int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n);
 /* While paused, nothing is written to the broker (PUBACKs included, so it keeps the
  * messages unacknowledged and redelivers them after a crash); output resumes in order. */
 void mqtt_pause_output(struct mqtt *m, bool pause);
+/* While paused, nothing is read from the broker once connected (the kernel's socket buffer
+ * and then the broker keep what it sends; a keepalive may expire meanwhile). */
+void mqtt_pause_input(struct mqtt *m, bool pause);
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
                  bool retain, int *ret_mid);
 bool mqtt_connected(const struct mqtt *m);

@@ -193,6 +193,7 @@ const char *sqlite_path(struct store *s)
 
 int sqlite_err(struct store *s, int rc, const char *what)
 {
+        rc &= 0xff; /* extended result codes are on */
         if (!(sq(s)->quiet_busy && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)))
                 log_err("database: %s: %s", what, sqlite3_errmsg(sq(s)->db));
         if (rc == SQLITE_FULL)
@@ -302,10 +303,8 @@ static int exec_stmt(struct store *s, int which)
                 return -EIO;
         rc = sqlite3_step(st);
         sqlite3_reset(st);
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-                log_err("database: %s: %s", txn_sql[which], sqlite3_errmsg(sq(s)->db));
-                return rc == SQLITE_FULL ? -ENOSPC : -EIO;
-        }
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+                return sqlite_err(s, rc, txn_sql[which]);
         return 0;
 }
 

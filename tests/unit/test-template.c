@@ -45,6 +45,7 @@ static void test_defaults(void **state)
                 "device_offline",       "battery_low",         "monitoring_gap",
                 "monitoring_restored",  "notification_failed", "storage_failed",
                 "observation_ended",    "ack_notice",          "test",
+                "storage_restored",
         };
 
         assert_int_equal(templates_new(NULL, &d, &t), 0);
