@@ -561,7 +561,7 @@ int sqlite_probe_write(struct store *s, int64_t now_usec)
                 if (r == 0)
                         r = sqlite_exec(s, "COMMIT");
                 if (r < 0)
-                        sqlite_exec(s, "ROLLBACK");
+                        sqlite_rollback(s);
         }
         return r;
 }
