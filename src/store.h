@@ -32,7 +32,8 @@
  *   states; the row's pointers are valid during the call only. A negative return of cb stops
  *   the loop and is returned.
  * - Errors. 0 success, negative errno (-EIO, -ENOSPC disk full, -EBUSY locked, -EACCES,
- *   -EPROTO schema newer than this program, -EPROTONOSUPPORT no such backend), positive
+ *   -EPROTO schema newer than this program, -EPROTONOSUPPORT no such backend,
+ *   -EMEDIUMTYPE a file or database that is not doorwatch's, left untouched), positive
  *   STORE_E_* for expected outcomes. Errors are logged here, with the database's message.
  *
  * The event path (store_event_exists(), store_insert_event(), store_try_begin() inside a

@@ -350,20 +350,90 @@ static int schema_version(struct store *s, int *ret)
         return 0;
 }
 
+/* "Door" in the header's application id (offset 68): `file` and sqlite3 name the file a
+ * doorwatch database, and a file of another program is never taken for one. */
+#define DOORWATCH_APPLICATION_ID 0x446f6f72
+
+static int pragma_int(struct store *s, const char *sql, int *ret)
+{
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(sq(s)->db, sql, -1, &st, NULL);
+
+        if (rc == SQLITE_OK) {
+                rc = sqlite3_step(st);
+                *ret = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+                rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+        }
+        sqlite3_finalize(st);
+        return rc;
+}
+
+/* Whether the file is doorwatch's, before anything is written to it: an empty database
+ * (new), one with our application id, or one of an earlier doorwatchd (no id yet, but the
+ * meta table with a schema version and the event table: adopted, stamped by migrate()).
+ * Anything else, a foreign SQLite database or a file that is not SQLite at all, is refused
+ * with one line that names it, untouched. *ret_adopt: an earlier doorwatchd's. */
+static int check_identity(struct store *s, bool *ret_adopt)
+{
+        const char *path = sq(s)->path;
+        int app_id = 0, tables = 0, ours = 0, rc;
+
+        *ret_adopt = false;
+        rc = pragma_int(s, "PRAGMA application_id", &app_id);
+        if (rc == SQLITE_OK)
+                rc = pragma_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                                &tables);
+        if (rc == SQLITE_OK)
+                rc = pragma_int(s,
+                                "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                                " AND name IN ('meta', 'event'))",
+                                &ours);
+        if (rc != SQLITE_OK) {
+                log_err("database %s: %s; not a doorwatch database, left untouched", path,
+                        sqlite3_errmsg(sq(s)->db));
+                return (rc & 0xff) == SQLITE_NOTADB ? -EMEDIUMTYPE : sqlite_err(s, rc, "reading");
+        }
+        if (app_id == DOORWATCH_APPLICATION_ID || (app_id == 0 && tables == 0))
+                return 0;
+        if (app_id == 0 && ours == 2) {
+                int version = 0;
+                schema_version(s, &version);
+                if (version > 0) {
+                        *ret_adopt = true;
+                        return 0;
+                }
+        }
+        if (app_id != 0)
+                log_err("database %s: application id 0x%08x is another program's, not "
+                        "doorwatch's; left untouched",
+                        path, (unsigned)app_id);
+        else
+                log_err("database %s: an SQLite database with %d tables that are not "
+                        "doorwatch's; left untouched",
+                        path, tables);
+        return -EMEDIUMTYPE;
+}
+
 static int migrate(struct store *s)
 {
         int version, r;
         char sql[128];
+        bool adopt = false;
 
+        r = check_identity(s, &adopt);
+        if (r < 0)
+                return r;
         schema_version(s, &version);
         if (version > (int)ELEMENTSOF(migrations)) {
                 log_err("database %s has schema version %d, newer than this doorwatchd (%d)",
                         sq(s)->path, version, (int)ELEMENTSOF(migrations));
                 return -EPROTO;
         }
-        if (version == (int)ELEMENTSOF(migrations))
+        if (version == (int)ELEMENTSOF(migrations) && !adopt)
                 return 0;
         if (sq(s)->readonly) {
+                if (adopt && version == (int)ELEMENTSOF(migrations))
+                        return 0; /* the daemon stamps it */
                 log_err("database %s has schema version %d, expected %d", sq(s)->path, version,
                         (int)ELEMENTSOF(migrations));
                 return -EPROTO;
@@ -383,6 +453,16 @@ static int migrate(struct store *s)
                 if (r == 0)
                         log_info("database: migrated schema to version %d", v + 1);
         }
+        /* The header says whose file it is and which schema (sqlite3's .dbinfo, file(1)). */
+        if (r == 0) {
+                snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
+                         DOORWATCH_APPLICATION_ID, (int)ELEMENTSOF(migrations));
+                r = sqlite_exec(s, sql);
+        }
+        if (r == 0 && adopt)
+                log_notice("database %s: written by an earlier doorwatchd (schema version %d); "
+                           "adopted and stamped with doorwatch's application id",
+                           sq(s)->path, version);
         if (r < 0) {
                 sqlite_exec(s, "ROLLBACK");
                 return r;
@@ -447,6 +527,14 @@ int sqlite_open(const char *path, bool sync_full, bool readonly, struct store **
         sqlite3_busy_timeout(q->db, readonly ? 5000 : STORE_BUSY_TIMEOUT_MS);
         sqlite3_extended_result_codes(q->db, 1);
         if (!readonly) {
+                bool adopt;
+
+                /* Nothing is written (not even the WAL switch) to a file that is not ours. */
+                r = check_identity(s, &adopt);
+                if (r < 0) {
+                        sqlite_close(s);
+                        return r;
+                }
                 if (chmod(path, 0640) < 0)
                         log_warn_errno(-errno, "database: cannot chmod %s", path);
                 r = sqlite_exec(s, "PRAGMA journal_mode=WAL");

@@ -8,7 +8,9 @@
  * statement that takes the transaction with it loses all of it: later writes fail instead of
  * landing one by one outside a transaction, the commit fails, the next transaction works;
  * store_rollback() ends one without a trace; a failure inside a savepoint that the database
- * survives costs only the savepoint's writes. */
+ * survives costs only the savepoint's writes. A file that is not doorwatch's (someone's
+ * SQLite database, another program's application id, random bytes) is refused and left
+ * byte for byte as it was; an earlier doorwatchd's database is adopted and stamped. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -543,6 +545,111 @@ static void test_lost_transaction(void **state)
         store_close(s);
 }
 
+/* The whole file, malloc'd, *len its size (NULL when missing). */
+static char *slurp(const char *file, size_t *len)
+{
+        FILE *f = fopen(file, "rb");
+        char *buf;
+        long n;
+
+        if (!f)
+                return NULL;
+        fseek(f, 0, SEEK_END);
+        n = ftell(f);
+        rewind(f);
+        buf = malloc((size_t)n + 1);
+        assert_non_null(buf);
+        assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+        fclose(f);
+        *len = (size_t)n;
+        return buf;
+}
+
+static int db_app_id(const char *file)
+{
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        int id = -1;
+
+        assert_int_equal(sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &st, NULL),
+                         SQLITE_OK);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                id = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return id;
+}
+
+/* A file that is not doorwatch's is refused, every byte left as it was; an earlier
+ * doorwatchd's database (no application id) is adopted and stamped. */
+static void test_identity(void **state)
+{
+        static const unsigned char noise[4096] = { 0x13, 0x37, 0xde, 0xad };
+        char foreign[160], junk[160];
+        struct store *s;
+        sqlite3 *db;
+        size_t n_before, n_after;
+        char *before, *after;
+        FILE *f;
+
+        /* Someone's customers. */
+        snprintf(foreign, sizeof(foreign), "%s/customers.db", dir);
+        assert_int_equal(sqlite3_open(foreign, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "CREATE TABLE customers (name TEXT); INSERT INTO "
+                                          "customers VALUES ('Li');",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        before = slurp(foreign, &n_before);
+        assert_int_equal(store_open(foreign, false, false, &s), -EMEDIUMTYPE);
+        assert_int_equal(store_open(foreign, false, true, &s), -EMEDIUMTYPE);
+        after = slurp(foreign, &n_after);
+        assert_int_equal(n_before, n_after);
+        assert_memory_equal(before, after, n_before);
+        free(before);
+        free(after);
+
+        /* Another program's application id, even without tables. */
+        assert_int_equal(sqlite3_open(foreign, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "DROP TABLE customers; PRAGMA application_id = 7",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(store_open(foreign, false, false, &s), -EMEDIUMTYPE);
+        assert_int_equal(db_app_id(foreign), 7);
+
+        /* Not SQLite at all. */
+        snprintf(junk, sizeof(junk), "%s/junk.db", dir);
+        f = fopen(junk, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(noise, 1, sizeof(noise), f), sizeof(noise));
+        fclose(f);
+        assert_int_equal(store_open(junk, false, false, &s), -EMEDIUMTYPE);
+        after = slurp(junk, &n_after);
+        assert_int_equal(n_after, sizeof(noise));
+        assert_memory_equal(after, noise, sizeof(noise));
+        free(after);
+        assert_null(slurp("/nonexistent", &n_after));
+
+        /* Ours, new: stamped. An earlier one (no id): adopted, its rows kept. */
+        assert_int_equal(store_open(path, false, false, &s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "kept", DAY1, NULL), 0);
+        store_close(s);
+        assert_int_equal(db_app_id(path), 0x446f6f72);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA application_id = 0", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(store_open(path, false, true, &s), 0); /* a reader takes it as is */
+        store_close(s);
+        assert_int_equal(db_app_id(path), 0);
+        assert_int_equal(store_open(path, false, false, &s), 0);
+        assert_int_equal(actions(s, "kept"), 1);
+        store_close(s);
+        assert_int_equal(db_app_id(path), 0x446f6f72);
+}
+
 static void test_backend_choice(void **state)
 {
         static const char *const uris[] = {
@@ -581,6 +688,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_backend_choice, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reads, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lost_transaction, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
         };
         setenv("TZ", "Asia/Shanghai", 1);
         return cmocka_run_group_tests(tests, NULL, NULL);
