@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "adapter.h"
+#include "config_diag.h"
 #include "devhealth.h"
 #include "engine.h"
 #include "http.h"
@@ -1512,6 +1513,62 @@ static int read_password(const struct config *c, char **ret)
         return secret_read(c, "mqtt.password", c->mqtt.password_file, ret);
 }
 
+/* One secret read as the daemon reads it (its systemd credential first): a configured
+ * source that exists but cannot be read is an error, and so is a missing one when
+ * `required`; a missing optional one turns its feature off (the daemon warns). */
+static void check_secret(const struct config *c, struct config_diag *diag, const char *key,
+                         const char *credential, const char *file, bool required)
+{
+        _cleanup_secret_ char *v = NULL;
+        const char *creds = getenv("CREDENTIALS_DIRECTORY");
+        int r;
+
+        if (!file && !(creds && credential))
+                return;
+        r = secret_read_at(c->dir, credential, file, &v);
+        if (r < 0)
+                config_diag_error(diag, "doorwatch.json", key, "cannot read %s%s%s: %s",
+                                  file ? file : "", creds && credential ? " or the credential " : "",
+                                  creds && credential ? credential : "", strerror(-r));
+        else if (r == SECRET_E_MISSING && required)
+                config_diag_error(diag, "doorwatch.json", key, "%s does not exist", file);
+}
+
+/* A file libmosquitto reads at connect time (TLS): opened as the daemon would. */
+static void check_readable(struct config_diag *diag, const char *key, const char *file)
+{
+        FILE *f;
+
+        if (!file)
+                return;
+        f = fopen(file, "re");
+        if (!f)
+                config_diag_error(diag, "doorwatch.json", key, "cannot read %s: %s", file,
+                                  strerror(errno));
+        else
+                fclose(f);
+}
+
+int daemon_check_files(const struct config *c, struct config_diag *diag)
+{
+        size_t errors = diag->n_errors;
+        int r = 0;
+
+        check_secret(c, diag, "mqtt.password_file", "mqtt.password", c->mqtt.password_file, true);
+        check_readable(diag, "mqtt.tls.ca_file", c->mqtt.ca_file);
+        check_readable(diag, "mqtt.tls.cert_file", c->mqtt.cert_file);
+        check_readable(diag, "mqtt.tls.key_file", c->mqtt.key_file);
+        if (c->http.listen) {
+                check_secret(c, diag, "http.token_file", "api.token", c->http.token_file, false);
+                check_secret(c, diag, "http.ack_secret_file", "ack.key", c->http.ack_secret_file,
+                             false);
+        }
+        for (size_t i = 0; i < c->n_notifiers; i++)
+                if (notify_check_config(&c->notifiers[i], c->dir, diag) < 0)
+                        r = -EINVAL;
+        return r < 0 || diag->n_errors > errors ? -EINVAL : 0;
+}
+
 int daemon_new(struct config *cfg, struct daemon **ret)
 {
         struct daemon *d;
@@ -1532,6 +1589,18 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         if (r < 0) {
                 log_err("unknown time zone %s", cfg->timezone);
                 goto fail;
+        }
+        /* Every secret and TLS file first: a daemon that cannot read one stops before it
+         * creates or changes anything (the database, its directory). */
+        {
+                struct config_diag diag = { 0 };
+
+                r = daemon_check_files(cfg, &diag);
+                for (size_t i = 0; i < diag.n_errors; i++)
+                        log_err("%s", diag.errors[i]);
+                config_diag_done(&diag);
+                if (r < 0)
+                        goto fail;
         }
         /* A loop of our own, not the thread's default one: sd-event checks that the default
          * loop runs in its thread with a gettid() system call on every iteration. */
