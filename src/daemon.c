@@ -1526,10 +1526,19 @@ static void check_secret(const struct config *c, struct config_diag *diag, const
         if (!file && !(creds && credential))
                 return;
         r = secret_read_at(c->dir, credential, file, &v);
-        if (r < 0)
-                config_diag_error(diag, "doorwatch.json", key, "cannot read %s%s%s: %s",
-                                  file ? file : "", creds && credential ? " or the credential " : "",
-                                  creds && credential ? credential : "", strerror(-r));
+        if (r < 0) {
+                _cleanup_free_ char *cred = NULL;
+
+                /* The credential, when there is one, is what was read. */
+                if (creds && credential && asprintf(&cred, "%s/%s", creds, credential) >= 0 &&
+                    access(cred, F_OK) == 0)
+                        config_diag_error(diag, "doorwatch.json", key,
+                                          "cannot read the systemd credential %s: %s", cred,
+                                          strerror(-r));
+                else
+                        config_diag_error(diag, "doorwatch.json", key, "cannot read %s: %s",
+                                          file ? file : "?", strerror(-r));
+        }
         else if (r == SECRET_E_MISSING && required)
                 config_diag_error(diag, "doorwatch.json", key, "%s does not exist", file);
 }

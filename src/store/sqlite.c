@@ -408,8 +408,8 @@ static int check_identity(struct store *s, bool *ret_adopt)
                         "doorwatch's; left untouched",
                         path, (unsigned)app_id);
         else
-                log_err("database %s: an SQLite database with %d tables that are not "
-                        "doorwatch's; left untouched",
+                log_err("database %s: an SQLite database whose tables are not doorwatch's "
+                        "(%d of them); left untouched",
                         path, tables);
         return -EMEDIUMTYPE;
 }
@@ -534,6 +534,13 @@ int sqlite_open(const char *path, bool sync_full, bool readonly, struct store **
                 if (r < 0) {
                         sqlite_close(s);
                         return r;
+                }
+                /* SQLite opens a file it may not write read-only, silently. */
+                if (sqlite3_db_readonly(q->db, "main") == 1) {
+                        log_err("database %s: not writable by this user (uid %u); left untouched",
+                                path, (unsigned)geteuid());
+                        sqlite_close(s);
+                        return -EACCES;
                 }
                 if (chmod(path, 0640) < 0)
                         log_warn_errno(-errno, "database: cannot chmod %s", path);
