@@ -388,10 +388,19 @@ static int check_identity(struct store *s, bool *ret_adopt)
                                 "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                 " AND name IN ('meta', 'event'))",
                                 &ours);
-        if (rc != SQLITE_OK) {
+        if ((rc & 0xff) == SQLITE_NOTADB) {
                 log_err("database %s: %s; not a doorwatch database, left untouched", path,
                         sqlite3_errmsg(sq(s)->db));
-                return (rc & 0xff) == SQLITE_NOTADB ? -EMEDIUMTYPE : sqlite_err(s, rc, "reading");
+                return -EMEDIUMTYPE;
+        }
+        if (rc != SQLITE_OK) {
+                log_err("database %s: cannot open it as uid %u: %s", path, (unsigned)geteuid(),
+                        sqlite3_errmsg(sq(s)->db));
+                rc &= 0xff;
+                return rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY || rc == SQLITE_PERM ||
+                               rc == SQLITE_AUTH
+                           ? -EACCES
+                           : -EIO;
         }
         if (app_id == DOORWATCH_APPLICATION_ID || (app_id == 0 && tables == 0))
                 return 0;
