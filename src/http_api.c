@@ -381,7 +381,7 @@ static void command(struct http_request *rq, struct http_response *rs, enum comm
                          alert_id        ? alert_id
                          : cmd.household ? cmd.household->id
                                          : "",
-                         cmd.worker->id, error);
+                         cmd.worker ? cmd.worker->id : "-", error);
                 http_json_error(rs,
                                 (size_t)r < ELEMENTSOF(refusal_status) && refusal_status[r]
                                     ? refusal_status[r]
