@@ -448,16 +448,6 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* Whether a secret is there to read: the credential, or the configured file. A missing one
  * turns its feature off (with a warning) rather than stopping the daemon. */
-static bool secret_present(const struct config *c, const char *credential, const char *path)
-{
-        const char *dir = getenv("CREDENTIALS_DIRECTORY");
-        _cleanup_free_ char *p = NULL, *q = NULL;
-
-        if (dir && *dir && (p = path_join(dir, credential)) && access(p, F_OK) == 0)
-                return true;
-        return path && (q = path_join(c->dir, path)) && access(q, F_OK) == 0;
-}
-
 /* Reads the API token and the link key into h; on failure h keeps what it had. */
 static int load_secrets(struct http *h, const struct config *c)
 {
@@ -467,29 +457,30 @@ static int load_secrets(struct http *h, const struct config *c)
         bool have_key = false;
         int r;
 
-        if (!secret_present(c, "api.token", hc->token_file))
+        r = secret_read_at(c->dir, "api.token", hc->token_file, &token);
+        if (r < 0) {
+                log_err_errno(r, "http: cannot read the API token %s", hc->token_file);
+                return r;
+        }
+        if (!token)
                 log_warn("http: no API token (%s): the API and the status page are disabled",
                          hc->token_file ? hc->token_file : "http.token_file is null");
-        else {
-                r = secret_read(c, "api.token", hc->token_file, &token);
-                if (r < 0)
-                        return r;
-                if (!token || strlen(token) < API_TOKEN_MIN) {
-                        log_err("http: the API token must be at least %d characters",
-                                API_TOKEN_MIN);
-                        return -EINVAL;
-                }
+        else if (strlen(token) < API_TOKEN_MIN) {
+                log_err("http: the API token must be at least %d characters", API_TOKEN_MIN);
+                return -EINVAL;
         }
-        if (!secret_present(c, "ack.key", hc->ack_secret_file)) {
+        r = secret_read_at(c->dir, "ack.key", hc->ack_secret_file, &key);
+        if (r < 0) {
+                log_err_errno(r, "http: cannot read the link key %s", hc->ack_secret_file);
+                return r;
+        }
+        if (!key) {
                 if (hc->public_url)
                         log_warn("http: no link key (%s): notifications carry no ack_url and "
                                  "resident links are disabled",
                                  hc->ack_secret_file ? hc->ack_secret_file : "null");
         } else {
-                r = secret_read(c, "ack.key", hc->ack_secret_file, &key);
-                if (r < 0)
-                        return r;
-                if (!key || token_key_set(&link_key, key, strlen(key)) < 0) {
+                if (token_key_set(&link_key, key, strlen(key)) < 0) {
                         log_err("http: the link key must be %d to %zu bytes", TOKEN_KEY_MIN,
                                 sizeof(link_key.bytes));
                         return -EINVAL;

@@ -1,12 +1,17 @@
-/* qr.c: see qr.h. Error correction level M (15%): stickers get scratched. */
+/* qr.c: see qr.h. Error correction level M (15%): stickers get scratched. The PNG is
+ * written by libpng's simplified API (png_image_write_to_memory): 8-bit grayscale, whose
+ * deflate makes the flat areas of a QR code cost next to nothing. Nothing is kept between
+ * calls. */
 #include "qr.h"
 
 #include <errno.h>
+#include <png.h>
 #include <qrencode.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "png.h"
+#include "log.h"
 
 static int encode(const char *text, QRcode **ret)
 {
@@ -50,6 +55,35 @@ int qr_print_utf8(FILE *f, const char *text)
         return ferror(f) ? -EIO : 0;
 }
 
+/* Encodes side x side gray pixels (0 black, 255 white) as a PNG into a malloc'd buffer:
+ * a first call measures, the second writes. */
+static int png_write(const uint8_t *gray, uint32_t side, uint8_t **ret, size_t *ret_len)
+{
+        png_image image = {
+                .version = PNG_IMAGE_VERSION,
+                .width = side,
+                .height = side,
+                .format = PNG_FORMAT_GRAY,
+        };
+        png_alloc_size_t len = 0;
+        uint8_t *out = NULL;
+
+        if (png_image_write_to_memory(&image, NULL, &len, 0, gray, 0, NULL)) {
+                out = malloc(len);
+                if (!out)
+                        return -ENOMEM;
+                if (png_image_write_to_memory(&image, out, &len, 0, gray, 0, NULL)) {
+                        *ret = out;
+                        *ret_len = len;
+                        return 0;
+                }
+                free(out);
+        }
+        log_warn("qr: libpng could not write a %ux%u image: %s", side, side, image.message);
+        png_image_free(&image);
+        return -EIO;
+}
+
 int qr_png(const char *text, unsigned scale, uint8_t **ret, size_t *ret_len)
 {
         QRcode *q = NULL;
@@ -70,8 +104,9 @@ int qr_png(const char *text, unsigned scale, uint8_t **ret, size_t *ret_len)
         }
         for (uint32_t y = 0; y < side; y++)
                 for (uint32_t x = 0; x < side; x++)
-                        px[(size_t)y * side + x] = !dark(q, (int)(x / scale), (int)(y / scale));
-        r = png_encode_gray1(px, side, side, ret, ret_len);
+                        px[(size_t)y * side + x] =
+                            dark(q, (int)(x / scale), (int)(y / scale)) ? 0x00 : 0xff;
+        r = png_write(px, side, ret, ret_len);
         free(px);
         QRcode_free(q);
         return r;

@@ -7,19 +7,33 @@
  * log the source (credential or path) at most. */
 #pragma once
 
-#include "config.h"
+struct config;
+
+enum {
+        SECRET_E_MISSING = 1, /* the configured file does not exist (and no credential) */
+};
 
 /* Reads one secret: $CREDENTIALS_DIRECTORY/credential_name when that directory is set and
- * holds the credential, else configured_path (relative paths are taken from the
- * configuration directory of c; c may be NULL). The value is the first line with trailing
- * whitespace stripped.
+ * holds the credential, else configured_path (relative paths are taken from config_dir, which
+ * may be NULL). The value is the first line with trailing whitespace stripped.
  *
- * Returns 0 with *ret set (malloc'd), 0 with *ret NULL when neither source exists (no
- * credential and configured_path NULL), or a negative errno when a source that exists
- * cannot be read (a credential that is present but unreadable does not fall back: the
- * admin meant it). credential_name may be NULL (no credential lookup). */
+ * Returns 0 with *ret set (malloc'd; free it with secret_free(), which wipes it), 0 with *ret
+ * NULL when nothing is configured (no credential and configured_path NULL), SECRET_E_MISSING
+ * with *ret NULL when configured_path does not exist (and no credential), or a negative
+ * errno when a source that exists cannot be read (a credential that is present but
+ * unreadable does not fall back: the admin meant it). Logs nothing but the source at debug
+ * level. credential_name may be NULL (no credential lookup). */
+int secret_read_at(const char *config_dir, const char *credential_name, const char *configured_path,
+                   char **ret);
+/* secret_read_at() in the configuration directory of c (c may be NULL), for secrets that
+ * must be there when configured: a missing file is -ENOENT. A failure is logged with the
+ * path (never the value). */
 int secret_read(const struct config *c, const char *credential_name, const char *configured_path,
                 char **ret);
+/* The credential name of a secret file that has no fixed one (notifier URLs and keys): the
+ * file's last path component, so `LoadCredential=wecom-chl.url:...` replaces
+ * "url_file": "secrets/wecom-chl.url". */
+const char *secret_credential_of(const char *configured_path);
 
 /* Wipes and frees a secret; returns NULL. */
 char *secret_free(char *s);

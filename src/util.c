@@ -330,6 +330,10 @@ int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len)
                 close(fd);
                 return r;
         }
+        if (S_ISDIR(st.st_mode)) {
+                close(fd);
+                return -EISDIR;
+        }
         if ((size_t)st.st_size > max_bytes) {
                 close(fd);
                 return -EFBIG;
@@ -343,7 +347,13 @@ int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len)
                 ssize_t k = read(fd, buf + len, (size_t)st.st_size - len);
                 if (k < 0 && errno == EINTR)
                         continue;
-                if (k <= 0)
+                if (k < 0) {
+                        int r = -errno;
+                        free(buf);
+                        close(fd);
+                        return r;
+                }
+                if (k == 0)
                         break;
                 len += (size_t)k;
         }

@@ -25,4 +25,17 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
                 exit 1
         }
 fi
+# Debian 12 ships Node.js 18: the pinned playwright-core must accept it (and the Node.js that
+# runs here), or `make check` fails on a fresh machine with "Playwright requires Node.js 20".
+node -e '
+const eng = require("./tests/browser/node_modules/playwright-core/package.json").engines.node;
+const m = /^>=\s*(\d+)/.exec(eng || "");
+const here = Number(process.versions.node.split(".")[0]);
+if (!m) { console.error(`check-browser: FAIL: playwright-core engines "${eng}" not understood`); process.exit(1); }
+for (const [what, major] of [["Debian 12 (Node.js 18)", 18], [`this machine (Node.js ${here})`, here]])
+        if (major < Number(m[1])) {
+                console.error(`check-browser: FAIL: playwright-core wants node ${eng}, not usable on ${what}`);
+                process.exit(1);
+        }
+' || exit 1
 exec node tests/browser/check-browser.mjs

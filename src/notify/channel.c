@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "hmac.h"
+#include "secret.h"
 
 void channel_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
                          unsigned char out[32])
@@ -130,7 +131,7 @@ int channel_parse_url(const struct notify_parse *p, bool allow_plain, char **ret
         if (!channel_url_valid(url)) {
                 /* The URL may hold a key: do not quote it. */
                 notify_parse_error(p, key, "must be an http:// or https:// URL");
-                free(url);
+                secret_free(url);
                 return -EINVAL;
         }
         *ret_url = url;

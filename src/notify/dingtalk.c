@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "notify/channel.h"
+#include "secret.h"
 
 struct dingtalk {
         char *url;
@@ -28,8 +29,8 @@ static void dingtalk_free(void *data)
         struct dingtalk *d = data;
         if (!d)
                 return;
-        free(d->url);
-        free(d->secret);
+        secret_free(d->url);
+        secret_free(d->secret);
         free(d);
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "notify/channel.h"
+#include "secret.h"
 
 struct feishu {
         char *url;
@@ -28,8 +29,8 @@ static void feishu_free(void *data)
         struct feishu *f = data;
         if (!f)
                 return;
-        free(f->url);
-        free(f->secret);
+        secret_free(f->url);
+        secret_free(f->secret);
         free(f);
 }
 

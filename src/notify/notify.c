@@ -26,6 +26,7 @@
 #include "http_client.h"
 #include "jsonw.h"
 #include "notify/channel.h"
+#include "secret.h"
 #include "util.h"
 
 #define NOTIFY_MAX_MESSAGE (64 * 1024)
@@ -374,41 +375,23 @@ int notify_parse_uint(const struct notify_parse *p, const char *key, unsigned ma
         return 0;
 }
 
-/* $CREDENTIALS_DIRECTORY/<last component of path> wins over the configured file. */
-static char *secret_path(const char *config_dir, const char *path)
-{
-        const char *creds = getenv("CREDENTIALS_DIRECTORY");
-
-        if (creds && *creds) {
-                const char *base = strrchr(path, '/');
-                char *c = path_join(creds, base ? base + 1 : path);
-                if (c && access(c, F_OK) == 0)
-                        return c;
-                free(c);
-        }
-        return path_join(config_dir, path);
-}
-
 int notify_parse_secret(const struct notify_parse *p, const char *key, bool required, char **ret)
 {
         const char *path = NULL;
-        _cleanup_free_ char *full = NULL;
-        char *secret;
+        char *secret = NULL;
         int r;
 
         r = notify_parse_string(p, key, required, &path);
         if (r < 0 || !path)
                 return r;
-        full = secret_path(p->config_dir, path);
-        if (!full)
-                return -ENOMEM;
-        r = read_secret_file(full, &secret);
-        if (r < 0) {
-                notify_parse_error(p, key, "cannot read %s: %s", path, strerror(-r));
+        r = secret_read_at(p->config_dir, secret_credential_of(path), path, &secret);
+        if (r != 0) {
+                notify_parse_error(p, key, "cannot read %s: %s", path,
+                                   strerror(r == SECRET_E_MISSING ? ENOENT : -r));
                 return -EINVAL;
         }
-        if (!secret[0]) {
-                free(secret);
+        if (!secret || !secret[0]) {
+                secret_free(secret);
                 notify_parse_error(p, key, "%s is empty", path);
                 return -EINVAL;
         }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "notify/channel.h"
+#include "secret.h"
 
 struct webhook {
         char *url;
@@ -26,8 +27,8 @@ static void webhook_free(void *data)
         struct webhook *w = data;
         if (!w)
                 return;
-        free(w->url);
-        free(w->secret);
+        secret_free(w->url);
+        secret_free(w->secret);
         free(w);
 }
 

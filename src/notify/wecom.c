@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "notify/channel.h"
+#include "secret.h"
 
 struct wecom {
         char *url;
@@ -24,7 +25,7 @@ static void wecom_free(void *data)
         struct wecom *w = data;
         if (!w)
                 return;
-        free(w->url);
+        secret_free(w->url);
         free(w);
 }
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../lib/files.h"
+#include "config.h"
 #include "secret.h"
 #include "util.h"
 
@@ -120,6 +121,37 @@ static void test_relative_to_config_dir(void **state)
         secret_free(s);
 }
 
+/* The notifiers' secrets go through the same reader: the credential is named by the file's
+ * last component, a missing configured file is a code the caller handles, not an errno. */
+static void test_read_at_notifier_files(void **state)
+{
+        char *s = NULL, creds[128];
+
+        assert_string_equal(secret_credential_of("secrets/wecom-chl.url"), "wecom-chl.url");
+        assert_string_equal(secret_credential_of("plain"), "plain");
+        assert_null(secret_credential_of(NULL));
+
+        write_file("wecom-chl.url", "https://example.invalid/from-file\n", 0600);
+        assert_int_equal(
+            secret_read_at(dir, secret_credential_of("secrets/nope"), "secrets/nope", &s),
+            SECRET_E_MISSING);
+        assert_null(s);
+        write_file("creds/wecom-chl.url", "https://example.invalid/from-credential\n", 0400);
+        snprintf(creds, sizeof(creds), "%s/creds", dir);
+        setenv("CREDENTIALS_DIRECTORY", creds, 1);
+        assert_int_equal(
+            secret_read_at(dir, secret_credential_of("x/wecom-chl.url"), "wecom-chl.url", &s), 0);
+        assert_string_equal(s, "https://example.invalid/from-credential");
+        secret_free(s);
+        /* A credential that is there but cannot be read (a directory) does not fall back. */
+        assert_int_equal(mkdir(creds, 0700) == 0 || errno == EEXIST, 1);
+        snprintf(creds, sizeof(creds), "%s/creds/dir.key", dir);
+        assert_int_equal(mkdir(creds, 0700), 0);
+        write_file("dir.key", "from-file\n", 0600);
+        assert_true(secret_read_at(dir, "dir.key", "dir.key", &s) < 0);
+        assert_null(s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -128,6 +160,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_nothing_configured, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_relative_to_config_dir, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_read_at_notifier_files, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
