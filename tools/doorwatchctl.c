@@ -541,14 +541,16 @@ static int api_post(struct ctl *ctl, const char *path, const char *body, long *r
                                 "doorwatch.json), and doorwatchctl acts through it\n");
                 return 1;
         }
-        r = secret_read(ctl->config, "api.token", ctl->config->http.token_file, &token);
-        if (r == 0 && !token)
-                r = -ENOENT;
-        if (r < 0) {
+        r = secret_read_at(ctl->config->dir, "api.token", ctl->config->http.token_file, &token);
+        if (r == 0 && !token) {
+                fprintf(stderr, "doorwatchctl: no API token is configured (http.token_file is "
+                                "null), and doorwatchctl acts through the HTTP API with it\n");
+                return 1;
+        }
+        if (r != 0) {
                 fprintf(stderr, "doorwatchctl: cannot read the API token %s: %s\n",
-                        ctl->config->http.token_file ? ctl->config->http.token_file
-                                                     : "(http.token_file is null)",
-                        strerror(-r));
+                        ctl->config->http.token_file,
+                        strerror(r == SECRET_E_MISSING ? ENOENT : -r));
                 return 1;
         }
 

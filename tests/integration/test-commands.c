@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "harness.h"
@@ -461,6 +462,15 @@ static void test_ctl_acts_through_the_http_api(void **state)
         assert_non_null(strstr(error_of(&r), "X-Doorwatch-Channel"));
         free(r.body);
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM checkin WHERE household = 'H-3'"), 0);
+
+        /* No token to read: said so, in one line. */
+        char token_path[400];
+        snprintf(token_path, sizeof(token_path), "%s/api.token", h->confdir);
+        assert_int_equal(unlink(token_path), 0);
+        assert_int_equal(run_ctl(h, &out, ci), 1);
+        assert_non_null(strstr(out, "cannot read the API token"));
+        assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out));
+        free(out);
 
         /* A token the daemon does not know: 401, said so. */
         h_write_conf(h, "api.token", "not-the-daemons-token-0123456789\n");
