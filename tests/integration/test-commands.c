@@ -263,15 +263,14 @@ static const char *mqtt_error(struct harness *h, const char *worker, const char 
 /* ---- tests ---- */
 
 /* An ack through each front door tells the other recipients through which channel it came,
- * as DESIGN.md's code; a payload's "via" is ignored (the worker's topic is "mqtt"). */
-static void test_ack_notice_names_the_channel(void **state)
+ * as DESIGN.md's code. The one-tap link in w-a-03's notification: */
+static void test_ack_notice_after_the_link(void **state)
 {
         struct harness *h = *state;
-        char alert_id[64], path[128], body[256], *out = NULL;
+        char alert_id[64];
         struct resp r;
         char *url;
 
-        /* The one-tap link in w-a-03's notification. */
         url = raise_alert(h, 1, "w-a-03", alert_id, sizeof(alert_id));
         assert_non_null(url);
         assert_int_equal(
@@ -279,22 +278,33 @@ static void test_ack_notice_names_the_channel(void **state)
         free(r.body);
         free(url);
         expect_ack_notices(h, alert_id, "w-a-03", "http-link", "网页链接");
+}
 
-        /* The operator API. */
+static void test_ack_notice_after_the_operator_api(void **state)
+{
+        struct harness *h = *state;
+        char alert_id[64], path[128];
+        struct resp r;
+
         free(raise_alert(h, 2, "w-a-03", alert_id, sizeof(alert_id)));
         snprintf(path, sizeof(path), "/api/v1/alerts/%s/ack", alert_id);
         assert_int_equal(api(h, path, "{\"worker\": \"w-a-03\"}", &r), 200);
         free(r.body);
         expect_ack_notices(h, alert_id, "w-a-03", "operator-api", "值班管理接口");
+}
 
-        /* doorwatchctl. */
+/* doorwatchctl; then the worker's own topic, claiming to be the CLI: still "mqtt". */
+static void test_ack_notice_after_the_cli_and_the_topic(void **state)
+{
+        struct harness *h = *state;
+        char alert_id[64], body[256], *out = NULL;
+
         free(raise_alert(h, 3, "w-a-03", alert_id, sizeof(alert_id)));
         const char *ack[] = { "alerts", "ack", alert_id, "--worker", "w-a-03", NULL };
         assert_int_equal(run_ctl(h, &out, ack), 0);
         free(out);
         expect_ack_notices(h, alert_id, "w-a-03", "cli", "命令行");
 
-        /* The worker's own topic, claiming to be the CLI: still "mqtt". */
         free(raise_alert(h, 4, "w-a-03", alert_id, sizeof(alert_id)));
         snprintf(body, sizeof(body), "{\"alert_id\": \"%s\", \"via\": \"cli\"}", alert_id);
         h_publish(h, "doorwatch/v1/workers/w-a-03/ack", body, false);
@@ -497,7 +507,11 @@ static void test_ctl_acts_through_the_http_api(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_ack_notice_names_the_channel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ack_notice_after_the_link, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ack_notice_after_the_operator_api, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_ack_notice_after_the_cli_and_the_topic, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_payload_via_is_ignored, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_mqtt_and_http_refuse_alike, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ctl_acts_through_the_http_api, setup,
