@@ -28,7 +28,7 @@ FUZZ_SANITIZE     = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=un
 
 FUZZ_ADAPTER_SRCS := $(wildcard src/adapters/*.c) src/event.c src/util.c
 FUZZ_ADAPTER_HDRS := $(wildcard src/*.h src/adapters/*.h src/notify/*.h)
-FUZZ_CONFIG_SRCS  := src/config.c src/hashmap.c src/notify/template.c $(FUZZ_ADAPTER_SRCS)
+FUZZ_CONFIG_SRCS  := src/arena.c src/config.c src/config_load.c src/config_diag.c src/loader.c src/registry.c src/rosters.c src/settings.c src/hashmap.c src/notify/template.c $(FUZZ_ADAPTER_SRCS)
 FUZZ_CONFIG_MAX_LEN ?= 65536
 FUZZ_CMOCKA_LIBS   = $(or $(CMOCKA_LIBS),$(shell pkg-config --libs cmocka))
 

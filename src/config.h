@@ -6,6 +6,12 @@
  * problem is reported as "file: json.path: message" into a struct config_diag;
  * loading continues past errors so one run lists them all.
  *
+ * This header is the whole interface, implemented in two layers so that dependencies run
+ * one way: config.c is the configuration as data (names of the enums, lookups,
+ * config_free()); config_load.c is config_load(), on top of the readers of the files
+ * (settings.c: doorwatch.json; registry.c: workers.json, households; rosters.c:
+ * rosters.json; loader.c: what they share), which build on this header.
+ *
  * Ownership: struct config owns every array and string below. Pointers between
  * records (household->team[], device->household, shift->worker ...) point into the
  * config's own arrays and stay valid until config_free(). Each record carries a dense
@@ -17,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
+#include "config_diag.h"
 #include "hashmap.h"
 
 enum role {
@@ -52,19 +60,6 @@ const char *device_kind_to_string(enum device_kind k);
 enum device_kind device_kind_from_string(const char *s);
 const char *escalation_step_to_string(enum escalation_step s);
 enum escalation_step escalation_step_from_string(const char *s);
-
-/* Collected errors and warnings, each a ready-to-print line. */
-struct config_diag {
-        char **errors;
-        size_t n_errors, cap_errors;
-        char **warnings;
-        size_t n_warnings, cap_warnings;
-};
-void config_diag_error(struct config_diag *d, const char *file, const char *path, const char *fmt,
-                       ...) __attribute__((format(printf, 4, 5)));
-void config_diag_warn(struct config_diag *d, const char *file, const char *path, const char *fmt,
-                      ...) __attribute__((format(printf, 4, 5)));
-void config_diag_done(struct config_diag *d);
 
 struct worker;
 struct household;
@@ -213,9 +208,6 @@ struct notifier_config {
         cJSON *json; /* owned copy of the notifier object */
 };
 
-struct config_strings;
-struct config_schedule;
-
 struct config {
         char *dir;
         char *timezone;
@@ -247,9 +239,9 @@ struct config {
         struct worker **admins;
         size_t n_admins;
 
-        /* Owned storage behind records of every household and device (see config.c). */
-        struct config_strings *strings;
-        struct config_schedule *schedules; /* h->schedule point into them (shared) */
+        /* Owned storage behind the strings of households and devices and the schedules
+         * households share (h->schedule points into it): freed whole. */
+        struct arena arena;
 
         struct hashmap *worker_by_id;
         struct idmap *household_by_id; /* ids -> index (8 bytes a slot: a city has 300,000) */
@@ -257,8 +249,9 @@ struct config {
         struct hashmap *community_by_id;
 };
 
-/* Loads and validates `dir`. On success returns 0 and *ret; with errors returns
- * -EINVAL and fills diag (warnings are collected in both cases). */
+/* Loads and validates `dir` (config_load.c). On success returns 0 and *ret; with errors
+ * returns -EINVAL and fills diag (warnings are collected in both cases). Allocation
+ * failure aborts. */
 int config_load(const char *dir, struct config **ret, struct config_diag *diag);
 struct config *config_free(struct config *c);
 

@@ -6,7 +6,6 @@
  * bits of the hash stored and scaled. */
 #include "hashmap.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +120,7 @@ int hashmap_put(struct hashmap *m, const char *key, void *value)
                 grow(m);
         s = find(m, key, h);
         if (s->key)
-                return -EEXIST;
+                return HASHMAP_E_EXISTS;
         *s = (struct slot){ key, value, h };
         m->size++;
         return 0;
@@ -293,7 +292,7 @@ int idmap_put(struct idmap *m, size_t index, size_t *ret_existing)
         if (s->index1) {
                 if (ret_existing)
                         *ret_existing = s->index1 - 1;
-                return -EEXIST;
+                return HASHMAP_E_EXISTS;
         }
         *s = (struct idslot){ (uint32_t)index + 1, h };
         m->size++;

@@ -9,11 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Positive outcome of hashmap_put() and idmap_put(): expected, not an error. */
+enum {
+        HASHMAP_E_EXISTS = 1, /* the key is present already */
+};
+
 struct hashmap;
 
 struct hashmap *hashmap_new(size_t expected);
 struct hashmap *hashmap_free(struct hashmap *m);
-/* Returns 0, or -EEXIST when the key is present (the old value is kept). */
+/* Returns 0, or HASHMAP_E_EXISTS when the key is present (the old value is kept). */
 int hashmap_put(struct hashmap *m, const char *key, void *value);
 /* Replaces or inserts. */
 void hashmap_replace(struct hashmap *m, const char *key, void *value);
@@ -37,8 +42,8 @@ struct idmap;
 
 struct idmap *idmap_new(size_t expected, idmap_key_fn key_of, const void *userdata);
 struct idmap *idmap_free(struct idmap *m);
-/* Adds index (< UINT32_MAX) under its key. Returns 0, or -EEXIST when the key is present,
- * with the index that has it in *ret_existing (may be NULL). */
+/* Adds index (< UINT32_MAX) under its key. Returns 0, or HASHMAP_E_EXISTS when the key is
+ * present, with the index that has it in *ret_existing (may be NULL). */
 int idmap_put(struct idmap *m, size_t index, size_t *ret_existing);
 /* The index of key in *ret; false when absent. */
 bool idmap_get(const struct idmap *m, const char *key, size_t *ret);

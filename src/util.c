@@ -416,6 +416,21 @@ bool str_startswith(const char *s, const char *prefix)
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+int name_index(const char *const *names, size_t n, const char *s)
+{
+        for (size_t i = 0; s && i < n; i++)
+                if (strcmp(names[i], s) == 0)
+                        return (int)i;
+        return -1;
+}
+
+void free_strv(char **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
 char *xstrdup(const char *s)
 {
         char *r;
@@ -425,6 +440,18 @@ char *xstrdup(const char *s)
         if (!r)
                 abort();
         return r;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+        void *p;
+
+        if (n == 0)
+                return NULL;
+        p = calloc(n, size);
+        if (!p)
+                abort();
+        return p;
 }
 
 void *grow_array(void *p, size_t *cap, size_t need, size_t elem)

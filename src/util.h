@@ -106,7 +106,12 @@ int json_depth(const cJSON *j);
 
 bool str_eq(const char *a, const char *b);
 bool str_startswith(const char *s, const char *prefix);
-char *xstrdup(const char *s); /* strdup that aborts on OOM; NULL in -> NULL out */
+/* Index of s in names[0..n-1], -1 when absent (or s is NULL). */
+int name_index(const char *const *names, size_t n, const char *s);
+/* Frees v[0..n-1] and v. */
+void free_strv(char **v, size_t n);
+char *xstrdup(const char *s);         /* strdup that aborts on OOM; NULL in -> NULL out */
+void *xcalloc(size_t n, size_t size); /* calloc that aborts on OOM; NULL for n == 0 */
 
 /* Growable array: GROW(arr, n, cap) makes room for one more element. Aborts on OOM. */
 void *grow_array(void *p, size_t *cap, size_t need, size_t elem);

@@ -200,49 +200,55 @@ static bool template_check(const char *src, const char *path, struct config_diag
         return true;
 }
 
-int templates_new(const cJSON *overrides, struct config_diag *diag, struct templates **ret)
+bool templates_check(const cJSON *overrides, struct config_diag *diag)
 {
-        struct templates *t = calloc(1, sizeof(*t));
+        const cJSON *e;
         bool ok = true;
 
+        if (!overrides || cJSON_IsNull(overrides))
+                return true;
+        if (!cJSON_IsObject(overrides)) {
+                template_error(diag, "templates", "must be an object");
+                return false;
+        }
+        cJSON_ArrayForEach(e, overrides)
+        {
+                char path[128];
+
+                snprintf(path, sizeof(path), "templates.%.64s", e->string);
+                if (kind_index(e->string) < 0) {
+                        template_error(diag, path, "unknown kind");
+                        ok = false;
+                } else if (!cJSON_IsString(e)) {
+                        template_error(diag, path, "must be a string");
+                        ok = false;
+                } else if (!template_check(e->valuestring, path, diag)) {
+                        ok = false;
+                }
+        }
+        return ok;
+}
+
+int templates_new(const cJSON *overrides, struct config_diag *diag, struct templates **ret)
+{
+        struct templates *t;
+        const cJSON *e;
+
+        if (!templates_check(overrides, diag))
+                return -EINVAL;
+        t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
                 t->text[i] = xstrdup(kinds[i].text);
-
-        if (overrides && !cJSON_IsNull(overrides) && !cJSON_IsObject(overrides)) {
-                template_error(diag, "templates", "must be an object");
-                ok = false;
-        } else if (overrides && cJSON_IsObject(overrides)) {
-                const cJSON *e;
+        if (cJSON_IsObject(overrides))
                 cJSON_ArrayForEach(e, overrides)
                 {
-                        char path[128];
                         int k = kind_index(e->string);
 
-                        snprintf(path, sizeof(path), "templates.%.64s", e->string);
-                        if (k < 0) {
-                                template_error(diag, path, "unknown kind");
-                                ok = false;
-                                continue;
-                        }
-                        if (!cJSON_IsString(e)) {
-                                template_error(diag, path, "must be a string");
-                                ok = false;
-                                continue;
-                        }
-                        if (!template_check(e->valuestring, path, diag)) {
-                                ok = false;
-                                continue;
-                        }
                         free(t->text[k]);
                         t->text[k] = xstrdup(e->valuestring);
                 }
-        }
-        if (!ok) {
-                templates_free(t);
-                return -EINVAL;
-        }
         *ret = t;
         return 0;
 }

@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config_diag.h"
 
 /* Byte limits of the channels' text fields. */
 #define TEMPLATE_MAX_SMS            280
@@ -60,10 +60,13 @@ struct templates;
  * "test" and "monitoring_restored". */
 bool template_kind_known(const char *kind);
 
-/* Builds the template set: defaults, replaced by the entries of `overrides` (the
- * "templates" object of doorwatch.json, may be NULL). Problems are reported as
- * `doorwatch.json: templates.<kind>: ...`; returns 0, -EINVAL when there were any,
- * or -ENOMEM. */
+/* Checks `overrides` (the "templates" object of doorwatch.json, may be NULL) without
+ * building anything: every problem is reported as `doorwatch.json: templates.<kind>: ...`
+ * (diag may be NULL); returns whether there was none. The config loader calls this. */
+bool templates_check(const cJSON *overrides, struct config_diag *diag);
+
+/* Builds the template set: defaults, replaced by the entries of `overrides`, checked by
+ * templates_check(). Returns 0, -EINVAL when the check found problems, or -ENOMEM. */
 int templates_new(const cJSON *overrides, struct config_diag *diag, struct templates **ret);
 struct templates *templates_free(struct templates *t);
 static inline void templates_freep(struct templates **t)

@@ -28,7 +28,7 @@
 #include "adapter.h"
 #include "util.h"
 
-/* The adapters report configuration errors here; config.c is not linked. */
+/* The adapters report configuration errors here; config_diag.c is not linked. */
 void config_diag_error(struct config_diag *d, const char *file, const char *path, const char *fmt,
                        ...)
 {

@@ -1,8 +1,8 @@
 /* diag.h: struct config_diag helpers for tests.
  *
  * diag.c also carries a weak config_diag_error() with the documented
- * "file: path: message" format, for test binaries that do not link src/config.c
- * (not on every branch yet). The real one wins wherever config.o is linked. */
+ * "file: path: message" format, for test binaries that do not link src/config_diag.c
+ * (not on every branch yet). The real one wins wherever config_diag.o is linked. */
 #pragma once
 
 #include <stdbool.h>

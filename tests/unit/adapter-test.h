@@ -1,7 +1,7 @@
 /* adapter-test.h: shared scaffolding for the adapter unit tests (test-adapter-*.c).
  *
  * Each test binary includes this once. It provides stand-ins for the config loader's
- * diagnostics (config.c is not linked: the tests fill struct device by hand and call the
+ * diagnostics (config_diag.c is not linked: the tests fill struct device by hand and call the
  * adapter's parse_device on a JSON entry), fixture loading from
  * tests/fixtures/devices/<adapter>/ (relative to the source tree, $DOORWATCH_SOURCE_DIR or
  * the current directory), and a small "test device" that owns a parsed device entry and
@@ -22,7 +22,7 @@
 #include "adapter.h"
 #include "util.h"
 
-/* --- config_diag stand-ins (config.c is not part of these tests) ------------------------ */
+/* --- config_diag stand-ins (config_diag.c is not part of these tests) ------------------- */
 
 static char last_diag_path[512];
 static char all_diag_paths[4096]; /* every path reported, one per line */

@@ -2,9 +2,10 @@
  * where tests/run starts the binary) and against small configuration directories written
  * into a mkdtemp() directory from string literals.
  *
- * The error table has one case per error path in src/config.c: each case starts from a
- * small valid configuration, replaces or removes some files and expects one exact line in
- * the diagnostics. JSON in the literals uses ' for " (no test needs a real apostrophe). */
+ * The error table has one case per error path of the loader (src/settings.c, registry.c,
+ * rosters.c, loader.c, config_load.c): each case starts from a small valid configuration,
+ * replaces or removes some files and expects one exact line in the diagnostics. JSON in the
+ * literals uses ' for " (no test needs a real apostrophe). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -2,7 +2,6 @@
  * grown, shrunk to fit and grown again; iteration sees every entry once. The idmap finds
  * records of an array that moves while it grows, refuses duplicates, and survives a
  * shrink. */
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -55,7 +54,7 @@ static void test_random(void **state)
                         switch (rand_r(&seed) % 3) {
                         case 0:
                                 assert_int_equal(hashmap_put(m, keys[k], &present[k]),
-                                                 present[k] ? -EEXIST : 0);
+                                                 present[k] ? HASHMAP_E_EXISTS : 0);
                                 present[k] = 1;
                                 break;
                         case 1:
@@ -110,7 +109,7 @@ static void test_idmap(void **state)
                 r.v = v;
                 r.v[r.n] = (struct rec){ keys[k], k };
                 if (idmap_get(m, keys[k], &first)) {
-                        assert_int_equal(idmap_put(m, r.n, &i), -EEXIST);
+                        assert_int_equal(idmap_put(m, r.n, &i), HASHMAP_E_EXISTS);
                         assert_int_equal(i, first);
                         assert_string_equal(r.v[i].id, keys[k]);
                         continue; /* the duplicate is not kept */

@@ -118,6 +118,11 @@ static void test_invalid_overrides(void **state)
                 int r;
 
                 assert_non_null(j);
+                /* The check alone (what the config loader calls) reports the same. */
+                assert_int_equal(templates_check(j, &d), cases[i].error == NULL);
+                if (cases[i].error && !test_diag_has(&d, cases[i].error))
+                        fail_msg("case %zu: check got \"%s\"", i, d.n_errors ? d.errors[0] : "");
+                test_diag_clear(&d);
                 r = templates_new(j, &d, &t);
                 if (!cases[i].error) {
                         assert_int_equal(r, 0);
@@ -142,6 +147,7 @@ static void test_invalid_overrides(void **state)
                 memset(big, 'a', sizeof(big) - 1);
                 big[sizeof(big) - 1] = 0;
                 cJSON_AddStringToObject(j, "tamper", big);
+                assert_false(templates_check(j, NULL));
                 assert_int_equal(templates_new(j, &d, &t), -EINVAL);
                 assert_true(test_diag_has(&d, "templates.test: template is not valid UTF-8"));
                 assert_true(test_diag_has(&d, "templates.tamper: template longer than"));
