@@ -149,7 +149,7 @@ int sysalarm_monitoring_restored(struct engine *e, int64_t now_usec)
                         },
                         note);
         if (r == 0)
-                r = alerts_resolve(c, a, NULL, "system", note);
+                r = alerts_resolve(c, a, NULL, CHANNEL_SYSTEM, note);
         if (r < 0) {
                 alerts_change_drop(c);
                 return r;
@@ -258,7 +258,7 @@ int sysalarm_storage_restored(struct engine *e, const char *reason, int64_t sinc
                         },
                         note);
         if (r == 0)
-                r = alerts_resolve(c, found, NULL, "system", note);
+                r = alerts_resolve(c, found, NULL, CHANNEL_SYSTEM, note);
         if (r < 0) {
                 alerts_change_drop(c);
                 return r;
