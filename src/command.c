@@ -304,7 +304,11 @@ int command_parse_payload(const struct config *c, enum command_verb verb,
                          COMMAND_PAYLOAD_MAX);
                 return COMMAND_E_TOO_LARGE;
         }
-        j = len == 0 ? cJSON_CreateObject() : cJSON_ParseWithLength(payload, len);
+        /* NUL or invalid UTF-8 anywhere: refused whole, not cut where cJSON would stop. */
+        if (len > 0 && !payload_text_valid(payload, len))
+                j = NULL;
+        else
+                j = len == 0 ? cJSON_CreateObject() : cJSON_ParseWithLength(payload, len);
         return command_parse_json(c, verb, o, j, now_usec, ret);
 }
 
@@ -340,6 +344,8 @@ int command_parse_fields(const struct config *c, enum command_verb verb,
 
                 if (!get(userdata, keys[i], buf, sizeof(buf)))
                         continue;
+                if (!text_valid(buf, strlen(buf)))
+                        continue; /* not text: as if absent (the field is then missing) */
                 v = numeric[i] && is_number(buf, &d) ? cJSON_CreateNumber(d)
                                                      : cJSON_CreateString(buf);
                 if (!v || !cJSON_AddItemToObject(j, keys[i], v)) {

@@ -107,6 +107,7 @@ struct daemon {
         struct ratelimit rl_invalid;
         struct ratelimit rl_unknown;
         struct ratelimit rl_not_stored;
+        struct ratelimit rl_refused; /* commands refused by the engine */
 
         /* Messages waiting for the database (see hold_message()). */
         struct held_msg *held_head, *held_tail;
@@ -665,11 +666,12 @@ static void handle_command(struct daemon *d, const char *kind, const char *id,
         }
         r = engine_command(d->engine, &cmd, &error);
         if (r < 0) {
-                log_err_errno(r, "%s %s: %s failed", by_household ? "household" : "worker", id,
-                              verb_name);
+                if (ratelimit_below(&d->rl_not_stored))
+                        log_err_errno(r, "%s %s: %s failed", by_household ? "household" : "worker",
+                                      id, verb_name);
                 error = "internal error";
         }
-        if (r > 0)
+        if (r > 0 && ratelimit_below(&d->rl_refused))
                 log_about(
                     by_household ? LOG_INFO : LOG_WARNING, cmd.alert_id[0] ? cmd.alert_id : NULL,
                     cmd.household ? cmd.household->id : NULL, NULL, "%s %s: %s %s refused: %s",
@@ -686,6 +688,15 @@ static void dispatch_message(struct daemon *d, const struct mosquitto_message *m
         char id[128];
         const char *verb;
 
+        /* One gate for every adapter and command: a NUL (raw or "\u0000") or invalid
+         * UTF-8 in a payload is never cut or guessed at ("open\u0000evil" is not "open"). */
+        if (msg->payloadlen > 0 && !payload_text_valid(msg->payload, (size_t)msg->payloadlen)) {
+                d->n_invalid++;
+                if (ratelimit_below(&d->rl_invalid))
+                        log_warn("message on %s: NUL or invalid UTF-8 in the payload; dropped",
+                                 msg->topic);
+                return;
+        }
         if (rt) {
                 if (msg->payloadlen > ADAPTER_MAX_PAYLOAD) {
                         d->n_oversize++;
@@ -1426,6 +1437,7 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         d->rl_invalid = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
         d->rl_unknown = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
         d->rl_not_stored = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 3);
+        d->rl_refused = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
 
         r = timezone_set(cfg->timezone);
         if (r < 0) {

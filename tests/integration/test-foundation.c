@@ -254,6 +254,11 @@ static void test_bad_input_is_dropped_and_daemon_keeps_going(void **state)
                   "{\"id\": \"u\", \"type\": \"door\", \"state\": \"open\"}", false);
         h_publish(h, "doorwatch/v1/devices/d-1-door/status", "maybe", false);
         h_publish(h, "doorwatch/v1/devices/d-1-door/events", "", false);
+        /* A NUL in a string is not cut off there ("open"), nor is invalid UTF-8 guessed at. */
+        h_publish(h, "doorwatch/v1/devices/d-1-door/events",
+                  "{\"id\": \"n\", \"type\": \"door\", \"state\": \"open\\u0000evil\"}", false);
+        h_publish(h, "doorwatch/v1/devices/d-1-door/events",
+                  "{\"id\": \"u\xff\", \"type\": \"door\", \"state\": \"open\"}", false);
         /* The daemon is alive and the next good event is processed. */
         door_event(h, "d-2-door", "good-1", "open");
         assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
