@@ -142,20 +142,23 @@ static void link_config(struct loader *L)
                 const struct device *d = &cfg->devices[i];
                 L->file = "households.json";
                 if (config_worker(cfg, d->id))
-                        loader_error(L, NULL, "device id \"%s\" is also a worker's id (ids must "
-                                              "be unique across devices, workers and households)",
+                        loader_error(L, NULL,
+                                     "device id \"%s\" is also a worker's id (ids must "
+                                     "be unique across devices, workers and households)",
                                      d->id);
                 if (config_household(cfg, d->id))
-                        loader_error(L, NULL, "device id \"%s\" is also a household's id (ids must "
-                                              "be unique across devices, workers and households)",
+                        loader_error(L, NULL,
+                                     "device id \"%s\" is also a household's id (ids must "
+                                     "be unique across devices, workers and households)",
                                      d->id);
         }
         for (size_t i = 0; i < cfg->n_workers; i++) {
                 const struct worker *w = &cfg->workers[i];
                 L->file = "workers.json";
                 if (config_household(cfg, w->id))
-                        loader_error(L, NULL, "worker id \"%s\" is also a household's id (ids must "
-                                              "be unique across devices, workers and households)",
+                        loader_error(L, NULL,
+                                     "worker id \"%s\" is also a household's id (ids must "
+                                     "be unique across devices, workers and households)",
                                      w->id);
         }
 

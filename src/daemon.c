@@ -147,7 +147,7 @@ struct held_msg {
         char *topic;
         int64_t recv_usec;
         int payloadlen;
-        int mid;         /* the broker's packet id (QoS 1), 0 for QoS 0 */
+        int mid; /* the broker's packet id (QoS 1), 0 for QoS 0 */
         bool retain;
         bool redelivery; /* the broker will deliver it again (its connection was lost) */
         char payload[];
@@ -852,7 +852,8 @@ static bool held_redelivery(struct daemon *d, const struct mosquitto_message *ms
                 return false;
         for (struct held_msg *h = d->held_head; h; h = h->next)
                 if (h->redelivery && h->mid == msg->mid && (size_t)h->payloadlen == len &&
-                    strcmp(h->topic, msg->topic) == 0 && memcmp(h->payload, msg->payload, len) == 0) {
+                    strcmp(h->topic, msg->topic) == 0 &&
+                    memcmp(h->payload, msg->payload, len) == 0) {
                         h->redelivery = false;
                         return true;
                 }
@@ -893,8 +894,7 @@ static void drain_held(struct daemon *d)
                 if (!d->storage_failed && d->n_burst > 0)
                         log_info("database: takes writes again after %.1f s; %zu held messages "
                                  "handled",
-                                 (double)(now_monotonic_usec() - d->held_since_usec) /
-                                     USEC_PER_SEC,
+                                 (double)(now_monotonic_usec() - d->held_since_usec) / USEC_PER_SEC,
                                  d->n_burst);
                 d->held_since_usec = 0;
         }
@@ -1382,8 +1382,7 @@ static void check_secret(const struct config *c, struct config_diag *diag, const
                 else
                         config_diag_error(diag, "doorwatch.json", key, "cannot read %s: %s",
                                           file ? file : "?", strerror(-r));
-        }
-        else if (r == SECRET_E_MISSING && required)
+        } else if (r == SECRET_E_MISSING && required)
                 config_diag_error(diag, "doorwatch.json", key, "%s does not exist", file);
 }
 
@@ -1676,8 +1675,7 @@ static void daemon_status(char *buf, size_t size, void *userdata)
         snprintf(buf, size,
                  "%s%s%sbroker %s; %zu of %zu households under observation; %zu open alerts; "
                  "outbox %lld",
-                 d->storage_failed || store_write_failed(d->store) ? "DATABASE NOT WRITABLE; "
-                                                                   : "",
+                 d->storage_failed || store_write_failed(d->store) ? "DATABASE NOT WRITABLE; " : "",
                  held,
                  checkpointer_failing(d->checkpointer) ? "DATABASE CHECKPOINTS FAILING; " : "",
                  mqtt_connected(d->mqtt) ? "connected" : "not connected", observed, c->n_households,

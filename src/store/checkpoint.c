@@ -35,8 +35,8 @@ struct checkpointer {
         struct store *store;
         struct checkpoint_stats *stats;
         struct metrics *metrics;
-        sd_event_source *done; /* efd readable: the thread finished a checkpoint */
-        sd_event_source *idle; /* idle priority: ask the thread, or finish on the loop */
+        sd_event_source *done;  /* efd readable: the thread finished a checkpoint */
+        sd_event_source *idle;  /* idle priority: ask the thread, or finish on the loop */
         sd_event_source *retry; /* after a failed checkpoint: again, without new commits */
         int pages, force_pages, wal_max_pages;
         int wal_frames;     /* in the WAL after the last commit */

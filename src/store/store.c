@@ -4,8 +4,9 @@
  * other string is a file path for SQLite. Here, once for every backend, is the transaction
  * bookkeeping the promises of store.h rest on: a transaction is opened lazily and the begin
  * hook called when one is, commits and savepoints happen only inside one, a failed operation
- * inside one loses it (txn_result()), and write health follows every BEGIN and COMMIT. Every other function is one indirect call into the
- * backend, with its arguments as they came (no copy, no allocation). */
+ * inside one loses it (txn_result()), and write health follows every BEGIN and COMMIT. Every other
+ * function is one indirect call into the backend, with its arguments as they came (no copy, no
+ * allocation). */
 #include <errno.h>
 #include <string.h>
 
@@ -362,7 +363,8 @@ int store_set_notification_state(struct store *s, const char *id, enum notificat
 {
         if (s->txn_failed)
                 return s->txn_error;
-        return txn_result(s, s->ops->set_notification_state(s, id, st, attempts, next_usec, error, now_usec));
+        return txn_result(
+            s, s->ops->set_notification_state(s, id, st, attempts, next_usec, error, now_usec));
 }
 
 int64_t store_next_notification_usec(struct store *s)
@@ -439,7 +441,8 @@ int store_insert_checkin(struct store *s, const char *household, const char *wor
 {
         if (s->txn_failed)
                 return s->txn_error;
-        return txn_result(s, s->ops->insert_checkin(s, household, worker, channel, usec, recv_usec));
+        return txn_result(s,
+                          s->ops->insert_checkin(s, household, worker, channel, usec, recv_usec));
 }
 
 int store_insert_report(struct store *s, const char *household, const char *channel,
@@ -448,8 +451,8 @@ int store_insert_report(struct store *s, const char *household, const char *chan
 {
         if (s->txn_failed)
                 return s->txn_error;
-        return txn_result(s, s->ops->insert_report(s, household, channel, reason, usec, recv_usec, number,
-                                     over_limit));
+        return txn_result(s, s->ops->insert_report(s, household, channel, reason, usec, recv_usec,
+                                                   number, over_limit));
 }
 
 int store_save_household_state(struct store *s, const char *household, const char *json,

@@ -56,13 +56,15 @@ int main(void)
         snprintf(path, sizeof(path), "%s/mosquitto.db", h.dir);
         unlink(path);
         h_start_broker(&h);
-        for (int waited = 0; waited < 20000 && !daemon_log_has(&h, "has no session for it"); waited += 50)
+        for (int waited = 0; waited < 20000 && !daemon_log_has(&h, "has no session for it");
+             waited += 50)
                 h_pump(&h, 50);
         h_db_wait_int(&h, 1, 10000,
                       "SELECT count(*) FROM alert WHERE kind = 'monitoring_gap' AND reason LIKE "
                       "'%%lost the daemon''s session%%'");
         f = fault_figures(&h, p.acked, "B-");
-        fault_print(NAME, &f, "then 1 restart without persistence: lost-session warning %s, alert %lld",
+        fault_print(NAME, &f,
+                    "then 1 restart without persistence: lost-session warning %s, alert %lld",
                     daemon_log_has(&h, "has no session for it") ? "logged" : "MISSING",
                     (long long)h_db_int(&h, "SELECT count(*) FROM alert WHERE kind = "
                                             "'monitoring_gap' AND reason LIKE '%%session%%'"));

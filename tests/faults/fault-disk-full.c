@@ -102,8 +102,8 @@ int main(void)
         for (int waited = 0; waited < 10000 && !daemon_log_has(&h, "writing failed"); waited += 50)
                 h_pump(&h, 50);
         if (!daemon_log_has(&h, "writing failed"))
-                return fault_fail(NAME, "the daemon did not notice the full disk (%zu bytes filled)",
-                                  n);
+                return fault_fail(NAME,
+                                  "the daemon did not notice the full disk (%zu bytes filled)", n);
         h_pump(&h, 2000);
         stored_while = h_db_int(&h, "SELECT count(*) FROM event WHERE uid LIKE 'F-%%'");
         if (!h_daemon_alive(&h))
@@ -126,8 +126,7 @@ int main(void)
                         break;
                 }
         if (recovered_s < 0)
-                return fault_fail(NAME, "not recovered within %d s of space returning",
-                                  RECOVER_S);
+                return fault_fail(NAME, "not recovered within %d s of space returning", RECOVER_S);
 
         for (int i = BEFORE + WHILE; i < BEFORE + WHILE + AFTER; i++) {
                 snprintf(id, sizeof(id), "F-%05d", i);

@@ -99,8 +99,9 @@ int main(void)
 
         /* Someone's database where ours was; events meanwhile wait in the broker. */
         if (sqlite3_open(h.dbpath, &db) != SQLITE_OK ||
-            sqlite3_exec(db, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);"
-                             "INSERT INTO customers (name) VALUES ('张三'), ('李四');",
+            sqlite3_exec(db,
+                         "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);"
+                         "INSERT INTO customers (name) VALUES ('张三'), ('李四');",
                          NULL, NULL, NULL) != SQLITE_OK)
                 return fault_fail(NAME, "cannot write the foreign database");
         sqlite3_close(db);

@@ -101,8 +101,7 @@ int main(void)
                 if (i % 3 == 2) {
                         char payload[160];
                         snprintf(payload, sizeof(payload),
-                                 "{\"id\": \"%s\", \"ts\": %.3f, \"type\": \"ring\"}", id,
-                                 h_now());
+                                 "{\"id\": \"%s\", \"ts\": %.3f, \"type\": \"ring\"}", id, h_now());
                         pub_send(&p, "doorwatch/v1/devices/d-1-bell/events", payload);
                 } else
                         door(&p, dev, id, (i / 3) % 2 == 0);

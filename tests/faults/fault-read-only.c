@@ -60,8 +60,9 @@ int main(void)
         sent += EACH;
         stat(h.dbpath, &before);
         snprintf(bin, sizeof(bin), "%s/doorwatchd", h_build_dir());
-        const char *argv[] = { "/usr/sbin/runuser", "-u", "nobody", "--", bin, "-c", h.confdir,
-                               NULL };
+        const char *argv[] = {
+                "/usr/sbin/runuser", "-u", "nobody", "--", bin, "-c", h.confdir, NULL
+        };
         status = h_run(&out, argv);
         stat(h.dbpath, &after);
         for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
@@ -80,8 +81,9 @@ int main(void)
         h_start_daemon(&h);
         h_db_wait_int(&h, sent, 30000, "SELECT count(*) FROM event WHERE uid LIKE 'R-%%'");
         f = fault_figures(&h, p.acked, "R-");
-        fault_print(NAME, &f, "refused as nobody with one line, file unchanged; %d events "
-                              "waited in the broker meanwhile",
+        fault_print(NAME, &f,
+                    "refused as nobody with one line, file unchanged; %d events "
+                    "waited in the broker meanwhile",
                     EACH);
         if (f.lost != 0 || f.duplicated != 0 || f.sent != (uint64_t)sent)
                 return fault_fail(NAME, "events lost or duplicated");

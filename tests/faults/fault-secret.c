@@ -74,9 +74,9 @@ int main(void)
         /* nobody may read the configuration, and owns the state directory. */
         chmod(h.dir, 0755);
         chmod(h.confdir, 0755);
-        for (const char *const *n = (const char *const[]){ "doorwatch.json", "workers.json",
-                                                          "households.json", "rosters.json",
-                                                          NULL };
+        for (const char *const *n =
+                 (const char *const[]){ "doorwatch.json", "workers.json", "households.json",
+                                        "rosters.json", NULL };
              *n; n++) {
                 char p[600];
                 snprintf(p, sizeof(p), "%s/%s", h.confdir, *n);
@@ -101,8 +101,7 @@ int main(void)
         if (status == 0 || stat(h.dbpath, &st) == 0)
                 return fault_fail(NAME, "the daemon started, or created %s, without its secret",
                                   h.dbpath);
-        printf("fault %s: the daemon as nobody: exit %d, %s not created\n", NAME, status,
-               h.dbpath);
+        printf("fault %s: the daemon as nobody: exit %d, %s not created\n", NAME, status, h.dbpath);
         free(out);
 
         /* A systemd credential that its user cannot read wins over the file, and fails. */

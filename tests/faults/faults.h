@@ -12,9 +12,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <signal.h>
 #include <mosquitto.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -127,23 +127,25 @@ struct figures {
 };
 
 /* The figures of the events whose id starts with like_prefix. */
-static inline struct figures fault_figures(struct harness *h, uint64_t sent, const char *like_prefix)
+static inline struct figures fault_figures(struct harness *h, uint64_t sent,
+                                           const char *like_prefix)
 {
         struct figures f = { .sent = sent };
 
-        f.stored = h_db_int(h, "SELECT count(DISTINCT device || '/' || uid) FROM event WHERE uid "
-                               "LIKE '%s%%'",
+        f.stored = h_db_int(h,
+                            "SELECT count(DISTINCT device || '/' || uid) FROM event WHERE uid "
+                            "LIKE '%s%%'",
                             like_prefix);
-        f.duplicated = h_db_int(h, "SELECT count(*) FROM event WHERE uid LIKE '%s%%'",
-                                like_prefix) -
-                       f.stored;
+        f.duplicated =
+            h_db_int(h, "SELECT count(*) FROM event WHERE uid LIKE '%s%%'", like_prefix) - f.stored;
         f.alerts = h_db_int(h, "SELECT count(*) FROM alert");
         f.notifications = h_db_int(h, "SELECT count(*) FROM notification");
         f.lost = (int64_t)sent - f.stored;
         return f;
 }
 
-static inline void fault_print(const char *name, const struct figures *f, const char *extra_fmt, ...)
+static inline void fault_print(const char *name, const struct figures *f, const char *extra_fmt,
+                               ...)
 {
         char extra[512] = "";
         va_list ap;

@@ -572,8 +572,7 @@ static int db_app_id(const char *file)
         int id = -1;
 
         assert_int_equal(sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &st, NULL),
-                         SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &st, NULL), SQLITE_OK);
         if (sqlite3_step(st) == SQLITE_ROW)
                 id = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
@@ -596,8 +595,9 @@ static void test_identity(void **state)
         /* Someone's customers. */
         snprintf(foreign, sizeof(foreign), "%s/customers.db", dir);
         assert_int_equal(sqlite3_open(foreign, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "CREATE TABLE customers (name TEXT); INSERT INTO "
-                                          "customers VALUES ('Li');",
+        assert_int_equal(sqlite3_exec(db,
+                                      "CREATE TABLE customers (name TEXT); INSERT INTO "
+                                      "customers VALUES ('Li');",
                                       NULL, NULL, NULL),
                          SQLITE_OK);
         sqlite3_close(db);
@@ -612,9 +612,9 @@ static void test_identity(void **state)
 
         /* Another program's application id, even without tables. */
         assert_int_equal(sqlite3_open(foreign, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db, "DROP TABLE customers; PRAGMA application_id = 7",
-                                      NULL, NULL, NULL),
-                         SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(db, "DROP TABLE customers; PRAGMA application_id = 7", NULL, NULL, NULL),
+            SQLITE_OK);
         sqlite3_close(db);
         assert_int_equal(store_open(foreign, false, false, &s), -EMEDIUMTYPE);
         assert_int_equal(db_app_id(foreign), 7);
