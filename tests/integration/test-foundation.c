@@ -120,8 +120,7 @@ static void test_redelivered_opening_after_close_is_not_a_second_alert(void **st
         snprintf(alert_id, sizeof(alert_id), "%s", h_db_text(h, "SELECT id FROM alert"));
         door_event(h, "d-1-door", "e-21", "closed");
         snprintf(payload, sizeof(payload),
-                 "{\"alert_id\": \"%s\", \"note\": \"checked\", \"request_id\": \"r1\"}",
-                 alert_id);
+                 "{\"alert_id\": \"%s\", \"note\": \"checked\", \"request_id\": \"r1\"}", alert_id);
         h_publish(h, "doorwatch/v1/workers/w-a-01/resolve", payload, false);
         assert_int_equal(h_wait_messages(h, "doorwatch/v1/workers/w-a-01/result", 1, 5000), 1);
         assert_string_equal(h_db_text(h, "SELECT state FROM alert WHERE id = '%q'", alert_id),
