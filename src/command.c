@@ -180,6 +180,14 @@ static int missing(struct command *cmd, const char *key)
         return invalid(cmd, "\"%s\" missing or empty", key);
 }
 
+/* An id as an error message quotes it: at most 100 bytes, cut between characters, so the
+ * message stays valid UTF-8 (it goes into JSON replies). */
+static const char *quoted(char buf[static 101], const char *id)
+{
+        rules_copy_text(buf, 101, id);
+        return buf;
+}
+
 /* What the origin names instead of the body. */
 static const char *origin_value(const struct command_origin *o, const char *name)
 {
@@ -189,7 +197,7 @@ static const char *origin_value(const struct command_origin *o, const char *name
 static int parse_field(const struct config *c, const struct command_origin *o,
                        const struct field *f, const cJSON *j, struct command *cmd)
 {
-        char *base = (char *)cmd;
+        char *base = (char *)cmd, q[101];
         const cJSON *v;
         const char *s;
         int r;
@@ -209,6 +217,9 @@ static int parse_field(const struct config *c, const struct command_origin *o,
                 return invalid(cmd, "\"%s\" must be an RFC 3339 time or Unix seconds", f->name);
         }
         s = origin_value(o, f->name);
+        /* A path or a token may carry any bytes; the body's strings are text already. */
+        if (s && !text_valid(s, strlen(s)))
+                return invalid(cmd, "\"%s\" is not UTF-8 text", f->name);
         r = s ? 0 : get_string(cmd, j, f->name, &s);
         if (r != 0)
                 return r;
@@ -217,7 +228,7 @@ static int parse_field(const struct config *c, const struct command_origin *o,
         if (f->kind == FIELD_HOUSEHOLD) {
                 cmd->household = config_household(c, s);
                 if (!cmd->household)
-                        return invalid(cmd, "unknown household \"%.100s\"", s);
+                        return invalid(cmd, "unknown household \"%s\"", quoted(q, s));
                 return 0;
         }
         return copy_string(cmd, f->name, s, base + f->offset, f->size);
@@ -229,14 +240,18 @@ static int parse_actor(const struct config *c, const struct verb_spec *spec,
                        const struct command_origin *o, const cJSON *j, struct command *cmd)
 {
         const char *id = spec->by_household ? o->household : o->worker;
+        char q[101];
         int r;
 
+        if (id && !text_valid(id, strlen(id)))
+                return invalid(cmd, "the %s's id is not UTF-8 text",
+                               spec->by_household ? "household" : "worker");
         if (spec->by_household) {
                 if (!id || !*id)
                         return invalid(cmd, "no household named");
                 cmd->household = config_household(c, id);
                 if (!cmd->household)
-                        return invalid(cmd, "unknown household \"%.100s\"", id);
+                        return invalid(cmd, "unknown household \"%s\"", quoted(q, id));
                 return 0;
         }
         if (!id) {
@@ -248,7 +263,7 @@ static int parse_actor(const struct config *c, const struct verb_spec *spec,
         }
         cmd->worker = config_worker(c, id);
         if (!cmd->worker)
-                return invalid(cmd, "unknown worker \"%.100s\"", id);
+                return invalid(cmd, "unknown worker \"%s\"", quoted(q, id));
         return 0;
 }
 
