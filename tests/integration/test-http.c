@@ -512,6 +512,11 @@ static void test_api_auth_status_codes_and_actions(void **state)
         resp_free(&r);
         assert_int_equal(status_of(h, "GET", "/api/v1/alerts/a-1/ack", API_TOKEN, NULL), 405);
         assert_int_equal(status_of(h, "POST", "/metrics", NULL, "x"), 405);
+        /* /metrics says how many households are watched and when doors open: the token. */
+        assert_int_equal(status_of(h, "GET", "/metrics", NULL, NULL), 401);
+        assert_int_equal(status_of(h, "GET", "/metrics", "wrong-token-0123456789", NULL), 401);
+        assert_int_equal(status_of(h, "GET", "/metrics", API_TOKEN, NULL), 200);
+        assert_int_equal(status_of(h, "GET", "/healthz", NULL, NULL), 200);
         assert_int_equal(status_of(h, "GET", "/api/v1/households/H-9", API_TOKEN, NULL), 404);
         char *big = malloc(40000);
         memset(big, 'x', 39999);
@@ -792,7 +797,7 @@ static double commits(struct harness *h)
         struct resp r = { 0 };
         double v;
 
-        assert_int_equal(request(h, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
+        assert_int_equal(request(h, "GET", "/metrics", API_TOKEN, NULL, NULL, &r), 200);
         v = sample(r.body, "doorwatch_commit_seconds_count");
         resp_free(&r);
         return v;
@@ -839,7 +844,7 @@ static void test_metrics_exposition_moves_with_events(void **state)
         struct resp r = { 0 };
         double before;
 
-        assert_int_equal(request(h, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
+        assert_int_equal(request(h, "GET", "/metrics", API_TOKEN, NULL, NULL, &r), 200);
         assert_true(has_header(&r, "Content-Type: text/plain; version=0.0.4"));
         check_exposition(r.body);
         /* No event yet: the family is declared, the labelled series does not exist yet
@@ -855,7 +860,7 @@ static void test_metrics_exposition_moves_with_events(void **state)
         door_event(h, "d-1-door", "e-6", "closed");
         assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
         h_db_wait_int(h, 3, 3000, "SELECT count(*) FROM notification WHERE state = 'delivered'");
-        assert_int_equal(request(h, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
+        assert_int_equal(request(h, "GET", "/metrics", API_TOKEN, NULL, NULL, &r), 200);
         check_exposition(r.body);
         assert_true(sample(r.body, alerts) == 1);
         assert_true(
@@ -916,7 +921,7 @@ static void test_readyz_follows_the_broker_healthz_stays(void **state)
         assert_int_equal(request(h, "GET", "/healthz", NULL, NULL, NULL, &r), 200);
         assert_string_equal(r.body, "ok\n");
         resp_free(&r);
-        assert_int_equal(request(h, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
+        assert_int_equal(request(h, "GET", "/metrics", API_TOKEN, NULL, NULL, &r), 200);
         assert_true(sample(r.body, "doorwatch_mqtt_connected") == 0);
         resp_free(&r);
 
@@ -927,7 +932,7 @@ static void test_readyz_follows_the_broker_healthz_stays(void **state)
                         usleep(50000);
         }
         assert_int_equal(s, 200);
-        assert_int_equal(request(h, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
+        assert_int_equal(request(h, "GET", "/metrics", API_TOKEN, NULL, NULL, &r), 200);
         assert_true(sample(r.body, "doorwatch_mqtt_reconnects_total") == 1);
         resp_free(&r);
 }
