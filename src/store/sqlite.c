@@ -493,6 +493,21 @@ static int ensure_parent_dir(const char *path)
         return 0;
 }
 
+/* The database holds addresses, phone numbers and the movements of people under
+ * observation: a directory others may read or enter (a state directory made by hand with
+ * the usual 0755) gets a warning; the daemon does not change a directory it did not make. */
+static void warn_open_directory(const char *path)
+{
+        _cleanup_free_ char *copy = xstrdup(path);
+        const char *dir = dirname(copy);
+        struct stat st;
+
+        if (stat(dir, &st) == 0 && (st.st_mode & (S_IROTH | S_IXOTH)))
+                log_warn("database: its directory %s is open to other users (mode %04o): the "
+                         "database and its -wal file hold personal data; chmod 0750 %s",
+                         dir, (unsigned)(st.st_mode & 07777), dir);
+}
+
 int sqlite_open(const char *path, bool sync_full, bool readonly, struct store **ret)
 {
         static bool configured;
@@ -553,6 +568,7 @@ int sqlite_open(const char *path, bool sync_full, bool readonly, struct store **
                 }
                 if (chmod(path, 0640) < 0)
                         log_warn_errno(-errno, "database: cannot chmod %s", path);
+                warn_open_directory(path);
                 r = sqlite_exec(s, "PRAGMA journal_mode=WAL");
                 if (r == 0)
                         r = sqlite_exec(s, sync_full ? "PRAGMA synchronous=FULL"

@@ -77,8 +77,11 @@ int main(void)
                                   status, lines,
                                   before.st_size == after.st_size ? "unchanged" : "CHANGED");
 
-        /* Writable again (the daemon as root here): what waited in the broker is stored. */
+        /* Writable again (the daemon as root here): what waited in the broker is stored;
+         * the directory others may read (0755 above) is warned about. */
         h_start_daemon(&h);
+        if (!daemon_log_has(&h, "is open to other users (mode 0755)"))
+                return fault_fail(NAME, "no warning about the state directory's mode 0755");
         h_db_wait_int(&h, sent, 30000, "SELECT count(*) FROM event WHERE uid LIKE 'R-%%'");
         f = fault_figures(&h, p.acked, "R-");
         fault_print(NAME, &f,
