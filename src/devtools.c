@@ -24,6 +24,7 @@
 
 #include "adapter.h"
 #include "hashmap.h"
+#include "mqtt.h"
 #include "secret.h"
 #include "util.h"
 
@@ -1268,6 +1269,7 @@ struct session {
         struct mosquitto *m;
         int pending_subacks;
         bool connected, failed;
+        char refusal[160], lib_error[256]; /* why connecting failed */
         void (*on_message)(struct session *s, const struct mosquitto_message *msg);
         void (*on_poll)(struct session *s); /* after each loop iteration */
         void *userdata;
@@ -1279,8 +1281,18 @@ static void session_on_connect(struct mosquitto *m, void *ud, int rc)
 
         if (rc == 0)
                 s->connected = true;
-        else
+        else {
                 s->failed = true;
+                snprintf(s->refusal, sizeof(s->refusal), "%s", mosquitto_connack_string(rc));
+        }
+}
+
+static void session_on_log(struct mosquitto *m, void *ud, int level, const char *str)
+{
+        struct session *s = ud;
+
+        if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+                snprintf(s->lib_error, sizeof(s->lib_error), "%s", str);
 }
 
 static void session_on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const int *qos)
@@ -1311,6 +1323,7 @@ static int session_open(struct session *s, const struct config *c, char *const *
         if (!s->m)
                 return -1;
         mosquitto_connect_callback_set(s->m, session_on_connect);
+        mosquitto_log_callback_set(s->m, session_on_log);
         mosquitto_subscribe_callback_set(s->m, session_on_subscribe);
         mosquitto_message_callback_set(s->m, session_on_message);
         if (mc->username) {
@@ -1326,9 +1339,12 @@ static int session_open(struct session *s, const struct config *c, char *const *
         for (int i = 0; rc == MOSQ_ERR_SUCCESS && i < 100 && !s->connected && !s->failed; i++)
                 rc = mosquitto_loop(s->m, 100, 1);
         if (rc != MOSQ_ERR_SUCCESS || !s->connected) {
+                char why[512];
+
+                mqtt_describe_failure(mc, rc != MOSQ_ERR_SUCCESS ? rc : MOSQ_ERR_CONN_REFUSED,
+                                      s->refusal, s->lib_error, why, sizeof(why));
                 fprintf(stderr, "doorwatchctl: cannot reach the broker %s:%d: %s\n", mc->host,
-                        mc->port,
-                        rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc) : "connection refused");
+                        mc->port, why);
                 return -1;
         }
         for (size_t i = 0; i < n_filters; i++)

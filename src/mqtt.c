@@ -90,28 +90,36 @@ static void drop_io(struct mqtt *m)
         m->io = sd_event_source_disable_unref(m->io);
 }
 
-/* What an OpenSSL error line means for whoever configures the daemon. */
-static void tls_cause(struct mqtt *m, char *buf, size_t size)
+void mqtt_describe_failure(const struct mqtt_config *cfg, int rc, const char *refusal,
+                           const char *lib_error, char *buf, size_t size)
 {
-        const char *e = m->lib_error;
+        const char *e = lib_error ? lib_error : "";
 
-        if (strstr(e, "certificate verify failed"))
-                snprintf(buf, size,
-                         "TLS: the broker's certificate was not accepted (certificate verify "
-                         "failed): it is not signed by mqtt.tls.ca_file %.100s (unknown CA), or it "
-                         "does not name the host %.100s",
-                         m->ca_file ? m->ca_file : "", m->host);
-        else if (strstr(e, "certificate required") || strstr(e, "bad certificate") ||
-                 strstr(e, "unknown ca") || strstr(e, "handshake failure"))
-                snprintf(buf, size,
-                         "TLS: the broker refused the client certificate (mqtt.tls.cert_file "
-                         "%.100s): %.200s",
-                         m->cert_file ? m->cert_file : "none", e);
-        else if (strstr(e, "wrong version number") || strstr(e, "packet length too long"))
-                snprintf(buf, size, "TLS: the broker does not speak TLS on port %d (%.200s)",
-                         m->port, e);
+        if (refusal && *refusal)
+                snprintf(buf, size, "the broker refused the login: %.150s", refusal);
+        else if (cfg->ca_file && *e) {
+                if (strstr(e, "certificate verify failed"))
+                        snprintf(buf, size,
+                                 "TLS: the broker's certificate was not accepted (certificate "
+                                 "verify failed): it is not signed by mqtt.tls.ca_file %.100s "
+                                 "(unknown CA), or it does not name the host %.100s",
+                                 cfg->ca_file, cfg->host);
+                else if (strstr(e, "certificate required") || strstr(e, "bad certificate") ||
+                         strstr(e, "unknown ca") || strstr(e, "handshake failure"))
+                        snprintf(buf, size,
+                                 "TLS: the broker refused the client certificate "
+                                 "(mqtt.tls.cert_file %.100s): %.200s",
+                                 cfg->cert_file ? cfg->cert_file : "none", e);
+                else if (strstr(e, "wrong version number") || strstr(e, "packet length too long"))
+                        snprintf(buf, size,
+                                 "TLS: the broker does not speak TLS on port %d (%.200s)",
+                                 cfg->port, e);
+                else
+                        snprintf(buf, size, "TLS: %.250s", e);
+        } else if (rc == MOSQ_ERR_ERRNO)
+                snprintf(buf, size, "%s", strerror(errno));
         else
-                snprintf(buf, size, "TLS: %.250s", e);
+                snprintf(buf, size, "%s", mosquitto_strerror(rc));
 }
 
 /* An attempt to connect failed (rc: libmosquitto's code). The cause is logged at warning
@@ -120,16 +128,12 @@ static void tls_cause(struct mqtt *m, char *buf, size_t size)
  * per retry. */
 static void connect_failed(struct mqtt *m, int rc)
 {
+        struct mqtt_config cfg = {
+                .host = m->host, .port = m->port, .ca_file = m->ca_file, .cert_file = m->cert_file
+        };
         char cause[sizeof(m->cause)];
 
-        if (m->refusal[0])
-                snprintf(cause, sizeof(cause), "the broker refused the login: %.150s", m->refusal);
-        else if (rc == MOSQ_ERR_TLS || (m->ca_file && m->lib_error[0]))
-                tls_cause(m, cause, sizeof(cause));
-        else if (rc == MOSQ_ERR_ERRNO)
-                snprintf(cause, sizeof(cause), "%s", strerror(errno));
-        else
-                snprintf(cause, sizeof(cause), "%s", mosquitto_strerror(rc));
+        mqtt_describe_failure(&cfg, rc, m->refusal, m->lib_error, cause, sizeof(cause));
         m->refusal[0] = m->lib_error[0] = 0;
         if (strcmp(cause, m->cause) != 0) {
                 snprintf(m->cause, sizeof(m->cause), "%s", cause);

@@ -62,5 +62,13 @@ uint64_t mqtt_reconnects(const struct mqtt *m);
 /* Monotonic time the connection was lost, 0 while connected. */
 int64_t mqtt_disconnected_since_usec(const struct mqtt *m);
 
+/* Why connecting to the broker of cfg failed, in words for whoever configures it: the
+ * broker's refusal of the login (its CONNACK reason, when refusal is not empty), a TLS
+ * problem from libmosquitto's last error line (unknown CA or host name, client certificate,
+ * no TLS on the port), else rc (MOSQ_ERR_*, errno for MOSQ_ERR_ERRNO). The daemon and
+ * doorwatchctl say the same. */
+void mqtt_describe_failure(const struct mqtt_config *cfg, int rc, const char *refusal,
+                           const char *lib_error, char *buf, size_t size);
+
 /* Backoff for attempt n (0-based): base * 2^n capped, times a jitter factor in [0.5, 1]. */
 int64_t mqtt_backoff_usec(unsigned attempt, double jitter01);

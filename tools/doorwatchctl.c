@@ -25,6 +25,7 @@
 #include "ctl-list.h"
 #include "devtools.h"
 #include "log.h"
+#include "mqtt.h"
 #include "notify/notify.h"
 #include "qr.h"
 #include "roster.h"
@@ -1141,6 +1142,7 @@ static void on_test_done(struct notifier *n, const struct notify_result *res, vo
 struct puback_wait {
         int mid;
         bool acked;
+        char refusal[160], lib_error[256]; /* why connecting failed */
 };
 
 static void on_puback(struct mosquitto *m, void *ud, int mid)
@@ -1148,6 +1150,20 @@ static void on_puback(struct mosquitto *m, void *ud, int mid)
         struct puback_wait *w = ud;
         if (mid == w->mid)
                 w->acked = true;
+}
+
+static void on_connack(struct mosquitto *m, void *ud, int rc)
+{
+        struct puback_wait *w = ud;
+        if (rc != 0)
+                snprintf(w->refusal, sizeof(w->refusal), "%s", mosquitto_connack_string(rc));
+}
+
+static void on_mosq_log(struct mosquitto *m, void *ud, int level, const char *str)
+{
+        struct puback_wait *w = ud;
+        if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+                snprintf(w->lib_error, sizeof(w->lib_error), "%s", str);
 }
 
 /* The mqtt type belongs to the daemon's connection: here the message is published directly
@@ -1175,6 +1191,8 @@ static void test_mqtt(struct ctl *ctl, const struct notify_message *m, struct te
                 return;
         }
         mosquitto_publish_callback_set(mosq, on_puback);
+        mosquitto_connect_callback_set(mosq, on_connack);
+        mosquitto_log_callback_set(mosq, on_mosq_log);
         if (mc->username) {
                 if (secret_read(ctl->config, "mqtt.password", mc->password_file, &password) < 0)
                         snprintf(res->detail, sizeof(res->detail), "cannot read the MQTT password");
@@ -1192,10 +1210,13 @@ static void test_mqtt(struct ctl *ctl, const struct notify_message *m, struct te
                 res->outcome = NOTIFY_DELIVERED;
                 snprintf(res->detail, sizeof(res->detail), "PUBACK from %s:%d on %s", mc->host,
                          mc->port, topic);
-        } else if (rc != MOSQ_ERR_SUCCESS)
-                snprintf(res->detail, sizeof(res->detail), "broker %s:%d: %s", mc->host, mc->port,
-                         rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-        else
+        } else if (rc != MOSQ_ERR_SUCCESS || w.refusal[0]) {
+                char why[512];
+
+                mqtt_describe_failure(mc, rc, w.refusal, w.lib_error, why, sizeof(why));
+                snprintf(res->detail, sizeof(res->detail), "broker %.100s:%d: %.380s", mc->host,
+                         mc->port, why);
+        } else
                 snprintf(res->detail, sizeof(res->detail), "no PUBACK from %s:%d within 10 s",
                          mc->host, mc->port);
         mosquitto_disconnect(mosq);

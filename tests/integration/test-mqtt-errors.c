@@ -2,7 +2,8 @@
  * warning level: a refused login (wrong password), TLS with an unknown CA, a certificate
  * that names another host, a client certificate the broker requires and the daemon lacks.
  * Each cause is one line however often the daemon retries (later attempts are summed up
- * every ten). The broker here is configured by the test (password file, TLS listener); the
+ * every ten); doorwatchctl names a refused login too. The broker here is configured by the
+ * test (password file, TLS listener); the
  * certificates are made with openssl at the start. */
 #include <setjmp.h>
 #include <signal.h>
@@ -153,6 +154,15 @@ static void test_login_refused(void **state)
         h_write_conf(&t->h, "secrets/mqtt.pass", "wrong-password\n");
         start_daemon(t, "\"username\": \"doorwatchd\", \"password_file\": \"secrets/mqtt.pass\"");
         expect_once(t, "the broker refused the login");
+
+        /* doorwatchctl says the same, not that nobody answered. */
+        char bin[512], *out = NULL;
+        snprintf(bin, sizeof(bin), "%s/doorwatchctl", h_build_dir());
+        const char *argv[] = { bin, "-c", t->h.confdir, "notify", "test", "w-a-01", NULL };
+        assert_int_not_equal(h_run(&out, argv), 0);
+        printf("# doorwatchctl: %s", out);
+        assert_non_null(strstr(out, "refused the login"));
+        free(out);
 }
 
 /* A CA, a server certificate for host (signed by it), and a second CA that signed nothing
