@@ -321,9 +321,10 @@ static void parse_escalation(struct loader *L, const cJSON *o, const struct load
 
 static void parse_http(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
-        static const char *const keys[] = { "listen",       "public_url",     "token_file",
-                                            "ack_secret_file", "ack_link_ttl", "metrics_public",
-                                            NULL };
+        static const char *const keys[] = {
+                "listen",       "public_url",     "token_file", "ack_secret_file",
+                "ack_link_ttl", "metrics_public", NULL
+        };
         struct http_config *h = &L->cfg->http;
         struct loader_path p[1];
         const cJSON *v;

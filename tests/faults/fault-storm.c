@@ -71,7 +71,8 @@ static void hostile(struct pub *p, uint64_t i)
                 pub_send(p, topic, big);
                 break;
         case 4:
-                pub_send(p, topic, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+                pub_send(p, topic,
+                         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
                 break;
         case 5:
                 snprintf(buf, sizeof(buf), "doorwatch/v1/devices/stranger-%llu/events",
