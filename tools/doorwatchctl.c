@@ -24,6 +24,7 @@
 
 #include "backup.h"
 #include "config.h"
+#include "ctl-office.h"
 #include "devtools.h"
 #include "log.h"
 #include "notify/notify.h"
@@ -71,7 +72,10 @@ static int usage(void)
             "not\n"
             "  device discover [--seconds 30]             devices on the broker not in the "
             "registry\n"
-            "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n");
+            "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n"
+            "  import households|workers|shifts FILE.csv [--dry-run] [--end-missing]\n"
+            "                                             a spreadsheet into the registry\n"
+            "  export households|workers|shifts [-o FILE] the registry as a spreadsheet\n");
         return EXIT_USAGE;
 }
 
@@ -1509,6 +1513,10 @@ int main(int argc, char **argv)
                 r = cmd_pass_add(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "list") == 0)
                 r = cmd_pass_list(&ctl, argc - 2, argv + 2);
+        else if (strcmp(argv[0], "import") == 0)
+                r = office_import(ctl.config_dir, ctl.json, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "export") == 0)
+                r = office_export(ctl.config_dir, ctl.json, argc - 1, argv + 1);
         else
                 r = usage();
         store_close(ctl.store);
