@@ -219,7 +219,7 @@ static void test_candidate_and_commit(void **state)
 
 static void test_read_errors(void **state)
 {
-        _cleanup_free_ char *dir = tmpdir();
+        _cleanup_free_ char *dir = tmpdir(), *rosters = path_join(dir, "rosters.json");
         struct regdocs d;
         char *msg = NULL;
 
@@ -230,7 +230,7 @@ static void test_read_errors(void **state)
         assert_string_equal(msg, "households.json: syntax error near line 3");
         free(msg);
         put(dir, "households.json", "[]");
-        unlink(path_join(dir, "rosters.json"));
+        unlink(rosters);
         assert_int_equal(regdocs_read(dir, &d, &msg), 1);
         assert_string_equal(msg, "rosters.json: cannot read: No such file or directory");
         free(msg);

@@ -306,6 +306,31 @@ static void test_kinds_and_letters(void **state)
         assert_string_equal(sheet_column_letter(27, buf), "AB");
 }
 
+/* The README lists every column a sheet may have, by both its names. */
+static void test_readme_lists_columns(void **state)
+{
+        _cleanup_free_ char *readme = NULL;
+        size_t len;
+
+        assert_int_equal(read_file("README.md", 1 << 22, &readme, &len), 0);
+        for (int k = 0; k < _SHEET_KIND_MAX; k++) {
+                size_t n;
+                const struct sheet_column *cols = sheet_columns((enum sheet_kind)k, &n);
+                for (size_t i = 0; i < n; i++) {
+                        char want[256];
+                        snprintf(want, sizeof(want), "| `%s` / `%s`", cols[i].zh, cols[i].en);
+                        if (!strstr(readme, want))
+                                fail_msg("README.md lacks the %s column \"%s\"",
+                                         sheet_kind_to_string((enum sheet_kind)k), want);
+                        for (const char *const *a = cols[i].aliases; a && *a; a++) {
+                                snprintf(want, sizeof(want), "`%s`", *a);
+                                if (!strstr(readme, want))
+                                        fail_msg("README.md lacks %s", want);
+                        }
+                }
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -318,6 +343,7 @@ int main(void)
                 cmocka_unit_test(test_roles),
                 cmocka_unit_test(test_phones),
                 cmocka_unit_test(test_kinds_and_letters),
+                cmocka_unit_test(test_readme_lists_columns),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }
