@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "report.h"
+#include "rules.h"
 #include "util.h"
 
 static struct config *cfg;
@@ -302,12 +303,44 @@ static void test_small_things(void **state)
         assert_string_equal(report_alert_kind_label(ALERT_PERSON_LEFT), "有人离开");
 }
 
+/* The codes the engine stores with each event (rules_basis_to_string()) are the ones the
+ * report counts openings by. */
+static void test_rule_codes(void **state)
+{
+        static const struct {
+                enum rules_basis basis;
+                enum report_rule rule;
+        } cases[] = {
+                { BASIS_SCHEDULE, REPORT_RULE_SCHEDULE },
+                { BASIS_CHECKIN, REPORT_RULE_CHECKIN },
+                { BASIS_PASS, REPORT_RULE_PASS },
+                { BASIS_PASS_RETURN, REPORT_RULE_PASS },
+                { BASIS_REPORT, REPORT_RULE_REPORT },
+                { BASIS_HANDOFF, REPORT_RULE_HANDOFF },
+                { BASIS_UNEXPECTED, REPORT_RULE_UNEXPECTED },
+                { BASIS_FOUND_OPEN, REPORT_RULE_UNEXPECTED },
+                { BASIS_HANDOFF_EXPIRED, REPORT_RULE_UNEXPECTED },
+                { BASIS_TOO_MANY, REPORT_RULE_TOO_MANY },
+                { BASIS_OUTSIDE_WINDOW, REPORT_RULE_OUTSIDE_WINDOW },
+                { BASIS_DEBOUNCED, REPORT_RULE_OTHER },
+                { BASIS_RETAINED, REPORT_RULE_OTHER },
+                { BASIS_OTHER, REPORT_RULE_OTHER },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+                if (report_rule_from_code(rules_basis_to_string(cases[i].basis)) != cases[i].rule)
+                        fail_msg("basis %d (%s)", cases[i].basis,
+                                 rules_basis_to_string(cases[i].basis));
+        assert_string_equal(rules_basis_to_string(BASIS_PASS_RETURN), "pass_return");
+        assert_string_equal(rules_basis_to_string((enum rules_basis)99), "other");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_figures),      cmocka_unit_test(test_one_community),
                 cmocka_unit_test(test_bad_dates),    cmocka_unit_test(test_render),
-                cmocka_unit_test(test_small_things),
+                cmocka_unit_test(test_small_things), cmocka_unit_test(test_rule_codes),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
