@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "adapter.h"
-#include "checkpoint.h"
+#include "devhealth.h"
 #include "engine.h"
 #include "http.h"
 #include "log.h"
@@ -36,9 +36,13 @@
 #include "notify/mqtt_notifier.h"
 #include "notify/notify.h"
 #include "outbox.h"
+#include "reload.h"
+#include "retention.h"
 #include "secret.h"
 #include "service.h"
 #include "store.h"
+#include "store/checkpoint.h"
+#include "sysalarm.h"
 #include "util.h"
 
 #define COMMAND_MAX_PAYLOAD 4096
@@ -206,7 +210,7 @@ static int daemon_commit(struct daemon *d)
 static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
-        int r = engine_purge_expired(d->engine, now_realtime_usec());
+        int r = retention_purge_expired(d->engine, now_realtime_usec());
 
         if (r < 0)
                 log_err_errno(r, "retention: purging ended households failed, retrying in an hour");
@@ -893,7 +897,7 @@ static int on_gap(sd_event_source *s, uint64_t usec, void *userdata)
         snprintf(reason, sizeof(reason), "MQTT broker %s:%d unreachable for %.0f s",
                  d->config->mqtt.host, d->config->mqtt.port, (double)(mono - since) / 1e6);
         log_err("monitoring gap: %s; telling the command centre and admins", reason);
-        r = engine_monitoring_gap(d->engine, reason, now - (mono - since), now);
+        r = sysalarm_monitoring_gap(d->engine, reason, now - (mono - since), now);
         if (r < 0)
                 log_err_errno(r, "monitoring gap: cannot queue the notice");
         return 0;
@@ -904,8 +908,8 @@ static void on_connect(struct mqtt *m, bool session_present, void *userdata)
         struct daemon *d = userdata;
 
         arm_gap(d);
-        if (engine_monitoring_gap_open(d->engine)) {
-                int r = engine_monitoring_restored(d->engine, now_realtime_usec());
+        if (sysalarm_monitoring_gap_open(d->engine)) {
+                int r = sysalarm_monitoring_restored(d->engine, now_realtime_usec());
                 if (r < 0)
                         log_err_errno(r, "monitoring restored: cannot queue the notice");
         }
@@ -931,9 +935,9 @@ static void on_publish(struct mqtt *m, int mid, void *userdata)
 static void on_dead(const struct outbox_dead *dead, void *userdata)
 {
         struct daemon *d = userdata;
-        int r =
-            engine_notification_failed(d->engine, dead->id, dead->alert_id, dead->channel,
-                                       dead->worker, dead->kind, dead->error, now_realtime_usec());
+        int r = sysalarm_notification_failed(d->engine, dead->id, dead->alert_id, dead->channel,
+                                             dead->worker, dead->kind, dead->error,
+                                             now_realtime_usec());
         if (r < 0)
                 log_err_errno(r, "notification %s: cannot raise notification_failed", dead->id);
 }
@@ -1143,7 +1147,7 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         if (r == 0)
                 r = engine_load(d->engine);
         if (r == 0)
-                r = engine_health_start(d->engine, now_realtime_usec());
+                r = devhealth_start(d->engine, now_realtime_usec());
         if (r < 0)
                 goto fail;
         build_routes(&d->routing, cfg);
@@ -1499,7 +1503,7 @@ int daemon_reload(struct daemon *d)
         swap_routing(d, &saved); /* d's routing is empty, saved holds the old one */
         d->config = cfg;
         build_routes(&d->routing, cfg);
-        r = engine_reload(d->engine, cfg);
+        r = reload_config(d->engine, cfg);
         if (r < 0) {
                 free_routes(&d->routing);
                 swap_routing(d, &saved);
@@ -1508,7 +1512,7 @@ int daemon_reload(struct daemon *d)
                 goto keep;
         }
         outbox_set_config(d->outbox, cfg);
-        engine_health_rearm(d->engine, now_realtime_usec());
+        devhealth_rearm(d->engine, now_realtime_usec());
         /* Sends in flight through the old notifiers are cancelled: their rows go back to
          * pending and are sent again through the new ones (at least once). */
         engine_set_notify(d->engine, nctx);

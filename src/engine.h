@@ -34,8 +34,16 @@ struct engine;
 
 int engine_new(const struct config *c, struct store *s, struct engine **ret);
 struct engine *engine_free(struct engine *e);
-/* Rebuilds live alerts from the database. */
+/* Builds memory from the database: live alerts, the rule state and passes of every
+ * household. */
 int engine_load(struct engine *e);
+/* Makes memory the database's again after a transaction was rolled back (a failed COMMIT
+ * loses a whole burst of events, commands and deadlines): frees every live alert, the rule
+ * state, debounce and device-health memory and every timer, then loads them as at start
+ * (engine_load(), and devhealth_start() when it had been called). Call it with no
+ * transaction open. Returns 0 or a negative errno; on failure memory is incomplete: call
+ * it again before handling anything else. */
+int engine_rebuild(struct engine *e, int64_t now_usec);
 
 struct device_state *engine_device_state(struct engine *e, const struct device *d);
 struct household_state *engine_household_state(struct engine *e, const struct household *h);
@@ -75,39 +83,11 @@ int engine_report(struct engine *e, const struct household *h, const char *reaso
 int64_t engine_next_deadline(const struct engine *e);
 int engine_tick(struct engine *e, int64_t now_usec);
 
-/* Device health (health.h): reads each device's last sign of life and its last battery_low
- * alert from the database and arms the staleness checks; until it is called, silence is
- * not watched (availability, battery and tamper events are judged all the same). Call it
- * after engine_load(), and engine_health_rearm() after engine_reload() (new devices, new
- * limits). */
-int engine_health_start(struct engine *e, int64_t now_usec);
-void engine_health_rearm(struct engine *e, int64_t now_usec);
-
 /* Notifications. With a notify context (borrowed), group notifiers get one row per round
  * and text comes from its templates; without one, every channel a worker lists gets a
  * per-person row and the default templates are used. */
 struct notify_context;
 void engine_set_notify(struct engine *e, struct notify_context *ctx);
-/* A notification was dead-lettered: raises notification_failed (or joins the live one of
- * the alert's household) for the command centre and the admins. worker_id: the recipient
- * of a per-person notification (logged with the phone masked), NULL for a round. */
-int engine_notification_failed(struct engine *e, const char *notification_id, const char *alert_id,
-                               const char *channel, const char *worker_id, const char *kind,
-                               const char *error, int64_t now_usec);
-/* The broker has been unreachable since since_usec (wall clock): raises monitoring_gap,
- * told over non-MQTT channels only, unless one is live. */
-int engine_monitoring_gap(struct engine *e, const char *reason, int64_t since_usec,
-                          int64_t now_usec);
-bool engine_monitoring_gap_open(struct engine *e);
-/* The broker is back: sends monitoring_restored where the gap went and resolves the gap. */
-int engine_monitoring_restored(struct engine *e, int64_t now_usec);
-/* Switches to a new configuration (SIGHUP), between two messages, with the previous
- * transaction committed. State arrays are rebuilt by id: the state of households and
- * devices that stay is carried over, new ones start fresh; live alerts and their pending
- * timers follow their household to its new record; the alerts of removed households stay
- * in the database but leave memory (logged). On failure (-ENOMEM) nothing has changed.
- * The caller frees the old configuration afterwards. */
-int engine_reload(struct engine *e, const struct config *new_config);
 
 struct alert *engine_find_alert(struct engine *e, const char *alert_id);
 
@@ -122,7 +102,3 @@ const struct engine_counters *engine_counters(const struct engine *e);
 size_t engine_live_alerts(const struct engine *e);
 /* Live alerts in state open (not yet acknowledged). */
 size_t engine_open_alerts(const struct engine *e);
-
-/* Retention: purges the events and personal data of every household whose observation ended
- * `retention` ago (and has no live alert left). Returns the number purged. */
-int engine_purge_expired(struct engine *e, int64_t now_usec);

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,44 +32,17 @@
 #define OUTBOX_STUCK_USEC   (5 * USEC_PER_MIN)
 #define RESIDENT_SEQ_PREFIX "resident-link:"
 
-static inline void finalizep(sqlite3_stmt **st)
-{
-        sqlite3_finalize(*st);
-}
-#define _cleanup_stmt_ _cleanup_(finalizep)
-
-static sqlite3_stmt *prepare(struct http *h, const char *sql)
-{
-        sqlite3 *db = store_db(h->deps.store);
-        sqlite3_stmt *st = NULL;
-
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-                log_err("http: query failed: %s", sqlite3_errmsg(db));
-                return NULL;
-        }
-        return st;
-}
-
 static double usec_to_sec(int64_t usec)
 {
         return (double)usec / 1e6;
 }
 
-static void add_text(cJSON *j, const char *name, sqlite3_stmt *st, int col)
+static void add_text(cJSON *j, const char *name, const char *v)
 {
-        const char *v = (const char *)sqlite3_column_text(st, col);
         if (v)
                 cJSON_AddStringToObject(j, name, v);
         else
                 cJSON_AddNullToObject(j, name);
-}
-
-static void add_time_col(cJSON *j, const char *name, sqlite3_stmt *st, int col)
-{
-        if (sqlite3_column_type(st, col) == SQLITE_NULL || sqlite3_column_int64(st, col) == 0)
-                cJSON_AddNullToObject(j, name);
-        else
-                cJSON_AddNumberToObject(j, name, usec_to_sec(sqlite3_column_int64(st, col)));
 }
 
 static void add_time(cJSON *j, const char *name, int64_t usec)
@@ -90,71 +62,78 @@ static const char *step_name(const struct config *c, int step)
 
 /* ---- alerts ---- */
 
-#define ALERT_COLS                                                                                 \
-        "id, household, community, device, kind, severity, state, reason, count, event_uid,"       \
-        " event_ts, raised_usec, last_event_usec, step, round, next_usec, acked_by, ack_channel,"  \
-        " acked_usec, resolved_by, resolve_channel, resolved_usec, note"
-
-static cJSON *alert_json(struct http *h, sqlite3_stmt *st)
+static cJSON *alert_json(struct http *h, const struct store_alert_row *a)
 {
         const struct config *c = h->deps.config;
         cJSON *j = cJSON_CreateObject();
-        const char *hid = (const char *)sqlite3_column_text(st, 1);
-        const struct household *hh = hid ? config_household(c, hid) : NULL;
-        const char *step = step_name(c, sqlite3_column_int(st, 13));
+        const struct household *hh = a->household ? config_household(c, a->household) : NULL;
+        const char *step = step_name(c, a->step);
 
-        add_text(j, "id", st, 0);
-        add_text(j, "household", st, 1);
-        add_text(j, "community", st, 2);
+        add_text(j, "id", a->id);
+        add_text(j, "household", a->household);
+        add_text(j, "community", a->community);
         if (hh)
                 cJSON_AddStringToObject(j, "address", hh->address);
         else
                 cJSON_AddNullToObject(j, "address");
-        add_text(j, "device", st, 3);
-        add_text(j, "kind", st, 4);
-        add_text(j, "severity", st, 5);
-        add_text(j, "state", st, 6);
-        add_text(j, "reason", st, 7);
-        cJSON_AddNumberToObject(j, "count", sqlite3_column_int(st, 8));
-        add_text(j, "event_id", st, 9);
-        if (sqlite3_column_type(st, 10) == SQLITE_NULL)
-                cJSON_AddNullToObject(j, "event_ts");
+        add_text(j, "device", a->device);
+        add_text(j, "kind", a->kind);
+        add_text(j, "severity", a->severity);
+        add_text(j, "state", a->state);
+        add_text(j, "reason", a->reason);
+        cJSON_AddNumberToObject(j, "count", a->count);
+        add_text(j, "event_id", a->event_uid);
+        if (a->event_ts > 0)
+                cJSON_AddNumberToObject(j, "event_ts", a->event_ts);
         else
-                cJSON_AddNumberToObject(j, "event_ts", sqlite3_column_double(st, 10));
-        add_time_col(j, "raised_at", st, 11);
-        add_time_col(j, "last_event_at", st, 12);
+                cJSON_AddNullToObject(j, "event_ts");
+        add_time(j, "raised_at", a->raised_usec);
+        add_time(j, "last_event_at", a->last_event_usec);
         if (step)
                 cJSON_AddStringToObject(j, "step", step);
         else
                 cJSON_AddNullToObject(j, "step");
-        cJSON_AddNumberToObject(j, "round", sqlite3_column_int(st, 14));
-        add_time_col(j, "next_escalation_at", st, 15);
-        add_text(j, "acked_by", st, 16);
-        add_text(j, "ack_channel", st, 17);
-        add_time_col(j, "acked_at", st, 18);
-        add_text(j, "resolved_by", st, 19);
-        add_text(j, "resolve_channel", st, 20);
-        add_time_col(j, "resolved_at", st, 21);
-        add_text(j, "note", st, 22);
+        cJSON_AddNumberToObject(j, "round", a->round);
+        add_time(j, "next_escalation_at", a->next_usec);
+        add_text(j, "acked_by", a->acked_by);
+        add_text(j, "ack_channel", a->ack_channel);
+        add_time(j, "acked_at", a->acked_usec);
+        add_text(j, "resolved_by", a->resolved_by);
+        add_text(j, "resolve_channel", a->resolve_channel);
+        add_time(j, "resolved_at", a->resolved_usec);
+        add_text(j, "note", a->note);
         return j;
+}
+
+struct alerts_json {
+        struct http *http;
+        cJSON *one;   /* store_get_alert(): the alert */
+        cJSON *array; /* store_list_alerts(): appended to */
+};
+
+static int alert_json_cb(const struct store_alert_row *row, void *userdata)
+{
+        struct alerts_json *aj = userdata;
+        cJSON *j = alert_json(aj->http, row);
+
+        if (aj->array)
+                cJSON_AddItemToArray(aj->array, j);
+        else
+                aj->one = j;
+        return 0;
 }
 
 /* The alert as stored, or NULL (404 filled) / NULL (500 filled). */
 static cJSON *load_alert(struct http *h, const char *id, struct http_response *rs)
 {
-        _cleanup_stmt_ sqlite3_stmt *st =
-            prepare(h, "SELECT " ALERT_COLS " FROM alert WHERE id = ?1");
+        struct alerts_json aj = { .http = h };
+        int r = store_get_alert(h->deps.store, id, alert_json_cb, &aj);
 
-        if (!st) {
+        if (r < 0)
                 http_json_error(rs, 500, "database error");
-                return NULL;
-        }
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_ROW) {
+        else if (r == STORE_E_NOT_FOUND)
                 http_json_error(rs, 404, "no alert \"%s\"", id);
-                return NULL;
-        }
-        return alert_json(h, st);
+        return aj.one;
 }
 
 static bool parse_limit(struct http_request *rq, struct http_response *rs, const char *key,
@@ -182,40 +161,31 @@ static void list_alerts(struct http_request *rq, struct http_response *rs)
         struct http *h = rq->http;
         const char *state = http_query(rq, "state"), *community = http_query(rq, "community");
         const char *household = http_query(rq, "household");
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        cJSON *j, *arr;
+        enum alert_state st = state ? alert_state_from_string(state) : ALERT_STATE_INVALID;
+        struct alerts_json aj = { .http = h };
+        cJSON *j;
         long limit;
-        int rc;
 
-        if (state && alert_state_from_string(state) == ALERT_STATE_INVALID) {
+        if (state && st == ALERT_STATE_INVALID) {
                 http_json_error(rs, 400, "\"state\" must be open, acked or resolved");
                 return;
         }
         if (!parse_limit(rq, rs, "limit", LIST_DEFAULT, LIST_MAX, &limit))
                 return;
-        /* The open ones are a worklist: oldest first. Everything else: newest first. */
-        st = prepare(h,
-                     state && strcmp(state, "open") == 0
-                         ? "SELECT " ALERT_COLS " FROM alert WHERE state = ?1"
-                           " AND (?2 IS NULL OR community = ?2) AND (?3 IS NULL OR household = ?3)"
-                           " ORDER BY raised_usec LIMIT ?4"
-                         : "SELECT " ALERT_COLS " FROM alert WHERE (?1 IS NULL OR state = ?1)"
-                           " AND (?2 IS NULL OR community = ?2) AND (?3 IS NULL OR household = ?3)"
-                           " ORDER BY raised_usec DESC LIMIT ?4");
-        if (!st) {
-                http_json_error(rs, 500, "database error");
-                return;
-        }
-        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, community, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, household, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, limit);
         j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "now", usec_to_sec(now_realtime_usec()));
-        arr = cJSON_AddArrayToObject(j, "alerts");
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                cJSON_AddItemToArray(arr, alert_json(h, st));
-        if (rc != SQLITE_DONE) {
+        aj.array = cJSON_AddArrayToObject(j, "alerts");
+        /* The open ones are a worklist: oldest first. Everything else: newest first. A limit
+         * of 0 asks for none (0 is no limit to the store). */
+        if (limit > 0 && store_list_alerts(h->deps.store,
+                                           &(struct store_alert_filter){
+                                               .states = state ? 1u << st : 0,
+                                               .community = community,
+                                               .household = household,
+                                               .newest_first = st != ALERT_OPEN,
+                                               .limit = (size_t)limit,
+                                           },
+                                           alert_json_cb, &aj) < 0) {
                 cJSON_Delete(j);
                 http_json_error(rs, 500, "database error");
                 return;
@@ -223,81 +193,74 @@ static void list_alerts(struct http_request *rq, struct http_response *rs)
         http_json(rs, 200, j);
 }
 
+static int event_json_cb(const struct store_event *ev, void *userdata)
+{
+        cJSON *e = cJSON_CreateObject();
+
+        add_text(e, "id", ev->uid);
+        add_text(e, "device", ev->device);
+        add_text(e, "type", ev->type);
+        add_text(e, "state", ev->state);
+        if (ev->has_ts)
+                cJSON_AddNumberToObject(e, "ts", ev->ts);
+        else
+                cJSON_AddNullToObject(e, "ts");
+        add_time(e, "received_at", ev->recv_usec);
+        add_time(e, "event_at", ev->event_usec);
+        add_text(e, "verdict", ev->verdict);
+        add_text(e, "reason", ev->reason);
+        cJSON_AddItemToArray(userdata, e);
+        return 0;
+}
+
+static int notification_json_cb(const struct store_notification *no, void *userdata)
+{
+        cJSON *n = cJSON_CreateObject();
+
+        add_text(n, "id", no->id);
+        add_text(n, "worker", no->worker);
+        add_text(n, "channel", no->channel);
+        add_text(n, "step", no->step);
+        cJSON_AddNumberToObject(n, "round", no->round);
+        add_text(n, "state", notification_state_to_string(no->state));
+        cJSON_AddNumberToObject(n, "attempts", no->attempts);
+        add_time(n, "created_at", no->created_usec);
+        add_time(n, "delivered_at", no->delivered_usec);
+        add_text(n, "last_error", no->last_error);
+        cJSON_AddItemToArray(userdata, n);
+        return 0;
+}
+
+static int action_json_cb(const struct store_action *ac, void *userdata)
+{
+        cJSON *a = cJSON_CreateObject();
+
+        add_text(a, "kind", ac->kind);
+        add_text(a, "actor", ac->actor);
+        add_text(a, "channel", ac->channel);
+        add_time(a, "at", ac->usec);
+        add_text(a, "detail", ac->detail);
+        cJSON_AddItemToArray(userdata, a);
+        return 0;
+}
+
+/* The alert with its events, notifications and the actions about it; a list that cannot be
+ * read stays as far as it got (the database said why in the log). */
 static void get_alert(struct http_request *rq, struct http_response *rs, const char *id)
 {
         struct http *h = rq->http;
-        cJSON *j = load_alert(h, id, rs), *arr;
-        sqlite3_stmt *st;
+        cJSON *j = load_alert(h, id, rs);
         const cJSON *hid;
 
         if (!j)
                 return;
-        /* Its events (by household first: that is what the index covers). */
         hid = cJSON_GetObjectItem(j, "household");
-        arr = cJSON_AddArrayToObject(j, "events");
-        st = prepare(h, "SELECT uid, device, type, state, ts, recv_usec, event_usec, verdict,"
-                        " reason FROM event WHERE household IS ?1 AND alert_id = ?2"
-                        " ORDER BY event_usec, id LIMIT 500");
-        if (st) {
-                sqlite3_bind_text(st, 1, cJSON_IsString(hid) ? hid->valuestring : NULL, -1,
-                                  SQLITE_STATIC);
-                sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-                while (sqlite3_step(st) == SQLITE_ROW) {
-                        cJSON *e = cJSON_CreateObject();
-                        add_text(e, "id", st, 0);
-                        add_text(e, "device", st, 1);
-                        add_text(e, "type", st, 2);
-                        add_text(e, "state", st, 3);
-                        if (sqlite3_column_type(st, 4) == SQLITE_NULL)
-                                cJSON_AddNullToObject(e, "ts");
-                        else
-                                cJSON_AddNumberToObject(e, "ts", sqlite3_column_double(st, 4));
-                        add_time_col(e, "received_at", st, 5);
-                        add_time_col(e, "event_at", st, 6);
-                        add_text(e, "verdict", st, 7);
-                        add_text(e, "reason", st, 8);
-                        cJSON_AddItemToArray(arr, e);
-                }
-                sqlite3_finalize(st);
-        }
-        arr = cJSON_AddArrayToObject(j, "notifications");
-        st = prepare(h, "SELECT id, worker, channel, step, round, state, attempts, created_usec,"
-                        " delivered_usec, last_error FROM notification WHERE alert_id = ?1"
-                        " ORDER BY created_usec, id");
-        if (st) {
-                sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-                while (sqlite3_step(st) == SQLITE_ROW) {
-                        cJSON *n = cJSON_CreateObject();
-                        add_text(n, "id", st, 0);
-                        add_text(n, "worker", st, 1);
-                        add_text(n, "channel", st, 2);
-                        add_text(n, "step", st, 3);
-                        cJSON_AddNumberToObject(n, "round", sqlite3_column_int(st, 4));
-                        add_text(n, "state", st, 5);
-                        cJSON_AddNumberToObject(n, "attempts", sqlite3_column_int(st, 6));
-                        add_time_col(n, "created_at", st, 7);
-                        add_time_col(n, "delivered_at", st, 8);
-                        add_text(n, "last_error", st, 9);
-                        cJSON_AddItemToArray(arr, n);
-                }
-                sqlite3_finalize(st);
-        }
-        arr = cJSON_AddArrayToObject(j, "actions");
-        st = prepare(h, "SELECT kind, actor, channel, usec, detail FROM action WHERE target = ?1"
-                        " ORDER BY usec, id");
-        if (st) {
-                sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-                while (sqlite3_step(st) == SQLITE_ROW) {
-                        cJSON *a = cJSON_CreateObject();
-                        add_text(a, "kind", st, 0);
-                        add_text(a, "actor", st, 1);
-                        add_text(a, "channel", st, 2);
-                        add_time_col(a, "at", st, 3);
-                        add_text(a, "detail", st, 4);
-                        cJSON_AddItemToArray(arr, a);
-                }
-                sqlite3_finalize(st);
-        }
+        store_list_alert_events(h->deps.store, cJSON_IsString(hid) ? hid->valuestring : NULL, id,
+                                500, event_json_cb, cJSON_AddArrayToObject(j, "events"));
+        store_list_notifications(h->deps.store,
+                                 &(struct store_notification_filter){ .alert_id = id },
+                                 notification_json_cb, cJSON_AddArrayToObject(j, "notifications"));
+        store_list_actions(h->deps.store, id, action_json_cb, cJSON_AddArrayToObject(j, "actions"));
         http_json(rs, 200, j);
 }
 
@@ -514,15 +477,11 @@ static cJSON *household_json(struct http *h, const struct household *hh, bool fu
                         cJSON_AddItemToArray(ws, worker_json(ans.workers[i]));
                 cJSON_AddItemToArray(duty, dj);
         }
-        cJSON *alerts = cJSON_AddArrayToObject(j, "alerts");
-        _cleanup_stmt_ sqlite3_stmt *q =
-            prepare(h, "SELECT " ALERT_COLS " FROM alert WHERE state IN ('open', 'acked')"
-                       " AND household = ?1 ORDER BY raised_usec");
-        if (q) {
-                sqlite3_bind_text(q, 1, hh->id, -1, SQLITE_STATIC);
-                while (sqlite3_step(q) == SQLITE_ROW)
-                        cJSON_AddItemToArray(alerts, alert_json(h, q));
-        }
+        struct alerts_json aj = { .http = h, .array = cJSON_AddArrayToObject(j, "alerts") };
+        store_list_alerts(
+            h->deps.store,
+            &(struct store_alert_filter){ .states = STORE_ALERTS_LIVE, .household = hh->id },
+            alert_json_cb, &aj);
         uint64_t gen = 0;
         if (http_resident_generation(h, hh->id, &gen) == 0)
                 cJSON_AddNumberToObject(j, "resident_link_generation", (double)gen);
@@ -870,11 +829,10 @@ void http_metrics_handle(struct http_request *rq, struct http_response *rs)
         struct http *h = rq->http;
         const struct engine_counters *ec = engine_counters(h->deps.engine);
         const struct outbox_counters *oc = outbox_counters(h->deps.outbox);
-        int64_t counts[_ALERT_KIND_MAX][2] = { { 0 } };
         int64_t oldest, now = now_realtime_usec();
+        struct store_alert_counts counts;
         char *buf = NULL;
         size_t len = 0;
-        sqlite3_stmt *st;
         FILE *f = open_memstream(&buf, &len);
 
         if (!f) {
@@ -893,23 +851,14 @@ void http_metrics_handle(struct http_request *rq, struct http_response *rs)
                 fprintf(f, "doorwatch_alerts_raised_total{kind=\"%s\"} %" PRIu64 "\n",
                         alert_kind_to_string((enum alert_kind)k), ec->alerts_by_kind[k]);
 
-        st = prepare(h, "SELECT kind, state, count(*) FROM alert WHERE state IN ('open', 'acked')"
-                        " GROUP BY kind, state");
-        while (st && sqlite3_step(st) == SQLITE_ROW) {
-                enum alert_kind k =
-                    alert_kind_from_string((const char *)sqlite3_column_text(st, 0));
-                const char *s = (const char *)sqlite3_column_text(st, 1);
-                if (k >= 0 && k < _ALERT_KIND_MAX)
-                        counts[k][str_eq(s, "acked")] = sqlite3_column_int64(st, 2);
-        }
-        sqlite3_finalize(st);
+        store_count_live_alerts(h->deps.store, &counts); /* zeros when it cannot */
         metrics_write_header(f, "doorwatch_alerts", "gauge",
                              "Alerts not yet resolved, by kind and state.");
         for (int k = 0; k < _ALERT_KIND_MAX; k++)
                 for (int s = 0; s < 2; s++)
                         fprintf(f, "doorwatch_alerts{kind=\"%s\",state=\"%s\"} %" PRId64 "\n",
                                 alert_kind_to_string((enum alert_kind)k), s ? "acked" : "open",
-                                counts[k][s]);
+                                s ? counts.acked[k] : counts.open[k]);
 
         metrics_write_header(f, "doorwatch_notifications_queued_total", "counter",
                              "Notifications written to the outbox.");

@@ -9,7 +9,6 @@
  * or already resolved. Pages are server-rendered, work without JavaScript and load one
  * stylesheet (relative URL, so a reverse proxy may mount us under a path). */
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,40 +136,33 @@ struct alert_row {
         int count, round;
 };
 
-static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
+static void copy_text(char *dst, size_t size, const char *v)
 {
-        const char *v = (const char *)sqlite3_column_text(st, col);
         snprintf(dst, size, "%s", v ? v : "");
+}
+
+static int alert_row_cb(const struct store_alert_row *row, void *userdata)
+{
+        struct alert_row *a = userdata;
+
+        copy_text(a->id, sizeof(a->id), row->id);
+        copy_text(a->household, sizeof(a->household), row->household);
+        copy_text(a->kind, sizeof(a->kind), row->kind);
+        copy_text(a->state, sizeof(a->state), row->state);
+        copy_text(a->severity, sizeof(a->severity), row->severity);
+        copy_text(a->acked_by, sizeof(a->acked_by), row->acked_by);
+        a->raised_usec = row->raised_usec;
+        a->acked_usec = row->acked_usec;
+        a->count = row->count;
+        a->round = row->round;
+        return 0;
 }
 
 /* 1 found, 0 not found, negative on database errors. */
 static int load_alert_row(struct http *h, const char *id, struct alert_row *a)
 {
-        sqlite3 *db = store_db(h->deps.store);
-        sqlite3_stmt *st;
-        int rc;
-
-        if (sqlite3_prepare_v2(db,
-                               "SELECT id, household, kind, state, severity, acked_by, raised_usec,"
-                               " acked_usec, count, round FROM alert WHERE id = ?1",
-                               -1, &st, NULL) != SQLITE_OK)
-                return -EIO;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                copy_col(a->id, sizeof(a->id), st, 0);
-                copy_col(a->household, sizeof(a->household), st, 1);
-                copy_col(a->kind, sizeof(a->kind), st, 2);
-                copy_col(a->state, sizeof(a->state), st, 3);
-                copy_col(a->severity, sizeof(a->severity), st, 4);
-                copy_col(a->acked_by, sizeof(a->acked_by), st, 5);
-                a->raised_usec = sqlite3_column_int64(st, 6);
-                a->acked_usec = sqlite3_column_int64(st, 7);
-                a->count = sqlite3_column_int(st, 8);
-                a->round = sqlite3_column_int(st, 9);
-        }
-        sqlite3_finalize(st);
-        return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+        int r = store_get_alert(h->deps.store, id, alert_row_cb, a);
+        return r < 0 ? r : r == STORE_E_NOT_FOUND ? 0 : 1;
 }
 
 static const char *worker_name(const struct config *c, const char *id)

@@ -807,6 +807,65 @@ struct rules_texts {
         char report_reason[RULES_TEXT_MAX];
 };
 
+int rules_state_copy(struct household_state *dst, const struct household_state *src)
+{
+        char *open_event = dst->open_event;
+        struct rules_texts *texts = dst->texts;
+        struct rules_pass *passes;
+        unsigned cap;
+
+        /* First what can fail. More room for passes leaves dst's state as it is. */
+        if (src->passes && dst->cap_passes < src->cap_passes) {
+                struct rules_pass *n = realloc(dst->passes, src->cap_passes * sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                dst->passes = n;
+                dst->cap_passes = src->cap_passes;
+        }
+        /* dst's id is reused when the new one fits (its buffer holds at least its own). */
+        if (src->open_event && (!open_event || strlen(open_event) < strlen(src->open_event))) {
+                open_event = strdup(src->open_event);
+                if (!open_event)
+                        return -ENOMEM;
+        }
+        if (src->texts && !texts) {
+                texts = malloc(sizeof(*texts));
+                if (!texts) {
+                        if (open_event != dst->open_event)
+                                free(open_event);
+                        return -ENOMEM;
+                }
+        }
+        /* Nothing fails from here on. */
+        if (open_event != dst->open_event || !src->open_event)
+                free(dst->open_event);
+        if (!src->open_event)
+                open_event = NULL;
+        else if (open_event == dst->open_event)
+                strcpy(open_event, src->open_event);
+        if (src->texts)
+                *texts = *src->texts;
+        else {
+                free(texts);
+                texts = NULL;
+        }
+        if (src->passes)
+                memcpy(dst->passes, src->passes, src->n_passes * sizeof(*src->passes));
+        else {
+                free(dst->passes);
+                dst->passes = NULL;
+                dst->cap_passes = 0;
+        }
+        passes = dst->passes;
+        cap = dst->cap_passes;
+        *dst = *src;
+        dst->open_event = open_event;
+        dst->texts = texts;
+        dst->passes = passes;
+        dst->cap_passes = cap;
+        return 0;
+}
+
 const char *rules_open_event(const struct household_state *st)
 {
         return st->open_event ? st->open_event : "";

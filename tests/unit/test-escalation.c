@@ -27,6 +27,7 @@
 #include "escalation.h"
 #include "log.h"
 #include "store.h"
+#include "store/sqlite.h"
 #include "util.h"
 
 #define MIN_ (60 * USEC_PER_SEC)
@@ -368,7 +369,7 @@ static void fx_raise(struct fx *fx, int64_t t, const char *event_id, char buf[AL
         assert_int_equal(store_commit(fx->store), 0);
         sqlite3_stmt *st;
         assert_int_equal(
-            sqlite3_prepare_v2(store_db(fx->store),
+            sqlite3_prepare_v2(store_sqlite_db(fx->store),
                                "SELECT id FROM alert ORDER BY raised_usec DESC, id DESC", -1, &st,
                                NULL),
             SQLITE_OK);
@@ -386,7 +387,7 @@ static const char *fired_at(struct fx *fx, int64_t t, const char *kind_filter, i
 
         assert_int_equal(
             sqlite3_prepare_v2(
-                store_db(fx->store),
+                store_sqlite_db(fx->store),
                 "SELECT (SELECT step || '/' || round || '/' || kind FROM notification"
                 "         WHERE created_usec = ?1 AND kind LIKE ?2 LIMIT 1) || ': ' ||"
                 "       group_concat(w, ','), (SELECT count(*) FROM notification"
@@ -411,7 +412,8 @@ static int64_t db_int(struct fx *fx, const char *sql)
         sqlite3_stmt *st;
         int64_t v = -1;
 
-        assert_int_equal(sqlite3_prepare_v2(store_db(fx->store), sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(fx->store), sql, -1, &st, NULL),
+                         SQLITE_OK);
         if (sqlite3_step(st) == SQLITE_ROW)
                 v = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);

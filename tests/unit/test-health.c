@@ -24,10 +24,13 @@
 
 #include "../lib/files.h"
 #include "config.h"
+#include "devhealth.h"
 #include "engine.h"
 #include "health.h"
 #include "log.h"
+#include "reload.h"
 #include "store.h"
+#include "store/sqlite.h"
 #include "util.h"
 
 #define H_ USEC_PER_HOUR
@@ -111,7 +114,7 @@ static void fx_open(struct fx *fx, int64_t now)
         assert_int_equal(store_open(fx->config->database, false, false, &fx->store), 0);
         assert_int_equal(engine_new(fx->config, fx->store, &fx->engine), 0);
         assert_int_equal(engine_load(fx->engine), 0);
-        assert_int_equal(engine_health_start(fx->engine, now), 0);
+        assert_int_equal(devhealth_start(fx->engine, now), 0);
 }
 
 static void fx_close(struct fx *fx)
@@ -580,7 +583,8 @@ static int64_t db_int(struct fx *fx, const char *fmt, ...)
         va_start(ap, fmt);
         sql = sqlite3_vmprintf(fmt, ap);
         va_end(ap);
-        assert_int_equal(sqlite3_prepare_v2(store_db(fx->store), sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(fx->store), sql, -1, &st, NULL),
+                         SQLITE_OK);
         if (sqlite3_step(st) == SQLITE_ROW)
                 v = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
@@ -598,7 +602,8 @@ static const char *db_text(struct fx *fx, const char *fmt, ...)
         va_start(ap, fmt);
         sql = sqlite3_vmprintf(fmt, ap);
         va_end(ap);
-        assert_int_equal(sqlite3_prepare_v2(store_db(fx->store), sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(fx->store), sql, -1, &st, NULL),
+                         SQLITE_OK);
         out[0] = 0;
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
                 snprintf(out, sizeof(out), "%s", (const char *)sqlite3_column_text(st, 0));
@@ -696,7 +701,7 @@ static void test_engine_reload_moves_staleness_checks(void **state)
         assert_int_equal(config_load(dir, &nc, &diag), 0);
         config_diag_done(&diag);
         assert_int_not_equal(config_device(nc, "d-1")->index, dev(fx, "d-1")->index);
-        assert_int_equal(engine_reload(fx->engine, nc), 0);
+        assert_int_equal(reload_config(fx->engine, nc), 0);
         config_free(fx->config);
         fx->config = nc;
 
@@ -910,8 +915,8 @@ static void test_engine_restart_keeps_what_is_known(void **state)
         assert_int_equal(db_int(fx, "SELECT count FROM alert WHERE device = 'd-1'"), 1);
         /* d-z2 back; two reloads (same config) re-arm under new generations: one check */
         handle(fx, "d-z2", heartbeat, fx->t0 + 57 * H_, &v);
-        engine_health_rearm(fx->engine, fx->t0 + 58 * H_);
-        engine_health_rearm(fx->engine, fx->t0 + 58 * H_);
+        devhealth_rearm(fx->engine, fx->t0 + 58 * H_);
+        devhealth_rearm(fx->engine, fx->t0 + 58 * H_);
         tick(fx, fx->t0 + 83 * H_ - 1);
         assert_int_equal(db_int(fx, "SELECT count FROM alert WHERE device = 'd-z2'"), 1);
         tick(fx, fx->t0 + 200 * H_);

@@ -13,7 +13,9 @@
 #include "../lib/files.h"
 #include "config.h"
 #include "engine.h"
+#include "retention.h"
 #include "store.h"
+#include "store/sqlite.h"
 #include "util.h"
 
 #include <cmocka.h>
@@ -100,7 +102,8 @@ static int64_t count(struct fx *fx, const char *sql)
 {
         sqlite3_stmt *st;
         int64_t v = -1;
-        assert_int_equal(sqlite3_prepare_v2(store_db(fx->store), sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(fx->store), sql, -1, &st, NULL),
+                         SQLITE_OK);
         if (sqlite3_step(st) == SQLITE_ROW)
                 v = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
@@ -132,7 +135,7 @@ static void test_purges_only_households_past_retention_once(void **state)
         assert_int_equal(store_commit(fx->store), 0);
 
         /* 2026-11-29: OLD ended 75 days ago (past 30d), RECENT 14 days ago, NOW is running. */
-        assert_int_equal(engine_purge_expired(fx->engine, t_("2026-11-29T12:00:00+08:00")), 1);
+        assert_int_equal(retention_purge_expired(fx->engine, t_("2026-11-29T12:00:00+08:00")), 1);
         assert_int_equal(store_commit(fx->store), 0);
         assert_int_equal(count(fx, "SELECT count(*) FROM event WHERE household = 'OLD'"), 0);
         assert_int_equal(count(fx, "SELECT count(*) FROM event WHERE household = 'RECENT'"), 1);
@@ -140,8 +143,8 @@ static void test_purges_only_households_past_retention_once(void **state)
         assert_int_equal(count(fx, "SELECT events FROM purged WHERE household = 'OLD'"), 2);
 
         /* Once only; RECENT follows when its retention has passed (end + 30d). */
-        assert_int_equal(engine_purge_expired(fx->engine, t_("2026-12-14T23:59:00+08:00")), 0);
-        assert_int_equal(engine_purge_expired(fx->engine, t_("2026-12-15T00:00:00+08:00")), 1);
+        assert_int_equal(retention_purge_expired(fx->engine, t_("2026-12-14T23:59:00+08:00")), 0);
+        assert_int_equal(retention_purge_expired(fx->engine, t_("2026-12-15T00:00:00+08:00")), 1);
         assert_int_equal(store_commit(fx->store), 0);
         assert_int_equal(count(fx, "SELECT count(*) FROM event WHERE household = 'RECENT'"), 0);
         assert_int_equal(count(fx, "SELECT count(*) FROM event WHERE household = 'NOW'"), 1);

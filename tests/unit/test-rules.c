@@ -919,6 +919,83 @@ static void test_pass_limit_and_prune(void **state)
         rules_state_done(&st);
 }
 
+/* rules_state_copy(): an independent copy, whatever shape the source and the target have
+ * (no id, texts or passes; some of them; target buffers smaller, bigger or absent), and a
+ * scratch state copied into again and again keeps no memory of an earlier copy. */
+static void fill_state(struct household_state *st, int shape)
+{
+        rules_state_done(st);
+        *st = (struct household_state){ .door = DOOR_CLOSED, .report_day = 20200206 + shape };
+        if (shape & 1) {
+                st->door = DOOR_OPEN;
+                st->opening = OPENING_ALERTED;
+                rules_set_open_event(st,
+                                     shape & 8 ? "e-a-much-longer-event-id-of-the-opening" : "e-7");
+        }
+        if (shape & 2) {
+                rules_set_checkin_worker(st, "w-c");
+                rules_set_report_reason(st, "倒垃圾");
+        }
+        if (shape & 4)
+                for (int i = 0; i < 1 + (shape >> 3) * 4; i++) {
+                        struct rules_pass p = { .id = 10 + i, .from_usec = i, .to_usec = i + 5 };
+                        rules_copy_text(p.reason, sizeof(p.reason), "就医");
+                        assert_int_equal(rules_add_pass(st, &p), 0);
+                }
+}
+
+static char *state_text(const struct household_state *st)
+{
+        cJSON *j = rules_state_to_json(st);
+        char *s = cJSON_PrintUnformatted(j);
+
+        cJSON_Delete(j);
+        return s;
+}
+
+static void test_state_copy(void **state)
+{
+        struct household_state scratch = { 0 };
+
+        for (int from = 0; from < 16; from++)
+                for (int before = 0; before < 16; before++) {
+                        struct household_state src = { 0 };
+                        char *want, *got;
+
+                        fill_state(&scratch, before);
+                        fill_state(&src, from);
+                        assert_int_equal(rules_state_copy(&scratch, &src), 0);
+                        want = state_text(&src);
+                        got = state_text(&scratch);
+                        assert_string_equal(got, want);
+                        assert_int_equal(scratch.n_passes, src.n_passes);
+                        for (size_t i = 0; i < src.n_passes; i++) {
+                                assert_true(scratch.passes[i].id == src.passes[i].id);
+                                assert_string_equal(scratch.passes[i].reason, src.passes[i].reason);
+                        }
+                        /* No memory shared, the shape kept (NULL where src has nothing). */
+                        assert_true(!src.open_event == !scratch.open_event);
+                        assert_true(!src.texts == !scratch.texts);
+                        assert_true(!src.passes == !scratch.passes);
+                        assert_true(!src.open_event || scratch.open_event != src.open_event);
+                        assert_true(!src.texts || scratch.texts != src.texts);
+                        assert_true(!src.passes || scratch.passes != src.passes);
+                        /* Changing the copy leaves the source alone. */
+                        rules_set_open_event(&scratch, NULL);
+                        rules_set_checkin_worker(&scratch, "w-other");
+                        if (scratch.n_passes)
+                                scratch.passes[0].exit_usec = 99;
+                        free(got);
+                        got = state_text(&src);
+                        assert_string_equal(got, want);
+                        assert_true(!src.n_passes || src.passes[0].exit_usec == 0);
+                        free(got);
+                        free(want);
+                        rules_state_done(&src);
+                }
+        rules_state_done(&scratch);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -930,6 +1007,7 @@ int main(void)
                 cmocka_unit_test(test_open_event_while_open),
                 cmocka_unit_test(test_copy_text_keeps_utf8_whole),
                 cmocka_unit_test(test_pass_limit_and_prune),
+                cmocka_unit_test(test_state_copy),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }
