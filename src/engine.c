@@ -292,6 +292,7 @@ static int persist_event(struct engine *e, const struct device *d, const struct 
                                            .event_usec = event_usec,
                                            .retained = ev->retained,
                                            .verdict = verdict_kind_to_string(v->kind),
+                                           .rule = rules_basis_to_string(v->basis),
                                            .reason = v->reason,
                                            .alert_id = a ? a->id : NULL,
                                            .payload = payload,

@@ -136,6 +136,18 @@ void report_add_failed_notification(struct report *r, const char *community, int
 /* Computes the medians, percentiles and sums once every row is in. */
 void report_finish(struct report *r);
 
+/* ---- from the store (report_store.c) ---- */
+
+struct store;
+/* Feeds r from the store: the households' windows (the configuration history; households
+ * of r's configuration that it lacks count with their configured window), the openings
+ * of the day, the alerts of the REPORT_DAYS days and those unresolved at the day's end,
+ * the failed notifications; then report_finish(). Returns 0 or a negative errno. */
+int report_load(struct report *r, struct store *s);
+/* Records every household's community and observation window of cfg in the store's
+ * history (those that changed since the last load), in the current transaction. */
+int report_record_config(struct store *s, const struct config *cfg, int64_t now_usec);
+
 enum report_format {
         REPORT_TEXT,
         REPORT_CSV,

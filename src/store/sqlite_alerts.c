@@ -12,8 +12,8 @@
 static const char sql_alert_insert[] =
     "INSERT INTO alert (id, household, community, device, kind, severity, state,"
     " reason, count, event_uid, event_ts, raised_usec, last_event_usec, step, round,"
-    " next_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-    " ?14, ?15, ?16)";
+    " next_usec, event_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+    " ?14, ?15, ?16, ?13)";
 static const char sql_alert_update[] =
     "UPDATE alert SET severity = ?2, state = ?3, count = ?4,"
     " last_event_usec = ?5, step = ?6, round = ?7, next_usec = ?8,"
