@@ -9,7 +9,10 @@
  * mode, owner and group) only when there is none and not with --dry-run, which prints the
  * changes only. The daemon reads the files on reload: the command says how to ask it.
  *
- * export: the loaded configuration as a sheet (export.h) on standard output or -o FILE. */
+ * export: the loaded configuration as a sheet (export.h) on standard output or -o FILE.
+ *
+ * report: the daily report (report.h) from the database, opened read-only like every query
+ * of doorwatchctl, as text, CSV or the self-contained HTML page. */
 #include "ctl-office.h"
 
 #include <cjson/cJSON.h>
@@ -25,7 +28,9 @@
 #include "export.h"
 #include "import.h"
 #include "regdocs.h"
+#include "report.h"
 #include "sheet.h"
+#include "store.h"
 #include "util.h"
 
 #define EXIT_USAGE    2
@@ -382,4 +387,151 @@ int office_export(const char *config_dir, bool json, int argc, char **argv)
         if (!json)
                 fprintf(stderr, "wrote %s\n", out);
         return 0;
+}
+
+/* Writes text to path (mode 0640: it names people) or standard output ("-" or NULL). */
+static int write_out(const char *path, const char *text)
+{
+        size_t len = strlen(text), done = 0;
+        int fd;
+
+        if (!path || strcmp(path, "-") == 0) {
+                fputs(text, stdout);
+                return fflush(stdout) == 0 ? 0 : -EIO;
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+        if (fd < 0)
+                return -errno;
+        while (done < len) {
+                ssize_t k = write(fd, text + done, len - done);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        int r = -errno;
+                        close(fd);
+                        return r;
+                }
+                done += (size_t)k;
+        }
+        return close(fd) < 0 ? -errno : 0;
+}
+
+/* "today", "yesterday" or a date, as "2026-12-01" in the process time zone. */
+static int resolve_date(const char *arg, char buf[static 16])
+{
+        struct tm tm;
+        int64_t now = now_realtime_usec();
+
+        if (!arg || strcmp(arg, "today") == 0 || strcmp(arg, "yesterday") == 0) {
+                time_t t = (time_t)(now / USEC_PER_SEC);
+                localtime_r(&t, &tm);
+                if (arg && strcmp(arg, "yesterday") == 0) {
+                        tm.tm_mday--;
+                        tm.tm_hour = 12;
+                        tm.tm_isdst = -1;
+                        t = mktime(&tm);
+                        localtime_r(&t, &tm);
+                }
+                strftime(buf, 16, "%Y-%m-%d", &tm);
+                return 0;
+        }
+        snprintf(buf, 16, "%s", arg);
+        return 0;
+}
+
+/* A community named by its id or its name. */
+static const char *find_community_arg(const struct config *cfg, const char *arg)
+{
+        for (size_t i = 0; i < cfg->n_communities; i++)
+                if (str_eq(cfg->communities[i].id, arg) || str_eq(cfg->communities[i].name, arg))
+                        return cfg->communities[i].id;
+        return NULL;
+}
+
+static int report_usage(void)
+{
+        fprintf(stderr, "Usage: doorwatchctl [-c DIR] report daily [--date DATE|today|yesterday] "
+                        "[--community C] [--format text|csv|html] [-o FILE]\n");
+        return EXIT_USAGE;
+}
+
+int office_report(const char *config_dir, bool json, int argc, char **argv)
+{
+        const char *date = NULL, *community = NULL, *out = NULL, *format = "text", *asked;
+        struct config_diag diag = { 0 };
+        struct config *cfg = NULL;
+        struct store *store = NULL;
+        _cleanup_free_ char *text = NULL;
+        enum report_format f;
+        struct report rep;
+        char day[16];
+        int r, ret = 1;
+
+        if (argc < 1 || strcmp(argv[0], "daily") != 0)
+                return report_usage();
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--date") == 0 && i + 1 < argc)
+                        date = argv[++i];
+                else if (strcmp(argv[i], "--community") == 0 && i + 1 < argc)
+                        community = argv[++i];
+                else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+                        format = argv[++i];
+                else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+                        out = argv[++i];
+                else
+                        return report_usage();
+        }
+        f = report_format_from_string(format);
+        if (f == REPORT_FORMAT_INVALID) {
+                fprintf(stderr, "doorwatchctl: unknown format \"%s\" (text, csv or html)\n",
+                        format);
+                return EXIT_USAGE;
+        }
+        r = config_load(config_dir, &cfg, &diag);
+        for (size_t i = 0; i < diag.n_errors; i++)
+                fprintf(stderr, "error: %s\n", diag.errors[i]);
+        config_diag_done(&diag);
+        if (r < 0) {
+                fprintf(stderr, "doorwatchctl: configuration in %s is invalid\n", config_dir);
+                return 1;
+        }
+        timezone_set(cfg->timezone);
+        asked = community;
+        if (community && !(community = find_community_arg(cfg, community))) {
+                fprintf(stderr, "doorwatchctl: no community \"%s\" (its id or name)\n", asked);
+                ret = EXIT_USAGE;
+                goto done;
+        }
+        resolve_date(date, day);
+        if (report_init(&rep, cfg, day, community, now_realtime_usec()) < 0) {
+                fprintf(stderr,
+                        "doorwatchctl: \"%s\" is not a date (2026-12-01, today, "
+                        "yesterday)\n",
+                        day);
+                ret = EXIT_USAGE;
+                goto done;
+        }
+        r = store_open(cfg->database, false, true, &store);
+        if (r < 0)
+                fprintf(stderr, "doorwatchctl: cannot open the database %s\n", cfg->database);
+        else if ((r = report_load(&rep, store)) < 0)
+                fprintf(stderr, "doorwatchctl: cannot read the report from the database: %s\n",
+                        strerror(-r));
+        else {
+                text = report_render(&rep, f);
+                r = write_out(out, text);
+                if (r < 0)
+                        fprintf(stderr, "doorwatchctl: cannot write %s: %s\n", out ? out : "-",
+                                strerror(-r));
+                else {
+                        ret = 0;
+                        if (out && strcmp(out, "-") != 0 && !json)
+                                fprintf(stderr, "wrote %s\n", out);
+                }
+        }
+        report_done(&rep);
+done:
+        store_close(store);
+        config_free(cfg);
+        return ret;
 }

@@ -74,7 +74,9 @@ static int usage(void)
             "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n"
             "  import households|workers|shifts FILE.csv [--dry-run] [--end-missing]\n"
             "                                             a spreadsheet into the registry\n"
-            "  export households|workers|shifts [-o FILE] the registry as a spreadsheet\n");
+            "  export households|workers|shifts [-o FILE] the registry as a spreadsheet\n"
+            "  report daily [--date D] [--community C] [--format text|csv|html] [-o FILE]\n"
+            "                                             the office's daily report\n");
         return EXIT_USAGE;
 }
 
@@ -1539,6 +1541,8 @@ int main(int argc, char **argv)
                 r = office_import(ctl.config_dir, ctl.json, argc - 1, argv + 1);
         else if (strcmp(argv[0], "export") == 0)
                 r = office_export(ctl.config_dir, ctl.json, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "report") == 0)
+                r = office_report(ctl.config_dir, ctl.json, argc - 1, argv + 1);
         else
                 r = usage();
         store_close(ctl.store);
