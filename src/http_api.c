@@ -742,6 +742,12 @@ void http_api_handle(struct http_request *rq, struct http_response *rs)
                                 resident_link(rq, rs, hh);
                         return;
                 }
+        } else if (n == 2 && strcmp(seg[0], "reports") == 0 && strcmp(seg[1], "daily") == 0) {
+                if (rq->method != HTTP_GET)
+                        http_method_not_allowed(rs, "GET, HEAD");
+                else
+                        http_report_daily(rq, rs);
+                return;
         } else if (n == 1 && (strcmp(seg[0], "checkins") == 0 || strcmp(seg[0], "passes") == 0)) {
                 if (rq->method != HTTP_POST)
                         http_method_not_allowed(rs, "POST");

@@ -390,18 +390,6 @@ enum report_format report_format_from_string(const char *s)
         return i < 0 ? REPORT_FORMAT_INVALID : (enum report_format)i;
 }
 
-const char *report_format_content_type(enum report_format f)
-{
-        switch (f) {
-        case REPORT_CSV:
-                return "text/csv; charset=utf-8";
-        case REPORT_HTML:
-                return "text/html; charset=utf-8";
-        default:
-                return "text/plain; charset=utf-8";
-        }
-}
-
 static void cell_int(int64_t v, char buf[static 32])
 {
         snprintf(buf, 32, "%lld", (long long)v);

@@ -156,13 +156,15 @@ enum report_format {
         REPORT_FORMAT_INVALID = -1,
 };
 enum report_format report_format_from_string(const char *s);
-const char *report_format_content_type(enum report_format f);
 
 /* The report as text (owned by the caller). The HTML is one self-contained page: inline
  * CSS and SVG charts (openings by hour, alerts by community over 14 days, time to
  * acknowledge over 14 days), no external assets, laid out for A4. */
 char *report_render(const struct report *r, enum report_format f);
 char *report_render_html(const struct report *r);
+/* The page's one inline style, as it stands in its <style> element (the HTTP server allows
+ * it by its hash in the Content-Security-Policy). */
+const char *report_html_css(void);
 
 /* "1m05s", "2h03m", "-" for -1. */
 const char *report_format_duration(int64_t usec, char buf[static 32]);

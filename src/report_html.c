@@ -266,6 +266,11 @@ static const char css[] =
     ".notes{color:#666;font-size:8.5pt}"
     "@media print{body{padding:0}h2{break-after:avoid}}";
 
+const char *report_html_css(void)
+{
+        return css;
+}
+
 char *report_render_html(const struct report *r)
 {
         struct report_row rows[64];

@@ -116,6 +116,47 @@ function renderHouseholds(data) {
   }
 }
 
+// The daily report: fetched with the token (links cannot carry it), then shown from a blob
+// (HTML, in a tab opened at the click so that no popup blocker stops it) or saved (CSV).
+function today() {
+  const d = new Date();
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+}
+
+async function report(format, tab) {
+  const q = new URLSearchParams({ date: $('report-date').value || today(), format });
+  if ($('report-community').value) q.set('community', $('report-community').value);
+  const res = await fetch('api/v1/reports/daily?' + q, {
+    headers: { Authorization: 'Bearer ' + sessionStorage.getItem(KEY) }, cache: 'no-store',
+  });
+  if (!res.ok) {
+    if (tab) tab.close();
+    const body = await res.json().catch(() => ({}));
+    $('error').textContent = '日报：' + (body.error || ('HTTP ' + res.status));
+    return;
+  }
+  const url = URL.createObjectURL(await res.blob());
+  if (tab) {
+    tab.location = url;
+  } else {
+    const a = el('a', { href: url, download: '日报-' + q.get('date') + '.' + format });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  }
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+function fillCommunities(households) {
+  const sel = $('report-community');
+  const have = new Set([...sel.options].map((o) => o.value));
+  for (const h of households)
+    if (h.community && !have.has(h.community)) {
+      have.add(h.community);
+      sel.append(el('option', { value: h.community }, h.community_name || h.community));
+    }
+}
+
 async function refresh() {
   clearTimeout(timer);
   try {
@@ -123,6 +164,7 @@ async function refresh() {
       api('api/v1/alerts?state=open&limit=1000'), api('api/v1/households')]);
     renderAlerts(alerts);
     renderHouseholds(households);
+    fillCommunities(households.households);
     $('error').textContent = '';
     $('updated').textContent = '更新于 ' + new Date().toLocaleTimeString('zh-CN');
     $('board').hidden = false;
@@ -153,6 +195,12 @@ document.addEventListener('DOMContentLoaded', () => {
     $('login').hidden = true;
     refresh();
   });
+  $('report-date').value = today();
+  $('report').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    report('html', window.open('', '_blank'));
+  });
+  $('report-csv').addEventListener('click', () => report('csv', null));
   $('logout').addEventListener('click', (ev) => {
     ev.preventDefault();
     sessionStorage.removeItem(KEY);
