@@ -703,11 +703,20 @@ static void handle_worker_command(struct daemon *d, const char *worker_id, const
                         reply(d, worker_id, request_id, false, "\"alert_id\" missing");
                         return;
                 }
+                /* Done when its "ts" says (an app that was offline syncs later), never
+                 * later than now: the record and the daily report's time to acknowledge
+                 * go by it; notices to the others go out now. */
+                int64_t at;
+                if (!command_time(d, j, now, &at)) {
+                        reply(d, worker_id, request_id, false, "\"ts\" must be Unix seconds");
+                        return;
+                }
+                at = MIN(at, now);
                 if (strcmp(verb, "ack") == 0)
-                        r = engine_ack(d->engine, w, alert_id, channel, now, &error);
+                        r = engine_ack(d->engine, w, alert_id, channel, at, &error);
                 else
                         r = engine_resolve(d->engine, w, alert_id, json_string(j, "note"), channel,
-                                           now, &error);
+                                           at, &error);
         } else if (strcmp(verb, "checkin") == 0 || strcmp(verb, "pass") == 0) {
                 r = handle_rules_command(d, w, verb, j, now, &error);
         } else {

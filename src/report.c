@@ -435,7 +435,7 @@ static void f_ack_worst(const struct report_section *x, int arg, char buf[static
 
 static const char *const verdict_labels[_REPORT_VERDICT_MAX] = {
         [REPORT_EXPECTED] = "预期",
-        [REPORT_ALERT] = "告警",
+        [REPORT_ALERT] = "触发告警",
         [REPORT_IGNORED] = "忽略（观察期外、重复）",
 };
 
@@ -471,7 +471,7 @@ size_t report_table_rows(const struct report *r, bool all, struct report_row *ro
         ROWH("当日未确认告警", f_unacked, 0, 0, true);
         ROW("设备离线（日末）", f_offline, 0, 0);
         ROW("电量低（日末）", f_battery, 0, 0);
-        ROWH("通知失败", f_failed, 0, 0, true);
+        ROWH("放弃投递的通知", f_failed, 0, 0, true);
         if (all)
                 for (int d = 0; d < REPORT_DAYS; d++)
                         ROW(r->days[d], f_alerts_day, d, 0);
