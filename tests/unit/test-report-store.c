@@ -160,13 +160,13 @@ static void play_day(struct fx *fx)
         door(fx, "OLD", "e2", false, "2026-09-10T10:01:00+08:00");
         snprintf(alert, sizeof(alert), "%s",
                  text_of(fx, "SELECT id FROM alert WHERE household = 'OLD'"));
-        assert_int_equal(
-            engine_ack(fx->engine, wc, alert, "mqtt", t_("2026-09-10T10:04:00+08:00"), &error),
-            ENGINE_OK);
+        assert_int_equal(engine_ack(fx->engine, wc, alert, CHANNEL_MQTT,
+                                    t_("2026-09-10T10:04:00+08:00"), &error),
+                         ENGINE_OK);
         door(fx, "OLD", "e3", true, "2026-09-10T15:00:00+08:00");
         door(fx, "OLD", "e4", false, "2026-09-10T15:00:30+08:00");
-        assert_int_equal(engine_checkin(fx->engine, wc, config_household(fx->config, "OLD"), "mqtt",
-                                        t_("2026-09-10T18:00:00+08:00"),
+        assert_int_equal(engine_checkin(fx->engine, wc, config_household(fx->config, "OLD"),
+                                        CHANNEL_MQTT, t_("2026-09-10T18:00:00+08:00"),
                                         t_("2026-09-10T18:00:00+08:00"), &error),
                          ENGINE_OK);
         door(fx, "OLD", "e5", true, "2026-09-10T18:05:00+08:00");
@@ -232,10 +232,12 @@ static void test_day_and_purge(void **state)
                 const char *error = NULL;
                 const struct worker *wc = config_worker(fx->config, "w-c");
                 assert_int_equal(engine_resolve(fx->engine, wc, "a-20260910-0001", "家属倒垃圾",
-                                                "mqtt", t_("2026-09-11T09:00:00+08:00"), &error),
+                                                CHANNEL_MQTT, t_("2026-09-11T09:00:00+08:00"),
+                                                &error),
                                  ENGINE_OK);
-                assert_int_equal(engine_resolve(fx->engine, wc, "a-20260910-0002", "已核实", "mqtt",
-                                                t_("2026-09-11T09:00:00+08:00"), &error),
+                assert_int_equal(engine_resolve(fx->engine, wc, "a-20260910-0002", "已核实",
+                                                CHANNEL_MQTT, t_("2026-09-11T09:00:00+08:00"),
+                                                &error),
                                  ENGINE_OK);
                 assert_int_equal(store_commit(fx->store), 0);
         }
