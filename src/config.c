@@ -173,6 +173,16 @@ size_t config_check_devices(const struct config *c, int64_t now_usec, struct con
         return n;
 }
 
+struct community *config_community_named(const struct config *c, const char *id_or_name)
+{
+        struct community *m = config_community(c, id_or_name);
+
+        for (size_t i = 0; c && id_or_name && !m && i < c->n_communities; i++)
+                if (str_eq(c->communities[i].name, id_or_name))
+                        m = &c->communities[i];
+        return m;
+}
+
 const char *community_label(const struct community *c)
 {
         return c->name ? c->name : c->id;

@@ -265,6 +265,8 @@ struct community *config_community(const struct config *c, const char *id);
  * (the first CONFIG_LIST_IDS ids, then how many more). Returns how many there are. */
 #define CONFIG_LIST_IDS 20
 size_t config_check_devices(const struct config *c, int64_t now_usec, struct config_diag *diag);
+/* The community with this id, or else this name (rosters.json "name"), or NULL. */
+struct community *config_community_named(const struct config *c, const char *id_or_name);
 /* The community's name for people: its "name" in rosters.json, else its id. */
 const char *community_label(const struct community *c);
 const struct notifier_config *config_notifier(const struct config *c, const char *name);

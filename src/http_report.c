@@ -6,24 +6,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "http-internal.h"
 #include "report.h"
-
-static void local_date(int64_t usec, int days_back, char buf[static 16])
-{
-        time_t t = (time_t)(usec / USEC_PER_SEC);
-        struct tm tm;
-
-        localtime_r(&t, &tm);
-        tm.tm_mday -= days_back;
-        tm.tm_hour = 12; /* mktime() from noon: never across a day by a DST hour */
-        tm.tm_isdst = -1;
-        t = mktime(&tm);
-        localtime_r(&t, &tm);
-        strftime(buf, 16, "%Y-%m-%d", &tm);
-}
 
 void http_report_daily(struct http_request *rq, struct http_response *rs)
 {
@@ -52,13 +37,9 @@ void http_report_daily(struct http_request *rq, struct http_response *rs)
                         return;
                 }
         }
-        if (!date || !*date || strcmp(date, "today") == 0)
-                local_date(now, 0, day);
-        else if (strcmp(date, "yesterday") == 0)
-                local_date(now, 1, day);
-        else
-                snprintf(day, sizeof(day), "%s", date);
-        if (report_init(&r, cfg, day, id, now) < 0) {
+        if (local_calendar_day(date && *date ? date : "today", now, &(int64_t){ 0 },
+                               &(int64_t){ 0 }, day) < 0 ||
+            report_init(&r, cfg, day, id, now) < 0) {
                 http_json_error(rs, 400,
                                 "\"date\" must be a date such as 2026-12-01, today or "
                                 "yesterday");

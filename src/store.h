@@ -166,8 +166,12 @@ struct store_alert_filter {
         unsigned states;       /* bits 1 << enum alert_state (STORE_ALERTS_LIVE...); 0: any */
         const char *community; /* NULL: any */
         const char *household; /* NULL: any */
-        bool newest_first;     /* by raised time, then id; otherwise oldest first */
-        size_t limit;          /* 0: no limit */
+        const char *kind;      /* NULL: any */
+        /* The alert's time (the event time of what raised it) in [from_usec, to_usec);
+         * 0: no bound. */
+        int64_t from_usec, to_usec;
+        bool newest_first; /* by raised time, then id; otherwise oldest first */
+        size_t limit;      /* 0: no limit */
 };
 /* The alerts f selects (NULL: all), in its order. */
 int store_list_alerts(struct store *s, const struct store_alert_filter *f, store_alert_cb cb,

@@ -416,38 +416,6 @@ static int write_out(const char *path, const char *text)
         return close(fd) < 0 ? -errno : 0;
 }
 
-/* "today", "yesterday" or a date, as "2026-12-01" in the process time zone. */
-static int resolve_date(const char *arg, char buf[static 16])
-{
-        struct tm tm;
-        int64_t now = now_realtime_usec();
-
-        if (!arg || strcmp(arg, "today") == 0 || strcmp(arg, "yesterday") == 0) {
-                time_t t = (time_t)(now / USEC_PER_SEC);
-                localtime_r(&t, &tm);
-                if (arg && strcmp(arg, "yesterday") == 0) {
-                        tm.tm_mday--;
-                        tm.tm_hour = 12;
-                        tm.tm_isdst = -1;
-                        t = mktime(&tm);
-                        localtime_r(&t, &tm);
-                }
-                strftime(buf, 16, "%Y-%m-%d", &tm);
-                return 0;
-        }
-        snprintf(buf, 16, "%s", arg);
-        return 0;
-}
-
-/* A community named by its id or its name. */
-static const char *find_community_arg(const struct config *cfg, const char *arg)
-{
-        for (size_t i = 0; i < cfg->n_communities; i++)
-                if (str_eq(cfg->communities[i].id, arg) || str_eq(cfg->communities[i].name, arg))
-                        return cfg->communities[i].id;
-        return NULL;
-}
-
 static int report_usage(void)
 {
         fprintf(stderr, "Usage: doorwatchctl [-c DIR] report daily [--date DATE|today|yesterday] "
@@ -457,7 +425,8 @@ static int report_usage(void)
 
 int office_report(const char *config_dir, bool json, int argc, char **argv)
 {
-        const char *date = NULL, *community = NULL, *out = NULL, *format = "text", *asked;
+        const char *date = NULL, *community = NULL, *out = NULL, *format = "text";
+        const struct community *cm = NULL;
         struct config_diag diag = { 0 };
         struct config *cfg = NULL;
         struct store *store = NULL;
@@ -496,18 +465,18 @@ int office_report(const char *config_dir, bool json, int argc, char **argv)
                 return 1;
         }
         timezone_set(cfg->timezone);
-        asked = community;
-        if (community && !(community = find_community_arg(cfg, community))) {
-                fprintf(stderr, "doorwatchctl: no community \"%s\" (its id or name)\n", asked);
+        if (community && !(cm = config_community_named(cfg, community))) {
+                fprintf(stderr, "doorwatchctl: no community \"%s\" (its id or name)\n", community);
                 ret = EXIT_USAGE;
                 goto done;
         }
-        resolve_date(date, day);
-        if (report_init(&rep, cfg, day, community, now_realtime_usec()) < 0) {
+        if (local_calendar_day(date ? date : "today", now_realtime_usec(), &(int64_t){ 0 },
+                               &(int64_t){ 0 }, day) < 0 ||
+            report_init(&rep, cfg, day, cm ? cm->id : NULL, now_realtime_usec()) < 0) {
                 fprintf(stderr,
                         "doorwatchctl: \"%s\" is not a date (2026-12-01, today, "
                         "yesterday)\n",
-                        day);
+                        date);
                 ret = EXIT_USAGE;
                 goto done;
         }

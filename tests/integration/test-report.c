@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include <time.h>
 
 #include "harness.h"
+#include "util.h"
 
 #define API_TOKEN "report-test-api-token-0123456789abcdef"
 
@@ -482,10 +484,155 @@ static void test_two_days(void **state)
         free(today);
 }
 
+/* ---- the command centre's view of the same scenario ---- */
+
+/* The ids of a JSON answer's alerts, in order, comma-separated; *ret_json keeps it. */
+static char *alert_ids(const char *json, const char *array_key, cJSON **ret_json)
+{
+        cJSON *j = cJSON_Parse(json), *arr = array_key ? cJSON_GetObjectItem(j, array_key) : j, *a;
+        struct sbuf b;
+
+        assert_non_null(arr);
+        sbuf_init(&b, NULL, 0);
+        cJSON_ArrayForEach(a, arr)
+        {
+                sbuf_printf(&b, "%s%s", b.len ? "," : "",
+                            cJSON_GetObjectItem(a, "id")->valuestring);
+        }
+        if (ret_json)
+                *ret_json = j;
+        else
+                cJSON_Delete(j);
+        return sbuf_finish(&b);
+}
+
+static char *api_ids(struct scenario *s, const char *query)
+{
+        char path[512], *body = NULL, *ids;
+
+        snprintf(path, sizeof(path), "/api/v1/alerts?%s", query);
+        if (api_get(s, path, &body, NULL) != 200)
+                fail_msg("%s: %s", path, body);
+        ids = alert_ids(body, "alerts", NULL);
+        free(body);
+        return ids;
+}
+
+static char *ctl_ids(struct scenario *s, const char *const *args)
+{
+        char bin[512], *out = NULL, *ids;
+        const char *argv[16] = { bin, "-c", s->h.confdir, "--json", "alerts", "list" };
+        size_t n = 6;
+
+        snprintf(bin, sizeof(bin), "%s/doorwatchctl", h_build_dir());
+        for (; *args && n < 15; args++)
+                argv[n++] = *args;
+        argv[n] = NULL;
+        if (h_run(&out, argv) != 0)
+                fail_msg("doorwatchctl alerts list: %s", out);
+        ids = alert_ids(out, NULL, NULL);
+        free(out);
+        return ids;
+}
+
+static void test_command_centre(void **state)
+{
+        struct scenario *s = *state;
+        int64_t s1 = s->day0 - 2 * DAY, s2 = s->day0 - DAY;
+        char a1[64], a2[64], a3[64], a4[64], a5[64], bat[64], off[64], nf3[64], nf4[64];
+        char want[512], q[128], *ids, *body = NULL;
+        cJSON *j = NULL;
+
+        play(s);
+        snprintf(a1, sizeof(a1), "%s", alert_at(s, "H1", s1 + 13 * HOUR));
+        snprintf(a2, sizeof(a2), "%s", alert_at(s, "H2", s1 + 14 * HOUR));
+        snprintf(a3, sizeof(a3), "%s", alert_at(s, "H3", s1 + 20 * HOUR));
+        snprintf(a4, sizeof(a4), "%s", alert_at(s, "H4", s2 + 10 * HOUR));
+        snprintf(a5, sizeof(a5), "%s", alert_at(s, "H1", s2 + 21 * HOUR));
+        snprintf(bat, sizeof(bat), "%s",
+                 h_db_text(&s->h, "SELECT id FROM alert WHERE kind = 'battery_low'"));
+        snprintf(off, sizeof(off), "%s",
+                 h_db_text(&s->h, "SELECT id FROM alert WHERE kind = 'device_offline'"));
+        snprintf(nf3, sizeof(nf3), "%s",
+                 h_db_text(&s->h, "SELECT id FROM alert WHERE kind = 'notification_failed'"
+                                  " AND household = 'H3'"));
+        snprintf(nf4, sizeof(nf4), "%s",
+                 h_db_text(&s->h, "SELECT id FROM alert WHERE kind = 'notification_failed'"
+                                  " AND household = 'H4'"));
+
+        /* "open": raised, not yet acknowledged; a worklist, oldest first (as raised). */
+        ids = api_ids(s, "state=open");
+        snprintf(want, sizeof(want), "%s,%s,%s,%s,%s", nf3, nf4, bat, a5, off);
+        assert_string_equal(ids, want);
+        free(ids);
+        /* "acked": acknowledged, not resolved. */
+        ids = api_ids(s, "state=acked");
+        snprintf(want, sizeof(want), "%s,%s,%s,%s", a1, a2, a3, a4);
+        assert_string_equal(ids, want);
+        free(ids);
+        /* "unresolved" of one community, named by its name. */
+        ids = api_ids(s, "state=unresolved&community=%E4%B8%80%E7%A4%BE%E5%8C%BA");
+        snprintf(want, sizeof(want), "%s,%s,%s,%s,%s", a1, a2, bat, a5, off);
+        assert_string_equal(ids, want);
+        free(ids);
+        /* A kind, and the day of the raising event (all states: newest first). */
+        ids = api_ids(s, "state=open&kind=door_open_unexpected");
+        assert_string_equal(ids, a5);
+        free(ids);
+        snprintf(q, sizeof(q), "state=all&date=%s", s->d1);
+        ids = api_ids(s, q);
+        snprintf(want, sizeof(want), "%s,%s,%s", a3, a2, a1);
+        assert_string_equal(ids, want);
+        free(ids);
+        ids = api_ids(s, "state=resolved");
+        assert_string_equal(ids, "");
+        free(ids);
+        /* Names for people. */
+        assert_int_equal(api_get(s, "/api/v1/alerts?state=acked&community=c1", &body, NULL), 200);
+        free(alert_ids(body, "alerts", &j));
+        assert_string_equal(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "alerts"), 0),
+                                "community_name")
+                ->valuestring,
+            "一社区");
+        assert_string_equal(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "alerts"), 0),
+                                "acked_by_name")
+                ->valuestring,
+            "一网格");
+        cJSON_Delete(j);
+        free(body);
+        /* Refused filters. */
+        assert_int_equal(api_get(s, "/api/v1/alerts?state=live", &body, NULL), 400);
+        free(body);
+        assert_int_equal(api_get(s, "/api/v1/alerts?community=nowhere", &body, NULL), 404);
+        free(body);
+        assert_int_equal(api_get(s, "/api/v1/alerts?kind=fire", &body, NULL), 400);
+        free(body);
+        assert_int_equal(api_get(s, "/api/v1/alerts?date=2026-13-01", &body, NULL), 400);
+        free(body);
+
+        /* doorwatchctl: the same words and filters (newest first). */
+        ids = ctl_ids(s, (const char *const[]){ "--open", NULL });
+        snprintf(want, sizeof(want), "%s,%s,%s,%s,%s", off, a5, bat, nf4, nf3);
+        assert_string_equal(ids, want);
+        free(ids);
+        ids = ctl_ids(s, (const char *const[]){ "--unresolved", "--community", "二社区", NULL });
+        snprintf(want, sizeof(want), "%s,%s,%s,%s", nf4, a4, nf3, a3);
+        assert_string_equal(ids, want);
+        free(ids);
+        ids = ctl_ids(s, (const char *const[]){ "--state", "all", "--kind", "door_open_unexpected",
+                                                "--date", s->d2, NULL });
+        snprintf(want, sizeof(want), "%s,%s", a5, a4);
+        assert_string_equal(ids, want);
+        free(ids);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_two_days, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_command_centre, setup, teardown),
         };
         curl_global_init(CURL_GLOBAL_DEFAULT);
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -303,6 +303,41 @@ static void test_small_things(void **state)
         assert_string_equal(report_alert_kind_label(ALERT_PERSON_LEFT), "有人离开");
 }
 
+/* The words and names the command centre's filters take (status page, API, CLI alike). */
+static void test_filters(void **state)
+{
+        int64_t from, to;
+        char buf[16];
+
+        assert_int_equal(alert_states_from_filter("open"), 1u << ALERT_OPEN);
+        assert_int_equal(alert_states_from_filter("acked"), 1u << ALERT_ACKED);
+        assert_int_equal(alert_states_from_filter("unresolved"),
+                         (1u << ALERT_OPEN) | (1u << ALERT_ACKED));
+        assert_int_equal(alert_states_from_filter("resolved"), 1u << ALERT_RESOLVED);
+        assert_int_equal(alert_states_from_filter("all"), 7);
+        assert_int_equal(alert_states_from_filter("live"), 0);
+        assert_int_equal(alert_states_from_filter(NULL), 0);
+
+        assert_string_equal(config_community_named(cfg, "yunjinlu")->id, "yunjinlu");
+        assert_string_equal(config_community_named(cfg, "桃花坞社区")->id, "taohuawu");
+        assert_null(config_community_named(cfg, "桃花坞"));
+        assert_null(config_community_named(cfg, NULL));
+
+        assert_int_equal(local_calendar_day("2026-12-01", 0, &from, &to, buf), 0);
+        assert_string_equal(buf, "2026-12-01");
+        assert_int_equal(from, at("2026-12-01 00:00:00"));
+        assert_int_equal(to, at("2026-12-02 00:00:00"));
+        assert_int_equal(
+            local_calendar_day("yesterday", at("2027-01-01 00:30:00"), &from, &to, buf), 0);
+        assert_string_equal(buf, "2026-12-31");
+        assert_int_equal(local_calendar_day("today", at("2026-12-01 23:59:59"), &from, &to, buf),
+                         0);
+        assert_string_equal(buf, "2026-12-01");
+        assert_int_equal(local_calendar_day("2026-02-30", 0, &from, &to, buf), -22);
+        assert_int_equal(local_calendar_day("2026-12-1x", 0, &from, &to, buf), -22);
+        assert_int_equal(local_calendar_day("tomorrow", 0, &from, &to, buf), -22);
+}
+
 /* The codes the engine stores with each event (rules_basis_to_string()) are the ones the
  * report counts openings by. */
 static void test_rule_codes(void **state)
@@ -341,6 +376,7 @@ int main(void)
                 cmocka_unit_test(test_figures),      cmocka_unit_test(test_one_community),
                 cmocka_unit_test(test_bad_dates),    cmocka_unit_test(test_render),
                 cmocka_unit_test(test_small_things), cmocka_unit_test(test_rule_codes),
+                cmocka_unit_test(test_filters),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
