@@ -156,8 +156,7 @@ static int setup(void **state)
         date_of(s->day0 + 12 * HOUR, s->today);
         write_config(s, s->day0 + 10 * DAY);
         h_start_broker(&s->h);
-        h_start_daemon(&s->h);
-        h_connect(&s->h);
+        h_start_daemon(&s->h); /* connects the recording client too */
         *state = s;
         return 0;
 }
