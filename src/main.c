@@ -91,6 +91,10 @@ int main(int argc, char **argv)
         log_open(level, check);
 
         r = config_load(dir, &cfg, &diag);
+        if (r >= 0) {
+                timezone_set(cfg->timezone);
+                config_check_devices(cfg, now_realtime_usec(), &diag);
+        }
         if (r >= 0 && check)
                 /* Every secret and TLS file, read as the daemon would (systemd credentials
                  * first): the unit runs this as ExecStartPre=, under the daemon's user. */
