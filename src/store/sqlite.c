@@ -225,8 +225,13 @@ const char *sqlite_path(struct store *s)
 
 int sqlite_err(struct store *s, int rc, const char *what)
 {
+        /* A database that fails keeps failing at every retry: a few lines a minute, then
+         * a count of the rest. */
+        static struct ratelimit rl = RATELIMIT_INIT(60 * USEC_PER_SEC, 10);
+
         rc &= 0xff; /* extended result codes are on */
-        if (!(sq(s)->quiet_busy && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)))
+        if (!(sq(s)->quiet_busy && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)) &&
+            ratelimit_below(&rl))
                 log_err("database: %s: %s", what, sqlite3_errmsg(sq(s)->db));
         if (rc == SQLITE_FULL)
                 return -ENOSPC;

@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "../lib/http-sink.h"
 #include "faults.h"
 
 #define NAME      "disk-full"
@@ -63,6 +64,7 @@ int main(void)
         struct pub p = { 0 };
         char state[512], filler[600], id[32];
         struct figures f;
+        struct http_sink *sink = NULL;
         double t_free, recovered_s = -1;
         int64_t stored_while;
         size_t n;
@@ -78,6 +80,22 @@ int main(void)
         if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
             mount("tmpfs", state, "tmpfs", 0, "size=32m,mode=0750") < 0)
                 return fault_fail(NAME, "cannot mount a tmpfs on %s: %s", state, strerror(errno));
+        /* A webhook for the system's alarms: storage_failed reaches it from memory. */
+        if (http_sink_start(&sink) < 0)
+                return fault_fail(NAME, "cannot start the HTTP sink");
+        {
+                char conf[2048];
+                snprintf(conf, sizeof(conf),
+                         "{\"timezone\": \"Asia/Shanghai\", \"database\": \"%s\",\n"
+                         " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": "
+                         "\"doorwatchd-test\", \"keepalive\": \"5s\"},\n"
+                         " \"http\": {\"listen\": \"127.0.0.1:%d\"},\n"
+                         " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"},"
+                         " \"ops\": {\"type\": \"webhook\", \"url\": \"%s/hook\", \"kinds\": "
+                         "[\"storage_failed\", \"storage_restored\"]}}}\n",
+                         h.dbpath, h.port, h.http_port, http_sink_url(sink));
+                h_write_conf(&h, "doorwatch.json", conf);
+        }
         h_start_broker(&h);
         h_start_daemon(&h);
         pub_start(&p, &h);
@@ -113,6 +131,11 @@ int main(void)
                 return fault_fail(NAME, "no storage_failed notification to the command centre");
         if (http_status(&h, "/healthz") != 503)
                 return fault_fail(NAME, "/healthz does not say 503 while writes fail");
+        for (int waited = 0; waited < 10000 && http_sink_n_requests(sink) < 1; waited += 50)
+                h_pump(&h, 50);
+        if (http_sink_n_requests(sink) < 1 ||
+            !strstr(http_sink_request(sink, 0)->body, "\"storage_failed\""))
+                return fault_fail(NAME, "no storage_failed over the webhook (a non-MQTT channel)");
         h_clear_messages(&h);
 
         /* Space comes back; no event arrives meanwhile. */
@@ -135,15 +158,18 @@ int main(void)
         pub_flush(&p, 30000);
         h_db_wait_int(&h, BEFORE + WHILE + AFTER, 30000,
                       "SELECT count(*) FROM event WHERE uid LIKE 'F-%%'");
+        for (int waited = 0; waited < 10000 && http_sink_n_requests(sink) < 2; waited += 50)
+                h_pump(&h, 50);
         f = fault_figures(&h, p.acked, "F-");
         fault_print(NAME, &f,
                     "%lld stored while full; recovered %.1f s after space returned; "
-                    "storage_failed alerts %lld; log lines 'writing failed' %zu, 'still takes no "
+                    "storage_failed alerts %lld; webhook requests %zu (storage_failed from memory, "
+                    "storage_restored); log lines 'writing failed' %zu, 'still takes no "
                     "writes' %zu",
                     (long long)(stored_while - BEFORE), recovered_s,
                     (long long)h_db_int(&h, "SELECT count(*) FROM alert WHERE kind = "
                                             "'storage_failed'"),
-                    daemon_log_count(&h, "writing failed"),
+                    http_sink_n_requests(sink), daemon_log_count(&h, "writing failed"),
                     daemon_log_count(&h, "still takes no writes"));
         if (f.lost != 0 || f.duplicated != 0 || f.sent != BEFORE + WHILE + AFTER)
                 return fault_fail(NAME, "events lost or duplicated");
@@ -153,6 +179,7 @@ int main(void)
         h_stop_daemon(&h, SIGTERM);
         h_stop_broker(&h);
         umount2(state, MNT_DETACH);
+        http_sink_free(sink);
         h_cleanup(&h);
         return 0;
 }
