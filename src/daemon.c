@@ -11,6 +11,13 @@
  * door and answered on <prefix>/workers/<id>/result (<prefix>/households/<id>/result for a
  * resident's pre-report); they are recorded with channel "mqtt", whatever the payload says.
  *
+ * A copy of every message handled in the open transaction is kept until it commits, and
+ * the replies to commands wait for the commit too: when the database refuses the
+ * transaction or loses it (a failed BEGIN, write or COMMIT of any backend: disk full,
+ * read-only, I/O error, a lost connection), the messages are held again unacknowledged,
+ * memory is rebuilt from the database and writes are retried with backoff (see "messages
+ * held" and "storage failures" below).
+ *
  * Notifications: the daemon registers the mqtt notifier type on its own connection
  * (PUBACKs complete its sends), builds the notify context from doorwatch.json (again on
  * reload) and hands it to the engine (rows) and the outbox (sends); a dead letter comes
