@@ -58,9 +58,11 @@ expect_exec $prefix/sbin/doorwatchd
 expect_exec $prefix/bin/doorwatchctl
 expect_exec $prefix/bin/doorwatch-sim
 if [ "$mode" = real ]; then
+        # make install installs $(BUILD) (build-asan/ in the ASan pass of make check).
+        built=${BUILD:-build}
         for b in sbin/doorwatchd bin/doorwatchctl bin/doorwatch-sim; do
-                if cmp -s "build/${b#*/}" "$dest$prefix/$b"; then ok; else
-                        fail "$prefix/$b is not build/${b#*/}"; fi
+                if cmp -s "$built/${b#*/}" "$dest$prefix/$b"; then ok; else
+                        fail "$prefix/$b is not $built/${b#*/}"; fi
         done
 fi
 expect_file /lib/systemd/system/doorwatchd.service
