@@ -288,7 +288,10 @@ async function checkDailyReport(browser, base) {
 function cleanup() {
   stopping = true;
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  if (tmp && !process.env.DOORWATCH_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+  // The broker and the daemon may still be writing their last files (mosquitto saves its
+  // persistence on SIGTERM): retry rather than fail on ENOTEMPTY.
+  if (tmp && !process.env.DOORWATCH_KEEP_TMP)
+    fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   else if (tmp) log('kept', tmp);
 }
 
