@@ -48,10 +48,16 @@ enum {
         STMT_REPORT_INSERT,
         STMT_HSTATE_SAVE,
         STMT_ALERT_REASON,
+        STMT_OPENING_SETTLE,
         _STMT_MAX,
 };
 
 static const char *const stmt_sql[_STMT_MAX] = {
+        /* The opening's first row at its time (a later repeat at the same time is not it). */
+        [STMT_OPENING_SETTLE] =
+            "UPDATE event SET verdict = ?3, reason = ?4, alert_id = ?5 WHERE id = ("
+            " SELECT id FROM event WHERE household = ?1 AND event_usec = ?2 AND type = 'door'"
+            " AND state = 'open' ORDER BY id LIMIT 1)",
         [STMT_EVENT_EXISTS] = "SELECT 1 FROM event WHERE device = ?1 AND uid = ?2",
         [STMT_EVENT_INSERT] =
             "INSERT INTO event (device, household, source, uid, type, state, ts, recv_usec,"
@@ -728,6 +734,20 @@ int store_insert_event(struct store *s, const struct store_event *e, int64_t *re
         if (ret_rowid)
                 *ret_rowid = sqlite3_last_insert_rowid(s->db);
         return 0;
+}
+
+int store_settle_opening(struct store *s, const char *household, int64_t event_usec,
+                         const char *verdict, const char *reason, const char *alert_id)
+{
+        sqlite3_stmt *st = stmt(s, STMT_OPENING_SETTLE);
+        if (!st)
+                return -EIO;
+        bind_text(st, 1, household);
+        sqlite3_bind_int64(st, 2, event_usec);
+        bind_text(st, 3, verdict);
+        bind_text(st, 4, reason);
+        bind_text(st, 5, alert_id);
+        return step_done(s, st, "storing a settled opening's verdict");
 }
 
 int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size)

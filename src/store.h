@@ -87,6 +87,11 @@ struct store_event {
 /* Returns 1 when (device, uid) is already stored, 0 when not. */
 int store_event_exists(struct store *s, const char *device, const char *uid);
 int store_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid);
+/* A held opening settled (policy.chatter_settle): the door-open event of the household
+ * that started it, at event_usec, gets its verdict, reason and alert. No such row (purged)
+ * is no error. */
+int store_settle_opening(struct store *s, const char *household, int64_t event_usec,
+                         const char *verdict, const char *reason, const char *alert_id);
 
 /* Identifiers "a-20200206-0007", "n-20200206-0031": per local calendar day sequences. */
 int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size);
