@@ -145,13 +145,12 @@ int observation_decide(struct engine *e, struct engine_change *ch, const struct 
         char w[32];
         int r;
 
-        if (!ev->retained) {
-                int64_t off = recv_usec - event_usec;
-                /* Jitter below a second is not worth a write of the state. */
-                if (off - st->clock_offset_usec > USEC_PER_SEC ||
-                    st->clock_offset_usec - off > USEC_PER_SEC)
-                        st->clock_offset_usec = off;
-        }
+        /* The rule deadlines are the door's (its opening settles, is held open, a hand-off
+         * expires): their timer follows the door contact's clock, exactly, since an opening
+         * settles chatter_settle after it (a door event changes the state it is written
+         * with anyway). A doorbell's or camera's clock may differ from the door's. */
+        if (!ev->retained && ev->type == EVENT_DOOR)
+                st->clock_offset_usec = recv_usec - event_usec;
         if (rules_debounce(p, &ch->debounce, ev, event_usec)) {
                 *ret = (struct verdict){ .kind = VERDICT_IGNORED,
                                          .basis = BASIS_DEBOUNCED,
