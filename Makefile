@@ -23,7 +23,7 @@ CFLAGS      += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 LDFLAGS     += -fsanitize=address,undefined
 endif
 
-LIB_SRCS    := $(filter-out src/main.c,$(wildcard src/*.c src/adapters/*.c src/notify/*.c))
+LIB_SRCS    := $(filter-out src/main.c,$(wildcard src/*.c src/store/*.c src/adapters/*.c src/notify/*.c))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB         := $(BUILD)/libdoorwatch.a
 
@@ -65,7 +65,7 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/doorwatchd: $(BUILD)/src/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(LIB)
+$(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(BUILD)/tools/ctl-list.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o \

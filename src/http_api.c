@@ -2,18 +2,20 @@
  *
  * Reads go to the daemon's own store connection (inside the loop's open transaction, if
  * any, so they see what the engine just wrote) and to the engine's in-memory state for
- * door and device state. Writes go through the engine, exactly as MQTT commands do, and
- * are committed before the answer is sent: a 200 means the action is durable.
+ * door and device state. Commands are validated by command.h and carried out by the
+ * engine, exactly as MQTT commands are, recorded with channel "operator-api" (or "cli"
+ * when doorwatchctl says so with X-Doorwatch-Channel, which only the office's token can),
+ * and committed before the answer is sent: a 200 means the action is durable.
  *
  * Times are Unix seconds (numbers, fractional), like the notification payload's
  * raised_at; "now" in list answers lets a client compute ages against the server's clock. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "engine.h"
 #include "health.h"
 #include "http-internal.h"
@@ -25,7 +27,6 @@
 #include "store.h"
 #include "util.h"
 
-#define API_CHANNEL         "operator-api"
 #define LIST_DEFAULT        200
 #define LIST_MAX            1000
 #define HOUSEHOLDS_MAX      5000
@@ -33,44 +34,17 @@
 #define OUTBOX_STUCK_USEC   (5 * USEC_PER_MIN)
 #define RESIDENT_SEQ_PREFIX "resident-link:"
 
-static inline void finalizep(sqlite3_stmt **st)
-{
-        sqlite3_finalize(*st);
-}
-#define _cleanup_stmt_ _cleanup_(finalizep)
-
-static sqlite3_stmt *prepare(struct http *h, const char *sql)
-{
-        sqlite3 *db = store_db(h->deps.store);
-        sqlite3_stmt *st = NULL;
-
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-                log_err("http: query failed: %s", sqlite3_errmsg(db));
-                return NULL;
-        }
-        return st;
-}
-
 static double usec_to_sec(int64_t usec)
 {
         return (double)usec / 1e6;
 }
 
-static void add_text(cJSON *j, const char *name, sqlite3_stmt *st, int col)
+static void add_text(cJSON *j, const char *name, const char *v)
 {
-        const char *v = (const char *)sqlite3_column_text(st, col);
         if (v)
                 cJSON_AddStringToObject(j, name, v);
         else
                 cJSON_AddNullToObject(j, name);
-}
-
-static void add_time_col(cJSON *j, const char *name, sqlite3_stmt *st, int col)
-{
-        if (sqlite3_column_type(st, col) == SQLITE_NULL || sqlite3_column_int64(st, col) == 0)
-                cJSON_AddNullToObject(j, name);
-        else
-                cJSON_AddNumberToObject(j, name, usec_to_sec(sqlite3_column_int64(st, col)));
 }
 
 static void add_time(cJSON *j, const char *name, int64_t usec)
@@ -90,71 +64,78 @@ static const char *step_name(const struct config *c, int step)
 
 /* ---- alerts ---- */
 
-#define ALERT_COLS                                                                                 \
-        "id, household, community, device, kind, severity, state, reason, count, event_uid,"       \
-        " event_ts, raised_usec, last_event_usec, step, round, next_usec, acked_by, ack_channel,"  \
-        " acked_usec, resolved_by, resolve_channel, resolved_usec, note"
-
-static cJSON *alert_json(struct http *h, sqlite3_stmt *st)
+static cJSON *alert_json(struct http *h, const struct store_alert_row *a)
 {
         const struct config *c = h->deps.config;
         cJSON *j = cJSON_CreateObject();
-        const char *hid = (const char *)sqlite3_column_text(st, 1);
-        const struct household *hh = hid ? config_household(c, hid) : NULL;
-        const char *step = step_name(c, sqlite3_column_int(st, 13));
+        const struct household *hh = a->household ? config_household(c, a->household) : NULL;
+        const char *step = step_name(c, a->step);
 
-        add_text(j, "id", st, 0);
-        add_text(j, "household", st, 1);
-        add_text(j, "community", st, 2);
+        add_text(j, "id", a->id);
+        add_text(j, "household", a->household);
+        add_text(j, "community", a->community);
         if (hh)
                 cJSON_AddStringToObject(j, "address", hh->address);
         else
                 cJSON_AddNullToObject(j, "address");
-        add_text(j, "device", st, 3);
-        add_text(j, "kind", st, 4);
-        add_text(j, "severity", st, 5);
-        add_text(j, "state", st, 6);
-        add_text(j, "reason", st, 7);
-        cJSON_AddNumberToObject(j, "count", sqlite3_column_int(st, 8));
-        add_text(j, "event_id", st, 9);
-        if (sqlite3_column_type(st, 10) == SQLITE_NULL)
-                cJSON_AddNullToObject(j, "event_ts");
+        add_text(j, "device", a->device);
+        add_text(j, "kind", a->kind);
+        add_text(j, "severity", a->severity);
+        add_text(j, "state", a->state);
+        add_text(j, "reason", a->reason);
+        cJSON_AddNumberToObject(j, "count", a->count);
+        add_text(j, "event_id", a->event_uid);
+        if (a->event_ts > 0)
+                cJSON_AddNumberToObject(j, "event_ts", a->event_ts);
         else
-                cJSON_AddNumberToObject(j, "event_ts", sqlite3_column_double(st, 10));
-        add_time_col(j, "raised_at", st, 11);
-        add_time_col(j, "last_event_at", st, 12);
+                cJSON_AddNullToObject(j, "event_ts");
+        add_time(j, "raised_at", a->raised_usec);
+        add_time(j, "last_event_at", a->last_event_usec);
         if (step)
                 cJSON_AddStringToObject(j, "step", step);
         else
                 cJSON_AddNullToObject(j, "step");
-        cJSON_AddNumberToObject(j, "round", sqlite3_column_int(st, 14));
-        add_time_col(j, "next_escalation_at", st, 15);
-        add_text(j, "acked_by", st, 16);
-        add_text(j, "ack_channel", st, 17);
-        add_time_col(j, "acked_at", st, 18);
-        add_text(j, "resolved_by", st, 19);
-        add_text(j, "resolve_channel", st, 20);
-        add_time_col(j, "resolved_at", st, 21);
-        add_text(j, "note", st, 22);
+        cJSON_AddNumberToObject(j, "round", a->round);
+        add_time(j, "next_escalation_at", a->next_usec);
+        add_text(j, "acked_by", a->acked_by);
+        add_text(j, "ack_channel", a->ack_channel);
+        add_time(j, "acked_at", a->acked_usec);
+        add_text(j, "resolved_by", a->resolved_by);
+        add_text(j, "resolve_channel", a->resolve_channel);
+        add_time(j, "resolved_at", a->resolved_usec);
+        add_text(j, "note", a->note);
         return j;
+}
+
+struct alerts_json {
+        struct http *http;
+        cJSON *one;   /* store_get_alert(): the alert */
+        cJSON *array; /* store_list_alerts(): appended to */
+};
+
+static int alert_json_cb(const struct store_alert_row *row, void *userdata)
+{
+        struct alerts_json *aj = userdata;
+        cJSON *j = alert_json(aj->http, row);
+
+        if (aj->array)
+                cJSON_AddItemToArray(aj->array, j);
+        else
+                aj->one = j;
+        return 0;
 }
 
 /* The alert as stored, or NULL (404 filled) / NULL (500 filled). */
 static cJSON *load_alert(struct http *h, const char *id, struct http_response *rs)
 {
-        _cleanup_stmt_ sqlite3_stmt *st =
-            prepare(h, "SELECT " ALERT_COLS " FROM alert WHERE id = ?1");
+        struct alerts_json aj = { .http = h };
+        int r = store_get_alert(h->deps.store, id, alert_json_cb, &aj);
 
-        if (!st) {
+        if (r < 0)
                 http_json_error(rs, 500, "database error");
-                return NULL;
-        }
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_ROW) {
+        else if (r == STORE_E_NOT_FOUND)
                 http_json_error(rs, 404, "no alert \"%s\"", id);
-                return NULL;
-        }
-        return alert_json(h, st);
+        return aj.one;
 }
 
 static bool parse_limit(struct http_request *rq, struct http_response *rs, const char *key,
@@ -182,40 +163,31 @@ static void list_alerts(struct http_request *rq, struct http_response *rs)
         struct http *h = rq->http;
         const char *state = http_query(rq, "state"), *community = http_query(rq, "community");
         const char *household = http_query(rq, "household");
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        cJSON *j, *arr;
+        enum alert_state st = state ? alert_state_from_string(state) : ALERT_STATE_INVALID;
+        struct alerts_json aj = { .http = h };
+        cJSON *j;
         long limit;
-        int rc;
 
-        if (state && alert_state_from_string(state) == ALERT_STATE_INVALID) {
+        if (state && st == ALERT_STATE_INVALID) {
                 http_json_error(rs, 400, "\"state\" must be open, acked or resolved");
                 return;
         }
         if (!parse_limit(rq, rs, "limit", LIST_DEFAULT, LIST_MAX, &limit))
                 return;
-        /* The open ones are a worklist: oldest first. Everything else: newest first. */
-        st = prepare(h,
-                     state && strcmp(state, "open") == 0
-                         ? "SELECT " ALERT_COLS " FROM alert WHERE state = ?1"
-                           " AND (?2 IS NULL OR community = ?2) AND (?3 IS NULL OR household = ?3)"
-                           " ORDER BY raised_usec LIMIT ?4"
-                         : "SELECT " ALERT_COLS " FROM alert WHERE (?1 IS NULL OR state = ?1)"
-                           " AND (?2 IS NULL OR community = ?2) AND (?3 IS NULL OR household = ?3)"
-                           " ORDER BY raised_usec DESC LIMIT ?4");
-        if (!st) {
-                http_json_error(rs, 500, "database error");
-                return;
-        }
-        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, community, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, household, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, limit);
         j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "now", usec_to_sec(now_realtime_usec()));
-        arr = cJSON_AddArrayToObject(j, "alerts");
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                cJSON_AddItemToArray(arr, alert_json(h, st));
-        if (rc != SQLITE_DONE) {
+        aj.array = cJSON_AddArrayToObject(j, "alerts");
+        /* The open ones are a worklist: oldest first. Everything else: newest first. A limit
+         * of 0 asks for none (0 is no limit to the store). */
+        if (limit > 0 && store_list_alerts(h->deps.store,
+                                           &(struct store_alert_filter){
+                                               .states = state ? 1u << st : 0,
+                                               .community = community,
+                                               .household = household,
+                                               .newest_first = st != ALERT_OPEN,
+                                               .limit = (size_t)limit,
+                                           },
+                                           alert_json_cb, &aj) < 0) {
                 cJSON_Delete(j);
                 http_json_error(rs, 500, "database error");
                 return;
@@ -223,81 +195,74 @@ static void list_alerts(struct http_request *rq, struct http_response *rs)
         http_json(rs, 200, j);
 }
 
+static int event_json_cb(const struct store_event *ev, void *userdata)
+{
+        cJSON *e = cJSON_CreateObject();
+
+        add_text(e, "id", ev->uid);
+        add_text(e, "device", ev->device);
+        add_text(e, "type", ev->type);
+        add_text(e, "state", ev->state);
+        if (ev->has_ts)
+                cJSON_AddNumberToObject(e, "ts", ev->ts);
+        else
+                cJSON_AddNullToObject(e, "ts");
+        add_time(e, "received_at", ev->recv_usec);
+        add_time(e, "event_at", ev->event_usec);
+        add_text(e, "verdict", ev->verdict);
+        add_text(e, "reason", ev->reason);
+        cJSON_AddItemToArray(userdata, e);
+        return 0;
+}
+
+static int notification_json_cb(const struct store_notification *no, void *userdata)
+{
+        cJSON *n = cJSON_CreateObject();
+
+        add_text(n, "id", no->id);
+        add_text(n, "worker", no->worker);
+        add_text(n, "channel", no->channel);
+        add_text(n, "step", no->step);
+        cJSON_AddNumberToObject(n, "round", no->round);
+        add_text(n, "state", notification_state_to_string(no->state));
+        cJSON_AddNumberToObject(n, "attempts", no->attempts);
+        add_time(n, "created_at", no->created_usec);
+        add_time(n, "delivered_at", no->delivered_usec);
+        add_text(n, "last_error", no->last_error);
+        cJSON_AddItemToArray(userdata, n);
+        return 0;
+}
+
+static int action_json_cb(const struct store_action *ac, void *userdata)
+{
+        cJSON *a = cJSON_CreateObject();
+
+        add_text(a, "kind", ac->kind);
+        add_text(a, "actor", ac->actor);
+        add_text(a, "channel", ac->channel);
+        add_time(a, "at", ac->usec);
+        add_text(a, "detail", ac->detail);
+        cJSON_AddItemToArray(userdata, a);
+        return 0;
+}
+
+/* The alert with its events, notifications and the actions about it; a list that cannot be
+ * read stays as far as it got (the database said why in the log). */
 static void get_alert(struct http_request *rq, struct http_response *rs, const char *id)
 {
         struct http *h = rq->http;
-        cJSON *j = load_alert(h, id, rs), *arr;
-        sqlite3_stmt *st;
+        cJSON *j = load_alert(h, id, rs);
         const cJSON *hid;
 
         if (!j)
                 return;
-        /* Its events (by household first: that is what the index covers). */
         hid = cJSON_GetObjectItem(j, "household");
-        arr = cJSON_AddArrayToObject(j, "events");
-        st = prepare(h, "SELECT uid, device, type, state, ts, recv_usec, event_usec, verdict,"
-                        " reason FROM event WHERE household IS ?1 AND alert_id = ?2"
-                        " ORDER BY event_usec, id LIMIT 500");
-        if (st) {
-                sqlite3_bind_text(st, 1, cJSON_IsString(hid) ? hid->valuestring : NULL, -1,
-                                  SQLITE_STATIC);
-                sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-                while (sqlite3_step(st) == SQLITE_ROW) {
-                        cJSON *e = cJSON_CreateObject();
-                        add_text(e, "id", st, 0);
-                        add_text(e, "device", st, 1);
-                        add_text(e, "type", st, 2);
-                        add_text(e, "state", st, 3);
-                        if (sqlite3_column_type(st, 4) == SQLITE_NULL)
-                                cJSON_AddNullToObject(e, "ts");
-                        else
-                                cJSON_AddNumberToObject(e, "ts", sqlite3_column_double(st, 4));
-                        add_time_col(e, "received_at", st, 5);
-                        add_time_col(e, "event_at", st, 6);
-                        add_text(e, "verdict", st, 7);
-                        add_text(e, "reason", st, 8);
-                        cJSON_AddItemToArray(arr, e);
-                }
-                sqlite3_finalize(st);
-        }
-        arr = cJSON_AddArrayToObject(j, "notifications");
-        st = prepare(h, "SELECT id, worker, channel, step, round, state, attempts, created_usec,"
-                        " delivered_usec, last_error FROM notification WHERE alert_id = ?1"
-                        " ORDER BY created_usec, id");
-        if (st) {
-                sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-                while (sqlite3_step(st) == SQLITE_ROW) {
-                        cJSON *n = cJSON_CreateObject();
-                        add_text(n, "id", st, 0);
-                        add_text(n, "worker", st, 1);
-                        add_text(n, "channel", st, 2);
-                        add_text(n, "step", st, 3);
-                        cJSON_AddNumberToObject(n, "round", sqlite3_column_int(st, 4));
-                        add_text(n, "state", st, 5);
-                        cJSON_AddNumberToObject(n, "attempts", sqlite3_column_int(st, 6));
-                        add_time_col(n, "created_at", st, 7);
-                        add_time_col(n, "delivered_at", st, 8);
-                        add_text(n, "last_error", st, 9);
-                        cJSON_AddItemToArray(arr, n);
-                }
-                sqlite3_finalize(st);
-        }
-        arr = cJSON_AddArrayToObject(j, "actions");
-        st = prepare(h, "SELECT kind, actor, channel, usec, detail FROM action WHERE target = ?1"
-                        " ORDER BY usec, id");
-        if (st) {
-                sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-                while (sqlite3_step(st) == SQLITE_ROW) {
-                        cJSON *a = cJSON_CreateObject();
-                        add_text(a, "kind", st, 0);
-                        add_text(a, "actor", st, 1);
-                        add_text(a, "channel", st, 2);
-                        add_time_col(a, "at", st, 3);
-                        add_text(a, "detail", st, 4);
-                        cJSON_AddItemToArray(arr, a);
-                }
-                sqlite3_finalize(st);
-        }
+        store_list_alert_events(h->deps.store, cJSON_IsString(hid) ? hid->valuestring : NULL, id,
+                                500, event_json_cb, cJSON_AddArrayToObject(j, "events"));
+        store_list_notifications(h->deps.store,
+                                 &(struct store_notification_filter){ .alert_id = id },
+                                 notification_json_cb, cJSON_AddArrayToObject(j, "notifications"));
+        store_list_actions(h->deps.store, id, action_json_cb, cJSON_AddArrayToObject(j, "actions"));
         http_json(rs, 200, j);
 }
 
@@ -314,37 +279,6 @@ static cJSON *json_body(struct http_request *rq, struct http_response *rs)
         return j;
 }
 
-static const char *json_str(const cJSON *j, const char *key)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static const struct worker *body_worker(struct http *h, const cJSON *body, struct http_response *rs)
-{
-        const char *id = json_str(body, "worker");
-        const struct worker *w = id ? config_worker(h->deps.config, id) : NULL;
-
-        if (!id)
-                http_json_error(rs, 400, "\"worker\" (the acting worker's id) is missing");
-        else if (!w)
-                http_json_error(rs, 400, "unknown worker \"%s\"", id);
-        return w;
-}
-
-static const struct household *body_household(struct http *h, const cJSON *body,
-                                              struct http_response *rs)
-{
-        const char *id = json_str(body, "household");
-        const struct household *hh = id ? config_household(h->deps.config, id) : NULL;
-
-        if (!id)
-                http_json_error(rs, 400, "\"household\" is missing");
-        else if (!hh)
-                http_json_error(rs, 400, "unknown household \"%s\"", id);
-        return hh;
-}
-
 /* Commits an engine action; 500 on failure. */
 static bool commit(struct http *h, struct http_response *rs)
 {
@@ -357,57 +291,78 @@ static bool commit(struct http *h, struct http_response *rs)
         return true;
 }
 
-static void alert_action(struct http_request *rq, struct http_response *rs, const char *id,
-                         const char *verb)
+/* ---- commands (command.h): acks, resolutions, check-ins, passes ---- */
+
+/* The channel of a command: the office's token speaks for the operator API, or for
+ * doorwatchctl when it says so (X-Doorwatch-Channel: cli). Any other value is a 400. */
+static bool request_channel(struct http_request *rq, struct http_response *rs, enum channel *ret)
 {
+        const char *v = http_header(rq, "X-Doorwatch-Channel");
+
+        *ret = CHANNEL_OPERATOR_API;
+        if (!v || (channel_from_code(v, ret) == 0 &&
+                   (*ret == CHANNEL_CLI || *ret == CHANNEL_OPERATOR_API)))
+                return true;
+        http_json_error(rs, 400, "X-Doorwatch-Channel must be \"cli\" or \"operator-api\"");
+        return false;
+}
+
+/* The body as a command of verb (about alert_id when the path names one), validated like
+ * any other front door's, carried out and committed: a 200 means the action is durable.
+ * Answers the alert (ack, resolve) or {"ok": true}. */
+static void command(struct http_request *rq, struct http_response *rs, enum command_verb verb,
+                    const char *alert_id)
+{
+        static const unsigned refusal_status[] = {
+                [ENGINE_E_REFUSED] = 409,
+                [ENGINE_E_FORBIDDEN] = 403,
+                [ENGINE_E_UNKNOWN] = 404,
+                [ENGINE_E_OVER_LIMIT] = 429,
+        };
         struct http *h = rq->http;
-        _cleanup_json_ cJSON *body = json_body(rq, rs);
-        _cleanup_json_ cJSON *stored = NULL;
-        const struct worker *w;
-        const char *note = NULL, *error = NULL, *state;
-        bool ack = strcmp(verb, "ack") == 0;
+        struct command_origin o = { .alert_id = alert_id };
+        struct command cmd;
+        const char *error = NULL;
         int r;
 
-        if (!body || !(w = body_worker(h, body, rs)))
+        if (!request_channel(rq, rs, &o.channel))
                 return;
-        note = json_str(body, "note");
-        if (!ack && (!note || !*note)) {
-                http_json_error(rs, 400, "\"note\" is required to resolve an alert");
-                return;
-        }
-        stored = load_alert(h, id, rs);
-        if (!stored)
-                return;
-        state = json_str(stored, "state");
-        if (str_eq(state, "resolved")) {
-                http_json_error(rs, 409, "alert %s is already resolved", id);
+        r = command_parse_payload(h->deps.config, verb, &o, rq->body, rq->body_len,
+                                  now_realtime_usec(), &cmd);
+        if (r != 0) {
+                http_json_error(rs, r == COMMAND_E_TOO_LARGE ? 413 : 400, "%s", cmd.error);
                 return;
         }
-        if (ack && str_eq(state, "acked")) {
-                http_json_error(rs, 409, "alert %s is already acknowledged by %s", id,
-                                json_str(stored, "acked_by") ? json_str(stored, "acked_by")
-                                                             : "someone");
-                return;
-        }
-        if (ack)
-                r = engine_ack(h->deps.engine, w, id, API_CHANNEL, now_realtime_usec(), &error);
-        else
-                r = engine_resolve(h->deps.engine, w, id, note, API_CHANNEL, now_realtime_usec(),
-                                   &error);
+        r = engine_command(h->deps.engine, &cmd, &error);
         if (r < 0) {
+                log_err_errno(r, "http: %s failed", command_verb_to_string(verb));
                 http_json_error(rs, 500, "internal error: %s", strerror(-r));
                 return;
         }
-        if (r == ENGINE_E_REFUSED) {
-                log_warn("http: %s of %s as %s refused: %s", verb, id, w->id, error);
-                http_json_error(rs, strstr(error, "may not") ? 403 : 409, "%s", error);
+        if (r > 0) {
+                log_warn("http: %s %s as %s refused: %s", command_verb_to_string(verb),
+                         alert_id        ? alert_id
+                         : cmd.household ? cmd.household->id
+                                         : "",
+                         cmd.worker ? cmd.worker->id : "-", error);
+                http_json_error(rs,
+                                (size_t)r < ELEMENTSOF(refusal_status) && refusal_status[r]
+                                    ? refusal_status[r]
+                                    : 409,
+                                "%s", error);
                 return;
         }
         if (!commit(h, rs))
                 return;
-        cJSON *j = load_alert(h, id, rs);
-        if (j)
-                http_json(rs, 200, j);
+        if (alert_id) {
+                cJSON *j = load_alert(h, alert_id, rs);
+                if (j)
+                        http_json(rs, 200, j);
+                return;
+        }
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddBoolToObject(j, "ok", true);
+        http_json(rs, 200, j);
 }
 
 /* ---- households ---- */
@@ -514,15 +469,11 @@ static cJSON *household_json(struct http *h, const struct household *hh, bool fu
                         cJSON_AddItemToArray(ws, worker_json(ans.workers[i]));
                 cJSON_AddItemToArray(duty, dj);
         }
-        cJSON *alerts = cJSON_AddArrayToObject(j, "alerts");
-        _cleanup_stmt_ sqlite3_stmt *q =
-            prepare(h, "SELECT " ALERT_COLS " FROM alert WHERE state IN ('open', 'acked')"
-                       " AND household = ?1 ORDER BY raised_usec");
-        if (q) {
-                sqlite3_bind_text(q, 1, hh->id, -1, SQLITE_STATIC);
-                while (sqlite3_step(q) == SQLITE_ROW)
-                        cJSON_AddItemToArray(alerts, alert_json(h, q));
-        }
+        struct alerts_json aj = { .http = h, .array = cJSON_AddArrayToObject(j, "alerts") };
+        store_list_alerts(
+            h->deps.store,
+            &(struct store_alert_filter){ .states = STORE_ALERTS_LIVE, .household = hh->id },
+            alert_json_cb, &aj);
         uint64_t gen = 0;
         if (http_resident_generation(h, hh->id, &gen) == 0)
                 cJSON_AddNumberToObject(j, "resident_link_generation", (double)gen);
@@ -585,12 +536,15 @@ static void resident_link(struct http_request *rq, struct http_response *rs,
         _cleanup_json_ cJSON *body = NULL;
         char name[TOKEN_ID_MAX + sizeof(RESIDENT_SEQ_PREFIX)], tok[TOKEN_MAX], url[1024];
         struct token_resident claim = { 0 };
+        enum channel channel;
         uint64_t gen = 0;
         bool revoke;
         int64_t v;
         size_t bl;
         int r;
 
+        if (!request_channel(rq, rs, &channel))
+                return;
         if (rq->body_len > 0 && !(body = json_body(rq, rs)))
                 return;
         revoke = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "revoke"));
@@ -616,7 +570,8 @@ static void resident_link(struct http_request *rq, struct http_response *rs,
                         r = store_seq_bump(h->deps.store, name, &v);
                 if (r == 0)
                         r = store_insert_action(h->deps.store, "revoke-resident-links", NULL,
-                                                API_CHANNEL, hh->id, now_realtime_usec(), NULL);
+                                                channel_code(channel), hh->id, now_realtime_usec(),
+                                                NULL);
                 if (r < 0) {
                         http_json_error(rs, 500, "database error");
                         return;
@@ -644,69 +599,6 @@ static void resident_link(struct http_request *rq, struct http_response *rs,
         cJSON_AddStringToObject(j, "url", url);
         cJSON_AddNumberToObject(j, "generation", (double)gen);
         cJSON_AddBoolToObject(j, "revoked_earlier", revoke);
-        http_json(rs, 200, j);
-}
-
-/* ---- check-ins and passes ---- */
-
-/* An optional command time, bounded like device clocks (DESIGN.md §4). */
-static int64_t command_time(struct http *h, const cJSON *body, int64_t now)
-{
-        const cJSON *ts = cJSON_GetObjectItemCaseSensitive(body, "ts");
-        return rules_command_time(cJSON_IsNumber(ts), cJSON_IsNumber(ts) ? ts->valuedouble : 0, now,
-                                  h->deps.config->policy.max_clock_skew_usec);
-}
-
-static void command(struct http_request *rq, struct http_response *rs, bool pass)
-{
-        struct http *h = rq->http;
-        _cleanup_json_ cJSON *body = json_body(rq, rs);
-        const struct worker *w;
-        const struct household *hh;
-        const char *error = NULL;
-        int64_t now = now_realtime_usec(), from = 0, to = 0;
-        int r;
-
-        if (!body || !(w = body_worker(h, body, rs)) || !(hh = body_household(h, body, rs)))
-                return;
-        if (pass) {
-                const char *f = json_str(body, "from"), *t = json_str(body, "to");
-                if (!f || !t || parse_rfc3339(f, &from) < 0 || parse_rfc3339(t, &to) < 0 ||
-                    to <= from) {
-                        http_json_error(rs, 400,
-                                        "\"from\" and \"to\" must be RFC 3339 times, "
-                                        "\"from\" before \"to\"");
-                        return;
-                }
-                if (!h->deps.pass) {
-                        http_json_error(rs, 501,
-                                        "passes are not implemented yet: the "
-                                        "observation rules (issue 4) provide them");
-                        return;
-                }
-                r = h->deps.pass(h->deps.userdata, w, hh, from, to, json_str(body, "reason"),
-                                 &error);
-        } else {
-                if (!h->deps.checkin) {
-                        http_json_error(rs, 501,
-                                        "check-ins are not implemented yet: the "
-                                        "observation rules (issue 4) provide them");
-                        return;
-                }
-                r = h->deps.checkin(h->deps.userdata, w, hh, command_time(h, body, now), &error);
-        }
-        if (r < 0) {
-                http_json_error(rs, 500, "internal error: %s", strerror(-r));
-                return;
-        }
-        if (r == ENGINE_E_REFUSED) {
-                http_json_error(rs, 409, "%s", error ? error : "refused");
-                return;
-        }
-        if (!commit(h, rs))
-                return;
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddBoolToObject(j, "ok", true);
         http_json(rs, 200, j);
 }
 
@@ -756,7 +648,8 @@ void http_api_handle(struct http_request *rq, struct http_response *rs)
                         if (rq->method != HTTP_POST)
                                 http_method_not_allowed(rs, "POST");
                         else
-                                alert_action(rq, rs, seg[1], seg[2]);
+                                command(rq, rs, seg[2][0] == 'a' ? COMMAND_ACK : COMMAND_RESOLVE,
+                                        seg[1]);
                         return;
                 }
         } else if (strcmp(seg[0], "households") == 0) {
@@ -787,7 +680,7 @@ void http_api_handle(struct http_request *rq, struct http_response *rs)
                 if (rq->method != HTTP_POST)
                         http_method_not_allowed(rs, "POST");
                 else
-                        command(rq, rs, seg[0][0] == 'p');
+                        command(rq, rs, seg[0][0] == 'p' ? COMMAND_PASS : COMMAND_CHECKIN, NULL);
                 return;
         }
         http_json_error(rs, 404, "not found");
@@ -870,11 +763,10 @@ void http_metrics_handle(struct http_request *rq, struct http_response *rs)
         struct http *h = rq->http;
         const struct engine_counters *ec = engine_counters(h->deps.engine);
         const struct outbox_counters *oc = outbox_counters(h->deps.outbox);
-        int64_t counts[_ALERT_KIND_MAX][2] = { { 0 } };
         int64_t oldest, now = now_realtime_usec();
+        struct store_alert_counts counts;
         char *buf = NULL;
         size_t len = 0;
-        sqlite3_stmt *st;
         FILE *f = open_memstream(&buf, &len);
 
         if (!f) {
@@ -893,23 +785,14 @@ void http_metrics_handle(struct http_request *rq, struct http_response *rs)
                 fprintf(f, "doorwatch_alerts_raised_total{kind=\"%s\"} %" PRIu64 "\n",
                         alert_kind_to_string((enum alert_kind)k), ec->alerts_by_kind[k]);
 
-        st = prepare(h, "SELECT kind, state, count(*) FROM alert WHERE state IN ('open', 'acked')"
-                        " GROUP BY kind, state");
-        while (st && sqlite3_step(st) == SQLITE_ROW) {
-                enum alert_kind k =
-                    alert_kind_from_string((const char *)sqlite3_column_text(st, 0));
-                const char *s = (const char *)sqlite3_column_text(st, 1);
-                if (k >= 0 && k < _ALERT_KIND_MAX)
-                        counts[k][str_eq(s, "acked")] = sqlite3_column_int64(st, 2);
-        }
-        sqlite3_finalize(st);
+        store_count_live_alerts(h->deps.store, &counts); /* zeros when it cannot */
         metrics_write_header(f, "doorwatch_alerts", "gauge",
                              "Alerts not yet resolved, by kind and state.");
         for (int k = 0; k < _ALERT_KIND_MAX; k++)
                 for (int s = 0; s < 2; s++)
                         fprintf(f, "doorwatch_alerts{kind=\"%s\",state=\"%s\"} %" PRId64 "\n",
                                 alert_kind_to_string((enum alert_kind)k), s ? "acked" : "open",
-                                counts[k][s]);
+                                s ? counts.acked[k] : counts.open[k]);
 
         metrics_write_header(f, "doorwatch_notifications_queued_total", "counter",
                              "Notifications written to the outbox.");

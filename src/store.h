@@ -1,13 +1,41 @@
-/* store.h: the SQLite database (WAL), the daemon's durable state.
+/* store.h: the daemon's durable state, behind one interface.
  *
- * doorwatchd is the only writer; doorwatchctl opens it read-only. Writes happen inside
- * one transaction per event-loop iteration: store_begin() opens it lazily (a no-op when
- * one is open) and the daemon commits it before going back to sleep, so a burst of MQTT
- * messages costs one commit and the window between broker PUBACK and COMMIT is a few
- * microseconds of in-process work. */
+ * The store alone knows the schema: every SQL statement lives in src/store/, and callers
+ * read and write typed records. store_open() picks the backend from the database string: a
+ * file path is SQLite (src/store/sqlite*.c, the only one yet); a "postgresql://" URI is
+ * refused as not supported yet. Every backend keeps these promises, and the callers rely on
+ * nothing else:
+ *
+ * - One writer. doorwatchd alone writes; doorwatchctl and the bench open the store
+ *   read-only (readonly: every write fails) and see committed states only.
+ * - One transaction per read burst. Writes happen inside the current transaction, which
+ *   store_begin() opens lazily (a no-op when one is open; the begin hook then tells the
+ *   daemon, which commits before its loop sleeps again). The messages of one MQTT read burst
+ *   and whatever else that loop iteration writes are one transaction and one commit. Reads
+ *   inside it see its writes; reads outside see the last commit, each statement one snapshot.
+ * - PUBACK only after commit. 0 from store_commit() means the transaction is durable (to the
+ *   degree database_sync asks), and only then does the daemon acknowledge the messages it
+ *   holds to the broker. A failed commit (negative errno) means the whole transaction is gone,
+ *   ids handed out in it included, nothing partial stays; store_write_failed() is then true
+ *   until a later commit succeeds, and the daemon reports itself unhealthy.
+ * - Waiting. store_begin() waits a bounded time (2 s) for another writer's lock, then fails;
+ *   store_try_begin() fails at once with -EBUSY, and the daemon holds its messages in memory
+ *   (nothing acknowledged) and retries.
+ * - Savepoints. store_savepoint() .. store_release() or store_rollback_to() keeps a group of
+ *   writes (one escalation step) whole or not at all inside the transaction. Not nested.
+ * - Ids. store_next_id() hands out per-day sequences inside the transaction; a rollback (to a
+ *   savepoint, or of a failed commit) hands the same ids out again, never an id committed.
+ * - Callbacks. A store_foreach/list/get function calls cb once per row, in the order it
+ *   states; the row's pointers are valid during the call only. A negative return of cb stops
+ *   the loop and is returned.
+ * - Errors. 0 success, negative errno (-EIO, -ENOSPC disk full, -EBUSY locked, -EACCES,
+ *   -EPROTO schema newer than this program, -EPROTONOSUPPORT no such backend), positive
+ *   STORE_E_* for expected outcomes. Errors are logged here, with the database's message.
+ *
+ * The event path (store_event_exists(), store_insert_event(), store_try_begin() inside a
+ * transaction) costs one indirect call per operation, no allocation and no copy. */
 #pragma once
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,18 +47,16 @@ enum {
         STORE_E_NOT_FOUND = 2,
 };
 
-#define STORE_SCHEMA_VERSION 5
-
 struct store;
 
-int store_open(const char *path, bool sync_full, bool readonly, struct store **ret);
+/* database: a file path (SQLite, created with its directory when missing) or a URI. */
+int store_open(const char *database, bool sync_full, bool readonly, struct store **ret);
+/* Commits the open transaction, if any, and frees the store. NULL-safe. */
 struct store *store_close(struct store *s);
-sqlite3 *store_db(struct store *s);
-const char *store_path(struct store *s);
 
 int store_begin(struct store *s);
-/* store_begin() without waiting for another connection's write lock (no busy timeout):
- * -EBUSY at once while someone else writes. */
+/* store_begin() without waiting for another connection's write lock: -EBUSY at once while
+ * someone else writes. */
 int store_try_begin(struct store *s);
 int store_commit(struct store *s);
 bool store_in_transaction(struct store *s);
@@ -43,30 +69,26 @@ int store_rollback_to(struct store *s);
 /* Called whenever store_begin() actually opens a transaction (the daemon uses it to
  * schedule the commit at the end of the loop iteration). */
 void store_set_begin_hook(struct store *s, void (*fn)(void *userdata), void *userdata);
-/* Checkpoints under the caller's control (checkpoint.c runs them, mostly on a thread of
- * its own, not inside a COMMIT as SQLite's automatic ones, which held up notifications):
- * after this, store_wal_frames() says how many frames the WAL holds after the last commit
- * (it drops when a commit started the WAL over), and the WAL file is cut back to
- * wal_limit_bytes when it starts over (journal_size_limit). */
-void store_manual_checkpoints(struct store *s, int64_t wal_limit_bytes);
-int store_wal_frames(struct store *s);
-/* A second connection to the database at path that only runs checkpoints (checkpoint.c's
- * thread), with the writer's synchronous setting and the WAL opened. sqlite3_close() it
- * before the store, whose close then runs the last checkpoint as before. */
-int store_checkpoint_connection(const char *path, bool sync_full, sqlite3 **ret);
-/* A PASSIVE checkpoint on db (store_db() or a checkpoint connection): copies into the
- * database what no reader still needs. *ret_log: frames in the WAL, *ret_ckpt: how many of
- * them are copied. Returns 0, -EBUSY when another checkpoint runs, or another negative
- * errno; not logged here (the caller rate-limits), sqlite3_errmsg(db) says why. */
-int store_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt);
 /* Write health: true after a BEGIN or COMMIT failed, until a later COMMIT succeeds. */
 bool store_write_failed(struct store *s);
 /* Writes one small row in its own transaction to find out whether the database takes
  * writes again (used while store_write_failed()); a no-op inside a transaction. */
 int store_probe_write(struct store *s, int64_t now_usec);
 
-/* Events. */
+/* A consistent copy of the database (`doorwatchctl backup`) while the daemon writes it: the
+ * state after one of its commits, written beside dest_path and renamed over it, so dest_path
+ * is never a partial copy. Fills *info (may be NULL) from the copy. */
+struct store_backup_info {
+        int64_t events, alerts, open_alerts, pending_notifications;
+        int64_t bytes;
+};
+int store_backup(const char *database, const char *dest_path, struct store_backup_info *info);
+/* The version of the SQLite library linked in ("3.40.1"), for reports of the machine. */
+const char *store_sqlite_version(void);
+
+/* Events: one record written by the engine and read back (id set, payload not read). */
 struct store_event {
+        int64_t id; /* read back only */
         const char *device;
         const char *household;
         const char *source;
@@ -92,6 +114,18 @@ int store_insert_event(struct store *s, const struct store_event *e, int64_t *re
  * is no error. */
 int store_settle_opening(struct store *s, const char *household, int64_t event_usec,
                          const char *verdict, const char *reason, const char *alert_id);
+typedef int (*store_event_cb)(const struct store_event *e, void *userdata);
+/* The event (device, uid): calls cb once, or returns STORE_E_NOT_FOUND. */
+int store_get_event(struct store *s, const char *device, const char *uid, store_event_cb cb,
+                    void *userdata);
+/* The events that name an alert (household: the alert's, NULL for none), in event time
+ * order, at most max. */
+int store_list_alert_events(struct store *s, const char *household, const char *alert_id,
+                            size_t max, store_event_cb cb, void *userdata);
+/* The id of the last event stored (0 when none), and how many events after after_id have
+ * this verdict (the bench). */
+int store_last_event_id(struct store *s, int64_t *ret);
+int store_count_events(struct store *s, int64_t after_id, const char *verdict, int64_t *ret);
 
 /* Identifiers "a-20200206-0007", "n-20200206-0031": per local calendar day sequences. */
 int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size);
@@ -103,6 +137,15 @@ int store_update_alert(struct store *s, const struct alert *a);
 /* Records who did what (ack, resolve, checkin, pass, report) through which channel. */
 int store_insert_action(struct store *s, const char *kind, const char *actor, const char *channel,
                         const char *target, int64_t usec, const char *detail);
+/* An action as stored; target is an alert id or a household id. */
+struct store_action {
+        int64_t id;
+        const char *kind, *actor, *channel, *target, *detail;
+        int64_t usec;
+};
+typedef int (*store_action_cb)(const struct store_action *a, void *userdata);
+/* The actions about target, in the order they happened. */
+int store_list_actions(struct store *s, const char *target, store_action_cb cb, void *userdata);
 int store_set_alert_acked(struct store *s, const char *alert_id, const char *worker,
                           const char *channel, int64_t usec);
 int store_set_alert_resolved(struct store *s, const char *alert_id, const char *worker,
@@ -111,18 +154,37 @@ int store_set_alert_resolved(struct store *s, const char *alert_id, const char *
 /* The household of any stored alert: 0, or STORE_E_NOT_FOUND (no such alert or none). */
 int store_alert_household(struct store *s, const char *alert_id, char *buf, size_t size);
 
-/* Live alerts (open, or acked) for rebuilding memory at start. */
+/* An alert as stored: one record for every reader (the engine at start and for refusals,
+ * the API, the pages, the CLI). Text is NULL when not set; times are Unix usec, 0 when not
+ * set; event_ts is the device's clock of the event that raised it, 0 when unknown. */
 struct store_alert_row {
-        const char *id, *household, *device, *kind, *severity, *state, *event_uid;
-        const char *reason, *acked_by;
+        const char *id, *household, *community, *device, *kind, *severity, *state, *event_uid;
+        const char *reason, *acked_by, *ack_channel, *resolved_by, *resolve_channel, *note;
         int count, step, round, reminders;
         double event_ts;
-        int64_t raised_usec, last_event_usec, acked_usec, next_usec;
+        int64_t raised_usec, last_event_usec, acked_usec, resolved_usec, next_usec;
 };
 typedef int (*store_alert_cb)(const struct store_alert_row *row, void *userdata);
+#define STORE_ALERTS_LIVE ((1u << ALERT_OPEN) | (1u << ALERT_ACKED))
+struct store_alert_filter {
+        unsigned states;       /* bits 1 << enum alert_state (STORE_ALERTS_LIVE...); 0: any */
+        const char *community; /* NULL: any */
+        const char *household; /* NULL: any */
+        bool newest_first;     /* by raised time, then id; otherwise oldest first */
+        size_t limit;          /* 0: no limit */
+};
+/* The alerts f selects (NULL: all), in its order. */
+int store_list_alerts(struct store *s, const struct store_alert_filter *f, store_alert_cb cb,
+                      void *userdata);
+/* Live alerts (open, or acked) oldest first, for rebuilding memory at start. */
 int store_foreach_live_alert(struct store *s, store_alert_cb cb, void *userdata);
 /* Any alert by id, in any state: calls cb once, or returns STORE_E_NOT_FOUND. */
 int store_get_alert(struct store *s, const char *alert_id, store_alert_cb cb, void *userdata);
+/* Alerts not resolved, by kind and state (metrics). */
+struct store_alert_counts {
+        int64_t open[_ALERT_KIND_MAX], acked[_ALERT_KIND_MAX];
+};
+int store_count_live_alerts(struct store *s, struct store_alert_counts *ret);
 /* Workers who were notified of the alert (steps and reminders, not ack notices), in the
  * order they were first notified. */
 typedef int (*store_worker_cb)(const char *worker_id, void *userdata);
@@ -144,7 +206,11 @@ enum notification_state {
         NOTIFICATION_SENDING,
         NOTIFICATION_DELIVERED,
         NOTIFICATION_DEAD,
+        _NOTIFICATION_STATE_MAX,
 };
+const char *notification_state_to_string(enum notification_state st);
+/* A notification as stored. Written pending with the fields up to attempts; the rest is
+ * read back only (times 0 when not set). */
 struct store_notification {
         const char *id;
         const char *alert_id;
@@ -158,12 +224,24 @@ struct store_notification {
         int64_t created_usec;
         int64_t next_usec;
         int attempts;
+        enum notification_state state;
+        const char *last_error;
+        int64_t last_attempt_usec, delivered_usec, dead_usec;
 };
 int store_insert_notification(struct store *s, const struct store_notification *n);
 typedef int (*store_notification_cb)(const struct store_notification *n, void *userdata);
 /* Pending notifications due at now_usec, most urgent first, at most max. */
 int store_foreach_due_notification(struct store *s, int64_t now_usec, size_t max,
                                    store_notification_cb cb, void *userdata);
+struct store_notification_filter {
+        const char *alert_id; /* NULL: any */
+        unsigned states;      /* bits 1 << enum notification_state; 0: any */
+        bool newest_first;    /* by creation, then id; otherwise oldest first */
+        size_t limit;         /* 0: no limit */
+};
+/* The notifications f selects (NULL: all), in its order. */
+int store_list_notifications(struct store *s, const struct store_notification_filter *f,
+                             store_notification_cb cb, void *userdata);
 /* attempts < 0 keeps the stored count. Also records now_usec as the delivery time
  * (delivered), the attempt time (sending) or the dead-letter time (dead). */
 int store_set_notification_state(struct store *s, const char *id, enum notification_state st,
@@ -196,6 +274,14 @@ int store_insert_pass(struct store *s, const struct store_pass *p, int64_t *ret_
 /* Updates exit_usec, return_usec, overdue and done of pass p->id. */
 int store_update_pass(struct store *s, const struct store_pass *p);
 typedef int (*store_pass_cb)(const struct store_pass *p, void *userdata);
+struct store_pass_filter {
+        const char *household; /* NULL: any */
+        bool all;              /* every pass; otherwise those not done, */
+        int64_t now_usec;      /* and (when not 0) those done that end after now_usec */
+};
+/* The passes f selects (NULL: those not done), in order of start, then id. */
+int store_list_passes(struct store *s, const struct store_pass_filter *f, store_pass_cb cb,
+                      void *userdata);
 /* Passes not done, in order of start. */
 int store_foreach_pending_pass(struct store *s, store_pass_cb cb, void *userdata);
 int store_insert_checkin(struct store *s, const char *household, const char *worker,
@@ -220,6 +306,29 @@ int store_seq_get(struct store *s, const char *name, int64_t *ret);
 int store_seq_bump(struct store *s, const char *name, int64_t *ret);
 /* created_usec of the oldest notification not yet delivered, or INT64_MAX when none. */
 int64_t store_oldest_undelivered_usec(struct store *s);
+
+/* A household's timeline (`doorwatchctl events`): its events with verdict and reason, the
+ * commands about it (check-ins, passes, pre-reports, also refused ones), its alerts that no
+ * event names (raised by a deadline) and the acks and resolves of its alerts, from
+ * since_usec on, in time order (then in that order of kinds, then as stored). Rule times are
+ * event times; acks and resolves are the times they happened. */
+enum store_timeline_kind {
+        STORE_TIMELINE_EVENT,        /* source: device; what: type; state, retained, verdict;
+                                      * detail: reason; alert: the alert it raised or joined */
+        STORE_TIMELINE_COMMAND,      /* source: actor; channel; what: kind; detail */
+        STORE_TIMELINE_ALERT,        /* what: kind; detail: reason; alert: its id */
+        STORE_TIMELINE_ALERT_ACTION, /* source: actor; channel; what: "ack" or "resolve";
+                                      * detail; alert: its id */
+};
+struct store_timeline_entry {
+        enum store_timeline_kind kind;
+        int64_t usec;
+        const char *source, *channel, *what, *state, *verdict, *detail, *alert;
+        bool retained;
+};
+typedef int (*store_timeline_cb)(const struct store_timeline_entry *e, void *userdata);
+int store_household_timeline(struct store *s, const char *household, int64_t since_usec,
+                             store_timeline_cb cb, void *userdata);
 
 /* Retention (DESIGN.md §8): deletes a household's events and personal data in the current
  * transaction and records that it was purged. */

@@ -379,12 +379,18 @@ int read_secret_file(const char *path, char **ret)
         return 0;
 }
 
+size_t uri_scheme_len(const char *s)
+{
+        size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+        return n > 0 && str_startswith(s + n, "://") ? n : 0;
+}
+
 char *path_join(const char *dir, const char *path)
 {
         char *r;
         if (!path)
                 return NULL;
-        if (path[0] == '/' || !dir)
+        if (path[0] == '/' || !dir || uri_scheme_len(path) > 0)
                 return strdup(path);
         if (asprintf(&r, "%s/%s", dir, path) < 0)
                 return NULL;

@@ -98,7 +98,9 @@ void sbuf_done(struct sbuf *b);
 int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len);
 /* Reads a secret file: first line, trailing whitespace stripped. */
 int read_secret_file(const char *path, char **ret);
-/* dir + "/" + path, unless path is absolute. Returns NULL on OOM. */
+/* The length of the scheme of a URI "scheme://..." ("postgresql"), 0 when s is not one. */
+size_t uri_scheme_len(const char *s);
+/* dir + "/" + path, unless path is absolute or a URI. Returns NULL on OOM. */
 char *path_join(const char *dir, const char *path);
 
 /* JSON nesting depth of a document (used to bound untrusted input). */

@@ -1,11 +1,11 @@
 /* doorwatchctl: the operators' command line (DESIGN.md §5).
  *
  * Reads the same configuration directory as the daemon to find the database (opened
- * read-only: the daemon is the only writer) and the broker. Actions (ack, resolve, ...)
- * are sent as MQTT commands on the acting worker's topic and the daemon's reply on
- * .../result is awaited, so they are validated and recorded exactly like a worker's.
- * Resident links (`qr`) come from the daemon's HTTP API, which alone holds the link key
- * and writes the revocation counter.
+ * read-only: the daemon is the only writer), the broker and the HTTP API. Actions (alerts
+ * ack/resolve, checkin, pass add, qr) go to the daemon's HTTP API with the office's API
+ * token, marked as the CLI's (X-Doorwatch-Channel: cli): the daemon validates them like
+ * any other front door's and records them with channel "cli". The daemon alone holds the
+ * link key and writes the revocation counter of resident links.
  * Tables for people by default, --json for scripts. Exit status: 0 success, 1 failed
  * check or refused action, 2 usage error. */
 #include <cjson/cJSON.h>
@@ -14,7 +14,6 @@
 #include <getopt.h>
 #include <mosquitto.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup.h"
 #include "config.h"
+#include "ctl-list.h"
 #include "devtools.h"
 #include "log.h"
 #include "notify/notify.h"
@@ -78,7 +77,11 @@ static int usage(void)
 static int load_config(struct ctl *ctl)
 {
         struct config_diag diag = { 0 };
-        int r = config_load(ctl->config_dir, &ctl->config, &diag);
+        int r;
+
+        if (ctl->config)
+                return 0; /* loaded already */
+        r = config_load(ctl->config_dir, &ctl->config, &diag);
 
         for (size_t i = 0; i < diag.n_errors; i++)
                 fprintf(stderr, "error: %s\n", diag.errors[i]);
@@ -103,147 +106,95 @@ static int open_db(struct ctl *ctl)
         return r;
 }
 
-/* Prints a query as a table (or JSON array of objects). */
-static int print_query(struct ctl *ctl, sqlite3_stmt *st)
+/* The escalation step last notified, by the configured steps. */
+static const char *step_text(const struct escalation *esc, int step, int reminders,
+                             char buf[static 32])
 {
-        int ncol = sqlite3_column_count(st), rc, rows = 0;
-        cJSON *arr = ctl->json ? cJSON_CreateArray() : NULL;
-
-        if (!ctl->json) {
-                for (int i = 0; i < ncol; i++)
-                        printf("%s%s", i ? "\t" : "", sqlite3_column_name(st, i));
-                printf("\n");
-        }
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                cJSON *obj = ctl->json ? cJSON_CreateObject() : NULL;
-                for (int i = 0; i < ncol; i++) {
-                        const char *name = sqlite3_column_name(st, i);
-                        int type = sqlite3_column_type(st, i);
-                        const char *text = (const char *)sqlite3_column_text(st, i);
-                        if (obj) {
-                                if (type == SQLITE_NULL)
-                                        cJSON_AddNullToObject(obj, name);
-                                else if (type == SQLITE_INTEGER || type == SQLITE_FLOAT)
-                                        cJSON_AddNumberToObject(obj, name,
-                                                                sqlite3_column_double(st, i));
-                                else
-                                        cJSON_AddStringToObject(obj, name, text);
-                        } else
-                                printf("%s%s", i ? "\t" : "", text ? text : "-");
-                }
-                if (obj)
-                        cJSON_AddItemToArray(arr, obj);
-                else
-                        printf("\n");
-                rows++;
-        }
-        if (arr) {
-                char *s = cJSON_Print(arr);
-                printf("%s\n", s);
-                free(s);
-                cJSON_Delete(arr);
-        }
-        if (rc != SQLITE_DONE) {
-                fprintf(stderr, "doorwatchctl: query failed: %s\n",
-                        sqlite3_errmsg(sqlite3_db_handle(st)));
-                return 1;
-        }
-        return 0;
-}
-
-static void sql_local_time(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-        char buf[32];
-        if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-                sqlite3_result_null(ctx);
-                return;
-        }
-        format_local_time(sqlite3_value_int64(argv[0]), buf);
-        sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
-}
-
-static sqlite3_stmt *prepare(struct ctl *ctl, const char *sql)
-{
-        sqlite3 *db = store_db(ctl->store);
-        sqlite3_stmt *st = NULL;
-        sqlite3_create_function(db, "local_time", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                sql_local_time, NULL, NULL);
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-                fprintf(stderr, "doorwatchctl: %s\n", sqlite3_errmsg(db));
-        return st;
-}
-
-/* step_name(step, reminders): the escalation step last notified, by the configured steps. */
-static void sql_step_name(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-        const struct escalation *esc = sqlite3_user_data(ctx);
-        int step = sqlite3_value_int(argv[0]), reminders = sqlite3_value_int(argv[1]);
-        char buf[32];
-
         if (reminders > 0)
-                snprintf(buf, sizeof(buf), "reminder %d", reminders);
+                snprintf(buf, 32, "reminder %d", reminders);
         else if (step >= 0 && (size_t)step < esc->n_steps)
-                snprintf(buf, sizeof(buf), "%s", escalation_step_to_string(esc->steps[step]));
+                snprintf(buf, 32, "%s", escalation_step_to_string(esc->steps[step]));
         else
-                snprintf(buf, sizeof(buf), "step %d", step + 1);
-        sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+                snprintf(buf, 32, "step %d", step + 1);
+        return buf;
 }
 
-/* age(usec): "3d04h", "2h05m", "7m12s", "40s" since the instant; age_s(usec): seconds. */
-static void sql_age(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* Seconds since the instant (0 for one in the future), and as "3d04h", "2h05m", "7m12s",
+ * "40s". */
+static int64_t age_sec(int64_t usec)
 {
-        int64_t s = (now_realtime_usec() - sqlite3_value_int64(argv[0])) / USEC_PER_SEC;
-        char buf[32];
+        return MAX((now_realtime_usec() - usec) / USEC_PER_SEC, 0);
+}
 
-        if (s < 0)
-                s = 0;
-        if (sqlite3_user_data(ctx)) {
-                sqlite3_result_int64(ctx, s);
-                return;
-        }
+static const char *age_text(int64_t s, char buf[static 32])
+{
         if (s >= 86400)
-                snprintf(buf, sizeof(buf), "%lldd%02lldh", (long long)(s / 86400),
+                snprintf(buf, 32, "%lldd%02lldh", (long long)(s / 86400),
                          (long long)(s % 86400 / 3600));
         else if (s >= 3600)
-                snprintf(buf, sizeof(buf), "%lldh%02lldm", (long long)(s / 3600),
+                snprintf(buf, 32, "%lldh%02lldm", (long long)(s / 3600),
                          (long long)(s % 3600 / 60));
         else if (s >= 60)
-                snprintf(buf, sizeof(buf), "%lldm%02llds", (long long)(s / 60),
-                         (long long)(s % 60));
+                snprintf(buf, 32, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
         else
-                snprintf(buf, sizeof(buf), "%llds", (long long)s);
-        sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+                snprintf(buf, 32, "%llds", (long long)s);
+        return buf;
 }
+
+struct listing {
+        struct ctl *ctl;
+        struct out t;
+        int64_t now;
+};
 
 /* Alerts with their escalation state. Tables show local times and an age; JSON has the
  * instants in seconds and the age in seconds. */
-static sqlite3_stmt *prepare_alerts_list(struct ctl *ctl, bool open_only)
+static int alert_line(const struct store_alert_row *a, void *userdata)
 {
-        char sql[1024];
+        struct listing *l = userdata;
+        struct out *t = &l->t;
+        char buf[32];
 
-        sqlite3_create_function(store_db(ctl->store), "step_name", 2,
-                                SQLITE_UTF8 | SQLITE_DETERMINISTIC, &ctl->config->escalation,
-                                sql_step_name, NULL, NULL);
-        sqlite3_create_function(store_db(ctl->store), "age", 1, SQLITE_UTF8, NULL, sql_age, NULL,
-                                NULL);
-        sqlite3_create_function(store_db(ctl->store), "age_s", 1, SQLITE_UTF8, ctl, sql_age, NULL,
-                                NULL);
-        snprintf(sql, sizeof(sql),
-                 "SELECT id, state, kind, severity, household, count, %s,"
-                 " step_name(step, reminders) AS step, round, reminders, %s,"
-                 " acked_by, ack_channel FROM alert %s ORDER BY raised_usec DESC LIMIT 1000",
-                 ctl->json ? "raised_usec / 1e6 AS raised_at,"
-                             " age_s(raised_usec) AS age_s"
-                           : "local_time(raised_usec) AS raised, age(raised_usec) AS age",
-                 ctl->json ? "next_usec / 1e6 AS next_at" : "local_time(next_usec) AS next",
-                 open_only ? "WHERE state != 'resolved'" : "");
-        return prepare(ctl, sql);
+        out_text(t, a->id);
+        out_text(t, a->state);
+        out_text(t, a->kind);
+        out_text(t, a->severity);
+        out_text(t, a->household);
+        out_int(t, a->count);
+        if (l->ctl->json) {
+                out_number(t, true, (double)a->raised_usec / 1e6);
+                out_int(t, age_sec(a->raised_usec));
+        } else {
+                out_time(t, a->raised_usec, true);
+                out_text(t, age_text(age_sec(a->raised_usec), buf));
+        }
+        out_text(t, step_text(&l->ctl->config->escalation, a->step, a->reminders, buf));
+        out_int(t, a->round);
+        out_int(t, a->reminders);
+        if (l->ctl->json)
+                out_number(t, a->next_usec != 0, (double)a->next_usec / 1e6);
+        else
+                out_time(t, a->next_usec, false);
+        out_text(t, a->acked_by);
+        out_text(t, a->ack_channel);
+        out_end_row(t);
+        return 0;
 }
 
 static int cmd_alerts_list(struct ctl *ctl, int argc, char **argv)
 {
+        static const char *const table_cols[] = { "id",       "state",       "kind",
+                                                  "severity", "household",   "count",
+                                                  "raised",   "age",         "step",
+                                                  "round",    "reminders",   "next",
+                                                  "acked_by", "ack_channel", NULL };
+        static const char *const json_cols[] = { "id",        "state",       "kind",
+                                                 "severity",  "household",   "count",
+                                                 "raised_at", "age_s",       "step",
+                                                 "round",     "reminders",   "next_at",
+                                                 "acked_by",  "ack_channel", NULL };
+        struct listing l = { .ctl = ctl };
         bool open_only = false;
-        sqlite3_stmt *st;
         int r;
 
         for (int i = 0; i < argc; i++) {
@@ -254,45 +205,72 @@ static int cmd_alerts_list(struct ctl *ctl, int argc, char **argv)
         }
         if (open_db(ctl) < 0)
                 return 1;
-        st = prepare_alerts_list(ctl, open_only);
-        if (!st)
-                return 1;
-        r = print_query(ctl, st);
-        sqlite3_finalize(st);
-        return r;
+        out_begin(&l.t, ctl->json, ctl->json ? json_cols : table_cols);
+        r = store_list_alerts(ctl->store,
+                              &(struct store_alert_filter){
+                                  .states = open_only ? STORE_ALERTS_LIVE : 0,
+                                  .newest_first = true,
+                                  .limit = 1000,
+                              },
+                              alert_line, &l);
+        return out_end(&l.t, r);
 }
 
-/* The household's timeline: every event with its verdict and reason, the commands about
- * it (check-ins, passes, pre-reports, also refused ones), alerts that no event row names
- * (raised by a deadline: held open, hand-off expired, pass overdue, observation ended), and
- * acks and resolves of its alerts. Rule times are event times (a replayed day shows its
- * own times); acks and resolves are the times they happened. */
-static const char timeline_sql[] =
-    "SELECT local_time(t) AS time, source, what, verdict, reason, alert FROM ("
-    " SELECT event_usec AS t, 0 AS o, id AS k, device AS source,"
-    "  type || COALESCE(' ' || state, '') || CASE WHEN retained THEN ' (retained)' ELSE ''"
-    "  END AS what, verdict, reason, alert_id AS alert"
-    "  FROM event WHERE household = ?1 AND event_usec >= ?2"
-    " UNION ALL"
-    " SELECT usec, 1, id, actor || ' (' || channel || ')', kind,"
-    "  CASE WHEN detail LIKE 'refused:%' THEN 'refused' ELSE 'recorded' END, detail, NULL"
-    "  FROM action WHERE kind IN ('checkin', 'pass', 'report') AND target = ?1 AND usec >= ?2"
-    " UNION ALL"
-    " SELECT a.last_event_usec, 2, a.rowid, 'doorwatchd', 'alert ' || a.kind, 'alert',"
-    "  a.reason, a.id FROM alert a"
-    "  WHERE a.household = ?1 AND a.last_event_usec >= ?2"
-    "  AND NOT EXISTS (SELECT 1 FROM event e WHERE e.alert_id = a.id)"
-    " UNION ALL"
-    " SELECT x.usec, 3, x.id, x.actor || ' (' || x.channel || ')', x.kind, NULL,"
-    "  COALESCE(x.detail, ''), x.target FROM action x JOIN alert a ON a.id = x.target"
-    "  WHERE a.household = ?1 AND x.kind IN ('ack', 'resolve') AND x.usec >= ?2"
-    ") ORDER BY t, o, k";
+/* The household's timeline (store_household_timeline()): every event with its verdict and
+ * reason, the commands about it, alerts raised by a deadline, acks and resolves. */
+static int timeline_line(const struct store_timeline_entry *e, void *userdata)
+{
+        struct out *t = userdata;
+        _cleanup_free_ char *joined_source = NULL, *joined_what = NULL;
+        const char *source = e->source, *what = e->what, *verdict = NULL, *detail = e->detail;
+
+        switch (e->kind) {
+        case STORE_TIMELINE_EVENT:
+                if (asprintf(&joined_what, "%s%s%s%s", e->what, e->state ? " " : "",
+                             e->state ? e->state : "", e->retained ? " (retained)" : "") < 0)
+                        return -ENOMEM;
+                what = joined_what;
+                verdict = e->verdict;
+                break;
+        case STORE_TIMELINE_COMMAND:
+        case STORE_TIMELINE_ALERT_ACTION:
+                source = NULL;
+                if (e->source && e->channel &&
+                    asprintf(&joined_source, "%s (%s)", e->source, e->channel) < 0)
+                        return -ENOMEM;
+                source = joined_source;
+                if (e->kind == STORE_TIMELINE_COMMAND)
+                        verdict = e->detail && strncasecmp(e->detail, "refused:", 8) == 0
+                                      ? "refused"
+                                      : "recorded";
+                else if (!detail)
+                        detail = "";
+                break;
+        case STORE_TIMELINE_ALERT:
+                if (asprintf(&joined_what, "alert %s", e->what) < 0)
+                        return -ENOMEM;
+                source = "doorwatchd";
+                what = joined_what;
+                verdict = "alert";
+                break;
+        }
+        out_time(t, e->usec, true);
+        out_text(t, source);
+        out_text(t, what);
+        out_text(t, verdict);
+        out_text(t, detail);
+        out_text(t, e->alert);
+        out_end_row(t);
+        return 0;
+}
 
 static int cmd_events(struct ctl *ctl, int argc, char **argv)
 {
+        static const char *const cols[] = { "time",   "source", "what", "verdict",
+                                            "reason", "alert",  NULL };
         const char *household = NULL, *since = NULL;
         int64_t since_usec = 0;
-        sqlite3_stmt *st;
+        struct out t;
         int r;
 
         for (int i = 0; i < argc; i++) {
@@ -315,23 +293,46 @@ static int cmd_events(struct ctl *ctl, int argc, char **argv)
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
-        st = prepare(ctl, timeline_sql);
-        if (!st)
-                return 1;
-        sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, since_usec);
-        r = print_query(ctl, st);
-        sqlite3_finalize(st);
-        return r;
+        out_begin(&t, ctl->json, cols);
+        r = store_household_timeline(ctl->store, household, since_usec, timeline_line, &t);
+        return out_end(&t, r);
 }
 
 /* Passes with their state now: upcoming, active (not left yet), out, returned, overdue,
  * ended (no exit seen). */
+static int pass_line(const struct store_pass *p, void *userdata)
+{
+        struct listing *l = userdata;
+        struct out *t = &l->t;
+        int64_t now = l->now;
+
+        out_int(t, p->id);
+        out_text(t, p->household);
+        out_time(t, p->from_usec, true);
+        out_time(t, p->to_usec, true);
+        out_text(t, p->reason);
+        out_text(t, p->return_usec       ? "returned"
+                    : p->overdue         ? "overdue"
+                    : p->exit_usec       ? "out"
+                    : now < p->from_usec ? "upcoming"
+                    : now < p->to_usec   ? "active"
+                                         : "ended");
+        out_time(t, p->exit_usec, false);
+        out_time(t, p->return_usec, false);
+        out_text(t, p->worker);
+        out_text(t, p->channel);
+        out_end_row(t);
+        return 0;
+}
+
 static int cmd_pass_list(struct ctl *ctl, int argc, char **argv)
 {
+        static const char *const cols[] = { "id",     "household", "from", "to",
+                                            "reason", "status",    "exit", "return",
+                                            "worker", "channel",   NULL };
+        struct listing l = { .ctl = ctl, .now = now_realtime_usec() };
         const char *household = NULL;
         bool all = false;
-        sqlite3_stmt *st;
         int r;
 
         for (int i = 0; i < argc; i++) {
@@ -348,40 +349,27 @@ static int cmd_pass_list(struct ctl *ctl, int argc, char **argv)
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
-        st = prepare(ctl, "SELECT id, household, local_time(from_usec) AS \"from\","
-                          " local_time(to_usec) AS \"to\", reason,"
-                          " CASE WHEN return_usec IS NOT NULL THEN 'returned'"
-                          "  WHEN overdue THEN 'overdue'"
-                          "  WHEN exit_usec IS NOT NULL THEN 'out'"
-                          "  WHEN ?2 < from_usec THEN 'upcoming'"
-                          "  WHEN ?2 < to_usec THEN 'active'"
-                          "  ELSE 'ended' END AS status,"
-                          " local_time(exit_usec) AS exit, local_time(return_usec) AS return,"
-                          " worker, channel FROM pass"
-                          " WHERE (?1 IS NULL OR household = ?1)"
-                          " AND (?3 OR done = 0 OR to_usec > ?2)"
-                          " ORDER BY from_usec, id");
-        if (!st)
-                return 1;
-        if (household)
-                sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now_realtime_usec());
-        sqlite3_bind_int(st, 3, all);
-        r = print_query(ctl, st);
-        sqlite3_finalize(st);
-        return r;
+        out_begin(&l.t, ctl->json, cols);
+        r = store_list_passes(ctl->store,
+                              &(struct store_pass_filter){
+                                  .household = household,
+                                  .all = all,
+                                  .now_usec = l.now,
+                              },
+                              pass_line, &l);
+        return out_end(&l.t, r);
 }
 
 /* backup FILE: the database as of one commit, while the daemon keeps writing. */
 static int cmd_backup(struct ctl *ctl, int argc, char **argv)
 {
-        struct backup_info info = { 0 };
+        struct store_backup_info info = { 0 };
 
         if (argc != 1 || argv[0][0] == '-')
                 return usage();
         if (load_config(ctl) < 0)
                 return 1;
-        if (backup_database(ctl->config->database, argv[0], &info) < 0) {
+        if (store_backup(ctl->config->database, argv[0], &info) < 0) {
                 fprintf(stderr, "doorwatchctl: backup of %s failed\n", ctl->config->database);
                 return 1;
         }
@@ -470,94 +458,164 @@ static int cmd_device(struct ctl *ctl, int argc, char **argv)
         return devtools_verify(ctl->config, d, usec, ctl->json, stdout);
 }
 
-/* ---- actions over MQTT ---- */
+/* ---- acting through the HTTP API ----
+ *
+ * Every action goes to the daemon's HTTP API with the office's API token (http.token_file,
+ * the token the daemon reads) and the header X-Doorwatch-Channel: cli, which the daemon
+ * accepts only with that token: the daemon validates it like any other front door's
+ * (command.h) and records it with channel "cli". */
 
-struct reply_wait {
-        char request_id[64];
-        bool done, ok;
-        char error[256];
-};
-
-static void on_reply(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
+static size_t collect_body(char *data, size_t size, size_t n, void *userdata)
 {
-        struct reply_wait *w = ud;
-        _cleanup_json_ cJSON *j =
-            cJSON_ParseWithLength(msg->payload ? msg->payload : "", (size_t)msg->payloadlen);
-        const cJSON *rid = cJSON_GetObjectItem(j, "request_id");
-        const cJSON *err = cJSON_GetObjectItem(j, "error");
-
-        if (!cJSON_IsString(rid) || strcmp(rid->valuestring, w->request_id) != 0)
-                return;
-        w->done = true;
-        w->ok = cJSON_IsTrue(cJSON_GetObjectItem(j, "ok"));
-        snprintf(w->error, sizeof(w->error), "%s", cJSON_IsString(err) ? err->valuestring : "");
+        FILE *f = userdata;
+        return fwrite(data, size, n, f);
 }
 
-static int send_command(struct ctl *ctl, const char *worker, const char *verb, cJSON *body)
+/* http://HOST:PORT for http.listen, with wildcard addresses replaced by loopback. */
+static int api_base(const struct config *c, char *buf, size_t size)
 {
-        const struct mqtt_config *mc;
-        struct reply_wait w = { 0 };
-        struct mosquitto *m;
-        char topic[256], result[256];
-        _cleanup_free_ char *password = NULL, *payload = NULL;
-        int rc;
+        const char *l = c->http.listen, *colon;
+
+        if (!l)
+                return -ENOENT;
+        colon = strrchr(l, ':');
+        if (!colon)
+                return -EINVAL;
+        if (strncmp(l, "0.0.0.0:", 8) == 0 || l[0] == ':')
+                snprintf(buf, size, "http://127.0.0.1%s", colon);
+        else if (strncmp(l, "[::]:", 5) == 0)
+                snprintf(buf, size, "http://[::1]%s", colon);
+        else
+                snprintf(buf, size, "http://%s", l);
+        return 0;
+}
+
+/* prefix + id (URL-escaped) + suffix, e.g. "/api/v1/alerts/" ID "/ack". */
+static int api_path(char *buf, size_t size, const char *prefix, const char *id, const char *suffix)
+{
+        CURL *c = curl_easy_init();
+        char *escaped = c ? curl_easy_escape(c, id, 0) : NULL;
+        int n = escaped ? snprintf(buf, size, "%s%s%s", prefix, escaped, suffix) : -1;
+
+        curl_free(escaped);
+        curl_easy_cleanup(c);
+        return n >= 0 && (size_t)n < size ? 0 : -ENOMEM;
+}
+
+/* POSTs the JSON body to the API path. Returns 0 with the daemon's answer (any status;
+ * *ret_json NULL when it was no JSON), or 1 after saying in one line why it could not ask:
+ * no HTTP API configured, no token, the daemon unreachable. */
+static int api_post(struct ctl *ctl, const char *path, const char *body, long *ret_status,
+                    cJSON **ret_json)
+{
+        _cleanup_secret_ char *token = NULL;
+        _cleanup_free_ char *answer = NULL;
+        char base[300], url[1024], auth[600];
+        struct curl_slist *hdrs = NULL;
+        size_t answer_len = 0;
+        CURLcode rc;
+        CURL *c;
+        FILE *f;
+        int r;
 
         if (load_config(ctl) < 0)
                 return 1;
-        mc = &ctl->config->mqtt;
-        if (!config_worker(ctl->config, worker)) {
-                fprintf(stderr, "doorwatchctl: unknown worker \"%s\"\n", worker);
+        if (api_base(ctl->config, base, sizeof(base)) < 0) {
+                fprintf(stderr, "doorwatchctl: no HTTP API is configured (http.listen in "
+                                "doorwatch.json), and doorwatchctl acts through it\n");
                 return 1;
         }
-        snprintf(w.request_id, sizeof(w.request_id), "ctl-%ld-%ld", (long)getpid(),
-                 (long)time(NULL));
-        cJSON_AddStringToObject(body, "request_id", w.request_id);
-        payload = cJSON_PrintUnformatted(body);
-        snprintf(topic, sizeof(topic), "%s/workers/%s/%s", mc->topic_prefix, worker, verb);
-        snprintf(result, sizeof(result), "%s/workers/%s/result", mc->topic_prefix, worker);
+        r = secret_read_at(ctl->config->dir, "api.token", ctl->config->http.token_file, &token);
+        if (r == 0 && !token) {
+                fprintf(stderr, "doorwatchctl: no API token is configured (http.token_file is "
+                                "null), and doorwatchctl acts through the HTTP API with it\n");
+                return 1;
+        }
+        if (r != 0) {
+                fprintf(stderr, "doorwatchctl: cannot read the API token %s: %s\n",
+                        ctl->config->http.token_file,
+                        strerror(r == SECRET_E_MISSING ? ENOENT : -r));
+                return 1;
+        }
 
-        mosquitto_lib_init();
-        m = mosquitto_new(NULL, true, &w);
-        if (!m)
-                return 1;
-        mosquitto_message_callback_set(m, on_reply);
-        if (mc->username) {
-                if (secret_read(ctl->config, "mqtt.password", mc->password_file, &password) < 0)
-                        return 1;
-                mosquitto_username_pw_set(m, mc->username, password);
-        }
-        if (mc->ca_file)
-                mosquitto_tls_set(m, mc->ca_file, NULL, mc->cert_file, mc->key_file, NULL);
-        rc = mosquitto_connect(m, mc->host, mc->port, 30);
-        if (rc != MOSQ_ERR_SUCCESS) {
-                fprintf(stderr, "doorwatchctl: cannot reach the broker %s:%d: %s\n", mc->host,
-                        mc->port, mosquitto_strerror(rc));
-                mosquitto_destroy(m);
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        c = curl_easy_init();
+        f = open_memstream(&answer, &answer_len);
+        if (!c || !f) {
+                if (f)
+                        fclose(f);
+                curl_easy_cleanup(c);
+                fprintf(stderr, "doorwatchctl: out of memory\n");
                 return 1;
         }
-        mosquitto_subscribe(m, NULL, result, 1);
-        mosquitto_loop(m, 100, 1);
-        mosquitto_publish(m, NULL, topic, (int)strlen(payload), payload, 1, false);
-        for (int i = 0; i < 100 && !w.done; i++)
-                mosquitto_loop(m, 100, 1);
-        mosquitto_disconnect(m);
-        mosquitto_destroy(m);
-        if (!w.done) {
-                fprintf(stderr, "doorwatchctl: no answer from doorwatchd within 10 s\n");
+        snprintf(url, sizeof(url), "%s%s", base, path);
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        hdrs = curl_slist_append(hdrs, auth);
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        hdrs = curl_slist_append(hdrs, "X-Doorwatch-Channel: cli");
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+        rc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(c);
+        fclose(f);
+        explicit_bzero(auth, sizeof(auth));
+        if (rc != CURLE_OK) {
+                fprintf(stderr, "doorwatchctl: cannot reach doorwatchd at %s: %s\n", base,
+                        curl_easy_strerror(rc));
                 return 1;
         }
-        if (!w.ok) {
-                fprintf(stderr, "doorwatchctl: refused: %s\n", w.error);
-                if (ctl->json) {
-                        _cleanup_json_ cJSON *o = cJSON_CreateObject();
-                        _cleanup_free_ char *text = NULL;
-                        cJSON_AddBoolToObject(o, "ok", false);
-                        cJSON_AddStringToObject(o, "error", w.error);
-                        text = cJSON_PrintUnformatted(o);
-                        printf("%s\n", text ? text : "");
-                }
+        *ret_json = cJSON_Parse(answer ? answer : "");
+        return 0;
+}
+
+/* Says why the daemon refused (its own words) and returns 1. */
+static int api_refused(struct ctl *ctl, long status, const cJSON *answer)
+{
+        const cJSON *err = cJSON_GetObjectItem(answer, "error");
+        const char *text = cJSON_IsString(err) ? err->valuestring : "no answer";
+
+        if (status == 401)
+                fprintf(stderr,
+                        "doorwatchctl: doorwatchd refused the API token (HTTP 401): %s; is the "
+                        "token file the daemon's?\n",
+                        text);
+        else
+                fprintf(stderr, "doorwatchctl: refused (HTTP %ld): %s\n", status, text);
+        if (ctl->json) {
+                _cleanup_json_ cJSON *o = cJSON_CreateObject();
+                _cleanup_free_ char *out = NULL;
+                cJSON_AddBoolToObject(o, "ok", false);
+                cJSON_AddStringToObject(o, "error", text);
+                out = cJSON_PrintUnformatted(o);
+                printf("%s\n", out ? out : "");
+        }
+        return 1;
+}
+
+/* One action: POST body to path, "ok" (or {"ok": true, "error": null}) when done. */
+static int act(struct ctl *ctl, const char *path, const cJSON *body)
+{
+        _cleanup_free_ char *text = cJSON_PrintUnformatted(body);
+        _cleanup_json_ cJSON *answer = NULL;
+        long status = 0;
+        int r;
+
+        if (!text) {
+                fprintf(stderr, "doorwatchctl: out of memory\n");
                 return 1;
         }
+        r = api_post(ctl, path, text, &status, &answer);
+        if (r != 0)
+                return r;
+        if (status != 200)
+                return api_refused(ctl, status, answer);
         if (ctl->json)
                 printf("{\"ok\": true, \"error\": null}\n");
         else
@@ -569,6 +627,7 @@ static int cmd_alerts_action(struct ctl *ctl, const char *verb, int argc, char *
 {
         const char *id = NULL, *worker = NULL, *note = NULL;
         _cleanup_json_ cJSON *body = cJSON_CreateObject();
+        char path[512];
 
         for (int i = 0; i < argc; i++) {
                 if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
@@ -582,11 +641,15 @@ static int cmd_alerts_action(struct ctl *ctl, const char *verb, int argc, char *
         }
         if (!id || !worker || (strcmp(verb, "resolve") == 0 && !note))
                 return usage();
-        cJSON_AddStringToObject(body, "alert_id", id);
-        cJSON_AddStringToObject(body, "via", "cli"); /* recorded as the operator CLI */
+        if (api_path(path, sizeof(path), "/api/v1/alerts/", id,
+                     strcmp(verb, "ack") == 0 ? "/ack" : "/resolve") < 0) {
+                fprintf(stderr, "doorwatchctl: alert id too long\n");
+                return 1;
+        }
+        cJSON_AddStringToObject(body, "worker", worker);
         if (note)
                 cJSON_AddStringToObject(body, "note", note);
-        return send_command(ctl, worker, verb, body);
+        return act(ctl, path, body);
 }
 
 /* ---- aligned tables ---- */
@@ -944,16 +1007,15 @@ static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
         }
         if (!household || !worker)
                 return usage();
+        cJSON_AddStringToObject(body, "worker", worker);
         cJSON_AddStringToObject(body, "household", household);
-        cJSON_AddStringToObject(body, "via", "cli"); /* recorded as the operator CLI */
-        return send_command(ctl, worker, "checkin", body);
+        return act(ctl, "/api/v1/checkins", body);
 }
 
 static int cmd_pass_add(struct ctl *ctl, int argc, char **argv)
 {
         const char *household = NULL, *worker = NULL, *from = NULL, *to = NULL, *reason = NULL;
         _cleanup_json_ cJSON *body = cJSON_CreateObject();
-        int64_t from_usec, to_usec;
 
         for (int i = 0; i < argc; i++) {
                 if (strcmp(argv[i], "--household") == 0 && i + 1 < argc)
@@ -971,59 +1033,89 @@ static int cmd_pass_add(struct ctl *ctl, int argc, char **argv)
         }
         if (!household || !worker || !from || !to || !reason)
                 return usage();
-        if (parse_rfc3339(from, &from_usec) < 0 || parse_rfc3339(to, &to_usec) < 0) {
-                fprintf(stderr, "doorwatchctl: --from and --to want RFC 3339 times, e.g. "
-                                "2020-02-06T09:00:00+08:00\n");
-                return EXIT_USAGE;
-        }
-        if (from_usec >= to_usec) {
-                fprintf(stderr, "doorwatchctl: --from must be before --to\n");
-                return EXIT_USAGE;
-        }
+        /* The daemon checks the times (RFC 3339 or Unix seconds, --from before --to). */
+        cJSON_AddStringToObject(body, "worker", worker);
         cJSON_AddStringToObject(body, "household", household);
         cJSON_AddStringToObject(body, "from", from);
         cJSON_AddStringToObject(body, "to", to);
         cJSON_AddStringToObject(body, "reason", reason);
-        cJSON_AddStringToObject(body, "via", "cli");
-        return send_command(ctl, worker, "pass", body);
+        return act(ctl, "/api/v1/passes", body);
 }
 
 /* ---- notify list / notify test ---- */
 
+/* The payload's "kind" (what the notification says: an alert's kind, "ack_notice"...). */
+static void payload_kind(struct out *t, const char *payload)
+{
+        _cleanup_json_ cJSON *j = payload ? cJSON_Parse(payload) : NULL;
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "kind");
+        char buf[32];
+
+        if (cJSON_IsNumber(k) && t->arr)
+                out_number(t, true, k->valuedouble);
+        else if (cJSON_IsNumber(k)) {
+                snprintf(buf, sizeof(buf), "%.15g", k->valuedouble); /* as SQLite prints */
+                out_text(t, buf);
+        } else
+                out_text(t, cJSON_IsString(k) ? k->valuestring : NULL);
+}
+
+static int notification_line(const struct store_notification *n, void *userdata)
+{
+        struct out *t = userdata;
+
+        out_text(t, n->id);
+        out_text(t, notification_state_to_string(n->state));
+        out_text(t, n->channel);
+        out_text(t, n->worker);
+        out_text(t, n->alert_id);
+        payload_kind(t, n->payload);
+        out_text(t, n->kind);
+        out_int(t, n->priority);
+        out_int(t, n->attempts);
+        out_time(t, n->created_usec, true);
+        out_time(t, n->last_attempt_usec, false);
+        if (n->state == NOTIFICATION_DELIVERED)
+                out_time(t, n->delivered_usec, false);
+        else if (n->state == NOTIFICATION_DEAD)
+                out_time(t, n->dead_usec, false);
+        else
+                out_time(t, n->next_usec, true);
+        out_text(t, n->last_error);
+        out_end_row(t);
+        return 0;
+}
+
 static int cmd_notify_list(struct ctl *ctl, int argc, char **argv)
 {
-        const char *where = "";
-        _cleanup_free_ char *sql = NULL;
-        sqlite3_stmt *st;
+        static const char *const cols[] = {
+                "id",         "state",    "channel",  "worker",  "alert_id", "kind",
+                "purpose",    "priority", "attempts", "created", "tried",    "delivered/dead/next",
+                "last_error", NULL,
+        };
+        unsigned states = 0;
+        struct out t;
         int r;
 
         for (int i = 0; i < argc; i++) {
                 if (strcmp(argv[i], "--dead") == 0)
-                        where = " WHERE state = 'dead'";
+                        states = 1u << NOTIFICATION_DEAD;
                 else if (strcmp(argv[i], "--pending") == 0)
-                        where = " WHERE state IN ('pending', 'sending')";
+                        states = (1u << NOTIFICATION_PENDING) | (1u << NOTIFICATION_SENDING);
                 else
                         return usage();
         }
         if (open_db(ctl) < 0)
                 return 1;
-        if (asprintf(&sql,
-                     "SELECT id, state, channel, worker, alert_id,"
-                     " json_extract(payload, '$.kind') AS kind, kind AS purpose, priority,"
-                     " attempts,"
-                     " local_time(created_usec) AS created, local_time(last_attempt_usec) AS tried,"
-                     " CASE state WHEN 'delivered' THEN local_time(delivered_usec)"
-                     " WHEN 'dead' THEN local_time(dead_usec) ELSE local_time(next_usec) END"
-                     " AS 'delivered/dead/next', last_error FROM notification%s"
-                     " ORDER BY created_usec DESC, id DESC LIMIT 1000",
-                     where) < 0)
-                return 1;
-        st = prepare(ctl, sql);
-        if (!st)
-                return 1;
-        r = print_query(ctl, st);
-        sqlite3_finalize(st);
-        return r;
+        out_begin(&t, ctl->json, cols);
+        r = store_list_notifications(ctl->store,
+                                     &(struct store_notification_filter){
+                                         .states = states,
+                                         .newest_first = true,
+                                         .limit = 1000,
+                                     },
+                                     notification_line, &t);
+        return out_end(&t, r);
 }
 
 struct test_target {
@@ -1289,31 +1381,6 @@ static int cmd_notify_test(struct ctl *ctl, int argc, char **argv)
 
 /* ---- resident links over the HTTP API ---- */
 
-static size_t collect_body(char *data, size_t size, size_t n, void *userdata)
-{
-        FILE *f = userdata;
-        return fwrite(data, size, n, f);
-}
-
-/* http://HOST:PORT for http.listen, with wildcard addresses replaced by loopback. */
-static int api_base(const struct config *c, char *buf, size_t size)
-{
-        const char *l = c->http.listen, *colon;
-
-        if (!l)
-                return -ENOENT;
-        colon = strrchr(l, ':');
-        if (!colon)
-                return -EINVAL;
-        if (strncmp(l, "0.0.0.0:", 8) == 0 || l[0] == ':')
-                snprintf(buf, size, "http://127.0.0.1%s", colon);
-        else if (strncmp(l, "[::]:", 5) == 0)
-                snprintf(buf, size, "http://[::1]%s", colon);
-        else
-                snprintf(buf, size, "http://%s", l);
-        return 0;
-}
-
 static int write_png(const char *path, const char *url)
 {
         _cleanup_free_ uint8_t *png = NULL;
@@ -1338,16 +1405,9 @@ static int cmd_qr(struct ctl *ctl, int argc, char **argv)
 {
         const char *household = NULL, *png = NULL;
         bool revoke = false;
-        _cleanup_secret_ char *token = NULL;
-        _cleanup_free_ char *body = NULL;
-        char *escaped_id;
-        char base[300], url[600], auth[600];
-        struct curl_slist *hdrs = NULL;
-        size_t body_len = 0;
+        _cleanup_json_ cJSON *j = NULL;
+        char path[512];
         long status = 0;
-        CURLcode rc;
-        CURL *c;
-        FILE *f;
         int r;
 
         for (int i = 0; i < argc; i++) {
@@ -1368,63 +1428,16 @@ static int cmd_qr(struct ctl *ctl, int argc, char **argv)
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
-        if (api_base(ctl->config, base, sizeof(base)) < 0) {
-                fprintf(stderr, "doorwatchctl: the HTTP server is off (http.listen is null)\n");
+        if (api_path(path, sizeof(path), "/api/v1/households/", household, "/resident-link") < 0) {
+                fprintf(stderr, "doorwatchctl: household id too long\n");
                 return 1;
         }
-        r = secret_read(ctl->config, "api.token", ctl->config->http.token_file, &token);
-        if (r == 0 && !token)
-                r = -ENOENT;
-        if (r < 0) {
-                fprintf(stderr, "doorwatchctl: cannot read the API token %s: %s\n",
-                        ctl->config->http.token_file ? ctl->config->http.token_file : "(null)",
-                        strerror(-r));
-                return 1;
-        }
-
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        c = curl_easy_init();
-        f = open_memstream(&body, &body_len);
-        if (!c || !f) {
-                if (f)
-                        fclose(f);
-                curl_easy_cleanup(c);
-                return 1;
-        }
-        escaped_id = curl_easy_escape(c, household, 0);
-        snprintf(url, sizeof(url), "%s/api/v1/households/%s/resident-link", base,
-                 escaped_id ? escaped_id : household);
-        curl_free(escaped_id);
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        hdrs = curl_slist_append(hdrs, auth);
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, revoke ? "{\"revoke\": true}" : "{}");
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-        rc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_slist_free_all(hdrs);
-        curl_easy_cleanup(c);
-        fclose(f);
-        memset(auth, 0, sizeof(auth));
-        if (rc != CURLE_OK) {
-                fprintf(stderr, "doorwatchctl: cannot reach doorwatchd at %s: %s\n", base,
-                        curl_easy_strerror(rc));
-                return 1;
-        }
-
-        _cleanup_json_ cJSON *j = cJSON_Parse(body ? body : "");
+        r = api_post(ctl, path, revoke ? "{\"revoke\": true}" : "{}", &status, &j);
+        if (r != 0)
+                return r;
         const cJSON *link = cJSON_GetObjectItem(j, "url");
-        if (status != 200 || !cJSON_IsString(link)) {
-                const cJSON *err = cJSON_GetObjectItem(j, "error");
-                fprintf(stderr, "doorwatchctl: refused (HTTP %ld): %s\n", status,
-                        cJSON_IsString(err) ? err->valuestring : "no answer");
-                return 1;
-        }
+        if (status != 200 || !cJSON_IsString(link))
+                return api_refused(ctl, status, j);
         if (png && write_png(png, link->valuestring) != 0)
                 return 1;
         if (ctl->json) {

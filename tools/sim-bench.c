@@ -43,7 +43,6 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -57,6 +56,7 @@
 #include <unistd.h>
 
 #include "hashmap.h"
+#include "store.h"
 #include "timerq.h"
 #include "util.h"
 
@@ -625,8 +625,7 @@ struct run {
         double *lat_ms;
         size_t n_lat, cap_lat;
 
-        sqlite3 *ro;
-        sqlite3_stmt *max_stmt;
+        struct store *ro; /* the daemon's database, read-only */
 
         /* Soak: the workers acknowledge and resolve alerts (see worker_notified()). */
         bool workers_act;
@@ -1178,40 +1177,27 @@ static uint64_t in_flight(const struct run *r)
 
 static int64_t db_max_event(struct run *r)
 {
-        int64_t v = -1;
+        int64_t v;
 
-        if (!r->ro) {
-                if (sqlite3_open_v2(r->db, &r->ro, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-                    sqlite3_prepare_v2(r->ro, "SELECT coalesce(max(id), 0) FROM event", -1,
-                                       &r->max_stmt, NULL) != SQLITE_OK) {
-                        sqlite3_finalize(r->max_stmt);
-                        r->max_stmt = NULL;
-                        sqlite3_close(r->ro);
-                        r->ro = NULL;
-                        return -1;
-                }
-                sqlite3_busy_timeout(r->ro, 1000);
-        }
-        if (sqlite3_step(r->max_stmt) == SQLITE_ROW)
-                v = sqlite3_column_int64(r->max_stmt, 0);
-        sqlite3_reset(r->max_stmt);
-        return v;
+        if (!r->ro && store_open(r->db, false, true, &r->ro) < 0)
+                return -1;
+        return store_last_event_id(r->ro, &v) < 0 ? -1 : v;
 }
 
-static int64_t db_int(struct run *r, const char *sql, int64_t since)
+/* Events after since with this verdict. */
+static int64_t db_count(struct run *r, int64_t since, const char *verdict)
 {
-        sqlite3_stmt *st = NULL;
-        int64_t v = -1;
+        int64_t v;
 
         if (!r->ro && db_max_event(r) < 0)
                 return -1;
-        if (sqlite3_prepare_v2(r->ro, sql, -1, &st, NULL) == SQLITE_OK) {
-                sqlite3_bind_int64(st, 1, since);
-                if (sqlite3_step(st) == SQLITE_ROW)
-                        v = sqlite3_column_int64(st, 0);
-        }
-        sqlite3_finalize(st);
-        return v;
+        return store_count_events(r->ro, since, verdict, &v) < 0 ? -1 : v;
+}
+
+static int expected_cb(const struct store_event *e, void *userdata)
+{
+        *(bool *)userdata = str_eq(e->verdict, "expected");
+        return 0;
 }
 
 /* Pumps until `want` events after `base` are stored, or the timeout. Returns the time the
@@ -1259,6 +1245,7 @@ static int wait_settled(struct run *r, double since)
  * mix, and leaves the door closed again. */
 static int probe_mix(struct run *r)
 {
+        bool expected = false;
         double at;
         int e;
 
@@ -1273,12 +1260,10 @@ static int probe_mix(struct run *r)
                 e = wait_stored(r, 0, 2, 10, &at);
         if (e < 0)
                 return e;
-        r->mix = db_int(r,
-                        "SELECT count(*) FROM event WHERE uid = 'probe-open' AND verdict = "
-                        "'expected' AND ?1 >= 0",
-                        0) == 1
-                     ? MIX_SCHEDULE
-                     : MIX_CLOSED;
+        /* Household 0's door, as publish_raw() names it. */
+        if (store_get_event(r->ro, "d000000-door", "probe-open", expected_cb, &expected) < 0)
+                return -EIO;
+        r->mix = expected ? MIX_SCHEDULE : MIX_CLOSED;
         e = wait_settled(r, mono());
         r->notifications = 0;
         r->n_lat = 0;
@@ -1325,10 +1310,7 @@ static void run_end(struct run *r)
                 mosquitto_destroy(r->sub);
         }
         r->pub = r->sub = NULL;
-        sqlite3_finalize(r->max_stmt);
-        sqlite3_close(r->ro);
-        r->max_stmt = NULL;
-        r->ro = NULL;
+        r->ro = store_close(r->ro);
         if (stop_child(&r->daemon, SIGTERM) != 0)
                 say("%s: doorwatchd did not exit cleanly (see %s/doorwatchd.log)", r->name, r->dir);
         children[1] = 0;
@@ -1452,20 +1434,12 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
                 .syscw_per_event = have_sc ? (double)(scw1 - scw0) / (double)n : -1,
         };
         static const char *const verdicts[] = { "expected", "ignored", "alert" };
-        for (size_t i = 0; i < 3; i++) {
-                char sql[128];
-                snprintf(sql, sizeof(sql),
-                         "SELECT count(*) FROM event WHERE id > ?1 AND verdict = '%s'",
-                         verdicts[i]);
-                t->verdicts[i] = db_int(&r, sql, base);
-        }
+        for (size_t i = 0; i < 3; i++)
+                t->verdicts[i] = db_count(&r, base, verdicts[i]);
         if (res->ceiling_done)
                 t->ratio = t->events_per_s / res->ceiling_per_s;
         /* The daemon checkpoints and removes the WAL when it stops. */
-        sqlite3_finalize(r.max_stmt);
-        sqlite3_close(r.ro);
-        r.max_stmt = NULL;
-        r.ro = NULL;
+        r.ro = store_close(r.ro);
         stop_child(&r.daemon, SIGTERM);
         children[1] = 0;
         t->db_bytes_per_m = (double)(db_bytes(r.db) - size0) / (double)n * 1e6;
@@ -1808,7 +1782,7 @@ static int write_json(const struct opts *o, const struct machine *m, const struc
                 snprintf(v, sizeof(v), "%d.%d.%d", maj, min, rev);
                 cJSON_ReplaceItemInObject(mj, "libmosquitto", cJSON_CreateString(v));
         }
-        cJSON_AddStringToObject(mj, "sqlite", sqlite3_libversion());
+        cJSON_AddStringToObject(mj, "sqlite", store_sqlite_version());
         cJSON_AddStringToObject(mj, "note", "broker, daemon and load generator on this machine");
         oj = cJSON_AddObjectToObject(j, "options");
         cJSON_AddNumberToObject(oj, "events", (double)o->events);

@@ -22,8 +22,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "checkpoint.h"
 #include "store.h"
+#include "store/checkpoint.h"
+#include "store/sqlite.h"
 #include "util.h"
 
 #define NEVER 1000000000
@@ -46,8 +47,9 @@ static int setup(void **state)
         snprintf(fx->path, sizeof(fx->path), "%s/db.sqlite", fx->dir);
         if (sd_event_new(&fx->e) < 0 || store_open(fx->path, false, false, &fx->s) < 0)
                 return -1;
-        if (sqlite3_exec(store_db(fx->s), "CREATE TABLE scratch (k INTEGER PRIMARY KEY, v BLOB)",
-                         NULL, NULL, NULL) != SQLITE_OK)
+        if (sqlite3_exec(store_sqlite_db(fx->s),
+                         "CREATE TABLE scratch (k INTEGER PRIMARY KEY, v BLOB)", NULL, NULL,
+                         NULL) != SQLITE_OK)
                 return -1;
         *state = fx;
         return 0;
@@ -76,7 +78,7 @@ static void start(struct fixture *fx, int pages, int force_pages, int wal_max_pa
 static void commit_sql(struct fixture *fx, const char *sql)
 {
         assert_int_equal(store_begin(fx->s), 0);
-        assert_int_equal(sqlite3_exec(store_db(fx->s), sql, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(store_sqlite_db(fx->s), sql, NULL, NULL, NULL), SQLITE_OK);
         assert_int_equal(store_commit(fx->s), 0);
         if (fx->c)
                 checkpointer_committed(fx->c);
@@ -152,12 +154,12 @@ static void test_thread_checkpoints_and_wal_starts_over(void **state)
         assert_int_equal(fx->st.thread_runs, 1);
         assert_int_equal(fx->st.failures, 0);
         assert_int_equal(fx->st.wal_restarts, 0);
-        assert_true(store_wal_frames(fx->s) >= 8);
+        assert_true(sqlite_wal_frames(fx->s) >= 8);
 
         /* So the next commit writes at the start of the WAL again. */
         commit_row(fx);
         assert_int_equal(fx->st.wal_restarts, 1);
-        assert_true(store_wal_frames(fx->s) <= 4);
+        assert_true(sqlite_wal_frames(fx->s) <= 4);
         assert_false(checkpointer_failing(fx->c));
 
         fx->c = checkpointer_free(fx->c);
@@ -167,10 +169,10 @@ static void test_thread_checkpoints_and_wal_starts_over(void **state)
 /* Frames the commit added to the WAL (all of them when it started the WAL over). */
 static int commit_row_frames(struct fixture *fx)
 {
-        int before = store_wal_frames(fx->s), after;
+        int before = sqlite_wal_frames(fx->s), after;
 
         commit_row(fx);
-        after = store_wal_frames(fx->s);
+        after = sqlite_wal_frames(fx->s);
         return after >= before ? after - before : after;
 }
 
@@ -219,7 +221,7 @@ static void test_wal_starts_over_under_continuous_writes(void **state)
         start(fx, 8, NEVER, 32);
         for (i = 0; i < 20000 && fx->st.wal_restarts < 5; i++) {
                 commit_row(fx);
-                max_frames = MAX(max_frames, store_wal_frames(fx->s));
+                max_frames = MAX(max_frames, sqlite_wal_frames(fx->s));
                 while (sd_event_run(fx->e, 0) > 0)
                         ;
         }
@@ -236,7 +238,7 @@ static void test_wal_starts_over_under_continuous_writes(void **state)
         commit_until_asked(fx);
         settle(fx);
         commit_row(fx);
-        assert_true(store_wal_frames(fx->s) <= 4);
+        assert_true(sqlite_wal_frames(fx->s) <= 4);
 }
 
 static int on_busy(sd_event_source *s, void *userdata)
@@ -308,10 +310,10 @@ static void test_failures_are_counted_until_one_succeeds(void **state)
         start(fx, NEVER, NEVER, NEVER);
         for (int i = 0; i < 300; i++)
                 commit_row(fx);
-        assert_int_equal(store_checkpoint(store_db(fx->s), &log, &ckpt), 0);
+        assert_int_equal(sqlite_checkpoint(store_sqlite_db(fx->s), &log, &ckpt), 0);
         assert_int_equal(log, ckpt);
         commit_sql(fx, "UPDATE scratch SET v = randomblob(3000) WHERE k = 1");
-        assert_true(store_wal_frames(fx->s) <= 4);
+        assert_true(sqlite_wal_frames(fx->s) <= 4);
 
         assert_int_equal(stat(fx->path, &sb), 0);
         signal(SIGXFSZ, SIG_IGN);

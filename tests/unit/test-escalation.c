@@ -27,6 +27,7 @@
 #include "escalation.h"
 #include "log.h"
 #include "store.h"
+#include "store/sqlite.h"
 #include "util.h"
 
 #define MIN_ (60 * USEC_PER_SEC)
@@ -370,7 +371,7 @@ static void fx_raise(struct fx *fx, int64_t t, const char *event_id, char buf[AL
         assert_int_equal(store_commit(fx->store), 0);
         sqlite3_stmt *st;
         assert_int_equal(
-            sqlite3_prepare_v2(store_db(fx->store),
+            sqlite3_prepare_v2(store_sqlite_db(fx->store),
                                "SELECT id FROM alert ORDER BY raised_usec DESC, id DESC", -1, &st,
                                NULL),
             SQLITE_OK);
@@ -388,7 +389,7 @@ static const char *fired_at(struct fx *fx, int64_t t, const char *kind_filter, i
 
         assert_int_equal(
             sqlite3_prepare_v2(
-                store_db(fx->store),
+                store_sqlite_db(fx->store),
                 "SELECT (SELECT step || '/' || round || '/' || kind FROM notification"
                 "         WHERE created_usec = ?1 AND kind LIKE ?2 LIMIT 1) || ': ' ||"
                 "       group_concat(w, ','), (SELECT count(*) FROM notification"
@@ -413,7 +414,8 @@ static int64_t db_int(struct fx *fx, const char *sql)
         sqlite3_stmt *st;
         int64_t v = -1;
 
-        assert_int_equal(sqlite3_prepare_v2(store_db(fx->store), sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(fx->store), sql, -1, &st, NULL),
+                         SQLITE_OK);
         if (sqlite3_step(st) == SQLITE_ROW)
                 v = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
@@ -528,7 +530,7 @@ static void test_engine_ack_at_each_step_stops(void **state)
                 }
                 ack_at = engine_next_deadline(fx->engine) - USEC_PER_SEC;
                 before = db_int(fx, "SELECT count(*) FROM notification WHERE kind != 'ack_notice'");
-                assert_int_equal(engine_ack(fx->engine, acker, id, "mqtt", ack_at, &error),
+                assert_int_equal(engine_ack(fx->engine, acker, id, CHANNEL_MQTT, ack_at, &error),
                                  ENGINE_OK);
                 assert_int_equal(store_commit(fx->store), 0);
                 /* One notice per channel of everyone else notified (w-c1 has two). */
@@ -565,21 +567,23 @@ static void test_engine_refusals_and_resolve(void **state)
         int64_t t = fx->t0;
 
         fx_raise(fx, t, "e-1", id);
-        assert_int_equal(
-            engine_ack(fx->engine, config_worker(c, "w-c1"), "a-19990101-0001", "mqtt", t, &error),
-            ENGINE_E_REFUSED);
+        assert_int_equal(engine_ack(fx->engine, config_worker(c, "w-c1"), "a-19990101-0001",
+                                    CHANNEL_MQTT, t, &error),
+                         ENGINE_E_UNKNOWN);
         assert_string_equal(error, "unknown alert");
-        assert_int_equal(engine_ack(fx->engine, config_worker(c, "w-x1"), id, "mqtt", t, &error),
-                         ENGINE_E_REFUSED);
+        assert_int_equal(
+            engine_ack(fx->engine, config_worker(c, "w-x1"), id, CHANNEL_MQTT, t, &error),
+            ENGINE_E_FORBIDDEN);
         assert_string_equal(error, "worker may not act on this alert");
         assert_int_equal(
-            engine_resolve(fx->engine, config_worker(c, "w-c1"), id, NULL, "mqtt", t, &error),
+            engine_resolve(fx->engine, config_worker(c, "w-c1"), id, NULL, CHANNEL_MQTT, t, &error),
             ENGINE_E_REFUSED);
-        assert_string_equal(error, "\"note\" missing");
+        assert_string_equal(error, "\"note\" missing or empty");
         assert_int_equal(
-            engine_ack(fx->engine, config_worker(c, "w-cmd"), id, "cli", t + 1, &error), ENGINE_OK);
+            engine_ack(fx->engine, config_worker(c, "w-cmd"), id, CHANNEL_CLI, t + 1, &error),
+            ENGINE_OK);
         assert_int_equal(
-            engine_ack(fx->engine, config_worker(c, "w-c1"), id, "mqtt", t + 2, &error),
+            engine_ack(fx->engine, config_worker(c, "w-c1"), id, CHANNEL_MQTT, t + 2, &error),
             ENGINE_E_REFUSED);
         assert_string_equal(error, "alert already acknowledged");
         assert_int_equal(store_commit(fx->store), 0);
@@ -589,34 +593,35 @@ static void test_engine_refusals_and_resolve(void **state)
         /* w-cmd was not notified: all three team members hear of it (w-c1 twice). */
         assert_int_equal(db_int(fx, "SELECT count(*) FROM notification WHERE kind = 'ack_notice'"),
                          4);
-        assert_int_equal(db_int(fx, "SELECT count(*) FROM notification WHERE kind = 'ack_notice'"
-                                    " AND json_extract(payload, '$.text') LIKE"
-                                    " '【居家观察】长虹路 12号 3栋 402 的告警已由 指挥中心 确认。%'"
-                                    " AND json_extract(payload, '$.channel') = 'operator CLI'"),
-                         4);
+        assert_int_equal(
+            db_int(fx, "SELECT count(*) FROM notification WHERE kind = 'ack_notice'"
+                       " AND json_extract(payload, '$.text') LIKE"
+                       " '【居家观察】长虹路 12号 3栋 402 的告警已由 指挥中心 确认（命令行）。%'"
+                       " AND json_extract(payload, '$.channel') = 'cli'"),
+            4);
 
         /* After ack_absorb, a new opening raises a new alert and drops the old one from
          * memory; it can still be resolved (and only once). */
         fx_raise(fx, t + 31 * MIN_, "e-2", id2);
         assert_string_not_equal(id, id2);
         assert_null(engine_find_alert(fx->engine, id));
-        assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-x1"), id, "x", "mqtt",
+        assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-x1"), id, "x", CHANNEL_MQTT,
                                         t + 32 * MIN_, &error),
-                         ENGINE_E_REFUSED);
+                         ENGINE_E_FORBIDDEN);
         assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-c1"), id, "家属倒垃圾",
-                                        "mqtt", t + 32 * MIN_, &error),
+                                        CHANNEL_MQTT, t + 32 * MIN_, &error),
                          ENGINE_OK);
-        assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-c1"), id, "again", "mqtt",
-                                        t + 33 * MIN_, &error),
+        assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-c1"), id, "again",
+                                        CHANNEL_MQTT, t + 33 * MIN_, &error),
                          ENGINE_E_REFUSED);
         assert_string_equal(error, "alert already resolved");
-        assert_int_equal(
-            engine_ack(fx->engine, config_worker(c, "w-c1"), id, "mqtt", t + 33 * MIN_, &error),
-            ENGINE_E_REFUSED);
+        assert_int_equal(engine_ack(fx->engine, config_worker(c, "w-c1"), id, CHANNEL_MQTT,
+                                    t + 33 * MIN_, &error),
+                         ENGINE_E_REFUSED);
         assert_string_equal(error, "alert already resolved");
         /* Resolving the open one stops its escalation. */
-        assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-ld"), id2, "ok", "mqtt",
-                                        t + 34 * MIN_, &error),
+        assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-ld"), id2, "ok",
+                                        CHANNEL_MQTT, t + 34 * MIN_, &error),
                          ENGINE_OK);
         assert_int_equal(store_commit(fx->store), 0);
         int64_t before = db_int(fx, "SELECT count(*) FROM notification");

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "reload.h"
 #include "store.h"
+#include "store/sqlite.h"
 #include "util.h"
 
 #define H_ USEC_PER_HOUR
@@ -582,7 +583,8 @@ static int64_t db_int(struct fx *fx, const char *fmt, ...)
         va_start(ap, fmt);
         sql = sqlite3_vmprintf(fmt, ap);
         va_end(ap);
-        assert_int_equal(sqlite3_prepare_v2(store_db(fx->store), sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(fx->store), sql, -1, &st, NULL),
+                         SQLITE_OK);
         if (sqlite3_step(st) == SQLITE_ROW)
                 v = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
@@ -600,7 +602,8 @@ static const char *db_text(struct fx *fx, const char *fmt, ...)
         va_start(ap, fmt);
         sql = sqlite3_vmprintf(fmt, ap);
         va_end(ap);
-        assert_int_equal(sqlite3_prepare_v2(store_db(fx->store), sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(fx->store), sql, -1, &st, NULL),
+                         SQLITE_OK);
         out[0] = 0;
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
                 snprintf(out, sizeof(out), "%s", (const char *)sqlite3_column_text(st, 0));
@@ -760,7 +763,8 @@ static void test_engine_reminders_recovery_and_ack(void **state)
         assert_int_equal(db_int(fx, "SELECT count FROM alert WHERE id = %Q", id), 2);
         assert_int_equal(db_int(fx, "SELECT next_usec FROM alert WHERE id = %Q", id),
                          fx->t0 + 94 * H_);
-        assert_int_equal(engine_ack(fx->engine, w, id, "cli", fx->t0 + 71 * H_, &error), ENGINE_OK);
+        assert_int_equal(engine_ack(fx->engine, w, id, CHANNEL_CLI, fx->t0 + 71 * H_, &error),
+                         ENGINE_OK);
         assert_int_equal(store_commit(fx->store), 0);
         tick(fx, fx->t0 + 120 * H_);
         assert_int_equal(db_int(fx, "SELECT reminders FROM alert WHERE id = %Q", id), 2);
@@ -829,7 +833,8 @@ static void test_engine_battery_once_a_day(void **state)
         assert_int_equal(db_int(fx, "SELECT count FROM alert WHERE id = %Q", id), 2);
         assert_int_equal(db_int(fx, "SELECT count(*) FROM notification"), 2);
         /* acked, absorb over: still at most one a day */
-        assert_int_equal(engine_ack(fx->engine, w, id, "cli", fx->t0 + 2 * H_, &error), ENGINE_OK);
+        assert_int_equal(engine_ack(fx->engine, w, id, CHANNEL_CLI, fx->t0 + 2 * H_, &error),
+                         ENGINE_OK);
         assert_int_equal(store_commit(fx->store), 0);
         handle(fx, "d-z1", (struct event)BATTERY(.battery_percent = 10), fx->t0 + 5 * H_, &v);
         assert_int_equal(v.kind, VERDICT_IGNORED);

@@ -19,6 +19,7 @@
 #include "notify/notify.h"
 #include "outbox.h"
 #include "store.h"
+#include "store/sqlite.h"
 #include "util.h"
 
 #define HOLD ((enum notify_outcome)99) /* the scripted send never completes by itself */
@@ -207,7 +208,8 @@ static const char *row_text(struct t *t, const char *sql, const char *id)
         sqlite3_stmt *st;
 
         store_commit(t->store);
-        assert_int_equal(sqlite3_prepare_v2(store_db(t->store), sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(t->store), sql, -1, &st, NULL),
+                         SQLITE_OK);
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         buf[0] = 0;
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))

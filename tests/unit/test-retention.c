@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "retention.h"
 #include "store.h"
+#include "store/sqlite.h"
 #include "util.h"
 
 #include <cmocka.h>
@@ -101,7 +102,8 @@ static int64_t count(struct fx *fx, const char *sql)
 {
         sqlite3_stmt *st;
         int64_t v = -1;
-        assert_int_equal(sqlite3_prepare_v2(store_db(fx->store), sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(fx->store), sql, -1, &st, NULL),
+                         SQLITE_OK);
         if (sqlite3_step(st) == SQLITE_ROW)
                 v = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);

@@ -1,7 +1,10 @@
 /* test-store.c: id allocation (store_next_id) with counters cached between commits: ids
  * go on across commits and reopenings, a ROLLBACK TO a savepoint hands out again exactly
  * the ids it rolled back and never one from before the savepoint, a failed transaction
- * loses nothing committed, prefixes and days count separately. */
+ * loses nothing committed, prefixes and days count separately. The backend is chosen from
+ * the database string: a path is SQLite, a PostgreSQL URI is refused (not yet supported)
+ * and so is any other URI, without creating a file. The typed reads return what was
+ * written, one record per row, filtered and ordered as they promise; none of them writes. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "config.h"
 #include "store.h"
 #include "util.h"
 
@@ -93,10 +98,393 @@ static void test_ids(void **state)
         store_close(s);
 }
 
+/* ---- typed reads ---- */
+
+#define T0 (DAY1 + 3600 * USEC_PER_SEC)
+
+struct rows {
+        char text[16][160];
+        size_t n;
+};
+
+static void add_row(struct rows *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_row(struct rows *r, const char *fmt, ...)
+{
+        va_list ap;
+
+        assert_true(r->n < ELEMENTSOF(r->text));
+        va_start(ap, fmt);
+        vsnprintf(r->text[r->n++], sizeof(r->text[0]), fmt, ap);
+        va_end(ap);
+}
+
+#define S(v) ((v) ? (v) : "-")
+
+static int alert_cb(const struct store_alert_row *a, void *userdata)
+{
+        add_row(userdata, "%s %s %s %s %s c%d s%d r%d m%d %lld %lld %lld %s %s %lld %s %s %lld %s",
+                a->id, S(a->household), S(a->community), a->kind, a->state, a->count, a->step,
+                a->round, a->reminders, (long long)(a->raised_usec - T0),
+                (long long)(a->last_event_usec - T0), (long long)a->next_usec, S(a->acked_by),
+                S(a->ack_channel), (long long)a->acked_usec, S(a->resolved_by),
+                S(a->resolve_channel), (long long)a->resolved_usec, S(a->note));
+        return 0;
+}
+
+static int alert_id_cb(const struct store_alert_row *a, void *userdata)
+{
+        add_row(userdata, "%s", a->id);
+        return 0;
+}
+
+static int event_cb(const struct store_event *e, void *userdata)
+{
+        add_row(userdata, "%s %s %s %s ts=%s%g %s %s %s", S(e->uid), e->device, e->type,
+                S(e->state), e->has_ts ? "" : "none/", e->ts, e->verdict, e->reason,
+                S(e->alert_id));
+        return 0;
+}
+
+static int action_cb(const struct store_action *a, void *userdata)
+{
+        add_row(userdata, "%s %s %s %s %lld %s", a->kind, S(a->actor), a->channel, a->target,
+                (long long)(a->usec - T0), S(a->detail));
+        return 0;
+}
+
+static int notification_cb(const struct store_notification *n, void *userdata)
+{
+        add_row(userdata, "%s %s %s %s %s r%d p%d %s a%d %s %lld %lld", n->id, n->alert_id,
+                S(n->worker), n->channel, S(n->kind), n->round, n->priority,
+                notification_state_to_string(n->state), n->attempts, S(n->last_error),
+                (long long)n->delivered_usec, (long long)n->dead_usec);
+        return 0;
+}
+
+static int pass_cb(const struct store_pass *p, void *userdata)
+{
+        add_row(userdata, "%lld %s %s %d%d", (long long)p->id, p->household, p->reason, p->overdue,
+                p->done);
+        return 0;
+}
+
+static int timeline_cb(const struct store_timeline_entry *e, void *userdata)
+{
+        add_row(userdata, "%d %lld %s %s %s %s %d %s %s %s", (int)e->kind,
+                (long long)(e->usec - T0), S(e->source), S(e->channel), S(e->what), S(e->state),
+                e->retained, S(e->verdict), S(e->detail), S(e->alert));
+        return 0;
+}
+
+static int stop_cb(const struct store_alert_row *a, void *userdata)
+{
+        ++*(int *)userdata;
+        return -ECANCELED;
+}
+
+static void expect_rows(const struct rows *r, const char *const *want, size_t n)
+{
+        for (size_t i = 0; i < n && i < r->n; i++)
+                assert_string_equal(r->text[i], want[i]);
+        assert_int_equal(r->n, n);
+}
+#define EXPECT_ROWS(r, ...)                                                                        \
+        do {                                                                                       \
+                static const char *const want_[] = { __VA_ARGS__ };                                \
+                expect_rows(r, want_, ELEMENTSOF(want_));                                          \
+        } while (0)
+
+static void insert_alert(struct store *s, const char *id, struct household *hh, enum alert_kind k,
+                         int64_t raised, const char *event_uid)
+{
+        struct alert a = {
+                .household = hh,
+                .device_id = "d-1",
+                .event_uid = (char *)event_uid,
+                .raised_usec = raised,
+                .last_event_usec = raised,
+                .next_usec = raised + 60 * USEC_PER_SEC,
+                .event_ts = event_uid[0] ? 1580961600.5 : 0,
+                .count = 1,
+                .round = 1,
+                .kind = k,
+                .severity = alert_kind_default_severity(k),
+                .state = ALERT_OPEN,
+        };
+        snprintf(a.id, sizeof(a.id), "%s", id);
+        assert_int_equal(store_insert_alert(s, &a, hh ? hh->community_id : NULL, "why"), 0);
+}
+
+static void insert_event(struct store *s, const char *uid, const char *type, const char *state,
+                         int64_t at, const char *verdict, const char *alert_id)
+{
+        assert_int_equal(store_insert_event(s,
+                                            &(struct store_event){
+                                                .device = "d-1",
+                                                .household = "H-1",
+                                                .source = "native",
+                                                .uid = uid,
+                                                .type = type,
+                                                .state = state,
+                                                .has_ts = uid != NULL,
+                                                .ts = 0,
+                                                .recv_usec = at,
+                                                .event_usec = at,
+                                                .retained = state && !uid,
+                                                .verdict = verdict,
+                                                .reason = "because",
+                                                .alert_id = alert_id,
+                                                .payload = "{}",
+                                                .payload_len = 2,
+                                            },
+                                            NULL),
+                         0);
+}
+
+static void insert_notification(struct store *s, const char *id, const char *alert_id,
+                                const char *worker, int64_t created)
+{
+        assert_int_equal(store_insert_notification(s,
+                                                   &(struct store_notification){
+                                                       .id = id,
+                                                       .alert_id = alert_id,
+                                                       .worker = worker,
+                                                       .channel = "mqtt",
+                                                       .step = "team",
+                                                       .round = 1,
+                                                       .kind = worker ? NULL : "reminder",
+                                                       .priority = worker ? 0 : 1,
+                                                       .payload = "{\"kind\":\"x\"}",
+                                                       .created_usec = created,
+                                                       .next_usec = created,
+                                                   }),
+                         0);
+}
+
+static void test_reads(void **state)
+{
+        struct household h1 = { .id = "H-1", .community_id = "c-1" };
+        struct household h2 = { .id = "H-2", .community_id = "c-2" };
+        struct store_alert_counts counts;
+        struct store_alert_row none = { 0 };
+        struct rows r = { 0 };
+        struct store *s;
+        int64_t v;
+        int n = 0;
+
+        assert_int_equal(store_open(path, false, false, &s), 0);
+        assert_int_equal(store_last_event_id(s, &v), 0);
+        assert_int_equal(v, 0);
+        insert_alert(s, "a-1", &h1, ALERT_DOOR_OPEN_UNEXPECTED, T0 + 10, "e-1");
+        insert_alert(s, "a-2", &h2, ALERT_TAMPER, T0 + 20, "");
+        insert_alert(s, "a-3", NULL, ALERT_STORAGE_FAILED, T0 + 20, "");
+        insert_alert(s, "a-4", &h1, ALERT_DOOR_HELD_OPEN, T0 + 5, "");
+        assert_int_equal(store_set_alert_acked(s, "a-2", "w-1", "mqtt", T0 + 30), 0);
+        assert_int_equal(store_set_alert_resolved(s, "a-4", "w-2", "cli", T0 + 40, "fine"), 0);
+        insert_event(s, "e-1", "door", "open", T0 + 10, "alert", "a-1");
+        insert_event(s, "e-2", "door", "closed", T0 + 12, "ignored", "a-1");
+        insert_event(s, NULL, "door", "open", T0 + 1, "ignored", NULL);
+        insert_event(s, "e-3", "ring", NULL, T0 + 11, "expected", NULL);
+        assert_int_equal(store_insert_action(s, "checkin", "w-1", "mqtt", "H-1", T0 + 2, NULL), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w-1", "mqtt", "a-2", T0 + 30, NULL), 0);
+        assert_int_equal(store_insert_action(s, "resolve", "w-2", "cli", "a-4", T0 + 40, "fine"),
+                         0);
+        insert_notification(s, "n-1", "a-1", "w-1", T0 + 10);
+        insert_notification(s, "n-2", "a-1", NULL, T0 + 11);
+        insert_notification(s, "n-3", "a-2", "w-1", T0 + 20);
+        assert_int_equal(
+            store_set_notification_state(s, "n-1", NOTIFICATION_DELIVERED, 1, T0, NULL, T0 + 15),
+            0);
+        assert_int_equal(
+            store_set_notification_state(s, "n-3", NOTIFICATION_DEAD, 8, T0, "gone", T0 + 25), 0);
+        assert_int_equal(store_insert_pass(s,
+                                           &(struct store_pass){ .household = "H-1",
+                                                                 .worker = "w-1",
+                                                                 .channel = "mqtt",
+                                                                 .reason = "hospital",
+                                                                 .from_usec = T0,
+                                                                 .to_usec = T0 + 100 },
+                                           NULL),
+                         0);
+        assert_int_equal(store_insert_pass(s,
+                                           &(struct store_pass){ .household = "H-2",
+                                                                 .worker = "w-1",
+                                                                 .channel = "mqtt",
+                                                                 .reason = "exam",
+                                                                 .from_usec = T0 - 50,
+                                                                 .to_usec = T0 + 200 },
+                                           NULL),
+                         0);
+        assert_int_equal(store_update_pass(s, &(struct store_pass){ .id = 2, .done = true }), 0);
+        assert_int_equal(store_commit(s), 0);
+
+        /* Alerts: one full record; filters; both orders, ties broken by id; limits. */
+        assert_int_equal(store_get_alert(s, "a-2", alert_cb, &r), 0);
+        EXPECT_ROWS(&r,
+                    "a-2 H-2 c-2 tamper acked c1 s0 r1 m0 20 20 0 w-1 mqtt 1580965200000030 - - "
+                    "0 -");
+        r.n = 0;
+        assert_int_equal(store_get_alert(s, "a-4", alert_cb, &r), 0);
+        EXPECT_ROWS(&r, "a-4 H-1 c-1 door_held_open resolved c1 s0 r1 m0 5 5 0 - - 0 w-2 cli "
+                        "1580965200000040 fine");
+        assert_int_equal(store_get_alert(s, "a-9", alert_cb, &none), STORE_E_NOT_FOUND);
+        r.n = 0;
+        assert_int_equal(store_list_alerts(s, NULL, alert_id_cb, &r), 0);
+        EXPECT_ROWS(&r, "a-4", "a-1", "a-2", "a-3");
+        r.n = 0;
+        assert_int_equal(store_list_alerts(s, &(struct store_alert_filter){ .newest_first = true },
+                                           alert_id_cb, &r),
+                         0);
+        EXPECT_ROWS(&r, "a-3", "a-2", "a-1", "a-4");
+        r.n = 0;
+        assert_int_equal(store_foreach_live_alert(s, alert_id_cb, &r), 0);
+        EXPECT_ROWS(&r, "a-1", "a-2", "a-3");
+        r.n = 0;
+        assert_int_equal(
+            store_list_alerts(
+                s, &(struct store_alert_filter){ .states = STORE_ALERTS_LIVE, .household = "H-1" },
+                alert_id_cb, &r),
+            0);
+        EXPECT_ROWS(&r, "a-1");
+        r.n = 0;
+        assert_int_equal(store_list_alerts(s,
+                                           &(struct store_alert_filter){
+                                               .states = 1u << ALERT_RESOLVED,
+                                               .community = "c-1",
+                                           },
+                                           alert_id_cb, &r),
+                         0);
+        EXPECT_ROWS(&r, "a-4");
+        r.n = 0;
+        assert_int_equal(
+            store_list_alerts(s, &(struct store_alert_filter){ .newest_first = true, .limit = 2 },
+                              alert_id_cb, &r),
+            0);
+        EXPECT_ROWS(&r, "a-3", "a-2");
+        assert_int_equal(store_list_alerts(s, NULL, stop_cb, &n), -ECANCELED);
+        assert_int_equal(n, 1);
+        assert_int_equal(store_count_live_alerts(s, &counts), 0);
+        assert_int_equal(counts.open[ALERT_DOOR_OPEN_UNEXPECTED], 1);
+        assert_int_equal(counts.acked[ALERT_TAMPER], 1);
+        assert_int_equal(counts.open[ALERT_STORAGE_FAILED], 1);
+        assert_int_equal(counts.open[ALERT_DOOR_HELD_OPEN] + counts.acked[ALERT_DOOR_HELD_OPEN], 0);
+
+        /* Events: an alert's, by event time; one by (device, uid); counts after an id. */
+        r.n = 0;
+        assert_int_equal(store_list_alert_events(s, "H-1", "a-1", 10, event_cb, &r), 0);
+        EXPECT_ROWS(&r, "e-1 d-1 door open ts=0 alert because a-1",
+                    "e-2 d-1 door closed ts=0 ignored because a-1");
+        r.n = 0;
+        assert_int_equal(store_list_alert_events(s, "H-1", "a-1", 1, event_cb, &r), 0);
+        assert_int_equal(r.n, 1);
+        r.n = 0;
+        assert_int_equal(store_get_event(s, "d-1", "e-3", event_cb, &r), 0);
+        EXPECT_ROWS(&r, "e-3 d-1 ring - ts=0 expected because -");
+        assert_int_equal(store_get_event(s, "d-1", "e-9", event_cb, &r), STORE_E_NOT_FOUND);
+        assert_int_equal(store_last_event_id(s, &v), 0);
+        assert_int_equal(v, 4);
+        assert_int_equal(store_count_events(s, 1, "ignored", &v), 0);
+        assert_int_equal(v, 2);
+        assert_int_equal(store_count_events(s, 0, "alert", &v), 0);
+        assert_int_equal(v, 1);
+
+        /* Actions about a target, in the order they happened. */
+        r.n = 0;
+        assert_int_equal(store_list_actions(s, "a-4", action_cb, &r), 0);
+        EXPECT_ROWS(&r, "resolve w-2 cli a-4 40 fine");
+
+        /* Notifications: by alert oldest first, by state newest first. */
+        r.n = 0;
+        assert_int_equal(
+            store_list_notifications(s, &(struct store_notification_filter){ .alert_id = "a-1" },
+                                     notification_cb, &r),
+            0);
+        EXPECT_ROWS(&r, "n-1 a-1 w-1 mqtt alert r1 p0 delivered a1 - 1580965200000015 0",
+                    "n-2 a-1 - mqtt reminder r1 p1 pending a0 - 0 0");
+        r.n = 0;
+        assert_int_equal(store_list_notifications(
+                             s,
+                             &(struct store_notification_filter){
+                                 .states = (1u << NOTIFICATION_DEAD) | (1u << NOTIFICATION_PENDING),
+                                 .newest_first = true,
+                             },
+                             notification_cb, &r),
+                         0);
+        EXPECT_ROWS(&r, "n-3 a-2 w-1 mqtt alert r1 p0 dead a8 gone 0 1580965200000025",
+                    "n-2 a-1 - mqtt reminder r1 p1 pending a0 - 0 0");
+
+        /* Passes: not done (the engine's), every one, and those done not yet ended. */
+        r.n = 0;
+        assert_int_equal(store_foreach_pending_pass(s, pass_cb, &r), 0);
+        EXPECT_ROWS(&r, "1 H-1 hospital 00");
+        r.n = 0;
+        assert_int_equal(
+            store_list_passes(s, &(struct store_pass_filter){ .all = true }, pass_cb, &r), 0);
+        EXPECT_ROWS(&r, "2 H-2 exam 01", "1 H-1 hospital 00");
+        r.n = 0;
+        assert_int_equal(
+            store_list_passes(s, &(struct store_pass_filter){ .now_usec = T0 + 150 }, pass_cb, &r),
+            0);
+        EXPECT_ROWS(&r, "2 H-2 exam 01", "1 H-1 hospital 00");
+        r.n = 0;
+        assert_int_equal(store_list_passes(s,
+                                           &(struct store_pass_filter){ .household = "H-2",
+                                                                        .now_usec = T0 + 250 },
+                                           pass_cb, &r),
+                         0);
+        assert_int_equal(r.n, 0);
+
+        /* The household's timeline: events, commands, alerts no event names, acks and
+         * resolves of its alerts, in time order. */
+        r.n = 0;
+        assert_int_equal(store_household_timeline(s, "H-1", T0 + 2, timeline_cb, &r), 0);
+        EXPECT_ROWS(
+            &r, "1 2 w-1 mqtt checkin - 0 - - -", "2 5 - - door_held_open - 0 - why a-4",
+            "0 10 d-1 - door open 0 alert because a-1", "0 11 d-1 - ring - 0 expected because -",
+            "0 12 d-1 - door closed 0 ignored because a-1", "3 40 w-2 cli resolve - 0 - fine a-4");
+        r.n = 0;
+        assert_int_equal(store_household_timeline(s, "H-1", 0, timeline_cb, &r), 0);
+        assert_string_equal(r.text[0], "0 1 d-1 - door open 1 ignored because -");
+        store_close(s);
+}
+
+static void test_backend_choice(void **state)
+{
+        static const char *const uris[] = {
+                "postgresql://doorwatch@127.0.0.1:5432/doorwatch?sslmode=disable",
+                "postgres://doorwatch@localhost/doorwatch",
+                "mysql://doorwatch@localhost/doorwatch",
+        };
+        struct store *s = NULL;
+        struct stat st;
+        char file[160];
+        _cleanup_free_ char *joined = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(uris); i++) {
+                assert_int_equal(store_open(uris[i], false, false, &s), -EPROTONOSUPPORT);
+                assert_null(s);
+                assert_int_equal(store_backup(uris[i], path, NULL), -EPROTONOSUPPORT);
+        }
+        assert_int_equal(stat("postgresql:", &st), -1);
+        assert_int_equal(stat(path, &st), -1);
+
+        /* The configuration joins relative paths to its directory, but not a URI. */
+        joined = path_join("/etc/doorwatch", uris[0]);
+        assert_string_equal(joined, uris[0]);
+
+        /* A path with a colon in it is still a path. */
+        snprintf(file, sizeof(file), "%s/a:b.db", dir);
+        assert_int_equal(store_open(file, false, false, &s), 0);
+        store_close(s);
+        assert_int_equal(stat(file, &st), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_ids, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_backend_choice, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reads, setup, teardown),
         };
         setenv("TZ", "Asia/Shanghai", 1);
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,12 +1,17 @@
-/* backup.c: online backup of the SQLite database (see backup.h).
+/* backup.c: online backup of the SQLite database (store_backup(), `doorwatchctl backup`).
+ *
+ * The database at src_path is copied to dest_path with SQLite's online backup API from a
+ * read-only connection: one read transaction, so the copy is the state after some commit
+ * of the daemon, which keeps writing meanwhile (WAL: readers do not block the writer).
+ * The copy is written to a temporary file beside dest_path (mode 0640), switched to
+ * journal_mode=DELETE so it is one self-contained file, checked (PRAGMA quick_check),
+ * fsync'd and renamed over dest_path, so dest_path is never a partial copy.
  *
  * sqlite3_backup_step(-1) copies every page inside one read transaction of the source.
  * Stepping in smaller chunks would let the daemon's commits in between restart the copy
  * (SQLite restarts a backup whose source another connection changed), which under a
  * steady event stream might never finish; one step holds only a WAL read snapshot, which
  * does not block the daemon, merely defers checkpoints for the duration of the copy. */
-#include "backup.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -19,6 +24,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sqlite.h"
 #include "util.h"
 
 #define BACKUP_BUSY_RETRIES 50 /* x 100 ms */
@@ -83,7 +89,7 @@ static int copy_pages(sqlite3 *src, sqlite3 *dst)
         return 0;
 }
 
-static int finish_copy(sqlite3 *dst, struct backup_info *info)
+static int finish_copy(sqlite3 *dst, struct store_backup_info *info)
 {
         sqlite3_stmt *st = NULL;
         char *msg = NULL;
@@ -120,7 +126,7 @@ static int finish_copy(sqlite3 *dst, struct backup_info *info)
         return 0;
 }
 
-int backup_database(const char *src_path, const char *dest_path, struct backup_info *info)
+int sqlite_backup(const char *src_path, const char *dest_path, struct store_backup_info *info)
 {
         _cleanup_free_ char *tmp = NULL, *dir_copy = NULL;
         sqlite3 *src = NULL, *dst = NULL;

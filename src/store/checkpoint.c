@@ -20,10 +20,11 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "sqlite.h"
 #include "util.h"
 
 struct checkpoint_result {
-        int r;         /* 0 or negative errno (store_checkpoint()) */
+        int r;         /* 0 or negative errno (sqlite_checkpoint()) */
         int log, ckpt; /* frames in the WAL, and of them copied */
         int64_t usec;  /* how long it took */
         char error[160];
@@ -63,7 +64,7 @@ static void run_checkpoint(sqlite3 *db, struct checkpoint_result *ret)
         int64_t t0 = now_monotonic_usec();
 
         *ret = (struct checkpoint_result){ 0 };
-        ret->r = store_checkpoint(db, &ret->log, &ret->ckpt);
+        ret->r = sqlite_checkpoint(db, &ret->log, &ret->ckpt);
         ret->usec = now_monotonic_usec() - t0;
         if (ret->r < 0)
                 snprintf(ret->error, sizeof(ret->error), "%s", sqlite3_errmsg(db));
@@ -140,7 +141,7 @@ static void finish_on_loop(struct checkpointer *c)
 
         c->finish_wanted = false;
         c->finish_commits = 0;
-        run_checkpoint(store_db(c->store), &r);
+        run_checkpoint(store_sqlite_db(c->store), &r);
         account(c, &r, true);
 }
 
@@ -209,8 +210,11 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 void checkpointer_committed(struct checkpointer *c)
 {
-        int frames = store_wal_frames(c->store);
+        int frames;
 
+        if (!c)
+                return;
+        frames = sqlite_wal_frames(c->store);
         if (frames < c->wal_frames) {
                 c->stats->wal_restarts++;
                 c->added += frames;
@@ -222,12 +226,12 @@ void checkpointer_committed(struct checkpointer *c)
 
 bool checkpointer_failing(const struct checkpointer *c)
 {
-        return c->n_failing >= CHECKPOINT_FAILING_AFTER;
+        return c && c->n_failing >= CHECKPOINT_FAILING_AFTER;
 }
 
 bool checkpointer_busy(const struct checkpointer *c)
 {
-        return c->in_flight;
+        return c && c->in_flight;
 }
 
 void checkpointer_set_limits(struct checkpointer *c, int pages, int force_pages, int wal_max_pages)
@@ -257,9 +261,14 @@ static int start_thread(struct checkpointer *c)
 int checkpointer_new(sd_event *e, struct store *s, bool sync_full, struct checkpoint_stats *stats,
                      struct metrics *m, struct checkpointer **ret)
 {
-        struct checkpointer *c = calloc(1, sizeof(*c));
+        struct checkpointer *c;
         int r;
 
+        if (!store_sqlite(s)) {
+                *ret = NULL; /* no WAL to look after */
+                return 0;
+        }
+        c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
         if (!sqlite3_threadsafe()) {
@@ -278,7 +287,7 @@ int checkpointer_new(sd_event *e, struct store *s, bool sync_full, struct checkp
         pthread_mutex_init(&c->lock, NULL);
         pthread_cond_init(&c->cond, NULL);
 
-        r = store_checkpoint_connection(store_path(s), sync_full, &c->db);
+        r = sqlite_checkpoint_connection(sqlite_path(s), sync_full, &c->db);
         if (r < 0)
                 goto fail;
         c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -296,8 +305,8 @@ int checkpointer_new(sd_event *e, struct store *s, bool sync_full, struct checkp
         sd_event_source_set_priority(c->idle, SD_EVENT_PRIORITY_IDLE);
         sd_event_source_set_enabled(c->idle, SD_EVENT_OFF);
         sd_event_source_set_description(c->idle, "checkpoint-idle");
-        store_manual_checkpoints(s, CHECKPOINT_WAL_LIMIT_BYTES);
-        c->wal_frames = store_wal_frames(s);
+        sqlite_manual_checkpoints(s, CHECKPOINT_WAL_LIMIT_BYTES);
+        c->wal_frames = sqlite_wal_frames(s);
         r = start_thread(c);
         if (r < 0)
                 goto fail;

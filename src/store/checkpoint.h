@@ -48,8 +48,10 @@ struct metrics;
 struct checkpointer;
 
 /* Opens the thread's connection to the store's database, takes over the store's
- * checkpoints (store_manual_checkpoints()) and starts the thread. stats must outlive the
- * checkpointer; m may be NULL. */
+ * checkpoints (sqlite_manual_checkpoints()) and starts the thread. stats must outlive the
+ * checkpointer; m may be NULL. A store of another backend than SQLite needs none: *ret is
+ * NULL then, and the functions below take NULL (committed does nothing, failing and busy
+ * are false). */
 int checkpointer_new(sd_event *e, struct store *s, bool sync_full, struct checkpoint_stats *stats,
                      struct metrics *m, struct checkpointer **ret);
 /* Stops the thread (a checkpoint under way is finished first) and closes its connection;

@@ -1,0 +1,79 @@
+/* sqlite_retention.c: retention in SQLite (DESIGN.md §8): a household's events and
+ * personal data deleted after its observation ended, and the record that it was. */
+#include "sqlite.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+int sqlite_household_purged(struct store *s, const char *household)
+{
+        sqlite3_stmt *st;
+        int rc;
+
+        rc = sqlite3_prepare_v2(sq(s)->db, "SELECT 1 FROM purged WHERE household = ?1", -1, &st,
+                                NULL);
+        if (rc != SQLITE_OK)
+                return sqlite_err(s, rc, "reading purged households");
+        sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc == SQLITE_ROW)
+                return 1;
+        return rc == SQLITE_DONE ? 0 : sqlite_err(s, rc, "reading purged households");
+}
+
+int sqlite_purge_household(struct store *s, const char *household, int64_t now_usec,
+                           int64_t *ret_events)
+{
+        /* Personal data of a household: its events (with payloads), the notifications about
+         * its alerts (addresses, names, phones), check-ins, passes, pre-reports, rule state,
+         * the audit rows about its alerts, and the alerts themselves. */
+        static const char *const sql[] = {
+                "DELETE FROM notification WHERE alert_id IN"
+                " (SELECT id FROM alert WHERE household = ?1)",
+                "DELETE FROM action WHERE target = ?1 OR target IN"
+                " (SELECT id FROM alert WHERE household = ?1)",
+                "DELETE FROM alert WHERE household = ?1",
+                "DELETE FROM checkin WHERE household = ?1",
+                "DELETE FROM pass WHERE household = ?1",
+                "DELETE FROM report WHERE household = ?1",
+                "DELETE FROM household_state WHERE household = ?1",
+                "DELETE FROM event WHERE household = ?1",
+        };
+        int64_t events = 0;
+        int r = store_begin(s);
+
+        for (size_t i = 0; r == 0 && i < ELEMENTSOF(sql); i++) {
+                sqlite3_stmt *st;
+                int rc = sqlite3_prepare_v2(sq(s)->db, sql[i], -1, &st, NULL);
+                if (rc != SQLITE_OK)
+                        return sqlite_err(s, rc, "purging a household");
+                sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
+                rc = sqlite3_step(st);
+                sqlite3_finalize(st);
+                if (rc != SQLITE_DONE)
+                        return sqlite_err(s, rc, "purging a household");
+                if (i == ELEMENTSOF(sql) - 1)
+                        events = sqlite3_changes(sq(s)->db);
+        }
+        if (r == 0) {
+                sqlite3_stmt *st;
+                int rc = sqlite3_prepare_v2(
+                    sq(s)->db, "INSERT OR REPLACE INTO purged VALUES (?1, ?2, ?3)", -1, &st, NULL);
+                if (rc != SQLITE_OK)
+                        return sqlite_err(s, rc, "purging a household");
+                sqlite3_bind_text(st, 1, household, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 2, now_usec);
+                sqlite3_bind_int64(st, 3, events);
+                rc = sqlite3_step(st);
+                sqlite3_finalize(st);
+                if (rc != SQLITE_DONE)
+                        return sqlite_err(s, rc, "purging a household");
+        }
+        if (r == 0 && ret_events)
+                *ret_events = events;
+        return r;
+}
