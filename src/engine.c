@@ -282,26 +282,29 @@ static int persist_event(struct engine *e, const struct device *d, const struct 
         }
         r = alerts_persist(e, &e->change.alerts, recv_usec);
         if (r == 0)
-                r = store_insert_event(e->store,
-                                       &(struct store_event){
-                                           .device = d->id,
-                                           .household = d->household->id,
-                                           .source = device_source(d),
-                                           .uid = ev->id[0] ? ev->id : NULL,
-                                           .type = event_type_to_string(ev->type),
-                                           .state = state,
-                                           .has_ts = ev->has_ts,
-                                           .ts = ev->ts,
-                                           .recv_usec = recv_usec,
-                                           .event_usec = event_usec,
-                                           .retained = ev->retained,
-                                           .verdict = verdict_kind_to_string(v->kind),
-                                           .reason = v->reason,
-                                           .alert_id = a ? a->id : NULL,
-                                           .payload = payload,
-                                           .payload_len = payload_len,
-                                       },
-                                       NULL);
+                r = store_insert_event(
+                    e->store,
+                    &(struct store_event){
+                        .device = d->id,
+                        .household = d->household->id,
+                        .source = device_source(d),
+                        .uid = ev->id[0] ? ev->id : NULL,
+                        .type = event_type_to_string(ev->type),
+                        .state = state,
+                        .has_ts = ev->has_ts,
+                        .ts = ev->ts,
+                        .recv_usec = recv_usec,
+                        .event_usec = event_usec,
+                        .time_basis = time_basis_to_string(
+                            rules_time_basis(ev, recv_usec, e->config->policy.max_clock_skew_usec)),
+                        .retained = ev->retained,
+                        .verdict = verdict_kind_to_string(v->kind),
+                        .reason = v->reason,
+                        .alert_id = a ? a->id : NULL,
+                        .payload = payload,
+                        .payload_len = payload_len,
+                    },
+                    NULL);
         if (r == 0)
                 r = observation_write(e, &e->change, event_usec, recv_usec);
         return r;

@@ -42,20 +42,41 @@ const struct policy *rules_policy(const struct config *c, const struct household
         return h && h->policy ? h->policy : &c->policy;
 }
 
-int64_t rules_command_time(bool has_ts, double ts, int64_t recv_usec, int64_t max_clock_skew_usec)
+/* The device's time, when it lies within max_clock_skew of the receive time. */
+static bool device_time(bool has_ts, double ts, int64_t recv_usec, int64_t max_clock_skew_usec,
+                        int64_t *ret)
 {
         if (has_ts && ts > 0 && ts < 1e11) {
                 int64_t t = (int64_t)(ts * 1e6);
                 int64_t skew = t > recv_usec ? t - recv_usec : recv_usec - t;
-                if (skew <= max_clock_skew_usec)
-                        return t;
+                if (skew <= max_clock_skew_usec) {
+                        *ret = t;
+                        return true;
+                }
         }
-        return recv_usec;
+        return false;
+}
+
+int64_t rules_command_time(bool has_ts, double ts, int64_t recv_usec, int64_t max_clock_skew_usec)
+{
+        int64_t t;
+
+        return device_time(has_ts, ts, recv_usec, max_clock_skew_usec, &t) ? t : recv_usec;
 }
 
 int64_t rules_event_time(const struct event *e, int64_t recv_usec, int64_t max_clock_skew_usec)
 {
         return rules_command_time(e->has_ts, e->ts, recv_usec, max_clock_skew_usec);
+}
+
+enum time_basis rules_time_basis(const struct event *e, int64_t recv_usec,
+                                 int64_t max_clock_skew_usec)
+{
+        int64_t t;
+
+        return device_time(e->has_ts, e->ts, recv_usec, max_clock_skew_usec, &t)
+                   ? TIME_BASIS_DEVICE
+                   : TIME_BASIS_RECEIVE;
 }
 
 void rules_copy_text(char *dst, size_t size, const char *src)

@@ -184,6 +184,9 @@ const struct policy *rules_policy(const struct config *c, const struct household
  * receive time, else the receive time. Commands use rules_command_time() alike. */
 int64_t rules_event_time(const struct event *e, int64_t recv_usec, int64_t max_clock_skew_usec);
 int64_t rules_command_time(bool has_ts, double ts, int64_t recv_usec, int64_t max_clock_skew_usec);
+/* Which of the two rules_event_time() took. */
+enum time_basis rules_time_basis(const struct event *e, int64_t recv_usec,
+                                 int64_t max_clock_skew_usec);
 
 /* True (and m unchanged) when e repeats the device's last counted event (same type and
  * state) within policy.debounce; otherwise remembers e and returns false. */

@@ -98,7 +98,8 @@ struct store_event {
         bool has_ts;
         double ts;
         int64_t recv_usec;
-        int64_t event_usec; /* the time rules judged by */
+        int64_t event_usec;     /* the time rules judged by */
+        const char *time_basis; /* "device" (its ts) or "receive"; NULL: stored before */
         bool retained;
         const char *verdict; /* "alert" | "expected" | "ignored" */
         const char *reason;
@@ -314,7 +315,8 @@ int64_t store_oldest_undelivered_usec(struct store *s);
  * event times; acks and resolves are the times they happened. */
 enum store_timeline_kind {
         STORE_TIMELINE_EVENT,        /* source: device; what: type; state, retained, verdict;
-                                      * detail: reason; alert: the alert it raised or joined */
+                                      * detail: reason; alert: the alert it raised or joined;
+                                      * time_basis */
         STORE_TIMELINE_COMMAND,      /* source: actor; channel; what: kind; detail */
         STORE_TIMELINE_ALERT,        /* what: kind; detail: reason; alert: its id */
         STORE_TIMELINE_ALERT_ACTION, /* source: actor; channel; what: "ack" or "resolve";
@@ -324,6 +326,7 @@ struct store_timeline_entry {
         enum store_timeline_kind kind;
         int64_t usec;
         const char *source, *channel, *what, *state, *verdict, *detail, *alert;
+        const char *time_basis; /* an event's: "device" or "receive" (NULL: stored before) */
         bool retained;
 };
 typedef int (*store_timeline_cb)(const struct store_timeline_entry *e, void *userdata);

@@ -166,6 +166,9 @@ static const char *const migrations[] = {
         "DROP INDEX notification_due;"
         "CREATE INDEX notification_due ON notification (state, next_usec, priority,"
         " created_usec);",
+        /* 6 -> 7: which clock an event's time is, its device's or the receive time (issue
+         * 16); NULL for the events stored before. */
+        "ALTER TABLE event ADD COLUMN time_basis TEXT;",
 };
 
 /* How long a write waits for another connection's lock before it fails. */

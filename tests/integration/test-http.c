@@ -574,6 +574,11 @@ static void test_api_auth_status_codes_and_actions(void **state)
             cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "events"), 0), "id")
                 ->valuestring,
             "e-4");
+        assert_string_equal(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "events"), 0),
+                                "time_basis")
+                ->valuestring,
+            "device"); /* its ts, within max_clock_skew */
         assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "notifications")), 3);
         cJSON_Delete(j);
         assert_int_equal(status_of(h, "GET", "/api/v1/alerts/a-19990101-0001", API_TOKEN, NULL),

@@ -232,6 +232,20 @@ static void test_chatter_settles_live(void **state)
                             "expected");
         assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE uid = 'e-3'"),
                                "doorbell hand-off: ring 10s before"));
+
+        /* Which clock each time is: the ring's own (within max_clock_skew), the receive
+         * time for events without ts, and for a ts an hour off. */
+        snprintf(payload, sizeof(payload), "{\"id\": \"e-5\", \"ts\": %.3f, \"type\": \"ring\"}",
+                 h_now() - 3600);
+        publish(h, "d-1-bell", payload, false);
+        assert_int_equal(h_db_wait_int(h, 1, 3000, "SELECT count(*) FROM event WHERE uid = 'e-5'"),
+                         1);
+        assert_string_equal(h_db_text(h, "SELECT group_concat(uid || ':' || time_basis) FROM"
+                                         " (SELECT uid, time_basis FROM event WHERE uid IN"
+                                         " ('e-3', 'e-4', 'e-5') ORDER BY uid)"),
+                            "e-3:receive,e-4:device,e-5:receive");
+        assert_int_equal(h_db_int(h, "SELECT event_usec = recv_usec FROM event WHERE uid = 'e-5'"),
+                         1);
 }
 
 static void test_handoff_that_stays_open_is_judged_without_the_ring(void **state)

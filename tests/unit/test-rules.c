@@ -1036,10 +1036,17 @@ static void test_event_time_and_clock_skew(void **state)
 
         ev.ts = (double)(recv - 5 * USEC_PER_MIN) / 1e6;
         assert_true(rules_event_time(&ev, recv, 5 * USEC_PER_MIN) == recv - 5 * USEC_PER_MIN);
+        assert_int_equal(rules_time_basis(&ev, recv, 5 * USEC_PER_MIN), TIME_BASIS_DEVICE);
         ev.ts = (double)(recv + 5 * USEC_PER_MIN + USEC_PER_SEC) / 1e6;
         assert_true(rules_event_time(&ev, recv, 5 * USEC_PER_MIN) == recv);
+        assert_int_equal(rules_time_basis(&ev, recv, 5 * USEC_PER_MIN), TIME_BASIS_RECEIVE);
+        ev.ts = (double)recv / 1e6; /* the device's clock, even when it reads the same */
+        assert_int_equal(rules_time_basis(&ev, recv, 0), TIME_BASIS_DEVICE);
         ev.has_ts = false;
         assert_true(rules_event_time(&ev, recv, 5 * USEC_PER_MIN) == recv);
+        assert_int_equal(rules_time_basis(&ev, recv, 5 * USEC_PER_MIN), TIME_BASIS_RECEIVE);
+        assert_string_equal(time_basis_to_string(TIME_BASIS_DEVICE), "device");
+        assert_string_equal(time_basis_to_string(TIME_BASIS_RECEIVE), "receive");
         assert_true(rules_command_time(true, 1580954400.0, recv, 100000 * USEC_PER_DAY) ==
                     INT64_C(1580954400) * USEC_PER_SEC);
         assert_true(rules_command_time(true, -1, recv, 100000 * USEC_PER_DAY) == recv);
