@@ -10,7 +10,9 @@
  * leave within person_window) or door_open_unexpected. Later facts come as deadlines
  * (hand-off expired, held open, pass overdue) or as a camera event that upgrades the
  * opening's alert. Windows are closed intervals ("within"), except where a deadline is
- * reached: a deadline is due at its instant ("still open at handoff_max_open"). */
+ * reached: a deadline is due at its instant ("still open at handoff_max_open"). With
+ * policy.chatter_settle an opening counts only once it has stayed open that long, and a
+ * contact's chatter joins it (see "chatter" below). */
 #include "rules.h"
 
 #include <errno.h>
@@ -663,9 +665,10 @@ static void apply_door_open(const struct config *c, const struct household *h,
         rules_set_open_event(st, e->id);
         st->opening = opening_of(v->basis);
         st->settling = false;
-        /* A retained state was open for a while; an alert (found open) is raised now. */
         if (st->opening == OPENING_IGNORED)
                 return;
+        /* A retained state was open for a while, and its alert (found open) is raised now:
+         * it counts at once, as every opening does without chatter_settle. */
         if (e->retained || rules_policy(c, h)->chatter_settle_usec == 0 ||
             st->opening == OPENING_ALERTED)
                 settle_opening(c, h, st, v->basis, !e->retained);
