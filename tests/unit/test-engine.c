@@ -435,6 +435,35 @@ static void test_failed_door_event_forgets_the_adapters_edge(void **state)
         assert_int_equal(ds->door, DOOR_UNKNOWN);
 }
 
+/* The same message delivered twice, seconds apart (a broker's redelivery, a device that
+ * repeats an unacknowledged message): the second is recognised by its id and changes
+ * nothing, in memory or in the database. */
+static void test_redelivery_seconds_later_changes_nothing(void **state)
+{
+        struct fx *fx = *state;
+        struct event open = door("e-1", DOOR_OPEN), close = door("e-2", DOOR_CLOSED);
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        char rows_before[512], rows_after[512];
+
+        open.has_ts = close.has_ts = true;
+        open.ts = (double)fx->t0 / 1e6;
+        close.ts = (double)(fx->t0 + 30 * USEC_PER_SEC) / 1e6;
+        assert_int_equal(handle(fx, "d-1", &open, fx->t0, NULL), 0);
+        assert_int_equal(handle(fx, "d-1", &close, fx->t0 + 30 * USEC_PER_SEC, NULL), 0);
+        assert_int_equal(store_commit(fx->store), 0);
+        before = memory(fx, MEM_TIMERS | MEM_EXACT);
+        db_rows(fx, rows_before, sizeof(rows_before));
+        assert_int_equal(handle(fx, "d-1", &open, fx->t0 + 5 * USEC_PER_SEC, NULL),
+                         ENGINE_E_DUPLICATE);
+        assert_int_equal(handle(fx, "d-1", &close, fx->t0 + 42 * USEC_PER_SEC, NULL),
+                         ENGINE_E_DUPLICATE);
+        assert_int_equal(store_commit(fx->store), 0);
+        after = memory(fx, MEM_TIMERS | MEM_EXACT);
+        db_rows(fx, rows_after, sizeof(rows_after));
+        assert_string_equal(before, after);
+        assert_string_equal(rows_before, rows_after);
+}
+
 /* ---- part 2: a lost transaction, undone by engine_rebuild() ---- */
 
 static void test_rebuild_after_rolled_back_burst(void **state)
@@ -511,6 +540,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_failed_write_leaves_memory_as_it_was, fx_setup,
                                                 fx_teardown),
                 cmocka_unit_test_setup_teardown(test_failed_door_event_forgets_the_adapters_edge,
+                                                fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_redelivery_seconds_later_changes_nothing,
                                                 fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_failed_deadline_leaves_memory_as_it_was,
                                                 fx_setup, fx_teardown),
