@@ -45,6 +45,7 @@ struct engine_settled {
         bool pending;
         int64_t event_usec; /* the opening's start */
         enum verdict_kind kind;
+        enum rules_basis basis;
         const struct alert *alert; /* raised or joined; its id is known once written */
         char reason[VERDICT_REASON_MAX];
 };

@@ -88,6 +88,7 @@ static void note_settled(struct engine *e, struct engine_change *ch, const struc
                 .pending = true,
                 .event_usec = ch->st.opening_usec,
                 .kind = v->kind,
+                .basis = v->basis,
         };
         rules_copy_text(s->reason, sizeof(s->reason), v->reason);
         n = strlen(s->reason);
@@ -125,7 +126,9 @@ static int settle(struct engine *e, struct engine_change *ch, int64_t until_usec
                         note_settled(e, ch, &v);
                 if (v.kind != VERDICT_ALERT)
                         continue;
-                r = observation_act(e, &ch->alerts, h, NULL, &ev, &v, at, now_usec, &a);
+                /* A held opening's alert is its event's: it has the opening's time. */
+                r = observation_act(e, &ch->alerts, h, NULL, &ev, &v,
+                                    held ? ch->settled.event_usec : at, now_usec, &a);
                 if (r < 0)
                         return r;
                 if (held)
@@ -247,9 +250,9 @@ static int write_settled(struct engine *e, struct engine_change *ch)
 
         if (!s->pending)
                 return 0;
-        return store_settle_opening(e->store, ch->h->id, s->event_usec,
-                                    verdict_kind_to_string(s->kind), s->reason,
-                                    s->alert ? s->alert->id : NULL);
+        return store_settle_opening(
+            e->store, ch->h->id, s->event_usec, verdict_kind_to_string(s->kind),
+            rules_basis_to_string(s->basis), s->reason, s->alert ? s->alert->id : NULL);
 }
 
 int observation_write(struct engine *e, struct engine_change *ch, int64_t event_usec,

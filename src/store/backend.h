@@ -43,7 +43,8 @@ struct store_backend {
         int (*event_exists)(struct store *s, const char *device, const char *uid);
         int (*insert_event)(struct store *s, const struct store_event *e, int64_t *ret_rowid);
         int (*settle_opening)(struct store *s, const char *household, int64_t event_usec,
-                              const char *verdict, const char *reason, const char *alert_id);
+                              const char *verdict, const char *rule, const char *reason,
+                              const char *alert_id);
         int (*next_id)(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size);
         int (*get_event)(struct store *s, const char *device, const char *uid, store_event_cb cb,
                          void *userdata);
@@ -123,6 +124,18 @@ struct store_backend {
         int (*purge_household)(struct store *s, const char *household, int64_t now_usec,
                                int64_t *ret_events);
         int (*household_purged)(struct store *s, const char *household);
+
+        /* The daily report. */
+        int (*record_household_windows)(struct store *s, const struct store_household_window *w,
+                                        size_t n, int64_t now_usec, size_t *ret_recorded);
+        int (*foreach_household_window)(struct store *s, int64_t before_usec,
+                                        store_household_window_cb cb, void *userdata);
+        int (*foreach_opening_count)(struct store *s, int64_t from_usec, int64_t to_usec,
+                                     store_opening_count_cb cb, void *userdata);
+        int (*foreach_alert_brief)(struct store *s, const struct store_alert_span *f,
+                                   store_alert_brief_cb cb, void *userdata);
+        int (*foreach_dead_notification)(struct store *s, int64_t from_usec, int64_t to_usec,
+                                         store_dead_notification_cb cb, void *userdata);
 };
 
 extern const struct store_backend store_sqlite_backend;

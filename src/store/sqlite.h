@@ -46,6 +46,9 @@ enum {
         STMT_HSTATE_SAVE,
         STMT_ALERT_REASON,
         STMT_OPENING_SETTLE,
+        /* the daily report */
+        STMT_WINDOW_LAST,
+        STMT_WINDOW_INSERT,
         _STMT_MAX,
 };
 
@@ -159,7 +162,8 @@ int sqlite_backup(const char *src_path, const char *dest_path, struct store_back
 int sqlite_event_exists(struct store *s, const char *device, const char *uid);
 int sqlite_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid);
 int sqlite_settle_opening(struct store *s, const char *household, int64_t event_usec,
-                          const char *verdict, const char *reason, const char *alert_id);
+                          const char *verdict, const char *rule, const char *reason,
+                          const char *alert_id);
 int sqlite_get_event(struct store *s, const char *device, const char *uid, store_event_cb cb,
                      void *userdata);
 int sqlite_list_alert_events(struct store *s, const char *household, const char *alert_id,
@@ -225,3 +229,14 @@ int sqlite_foreach_household_state(struct store *s, store_household_state_cb cb,
 int sqlite_purge_household(struct store *s, const char *household, int64_t now_usec,
                            int64_t *ret_events);
 int sqlite_household_purged(struct store *s, const char *household);
+/* sqlite_report.c */
+int sqlite_record_household_windows(struct store *s, const struct store_household_window *w,
+                                    size_t n, int64_t now_usec, size_t *ret_recorded);
+int sqlite_foreach_household_window(struct store *s, int64_t before_usec,
+                                    store_household_window_cb cb, void *userdata);
+int sqlite_foreach_opening_count(struct store *s, int64_t from_usec, int64_t to_usec,
+                                 store_opening_count_cb cb, void *userdata);
+int sqlite_foreach_alert_brief(struct store *s, const struct store_alert_span *f,
+                               store_alert_brief_cb cb, void *userdata);
+int sqlite_foreach_dead_notification(struct store *s, int64_t from_usec, int64_t to_usec,
+                                     store_dead_notification_cb cb, void *userdata);

@@ -14,13 +14,13 @@
 static const char sql_event_exists[] = "SELECT 1 FROM event WHERE device = ?1 AND uid = ?2";
 static const char sql_event_insert[] =
     "INSERT INTO event (device, household, source, uid, type, state, ts, recv_usec,"
-    " event_usec, retained, verdict, reason, alert_id, payload, time_basis)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+    " event_usec, retained, verdict, reason, alert_id, payload, rule, time_basis)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     " ON CONFLICT (device, uid) DO NOTHING";
 /* The opening's first row at its time (a later repeat at the same time is not it);
  * event_household (household, event_usec) finds it. */
 static const char sql_opening_settle[] =
-    "UPDATE event SET verdict = ?3, reason = ?4, alert_id = ?5 WHERE id = ("
+    "UPDATE event SET verdict = ?3, reason = ?4, alert_id = ?5, rule = ?6 WHERE id = ("
     " SELECT id FROM event WHERE household = ?1 AND event_usec = ?2 AND type = 'door'"
     " AND state = 'open' ORDER BY id LIMIT 1)";
 /* event_household (household, event_usec) bounds the scan to the recent events. */
@@ -67,7 +67,8 @@ int sqlite_insert_event(struct store *s, const struct store_event *e, int64_t *r
         sqlite_bind_text(st, 13, e->alert_id);
         if (e->payload)
                 sqlite3_bind_text(st, 14, e->payload, (int)e->payload_len, SQLITE_STATIC);
-        sqlite_bind_text(st, 15, e->time_basis);
+        sqlite_bind_text(st, 15, e->rule);
+        sqlite_bind_text(st, 16, e->time_basis);
         r = sqlite_step_done(s, st, "storing event");
         if (r < 0)
                 return r;
@@ -80,7 +81,8 @@ int sqlite_insert_event(struct store *s, const struct store_event *e, int64_t *r
 
 /* Once per held opening that settles (policy.chatter_settle): cached. */
 int sqlite_settle_opening(struct store *s, const char *household, int64_t event_usec,
-                          const char *verdict, const char *reason, const char *alert_id)
+                          const char *verdict, const char *rule, const char *reason,
+                          const char *alert_id)
 {
         sqlite3_stmt *st = sqlite_stmt(s, STMT_OPENING_SETTLE, sql_opening_settle);
         if (!st)
@@ -90,6 +92,7 @@ int sqlite_settle_opening(struct store *s, const char *household, int64_t event_
         sqlite_bind_text(st, 3, verdict);
         sqlite_bind_text(st, 4, reason);
         sqlite_bind_text(st, 5, alert_id);
+        sqlite_bind_text(st, 6, rule);
         return sqlite_step_done(s, st, "storing a settled opening's verdict");
 }
 

@@ -156,9 +156,10 @@ int store_insert_event(struct store *s, const struct store_event *e, int64_t *re
 }
 
 int store_settle_opening(struct store *s, const char *household, int64_t event_usec,
-                         const char *verdict, const char *reason, const char *alert_id)
+                         const char *verdict, const char *rule, const char *reason,
+                         const char *alert_id)
 {
-        return s->ops->settle_opening(s, household, event_usec, verdict, reason, alert_id);
+        return s->ops->settle_opening(s, household, event_usec, verdict, rule, reason, alert_id);
 }
 
 int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size)
@@ -424,4 +425,34 @@ int store_purge_household(struct store *s, const char *household, int64_t now_us
 int store_household_purged(struct store *s, const char *household)
 {
         return s->ops->household_purged(s, household);
+}
+
+int store_record_household_windows(struct store *s, const struct store_household_window *w,
+                                   size_t n, int64_t now_usec, size_t *ret_recorded)
+{
+        return s->ops->record_household_windows(s, w, n, now_usec, ret_recorded);
+}
+
+int store_foreach_household_window(struct store *s, int64_t before_usec,
+                                   store_household_window_cb cb, void *userdata)
+{
+        return s->ops->foreach_household_window(s, before_usec, cb, userdata);
+}
+
+int store_foreach_opening_count(struct store *s, int64_t from_usec, int64_t to_usec,
+                                store_opening_count_cb cb, void *userdata)
+{
+        return s->ops->foreach_opening_count(s, from_usec, to_usec, cb, userdata);
+}
+
+int store_foreach_alert_brief(struct store *s, const struct store_alert_span *f,
+                              store_alert_brief_cb cb, void *userdata)
+{
+        return s->ops->foreach_alert_brief(s, f, cb, userdata);
+}
+
+int store_foreach_dead_notification(struct store *s, int64_t from_usec, int64_t to_usec,
+                                    store_dead_notification_cb cb, void *userdata)
+{
+        return s->ops->foreach_dead_notification(s, from_usec, to_usec, cb, userdata);
 }
