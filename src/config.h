@@ -108,12 +108,18 @@ struct schedule_entry {
         int64_t window_usec;
 };
 
+/* obs_end_usec of an observation without a planned end ("end": null in households.json):
+ * every comparison with an instant says "not ended yet"; printed as null or "open-ended". */
+#define OBSERVATION_OPEN_END INT64_MAX
+
 /* One per household of a city (100,000). */
 struct household {
         char *id;
         char *community_id;
         struct community *community;
         char *address;
+        /* The observation window [start, end); an open-ended observation ("end": null) ends
+         * at OBSERVATION_OPEN_END. */
         int64_t obs_start_usec, obs_end_usec;
         struct worker *team[TEAM_ROLES];
         struct schedule_entry *schedule; /* shared by the households with the same schedule */
@@ -260,3 +266,7 @@ struct household *config_household(const struct config *c, const char *id);
 struct device *config_device(const struct config *c, const char *id);
 struct community *config_community(const struct config *c, const char *id);
 const struct notifier_config *config_notifier(const struct config *c, const char *name);
+/* How many households are under observation at now_usec; when none, one warning into diag
+ * that says why ("households: no household is under observation now ..."): such a
+ * configuration is valid, but the daemon then ignores every door event. */
+size_t config_check_observed(const struct config *c, int64_t now_usec, struct config_diag *diag);

@@ -406,7 +406,7 @@ static cJSON *household_json(struct http *h, const struct household *hh, bool fu
         cJSON_AddStringToObject(j, "address", hh->address);
         obs = cJSON_AddObjectToObject(j, "observation");
         add_time(obs, "start", hh->obs_start_usec);
-        add_time(obs, "end", hh->obs_end_usec);
+        add_time(obs, "end", hh->obs_end_usec == OBSERVATION_OPEN_END ? 0 : hh->obs_end_usec);
         cJSON_AddBoolToObject(obs, "active", now >= hh->obs_start_usec && now < hh->obs_end_usec);
         door = cJSON_AddObjectToObject(j, "door");
         cJSON_AddStringToObject(

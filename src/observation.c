@@ -453,7 +453,7 @@ int observation_load(struct engine *e)
                 struct household_state *st = &e->households[i];
 
                 passes += st->n_passes;
-                if (!st->observation_noticed)
+                if (!st->observation_noticed && h->obs_end_usec != OBSERVATION_OPEN_END)
                         timerq_push(&e->timers, h->obs_end_usec, TIMER_OBSERVATION_END, h->index,
                                     0);
                 schedule_household(e, h);
@@ -473,6 +473,7 @@ void observation_reloaded(struct engine *e, const struct config *oc)
                 const struct household *oh = config_household(oc, h->id);
 
                 if (!e->households[i].observation_noticed &&
+                    h->obs_end_usec != OBSERVATION_OPEN_END &&
                     (!oh || oh->obs_end_usec != h->obs_end_usec))
                         timerq_push(&e->timers, h->obs_end_usec, TIMER_OBSERVATION_END, h->index,
                                     0);
