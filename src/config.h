@@ -259,6 +259,10 @@ struct config {
  * returns -EINVAL and fills diag (warnings are collected in both cases). Allocation
  * failure aborts. */
 int config_load(const char *dir, struct config **ret, struct config_diag *diag);
+/* doorwatch.json alone, the registry (workers, households, rosters) left empty: for
+ * read-only tools that go on with a broken registry to read the database it names.
+ * Returns like config_load(). */
+int config_load_settings(const char *dir, struct config **ret, struct config_diag *diag);
 struct config *config_free(struct config *c);
 
 struct worker *config_worker(const struct config *c, const char *id);

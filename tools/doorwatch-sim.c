@@ -319,9 +319,16 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+        static const struct option options[] = {
+                { "host", required_argument, NULL, 'H' },
+                { "port", required_argument, NULL, 'p' },
+                { "prefix", required_argument, NULL, 'P' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
         int c;
 
-        while ((c = getopt(argc, argv, "+H:p:P:h")) >= 0) {
+        while ((c = getopt_long(argc, argv, "+H:p:P:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'H':
                         host = optarg;
@@ -354,6 +361,11 @@ int main(int argc, char **argv)
                 r = cmd_pub(argc - optind - 1, argv + optind + 1);
         else if (strcmp(cmd, "sub") == 0)
                 r = cmd_sub(argc - optind, argv + optind);
+        else {
+                fprintf(stderr, "doorwatch-sim: unknown command \"%s\" (doorwatch-sim --help)\n",
+                        cmd);
+                return 2;
+        }
         if (r == 2)
                 usage(stderr);
         return r;

@@ -39,12 +39,15 @@ struct ctl {
         bool json;
         struct config *config;
         struct store *store;
+        /* The registry had errors: a read-only query goes on with doorwatch.json alone (no
+         * households, workers or rosters to check names against). */
+        bool partial;
 };
 
-static int usage(void)
+static int usage_to(FILE *f, int status)
 {
         fprintf(
-            stderr,
+            f,
             "Usage: doorwatchctl [-c DIR] [--json] COMMAND ...\n"
             "  roster who --household H [--at TIME]       who is on duty, and why\n"
             "  roster gaps --community C [--days N] [--from TIME]\n"
@@ -59,7 +62,6 @@ static int usage(void)
             "                                             record an approved outing\n"
             "  pass list [--household H] [--all]          current and future passes (--all: "
             "every)\n"
-            "  events --household H [--since TIME]        the household's event timeline\n"
             "  notify list [--dead|--pending]             the outbox, newest first\n"
             "  notify test WORKER|NOTIFIER [--worker W]   send a test message through the real\n"
             "                                             channel(s), print the far end's "
@@ -71,7 +73,12 @@ static int usage(void)
             "  device discover [--seconds 30]             devices on the broker not in the "
             "registry\n"
             "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n");
-        return EXIT_USAGE;
+        return status;
+}
+
+static int usage(void)
+{
+        return usage_to(stderr, EXIT_USAGE);
 }
 
 static int load_config(struct ctl *ctl)
@@ -94,9 +101,44 @@ static int load_config(struct ctl *ctl)
         return 0;
 }
 
+/* For read-only queries of the database: a configuration with errors is reported as
+ * warnings, and the query goes on with doorwatch.json alone (the database it names). */
+static int load_config_lenient(struct ctl *ctl)
+{
+        struct config_diag diag = { 0 };
+        int r;
+
+        if (ctl->config)
+                return 0;
+        r = config_load(ctl->config_dir, &ctl->config, &diag);
+        if (r == 0) {
+                config_diag_done(&diag);
+                timezone_set(ctl->config->timezone);
+                return 0;
+        }
+        for (size_t i = 0; i < diag.n_errors; i++)
+                fprintf(stderr, "warning: %s\n", diag.errors[i]);
+        config_diag_done(&diag);
+        r = config_load_settings(ctl->config_dir, &ctl->config, &diag);
+        for (size_t i = 0; r < 0 && i < diag.n_errors; i++)
+                fprintf(stderr, "error: %s\n", diag.errors[i]);
+        config_diag_done(&diag);
+        if (r < 0) {
+                fprintf(stderr, "doorwatchctl: configuration in %s is invalid\n", ctl->config_dir);
+                return -EINVAL;
+        }
+        fprintf(stderr,
+                "doorwatchctl: warning: the configuration in %s has errors (above); reading the "
+                "database with doorwatch.json alone\n",
+                ctl->config_dir);
+        ctl->partial = true;
+        timezone_set(ctl->config->timezone);
+        return 0;
+}
+
 static int open_db(struct ctl *ctl)
 {
-        int r = load_config(ctl);
+        int r = load_config_lenient(ctl);
         if (r < 0)
                 return r;
         r = store_open(ctl->config->database, false, true, &ctl->store);
@@ -289,7 +331,7 @@ static int cmd_events(struct ctl *ctl, int argc, char **argv)
         }
         if (open_db(ctl) < 0)
                 return 1;
-        if (!config_household(ctl->config, household)) {
+        if (!ctl->partial && !config_household(ctl->config, household)) {
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
@@ -345,7 +387,7 @@ static int cmd_pass_list(struct ctl *ctl, int argc, char **argv)
         }
         if (open_db(ctl) < 0)
                 return 1;
-        if (household && !config_household(ctl->config, household)) {
+        if (household && !ctl->partial && !config_household(ctl->config, household)) {
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
@@ -367,7 +409,7 @@ static int cmd_backup(struct ctl *ctl, int argc, char **argv)
 
         if (argc != 1 || argv[0][0] == '-')
                 return usage();
-        if (load_config(ctl) < 0)
+        if (load_config_lenient(ctl) < 0)
                 return 1;
         if (store_backup(ctl->config->database, argv[0], &info) < 0) {
                 fprintf(stderr, "doorwatchctl: backup of %s failed\n", ctl->config->database);
@@ -1457,6 +1499,23 @@ static int cmd_qr(struct ctl *ctl, int argc, char **argv)
         return 0;
 }
 
+/* One line: which command is unknown (with its group's subcommand: "alerts frob"). */
+static int unknown_command(int argc, char **argv)
+{
+        static const char *const groups[] = { "alerts", "roster", "notify", "pass", "device" };
+        bool group = false;
+
+        for (size_t i = 0; i < ELEMENTSOF(groups); i++)
+                group |= strcmp(argv[0], groups[i]) == 0;
+        if (group && argc < 2)
+                fprintf(stderr, "doorwatchctl: \"%s\" wants a subcommand (doorwatchctl --help)\n",
+                        argv[0]);
+        else
+                fprintf(stderr, "doorwatchctl: unknown command \"%s%s%s\" (doorwatchctl --help)\n",
+                        argv[0], group ? " " : "", group ? argv[1] : "");
+        return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -1485,8 +1544,7 @@ int main(int argc, char **argv)
                         ctl.json = true;
                         break;
                 case 'h':
-                        usage();
-                        return 0;
+                        return usage_to(stdout, 0);
                 default:
                         return usage();
                 }
@@ -1523,7 +1581,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "list") == 0)
                 r = cmd_pass_list(&ctl, argc - 2, argv + 2);
         else
-                r = usage();
+                r = unknown_command(argc, argv);
         store_close(ctl.store);
         config_free(ctl.config);
         return r;
