@@ -100,6 +100,8 @@ struct config *config_free(struct config *c)
                 free(h->policy);
         }
         free(c->households);
+        /* Household policies share the daemon's symptom list. */
+        free_strv(c->policy.fever_symptoms, c->policy.n_fever_symptoms);
         for (size_t i = 0; i < c->n_devices; i++) {
                 struct device *d = &c->devices[i];
                 if (d->adapter_config && d->adapter && d->adapter->free_config)

@@ -170,6 +170,12 @@ struct policy {
         int battery_low_percent;
         int64_t debounce_usec;
         int64_t person_window_usec; /* camera person-out this close to an unexpected opening */
+        /* Medical rounds (issue 18): a reading at or above fever_at (°C), or with one of
+         * fever_symptoms (compared without case), raises fever. The list is doorwatch.json's
+         * (households share it). */
+        double fever_at;
+        char **fever_symptoms;
+        size_t n_fever_symptoms;
 };
 
 struct escalation {

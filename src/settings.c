@@ -9,6 +9,10 @@
  *     within this interval are treated as one event ("0s" disables).
  *   - "policy.person_window" (default "2m"): a camera person leaving this close to an
  *     unexpected opening upgrades its alert to person_left.
+ *   - "policy.fever_at" (default 37.3, °C, 35..42): a medical round's reading at or above it
+ *     raises fever; "policy.fever_symptoms" (default SETTINGS_FEVER_SYMPTOMS): a reading
+ *     listing one of these (compared without case) raises fever too. At most 32 entries of
+ *     1..63 bytes.
  *   - "0s" is accepted for policy.checkin_grace, ack_absorb, pass_overdue_after,
  *     max_clock_skew and debounce; every other duration must be greater than 0.
  *     settings_parse_policy() also reads a household's "policy" overrides (registry.c).
@@ -41,6 +45,8 @@
 static const char *const notifier_types[] = { "mqtt",     "exec",   "wecom",
                                               "dingtalk", "feishu", "webhook" };
 
+static const char *const default_fever_symptoms[] = { SETTINGS_FEVER_SYMPTOMS };
+
 void settings_defaults(struct config *c)
 {
         static const struct policy policy = {
@@ -58,6 +64,7 @@ void settings_defaults(struct config *c)
                 .battery_low_percent = 15,
                 .debounce_usec = 2 * USEC_PER_SEC,
                 .person_window_usec = 2 * USEC_PER_MIN,
+                .fever_at = 37.3,
         };
 
         c->timezone = xstrdup("Asia/Shanghai");
@@ -72,6 +79,10 @@ void settings_defaults(struct config *c)
                 .topic_prefix = xstrdup("doorwatch/v1"),
         };
         c->policy = policy;
+        c->policy.n_fever_symptoms = ELEMENTSOF(default_fever_symptoms);
+        c->policy.fever_symptoms = xcalloc(c->policy.n_fever_symptoms, sizeof(char *));
+        for (size_t i = 0; i < c->policy.n_fever_symptoms; i++)
+                c->policy.fever_symptoms[i] = xstrdup(default_fever_symptoms[i]);
         c->escalation = (struct escalation){
                 .ack_timeout_usec = 5 * USEC_PER_MIN,
                 .steps = { STEP_TEAM, STEP_LEADER, STEP_COMMAND },
@@ -224,6 +235,8 @@ void settings_parse_policy(struct loader *L, const cJSON *o, const struct loader
                                             "resident_reports_per_day",
                                             "offline_after",
                                             "battery_low_percent",
+                                            "fever_at",
+                                            "fever_symptoms",
                                             NULL };
         static const char *const household_keys[] = {
                 "handoff_ring_window", "handoff_max_open",         "held_open_after",
@@ -258,9 +271,51 @@ void settings_parse_policy(struct loader *L, const cJSON *o, const struct loader
                         loader_get_duration(L, v, kp, true, &pol->offline_after_usec[k]);
 }
 
+#define FEVER_SYMPTOMS_MAX 32
+#define FEVER_SYMPTOM_MAX  64 /* bytes, with the NUL */
+
+/* policy.fever_at and policy.fever_symptoms (doorwatch.json only). */
+static void parse_fever(struct loader *L, const cJSON *o, const struct loader_path *path,
+                        struct policy *pol)
+{
+        struct loader_path p[1], ep[1];
+        const cJSON *v, *e;
+        size_t i = 0;
+
+        if ((v = loader_field(L, o, path, "fever_at", false, p))) {
+                if (!cJSON_IsNumber(v) || v->valuedouble < 35.0 || v->valuedouble > 42.0)
+                        loader_error(L, p, "must be a temperature in °C between 35 and 42");
+                else
+                        pol->fever_at = v->valuedouble;
+        }
+        if (!(v = loader_field(L, o, path, "fever_symptoms", false, p)) ||
+            !loader_expect_array(L, v, p))
+                return;
+        if (cJSON_GetArraySize(v) > FEVER_SYMPTOMS_MAX) {
+                loader_error(L, p, "at most %d symptoms", FEVER_SYMPTOMS_MAX);
+                return;
+        }
+        free_strv(pol->fever_symptoms, pol->n_fever_symptoms);
+        pol->n_fever_symptoms = 0;
+        pol->fever_symptoms = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(char *));
+        cJSON_ArrayForEach(e, v)
+        {
+                const char *str = loader_get_str(L, e, loader_path_index(ep, p, i++));
+                if (!str)
+                        continue;
+                if (!*str || strlen(str) >= FEVER_SYMPTOM_MAX) {
+                        loader_error(L, ep, "must be 1..%d bytes", FEVER_SYMPTOM_MAX - 1);
+                        continue;
+                }
+                pol->fever_symptoms[pol->n_fever_symptoms++] = xstrdup(str);
+        }
+}
+
 static void parse_policy(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
         settings_parse_policy(L, o, path, &L->cfg->policy, false);
+        if (cJSON_IsObject(o))
+                parse_fever(L, o, path, &L->cfg->policy);
 }
 
 static void parse_escalation(struct loader *L, const cJSON *o, const struct loader_path *path)
