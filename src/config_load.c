@@ -161,8 +161,7 @@ static char *absolute_dir(const char *dir)
         return r;
 }
 
-static int load(const char *dir, bool settings_only, struct config **ret,
-                struct config_diag *diag)
+static int load(const char *dir, bool settings_only, struct config **ret, struct config_diag *diag)
 {
         _cleanup_(config_freep) struct config *cfg = NULL;
         struct config_diag local = { 0 };

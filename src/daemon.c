@@ -35,6 +35,7 @@
 #include "mqtt.h"
 #include "notify/mqtt_notifier.h"
 #include "notify/notify.h"
+#include "observation.h"
 #include "outbox.h"
 #include "reload.h"
 #include "retention.h"
@@ -382,6 +383,7 @@ static void build_routes(struct routing *rt, const struct config *c)
         add_filter(rt, "%s/workers/+/resolve", prefix);
         add_filter(rt, "%s/workers/+/checkin", prefix);
         add_filter(rt, "%s/workers/+/pass", prefix);
+        add_filter(rt, "%s/workers/+/reading", prefix); /* a medical round's reading */
         add_filter(rt, "%s/households/+/report", prefix);
         log_info("routing: %zu device topics, %zu subscriptions",
                  hashmap_size(rt->routes) + rt->n_id_routes, rt->n_filters);
@@ -1343,6 +1345,7 @@ int daemon_reload(struct daemon *d)
         }
         outbox_set_config(d->outbox, cfg);
         devhealth_rearm(d->engine, now_realtime_usec());
+        observation_watch_rounds(d->engine, now_realtime_usec()); /* new households' rounds */
         /* Sends in flight through the old notifiers are cancelled: their rows go back to
          * pending and are sent again through the new ones (at least once). */
         engine_set_notify(d->engine, nctx);

@@ -676,11 +676,16 @@ void http_api_handle(struct http_request *rq, struct http_response *rs)
                                 resident_link(rq, rs, hh);
                         return;
                 }
-        } else if (n == 1 && (strcmp(seg[0], "checkins") == 0 || strcmp(seg[0], "passes") == 0)) {
+        } else if (n == 1 && (strcmp(seg[0], "checkins") == 0 || strcmp(seg[0], "passes") == 0 ||
+                              strcmp(seg[0], "readings") == 0)) {
                 if (rq->method != HTTP_POST)
                         http_method_not_allowed(rs, "POST");
                 else
-                        command(rq, rs, seg[0][0] == 'p' ? COMMAND_PASS : COMMAND_CHECKIN, NULL);
+                        command(rq, rs,
+                                seg[0][0] == 'p'   ? COMMAND_PASS
+                                : seg[0][0] == 'r' ? COMMAND_READING
+                                                   : COMMAND_CHECKIN,
+                                NULL);
                 return;
         }
         http_json_error(rs, 404, "not found");

@@ -30,6 +30,7 @@ static const struct {
         { "device_offline", "设备离线" },       { "battery_low", "设备电量低" },
         { "monitoring_gap", "监控中断" },       { "notification_failed", "通知发送失败" },
         { "storage_failed", "存储故障" },       { "observation_ended", "居家观察已结束" },
+        { "round_missed", "健康巡查未完成" },   { "fever", "发热或可疑症状" },
 };
 
 const char *http_kind_zh(const char *kind)

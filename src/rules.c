@@ -282,8 +282,8 @@ bool rules_round_after(const struct household *h, int64_t after_usec, struct rul
         return q.found;
 }
 
-bool rules_reading_counts(const struct config *c, const struct household *h,
-                          const struct worker *w, int64_t at_usec)
+bool rules_reading_counts(const struct config *c, const struct household *h, const struct worker *w,
+                          int64_t at_usec)
 {
         if (!w || !h)
                 return false;
@@ -715,8 +715,9 @@ static void fire_round(const struct household *h, struct household_state *st, in
                 return;
         }
         if (st->reading_usec >= r.from_usec && st->reading_usec <= r.to_usec) {
-                set(v, VERDICT_IGNORED, BASIS_ROUND, "medical round at %02d:%02d done: reading at %s",
-                    r.minute / 60, r.minute % 60, fmt_clock(st->reading_usec, a));
+                set(v, VERDICT_IGNORED, BASIS_ROUND,
+                    "medical round at %02d:%02d done: reading at %s", r.minute / 60, r.minute % 60,
+                    fmt_clock(st->reading_usec, a));
                 return;
         }
         for (size_t i = 0; i < st->n_passes; i++) {
@@ -887,8 +888,9 @@ int rules_reading(const struct config *c, const struct household *h, struct hous
                 st->reading_usec = at_usec;
         for (size_t i = 0; i < rd->n_symptoms; i++)
                 if (fever_symptom(p, rd->symptoms[i]))
-                        n += (size_t)snprintf(listed + n, n < sizeof(listed) ? sizeof(listed) - n : 0,
-                                              "%s%s", n ? ", " : "", rd->symptoms[i]);
+                        n += (size_t)snprintf(listed + n,
+                                              n < sizeof(listed) ? sizeof(listed) - n : 0, "%s%s",
+                                              n ? ", " : "", rd->symptoms[i]);
         ret->fever = rd->temperature >= p->fever_at || listed[0];
         if (ret->fever) {
                 char t[64] = "";
@@ -907,8 +909,8 @@ int rules_reading(const struct config *c, const struct household *h, struct hous
         else
                 set(&ret->verdict, VERDICT_IGNORED, BASIS_OTHER, "temperature %.1f °C%s",
                     rd->temperature,
-                    !ret->counts   ? " (recorded; counts for no round: not the household's "
-                                     "medical worker nor one on duty)"
+                    !ret->counts    ? " (recorded; counts for no round: not the household's "
+                                      "medical worker nor one on duty)"
                     : ret->in_round ? ""
                                     : " (outside a round's window)");
         return 0;

@@ -259,9 +259,9 @@ bool rules_schedule_match(const struct household *h, int64_t at_usec, char *buf,
  * st->rounds_usec on (the engine starts it where the household began to be watched), and
  * only those whose window ends within the observation. */
 struct rules_round {
-        int64_t at_usec;             /* the scheduled time */
-        int64_t from_usec, to_usec;  /* its window */
-        int minute;                  /* of the local day */
+        int64_t at_usec;            /* the scheduled time */
+        int64_t from_usec, to_usec; /* its window */
+        int minute;                 /* of the local day */
 };
 
 /* The round whose window holds t (the one scheduled nearest to t), false when none. */
@@ -270,8 +270,8 @@ bool rules_round_at(const struct household *h, int64_t t, struct rules_round *re
  * medical round. */
 bool rules_round_after(const struct household *h, int64_t after_usec, struct rules_round *ret);
 
-#define RULES_SYMPTOMS_MAX 8  /* symptoms of one reading */
-#define RULES_SYMPTOM_MAX  64 /* bytes of one, with the NUL */
+#define RULES_SYMPTOMS_MAX    8    /* symptoms of one reading */
+#define RULES_SYMPTOM_MAX     64   /* bytes of one, with the NUL */
 #define RULES_TEMPERATURE_MIN 34.0 /* °C: a reading outside [MIN, MAX] is a typing error */
 #define RULES_TEMPERATURE_MAX 43.0
 
@@ -283,11 +283,11 @@ struct rules_reading {
 
 /* What a reading decided. */
 struct rules_reading_outcome {
-        bool counts;             /* from the household's medical worker, or one on duty */
-        bool in_round;           /* in a round's window: `round` is it */
+        bool counts;   /* from the household's medical worker, or one on duty */
+        bool in_round; /* in a round's window: `round` is it */
         struct rules_round round;
-        bool fever;              /* `verdict` is the fever alert */
-        struct verdict verdict;  /* fever: the alert; otherwise ignored, with the reason */
+        bool fever;             /* `verdict` is the fever alert */
+        struct verdict verdict; /* fever: the alert; otherwise ignored, with the reason */
 };
 
 /* A reading by worker w at at_usec (the worker may act for h: checked by the caller).
@@ -297,8 +297,8 @@ int rules_reading(const struct config *c, const struct household *h, struct hous
                   const struct worker *w, int64_t at_usec, const struct rules_reading *rd,
                   struct rules_reading_outcome *ret, const char **error);
 /* Whether w's readings count for h's rounds at at_usec (see above). */
-bool rules_reading_counts(const struct config *c, const struct household *h,
-                          const struct worker *w, int64_t at_usec);
+bool rules_reading_counts(const struct config *c, const struct household *h, const struct worker *w,
+                          int64_t at_usec);
 
 /* The persistent part of st (door, opening, rings, check-in, reports; not passes, alerts
  * or timers) as a JSON object, and back. from_json leaves missing members unchanged. */

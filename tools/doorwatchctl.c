@@ -58,6 +58,8 @@ static int usage_to(FILE *f, int status)
             "  events --household H [--since TIME]        the household's timeline: events with\n"
             "                                             verdict and reason, commands, alerts\n"
             "  checkin --household H --worker W           worker W is at the door\n"
+            "  reading --household H --worker W --temperature C [--symptoms A,B] [--note TEXT]\n"
+            "                                             a medical round's reading\n"
             "  pass add --household H --worker W --from TIME --to TIME --reason TEXT\n"
             "                                             record an approved outing\n"
             "  pass list [--household H] [--all]          current and future passes (--all: "
@@ -1054,6 +1056,55 @@ static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
         return act(ctl, "/api/v1/checkins", body);
 }
 
+/* reading: a medical round's reading, checked by the daemon like a worker's own (a
+ * temperature outside 34..43 °C, a household not in the worker's care: refused). */
+static int cmd_reading(struct ctl *ctl, int argc, char **argv)
+{
+        const char *household = NULL, *worker = NULL, *temp = NULL, *symptoms = NULL, *note = NULL;
+        _cleanup_json_ cJSON *body = cJSON_CreateObject();
+        char *end;
+        double t;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--household") == 0 && i + 1 < argc)
+                        household = argv[++i];
+                else if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
+                        worker = argv[++i];
+                else if (strcmp(argv[i], "--temperature") == 0 && i + 1 < argc)
+                        temp = argv[++i];
+                else if (strcmp(argv[i], "--symptoms") == 0 && i + 1 < argc)
+                        symptoms = argv[++i];
+                else if (strcmp(argv[i], "--note") == 0 && i + 1 < argc)
+                        note = argv[++i];
+                else
+                        return usage();
+        }
+        if (!household || !worker || !temp)
+                return usage();
+        cJSON_AddStringToObject(body, "worker", worker);
+        cJSON_AddStringToObject(body, "household", household);
+        /* Not a number: the daemon says what it wants. */
+        t = strtod(temp, &end);
+        if (*temp && !*end)
+                cJSON_AddNumberToObject(body, "temperature", t);
+        else
+                cJSON_AddStringToObject(body, "temperature", temp);
+        if (symptoms) {
+                cJSON *a = cJSON_AddArrayToObject(body, "symptoms");
+                _cleanup_free_ char *copy = xstrdup(symptoms);
+                char *save = NULL;
+                for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+                        while (*p == ' ')
+                                p++;
+                        if (*p)
+                                cJSON_AddItemToArray(a, cJSON_CreateString(p));
+                }
+        }
+        if (note)
+                cJSON_AddStringToObject(body, "note", note);
+        return act(ctl, "/api/v1/readings", body);
+}
+
 static int cmd_pass_add(struct ctl *ctl, int argc, char **argv)
 {
         const char *household = NULL, *worker = NULL, *from = NULL, *to = NULL, *reason = NULL;
@@ -1576,6 +1627,8 @@ int main(int argc, char **argv)
                 r = cmd_qr(&ctl, argc - 1, argv + 1);
         else if (strcmp(argv[0], "checkin") == 0)
                 r = cmd_checkin(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "reading") == 0)
+                r = cmd_reading(&ctl, argc - 1, argv + 1);
         else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "add") == 0)
                 r = cmd_pass_add(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "list") == 0)

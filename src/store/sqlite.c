@@ -75,6 +75,14 @@ const struct store_backend store_sqlite_backend = {
         .seq_bump = sqlite_seq_bump,
         .purge_household = sqlite_purge_household,
         .household_purged = sqlite_household_purged,
+        .foreach_purged_household = sqlite_foreach_purged_household,
+        .foreach_stored_household = sqlite_foreach_stored_household,
+        .insert_reading = sqlite_insert_reading,
+        .list_readings = sqlite_list_readings,
+        .rounds_since_usec = sqlite_rounds_since_usec,
+        .form_result = sqlite_form_result,
+        .form_record = sqlite_form_record,
+        .purge_forms = sqlite_purge_forms,
 };
 
 /* Transaction control, cached like the hot statements. */
@@ -165,6 +173,23 @@ static const char *const migrations[] = {
         "DROP INDEX notification_due;"
         "CREATE INDEX notification_due ON notification (state, next_usec, priority,"
         " created_usec);",
+        /* 6 -> 7, the field (issue 18): medical rounds' readings (who measured what, when,
+         * through which channel; whether it counted for a round, whether it was a fever),
+         * from when rounds are judged (now: no round before this upgrade is missed), and the
+         * worker page's one-time form nonces with the answer each first got. */
+        "CREATE TABLE reading ("
+        "  id INTEGER PRIMARY KEY, household TEXT NOT NULL, worker TEXT NOT NULL,"
+        "  channel TEXT NOT NULL, usec INTEGER NOT NULL, recv_usec INTEGER NOT NULL,"
+        "  temperature REAL NOT NULL, symptoms TEXT NOT NULL, note TEXT,"
+        "  counts INTEGER NOT NULL, round_usec INTEGER, fever INTEGER NOT NULL, alert_id TEXT);"
+        "CREATE INDEX reading_household ON reading (household, usec);"
+        "CREATE INDEX reading_worker ON reading (worker, usec);"
+        "CREATE TABLE form_nonce ("
+        "  nonce TEXT PRIMARY KEY, worker TEXT NOT NULL, usec INTEGER NOT NULL,"
+        "  status INTEGER NOT NULL, result TEXT NOT NULL);"
+        "CREATE INDEX form_nonce_usec ON form_nonce (usec);"
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('rounds_since_usec',"
+        "  CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER));",
 };
 
 /* How long a write waits for another connection's lock before it fails. */

@@ -45,6 +45,8 @@ enum {
         STMT_REPORT_INSERT,
         STMT_HSTATE_SAVE,
         STMT_ALERT_REASON,
+        /* the field (issue 18) */
+        STMT_READING_INSERT,
         _STMT_MAX,
 };
 
@@ -222,3 +224,14 @@ int sqlite_foreach_household_state(struct store *s, store_household_state_cb cb,
 int sqlite_purge_household(struct store *s, const char *household, int64_t now_usec,
                            int64_t *ret_events);
 int sqlite_household_purged(struct store *s, const char *household);
+int sqlite_foreach_purged_household(struct store *s, store_household_cb cb, void *userdata);
+int sqlite_foreach_stored_household(struct store *s, store_household_usec_cb cb, void *userdata);
+/* sqlite_field.c */
+int sqlite_insert_reading(struct store *s, const struct store_reading *r, int64_t *ret_id);
+int sqlite_list_readings(struct store *s, const struct store_reading_filter *f, store_reading_cb cb,
+                         void *userdata);
+int64_t sqlite_rounds_since_usec(struct store *s);
+int sqlite_form_result(struct store *s, const char *nonce, int *ret_status, char *buf, size_t size);
+int sqlite_form_record(struct store *s, const char *nonce, const char *worker, int64_t usec,
+                       int status, const char *result);
+int sqlite_purge_forms(struct store *s, int64_t before_usec);

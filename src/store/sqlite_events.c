@@ -221,7 +221,7 @@ int sqlite_household_timeline(struct store *s, const char *household, int64_t si
             "  FROM event WHERE household = ?1 AND event_usec >= ?2"
             " UNION ALL"
             " SELECT 1, usec, id, actor, channel, kind, NULL, 0, NULL, detail, NULL"
-            "  FROM action WHERE kind IN ('checkin', 'pass', 'report') AND target = ?1"
+            "  FROM action WHERE kind IN ('checkin', 'pass', 'report', 'reading') AND target = ?1"
             "  AND usec >= ?2"
             " UNION ALL"
             " SELECT 2, a.last_event_usec, a.rowid, NULL, NULL, a.kind, NULL, 0, NULL, a.reason,"

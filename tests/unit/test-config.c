@@ -921,8 +921,7 @@ static void test_household_policy(void **state)
 static void test_open_ended_observation(void **state)
 {
         static const struct file files[] = {
-                { "households.json",
-                  HH_OBS("{'start':'2026-11-20T00:00:00+08:00','end':null}") },
+                { "households.json", HH_OBS("{'start':'2026-11-20T00:00:00+08:00','end':null}") },
         };
         _cleanup_free_ char *dir = write_config(files, ELEMENTSOF(files));
         struct config *c = load_ok(dir);
@@ -941,8 +940,11 @@ static void test_check_observed(void **state)
 {
         static const struct file files[] = {
                 { "households.json",
-                  "[" HH_ID("H1", "") ",{'id':'H2','community':'c1','address':'A 2',"
-                  "'observation':{'start':'2026-12-10T00:00:00+08:00','end':null}," TEAM "}]" },
+                  "[" HH_ID(
+                      "H1",
+                      "") ",{'id':'H2','community':'c1','address':'A 2',"
+                          "'observation':{'start':'2026-12-10T00:00:00+08:00','end':null}," TEAM
+                          "}]" },
         };
         _cleanup_free_ char *dir = write_config(files, ELEMENTSOF(files));
         struct config *c = load_ok(dir);

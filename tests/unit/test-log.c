@@ -3,6 +3,8 @@
  * phone numbers are masked. sd_journal_sendv() is replaced at link
  * time by the recorder below (the executable's definition wins over libsystemd's). */
 #define SD_JOURNAL_SUPPRESS_LOCATION /* sd_journal_sendv is a function, not a macro */
+#include <fcntl.h>
+#include <pty.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,8 +17,6 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <fcntl.h>
-#include <pty.h>
 
 #include "log.h"
 

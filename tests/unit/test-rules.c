@@ -360,7 +360,8 @@ static void play(struct player *p, const struct step *s)
                 if (sym)
                         symptoms[rd.n_symptoms++] = sym + 1;
                 settle(p, t);
-                if (rules_reading(&cfg, p->h, &p->st, &workers[atoi(buf)], t, &rd, &o, &error) != 0) {
+                if (rules_reading(&cfg, p->h, &p->st, &workers[atoi(buf)], t, &rd, &o, &error) !=
+                    0) {
                         word(p->out, sizeof(p->out), "rd!");
                         break;
                 }
@@ -829,10 +830,7 @@ static const struct rcase round_cases[] = {
           { { ROUNDS, "09:31:00" }, { TICK, "16:00:00" } },
           "@round_missed",
           "round at 15:00" },
-        { "not watched: nothing",
-          0,
-          { { TICK, "16:00:00" } },
-          "" },
+        { "not watched: nothing", 0, { { TICK, "16:00:00" } }, "" },
         { "a household without medical rounds",
           1,
           { { ROUNDS, "08:00:00" }, { TICK, "2020-02-07T08:00:00+08:00" } },
