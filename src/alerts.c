@@ -675,6 +675,27 @@ int alerts_resolve_by_system(struct alerts_change *c, const struct alert *a, con
         return r < 0 ? r : alerts_resolve(c, a, "system", CHANNEL_SYSTEM, note);
 }
 
+int alerts_resolve_kind_by_system(struct engine *e, struct alerts_change *c,
+                                  const struct household *h, enum alert_kind kind, const char *note,
+                                  const char *note_zh, int64_t at_usec)
+{
+        size_t n_slots = c->n_slots;
+        int r = 0;
+
+        /* Raised by this change (a deadline settled just before), then the live ones. */
+        for (size_t k = 0; k < n_slots && r == 0; k++) {
+                const struct alerts_slot *s = c->slots[k];
+                if (!s->live && !s->resolved && s->a->household == h && s->a->kind == kind)
+                        r = alerts_resolve_by_system(c, s->a, note, note_zh, at_usec);
+        }
+        for (struct alert *l = e->households[h->index].alerts; l && r == 0; l = l->next) {
+                const struct alert *a = view(c, l);
+                if (a && a->kind == kind && a->state != ALERT_RESOLVED)
+                        r = alerts_resolve_by_system(c, a, note, note_zh, at_usec);
+        }
+        return r;
+}
+
 int alerts_raise(struct engine *e, struct alerts_change *c, const struct household *h,
                  const char *device_id, const struct event *ev, const struct verdict *v,
                  int64_t event_usec, int64_t now_usec, struct alert **ret)
@@ -875,8 +896,13 @@ void alerts_apply(struct engine *e, struct alerts_change *c)
                 struct alert *l = s->live;
 
                 if (!l) {
-                        alerts_link(e, s->a); /* arms its timer */
                         count_raised(e, s->a);
+                        if (s->resolved) { /* raised and resolved in one change */
+                                alerts_free_alert(s->a);
+                                s->a = NULL;
+                                continue;
+                        }
+                        alerts_link(e, s->a); /* arms its timer */
                         continue;
                 }
                 if (s->resolved) {

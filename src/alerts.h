@@ -129,6 +129,11 @@ int alerts_resolve(struct alerts_change *c, const struct alert *a, const char *a
  * it is told (kind resolved_notice, note_zh for people, at at_usec). */
 int alerts_resolve_by_system(struct alerts_change *c, const struct alert *a, const char *note,
                              const char *note_zh, int64_t at_usec);
+/* alerts_resolve_by_system() for every alert of kind of household h that c leaves live,
+ * those c raises included. */
+int alerts_resolve_kind_by_system(struct engine *e, struct alerts_change *c,
+                                  const struct household *h, enum alert_kind kind, const char *note,
+                                  const char *note_zh, int64_t at_usec);
 
 /* ---- writing and applying ---- */
 

@@ -110,6 +110,19 @@ static int settle(struct engine *e, struct engine_change *ch, int64_t until_usec
         return 0;
 }
 
+/* The return from an overdue pass was seen at t: its live pass_overdue alert is resolved by
+ * the system, and everyone notified of it is told why. */
+static int resolve_overdue(struct engine *e, struct engine_change *ch, int64_t t)
+{
+        char clock[32], note[96], note_zh[96];
+
+        format_local_time(t, clock);
+        snprintf(note, sizeof(note), "the return was seen: the door opened at %s", clock + 11);
+        snprintf(note_zh, sizeof(note_zh), "%s 已见返回开门", clock + 11);
+        return alerts_resolve_kind_by_system(e, &ch->alerts, ch->h, ALERT_PASS_OVERDUE, note,
+                                             note_zh, t);
+}
+
 int observation_decide(struct engine *e, struct engine_change *ch, const struct device *d,
                        const struct event *ev, int64_t event_usec, int64_t recv_usec,
                        struct verdict *ret)
@@ -141,6 +154,9 @@ int observation_decide(struct engine *e, struct engine_change *ch, const struct 
                 return r;
         rules_judge(e->config, h, st, d, ev, event_usec, ret);
         rules_apply(e->config, h, st, d, ev, event_usec, ret);
+        if (ret->basis == BASIS_PASS_RETURN && ret->pass >= 0 && (size_t)ret->pass < st->n_passes &&
+            st->passes[ret->pass].overdue)
+                return resolve_overdue(e, ch, event_usec);
         return 0;
 }
 
@@ -611,9 +627,9 @@ int observation_reading(struct engine *e, const struct command *cmd, const char 
                  clock);
         snprintf(note_zh, sizeof(note_zh), "%s 已于 %s 记录体温 %.1f℃", w->name ? w->name : w->id,
                  clock, cmd->temperature);
-        for (const struct alert *a = ch->st.alerts; r == 0 && o.counts && a; a = a->next)
-                if (a->kind == ALERT_ROUND_MISSED && a->state != ALERT_RESOLVED)
-                        r = alerts_resolve_by_system(&ch->alerts, a, note, note_zh, at);
+        if (r == 0 && o.counts)
+                r = alerts_resolve_kind_by_system(e, &ch->alerts, h, ALERT_ROUND_MISSED, note,
+                                                  note_zh, at);
         if (r == 0 && o.fever) {
                 struct event ev = { .type = EVENT_HEARTBEAT,
                                     .has_ts = true,

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "util.h"
 
 #define NOTIFY  "doorwatch/v1/workers/+/notify"
 #define RESULTS "doorwatch/v1/workers/+/result"
@@ -160,6 +161,21 @@ static const char *kinds_to(struct harness *h, const char *worker)
                 cJSON_Delete(j);
         }
         return buf;
+}
+
+/* How many alerts the operator API lists as open (state=open). */
+static int api_get_open(struct harness *h)
+{
+        struct resp r;
+        cJSON *j;
+        int n;
+
+        assert_int_equal(http(h, "/api/v1/alerts?state=open", true, NULL, NULL, &r), 200);
+        j = cJSON_Parse(r.body);
+        n = cJSON_GetArraySize(cJSON_GetObjectItem(j, "alerts"));
+        cJSON_Delete(j);
+        free(r.body);
+        return n;
 }
 
 /* ---- fixture ---- */
@@ -498,6 +514,50 @@ static void test_round_missed_live(void **state)
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert WHERE household = 'H-2'"), 0);
 }
 
+/* ---- a pass_overdue resolved by the return ---- */
+
+/* Replayed (event time): the deadline and the return are judged by one event, the alert is
+ * raised and resolved at once; nothing of it stays live in memory. */
+static void test_pass_overdue_resolved_in_a_replay(void **state)
+{
+        struct harness *h = *state;
+        time_t R = (time(NULL) + 6 * 3600) / 3600 * 3600;
+        char body[256], payload[256], at[16], a[8];
+        struct resp r;
+
+        hhmm(R + 6 * 3600, a); /* H-1's rounds, far from now and from the replay */
+        snprintf(at, sizeof(at), "[\"%s\"]", a);
+        write_field_config(h, at, "30m");
+        h_start_broker(h);
+        h_start_daemon(h);
+        h_subscribe(h, NOTIFY);
+        snprintf(body, sizeof(body),
+                 "{\"worker\": \"w-a-01\", \"household\": \"H-2\", \"from\": %lld, \"to\": %lld,"
+                 " \"reason\": \"hospital\", \"ts\": %lld}",
+                 (long long)R, (long long)R + 3600, (long long)R - 60);
+        assert_int_equal(api(h, "/api/v1/passes", body, &r), 200);
+        free(r.body);
+        static const struct {
+                const char *id, *state;
+                long long at;
+        } steps[] = { { "e-out", "open", 600 },
+                      { "e-shut", "closed", 660 },
+                      { "e-back", "open", 3600 + 1800 } };
+        for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+                snprintf(payload, sizeof(payload),
+                         "{\"id\": \"%s\", \"ts\": %lld, \"type\": \"door\", \"state\": \"%s\"}",
+                         steps[i].id, (long long)R + steps[i].at, steps[i].state);
+                h_publish(h, "doorwatch/v1/devices/d-2-door/events", payload, false);
+        }
+        assert_int_equal(h_db_wait_int(h, 3, 5000, "SELECT count(*) FROM event"), 3);
+        assert_string_equal(h_db_text(h, "SELECT state || ' ' || resolved_by FROM alert"
+                                         " WHERE kind = 'pass_overdue'"),
+                            "resolved system");
+        assert_int_equal(h_wait_messages(h, NOTIFY, 6, 5000), 6);
+        assert_string_equal(kinds_to(h, "w-a-01"), "pass_overdue resolved_notice");
+        assert_int_equal(api_get_open(h), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -505,6 +565,8 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_readings_and_rounds, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_round_missed_live, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pass_overdue_resolved_in_a_replay, setup,
+                                                teardown),
         };
         setenv("TZ", "Asia/Shanghai", 1);
         tzset();
