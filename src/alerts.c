@@ -97,6 +97,15 @@ static int load_one(const struct store_alert_row *row, void *userdata)
 
         if (hashmap_get(e->alerts_by_id, row->id))
                 return 0;
+        /* As after a reload: the alerts of a household no longer configured stay in the
+         * database (until its retention purge) but not in memory. */
+        if (row->household && !config_household(e->config, row->household)) {
+                log_about(LOG_WARNING, row->id, row->household, NULL,
+                          "alert %s: household %s is no longer configured; the alert stays %s in "
+                          "the database but is not escalated",
+                          row->id, row->household, row->state);
+                return 0;
+        }
         a = calloc(1, sizeof(*a));
         if (!a)
                 return -ENOMEM;
@@ -118,9 +127,6 @@ static int load_one(const struct store_alert_row *row, void *userdata)
         a->reminders = row->reminders;
         a->event_ts = row->event_ts;
         a->event_uid = xstrdup(row->event_uid ? row->event_uid : "");
-        if (row->household && !a->household)
-                log_about(LOG_WARNING, a->id, row->household, NULL,
-                          "alert %s: household %s is no longer configured", a->id, row->household);
         alerts_link(e, a);
         return 0;
 }

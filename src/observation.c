@@ -473,6 +473,9 @@ int observation_load(struct engine *e)
         if (r == 0)
                 r = store_foreach_household_with_alert(
                     e->store, alert_kind_to_string(ALERT_OBSERVATION_ENDED), mark_noticed, e);
+        /* A purged household's notice went with its data: it was given all the same. */
+        if (r == 0)
+                r = store_foreach_purged_household(e->store, mark_noticed, e);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < c->n_households; i++) {
