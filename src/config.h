@@ -210,7 +210,8 @@ struct http_config {
         char *public_url;
         char *token_file;
         char *ack_secret_file;
-        int64_t ack_link_ttl_usec; /* how long an ack link stays valid */
+        int64_t ack_link_ttl_usec;    /* how long an ack link stays valid */
+        int64_t worker_link_ttl_usec; /* how long a worker's page link stays valid */
 };
 
 /* Notifiers are validated by type-specific code in src/notify/; the raw JSON is kept. */

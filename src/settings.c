@@ -29,7 +29,9 @@
  *     monitoring_gap to the command centre and admins over non-MQTT channels.
  *   - "templates": per-kind text overrides, checked by templates_check() (notify/template.c,
  *     which reports at templates.<kind>) and kept (comments stripped) as cfg->templates.
- *   - mqtt.keepalive is 5s..65535s; mqtt.tls.cert_file and key_file are set together. */
+ *   - mqtt.keepalive is 5s..65535s; mqtt.tls.cert_file and key_file are set together.
+ *   - "http.worker_link_ttl" (default "30d"): how long a worker's own page link works
+ *     (doorwatchctl worker link, the {page_url} of notifications). */
 #include "settings.h"
 
 #include <stddef.h>
@@ -102,6 +104,7 @@ void settings_defaults(struct config *c)
                 .token_file = xstrdup("secrets/api.token"),
                 .ack_secret_file = xstrdup("secrets/ack.key"),
                 .ack_link_ttl_usec = 24 * USEC_PER_HOUR,
+                .worker_link_ttl_usec = 30 * USEC_PER_DAY,
         };
 }
 
@@ -376,8 +379,10 @@ static void parse_escalation(struct loader *L, const cJSON *o, const struct load
 
 static void parse_http(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
-        static const char *const keys[] = { "listen",          "public_url",   "token_file",
-                                            "ack_secret_file", "ack_link_ttl", NULL };
+        static const char *const keys[] = {
+                "listen",       "public_url",      "token_file", "ack_secret_file",
+                "ack_link_ttl", "worker_link_ttl", NULL
+        };
         struct http_config *h = &L->cfg->http;
         struct loader_path p[1];
         const cJSON *v;
@@ -407,6 +412,8 @@ static void parse_http(struct loader *L, const cJSON *o, const struct loader_pat
                 loader_get_string(L, v, p, LOADER_STR_NULLABLE, &h->ack_secret_file);
         if ((v = loader_field(L, o, path, "ack_link_ttl", false, p)))
                 loader_get_duration(L, v, p, true, &h->ack_link_ttl_usec);
+        if ((v = loader_field(L, o, path, "worker_link_ttl", false, p)))
+                loader_get_duration(L, v, p, true, &h->worker_link_ttl_usec);
 }
 
 static void strip_comments(cJSON *j)
