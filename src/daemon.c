@@ -1037,8 +1037,10 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                      &d->http);
         if (r < 0)
                 goto fail;
-        if (d->http)
+        if (d->http) {
                 engine_set_ack_url(d->engine, http_ack_url, d->http);
+                engine_set_page_url(d->engine, http_worker_page_url, d->http);
+        }
 
         r = sd_event_add_signal(d->event, &d->sig_term, SIGTERM, on_signal, d);
         if (r >= 0)

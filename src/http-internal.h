@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "command.h"
 #include "http.h"
 #include "token.h"
 
@@ -117,3 +118,11 @@ const char *http_state_zh(const char *state);
 
 /* The current generation of a household's resident links (0 when never revoked). */
 int http_resident_generation(struct http *h, const char *household, uint64_t *ret);
+
+/* http_worker.c: a worker's own page (/w/<token>: GET shows, POST acts) and the API route
+ * POST /api/v1/workers/{id}/page-link {"revoke": bool} (the office's token). */
+void http_worker_page(struct http_request *rq, struct http_response *rs, const char *token);
+void http_worker_link(struct http_request *rq, struct http_response *rs, const struct worker *w,
+                      enum channel channel);
+/* The current generation of a worker's page links (0 when never revoked). */
+int http_worker_generation(struct http *h, const char *worker, uint64_t *ret);

@@ -676,6 +676,16 @@ void http_api_handle(struct http_request *rq, struct http_response *rs)
                                 resident_link(rq, rs, hh);
                         return;
                 }
+        } else if (n == 3 && strcmp(seg[0], "workers") == 0 && strcmp(seg[2], "page-link") == 0) {
+                const struct worker *w = config_worker(h->deps.config, seg[1]);
+                enum channel channel;
+                if (!w)
+                        http_json_error(rs, 404, "no worker \"%s\"", seg[1]);
+                else if (rq->method != HTTP_POST)
+                        http_method_not_allowed(rs, "POST");
+                else if (request_channel(rq, rs, &channel))
+                        http_worker_link(rq, rs, w, channel);
+                return;
         } else if (n == 1 && (strcmp(seg[0], "checkins") == 0 || strcmp(seg[0], "passes") == 0 ||
                               strcmp(seg[0], "readings") == 0)) {
                 if (rq->method != HTTP_POST)

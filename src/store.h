@@ -366,6 +366,9 @@ int store_form_record(struct store *s, const char *nonce, const char *worker, in
                       int status, const char *result);
 /* Forgets the nonces used before before_usec (they are refused as expired by then). */
 int store_purge_forms(struct store *s, int64_t before_usec);
+/* The household's last (not retained) door opening with its verdict: calls cb once, or
+ * returns STORE_E_NOT_FOUND. */
+int store_last_opening(struct store *s, const char *household, store_event_cb cb, void *userdata);
 
 /* Retention (DESIGN.md §8): deletes a household's events and personal data in the current
  * transaction and records that it was purged. */

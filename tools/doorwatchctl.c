@@ -2,10 +2,11 @@
  *
  * Reads the same configuration directory as the daemon to find the database (opened
  * read-only: the daemon is the only writer), the broker and the HTTP API. Actions (alerts
- * ack/resolve, checkin, pass add, qr) go to the daemon's HTTP API with the office's API
- * token, marked as the CLI's (X-Doorwatch-Channel: cli): the daemon validates them like
- * any other front door's and records them with channel "cli". The daemon alone holds the
- * link key and writes the revocation counter of resident links.
+ * ack/resolve, checkin, reading, pass add, qr, worker link) go to the daemon's HTTP API with
+ * the office's API token, marked as the CLI's (X-Doorwatch-Channel: cli): the daemon
+ * validates them like any other front door's and records them with channel "cli". The
+ * daemon alone holds the link key and writes the revocation counters of resident links and
+ * of workers' page links.
  * Tables for people by default, --json for scripts. Exit status: 0 success, 1 failed
  * check or refused action, 2 usage error. */
 #include <cjson/cJSON.h>
@@ -74,7 +75,8 @@ static int usage_to(FILE *f, int status)
             "not\n"
             "  device discover [--seconds 30]             devices on the broker not in the "
             "registry\n"
-            "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n");
+            "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n"
+            "  worker link WORKER [--png FILE] [--revoke] the worker's own page: link, QR code\n");
         return status;
 }
 
@@ -1553,7 +1555,8 @@ static int cmd_qr(struct ctl *ctl, int argc, char **argv)
 /* One line: which command is unknown (with its group's subcommand: "alerts frob"). */
 static int unknown_command(int argc, char **argv)
 {
-        static const char *const groups[] = { "alerts", "roster", "notify", "pass", "device" };
+        static const char *const groups[] = { "alerts", "roster", "notify",
+                                              "pass",   "device", "worker" };
         bool group = false;
 
         for (size_t i = 0; i < ELEMENTSOF(groups); i++)
@@ -1565,6 +1568,74 @@ static int unknown_command(int argc, char **argv)
                 fprintf(stderr, "doorwatchctl: unknown command \"%s%s%s\" (doorwatchctl --help)\n",
                         argv[0], group ? " " : "", group ? argv[1] : "");
         return EXIT_USAGE;
+}
+
+/* worker link W [--revoke] [--png FILE]: a link to the worker's own page (signed by the
+ * daemon, which alone holds the link key), as text and a QR code. */
+static int cmd_worker_link(struct ctl *ctl, int argc, char **argv)
+{
+        const char *worker = NULL, *png = NULL;
+        bool revoke = false;
+        _cleanup_json_ cJSON *j = NULL;
+        char path[512], when[32];
+        long status = 0;
+        int r;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--png") == 0 && i + 1 < argc)
+                        png = argv[++i];
+                else if (strcmp(argv[i], "--revoke") == 0)
+                        revoke = true;
+                else if (argv[i][0] != '-' && !worker)
+                        worker = argv[i];
+                else
+                        return usage();
+        }
+        if (!worker)
+                return usage();
+        if (load_config(ctl) < 0)
+                return 1;
+        if (!config_worker(ctl->config, worker)) {
+                fprintf(stderr, "doorwatchctl: unknown worker \"%s\"\n", worker);
+                return 1;
+        }
+        if (!ctl->config->http.public_url && !revoke) {
+                fprintf(stderr,
+                        "doorwatchctl: no link: http.public_url is not set in doorwatch.json; "
+                        "a link needs the address under which workers' phones reach "
+                        "doorwatchd (its TLS proxy)\n");
+                return 1;
+        }
+        if (api_path(path, sizeof(path), "/api/v1/workers/", worker, "/page-link") < 0) {
+                fprintf(stderr, "doorwatchctl: worker id too long\n");
+                return 1;
+        }
+        r = api_post(ctl, path, revoke ? "{\"revoke\": true}" : "{}", &status, &j);
+        if (r != 0)
+                return r;
+        const cJSON *link = cJSON_GetObjectItem(j, "url");
+        if (status != 200 || !cJSON_IsString(link))
+                return api_refused(ctl, status, j);
+        if (png && write_png(png, link->valuestring) != 0)
+                return 1;
+        if (ctl->json) {
+                if (png)
+                        cJSON_AddStringToObject(j, "png", png);
+                _cleanup_free_ char *out = cJSON_Print(j);
+                printf("%s\n", out ? out : "");
+                return 0;
+        }
+        printf("%s%s: own page (generation %d), valid until %s\n%s\n\n",
+               revoke ? "earlier links revoked; " : "", worker,
+               cJSON_GetObjectItem(j, "generation")->valueint,
+               format_local_time(
+                   (int64_t)cJSON_GetObjectItem(j, "expires_at")->valuedouble * USEC_PER_SEC, when),
+               link->valuestring);
+        if (qr_print_utf8(stdout, link->valuestring) < 0)
+                return 1;
+        if (png)
+                printf("\nPNG written to %s\n", png);
+        return 0;
 }
 
 int main(int argc, char **argv)
@@ -1629,6 +1700,8 @@ int main(int argc, char **argv)
                 r = cmd_checkin(&ctl, argc - 1, argv + 1);
         else if (strcmp(argv[0], "reading") == 0)
                 r = cmd_reading(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "worker") == 0 && argc >= 2 && strcmp(argv[1], "link") == 0)
+                r = cmd_worker_link(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "add") == 0)
                 r = cmd_pass_add(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "list") == 0)

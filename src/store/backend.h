@@ -135,6 +135,8 @@ struct store_backend {
         int (*form_record)(struct store *s, const char *nonce, const char *worker, int64_t usec,
                            int status, const char *result);
         int (*purge_forms)(struct store *s, int64_t before_usec);
+        int (*last_opening)(struct store *s, const char *household, store_event_cb cb,
+                            void *userdata);
 };
 
 extern const struct store_backend store_sqlite_backend;

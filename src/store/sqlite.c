@@ -83,6 +83,7 @@ const struct store_backend store_sqlite_backend = {
         .form_result = sqlite_form_result,
         .form_record = sqlite_form_record,
         .purge_forms = sqlite_purge_forms,
+        .last_opening = sqlite_last_opening,
 };
 
 /* Transaction control, cached like the hot statements. */

@@ -164,6 +164,7 @@ int sqlite_get_event(struct store *s, const char *device, const char *uid, store
 int sqlite_list_alert_events(struct store *s, const char *household, const char *alert_id,
                              size_t max, store_event_cb cb, void *userdata);
 int sqlite_last_event_id(struct store *s, int64_t *ret);
+int sqlite_last_opening(struct store *s, const char *household, store_event_cb cb, void *userdata);
 int sqlite_count_events(struct store *s, int64_t after_id, const char *verdict, int64_t *ret);
 int sqlite_household_timeline(struct store *s, const char *household, int64_t since_usec,
                               store_timeline_cb cb, void *userdata);

@@ -463,3 +463,8 @@ int store_purge_forms(struct store *s, int64_t before_usec)
 {
         return s->ops->purge_forms(s, before_usec);
 }
+
+int store_last_opening(struct store *s, const char *household, store_event_cb cb, void *userdata)
+{
+        return s->ops->last_opening(s, household, cb, userdata);
+}

@@ -514,6 +514,230 @@ static void test_round_missed_live(void **state)
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert WHERE household = 'H-2'"), 0);
 }
 
+/* ---- a worker's own page ---- */
+
+/* The value of the nonce of the first form after `after` (an id on the page) whose action is
+ * `action` (static buffer). */
+static const char *nonce_of(const char *page, const char *after, const char *action)
+{
+        static char buf[600];
+        char want[64];
+        const char *p = strstr(page, after), *form, *v;
+
+        assert_non_null(p);
+        snprintf(want, sizeof(want), "name=\"action\" value=\"%s\"", action);
+        form = strstr(p, want);
+        assert_non_null(form);
+        /* The nonce input comes just before the action's. */
+        for (v = form; v > p && strncmp(v, "name=\"nonce\" value=\"", 20) != 0; v--)
+                ;
+        assert_true(v > p);
+        v += 20;
+        snprintf(buf, sizeof(buf), "%.*s", (int)(strchr(v, '"') - v), v);
+        return buf;
+}
+
+static long form_post(struct harness *h, const char *url, const char *body, struct resp *r)
+{
+        return http(h, url, false, "application/x-www-form-urlencoded", body, r);
+}
+
+/* The URL doorwatchctl worker link printed (its second line; static buffer). */
+static const char *ctl_link(struct harness *h, const char *worker, bool revoke)
+{
+        static char url[1024];
+        const char *args[] = { "worker", "link", worker, revoke ? "--revoke" : NULL, NULL };
+        char *out = NULL;
+        const char *nl;
+
+        assert_int_equal(run_ctl(h, &out, args), 0);
+        nl = strchr(out, '\n');
+        assert_non_null(nl);
+        snprintf(url, sizeof(url), "%.*s", (int)(strchr(nl + 1, '\n') - nl - 1), nl + 1);
+        free(out);
+        assert_true(strncmp(url, "http://127.0.0.1:", 17) == 0 && strstr(url, "/w/"));
+        return url;
+}
+
+static void test_worker_page(void **state)
+{
+        struct harness *h = *state;
+        char url[1024], alert[64], payload[256], body[1024], *page = NULL;
+        struct resp r, again;
+        time_t R = (time(NULL) + 6 * 3600) / 3600 * 3600;
+        char at[16], a[8];
+
+        hhmm(R, a);
+        snprintf(at, sizeof(at), "[\"%s\"]", a);
+        write_field_config(h, at, "30m");
+        h_start_broker(h);
+        h_start_daemon(h);
+        h_subscribe(h, NOTIFY);
+
+        /* The doctor's link, from doorwatchctl; the page shows their households. */
+        snprintf(url, sizeof(url), "%s", ctl_link(h, "w-a-02", false));
+        assert_int_equal(http(h, url, false, NULL, NULL, &r), 200);
+        assert_non_null(strstr(r.body, "我的工作页面"));
+        assert_non_null(strstr(r.body, "医生乙"));
+        assert_non_null(strstr(r.body, "data-household=\"H-1\""));
+        assert_non_null(strstr(r.body, "长期观察"));
+        assert_non_null(strstr(r.body, "今日巡查")); /* H-1's round, today */
+        assert_null(strstr(r.body, "<script"));
+        assert_null(strstr(r.body, "https://")); /* no external assets */
+        free(r.body);
+
+        /* A door opens: the notification carries the doctor's own page, per person. */
+        snprintf(payload, sizeof(payload),
+                 "{\"id\": \"e-w1\", \"ts\": %.3f, \"type\": \"door\", \"state\": \"open\"}",
+                 h_now());
+        h_publish(h, "doorwatch/v1/devices/d-2-door/events", payload, false);
+        assert_int_equal(h_wait_messages(h, "doorwatch/v1/workers/w-a-02/notify", 1, 5000), 1);
+        cJSON *n = cJSON_Parse(h_message(h, "doorwatch/v1/workers/w-a-02/notify", 0)->payload);
+        const cJSON *pu = cJSON_GetObjectItem(n, "page_url");
+        assert_true(cJSON_IsString(pu));
+        assert_non_null(strstr(pu->valuestring, "/w/"));
+        snprintf(alert, sizeof(alert), "%s", cJSON_GetObjectItem(n, "alert_id")->valuestring);
+        cJSON_Delete(n);
+
+        /* GET shows the alert, and changes nothing. */
+        assert_int_equal(http(h, url, false, NULL, NULL, &r), 200);
+        page = r.body;
+        snprintf(body, sizeof(body), "data-alert=\"%s\"", alert);
+        assert_non_null(strstr(page, body));
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM form_nonce"), 0);
+        assert_string_equal(h_db_text(h, "SELECT state FROM alert WHERE id = %Q", alert), "open");
+
+        /* Tap "confirm": acknowledged as the doctor, through the worker page. */
+        snprintf(body, sizeof(body), "nonce=%s&action=ack&alert_id=%s",
+                 nonce_of(page, alert, "ack"), alert);
+        if (form_post(h, url, body, &r) != 200)
+                fail_msg("ack: %ld %s", r.status, r.body);
+        assert_non_null(strstr(r.body, "已确认"));
+        assert_string_equal(
+            h_db_text(h,
+                      "SELECT state || ' ' || acked_by || ' ' || ack_channel FROM alert"
+                      " WHERE id = %Q",
+                      alert),
+            "acked w-a-02 worker-page");
+        /* The same POST again (a double tap, a resent form): the first answer, nothing
+         * done twice. */
+        assert_int_equal(form_post(h, url, body, &again), 200);
+        assert_string_equal(again.body, r.body);
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM action WHERE kind = 'ack'"), 1);
+        free(r.body);
+        free(again.body);
+
+        /* A reading of 80 °C: refused with a clear answer, the same on replay. */
+        snprintf(body, sizeof(body), "nonce=%s&action=reading&household=H-1&temperature=80&note=",
+                 nonce_of(page, "data-household=\"H-1\"", "reading"));
+        assert_int_equal(form_post(h, url, body, &r), 400);
+        assert_non_null(strstr(r.body, "体温 80.0℃ 超出 34–43℃"));
+        assert_int_equal(form_post(h, url, body, &again), 400);
+        assert_string_equal(again.body, r.body);
+        free(r.body);
+        free(again.body);
+        /* A household not in the doctor's care (H-9 does not exist; H-2 is hers): by name. */
+        snprintf(body, sizeof(body), "nonce=%s&action=reading&household=H-9&temperature=36.6",
+                 nonce_of(page, "data-household=\"H-2\"", "reading"));
+        assert_int_equal(form_post(h, url, body, &r), 400);
+        assert_non_null(strstr(r.body, "unknown household"));
+        free(r.body);
+        /* A good reading, with symptoms ticked and typed (a fresh page: a form is used
+         * once, its nonce answered the 80 °C above). */
+        free(page);
+        assert_int_equal(http(h, url, false, NULL, NULL, &r), 200);
+        page = r.body;
+        snprintf(body, sizeof(body),
+                 "nonce=%s&action=reading&household=H-1&temperature=36.7&symptom=cough"
+                 "&other_symptoms=%%E5%%A4%%B4%%E7%%97%%9B&note=ok",
+                 nonce_of(page, "data-household=\"H-1\"", "reading"));
+        assert_int_equal(form_post(h, url, body, &r), 200);
+        free(r.body);
+        assert_string_equal(h_db_text(h, "SELECT channel || ' ' || symptoms FROM reading"),
+                            "worker-page [\"cough\",\"头痛\"]");
+        /* Resolve with a note. */
+        snprintf(body, sizeof(body),
+                 "nonce=%s&action=resolve&alert_id=%s&note=%%E5%%B7%%B2%%E6%%A0%%B8%%E5%%AE%%9E",
+                 nonce_of(page, alert, "resolve"), alert);
+        assert_int_equal(form_post(h, url, body, &r), 200);
+        free(r.body);
+        assert_string_equal(
+            h_db_text(h,
+                      "SELECT state || ' ' || resolve_channel || ' ' || note FROM alert"
+                      " WHERE id = %Q",
+                      alert),
+            "resolved worker-page 已核实");
+        /* Another worker's form on this page: refused. */
+        assert_int_equal(http(h, ctl_link(h, "w-a-01", false), false, NULL, NULL, &again), 200);
+        snprintf(body, sizeof(body), "nonce=%s&action=checkin&household=H-1",
+                 nonce_of(again.body, "data-household=\"H-1\"", "checkin"));
+        assert_int_equal(form_post(h, url, body, &r), 403);
+        free(r.body);
+        free(again.body);
+        free(page);
+
+        /* Revoked: the old link says so plainly; the new one works. */
+        char fresh[1024];
+        snprintf(fresh, sizeof(fresh), "%s", ctl_link(h, "w-a-02", true));
+        assert_int_equal(http(h, url, false, NULL, NULL, &r), 410);
+        assert_non_null(strstr(r.body, "已被停用"));
+        free(r.body);
+        assert_int_equal(http(h, fresh, false, NULL, NULL, &r), 200);
+        free(r.body);
+        assert_int_equal(
+            h_db_int(h, "SELECT count(*) FROM action WHERE kind = "
+                        "'revoke-worker-links' AND target = 'w-a-02' AND channel = 'cli'"),
+            1);
+        /* A tampered link. */
+        fresh[strlen(fresh) - 3] ^= 1;
+        assert_int_equal(http(h, fresh, false, NULL, NULL, &r), 403);
+        free(r.body);
+}
+
+/* Links expire (http.worker_link_ttl) and say so; without http.public_url the command
+ * line says why it cannot make one. */
+static void test_worker_link_expiry_and_no_public_url(void **state)
+{
+        struct harness *h = *state;
+        char url[1024], extra[512], *out = NULL;
+        struct resp r;
+        long status = 0;
+
+        write_field_config(h, "[\"03:00\"]", "30m");
+        snprintf(extra, sizeof(extra),
+                 "\"http\": {\"listen\": \"127.0.0.1:%d\", \"public_url\": \"http://127.0.0.1:%d\","
+                 " \"token_file\": \"api.token\", \"ack_secret_file\": \"ack.key\","
+                 " \"worker_link_ttl\": \"2s\"}",
+                 h->http_port, h->http_port);
+        h_write_default_config(h, extra);
+        h_start_broker(h);
+        h_start_daemon(h);
+        snprintf(url, sizeof(url), "%s", ctl_link(h, "w-a-01", false));
+        assert_int_equal(http(h, url, false, NULL, NULL, &r), 200);
+        free(r.body);
+        for (int i = 0; i < 60 && status != 410; i++) {
+                status = http(h, url, false, NULL, NULL, &r);
+                if (status != 410) {
+                        free(r.body);
+                        h_pump(h, 100);
+                }
+        }
+        assert_int_equal(status, 410);
+        assert_non_null(strstr(r.body, "链接已过期"));
+        free(r.body);
+
+        snprintf(extra, sizeof(extra),
+                 "\"http\": {\"listen\": \"127.0.0.1:%d\", \"token_file\": \"api.token\","
+                 " \"ack_secret_file\": \"ack.key\"}",
+                 h->http_port);
+        h_write_default_config(h, extra);
+        const char *link[] = { "worker", "link", "w-a-01", NULL };
+        assert_int_equal(run_ctl(h, &out, link), 1);
+        assert_non_null(strstr(out, "http.public_url is not set"));
+        assert_int_equal(count_lines(out), 1);
+        free(out);
+}
+
 /* ---- a pass_overdue resolved by the return ---- */
 
 /* Replayed (event time): the deadline and the return are judged by one event, the alert is
@@ -566,6 +790,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_readings_and_rounds, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_round_missed_live, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pass_overdue_resolved_in_a_replay, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_worker_page, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_worker_link_expiry_and_no_public_url, setup,
                                                 teardown),
         };
         setenv("TZ", "Asia/Shanghai", 1);
