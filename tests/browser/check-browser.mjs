@@ -6,7 +6,8 @@
 //      community) and the households under observation;
 //   2. the ack link of one notification shows the alert; tapping confirm acknowledges it
 //      (checked through the API: state acked, by the link's worker, channel http-link);
-//   3. the status page, polling, drops the acknowledged alert.
+//   3. the status page, polling, drops the acknowledged alert;
+//   4. a worker's own page (worker-page.mjs): acknowledge, readings, check-in, a revoked link.
 // Screenshots go to $SCREENSHOTS (default $BUILD/screenshots). Exit 0 on success.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { checkWorkerPage } from './worker-page.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const build = path.resolve(root, process.env.BUILD || 'build');
@@ -213,6 +215,9 @@ async function main() {
     await page.screenshot({ path: path.join(shots, 'status-after-ack.png'), fullPage: true });
     if (problems.length) throw new Error(problems.join('; '));
     await context.close();
+
+    // 4. A worker's own page (the field's part).
+    await checkWorkerPage({ browser, base, shots, log, api, waitFor, build, tmp, conf, households });
   } finally {
     await browser.close();
   }
