@@ -38,6 +38,7 @@
 #include "observation.h"
 #include "outbox.h"
 #include "reload.h"
+#include "report.h"
 #include "retention.h"
 #include "secret.h"
 #include "service.h"
@@ -908,6 +909,17 @@ static int read_password(const struct config *c, char **ret)
         return secret_read(c, "mqtt.password", c->mqtt.password_file, ret);
 }
 
+/* Every load of the configuration is recorded (the households' communities and windows):
+ * the daily report counts households from this history, so a past day reports the same
+ * after the registry changed. A failure is not fatal: the report then falls back to the
+ * configuration it is run with. */
+static void record_config(struct daemon *d, const struct config *cfg)
+{
+        int r = report_record_config(d->store, cfg, now_realtime_usec());
+        if (r < 0)
+                log_warn_errno(r, "cannot record the households' windows for the daily report");
+}
+
 int daemon_new(struct config *cfg, struct daemon **ret)
 {
         struct daemon *d;
@@ -981,6 +993,8 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         r = engine_new(cfg, d->store, &d->engine);
         if (r == 0)
                 r = engine_load(d->engine);
+        if (r == 0)
+                record_config(d, cfg);
         if (r == 0)
                 r = devhealth_start(d->engine, now_realtime_usec());
         if (r < 0)
@@ -1346,6 +1360,7 @@ int daemon_reload(struct daemon *d)
                 goto keep;
         }
         outbox_set_config(d->outbox, cfg);
+        record_config(d, cfg);
         devhealth_rearm(d->engine, now_realtime_usec());
         observation_watch_rounds(d->engine, now_realtime_usec()); /* new households' rounds */
         /* Sends in flight through the old notifiers are cancelled: their rows go back to

@@ -104,6 +104,8 @@ void http_dl_item(FILE *f, const char *term, const char *value);
 
 /* http_api.c */
 void http_api_handle(struct http_request *rq, struct http_response *rs);
+/* GET /api/v1/reports/daily (http_report.c), routed by http_api_handle(). */
+void http_report_daily(struct http_request *rq, struct http_response *rs);
 void http_health_handle(struct http_request *rq, struct http_response *rs);
 void http_ready_handle(struct http_request *rq, struct http_response *rs);
 void http_metrics_handle(struct http_request *rq, struct http_response *rs);
