@@ -84,7 +84,7 @@ static int settle(struct engine *e, struct engine_change *ch, int64_t until_usec
         struct household_state *st = &ch->st;
 
         /* Each round marks its deadline done; the bound only guards against a rules bug. */
-        for (int round = 0; round < 4 * RULES_PASSES_MAX + 8; round++) {
+        for (int round = 0; round < 4 * RULES_PASSES_MAX + 8 + ENGINE_CHANGE_ROUNDS; round++) {
                 struct rules_due due;
                 struct verdict v;
                 const struct alert *a = NULL;
@@ -94,12 +94,19 @@ static int settle(struct engine *e, struct engine_change *ch, int64_t until_usec
 
                 if (at > until_usec)
                         return 0;
+                if (due.kind == RULES_DUE_ROUND && ch->n_rounds == ENGINE_CHANGE_ROUNDS)
+                        return 0; /* the next change judges the rest */
                 if (due.kind != RULES_DUE_PASS_OVERDUE) {
                         rules_copy_text(ev.id, sizeof(ev.id), rules_open_event(st));
                         ev.ts = (double)st->door_changed_usec / 1e6;
                 } else
                         ev.ts = (double)at / 1e6;
                 rules_fire(e->config, h, st, &due, &v);
+                if (v.basis == BASIS_ROUND && v.round != ROUND_NONE) {
+                        ch->rounds[ch->n_rounds].at_usec = v.round_at_usec;
+                        ch->rounds[ch->n_rounds].end_usec = at - 1;
+                        ch->rounds[ch->n_rounds++].outcome = v.round;
+                }
                 if (v.kind != VERDICT_ALERT)
                         continue;
                 r = observation_act(e, &ch->alerts, h, NULL, &ev, &v, at, now_usec, &a);
@@ -232,10 +239,30 @@ static int write_state(struct engine *e, const struct household *h, struct house
         return 0;
 }
 
+/* The rounds ch judged, for the daily report. */
+static int write_rounds(struct engine *e, struct engine_change *ch)
+{
+        int r = 0;
+
+        for (size_t i = 0; i < ch->n_rounds && r == 0; i++)
+                r = store_insert_round(
+                    e->store, &(struct store_round){
+                                  .household = ch->h->id,
+                                  .community = ch->h->community_id,
+                                  .at_usec = ch->rounds[i].at_usec,
+                                  .end_usec = ch->rounds[i].end_usec,
+                                  .outcome = rules_round_outcome_to_string(ch->rounds[i].outcome),
+                              });
+        if (r == 0)
+                ch->n_rounds = 0;
+        return r;
+}
+
 int observation_write(struct engine *e, struct engine_change *ch, int64_t event_usec,
                       int64_t now_usec)
 {
-        return write_state(e, ch->h, &ch->st, event_usec, now_usec);
+        int r = write_rounds(e, ch);
+        return r < 0 ? r : write_state(e, ch->h, &ch->st, event_usec, now_usec);
 }
 
 int observation_begin(struct engine *e, struct engine_change *ch, const struct household *h,
@@ -243,6 +270,7 @@ int observation_begin(struct engine *e, struct engine_change *ch, const struct h
 {
         ch->h = h;
         ch->device = d;
+        ch->n_rounds = 0;
         if (d)
                 ch->debounce = e->debounce[d->index];
         return h ? rules_state_copy(&ch->st, &e->households[h->index]) : 0;
@@ -288,6 +316,8 @@ static int finish(struct engine *e, int64_t event_usec, int64_t now_usec, bool w
                 r = alerts_persist(e, &ch->alerts, now_usec);
                 if (r == 0 && write_rules)
                         r = observation_write(e, ch, event_usec, now_usec);
+                else if (r == 0)
+                        r = write_rounds(e, ch);
                 if (r == 0)
                         r = store_release(e->store);
                 if (r < 0)
@@ -652,6 +682,7 @@ int observation_reading(struct engine *e, const struct command *cmd, const char 
                     e->store,
                     &(struct store_reading){
                         .household = h->id,
+                        .community = h->community_id,
                         .worker = w->id,
                         .channel = channel_code(cmd->channel),
                         .usec = at,

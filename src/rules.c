@@ -741,10 +741,12 @@ static void fire_round(const struct household *h, struct household_state *st, in
                     fmt_clock(end, a));
                 return;
         }
+        v->round_at_usec = r.at_usec;
         if (st->reading_usec >= r.from_usec && st->reading_usec <= r.to_usec) {
                 set(v, VERDICT_IGNORED, BASIS_ROUND,
                     "medical round at %02d:%02d done: reading at %s", r.minute / 60, r.minute % 60,
                     fmt_clock(st->reading_usec, a));
+                v->round = ROUND_DONE;
                 return;
         }
         for (size_t i = 0; i < st->n_passes; i++) {
@@ -754,6 +756,7 @@ static void fire_round(const struct household *h, struct household_state *st, in
                             "medical round at %02d:%02d excused: a pass (%s) %s to %s",
                             r.minute / 60, r.minute % 60, ps->reason, fmt_instant(ps->from_usec, a),
                             fmt_instant(ps->to_usec, b));
+                        v->round = ROUND_EXCUSED;
                         return;
                 }
         }
@@ -761,6 +764,21 @@ static void fire_round(const struct household *h, struct household_state *st, in
               "no reading for the medical round at %02d:%02d (window %s to %s, %s each side)",
               r.minute / 60, r.minute % 60, fmt_clock(r.from_usec, a), fmt_clock(r.to_usec, b),
               fmt_dur((r.to_usec - r.from_usec) / 2, w));
+        v->round = ROUND_MISSED;
+}
+
+const char *rules_round_outcome_to_string(enum rules_round_outcome o)
+{
+        switch (o) {
+        case ROUND_DONE:
+                return "done";
+        case ROUND_EXCUSED:
+                return "excused";
+        case ROUND_MISSED:
+                return "missed";
+        default:
+                return "none";
+        }
 }
 
 void rules_fire(const struct config *c, const struct household *h, struct household_state *st,

@@ -54,12 +54,22 @@ enum rules_basis {
 
 #define VERDICT_REASON_MAX 256
 
+/* What became of a medical round (a verdict of basis BASIS_ROUND). */
+enum rules_round_outcome {
+        ROUND_NONE,
+        ROUND_DONE,    /* a reading that counts lies in its window */
+        ROUND_EXCUSED, /* a pass overlaps its window */
+        ROUND_MISSED,  /* neither: round_missed */
+};
+
 struct verdict {
         enum verdict_kind kind;
         enum alert_kind alert; /* VERDICT_ALERT */
         enum severity severity;
         enum rules_basis basis;
         int pass;                        /* BASIS_PASS*: index into household_state.passes */
+        enum rules_round_outcome round;  /* BASIS_ROUND of a deadline: the round's outcome, */
+        int64_t round_at_usec;           /* and its scheduled time */
         char reason[VERDICT_REASON_MAX]; /* English, for logs and the audit trail */
 };
 
@@ -299,6 +309,8 @@ struct rules_reading_outcome {
 int rules_reading(const struct config *c, const struct household *h, struct household_state *st,
                   const struct worker *w, int64_t at_usec, const struct rules_reading *rd,
                   struct rules_reading_outcome *ret, const char **error);
+/* "done", "excused", "missed" (as the store records them). */
+const char *rules_round_outcome_to_string(enum rules_round_outcome o);
 /* Whether w's readings count for h's rounds at at_usec (see above). */
 bool rules_reading_counts(const struct config *c, const struct household *h, const struct worker *w,
                           int64_t at_usec);

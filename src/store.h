@@ -335,13 +335,14 @@ int store_household_timeline(struct store *s, const char *household, int64_t sin
 struct store_reading {
         int64_t id; /* read back only */
         const char *household, *worker, *channel;
-        int64_t usec;         /* the reading's time for the rules (its "ts", else receipt) */
-        int64_t recv_usec;    /* when it was received */
-        double temperature;   /* °C */
-        const char *symptoms; /* a JSON array of strings ("[]" when none) */
-        const char *note;     /* NULL when none */
-        bool counts;          /* from the household's doctor or one on duty */
-        int64_t round_usec;   /* the scheduled time of the round it counts for, 0 when none */
+        const char *community; /* the household's, for the report after a purge */
+        int64_t usec;          /* the reading's time for the rules (its "ts", else receipt) */
+        int64_t recv_usec;     /* when it was received */
+        double temperature;    /* °C */
+        const char *symptoms;  /* a JSON array of strings ("[]" when none) */
+        const char *note;      /* NULL when none */
+        bool counts;           /* from the household's doctor or one on duty */
+        int64_t round_usec;    /* the scheduled time of the round it counts for, 0 when none */
         bool fever;
         const char *alert_id; /* the fever alert it raised or joined, NULL when none */
 };
@@ -371,6 +372,24 @@ int store_form_record(struct store *s, const char *nonce, const char *worker, in
                       int status, const char *result);
 /* Forgets the nonces used before before_usec (they are refused as expired by then). */
 int store_purge_forms(struct store *s, int64_t before_usec);
+/* A medical round judged when its window ended (outcome "done", "excused", "missed"); the
+ * retention purge forgets its household (NULL then). */
+struct store_round {
+        const char *household, *community;
+        int64_t at_usec, end_usec;
+        const char *outcome;
+};
+int store_insert_round(struct store *s, const struct store_round *r);
+typedef int (*store_round_cb)(const struct store_round *r, void *userdata);
+/* The rounds whose window ended in [from_usec, to_usec), in that order. */
+int store_foreach_round(struct store *s, int64_t from_usec, int64_t to_usec, store_round_cb cb,
+                        void *userdata);
+/* Fever readings in [from_usec, to_usec) with their household's community, live and purged,
+ * in time order. */
+typedef int (*store_fever_cb)(const char *community, int64_t usec, void *userdata);
+int store_foreach_fever(struct store *s, int64_t from_usec, int64_t to_usec, store_fever_cb cb,
+                        void *userdata);
+
 /* The household's last (not retained) door opening with its verdict: calls cb once, or
  * returns STORE_E_NOT_FOUND. */
 int store_last_opening(struct store *s, const char *household, store_event_cb cb, void *userdata);

@@ -151,6 +151,11 @@ struct store_backend {
         int (*purge_forms)(struct store *s, int64_t before_usec);
         int (*last_opening)(struct store *s, const char *household, store_event_cb cb,
                             void *userdata);
+        int (*insert_round)(struct store *s, const struct store_round *r);
+        int (*foreach_round)(struct store *s, int64_t from_usec, int64_t to_usec, store_round_cb cb,
+                             void *userdata);
+        int (*foreach_fever)(struct store *s, int64_t from_usec, int64_t to_usec, store_fever_cb cb,
+                             void *userdata);
 };
 
 extern const struct store_backend store_sqlite_backend;

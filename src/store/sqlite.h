@@ -50,6 +50,7 @@ enum {
         STMT_WINDOW_INSERT,
         /* the field (issue 18) */
         STMT_READING_INSERT,
+        STMT_ROUND_INSERT,
         _STMT_MAX,
 };
 
@@ -250,3 +251,8 @@ int sqlite_form_result(struct store *s, const char *nonce, int *ret_status, char
 int sqlite_form_record(struct store *s, const char *nonce, const char *worker, int64_t usec,
                        int status, const char *result);
 int sqlite_purge_forms(struct store *s, int64_t before_usec);
+int sqlite_insert_round(struct store *s, const struct store_round *r);
+int sqlite_foreach_round(struct store *s, int64_t from_usec, int64_t to_usec, store_round_cb cb,
+                         void *userdata);
+int sqlite_foreach_fever(struct store *s, int64_t from_usec, int64_t to_usec, store_fever_cb cb,
+                         void *userdata);

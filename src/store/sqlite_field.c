@@ -1,7 +1,9 @@
 /* sqlite_field.c: the field (issue 18) in SQLite: medical rounds' readings (one row each,
  * with who, when, through which channel, what was measured and what it meant), from when
- * rounds are judged, and the worker page's one-time form nonces with the answer each first
- * got. Readings are personal data: the retention purge deletes them with the household. */
+ * rounds are judged, every round judged (for the daily report), and the worker page's
+ * one-time form nonces with the answer each first got. Readings are personal data: the
+ * retention purge deletes them with the household (keeping a fever's community and time),
+ * and forgets the household of its rounds. */
 #include "sqlite.h"
 
 #include <errno.h>
@@ -12,8 +14,8 @@
 
 static const char sql_reading_insert[] =
     "INSERT INTO reading (household, worker, channel, usec, recv_usec, temperature, symptoms,"
-    " note, counts, round_usec, fever, alert_id)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    " note, counts, round_usec, fever, alert_id, community)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 int sqlite_insert_reading(struct store *s, const struct store_reading *r, int64_t *ret_id)
 {
@@ -34,6 +36,7 @@ int sqlite_insert_reading(struct store *s, const struct store_reading *r, int64_
         sqlite_bind_usec(st, 10, r->round_usec);
         sqlite3_bind_int(st, 11, r->fever);
         sqlite_bind_text(st, 12, r->alert_id);
+        sqlite_bind_text(st, 13, r->community);
         rc = sqlite_step_done(s, st, "storing a reading");
         if (rc == 0 && ret_id)
                 *ret_id = sqlite3_last_insert_rowid(sq(s)->db);
@@ -170,4 +173,79 @@ int sqlite_purge_forms(struct store *s, int64_t before_usec)
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         return rc == SQLITE_DONE ? 0 : sqlite_err(s, rc, "forgetting form nonces");
+}
+
+int sqlite_insert_round(struct store *s, const struct store_round *r)
+{
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_ROUND_INSERT,
+                                       "INSERT INTO round (household, community, at_usec, end_usec,"
+                                       " outcome) VALUES (?1, ?2, ?3, ?4, ?5)");
+
+        if (!st)
+                return -EIO;
+        sqlite_bind_text(st, 1, r->household);
+        sqlite_bind_text(st, 2, r->community);
+        sqlite3_bind_int64(st, 3, r->at_usec);
+        sqlite3_bind_int64(st, 4, r->end_usec);
+        sqlite_bind_text(st, 5, r->outcome);
+        return sqlite_step_done(s, st, "storing a round");
+}
+
+static int round_row(sqlite3_stmt *st, void *userdata)
+{
+        struct sqlite_cb *c = userdata;
+        struct store_round r = {
+                .household = sqlite_text(st, 0),
+                .community = sqlite_text(st, 1),
+                .at_usec = sqlite3_column_int64(st, 2),
+                .end_usec = sqlite3_column_int64(st, 3),
+                .outcome = sqlite_text(st, 4),
+        };
+        return ((store_round_cb)c->fn)(&r, c->userdata);
+}
+
+int sqlite_foreach_round(struct store *s, int64_t from_usec, int64_t to_usec, store_round_cb cb,
+                         void *userdata)
+{
+        sqlite3_stmt *st = sqlite_prepare(s,
+                                          "SELECT household, community, at_usec, end_usec, outcome"
+                                          " FROM round WHERE end_usec >= ?1 AND end_usec < ?2"
+                                          " ORDER BY end_usec, id",
+                                          "reading rounds");
+        int r;
+
+        if (!st)
+                return -EIO;
+        sqlite3_bind_int64(st, 1, from_usec);
+        sqlite3_bind_int64(st, 2, to_usec);
+        r = sqlite_each(s, st, round_row, &(struct sqlite_cb){ (void (*)(void))cb, userdata },
+                        "reading rounds");
+        return r < 0 ? r : 0;
+}
+
+static int fever_row(sqlite3_stmt *st, void *userdata)
+{
+        struct sqlite_cb *c = userdata;
+        return ((store_fever_cb)c->fn)(sqlite_text(st, 0), sqlite3_column_int64(st, 1),
+                                       c->userdata);
+}
+
+int sqlite_foreach_fever(struct store *s, int64_t from_usec, int64_t to_usec, store_fever_cb cb,
+                         void *userdata)
+{
+        sqlite3_stmt *st = sqlite_prepare(
+            s,
+            "SELECT community, usec FROM reading WHERE fever AND usec >= ?1 AND usec < ?2"
+            " UNION ALL SELECT community, usec FROM purged_fever WHERE usec >= ?1 AND usec < ?2"
+            " ORDER BY 2",
+            "reading fevers");
+        int r;
+
+        if (!st)
+                return -EIO;
+        sqlite3_bind_int64(st, 1, from_usec);
+        sqlite3_bind_int64(st, 2, to_usec);
+        r = sqlite_each(s, st, fever_row, &(struct sqlite_cb){ (void (*)(void))cb, userdata },
+                        "reading fevers");
+        return r < 0 ? r : 0;
 }

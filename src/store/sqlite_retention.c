@@ -31,7 +31,8 @@ int sqlite_purge_household(struct store *s, const char *household, int64_t now_u
         /* What the daily report counts is kept first, without the household (see store.h):
          * its door openings by 15-minute span, verdict and rule under its community (the
          * last recorded, else its alerts'), its alerts' kinds, times and who acknowledged,
-         * its failed notifications' times. Then the personal data of the household: its
+         * its failed notifications' times, its fevers' times; its rounds stay, without it.
+         * Then the personal data of the household: its
          * events (with payloads), the notifications about its alerts (addresses, names,
          * phones), check-ins, passes, pre-reports, readings (temperatures, symptoms), rule
          * state, the audit rows about its alerts, and the alerts themselves. */
@@ -58,6 +59,9 @@ int sqlite_purge_household(struct store *s, const char *household, int64_t now_u
                 "DELETE FROM checkin WHERE household = ?1",
                 "DELETE FROM pass WHERE household = ?1",
                 "DELETE FROM report WHERE household = ?1",
+                "INSERT INTO purged_fever (community, usec)"
+                " SELECT community, usec FROM reading WHERE household = ?1 AND fever",
+                "UPDATE round SET household = NULL WHERE household = ?1",
                 "DELETE FROM reading WHERE household = ?1",
                 "DELETE FROM household_state WHERE household = ?1",
                 "DELETE FROM event WHERE household = ?1",

@@ -498,3 +498,20 @@ int store_last_opening(struct store *s, const char *household, store_event_cb cb
 {
         return s->ops->last_opening(s, household, cb, userdata);
 }
+
+int store_insert_round(struct store *s, const struct store_round *r)
+{
+        return s->ops->insert_round(s, r);
+}
+
+int store_foreach_round(struct store *s, int64_t from_usec, int64_t to_usec, store_round_cb cb,
+                        void *userdata)
+{
+        return s->ops->foreach_round(s, from_usec, to_usec, cb, userdata);
+}
+
+int store_foreach_fever(struct store *s, int64_t from_usec, int64_t to_usec, store_fever_cb cb,
+                        void *userdata)
+{
+        return s->ops->foreach_fever(s, from_usec, to_usec, cb, userdata);
+}

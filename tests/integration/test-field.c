@@ -480,6 +480,35 @@ static void test_readings_and_rounds(void **state)
                          1);
         assert_string_equal(h_db_text(h, "SELECT note FROM reading WHERE channel = 'operator-api'"),
                             "家属代测");
+        /* The daily report of the day the second round ended counts the rounds and fevers. */
+        {
+                char day[16], r1[16], today[16], want[128];
+                time_t end2 = R + 2 * 3600 + 1800, end1 = R + 1800, t = time(NULL);
+                struct tm tm;
+                bool both = false;
+
+                strftime(day, sizeof(day), "%F", localtime_r(&end2, &tm));
+                strftime(r1, sizeof(r1), "%F", localtime_r(&end1, &tm));
+                strftime(today, sizeof(today), "%F", localtime_r(&t, &tm));
+                both = strcmp(day, r1) == 0;
+                const char *rep[] = { "report", "daily", "--date", day, "--format", "csv", NULL };
+                assert_int_equal(run_ctl(h, &out, rep), 0);
+                snprintf(want, sizeof(want), "%s,健康巡查应做（时段已结束）,%d,%d,0\r\n", day,
+                         both ? 2 : 1, both ? 2 : 1);
+                if (!strstr(out, want))
+                        fail_msg("no \"%s\" in the report:\n%s", want, out);
+                snprintf(want, sizeof(want), "%s,已完成（有测温记录）,%d,%d,0\r\n", day, both,
+                         both);
+                assert_non_null(strstr(out, want));
+                snprintf(want, sizeof(want), "%s,未完成,1,1,0\r\n", day);
+                assert_non_null(strstr(out, want));
+                snprintf(want, sizeof(want), "%s,发热或可疑症状（测温记录）,%d,%d,0\r\n", day,
+                         1 + !strcmp(day, today), 1 + !strcmp(day, today));
+                if (!strstr(out, want))
+                        fail_msg("no \"%s\" in the report:\n%s", want, out);
+                free(out);
+        }
+
         /* The household's timeline shows them. */
         const char *events[] = { "events", "--household", "H-1", NULL };
         assert_int_equal(run_ctl(h, &out, events), 0);

@@ -207,10 +207,40 @@ static void test_unresolved_alerts_do_not_block_the_purge(void **state)
                          1);
         assert_int_equal(engine_live_alerts(fx->engine), 1); /* the notice */
 
+        /* A fever reading and a judged round: the report keeps them without the household. */
+        assert_int_equal(store_insert_reading(fx->store,
+                                              &(struct store_reading){
+                                                  .household = "OLD",
+                                                  .community = "alpha",
+                                                  .worker = "w-m",
+                                                  .channel = "mqtt",
+                                                  .usec = t_("2026-09-10T09:10:00+08:00"),
+                                                  .recv_usec = t_("2026-09-10T09:10:00+08:00"),
+                                                  .temperature = 38.5,
+                                                  .fever = true,
+                                              },
+                                              NULL),
+                         0);
+        assert_int_equal(store_insert_round(fx->store,
+                                            &(struct store_round){
+                                                .household = "OLD",
+                                                .community = "alpha",
+                                                .at_usec = t_("2026-09-10T09:00:00+08:00"),
+                                                .end_usec = t_("2026-09-10T09:30:00+08:00"),
+                                                .outcome = "done",
+                                            }),
+                         0);
+
         assert_int_equal(retention_purge_expired(fx->engine, t_("2026-11-29T12:00:00+08:00")), 1);
         assert_int_equal(store_commit(fx->store), 0);
         assert_int_equal(count(fx, "SELECT count(*) FROM alert WHERE household = 'OLD'"), 0);
         assert_int_equal(count(fx, "SELECT count(*) FROM event WHERE household = 'OLD'"), 0);
+        assert_int_equal(count(fx, "SELECT count(*) FROM reading"), 0);
+        assert_int_equal(count(fx, "SELECT count(*) FROM purged_fever WHERE community = 'alpha'"),
+                         1);
+        assert_int_equal(count(fx, "SELECT count(*) FROM round WHERE household IS NULL AND"
+                                   " community = 'alpha' AND outcome = 'done'"),
+                         1);
         assert_int_equal(engine_live_alerts(fx->engine), 0);
 
         /* After a restart, the purged household's end is not noticed a second time. */
