@@ -258,6 +258,14 @@ static const struct diag_case diag_cases[] = {
         E("doorwatch.json: policy.debounce: expected a string", DW("{'policy':{'debounce':2}}")),
         E("doorwatch.json: policy.resident_reports_per_day: must be between 0 and 1000",
           DW("{'policy':{'resident_reports_per_day':-1}}")),
+        E("doorwatch.json: policy.fever_at: must be a temperature in °C between 35 and 42",
+          DW("{'policy':{'fever_at':98.6}}")),
+        E("doorwatch.json: policy.fever_at: must be a temperature in °C between 35 and 42",
+          DW("{'policy':{'fever_at':'37.3'}}")),
+        E("doorwatch.json: policy.fever_symptoms[1]: must be 1..63 bytes",
+          DW("{'policy':{'fever_symptoms':['cough','']}}")),
+        E("doorwatch.json: policy.fever_symptoms: expected an array",
+          DW("{'policy':{'fever_symptoms':'cough'}}")),
         E("doorwatch.json: policy.battery_low_percent: must be between 0 and 100",
           DW("{'policy':{'battery_low_percent':101}}")),
         E("doorwatch.json: policy.offline_after: expected an object",
@@ -776,6 +784,10 @@ static void test_defaults(void **state)
         assert_int_equal(c->policy.battery_low_percent, 15);
         assert_int_equal(c->policy.debounce_usec, 2 * USEC_PER_SEC);
         assert_int_equal(c->policy.person_window_usec, 2 * USEC_PER_MIN);
+        assert_true(c->policy.fever_at > 37.29 && c->policy.fever_at < 37.31);
+        assert_int_equal(c->policy.n_fever_symptoms, 7);
+        assert_string_equal(c->policy.fever_symptoms[1], "cough");
+        assert_int_equal(c->http.worker_link_ttl_usec, 30 * USEC_PER_DAY);
         assert_int_equal(c->escalation.ack_timeout_usec, 5 * USEC_PER_MIN);
         assert_int_equal(c->escalation.n_steps, 3);
         assert_int_equal(c->escalation.steps[0], STEP_TEAM);
@@ -892,7 +904,8 @@ static void test_settings_and_paths(void **state)
 static void test_household_policy(void **state)
 {
         static const struct file files[] = {
-                { "doorwatch.json", "{'policy':{'held_open_after':'10m','person_window':'90s'}}" },
+                { "doorwatch.json", "{'policy':{'held_open_after':'10m','person_window':'90s',"
+                                    "'fever_at':37.5,'fever_symptoms':['发热','咳嗽']}}" },
                 { "households.json",
                   "[" HH_ID("H1",
                             ",'policy':{'held_open_after':'2m','resident_reports_per_day':5,"
@@ -915,6 +928,11 @@ static void test_household_policy(void **state)
         assert_int_equal(h1->policy->handoff_max_open_usec, 120 * USEC_PER_SEC);
         assert_int_equal(c->policy.held_open_after_usec, 10 * USEC_PER_MIN);
         assert_int_equal(c->policy.person_window_usec, 90 * USEC_PER_SEC);
+        /* The fever keys are the daemon's, shared by every household. */
+        assert_true(h1->policy->fever_at > 37.49 && h1->policy->fever_at < 37.51);
+        assert_int_equal(h1->policy->n_fever_symptoms, 2);
+        assert_ptr_equal(h1->policy->fever_symptoms, c->policy.fever_symptoms);
+        assert_string_equal(c->policy.fever_symptoms[1], "咳嗽");
         config_free(c);
         rm_rf(dir);
 }
