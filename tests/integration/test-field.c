@@ -318,7 +318,6 @@ static void test_cli_says_what_it_does_not_know(void **state)
         /* A database with an alert in it. */
         h_start_broker(h);
         h_start_daemon(h);
-        h_connect(h);
         snprintf(payload, sizeof(payload),
                  "{\"id\": \"e-cli\", \"ts\": %.3f, \"type\": \"door\", \"state\": \"open\"}",
                  h_now());
