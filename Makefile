@@ -71,7 +71,8 @@ $(BUILD)/doorwatchd: $(BUILD)/src/main.o $(LIB)
 $(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(BUILD)/tools/ctl-list.o $(BUILD)/tools/ctl-office.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o $(LIB)
+$(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o \
+                        $(BUILD)/tools/sim-day.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJS) $(LIB)
@@ -84,6 +85,9 @@ $(BUILD)/tests/faults/fault-%: $(BUILD)/tests/faults/fault-%.o $(HARNESS_OBJ) $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/faults/%.o: CFLAGS += -Itests/integration
+
+# The whole-day tests play doorwatch-sim's simulated day.
+$(BUILD)/tests/integration/test-rules-day: $(BUILD)/tools/sim-day.o
 
 # The status page's files are embedded into www.o with .incbin.
 $(BUILD)/src/www.o: $(wildcard src/www/*)

@@ -43,6 +43,7 @@
 #include "mqtt.h"
 #include "notify/mqtt_notifier.h"
 #include "notify/notify.h"
+#include "observation.h"
 #include "outbox.h"
 #include "reload.h"
 #include "report.h"
@@ -440,6 +441,7 @@ static void build_routes(struct routing *rt, const struct config *c)
         add_filter(rt, "%s/workers/+/resolve", prefix);
         add_filter(rt, "%s/workers/+/checkin", prefix);
         add_filter(rt, "%s/workers/+/pass", prefix);
+        add_filter(rt, "%s/workers/+/reading", prefix); /* a medical round's reading */
         add_filter(rt, "%s/households/+/report", prefix);
         log_info("routing: %zu device topics, %zu subscriptions",
                  hashmap_size(rt->routes) + rt->n_id_routes, rt->n_filters);
@@ -1587,8 +1589,10 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                      &d->http);
         if (r < 0)
                 goto fail;
-        if (d->http)
+        if (d->http) {
                 engine_set_ack_url(d->engine, http_ack_url, d->http);
+                engine_set_page_url(d->engine, http_worker_page_url, d->http);
+        }
 
         r = sd_event_add_signal(d->event, &d->sig_term, SIGTERM, on_signal, d);
         if (r >= 0)
@@ -1906,6 +1910,7 @@ int daemon_reload(struct daemon *d)
         outbox_set_config(d->outbox, cfg);
         record_config(d, cfg);
         devhealth_rearm(d->engine, now_realtime_usec());
+        observation_watch_rounds(d->engine, now_realtime_usec()); /* new households' rounds */
         /* Sends in flight through the old notifiers are cancelled: their rows go back to
          * pending and are sent again through the new ones (at least once). */
         engine_set_notify(d->engine, nctx);

@@ -34,6 +34,7 @@ static const struct {
         { "device_offline", "设备离线" },       { "battery_low", "设备电量低" },
         { "monitoring_gap", "监控中断" },       { "notification_failed", "通知发送失败" },
         { "storage_failed", "存储故障" },       { "observation_ended", "居家观察已结束" },
+        { "round_missed", "健康巡查未完成" },   { "fever", "发热或可疑症状" },
 };
 
 const char *http_kind_zh(const char *kind)
@@ -68,13 +69,7 @@ static const char *reason_zh(const char *reason)
 
 /* ---- page frame ---- */
 
-struct page {
-        FILE *f;
-        char *buf;
-        size_t len;
-};
-
-static bool page_begin(struct page *p, const char *title)
+bool http_page_begin(struct http_page *p, const char *title)
 {
         p->buf = NULL;
         p->len = 0;
@@ -93,7 +88,7 @@ static bool page_begin(struct page *p, const char *title)
         return true;
 }
 
-static void page_end(struct page *p, struct http_response *rs, unsigned status)
+void http_page_end(struct http_page *p, struct http_response *rs, unsigned status)
 {
         fputs("</main></body></html>\n", p->f);
         if (fclose(p->f) != 0 || !p->buf) {
@@ -105,12 +100,12 @@ static void page_end(struct page *p, struct http_response *rs, unsigned status)
 }
 
 /* A page that only says what happened. */
-static void message_page(struct http_response *rs, unsigned status, const char *cls,
-                         const char *title, const char *text)
+void http_message_page(struct http_response *rs, unsigned status, const char *cls,
+                       const char *title, const char *text)
 {
-        struct page p;
+        struct http_page p;
 
-        if (!page_begin(&p, title)) {
+        if (!http_page_begin(&p, title)) {
                 http_json_error(rs, 500, "out of memory");
                 return;
         }
@@ -119,10 +114,10 @@ static void message_page(struct http_response *rs, unsigned status, const char *
         fputs("</h1>\n<p>", p.f);
         html_puts(p.f, text);
         fputs("</p>\n", p.f);
-        page_end(&p, rs, status);
+        http_page_end(&p, rs, status);
 }
 
-static void dl_item(FILE *f, const char *term, const char *value)
+void http_dl_item(FILE *f, const char *term, const char *value)
 {
         fputs("<dt>", f);
         html_puts(f, term);
@@ -181,9 +176,9 @@ static void alert_page(struct http *h, struct http_response *rs, unsigned status
         const struct config *c = h->deps.config;
         const struct household *hh = config_household(c, a->household);
         char t[32], line[256];
-        struct page p;
+        struct http_page p;
 
-        if (!page_begin(&p, "居家观察告警")) {
+        if (!http_page_begin(&p, "居家观察告警")) {
                 http_json_error(rs, 500, "out of memory");
                 return;
         }
@@ -193,22 +188,22 @@ static void alert_page(struct http *h, struct http_response *rs, unsigned status
         fprintf(p.f, "<p class=\"kind sev-%s\">", a->severity);
         html_puts(p.f, http_kind_zh(a->kind));
         fputs("</p>\n<dl>\n", p.f);
-        dl_item(p.f, "地址", hh ? hh->address : a->household);
-        dl_item(p.f, "时间", format_local_time(a->raised_usec, t));
+        http_dl_item(p.f, "地址", hh ? hh->address : a->household);
+        http_dl_item(p.f, "时间", format_local_time(a->raised_usec, t));
         if (a->count > 1) {
                 snprintf(line, sizeof(line), "%d 次", a->count);
-                dl_item(p.f, "次数", line);
+                http_dl_item(p.f, "次数", line);
         }
-        dl_item(p.f, "状态", http_state_zh(a->state));
+        http_dl_item(p.f, "状态", http_state_zh(a->state));
         if (a->acked_by[0]) {
                 snprintf(line, sizeof(line), "%s（%s）", worker_name(c, a->acked_by),
                          a->acked_usec ? format_local_time(a->acked_usec, t) : "");
-                dl_item(p.f, "确认人", line);
+                http_dl_item(p.f, "确认人", line);
         }
-        dl_item(p.f, "告警编号", a->id);
+        http_dl_item(p.f, "告警编号", a->id);
         if (w) {
                 snprintf(line, sizeof(line), "%s（%s）", w->name ? w->name : w->id, w->id);
-                dl_item(p.f, "您的身份", line);
+                http_dl_item(p.f, "您的身份", line);
         }
         fputs("</dl>\n", p.f);
         if (confirm_button)
@@ -218,7 +213,7 @@ static void alert_page(struct http *h, struct http_response *rs, unsigned status
                       "</form>\n<p class=\"hint\">确认后，其他收到通知的人员会得知由您处理，"
                       "告警不再升级。</p>\n",
                       p.f);
-        page_end(&p, rs, status);
+        http_page_end(&p, rs, status);
 }
 
 void http_ack_page(struct http_request *rq, struct http_response *rs, const char *token)
@@ -236,8 +231,8 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
                 return;
         }
         if (!h->have_link_key) {
-                message_page(rs, 503, "bad", "链接暂不可用",
-                             "服务器未配置链接密钥，请联系管理员。");
+                http_message_page(rs, 503, "bad", "链接暂不可用",
+                                  "服务器未配置链接密钥，请联系管理员。");
                 return;
         }
         r = token_ack_decode(&h->link_key, token, now_realtime_usec(), &claim);
@@ -247,30 +242,30 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
         case TOKEN_E_SIGNATURE:
                 if (ratelimit_below(&rl_log))
                         log_warn("http: ack link with a bad signature from %s", rq->ip);
-                message_page(rs, 403, "bad", "链接无效",
-                             "此确认链接无效或已被修改。请使用通知中的原始链接。");
+                http_message_page(rs, 403, "bad", "链接无效",
+                                  "此确认链接无效或已被修改。请使用通知中的原始链接。");
                 return;
         case TOKEN_E_EXPIRED:
-                message_page(rs, 410, "bad", "链接已过期",
-                             "此确认链接已过期。如告警仍未处理，请使用最新通知中的链接，"
-                             "或联系社区值班人员。");
+                http_message_page(rs, 410, "bad", "链接已过期",
+                                  "此确认链接已过期。如告警仍未处理，请使用最新通知中的链接，"
+                                  "或联系社区值班人员。");
                 return;
         default:
-                message_page(rs, 400, "bad", "链接无效", "这不是一个有效的告警确认链接。");
+                http_message_page(rs, 400, "bad", "链接无效", "这不是一个有效的告警确认链接。");
                 return;
         }
         w = config_worker(h->deps.config, claim.worker);
         if (!w) {
-                message_page(rs, 403, "bad", "无法确认", "此链接对应的工作人员已不在名单中。");
+                http_message_page(rs, 403, "bad", "无法确认", "此链接对应的工作人员已不在名单中。");
                 return;
         }
         r = load_alert_row(h, claim.alert_id, &a);
         if (r < 0) {
-                message_page(rs, 500, "bad", "服务器错误", "暂时无法读取告警，请稍后再试。");
+                http_message_page(rs, 500, "bad", "服务器错误", "暂时无法读取告警，请稍后再试。");
                 return;
         }
         if (r == 0) {
-                message_page(rs, 404, "bad", "告警不存在", "找不到此链接对应的告警。");
+                http_message_page(rs, 404, "bad", "告警不存在", "找不到此链接对应的告警。");
                 return;
         }
         if (strcmp(a.state, "resolved") == 0) {
@@ -298,7 +293,7 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
                 if (ratelimit_below(&rl_log))
                         log_warn("http: ack link of %s for %s refused: %s", claim.alert_id, w->id,
                                  cmd.error);
-                message_page(rs, 400, "bad", "无法确认", "这不是一个有效的告警确认链接。");
+                http_message_page(rs, 400, "bad", "无法确认", "这不是一个有效的告警确认链接。");
                 return;
         }
         r = engine_command(h->deps.engine, &cmd, &error);
@@ -307,16 +302,16 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
         if (r < 0) {
                 if (ratelimit_below(&rl_log))
                         log_err_errno(r, "http: ack of %s by %s failed", claim.alert_id, w->id);
-                message_page(rs, 500, "bad", "确认失败", "服务器暂时无法保存，请稍后重试。");
+                http_message_page(rs, 500, "bad", "确认失败", "服务器暂时无法保存，请稍后重试。");
                 return;
         }
         if (r > 0) {
                 if (ratelimit_below(&rl_log))
                         log_warn("http: ack link of %s for %s refused: %s", claim.alert_id, w->id,
                                  error);
-                message_page(rs, r == ENGINE_E_FORBIDDEN ? 403 : 409, "bad", "无法确认",
-                             r == ENGINE_E_FORBIDDEN ? "您无权确认此告警。"
-                                                     : "此告警已被确认或已处理完毕。");
+                http_message_page(rs, r == ENGINE_E_FORBIDDEN ? 403 : 409, "bad", "无法确认",
+                                  r == ENGINE_E_FORBIDDEN ? "您无权确认此告警。"
+                                                          : "此告警已被确认或已处理完毕。");
                 return;
         }
         load_alert_row(h, claim.alert_id, &a);
@@ -335,9 +330,9 @@ static bool resident_field(void *userdata, const char *key, char *buf, size_t si
 static void resident_form(struct http_response *rs, const struct household *hh)
 {
         static const char *const reasons[] = { "garbage", "delivery", "other" };
-        struct page p;
+        struct http_page p;
 
-        if (!page_begin(&p, "开门报备")) {
+        if (!http_page_begin(&p, "开门报备")) {
                 http_json_error(rs, 500, "out of memory");
                 return;
         }
@@ -350,7 +345,7 @@ static void resident_form(struct http_response *rs, const struct household *hh)
                 fprintf(p.f, "<button type=\"submit\" name=\"reason\" value=\"%s\">%s</button>\n",
                         reasons[i], reason_zh(reasons[i]));
         fputs("</form>\n<p class=\"hint\">如有身体不适或紧急情况，请直接拨打社区电话。</p>\n", p.f);
-        page_end(&p, rs, 200);
+        http_page_end(&p, rs, 200);
 }
 
 void http_resident_page(struct http_request *rq, struct http_response *rs, const char *token)
@@ -370,41 +365,43 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
                 return;
         }
         if (!h->have_link_key) {
-                message_page(rs, 503, "bad", "暂不可用", "服务器未配置链接密钥，请联系社区。");
+                http_message_page(rs, 503, "bad", "暂不可用", "服务器未配置链接密钥，请联系社区。");
                 return;
         }
         r = token_resident_decode(&h->link_key, token, &claim);
         if (r == TOKEN_E_SIGNATURE) {
                 if (ratelimit_below(&rl_log))
                         log_warn("http: resident link with a bad signature from %s", rq->ip);
-                message_page(rs, 403, "bad", "二维码无效",
-                             "此链接无效或已被修改，请扫描门内张贴的二维码。");
+                http_message_page(rs, 403, "bad", "二维码无效",
+                                  "此链接无效或已被修改，请扫描门内张贴的二维码。");
                 return;
         }
         if (r != TOKEN_OK) {
-                message_page(rs, 400, "bad", "二维码无效", "这不是一个有效的报备链接。");
+                http_message_page(rs, 400, "bad", "二维码无效", "这不是一个有效的报备链接。");
                 return;
         }
         hh = config_household(h->deps.config, claim.household);
         if (!hh) {
-                message_page(rs, 404, "bad", "二维码无效", "找不到此链接对应的住户。");
+                http_message_page(rs, 404, "bad", "二维码无效", "找不到此链接对应的住户。");
                 return;
         }
         if (http_resident_generation(h, hh->id, &gen) < 0) {
-                message_page(rs, 500, "bad", "服务器错误", "暂时无法处理，请稍后再试。");
+                http_message_page(rs, 500, "bad", "服务器错误", "暂时无法处理，请稍后再试。");
                 return;
         }
         if (claim.generation != gen) {
-                message_page(rs, 410, "bad", "二维码已失效",
-                             "此二维码已被社区停用，请使用社区新张贴的二维码。");
+                http_message_page(rs, 410, "bad", "二维码已失效",
+                                  "此二维码已被社区停用，请使用社区新张贴的二维码。");
                 return;
         }
         if (now >= hh->obs_end_usec) {
-                message_page(rs, 410, "done", "居家观察已结束", "您的居家观察已结束，无需再报备。");
+                http_message_page(rs, 410, "done", "居家观察已结束",
+                                  "您的居家观察已结束，无需再报备。");
                 return;
         }
         if (now < hh->obs_start_usec) {
-                message_page(rs, 403, "bad", "尚未开始", "您的居家观察尚未开始，暂不需要报备。");
+                http_message_page(rs, 403, "bad", "尚未开始",
+                                  "您的居家观察尚未开始，暂不需要报备。");
                 return;
         }
         if (rq->method == HTTP_GET) {
@@ -412,7 +409,7 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
                 return;
         }
         if (!resident_field(rq, "reason", reason, sizeof(reason))) {
-                message_page(rs, 400, "bad", "请选择原因", "请返回并选择一个开门原因。");
+                http_message_page(rs, 400, "bad", "请选择原因", "请返回并选择一个开门原因。");
                 return;
         }
         r = command_parse_fields(
@@ -422,7 +419,7 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
         if (r > 0) {
                 if (ratelimit_below(&rl_log))
                         log_warn("http: resident report of %s refused: %s", hh->id, cmd.error);
-                message_page(rs, 400, "bad", "报备未被接受", "请联系社区工作人员。");
+                http_message_page(rs, 400, "bad", "报备未被接受", "请联系社区工作人员。");
                 return;
         }
         if (r == 0)
@@ -437,25 +434,25 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
         if (r < 0) {
                 if (ratelimit_below(&rl_log))
                         log_err_errno(r, "http: resident report of %s failed", hh->id);
-                message_page(rs, 500, "bad", "报备失败", "服务器暂时无法保存，请稍后再试。");
+                http_message_page(rs, 500, "bad", "报备失败", "服务器暂时无法保存，请稍后再试。");
                 return;
         }
         if (r == ENGINE_E_OVER_LIMIT) {
                 /* Recorded all the same; the opening that follows will alert. */
-                message_page(rs, 429, "bad", "今日报备次数已达上限",
-                             "已记录本次报备，但今天的报备次数已用完：接下来的开门会通知社区"
-                             "工作人员。如确需外出，请先电话联系社区。");
+                http_message_page(rs, 429, "bad", "今日报备次数已达上限",
+                                  "已记录本次报备，但今天的报备次数已用完：接下来的开门会通知社区"
+                                  "工作人员。如确需外出，请先电话联系社区。");
                 return;
         }
         if (r > 0) {
-                message_page(rs, 409, "bad", "报备未被接受", "请联系社区工作人员。");
+                http_message_page(rs, 409, "bad", "报备未被接受", "请联系社区工作人员。");
                 return;
         }
         if (ratelimit_below(&rl_log))
                 log_info("household %s: resident pre-report (%s) via %s", hh->id, reason,
                          channel_code(cmd.channel));
         snprintf(text, sizeof(text), "已报备：%s。请尽快办完并随手关门。", reason_zh(reason));
-        message_page(rs, 200, "ok", "报备成功", text);
+        http_message_page(rs, 200, "ok", "报备成功", text);
 }
 
 /* ---- static files of the status page ---- */
