@@ -38,7 +38,7 @@ FUZZ_CONFIG_SRCS  := src/arena.c src/config.c src/config_load.c src/config_diag.
 FUZZ_CONFIG_MAX_LEN ?= 65536
 FUZZ_CMOCKA_LIBS   = $(or $(CMOCKA_LIBS),$(shell pkg-config --libs cmocka))
 
-FUZZ_COMMAND_SRCS := src/command.c src/rules.c src/alert.c src/jsonw.c $(FUZZ_CONFIG_SRCS)
+FUZZ_COMMAND_SRCS := src/command.c src/rules.c src/roster.c src/alert.c src/jsonw.c $(FUZZ_CONFIG_SRCS)
 FUZZ_TOKEN_SRCS   := src/token.c src/hmac.c src/util.c
 
 .PHONY: fuzz fuzz-adapters fuzz-corpus-adapters fuzz-config fuzz-corpus-config fuzz-commands \
