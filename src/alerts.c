@@ -48,6 +48,11 @@ static void count_raised(struct engine *e, const struct alert *a)
                 e->counters.alerts_by_kind[a->kind]++;
 }
 
+struct alert *alerts_find(struct engine *e, const char *alert_id)
+{
+        return hashmap_get(e->alerts_by_id, alert_id);
+}
+
 /* An alert of household index hi by the token of its timer entry. */
 struct alert *alerts_by_serial(struct engine *e, size_t hi, uint32_t serial)
 {

@@ -69,6 +69,8 @@ void alerts_clear(struct engine *e);
 /* The reason stored with an alert ("" when none or unknown). */
 int alerts_stored_reason(struct engine *e, const char *alert_id, char *buf, size_t size);
 
+/* A live alert by its id, NULL when there is none. */
+struct alert *alerts_find(struct engine *e, const char *alert_id);
 /* An alert of household index hi by the token of its timer entry. */
 struct alert *alerts_by_serial(struct engine *e, size_t hi, uint32_t serial);
 /* Arms a's next escalation step or reminder (a has a household). */

@@ -170,7 +170,7 @@ static const struct alert *bridge_episode(struct engine *e, const char *key)
 {
         const struct bridge *b = hashmap_get(e->health_bridges, key);
 
-        return b && b->alert_id[0] ? engine_find_alert(e, b->alert_id) : NULL;
+        return b && b->alert_id[0] ? alerts_find(e, b->alert_id) : NULL;
 }
 
 static int on_bridge(struct engine *e, struct engine_change *ch, const struct device *d,

@@ -116,7 +116,7 @@ bool engine_take_outbox_dirty(struct engine *e)
 
 struct alert *engine_find_alert(struct engine *e, const char *alert_id)
 {
-        return hashmap_get(e->alerts_by_id, alert_id);
+        return alerts_find(e, alert_id);
 }
 
 void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata)
