@@ -574,35 +574,6 @@ size_t engine_open_alerts(const struct engine *e)
         return n;
 }
 
-/* Whether a timer entry can still fire (see engine_tick): a rules entry whose token is
- * current, an escalation entry whose alert is live, every observation end. */
-static bool timer_live(const struct timerq_entry *t, void *userdata)
-{
-        struct engine *e = userdata;
-
-        switch (t->type) {
-        case TIMER_RULES:
-                return e->households[t->index].timer_token == t->token;
-        case TIMER_ESCALATION:
-                return alerts_by_serial(e, t->index, t->token);
-        default:
-                return true;
-        }
-}
-
-/* Lazy deletion leaves a stale entry each time a household's deadline moves (every
- * opening arms held_open): drop them whenever the heap has grown by a quarter since the
- * last time, so it stays within 125% of what is armed (memory flat under constant load).
- * A city arms 300,000 entries and more (a staleness check per device), so doubling first
- * would hold as many stale ones; a pass is O(n), once per n/4 pushes. */
-void engine_compact_timers(struct engine *e)
-{
-        if (e->timers.n < 1024 || e->timers.n < e->timers_compacted + e->timers_compacted / 4)
-                return;
-        timerq_compact(&e->timers, timer_live, e);
-        e->timers_compacted = e->timers.n;
-}
-
 /* ---- commands ---- */
 
 /* Records a refused command of actor about h (kind: "checkin", "pass", "report") and
