@@ -74,9 +74,6 @@ struct engine {
         struct engine_change change;
 };
 
-/* Drops stale timer entries when the heap has grown by a quarter since the last time. */
-void engine_compact_timers(struct engine *e);
-
 /* fanout_queue() for writes that change memory as they go (the commands): the rows are
  * counted and the outbox marked at once. */
 int engine_fanout(struct engine *e, const struct outgoing *o, const struct recipient *rcpt,

@@ -21,7 +21,8 @@
  *
  * The modules: alerts.c (the alert core), fanout.c (notification rows), observation.c
  * (the rules' verdicts and deadlines), devhealth.c (device health), sysalarm.c (the
- * system's own alarms), reload.c (SIGHUP), retention.c (purging ended households). */
+ * system's own alarms), reload.c (SIGHUP), retention.c (purging ended households), timers.c
+ * (the timer heap kept small). */
 #include "engine.h"
 
 #include <errno.h>

@@ -19,6 +19,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "store.h"
+#include "timers.h"
 #include "util.h"
 
 /* A camera saw a person leave near an unexpected opening: its alert (open, or acked within
@@ -164,7 +165,7 @@ static void schedule_household(struct engine *e, const struct household *h)
         st->timer_usec = wall;
         st->timer_token++;
         timerq_push(&e->timers, wall, TIMER_RULES, h->index, st->timer_token);
-        engine_compact_timers(e);
+        timers_compact(e);
 }
 
 /* Stores what changed in st, h's rule state (passes, the JSON state), and notes in st what
@@ -260,6 +261,20 @@ int observation_persist(struct engine *e, const struct household *h, int64_t eve
         return 0;
 }
 
+/* A deadline's change: h's rule state and the alerts, without a device (the event path,
+ * engine_change_begin(), adds the device's debounce memory and health). */
+static int deadline_begin(struct engine *e, const struct household *h)
+{
+        alerts_change_begin(&e->change.alerts);
+        return observation_begin(e, &e->change, h, NULL);
+}
+
+static void deadline_drop(struct engine *e)
+{
+        alerts_change_drop(&e->change.alerts);
+        e->change.h = NULL;
+}
+
 /* Decides ch (set up for h), writes it under a savepoint (with the rule state when
  * write_rules) and applies it; on failure nothing of it is in the database or memory. */
 static int finish(struct engine *e, int64_t event_usec, int64_t now_usec, bool write_rules)
@@ -277,22 +292,25 @@ static int finish(struct engine *e, int64_t event_usec, int64_t now_usec, bool w
                         store_rollback_to(e->store);
         }
         if (r < 0) {
-                engine_change_drop(e);
+                deadline_drop(e);
                 return r;
         }
-        engine_change_apply(e);
+        /* The rule state first: its swap carries the household's list of alerts, which
+         * alerts_apply() then changes. */
+        observation_apply(e, ch);
+        alerts_apply(e, &ch->alerts);
         return 0;
 }
 
 int observation_settle(struct engine *e, const struct household *h, int64_t until_usec,
                        int64_t now_usec)
 {
-        int r = engine_change_begin(e, h, NULL);
+        int r = deadline_begin(e, h);
 
         if (r == 0)
                 r = settle(e, &e->change, until_usec, now_usec);
         if (r < 0) {
-                engine_change_drop(e);
+                deadline_drop(e);
                 return r;
         }
         return finish(e, until_usec, now_usec, false);
@@ -307,11 +325,11 @@ int observation_timer(struct engine *e, const struct household *h, uint32_t toke
         if (token != st->timer_token)
                 return 0; /* stale: the state changed since it was armed */
         st->timer_usec = 0;
-        r = engine_change_begin(e, h, NULL);
+        r = deadline_begin(e, h);
         if (r == 0)
                 r = settle(e, &e->change, until, now_usec);
         if (r < 0)
-                engine_change_drop(e);
+                deadline_drop(e);
         else
                 r = finish(e, until, now_usec, true);
         if (r < 0) {
@@ -343,7 +361,7 @@ static int end_once(struct engine *e, const struct household *h, int64_t now_use
 
         if (e->households[h->index].observation_noticed || now_usec < h->obs_end_usec)
                 return 0;
-        r = engine_change_begin(e, h, NULL);
+        r = deadline_begin(e, h);
         for (a = e->households[h->index].alerts; a && r == 0; a = a->next, resolved++)
                 r = alerts_resolve(&ch->alerts, a, "system", CHANNEL_SYSTEM, "observation ended");
         ch->st.observation_noticed = true;
@@ -355,7 +373,7 @@ static int end_once(struct engine *e, const struct household *h, int64_t now_use
                                     &a);
         }
         if (r < 0) {
-                engine_change_drop(e);
+                deadline_drop(e);
                 return r;
         }
         r = finish(e, h->obs_end_usec, now_usec, false);

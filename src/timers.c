@@ -4,6 +4,9 @@
  * a handler checks that what it fires for is still current. This module knows which
  * entries are stale and drops them; it sits under the modules that push, so each of them
  * can call it. */
+#include "timers.h"
+
+#include "alerts.h"
 #include "engine-private.h"
 
 /* Whether a timer entry can still fire (see engine_tick): a rules entry whose token is
@@ -27,7 +30,7 @@ static bool timer_live(const struct timerq_entry *t, void *userdata)
  * last time, so it stays within 125% of what is armed (memory flat under constant load).
  * A city arms 300,000 entries and more (a staleness check per device), so doubling first
  * would hold as many stale ones; a pass is O(n), once per n/4 pushes. */
-void engine_compact_timers(struct engine *e)
+void timers_compact(struct engine *e)
 {
         if (e->timers.n < 1024 || e->timers.n < e->timers_compacted + e->timers_compacted / 4)
                 return;
