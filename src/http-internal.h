@@ -61,7 +61,7 @@ struct http_response {
         int retry_after_sec;
 };
 
-/* ---- helpers (http.c) ---- */
+/* ---- reading requests, writing responses (http_message.c) ---- */
 
 const char *http_query(const struct http_request *rq, const char *key);
 const char *http_header(const struct http_request *rq, const char *key);
