@@ -460,6 +460,20 @@ void *xcalloc(size_t n, size_t size)
         return p;
 }
 
+char *xasprintf(const char *fmt, ...)
+{
+        va_list ap;
+        char *r;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&r, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                abort();
+        return r;
+}
+
 void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
 {
         size_t n;

@@ -114,6 +114,8 @@ int name_index(const char *const *names, size_t n, const char *s);
 void free_strv(char **v, size_t n);
 char *xstrdup(const char *s);         /* strdup that aborts on OOM; NULL in -> NULL out */
 void *xcalloc(size_t n, size_t size); /* calloc that aborts on OOM; NULL for n == 0 */
+/* asprintf that aborts on OOM. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Growable array: GROW(arr, n, cap) makes room for one more element. Aborts on OOM. */
 void *grow_array(void *p, size_t *cap, size_t need, size_t elem);
