@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "escalation.h"
 #include "notify/notify.h"
 #include "store.h"
+#include "topic.h"
 #include "util.h"
 
 static const char *step_label(enum escalation_step step)
@@ -191,8 +193,8 @@ static int queue_person(struct fanout *f, const struct outgoing *o, const struct
                 return 0;
         if (o->skip_mqtt && channel_is_mqtt(f, n, channel))
                 return 0;
-        snprintf(topic, sizeof(topic), "%s/workers/%s/ack", f->config->mqtt.topic_prefix,
-                 rc->worker->id);
+        topic_format(topic, sizeof(topic), f->config->mqtt.topic_prefix, TOPIC_WORKERS,
+                     rc->worker->id, command_verb_to_string(COMMAND_ACK));
         message_init(o, &m);
         m.role = rc->role;
         m.worker = rc->worker->id;

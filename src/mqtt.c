@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "topic.h"
 #include "util.h"
 
 #define BACKOFF_BASE_USEC (500 * USEC_PER_MSEC)
@@ -342,11 +343,7 @@ int mqtt_new(sd_event *e, const struct mqtt_config *cfg, const char *password,
         m->port = cfg->port;
         m->keepalive_sec = cfg->keepalive_sec;
         m->client_id = xstrdup(cfg->client_id);
-        if (asprintf(&m->status_topic, "%s/daemon/%s/status", cfg->topic_prefix, cfg->client_id) <
-            0) {
-                mqtt_free(m);
-                return -ENOMEM;
-        }
+        m->status_topic = topic_new(cfg->topic_prefix, TOPIC_DAEMON, cfg->client_id, TOPIC_STATUS);
         m->mosq = mosquitto_new(cfg->client_id, /* clean_session */ false, m);
         if (!m->mosq) {
                 mqtt_free(m);

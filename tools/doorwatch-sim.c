@@ -30,7 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "sim-bench.h"
+#include "topic.h"
 #include "util.h"
 
 static const char *host = "127.0.0.1";
@@ -162,18 +164,20 @@ static int play_step(struct mosquitto *m, cJSON *step, double now)
         const char *t;
 
         if (cJSON_IsString(device)) {
-                snprintf(buf, sizeof(buf), "%s/devices/%s/events", prefix, device->valuestring);
+                topic_format(buf, sizeof(buf), prefix, TOPIC_DEVICES, device->valuestring,
+                             TOPIC_EVENTS);
                 payload = cJSON_GetObjectItem(step, "event");
                 t = buf;
         } else if (cJSON_IsString(worker)) {
                 const cJSON *cmd = cJSON_GetObjectItem(step, "command");
-                snprintf(buf, sizeof(buf), "%s/workers/%s/%s", prefix, worker->valuestring,
-                         cJSON_IsString(cmd) ? cmd->valuestring : "ack");
+                topic_format(buf, sizeof(buf), prefix, TOPIC_WORKERS, worker->valuestring,
+                             cJSON_IsString(cmd) ? cmd->valuestring
+                                                 : command_verb_to_string(COMMAND_ACK));
                 payload = cJSON_GetObjectItem(step, "body");
                 t = buf;
         } else if (cJSON_IsString(household)) {
-                snprintf(buf, sizeof(buf), "%s/households/%s/report", prefix,
-                         household->valuestring);
+                topic_format(buf, sizeof(buf), prefix, TOPIC_HOUSEHOLDS, household->valuestring,
+                             command_verb_to_string(COMMAND_REPORT));
                 payload = cJSON_GetObjectItem(step, "report");
                 if (!payload)
                         payload = empty = cJSON_CreateObject();

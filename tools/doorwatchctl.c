@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "config.h"
 #include "ctl-list.h"
 #include "devtools.h"
@@ -30,6 +31,7 @@
 #include "roster.h"
 #include "secret.h"
 #include "store.h"
+#include "topic.h"
 #include "util.h"
 
 #define EXIT_USAGE 2
@@ -1164,10 +1166,11 @@ static void test_mqtt(struct ctl *ctl, const struct notify_message *m, struct te
         res->done = true;
         res->outcome = NOTIFY_RETRY;
         payload = notify_message_format(m, NOTIFY_FORMAT_PERSON);
-        if (!payload || asprintf(&topic, "%s/workers/%s/notify", mc->topic_prefix, m->worker) < 0) {
+        if (!payload) {
                 snprintf(res->detail, sizeof(res->detail), "out of memory");
                 return;
         }
+        topic = topic_new(mc->topic_prefix, TOPIC_WORKERS, m->worker, TOPIC_NOTIFY);
         mosquitto_lib_init();
         mosq = mosquitto_new(NULL, true, &w);
         if (!mosq) {
@@ -1335,8 +1338,9 @@ static int cmd_notify_test(struct ctl *ctl, int argc, char **argv)
                                                          .name = tg->worker->name,
                                                          .phone = tg->worker->phone,
                                                          .role = role_to_string(tg->worker->role) };
-                        snprintf(topic, sizeof(topic), "%s/workers/%s/ack",
-                                 ctl->config->mqtt.topic_prefix, tg->worker->id);
+                        topic_format(topic, sizeof(topic), ctl->config->mqtt.topic_prefix,
+                                     TOPIC_WORKERS, tg->worker->id,
+                                     command_verb_to_string(COMMAND_ACK));
                         m.worker = rcp.worker;
                         m.role = rcp.role;
                         m.ack_topic = topic;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "mqtt.h"
+#include "topic.h"
 #include "util.h"
 
 /* 32 KB; a slot per possible mid (65536) took 512 KB, resident once the ids went round. */
@@ -71,8 +72,9 @@ static int mqtt_send(struct notifier *n, const struct notify_message *m, struct 
         if (!person.role && m->n_recipients > 0)
                 person.role = m->recipients[0].role;
         payload = notify_message_format(&person, NOTIFY_FORMAT_PERSON);
-        if (!payload || asprintf(&topic, "%s/workers/%s/notify", nm->prefix, worker) < 0)
+        if (!payload)
                 return -ENOMEM;
+        topic = topic_new(nm->prefix, TOPIC_WORKERS, worker, TOPIC_NOTIFY);
         r = mqtt_publish(nm->mqtt, topic, payload, strlen(payload), 1, false, &mid);
         if (r == -ENOTCONN) {
                 notify_op_complete(op, NOTIFY_RATE_LIMITED, USEC_PER_SEC,
