@@ -26,6 +26,7 @@
 #include "ctl-list.h"
 #include "devtools.h"
 #include "log.h"
+#include "mqtt_session.h"
 #include "notify/notify.h"
 #include "qr.h"
 #include "roster.h"
@@ -1158,9 +1159,9 @@ static void test_mqtt(struct ctl *ctl, const struct notify_message *m, struct te
 {
         const struct mqtt_config *mc = &ctl->config->mqtt;
         struct puback_wait w = { .mid = -1 };
-        _cleanup_secret_ char *password = NULL;
         _cleanup_free_ char *payload = NULL, *topic = NULL;
         struct mosquitto *mosq;
+        char why[256];
         int rc;
 
         res->done = true;
@@ -1171,24 +1172,13 @@ static void test_mqtt(struct ctl *ctl, const struct notify_message *m, struct te
                 return;
         }
         topic = topic_new(mc->topic_prefix, TOPIC_WORKERS, m->worker, TOPIC_NOTIFY);
-        mosquitto_lib_init();
-        mosq = mosquitto_new(NULL, true, &w);
-        if (!mosq) {
-                snprintf(res->detail, sizeof(res->detail), "out of memory");
+        if (mqtt_session_connect(mc, ctl->config->dir, NULL, &w, 10 * USEC_PER_SEC, &mosq, why,
+                                 sizeof(why)) != 0) {
+                snprintf(res->detail, sizeof(res->detail), "%s", why);
                 return;
         }
         mosquitto_publish_callback_set(mosq, on_puback);
-        if (mc->username) {
-                if (secret_read(ctl->config, "mqtt.password", mc->password_file, &password) < 0)
-                        snprintf(res->detail, sizeof(res->detail), "cannot read the MQTT password");
-                mosquitto_username_pw_set(mosq, mc->username, password);
-        }
-        if (mc->ca_file)
-                mosquitto_tls_set(mosq, mc->ca_file, NULL, mc->cert_file, mc->key_file, NULL);
-        rc = mosquitto_connect(mosq, mc->host, mc->port, 30);
-        if (rc == MOSQ_ERR_SUCCESS)
-                rc =
-                    mosquitto_publish(mosq, &w.mid, topic, (int)strlen(payload), payload, 1, false);
+        rc = mosquitto_publish(mosq, &w.mid, topic, (int)strlen(payload), payload, 1, false);
         for (int i = 0; rc == MOSQ_ERR_SUCCESS && i < 100 && !w.acked; i++)
                 rc = mosquitto_loop(mosq, 100, 1);
         if (w.acked) {
@@ -1201,9 +1191,7 @@ static void test_mqtt(struct ctl *ctl, const struct notify_message *m, struct te
         else
                 snprintf(res->detail, sizeof(res->detail), "no PUBACK from %s:%d within 10 s",
                          mc->host, mc->port);
-        mosquitto_disconnect(mosq);
-        mosquitto_destroy(mosq);
-        mosquitto_lib_cleanup();
+        mqtt_session_close(mosq);
 }
 
 /* Builds the notifier as the daemon would (secrets included) and sends through it. */
