@@ -501,7 +501,7 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 
         flush_output(m, false); /* what the socket does not take waits for EPOLLOUT */
         if (rc == MOSQ_ERR_NO_CONN)
-                return -ENOTCONN;
+                return MQTT_E_NOT_CONNECTED;
         if (rc != MOSQ_ERR_SUCCESS) {
                 log_warn("mqtt: publish to %s failed: %s", topic, mosquitto_strerror(rc));
                 return -EIO;

@@ -97,7 +97,7 @@ static int dingtalk_send(struct notifier *n, const struct notify_message *m, str
         int r;
 
         r = notifier_text(n, m, TEMPLATE_MAX_DINGTALK, &text);
-        if (r == -ENOENT) {
+        if (r == NOTIFY_E_NO_TEMPLATE) {
                 notify_op_complete(op, NOTIFY_FAILED, 0, "no text and no template for kind");
                 return 0;
         }

@@ -314,7 +314,7 @@ static int exec_send(struct notifier *n, const struct notify_message *m, struct 
         int pipefd[2] = { -1, -1 }, missing = -1, r;
 
         r = notifier_text(n, m, c->max_text_bytes, &text);
-        if (r < 0 && r != -ENOENT)
+        if (r < 0)
                 return r;
         values[X_PHONE] = rcp ? rcp->phone : NULL;
         values[X_TEXT] = text;

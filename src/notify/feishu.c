@@ -74,7 +74,7 @@ static int feishu_send(struct notifier *n, const struct notify_message *m, struc
         int r;
 
         r = notifier_text(n, m, TEMPLATE_MAX_FEISHU, &text);
-        if (r == -ENOENT) {
+        if (r == NOTIFY_E_NO_TEMPLATE) {
                 notify_op_complete(op, NOTIFY_FAILED, 0, "no text and no template for kind");
                 return 0;
         }

@@ -65,7 +65,7 @@ static int mqtt_send(struct notifier *n, const struct notify_message *m, struct 
                 return 0;
         }
         r = notifier_text(n, m, 0, &text);
-        if (r < 0 && r != -ENOENT)
+        if (r < 0)
                 return r;
         person.text = text;
         person.worker = worker;
@@ -76,7 +76,7 @@ static int mqtt_send(struct notifier *n, const struct notify_message *m, struct 
                 return -ENOMEM;
         topic = topic_new(nm->prefix, TOPIC_WORKERS, worker, TOPIC_NOTIFY);
         r = mqtt_publish(nm->mqtt, topic, payload, strlen(payload), 1, false, &mid);
-        if (r == -ENOTCONN) {
+        if (r == MQTT_E_NOT_CONNECTED) {
                 notify_op_complete(op, NOTIFY_RATE_LIMITED, USEC_PER_SEC,
                                    NOTIFY_MQTT_NOT_CONNECTED);
                 return 0;

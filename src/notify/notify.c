@@ -1054,8 +1054,10 @@ int notify_render_text(const struct templates *t, const struct notify_message *m
                 .round = m->round,
                 .count = m->count,
         };
+        int r;
 
         if (!workers || !names)
                 return -ENOMEM;
-        return template_render(t, m->kind, &v, max_bytes, ret);
+        r = template_render(t, m->kind, &v, max_bytes, ret);
+        return r == TEMPLATE_E_UNKNOWN_KIND ? NOTIFY_E_NO_TEMPLATE : r;
 }

@@ -94,6 +94,10 @@ struct notify_context;
 struct notifier;
 struct notify_op;
 
+enum {
+        NOTIFY_E_NO_TEMPLATE = 1, /* a message without text whose kind has no template */
+};
+
 enum notify_outcome {
         NOTIFY_DELIVERED = 0,
         NOTIFY_RETRY = 1,        /* transient: 5xx, timeout, connection refused, exit status != 0 */
@@ -193,7 +197,7 @@ static inline void notify_message_freep(struct notify_message **m)
 
 /* Renders m's text from the templates: {worker}/{name} list every recipient, {time}
  * is the event time (else the raise time). max_bytes 0 = unbounded. Returns 0,
- * -ENOENT for a kind without template, -ENOMEM. */
+ * NOTIFY_E_NO_TEMPLATE for a kind without template, -ENOMEM. */
 int notify_render_text(const struct templates *t, const struct notify_message *m, size_t max_bytes,
                        char **ret);
 
@@ -299,7 +303,8 @@ const struct notify_type *notifier_get_type(const struct notifier *n);
 sd_event *notifier_event(const struct notifier *n);
 struct http_client *notifier_http(const struct notifier *n);
 int64_t notifier_now_usec(const struct notifier *n);
-/* m->text when set, else rendered; cut to max_bytes (0 = unbounded). 0 or -errno. */
+/* m->text when set, else rendered; cut to max_bytes (0 = unbounded). 0,
+ * NOTIFY_E_NO_TEMPLATE (no text, and no template for m's kind: *ret untouched) or -errno. */
 int notifier_text(const struct notifier *n, const struct notify_message *m, size_t max_bytes,
                   char **ret);
 

@@ -361,7 +361,7 @@ int template_render(const struct templates *t, const char *kind, const struct te
         char *out;
 
         if (k < 0)
-                return -ENOENT;
+                return TEMPLATE_E_UNKNOWN_KIND;
         for (const char *p = t->text[k]; *p; p++) {
                 if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
                         sbuf_putc(&f, *p++);

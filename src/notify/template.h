@@ -38,6 +38,10 @@
 /* An override longer than this is refused. */
 #define TEMPLATE_MAX_SOURCE 4096
 
+enum {
+        TEMPLATE_E_UNKNOWN_KIND = 1, /* template_render(): no template for the kind */
+};
+
 struct template_vars {
         const char *household;
         const char *address;
@@ -75,7 +79,7 @@ static inline void templates_freep(struct templates **t)
 }
 
 /* Renders kind's text into a new string of at most max_bytes bytes (0 = no limit).
- * Returns 0, -ENOENT for a kind without template, or -ENOMEM. */
+ * Returns 0, TEMPLATE_E_UNKNOWN_KIND for a kind without template, or -ENOMEM. */
 int template_render(const struct templates *t, const char *kind, const struct template_vars *v,
                     size_t max_bytes, char **ret);
 

@@ -62,7 +62,7 @@ static int webhook_send(struct notifier *n, const struct notify_message *m, stru
         int r;
 
         r = notifier_text(n, m, 0, &text);
-        if (r < 0 && r != -ENOENT)
+        if (r < 0)
                 return r;
         round.text = text; /* null for a kind without template: machines have "kind" */
         json = notify_message_format(&round, NOTIFY_FORMAT_ROUND);

@@ -79,7 +79,7 @@ static int wecom_send(struct notifier *n, const struct notify_message *m, struct
 
         r = notifier_text(n, m, w->markdown ? TEMPLATE_MAX_WECOM_MARKDOWN : TEMPLATE_MAX_WECOM_TEXT,
                           &text);
-        if (r == -ENOENT) {
+        if (r == NOTIFY_E_NO_TEMPLATE) {
                 notify_op_complete(op, NOTIFY_FAILED, 0, "no text and no template for kind");
                 return 0;
         }
