@@ -633,7 +633,7 @@ int sqlite_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt)
         case SQLITE_OK:
                 return 0;
         case SQLITE_BUSY:
-                return -EBUSY;
+                return STORE_E_BUSY;
         case SQLITE_FULL:
                 return -ENOSPC;
         default:
