@@ -56,10 +56,10 @@ int secret_read_at(const char *config_dir, const char *credential_name, const ch
         r = source_path(config_dir, credential_name, configured_path, &path);
         if (r < 0 || !path)
                 return r;
+        /* Only a configured file can be missing: the credential was seen a moment ago. */
+        if (access(path, F_OK) < 0 && errno == ENOENT)
+                return SECRET_E_MISSING;
         r = read_secret_file(path, ret);
-        if (r == -ENOENT)
-                return SECRET_E_MISSING; /* only a configured file can be missing: the
-                                          * credential was seen a moment ago */
         if (r < 0)
                 return r;
         log_debug("secret %s: read from %s", credential_name ? credential_name : "-", path);

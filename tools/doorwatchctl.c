@@ -1201,6 +1201,7 @@ static void test_channel(struct ctl *ctl, struct notify_context *nctx, sd_event 
 {
         struct config_diag diag = { 0 };
         struct notifier *n = notify_context_find(nctx, nc->name);
+        bool invalid = false;
         int r = 0;
 
         res->done = false;
@@ -1208,6 +1209,7 @@ static void test_channel(struct ctl *ctl, struct notify_context *nctx, sd_event 
                 r = notifier_new(nctx, nc, ctl->config->dir, &diag, &n);
         for (size_t i = 0; i < diag.n_errors; i++)
                 fprintf(stderr, "error: %s\n", diag.errors[i]);
+        invalid = diag.n_errors > 0; /* reported: the code says nothing more */
         config_diag_done(&diag);
         if (r >= 0)
                 r = notifier_send(n, m, on_test_done, res);
@@ -1215,7 +1217,7 @@ static void test_channel(struct ctl *ctl, struct notify_context *nctx, sd_event 
                 res->done = true;
                 res->outcome = NOTIFY_FAILED;
                 snprintf(res->detail, sizeof(res->detail), "%s",
-                         r == -EINVAL ? "invalid configuration" : strerror(-r));
+                         invalid ? "invalid configuration" : strerror(-r));
                 return;
         }
         /* Every channel bounds its own attempt (HTTP and exec timeouts). */
