@@ -102,9 +102,7 @@ static int load_one(const struct store_alert_row *row, void *userdata)
 
         if (hashmap_get(e->alerts_by_id, row->id))
                 return 0;
-        a = calloc(1, sizeof(*a));
-        if (!a)
-                return -ENOMEM;
+        a = xcalloc(1, sizeof(*a));
         snprintf(a->id, sizeof(a->id), "%s", row->id);
         a->kind = alert_kind_from_string(row->kind);
         a->severity = alert_kind_default_severity(a->kind);
@@ -394,11 +392,8 @@ static struct alerts_slot *slot_add(struct alerts_change *c)
                         c->slots[i] = NULL;
                 c->cap_slots = cap;
         }
-        if (!c->slots[c->n_slots]) {
-                c->slots[c->n_slots] = calloc(1, sizeof(*s));
-                if (!c->slots[c->n_slots])
-                        return NULL;
-        }
+        if (!c->slots[c->n_slots])
+                c->slots[c->n_slots] = xcalloc(1, sizeof(*s));
         s = c->slots[c->n_slots++];
         *s = (struct alerts_slot){ 0 };
         return s;
@@ -530,8 +525,6 @@ static struct alerts_slot *slot_for(struct alerts_change *c, const struct alert 
         if (s)
                 return s;
         s = slot_add(c);
-        if (!s)
-                return NULL;
         s->live = (struct alert *)a;
         s->copy = *a;
         s->a = &s->copy;
@@ -542,8 +535,6 @@ struct alert *alerts_edit(struct alerts_change *c, const struct alert *a)
 {
         struct alerts_slot *s = slot_for(c, a);
 
-        if (!s)
-                return NULL;
         s->changed = true;
         return s->a;
 }
@@ -552,15 +543,8 @@ int alerts_new(struct engine *e, struct alerts_change *c, const struct alert_ini
                int64_t now_usec, struct alert **ret)
 {
         struct alerts_slot *s = slot_add(c);
-        struct alert *a;
+        struct alert *a = xcalloc(1, sizeof(*a));
 
-        if (!s)
-                return -ENOMEM;
-        a = calloc(1, sizeof(*a));
-        if (!a) {
-                c->n_slots--;
-                return -ENOMEM;
-        }
         a->kind = init->kind;
         a->severity = init->severity;
         a->state = ALERT_OPEN;
@@ -586,11 +570,8 @@ int alerts_tell(struct alerts_change *c, const struct alert *a, enum alerts_to t
                 const struct outgoing *o, const char *reason)
 {
         struct alerts_slot *s = slot_for(c, a);
-        struct alerts_op *op;
+        struct alerts_op *op = op_add(c, OP_TELL, s, reason);
 
-        if (!s)
-                return -ENOMEM;
-        op = op_add(c, OP_TELL, s, reason);
         op->to = to;
         op->o = *o;
         op->then = *s->a;
@@ -615,8 +596,6 @@ int alerts_upgrade(struct alerts_change *c, struct alert *a, enum alert_kind kin
                    enum severity severity, const char *reason)
 {
         a = alerts_edit(c, a);
-        if (!a)
-                return -ENOMEM;
         a->kind = kind;
         a->severity = severity;
         op_add(c, OP_UPGRADE, slot_of(c, a), reason);
@@ -628,8 +607,6 @@ int alerts_recovered(struct alerts_change *c, const struct alert *a, const char 
 {
         struct alerts_slot *s = slot_for(c, a);
 
-        if (!s)
-                return -ENOMEM;
         op_add(c, OP_RECOVERED, s, detail)->who = who;
         return 0;
 }
@@ -640,8 +617,6 @@ int alerts_resolve(struct alerts_change *c, const struct alert *a, const char *a
         struct alerts_slot *s = slot_for(c, a);
         struct alerts_op *op;
 
-        if (!s)
-                return -ENOMEM;
         s->resolved = true;
         op = op_add(c, OP_RESOLVE, s, note);
         op->who = actor;
@@ -663,8 +638,6 @@ int alerts_raise(struct engine *e, struct alerts_change *c, const struct househo
         if (found) {
                 /* A further occurrence joins a live alert: one episode, a count. */
                 a = alerts_edit(c, found);
-                if (!a)
-                        return -ENOMEM;
                 a->count++;
                 a->last_event_usec = event_usec;
                 *ret = a;
@@ -896,11 +869,6 @@ int alerts_escalate(struct engine *e, struct alert *live, int64_t now_usec)
                 goto retry;
         alerts_change_begin(c);
         a = alerts_edit(c, live);
-        if (!a) {
-                alerts_change_drop(c);
-                r = -ENOMEM;
-                goto retry;
-        }
         a->step_index = p.pos.step_index;
         a->round = p.pos.round;
         a->reminders = p.pos.reminders;

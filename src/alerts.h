@@ -97,7 +97,7 @@ bool alerts_next(struct engine *e, const struct alerts_change *c, size_t *i,
                  const struct alert **ret);
 /* Whether c raises a (rather than changing a live alert). */
 bool alerts_is_new(const struct alerts_change *c, const struct alert *a);
-/* a as c leaves it, to be changed: c's copy of a live alert. NULL when out of memory. */
+/* a as c leaves it, to be changed: c's copy of a live alert. */
 struct alert *alerts_edit(struct alerts_change *c, const struct alert *a);
 
 /* A new open alert, stored and linked when c is written and applied. */

@@ -117,8 +117,7 @@ int command_parse_payload(const struct config *c, enum command_verb verb,
  * decoded): copies the value of key into buf and returns true, or false when it is absent
  * (or does not fit). */
 typedef bool (*command_field_fn)(void *userdata, const char *key, char *buf, size_t size);
-/* The same from string fields: times and numbers are given as their decimal text. Also
- * -ENOMEM. */
+/* The same from string fields: times and numbers are given as their decimal text. */
 int command_parse_fields(const struct config *c, enum command_verb verb,
                          const struct command_origin *o, command_field_fn get, void *userdata,
                          int64_t now_usec, struct command *ret);

@@ -893,11 +893,7 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         _cleanup_secret_ char *password = NULL;
         int r;
 
-        d = calloc(1, sizeof(*d));
-        if (!d) {
-                config_free(cfg);
-                return -ENOMEM;
-        }
+        d = xcalloc(1, sizeof(*d));
         d->config = cfg;
         d->rl_invalid = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
         d->rl_unknown = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 10);

@@ -235,10 +235,8 @@ static void verify_add_route(const char *filter, const char *route, void *userda
 
 int verify_new(const struct config *c, const struct device *d, struct verify **ret)
 {
-        struct verify *v = calloc(1, sizeof(*v));
+        struct verify *v = xcalloc(1, sizeof(*v));
 
-        if (!v)
-                return -ENOMEM;
         v->config = c;
         v->device = d;
         v->st.battery_percent = -1;
@@ -836,10 +834,8 @@ static void add_filter(struct discover *ds, const char *fmt, const char *arg)
 
 int discover_new(const struct config *c, struct discover **ret)
 {
-        struct discover *ds = calloc(1, sizeof(*ds));
+        struct discover *ds = xcalloc(1, sizeof(*ds));
 
-        if (!ds)
-                return -ENOMEM;
         ds->config = c;
         ds->routes = hashmap_new(c->n_devices * 4 + 16);
         for (size_t i = 0; i < c->n_devices; i++) {

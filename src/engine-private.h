@@ -80,7 +80,7 @@ int engine_fanout(struct engine *e, const struct outgoing *o, const struct recip
                   size_t n_rcpt, int64_t now_usec);
 
 /* Starts e->change for household h and device d (either may be NULL): copies of their
- * state to decide on. Returns 0 or -ENOMEM. */
+ * state to decide on. Returns 0. */
 int engine_change_begin(struct engine *e, const struct household *h, const struct device *d);
 /* Drops e->change after a failed write (the savepoint is the caller's). */
 void engine_change_drop(struct engine *e);

@@ -44,19 +44,13 @@
 
 int engine_new(const struct config *c, struct store *s, struct engine **ret)
 {
-        struct engine *e = calloc(1, sizeof(*e));
-        if (!e)
-                return -ENOMEM;
+        struct engine *e = xcalloc(1, sizeof(*e));
         e->config = c;
         e->store = s;
         e->fanout = (struct fanout){ .config = c, .store = s };
-        e->households = calloc(c->n_households ? c->n_households : 1, sizeof(*e->households));
-        e->devices = calloc(c->n_devices ? c->n_devices : 1, sizeof(*e->devices));
-        e->debounce = calloc(c->n_devices ? c->n_devices : 1, sizeof(*e->debounce));
-        if (!e->households || !e->devices || !e->debounce) {
-                engine_free(e);
-                return -ENOMEM;
-        }
+        e->households = xcalloc(c->n_households ? c->n_households : 1, sizeof(*e->households));
+        e->devices = xcalloc(c->n_devices ? c->n_devices : 1, sizeof(*e->devices));
+        e->debounce = xcalloc(c->n_devices ? c->n_devices : 1, sizeof(*e->debounce));
         for (size_t i = 0; i < c->n_devices; i++)
                 e->devices[i].battery_percent = -1;
         e->alerts_by_id = hashmap_new(64);
@@ -458,11 +452,8 @@ static int queue_ack_notices(struct engine *e, const struct alert *a, const stru
         int r;
 
         r = store_foreach_notified_worker(e->store, a->id, notified_cb, &nt);
-        if (r >= 0 && nt.n > 0) {
-                rcpt = calloc(nt.n, sizeof(*rcpt));
-                if (!rcpt)
-                        r = -ENOMEM;
-        }
+        if (r >= 0 && nt.n > 0)
+                rcpt = xcalloc(nt.n, sizeof(*rcpt));
         for (size_t i = 0; i < nt.n && r >= 0; i++) {
                 const struct worker *to = nt.v[i];
                 rcpt[i] = (struct recipient){ to, role_to_string(to->role) };

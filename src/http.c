@@ -410,16 +410,10 @@ int http_new(sd_event *e, const struct http_deps *deps, struct http **ret)
                 log_info("http: disabled (http.listen is null)");
                 return 0;
         }
-        h = calloc(1, sizeof(*h));
-        if (!h)
-                return -ENOMEM;
+        h = xcalloc(1, sizeof(*h));
         h->deps = *deps;
         h->event = sd_event_ref(e);
-        h->buckets = calloc(RATE_SLOTS, sizeof(*h->buckets));
-        if (!h->buckets) {
-                http_free(h);
-                return -ENOMEM;
-        }
+        h->buckets = xcalloc(RATE_SLOTS, sizeof(*h->buckets));
         r = load_secrets(h, deps->config);
         if (r == 0)
                 r = open_listener(c->listen, &fd, &h->port);

@@ -697,12 +697,8 @@ static void text(struct http_response *rs, unsigned status, const char *fmt, ...
 
         va_start(ap, fmt);
         if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+                abort(); /* only out of memory */
         va_end(ap);
-        if (!s) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
         http_set_body(rs, status, "text/plain", s, strlen(s));
 }
 
@@ -769,10 +765,8 @@ void http_metrics_handle(struct http_request *rq, struct http_response *rs)
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
 
-        if (!f) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        if (!f) /* only out of memory */
+                abort();
         metrics_write(h->deps.metrics, f);
 
         metrics_write_header(f, "doorwatch_events_duplicate_total", "counter",
@@ -829,10 +823,7 @@ void http_metrics_handle(struct http_request *rq, struct http_response *rs)
         fprintf(f, "doorwatch_households %zu\n", h->deps.config->n_households);
         metrics_write_header(f, "doorwatch_devices", "gauge", "Devices configured.");
         fprintf(f, "doorwatch_devices %zu\n", h->deps.config->n_devices);
-        if (fclose(f) != 0 || !buf) {
-                free(buf);
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        if (fclose(f) != 0) /* a memory stream: only out of memory */
+                abort();
         http_set_body(rs, 200, "text/plain; version=0.0.4", buf, len);
 }

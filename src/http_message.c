@@ -41,7 +41,8 @@ void http_json(struct http_response *rs, unsigned status, cJSON *j)
 
         cJSON_Delete(j);
         if (!s) {
-                static const char oom[] = "{\"error\":\"out of memory\"}";
+                /* Only for a NULL j: a handler's bug (cJSON aborts on OOM, util.h). */
+                static const char oom[] = "{\"error\":\"internal error\"}";
                 http_set_body(rs, 500, "application/json", NULL, sizeof(oom) - 1);
                 rs->static_body = oom;
                 return;

@@ -70,13 +70,13 @@ struct page {
         size_t len;
 };
 
-static bool page_begin(struct page *p, const char *title)
+static void page_begin(struct page *p, const char *title)
 {
         p->buf = NULL;
         p->len = 0;
         p->f = open_memstream(&p->buf, &p->len);
-        if (!p->f)
-                return false;
+        if (!p->f) /* only out of memory */
+                abort();
         fputs("<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\n"
               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
               "<meta name=\"robots\" content=\"noindex, nofollow\">\n<title>",
@@ -86,17 +86,13 @@ static bool page_begin(struct page *p, const char *title)
               "<link rel=\"stylesheet\" href=\"../style.css\">\n</head>\n"
               "<body><main class=\"card\">\n",
               p->f);
-        return true;
 }
 
 static void page_end(struct page *p, struct http_response *rs, unsigned status)
 {
         fputs("</main></body></html>\n", p->f);
-        if (fclose(p->f) != 0 || !p->buf) {
-                free(p->buf);
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        if (fclose(p->f) != 0) /* a memory stream: only out of memory */
+                abort();
         http_set_body(rs, status, "text/html", p->buf, p->len);
 }
 
@@ -106,10 +102,7 @@ static void message_page(struct http_response *rs, unsigned status, const char *
 {
         struct page p;
 
-        if (!page_begin(&p, title)) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        page_begin(&p, title);
         fprintf(p.f, "<h1 class=\"%s\">", cls);
         html_puts(p.f, title);
         fputs("</h1>\n<p>", p.f);
@@ -179,10 +172,7 @@ static void alert_page(struct http *h, struct http_response *rs, unsigned status
         char t[32], line[256];
         struct page p;
 
-        if (!page_begin(&p, "居家观察告警")) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        page_begin(&p, "居家观察告警");
         fprintf(p.f, "<h1 class=\"%s\">", headline_class);
         html_puts(p.f, headline);
         fputs("</h1>\n", p.f);
@@ -328,10 +318,7 @@ static void resident_form(struct http_response *rs, const struct household *hh)
         static const char *const reasons[] = { "garbage", "delivery", "other" };
         struct page p;
 
-        if (!page_begin(&p, "开门报备")) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        page_begin(&p, "开门报备");
         fputs("<h1 class=\"alert\">开门报备</h1>\n<p class=\"address\">", p.f);
         html_puts(p.f, hh->address);
         fputs("</p>\n<p>需要开门时，请先选择原因并提交，再开门。报备后的开门不会惊动值班人员"

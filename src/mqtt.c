@@ -333,9 +333,7 @@ int mqtt_new(sd_event *e, const struct mqtt_config *cfg, const char *password,
         int rc, r;
 
         mosquitto_lib_init();
-        m = calloc(1, sizeof(*m));
-        if (!m)
-                return -ENOMEM;
+        m = xcalloc(1, sizeof(*m));
         m->event = sd_event_ref(e);
         m->cb = *cb;
         m->userdata = userdata;
@@ -345,10 +343,8 @@ int mqtt_new(sd_event *e, const struct mqtt_config *cfg, const char *password,
         m->client_id = xstrdup(cfg->client_id);
         m->status_topic = topic_new(cfg->topic_prefix, TOPIC_DAEMON, cfg->client_id, TOPIC_STATUS);
         m->mosq = mosquitto_new(cfg->client_id, /* clean_session */ false, m);
-        if (!m->mosq) {
-                mqtt_free(m);
-                return -ENOMEM;
-        }
+        if (!m->mosq) /* a client id is given: only out of memory */
+                abort();
         /* "Threaded": libmosquitto queues every packet instead of writing it at once, the
          * PUBACK of a QoS 1 message included (without it, the PUBACK went out before
          * on_message even ran). on_io writes the queue after the commit. */
@@ -445,16 +441,11 @@ static bool has_filter(char *const *list, size_t n, const char *f)
 
 int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n)
 {
-        char **subs = calloc(n ? n : 1, sizeof(char *));
-        char **added = calloc(n ? n : 1, sizeof(char *));
+        char **subs = xcalloc(n ? n : 1, sizeof(char *));
+        char **added = xcalloc(n ? n : 1, sizeof(char *));
         size_t n_added = 0;
         int r = 0;
 
-        if (!subs || !added) {
-                free(subs);
-                free(added);
-                return -ENOMEM;
-        }
         for (size_t i = 0; i < n; i++)
                 subs[i] = xstrdup(filters[i]);
         if (m->connected) {

@@ -43,8 +43,6 @@ static int upgrade_to_person_left(struct engine *e, struct alerts_change *c,
                 return r;
         }
         a = alerts_edit(c, found);
-        if (!a)
-                return -ENOMEM;
         *ret = a;
         a->count++;
         if (event_usec > a->last_event_usec)
@@ -199,9 +197,9 @@ static int write_state(struct engine *e, const struct household *h, struct house
         jsonw_init(&w, buf, sizeof(buf));
         rules_state_format(st, &w);
         json = jsonw_text(&w);
-        if (!json) {
+        if (!json) { /* nested beyond JSONW_MAX_DEPTH: a bug */
                 jsonw_done(&w);
-                return -ENOMEM;
+                return -EINVAL;
         }
         hash = hash_str(json);
         if (hash != st->saved_hash) {
@@ -438,7 +436,7 @@ static int load_pass(const struct store_pass *p, void *userdata)
                 return 0;
         }
         rules_copy_text(rp.reason, sizeof(rp.reason), p->reason);
-        return rules_add_pass(st, &rp); /* room was checked: only -ENOMEM */
+        return rules_add_pass(st, &rp); /* room was checked: cannot fail */
 }
 
 static int mark_noticed(const char *household, void *userdata)

@@ -32,8 +32,6 @@ static int source_path(const char *config_dir, const char *credential_name,
                 return -EINVAL;
         if (credential_name && creds && *creds) {
                 path = path_join(creds, credential_name);
-                if (!path)
-                        return -ENOMEM;
                 if (access(path, F_OK) == 0) {
                         *ret = path;
                         return 0;
@@ -43,7 +41,7 @@ static int source_path(const char *config_dir, const char *credential_name,
         if (!configured_path)
                 return 0;
         *ret = path_join(config_dir, configured_path);
-        return *ret ? 0 : -ENOMEM;
+        return 0;
 }
 
 int secret_read_at(const char *config_dir, const char *credential_name, const char *configured_path,

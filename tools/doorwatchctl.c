@@ -229,18 +229,16 @@ static int timeline_line(const struct store_timeline_entry *e, void *userdata)
 
         switch (e->kind) {
         case STORE_TIMELINE_EVENT:
-                if (asprintf(&joined_what, "%s%s%s%s", e->what, e->state ? " " : "",
-                             e->state ? e->state : "", e->retained ? " (retained)" : "") < 0)
-                        return -ENOMEM;
+                joined_what = xasprintf("%s%s%s%s", e->what, e->state ? " " : "",
+                                        e->state ? e->state : "", e->retained ? " (retained)" : "");
                 what = joined_what;
                 verdict = e->verdict;
                 break;
         case STORE_TIMELINE_COMMAND:
         case STORE_TIMELINE_ALERT_ACTION:
                 source = NULL;
-                if (e->source && e->channel &&
-                    asprintf(&joined_source, "%s (%s)", e->source, e->channel) < 0)
-                        return -ENOMEM;
+                if (e->source && e->channel)
+                        joined_source = xasprintf("%s (%s)", e->source, e->channel);
                 source = joined_source;
                 if (e->kind == STORE_TIMELINE_COMMAND)
                         verdict = e->detail && strncasecmp(e->detail, "refused:", 8) == 0
@@ -250,8 +248,7 @@ static int timeline_line(const struct store_timeline_entry *e, void *userdata)
                         detail = "";
                 break;
         case STORE_TIMELINE_ALERT:
-                if (asprintf(&joined_what, "alert %s", e->what) < 0)
-                        return -ENOMEM;
+                joined_what = xasprintf("alert %s", e->what);
                 source = "doorwatchd";
                 what = joined_what;
                 verdict = "alert";
@@ -498,11 +495,14 @@ static int api_path(char *buf, size_t size, const char *prefix, const char *id, 
 {
         CURL *c = curl_easy_init();
         char *escaped = c ? curl_easy_escape(c, id, 0) : NULL;
-        int n = escaped ? snprintf(buf, size, "%s%s%s", prefix, escaped, suffix) : -1;
+        int n;
 
+        if (!escaped) /* curl fails here only for lack of memory */
+                abort();
+        n = snprintf(buf, size, "%s%s%s", prefix, escaped, suffix);
         curl_free(escaped);
         curl_easy_cleanup(c);
-        return n >= 0 && (size_t)n < size ? 0 : -ENOMEM;
+        return n >= 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
 /* POSTs the JSON body to the API path. Returns 0 with the daemon's answer (any status;
@@ -544,13 +544,8 @@ static int api_post(struct ctl *ctl, const char *path, const char *body, long *r
         curl_global_init(CURL_GLOBAL_DEFAULT);
         c = curl_easy_init();
         f = open_memstream(&answer, &answer_len);
-        if (!c || !f) {
-                if (f)
-                        fclose(f);
-                curl_easy_cleanup(c);
-                fprintf(stderr, "doorwatchctl: out of memory\n");
-                return 1;
-        }
+        if (!c || !f) /* only out of memory */
+                abort();
         snprintf(url, sizeof(url), "%s%s", base, path);
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
         hdrs = curl_slist_append(hdrs, auth);
@@ -610,10 +605,6 @@ static int act(struct ctl *ctl, const char *path, const cJSON *body)
         long status = 0;
         int r;
 
-        if (!text) {
-                fprintf(stderr, "doorwatchctl: out of memory\n");
-                return 1;
-        }
         r = api_post(ctl, path, text, &status, &answer);
         if (r != 0)
                 return r;
@@ -1167,10 +1158,6 @@ static void test_mqtt(struct ctl *ctl, const struct notify_message *m, struct te
         res->done = true;
         res->outcome = NOTIFY_RETRY;
         payload = notify_message_format(m, NOTIFY_FORMAT_PERSON);
-        if (!payload) {
-                snprintf(res->detail, sizeof(res->detail), "out of memory");
-                return;
-        }
         topic = topic_new(mc->topic_prefix, TOPIC_WORKERS, m->worker, TOPIC_NOTIFY);
         if (mqtt_session_connect(mc, ctl->config->dir, NULL, &w, 10 * USEC_PER_SEC, &mosq, why,
                                  sizeof(why)) != 0) {

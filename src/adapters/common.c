@@ -597,11 +597,8 @@ void adapter_recent_put(struct device_state *st, const char *id, enum person_dir
         struct device_recent *r = st->recent;
         size_t i;
 
-        if (!r) {
-                r = st->recent = calloc(1, sizeof(*r));
-                if (!r)
-                        return; /* out of memory: a repeat would be counted again */
-        }
+        if (!r)
+                r = st->recent = xcalloc(1, sizeof(*r));
         for (i = 0; i < DEVICE_STATE_RECENT_IDS; i++)
                 if (r->ids[i] == h) {
                         r->dirs[i] = (uint8_t)dir;

@@ -72,8 +72,6 @@ static int mqtt_send(struct notifier *n, const struct notify_message *m, struct 
         if (!person.role && m->n_recipients > 0)
                 person.role = m->recipients[0].role;
         payload = notify_message_format(&person, NOTIFY_FORMAT_PERSON);
-        if (!payload)
-                return -ENOMEM;
         topic = topic_new(nm->prefix, TOPIC_WORKERS, worker, TOPIC_NOTIFY);
         r = mqtt_publish(nm->mqtt, topic, payload, strlen(payload), 1, false, &mid);
         if (r == MQTT_E_NOT_CONNECTED) {
@@ -122,17 +120,11 @@ size_t notify_mqtt_n_inflight(const struct notify_mqtt *nm)
 
 int notify_mqtt_new(struct mqtt *m, const char *topic_prefix, struct notify_mqtt **ret)
 {
-        struct notify_mqtt *nm = calloc(1, sizeof(*nm));
+        struct notify_mqtt *nm = xcalloc(1, sizeof(*nm));
         int r;
 
-        if (!nm)
-                return -ENOMEM;
         nm->mqtt = m;
-        nm->prefix = strdup(topic_prefix);
-        if (!nm->prefix) {
-                free(nm);
-                return -ENOMEM;
-        }
+        nm->prefix = xstrdup(topic_prefix);
         nm->type = (struct notify_type){
                 .name = "mqtt",
                 .send = mqtt_send,

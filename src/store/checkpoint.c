@@ -268,9 +268,7 @@ int checkpointer_new(sd_event *e, struct store *s, bool sync_full, struct checkp
                 *ret = NULL; /* no WAL to look after */
                 return 0;
         }
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
+        c = xcalloc(1, sizeof(*c));
         if (!sqlite3_threadsafe()) {
                 log_err("database: SQLite is built without thread support; checkpoints need it");
                 free(c);
