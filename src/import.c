@@ -219,6 +219,21 @@ static void index_communities(struct import_ctx *x)
                 add_community(x, x->households[i].community, NULL);
 }
 
+void import_index(struct import_ctx *x)
+{
+        index_workers(x);
+        index_households(x);
+        index_communities(x);
+}
+
+void import_ctx_done(struct import_ctx *x)
+{
+        free(x->workers);
+        free(x->households);
+        free(x->communities);
+        hashmap_free(x->hh_by_id);
+}
+
 static bool ascii_id(const char *s)
 {
         for (const char *p = s; *p; p++)
@@ -476,9 +491,7 @@ size_t import_apply(struct regdocs *docs, const struct sheet *sheet,
         struct import_ctx x = { .docs = docs, .sheet = sheet, .opt = opt, .res = res };
 
         *res = (struct import_result){ 0 };
-        index_workers(&x);
-        index_households(&x);
-        index_communities(&x);
+        import_index(&x);
         switch (sheet->kind) {
         case SHEET_HOUSEHOLDS:
                 import_households_apply(&x);
@@ -495,10 +508,7 @@ size_t import_apply(struct regdocs *docs, const struct sheet *sheet,
         res->origin_by_key = hashmap_new(res->n_origins + 1);
         for (size_t i = 0; i < res->n_origins; i++)
                 hashmap_replace(res->origin_by_key, res->origins[i].key, loader_idx_ptr(i));
-        free(x.workers);
-        free(x.households);
-        free(x.communities);
-        hashmap_free(x.hh_by_id);
+        import_ctx_done(&x);
         return res->n_errors;
 }
 

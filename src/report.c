@@ -509,7 +509,7 @@ const char *report_weekday(const struct report *r)
         return local_time(r->day_start_usec / USEC_PER_SEC, &tm) ? names[tm.tm_wday] : "";
 }
 
-static void render_text(const struct report *r, struct sbuf *b)
+void report_render_text(const struct report *r, struct sbuf *b)
 {
         struct report_row rows[64];
         size_t n = report_table_rows(r, false, rows, ELEMENTSOF(rows)), w0 = 0, wc = 8;
@@ -557,7 +557,7 @@ static void render_text(const struct report *r, struct sbuf *b)
         }
 }
 
-static void render_csv(const struct report *r, struct sbuf *b)
+void report_render_csv(const struct report *r, struct sbuf *b)
 {
         struct report_row rows[96];
         size_t n = report_table_rows(r, true, rows, ELEMENTSOF(rows));
@@ -621,9 +621,9 @@ char *report_render(const struct report *r, enum report_format f)
                 return report_render_html(r);
         sbuf_init(&b, NULL, 0);
         if (f == REPORT_CSV)
-                render_csv(r, &b);
+                report_render_csv(r, &b);
         else
-                render_text(r, &b);
+                report_render_text(r, &b);
         s = sbuf_finish(&b);
         if (!s)
                 abort();
