@@ -611,21 +611,3 @@ void report_render_csv(const struct report *r, struct sbuf *b)
                         sbuf_puts(b, "\r\n");
                 }
 }
-
-char *report_render(const struct report *r, enum report_format f)
-{
-        struct sbuf b;
-        char *s;
-
-        if (f == REPORT_HTML)
-                return report_render_html(r);
-        sbuf_init(&b, NULL, 0);
-        if (f == REPORT_CSV)
-                report_render_csv(r, &b);
-        else
-                report_render_text(r, &b);
-        s = sbuf_finish(&b);
-        if (!s)
-                abort();
-        return s;
-}
