@@ -536,15 +536,13 @@ bool import_locate(const struct import_result *res, const struct sheet *sheet, c
 
         if (!sep || !res->origin_by_key)
                 return false;
-        file = strndup(line, (size_t)(sep - line));
+        file = xstrndup(line, (size_t)(sep - line));
         path = sep + 2;
         end = strstr(path, ": ");
-        if (!file || !end || memchr(path, ' ', (size_t)(end - path)))
+        if (!end || memchr(path, ' ', (size_t)(end - path)))
                 return false;
-        p = strndup(path, (size_t)(end - path));
+        p = xstrndup(path, (size_t)(end - path));
         msg = end + 2;
-        if (!p)
-                abort();
         /* The longest prefix of the path that came from a row. */
         for (cut = strlen(p);; cut--) {
                 if (cut == strlen(p) || p[cut] == '.' || p[cut] == '[') {
