@@ -32,7 +32,7 @@ UNIT_SRCS   := $(wildcard tests/unit/test-*.c)
 UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 ITEST_SRCS  := $(wildcard tests/integration/test-*.c)
 ITESTS      := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
-HARNESS_OBJ := $(BUILD)/tests/integration/harness.o
+HARNESS_OBJ := $(BUILD)/tests/integration/harness.o $(BUILD)/tools/testbed.o
 # Test helpers shared by unit and integration tests (e.g. tests/lib/http-sink.c).
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
 
@@ -68,7 +68,7 @@ $(BUILD)/doorwatchd: $(BUILD)/src/main.o $(LIB)
 $(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(BUILD)/tools/ctl-list.o $(BUILD)/tools/ctl-office.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o $(LIB)
+$(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o $(BUILD)/tools/testbed.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJS) $(LIB)
