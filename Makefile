@@ -68,7 +68,8 @@ $(BUILD)/doorwatchd: $(BUILD)/src/main.o $(LIB)
 $(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(BUILD)/tools/ctl-list.o $(BUILD)/tools/ctl-office.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o $(BUILD)/tools/testbed.o $(LIB)
+$(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o \
+                        $(BUILD)/tools/sim-day.o $(BUILD)/tools/testbed.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJS) $(LIB)
@@ -76,6 +77,9 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJS) $(LIB)
 
 $(BUILD)/tests/integration/test-%: $(BUILD)/tests/integration/test-%.o $(HARNESS_OBJ) $(TESTLIB_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+# The whole-day tests play doorwatch-sim's simulated day.
+$(BUILD)/tests/integration/test-rules-day: $(BUILD)/tools/sim-day.o
 
 # The status page's files are embedded into www.o with .incbin.
 $(BUILD)/src/www.o: $(wildcard src/www/*)

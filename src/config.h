@@ -164,7 +164,8 @@ struct policy {
         int64_t max_clock_skew_usec;
         int battery_low_percent;
         int64_t debounce_usec;
-        int64_t person_window_usec; /* camera person-out this close to an unexpected opening */
+        int64_t person_window_usec;  /* camera person-out this close to an unexpected opening */
+        int64_t chatter_settle_usec; /* an opening counts once open this long (issue 16) */
 };
 
 struct escalation {

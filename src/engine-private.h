@@ -39,6 +39,17 @@ enum {
 /* A deadline whose work the database refused (busy, full) is tried again this much later. */
 #define ESCALATION_RETRY_USEC (5 * USEC_PER_SEC)
 
+/* A held opening (policy.chatter_settle) that settled in a change: the event row that
+ * started it is given the verdict it settled with when the change is written. */
+struct engine_settled {
+        bool pending;
+        int64_t event_usec; /* the opening's start */
+        enum verdict_kind kind;
+        enum rules_basis basis;
+        const struct alert *alert; /* raised or joined; its id is known once written */
+        char reason[VERDICT_REASON_MAX];
+};
+
 /* What one change decides (an event, a deadline, a system alarm), before it is written and
  * applied (engine.c: decide, persist, apply). The engine has one, reused: the arrays and
  * the scratch state keep their memory from change to change. */
@@ -51,6 +62,7 @@ struct engine_change {
         const struct device *device;
         struct rules_debounce debounce;
         struct devhealth_change health;
+        struct engine_settled settled;
 };
 
 struct engine {

@@ -180,6 +180,10 @@ int engine_rebuild(struct engine *e, int64_t now_usec)
         memset(e->debounce, 0,
                (e->config->n_devices ? e->config->n_devices : 1) * sizeof(*e->debounce));
         devhealth_reset(e);
+        /* The rules' door states are the database's again: the next state report of each
+         * door is an event again, whatever the adapter decoded before. */
+        for (size_t i = 0; i < e->config->n_devices; i++)
+                e->devices[i].door = DOOR_UNKNOWN;
         timerq_done(&e->timers);
         e->timers = (struct timerq){ 0 };
         e->timers_compacted = 0;
@@ -273,27 +277,30 @@ static int persist_event(struct engine *e, const struct device *d, const struct 
         }
         r = alerts_persist(e, &e->change.alerts, recv_usec);
         if (r == 0)
-                r = store_insert_event(e->store,
-                                       &(struct store_event){
-                                           .device = d->id,
-                                           .household = d->household->id,
-                                           .source = device_source(d),
-                                           .uid = ev->id[0] ? ev->id : NULL,
-                                           .type = event_type_to_string(ev->type),
-                                           .state = state,
-                                           .has_ts = ev->has_ts,
-                                           .ts = ev->ts,
-                                           .recv_usec = recv_usec,
-                                           .event_usec = event_usec,
-                                           .retained = ev->retained,
-                                           .verdict = verdict_kind_to_string(v->kind),
-                                           .rule = rules_basis_to_string(v->basis),
-                                           .reason = v->reason,
-                                           .alert_id = a ? a->id : NULL,
-                                           .payload = payload,
-                                           .payload_len = payload_len,
-                                       },
-                                       NULL);
+                r = store_insert_event(
+                    e->store,
+                    &(struct store_event){
+                        .device = d->id,
+                        .household = d->household->id,
+                        .source = device_source(d),
+                        .uid = ev->id[0] ? ev->id : NULL,
+                        .type = event_type_to_string(ev->type),
+                        .state = state,
+                        .has_ts = ev->has_ts,
+                        .ts = ev->ts,
+                        .recv_usec = recv_usec,
+                        .event_usec = event_usec,
+                        .time_basis = time_basis_to_string(
+                            rules_time_basis(ev, recv_usec, e->config->policy.max_clock_skew_usec)),
+                        .retained = ev->retained,
+                        .verdict = verdict_kind_to_string(v->kind),
+                        .rule = rules_basis_to_string(v->basis),
+                        .reason = v->reason,
+                        .alert_id = a ? a->id : NULL,
+                        .payload = payload,
+                        .payload_len = payload_len,
+                    },
+                    NULL);
         if (r == 0)
                 r = observation_write(e, &e->change, event_usec, recv_usec);
         return r;
@@ -328,6 +335,11 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
                 r = persist_event(e, d, ev, event_usec, recv_usec, payload, payload_len, &v, a);
         if (r < 0) {
                 engine_change_drop(e);
+                /* The rules did not take the door state the adapter decoded: its edge
+                 * memory forgets it, so the device's next report, which repeats its state
+                 * (zigbee2mqtt, Shelly), is an event again. */
+                if (ev->type == EVENT_DOOR)
+                        e->devices[d->index].door = DOOR_UNKNOWN;
                 return r;
         }
         engine_change_apply(e);

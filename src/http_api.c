@@ -238,6 +238,7 @@ static int event_json_cb(const struct store_event *ev, void *userdata)
                 cJSON_AddNullToObject(e, "ts");
         add_time(e, "received_at", ev->recv_usec);
         add_time(e, "event_at", ev->event_usec);
+        add_text(e, "time_basis", ev->time_basis);
         add_text(e, "verdict", ev->verdict);
         add_text(e, "reason", ev->reason);
         cJSON_AddItemToArray(userdata, e);

@@ -1,7 +1,8 @@
 /* observation.c: the observation rules (issue 4) as the engine runs them.
  *
  * rules.c decides; this module applies its verdicts: person_left upgrades the opening's
- * alert, deadlines (hand-off expired, held open, pass overdue) are settled in event time
+ * alert, deadlines (an opening settled after chatter_settle, hand-off expired, held open,
+ * pass overdue) are settled in event time
  * before each event of the household and by a realtime timer (TIMER_RULES) when no event
  * comes, observations end (TIMER_OBSERVATION_END), and the household's rule state is
  * stored after every change so it survives a restart. */
@@ -74,6 +75,26 @@ int observation_act(struct engine *e, struct alerts_change *c, const struct hous
         return r;
 }
 
+/* A held opening settled with verdict v: its event row is to say so. */
+static void note_settled(struct engine *e, struct engine_change *ch, const struct verdict *v)
+{
+        const struct policy *p = rules_policy(e->config, ch->h);
+        struct engine_settled *s = &ch->settled;
+        char w[32];
+        size_t n;
+
+        *s = (struct engine_settled){
+                .pending = true,
+                .event_usec = ch->st.opening_usec,
+                .kind = v->kind,
+                .basis = v->basis,
+        };
+        rules_copy_text(s->reason, sizeof(s->reason), v->reason);
+        n = strlen(s->reason);
+        snprintf(s->reason + n, sizeof(s->reason) - n, "; still open after chatter_settle (%s)",
+                 format_duration(p->chatter_settle_usec, w));
+}
+
 /* Handles every rule deadline of ch's household at or before until_usec (event time), in
  * order, on ch's copy of its state. */
 static int settle(struct engine *e, struct engine_change *ch, int64_t until_usec, int64_t now_usec)
@@ -88,21 +109,29 @@ static int settle(struct engine *e, struct engine_change *ch, int64_t until_usec
                 const struct alert *a = NULL;
                 struct event ev = { .type = EVENT_DOOR, .door = DOOR_OPEN, .has_ts = true };
                 int64_t at = rules_next_deadline(e->config, h, st, &due);
+                bool held;
                 int r;
 
                 if (at > until_usec)
                         return 0;
                 if (due.kind != RULES_DUE_PASS_OVERDUE) {
                         rules_copy_text(ev.id, sizeof(ev.id), rules_open_event(st));
-                        ev.ts = (double)st->door_changed_usec / 1e6;
+                        ev.ts = (double)st->opening_usec / 1e6;
                 } else
                         ev.ts = (double)at / 1e6;
+                held = due.kind == RULES_DUE_SETTLE && st->opening == OPENING_HELD;
                 rules_fire(e->config, h, st, &due, &v);
+                if (held)
+                        note_settled(e, ch, &v);
                 if (v.kind != VERDICT_ALERT)
                         continue;
-                r = observation_act(e, &ch->alerts, h, NULL, &ev, &v, at, now_usec, &a);
+                /* A held opening's alert is its event's: it has the opening's time. */
+                r = observation_act(e, &ch->alerts, h, NULL, &ev, &v,
+                                    held ? ch->settled.event_usec : at, now_usec, &a);
                 if (r < 0)
                         return r;
+                if (held)
+                        ch->settled.alert = a;
         }
         log_warn("household %s: rule deadlines did not settle", h->id);
         return 0;
@@ -118,13 +147,12 @@ int observation_decide(struct engine *e, struct engine_change *ch, const struct 
         char w[32];
         int r;
 
-        if (!ev->retained) {
-                int64_t off = recv_usec - event_usec;
-                /* Jitter below a second is not worth a write of the state. */
-                if (off - st->clock_offset_usec > USEC_PER_SEC ||
-                    st->clock_offset_usec - off > USEC_PER_SEC)
-                        st->clock_offset_usec = off;
-        }
+        /* The rule deadlines are the door's (its opening settles, is held open, a hand-off
+         * expires): their timer follows the door contact's clock, exactly, since an opening
+         * settles chatter_settle after it (a door event changes the state it is written
+         * with anyway). A doorbell's or camera's clock may differ from the door's. */
+        if (!ev->retained && ev->type == EVENT_DOOR)
+                st->clock_offset_usec = recv_usec - event_usec;
         if (rules_debounce(p, &ch->debounce, ev, event_usec)) {
                 *ret = (struct verdict){ .kind = VERDICT_IGNORED,
                                          .basis = BASIS_DEBOUNCED,
@@ -214,10 +242,24 @@ static int write_state(struct engine *e, const struct household *h, struct house
         return 0;
 }
 
+/* The event row of a held opening that settled in ch (after the alerts: its alert's id). */
+static int write_settled(struct engine *e, struct engine_change *ch)
+{
+        const struct engine_settled *s = &ch->settled;
+
+        if (!s->pending)
+                return 0;
+        return store_settle_opening(
+            e->store, ch->h->id, s->event_usec, verdict_kind_to_string(s->kind),
+            rules_basis_to_string(s->basis), s->reason, s->alert ? s->alert->id : NULL);
+}
+
 int observation_write(struct engine *e, struct engine_change *ch, int64_t event_usec,
                       int64_t now_usec)
 {
-        return write_state(e, ch->h, &ch->st, event_usec, now_usec);
+        int r = write_settled(e, ch);
+
+        return r < 0 ? r : write_state(e, ch->h, &ch->st, event_usec, now_usec);
 }
 
 int observation_begin(struct engine *e, struct engine_change *ch, const struct household *h,
@@ -225,6 +267,7 @@ int observation_begin(struct engine *e, struct engine_change *ch, const struct h
 {
         ch->h = h;
         ch->device = d;
+        ch->settled.pending = false;
         if (d)
                 ch->debounce = e->debounce[d->index];
         return h ? rules_state_copy(&ch->st, &e->households[h->index]) : 0;
@@ -282,8 +325,9 @@ static int finish(struct engine *e, int64_t event_usec, int64_t now_usec, bool w
 
         if (r == 0) {
                 r = alerts_persist(e, &ch->alerts, now_usec);
-                if (r == 0 && write_rules)
-                        r = observation_write(e, ch, event_usec, now_usec);
+                if (r == 0)
+                        r = write_rules ? observation_write(e, ch, event_usec, now_usec)
+                                        : write_settled(e, ch);
                 if (r == 0)
                         r = store_release(e->store);
                 if (r < 0)

@@ -6,7 +6,8 @@
  *     community.
  *   - A household's "policy" overrides the rule keys of doorwatch.json's policy
  *     (handoff_ring_window, handoff_max_open, held_open_after, checkin_grace,
- *     resident_reports_per_day, pass_overdue_after, person_window, debounce) for it.
+ *     resident_reports_per_day, pass_overdue_after, person_window, debounce,
+ *     chatter_settle) for it.
  *   - A device's "source" names its adapter, which checks the adapter's own keys
  *     (struct adapter.parse_device) once the common ones are valid.
  *   - Duplicate household and device ids name the file that had them first.

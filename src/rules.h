@@ -10,7 +10,12 @@
  * from rules_next_deadline(); the engine settles every deadline that lies before an
  * event's time before judging the event (replays), and arms a realtime timer for the
  * next one (live operation, "no event has arrived yet"). rules_fire() turns a due
- * deadline into its verdict and marks it done. */
+ * deadline into its verdict and marks it done.
+ *
+ * Chatter (issue 16, policy.chatter_settle): an opening counts once it has stayed open
+ * chatter_settle. Until it settles (RULES_DUE_SETTLE) its explanation is not used up and
+ * its alert is held; a reopen within chatter_settle of its close joins it; one that closes
+ * sooner and is not rejoined was a blip and leaves nothing behind. */
 #pragma once
 
 #include <cjson/cJSON.h>
@@ -48,6 +53,10 @@ enum rules_basis {
         BASIS_TAMPER,
         BASIS_DEBOUNCED, /* identical to the device's previous event, within debounce */
         BASIS_RETAINED,  /* a retained replay that changes nothing */
+        /* Chatter (policy.chatter_settle): */
+        BASIS_HELD,    /* an unexplained opening, or a close before its opening settled */
+        BASIS_CHATTER, /* a reopen within chatter_settle of the close: joins that opening */
+        BASIS_SETTLED, /* an expected opening settled: its explanation is used up */
 };
 
 #define VERDICT_REASON_MAX 256
@@ -85,14 +94,19 @@ enum rules_opening {
         OPENING_EXPECTED, /* explained by a rule */
         OPENING_HANDOFF,  /* a hand-off until handoff_max_open; then judged without the ring */
         OPENING_ALERTED,  /* an alert was raised for it (or it was found open and alerted) */
+        OPENING_HELD,     /* unexplained: alerted when it settles (chatter_settle) */
 };
 
 /* Runtime state of one household, owned by the engine (one per configured household:
- * 100,000 in a city, so ordered by size, with small types and bit-fields; 128 bytes).
+ * 100,000 in a city, so ordered by size, with small types and bit-fields; 136 bytes).
  * Every instant is event time (rules_event_time()). */
 struct household_state {
         struct alert *alerts;      /* live alerts (open, or acked within ack_absorb) */
-        int64_t door_changed_usec; /* the current opening's start while door == DOOR_OPEN */
+        int64_t door_changed_usec; /* the door's last change (open or close) */
+        /* The current opening's start (its first open, when chatter joined it). While the
+         * door is closed, `opening` is the last opening, which a reopen within
+         * chatter_settle of door_changed_usec joins. */
+        int64_t opening_usec;
 
         int64_t last_ring_usec;       /* a ring not yet used by a hand-off, 0 = none */
         int64_t unexpected_open_usec; /* last opening judged door_open_unexpected */
@@ -101,8 +115,9 @@ struct household_state {
         int64_t checkin_usec; /* latest worker check-in, 0 = none */
         int64_t report_usec;  /* pending pre-report, 0 = none */
         /* The current opening's event id, for alerts raised later (held open, hand-off
-         * expired): allocated while the door is open, NULL otherwise. Read it with
-         * rules_open_event(); rules_state_done() frees it. */
+         * expired, settled): allocated while there is an opening (also a closed one that a
+         * reopen may join), NULL otherwise. Read it with rules_open_event();
+         * rules_state_done() frees it. */
         char *open_event;
         /* Who checked in and the pre-report's reason: allocated on the first check-in or
          * report (most households never have one; inline they were a third of this
@@ -127,6 +142,7 @@ struct household_state {
         enum rules_opening opening : 4;
         enum alert_kind handoff_fallback : 8;  /* OPENING_HANDOFF: the verdict without the ring */
         bool held_alerted : 1;                 /* door_held_open raised for this opening */
+        bool settling : 1;                     /* not open chatter_settle yet: see rules.c */
         bool observation_noticed : 1;          /* observation_ended handled (resolve + notice) */
         unsigned n_passes : 4, cap_passes : 4; /* <= RULES_PASSES_MAX */
 };
@@ -145,6 +161,7 @@ enum rules_due_kind {
         RULES_DUE_HANDOFF,      /* hand-off opening still open at handoff_max_open */
         RULES_DUE_HELD_OPEN,    /* door open for held_open_after */
         RULES_DUE_PASS_OVERDUE, /* pass ended pass_overdue_after ago, exit seen, no return */
+        RULES_DUE_SETTLE,       /* the opening has stayed open chatter_settle */
 };
 
 struct rules_due {
@@ -170,6 +187,9 @@ const struct policy *rules_policy(const struct config *c, const struct household
  * receive time, else the receive time. Commands use rules_command_time() alike. */
 int64_t rules_event_time(const struct event *e, int64_t recv_usec, int64_t max_clock_skew_usec);
 int64_t rules_command_time(bool has_ts, double ts, int64_t recv_usec, int64_t max_clock_skew_usec);
+/* Which of the two rules_event_time() took. */
+enum time_basis rules_time_basis(const struct event *e, int64_t recv_usec,
+                                 int64_t max_clock_skew_usec);
 
 /* True (and m unchanged) when e repeats the device's last counted event (same type and
  * state) within policy.debounce; otherwise remembers e and returns false. */
@@ -226,7 +246,8 @@ int rules_state_copy(struct household_state *dst, const struct household_state *
  * setting them (cut to RULES_TEXT_MAX - 1 bytes). */
 const char *rules_checkin_worker(const struct household_state *st);
 /* The current opening's event id, "" when none; and setting it (cut to EVENT_ID_MAX - 1
- * bytes; NULL or "" forgets it). A closing door forgets it. */
+ * bytes; NULL or "" forgets it). A closing door forgets it unless chatter_settle keeps
+ * the opening for a reopen to join. */
 const char *rules_open_event(const struct household_state *st);
 void rules_set_open_event(struct household_state *st, const char *id);
 const char *rules_report_reason(const struct household_state *st);
@@ -243,7 +264,8 @@ size_t rules_prune_passes(struct household_state *st, int64_t at_usec);
 bool rules_schedule_match(const struct household *h, int64_t at_usec, char *buf, size_t size);
 
 /* The persistent part of st (door, opening, rings, check-in, reports; not passes, alerts
- * or timers) as a JSON object, and back. from_json leaves missing members unchanged. */
+ * or timers) as a JSON object, and back. from_json leaves missing members unchanged, but
+ * for a state stored before chatter_settle: its opening started at door_changed_usec. */
 cJSON *rules_state_to_json(const struct household_state *st);
 void rules_state_from_json(struct household_state *st, const cJSON *j);
 /* The rule state as JSON (what household_state stores), written into w. */

@@ -9,8 +9,13 @@
  *     within this interval are treated as one event ("0s" disables).
  *   - "policy.person_window" (default "2m"): a camera person leaving this close to an
  *     unexpected opening upgrades its alert to person_left.
+ *   - "policy.chatter_settle" (default "300ms"): a door contact's chatter is one opening: a
+ *     reopen within it of a close joins that opening, and an opening counts (uses up a
+ *     one-shot explanation, raises its alert) once it has stayed open this long ("0s":
+ *     every opening counts when it starts).
  *   - "0s" is accepted for policy.checkin_grace, ack_absorb, pass_overdue_after,
- *     max_clock_skew and debounce; every other duration must be greater than 0.
+ *     max_clock_skew, debounce and chatter_settle; every other duration must be greater
+ *     than 0.
  *     settings_parse_policy() also reads a household's "policy" overrides (registry.c).
  *   - A notifier named "mqtt" of type "mqtt" exists implicitly when not configured. The
  *     notifier entries themselves are checked by notify_check_config() (doorwatchd
@@ -58,6 +63,7 @@ void settings_defaults(struct config *c)
                 .battery_low_percent = 15,
                 .debounce_usec = 2 * USEC_PER_SEC,
                 .person_window_usec = 2 * USEC_PER_MIN,
+                .chatter_settle_usec = 300 * USEC_PER_MSEC,
         };
 
         c->timezone = xstrdup("Asia/Shanghai");
@@ -211,6 +217,7 @@ void settings_parse_policy(struct loader *L, const cJSON *o, const struct loader
                 { "max_clock_skew", offsetof(struct policy, max_clock_skew_usec), false },
                 { "debounce", offsetof(struct policy, debounce_usec), false },
                 { "person_window", offsetof(struct policy, person_window_usec), true },
+                { "chatter_settle", offsetof(struct policy, chatter_settle_usec), false },
         };
         static const char *const keys[] = { "handoff_ring_window",
                                             "handoff_max_open",
@@ -221,14 +228,17 @@ void settings_parse_policy(struct loader *L, const cJSON *o, const struct loader
                                             "max_clock_skew",
                                             "debounce",
                                             "person_window",
+                                            "chatter_settle",
                                             "resident_reports_per_day",
                                             "offline_after",
                                             "battery_low_percent",
                                             NULL };
         static const char *const household_keys[] = {
-                "handoff_ring_window", "handoff_max_open",         "held_open_after",
-                "checkin_grace",       "pass_overdue_after",       "debounce",
-                "person_window",       "resident_reports_per_day", NULL
+                "handoff_ring_window", "handoff_max_open",
+                "held_open_after",     "checkin_grace",
+                "pass_overdue_after",  "debounce",
+                "person_window",       "resident_reports_per_day",
+                "chatter_settle",      NULL
         };
         static const char *const offline_keys[] = { "door_contact", "doorbell", "camera", NULL };
         const char *const *allowed = household ? household_keys : keys;

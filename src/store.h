@@ -99,7 +99,8 @@ struct store_event {
         bool has_ts;
         double ts;
         int64_t recv_usec;
-        int64_t event_usec; /* the time rules judged by */
+        int64_t event_usec;     /* the time rules judged by */
+        const char *time_basis; /* "device" (its ts) or "receive"; NULL: stored before */
         bool retained;
         const char *verdict; /* "alert" | "expected" | "ignored" */
         const char *rule;    /* the rule that decided (rules_basis_to_string()), may be NULL */
@@ -111,6 +112,12 @@ struct store_event {
 /* Returns 1 when (device, uid) is already stored, 0 when not. */
 int store_event_exists(struct store *s, const char *device, const char *uid);
 int store_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid);
+/* A held opening settled (policy.chatter_settle): the door-open event of the household
+ * that started it, at event_usec, gets its verdict, rule, reason and alert. No such row
+ * (purged) is no error. */
+int store_settle_opening(struct store *s, const char *household, int64_t event_usec,
+                         const char *verdict, const char *rule, const char *reason,
+                         const char *alert_id);
 typedef int (*store_event_cb)(const struct store_event *e, void *userdata);
 /* The event (device, uid): calls cb once, or returns STORE_E_NOT_FOUND. */
 int store_get_event(struct store *s, const char *device, const char *uid, store_event_cb cb,
@@ -315,7 +322,8 @@ int64_t store_oldest_undelivered_usec(struct store *s);
  * event times; acks and resolves are the times they happened. */
 enum store_timeline_kind {
         STORE_TIMELINE_EVENT,        /* source: device; what: type; state, retained, verdict;
-                                      * detail: reason; alert: the alert it raised or joined */
+                                      * detail: reason; alert: the alert it raised or joined;
+                                      * time_basis */
         STORE_TIMELINE_COMMAND,      /* source: actor; channel; what: kind; detail */
         STORE_TIMELINE_ALERT,        /* what: kind; detail: reason; alert: its id */
         STORE_TIMELINE_ALERT_ACTION, /* source: actor; channel; what: "ack" or "resolve";
@@ -325,6 +333,7 @@ struct store_timeline_entry {
         enum store_timeline_kind kind;
         int64_t usec;
         const char *source, *channel, *what, *state, *verdict, *detail, *alert;
+        const char *time_basis; /* an event's: "device" or "receive" (NULL: stored before) */
         bool retained;
 };
 typedef int (*store_timeline_cb)(const struct store_timeline_entry *e, void *userdata);
@@ -361,7 +370,8 @@ typedef int (*store_household_window_cb)(const struct store_household_window *w,
 int store_foreach_household_window(struct store *s, int64_t before_usec,
                                    store_household_window_cb cb, void *userdata);
 
-/* Door openings ("door" events with state "open") counted by 15-minute span (UTC-aligned,
+/* Door openings ("door" events with state "open", but for a reopen that joins an opening,
+ * rule "chatter") counted by 15-minute span (UTC-aligned,
  * so every time zone's midnight is a span's start), verdict and rule, with event times in
  * [from_usec, to_usec): live ones by household (community NULL), purged ones by community
  * (household NULL). Rule NULL: events stored before rules were. In span order. */

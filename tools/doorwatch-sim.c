@@ -4,6 +4,9 @@
  *   doorwatch-sim [-H HOST] [-p PORT] pub [-r] TOPIC PAYLOAD
  *   doorwatch-sim [-H HOST] [-p PORT] sub [-f] [-n COUNT] [-t SECONDS] TOPIC...
  *   doorwatch-sim bench [OPTIONS]     (load generator of `make bench`, see sim-bench.c)
+ *   doorwatch-sim day [--households N] [--seed S] [--chatter P] [--repeat P] DIR
+ *                                     (a simulated day, see sim-day.c: DIR gets the registry,
+ *                                     day.json to play and alerts.txt, the clean day's alerts)
  *
  * A scenario is a JSON array of steps, played in order:
  *   {"at": 1.5, "topic": "doorwatch/v1/devices/d1/events", "payload": {...} | "text",
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +38,7 @@
 #include "config.h"
 #include "mqtt_session.h"
 #include "sim-bench.h"
+#include "sim-day.h"
 #include "topic.h"
 #include "util.h"
 
@@ -304,13 +309,112 @@ static int cmd_sub(int argc, char **argv)
         return want_count >= 0 && received < want_count ? 1 : 0;
 }
 
+static int write_text(const char *dir, const char *name, const char *text)
+{
+        _cleanup_free_ char *path = path_join(dir, name);
+        FILE *f = path ? fopen(path, "we") : NULL;
+        int r;
+
+        if (!f) {
+                fprintf(stderr, "doorwatch-sim: %s/%s: %s\n", dir, name, strerror(errno));
+                return -errno;
+        }
+        fputs(text, f);
+        r = fclose(f) == 0 ? 0 : -errno;
+        if (r < 0)
+                fprintf(stderr, "doorwatch-sim: %s/%s: %s\n", dir, name, strerror(-r));
+        return r;
+}
+
+/* The day's messages as a scenario for `play` (every step at once, in order). */
+static char *day_scenario(const struct sim_day *d)
+{
+        cJSON *steps = cJSON_CreateArray();
+        char *text;
+
+        for (size_t i = 0; i < d->n_msgs; i++) {
+                cJSON *step = cJSON_CreateObject();
+                cJSON_AddStringToObject(step, "topic", d->msgs[i].topic);
+                cJSON_AddStringToObject(step, "payload", d->msgs[i].payload);
+                cJSON_AddItemToArray(steps, step);
+        }
+        text = cJSON_Print(steps);
+        cJSON_Delete(steps);
+        if (!text)
+                abort();
+        return text;
+}
+
+static int cmd_day(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "households", required_argument, NULL, 'n' },
+                { "seed", required_argument, NULL, 's' },
+                { "chatter", required_argument, NULL, 'c' },
+                { "repeat", required_argument, NULL, 'r' },
+                {},
+        };
+        struct sim_day_opts o = { .households = 300, .seed = 1 };
+        struct sim_day d;
+        _cleanup_free_ char *scenario = NULL, *alerts = NULL;
+        int c, r;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+n:s:c:r:", options, NULL)) >= 0) {
+                switch (c) {
+                case 'n':
+                        o.households = strtoul(optarg, NULL, 10);
+                        break;
+                case 's':
+                        o.seed = strtoul(optarg, NULL, 10);
+                        break;
+                case 'c':
+                        o.chatter = atof(optarg);
+                        break;
+                case 'r':
+                        o.repeat = atof(optarg);
+                        break;
+                default:
+                        return 2;
+                }
+        }
+        if (optind + 1 != argc || o.households < 1 || o.households > 9999 || o.chatter < 0 ||
+            o.chatter > 1 || o.repeat < 0 || o.repeat > 1)
+                return 2;
+        if (mkdir(argv[optind], 0755) < 0 && errno != EEXIST) {
+                fprintf(stderr, "doorwatch-sim: %s: %s\n", argv[optind], strerror(errno));
+                return 1;
+        }
+        sim_day_generate(&o, &d);
+        scenario = day_scenario(&d);
+        alerts = sim_day_alerts_text(&d);
+        r = write_text(argv[optind], "workers.json", d.workers_json);
+        if (r == 0)
+                r = write_text(argv[optind], "households.json", d.households_json);
+        if (r == 0)
+                r = write_text(argv[optind], "rosters.json", d.rosters_json);
+        if (r == 0)
+                r = write_text(argv[optind], "day.json", scenario);
+        if (r == 0)
+                r = write_text(argv[optind], "alerts.txt", alerts);
+        if (r == 0)
+                printf("%zu households: %zu messages, %zu device events, %zu commands, %zu "
+                       "openings (%zu with chatter), %zu alerts\n",
+                       o.households, d.n_msgs, d.n_events, d.n_commands, d.n_openings,
+                       d.n_chattering, d.n_alerts);
+        sim_day_free(&d);
+        return r < 0 ? 1 : 0;
+}
+
 static void usage(FILE *f)
 {
         fprintf(f, "Usage: doorwatch-sim [-H HOST] [-p PORT] [-P PREFIX] play SCENARIO.json\n"
                    "       doorwatch-sim [-H HOST] [-p PORT] pub [-r] TOPIC PAYLOAD\n"
                    "       doorwatch-sim [-H HOST] [-p PORT] sub [-f] [-n COUNT] [-t SECONDS] "
                    "TOPIC...\n"
-                   "       doorwatch-sim bench [OPTIONS]   (doorwatch-sim bench --help)\n");
+                   "       doorwatch-sim bench [OPTIONS]   (doorwatch-sim bench --help)\n"
+                   "       doorwatch-sim day [--households N] [--seed S] [--chatter P] "
+                   "[--repeat P] DIR\n");
 }
 
 int main(int argc, char **argv)
@@ -344,7 +448,9 @@ int main(int argc, char **argv)
         int r = 2;
         if (strcmp(cmd, "bench") == 0)
                 return sim_bench_main(argc - optind, argv + optind);
-        if (strcmp(cmd, "play") == 0 && optind + 2 == argc)
+        if (strcmp(cmd, "day") == 0)
+                r = cmd_day(argc - optind, argv + optind);
+        else if (strcmp(cmd, "play") == 0 && optind + 2 == argc)
                 r = cmd_play(argv[optind + 1]);
         else if (strcmp(cmd, "pub") == 0)
                 r = cmd_pub(argc - optind - 1, argv + optind + 1);

@@ -270,7 +270,8 @@ static int cmd_alerts_list(struct ctl *ctl, int argc, char **argv)
 }
 
 /* The household's timeline (store_household_timeline()): every event with its verdict and
- * reason, the commands about it, alerts raised by a deadline, acks and resolves. */
+ * reason (and the clock its time is, time_basis), the commands about it, alerts raised by
+ * a deadline, acks and resolves. */
 static int timeline_line(const struct store_timeline_entry *e, void *userdata)
 {
         struct out *t = userdata;
@@ -310,14 +311,15 @@ static int timeline_line(const struct store_timeline_entry *e, void *userdata)
         out_text(t, verdict);
         out_text(t, detail);
         out_text(t, e->alert);
+        out_text(t, e->time_basis);
         out_end_row(t);
         return 0;
 }
 
 static int cmd_events(struct ctl *ctl, int argc, char **argv)
 {
-        static const char *const cols[] = { "time",   "source", "what", "verdict",
-                                            "reason", "alert",  NULL };
+        static const char *const cols[] = { "time",   "source", "what",       "verdict",
+                                            "reason", "alert",  "time_basis", NULL };
         const char *household = NULL, *since = NULL;
         int64_t since_usec = 0;
         struct out t;

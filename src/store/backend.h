@@ -42,6 +42,9 @@ struct store_backend {
         /* Events. */
         int (*event_exists)(struct store *s, const char *device, const char *uid);
         int (*insert_event)(struct store *s, const struct store_event *e, int64_t *ret_rowid);
+        int (*settle_opening)(struct store *s, const char *household, int64_t event_usec,
+                              const char *verdict, const char *rule, const char *reason,
+                              const char *alert_id);
         int (*next_id)(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size);
         int (*get_event)(struct store *s, const char *device, const char *uid, store_event_cb cb,
                          void *userdata);

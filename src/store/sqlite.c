@@ -32,6 +32,7 @@ const struct store_backend store_sqlite_backend = {
         .probe_write = sqlite_probe_write,
         .event_exists = sqlite_event_exists,
         .insert_event = sqlite_insert_event,
+        .settle_opening = sqlite_settle_opening,
         .next_id = sqlite_next_id,
         .get_event = sqlite_get_event,
         .list_alert_events = sqlite_list_alert_events,
@@ -197,6 +198,9 @@ static const char *const migrations[] = {
         "  acked_usec INTEGER, acked_by TEXT, resolved_usec INTEGER);"
         "CREATE INDEX purged_alert_raised ON purged_alert (raised_usec);"
         "CREATE TABLE purged_notification (community TEXT, dead_usec INTEGER NOT NULL);",
+        /* 7 -> 8: which clock an event's time is, its device's or the receive time (issue
+         * 16); NULL for the events stored before. */
+        "ALTER TABLE event ADD COLUMN time_basis TEXT;",
 };
 
 /* How long a write waits for another connection's lock before it fails. */

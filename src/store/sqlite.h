@@ -45,6 +45,7 @@ enum {
         STMT_REPORT_INSERT,
         STMT_HSTATE_SAVE,
         STMT_ALERT_REASON,
+        STMT_OPENING_SETTLE,
         /* the daily report */
         STMT_WINDOW_LAST,
         STMT_WINDOW_INSERT,
@@ -160,6 +161,9 @@ int sqlite_backup(const char *src_path, const char *dest_path, struct store_back
 /* sqlite_events.c */
 int sqlite_event_exists(struct store *s, const char *device, const char *uid);
 int sqlite_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid);
+int sqlite_settle_opening(struct store *s, const char *household, int64_t event_usec,
+                          const char *verdict, const char *rule, const char *reason,
+                          const char *alert_id);
 int sqlite_get_event(struct store *s, const char *device, const char *uid, store_event_cb cb,
                      void *userdata);
 int sqlite_list_alert_events(struct store *s, const char *household, const char *alert_id,

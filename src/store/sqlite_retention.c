@@ -42,7 +42,7 @@ int sqlite_purge_household(struct store *s, const char *household, int64_t now_u
                 "  (SELECT community FROM alert WHERE household = ?1 LIMIT 1)),"
                 " event_usec / 900000000 * 900000000 AS span, verdict, rule, count(*)"
                 " FROM event WHERE household = ?1 AND type = 'door' AND state = 'open'"
-                " GROUP BY span, verdict, rule",
+                " AND rule IS NOT 'chatter' GROUP BY span, verdict, rule",
                 "INSERT INTO purged_alert (community, kind, raised_usec, acked_usec, acked_by,"
                 " resolved_usec) SELECT community, kind, COALESCE(event_usec, raised_usec),"
                 " acked_usec, acked_by, resolved_usec FROM alert WHERE household = ?1",

@@ -155,6 +155,13 @@ int store_insert_event(struct store *s, const struct store_event *e, int64_t *re
         return s->ops->insert_event(s, e, ret_rowid);
 }
 
+int store_settle_opening(struct store *s, const char *household, int64_t event_usec,
+                         const char *verdict, const char *rule, const char *reason,
+                         const char *alert_id)
+{
+        return s->ops->settle_opening(s, household, event_usec, verdict, rule, reason, alert_id);
+}
+
 int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size)
 {
         return s->ops->next_id(s, prefix, now_usec, buf, size);

@@ -251,6 +251,8 @@ static const struct diag_case diag_cases[] = {
         E("doorwatch.json: policy: expected an object", DW("{'policy':[]}")),
         E("doorwatch.json: policy.person_window: must be greater than 0",
           DW("{'policy':{'person_window':'0s'}}")),
+        E("doorwatch.json: policy.chatter_settle: invalid duration \"0.3s\"",
+          DW("{'policy':{'chatter_settle':'0.3s'}}")),
         E("doorwatch.json: policy.held_open_after: invalid duration \"5x\"",
           DW("{'policy':{'held_open_after':'5x'}}")),
         E("doorwatch.json: policy.held_open_after: must be greater than 0",
@@ -767,6 +769,7 @@ static void test_defaults(void **state)
         assert_int_equal(c->policy.battery_low_percent, 15);
         assert_int_equal(c->policy.debounce_usec, 2 * USEC_PER_SEC);
         assert_int_equal(c->policy.person_window_usec, 2 * USEC_PER_MIN);
+        assert_int_equal(c->policy.chatter_settle_usec, 300 * USEC_PER_MSEC);
         assert_int_equal(c->escalation.ack_timeout_usec, 5 * USEC_PER_MIN);
         assert_int_equal(c->escalation.n_steps, 3);
         assert_int_equal(c->escalation.steps[0], STEP_TEAM);
@@ -883,11 +886,13 @@ static void test_settings_and_paths(void **state)
 static void test_household_policy(void **state)
 {
         static const struct file files[] = {
-                { "doorwatch.json", "{'policy':{'held_open_after':'10m','person_window':'90s'}}" },
+                { "doorwatch.json", "{'policy':{'held_open_after':'10m','person_window':'90s','"
+                                    "chatter_settle':'1s'}}" },
                 { "households.json",
                   "[" HH_ID("H1",
                             ",'policy':{'held_open_after':'2m','resident_reports_per_day':5,"
-                            "'person_window':'30s','debounce':'0s'},'devices':[" DEV1
+                            "'person_window':'30s','debounce':'0s','chatter_settle':'500ms'},"
+                            "'devices':[" DEV1
                             "]") "," HH_ID("H2",
                                            ",'devices':[{'id':'d2','kind':'door_contact','source':"
                                            "'native'}]") "]" },
@@ -902,10 +907,12 @@ static void test_household_policy(void **state)
         assert_int_equal(h1->policy->resident_reports_per_day, 5);
         assert_int_equal(h1->policy->person_window_usec, 30 * USEC_PER_SEC);
         assert_int_equal(h1->policy->debounce_usec, 0);
+        assert_int_equal(h1->policy->chatter_settle_usec, 500 * USEC_PER_MSEC);
         /* the rest comes from doorwatch.json's policy */
         assert_int_equal(h1->policy->handoff_max_open_usec, 120 * USEC_PER_SEC);
         assert_int_equal(c->policy.held_open_after_usec, 10 * USEC_PER_MIN);
         assert_int_equal(c->policy.person_window_usec, 90 * USEC_PER_SEC);
+        assert_int_equal(c->policy.chatter_settle_usec, 1 * USEC_PER_SEC);
         config_free(c);
         rm_rf(dir);
 }
