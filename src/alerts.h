@@ -43,8 +43,9 @@ struct alert_init {
 
 /* Who a notification goes to. */
 enum alerts_to {
-        ALERTS_TO_STEP,   /* the recipients of the step (or reminder) by the roster, at now */
-        ALERTS_TO_SYSTEM, /* the command centre and the admins */
+        ALERTS_TO_STEP,     /* the recipients of the step (or reminder) by the roster, at now */
+        ALERTS_TO_SYSTEM,   /* the command centre and the admins */
+        ALERTS_TO_NOTIFIED, /* everyone who was notified of the alert (a notice about it) */
 };
 
 /* The alert side of one change. Its arrays are kept from change to change (the engine has
@@ -125,6 +126,16 @@ int alerts_recovered(struct alerts_change *c, const struct alert *a, const char 
 /* Resolves a (actor may be NULL: the system), which then leaves memory. */
 int alerts_resolve(struct alerts_change *c, const struct alert *a, const char *actor,
                    enum channel channel, const char *note);
+/* The system resolves a because what it waited for came (a pass's return, a round's
+ * reading): note (English) is stored as the resolution, and everyone who was notified of
+ * it is told (kind resolved_notice, note_zh for people, at at_usec). */
+int alerts_resolve_by_system(struct alerts_change *c, const struct alert *a, const char *note,
+                             const char *note_zh, int64_t at_usec);
+/* alerts_resolve_by_system() for every alert of kind of household h that c leaves live,
+ * those c raises included. */
+int alerts_resolve_kind_by_system(struct engine *e, struct alerts_change *c,
+                                  const struct household *h, enum alert_kind kind, const char *note,
+                                  const char *note_zh, int64_t at_usec);
 
 /* ---- writing and applying ---- */
 

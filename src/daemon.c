@@ -35,6 +35,7 @@
 #include "mqtt.h"
 #include "notify/mqtt_notifier.h"
 #include "notify/notify.h"
+#include "observation.h"
 #include "outbox.h"
 #include "reload.h"
 #include "report.h"
@@ -1026,8 +1027,10 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                      &d->http);
         if (r < 0)
                 goto fail;
-        if (d->http)
+        if (d->http) {
                 engine_set_ack_url(d->engine, http_ack_url, d->http);
+                engine_set_page_url(d->engine, http_worker_page_url, d->http);
+        }
 
         r = sd_event_add_signal(d->event, &d->sig_term, SIGTERM, on_signal, d);
         if (r >= 0)
@@ -1335,6 +1338,7 @@ int daemon_reload(struct daemon *d)
         outbox_set_config(d->outbox, cfg);
         record_config(d, cfg);
         devhealth_rearm(d->engine, now_realtime_usec());
+        observation_watch_rounds(d->engine, now_realtime_usec()); /* new households' rounds */
         /* Sends in flight through the old notifiers are cancelled: their rows go back to
          * pending and are sent again through the new ones (at least once). */
         engine_set_notify(d->engine, nctx);

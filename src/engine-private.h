@@ -36,6 +36,10 @@ enum {
         TIMER_HEALTH,
 };
 
+/* Rounds one change may judge (a month of two rounds a day; beyond, the settle loop stops
+ * and the rest come with the next change). */
+#define ENGINE_CHANGE_ROUNDS 64
+
 /* A deadline whose work the database refused (busy, full) is tried again this much later. */
 #define ESCALATION_RETRY_USEC (5 * USEC_PER_SEC)
 
@@ -63,6 +67,12 @@ struct engine_change {
         struct rules_debounce debounce;
         struct devhealth_change health;
         struct engine_settled settled;
+        /* The medical rounds of h judged by the change (observation.c), written with it. */
+        struct {
+                int64_t at_usec, end_usec;
+                enum rules_round_outcome outcome;
+        } rounds[ENGINE_CHANGE_ROUNDS];
+        size_t n_rounds;
 };
 
 struct engine {

@@ -120,6 +120,12 @@ void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata)
         e->fanout.ack_url_userdata = userdata;
 }
 
+void engine_set_page_url(struct engine *e, engine_page_url_fn fn, void *userdata)
+{
+        e->fanout.page_url = fn;
+        e->fanout.page_url_userdata = userdata;
+}
+
 int64_t engine_next_deadline(const struct engine *e)
 {
         return timerq_next(&e->timers);
@@ -740,6 +746,8 @@ int engine_command(struct engine *e, const struct command *cmd, const char **err
         case COMMAND_REPORT:
                 return engine_report(e, cmd->household, cmd->reason[0] ? cmd->reason : NULL,
                                      cmd->channel, cmd->at_usec, cmd->now_usec, error);
+        case COMMAND_READING:
+                return observation_reading(e, cmd, error);
         case _COMMAND_VERB_MAX:
                 break;
         }

@@ -81,6 +81,9 @@ static void message_init(const struct outgoing *o, struct notify_message *m)
                 .count = (unsigned)MAX(a->count, 0),
                 .reminder = o->reminder,
         };
+        m->note = o->note;
+        if (o->alert_kind)
+                m->alert_kind = o->alert_kind;
         if (o->acked_by) {
                 m->acked_by = o->acked_by->id;
                 m->acked_by_name = o->acked_by->name ? o->acked_by->name : o->acked_by->id;
@@ -179,7 +182,7 @@ static int queue_person(struct fanout *f, const struct outgoing *o, const struct
         struct notifier *n = f->notify ? notify_context_find(f->notify, channel) : NULL;
         struct notify_recipient r = recipient_of(rc);
         struct notify_message m;
-        char topic[256], url[1024];
+        char topic[256], url[1024], page[1024];
 
         if (n && notifier_is_group(n))
                 return 0;
@@ -195,6 +198,10 @@ static int queue_person(struct fanout *f, const struct outgoing *o, const struct
         if (!o->acked_by && f->ack_url &&
             f->ack_url(f->ack_url_userdata, o->a->id, rc->worker->id, now_usec, url, sizeof(url)))
                 m.ack_url = url;
+        /* The worker's own page: only here, per person (a group robot reaches everyone). */
+        if (f->page_url &&
+            f->page_url(f->page_url_userdata, rc->worker->id, now_usec, page, sizeof(page)))
+                m.page_url = page;
         m.recipients = &r;
         m.n_recipients = 1;
         return insert_message(f, o, &m, channel, rc->worker->id, now_usec, rows);

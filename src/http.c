@@ -132,6 +132,9 @@ static void route(struct http_request *rq, struct http_response *rs)
         } else if (str_startswith(p, "/r/")) {
                 rq->route = "resident";
                 http_resident_page(rq, rs, p + 3);
+        } else if (str_startswith(p, "/w/")) {
+                rq->route = "worker";
+                http_worker_page(rq, rs, p + 3);
         } else if (str_startswith(p, "/api/")) {
                 rq->route = "api";
                 http_api_handle(rq, rs);

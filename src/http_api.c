@@ -438,7 +438,7 @@ static cJSON *household_json(struct http *h, const struct household *hh, bool fu
         cJSON_AddStringToObject(j, "address", hh->address);
         obs = cJSON_AddObjectToObject(j, "observation");
         add_time(obs, "start", hh->obs_start_usec);
-        add_time(obs, "end", hh->obs_end_usec);
+        add_time(obs, "end", hh->obs_end_usec == OBSERVATION_OPEN_END ? 0 : hh->obs_end_usec);
         cJSON_AddBoolToObject(obs, "active", now >= hh->obs_start_usec && now < hh->obs_end_usec);
         door = cJSON_AddObjectToObject(j, "door");
         cJSON_AddStringToObject(
@@ -716,11 +716,26 @@ void http_api_handle(struct http_request *rq, struct http_response *rs)
                 else
                         http_report_daily(rq, rs);
                 return;
-        } else if (n == 1 && (strcmp(seg[0], "checkins") == 0 || strcmp(seg[0], "passes") == 0)) {
+        } else if (n == 3 && strcmp(seg[0], "workers") == 0 && strcmp(seg[2], "page-link") == 0) {
+                const struct worker *w = config_worker(h->deps.config, seg[1]);
+                enum channel channel;
+                if (!w)
+                        http_json_error(rs, 404, "no worker \"%s\"", seg[1]);
+                else if (rq->method != HTTP_POST)
+                        http_method_not_allowed(rs, "POST");
+                else if (request_channel(rq, rs, &channel))
+                        http_worker_link(rq, rs, w, channel);
+                return;
+        } else if (n == 1 && (strcmp(seg[0], "checkins") == 0 || strcmp(seg[0], "passes") == 0 ||
+                              strcmp(seg[0], "readings") == 0)) {
                 if (rq->method != HTTP_POST)
                         http_method_not_allowed(rs, "POST");
                 else
-                        command(rq, rs, seg[0][0] == 'p' ? COMMAND_PASS : COMMAND_CHECKIN, NULL);
+                        command(rq, rs,
+                                seg[0][0] == 'p'   ? COMMAND_PASS
+                                : seg[0][0] == 'r' ? COMMAND_READING
+                                                   : COMMAND_CHECKIN,
+                                NULL);
                 return;
         }
         http_json_error(rs, 404, "not found");

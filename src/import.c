@@ -380,6 +380,8 @@ const char *import_format_instant(int64_t usec, char buf[static 40])
 /* "2026-12-04 00:00" for people. */
 const char *import_format_short(int64_t usec, char buf[static 32])
 {
+        if (usec == OBSERVATION_OPEN_END)
+                return strcpy(buf, "open-ended");
         format_local_time(usec, buf);
         if (strcmp(buf + 16, ":00") == 0)
                 buf[16] = 0;
@@ -391,6 +393,10 @@ bool import_parse_instant_cell(struct import_ctx *x, const struct csv_row *r, in
 {
         const char *cell = sheet_cell(x->sheet, r, field);
 
+        if (!*cell && end) { /* no end (yet): an open-ended observation */
+                *ret = OBSERVATION_OPEN_END;
+                return true;
+        }
         if (!*cell) {
                 import_row_problem(x, false, r, field, "%s is empty",
                                    sheet_header(x->sheet, field));

@@ -89,6 +89,22 @@ static int on_dead(const char *community, int64_t dead_usec, void *userdata)
         return 0;
 }
 
+static int on_round(const struct store_round *rd, void *userdata)
+{
+        struct load *l = userdata;
+
+        report_add_round(l->r, rd->community, rd->end_usec, rd->outcome);
+        return 0;
+}
+
+static int on_fever(const char *community, int64_t usec, void *userdata)
+{
+        struct load *l = userdata;
+
+        report_add_fever(l->r, community, usec);
+        return 0;
+}
+
 int report_load(struct report *r, struct store *s)
 {
         struct load l = { .r = r, .community_of = hashmap_new(256) };
@@ -118,6 +134,10 @@ int report_load(struct report *r, struct store *s)
         if (ret == 0)
                 ret = store_foreach_dead_notification(s, r->day_start_usec, r->day_end_usec,
                                                       on_dead, &l);
+        if (ret == 0)
+                ret = store_foreach_round(s, r->day_start_usec, r->day_end_usec, on_round, &l);
+        if (ret == 0)
+                ret = store_foreach_fever(s, r->day_start_usec, r->day_end_usec, on_fever, &l);
         if (ret == 0)
                 report_finish(r);
         hashmap_free(l.community_of);

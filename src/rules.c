@@ -12,7 +12,12 @@
  * opening's alert. Windows are closed intervals ("within"), except where a deadline is
  * reached: a deadline is due at its instant ("still open at handoff_max_open"). With
  * policy.chatter_settle an opening counts only once it has stayed open that long, and a
- * contact's chatter joins it (see "chatter" below). */
+ * contact's chatter joins it (see "chatter" below).
+ *
+ * Medical rounds (rules.h) are deadlines too: each round is judged when its window ends;
+ * a reading is a command that records what it measured, counts for rounds when its worker
+ * is the household's doctor or one on duty, and raises fever by policy.fever_at and
+ * policy.fever_symptoms. */
 #include "rules.h"
 
 #include <errno.h>
@@ -23,6 +28,7 @@
 #include <time.h>
 
 #include "jsonw.h"
+#include "roster.h"
 #include "util.h"
 
 static const char UNEXPLAINED[] = "no scheduled visit, check-in, pass or doorbell hand-off";
@@ -63,6 +69,8 @@ const char *rules_basis_to_string(enum rules_basis b)
                 [BASIS_HELD] = "held",
                 [BASIS_CHATTER] = "chatter",
                 [BASIS_SETTLED] = "settled",
+                [BASIS_ROUND] = "round",
+                [BASIS_FEVER] = "fever",
         };
         return b >= 0 && (size_t)b < ELEMENTSOF(names) && names[b] ? names[b] : "other";
 }
@@ -250,6 +258,92 @@ bool rules_schedule_match(const struct household *h, int64_t at_usec, char *buf,
 static bool in_observation(const struct household *h, int64_t t)
 {
         return t >= h->obs_start_usec && t < h->obs_end_usec;
+}
+
+/* ---- medical rounds ---- */
+
+/* Calls fn for every medical round of h scheduled on the local days around t that its
+ * windows can reach; fn returns false to stop. */
+static void foreach_round(const struct household *h, int64_t t,
+                          bool (*fn)(const struct rules_round *r, void *userdata), void *userdata)
+{
+        for (size_t i = 0; i < h->n_schedule; i++) {
+                const struct schedule_entry *s = &h->schedule[i];
+                int days = (int)(s->window_usec / (24 * USEC_PER_HOUR)) + 2;
+
+                if (s->role != ROLE_MEDICAL)
+                        continue;
+                for (size_t k = 0; k < s->n_at; k++)
+                        for (int off = -days; off <= days; off++) {
+                                struct rules_round r = { .minute = s->at_min[k] };
+                                r.at_usec = local_at(t, off, s->at_min[k]);
+                                r.from_usec = r.at_usec - s->window_usec;
+                                r.to_usec = r.at_usec + s->window_usec;
+                                if (!fn(&r, userdata))
+                                        return;
+                        }
+        }
+}
+
+struct round_search {
+        int64_t t;
+        bool found;
+        struct rules_round best;
+};
+
+static bool round_holding(const struct rules_round *r, void *userdata)
+{
+        struct round_search *q = userdata;
+        int64_t d = q->t > r->at_usec ? q->t - r->at_usec : r->at_usec - q->t;
+        int64_t bd = q->t > q->best.at_usec ? q->t - q->best.at_usec : q->best.at_usec - q->t;
+
+        if (q->t >= r->from_usec && q->t <= r->to_usec && (!q->found || d < bd)) {
+                q->best = *r;
+                q->found = true;
+        }
+        return true;
+}
+
+bool rules_round_at(const struct household *h, int64_t t, struct rules_round *ret)
+{
+        struct round_search q = { .t = t };
+
+        foreach_round(h, t, round_holding, &q);
+        if (q.found && ret)
+                *ret = q.best;
+        return q.found;
+}
+
+static bool round_ending_after(const struct rules_round *r, void *userdata)
+{
+        struct round_search *q = userdata;
+
+        if (r->to_usec > q->t && (!q->found || r->to_usec < q->best.to_usec)) {
+                q->best = *r;
+                q->found = true;
+        }
+        return true;
+}
+
+bool rules_round_after(const struct household *h, int64_t after_usec, struct rules_round *ret)
+{
+        struct round_search q = { .t = after_usec };
+
+        foreach_round(h, after_usec, round_ending_after, &q);
+        if (q.found && ret)
+                *ret = q.best;
+        return q.found;
+}
+
+bool rules_reading_counts(const struct config *c, const struct household *h, const struct worker *w,
+                          int64_t at_usec)
+{
+        if (!w || !h)
+                return false;
+        if (h->team[ROLE_MEDICAL] == w)
+                return true;
+        return w->role == ROLE_MEDICAL && w->community && w->community == h->community &&
+               roster_worker_on_duty(c, w, at_usec);
 }
 
 static bool within(int64_t t, int64_t since, int64_t window)
@@ -770,6 +864,12 @@ int64_t rules_next_deadline(const struct config *c, const struct household *h,
                 if (ps->exit_usec && !ps->return_usec && !ps->overdue && at < best.at_usec)
                         best = (struct rules_due){ RULES_DUE_PASS_OVERDUE, at, i };
         }
+        if (st->rounds_usec) {
+                struct rules_round r;
+                /* Due just after the window: a reading at its last instant still counts. */
+                if (rules_round_after(h, st->rounds_usec, &r) && r.to_usec + 1 < best.at_usec)
+                        best = (struct rules_due){ RULES_DUE_ROUND, r.to_usec + 1, 0 };
+        }
         if (best.kind != RULES_DUE_NONE && !in_observation(h, best.at_usec))
                 best = (struct rules_due){ .kind = RULES_DUE_NONE, .at_usec = INT64_MAX };
         if (ret)
@@ -797,6 +897,59 @@ static void fire_settle(const struct config *c, const struct household *h,
         judge_opening(c, h, st, st->opening_usec, true, false, v);
         st->opening = opening_of(v->basis);
         settle_opening(c, h, st, v->basis, true);
+}
+
+/* The round whose window ended at `end`: done, excused by a pass, or missed. */
+static void fire_round(const struct household *h, struct household_state *st, int64_t end,
+                       struct verdict *v)
+{
+        struct rules_round r;
+        char a[32], b[32], w[32];
+
+        st->rounds_usec = end;
+        if (!rules_round_after(h, end - 1, &r) || r.to_usec != end) {
+                set(v, VERDICT_IGNORED, BASIS_ROUND, "no medical round ends at %s",
+                    fmt_clock(end, a));
+                return;
+        }
+        v->round_at_usec = r.at_usec;
+        if (st->reading_usec >= r.from_usec && st->reading_usec <= r.to_usec) {
+                set(v, VERDICT_IGNORED, BASIS_ROUND,
+                    "medical round at %02d:%02d done: reading at %s", r.minute / 60, r.minute % 60,
+                    fmt_clock(st->reading_usec, a));
+                v->round = ROUND_DONE;
+                return;
+        }
+        for (size_t i = 0; i < st->n_passes; i++) {
+                const struct rules_pass *ps = &st->passes[i];
+                if (ps->from_usec <= r.to_usec && ps->to_usec > r.from_usec) {
+                        set(v, VERDICT_IGNORED, BASIS_ROUND,
+                            "medical round at %02d:%02d excused: a pass (%s) %s to %s",
+                            r.minute / 60, r.minute % 60, ps->reason, fmt_instant(ps->from_usec, a),
+                            fmt_instant(ps->to_usec, b));
+                        v->round = ROUND_EXCUSED;
+                        return;
+                }
+        }
+        alert(v, ALERT_ROUND_MISSED, BASIS_ROUND,
+              "no reading for the medical round at %02d:%02d (window %s to %s, %s each side)",
+              r.minute / 60, r.minute % 60, fmt_clock(r.from_usec, a), fmt_clock(r.to_usec, b),
+              fmt_dur((r.to_usec - r.from_usec) / 2, w));
+        v->round = ROUND_MISSED;
+}
+
+const char *rules_round_outcome_to_string(enum rules_round_outcome o)
+{
+        switch (o) {
+        case ROUND_DONE:
+                return "done";
+        case ROUND_EXCUSED:
+                return "excused";
+        case ROUND_MISSED:
+                return "missed";
+        default:
+                return "none";
+        }
 }
 
 void rules_fire(const struct config *c, const struct household *h, struct household_state *st,
@@ -855,6 +1008,9 @@ void rules_fire(const struct config *c, const struct household *h, struct househ
         }
         case RULES_DUE_SETTLE:
                 fire_settle(c, h, st, v);
+                return;
+        case RULES_DUE_ROUND:
+                fire_round(h, st, due->at_usec - 1, v);
                 return;
         default:
                 set(v, VERDICT_IGNORED, BASIS_OTHER, "nothing due");
@@ -920,6 +1076,62 @@ int rules_report(const struct config *c, const struct household *h, struct house
         rules_set_report_reason(st, reason && *reason ? reason : "no reason given");
         *ret_number = st->report_number;
         *ret_over_limit = st->report_number > p->resident_reports_per_day;
+        return 0;
+}
+
+/* Whether symptom s is one of the policy's, compared without case. */
+static bool fever_symptom(const struct policy *p, const char *s)
+{
+        for (size_t i = 0; i < p->n_fever_symptoms; i++)
+                if (strcasecmp(p->fever_symptoms[i], s) == 0)
+                        return true;
+        return false;
+}
+
+int rules_reading(const struct config *c, const struct household *h, struct household_state *st,
+                  const struct worker *w, int64_t at_usec, const struct rules_reading *rd,
+                  struct rules_reading_outcome *ret, const char **error)
+{
+        const struct policy *p = rules_policy(c, h);
+        char listed[256] = "", a[32];
+        size_t n = 0;
+
+        *ret = (struct rules_reading_outcome){ .verdict = { .kind = VERDICT_IGNORED, .pass = -1 } };
+        if (!in_observation(h, at_usec)) {
+                *error = "household is not under observation at that time";
+                return RULES_E_REFUSED;
+        }
+        ret->counts = rules_reading_counts(c, h, w, at_usec);
+        ret->in_round = rules_round_at(h, at_usec, &ret->round);
+        if (ret->counts && at_usec > st->reading_usec)
+                st->reading_usec = at_usec;
+        for (size_t i = 0; i < rd->n_symptoms; i++)
+                if (fever_symptom(p, rd->symptoms[i]))
+                        n += (size_t)snprintf(listed + n,
+                                              n < sizeof(listed) ? sizeof(listed) - n : 0, "%s%s",
+                                              n ? ", " : "", rd->symptoms[i]);
+        ret->fever = rd->temperature >= p->fever_at || listed[0];
+        if (ret->fever) {
+                char t[64] = "";
+                if (rd->temperature >= p->fever_at)
+                        snprintf(t, sizeof(t), "temperature %.1f °C at or above fever_at %.1f °C",
+                                 rd->temperature, p->fever_at);
+                alert(&ret->verdict, ALERT_FEVER, BASIS_FEVER, "%s%s%s%s (reading by %s at %s)", t,
+                      t[0] && listed[0] ? "; " : "", listed[0] ? "fever symptoms: " : "", listed,
+                      w->id, fmt_clock(at_usec, a));
+                return 0;
+        }
+        if (ret->counts && ret->in_round)
+                set(&ret->verdict, VERDICT_IGNORED, BASIS_ROUND,
+                    "temperature %.1f °C: the reading of the medical round at %02d:%02d",
+                    rd->temperature, ret->round.minute / 60, ret->round.minute % 60);
+        else
+                set(&ret->verdict, VERDICT_IGNORED, BASIS_OTHER, "temperature %.1f °C%s",
+                    rd->temperature,
+                    !ret->counts    ? " (recorded; counts for no round: not the household's "
+                                      "medical worker nor one on duty)"
+                    : ret->in_round ? ""
+                                    : " (outside a round's window)");
         return 0;
 }
 
@@ -1121,6 +1333,8 @@ void rules_state_format(const struct household_state *st, struct jsonw *w)
         jsonw_int(w, "report_day", st->report_day);
         jsonw_int(w, "reports_today", st->reports_today);
         jsonw_int(w, "clock_offset_usec", st->clock_offset_usec);
+        jsonw_int(w, "rounds_usec", st->rounds_usec);
+        jsonw_int(w, "reading_usec", st->reading_usec);
         jsonw_object_end(w);
 }
 
@@ -1194,6 +1408,8 @@ void rules_state_from_json(struct household_state *st, const cJSON *j)
         get_int_member(j, "report_day", &st->report_day);
         get_int_member(j, "reports_today", &st->reports_today);
         get_usec(j, "clock_offset_usec", &st->clock_offset_usec);
+        get_usec(j, "rounds_usec", &st->rounds_usec);
+        get_usec(j, "reading_usec", &st->reading_usec);
         /* A closed door keeps its last opening (a reopen within chatter_settle joins it). */
         if (st->door == DOOR_UNKNOWN || (st->door == DOOR_CLOSED && st->opening == OPENING_NONE)) {
                 st->opening = OPENING_NONE;

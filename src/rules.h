@@ -57,9 +57,20 @@ enum rules_basis {
         BASIS_HELD,    /* an unexplained opening, or a close before its opening settled */
         BASIS_CHATTER, /* a reopen within chatter_settle of the close: joins that opening */
         BASIS_SETTLED, /* an expected opening settled: its explanation is used up */
+        /* Medical rounds and readings: */
+        BASIS_ROUND, /* a medical round's window ended: done, excused or missed */
+        BASIS_FEVER, /* a reading at or above fever_at, or with a listed symptom */
 };
 
 #define VERDICT_REASON_MAX 256
+
+/* What became of a medical round (a verdict of basis BASIS_ROUND). */
+enum rules_round_outcome {
+        ROUND_NONE,
+        ROUND_DONE,    /* a reading that counts lies in its window */
+        ROUND_EXCUSED, /* a pass overlaps its window */
+        ROUND_MISSED,  /* neither: round_missed */
+};
 
 struct verdict {
         enum verdict_kind kind;
@@ -67,6 +78,8 @@ struct verdict {
         enum severity severity;
         enum rules_basis basis;
         int pass;                        /* BASIS_PASS*: index into household_state.passes */
+        enum rules_round_outcome round;  /* BASIS_ROUND of a deadline: the round's outcome, */
+        int64_t round_at_usec;           /* and its scheduled time */
         char reason[VERDICT_REASON_MAX]; /* English, for logs and the audit trail */
 };
 
@@ -98,7 +111,7 @@ enum rules_opening {
 };
 
 /* Runtime state of one household, owned by the engine (one per configured household:
- * 100,000 in a city, so ordered by size, with small types and bit-fields; 136 bytes).
+ * 100,000 in a city, so ordered by size, with small types and bit-fields; 152 bytes).
  * Every instant is event time (rules_event_time()). */
 struct household_state {
         struct alert *alerts;      /* live alerts (open, or acked within ack_absorb) */
@@ -107,6 +120,11 @@ struct household_state {
          * door is closed, `opening` is the last opening, which a reopen within
          * chatter_settle of door_changed_usec joins. */
         int64_t opening_usec;
+
+        /* Medical rounds: rounds whose window ended at or before rounds_usec are judged (0:
+         * not watched yet, the engine sets it); the latest reading that counts for rounds. */
+        int64_t rounds_usec;
+        int64_t reading_usec;
 
         int64_t last_ring_usec;       /* a ring not yet used by a hand-off, 0 = none */
         int64_t unexpected_open_usec; /* last opening judged door_open_unexpected */
@@ -162,6 +180,7 @@ enum rules_due_kind {
         RULES_DUE_HELD_OPEN,    /* door open for held_open_after */
         RULES_DUE_PASS_OVERDUE, /* pass ended pass_overdue_after ago, exit seen, no return */
         RULES_DUE_SETTLE,       /* the opening has stayed open chatter_settle */
+        RULES_DUE_ROUND,        /* a medical round's window ended (due 1 µs after it) */
 };
 
 struct rules_due {
@@ -262,6 +281,61 @@ size_t rules_prune_passes(struct household_state *st, int64_t at_usec);
 /* A scheduled visit whose window contains at_usec: writes its description and returns
  * true. */
 bool rules_schedule_match(const struct household *h, int64_t at_usec, char *buf, size_t size);
+
+/* ---- medical rounds and readings (issue 18) ----
+ *
+ * A household's rounds are its schedule entries of role medical: each `at` time, every
+ * local day, with the window [at - window, at + window] (closed). A round is judged when
+ * its window ends (RULES_DUE_ROUND), in event time like every deadline: done when a reading
+ * that counts lies in its window, excused when a pass overlaps it, otherwise round_missed.
+ * A reading counts when it comes from the household's medical team member or a medical
+ * worker of its community on duty at its time; any worker who may act for the household
+ * may record one, and a fever is a fever whoever measured it. Rounds are judged from
+ * st->rounds_usec on (the engine starts it where the household began to be watched), and
+ * only those whose window ends within the observation. */
+struct rules_round {
+        int64_t at_usec;            /* the scheduled time */
+        int64_t from_usec, to_usec; /* its window */
+        int minute;                 /* of the local day */
+};
+
+/* The round whose window holds t (the one scheduled nearest to t), false when none. */
+bool rules_round_at(const struct household *h, int64_t t, struct rules_round *ret);
+/* The first round whose window ends after after_usec, false when the household has no
+ * medical round. */
+bool rules_round_after(const struct household *h, int64_t after_usec, struct rules_round *ret);
+
+#define RULES_SYMPTOMS_MAX    8    /* symptoms of one reading */
+#define RULES_SYMPTOM_MAX     64   /* bytes of one, with the NUL */
+#define RULES_TEMPERATURE_MIN 34.0 /* °C: a reading outside [MIN, MAX] is a typing error */
+#define RULES_TEMPERATURE_MAX 43.0
+
+struct rules_reading {
+        double temperature; /* °C */
+        const char *const *symptoms;
+        size_t n_symptoms;
+};
+
+/* What a reading decided. */
+struct rules_reading_outcome {
+        bool counts;   /* from the household's medical worker, or one on duty */
+        bool in_round; /* in a round's window: `round` is it */
+        struct rules_round round;
+        bool fever;             /* `verdict` is the fever alert */
+        struct verdict verdict; /* fever: the alert; otherwise ignored, with the reason */
+};
+
+/* A reading by worker w at at_usec (the worker may act for h: checked by the caller).
+ * Records in st a reading that counts. Returns 0 with *ret, or RULES_E_REFUSED (outside
+ * the observation) with *error. */
+int rules_reading(const struct config *c, const struct household *h, struct household_state *st,
+                  const struct worker *w, int64_t at_usec, const struct rules_reading *rd,
+                  struct rules_reading_outcome *ret, const char **error);
+/* "done", "excused", "missed" (as the store records them). */
+const char *rules_round_outcome_to_string(enum rules_round_outcome o);
+/* Whether w's readings count for h's rounds at at_usec (see above). */
+bool rules_reading_counts(const struct config *c, const struct household *h, const struct worker *w,
+                          int64_t at_usec);
 
 /* The persistent part of st (door, opening, rings, check-in, reports; not passes, alerts
  * or timers) as a JSON object, and back. from_json leaves missing members unchanged, but

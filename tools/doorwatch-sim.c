@@ -1,6 +1,6 @@
 /* doorwatch-sim: scenario player and MQTT helper for demos and tests.
  *
- *   doorwatch-sim [-H HOST] [-p PORT] play SCENARIO.json
+ *   doorwatch-sim [-H HOST] [-p PORT] play [--clock TIME] SCENARIO.json
  *   doorwatch-sim [-H HOST] [-p PORT] pub [-r] TOPIC PAYLOAD
  *   doorwatch-sim [-H HOST] [-p PORT] sub [-f] [-n COUNT] [-t SECONDS] TOPIC...
  *   doorwatch-sim bench [OPTIONS]     (load generator of `make bench`, see sim-bench.c)
@@ -18,11 +18,14 @@
  * "say" (and "at") is narration.
  * `at` is seconds after the start. In payloads, the string "$now" (or "$now+N", "$now-N",
  * seconds) becomes the Unix time of publication (+/- N) as a number, and "$id" a fresh
- * event id. Every publish is QoS 1 and the player waits for all PUBACKs before exiting.
- * `sub` prints one JSON line per message ({"topic", "payload", "retained"}) and stops
- * after COUNT messages or SECONDS (default 10); with -f, notifications are printed as
- * one readable line each (worker, role, step/round, alert, text). Exit status 0 on success, 1 on
- * failure (broker unreachable, timeout before COUNT), 2 on usage errors. */
+ * event id. --clock TIME (RFC 3339 or Unix seconds) plays the scenario as if it started at
+ * TIME: "$now" is TIME plus the seconds played (a daemon with a large max_clock_skew judges
+ * the events at those times, so a scenario can be played at any hour of the day). Every publish is
+ * QoS 1 and the player waits for all PUBACKs before exiting. `sub` prints one JSON line per message
+ * ({"topic", "payload", "retained"}) and stops after COUNT messages or SECONDS (default 10); with
+ * -f, notifications are printed as one readable line each (worker, role, step/round, alert, text).
+ * Exit status 0 on success, 1 on failure (broker unreachable, timeout before COUNT), 2 on usage
+ * errors. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
@@ -119,7 +122,12 @@ static void substitute(cJSON *j, double now)
         for (cJSON *c = j ? j->child : NULL; c; c = c->next) {
                 if (cJSON_IsString(c) && str_startswith(c->valuestring, "$now")) {
                         double off = atof(c->valuestring + 4);
-                        cJSON_ReplaceItemViaPointer(j, c, cJSON_CreateNumber(now + off));
+                        /* In an object, by name: the replacement keeps the member's key. */
+                        if (cJSON_IsObject(j))
+                                cJSON_ReplaceItemInObjectCaseSensitive(
+                                    j, c->string, cJSON_CreateNumber(now + off));
+                        else
+                                cJSON_ReplaceItemViaPointer(j, c, cJSON_CreateNumber(now + off));
                         return substitute(j, now);
                 }
                 if (cJSON_IsString(c) && strcmp(c->valuestring, "$id") == 0) {
@@ -210,6 +218,9 @@ static int play_step(struct mosquitto *m, cJSON *step, double now)
         return publish(m, t, text, cJSON_IsTrue(cJSON_GetObjectItem(step, "retain")));
 }
 
+/* Seconds added to the real clock for "$now" (play --clock). */
+static double clock_offset;
+
 static int cmd_play(const char *file)
 {
         _cleanup_free_ char *text = NULL;
@@ -239,7 +250,7 @@ static int cmd_play(const char *file)
                 double when = start + (cJSON_IsNumber(at) ? at->valuedouble : 0);
                 while (now_sec() < when)
                         mosquitto_loop(m, (int)MIN(50.0, (when - now_sec()) * 1000 + 1), 1);
-                if (play_step(m, (cJSON *)step, now_sec()) < 0) {
+                if (play_step(m, (cJSON *)step, now_sec() + clock_offset) < 0) {
                         mqtt_session_close(m);
                         return 1;
                 }
@@ -408,7 +419,8 @@ static int cmd_day(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-        fprintf(f, "Usage: doorwatch-sim [-H HOST] [-p PORT] [-P PREFIX] play SCENARIO.json\n"
+        fprintf(f, "Usage: doorwatch-sim [-H HOST] [-p PORT] [-P PREFIX] play [--clock TIME] "
+                   "SCENARIO.json\n"
                    "       doorwatch-sim [-H HOST] [-p PORT] pub [-r] TOPIC PAYLOAD\n"
                    "       doorwatch-sim [-H HOST] [-p PORT] sub [-f] [-n COUNT] [-t SECONDS] "
                    "TOPIC...\n"
@@ -419,9 +431,16 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+        static const struct option options[] = {
+                { "host", required_argument, NULL, 'H' },
+                { "port", required_argument, NULL, 'p' },
+                { "prefix", required_argument, NULL, 'P' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
         int c;
 
-        while ((c = getopt(argc, argv, "+H:p:P:h")) >= 0) {
+        while ((c = getopt_long(argc, argv, "+H:p:P:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 'H':
                         host = optarg;
@@ -450,12 +469,33 @@ int main(int argc, char **argv)
                 return sim_bench_main(argc - optind, argv + optind);
         if (strcmp(cmd, "day") == 0)
                 r = cmd_day(argc - optind, argv + optind);
-        else if (strcmp(cmd, "play") == 0 && optind + 2 == argc)
+        else if (strcmp(cmd, "play") == 0 && optind + 4 == argc &&
+                 strcmp(argv[optind + 1], "--clock") == 0) {
+                int64_t at;
+                char *end;
+                double sec = strtod(argv[optind + 2], &end);
+                if (*end == 0 && sec > 0)
+                        at = (int64_t)(sec * 1e6);
+                else if (parse_rfc3339(argv[optind + 2], &at) < 0) {
+                        fprintf(stderr,
+                                "doorwatch-sim: --clock wants an RFC 3339 time or Unix "
+                                "seconds, not \"%s\"\n",
+                                argv[optind + 2]);
+                        return 2;
+                }
+                clock_offset = (double)at / 1e6 - now_sec();
+                r = cmd_play(argv[optind + 3]);
+        } else if (strcmp(cmd, "play") == 0 && optind + 2 == argc)
                 r = cmd_play(argv[optind + 1]);
         else if (strcmp(cmd, "pub") == 0)
                 r = cmd_pub(argc - optind - 1, argv + optind + 1);
         else if (strcmp(cmd, "sub") == 0)
                 r = cmd_sub(argc - optind, argv + optind);
+        else {
+                fprintf(stderr, "doorwatch-sim: unknown command \"%s\" (doorwatch-sim --help)\n",
+                        cmd);
+                return 2;
+        }
         if (r == 2)
                 usage(stderr);
         return r;

@@ -2,10 +2,11 @@
  *
  * Reads the same configuration directory as the daemon to find the database (opened
  * read-only: the daemon is the only writer), the broker and the HTTP API. Actions (alerts
- * ack/resolve, checkin, pass add, qr) go to the daemon's HTTP API with the office's API
- * token, marked as the CLI's (X-Doorwatch-Channel: cli): the daemon validates them like
- * any other front door's and records them with channel "cli". The daemon alone holds the
- * link key and writes the revocation counter of resident links.
+ * ack/resolve, checkin, reading, pass add, qr, worker link) go to the daemon's HTTP API with
+ * the office's API token, marked as the CLI's (X-Doorwatch-Channel: cli): the daemon
+ * validates them like any other front door's and records them with channel "cli". The
+ * daemon alone holds the link key and writes the revocation counters of resident links and
+ * of workers' page links.
  * Tables for people by default, --json for scripts. Exit status: 0 success, 1 failed
  * check or refused action, 2 usage error. */
 #include <cjson/cJSON.h>
@@ -43,12 +44,15 @@ struct ctl {
         bool json;
         struct config *config;
         struct store *store;
+        /* The registry had errors: a read-only query goes on with doorwatch.json alone (no
+         * households, workers or rosters to check names against). */
+        bool partial;
 };
 
-static int usage(void)
+static int usage_to(FILE *f, int status)
 {
         fprintf(
-            stderr,
+            f,
             "Usage: doorwatchctl [-c DIR] [--json] COMMAND ...\n"
             "  roster who --household H [--at TIME]       who is on duty, and why\n"
             "  roster gaps --community C [--days N] [--from TIME]\n"
@@ -62,11 +66,12 @@ static int usage(void)
             "  events --household H [--since TIME]        the household's timeline: events with\n"
             "                                             verdict and reason, commands, alerts\n"
             "  checkin --household H --worker W           worker W is at the door\n"
+            "  reading --household H --worker W --temperature C [--symptoms A,B] [--note TEXT]\n"
+            "                                             a medical round's reading\n"
             "  pass add --household H --worker W --from TIME --to TIME --reason TEXT\n"
             "                                             record an approved outing\n"
             "  pass list [--household H] [--all]          current and future passes (--all: "
             "every)\n"
-            "  events --household H [--since TIME]        the household's event timeline\n"
             "  notify list [--dead|--pending]             the outbox, newest first\n"
             "  notify test WORKER|NOTIFIER [--worker W]   send a test message through the real\n"
             "                                             channel(s), print the far end's "
@@ -78,12 +83,18 @@ static int usage(void)
             "  device discover [--seconds 30]             devices on the broker not in the "
             "registry\n"
             "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n"
+            "  worker link WORKER [--png FILE] [--revoke] the worker's own page: link, QR code\n"
             "  import households|workers|shifts FILE.csv [--dry-run] [--end-missing]\n"
             "                                             a spreadsheet into the registry\n"
             "  export households|workers|shifts [-o FILE] the registry as a spreadsheet\n"
             "  report daily [--date D] [--community C] [--format text|csv|html] [-o FILE]\n"
             "                                             the office's daily report\n");
-        return EXIT_USAGE;
+        return status;
+}
+
+static int usage(void)
+{
+        return usage_to(stderr, EXIT_USAGE);
 }
 
 static int load_config(struct ctl *ctl)
@@ -106,9 +117,44 @@ static int load_config(struct ctl *ctl)
         return 0;
 }
 
+/* For read-only queries of the database: a configuration with errors is reported as
+ * warnings, and the query goes on with doorwatch.json alone (the database it names). */
+static int load_config_lenient(struct ctl *ctl)
+{
+        struct config_diag diag = { 0 };
+        int r;
+
+        if (ctl->config)
+                return 0;
+        r = config_load(ctl->config_dir, &ctl->config, &diag);
+        if (r == 0) {
+                config_diag_done(&diag);
+                timezone_set(ctl->config->timezone);
+                return 0;
+        }
+        for (size_t i = 0; i < diag.n_errors; i++)
+                fprintf(stderr, "warning: %s\n", diag.errors[i]);
+        config_diag_done(&diag);
+        r = config_load_settings(ctl->config_dir, &ctl->config, &diag);
+        for (size_t i = 0; r < 0 && i < diag.n_errors; i++)
+                fprintf(stderr, "error: %s\n", diag.errors[i]);
+        config_diag_done(&diag);
+        if (r < 0) {
+                fprintf(stderr, "doorwatchctl: configuration in %s is invalid\n", ctl->config_dir);
+                return -EINVAL;
+        }
+        fprintf(stderr,
+                "doorwatchctl: warning: the configuration in %s has errors (above); reading the "
+                "database with doorwatch.json alone\n",
+                ctl->config_dir);
+        ctl->partial = true;
+        timezone_set(ctl->config->timezone);
+        return 0;
+}
+
 static int open_db(struct ctl *ctl)
 {
-        int r = load_config(ctl);
+        int r = load_config_lenient(ctl);
         if (r < 0)
                 return r;
         r = store_open(ctl->config->database, false, true, &ctl->store);
@@ -341,7 +387,7 @@ static int cmd_events(struct ctl *ctl, int argc, char **argv)
         }
         if (open_db(ctl) < 0)
                 return 1;
-        if (!config_household(ctl->config, household)) {
+        if (!ctl->partial && !config_household(ctl->config, household)) {
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
@@ -397,7 +443,7 @@ static int cmd_pass_list(struct ctl *ctl, int argc, char **argv)
         }
         if (open_db(ctl) < 0)
                 return 1;
-        if (household && !config_household(ctl->config, household)) {
+        if (household && !ctl->partial && !config_household(ctl->config, household)) {
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
@@ -419,7 +465,7 @@ static int cmd_backup(struct ctl *ctl, int argc, char **argv)
 
         if (argc != 1 || argv[0][0] == '-')
                 return usage();
-        if (load_config(ctl) < 0)
+        if (load_config_lenient(ctl) < 0)
                 return 1;
         if (store_backup(ctl->config->database, argv[0], &info) < 0) {
                 fprintf(stderr, "doorwatchctl: backup of %s failed\n", ctl->config->database);
@@ -1058,6 +1104,55 @@ static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
         return act(ctl, "/api/v1/checkins", body);
 }
 
+/* reading: a medical round's reading, checked by the daemon like a worker's own (a
+ * temperature outside 34..43 °C, a household not in the worker's care: refused). */
+static int cmd_reading(struct ctl *ctl, int argc, char **argv)
+{
+        const char *household = NULL, *worker = NULL, *temp = NULL, *symptoms = NULL, *note = NULL;
+        _cleanup_json_ cJSON *body = cJSON_CreateObject();
+        char *end;
+        double t;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--household") == 0 && i + 1 < argc)
+                        household = argv[++i];
+                else if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
+                        worker = argv[++i];
+                else if (strcmp(argv[i], "--temperature") == 0 && i + 1 < argc)
+                        temp = argv[++i];
+                else if (strcmp(argv[i], "--symptoms") == 0 && i + 1 < argc)
+                        symptoms = argv[++i];
+                else if (strcmp(argv[i], "--note") == 0 && i + 1 < argc)
+                        note = argv[++i];
+                else
+                        return usage();
+        }
+        if (!household || !worker || !temp)
+                return usage();
+        cJSON_AddStringToObject(body, "worker", worker);
+        cJSON_AddStringToObject(body, "household", household);
+        /* Not a number: the daemon says what it wants. */
+        t = strtod(temp, &end);
+        if (*temp && !*end)
+                cJSON_AddNumberToObject(body, "temperature", t);
+        else
+                cJSON_AddStringToObject(body, "temperature", temp);
+        if (symptoms) {
+                cJSON *a = cJSON_AddArrayToObject(body, "symptoms");
+                _cleanup_free_ char *copy = xstrdup(symptoms);
+                char *save = NULL;
+                for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+                        while (*p == ' ')
+                                p++;
+                        if (*p)
+                                cJSON_AddItemToArray(a, cJSON_CreateString(p));
+                }
+        }
+        if (note)
+                cJSON_AddStringToObject(body, "note", note);
+        return act(ctl, "/api/v1/readings", body);
+}
+
 static int cmd_pass_add(struct ctl *ctl, int argc, char **argv)
 {
         const char *household = NULL, *worker = NULL, *from = NULL, *to = NULL, *reason = NULL;
@@ -1490,6 +1585,92 @@ static int cmd_qr(struct ctl *ctl, int argc, char **argv)
         return 0;
 }
 
+/* One line: which command is unknown (with its group's subcommand: "alerts frob"). */
+static int unknown_command(int argc, char **argv)
+{
+        static const char *const groups[] = { "alerts", "roster", "notify",
+                                              "pass",   "device", "worker" };
+        bool group = false;
+
+        for (size_t i = 0; i < ELEMENTSOF(groups); i++)
+                group |= strcmp(argv[0], groups[i]) == 0;
+        if (group && argc < 2)
+                fprintf(stderr, "doorwatchctl: \"%s\" wants a subcommand (doorwatchctl --help)\n",
+                        argv[0]);
+        else
+                fprintf(stderr, "doorwatchctl: unknown command \"%s%s%s\" (doorwatchctl --help)\n",
+                        argv[0], group ? " " : "", group ? argv[1] : "");
+        return EXIT_USAGE;
+}
+
+/* worker link W [--revoke] [--png FILE]: a link to the worker's own page (signed by the
+ * daemon, which alone holds the link key), as text and a QR code. */
+static int cmd_worker_link(struct ctl *ctl, int argc, char **argv)
+{
+        const char *worker = NULL, *png = NULL;
+        bool revoke = false;
+        _cleanup_json_ cJSON *j = NULL;
+        char path[512], when[32];
+        long status = 0;
+        int r;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--png") == 0 && i + 1 < argc)
+                        png = argv[++i];
+                else if (strcmp(argv[i], "--revoke") == 0)
+                        revoke = true;
+                else if (argv[i][0] != '-' && !worker)
+                        worker = argv[i];
+                else
+                        return usage();
+        }
+        if (!worker)
+                return usage();
+        if (load_config(ctl) < 0)
+                return 1;
+        if (!config_worker(ctl->config, worker)) {
+                fprintf(stderr, "doorwatchctl: unknown worker \"%s\"\n", worker);
+                return 1;
+        }
+        if (!ctl->config->http.public_url && !revoke) {
+                fprintf(stderr,
+                        "doorwatchctl: no link: http.public_url is not set in doorwatch.json; "
+                        "a link needs the address under which workers' phones reach "
+                        "doorwatchd (its TLS proxy)\n");
+                return 1;
+        }
+        if (api_path(path, sizeof(path), "/api/v1/workers/", worker, "/page-link") < 0) {
+                fprintf(stderr, "doorwatchctl: worker id too long\n");
+                return 1;
+        }
+        r = api_post(ctl, path, revoke ? "{\"revoke\": true}" : "{}", &status, &j);
+        if (r != 0)
+                return r;
+        const cJSON *link = cJSON_GetObjectItem(j, "url");
+        if (status != 200 || !cJSON_IsString(link))
+                return api_refused(ctl, status, j);
+        if (png && write_png(png, link->valuestring) != 0)
+                return 1;
+        if (ctl->json) {
+                if (png)
+                        cJSON_AddStringToObject(j, "png", png);
+                _cleanup_free_ char *out = cJSON_Print(j);
+                printf("%s\n", out ? out : "");
+                return 0;
+        }
+        printf("%s%s: own page (generation %d), valid until %s\n%s\n\n",
+               revoke ? "earlier links revoked; " : "", worker,
+               cJSON_GetObjectItem(j, "generation")->valueint,
+               format_local_time(
+                   (int64_t)cJSON_GetObjectItem(j, "expires_at")->valuedouble * USEC_PER_SEC, when),
+               link->valuestring);
+        if (qr_print_utf8(stdout, link->valuestring) < 0)
+                return 1;
+        if (png)
+                printf("\nPNG written to %s\n", png);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -1518,8 +1699,7 @@ int main(int argc, char **argv)
                         ctl.json = true;
                         break;
                 case 'h':
-                        usage();
-                        return 0;
+                        return usage_to(stdout, 0);
                 default:
                         return usage();
                 }
@@ -1551,6 +1731,10 @@ int main(int argc, char **argv)
                 r = cmd_qr(&ctl, argc - 1, argv + 1);
         else if (strcmp(argv[0], "checkin") == 0)
                 r = cmd_checkin(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "reading") == 0)
+                r = cmd_reading(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "worker") == 0 && argc >= 2 && strcmp(argv[1], "link") == 0)
+                r = cmd_worker_link(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "add") == 0)
                 r = cmd_pass_add(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "list") == 0)
@@ -1562,7 +1746,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[0], "report") == 0)
                 r = office_report(ctl.config_dir, ctl.json, argc - 1, argv + 1);
         else
-                r = usage();
+                r = unknown_command(argc, argv);
         store_close(ctl.store);
         config_free(ctl.config);
         return r;

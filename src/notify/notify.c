@@ -850,6 +850,8 @@ int notify_message_parse(const char *json, struct notify_message **ret)
                 S(worker),
                 S(ack_topic),
                 S(ack_url),
+                S(page_url),
+                S(note),
                 S(acked_by),
                 S(acked_by_name),
                 S(alert_kind),
@@ -961,6 +963,10 @@ char *notify_message_format(const struct notify_message *m, enum notify_format f
                 jsonw_string(&w, "channel", m->ack_channel);
         if (m->alert_kind)
                 jsonw_string(&w, "alert_kind", m->alert_kind);
+        if (m->note)
+                jsonw_string(&w, "note", m->note);
+        if (m->page_url && f != NOTIFY_FORMAT_ROUND)
+                jsonw_string(&w, "page_url", m->page_url);
         if (f != NOTIFY_FORMAT_PERSON) {
                 jsonw_array_begin(&w, "recipients");
                 for (size_t i = 0; i < m->n_recipients; i++) {
@@ -1022,6 +1028,11 @@ int notify_render_text(const struct templates *t, const struct notify_message *m
                 .worker = workers,
                 .name = names,
                 .ack_url = m->ack_url,
+                .page_url = m->worker ? m->page_url : NULL,
+                .ack_topic = m->worker ? m->ack_topic : NULL,
+                .alert_id = m->alert_id,
+                .alert_kind = m->alert_kind,
+                .note = m->note,
                 .acked_by = m->acked_by_name ? m->acked_by_name : m->acked_by,
                 .channel = channel_label_of(m->ack_channel),
                 .time_usec = m->event_ts_usec > 0 ? m->event_ts_usec : m->raised_at_usec,

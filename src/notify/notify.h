@@ -149,6 +149,9 @@ struct notify_message {
         const char *worker;
         const char *ack_topic;
         const char *ack_url;
+        /* Per-person: the recipient's own page (a signed link), formatted when set, as
+         * "page_url"; never in rounds (a group robot reaches the whole group). */
+        const char *page_url;
         const char *acked_by; /* ack_notice: who acknowledged (worker id) */
         unsigned count;       /* events in the alert's episode, 0 = unknown */
         /* Escalation and ack notices (formatted only when set, in every format):
@@ -161,6 +164,7 @@ struct notify_message {
         int64_t acked_at_usec;
         const char *ack_channel;
         const char *alert_kind;
+        const char *note; /* resolved_notice: why the system resolved it (Chinese), "note" */
         /* Per-person: exactly one (the worker above, with name and phone). Group: all. */
         const struct notify_recipient *recipients;
         size_t n_recipients;

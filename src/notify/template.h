@@ -12,10 +12,17 @@
  *   {severity}  severity label ("高")  {step}     escalation step label ("责任团队")
  *   {round}     escalation round, 1.. {count}    events in the alert's episode
  *   {worker}    recipient worker id(s) {name}     recipient name(s), "、"-separated
- *   {ack}       how to acknowledge: "点击 <ack_url> 确认" or "在 App 中点击“确认”"
+ *   {ack}       how to acknowledge, by what the recipient has: the one-tap link
+ *               ("点击 <ack_url> 确认"), else their own page ("打开个人页面 <page_url>
+ *               确认"), else a reply on their ack topic, naming the alert; in a group round
+ *               (no personal link) that each recipient confirms from their own notification
  *   {ack_url}   the acknowledgement link ("" when the HTTP API has none)
+ *   {page_url}  the recipient's own page (per-person channels only, "" otherwise)
  *   {acked_by}  who acknowledged (kind ack_notice)
  *   {channel}   through which channel (kind ack_notice), as people read it ("网页链接")
+ *   {alert_kind} the kind of the alert a notice is about (ack_notice, resolved_notice), as a
+ *               Chinese label
+ *   {note}      what a notice says beyond that (resolved_notice: why it was resolved)
  *
  * Rendering is pure (no clock, no I/O): times are formatted in the process time zone,
  * which the daemon sets from doorwatch.json's "timezone". Output is bounded by a byte
@@ -51,6 +58,11 @@ struct template_vars {
         const char *worker;
         const char *name;
         const char *ack_url;
+        const char *page_url;  /* per-person only */
+        const char *ack_topic; /* per-person only */
+        const char *alert_id;
+        const char *alert_kind; /* notices: the kind of the alert they are about */
+        const char *note;
         const char *acked_by;
         const char *channel; /* ack_notice: its channel's label (channel_label(), "网页链接") */
         int64_t time_usec;   /* 0 = unknown: {time} is empty */
@@ -61,7 +73,7 @@ struct template_vars {
 struct templates;
 
 /* Whether kind has a template: every alert kind of DESIGN.md §6, plus "ack_notice",
- * "test" and "monitoring_restored". */
+ * "resolved_notice", "test" and "monitoring_restored". */
 bool template_kind_known(const char *kind);
 
 /* Checks `overrides` (the "templates" object of doorwatch.json, may be NULL) without

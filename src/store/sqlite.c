@@ -81,6 +81,18 @@ const struct store_backend store_sqlite_backend = {
         .foreach_opening_count = sqlite_foreach_opening_count,
         .foreach_alert_brief = sqlite_foreach_alert_brief,
         .foreach_dead_notification = sqlite_foreach_dead_notification,
+        .foreach_purged_household = sqlite_foreach_purged_household,
+        .foreach_stored_household = sqlite_foreach_stored_household,
+        .insert_reading = sqlite_insert_reading,
+        .list_readings = sqlite_list_readings,
+        .rounds_since_usec = sqlite_rounds_since_usec,
+        .form_result = sqlite_form_result,
+        .form_record = sqlite_form_record,
+        .purge_forms = sqlite_purge_forms,
+        .last_opening = sqlite_last_opening,
+        .insert_round = sqlite_insert_round,
+        .foreach_round = sqlite_foreach_round,
+        .foreach_fever = sqlite_foreach_fever,
 };
 
 /* Transaction control, cached like the hot statements. */
@@ -201,6 +213,35 @@ static const char *const migrations[] = {
         /* 7 -> 8: which clock an event's time is, its device's or the receive time (issue
          * 16); NULL for the events stored before. */
         "ALTER TABLE event ADD COLUMN time_basis TEXT;",
+        /* 8 -> 9, the field (issue 18): medical rounds' readings (who measured what, when,
+         * through which channel; whether it counted for a round, whether it was a fever),
+         * from when rounds are judged (now: no round before this upgrade is missed), and the
+         * worker page's one-time form nonces with the answer each first got; rounds judged
+         * and anonymous fevers for the daily report. */
+        "CREATE TABLE reading ("
+        "  id INTEGER PRIMARY KEY, household TEXT NOT NULL, community TEXT, worker TEXT NOT NULL,"
+        "  channel TEXT NOT NULL, usec INTEGER NOT NULL, recv_usec INTEGER NOT NULL,"
+        "  temperature REAL NOT NULL, symptoms TEXT NOT NULL, note TEXT,"
+        "  counts INTEGER NOT NULL, round_usec INTEGER, fever INTEGER NOT NULL, alert_id TEXT);"
+        "CREATE INDEX reading_household ON reading (household, usec);"
+        "CREATE INDEX reading_worker ON reading (worker, usec);"
+        "CREATE INDEX reading_time ON reading (usec);"
+        /* Every medical round judged (its window ended): done, excused or missed, for the
+         * daily report; the purge forgets the household (the community stays). Fever
+         * readings the purge removes are kept as anonymous counts. */
+        "CREATE TABLE round ("
+        "  id INTEGER PRIMARY KEY, household TEXT, community TEXT, at_usec INTEGER NOT NULL,"
+        "  end_usec INTEGER NOT NULL, outcome TEXT NOT NULL);"
+        "CREATE INDEX round_end ON round (end_usec);"
+        "CREATE INDEX round_household ON round (household);"
+        "CREATE TABLE purged_fever (community TEXT, usec INTEGER NOT NULL);"
+        "CREATE INDEX purged_fever_usec ON purged_fever (usec);"
+        "CREATE TABLE form_nonce ("
+        "  nonce TEXT PRIMARY KEY, worker TEXT NOT NULL, usec INTEGER NOT NULL,"
+        "  status INTEGER NOT NULL, result TEXT NOT NULL);"
+        "CREATE INDEX form_nonce_usec ON form_nonce (usec);"
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('rounds_since_usec',"
+        "  CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER));",
 };
 
 /* How long a write waits for another connection's lock before it fails. */

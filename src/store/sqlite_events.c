@@ -177,6 +177,25 @@ int sqlite_get_event(struct store *s, const char *device, const char *uid, store
         return r < 0 ? r : r == 0 ? STORE_E_NOT_FOUND : 0;
 }
 
+int sqlite_last_opening(struct store *s, const char *household, store_event_cb cb, void *userdata)
+{
+        /* event_household (household, event_usec): the newest door event first. */
+        sqlite3_stmt *st = sqlite_prepare(s,
+                                          "SELECT " EVENT_COLUMNS " FROM event"
+                                          " WHERE household = ?1 AND type = 'door'"
+                                          " AND state = 'open' AND retained = 0"
+                                          " ORDER BY event_usec DESC, id DESC LIMIT 1",
+                                          "reading the last opening");
+        int r;
+
+        if (!st)
+                return -EIO;
+        sqlite_bind_text(st, 1, household);
+        r = sqlite_each(s, st, event_row, &(struct sqlite_cb){ (void (*)(void))cb, userdata },
+                        "reading the last opening");
+        return r < 0 ? r : r == 0 ? STORE_E_NOT_FOUND : 0;
+}
+
 /* By household first: that is what the index covers. */
 int sqlite_list_alert_events(struct store *s, const char *household, const char *alert_id,
                              size_t max, store_event_cb cb, void *userdata)
@@ -251,7 +270,7 @@ int sqlite_household_timeline(struct store *s, const char *household, int64_t si
             "  FROM event WHERE household = ?1 AND event_usec >= ?2"
             " UNION ALL"
             " SELECT 1, usec, id, actor, channel, kind, NULL, 0, NULL, detail, NULL, NULL"
-            "  FROM action WHERE kind IN ('checkin', 'pass', 'report') AND target = ?1"
+            "  FROM action WHERE kind IN ('checkin', 'pass', 'report', 'reading') AND target = ?1"
             "  AND usec >= ?2"
             " UNION ALL"
             " SELECT 2, a.last_event_usec, a.rowid, NULL, NULL, a.kind, NULL, 0, NULL, a.reason,"

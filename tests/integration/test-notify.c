@@ -123,6 +123,9 @@ static void write_doorwatch(struct t *t, const char *notifiers, const char *extr
                              "{\"timezone\": \"Asia/Shanghai\", \"database\": \"%s\",\n"
                              " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d,"
                              " \"client_id\": \"doorwatchd-test\", \"keepalive\": \"5s\"},\n"
+                             /* No HTTP server: the default 127.0.0.1:8088 may be taken by
+                              * another run on the machine. */
+                             " \"http\": null,\n"
                              " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}%s%s}%s%s}\n",
                              t->h.dbpath, t->h.port, notifiers && *notifiers ? ", " : "",
                              notifiers ? notifiers : "", extra && *extra ? ",\n " : "",

@@ -278,7 +278,7 @@ static void test_handoff_that_stays_open_is_judged_without_the_ring(void **state
                                "hand-off complete"));
 }
 
-static void test_pass_overdue_without_a_return(void **state)
+static void test_pass_overdue_resolved_by_the_return(void **state)
 {
         struct harness *h = *state;
         char body[256];
@@ -300,12 +300,21 @@ static void test_pass_overdue_without_a_return(void **state)
         assert_int_equal(h_wait_messages(h, NOTIFY, 3, 8000), 3);
         assert_int_equal(notifications_of(h, "pass_overdue"), 3);
         assert_int_equal(h_db_int(h, "SELECT overdue FROM pass"), 1);
-        /* The late return is expected (the alert is already out). */
+        /* The late return is expected, and it resolves the alert: by the system, with the
+         * reason, and the three who were notified are told (resolved_notice). */
+        h_clear_messages(h);
         door(h, "d-1-door", "e-3", "open");
         assert_int_equal(h_db_wait_int(h, 3, 3000, "SELECT count(*) FROM event"), 3);
         assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE uid = 'e-3'"),
                                "return from a pass (hospital)"));
         assert_int_equal(h_db_int(h, "SELECT return_usec IS NOT NULL FROM pass"), 1);
+        assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
+        assert_int_equal(notifications_of(h, "resolved_notice"), 3);
+        assert_string_equal(h_db_text(h, "SELECT state || ' ' || resolved_by || ' ' ||"
+                                         " resolve_channel FROM alert WHERE kind = 'pass_overdue'"),
+                            "resolved system system");
+        assert_non_null(strstr(h_db_text(h, "SELECT note FROM alert WHERE kind = 'pass_overdue'"),
+                               "the return was seen: the door opened at"));
         h_pump(h, 200);
         assert_int_equal(h_count_messages(h, NOTIFY), 3);
 }
@@ -549,7 +558,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_chatter_settles_live, setup, teardown),
                 cmocka_unit_test_setup_teardown(
                     test_handoff_that_stays_open_is_judged_without_the_ring, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_pass_overdue_without_a_return, setup,
+                cmocka_unit_test_setup_teardown(test_pass_overdue_resolved_by_the_return, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_observation_end_resolves_and_notifies_once,
                                                 setup, teardown),

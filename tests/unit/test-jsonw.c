@@ -245,6 +245,8 @@ static cJSON *ref_rules_state(const struct household_state *st)
         cJSON_AddNumberToObject(j, "report_day", st->report_day);
         cJSON_AddNumberToObject(j, "reports_today", st->reports_today);
         cJSON_AddNumberToObject(j, "clock_offset_usec", (double)st->clock_offset_usec);
+        cJSON_AddNumberToObject(j, "rounds_usec", (double)st->rounds_usec);
+        cJSON_AddNumberToObject(j, "reading_usec", (double)st->reading_usec);
         return j;
 }
 
@@ -279,6 +281,8 @@ static void test_rules_state(void **state)
                 st.report_day = 20200206 + i;
                 st.reports_today = i % 4;
                 st.clock_offset_usec = (int64_t)(rand_r(&seed) % 2000000) - 1000000;
+                st.rounds_usec = i % 2 ? 1732867200000000LL + rand_r(&seed) : 0;
+                st.reading_usec = i % 3 ? 0 : 1732867200000000LL - rand_r(&seed);
 
                 /* The same members and values as the reference tree, and the instants read
                  * back exactly (the loader normalises inconsistent random states, so

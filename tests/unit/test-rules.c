@@ -38,7 +38,17 @@
 
 /* ---- fixture: one community, two households ---- */
 
-enum { W_COMMUNITY, W_MEDICAL, W_POLICE, W_INSTALLER, W_OTHER, W_LEADER, W_COMMAND, N_WORKERS };
+enum {
+        W_COMMUNITY,
+        W_MEDICAL,
+        W_POLICE,
+        W_INSTALLER,
+        W_OTHER,
+        W_LEADER,
+        W_COMMAND,
+        W_MEDICAL2, /* a doctor of the community, not of the team */
+        N_WORKERS
+};
 enum { D_DOOR, D_BELL, D_CAM, D2_DOOR, N_DEVICES };
 
 static struct config cfg;
@@ -50,6 +60,7 @@ static struct worker *command_list[1];
 static struct schedule_entry sched_h1[1], sched_h2[1];
 static int at_h1[2] = { 9 * 60, 15 * 60 }, at_h2[1] = { 23 * 60 + 50 };
 static struct policy policy_h2;
+static const char *const fever_symptoms[] = { "cough", "发热" };
 
 static int64_t instant(const char *s)
 {
@@ -72,6 +83,7 @@ static int setup(void **state)
                 [W_OTHER] = { "w-x", ROLE_COMMUNITY, 1 },
                 [W_LEADER] = { "w-l", ROLE_STAFF, 1 },
                 [W_COMMAND] = { "w-cmd", ROLE_STAFF, -1 },
+                [W_MEDICAL2] = { "w-m2", ROLE_MEDICAL, 0 },
         };
 
         assert_int_equal(timezone_set("Asia/Shanghai"), 0);
@@ -100,6 +112,9 @@ static int setup(void **state)
                 .battery_low_percent = 15,
                 .debounce_usec = 2 * USEC_PER_SEC,
                 .person_window_usec = 2 * USEC_PER_MIN,
+                .fever_at = 37.3,
+                .fever_symptoms = (char **)fever_symptoms,
+                .n_fever_symptoms = ELEMENTSOF(fever_symptoms),
         };
         policy_h2 = cfg.policy;
         policy_h2.held_open_after_usec = 1 * USEC_PER_MIN;
@@ -163,6 +178,9 @@ enum op {
         REPORT,  /* arg: reason */
         PASS,    /* at: from, arg: to ("HH:MM:SS"), reason "hospital" */
         TICK,    /* no event: only the deadlines due by `at` (the realtime timer) */
+        ROUNDS,  /* the engine starts watching the medical rounds at `at` */
+        READING, /* arg "WORKER:TEMPERATURE[:SYMPTOM]" (worker index): rd, rd- (counts for no
+                  * round), rd! (refused) or fever */
 };
 
 struct step {
@@ -199,7 +217,9 @@ static void token(char *out, size_t size, const struct verdict *v, bool due)
 
         switch (v->kind) {
         case VERDICT_IGNORED:
-                if (due)
+                /* A deadline that changes nothing is not shown, but for a medical round's
+                 * outcome (done or excused: "-"). */
+                if (due && v->basis != BASIS_ROUND)
                         return;
                 snprintf(t, sizeof(t), "%s",
                          v->basis == BASIS_DEBOUNCED ? "~"
@@ -339,6 +359,33 @@ static void play(struct player *p, const struct step *s)
         case TICK:
                 settle(p, t);
                 break;
+        case ROUNDS:
+                p->st.rounds_usec = t;
+                break;
+        case READING: {
+                char buf[128], *sym;
+                const char *symptoms[1];
+                struct rules_reading rd = { .symptoms = symptoms };
+                struct rules_reading_outcome o;
+
+                snprintf(buf, sizeof(buf), "%s", s->arg);
+                rd.temperature = strtod(strchr(buf, ':') + 1, NULL);
+                sym = strchr(strchr(buf, ':') + 1, ':');
+                if (sym)
+                        symptoms[rd.n_symptoms++] = sym + 1;
+                settle(p, t);
+                if (rules_reading(&cfg, p->h, &p->st, &workers[atoi(buf)], t, &rd, &o, &error) !=
+                    0) {
+                        word(p->out, sizeof(p->out), "rd!");
+                        break;
+                }
+                p->last = o.verdict;
+                if (o.fever)
+                        token(p->out, sizeof(p->out), &o.verdict, false);
+                else
+                        word(p->out, sizeof(p->out), o.counts ? "rd" : "rd-");
+                break;
+        }
         case END:
                 break;
         }
@@ -749,6 +796,114 @@ static const struct rcase cases[] = {
           "- door_open_unexpected" },
 };
 
+/* Medical rounds (H-1: 09:00 and 15:00, 30 minutes each side) and readings. */
+static const struct rcase round_cases[] = {
+        { "round missed",
+          0,
+          { { ROUNDS, "08:00:00" }, { TICK, "09:31:00" } },
+          "@round_missed",
+          "no reading for the medical round at 09:00 (window 08:30:00 to 09:30:00, 30m each "
+          "side)" },
+        { "not yet missed at the window's last instant",
+          0,
+          { { ROUNDS, "08:00:00" }, { TICK, "09:30:00" } },
+          "" },
+        { "round done by the team's doctor",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "09:10:00", "1:36.6" }, { TICK, "09:31:00" } },
+          "rd -",
+          "medical round at 09:00 done: reading at 09:10:00" },
+        { "a reading at the window's first instant",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "08:30:00", "1:36.6" }, { TICK, "09:31:00" } },
+          "rd -" },
+        { "a reading at the window's last instant",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "09:30:00", "1:36.6" }, { TICK, "09:31:00" } },
+          "rd -" },
+        { "a reading just before the window",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "08:29:59", "1:36.6" }, { TICK, "09:31:00" } },
+          "rd @round_missed" },
+        { "a doctor of the community on duty counts",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "09:10:00", "7:36.6" }, { TICK, "09:31:00" } },
+          "rd -" },
+        { "the community worker's reading is recorded, the round still missed",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "09:10:00", "0:36.6" }, { TICK, "09:31:00" } },
+          "rd- @round_missed",
+          "no reading for the medical round at 09:00" },
+        { "two rounds a day",
+          0,
+          { { ROUNDS, "08:00:00" }, { TICK, "16:00:00" } },
+          "@round_missed @round_missed",
+          "medical round at 15:00" },
+        { "rounds are judged from where watching began",
+          0,
+          { { ROUNDS, "09:31:00" }, { TICK, "16:00:00" } },
+          "@round_missed",
+          "round at 15:00" },
+        { "not watched: nothing", 0, { { TICK, "16:00:00" } }, "" },
+        { "a household without medical rounds",
+          1,
+          { { ROUNDS, "08:00:00" }, { TICK, "2020-02-07T08:00:00+08:00" } },
+          "" },
+        { "a pass excuses the round",
+          0,
+          { { ROUNDS, "08:00:00" }, { PASS, "08:00:00", "09:00:00" }, { TICK, "09:31:00" } },
+          "pass -",
+          "medical round at 09:00 excused: a pass (hospital)" },
+        { "a pass after the window excuses nothing",
+          0,
+          { { ROUNDS, "08:00:00" }, { PASS, "09:30:01", "11:00:00" }, { TICK, "09:31:00" } },
+          "@round_missed pass" },
+        { "no round_missed after the observation ended",
+          0,
+          { { ROUNDS, "2020-02-18T20:00:00+08:00" }, { TICK, "2020-02-19T16:00:00+08:00" } },
+          "" },
+        { "the last round of the observation",
+          0,
+          { { ROUNDS, "2020-02-18T14:00:00+08:00" }, { TICK, "2020-02-19T16:00:00+08:00" } },
+          "@round_missed",
+          "round at 15:00" },
+        { "a reading outside the observation is refused",
+          0,
+          { { READING, "2020-02-19T09:00:00+08:00", "1:36.6" } },
+          "rd!" },
+        { "fever at fever_at",
+          0,
+          { { READING, "10:00:00", "1:37.3" } },
+          "fever",
+          "temperature 37.3 °C at or above fever_at 37.3 °C (reading by w-m at 10:00:00)" },
+        { "no fever below fever_at", 0, { { READING, "10:00:00", "1:37.2" } }, "rd" },
+        { "fever by a listed symptom, any case",
+          0,
+          { { READING, "10:00:00", "1:36.5:Cough" } },
+          "fever",
+          "fever symptoms: Cough" },
+        { "fever by a symptom in Chinese",
+          0,
+          { { READING, "10:00:00", "0:36.5:发热" } },
+          "fever",
+          "fever symptoms: 发热 (reading by w-c" },
+        { "a symptom not listed", 0, { { READING, "10:00:00", "1:36.5:itch" } }, "rd" },
+        { "a fever reading does the round",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "09:00:00", "1:38.5" }, { TICK, "09:31:00" } },
+          "fever -" },
+};
+
+static void test_rounds_table(void **state)
+{
+        size_t failed = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(round_cases); i++)
+                failed += !run_case(&round_cases[i]);
+        if (failed)
+                fail_msg("%zu of %zu cases failed", failed, ELEMENTSOF(round_cases));
+}
+
 static void test_rules_table(void **state)
 {
         size_t failed = 0;
@@ -1093,6 +1248,8 @@ static void test_state_json_round_trip(void **state)
         a.report_day = 20200206;
         a.reports_today = 4;
         a.clock_offset_usec = -7 * USEC_PER_SEC;
+        a.rounds_usec = step_time("09:30:00");
+        a.reading_usec = step_time("09:12:00");
         j = rules_state_to_json(&a);
         s1 = cJSON_PrintUnformatted(j);
         rules_state_from_json(&b, j);
@@ -1113,6 +1270,8 @@ static void test_state_json_round_trip(void **state)
         rules_state_from_json(&b, j);
         cJSON_Delete(j);
         assert_int_equal(b.report_day, 20200206);
+        assert_int_equal(b.rounds_usec, step_time("09:30:00"));
+        assert_int_equal(b.reading_usec, step_time("09:12:00"));
         rules_state_done(&a);
         rules_state_done(&b);
 }
@@ -1271,6 +1430,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_rules_table),
                 cmocka_unit_test(test_chatter_table),
+                cmocka_unit_test(test_rounds_table),
                 cmocka_unit_test(test_retained_tamper_with_live_alert),
                 cmocka_unit_test(test_event_time_and_clock_skew),
                 cmocka_unit_test(test_next_deadline_order),

@@ -539,6 +539,9 @@ static void test_time_basis_and_settled_opening(void **state)
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db,
                                       "ALTER TABLE event DROP COLUMN time_basis;"
+                                      " DROP TABLE reading; DROP TABLE round;"
+                                      " DROP TABLE purged_fever; DROP TABLE form_nonce;"
+                                      " DELETE FROM meta WHERE key = 'rounds_since_usec';"
                                       " UPDATE meta SET value = '7' WHERE key = 'schema_version'",
                                       NULL, NULL, NULL),
                          SQLITE_OK);
