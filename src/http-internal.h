@@ -118,7 +118,9 @@ bool http_static(struct http_request *rq, struct http_response *rs);
 const char *http_kind_zh(const char *kind);
 const char *http_state_zh(const char *state);
 
-/* The current generation of a household's resident links (0 when never revoked). */
+/* The current generation of a household's resident links (0 when never revoked): the
+ * store's counter RESIDENT_SEQ_PREFIX + the household's id (the API's revoke bumps it). */
+#define RESIDENT_SEQ_PREFIX "resident-link:"
 int http_resident_generation(struct http *h, const char *household, uint64_t *ret);
 
 /* http_worker.c: a worker's own page (/w/<token>: GET shows, POST acts) and the API route

@@ -27,12 +27,11 @@
 #include "store.h"
 #include "util.h"
 
-#define LIST_DEFAULT        200
-#define LIST_MAX            1000
-#define HOUSEHOLDS_MAX      5000
-#define BODY_MAX_DEPTH      4
-#define OUTBOX_STUCK_USEC   (5 * USEC_PER_MIN)
-#define RESIDENT_SEQ_PREFIX "resident-link:"
+#define LIST_DEFAULT      200
+#define LIST_MAX          1000
+#define HOUSEHOLDS_MAX    5000
+#define BODY_MAX_DEPTH    4
+#define OUTBOX_STUCK_USEC (5 * USEC_PER_MIN)
 
 static double usec_to_sec(int64_t usec)
 {
@@ -546,18 +545,6 @@ static void list_households(struct http_request *rq, struct http_response *rs)
         }
         cJSON_AddNumberToObject(j, "total", (double)total);
         http_json(rs, 200, j);
-}
-
-int http_resident_generation(struct http *h, const char *household, uint64_t *ret)
-{
-        char name[TOKEN_ID_MAX + sizeof(RESIDENT_SEQ_PREFIX)];
-        int64_t v = 0;
-        int r;
-
-        snprintf(name, sizeof(name), RESIDENT_SEQ_PREFIX "%s", household);
-        r = store_seq_get(h->deps.store, name, &v);
-        *ret = v > 0 ? (uint64_t)v : 0;
-        return r;
 }
 
 /* POST /api/v1/households/{id}/resident-link {"revoke": bool}: the household's current

@@ -301,6 +301,18 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
 
 /* ---- resident pre-report links ---- */
 
+int http_resident_generation(struct http *h, const char *household, uint64_t *ret)
+{
+        char name[TOKEN_ID_MAX + sizeof(RESIDENT_SEQ_PREFIX)];
+        int64_t v = 0;
+        int r;
+
+        snprintf(name, sizeof(name), RESIDENT_SEQ_PREFIX "%s", household);
+        r = store_seq_get(h->deps.store, name, &v);
+        *ret = v > 0 ? (uint64_t)v : 0;
+        return r;
+}
+
 /* The resident form's fields (command_field_fn): only the reason, one of the buttons'. */
 static bool resident_field(void *userdata, const char *key, char *buf, size_t size)
 {
