@@ -327,15 +327,15 @@ static int alert_card(const struct store_alert_row *a, void *userdata)
         fputs("</dl>\n", f);
         if (str_eq(a->state, "open")) {
                 if (!form_begin(o->h, f, o->w, o->now, "ack", "ack")) {
-                        o->failed = true;
-                        return -ENOMEM;
+                        o->failed = true; /* no nonce: no random bytes, or no key */
+                        return -EIO;
                 }
                 hidden(f, "alert_id", a->id);
                 fputs("<button type=\"submit\">确认收到，我来处理</button>\n</form>\n", f);
         }
         if (!form_begin(o->h, f, o->w, o->now, "resolve", "resolve")) {
                 o->failed = true;
-                return -ENOMEM;
+                return -EIO;
         }
         hidden(f, "alert_id", a->id);
         fputs("<label>处理情况（必填）<textarea name=\"note\" rows=\"2\" maxlength=\"1000\" "
