@@ -1,0 +1,24 @@
+/* ctl.h: what doorwatchctl.c shares with its command files (ctl-notify.c): the command
+ * line's state, loading the configuration and opening the database once. */
+#pragma once
+
+#include <stdbool.h>
+
+#define EXIT_USAGE 2
+
+struct ctl {
+        const char *config_dir;
+        bool json;
+        struct config *config;
+        struct store *store;
+        /* The registry had errors: a read-only query goes on with doorwatch.json alone (no
+         * households, workers or rosters to check names against). */
+        bool partial;
+};
+
+/* Prints the usage on stderr; returns EXIT_USAGE. */
+int usage(void);
+/* Loads ctl->config once (errors on stderr). Returns 0 or -EINVAL. */
+int load_config(struct ctl *ctl);
+/* ctl->store, read-only, after a lenient load_config(). Returns 0 or a negative errno. */
+int open_db(struct ctl *ctl);
