@@ -66,7 +66,7 @@ $(BUILD)/doorwatchd: $(BUILD)/src/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(BUILD)/tools/ctl-list.o $(BUILD)/tools/ctl-notify.o \
-                        $(BUILD)/tools/ctl-office.o $(LIB)
+                        $(BUILD)/tools/ctl-office.o $(BUILD)/tools/ctl.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o \
