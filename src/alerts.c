@@ -48,6 +48,11 @@ static void count_raised(struct engine *e, const struct alert *a)
                 e->counters.alerts_by_kind[a->kind]++;
 }
 
+struct alert *alerts_find(struct engine *e, const char *alert_id)
+{
+        return hashmap_get(e->alerts_by_id, alert_id);
+}
+
 /* An alert of household index hi by the token of its timer entry. */
 struct alert *alerts_by_serial(struct engine *e, size_t hi, uint32_t serial)
 {
@@ -106,9 +111,7 @@ static int load_one(const struct store_alert_row *row, void *userdata)
                           row->id, row->household, row->state);
                 return 0;
         }
-        a = calloc(1, sizeof(*a));
-        if (!a)
-                return -ENOMEM;
+        a = xcalloc(1, sizeof(*a));
         snprintf(a->id, sizeof(a->id), "%s", row->id);
         a->kind = alert_kind_from_string(row->kind);
         a->severity = alert_kind_default_severity(a->kind);
@@ -407,11 +410,8 @@ static struct alerts_slot *slot_add(struct alerts_change *c)
                         c->slots[i] = NULL;
                 c->cap_slots = cap;
         }
-        if (!c->slots[c->n_slots]) {
-                c->slots[c->n_slots] = calloc(1, sizeof(*s));
-                if (!c->slots[c->n_slots])
-                        return NULL;
-        }
+        if (!c->slots[c->n_slots])
+                c->slots[c->n_slots] = xcalloc(1, sizeof(*s));
         s = c->slots[c->n_slots++];
         *s = (struct alerts_slot){ 0 };
         return s;
@@ -543,8 +543,6 @@ static struct alerts_slot *slot_for(struct alerts_change *c, const struct alert 
         if (s)
                 return s;
         s = slot_add(c);
-        if (!s)
-                return NULL;
         s->live = (struct alert *)a;
         s->copy = *a;
         s->a = &s->copy;
@@ -555,8 +553,6 @@ struct alert *alerts_edit(struct alerts_change *c, const struct alert *a)
 {
         struct alerts_slot *s = slot_for(c, a);
 
-        if (!s)
-                return NULL;
         s->changed = true;
         return s->a;
 }
@@ -565,15 +561,8 @@ int alerts_new(struct engine *e, struct alerts_change *c, const struct alert_ini
                int64_t now_usec, struct alert **ret)
 {
         struct alerts_slot *s = slot_add(c);
-        struct alert *a;
+        struct alert *a = xcalloc(1, sizeof(*a));
 
-        if (!s)
-                return -ENOMEM;
-        a = calloc(1, sizeof(*a));
-        if (!a) {
-                c->n_slots--;
-                return -ENOMEM;
-        }
         a->kind = init->kind;
         a->severity = init->severity;
         a->state = ALERT_OPEN;
@@ -599,11 +588,8 @@ int alerts_tell(struct alerts_change *c, const struct alert *a, enum alerts_to t
                 const struct outgoing *o, const char *reason)
 {
         struct alerts_slot *s = slot_for(c, a);
-        struct alerts_op *op;
+        struct alerts_op *op = op_add(c, OP_TELL, s, reason);
 
-        if (!s)
-                return -ENOMEM;
-        op = op_add(c, OP_TELL, s, reason);
         op->to = to;
         op->o = *o;
         op->then = *s->a;
@@ -632,8 +618,6 @@ int alerts_upgrade(struct alerts_change *c, struct alert *a, enum alert_kind kin
                    enum severity severity, const char *reason)
 {
         a = alerts_edit(c, a);
-        if (!a)
-                return -ENOMEM;
         a->kind = kind;
         a->severity = severity;
         op_add(c, OP_UPGRADE, slot_of(c, a), reason);
@@ -645,8 +629,6 @@ int alerts_recovered(struct alerts_change *c, const struct alert *a, const char 
 {
         struct alerts_slot *s = slot_for(c, a);
 
-        if (!s)
-                return -ENOMEM;
         op_add(c, OP_RECOVERED, s, detail)->who = who;
         return 0;
 }
@@ -657,8 +639,6 @@ int alerts_resolve(struct alerts_change *c, const struct alert *a, const char *a
         struct alerts_slot *s = slot_for(c, a);
         struct alerts_op *op;
 
-        if (!s)
-                return -ENOMEM;
         s->resolved = true;
         op = op_add(c, OP_RESOLVE, s, note);
         op->who = actor;
@@ -716,8 +696,6 @@ int alerts_raise(struct engine *e, struct alerts_change *c, const struct househo
         if (found) {
                 /* A further occurrence joins a live alert: one episode, a count. */
                 a = alerts_edit(c, found);
-                if (!a)
-                        return -ENOMEM;
                 a->count++;
                 a->last_event_usec = event_usec;
                 *ret = a;
@@ -976,11 +954,6 @@ int alerts_escalate(struct engine *e, struct alert *live, int64_t now_usec)
                 goto retry;
         alerts_change_begin(c);
         a = alerts_edit(c, live);
-        if (!a) {
-                alerts_change_drop(c);
-                r = -ENOMEM;
-                goto retry;
-        }
         a->step_index = p.pos.step_index;
         a->round = p.pos.round;
         a->reminders = p.pos.reminders;

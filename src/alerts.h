@@ -70,6 +70,8 @@ void alerts_clear(struct engine *e);
 /* The reason stored with an alert ("" when none or unknown). */
 int alerts_stored_reason(struct engine *e, const char *alert_id, char *buf, size_t size);
 
+/* A live alert by its id, NULL when there is none. */
+struct alert *alerts_find(struct engine *e, const char *alert_id);
 /* An alert of household index hi by the token of its timer entry. */
 struct alert *alerts_by_serial(struct engine *e, size_t hi, uint32_t serial);
 /* Arms a's next escalation step or reminder (a has a household). */
@@ -96,7 +98,7 @@ bool alerts_next(struct engine *e, const struct alerts_change *c, size_t *i,
                  const struct alert **ret);
 /* Whether c raises a (rather than changing a live alert). */
 bool alerts_is_new(const struct alerts_change *c, const struct alert *a);
-/* a as c leaves it, to be changed: c's copy of a live alert. NULL when out of memory. */
+/* a as c leaves it, to be changed: c's copy of a live alert. */
 struct alert *alerts_edit(struct alerts_change *c, const struct alert *a);
 
 /* A new open alert, stored and linked when c is written and applied. */

@@ -460,12 +460,7 @@ int command_parse_fields(const struct config *c, enum command_verb verb,
                 else
                         v = numeric && is_number(buf, &d) ? cJSON_CreateNumber(d)
                                                           : cJSON_CreateString(buf);
-                if (!v || !cJSON_AddItemToObject(j, keys[i], v)) {
-                        cJSON_Delete(v);
-                        return -ENOMEM;
-                }
+                cJSON_AddItemToObject(j, keys[i], v);
         }
-        if (!j)
-                return -ENOMEM;
         return command_parse_json(c, verb, o, j, now_usec, ret);
 }

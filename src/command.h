@@ -127,7 +127,7 @@ int command_parse_payload(const struct config *c, enum command_verb verb,
  * (or does not fit). */
 typedef bool (*command_field_fn)(void *userdata, const char *key, char *buf, size_t size);
 /* The same from string fields: times and numbers are given as their decimal text, a list
- * of strings as one text, its entries separated by commas. Also -ENOMEM. */
+ * of strings as one text, its entries separated by commas. */
 int command_parse_fields(const struct config *c, enum command_verb verb,
                          const struct command_origin *o, command_field_fn get, void *userdata,
                          int64_t now_usec, struct command *ret);

@@ -53,6 +53,7 @@
 #include "store.h"
 #include "store/checkpoint.h"
 #include "sysalarm.h"
+#include "topic.h"
 #include "util.h"
 
 struct route {
@@ -367,12 +368,10 @@ static void add_route(const char *filter, const char *route, void *userdata)
         }
 }
 
-static void add_filter(struct routing *rt, const char *fmt, const char *prefix)
+static void add_filter(struct routing *rt, const char *filter)
 {
-        char buf[256];
-        snprintf(buf, sizeof(buf), fmt, prefix);
         GROW(rt->filters, rt->n_filters, rt->cap_filters);
-        rt->filters[rt->n_filters++] = xstrdup(buf);
+        rt->filters[rt->n_filters++] = xstrdup(filter);
 }
 
 /* The device routed through an id filter for topic, or NULL. */
@@ -437,12 +436,13 @@ static void build_routes(struct routing *rt, const struct config *c)
                 route_add_device(r, dev);
                 qsort(r->devices, r->n, sizeof(*r->devices), cmp_device_index);
         }
-        add_filter(rt, "%s/workers/+/ack", prefix);
-        add_filter(rt, "%s/workers/+/resolve", prefix);
-        add_filter(rt, "%s/workers/+/checkin", prefix);
-        add_filter(rt, "%s/workers/+/pass", prefix);
-        add_filter(rt, "%s/workers/+/reading", prefix); /* a medical round's reading */
-        add_filter(rt, "%s/households/+/report", prefix);
+        for (enum command_verb v = 0; v < _COMMAND_VERB_MAX; v++) {
+                char filter[256];
+                topic_format(filter, sizeof(filter), prefix,
+                             command_verb_by_household(v) ? TOPIC_HOUSEHOLDS : TOPIC_WORKERS, NULL,
+                             command_verb_to_string(v));
+                add_filter(rt, filter);
+        }
         log_info("routing: %zu device topics, %zu subscriptions",
                  hashmap_size(rt->routes) + rt->n_id_routes, rt->n_filters);
 }
@@ -541,25 +541,6 @@ static void handle_device_message(struct daemon *d, const struct route *rt,
 
 /* ---- worker commands ---- */
 
-int daemon_parse_actor_topic(const char *prefix, const char *topic, const char *kind, char *id,
-                             size_t id_size, const char **verb)
-{
-        size_t pl = strlen(prefix), kl = strlen(kind);
-        const char *p, *slash;
-
-        if (strncmp(topic, prefix, pl) != 0 || topic[pl] != '/' ||
-            strncmp(topic + pl + 1, kind, kl) != 0 || topic[pl + 1 + kl] != '/')
-                return -EINVAL;
-        p = topic + pl + 1 + kl + 1;
-        slash = strchr(p, '/');
-        if (!slash || slash == p || (size_t)(slash - p) >= id_size || strchr(slash + 1, '/'))
-                return -EINVAL;
-        memcpy(id, p, (size_t)(slash - p));
-        id[slash - p] = 0;
-        *verb = slash + 1;
-        return 0;
-}
-
 /* Publishes *payload (taken) on topic after the open transaction commits, or now when none
  * is open. */
 static void reply_after_commit(struct daemon *d, const char *topic, char **payload)
@@ -571,9 +552,7 @@ static void reply_after_commit(struct daemon *d, const char *topic, char **paylo
                 mqtt_publish(d->mqtt, topic, *payload, strlen(*payload), 1, false, NULL);
                 return;
         }
-        r = malloc(sizeof(*r) + n);
-        if (!r)
-                abort();
+        r = xmalloc(sizeof(*r) + n);
         r->next = NULL;
         r->payload = *payload;
         *payload = NULL;
@@ -608,9 +587,9 @@ static void replies_drop(struct daemon *d)
         d->replies_tail = NULL;
 }
 
-/* Answers a command on <prefix>/<kind>/<id>/result ("workers" or "households"). */
-static void reply_on(struct daemon *d, const char *kind, const char *id, const char *request_id,
-                     bool ok, const char *error)
+/* Answers a command on <prefix>/<family>/<id>/result (workers or households). */
+static void reply_on(struct daemon *d, enum topic_family kind, const char *id,
+                     const char *request_id, bool ok, const char *error)
 {
         _cleanup_json_ cJSON *j = cJSON_CreateObject();
         _cleanup_free_ char *payload = NULL;
@@ -626,7 +605,7 @@ static void reply_on(struct daemon *d, const char *kind, const char *id, const c
         else
                 cJSON_AddNullToObject(j, "error");
         payload = cJSON_PrintUnformatted(j);
-        snprintf(topic, sizeof(topic), "%s/%s/%s/result", d->config->mqtt.topic_prefix, kind, id);
+        topic_format(topic, sizeof(topic), d->config->mqtt.topic_prefix, kind, id, TOPIC_RESULT);
         if (payload)
                 reply_after_commit(d, topic, &payload);
 }
@@ -637,10 +616,10 @@ static void reply_on(struct daemon *d, const char *kind, const char *id, const c
  * the topic names (the broker's ACLs decide who may publish there), the channel is "mqtt"
  * whatever the payload says. Validated by command.h like every other front door, carried
  * out by the engine, answered on <prefix>/<kind>/<id>/result. */
-static void handle_command(struct daemon *d, const char *kind, const char *id,
+static void handle_command(struct daemon *d, enum topic_family kind, const char *id,
                            const char *verb_name, const struct mosquitto_message *msg, int64_t now)
 {
-        bool by_household = strcmp(kind, "households") == 0;
+        bool by_household = kind == TOPIC_HOUSEHOLDS;
         struct command_origin o = { .channel = CHANNEL_MQTT };
         struct command cmd;
         enum command_verb verb;
@@ -721,13 +700,12 @@ static void dispatch_message(struct daemon *d, const struct mosquitto_message *m
                                      now_monotonic_usec() - t0);
                 return;
         }
-        if (daemon_parse_actor_topic(prefix, msg->topic, "workers", id, sizeof(id), &verb) == 0) {
-                handle_command(d, "workers", id, verb, msg, now);
+        if (topic_parse(prefix, msg->topic, TOPIC_WORKERS, id, sizeof(id), &verb) == 0) {
+                handle_command(d, TOPIC_WORKERS, id, verb, msg, now);
                 return;
         }
-        if (daemon_parse_actor_topic(prefix, msg->topic, "households", id, sizeof(id), &verb) ==
-            0) {
-                handle_command(d, "households", id, verb, msg, now);
+        if (topic_parse(prefix, msg->topic, TOPIC_HOUSEHOLDS, id, sizeof(id), &verb) == 0) {
+                handle_command(d, TOPIC_HOUSEHOLDS, id, verb, msg, now);
                 return;
         }
         d->n_unknown++;
@@ -758,10 +736,8 @@ static void dispatch_message(struct daemon *d, const struct mosquitto_message *m
 static struct held_msg *msg_copy(const struct mosquitto_message *msg, int64_t now)
 {
         size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
-        struct held_msg *h = malloc(sizeof(*h) + len + 1);
+        struct held_msg *h = xmalloc(sizeof(*h) + len + 1);
 
-        if (!h)
-                abort();
         *h = (struct held_msg){ .recv_usec = now,
                                 .payloadlen = (int)len,
                                 .mid = msg->qos > 0 ? msg->mid : 0,
@@ -946,13 +922,9 @@ static void alarm_drop(struct daemon *d)
 static int alarm_publish(struct daemon *d, const char *topic, char *payload)
 {
         size_t n = strlen(topic) + 1;
-        struct alarm_msg *a = malloc(sizeof(*a) + n);
+        struct alarm_msg *a = xmalloc(sizeof(*a) + n);
         int r;
 
-        if (!a) {
-                free(payload);
-                return -ENOMEM;
-        }
         a->payload = payload;
         memcpy(a->topic, topic, n);
         a->next = d->alarms;
@@ -960,9 +932,7 @@ static int alarm_publish(struct daemon *d, const char *topic, char *payload)
         if (d->alarm)
                 return 0;
         struct mqtt_config cfg = d->config->mqtt;
-        _cleanup_free_ char *id = NULL;
-        if (asprintf(&id, "%s-alarm", cfg.client_id) < 0)
-                return -ENOMEM;
+        _cleanup_free_ char *id = xasprintf("%s-alarm", cfg.client_id);
         cfg.client_id = id;
         r = mqtt_new(d->event, &cfg, d->password,
                      &(struct mqtt_callbacks){ .on_connect = alarm_on_connect }, d, &d->alarm);
@@ -996,10 +966,11 @@ static int send_direct(void *userdata, const struct notify_message *m, const cha
         if (!m->worker)
                 return 0;
         payload = notify_message_format(m, NOTIFY_FORMAT_PERSON);
-        if (!payload)
-                return -ENOMEM;
-        snprintf(topic, sizeof(topic), "%s/workers/%s/notify", d->config->mqtt.topic_prefix,
-                 m->worker);
+        if (topic_format(topic, sizeof(topic), d->config->mqtt.topic_prefix, TOPIC_WORKERS,
+                         m->worker, TOPIC_NOTIFY) < 0) {
+                free(payload);
+                return -EINVAL;
+        }
         return alarm_publish(d, topic, payload);
 }
 
@@ -1384,8 +1355,8 @@ static void check_secret(const struct config *c, struct config_diag *diag, const
                 _cleanup_free_ char *cred = NULL;
 
                 /* The credential, when there is one, is what was read. */
-                if (creds && credential && asprintf(&cred, "%s/%s", creds, credential) >= 0 &&
-                    access(cred, F_OK) == 0)
+                if (creds && credential &&
+                    access(cred = xasprintf("%s/%s", creds, credential), F_OK) == 0)
                         config_diag_error(diag, "doorwatch.json", key,
                                           "cannot read the systemd credential %s: %s", cred,
                                           strerror(-r));
@@ -1448,11 +1419,7 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         _cleanup_secret_ char *password = NULL;
         int r;
 
-        d = calloc(1, sizeof(*d));
-        if (!d) {
-                config_free(cfg);
-                return -ENOMEM;
-        }
+        d = xcalloc(1, sizeof(*d));
         d->config = cfg;
         d->rl_invalid = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
         d->rl_unknown = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 10);

@@ -24,8 +24,7 @@
 
 #include "adapter.h"
 #include "hashmap.h"
-#include "mqtt.h"
-#include "secret.h"
+#include "mqtt_session.h"
 #include "util.h"
 
 #define VERIFY_MAX_SEQ 32
@@ -236,10 +235,8 @@ static void verify_add_route(const char *filter, const char *route, void *userda
 
 int verify_new(const struct config *c, const struct device *d, struct verify **ret)
 {
-        struct verify *v = calloc(1, sizeof(*v));
+        struct verify *v = xcalloc(1, sizeof(*v));
 
-        if (!v)
-                return -ENOMEM;
         v->config = c;
         v->device = d;
         v->st.battery_percent = -1;
@@ -837,10 +834,8 @@ static void add_filter(struct discover *ds, const char *fmt, const char *arg)
 
 int discover_new(const struct config *c, struct discover **ret)
 {
-        struct discover *ds = calloc(1, sizeof(*ds));
+        struct discover *ds = xcalloc(1, sizeof(*ds));
 
-        if (!ds)
-                return -ENOMEM;
         ds->config = c;
         ds->routes = hashmap_new(c->n_devices * 4 + 16);
         for (size_t i = 0; i < c->n_devices; i++) {
@@ -1268,32 +1263,10 @@ void discover_feed(struct discover *ds, const char *topic, const void *payload, 
 struct session {
         struct mosquitto *m;
         int pending_subacks;
-        bool connected, failed;
-        char refusal[160], lib_error[256]; /* why connecting failed */
         void (*on_message)(struct session *s, const struct mosquitto_message *msg);
         void (*on_poll)(struct session *s); /* after each loop iteration */
         void *userdata;
 };
-
-static void session_on_connect(struct mosquitto *m, void *ud, int rc)
-{
-        struct session *s = ud;
-
-        if (rc == 0)
-                s->connected = true;
-        else {
-                s->failed = true;
-                snprintf(s->refusal, sizeof(s->refusal), "%s", mosquitto_connack_string(rc));
-        }
-}
-
-static void session_on_log(struct mosquitto *m, void *ud, int level, const char *str)
-{
-        struct session *s = ud;
-
-        if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
-                snprintf(s->lib_error, sizeof(s->lib_error), "%s", str);
-}
 
 static void session_on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const int *qos)
 {
@@ -1314,39 +1287,15 @@ static void session_on_message(struct mosquitto *m, void *ud, const struct mosqu
 static int session_open(struct session *s, const struct config *c, char *const *filters,
                         size_t n_filters)
 {
-        const struct mqtt_config *mc = &c->mqtt;
-        _cleanup_secret_ char *password = NULL;
-        int rc;
+        char why[256];
 
-        mosquitto_lib_init();
-        s->m = mosquitto_new(NULL, true, s);
-        if (!s->m)
+        if (mqtt_session_connect(&c->mqtt, c->dir, NULL, s, 10 * USEC_PER_SEC, &s->m, why,
+                                 sizeof(why)) != 0) {
+                fprintf(stderr, "doorwatchctl: %s\n", why);
                 return -1;
-        mosquitto_connect_callback_set(s->m, session_on_connect);
-        mosquitto_log_callback_set(s->m, session_on_log);
+        }
         mosquitto_subscribe_callback_set(s->m, session_on_subscribe);
         mosquitto_message_callback_set(s->m, session_on_message);
-        if (mc->username) {
-                if (secret_read(c, "mqtt.password", mc->password_file, &password) < 0) {
-                        fprintf(stderr, "doorwatchctl: cannot read the MQTT password\n");
-                        return -1;
-                }
-                mosquitto_username_pw_set(s->m, mc->username, password);
-        }
-        if (mc->ca_file)
-                mosquitto_tls_set(s->m, mc->ca_file, NULL, mc->cert_file, mc->key_file, NULL);
-        rc = mosquitto_connect(s->m, mc->host, mc->port, 30);
-        for (int i = 0; rc == MOSQ_ERR_SUCCESS && i < 100 && !s->connected && !s->failed; i++)
-                rc = mosquitto_loop(s->m, 100, 1);
-        if (rc != MOSQ_ERR_SUCCESS || !s->connected) {
-                char why[512];
-
-                mqtt_describe_failure(mc, rc != MOSQ_ERR_SUCCESS ? rc : MOSQ_ERR_CONN_REFUSED,
-                                      s->refusal, s->lib_error, why, sizeof(why));
-                fprintf(stderr, "doorwatchctl: cannot reach the broker %s:%d: %s\n", mc->host,
-                        mc->port, why);
-                return -1;
-        }
         for (size_t i = 0; i < n_filters; i++)
                 if (mosquitto_subscribe(s->m, NULL, filters[i], 1) == MOSQ_ERR_SUCCESS)
                         s->pending_subacks++;
@@ -1358,12 +1307,7 @@ static int session_open(struct session *s, const struct config *c, char *const *
 
 static void session_close(struct session *s)
 {
-        if (!s->m)
-                return;
-        mosquitto_disconnect(s->m);
-        mosquitto_destroy(s->m);
-        s->m = NULL;
-        mosquitto_lib_cleanup();
+        s->m = mqtt_session_close(s->m);
 }
 
 /* Runs the loop until deadline (monotonic) or *stop. */

@@ -96,16 +96,13 @@ struct engine {
         struct engine_change change;
 };
 
-/* Drops stale timer entries when the heap has grown by a quarter since the last time. */
-void engine_compact_timers(struct engine *e);
-
 /* fanout_queue() for writes that change memory as they go (the commands): the rows are
  * counted and the outbox marked at once. */
 int engine_fanout(struct engine *e, const struct outgoing *o, const struct recipient *rcpt,
                   size_t n_rcpt, int64_t now_usec);
 
 /* Starts e->change for household h and device d (either may be NULL): copies of their
- * state to decide on. Returns 0 or -ENOMEM. */
+ * state to decide on. Returns 0. */
 int engine_change_begin(struct engine *e, const struct household *h, const struct device *d);
 /* Drops e->change after a failed write (the savepoint is the caller's). */
 void engine_change_drop(struct engine *e);

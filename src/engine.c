@@ -21,7 +21,8 @@
  *
  * The modules: alerts.c (the alert core), fanout.c (notification rows), observation.c
  * (the rules' verdicts and deadlines), devhealth.c (device health), sysalarm.c (the
- * system's own alarms), reload.c (SIGHUP), retention.c (purging ended households). */
+ * system's own alarms), reload.c (SIGHUP), retention.c (purging ended households), timers.c
+ * (the timer heap kept small). */
 #include "engine.h"
 
 #include <errno.h>
@@ -43,19 +44,13 @@
 
 int engine_new(const struct config *c, struct store *s, struct engine **ret)
 {
-        struct engine *e = calloc(1, sizeof(*e));
-        if (!e)
-                return -ENOMEM;
+        struct engine *e = xcalloc(1, sizeof(*e));
         e->config = c;
         e->store = s;
         e->fanout = (struct fanout){ .config = c, .store = s };
-        e->households = calloc(c->n_households ? c->n_households : 1, sizeof(*e->households));
-        e->devices = calloc(c->n_devices ? c->n_devices : 1, sizeof(*e->devices));
-        e->debounce = calloc(c->n_devices ? c->n_devices : 1, sizeof(*e->debounce));
-        if (!e->households || !e->devices || !e->debounce) {
-                engine_free(e);
-                return -ENOMEM;
-        }
+        e->households = xcalloc(c->n_households ? c->n_households : 1, sizeof(*e->households));
+        e->devices = xcalloc(c->n_devices ? c->n_devices : 1, sizeof(*e->devices));
+        e->debounce = xcalloc(c->n_devices ? c->n_devices : 1, sizeof(*e->debounce));
         for (size_t i = 0; i < c->n_devices; i++)
                 e->devices[i].battery_percent = -1;
         e->alerts_by_id = hashmap_new(64);
@@ -116,7 +111,7 @@ bool engine_take_outbox_dirty(struct engine *e)
 
 struct alert *engine_find_alert(struct engine *e, const char *alert_id)
 {
-        return hashmap_get(e->alerts_by_id, alert_id);
+        return alerts_find(e, alert_id);
 }
 
 void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata)
@@ -476,11 +471,8 @@ static int queue_ack_notices(struct engine *e, const struct alert *a, const stru
         int r;
 
         r = store_foreach_notified_worker(e->store, a->id, notified_cb, &nt);
-        if (r >= 0 && nt.n > 0) {
-                rcpt = calloc(nt.n, sizeof(*rcpt));
-                if (!rcpt)
-                        r = -ENOMEM;
-        }
+        if (r >= 0 && nt.n > 0)
+                rcpt = xcalloc(nt.n, sizeof(*rcpt));
         for (size_t i = 0; i < nt.n && r >= 0; i++) {
                 const struct worker *to = nt.v[i];
                 rcpt[i] = (struct recipient){ to, role_to_string(to->role) };
@@ -591,35 +583,6 @@ size_t engine_open_alerts(const struct engine *e)
         while (hashmap_iterate(e->alerts_by_id, &i, &key, &value))
                 n += ((const struct alert *)value)->state == ALERT_OPEN;
         return n;
-}
-
-/* Whether a timer entry can still fire (see engine_tick): a rules entry whose token is
- * current, an escalation entry whose alert is live, every observation end. */
-static bool timer_live(const struct timerq_entry *t, void *userdata)
-{
-        struct engine *e = userdata;
-
-        switch (t->type) {
-        case TIMER_RULES:
-                return e->households[t->index].timer_token == t->token;
-        case TIMER_ESCALATION:
-                return alerts_by_serial(e, t->index, t->token);
-        default:
-                return true;
-        }
-}
-
-/* Lazy deletion leaves a stale entry each time a household's deadline moves (every
- * opening arms held_open): drop them whenever the heap has grown by a quarter since the
- * last time, so it stays within 125% of what is armed (memory flat under constant load).
- * A city arms 300,000 entries and more (a staleness check per device), so doubling first
- * would hold as many stale ones; a pass is O(n), once per n/4 pushes. */
-void engine_compact_timers(struct engine *e)
-{
-        if (e->timers.n < 1024 || e->timers.n < e->timers_compacted + e->timers_compacted / 4)
-                return;
-        timerq_compact(&e->timers, timer_live, e);
-        e->timers_compacted = e->timers.n;
 }
 
 /* ---- commands ---- */

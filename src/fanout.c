@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "escalation.h"
 #include "notify/notify.h"
 #include "store.h"
+#include "topic.h"
 #include "util.h"
 
 static const char *step_label(enum escalation_step step)
@@ -98,18 +100,14 @@ static int mark_escalation(const struct outgoing *o, char **text)
 {
         const struct alert *a = o->a;
         char *marked;
-        int r;
 
         if (o->reminder > 0)
-                r = asprintf(&marked, "【第%d次提醒·仍无人确认】%s", o->reminder,
-                             *text ? *text : "");
+                marked = xasprintf("【第%d次提醒·仍无人确认】%s", o->reminder, *text ? *text : "");
         else if (str_eq(o->row_kind, "alert") && (a->round > 1 || a->step_index > 0))
-                r = asprintf(&marked, "【无人确认，已升级·第%d轮·%s】%s", a->round,
-                             step_label(o->step_value), *text ? *text : "");
+                marked = xasprintf("【无人确认，已升级·第%d轮·%s】%s", a->round,
+                                   step_label(o->step_value), *text ? *text : "");
         else
                 return 0;
-        if (r < 0)
-                return -ENOMEM;
         free(*text);
         *text = marked;
         return 0;
@@ -144,8 +142,6 @@ static int insert_message(struct fanout *f, const struct outgoing *o, struct not
                         return r;
         }
         m->notification_id = id;
-        if (!t)
-                return -ENOMEM;
         if (template_kind_known(m->kind)) {
                 r = notify_render_text(t, m, 0, &text);
                 if (r < 0)
@@ -163,8 +159,6 @@ static int insert_message(struct fanout *f, const struct outgoing *o, struct not
                 return 0;
         }
         payload = notify_message_format(m, NOTIFY_FORMAT_OUTBOX);
-        if (!payload)
-                return -ENOMEM;
         r = store_insert_notification(f->store, &(struct store_notification){
                                                     .id = id,
                                                     .alert_id = o->a->id,
@@ -207,8 +201,8 @@ static int queue_person(struct fanout *f, const struct outgoing *o, const struct
                 return 0;
         if (o->skip_mqtt && channel_is_mqtt(f, n, channel))
                 return 0;
-        snprintf(topic, sizeof(topic), "%s/workers/%s/ack", f->config->mqtt.topic_prefix,
-                 rc->worker->id);
+        topic_format(topic, sizeof(topic), f->config->mqtt.topic_prefix, TOPIC_WORKERS,
+                     rc->worker->id, command_verb_to_string(COMMAND_ACK));
         message_init(o, &m);
         m.role = rc->role;
         m.worker = rc->worker->id;
@@ -247,9 +241,7 @@ static int queue_rounds(struct fanout *f, const struct outgoing *o, const struct
 
         if (!f->notify)
                 return 0;
-        list = calloc(n_rcpt ? n_rcpt : 1, sizeof(*list));
-        if (!list)
-                return -ENOMEM;
+        list = xcalloc(n_rcpt ? n_rcpt : 1, sizeof(*list));
         for (size_t i = 0; i < n_rcpt; i++)
                 if (!listed_before(rcpt, i))
                         list[n_list++] = recipient_of(&rcpt[i]);

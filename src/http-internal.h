@@ -62,7 +62,7 @@ struct http_response {
         int retry_after_sec;
 };
 
-/* ---- helpers (http.c) ---- */
+/* ---- reading requests, writing responses (http_message.c) ---- */
 
 const char *http_query(const struct http_request *rq, const char *key);
 const char *http_header(const struct http_request *rq, const char *key);
@@ -90,9 +90,9 @@ struct http_page {
         char *buf;
         size_t len;
 };
-/* Starts a page titled title (escaped); false when out of memory. */
-bool http_page_begin(struct http_page *p, const char *title);
-/* Ends it into rs with the status (500 when out of memory). */
+/* Starts a page titled title (escaped). */
+void http_page_begin(struct http_page *p, const char *title);
+/* Ends it into rs with the status. */
 void http_page_end(struct http_page *p, struct http_response *rs, unsigned status);
 /* A page that only says what happened: a headline of class cls ("ok", "bad", "done"). */
 void http_message_page(struct http_response *rs, unsigned status, const char *cls,
@@ -118,7 +118,9 @@ bool http_static(struct http_request *rq, struct http_response *rs);
 const char *http_kind_zh(const char *kind);
 const char *http_state_zh(const char *state);
 
-/* The current generation of a household's resident links (0 when never revoked). */
+/* The current generation of a household's resident links (0 when never revoked): the
+ * store's counter RESIDENT_SEQ_PREFIX + the household's id (the API's revoke bumps it). */
+#define RESIDENT_SEQ_PREFIX "resident-link:"
 int http_resident_generation(struct http *h, const char *household, uint64_t *ret);
 
 /* http_worker.c: a worker's own page (/w/<token>: GET shows, POST acts) and the API route

@@ -36,7 +36,6 @@ static struct ratelimit rl_log = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
 #define HOUSEHOLDS_MAX      5000
 #define BODY_MAX_DEPTH      4
 #define OUTBOX_STUCK_USEC   (5 * USEC_PER_MIN)
-#define RESIDENT_SEQ_PREFIX "resident-link:"
 
 static double usec_to_sec(int64_t usec)
 {
@@ -555,18 +554,6 @@ static void list_households(struct http_request *rq, struct http_response *rs)
         http_json(rs, 200, j);
 }
 
-int http_resident_generation(struct http *h, const char *household, uint64_t *ret)
-{
-        char name[TOKEN_ID_MAX + sizeof(RESIDENT_SEQ_PREFIX)];
-        int64_t v = 0;
-        int r;
-
-        snprintf(name, sizeof(name), RESIDENT_SEQ_PREFIX "%s", household);
-        r = store_seq_get(h->deps.store, name, &v);
-        *ret = v > 0 ? (uint64_t)v : 0;
-        return r;
-}
-
 /* POST /api/v1/households/{id}/resident-link {"revoke": bool}: the household's current
  * resident link, after revoking every earlier one when asked. */
 static void resident_link(struct http_request *rq, struct http_response *rs,
@@ -759,12 +746,8 @@ static void text(struct http_response *rs, unsigned status, const char *fmt, ...
 
         va_start(ap, fmt);
         if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+                abort(); /* only out of memory */
         va_end(ap);
-        if (!s) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
         http_set_body(rs, status, "text/plain", s, strlen(s));
 }
 
@@ -831,10 +814,8 @@ void http_metrics_handle(struct http_request *rq, struct http_response *rs)
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
 
-        if (!f) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        if (!f) /* only out of memory */
+                abort();
         metrics_write(h->deps.metrics, f);
 
         metrics_write_header(f, "doorwatch_events_duplicate_total", "counter",
@@ -891,10 +872,7 @@ void http_metrics_handle(struct http_request *rq, struct http_response *rs)
         fprintf(f, "doorwatch_households %zu\n", h->deps.config->n_households);
         metrics_write_header(f, "doorwatch_devices", "gauge", "Devices configured.");
         fprintf(f, "doorwatch_devices %zu\n", h->deps.config->n_devices);
-        if (fclose(f) != 0 || !buf) {
-                free(buf);
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        if (fclose(f) != 0) /* a memory stream: only out of memory */
+                abort();
         http_set_body(rs, 200, "text/plain; version=0.0.4", buf, len);
 }

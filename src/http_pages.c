@@ -69,13 +69,13 @@ static const char *reason_zh(const char *reason)
 
 /* ---- page frame ---- */
 
-bool http_page_begin(struct http_page *p, const char *title)
+void http_page_begin(struct http_page *p, const char *title)
 {
         p->buf = NULL;
         p->len = 0;
         p->f = open_memstream(&p->buf, &p->len);
-        if (!p->f)
-                return false;
+        if (!p->f) /* only out of memory */
+                abort();
         fputs("<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\n"
               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
               "<meta name=\"robots\" content=\"noindex, nofollow\">\n<title>",
@@ -85,17 +85,13 @@ bool http_page_begin(struct http_page *p, const char *title)
               "<link rel=\"stylesheet\" href=\"../style.css\">\n</head>\n"
               "<body><main class=\"card\">\n",
               p->f);
-        return true;
 }
 
 void http_page_end(struct http_page *p, struct http_response *rs, unsigned status)
 {
         fputs("</main></body></html>\n", p->f);
-        if (fclose(p->f) != 0 || !p->buf) {
-                free(p->buf);
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        if (fclose(p->f) != 0) /* a memory stream: only out of memory */
+                abort();
         http_set_body(rs, status, "text/html", p->buf, p->len);
 }
 
@@ -105,10 +101,7 @@ void http_message_page(struct http_response *rs, unsigned status, const char *cl
 {
         struct http_page p;
 
-        if (!http_page_begin(&p, title)) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        http_page_begin(&p, title);
         fprintf(p.f, "<h1 class=\"%s\">", cls);
         html_puts(p.f, title);
         fputs("</h1>\n<p>", p.f);
@@ -178,10 +171,7 @@ static void alert_page(struct http *h, struct http_response *rs, unsigned status
         char t[32], line[256];
         struct http_page p;
 
-        if (!http_page_begin(&p, "居家观察告警")) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        http_page_begin(&p, "居家观察告警");
         fprintf(p.f, "<h1 class=\"%s\">", headline_class);
         html_puts(p.f, headline);
         fputs("</h1>\n", p.f);
@@ -320,6 +310,18 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
 
 /* ---- resident pre-report links ---- */
 
+int http_resident_generation(struct http *h, const char *household, uint64_t *ret)
+{
+        char name[TOKEN_ID_MAX + sizeof(RESIDENT_SEQ_PREFIX)];
+        int64_t v = 0;
+        int r;
+
+        snprintf(name, sizeof(name), RESIDENT_SEQ_PREFIX "%s", household);
+        r = store_seq_get(h->deps.store, name, &v);
+        *ret = v > 0 ? (uint64_t)v : 0;
+        return r;
+}
+
 /* The resident form's fields (command_field_fn): only the reason, one of the buttons'. */
 static bool resident_field(void *userdata, const char *key, char *buf, size_t size)
 {
@@ -332,10 +334,7 @@ static void resident_form(struct http_response *rs, const struct household *hh)
         static const char *const reasons[] = { "garbage", "delivery", "other" };
         struct http_page p;
 
-        if (!http_page_begin(&p, "开门报备")) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        http_page_begin(&p, "开门报备");
         fputs("<h1 class=\"alert\">开门报备</h1>\n<p class=\"address\">", p.f);
         html_puts(p.f, hh->address);
         fputs("</p>\n<p>需要开门时，请先选择原因并提交，再开门。报备后的开门不会惊动值班人员"

@@ -331,15 +331,15 @@ static int alert_card(const struct store_alert_row *a, void *userdata)
         fputs("</dl>\n", f);
         if (str_eq(a->state, "open")) {
                 if (!form_begin(o->h, f, o->w, o->now, "ack", "ack")) {
-                        o->failed = true;
-                        return -ENOMEM;
+                        o->failed = true; /* no nonce: no random bytes, or no key */
+                        return -EIO;
                 }
                 hidden(f, "alert_id", a->id);
                 fputs("<button type=\"submit\">确认收到，我来处理</button>\n</form>\n", f);
         }
         if (!form_begin(o->h, f, o->w, o->now, "resolve", "resolve")) {
                 o->failed = true;
-                return -ENOMEM;
+                return -EIO;
         }
         hidden(f, "alert_id", a->id);
         fputs("<label>处理情况（必填）<textarea name=\"note\" rows=\"2\" maxlength=\"1000\" "
@@ -505,10 +505,7 @@ static void worker_page(struct http *h, struct http_response *rs, const struct w
         size_t rounds_len = 0;
         FILE *rf;
 
-        if (!http_page_begin(&p, "我的工作页面")) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        http_page_begin(&p, "我的工作页面");
         ao.f = p.f;
         fputs("<h1 class=\"done\">我的工作页面</h1>\n<p class=\"who\">", p.f);
         html_puts(p.f, w->name ? w->name : w->id);
@@ -644,10 +641,7 @@ static void result_page(struct http_response *rs, int status, const char *text)
         struct http_page p;
         bool ok = status == 200;
 
-        if (!http_page_begin(&p, ok ? "已完成" : "未完成")) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        http_page_begin(&p, ok ? "已完成" : "未完成");
         fprintf(p.f, "<h1 class=\"%s\">%s</h1>\n<p id=\"result\">", ok ? "ok" : "bad",
                 ok ? "已完成" : "未完成");
         html_puts(p.f, text);

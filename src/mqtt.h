@@ -18,6 +18,10 @@
 
 struct mqtt;
 
+enum {
+        MQTT_E_NOT_CONNECTED = 1, /* mqtt_publish(): no connection to the broker now */
+};
+
 struct mqtt_callbacks {
         void (*on_connect)(struct mqtt *m, bool session_present, void *userdata);
         void (*on_disconnect)(struct mqtt *m, void *userdata);
@@ -55,6 +59,8 @@ void mqtt_pause_output(struct mqtt *m, bool pause);
 /* While paused, nothing is read from the broker once connected (the kernel's socket buffer
  * and then the broker keep what it sends; a keepalive may expire meanwhile). */
 void mqtt_pause_input(struct mqtt *m, bool pause);
+/* Queues a message. Returns 0, MQTT_E_NOT_CONNECTED (nothing queued: a QoS 1 message
+ * waits for the connection only once it was queued), or -EIO (logged). */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
                  bool retain, int *ret_mid);
 bool mqtt_connected(const struct mqtt *m);

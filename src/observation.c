@@ -21,6 +21,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "store.h"
+#include "timers.h"
 #include "util.h"
 
 /* A camera saw a person leave near an unexpected opening: its alert (open, or acked within
@@ -44,8 +45,6 @@ static int upgrade_to_person_left(struct engine *e, struct alerts_change *c,
                 return r;
         }
         a = alerts_edit(c, found);
-        if (!a)
-                return -ENOMEM;
         *ret = a;
         a->count++;
         if (event_usec > a->last_event_usec)
@@ -216,7 +215,7 @@ static void schedule_household(struct engine *e, const struct household *h)
         st->timer_usec = wall;
         st->timer_token++;
         timerq_push(&e->timers, wall, TIMER_RULES, h->index, st->timer_token);
-        engine_compact_timers(e);
+        timers_compact(e);
 }
 
 /* Stores what changed in st, h's rule state (passes, the JSON state), and notes in st what
@@ -250,9 +249,9 @@ static int write_state(struct engine *e, const struct household *h, struct house
         jsonw_init(&w, buf, sizeof(buf));
         rules_state_format(st, &w);
         json = jsonw_text(&w);
-        if (!json) {
+        if (!json) { /* nested beyond JSONW_MAX_DEPTH: a bug */
                 jsonw_done(&w);
-                return -ENOMEM;
+                return -EINVAL;
         }
         hash = hash_str(json);
         if (hash != st->saved_hash) {
@@ -349,6 +348,28 @@ int observation_persist(struct engine *e, const struct household *h, int64_t eve
         return 0;
 }
 
+/* A change of h's rule state and its alerts, without a device: a deadline, a reading (the
+ * event path, engine_change_begin(), adds the device's debounce memory and health). */
+static int change_begin(struct engine *e, const struct household *h)
+{
+        alerts_change_begin(&e->change.alerts);
+        return observation_begin(e, &e->change, h, NULL);
+}
+
+static void change_drop(struct engine *e)
+{
+        alerts_change_drop(&e->change.alerts);
+        e->change.h = NULL;
+}
+
+static void change_apply(struct engine *e)
+{
+        /* The rule state first: its swap carries the household's list of alerts, which
+         * alerts_apply() then changes. */
+        observation_apply(e, &e->change);
+        alerts_apply(e, &e->change.alerts);
+}
+
 /* Decides ch (set up for h), writes it under a savepoint (with the rule state when
  * write_rules) and applies it; on failure nothing of it is in the database or memory. */
 static int finish(struct engine *e, int64_t event_usec, int64_t now_usec, bool write_rules)
@@ -371,22 +392,22 @@ static int finish(struct engine *e, int64_t event_usec, int64_t now_usec, bool w
                         store_rollback_to(e->store);
         }
         if (r < 0) {
-                engine_change_drop(e);
+                change_drop(e);
                 return r;
         }
-        engine_change_apply(e);
+        change_apply(e);
         return 0;
 }
 
 int observation_settle(struct engine *e, const struct household *h, int64_t until_usec,
                        int64_t now_usec)
 {
-        int r = engine_change_begin(e, h, NULL);
+        int r = change_begin(e, h);
 
         if (r == 0)
                 r = settle(e, &e->change, until_usec, now_usec);
         if (r < 0) {
-                engine_change_drop(e);
+                change_drop(e);
                 return r;
         }
         return finish(e, until_usec, now_usec, false);
@@ -401,11 +422,11 @@ int observation_timer(struct engine *e, const struct household *h, uint32_t toke
         if (token != st->timer_token)
                 return 0; /* stale: the state changed since it was armed */
         st->timer_usec = 0;
-        r = engine_change_begin(e, h, NULL);
+        r = change_begin(e, h);
         if (r == 0)
                 r = settle(e, &e->change, until, now_usec);
         if (r < 0)
-                engine_change_drop(e);
+                change_drop(e);
         else
                 r = finish(e, until, now_usec, true);
         if (r < 0) {
@@ -437,7 +458,7 @@ static int end_once(struct engine *e, const struct household *h, int64_t now_use
 
         if (e->households[h->index].observation_noticed || now_usec < h->obs_end_usec)
                 return 0;
-        r = engine_change_begin(e, h, NULL);
+        r = change_begin(e, h);
         for (a = e->households[h->index].alerts; a && r == 0; a = a->next, resolved++)
                 r = alerts_resolve(&ch->alerts, a, "system", CHANNEL_SYSTEM, "observation ended");
         ch->st.observation_noticed = true;
@@ -449,7 +470,7 @@ static int end_once(struct engine *e, const struct household *h, int64_t now_use
                                     &a);
         }
         if (r < 0) {
-                engine_change_drop(e);
+                change_drop(e);
                 return r;
         }
         r = finish(e, h->obs_end_usec, now_usec, false);
@@ -514,7 +535,7 @@ static int load_pass(const struct store_pass *p, void *userdata)
                 return 0;
         }
         rules_copy_text(rp.reason, sizeof(rp.reason), p->reason);
-        return rules_add_pass(st, &rp); /* room was checked: only -ENOMEM */
+        return rules_add_pass(st, &rp); /* room was checked: cannot fail */
 }
 
 static int mark_noticed(const char *household, void *userdata)
@@ -679,12 +700,9 @@ int observation_reading(struct engine *e, const struct command *cmd, const char 
 
         for (size_t i = 0; i < cmd->n_symptoms; i++) {
                 symptoms[i] = cmd->symptoms[i];
-                if (sym)
-                        cJSON_AddItemToArray(sym, cJSON_CreateString(cmd->symptoms[i]));
+                cJSON_AddItemToArray(sym, cJSON_CreateString(cmd->symptoms[i]));
         }
-        sym_text = sym ? cJSON_PrintUnformatted(sym) : NULL;
-        if (!sym_text)
-                return -ENOMEM;
+        sym_text = cJSON_PrintUnformatted(sym);
         r = store_begin(e->store);
         if (r == 0)
                 r = observation_settle(e, h, at, now);
@@ -695,9 +713,9 @@ int observation_reading(struct engine *e, const struct command *cmd, const char 
                          "or team)";
                 return refuse_reading(e, cmd, *error, ENGINE_E_FORBIDDEN);
         }
-        r = engine_change_begin(e, h, NULL);
+        r = change_begin(e, h);
         if (r == 0 && rules_reading(e->config, h, &ch->st, w, at, &rd, &o, error) != 0) {
-                engine_change_drop(e);
+                change_drop(e);
                 return refuse_reading(e, cmd, *error, ENGINE_E_REFUSED);
         }
         /* A later reading of the household's doctor resolves its missed round. */
@@ -719,7 +737,7 @@ int observation_reading(struct engine *e, const struct command *cmd, const char 
         if (r == 0)
                 r = store_savepoint(e->store);
         if (r < 0) {
-                engine_change_drop(e);
+                change_drop(e);
                 return r;
         }
         reading_detail(cmd, &o, detail, sizeof(detail));
@@ -752,10 +770,10 @@ int observation_reading(struct engine *e, const struct command *cmd, const char 
                 r = store_release(e->store);
         if (r < 0) {
                 store_rollback_to(e->store);
-                engine_change_drop(e);
+                change_drop(e);
                 return r;
         }
-        engine_change_apply(e);
+        change_apply(e);
         log_about(o.fever ? LOG_NOTICE : LOG_INFO, NULL, h->id, NULL,
                   "household %s: reading by %s via %s: %s", h->id, w->id,
                   channel_code(cmd->channel), detail);

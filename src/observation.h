@@ -18,7 +18,7 @@ struct engine_change;
 /* ---- an event, in three steps (engine_handle_event()) ---- */
 
 /* Starts ch with a copy of h's rule state and d's debounce memory (either may be NULL).
- * Returns 0 or -ENOMEM. */
+ * Returns 0. */
 int observation_begin(struct engine *e, struct engine_change *ch, const struct household *h,
                       const struct device *d);
 /* Decides the rule side of event ev of device d on ch's copies: the household's clock

@@ -562,7 +562,7 @@ const char *report_weekday(const struct report *r)
         return local_time(r->day_start_usec / USEC_PER_SEC, &tm) ? names[tm.tm_wday] : "";
 }
 
-static void render_text(const struct report *r, struct sbuf *b)
+void report_render_text(const struct report *r, struct sbuf *b)
 {
         struct report_row rows[64];
         size_t n = report_table_rows(r, false, rows, ELEMENTSOF(rows)), w0 = 0, wc = 8;
@@ -610,7 +610,7 @@ static void render_text(const struct report *r, struct sbuf *b)
         }
 }
 
-static void render_csv(const struct report *r, struct sbuf *b)
+void report_render_csv(const struct report *r, struct sbuf *b)
 {
         struct report_row rows[96];
         size_t n = report_table_rows(r, true, rows, ELEMENTSOF(rows));
@@ -663,22 +663,4 @@ static void render_csv(const struct report *r, struct sbuf *b)
                         }
                         sbuf_puts(b, "\r\n");
                 }
-}
-
-char *report_render(const struct report *r, enum report_format f)
-{
-        struct sbuf b;
-        char *s;
-
-        if (f == REPORT_HTML)
-                return report_render_html(r);
-        sbuf_init(&b, NULL, 0);
-        if (f == REPORT_CSV)
-                render_csv(r, &b);
-        else
-                render_text(r, &b);
-        s = sbuf_finish(&b);
-        if (!s)
-                abort();
-        return s;
 }

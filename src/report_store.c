@@ -147,12 +147,9 @@ int report_load(struct report *r, struct store *s)
 
 int report_record_config(struct store *s, const struct config *cfg, int64_t now_usec)
 {
-        struct store_household_window *w =
-            cfg->n_households ? calloc(cfg->n_households, sizeof(*w)) : NULL;
+        struct store_household_window *w = xcalloc(cfg->n_households, sizeof(*w));
         int r;
 
-        if (cfg->n_households && !w)
-                return -ENOMEM;
         for (size_t i = 0; i < cfg->n_households; i++)
                 w[i] = (struct store_household_window){
                         .household = cfg->households[i].id,

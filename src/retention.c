@@ -52,10 +52,7 @@ static int removed_cb(const char *household, int64_t last_usec, void *userdata)
         if (!household || config_household(rm->config, household) || last_usec > rm->before_usec)
                 return 0;
         GROW(rm->ids, rm->n, rm->cap);
-        rm->ids[rm->n] = strdup(household);
-        if (!rm->ids[rm->n])
-                return -ENOMEM;
-        rm->n++;
+        rm->ids[rm->n++] = xstrdup(household);
         return 0;
 }
 

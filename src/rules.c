@@ -1165,9 +1165,7 @@ int rules_add_pass(struct household_state *st, const struct rules_pass *p)
         if (st->n_passes == st->cap_passes) {
                 /* Most households never get a pass: no memory until the first. */
                 size_t cap = st->cap_passes ? st->cap_passes * 2 : 2;
-                struct rules_pass *n = realloc(st->passes, cap * sizeof(*n));
-                if (!n)
-                        return -ENOMEM;
+                struct rules_pass *n = xrealloc(st->passes, cap * sizeof(*n));
                 st->passes = n;
                 st->cap_passes = cap;
         }
@@ -1200,28 +1198,18 @@ int rules_state_copy(struct household_state *dst, const struct household_state *
         struct rules_pass *passes;
         unsigned cap;
 
-        /* First what can fail. More room for passes leaves dst's state as it is. */
+        /* More room for passes first: it leaves dst's state as it is. */
         if (src->passes && dst->cap_passes < src->cap_passes) {
-                struct rules_pass *n = realloc(dst->passes, src->cap_passes * sizeof(*n));
-                if (!n)
-                        return -ENOMEM;
+                struct rules_pass *n = xrealloc(dst->passes, src->cap_passes * sizeof(*n));
                 dst->passes = n;
                 dst->cap_passes = src->cap_passes;
         }
         /* dst's id is reused when the new one fits (its buffer holds at least its own). */
         if (src->open_event && (!open_event || strlen(open_event) < strlen(src->open_event))) {
-                open_event = strdup(src->open_event);
-                if (!open_event)
-                        return -ENOMEM;
+                open_event = xstrdup(src->open_event);
         }
-        if (src->texts && !texts) {
-                texts = malloc(sizeof(*texts));
-                if (!texts) {
-                        if (open_event != dst->open_event)
-                                free(open_event);
-                        return -ENOMEM;
-                }
-        }
+        if (src->texts && !texts)
+                texts = xmalloc(sizeof(*texts));
         /* Nothing fails from here on. */
         if (open_event != dst->open_event || !src->open_event)
                 free(dst->open_event);

@@ -252,14 +252,14 @@ int rules_report(const struct config *c, const struct household *h, struct house
 int rules_check_pass(const struct config *c, const struct household *h,
                      const struct household_state *st, int64_t from_usec, int64_t to_usec,
                      const char *reason, const char **error);
-/* Adds a validated pass (p->id set by the caller). Returns 0, or -ENOMEM. */
+/* Adds a validated pass (p->id set by the caller). Returns 0, or -ENOSPC beyond
+ * RULES_PASSES_MAX. */
 int rules_add_pass(struct household_state *st, const struct rules_pass *p);
 /* Frees what st allocated (its passes); st stays usable. */
 void rules_state_done(struct household_state *st);
 /* Makes dst (a usable state: zeroed, or one that was copied or used before) a copy of src
  * that shares no memory with it, reusing what dst allocated before where it fits, so that
- * a scratch state copied into again and again soon allocates nothing. Returns 0, or
- * -ENOMEM with dst unchanged. */
+ * a scratch state copied into again and again soon allocates nothing. Returns 0. */
 int rules_state_copy(struct household_state *dst, const struct household_state *src);
 /* The latest check-in's worker id and the pending pre-report's reason, "" when none; and
  * setting them (cut to RULES_TEXT_MAX - 1 bytes). */

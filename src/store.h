@@ -49,6 +49,7 @@
 enum {
         STORE_E_DUPLICATE = 1, /* the (device, id) pair was stored before */
         STORE_E_NOT_FOUND = 2,
+        STORE_E_BUSY = 3, /* sqlite_checkpoint(): another checkpoint runs */
 };
 
 struct store;

@@ -38,11 +38,9 @@ static int raise_and_tell(struct engine *e, enum alert_kind kind, const struct h
         found = alerts_find_joinable(e, c, h, kind, NULL, now_usec);
         if (found) {
                 a = alerts_edit(c, found);
-                r = a ? 0 : -ENOMEM;
-                if (a) {
-                        a->count++;
-                        a->last_event_usec = now_usec;
-                }
+                a->count++;
+                a->last_event_usec = now_usec;
+                r = 0;
         } else {
                 r = alerts_new(e, c,
                                &(struct alert_init){
@@ -184,7 +182,7 @@ int sysalarm_storage_failed(struct engine *e, const char *reason, int64_t now_us
 {
         const struct config *c = e->config;
         size_t max = c->n_command + c->n_admins, n, rows = 0;
-        _cleanup_free_ struct recipient *rcpt = calloc(max ? max : 1, sizeof(*rcpt));
+        _cleanup_free_ struct recipient *rcpt = xcalloc(max ? max : 1, sizeof(*rcpt));
         char no_uid[1] = "";
         struct alert a = {
                 .event_uid = no_uid,
@@ -199,8 +197,6 @@ int sysalarm_storage_failed(struct engine *e, const char *reason, int64_t now_us
         };
         int r;
 
-        if (!rcpt)
-                return -ENOMEM;
         snprintf(a.id, sizeof(a.id), "storage-%lld", (long long)(now_usec / USEC_PER_SEC));
         n = system_recipients(c, rcpt, max);
         r = fanout_send_direct(&e->fanout,

@@ -113,8 +113,6 @@ static void mac(const struct token_key *key, const uint8_t *payload, size_t len,
             CRYPTO_memcmp(keyed_for.bytes, key->bytes, key->len) != 0) {
                 hmac_sha256_key_free(keyed);
                 keyed = hmac_sha256_key_new(key->bytes, key->len);
-                if (!keyed)
-                        abort(); /* out of memory */
                 keyed_for = *key;
         }
         hmac_sha256_keyed(keyed, payload, len, md);

@@ -37,8 +37,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
+#include "config.h"
+#include "mqtt_session.h"
 #include "sim-bench.h"
 #include "sim-day.h"
+#include "topic.h"
 #include "util.h"
 
 static const char *host = "127.0.0.1";
@@ -92,23 +96,17 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
 
 static struct mosquitto *connect_broker(const char *client_id)
 {
+        const struct mqtt_config mc = { .host = (char *)host, .port = port };
         struct mosquitto *m;
-        int rc;
+        char why[256];
 
-        mosquitto_lib_init();
-        m = mosquitto_new(client_id, true, NULL);
-        if (!m)
-                return NULL;
-        mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
-        mosquitto_publish_callback_set(m, on_publish);
-        mosquitto_message_callback_set(m, on_message);
-        rc = mosquitto_connect(m, host, port, 30);
-        if (rc != MOSQ_ERR_SUCCESS) {
-                fprintf(stderr, "doorwatch-sim: cannot connect to %s:%d: %s\n", host, port,
-                        rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-                mosquitto_destroy(m);
+        if (mqtt_session_connect(&mc, NULL, client_id, NULL, 10 * USEC_PER_SEC, &m, why,
+                                 sizeof(why)) != 0) {
+                fprintf(stderr, "doorwatch-sim: %s\n", why);
                 return NULL;
         }
+        mosquitto_publish_callback_set(m, on_publish);
+        mosquitto_message_callback_set(m, on_message);
         return m;
 }
 
@@ -175,18 +173,20 @@ static int play_step(struct mosquitto *m, cJSON *step, double now)
         const char *t;
 
         if (cJSON_IsString(device)) {
-                snprintf(buf, sizeof(buf), "%s/devices/%s/events", prefix, device->valuestring);
+                topic_format(buf, sizeof(buf), prefix, TOPIC_DEVICES, device->valuestring,
+                             TOPIC_EVENTS);
                 payload = cJSON_GetObjectItem(step, "event");
                 t = buf;
         } else if (cJSON_IsString(worker)) {
                 const cJSON *cmd = cJSON_GetObjectItem(step, "command");
-                snprintf(buf, sizeof(buf), "%s/workers/%s/%s", prefix, worker->valuestring,
-                         cJSON_IsString(cmd) ? cmd->valuestring : "ack");
+                topic_format(buf, sizeof(buf), prefix, TOPIC_WORKERS, worker->valuestring,
+                             cJSON_IsString(cmd) ? cmd->valuestring
+                                                 : command_verb_to_string(COMMAND_ACK));
                 payload = cJSON_GetObjectItem(step, "body");
                 t = buf;
         } else if (cJSON_IsString(household)) {
-                snprintf(buf, sizeof(buf), "%s/households/%s/report", prefix,
-                         household->valuestring);
+                topic_format(buf, sizeof(buf), prefix, TOPIC_HOUSEHOLDS, household->valuestring,
+                             command_verb_to_string(COMMAND_REPORT));
                 payload = cJSON_GetObjectItem(step, "report");
                 if (!payload)
                         payload = empty = cJSON_CreateObject();
@@ -251,15 +251,13 @@ static int cmd_play(const char *file)
                 while (now_sec() < when)
                         mosquitto_loop(m, (int)MIN(50.0, (when - now_sec()) * 1000 + 1), 1);
                 if (play_step(m, (cJSON *)step, now_sec() + clock_offset) < 0) {
-                        mosquitto_destroy(m);
+                        mqtt_session_close(m);
                         return 1;
                 }
                 mosquitto_loop(m, 0, 1);
         }
         r = wait_acks(m, 10);
-        mosquitto_disconnect(m);
-        mosquitto_destroy(m);
-        mosquitto_lib_cleanup();
+        mqtt_session_close(m);
         if (r < 0) {
                 fprintf(stderr, "doorwatch-sim: broker did not acknowledge every publish\n");
                 return 1;
@@ -286,8 +284,7 @@ static int cmd_pub(int argc, char **argv)
         r = publish(m, argv[0], argv[1], retain);
         if (r == 0)
                 r = wait_acks(m, 10);
-        mosquitto_disconnect(m);
-        mosquitto_destroy(m);
+        mqtt_session_close(m);
         return r < 0 ? 1 : 0;
 }
 
@@ -319,8 +316,7 @@ static int cmd_sub(int argc, char **argv)
         while (now_sec() < end && (want_count < 0 || received < want_count))
                 if (mosquitto_loop(m, 50, 1) != MOSQ_ERR_SUCCESS)
                         break;
-        mosquitto_disconnect(m);
-        mosquitto_destroy(m);
+        mqtt_session_close(m);
         return want_count >= 0 && received < want_count ? 1 : 0;
 }
 

@@ -30,8 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
+#include "topic.h"
 #include "util.h"
 
+#define PREFIX        "doorwatch/v1"
 #define PER_COMMUNITY 30
 #define H(hh, mm)     ((hh)*3600.0 + (mm)*60.0)
 
@@ -92,21 +95,6 @@ static bool noise_chance(struct gen *g, double p)
         return noise_uniform(g, 0, 1) < p;
 }
 
-static char *printf_alloc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *printf_alloc(const char *fmt, ...)
-{
-        va_list ap;
-        char *s;
-        int n;
-
-        va_start(ap, fmt);
-        n = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                abort();
-        return s;
-}
-
 static void add(struct gen *g, double t, char *topic, char *payload)
 {
         GROW(g->p, g->n, g->cap);
@@ -117,9 +105,12 @@ static void add(struct gen *g, double t, char *topic, char *payload)
 /* A device event at day second t; returns its payload's index, for a redelivery. */
 static size_t device_event(struct gen *g, const char *device, double t, const char *fields)
 {
-        char *topic = printf_alloc("doorwatch/v1/devices/%s-%s/events", g->hid, device);
-        char *payload = printf_alloc("{\"id\": \"e-%s-%u\", \"ts\": %.3f, %s}", g->hid,
-                                     ++g->next_event, SIM_DAY_START + t, fields);
+        char id[64], *topic;
+
+        snprintf(id, sizeof(id), "%s-%s", g->hid, device);
+        topic = topic_new(PREFIX, TOPIC_DEVICES, id, TOPIC_EVENTS);
+        char *payload = xasprintf("{\"id\": \"e-%s-%u\", \"ts\": %.3f, %s}", g->hid,
+                                  ++g->next_event, SIM_DAY_START + t, fields);
 
         add(g, t, topic, payload);
         g->d->n_events++;
@@ -171,27 +162,26 @@ static void opening(struct gen *g, double t, double open_s)
 static void command(struct gen *g, double t, char *topic, const char *fields)
 {
         add(g, t, topic,
-            printf_alloc("{\"request_id\": \"c-%s-%u\", \"ts\": %.3f%s%s}", g->hid,
-                         ++g->next_command, SIM_DAY_START + t, *fields ? ", " : "", fields));
+            xasprintf("{\"request_id\": \"c-%s-%u\", \"ts\": %.3f%s%s}", g->hid, ++g->next_command,
+                      SIM_DAY_START + t, *fields ? ", " : "", fields));
         g->d->n_commands++;
 }
 
 static void report(struct gen *g, double t)
 {
-        command(g, t, printf_alloc("doorwatch/v1/households/%s/report", g->hid),
+        command(g, t,
+                topic_new(PREFIX, TOPIC_HOUSEHOLDS, g->hid, command_verb_to_string(COMMAND_REPORT)),
                 "\"reason\": \"garbage\"");
 }
 
 static void worker_command(struct gen *g, double t, const char *role, const char *verb,
                            const char *extra)
 {
-        char fields[256];
+        char fields[256], worker[64];
 
         snprintf(fields, sizeof(fields), "\"household\": \"%s\"%s", g->hid, extra);
-        command(g, t,
-                printf_alloc("doorwatch/v1/workers/w-c%02d-%s/%s", g->hindex / PER_COMMUNITY, role,
-                             verb),
-                fields);
+        snprintf(worker, sizeof(worker), "w-c%02d-%s", g->hindex / PER_COMMUNITY, role);
+        command(g, t, topic_new(PREFIX, TOPIC_WORKERS, worker, verb), fields);
 }
 
 static void expect_alert(struct gen *g, const char *kind, double t)

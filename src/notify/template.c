@@ -262,9 +262,7 @@ int templates_new(const cJSON *overrides, struct config_diag *diag, struct templ
 
         if (!templates_check(overrides, diag))
                 return -EINVAL;
-        t = calloc(1, sizeof(*t));
-        if (!t)
-                return -ENOMEM;
+        t = xcalloc(1, sizeof(*t));
         for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
                 t->text[i] = xstrdup(kinds[i].text);
         if (cJSON_IsObject(overrides))
@@ -404,7 +402,7 @@ int template_render(const struct templates *t, const char *kind, const struct te
         char *out;
 
         if (k < 0)
-                return -ENOENT;
+                return TEMPLATE_E_UNKNOWN_KIND;
         for (const char *p = t->text[k]; *p; p++) {
                 if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
                         sbuf_putc(&f, *p++);
@@ -424,8 +422,8 @@ int template_render(const struct templates *t, const char *kind, const struct te
                 p += n - 1;
         }
         out = sbuf_finish(&f);
-        if (!out)
-                return -ENOMEM;
+        if (!out) /* a formatting error (sbuf) */
+                return -EINVAL;
         if (max_bytes > 0)
                 template_truncate(out, max_bytes);
         *ret = out;

@@ -45,6 +45,10 @@
 /* An override longer than this is refused. */
 #define TEMPLATE_MAX_SOURCE 4096
 
+enum {
+        TEMPLATE_E_UNKNOWN_KIND = 1, /* template_render(): no template for the kind */
+};
+
 struct template_vars {
         const char *household;
         const char *address;
@@ -78,7 +82,7 @@ bool template_kind_known(const char *kind);
 bool templates_check(const cJSON *overrides, struct config_diag *diag);
 
 /* Builds the template set: defaults, replaced by the entries of `overrides`, checked by
- * templates_check(). Returns 0, -EINVAL when the check found problems, or -ENOMEM. */
+ * templates_check(). Returns 0, or -EINVAL when the check found problems. */
 int templates_new(const cJSON *overrides, struct config_diag *diag, struct templates **ret);
 struct templates *templates_free(struct templates *t);
 static inline void templates_freep(struct templates **t)
@@ -87,7 +91,8 @@ static inline void templates_freep(struct templates **t)
 }
 
 /* Renders kind's text into a new string of at most max_bytes bytes (0 = no limit).
- * Returns 0, -ENOENT for a kind without template, or -ENOMEM. */
+ * Returns 0, TEMPLATE_E_UNKNOWN_KIND for a kind without template, or -EINVAL for a
+ * formatting error. */
 int template_render(const struct templates *t, const char *kind, const struct template_vars *v,
                     size_t max_bytes, char **ret);
 

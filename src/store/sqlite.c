@@ -370,7 +370,7 @@ sqlite3_stmt *sqlite_prepare_built(struct store *s, struct sbuf *q, const char *
         if (sql)
                 st = sqlite_prepare(s, sql, what);
         else
-                log_err("database: %s: out of memory", what);
+                log_err("database: %s: the statement could not be built", what);
         sbuf_done(q);
         return st;
 }
@@ -605,9 +605,7 @@ int sqlite_open(const char *path, bool sync_full, bool readonly, struct store **
                 configured = true;
         }
 
-        q = calloc(1, sizeof(*q));
-        if (!q)
-                return -ENOMEM;
+        q = xcalloc(1, sizeof(*q));
         s = &q->base;
         s->ops = &store_sqlite_backend;
         q->path = xstrdup(path);
@@ -842,7 +840,7 @@ int sqlite_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt)
         case SQLITE_OK:
                 return 0;
         case SQLITE_BUSY:
-                return -EBUSY;
+                return STORE_E_BUSY;
         case SQLITE_FULL:
                 return -ENOSPC;
         default:

@@ -142,7 +142,7 @@ const char *sqlite_path(struct store *s);
 int sqlite_checkpoint_connection(const char *path, bool sync_full, sqlite3 **ret);
 /* A PASSIVE checkpoint on db (the store's or a checkpoint connection): copies into the
  * database what no reader still needs. *ret_log: frames in the WAL, *ret_ckpt: how many of
- * them are copied. Returns 0, -EBUSY when another checkpoint runs, or another negative
+ * them are copied. Returns 0, STORE_E_BUSY when another checkpoint runs, or a negative
  * errno; not logged here (the caller rate-limits), sqlite3_errmsg(db) says why. */
 int sqlite_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt);
 

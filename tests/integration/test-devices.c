@@ -592,6 +592,29 @@ static void test_verify_retained_only_and_doorbell(void **state)
         free(out);
 }
 
+/* The installer's tools connect as every tool does (mqtt_session.h): TLS files that cannot
+ * be read stop them with the file named (verify and discover used to go on without TLS). */
+static void test_discover_refuses_unreadable_tls(void **state)
+{
+        struct harness *h = *state;
+        const char *args[] = { "device", "discover", "--seconds", "2", NULL };
+        struct bg b = { 0 };
+        char conf[1024], *out;
+
+        snprintf(conf, sizeof(conf),
+                 "{\"timezone\": \"Asia/Shanghai\", \"database\": \"%s\",\n"
+                 " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d,"
+                 " \"tls\": {\"ca_file\": \"ca.pem\"}},\n"
+                 " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}}\n",
+                 h->dbpath, h->port);
+        h_write_conf(h, "doorwatch.json", conf);
+        bg_start(h, &b, args);
+        assert_int_equal(bg_wait_exit(h, &b, 15000, &out), 1);
+        assert_non_null(strstr(out, "doorwatchctl: TLS setup: cannot read "));
+        assert_non_null(strstr(out, "/ca.pem: No such file or directory"));
+        free(out);
+}
+
 static void test_discover_lists_unregistered(void **state)
 {
         struct harness *h = *state;
@@ -676,6 +699,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_verify_retained_only_and_doorbell, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_discover_lists_unregistered, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_discover_refuses_unreadable_tls, setup,
+                                                teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

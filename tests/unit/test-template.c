@@ -108,7 +108,7 @@ static void test_defaults(void **state)
         }
         assert_false(template_kind_known("door_opened"));
         char *x = NULL;
-        assert_int_equal(template_render(t, "door_opened", &v, 0, &x), -ENOENT);
+        assert_int_equal(template_render(t, "door_opened", &v, 0, &x), TEMPLATE_E_UNKNOWN_KIND);
         assert_int_equal(d.n_errors, 0);
 }
 
