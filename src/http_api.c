@@ -31,11 +31,11 @@
  * is a count in the log, not a flood of lines. */
 static struct ratelimit rl_log = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
 
-#define LIST_DEFAULT        200
-#define LIST_MAX            1000
-#define HOUSEHOLDS_MAX      5000
-#define BODY_MAX_DEPTH      4
-#define OUTBOX_STUCK_USEC   (5 * USEC_PER_MIN)
+#define LIST_DEFAULT      200
+#define LIST_MAX          1000
+#define HOUSEHOLDS_MAX    5000
+#define BODY_MAX_DEPTH    4
+#define OUTBOX_STUCK_USEC (5 * USEC_PER_MIN)
 
 static double usec_to_sec(int64_t usec)
 {
