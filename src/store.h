@@ -17,7 +17,10 @@
  *   degree database_sync asks), and only then does the daemon acknowledge the messages it
  *   holds to the broker. A failed commit (negative errno) means the whole transaction is gone,
  *   ids handed out in it included, nothing partial stays; store_write_failed() is then true
- *   until a later commit succeeds, and the daemon reports itself unhealthy.
+ *   until a later commit succeeds, and the daemon reports itself unhealthy. A failed
+ *   operation inside a transaction loses the whole transaction, whatever the database did
+ *   about it: later writes fail with its error (none runs outside a transaction) and the
+ *   commit fails; store_rollback() ends it without a commit.
  * - Waiting. store_begin() waits a bounded time (2 s) for another writer's lock, then fails;
  *   store_try_begin() fails at once with -EBUSY, and the daemon holds its messages in memory
  *   (nothing acknowledged) and retries.
@@ -29,7 +32,8 @@
  *   states; the row's pointers are valid during the call only. A negative return of cb stops
  *   the loop and is returned.
  * - Errors. 0 success, negative errno (-EIO, -ENOSPC disk full, -EBUSY locked, -EACCES,
- *   -EPROTO schema newer than this program, -EPROTONOSUPPORT no such backend), positive
+ *   -EPROTO schema newer than this program, -EPROTONOSUPPORT no such backend,
+ *   -EMEDIUMTYPE a file or database that is not doorwatch's, left untouched), positive
  *   STORE_E_* for expected outcomes. Errors are logged here, with the database's message.
  *
  * The event path (store_event_exists(), store_insert_event(), store_try_begin() inside a
@@ -60,7 +64,12 @@ int store_begin(struct store *s);
  * someone else writes. */
 int store_try_begin(struct store *s);
 int store_commit(struct store *s);
+/* Ends the open transaction without writing anything of it (a no-op when none is open). */
+void store_rollback(struct store *s);
 bool store_in_transaction(struct store *s);
+/* True when an operation failed inside the open transaction: it is lost, every write
+ * fails until store_commit() (which fails too) or store_rollback() ends it. */
+bool store_transaction_failed(struct store *s);
 /* A savepoint inside the current transaction (opened if needed), so that a group of writes
  * (one escalation step: its notifications and the alert's new position) is kept whole or
  * not at all. Not nested. */

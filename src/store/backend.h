@@ -17,6 +17,9 @@ struct store {
         void *begin_userdata;
         bool in_txn;
         bool write_failed; /* the last BEGIN or COMMIT failed; cleared by the next COMMIT */
+        bool in_savepoint; /* between store_savepoint() and its release or rollback_to */
+        bool txn_failed;   /* an operation failed inside the open transaction: it is lost */
+        int txn_error;     /* that operation's error, returned by every later write */
 };
 
 struct store_backend {
@@ -30,9 +33,12 @@ struct store_backend {
         /* Transactions. store.c calls begin only outside a transaction, commit, savepoint,
          * release and rollback_to only inside one. begin: wait tells whether to wait for
          * another writer's lock (as store_begin()) or fail at once with -EBUSY (as
-         * store_try_begin()). commit: on failure the transaction is rolled back whole. */
+         * store_try_begin()). commit: on failure the transaction is rolled back whole.
+         * rollback: ends the transaction without a trace, also when the database already
+         * rolled it back by itself (no error then). */
         int (*begin)(struct store *s, bool wait);
         int (*commit)(struct store *s);
+        void (*rollback)(struct store *s);
         int (*savepoint)(struct store *s);
         int (*release)(struct store *s);
         int (*rollback_to)(struct store *s);

@@ -151,6 +151,7 @@ int sqlite_open(const char *database, bool sync_full, bool readonly, struct stor
 void sqlite_close(struct store *s);
 int sqlite_begin(struct store *s, bool wait);
 int sqlite_commit(struct store *s);
+void sqlite_rollback(struct store *s);
 int sqlite_savepoint(struct store *s);
 int sqlite_release(struct store *s);
 int sqlite_rollback_to(struct store *s);
