@@ -1078,60 +1078,97 @@ static int write_png(const char *path, const char *url)
         return 0;
 }
 
-static int cmd_qr(struct ctl *ctl, int argc, char **argv)
+/* The arguments of `qr` and `worker link`: ID [--png FILE] [--revoke]. */
+struct link_args {
+        const char *id, *png;
+        bool revoke;
+};
+
+static int parse_link_args(int argc, char **argv, struct link_args *a)
 {
-        const char *household = NULL, *png = NULL;
-        bool revoke = false;
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--png") == 0 && i + 1 < argc)
+                        a->png = argv[++i];
+                else if (strcmp(argv[i], "--revoke") == 0)
+                        a->revoke = true;
+                else if (argv[i][0] != '-' && !a->id)
+                        a->id = argv[i];
+                else
+                        return -EINVAL;
+        }
+        return a->id ? 0 : -EINVAL;
+}
+
+/* Asks the daemon for a new link at path (revoking the earlier ones with --revoke),
+ * writes the PNG, prints the answer for --json. Returns the exit status; *ret_link (into
+ * *ret_answer) is set when the caller is to print the link for people, NULL when all is
+ * said. */
+static int link_request(struct ctl *ctl, const char *path, const struct link_args *a,
+                        cJSON **ret_answer, const char **ret_link)
+{
         _cleanup_json_ cJSON *j = NULL;
-        char path[512];
+        const cJSON *link;
         long status = 0;
         int r;
 
-        for (int i = 0; i < argc; i++) {
-                if (strcmp(argv[i], "--png") == 0 && i + 1 < argc)
-                        png = argv[++i];
-                else if (strcmp(argv[i], "--revoke") == 0)
-                        revoke = true;
-                else if (argv[i][0] != '-' && !household)
-                        household = argv[i];
-                else
-                        return usage();
+        *ret_link = NULL;
+        r = api_post(ctl, path, a->revoke ? "{\"revoke\": true}" : "{}", &status, &j);
+        if (r != 0)
+                return r;
+        link = cJSON_GetObjectItem(j, "url");
+        if (status != 200 || !cJSON_IsString(link))
+                return api_refused(ctl, status, j);
+        if (a->png && write_png(a->png, link->valuestring) != 0)
+                return 1;
+        if (ctl->json) {
+                if (a->png)
+                        cJSON_AddStringToObject(j, "png", a->png);
+                _cleanup_free_ char *out = cJSON_Print(j);
+                printf("%s\n", out ? out : "");
+                return 0;
         }
-        if (!household)
+        *ret_link = link->valuestring;
+        *ret_answer = j;
+        j = NULL;
+        return 0;
+}
+
+/* The link as text and as a QR code on the terminal, and where the PNG went. */
+static int link_print(const struct link_args *a, const char *link)
+{
+        if (qr_print_utf8(stdout, link) < 0)
+                return 1;
+        if (a->png)
+                printf("\nPNG written to %s\n", a->png);
+        return 0;
+}
+
+static int cmd_qr(struct ctl *ctl, int argc, char **argv)
+{
+        struct link_args a = { 0 };
+        _cleanup_json_ cJSON *j = NULL;
+        const char *link;
+        char path[512];
+        int r;
+
+        if (parse_link_args(argc, argv, &a) < 0)
                 return usage();
         if (load_config(ctl) < 0)
                 return 1;
-        if (!config_household(ctl->config, household)) {
-                fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
+        if (!config_household(ctl->config, a.id)) {
+                fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", a.id);
                 return 1;
         }
-        if (api_path(path, sizeof(path), "/api/v1/households/", household, "/resident-link") < 0) {
+        if (api_path(path, sizeof(path), "/api/v1/households/", a.id, "/resident-link") < 0) {
                 fprintf(stderr, "doorwatchctl: household id too long\n");
                 return 1;
         }
-        r = api_post(ctl, path, revoke ? "{\"revoke\": true}" : "{}", &status, &j);
-        if (r != 0)
+        r = link_request(ctl, path, &a, &j, &link);
+        if (r != 0 || !link)
                 return r;
-        const cJSON *link = cJSON_GetObjectItem(j, "url");
-        if (status != 200 || !cJSON_IsString(link))
-                return api_refused(ctl, status, j);
-        if (png && write_png(png, link->valuestring) != 0)
-                return 1;
-        if (ctl->json) {
-                if (png)
-                        cJSON_AddStringToObject(j, "png", png);
-                char *s = cJSON_Print(j);
-                printf("%s\n", s);
-                free(s);
-                return 0;
-        }
-        printf("%s%s (generation %d)\n%s\n\n", revoke ? "earlier links revoked; " : "", household,
-               cJSON_GetObjectItem(j, "generation")->valueint, link->valuestring);
-        if (qr_print_utf8(stdout, link->valuestring) < 0)
-                return 1;
-        if (png)
-                printf("\nPNG written to %s\n", png);
-        return 0;
+        printf("%s%s (generation %d)\n%s\n\n", a.revoke ? "earlier links revoked; " : "", a.id,
+               cJSON_GetObjectItem(j, "generation")->valueint, link);
+        return link_print(&a, link);
 }
 
 /* One line: which command is unknown (with its group's subcommand: "alerts frob"). */
@@ -1156,68 +1193,41 @@ static int unknown_command(int argc, char **argv)
  * daemon, which alone holds the link key), as text and a QR code. */
 static int cmd_worker_link(struct ctl *ctl, int argc, char **argv)
 {
-        const char *worker = NULL, *png = NULL;
-        bool revoke = false;
+        struct link_args a = { 0 };
         _cleanup_json_ cJSON *j = NULL;
+        const char *link;
         char path[512], when[32];
-        long status = 0;
         int r;
 
-        for (int i = 0; i < argc; i++) {
-                if (strcmp(argv[i], "--png") == 0 && i + 1 < argc)
-                        png = argv[++i];
-                else if (strcmp(argv[i], "--revoke") == 0)
-                        revoke = true;
-                else if (argv[i][0] != '-' && !worker)
-                        worker = argv[i];
-                else
-                        return usage();
-        }
-        if (!worker)
+        if (parse_link_args(argc, argv, &a) < 0)
                 return usage();
         if (load_config(ctl) < 0)
                 return 1;
-        if (!config_worker(ctl->config, worker)) {
-                fprintf(stderr, "doorwatchctl: unknown worker \"%s\"\n", worker);
+        if (!config_worker(ctl->config, a.id)) {
+                fprintf(stderr, "doorwatchctl: unknown worker \"%s\"\n", a.id);
                 return 1;
         }
-        if (!ctl->config->http.public_url && !revoke) {
+        if (!ctl->config->http.public_url && !a.revoke) {
                 fprintf(stderr,
                         "doorwatchctl: no link: http.public_url is not set in doorwatch.json; "
                         "a link needs the address under which workers' phones reach "
                         "doorwatchd (its TLS proxy)\n");
                 return 1;
         }
-        if (api_path(path, sizeof(path), "/api/v1/workers/", worker, "/page-link") < 0) {
+        if (api_path(path, sizeof(path), "/api/v1/workers/", a.id, "/page-link") < 0) {
                 fprintf(stderr, "doorwatchctl: worker id too long\n");
                 return 1;
         }
-        r = api_post(ctl, path, revoke ? "{\"revoke\": true}" : "{}", &status, &j);
-        if (r != 0)
+        r = link_request(ctl, path, &a, &j, &link);
+        if (r != 0 || !link)
                 return r;
-        const cJSON *link = cJSON_GetObjectItem(j, "url");
-        if (status != 200 || !cJSON_IsString(link))
-                return api_refused(ctl, status, j);
-        if (png && write_png(png, link->valuestring) != 0)
-                return 1;
-        if (ctl->json) {
-                if (png)
-                        cJSON_AddStringToObject(j, "png", png);
-                _cleanup_free_ char *out = cJSON_Print(j);
-                printf("%s\n", out ? out : "");
-                return 0;
-        }
         printf("%s%s: own page (generation %d), valid until %s\n%s\n\n",
-               revoke ? "earlier links revoked; " : "", worker,
+               a.revoke ? "earlier links revoked; " : "", a.id,
                cJSON_GetObjectItem(j, "generation")->valueint,
                format_local_time(
                    (int64_t)cJSON_GetObjectItem(j, "expires_at")->valuedouble * USEC_PER_SEC, when),
-               link->valuestring);
-        if (qr_print_utf8(stdout, link->valuestring) < 0)
-                return 1;
-        if (png)
-                printf("\nPNG written to %s\n", png);
-        return 0;
+               link);
+        return link_print(&a, link);
 }
 
 int main(int argc, char **argv)
