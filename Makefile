@@ -6,7 +6,7 @@ CC          ?= cc
 BUILD       ?= build
 SANITIZE    ?=
 
-PKGS        := libmosquitto libcjson libsystemd sqlite3 libcurl libmicrohttpd libcrypto libqrencode libpng
+PKGS        := libmosquitto libcjson libsystemd sqlite3 libpq libcurl libmicrohttpd libcrypto libqrencode libpng
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

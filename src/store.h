@@ -2,8 +2,8 @@
  *
  * The store alone knows the schema: every SQL statement lives in src/store/, and callers
  * read and write typed records. store_open() picks the backend from the database string: a
- * file path is SQLite (src/store/sqlite*.c, the only one yet); a "postgresql://" URI is
- * refused as not supported yet. Every backend keeps these promises, and the callers rely on
+ * file path is SQLite (src/store/sqlite*.c); a "postgresql://" (or "postgres://") URI is
+ * PostgreSQL (src/store/pg*.c). Every backend keeps these promises, and the callers rely on
  * nothing else:
  *
  * - One writer. doorwatchd alone writes; doorwatchctl and the bench open the store
@@ -20,7 +20,12 @@
  *   until a later commit succeeds, and the daemon reports itself unhealthy.
  * - Waiting. store_begin() waits a bounded time (2 s) for another writer's lock, then fails;
  *   store_try_begin() fails at once with -EBUSY, and the daemon holds its messages in memory
- *   (nothing acknowledged) and retries.
+ *   (nothing acknowledged) and retries. A server that cannot be reached (PostgreSQL: the
+ *   connection is lost, the server answers nothing within 5 s, or takes no writes, as a
+ *   standby after a failover) fails both at once too: store_unreachable() is then true,
+ *   the backend reconnects with backoff on later calls without blocking the daemon, and a
+ *   transaction it interrupted is gone whole (store_remote(): the daemon keeps the messages
+ *   of the open transaction to handle them again).
  * - Savepoints. store_savepoint() .. store_release() or store_rollback_to() keeps a group of
  *   writes (one escalation step) whole or not at all inside the transaction. Not nested.
  * - Ids. store_next_id() hands out per-day sequences inside the transaction; a rollback (to a
@@ -29,7 +34,8 @@
  *   states; the row's pointers are valid during the call only. A negative return of cb stops
  *   the loop and is returned.
  * - Errors. 0 success, negative errno (-EIO, -ENOSPC disk full, -EBUSY locked, -EACCES,
- *   -EPROTO schema newer than this program, -EPROTONOSUPPORT no such backend), positive
+ *   -EPROTO schema newer than this program, -EPROTONOSUPPORT no such backend, -ENOTCONN
+ *   server unreachable, -EOPNOTSUPP not done by this backend), positive
  *   STORE_E_* for expected outcomes. Errors are logged here, with the database's message.
  *
  * The event path (store_event_exists(), store_insert_event(), store_try_begin() inside a
@@ -51,6 +57,19 @@ struct store;
 
 /* database: a file path (SQLite, created with its directory when missing) or a URI. */
 int store_open(const char *database, bool sync_full, bool readonly, struct store **ret);
+/* store_open() with the password of a database server (PostgreSQL: from
+ * database_password_file or the pg.password credential, read through secret.c; NULL
+ * leaves it to libpq: the URI, PGPASSFILE, ~/.pgpass). A file ignores it. */
+int store_open_with_password(const char *database, const char *password, bool sync_full,
+                             bool readonly, struct store **ret);
+/* database as it may be shown in messages: a URI's password replaced by "***" (malloc'd). */
+char *store_database_shown(const char *database);
+/* The database is a server reached over a connection (a transaction can be lost whole
+ * while it is open), not a file. */
+bool store_remote(struct store *s);
+/* The last failure was the server's absence: unreachable, gone, or taking no writes. False
+ * again once a connection succeeds; always false for a file. */
+bool store_unreachable(struct store *s);
 /* Commits the open transaction, if any, and frees the store. NULL-safe. */
 struct store *store_close(struct store *s);
 

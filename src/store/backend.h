@@ -21,8 +21,12 @@ struct store {
 
 struct store_backend {
         const char *name;
-        /* database: a path (SQLite) or a URI whose scheme chose this backend. */
-        int (*open)(const char *database, bool sync_full, bool readonly, struct store **ret);
+        /* A server reached over a connection that can be lost (store_remote()). */
+        bool remote;
+        /* database: a path (SQLite) or a URI whose scheme chose this backend; password:
+         * for a server, NULL for its client library's own sources. */
+        int (*open)(const char *database, const char *password, bool sync_full, bool readonly,
+                    struct store **ret);
         /* Frees the store; the transaction, if any, was committed before. */
         void (*close)(struct store *s);
         int (*backup)(const char *database, const char *dest_path, struct store_backup_info *info);
@@ -38,6 +42,8 @@ struct store_backend {
         int (*rollback_to)(struct store *s);
         /* One small write in a transaction of its own (outside the loop's). */
         int (*probe_write)(struct store *s, int64_t now_usec);
+        /* store_unreachable(). */
+        bool (*unreachable)(struct store *s);
 
         /* Events. */
         int (*event_exists)(struct store *s, const char *device, const char *uid);
@@ -124,3 +130,4 @@ struct store_backend {
 };
 
 extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_pg_backend;

@@ -30,6 +30,7 @@ const struct store_backend store_sqlite_backend = {
         .release = sqlite_release,
         .rollback_to = sqlite_rollback_to,
         .probe_write = sqlite_probe_write,
+        .unreachable = sqlite_unreachable,
         .event_exists = sqlite_event_exists,
         .insert_event = sqlite_insert_event,
         .next_id = sqlite_next_id,
@@ -404,7 +405,13 @@ static int ensure_parent_dir(const char *path)
         return 0;
 }
 
-int sqlite_open(const char *path, bool sync_full, bool readonly, struct store **ret)
+bool sqlite_unreachable(struct store *s)
+{
+        return false; /* a file: there is no connection to lose */
+}
+
+int sqlite_open(const char *path, const char *password, bool sync_full, bool readonly,
+                struct store **ret)
 {
         static bool configured;
         struct store_sqlite *q;

@@ -1,0 +1,84 @@
+/* pgtest.c: see pgtest.h. Databases are named after the process and a counter, so tests
+ * running in parallel on one server never meet; the superuser "postgres" creates and
+ * drops them over the Unix socket (trust authentication of the private server). */
+#include "pgtest.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *pgtest_dir(void)
+{
+        const char *d = getenv("DOORWATCH_TEST_PG");
+        return d && *d ? d : NULL;
+}
+
+/* The database name of a URI made by pgtest_create_db(). */
+static void db_name(const char *uri, char *buf, size_t size)
+{
+        const char *p = strstr(uri, "@/");
+        size_t n;
+
+        buf[0] = 0;
+        if (!p)
+                return;
+        p += 2;
+        n = strcspn(p, "?");
+        snprintf(buf, size, "%.*s", (int)n, p);
+}
+
+int pgtest_admin(const char *uri, const char *sql)
+{
+        char conninfo[512], name[128] = "postgres";
+        PGconn *c;
+        PGresult *res;
+        int r = 0;
+
+        if (uri && *uri)
+                db_name(uri, name, sizeof(name));
+        snprintf(conninfo, sizeof(conninfo), "host=%s user=postgres dbname=%s", pgtest_dir(),
+                 name);
+        c = PQconnectdb(conninfo);
+        if (PQstatus(c) != CONNECTION_OK) {
+                fprintf(stderr, "pgtest: %s", PQerrorMessage(c));
+                PQfinish(c);
+                return -1;
+        }
+        res = PQexec(c, sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+                fprintf(stderr, "pgtest: %s: %s", sql, PQerrorMessage(c));
+                r = -1;
+        }
+        PQclear(res);
+        PQfinish(c);
+        return r;
+}
+
+char *pgtest_create_db(void)
+{
+        static unsigned counter;
+        char sql[256], *uri;
+
+        snprintf(sql, sizeof(sql), "CREATE DATABASE dwt_%ld_%u OWNER doorwatch", (long)getpid(),
+                 counter);
+        if (pgtest_admin("", sql) < 0)
+                abort();
+        if (asprintf(&uri, "postgresql://doorwatch@/dwt_%ld_%u?host=%s", (long)getpid(), counter,
+                     pgtest_dir()) < 0)
+                abort();
+        counter++;
+        return uri;
+}
+
+void pgtest_drop_db(const char *uri)
+{
+        char name[128], sql[256];
+
+        db_name(uri, name, sizeof(name));
+        if (!name[0])
+                return;
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+        pgtest_admin("", sql);
+}

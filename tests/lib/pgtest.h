@@ -1,0 +1,17 @@
+/* pgtest.h: the private PostgreSQL server of a test run (tests/pg-server), for the tests
+ * that run on either backend. DOORWATCH_TEST_PG names the server's socket directory when
+ * the run is the PostgreSQL pass of `make check`; unset, the tests run on SQLite. */
+#pragma once
+
+#include <stdbool.h>
+
+/* The socket directory, or NULL when the tests run on SQLite. */
+const char *pgtest_dir(void);
+/* Creates a fresh, empty database owned by role "doorwatch" and returns its URI
+ * ("postgresql://doorwatch@/NAME?host=DIR", malloc'd); aborts when it cannot. */
+char *pgtest_create_db(void);
+/* Drops the database of uri (terminating its sessions). */
+void pgtest_drop_db(const char *uri);
+/* Runs sql as the server's superuser on the database of uri ("" for a fresh connection to
+ * "postgres"); returns 0 or -1 (the message on stderr). */
+int pgtest_admin(const char *uri, const char *sql);
