@@ -84,13 +84,13 @@ tests: $(PROGRAMS) $(UNIT_TESTS) $(ITESTS)
 
 check: deps
 	@$(MAKE) --no-print-directory tests
-	@BUILD=$(BUILD) tests/run
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
 
 unit: $(UNIT_TESTS)
 	@BUILD=$(BUILD) tests/run unit
 
 integration: $(PROGRAMS) $(ITESTS)
-	@BUILD=$(BUILD) tests/run integration
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run integration
 
 demo: deps
 	@$(MAKE) --no-print-directory all

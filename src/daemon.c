@@ -113,6 +113,12 @@ struct daemon {
         /* Messages waiting for the database (see hold_message()). */
         struct held_msg *held_head, *held_tail;
         size_t n_held, held_bytes;
+        /* A database server (store_remote()): copies of the messages handled in the open
+         * transaction, held again if its connection is lost; memory is rebuilt from the
+         * database before they are (rebuild_pending). */
+        struct held_msg *txn_head, *txn_tail;
+        size_t n_txn, txn_bytes;
+        bool rebuild_pending;
         uint64_t n_held_dropped;
         int64_t held_since_usec; /* CLOCK_MONOTONIC; 0 = nothing held */
         uint64_t held_retry_usec;
@@ -121,12 +127,19 @@ struct daemon {
 };
 
 /* Messages received while the database refuses a transaction (another connection holds
- * its write lock) wait here in arrival order and are handled, with their receive time, as
- * soon as a transaction opens again. Meanwhile output to the broker is paused, PUBACKs
- * included (mqtt_pause_output()), so the broker stops at its in-flight window and
- * delivers them again if the daemon dies first. Bounded; while writes fail the watchdog
- * gets no pings (systemd restarts a daemon whose database stays unavailable for
- * WatchdogSec). */
+ * its write lock, or a database server cannot be reached) wait here in arrival order and
+ * are handled, with their receive time, as soon as a transaction opens again. Meanwhile
+ * output to the broker is paused, PUBACKs included (mqtt_pause_output()), so the broker
+ * stops at its in-flight window and delivers them again if the daemon dies first.
+ * Bounded; while writes fail the watchdog gets no pings (systemd restarts a daemon whose
+ * database stays unavailable for WatchdogSec).
+ *
+ * With a database server a transaction can also be lost after it began (the connection
+ * breaks, the server stops answering or turns read-only in a failover). So the messages
+ * handled in the open transaction are kept too (txn_*), and when it is lost to the
+ * server's absence they go back to the front of the held queue, unacknowledged: memory is
+ * rebuilt from the database (engine_rebuild()) and they are handled again once the server
+ * takes a transaction. Their PUBACKs wait for that commit. */
 struct held_msg {
         struct held_msg *next;
         char *topic;
@@ -142,6 +155,9 @@ struct held_msg {
 #define HELD_RETRY_MAX_USEC (200 * USEC_PER_MSEC)
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata);
+static void journal_requeue(struct daemon *d);
+static void journal_forget(struct daemon *d);
+static void start_holding(struct daemon *d);
 static void daemon_status(char *buf, size_t size, void *userdata);
 static bool daemon_healthy(void *userdata);
 static void on_subscribed(struct mqtt *m, void *userdata);
@@ -167,6 +183,11 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
         int r = engine_tick(d->engine, now_realtime_usec());
         if (r < 0)
                 log_err_errno(r, "timers: handling a deadline failed");
+        if (r < 0 && store_unreachable(d->store)) {
+                /* The deadline is handled again once memory is the database's again. */
+                d->rebuild_pending = true;
+                start_holding(d);
+        }
         rearm_tick(d);
         return 0;
 }
@@ -186,12 +207,18 @@ static int daemon_commit(struct daemon *d)
                 metrics_observe_usec(d->metrics, METRICS_COMMIT, now_monotonic_usec() - t0);
         service_status_changed(d->service);
         if (r < 0) {
-                if (!d->storage_failed)
-                        log_err_errno(r, "database: commit failed; events of this batch are lost "
-                                         "unless redelivered");
+                if (store_remote(d->store) && store_unreachable(d->store))
+                        journal_requeue(d);
+                else {
+                        journal_forget(d);
+                        if (!d->storage_failed)
+                                log_err_errno(r, "database: commit failed; events of this batch "
+                                                 "are lost unless redelivered");
+                }
                 d->storage_failed = true;
                 return r;
         }
+        journal_forget(d);
         d->storage_failed = false;
         if (d->n_held == 0)
                 mqtt_pause_output(d->mqtt, false); /* held messages stored: acks may go */
@@ -760,20 +787,13 @@ static void dispatch_message(struct daemon *d, const struct mosquitto_message *m
 
 /* ---- messages held while the database takes no transaction ---- */
 
-static void hold_message(struct daemon *d, const struct mosquitto_message *msg, int64_t now)
+static struct held_msg *held_copy(const struct mosquitto_message *msg, int64_t now)
 {
         size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
-        struct held_msg *h;
+        struct held_msg *h = malloc(sizeof(*h) + len + 1);
 
-        if (d->n_held >= HELD_MAX_MESSAGES || d->held_bytes + len > HELD_MAX_BYTES ||
-            !(h = malloc(sizeof(*h) + len + 1))) {
-                d->n_held_dropped++;
-                if (ratelimit_below(&d->rl_held))
-                        log_err("database unavailable and %zu messages held: dropping the "
-                                "message on %s",
-                                d->n_held, msg->topic);
-                return;
-        }
+        if (!h)
+                return NULL;
         *h = (struct held_msg){ .recv_usec = now, .payloadlen = (int)len, .retain = msg->retain };
         if (len)
                 memcpy(h->payload, msg->payload, len);
@@ -781,7 +801,52 @@ static void hold_message(struct daemon *d, const struct mosquitto_message *msg, 
         h->topic = strdup(msg->topic);
         if (!h->topic) {
                 free(h);
+                return NULL;
+        }
+        return h;
+}
+
+static void held_list_free(struct held_msg *h)
+{
+        while (h) {
+                struct held_msg *next = h->next;
+                free(h->topic);
+                free(h);
+                h = next;
+        }
+}
+
+/* Holds messages from now on (the first held message, or a lost transaction). */
+static void start_holding(struct daemon *d)
+{
+        if (d->held_since_usec != 0)
+                return;
+        /* Their PUBACKs wait too: killed meanwhile, the daemon gets them again. */
+        mqtt_pause_output(d->mqtt, true);
+        d->held_since_usec = now_monotonic_usec();
+        d->held_retry_usec = HELD_RETRY_MIN_USEC;
+        if (store_unreachable(d->store))
+                log_warn("database: unreachable; holding messages (not acknowledged) until it "
+                         "takes writes again");
+        else
+                log_warn("database: another connection holds the write lock; holding messages "
+                         "until it is released");
+        sd_event_source_set_time_relative(d->held_retry, d->held_retry_usec);
+        sd_event_source_set_enabled(d->held_retry, SD_EVENT_ONESHOT);
+}
+
+static void hold_message(struct daemon *d, const struct mosquitto_message *msg, int64_t now)
+{
+        size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
+        struct held_msg *h;
+
+        if (d->n_held >= HELD_MAX_MESSAGES || d->held_bytes + len > HELD_MAX_BYTES ||
+            !(h = held_copy(msg, now))) {
                 d->n_held_dropped++;
+                if (ratelimit_below(&d->rl_held))
+                        log_err("database unavailable and %zu messages held: dropping the "
+                                "message on %s",
+                                d->n_held, msg->topic);
                 return;
         }
         if (d->held_tail)
@@ -791,16 +856,65 @@ static void hold_message(struct daemon *d, const struct mosquitto_message *msg, 
         d->held_tail = h;
         d->n_held++;
         d->held_bytes += len;
-        if (d->held_since_usec == 0) {
-                /* Their PUBACKs wait too: killed meanwhile, the daemon gets them again. */
-                mqtt_pause_output(d->mqtt, true);
-                d->held_since_usec = now_monotonic_usec();
-                d->held_retry_usec = HELD_RETRY_MIN_USEC;
-                log_warn("database: another connection holds the write lock; holding messages "
-                         "until it is released");
-                sd_event_source_set_time_relative(d->held_retry, d->held_retry_usec);
-                sd_event_source_set_enabled(d->held_retry, SD_EVENT_ONESHOT);
+        start_holding(d);
+}
+
+/* A database server: the message is kept until the transaction it is handled in commits. */
+static void journal_message(struct daemon *d, const struct mosquitto_message *msg, int64_t now)
+{
+        struct held_msg *h;
+
+        if (!store_remote(d->store))
+                return;
+        h = held_copy(msg, now);
+        if (!h) {
+                d->n_held_dropped++;
+                return;
         }
+        if (d->txn_tail)
+                d->txn_tail->next = h;
+        else
+                d->txn_head = h;
+        d->txn_tail = h;
+        d->n_txn++;
+        d->txn_bytes += (size_t)h->payloadlen;
+}
+
+static void journal_forget(struct daemon *d)
+{
+        held_list_free(d->txn_head);
+        d->txn_head = d->txn_tail = NULL;
+        d->n_txn = d->txn_bytes = 0;
+}
+
+/* The transaction was lost with the server: its messages go back to the front of the held
+ * queue, their PUBACKs wait, and memory is rebuilt before they are handled again. */
+static void journal_requeue(struct daemon *d)
+{
+        size_t n = d->n_txn;
+
+        d->rebuild_pending = true;
+        if (d->txn_head) {
+                d->txn_tail->next = d->held_head;
+                if (!d->held_tail)
+                        d->held_tail = d->txn_tail;
+                d->held_head = d->txn_head;
+                d->n_held += d->n_txn;
+                d->held_bytes += d->txn_bytes;
+                d->txn_head = d->txn_tail = NULL;
+                d->n_txn = d->txn_bytes = 0;
+        }
+        start_holding(d);
+        log_warn("database: the transaction was lost with the connection; its %zu messages are "
+                 "held (not acknowledged) to be handled again",
+                 n);
+}
+
+/* Handles one message in the transaction now open. */
+static void handle_message(struct daemon *d, const struct mosquitto_message *msg, int64_t now)
+{
+        journal_message(d, msg, now);
+        dispatch_message(d, msg, now);
 }
 
 /* Handles every held message, oldest first, in the transaction now open. */
@@ -823,7 +937,7 @@ static void drain_held(struct daemon *d)
                         d->held_tail = NULL;
                 d->n_held--;
                 d->held_bytes -= (size_t)h->payloadlen;
-                dispatch_message(d, &mm, h->recv_usec);
+                handle_message(d, &mm, h->recv_usec);
                 free(h->topic);
                 free(h);
         }
@@ -833,14 +947,34 @@ static void drain_held(struct daemon *d)
         d->held_since_usec = 0;
 }
 
+/* After a lost transaction: memory becomes the database's again (what the lost
+ * transactions changed, the deadlines that failed meanwhile). Needs the server. */
+static int rebuild_if_pending(struct daemon *d)
+{
+        int r;
+
+        if (!d->rebuild_pending)
+                return 0;
+        if (store_in_transaction(d->store))
+                return -EBUSY; /* after its commit */
+        r = engine_rebuild(d->engine, now_realtime_usec());
+        if (r < 0)
+                return r;
+        d->rebuild_pending = false;
+        rearm_tick(d);
+        return 0;
+}
+
 static int on_held_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
 
-        if (store_try_begin(d->store) < 0) {
+        if (rebuild_if_pending(d) < 0 || store_try_begin(d->store) < 0) {
                 if (ratelimit_below(&d->rl_held))
-                        log_warn("database: write lock still held by another connection after "
-                                 "%.1f s; %zu messages held",
+                        log_warn("database: %s after %.1f s; %zu messages held",
+                                 store_unreachable(d->store)
+                                     ? "still unreachable"
+                                     : "write lock still held by another connection",
                                  (double)(now_monotonic_usec() - d->held_since_usec) / USEC_PER_SEC,
                                  d->n_held);
                 d->held_retry_usec = MIN(d->held_retry_usec * 2, HELD_RETRY_MAX_USEC);
@@ -859,11 +993,13 @@ static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void
         struct daemon *d = userdata;
         int64_t now = now_realtime_usec();
 
-        if (d->n_held > 0 || store_try_begin(d->store) < 0) {
+        if (d->n_held > 0 || d->rebuild_pending || store_try_begin(d->store) < 0) {
+                if (store_unreachable(d->store))
+                        d->rebuild_pending = true; /* deadlines may have failed meanwhile */
                 hold_message(d, msg, now);
                 return;
         }
-        dispatch_message(d, msg, now);
+        handle_message(d, msg, now);
 }
 
 /* ---- monitoring gap: the broker unreachable for monitoring_gap_after ---- */
@@ -1073,6 +1209,19 @@ static int read_password(const struct config *c, char **ret)
         return secret_read(c, "mqtt.password", c->mqtt.password_file, ret);
 }
 
+/* The store of c->database, with the database password of database_password_file or the
+ * pg.password credential when either is there (otherwise libpq finds its own). */
+static int open_store(const struct config *c, bool readonly, struct store **ret)
+{
+        _cleanup_secret_ char *password = NULL;
+        int r = secret_read(c, SECRET_DATABASE_PASSWORD, c->database_password_file, &password);
+
+        if (r < 0)
+                return r; /* logged with the path */
+        return store_open_with_password(c->database, password, c->database_sync_full, readonly,
+                                        ret);
+}
+
 int daemon_new(struct config *cfg, struct daemon **ret)
 {
         struct daemon *d;
@@ -1102,7 +1251,7 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         if (r < 0)
                 goto fail;
         register_metrics(d);
-        r = store_open(cfg->database, cfg->database_sync_full, false, &d->store);
+        r = open_store(cfg, false, &d->store);
         if (r < 0)
                 goto fail;
         r = service_new(
@@ -1239,12 +1388,9 @@ struct daemon *daemon_free(struct daemon *d)
         d->commit = sd_event_source_disable_unref(d->commit);
         d->tick = sd_event_source_disable_unref(d->tick);
         d->held_retry = sd_event_source_disable_unref(d->held_retry);
-        while (d->held_head) {
-                struct held_msg *h = d->held_head;
-                d->held_head = h->next;
-                free(h->topic);
-                free(h);
-        }
+        held_list_free(d->held_head);
+        d->held_head = NULL;
+        journal_forget(d);
         d->retention = sd_event_source_disable_unref(d->retention);
         d->sig_term = sd_event_source_disable_unref(d->sig_term);
         d->sig_int = sd_event_source_disable_unref(d->sig_int);
@@ -1275,8 +1421,9 @@ int daemon_run(struct daemon *d)
                  d->config->n_households, d->config->n_devices, d->config->n_workers);
         r = sd_event_loop(d->event);
         if (d->n_held > 0) {
-                /* A last wait for the lock (busy timeout), then they are handled or lost. */
-                if (store_begin(d->store) == 0)
+                /* A last wait for the lock (busy timeout), then they are handled or left to
+                 * the broker. */
+                if (rebuild_if_pending(d) == 0 && store_begin(d->store) == 0)
                         drain_held(d);
                 else
                         log_err("database: still locked at exit; the broker keeps the %zu "
@@ -1371,7 +1518,15 @@ static bool restart_settings_equal(const struct config *o, const struct config *
                         same = false;                                                              \
                 }                                                                                  \
         } while (0)
-        CHECK_STR(database, "database");
+        if (!str_eq_null(o->database, n->database)) {
+                _cleanup_free_ char *was = store_database_shown(o->database);
+                _cleanup_free_ char *now = store_database_shown(n->database);
+                log_err("reload: database changed from \"%s\" to \"%s\"; that needs a restart "
+                        "(systemctl restart doorwatchd)",
+                        was, now);
+                same = false;
+        }
+        CHECK_STR(database_password_file, "database_password_file");
         CHECK_INT(database_sync_full, "database_sync");
         CHECK_STR(timezone, "timezone");
         CHECK_STR(mqtt.host, "mqtt.host");

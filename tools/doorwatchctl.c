@@ -92,13 +92,19 @@ static int load_config(struct ctl *ctl)
 
 static int open_db(struct ctl *ctl)
 {
+        _cleanup_secret_ char *password = NULL;
         int r = load_config(ctl);
         if (r < 0)
                 return r;
-        r = store_open(ctl->config->database, false, true, &ctl->store);
-        if (r < 0)
-                fprintf(stderr, "doorwatchctl: cannot open the database %s\n",
-                        ctl->config->database);
+        r = secret_read(ctl->config, SECRET_DATABASE_PASSWORD, ctl->config->database_password_file,
+                        &password);
+        if (r >= 0)
+                r = store_open_with_password(ctl->config->database, password, false, true,
+                                             &ctl->store);
+        if (r < 0) {
+                _cleanup_free_ char *shown = store_database_shown(ctl->config->database);
+                fprintf(stderr, "doorwatchctl: cannot open the database %s\n", shown);
+        }
         return r;
 }
 
@@ -366,7 +372,8 @@ static int cmd_backup(struct ctl *ctl, int argc, char **argv)
         if (load_config(ctl) < 0)
                 return 1;
         if (store_backup(ctl->config->database, argv[0], &info) < 0) {
-                fprintf(stderr, "doorwatchctl: backup of %s failed\n", ctl->config->database);
+                _cleanup_free_ char *shown = store_database_shown(ctl->config->database);
+                fprintf(stderr, "doorwatchctl: backup of %s failed\n", shown);
                 return 1;
         }
         if (ctl->json) {

@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <libpq-fe.h>
+
+#include "../lib/pgtest.h"
 
 #define ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -30,6 +33,11 @@ static void die(const char *fmt, ...)
         fprintf(stderr, "\n");
         va_end(ap);
         abort();
+}
+
+bool h_pg(void)
+{
+        return pgtest_dir() != NULL;
 }
 
 double h_now(void)
@@ -141,7 +149,12 @@ void h_init(struct harness *h)
         if (!mkdtemp(h->dir))
                 die("mkdtemp: %s", strerror(errno));
         snprintf(h->confdir, sizeof(h->confdir), "%s/conf", h->dir);
-        snprintf(h->dbpath, sizeof(h->dbpath), "%s/state/doorwatch.db", h->dir);
+        if (h_pg()) {
+                char *uri = pgtest_create_db();
+                snprintf(h->dbpath, sizeof(h->dbpath), "%s", uri);
+                free(uri);
+        } else
+                snprintf(h->dbpath, sizeof(h->dbpath), "%s/state/doorwatch.db", h->dir);
         mkdir(h->confdir, 0700);
         h->port = free_port();
         do
@@ -434,9 +447,8 @@ void h_clear_messages(struct harness *h)
         h->n_msgs = 0;
 }
 
-static sqlite3_stmt *db_query(struct harness *h, sqlite3 **db, const char *fmt, va_list ap)
+static sqlite3_stmt *db_query(struct harness *h, sqlite3 **db, const char *sql)
 {
-        char *sql = sqlite3_vmprintf(fmt, ap);
         sqlite3_stmt *st = NULL;
 
         if (sqlite3_open_v2(h->dbpath, db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
@@ -444,19 +456,58 @@ static sqlite3_stmt *db_query(struct harness *h, sqlite3 **db, const char *fmt, 
         sqlite3_busy_timeout(*db, 2000);
         if (sqlite3_prepare_v2(*db, sql, -1, &st, NULL) != SQLITE_OK)
                 die("query %s: %s", sql, sqlite3_errmsg(*db));
-        sqlite3_free(sql);
         return st;
+}
+
+/* The first column of the first row of sql as text into buf ("" for NULL); false when
+ * there is no row. A PostgreSQL boolean reads as "1" or "0", as SQLite's would. */
+static bool db_first(struct harness *h, const char *sql, char *buf, size_t size)
+{
+        bool row = false;
+
+        buf[0] = 0;
+        if (h_pg()) {
+                PGconn *c = PQconnectdb(h->dbpath);
+                PGresult *res;
+
+                if (PQstatus(c) != CONNECTION_OK)
+                        die("cannot connect to %s: %s", h->dbpath, PQerrorMessage(c));
+                res = PQexec(c, sql);
+                if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                        die("query %s: %s", sql, PQerrorMessage(c));
+                if (PQntuples(res) > 0) {
+                        row = true;
+                        if (!PQgetisnull(res, 0, 0)) {
+                                const char *v = PQgetvalue(res, 0, 0);
+                                if (PQftype(res, 0) == 16 /* BOOLOID */)
+                                        v = v[0] == 't' ? "1" : "0";
+                                snprintf(buf, size, "%s", v);
+                        }
+                }
+                PQclear(res);
+                PQfinish(c);
+        } else {
+                sqlite3 *db;
+                sqlite3_stmt *st = db_query(h, &db, sql);
+                if (sqlite3_step(st) == SQLITE_ROW) {
+                        row = true;
+                        if (sqlite3_column_text(st, 0))
+                                snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+                }
+                sqlite3_finalize(st);
+                sqlite3_close(db);
+        }
+        return row;
 }
 
 static int64_t db_int_v(struct harness *h, const char *fmt, va_list ap)
 {
-        sqlite3 *db;
-        sqlite3_stmt *st = db_query(h, &db, fmt, ap);
+        char *sql = sqlite3_vmprintf(fmt, ap), buf[64];
         int64_t v = -1;
-        if (sqlite3_step(st) == SQLITE_ROW)
-                v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        sqlite3_close(db);
+
+        if (db_first(h, sql, buf, sizeof(buf)))
+                v = strtoll(buf, NULL, 10);
+        sqlite3_free(sql);
         return v;
 }
 
@@ -472,16 +523,14 @@ int64_t h_db_int(struct harness *h, const char *fmt, ...)
 const char *h_db_text(struct harness *h, const char *fmt, ...)
 {
         static char buf[4096];
-        sqlite3 *db;
         va_list ap;
+        char *sql;
+
         va_start(ap, fmt);
-        sqlite3_stmt *st = db_query(h, &db, fmt, ap);
+        sql = sqlite3_vmprintf(fmt, ap);
         va_end(ap);
-        buf[0] = 0;
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-                snprintf(buf, sizeof(buf), "%s", (const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-        sqlite3_close(db);
+        db_first(h, sql, buf, sizeof(buf));
+        sqlite3_free(sql);
         return buf;
 }
 
@@ -555,6 +604,8 @@ void h_cleanup(struct harness *h)
         h_clear_messages(h);
         free(h->msgs);
         h->msgs = NULL;
+        if (h_pg() && !getenv("DOORWATCH_KEEP_TMP"))
+                pgtest_drop_db(h->dbpath);
         if (!getenv("DOORWATCH_KEEP_TMP")) {
                 snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
                 if (system(cmd) != 0)

@@ -56,6 +56,19 @@ int pgtest_admin(const char *uri, const char *sql)
         return r;
 }
 
+int pgtest_read_only(const char *uri, bool on)
+{
+        char name[128], sql[512];
+
+        db_name(uri, name, sizeof(name));
+        snprintf(sql, sizeof(sql),
+                 "ALTER DATABASE %s %s default_transaction_read_only%s;"
+                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                 " WHERE datname = '%s' AND pid <> pg_backend_pid()",
+                 name, on ? "SET" : "RESET", on ? " = on" : "", name);
+        return pgtest_admin("", sql);
+}
+
 char *pgtest_create_db(void)
 {
         static unsigned counter;
@@ -69,6 +82,22 @@ char *pgtest_create_db(void)
                      pgtest_dir()) < 0)
                 abort();
         counter++;
+        /* The tests' own queries may use SQLite's group_concat() and json_extract() (of a
+         * "$.key.key" path); the schema never does. */
+        if (pgtest_admin(uri, "CREATE FUNCTION dw_test_gc(a text, v text, sep text) RETURNS text"
+                              " LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN v IS NULL THEN a"
+                              " WHEN a IS NULL THEN v ELSE a || sep || v END $$;"
+                              "CREATE FUNCTION dw_test_gc1(a text, v text) RETURNS text"
+                              " LANGUAGE sql IMMUTABLE AS $$ SELECT dw_test_gc(a, v, ',') $$;"
+                              "CREATE AGGREGATE group_concat(text, text)"
+                              " (sfunc = dw_test_gc, stype = text);"
+                              "CREATE AGGREGATE group_concat(text)"
+                              " (sfunc = dw_test_gc1, stype = text);"
+                              "CREATE FUNCTION json_extract(j text, path text) RETURNS text"
+                              " LANGUAGE sql IMMUTABLE AS"
+                              " $$ SELECT (j::jsonb) #>> string_to_array(substr(path, 3), '.') $$")
+            < 0)
+                abort();
         return uri;
 }
 

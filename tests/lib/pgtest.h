@@ -8,10 +8,14 @@
 /* The socket directory, or NULL when the tests run on SQLite. */
 const char *pgtest_dir(void);
 /* Creates a fresh, empty database owned by role "doorwatch" and returns its URI
- * ("postgresql://doorwatch@/NAME?host=DIR", malloc'd); aborts when it cannot. */
+ * ("postgresql://doorwatch@/NAME?host=DIR", malloc'd); aborts when it cannot. The tests'
+ * own queries find SQLite's group_concat() and json_extract() there too. */
 char *pgtest_create_db(void);
 /* Drops the database of uri (terminating its sessions). */
 void pgtest_drop_db(const char *uri);
+/* Makes the database of uri refuse writes (on), as a server that became a standby does, or
+ * take them again (off): new sessions are read-only, the open ones are ended. */
+int pgtest_read_only(const char *uri, bool on);
 /* Runs sql as the server's superuser on the database of uri ("" for a fresh connection to
  * "postgres"); returns 0 or -1 (the message on stderr). */
 int pgtest_admin(const char *uri, const char *sql);
