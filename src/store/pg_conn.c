@@ -35,7 +35,7 @@
 #define PG_IO_TIMEOUT_USEC      (5 * USEC_PER_SEC)
 #define PG_CONNECT_TIMEOUT_USEC (5 * USEC_PER_SEC)
 #define PG_BACKOFF_MIN_USEC     (50 * USEC_PER_MSEC)
-#define PG_BACKOFF_MAX_USEC     (2 * USEC_PER_SEC)
+#define PG_BACKOFF_MAX_USEC     (1 * USEC_PER_SEC)
 
 static struct ratelimit rl_down = RATELIMIT_INIT(10 * USEC_PER_SEC, 1);
 
