@@ -309,6 +309,11 @@ void pg_close(struct store *s)
 {
         struct store_pg *q = pq(s);
 
+        if (!q->readonly)
+                log_info("database: %llu statements in %llu round trips, %.3f s waiting for the "
+                         "server",
+                         (unsigned long long)q->n_sent, (unsigned long long)q->n_waits,
+                         (double)q->wait_usec / USEC_PER_SEC);
         pg_disconnect(s);
         free(q->uri);
         free(q->shown);

@@ -76,6 +76,8 @@ struct store_pg {
         int64_t down_since_usec;            /* monotonic; 0 while connected */
         int64_t last_ok_usec;               /* monotonic: the last answer from the server */
         uint64_t connects;                  /* successful connections */
+        uint64_t n_sent, n_waits;           /* statements sent, round trips waited for */
+        int64_t wait_usec;                  /* time spent waiting for answers */
         bool unreachable;                   /* the last failure was the server's absence */
         bool prepared[_PG_STMT_MAX];        /* on this connection */
         struct pg_expect {

@@ -556,10 +556,13 @@ static int wait_results(struct store *s, bool sync, PGresult **ret_res)
                 expect(q, PG_EXPECT_SYNC, -1, NULL);
         } else if (PQsendFlushRequest(q->conn) != 1)
                 return pg_lost(s, PQerrorMessage(q->conn));
-        r = flush(s, now_monotonic_usec() + PG_IO_TIMEOUT_USEC);
-        if (r < 0)
-                return r;
-        return drain(s, ret_res);
+        int64_t t0 = now_monotonic_usec();
+        r = flush(s, t0 + PG_IO_TIMEOUT_USEC);
+        if (r == 0)
+                r = drain(s, ret_res);
+        q->n_waits++;
+        q->wait_usec += now_monotonic_usec() - t0;
+        return r;
 }
 
 int pg_roundtrip(struct store *s, bool sync)
@@ -594,6 +597,7 @@ static int send_one(struct store *s, int which, const char *sql, const struct pg
         if (which == PG_UNNAMED) {
                 if (PQsendQueryParams(q->conn, sql, p->n, NULL, p->v, p->len, p->fmt, 0) != 1)
                         return pg_lost(s, PQerrorMessage(q->conn));
+                q->n_sent++;
                 return expect(q, kind, -1, what);
         }
         snprintf(name, sizeof(name), "dw%d", which);
@@ -605,6 +609,7 @@ static int send_one(struct store *s, int which, const char *sql, const struct pg
         }
         if (PQsendQueryPrepared(q->conn, name, p->n, p->v, p->len, p->fmt, 0) != 1)
                 return pg_lost(s, PQerrorMessage(q->conn));
+        q->n_sent++;
         return expect(q, kind, which, what);
 }
 

@@ -4,7 +4,7 @@
  * a bounded loop on an observable condition, never a fixed sleep.
  *
  * The database is an SQLite file, or, when DOORWATCH_TEST_PG names the socket directory of
- * a private PostgreSQL server (tests/pg-server; the PostgreSQL pass of `make check`), a
+ * a private PostgreSQL server (tools/pg-server; the PostgreSQL pass of `make check`), a
  * fresh database of that server, dropped at the end: every test binary runs on either.
  * h_db_*() run their SQL on whichever it is (write it in the SQL both understand; a
  * boolean reads as 1 or 0). */

@@ -4,7 +4,7 @@
  * line naming the URI with its password masked, never the password itself.
  *
  * In the PostgreSQL pass (DOORWATCH_TEST_PG set), on a private server of the test's own
- * (tests/pg-server, so it can be killed without disturbing the other tests):
+ * (tools/pg-server, so it can be killed without disturbing the other tests):
  * - the password comes from database_password_file (the role needs one: scram-sha-256)
  *   and appears in no log;
  * - the server killed (immediate stop, as a crash or the old primary of a failover) while
@@ -46,7 +46,7 @@ static double mono(void)
 static void pg_server(struct fixture *f, const char *cmd)
 {
         char line[256];
-        snprintf(line, sizeof(line), "tests/pg-server %s '%s'", cmd, f->pgdir);
+        snprintf(line, sizeof(line), "tools/pg-server %s '%s'", cmd, f->pgdir);
         assert_int_equal(system(line), 0);
 }
 

@@ -1,4 +1,4 @@
-/* pgtest.h: the private PostgreSQL server of a test run (tests/pg-server), for the tests
+/* pgtest.h: the private PostgreSQL server of a test run (tools/pg-server), for the tests
  * that run on either backend. DOORWATCH_TEST_PG names the server's socket directory when
  * the run is the PostgreSQL pass of `make check`; unset, the tests run on SQLite. */
 #pragma once
