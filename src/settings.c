@@ -458,12 +458,11 @@ static void parse_templates(struct loader *L, const cJSON *o, const struct loade
 
 static void parse_daemon(struct loader *L, const cJSON *root)
 {
-        static const char *const keys[] = {
-                "timezone",  "database", "database_password_file", "database_sync",
-                "retention", "mqtt",     "policy",                 "escalation",
-                "notifiers", "http",     "outbox",                 "monitoring_gap_after",
-                "templates", NULL
-        };
+        static const char *const keys[] = { "timezone",      "database",   "database_password_file",
+                                            "database_sync", "retention",  "mqtt",
+                                            "policy",        "escalation", "notifiers",
+                                            "http",          "outbox",     "monitoring_gap_after",
+                                            "templates",     NULL };
         struct config *cfg = L->cfg;
         struct loader_path p[1];
         const cJSON *v;

@@ -23,9 +23,9 @@
  *   (nothing acknowledged) and retries. A server that cannot be reached (PostgreSQL: the
  *   connection is lost, the server answers nothing within 5 s, or takes no writes, as a
  *   standby after a failover) fails both at once too: store_unreachable() is then true,
- *   the backend reconnects with backoff (up to 1 s) on later calls without blocking the daemon, and a
- *   transaction it interrupted is gone whole (store_remote(): the daemon keeps the messages
- *   of the open transaction to handle them again).
+ *   the backend reconnects with backoff (up to 1 s) on later calls without blocking the daemon, and
+ * a transaction it interrupted is gone whole (store_remote(): the daemon keeps the messages of the
+ * open transaction to handle them again).
  * - Savepoints. store_savepoint() .. store_release() or store_rollback_to() keeps a group of
  *   writes (one escalation step) whole or not at all inside the transaction. Not nested.
  * - Ids. store_next_id() hands out per-day sequences inside the transaction; a rollback (to a

@@ -1558,8 +1558,7 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
                                                : 0,
                 .cpu_us_per_event = (cpu1 - cpu0) / (double)n * 1e6,
                 .broker_cpu_us_per_event = (bcpu1 - bcpu0) / (double)n * 1e6,
-                .db_cpu_us_per_event =
-                    r.pg_name[0] ? (pg_cpu_sec() - dcpu0) / (double)n * 1e6 : -1,
+                .db_cpu_us_per_event = r.pg_name[0] ? (pg_cpu_sec() - dcpu0) / (double)n * 1e6 : -1,
                 .syscr_per_event = have_sc ? (double)(scr1 - scr0) / (double)n : -1,
                 .syscw_per_event = have_sc ? (double)(scw1 - scw0) / (double)n : -1,
         };
@@ -2009,23 +2008,24 @@ static int write_json(const struct opts *o, const struct machine *m, const struc
 
 static void usage(FILE *f)
 {
-        fprintf(f, "Usage: doorwatch-sim bench [OPTIONS]\n"
-                   "  -H, --households LIST   registry sizes, comma-separated (10000,100000)\n"
-                   "  -n, --events N          events per throughput and ceiling run (200000)\n"
-                   "  -r, --rate R            events/s of the latency and soak runs (2000)\n"
-                   "  -l, --latency SECONDS   length of the latency run (10)\n"
-                   "  -s, --soak SECONDS      length of the soak run, 0 = none (0)\n"
-                   "      --inflight N        publishes awaiting PUBACK at most (1000)\n"
-                   "      --devices 1|2       door contact (and doorbell) per household (2)\n"
-                   "      --runs LIST         ceiling,normal,full,latency,soak (all)\n"
-                   "      --mix MODE          auto, schedule or closed (auto)\n"
-                   "      --smoke             200 households, 2000 events, 1 s latency run\n"
-                   "  -o, --out DIR           where bench-<timestamp>.json goes (bench-out)\n"
-                   "      --daemon PATH       doorwatchd (next to this program)\n"
-                   "      --broker PATH       mosquitto (/usr/sbin/mosquitto)\n"
-                   "      --backends LIST     sqlite,postgresql (both when PostgreSQL 15 is there)\n"
-                   "      --pg-server PATH    the private server's script (tools/pg-server)\n"
-                   "  -k, --keep              keep the temporary directory\n");
+        fprintf(f,
+                "Usage: doorwatch-sim bench [OPTIONS]\n"
+                "  -H, --households LIST   registry sizes, comma-separated (10000,100000)\n"
+                "  -n, --events N          events per throughput and ceiling run (200000)\n"
+                "  -r, --rate R            events/s of the latency and soak runs (2000)\n"
+                "  -l, --latency SECONDS   length of the latency run (10)\n"
+                "  -s, --soak SECONDS      length of the soak run, 0 = none (0)\n"
+                "      --inflight N        publishes awaiting PUBACK at most (1000)\n"
+                "      --devices 1|2       door contact (and doorbell) per household (2)\n"
+                "      --runs LIST         ceiling,normal,full,latency,soak (all)\n"
+                "      --mix MODE          auto, schedule or closed (auto)\n"
+                "      --smoke             200 households, 2000 events, 1 s latency run\n"
+                "  -o, --out DIR           where bench-<timestamp>.json goes (bench-out)\n"
+                "      --daemon PATH       doorwatchd (next to this program)\n"
+                "      --broker PATH       mosquitto (/usr/sbin/mosquitto)\n"
+                "      --backends LIST     sqlite,postgresql (both when PostgreSQL 15 is there)\n"
+                "      --pg-server PATH    the private server's script (tools/pg-server)\n"
+                "  -k, --keep              keep the temporary directory\n");
 }
 
 static int parse_sizes(struct opts *o, const char *s)
@@ -2318,8 +2318,8 @@ int sim_bench_main(int argc, char **argv)
                                               res);
                         }
                         if (e == 0 && (o.runs & RUN_SOAK)) {
-                                say("%zu households, %s: soak, %.0f events/s for %.0fs",
-                                    o.sizes[i], db, o.rate, o.soak_sec);
+                                say("%zu households, %s: soak, %.0f events/s for %.0fs", o.sizes[i],
+                                    db, o.rate, o.soak_sec);
                                 e = run_paced(&o, &g, "soak", o.soak_sec, &res->soak.lat,
                                               &res->soak, res);
                         }

@@ -208,8 +208,8 @@ static int schema_version(struct store *s, int *ret)
         int64_t v = 0;
         int r;
 
-        r = pg_query_int64(s, PG_UNNAMED, "SELECT (to_regclass('meta') IS NOT NULL)::int",
-                           NULL, 0, "reading the schema version", &v);
+        r = pg_query_int64(s, PG_UNNAMED, "SELECT (to_regclass('meta') IS NOT NULL)::int", NULL, 0,
+                           "reading the schema version", &v);
         if (r < 0)
                 return r;
         if (v)

@@ -68,18 +68,18 @@ struct store_pg {
         bool readonly, sync_full;
 
         /* Connection (pg_conn.c). */
-        bool connecting;                    /* PQconnectStart() done, not yet usable */
-        PostgresPollingStatusType polling;  /* what PQconnectPoll() asked for last */
-        int64_t connect_started_usec;       /* monotonic */
-        unsigned attempt;                   /* failed attempts in a row (backoff) */
-        int64_t next_attempt_usec;          /* monotonic; no attempt before, unless waiting */
-        int64_t down_since_usec;            /* monotonic; 0 while connected */
-        int64_t last_ok_usec;               /* monotonic: the last answer from the server */
-        uint64_t connects;                  /* successful connections */
-        uint64_t n_sent, n_waits;           /* statements sent, round trips waited for */
-        int64_t wait_usec;                  /* time spent waiting for answers */
-        bool unreachable;                   /* the last failure was the server's absence */
-        bool prepared[_PG_STMT_MAX];        /* on this connection */
+        bool connecting;                   /* PQconnectStart() done, not yet usable */
+        PostgresPollingStatusType polling; /* what PQconnectPoll() asked for last */
+        int64_t connect_started_usec;      /* monotonic */
+        unsigned attempt;                  /* failed attempts in a row (backoff) */
+        int64_t next_attempt_usec;         /* monotonic; no attempt before, unless waiting */
+        int64_t down_since_usec;           /* monotonic; 0 while connected */
+        int64_t last_ok_usec;              /* monotonic: the last answer from the server */
+        uint64_t connects;                 /* successful connections */
+        uint64_t n_sent, n_waits;          /* statements sent, round trips waited for */
+        int64_t wait_usec;                 /* time spent waiting for answers */
+        bool unreachable;                  /* the last failure was the server's absence */
+        bool prepared[_PG_STMT_MAX];       /* on this connection */
         struct pg_expect {
                 uint8_t kind;
                 int16_t stmt;
@@ -89,10 +89,10 @@ struct store_pg {
         bool need_sync; /* an error skipped the rest of the segment: Sync before more */
 
         /* Transaction (pg.c). */
-        bool txn;              /* BEGIN sent */
-        int txn_error;         /* first failure inside it (negative errno), 0 = none */
+        bool txn;      /* BEGIN sent */
+        int txn_error; /* first failure inside it (negative errno), 0 = none */
         bool in_savepoint;
-        int savepoint_error;   /* txn_error when the savepoint was taken */
+        int savepoint_error; /* txn_error when the savepoint was taken */
         struct pg_seq {
                 char name[32];
                 long long value; /* the last id handed out */
@@ -206,8 +206,8 @@ int pg_event_exists(struct store *s, const char *device, const char *uid);
 int pg_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid);
 int pg_get_event(struct store *s, const char *device, const char *uid, store_event_cb cb,
                  void *userdata);
-int pg_list_alert_events(struct store *s, const char *household, const char *alert_id,
-                         size_t max, store_event_cb cb, void *userdata);
+int pg_list_alert_events(struct store *s, const char *household, const char *alert_id, size_t max,
+                         store_event_cb cb, void *userdata);
 int pg_last_event_id(struct store *s, int64_t *ret);
 int pg_count_events(struct store *s, int64_t after_id, const char *verdict, int64_t *ret);
 int pg_household_timeline(struct store *s, const char *household, int64_t since_usec,
@@ -242,8 +242,7 @@ int pg_foreach_due_notification(struct store *s, int64_t now_usec, size_t max,
 int pg_list_notifications(struct store *s, const struct store_notification_filter *f,
                           store_notification_cb cb, void *userdata);
 int pg_set_notification_state(struct store *s, const char *id, enum notification_state st,
-                              int attempts, int64_t next_usec, const char *error,
-                              int64_t now_usec);
+                              int attempts, int64_t next_usec, const char *error, int64_t now_usec);
 int64_t pg_next_notification_usec(struct store *s);
 int pg_defer_notification(struct store *s, const char *id, int64_t next_usec);
 int pg_wake_notifications(struct store *s, const char *waiting_for, int64_t now_usec);
@@ -262,8 +261,7 @@ int pg_insert_checkin(struct store *s, const char *household, const char *worker
 int pg_insert_report(struct store *s, const char *household, const char *channel,
                      const char *reason, int64_t usec, int64_t recv_usec, int number,
                      bool over_limit);
-int pg_save_household_state(struct store *s, const char *household, const char *json,
-                            int64_t usec);
+int pg_save_household_state(struct store *s, const char *household, const char *json, int64_t usec);
 int pg_foreach_household_state(struct store *s, store_household_state_cb cb, void *userdata);
 /* pg_retention.c */
 int pg_purge_household(struct store *s, const char *household, int64_t now_usec,

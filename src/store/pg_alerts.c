@@ -260,7 +260,8 @@ int pg_count_live_alerts(struct store *s, struct store_alert_counts *ret)
         for (int i = 0; i < PQntuples(res); i++) {
                 enum alert_kind k = alert_kind_from_string(pg_get_text(res, i, 0));
                 if (k >= 0 && k < _ALERT_KIND_MAX)
-                        *(str_eq(pg_get_text(res, i, 1), "acked") ? &ret->acked[k] : &ret->open[k]) =
+                        *(str_eq(pg_get_text(res, i, 1), "acked") ? &ret->acked[k]
+                                                                  : &ret->open[k]) =
                             pg_get_int64(res, i, 2);
         }
         PQclear(res);

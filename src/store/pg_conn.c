@@ -128,8 +128,7 @@ int pg_each(PGresult *res, int (*row)(const PGresult *res, int i, void *ctx), vo
         return r < 0 ? r : n;
 }
 
-void pg_where_in(struct sbuf *q, const char *column, unsigned mask, const char *const *names,
-                 int n)
+void pg_where_in(struct sbuf *q, const char *column, unsigned mask, const char *const *names, int n)
 {
         const char *sep = "";
 
@@ -307,15 +306,9 @@ static int connect_start(struct store *s)
                                "dbname",
                                q->password ? "password" : NULL,
                                NULL };
-        const char *vals[] = { "5",
-                               "10",
-                               "5",
-                               "3",
-                               "10000",
-                               q->readonly ? "any" : "read-write",
-                               "doorwatchd",
-                               q->uri,
-                               q->password,
+        const char *vals[] = { "5",          "10",    "5",
+                               "3",          "10000", q->readonly ? "any" : "read-write",
+                               "doorwatchd", q->uri,  q->password,
                                NULL };
 
         q->conn = PQconnectStartParams(keys, vals, 1);
@@ -397,8 +390,8 @@ int pg_ready(struct store *s, bool wait)
                         return pg_lost(s, PQerrorMessage(q->conn));
                 if (now_monotonic_usec() - q->connect_started_usec > PG_CONNECT_TIMEOUT_USEC)
                         return pg_lost(s, "timeout while connecting");
-                r = wait_fd(PQsocket(q->conn), q->polling == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                            deadline);
+                r = wait_fd(PQsocket(q->conn),
+                            q->polling == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
                 if (r < 0)
                         return pg_lost(s, PQerrorMessage(q->conn));
                 if (r == 0) {

@@ -156,8 +156,8 @@ int pg_get_event(struct store *s, const char *device, const char *uid, store_eve
 }
 
 /* By household first: that is what the index covers. */
-int pg_list_alert_events(struct store *s, const char *household, const char *alert_id,
-                         size_t max, store_event_cb cb, void *userdata)
+int pg_list_alert_events(struct store *s, const char *household, const char *alert_id, size_t max,
+                         store_event_cb cb, void *userdata)
 {
         struct pg_params p = { .n = 0 };
         PGresult *res;

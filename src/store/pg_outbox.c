@@ -14,10 +14,9 @@
         "id, alert_id, worker, channel, step, round, kind, priority, payload, created_usec,"       \
         " next_usec, attempts, state, last_error, last_attempt_usec, delivered_usec, dead_usec"
 
-static const char sql_notified_workers[] =
-    "SELECT worker FROM notification WHERE alert_id = $1"
-    " AND kind != 'ack_notice' AND worker IS NOT NULL"
-    " GROUP BY worker ORDER BY min(created_usec), min(seq)";
+static const char sql_notified_workers[] = "SELECT worker FROM notification WHERE alert_id = $1"
+                                           " AND kind != 'ack_notice' AND worker IS NOT NULL"
+                                           " GROUP BY worker ORDER BY min(created_usec), min(seq)";
 static const char sql_notif_insert[] =
     "INSERT INTO notification (id, alert_id, worker, channel, step, round, priority,"
     " payload, state, attempts, created_usec, next_usec, kind)"
@@ -165,8 +164,7 @@ int pg_list_notifications(struct store *s, const struct store_notification_filte
 }
 
 int pg_set_notification_state(struct store *s, const char *id, enum notification_state nst,
-                              int attempts, int64_t next_usec, const char *error,
-                              int64_t now_usec)
+                              int attempts, int64_t next_usec, const char *error, int64_t now_usec)
 {
         struct pg_params p = { .n = 0 };
 

@@ -149,8 +149,7 @@ int pg_insert_report(struct store *s, const char *household, const char *channel
         return pg_send(s, PG_REPORT_INSERT, sql_report_insert, &a, "storing pre-report");
 }
 
-int pg_save_household_state(struct store *s, const char *household, const char *json,
-                            int64_t usec)
+int pg_save_household_state(struct store *s, const char *household, const char *json, int64_t usec)
 {
         struct pg_params a = { .n = 0 };
 

@@ -1,11 +1,11 @@
 /* store.c: the public store_*() functions (store.h) over the backends (backend.h).
  *
  * store_open() picks the backend from the database string: a URI's scheme names it
- * (postgresql:// or postgres://: pg*.c), any other string is a file path for SQLite. Here, once for every backend, is the transaction
- * bookkeeping the promises of store.h rest on: a transaction is opened lazily and the begin
- * hook called when one is, commits and savepoints happen only inside one, and write health
- * follows every BEGIN and COMMIT. Every other function is one indirect call into the
- * backend, with its arguments as they came (no copy, no allocation). */
+ * (postgresql:// or postgres://: pg*.c), any other string is a file path for SQLite. Here, once for
+ * every backend, is the transaction bookkeeping the promises of store.h rest on: a transaction is
+ * opened lazily and the begin hook called when one is, commits and savepoints happen only inside
+ * one, and write health follows every BEGIN and COMMIT. Every other function is one indirect call
+ * into the backend, with its arguments as they came (no copy, no allocation). */
 #include <errno.h>
 #include <string.h>
 
@@ -58,7 +58,7 @@ int store_open_with_password(const char *database, const char *password, bool sy
 char *store_database_shown(const char *database)
 {
         return backend_for_quiet(database) == &store_pg_backend ? pg_mask_uri(database)
-                                                                 : xstrdup(database);
+                                                                : xstrdup(database);
 }
 
 bool store_remote(struct store *s)

@@ -59,8 +59,10 @@ static int setup(void **state)
         if (pgtest_dir()) {
                 snprintf(f->saved_env, sizeof(f->saved_env), "%s", pgtest_dir());
                 snprintf(f->pgdir, sizeof(f->pgdir), "/tmp/doorwatch-pgout-XXXXXX");
-                if (!mkdtemp(f->pgdir))
+                if (!mkdtemp(f->pgdir)) {
+                        free(f);
                         return -1;
+                }
                 pg_server(f, "start");
                 setenv("DOORWATCH_TEST_PG", f->pgdir, 1);
         }
@@ -207,9 +209,8 @@ static void test_password_file(void **state)
         h_start_broker(h);
         h_start_daemon(h);
         publish(h, "pw", 0, 10);
-        assert_int_equal(h_db_wait_int(h, 10, 10000,
-                                       "SELECT count(*) FROM event WHERE uid LIKE 'pw-%%'"),
-                         10);
+        assert_int_equal(
+            h_db_wait_int(h, 10, 10000, "SELECT count(*) FROM event WHERE uid LIKE 'pw-%%'"), 10);
         assert_int_equal(h_stop_daemon(h, SIGTERM), 0);
         log = read_log(h);
         assert_null(strstr(log, "pw-of-the-tests"));
@@ -242,9 +243,8 @@ static void test_server_killed_under_load(void **state)
         h_start_broker(h);
         h_start_daemon(h);
         publish(h, "A", 0, LOAD / 3);
-        assert_int_equal(h_db_wait_int(h, 1, 10000,
-                                       "SELECT count(*) > 0 FROM event WHERE uid LIKE 'A-%%'"),
-                         1);
+        assert_int_equal(
+            h_db_wait_int(h, 1, 10000, "SELECT count(*) > 0 FROM event WHERE uid LIKE 'A-%%'"), 1);
         /* Killed while events stream in: a commit may be cut off mid-way. */
         publish(h, "A", LOAD / 3, LOAD / 2);
         t_kill = mono();
@@ -258,9 +258,9 @@ static void test_server_killed_under_load(void **state)
         t_resume = mono();
         at_kill = stored(h, "A");
         publish(h, "A", 5 * LOAD / 6, LOAD);
-        assert_int_equal(h_db_wait_int(h, LOAD, 60000,
-                                       "SELECT count(*) FROM event WHERE uid LIKE 'A-%%'"),
-                         LOAD);
+        assert_int_equal(
+            h_db_wait_int(h, LOAD, 60000, "SELECT count(*) FROM event WHERE uid LIKE 'A-%%'"),
+            LOAD);
         t_done = mono();
         assert_int_equal(h_db_int(h, "SELECT count(DISTINCT uid) FROM event WHERE uid LIKE 'A-%%'"),
                          LOAD);
@@ -282,9 +282,9 @@ static void test_server_killed_under_load(void **state)
         during = stored(h, "B");
         h_start_daemon(h);
         publish(h, "B", LOAD / 2, LOAD);
-        assert_int_equal(h_db_wait_int(h, LOAD, 60000,
-                                       "SELECT count(*) FROM event WHERE uid LIKE 'B-%%'"),
-                         LOAD);
+        assert_int_equal(
+            h_db_wait_int(h, LOAD, 60000, "SELECT count(*) FROM event WHERE uid LIKE 'B-%%'"),
+            LOAD);
         assert_int_equal(h_db_int(h, "SELECT count(DISTINCT uid) FROM event WHERE uid LIKE 'B-%%'"),
                          LOAD);
         fprintf(stderr,
@@ -297,8 +297,8 @@ static void test_server_killed_under_load(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_unreachable_at_start_fails_with_password_masked,
-                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                    test_unreachable_at_start_fails_with_password_masked, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_password_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_server_killed_under_load, setup, teardown),
         };

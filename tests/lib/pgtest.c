@@ -38,8 +38,7 @@ int pgtest_admin(const char *uri, const char *sql)
 
         if (uri && *uri)
                 db_name(uri, name, sizeof(name));
-        snprintf(conninfo, sizeof(conninfo), "host=%s user=postgres dbname=%s", pgtest_dir(),
-                 name);
+        snprintf(conninfo, sizeof(conninfo), "host=%s user=postgres dbname=%s", pgtest_dir(), name);
         c = PQconnectdb(conninfo);
         if (PQstatus(c) != CONNECTION_OK) {
                 fprintf(stderr, "pgtest: %s", PQerrorMessage(c));
@@ -84,19 +83,19 @@ char *pgtest_create_db(void)
         counter++;
         /* The tests' own queries may use SQLite's group_concat() and json_extract() (of a
          * "$.key.key" path); the schema never does. */
-        if (pgtest_admin(uri, "CREATE FUNCTION dw_test_gc(a text, v text, sep text) RETURNS text"
-                              " LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN v IS NULL THEN a"
-                              " WHEN a IS NULL THEN v ELSE a || sep || v END $$;"
-                              "CREATE FUNCTION dw_test_gc1(a text, v text) RETURNS text"
-                              " LANGUAGE sql IMMUTABLE AS $$ SELECT dw_test_gc(a, v, ',') $$;"
-                              "CREATE AGGREGATE group_concat(text, text)"
-                              " (sfunc = dw_test_gc, stype = text);"
-                              "CREATE AGGREGATE group_concat(text)"
-                              " (sfunc = dw_test_gc1, stype = text);"
-                              "CREATE FUNCTION json_extract(j text, path text) RETURNS text"
-                              " LANGUAGE sql IMMUTABLE AS"
-                              " $$ SELECT (j::jsonb) #>> string_to_array(substr(path, 3), '.') $$")
-            < 0)
+        if (pgtest_admin(uri,
+                         "CREATE FUNCTION dw_test_gc(a text, v text, sep text) RETURNS text"
+                         " LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN v IS NULL THEN a"
+                         " WHEN a IS NULL THEN v ELSE a || sep || v END $$;"
+                         "CREATE FUNCTION dw_test_gc1(a text, v text) RETURNS text"
+                         " LANGUAGE sql IMMUTABLE AS $$ SELECT dw_test_gc(a, v, ',') $$;"
+                         "CREATE AGGREGATE group_concat(text, text)"
+                         " (sfunc = dw_test_gc, stype = text);"
+                         "CREATE AGGREGATE group_concat(text)"
+                         " (sfunc = dw_test_gc1, stype = text);"
+                         "CREATE FUNCTION json_extract(j text, path text) RETURNS text"
+                         " LANGUAGE sql IMMUTABLE AS"
+                         " $$ SELECT (j::jsonb) #>> string_to_array(substr(path, 3), '.') $$") < 0)
                 abort();
         return uri;
 }

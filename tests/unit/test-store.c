@@ -20,8 +20,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
 #include "../lib/pgtest.h"
+#include "config.h"
 #include "store.h"
 #include "store/backend.h"
 #include "store/pg.h"
@@ -517,7 +517,7 @@ static void test_backend_choice(void **state)
 static void test_ops_complete(void **state)
 {
         static const struct store_backend *const backends[] = { &store_sqlite_backend,
-                                                                 &store_pg_backend };
+                                                                &store_pg_backend };
 
         for (size_t b = 0; b < ELEMENTSOF(backends); b++) {
                 const char *first = (const char *)&backends[b]->open;
