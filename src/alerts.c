@@ -630,7 +630,7 @@ int alerts_recovered(struct alerts_change *c, const struct alert *a, const char 
 }
 
 int alerts_resolve(struct alerts_change *c, const struct alert *a, const char *actor,
-                   const char *channel, const char *note)
+                   enum channel channel, const char *note)
 {
         struct alerts_slot *s = slot_for(c, a);
         struct alerts_op *op;
@@ -640,7 +640,7 @@ int alerts_resolve(struct alerts_change *c, const struct alert *a, const char *a
         s->resolved = true;
         op = op_add(c, OP_RESOLVE, s, note);
         op->who = actor;
-        op->channel = channel;
+        op->channel = channel_code(channel);
         return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "alert.h"
+#include "command.h"
 #include "config.h"
 #include "event.h"
 #include "fanout.h"
@@ -121,7 +122,7 @@ int alerts_recovered(struct alerts_change *c, const struct alert *a, const char 
                      const char *detail);
 /* Resolves a (actor may be NULL: the system), which then leaves memory. */
 int alerts_resolve(struct alerts_change *c, const struct alert *a, const char *actor,
-                   const char *channel, const char *note);
+                   enum channel channel, const char *note);
 
 /* ---- writing and applying ---- */
 

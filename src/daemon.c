@@ -7,10 +7,9 @@
  * read burst (on_read_done, same iteration), else by a high-priority defer source
  * (`commit`), so one MQTT read burst costs one commit; after the commit the outbox sends
  * what was queued and the replies to commands go out. Worker and household commands
- * arrive on their own topics and are answered on <prefix>/workers/<id>/result
- * (<prefix>/households/<id>/result for a resident's pre-report). A command that says
- * "via": "cli" was sent by doorwatchctl on the worker's behalf and is recorded with
- * channel "cli".
+ * arrive on their own topics, are validated by command.h like those of every other front
+ * door and answered on <prefix>/workers/<id>/result (<prefix>/households/<id>/result for a
+ * resident's pre-report); they are recorded with channel "mqtt", whatever the payload says.
  *
  * Notifications: the daemon registers the mqtt notifier type on its own connection
  * (PUBACKs complete its sends), builds the notify context from doorwatch.json (again on
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "adapter.h"
+#include "command.h"
 #include "devhealth.h"
 #include "engine.h"
 #include "http.h"
@@ -44,9 +44,6 @@
 #include "store/checkpoint.h"
 #include "sysalarm.h"
 #include "util.h"
-
-#define COMMAND_MAX_PAYLOAD 4096
-#define COMMAND_MAX_DEPTH   4
 
 struct route {
         const struct device **devices;
@@ -551,201 +548,61 @@ static void reply_on(struct daemon *d, const char *kind, const char *id, const c
                 mqtt_publish(d->mqtt, topic, payload, strlen(payload), 1, false, NULL);
 }
 
-static void reply(struct daemon *d, const char *worker_id, const char *request_id, bool ok,
-                  const char *error)
+/* ---- commands (command.h) ----
+ *
+ * <prefix>/workers/<id>/<verb> and <prefix>/households/<id>/report: the actor is the one
+ * the topic names (the broker's ACLs decide who may publish there), the channel is "mqtt"
+ * whatever the payload says. Validated by command.h like every other front door, carried
+ * out by the engine, answered on <prefix>/<kind>/<id>/result. */
+static void handle_command(struct daemon *d, const char *kind, const char *id,
+                           const char *verb_name, const struct mosquitto_message *msg, int64_t now)
 {
-        reply_on(d, "workers", worker_id, request_id, ok, error);
-}
-
-static const char *json_string(const cJSON *j, const char *key)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* ---- observation-rule commands (issue 4): checkin, pass, report ---- */
-
-#define COMMAND_TEXT_MAX 256 /* reasons of passes and pre-reports */
-
-/* "cli" when doorwatchctl sent the command (it says so in "via"), else "mqtt". */
-static const char *command_channel(const cJSON *j)
-{
-        const char *via = json_string(j, "via");
-        return via && strcmp(via, "cli") == 0 ? "cli" : "mqtt";
-}
-
-/* The command's time for the rules: its optional "ts" (Unix seconds) when within
- * max_clock_skew of now, else now. Returns false when "ts" is not a number. */
-static bool command_time(struct daemon *d, const cJSON *j, int64_t now, int64_t *ret)
-{
-        const cJSON *ts = cJSON_GetObjectItemCaseSensitive(j, "ts");
-
-        if (ts && !cJSON_IsNumber(ts))
-                return false;
-        *ret = rules_command_time(ts != NULL, ts ? ts->valuedouble : 0, now,
-                                  d->config->policy.max_clock_skew_usec);
-        return true;
-}
-
-/* An instant: an RFC 3339 string or Unix seconds. */
-static bool json_instant(const cJSON *j, const char *key, int64_t *ret)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-
-        if (cJSON_IsString(v))
-                return parse_rfc3339(v->valuestring, ret) == 0;
-        if (cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 1e11) {
-                *ret = (int64_t)(v->valuedouble * 1e6);
-                return true;
-        }
-        return false;
-}
-
-static int handle_rules_command(struct daemon *d, const struct worker *w, const char *verb,
-                                const cJSON *j, int64_t now, const char **error)
-{
-        const char *household = json_string(j, "household");
-        const char *reason = json_string(j, "reason");
-        const struct household *h = config_household(d->config, household);
-        int64_t at, from, to;
-
-        if (!household) {
-                *error = "\"household\" missing";
-                return ENGINE_E_REFUSED;
-        }
-        if (!h) {
-                *error = "unknown household";
-                return ENGINE_E_REFUSED;
-        }
-        if (!command_time(d, j, now, &at)) {
-                *error = "\"ts\" must be Unix seconds";
-                return ENGINE_E_REFUSED;
-        }
-        if (strcmp(verb, "checkin") == 0)
-                return engine_checkin(d->engine, w, h, command_channel(j), at, now, error);
-        if (!json_instant(j, "from", &from) || !json_instant(j, "to", &to)) {
-                *error = "\"from\" and \"to\" must be RFC 3339 times";
-                return ENGINE_E_REFUSED;
-        }
-        if (reason && strlen(reason) > COMMAND_TEXT_MAX) {
-                *error = "\"reason\" too long";
-                return ENGINE_E_REFUSED;
-        }
-        return engine_add_pass(d->engine, w, h, from, to, reason, command_channel(j), at, now, NULL,
-                               error);
-}
-
-/* <prefix>/households/<id>/report: a resident pre-reports an opening. Answered on
- * <prefix>/households/<id>/result. */
-static void handle_household_command(struct daemon *d, const char *household_id, const char *verb,
-                                     const struct mosquitto_message *msg, int64_t now)
-{
-        const struct household *h = config_household(d->config, household_id);
-        _cleanup_json_ cJSON *j = NULL;
-        const char *request_id = NULL, *reason, *error = NULL;
-        int64_t at;
-        int r;
-
-        d->n_commands++;
-        if (msg->retain || strcmp(verb, "report") != 0)
-                return; /* stale, or not a command (e.g. our own result) */
-        if (msg->payloadlen > COMMAND_MAX_PAYLOAD) {
-                d->n_oversize++;
-                reply_on(d, "households", household_id, NULL, false, "payload too large");
-                return;
-        }
-        if (msg->payloadlen == 0)
-                j = cJSON_CreateObject(); /* a bare report, no reason */
-        else
-                j = cJSON_ParseWithLength(msg->payload, (size_t)msg->payloadlen);
-        if (!cJSON_IsObject(j) || json_depth(j) > COMMAND_MAX_DEPTH) {
-                d->n_invalid++;
-                if (ratelimit_below(&d->rl_invalid))
-                        log_warn("household %s: malformed report dropped", household_id);
-                reply_on(d, "households", household_id, NULL, false, "malformed JSON");
-                return;
-        }
-        request_id = json_string(j, "request_id");
-        reason = json_string(j, "reason");
-        if (!h) {
-                if (ratelimit_below(&d->rl_unknown))
-                        log_warn("report from unknown household %s rejected", household_id);
-                error = "unknown household";
-                r = ENGINE_E_REFUSED;
-        } else if (cJSON_GetObjectItemCaseSensitive(j, "reason") && !reason) {
-                error = "\"reason\" must be a string";
-                r = ENGINE_E_REFUSED;
-        } else if (reason && strlen(reason) > COMMAND_TEXT_MAX) {
-                error = "\"reason\" too long";
-                r = ENGINE_E_REFUSED;
-        } else if (!command_time(d, j, now, &at)) {
-                error = "\"ts\" must be Unix seconds";
-                r = ENGINE_E_REFUSED;
-        } else
-                r = engine_report(d->engine, h, reason, command_channel(j), at, now, &error);
-        if (r < 0)
-                error = "internal error";
-        if (error)
-                log_info("household %s: report: %s", household_id, error);
-        reply_on(d, "households", household_id, request_id, r == ENGINE_OK, error);
-}
-
-static void handle_worker_command(struct daemon *d, const char *worker_id, const char *verb,
-                                  const struct mosquitto_message *msg, int64_t now)
-{
-        const struct worker *w = config_worker(d->config, worker_id);
-        _cleanup_json_ cJSON *j = NULL;
-        const char *request_id = NULL, *alert_id, *error = NULL, *channel;
+        bool by_household = strcmp(kind, "households") == 0;
+        struct command_origin o = { .channel = CHANNEL_MQTT };
+        struct command cmd;
+        enum command_verb verb;
+        const char *error = NULL, *request_id;
         int r;
 
         d->n_commands++;
         if (msg->retain)
                 return; /* a retained command is stale by definition */
-        if (msg->payloadlen > COMMAND_MAX_PAYLOAD) {
-                d->n_oversize++;
-                reply(d, worker_id, NULL, false, "payload too large");
+        if (command_verb_from_string(verb_name, &verb) < 0 ||
+            command_verb_by_household(verb) != by_household) {
+                if (!by_household)
+                        reply_on(d, kind, id, NULL, false, "unsupported command");
+                return; /* (households: not a command, e.g. our own result) */
+        }
+        if (by_household)
+                o.household = id;
+        else
+                o.worker = id;
+        r = command_parse_payload(d->config, verb, &o, msg->payload,
+                                  msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0, now, &cmd);
+        request_id = cmd.request_id[0] ? cmd.request_id : NULL;
+        if (r != 0) {
+                if (r == COMMAND_E_TOO_LARGE)
+                        d->n_oversize++;
+                else if (r == COMMAND_E_MALFORMED)
+                        d->n_invalid++;
+                if (ratelimit_below(r == COMMAND_E_INVALID ? &d->rl_unknown : &d->rl_invalid))
+                        log_warn("%s %s: %s refused: %s", by_household ? "household" : "worker", id,
+                                 verb_name, cmd.error);
+                reply_on(d, kind, id, request_id, false, cmd.error);
                 return;
         }
-        j = cJSON_ParseWithLength(msg->payload ? msg->payload : "", (size_t)msg->payloadlen);
-        if (!cJSON_IsObject(j) || json_depth(j) > COMMAND_MAX_DEPTH) {
-                d->n_invalid++;
-                if (ratelimit_below(&d->rl_invalid))
-                        log_warn("worker %s: malformed %s command dropped", worker_id, verb);
-                reply(d, worker_id, NULL, false, "malformed JSON");
-                return;
-        }
-        request_id = json_string(j, "request_id");
-        if (!w) {
-                if (ratelimit_below(&d->rl_unknown))
-                        log_warn("command %s from unknown worker %s rejected", verb, worker_id);
-                reply(d, worker_id, request_id, false, "unknown worker");
-                return;
-        }
-        alert_id = json_string(j, "alert_id");
-        /* doorwatchctl sends on the worker's topic with "via": "cli" (operator CLI). */
-        channel = str_eq(json_string(j, "via"), "cli") ? "cli" : "mqtt";
-        if (strcmp(verb, "ack") == 0 || strcmp(verb, "resolve") == 0) {
-                if (!alert_id) {
-                        reply(d, worker_id, request_id, false, "\"alert_id\" missing");
-                        return;
-                }
-                if (strcmp(verb, "ack") == 0)
-                        r = engine_ack(d->engine, w, alert_id, channel, now, &error);
-                else
-                        r = engine_resolve(d->engine, w, alert_id, json_string(j, "note"), channel,
-                                           now, &error);
-        } else if (strcmp(verb, "checkin") == 0 || strcmp(verb, "pass") == 0) {
-                r = handle_rules_command(d, w, verb, j, now, &error);
-        } else {
-                r = ENGINE_E_REFUSED;
-                error = "unsupported command";
-        }
-        if (r < 0)
+        r = engine_command(d->engine, &cmd, &error);
+        if (r < 0) {
+                log_err_errno(r, "%s %s: %s failed", by_household ? "household" : "worker", id,
+                              verb_name);
                 error = "internal error";
-        if (error)
-                log_about(LOG_WARNING, alert_id, NULL, NULL, "worker %s: %s %s refused: %s",
-                          worker_id, verb, alert_id ? alert_id : "", error);
-        reply(d, worker_id, request_id, r == ENGINE_OK, error);
+        }
+        if (r > 0)
+                log_about(
+                    by_household ? LOG_INFO : LOG_WARNING, cmd.alert_id[0] ? cmd.alert_id : NULL,
+                    cmd.household ? cmd.household->id : NULL, NULL, "%s %s: %s %s refused: %s",
+                    by_household ? "household" : "worker", id, verb_name, cmd.alert_id, error);
+        reply_on(d, kind, id, request_id, r == ENGINE_OK, error);
 }
 
 static void dispatch_message(struct daemon *d, const struct mosquitto_message *msg, int64_t now)
@@ -772,12 +629,12 @@ static void dispatch_message(struct daemon *d, const struct mosquitto_message *m
                 return;
         }
         if (daemon_parse_actor_topic(prefix, msg->topic, "workers", id, sizeof(id), &verb) == 0) {
-                handle_worker_command(d, id, verb, msg, now);
+                handle_command(d, "workers", id, verb, msg, now);
                 return;
         }
         if (daemon_parse_actor_topic(prefix, msg->topic, "households", id, sizeof(id), &verb) ==
             0) {
-                handle_household_command(d, id, verb, msg, now);
+                handle_command(d, "households", id, verb, msg, now);
                 return;
         }
         d->n_unknown++;
@@ -1146,30 +1003,6 @@ static const char *http_health_problem(void *userdata)
         return NULL;
 }
 
-/* The observation rules' commands through the HTTP API and resident links. */
-static int http_checkin(void *userdata, const struct worker *w, const struct household *h,
-                        int64_t at_usec, const char **error)
-{
-        struct daemon *d = userdata;
-        return engine_checkin(d->engine, w, h, "operator-api", at_usec, now_realtime_usec(), error);
-}
-
-static int http_pass(void *userdata, const struct worker *w, const struct household *h,
-                     int64_t from_usec, int64_t to_usec, const char *reason, const char **error)
-{
-        struct daemon *d = userdata;
-        int64_t now = now_realtime_usec();
-        return engine_add_pass(d->engine, w, h, from_usec, to_usec, reason, "operator-api", now,
-                               now, NULL, error);
-}
-
-static int http_report(void *userdata, const struct household *h, const char *reason,
-                       int64_t now_usec, const char **error)
-{
-        struct daemon *d = userdata;
-        return engine_report(d->engine, h, reason, "http-link", now_usec, now_usec, error);
-}
-
 static void register_checkpoint_metrics(struct daemon *d)
 {
         static const char runs[] = "doorwatch_checkpoints_total";
@@ -1347,10 +1180,7 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                                           .metrics = d->metrics,
                                           .userdata = d,
                                           .commit = http_commit,
-                                          .health_problem = http_health_problem,
-                                          .checkin = http_checkin,
-                                          .pass = http_pass,
-                                          .report = http_report },
+                                          .health_problem = http_health_problem },
                      &d->http);
         if (r < 0)
                 goto fail;

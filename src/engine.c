@@ -380,9 +380,11 @@ static int refuse_stored(struct engine *e, const char *alert_id, const char **er
 
         if (r < 0)
                 return r;
-        if (!sa.found)
+        if (!sa.found) {
                 *error = "unknown alert";
-        else if (sa.state == ALERT_RESOLVED)
+                return ENGINE_E_UNKNOWN;
+        }
+        if (sa.state == ALERT_RESOLVED)
                 *error = "alert already resolved";
         else if (sa.state == ALERT_OPEN)
                 /* open in the database but not live: its household left the configuration */
@@ -435,21 +437,11 @@ static int notified_cb(const char *worker_id, void *userdata)
         return 0;
 }
 
-static const char *channel_label(const char *channel)
-{
-        if (str_eq(channel, "cli"))
-                return "operator CLI";
-        if (str_eq(channel, "http"))
-                return "HTTP link";
-        if (str_eq(channel, "api"))
-                return "operator API";
-        return "worker topic";
-}
-
-/* Tells everyone else who was notified of a that w acknowledged it (kind ack_notice): per
- * person through their channels, and one round to each group notifier that wants it. */
+/* Tells everyone else who was notified of a that w acknowledged it (kind ack_notice), and
+ * through which channel (its code; the texts' {channel} is its Chinese label): per person
+ * through their channels, and one round to each group notifier that wants it. */
 static int queue_ack_notices(struct engine *e, const struct alert *a, const struct worker *w,
-                             const char *channel, int64_t now_usec)
+                             enum channel channel, int64_t now_usec)
 {
         struct notified nt = { .config = e->config, .except = w };
         const struct outgoing o = {
@@ -459,7 +451,7 @@ static int queue_ack_notices(struct engine *e, const struct alert *a, const stru
                 .row_kind = "ack_notice",
                 .event_ts_usec = now_usec,
                 .acked_by = w,
-                .ack_channel = channel_label(channel),
+                .ack_channel = channel_code(channel),
         };
         struct recipient *rcpt = NULL;
         int r;
@@ -484,9 +476,10 @@ static int queue_ack_notices(struct engine *e, const struct alert *a, const stru
         return r;
 }
 
-int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, const char *channel,
+int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, enum channel channel,
                int64_t now_usec, const char **error)
 {
+        const char *code = channel_code(channel);
         struct alert *a = engine_find_alert(e, alert_id);
         int r;
 
@@ -494,7 +487,7 @@ int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, c
                 return refuse_stored(e, alert_id, error);
         if (!may_act(e, w, a)) {
                 *error = "worker may not act on this alert";
-                return ENGINE_E_REFUSED;
+                return ENGINE_E_FORBIDDEN;
         }
         if (a->state != ALERT_OPEN) {
                 *error = "alert already acknowledged";
@@ -504,9 +497,9 @@ int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, c
         r = store_savepoint(e->store);
         if (r < 0)
                 return r;
-        r = store_set_alert_acked(e->store, a->id, w->id, channel, now_usec);
+        r = store_set_alert_acked(e->store, a->id, w->id, code, now_usec);
         if (r == 0)
-                r = store_insert_action(e->store, "ack", w->id, channel, a->id, now_usec, NULL);
+                r = store_insert_action(e->store, "ack", w->id, code, a->id, now_usec, NULL);
         if (r == 0)
                 r = queue_ack_notices(e, a, w, channel, now_usec);
         if (r != 0) {
@@ -520,19 +513,20 @@ int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, c
         a->acked_usec = now_usec;
         a->next_usec = 0; /* its timer entry goes stale */
         log_about(LOG_NOTICE, a->id, a->household ? a->household->id : NULL, a->device_id,
-                  "alert %s acknowledged by %s via %s", a->id, w->id, channel);
+                  "alert %s acknowledged by %s via %s", a->id, w->id, code);
         return ENGINE_OK;
 }
 
 int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id, const char *note,
-                   const char *channel, int64_t now_usec, const char **error)
+                   enum channel channel, int64_t now_usec, const char **error)
 {
+        const char *code = channel_code(channel);
         struct alert *a = engine_find_alert(e, alert_id);
         struct alert stale = { 0 };
         int r;
 
         if (!note || !*note) {
-                *error = "\"note\" missing";
+                *error = "\"note\" missing or empty";
                 return ENGINE_E_REFUSED;
         }
         if (!a) {
@@ -551,21 +545,19 @@ int engine_resolve(struct engine *e, const struct worker *w, const char *alert_i
         }
         if (!may_act(e, w, a ? a : &stale)) {
                 *error = "worker may not act on this alert";
-                return ENGINE_E_REFUSED;
+                return ENGINE_E_FORBIDDEN;
         }
         r = store_begin(e->store);
         if (r == 0)
-                r = store_set_alert_resolved(e->store, alert_id, w->id, channel, now_usec, note);
+                r = store_set_alert_resolved(e->store, alert_id, w->id, code, now_usec, note);
         if (r == 0)
-                r = store_insert_action(e->store, "resolve", w->id, channel, alert_id, now_usec,
-                                        note);
+                r = store_insert_action(e->store, "resolve", w->id, code, alert_id, now_usec, note);
         if (r == STORE_E_NOT_FOUND)
                 return refuse_stored(e, alert_id, error);
         if (r < 0)
                 return r;
         log_about(LOG_NOTICE, alert_id, a && a->household ? a->household->id : NULL,
-                  a ? a->device_id : NULL, "alert %s resolved by %s via %s", alert_id, w->id,
-                  channel);
+                  a ? a->device_id : NULL, "alert %s resolved by %s via %s", alert_id, w->id, code);
         if (a)
                 alerts_unlink(e, a); /* its timer entries go stale */
         return ENGINE_OK;
@@ -613,11 +605,26 @@ void engine_compact_timers(struct engine *e)
 
 /* ---- commands ---- */
 
+/* Records a refused command of actor about h (kind: "checkin", "pass", "report") and
+ * returns `refusal`, or a negative errno. */
+static int record_refusal(struct engine *e, const char *kind, const char *actor,
+                          enum channel channel, const struct household *h, int64_t at_usec,
+                          const char *error, int refusal)
+{
+        char detail[400];
+        int r;
+
+        snprintf(detail, sizeof(detail), "refused: %s", error);
+        r = store_insert_action(e->store, kind, actor, channel_code(channel), h->id, at_usec,
+                                detail);
+        return r < 0 ? r : refusal;
+}
+
 int engine_checkin(struct engine *e, const struct worker *w, const struct household *h,
-                   const char *channel, int64_t at_usec, int64_t now_usec, const char **error)
+                   enum channel channel, int64_t at_usec, int64_t now_usec, const char **error)
 {
         struct household_state *st = &e->households[h->index];
-        char detail[160];
+        const char *code = channel_code(channel);
         int r;
 
         r = store_begin(e->store);
@@ -625,31 +632,34 @@ int engine_checkin(struct engine *e, const struct worker *w, const struct househ
                 r = observation_settle(e, h, at_usec, now_usec);
         if (r < 0)
                 return r;
-        r = rules_checkin(e->config, h, st, w, at_usec, error);
-        if (r == RULES_E_REFUSED) {
-                snprintf(detail, sizeof(detail), "refused: %s", *error);
-                r = store_insert_action(e->store, "checkin", w->id, channel, h->id, at_usec,
-                                        detail);
-                return r < 0 ? r : ENGINE_E_REFUSED;
+        if (!rules_worker_may_act(e->config, h, w)) {
+                *error = "worker is not of the household's community or team";
+                return record_refusal(e, "checkin", w->id, channel, h, at_usec, *error,
+                                      ENGINE_E_FORBIDDEN);
         }
-        r = store_insert_checkin(e->store, h->id, w->id, channel, at_usec, now_usec);
+        r = rules_checkin(e->config, h, st, w, at_usec, error);
+        if (r == RULES_E_REFUSED)
+                return record_refusal(e, "checkin", w->id, channel, h, at_usec, *error,
+                                      ENGINE_E_REFUSED);
+        r = store_insert_checkin(e->store, h->id, w->id, code, at_usec, now_usec);
         if (r == 0)
-                r = store_insert_action(e->store, "checkin", w->id, channel, h->id, at_usec,
+                r = store_insert_action(e->store, "checkin", w->id, code, h->id, at_usec,
                                         "at the door");
         if (r == 0)
                 r = observation_persist(e, h, at_usec, now_usec);
         if (r < 0)
                 return r;
-        log_info("household %s: check-in by %s via %s", h->id, w->id, channel);
+        log_info("household %s: check-in by %s via %s", h->id, w->id, code);
         return ENGINE_OK;
 }
 
 int engine_add_pass(struct engine *e, const struct worker *w, const struct household *h,
-                    int64_t from_usec, int64_t to_usec, const char *reason, const char *channel,
+                    int64_t from_usec, int64_t to_usec, const char *reason, enum channel channel,
                     int64_t at_usec, int64_t now_usec, int64_t *ret_id, const char **error)
 {
         struct household_state *st = &e->households[h->index];
         struct rules_pass p = { .from_usec = from_usec, .to_usec = to_usec };
+        const char *code = channel_code(channel);
         char detail[400], a[40], b[40];
         int r;
 
@@ -660,18 +670,17 @@ int engine_add_pass(struct engine *e, const struct worker *w, const struct house
                 return r;
         if (!rules_worker_may_act(e->config, h, w)) {
                 *error = "worker is not of the household's community or team";
-                r = RULES_E_REFUSED;
-        } else
-                r = rules_check_pass(e->config, h, st, from_usec, to_usec, reason, error);
-        if (r == RULES_E_REFUSED) {
-                snprintf(detail, sizeof(detail), "refused: %s", *error);
-                r = store_insert_action(e->store, "pass", w->id, channel, h->id, at_usec, detail);
-                return r < 0 ? r : ENGINE_E_REFUSED;
+                return record_refusal(e, "pass", w->id, channel, h, at_usec, *error,
+                                      ENGINE_E_FORBIDDEN);
         }
+        r = rules_check_pass(e->config, h, st, from_usec, to_usec, reason, error);
+        if (r == RULES_E_REFUSED)
+                return record_refusal(e, "pass", w->id, channel, h, at_usec, *error,
+                                      ENGINE_E_REFUSED);
         r = store_insert_pass(e->store,
                               &(struct store_pass){ .household = h->id,
                                                     .worker = w->id,
-                                                    .channel = channel,
+                                                    .channel = code,
                                                     .reason = reason,
                                                     .from_usec = from_usec,
                                                     .to_usec = to_usec,
@@ -685,21 +694,22 @@ int engine_add_pass(struct engine *e, const struct worker *w, const struct house
                 return r;
         snprintf(detail, sizeof(detail), "pass %" PRId64 " %s to %s: %.200s", p.id,
                  format_rfc3339(from_usec, a), format_rfc3339(to_usec, b), reason);
-        r = store_insert_action(e->store, "pass", w->id, channel, h->id, at_usec, detail);
+        r = store_insert_action(e->store, "pass", w->id, code, h->id, at_usec, detail);
         if (r == 0)
                 r = observation_persist(e, h, at_usec, now_usec);
         if (r < 0)
                 return r;
         if (ret_id)
                 *ret_id = p.id;
-        log_info("household %s: %s by %s via %s", h->id, detail, w->id, channel);
+        log_info("household %s: %s by %s via %s", h->id, detail, w->id, code);
         return ENGINE_OK;
 }
 
 int engine_report(struct engine *e, const struct household *h, const char *reason,
-                  const char *channel, int64_t at_usec, int64_t now_usec, const char **error)
+                  enum channel channel, int64_t at_usec, int64_t now_usec, const char **error)
 {
         struct household_state *st = &e->households[h->index];
+        const char *code = channel_code(channel);
         char detail[400];
         bool over = false;
         int number = 0, r;
@@ -710,28 +720,51 @@ int engine_report(struct engine *e, const struct household *h, const char *reaso
         if (r < 0)
                 return r;
         r = rules_report(e->config, h, st, at_usec, reason, &number, &over, error);
-        if (r == RULES_E_REFUSED) {
-                snprintf(detail, sizeof(detail), "refused: %s", *error);
-                r = store_insert_action(e->store, "report", h->id, channel, h->id, at_usec, detail);
-                return r < 0 ? r : ENGINE_E_REFUSED;
-        }
+        if (r == RULES_E_REFUSED)
+                return record_refusal(e, "report", h->id, channel, h, at_usec, *error,
+                                      ENGINE_E_REFUSED);
         snprintf(detail, sizeof(detail), "%.200s (report %d of the day, %s %d)",
                  reason && *reason ? reason : "no reason given", number,
                  over ? "beyond the limit of" : "limit",
                  rules_policy(e->config, h)->resident_reports_per_day);
-        r = store_insert_report(e->store, h->id, channel, reason, at_usec, now_usec, number, over);
+        r = store_insert_report(e->store, h->id, code, reason, at_usec, now_usec, number, over);
         if (r == 0)
-                r = store_insert_action(e->store, "report", h->id, channel, h->id, at_usec, detail);
+                r = store_insert_action(e->store, "report", h->id, code, h->id, at_usec, detail);
         if (r == 0)
                 r = observation_persist(e, h, at_usec, now_usec);
         if (r < 0)
                 return r;
-        log_info("household %s: pre-report %s", h->id, detail);
+        log_info("household %s: pre-report %s via %s", h->id, detail, code);
         if (over) {
                 *error = "daily pre-report limit reached: the next opening will alert the team";
-                return ENGINE_E_REFUSED;
+                return ENGINE_E_OVER_LIMIT;
         }
         return ENGINE_OK;
+}
+
+int engine_command(struct engine *e, const struct command *cmd, const char **error)
+{
+        switch (cmd->verb) {
+        case COMMAND_ACK:
+                return engine_ack(e, cmd->worker, cmd->alert_id, cmd->channel, cmd->now_usec,
+                                  error);
+        case COMMAND_RESOLVE:
+                return engine_resolve(e, cmd->worker, cmd->alert_id, cmd->note, cmd->channel,
+                                      cmd->now_usec, error);
+        case COMMAND_CHECKIN:
+                return engine_checkin(e, cmd->worker, cmd->household, cmd->channel, cmd->at_usec,
+                                      cmd->now_usec, error);
+        case COMMAND_PASS:
+                return engine_add_pass(e, cmd->worker, cmd->household, cmd->from_usec, cmd->to_usec,
+                                       cmd->reason, cmd->channel, cmd->at_usec, cmd->now_usec, NULL,
+                                       error);
+        case COMMAND_REPORT:
+                return engine_report(e, cmd->household, cmd->reason[0] ? cmd->reason : NULL,
+                                     cmd->channel, cmd->at_usec, cmd->now_usec, error);
+        case _COMMAND_VERB_MAX:
+                break;
+        }
+        return -EINVAL;
 }
 
 int engine_fanout(struct engine *e, const struct outgoing *o, const struct recipient *rcpt,

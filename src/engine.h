@@ -10,16 +10,21 @@
 #include <stdint.h>
 
 #include "alert.h"
+#include "command.h"
 #include "config.h"
 #include "event.h"
 #include "rules.h"
 #include "store.h"
 
-/* Positive outcomes. */
+/* Positive outcomes. A refused command (ENGINE_E_REFUSED and the three after it) comes
+ * with a static English error text. */
 enum {
         ENGINE_OK = 0,
-        ENGINE_E_DUPLICATE = 1, /* redelivered event, already stored and acted on */
-        ENGINE_E_REFUSED = 2,   /* a command that was understood and refused; see error text */
+        ENGINE_E_DUPLICATE = 1,  /* redelivered event, already stored and acted on */
+        ENGINE_E_REFUSED = 2,    /* understood and refused: the alert's state, a rule */
+        ENGINE_E_FORBIDDEN = 3,  /* the worker may not act on this alert or household */
+        ENGINE_E_UNKNOWN = 4,    /* no such alert */
+        ENGINE_E_OVER_LIMIT = 5, /* a pre-report beyond the daily limit, recorded all the same */
 };
 
 struct engine_counters {
@@ -53,29 +58,35 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
                         int64_t recv_usec, const char *payload, size_t payload_len,
                         struct verdict *ret_verdict);
 
-/* Commands. `channel` says how the actor reached us ("mqtt": the worker's topic, "http",
- * "cli": doorwatchctl). Return ENGINE_E_REFUSED with *error set to a static English
- * message when refused: unknown alert, already acknowledged / resolved, worker may not
- * act, note missing (resolve). An ack stops the escalation and queues an `ack_notice` to
- * every other worker who was notified of the alert; its record and the notices are
- * written together. Resolve wants a non-empty note and also accepts acked alerts whose
- * absorb window is over (no longer live in memory). */
-int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, const char *channel,
+/* Carries out a command that command.h validated, through the verb's function below.
+ * Returns ENGINE_OK, a refusal (ENGINE_E_REFUSED, _FORBIDDEN, _UNKNOWN, _OVER_LIMIT) with
+ * *error set, or a negative errno. */
+int engine_command(struct engine *e, const struct command *cmd, const char **error);
+
+/* Commands. `channel` says how the actor reached us; it is recorded with the action. An
+ * ack stops the escalation and queues an `ack_notice` (with the channel's code) to every
+ * other worker who was notified of the alert; its record and the notices are written
+ * together. Resolve wants a non-empty note and also accepts acked alerts whose absorb
+ * window is over (no longer live in memory). Refusals: ENGINE_E_UNKNOWN (no such alert),
+ * ENGINE_E_FORBIDDEN (worker may not act), ENGINE_E_REFUSED (already acknowledged /
+ * resolved, note missing), with *error. */
+int engine_ack(struct engine *e, const struct worker *w, const char *alert_id, enum channel channel,
                int64_t now_usec, const char **error);
 int engine_resolve(struct engine *e, const struct worker *w, const char *alert_id, const char *note,
-                   const char *channel, int64_t now_usec, const char **error);
+                   enum channel channel, int64_t now_usec, const char **error);
 
 /* Observation-rule commands (issue 4). at_usec is the command's time for the rules
- * (rules_command_time()), now_usec the receive time. Refusals return ENGINE_E_REFUSED with
- * *error; a pre-report beyond the daily limit is recorded and also answered with
- * ENGINE_E_REFUSED (the next opening will raise too_many_openings). */
+ * (rules_command_time()), now_usec the receive time. Refusals (recorded as actions):
+ * ENGINE_E_FORBIDDEN for a worker who is not of the household's community or team,
+ * ENGINE_E_REFUSED by a rule, with *error; a pre-report beyond the daily limit is recorded
+ * and answered ENGINE_E_OVER_LIMIT (the next opening will raise too_many_openings). */
 int engine_checkin(struct engine *e, const struct worker *w, const struct household *h,
-                   const char *channel, int64_t at_usec, int64_t now_usec, const char **error);
+                   enum channel channel, int64_t at_usec, int64_t now_usec, const char **error);
 int engine_add_pass(struct engine *e, const struct worker *w, const struct household *h,
-                    int64_t from_usec, int64_t to_usec, const char *reason, const char *channel,
+                    int64_t from_usec, int64_t to_usec, const char *reason, enum channel channel,
                     int64_t at_usec, int64_t now_usec, int64_t *ret_id, const char **error);
 int engine_report(struct engine *e, const struct household *h, const char *reason,
-                  const char *channel, int64_t at_usec, int64_t now_usec, const char **error);
+                  enum channel channel, int64_t at_usec, int64_t now_usec, const char **error);
 
 /* Timers: the earliest instant engine_tick() has work (INT64_MAX when none); the daemon
  * arms one timer for it. engine_tick() fires everything due at now_usec: escalation steps

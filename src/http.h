@@ -34,17 +34,6 @@ struct http_deps {
         int (*commit)(void *userdata);
         /* Why the daemon is not healthy (a failed commit), or NULL. Optional. */
         const char *(*health_problem)(void *userdata);
-        /* Engine entry points of the observation rules (issue 4). NULL: the endpoint
-         * answers 501 until the rules are wired. Return ENGINE_OK, ENGINE_E_REFUSED with
-         * *error set, or a negative errno. */
-        int (*checkin)(void *userdata, const struct worker *w, const struct household *h,
-                       int64_t at_usec, const char **error);
-        int (*pass)(void *userdata, const struct worker *w, const struct household *h,
-                    int64_t from_usec, int64_t to_usec, const char *reason, const char **error);
-        /* A resident's pre-report. NULL: published to <prefix>/households/<id>/report, the
-         * same path a resident's own MQTT client takes. */
-        int (*report)(void *userdata, const struct household *h, const char *reason,
-                      int64_t now_usec, const char **error);
 };
 
 struct http;

@@ -2,8 +2,10 @@
  *
  * Reads go to the daemon's own store connection (inside the loop's open transaction, if
  * any, so they see what the engine just wrote) and to the engine's in-memory state for
- * door and device state. Writes go through the engine, exactly as MQTT commands do, and
- * are committed before the answer is sent: a 200 means the action is durable.
+ * door and device state. Commands are validated by command.h and carried out by the
+ * engine, exactly as MQTT commands are, recorded with channel "operator-api" (or "cli"
+ * when doorwatchctl says so with X-Doorwatch-Channel, which only the office's token can),
+ * and committed before the answer is sent: a 200 means the action is durable.
  *
  * Times are Unix seconds (numbers, fractional), like the notification payload's
  * raised_at; "now" in list answers lets a client compute ages against the server's clock. */
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "engine.h"
 #include "health.h"
 #include "http-internal.h"
@@ -24,7 +27,6 @@
 #include "store.h"
 #include "util.h"
 
-#define API_CHANNEL         "operator-api"
 #define LIST_DEFAULT        200
 #define LIST_MAX            1000
 #define HOUSEHOLDS_MAX      5000
@@ -277,37 +279,6 @@ static cJSON *json_body(struct http_request *rq, struct http_response *rs)
         return j;
 }
 
-static const char *json_str(const cJSON *j, const char *key)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static const struct worker *body_worker(struct http *h, const cJSON *body, struct http_response *rs)
-{
-        const char *id = json_str(body, "worker");
-        const struct worker *w = id ? config_worker(h->deps.config, id) : NULL;
-
-        if (!id)
-                http_json_error(rs, 400, "\"worker\" (the acting worker's id) is missing");
-        else if (!w)
-                http_json_error(rs, 400, "unknown worker \"%s\"", id);
-        return w;
-}
-
-static const struct household *body_household(struct http *h, const cJSON *body,
-                                              struct http_response *rs)
-{
-        const char *id = json_str(body, "household");
-        const struct household *hh = id ? config_household(h->deps.config, id) : NULL;
-
-        if (!id)
-                http_json_error(rs, 400, "\"household\" is missing");
-        else if (!hh)
-                http_json_error(rs, 400, "unknown household \"%s\"", id);
-        return hh;
-}
-
 /* Commits an engine action; 500 on failure. */
 static bool commit(struct http *h, struct http_response *rs)
 {
@@ -320,57 +291,78 @@ static bool commit(struct http *h, struct http_response *rs)
         return true;
 }
 
-static void alert_action(struct http_request *rq, struct http_response *rs, const char *id,
-                         const char *verb)
+/* ---- commands (command.h): acks, resolutions, check-ins, passes ---- */
+
+/* The channel of a command: the office's token speaks for the operator API, or for
+ * doorwatchctl when it says so (X-Doorwatch-Channel: cli). Any other value is a 400. */
+static bool request_channel(struct http_request *rq, struct http_response *rs, enum channel *ret)
 {
+        const char *v = http_header(rq, "X-Doorwatch-Channel");
+
+        *ret = CHANNEL_OPERATOR_API;
+        if (!v || (channel_from_code(v, ret) == 0 &&
+                   (*ret == CHANNEL_CLI || *ret == CHANNEL_OPERATOR_API)))
+                return true;
+        http_json_error(rs, 400, "X-Doorwatch-Channel must be \"cli\" or \"operator-api\"");
+        return false;
+}
+
+/* The body as a command of verb (about alert_id when the path names one), validated like
+ * any other front door's, carried out and committed: a 200 means the action is durable.
+ * Answers the alert (ack, resolve) or {"ok": true}. */
+static void command(struct http_request *rq, struct http_response *rs, enum command_verb verb,
+                    const char *alert_id)
+{
+        static const unsigned refusal_status[] = {
+                [ENGINE_E_REFUSED] = 409,
+                [ENGINE_E_FORBIDDEN] = 403,
+                [ENGINE_E_UNKNOWN] = 404,
+                [ENGINE_E_OVER_LIMIT] = 429,
+        };
         struct http *h = rq->http;
-        _cleanup_json_ cJSON *body = json_body(rq, rs);
-        _cleanup_json_ cJSON *stored = NULL;
-        const struct worker *w;
-        const char *note = NULL, *error = NULL, *state;
-        bool ack = strcmp(verb, "ack") == 0;
+        struct command_origin o = { .alert_id = alert_id };
+        struct command cmd;
+        const char *error = NULL;
         int r;
 
-        if (!body || !(w = body_worker(h, body, rs)))
+        if (!request_channel(rq, rs, &o.channel))
                 return;
-        note = json_str(body, "note");
-        if (!ack && (!note || !*note)) {
-                http_json_error(rs, 400, "\"note\" is required to resolve an alert");
-                return;
-        }
-        stored = load_alert(h, id, rs);
-        if (!stored)
-                return;
-        state = json_str(stored, "state");
-        if (str_eq(state, "resolved")) {
-                http_json_error(rs, 409, "alert %s is already resolved", id);
+        r = command_parse_payload(h->deps.config, verb, &o, rq->body, rq->body_len,
+                                  now_realtime_usec(), &cmd);
+        if (r != 0) {
+                http_json_error(rs, r == COMMAND_E_TOO_LARGE ? 413 : 400, "%s", cmd.error);
                 return;
         }
-        if (ack && str_eq(state, "acked")) {
-                http_json_error(rs, 409, "alert %s is already acknowledged by %s", id,
-                                json_str(stored, "acked_by") ? json_str(stored, "acked_by")
-                                                             : "someone");
-                return;
-        }
-        if (ack)
-                r = engine_ack(h->deps.engine, w, id, API_CHANNEL, now_realtime_usec(), &error);
-        else
-                r = engine_resolve(h->deps.engine, w, id, note, API_CHANNEL, now_realtime_usec(),
-                                   &error);
+        r = engine_command(h->deps.engine, &cmd, &error);
         if (r < 0) {
+                log_err_errno(r, "http: %s failed", command_verb_to_string(verb));
                 http_json_error(rs, 500, "internal error: %s", strerror(-r));
                 return;
         }
-        if (r == ENGINE_E_REFUSED) {
-                log_warn("http: %s of %s as %s refused: %s", verb, id, w->id, error);
-                http_json_error(rs, strstr(error, "may not") ? 403 : 409, "%s", error);
+        if (r > 0) {
+                log_warn("http: %s %s as %s refused: %s", command_verb_to_string(verb),
+                         alert_id        ? alert_id
+                         : cmd.household ? cmd.household->id
+                                         : "",
+                         cmd.worker ? cmd.worker->id : "-", error);
+                http_json_error(rs,
+                                (size_t)r < ELEMENTSOF(refusal_status) && refusal_status[r]
+                                    ? refusal_status[r]
+                                    : 409,
+                                "%s", error);
                 return;
         }
         if (!commit(h, rs))
                 return;
-        cJSON *j = load_alert(h, id, rs);
-        if (j)
-                http_json(rs, 200, j);
+        if (alert_id) {
+                cJSON *j = load_alert(h, alert_id, rs);
+                if (j)
+                        http_json(rs, 200, j);
+                return;
+        }
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddBoolToObject(j, "ok", true);
+        http_json(rs, 200, j);
 }
 
 /* ---- households ---- */
@@ -544,12 +536,15 @@ static void resident_link(struct http_request *rq, struct http_response *rs,
         _cleanup_json_ cJSON *body = NULL;
         char name[TOKEN_ID_MAX + sizeof(RESIDENT_SEQ_PREFIX)], tok[TOKEN_MAX], url[1024];
         struct token_resident claim = { 0 };
+        enum channel channel;
         uint64_t gen = 0;
         bool revoke;
         int64_t v;
         size_t bl;
         int r;
 
+        if (!request_channel(rq, rs, &channel))
+                return;
         if (rq->body_len > 0 && !(body = json_body(rq, rs)))
                 return;
         revoke = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "revoke"));
@@ -575,7 +570,8 @@ static void resident_link(struct http_request *rq, struct http_response *rs,
                         r = store_seq_bump(h->deps.store, name, &v);
                 if (r == 0)
                         r = store_insert_action(h->deps.store, "revoke-resident-links", NULL,
-                                                API_CHANNEL, hh->id, now_realtime_usec(), NULL);
+                                                channel_code(channel), hh->id, now_realtime_usec(),
+                                                NULL);
                 if (r < 0) {
                         http_json_error(rs, 500, "database error");
                         return;
@@ -603,69 +599,6 @@ static void resident_link(struct http_request *rq, struct http_response *rs,
         cJSON_AddStringToObject(j, "url", url);
         cJSON_AddNumberToObject(j, "generation", (double)gen);
         cJSON_AddBoolToObject(j, "revoked_earlier", revoke);
-        http_json(rs, 200, j);
-}
-
-/* ---- check-ins and passes ---- */
-
-/* An optional command time, bounded like device clocks (DESIGN.md §4). */
-static int64_t command_time(struct http *h, const cJSON *body, int64_t now)
-{
-        const cJSON *ts = cJSON_GetObjectItemCaseSensitive(body, "ts");
-        return rules_command_time(cJSON_IsNumber(ts), cJSON_IsNumber(ts) ? ts->valuedouble : 0, now,
-                                  h->deps.config->policy.max_clock_skew_usec);
-}
-
-static void command(struct http_request *rq, struct http_response *rs, bool pass)
-{
-        struct http *h = rq->http;
-        _cleanup_json_ cJSON *body = json_body(rq, rs);
-        const struct worker *w;
-        const struct household *hh;
-        const char *error = NULL;
-        int64_t now = now_realtime_usec(), from = 0, to = 0;
-        int r;
-
-        if (!body || !(w = body_worker(h, body, rs)) || !(hh = body_household(h, body, rs)))
-                return;
-        if (pass) {
-                const char *f = json_str(body, "from"), *t = json_str(body, "to");
-                if (!f || !t || parse_rfc3339(f, &from) < 0 || parse_rfc3339(t, &to) < 0 ||
-                    to <= from) {
-                        http_json_error(rs, 400,
-                                        "\"from\" and \"to\" must be RFC 3339 times, "
-                                        "\"from\" before \"to\"");
-                        return;
-                }
-                if (!h->deps.pass) {
-                        http_json_error(rs, 501,
-                                        "passes are not implemented yet: the "
-                                        "observation rules (issue 4) provide them");
-                        return;
-                }
-                r = h->deps.pass(h->deps.userdata, w, hh, from, to, json_str(body, "reason"),
-                                 &error);
-        } else {
-                if (!h->deps.checkin) {
-                        http_json_error(rs, 501,
-                                        "check-ins are not implemented yet: the "
-                                        "observation rules (issue 4) provide them");
-                        return;
-                }
-                r = h->deps.checkin(h->deps.userdata, w, hh, command_time(h, body, now), &error);
-        }
-        if (r < 0) {
-                http_json_error(rs, 500, "internal error: %s", strerror(-r));
-                return;
-        }
-        if (r == ENGINE_E_REFUSED) {
-                http_json_error(rs, 409, "%s", error ? error : "refused");
-                return;
-        }
-        if (!commit(h, rs))
-                return;
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddBoolToObject(j, "ok", true);
         http_json(rs, 200, j);
 }
 
@@ -715,7 +648,8 @@ void http_api_handle(struct http_request *rq, struct http_response *rs)
                         if (rq->method != HTTP_POST)
                                 http_method_not_allowed(rs, "POST");
                         else
-                                alert_action(rq, rs, seg[1], seg[2]);
+                                command(rq, rs, seg[2][0] == 'a' ? COMMAND_ACK : COMMAND_RESOLVE,
+                                        seg[1]);
                         return;
                 }
         } else if (strcmp(seg[0], "households") == 0) {
@@ -746,7 +680,7 @@ void http_api_handle(struct http_request *rq, struct http_response *rs)
                 if (rq->method != HTTP_POST)
                         http_method_not_allowed(rs, "POST");
                 else
-                        command(rq, rs, seg[0][0] == 'p');
+                        command(rq, rs, seg[0][0] == 'p' ? COMMAND_PASS : COMMAND_CHECKIN, NULL);
                 return;
         }
         http_json_error(rs, 404, "not found");

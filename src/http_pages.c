@@ -3,7 +3,8 @@
  *
  * Acknowledge links: GET only shows the alert and a confirm button (chat apps fetch links
  * for previews, so a GET must never act); the button POSTs to the same URL, which
- * acknowledges as the worker named in the token, through the channel "http-link". Every
+ * acknowledges as the worker named in the token, through the channel "http-link" (the
+ * command path of command.h, like every other front door). Every
  * refusal is a page that says why, with the matching status: 400 not a link of ours,
  * 403 tampered or not allowed, 404 unknown alert, 409 already acknowledged, 410 expired
  * or already resolved. Pages are server-rendered, work without JavaScript and load one
@@ -12,15 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "engine.h"
 #include "http-internal.h"
 #include "log.h"
-#include "mqtt.h"
 #include "store.h"
 #include "util.h"
 #include "www.h"
-
-#define LINK_CHANNEL "http-link"
 
 static const struct {
         const char *kind, *zh;
@@ -223,6 +222,7 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
         struct http *h = rq->http;
         struct token_ack claim;
         struct alert_row a = { 0 };
+        struct command cmd;
         const struct worker *w;
         const char *error = NULL;
         int r;
@@ -283,8 +283,19 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
                 return;
         }
 
-        r = engine_ack(h->deps.engine, w, claim.alert_id, LINK_CHANNEL, now_realtime_usec(),
-                       &error);
+        /* The link's token names the worker and the alert; the form says nothing more. */
+        r = command_parse_payload(h->deps.config, COMMAND_ACK,
+                                  &(struct command_origin){ .channel = CHANNEL_HTTP_LINK,
+                                                            .worker = claim.worker,
+                                                            .alert_id = claim.alert_id },
+                                  NULL, 0, now_realtime_usec(), &cmd);
+        if (r != 0) {
+                log_warn("http: ack link of %s for %s refused: %s", claim.alert_id, w->id,
+                         cmd.error);
+                message_page(rs, 400, "bad", "无法确认", "这不是一个有效的告警确认链接。");
+                return;
+        }
+        r = engine_command(h->deps.engine, &cmd, &error);
         if (r == ENGINE_OK)
                 r = h->deps.commit(h->deps.userdata);
         if (r < 0) {
@@ -292,11 +303,11 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
                 message_page(rs, 500, "bad", "确认失败", "服务器暂时无法保存，请稍后重试。");
                 return;
         }
-        if (r == ENGINE_E_REFUSED) {
+        if (r > 0) {
                 log_warn("http: ack link of %s for %s refused: %s", claim.alert_id, w->id, error);
-                message_page(rs, strstr(error, "may not") ? 403 : 409, "bad", "无法确认",
-                             strstr(error, "may not") ? "您无权确认此告警。"
-                                                      : "此告警已被确认或已处理完毕。");
+                message_page(rs, r == ENGINE_E_FORBIDDEN ? 403 : 409, "bad", "无法确认",
+                             r == ENGINE_E_FORBIDDEN ? "您无权确认此告警。"
+                                                     : "此告警已被确认或已处理完毕。");
                 return;
         }
         load_alert_row(h, claim.alert_id, &a);
@@ -305,16 +316,11 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
 
 /* ---- resident pre-report links ---- */
 
-static int publish_report(struct http *h, const struct household *hh, const char *reason,
-                          int64_t now)
+/* The resident form's fields (command_field_fn): only the reason, one of the buttons'. */
+static bool resident_field(void *userdata, const char *key, char *buf, size_t size)
 {
-        char topic[512], payload[128];
-
-        snprintf(topic, sizeof(topic), "%s/households/%s/report", h->deps.config->mqtt.topic_prefix,
-                 hh->id);
-        snprintf(payload, sizeof(payload), "{\"reason\":\"%s\",\"ts\":%.3f}", reason,
-                 (double)now / 1e6);
-        return mqtt_publish(h->deps.mqtt, topic, payload, strlen(payload), 1, false, NULL);
+        const struct http_request *rq = userdata;
+        return strcmp(key, "reason") == 0 && http_form_value(rq, key, buf, size) && reason_zh(buf);
 }
 
 static void resident_form(struct http_response *rs, const struct household *hh)
@@ -343,6 +349,7 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
         struct http *h = rq->http;
         struct token_resident claim;
         const struct household *hh;
+        struct command cmd;
         int64_t now = now_realtime_usec();
         uint64_t gen = 0;
         const char *error = NULL;
@@ -394,44 +401,46 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
                 resident_form(rs, hh);
                 return;
         }
-        if (!http_form_value(rq, "reason", reason, sizeof(reason)) || !reason_zh(reason)) {
+        if (!resident_field(rq, "reason", reason, sizeof(reason))) {
                 message_page(rs, 400, "bad", "请选择原因", "请返回并选择一个开门原因。");
                 return;
         }
-        if (h->deps.report) {
-                r = h->deps.report(h->deps.userdata, hh, reason, now, &error);
-                /* A report beyond the daily limit is refused but recorded all the same: commit
-                 * before answering in both cases, so the page never claims more than is stored. */
-                if (r >= 0) {
-                        int k = h->deps.commit(h->deps.userdata);
-                        if (k < 0)
-                                r = k;
-                }
-        } else
-                r = publish_report(h, hh, reason, now);
-        if (r == -ENOTCONN) {
-                rs->retry_after_sec = 30;
-                message_page(rs, 503, "bad", "暂时无法报备",
-                             "系统暂时无法接收报备，请稍后再试；如需立即开门，请先电话告知社区。");
+        r = command_parse_fields(
+            h->deps.config, COMMAND_REPORT,
+            &(struct command_origin){ .channel = CHANNEL_HTTP_LINK, .household = hh->id },
+            resident_field, rq, now, &cmd);
+        if (r > 0) {
+                log_warn("http: resident report of %s refused: %s", hh->id, cmd.error);
+                message_page(rs, 400, "bad", "报备未被接受", "请联系社区工作人员。");
                 return;
+        }
+        if (r == 0)
+                r = engine_command(h->deps.engine, &cmd, &error);
+        /* A report beyond the daily limit is refused but recorded all the same: commit before
+         * answering in both cases, so the page never claims more than is stored. */
+        if (r >= 0) {
+                int k = h->deps.commit(h->deps.userdata);
+                if (k < 0)
+                        r = k;
         }
         if (r < 0) {
                 log_err_errno(r, "http: resident report of %s failed", hh->id);
                 message_page(rs, 500, "bad", "报备失败", "服务器暂时无法保存，请稍后再试。");
                 return;
         }
-        if (r == ENGINE_E_REFUSED && error && strstr(error, "limit")) {
+        if (r == ENGINE_E_OVER_LIMIT) {
                 /* Recorded all the same; the opening that follows will alert. */
                 message_page(rs, 429, "bad", "今日报备次数已达上限",
                              "已记录本次报备，但今天的报备次数已用完：接下来的开门会通知社区"
                              "工作人员。如确需外出，请先电话联系社区。");
                 return;
         }
-        if (r == ENGINE_E_REFUSED) {
+        if (r > 0) {
                 message_page(rs, 409, "bad", "报备未被接受", "请联系社区工作人员。");
                 return;
         }
-        log_info("household %s: resident pre-report (%s) via %s", hh->id, reason, LINK_CHANNEL);
+        log_info("household %s: resident pre-report (%s) via %s", hh->id, reason,
+                 channel_code(cmd.channel));
         snprintf(text, sizeof(text), "已报备：%s。请尽快办完并随手关门。", reason_zh(reason));
         message_page(rs, 200, "ok", "报备成功", text);
 }

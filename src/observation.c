@@ -345,7 +345,7 @@ static int end_once(struct engine *e, const struct household *h, int64_t now_use
                 return 0;
         r = engine_change_begin(e, h, NULL);
         for (a = e->households[h->index].alerts; a && r == 0; a = a->next, resolved++)
-                r = alerts_resolve(&ch->alerts, a, "system", "system", "observation ended");
+                r = alerts_resolve(&ch->alerts, a, "system", CHANNEL_SYSTEM, "observation ended");
         ch->st.observation_noticed = true;
         if (r == 0 && notice) {
                 snprintf(v.reason, sizeof(v.reason),

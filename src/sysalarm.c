@@ -146,7 +146,7 @@ int sysalarm_monitoring_restored(struct engine *e, int64_t now_usec)
                         },
                         note);
         if (r == 0)
-                r = alerts_resolve(c, a, NULL, "system", note);
+                r = alerts_resolve(c, a, NULL, CHANNEL_SYSTEM, note);
         if (r < 0) {
                 alerts_change_drop(c);
                 return r;

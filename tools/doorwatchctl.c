@@ -1,11 +1,11 @@
 /* doorwatchctl: the operators' command line (DESIGN.md §5).
  *
  * Reads the same configuration directory as the daemon to find the database (opened
- * read-only: the daemon is the only writer) and the broker. Actions (ack, resolve, ...)
- * are sent as MQTT commands on the acting worker's topic and the daemon's reply on
- * .../result is awaited, so they are validated and recorded exactly like a worker's.
- * Resident links (`qr`) come from the daemon's HTTP API, which alone holds the link key
- * and writes the revocation counter.
+ * read-only: the daemon is the only writer), the broker and the HTTP API. Actions (alerts
+ * ack/resolve, checkin, pass add, qr) go to the daemon's HTTP API with the office's API
+ * token, marked as the CLI's (X-Doorwatch-Channel: cli): the daemon validates them like
+ * any other front door's and records them with channel "cli". The daemon alone holds the
+ * link key and writes the revocation counter of resident links.
  * Tables for people by default, --json for scripts. Exit status: 0 success, 1 failed
  * check or refused action, 2 usage error. */
 #include <cjson/cJSON.h>
@@ -77,7 +77,11 @@ static int usage(void)
 static int load_config(struct ctl *ctl)
 {
         struct config_diag diag = { 0 };
-        int r = config_load(ctl->config_dir, &ctl->config, &diag);
+        int r;
+
+        if (ctl->config)
+                return 0; /* loaded already */
+        r = config_load(ctl->config_dir, &ctl->config, &diag);
 
         for (size_t i = 0; i < diag.n_errors; i++)
                 fprintf(stderr, "error: %s\n", diag.errors[i]);
@@ -461,94 +465,164 @@ static int cmd_device(struct ctl *ctl, int argc, char **argv)
         return devtools_verify(ctl->config, d, usec, ctl->json, stdout);
 }
 
-/* ---- actions over MQTT ---- */
+/* ---- acting through the HTTP API ----
+ *
+ * Every action goes to the daemon's HTTP API with the office's API token (http.token_file,
+ * the token the daemon reads) and the header X-Doorwatch-Channel: cli, which the daemon
+ * accepts only with that token: the daemon validates it like any other front door's
+ * (command.h) and records it with channel "cli". */
 
-struct reply_wait {
-        char request_id[64];
-        bool done, ok;
-        char error[256];
-};
-
-static void on_reply(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
+static size_t collect_body(char *data, size_t size, size_t n, void *userdata)
 {
-        struct reply_wait *w = ud;
-        _cleanup_json_ cJSON *j =
-            cJSON_ParseWithLength(msg->payload ? msg->payload : "", (size_t)msg->payloadlen);
-        const cJSON *rid = cJSON_GetObjectItem(j, "request_id");
-        const cJSON *err = cJSON_GetObjectItem(j, "error");
-
-        if (!cJSON_IsString(rid) || strcmp(rid->valuestring, w->request_id) != 0)
-                return;
-        w->done = true;
-        w->ok = cJSON_IsTrue(cJSON_GetObjectItem(j, "ok"));
-        snprintf(w->error, sizeof(w->error), "%s", cJSON_IsString(err) ? err->valuestring : "");
+        FILE *f = userdata;
+        return fwrite(data, size, n, f);
 }
 
-static int send_command(struct ctl *ctl, const char *worker, const char *verb, cJSON *body)
+/* http://HOST:PORT for http.listen, with wildcard addresses replaced by loopback. */
+static int api_base(const struct config *c, char *buf, size_t size)
 {
-        const struct mqtt_config *mc;
-        struct reply_wait w = { 0 };
-        struct mosquitto *m;
-        char topic[256], result[256];
-        _cleanup_free_ char *password = NULL, *payload = NULL;
-        int rc;
+        const char *l = c->http.listen, *colon;
+
+        if (!l)
+                return -ENOENT;
+        colon = strrchr(l, ':');
+        if (!colon)
+                return -EINVAL;
+        if (strncmp(l, "0.0.0.0:", 8) == 0 || l[0] == ':')
+                snprintf(buf, size, "http://127.0.0.1%s", colon);
+        else if (strncmp(l, "[::]:", 5) == 0)
+                snprintf(buf, size, "http://[::1]%s", colon);
+        else
+                snprintf(buf, size, "http://%s", l);
+        return 0;
+}
+
+/* prefix + id (URL-escaped) + suffix, e.g. "/api/v1/alerts/" ID "/ack". */
+static int api_path(char *buf, size_t size, const char *prefix, const char *id, const char *suffix)
+{
+        CURL *c = curl_easy_init();
+        char *escaped = c ? curl_easy_escape(c, id, 0) : NULL;
+        int n = escaped ? snprintf(buf, size, "%s%s%s", prefix, escaped, suffix) : -1;
+
+        curl_free(escaped);
+        curl_easy_cleanup(c);
+        return n >= 0 && (size_t)n < size ? 0 : -ENOMEM;
+}
+
+/* POSTs the JSON body to the API path. Returns 0 with the daemon's answer (any status;
+ * *ret_json NULL when it was no JSON), or 1 after saying in one line why it could not ask:
+ * no HTTP API configured, no token, the daemon unreachable. */
+static int api_post(struct ctl *ctl, const char *path, const char *body, long *ret_status,
+                    cJSON **ret_json)
+{
+        _cleanup_secret_ char *token = NULL;
+        _cleanup_free_ char *answer = NULL;
+        char base[300], url[1024], auth[600];
+        struct curl_slist *hdrs = NULL;
+        size_t answer_len = 0;
+        CURLcode rc;
+        CURL *c;
+        FILE *f;
+        int r;
 
         if (load_config(ctl) < 0)
                 return 1;
-        mc = &ctl->config->mqtt;
-        if (!config_worker(ctl->config, worker)) {
-                fprintf(stderr, "doorwatchctl: unknown worker \"%s\"\n", worker);
+        if (api_base(ctl->config, base, sizeof(base)) < 0) {
+                fprintf(stderr, "doorwatchctl: no HTTP API is configured (http.listen in "
+                                "doorwatch.json), and doorwatchctl acts through it\n");
                 return 1;
         }
-        snprintf(w.request_id, sizeof(w.request_id), "ctl-%ld-%ld", (long)getpid(),
-                 (long)time(NULL));
-        cJSON_AddStringToObject(body, "request_id", w.request_id);
-        payload = cJSON_PrintUnformatted(body);
-        snprintf(topic, sizeof(topic), "%s/workers/%s/%s", mc->topic_prefix, worker, verb);
-        snprintf(result, sizeof(result), "%s/workers/%s/result", mc->topic_prefix, worker);
+        r = secret_read_at(ctl->config->dir, "api.token", ctl->config->http.token_file, &token);
+        if (r == 0 && !token) {
+                fprintf(stderr, "doorwatchctl: no API token is configured (http.token_file is "
+                                "null), and doorwatchctl acts through the HTTP API with it\n");
+                return 1;
+        }
+        if (r != 0) {
+                fprintf(stderr, "doorwatchctl: cannot read the API token %s: %s\n",
+                        ctl->config->http.token_file,
+                        strerror(r == SECRET_E_MISSING ? ENOENT : -r));
+                return 1;
+        }
 
-        mosquitto_lib_init();
-        m = mosquitto_new(NULL, true, &w);
-        if (!m)
-                return 1;
-        mosquitto_message_callback_set(m, on_reply);
-        if (mc->username) {
-                if (secret_read(ctl->config, "mqtt.password", mc->password_file, &password) < 0)
-                        return 1;
-                mosquitto_username_pw_set(m, mc->username, password);
-        }
-        if (mc->ca_file)
-                mosquitto_tls_set(m, mc->ca_file, NULL, mc->cert_file, mc->key_file, NULL);
-        rc = mosquitto_connect(m, mc->host, mc->port, 30);
-        if (rc != MOSQ_ERR_SUCCESS) {
-                fprintf(stderr, "doorwatchctl: cannot reach the broker %s:%d: %s\n", mc->host,
-                        mc->port, mosquitto_strerror(rc));
-                mosquitto_destroy(m);
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        c = curl_easy_init();
+        f = open_memstream(&answer, &answer_len);
+        if (!c || !f) {
+                if (f)
+                        fclose(f);
+                curl_easy_cleanup(c);
+                fprintf(stderr, "doorwatchctl: out of memory\n");
                 return 1;
         }
-        mosquitto_subscribe(m, NULL, result, 1);
-        mosquitto_loop(m, 100, 1);
-        mosquitto_publish(m, NULL, topic, (int)strlen(payload), payload, 1, false);
-        for (int i = 0; i < 100 && !w.done; i++)
-                mosquitto_loop(m, 100, 1);
-        mosquitto_disconnect(m);
-        mosquitto_destroy(m);
-        if (!w.done) {
-                fprintf(stderr, "doorwatchctl: no answer from doorwatchd within 10 s\n");
+        snprintf(url, sizeof(url), "%s%s", base, path);
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        hdrs = curl_slist_append(hdrs, auth);
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        hdrs = curl_slist_append(hdrs, "X-Doorwatch-Channel: cli");
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+        rc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(c);
+        fclose(f);
+        explicit_bzero(auth, sizeof(auth));
+        if (rc != CURLE_OK) {
+                fprintf(stderr, "doorwatchctl: cannot reach doorwatchd at %s: %s\n", base,
+                        curl_easy_strerror(rc));
                 return 1;
         }
-        if (!w.ok) {
-                fprintf(stderr, "doorwatchctl: refused: %s\n", w.error);
-                if (ctl->json) {
-                        _cleanup_json_ cJSON *o = cJSON_CreateObject();
-                        _cleanup_free_ char *text = NULL;
-                        cJSON_AddBoolToObject(o, "ok", false);
-                        cJSON_AddStringToObject(o, "error", w.error);
-                        text = cJSON_PrintUnformatted(o);
-                        printf("%s\n", text ? text : "");
-                }
+        *ret_json = cJSON_Parse(answer ? answer : "");
+        return 0;
+}
+
+/* Says why the daemon refused (its own words) and returns 1. */
+static int api_refused(struct ctl *ctl, long status, const cJSON *answer)
+{
+        const cJSON *err = cJSON_GetObjectItem(answer, "error");
+        const char *text = cJSON_IsString(err) ? err->valuestring : "no answer";
+
+        if (status == 401)
+                fprintf(stderr,
+                        "doorwatchctl: doorwatchd refused the API token (HTTP 401): %s; is the "
+                        "token file the daemon's?\n",
+                        text);
+        else
+                fprintf(stderr, "doorwatchctl: refused (HTTP %ld): %s\n", status, text);
+        if (ctl->json) {
+                _cleanup_json_ cJSON *o = cJSON_CreateObject();
+                _cleanup_free_ char *out = NULL;
+                cJSON_AddBoolToObject(o, "ok", false);
+                cJSON_AddStringToObject(o, "error", text);
+                out = cJSON_PrintUnformatted(o);
+                printf("%s\n", out ? out : "");
+        }
+        return 1;
+}
+
+/* One action: POST body to path, "ok" (or {"ok": true, "error": null}) when done. */
+static int act(struct ctl *ctl, const char *path, const cJSON *body)
+{
+        _cleanup_free_ char *text = cJSON_PrintUnformatted(body);
+        _cleanup_json_ cJSON *answer = NULL;
+        long status = 0;
+        int r;
+
+        if (!text) {
+                fprintf(stderr, "doorwatchctl: out of memory\n");
                 return 1;
         }
+        r = api_post(ctl, path, text, &status, &answer);
+        if (r != 0)
+                return r;
+        if (status != 200)
+                return api_refused(ctl, status, answer);
         if (ctl->json)
                 printf("{\"ok\": true, \"error\": null}\n");
         else
@@ -560,6 +634,7 @@ static int cmd_alerts_action(struct ctl *ctl, const char *verb, int argc, char *
 {
         const char *id = NULL, *worker = NULL, *note = NULL;
         _cleanup_json_ cJSON *body = cJSON_CreateObject();
+        char path[512];
 
         for (int i = 0; i < argc; i++) {
                 if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
@@ -573,11 +648,15 @@ static int cmd_alerts_action(struct ctl *ctl, const char *verb, int argc, char *
         }
         if (!id || !worker || (strcmp(verb, "resolve") == 0 && !note))
                 return usage();
-        cJSON_AddStringToObject(body, "alert_id", id);
-        cJSON_AddStringToObject(body, "via", "cli"); /* recorded as the operator CLI */
+        if (api_path(path, sizeof(path), "/api/v1/alerts/", id,
+                     strcmp(verb, "ack") == 0 ? "/ack" : "/resolve") < 0) {
+                fprintf(stderr, "doorwatchctl: alert id too long\n");
+                return 1;
+        }
+        cJSON_AddStringToObject(body, "worker", worker);
         if (note)
                 cJSON_AddStringToObject(body, "note", note);
-        return send_command(ctl, worker, verb, body);
+        return act(ctl, path, body);
 }
 
 /* ---- aligned tables ---- */
@@ -935,16 +1014,15 @@ static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
         }
         if (!household || !worker)
                 return usage();
+        cJSON_AddStringToObject(body, "worker", worker);
         cJSON_AddStringToObject(body, "household", household);
-        cJSON_AddStringToObject(body, "via", "cli"); /* recorded as the operator CLI */
-        return send_command(ctl, worker, "checkin", body);
+        return act(ctl, "/api/v1/checkins", body);
 }
 
 static int cmd_pass_add(struct ctl *ctl, int argc, char **argv)
 {
         const char *household = NULL, *worker = NULL, *from = NULL, *to = NULL, *reason = NULL;
         _cleanup_json_ cJSON *body = cJSON_CreateObject();
-        int64_t from_usec, to_usec;
 
         for (int i = 0; i < argc; i++) {
                 if (strcmp(argv[i], "--household") == 0 && i + 1 < argc)
@@ -962,21 +1040,13 @@ static int cmd_pass_add(struct ctl *ctl, int argc, char **argv)
         }
         if (!household || !worker || !from || !to || !reason)
                 return usage();
-        if (parse_rfc3339(from, &from_usec) < 0 || parse_rfc3339(to, &to_usec) < 0) {
-                fprintf(stderr, "doorwatchctl: --from and --to want RFC 3339 times, e.g. "
-                                "2020-02-06T09:00:00+08:00\n");
-                return EXIT_USAGE;
-        }
-        if (from_usec >= to_usec) {
-                fprintf(stderr, "doorwatchctl: --from must be before --to\n");
-                return EXIT_USAGE;
-        }
+        /* The daemon checks the times (RFC 3339 or Unix seconds, --from before --to). */
+        cJSON_AddStringToObject(body, "worker", worker);
         cJSON_AddStringToObject(body, "household", household);
         cJSON_AddStringToObject(body, "from", from);
         cJSON_AddStringToObject(body, "to", to);
         cJSON_AddStringToObject(body, "reason", reason);
-        cJSON_AddStringToObject(body, "via", "cli");
-        return send_command(ctl, worker, "pass", body);
+        return act(ctl, "/api/v1/passes", body);
 }
 
 /* ---- notify list / notify test ---- */
@@ -1318,31 +1388,6 @@ static int cmd_notify_test(struct ctl *ctl, int argc, char **argv)
 
 /* ---- resident links over the HTTP API ---- */
 
-static size_t collect_body(char *data, size_t size, size_t n, void *userdata)
-{
-        FILE *f = userdata;
-        return fwrite(data, size, n, f);
-}
-
-/* http://HOST:PORT for http.listen, with wildcard addresses replaced by loopback. */
-static int api_base(const struct config *c, char *buf, size_t size)
-{
-        const char *l = c->http.listen, *colon;
-
-        if (!l)
-                return -ENOENT;
-        colon = strrchr(l, ':');
-        if (!colon)
-                return -EINVAL;
-        if (strncmp(l, "0.0.0.0:", 8) == 0 || l[0] == ':')
-                snprintf(buf, size, "http://127.0.0.1%s", colon);
-        else if (strncmp(l, "[::]:", 5) == 0)
-                snprintf(buf, size, "http://[::1]%s", colon);
-        else
-                snprintf(buf, size, "http://%s", l);
-        return 0;
-}
-
 static int write_png(const char *path, const char *url)
 {
         _cleanup_free_ uint8_t *png = NULL;
@@ -1367,16 +1412,9 @@ static int cmd_qr(struct ctl *ctl, int argc, char **argv)
 {
         const char *household = NULL, *png = NULL;
         bool revoke = false;
-        _cleanup_secret_ char *token = NULL;
-        _cleanup_free_ char *body = NULL;
-        char *escaped_id;
-        char base[300], url[600], auth[600];
-        struct curl_slist *hdrs = NULL;
-        size_t body_len = 0;
+        _cleanup_json_ cJSON *j = NULL;
+        char path[512];
         long status = 0;
-        CURLcode rc;
-        CURL *c;
-        FILE *f;
         int r;
 
         for (int i = 0; i < argc; i++) {
@@ -1397,63 +1435,16 @@ static int cmd_qr(struct ctl *ctl, int argc, char **argv)
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
-        if (api_base(ctl->config, base, sizeof(base)) < 0) {
-                fprintf(stderr, "doorwatchctl: the HTTP server is off (http.listen is null)\n");
+        if (api_path(path, sizeof(path), "/api/v1/households/", household, "/resident-link") < 0) {
+                fprintf(stderr, "doorwatchctl: household id too long\n");
                 return 1;
         }
-        r = secret_read(ctl->config, "api.token", ctl->config->http.token_file, &token);
-        if (r == 0 && !token)
-                r = -ENOENT;
-        if (r < 0) {
-                fprintf(stderr, "doorwatchctl: cannot read the API token %s: %s\n",
-                        ctl->config->http.token_file ? ctl->config->http.token_file : "(null)",
-                        strerror(-r));
-                return 1;
-        }
-
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        c = curl_easy_init();
-        f = open_memstream(&body, &body_len);
-        if (!c || !f) {
-                if (f)
-                        fclose(f);
-                curl_easy_cleanup(c);
-                return 1;
-        }
-        escaped_id = curl_easy_escape(c, household, 0);
-        snprintf(url, sizeof(url), "%s/api/v1/households/%s/resident-link", base,
-                 escaped_id ? escaped_id : household);
-        curl_free(escaped_id);
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        hdrs = curl_slist_append(hdrs, auth);
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, revoke ? "{\"revoke\": true}" : "{}");
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-        rc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_slist_free_all(hdrs);
-        curl_easy_cleanup(c);
-        fclose(f);
-        memset(auth, 0, sizeof(auth));
-        if (rc != CURLE_OK) {
-                fprintf(stderr, "doorwatchctl: cannot reach doorwatchd at %s: %s\n", base,
-                        curl_easy_strerror(rc));
-                return 1;
-        }
-
-        _cleanup_json_ cJSON *j = cJSON_Parse(body ? body : "");
+        r = api_post(ctl, path, revoke ? "{\"revoke\": true}" : "{}", &status, &j);
+        if (r != 0)
+                return r;
         const cJSON *link = cJSON_GetObjectItem(j, "url");
-        if (status != 200 || !cJSON_IsString(link)) {
-                const cJSON *err = cJSON_GetObjectItem(j, "error");
-                fprintf(stderr, "doorwatchctl: refused (HTTP %ld): %s\n", status,
-                        cJSON_IsString(err) ? err->valuestring : "no answer");
-                return 1;
-        }
+        if (status != 200 || !cJSON_IsString(link))
+                return api_refused(ctl, status, j);
         if (png && write_png(png, link->valuestring) != 0)
                 return 1;
         if (ctl->json) {

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "hashmap.h"
 #include "http_client.h"
 #include "jsonw.h"
@@ -1024,6 +1025,13 @@ static char *join_recipients(const struct notify_message *m, size_t field_off, c
         return sbuf_finish(&f);
 }
 
+/* The Chinese label of a channel code (command.h); an unknown code as it is. */
+static const char *channel_label_of(const char *code)
+{
+        enum channel ch;
+        return channel_from_code(code, &ch) == 0 ? channel_label(ch) : code;
+}
+
 int notify_render_text(const struct templates *t, const struct notify_message *m, size_t max_bytes,
                        char **ret)
 {
@@ -1041,6 +1049,7 @@ int notify_render_text(const struct templates *t, const struct notify_message *m
                 .name = names,
                 .ack_url = m->ack_url,
                 .acked_by = m->acked_by_name ? m->acked_by_name : m->acked_by,
+                .channel = channel_label_of(m->ack_channel),
                 .time_usec = m->event_ts_usec > 0 ? m->event_ts_usec : m->raised_at_usec,
                 .round = m->round,
                 .count = m->count,

@@ -149,8 +149,9 @@ struct notify_message {
         unsigned count;       /* events in the alert's episode, 0 = unknown */
         /* Escalation and ack notices (formatted only when set, in every format):
          * "reminder" (the n-th reminder after the last round), "acked_by_name" (used for
-         * {acked_by} in texts), "acked_at", "channel" (how the ack came: "worker topic",
-         * "operator CLI", ...), "alert_kind" (the acknowledged alert's kind). */
+         * {acked_by} in texts), "acked_at", "channel" (how the ack came, DESIGN.md's code:
+         * "mqtt", "cli", "http-link", ...; command.h), "alert_kind" (the acknowledged alert's
+         * kind). */
         int reminder;
         const char *acked_by_name;
         int64_t acked_at_usec;

@@ -70,7 +70,7 @@ static const struct kind_info kinds[] = {
         { "observation_ended", "观察期结束",
           "【居家观察通知】{address} 观察期已结束，请回收门磁/门铃设备。时间 {time}。" },
         { "ack_notice", "已确认",
-          "【居家观察】{address} 的告警已由 {acked_by} 确认。时间 {time}。" },
+          "【居家观察】{address} 的告警已由 {acked_by} 确认（{channel}）。时间 {time}。" },
         { "test", "测试", "【居家观察】测试消息：通知渠道工作正常。时间 {time}。" },
 };
 
@@ -103,6 +103,7 @@ enum placeholder {
         PH_ACK,
         PH_ACK_URL,
         PH_ACKED_BY,
+        PH_CHANNEL,
         _PH_MAX,
 };
 
@@ -111,7 +112,7 @@ static const char *const placeholders[_PH_MAX] = {
         [PH_KIND] = "kind",           [PH_SEVERITY] = "severity", [PH_STEP] = "step",
         [PH_ROUND] = "round",         [PH_COUNT] = "count",       [PH_WORKER] = "worker",
         [PH_NAME] = "name",           [PH_ACK] = "ack",           [PH_ACK_URL] = "ack_url",
-        [PH_ACKED_BY] = "acked_by",
+        [PH_ACKED_BY] = "acked_by",   [PH_CHANNEL] = "channel",
 };
 
 struct templates {
@@ -343,6 +344,9 @@ static void put_placeholder(struct sbuf *f, int ph, const struct template_vars *
                 break;
         case PH_ACKED_BY:
                 put(f, v->acked_by);
+                break;
+        case PH_CHANNEL:
+                put(f, v->channel);
                 break;
         default:
                 break;

@@ -15,6 +15,7 @@
  *   {ack}       how to acknowledge: "点击 <ack_url> 确认" or "在 App 中点击“确认”"
  *   {ack_url}   the acknowledgement link ("" when the HTTP API has none)
  *   {acked_by}  who acknowledged (kind ack_notice)
+ *   {channel}   through which channel (kind ack_notice), as people read it ("网页链接")
  *
  * Rendering is pure (no clock, no I/O): times are formatted in the process time zone,
  * which the daemon sets from doorwatch.json's "timezone". Output is bounded by a byte
@@ -47,7 +48,8 @@ struct template_vars {
         const char *name;
         const char *ack_url;
         const char *acked_by;
-        int64_t time_usec; /* 0 = unknown: {time} is empty */
+        const char *channel; /* ack_notice: its channel's label (channel_label(), "网页链接") */
+        int64_t time_usec;   /* 0 = unknown: {time} is empty */
         int round;
         unsigned count;
 };

@@ -125,12 +125,14 @@ static const char *default_rosters =
 
 void h_write_default_config(struct harness *h, const char *extra)
 {
-        char buf[8192], http[128] = "";
+        char buf[8192], http[160] = "";
 
         /* Never the default port 8088: tests run in parallel with other checkouts. */
         if (!extra || !strstr(extra, "\"http\""))
-                snprintf(http, sizeof(http), ",\n \"http\": {\"listen\": \"127.0.0.1:%d\"}",
-                         h->http_port);
+                snprintf(
+                    http, sizeof(http),
+                    ",\n \"http\": {\"listen\": \"127.0.0.1:%d\", \"token_file\": \"api.token\"}",
+                    h->http_port);
         snprintf(
             buf, sizeof(buf),
             "{\"timezone\": \"Asia/Shanghai\", \"database\": \"%s\",\n"
@@ -163,6 +165,7 @@ void h_init(struct harness *h)
         h_write_conf(h, "workers.json", default_workers);
         h_write_conf(h, "households.json", default_households);
         h_write_conf(h, "rosters.json", default_rosters);
+        h_write_conf(h, "api.token", H_API_TOKEN "\n");
         h_write_default_config(h, "");
 }
 

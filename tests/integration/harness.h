@@ -39,15 +39,21 @@ struct harness {
 /* True in the PostgreSQL pass (the database is a server's). */
 bool h_pg(void);
 
+/* The office's API token of the default configuration (conf/api.token): doorwatchctl acts
+ * through the HTTP API with it. */
+#define H_API_TOKEN "harness-api-token-0123456789abcdef"
+
 /* Creates the temp dir and picks a port. Writes a default configuration (3 households
- * with native devices, teams, observation around now) unless the test writes its own. */
+ * with native devices, teams, observation around now, the API token) unless the test
+ * writes its own. */
 void h_init(struct harness *h);
 void h_cleanup(struct harness *h);
 
 /* Writes dir/name (relative to confdir) with the given contents. */
 void h_write_conf(struct harness *h, const char *name, const char *contents);
 /* The default doorwatch.json with extra top-level JSON members spliced in ("" for none).
- * Unless extra has its own "http" member, the HTTP server listens on 127.0.0.1:http_port. */
+ * Unless extra has its own "http" member, the HTTP server listens on 127.0.0.1:http_port
+ * with the API token H_API_TOKEN. */
 void h_write_default_config(struct harness *h, const char *doorwatch_extra);
 
 void h_start_broker(struct harness *h);

@@ -443,9 +443,14 @@ static void test_commands_are_answered_refused_and_recorded(void **state)
                                NULL };
         assert_int_equal(h_run(&out, pass), 0);
         free(out);
-        const char *usage[] = { bin,     "-c",       h->confdir, "pass",   "add",  "--household",
-                                "H-2",   "--worker", "w-a-03",   "--from", "soon", "--to",
-                                "later", "--reason", "x",        NULL };
+        /* The daemon judges the times, in the same words as for any other front door. */
+        const char *badtime[] = { bin,     "-c",       h->confdir, "pass",   "add",  "--household",
+                                  "H-2",   "--worker", "w-a-03",   "--from", "soon", "--to",
+                                  "later", "--reason", "x",        NULL };
+        assert_int_equal(h_run(&out, badtime), 1);
+        assert_non_null(strstr(out, "\"from\" must be an RFC 3339 time or Unix seconds"));
+        free(out);
+        const char *usage[] = { bin, "-c", h->confdir, "pass", "add", "--household", "H-2", NULL };
         assert_int_equal(h_run(&out, usage), 2);
         free(out);
         const char *list[] = { bin, "-c", h->confdir, "pass", "list", "--household", "H-2", NULL };

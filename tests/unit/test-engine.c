@@ -432,8 +432,8 @@ static void test_rebuild_after_rolled_back_burst(void **state)
         /* Committed: an alert, a pass, the rule state. */
         assert_int_equal(handle(fx, "d-1", &open, fx->t0, NULL), 0);
         assert_int_equal(engine_add_pass(fx->engine, w, h, fx->t0 + 2 * USEC_PER_HOUR,
-                                         fx->t0 + 3 * USEC_PER_HOUR, "就医", "mqtt", fx->t0 + MIN_,
-                                         fx->t0 + MIN_, &pass_id, &error),
+                                         fx->t0 + 3 * USEC_PER_HOUR, "就医", CHANNEL_MQTT,
+                                         fx->t0 + MIN_, fx->t0 + MIN_, &pass_id, &error),
                          0);
         assert_int_equal(store_commit(fx->store), 0);
         committed = memory(fx, MEM_TIMERS);

@@ -528,7 +528,7 @@ static void test_engine_ack_at_each_step_stops(void **state)
                 }
                 ack_at = engine_next_deadline(fx->engine) - USEC_PER_SEC;
                 before = db_int(fx, "SELECT count(*) FROM notification WHERE kind != 'ack_notice'");
-                assert_int_equal(engine_ack(fx->engine, acker, id, "mqtt", ack_at, &error),
+                assert_int_equal(engine_ack(fx->engine, acker, id, CHANNEL_MQTT, ack_at, &error),
                                  ENGINE_OK);
                 assert_int_equal(store_commit(fx->store), 0);
                 /* One notice per channel of everyone else notified (w-c1 has two). */
@@ -565,21 +565,23 @@ static void test_engine_refusals_and_resolve(void **state)
         int64_t t = fx->t0;
 
         fx_raise(fx, t, "e-1", id);
-        assert_int_equal(
-            engine_ack(fx->engine, config_worker(c, "w-c1"), "a-19990101-0001", "mqtt", t, &error),
-            ENGINE_E_REFUSED);
+        assert_int_equal(engine_ack(fx->engine, config_worker(c, "w-c1"), "a-19990101-0001",
+                                    CHANNEL_MQTT, t, &error),
+                         ENGINE_E_UNKNOWN);
         assert_string_equal(error, "unknown alert");
-        assert_int_equal(engine_ack(fx->engine, config_worker(c, "w-x1"), id, "mqtt", t, &error),
-                         ENGINE_E_REFUSED);
+        assert_int_equal(
+            engine_ack(fx->engine, config_worker(c, "w-x1"), id, CHANNEL_MQTT, t, &error),
+            ENGINE_E_FORBIDDEN);
         assert_string_equal(error, "worker may not act on this alert");
         assert_int_equal(
-            engine_resolve(fx->engine, config_worker(c, "w-c1"), id, NULL, "mqtt", t, &error),
+            engine_resolve(fx->engine, config_worker(c, "w-c1"), id, NULL, CHANNEL_MQTT, t, &error),
             ENGINE_E_REFUSED);
-        assert_string_equal(error, "\"note\" missing");
+        assert_string_equal(error, "\"note\" missing or empty");
         assert_int_equal(
-            engine_ack(fx->engine, config_worker(c, "w-cmd"), id, "cli", t + 1, &error), ENGINE_OK);
+            engine_ack(fx->engine, config_worker(c, "w-cmd"), id, CHANNEL_CLI, t + 1, &error),
+            ENGINE_OK);
         assert_int_equal(
-            engine_ack(fx->engine, config_worker(c, "w-c1"), id, "mqtt", t + 2, &error),
+            engine_ack(fx->engine, config_worker(c, "w-c1"), id, CHANNEL_MQTT, t + 2, &error),
             ENGINE_E_REFUSED);
         assert_string_equal(error, "alert already acknowledged");
         assert_int_equal(store_commit(fx->store), 0);
@@ -589,34 +591,35 @@ static void test_engine_refusals_and_resolve(void **state)
         /* w-cmd was not notified: all three team members hear of it (w-c1 twice). */
         assert_int_equal(db_int(fx, "SELECT count(*) FROM notification WHERE kind = 'ack_notice'"),
                          4);
-        assert_int_equal(db_int(fx, "SELECT count(*) FROM notification WHERE kind = 'ack_notice'"
-                                    " AND json_extract(payload, '$.text') LIKE"
-                                    " '【居家观察】长虹路 12号 3栋 402 的告警已由 指挥中心 确认。%'"
-                                    " AND json_extract(payload, '$.channel') = 'operator CLI'"),
-                         4);
+        assert_int_equal(
+            db_int(fx, "SELECT count(*) FROM notification WHERE kind = 'ack_notice'"
+                       " AND json_extract(payload, '$.text') LIKE"
+                       " '【居家观察】长虹路 12号 3栋 402 的告警已由 指挥中心 确认（命令行）。%'"
+                       " AND json_extract(payload, '$.channel') = 'cli'"),
+            4);
 
         /* After ack_absorb, a new opening raises a new alert and drops the old one from
          * memory; it can still be resolved (and only once). */
         fx_raise(fx, t + 31 * MIN_, "e-2", id2);
         assert_string_not_equal(id, id2);
         assert_null(engine_find_alert(fx->engine, id));
-        assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-x1"), id, "x", "mqtt",
+        assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-x1"), id, "x", CHANNEL_MQTT,
                                         t + 32 * MIN_, &error),
-                         ENGINE_E_REFUSED);
+                         ENGINE_E_FORBIDDEN);
         assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-c1"), id, "家属倒垃圾",
-                                        "mqtt", t + 32 * MIN_, &error),
+                                        CHANNEL_MQTT, t + 32 * MIN_, &error),
                          ENGINE_OK);
-        assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-c1"), id, "again", "mqtt",
-                                        t + 33 * MIN_, &error),
+        assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-c1"), id, "again",
+                                        CHANNEL_MQTT, t + 33 * MIN_, &error),
                          ENGINE_E_REFUSED);
         assert_string_equal(error, "alert already resolved");
-        assert_int_equal(
-            engine_ack(fx->engine, config_worker(c, "w-c1"), id, "mqtt", t + 33 * MIN_, &error),
-            ENGINE_E_REFUSED);
+        assert_int_equal(engine_ack(fx->engine, config_worker(c, "w-c1"), id, CHANNEL_MQTT,
+                                    t + 33 * MIN_, &error),
+                         ENGINE_E_REFUSED);
         assert_string_equal(error, "alert already resolved");
         /* Resolving the open one stops its escalation. */
-        assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-ld"), id2, "ok", "mqtt",
-                                        t + 34 * MIN_, &error),
+        assert_int_equal(engine_resolve(fx->engine, config_worker(c, "w-ld"), id2, "ok",
+                                        CHANNEL_MQTT, t + 34 * MIN_, &error),
                          ENGINE_OK);
         assert_int_equal(store_commit(fx->store), 0);
         int64_t before = db_int(fx, "SELECT count(*) FROM notification");

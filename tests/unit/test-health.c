@@ -763,7 +763,8 @@ static void test_engine_reminders_recovery_and_ack(void **state)
         assert_int_equal(db_int(fx, "SELECT count FROM alert WHERE id = %Q", id), 2);
         assert_int_equal(db_int(fx, "SELECT next_usec FROM alert WHERE id = %Q", id),
                          fx->t0 + 94 * H_);
-        assert_int_equal(engine_ack(fx->engine, w, id, "cli", fx->t0 + 71 * H_, &error), ENGINE_OK);
+        assert_int_equal(engine_ack(fx->engine, w, id, CHANNEL_CLI, fx->t0 + 71 * H_, &error),
+                         ENGINE_OK);
         assert_int_equal(store_commit(fx->store), 0);
         tick(fx, fx->t0 + 120 * H_);
         assert_int_equal(db_int(fx, "SELECT reminders FROM alert WHERE id = %Q", id), 2);
@@ -832,7 +833,8 @@ static void test_engine_battery_once_a_day(void **state)
         assert_int_equal(db_int(fx, "SELECT count FROM alert WHERE id = %Q", id), 2);
         assert_int_equal(db_int(fx, "SELECT count(*) FROM notification"), 2);
         /* acked, absorb over: still at most one a day */
-        assert_int_equal(engine_ack(fx->engine, w, id, "cli", fx->t0 + 2 * H_, &error), ENGINE_OK);
+        assert_int_equal(engine_ack(fx->engine, w, id, CHANNEL_CLI, fx->t0 + 2 * H_, &error),
+                         ENGINE_OK);
         assert_int_equal(store_commit(fx->store), 0);
         handle(fx, "d-z1", (struct event)BATTERY(.battery_percent = 10), fx->t0 + 5 * H_, &v);
         assert_int_equal(v.kind, VERDICT_IGNORED);

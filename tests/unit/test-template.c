@@ -23,6 +23,7 @@ static const struct template_vars vars = {
         .name = "王芳",
         .ack_url = "https://dw.example/a/x",
         .acked_by = "李强",
+        .channel = "网页链接",
         .time_usec = 1580860800250000LL, /* 2020-02-05 08:00:00 +08:00 */
         .round = 2,
         .count = 3,
@@ -56,7 +57,7 @@ static void test_defaults(void **state)
         assert_int_equal(template_render(t, "door_open_unexpected", &v, 0, &n), 0);
         assert_non_null(strstr(n, "请确认：在 App 中点击“确认”"));
         assert_int_equal(template_render(t, "ack_notice", &v, 0, &a), 0);
-        assert_string_equal(a, "【居家观察】长虹路 12号 3栋 402 的告警已由 李强 确认。"
+        assert_string_equal(a, "【居家观察】长虹路 12号 3栋 402 的告警已由 李强 确认（网页链接）。"
                                "时间 2020-02-05 08:00:00。");
         for (size_t i = 0; i < ELEMENTSOF(all); i++) {
                 char *x = NULL;
@@ -77,8 +78,8 @@ static void test_overrides(void **state)
         _cleanup_(templates_freep) struct templates *t = NULL;
         _cleanup_json_ cJSON *j = cJSON_Parse(
             "{\"tamper\":\"{{{kind}}} {severity}/{step} r{round} x{count} {worker} {name} "
-            "{household} {ack_url} {time}\",\"test\":\"plain }\"}");
-        _cleanup_free_ char *s = NULL, *u = NULL, *o = NULL;
+            "{household} {ack_url} {time}\",\"test\":\"plain }\",\"ack_notice\":\"经{channel}\"}");
+        _cleanup_free_ char *s = NULL, *u = NULL, *o = NULL, *c = NULL;
         struct config_diag d = { 0 };
 
         assert_int_equal(templates_new(j, &d, &t), 0);
@@ -87,6 +88,8 @@ static void test_overrides(void **state)
                                "https://dw.example/a/x 2020-02-05 08:00:00");
         assert_int_equal(template_render(t, "test", &vars, 0, &u), 0);
         assert_string_equal(u, "plain }");
+        assert_int_equal(template_render(t, "ack_notice", &vars, 0, &c), 0);
+        assert_string_equal(c, "经网页链接");
         /* Kinds not overridden keep their default. */
         assert_int_equal(template_render(t, "battery_low", &vars, 0, &o), 0);
         assert_non_null(strstr(o, "电量低"));
