@@ -65,7 +65,7 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/doorwatchd: $(BUILD)/src/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(BUILD)/tools/ctl-list.o $(LIB)
+$(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(BUILD)/tools/ctl-list.o $(BUILD)/tools/ctl-office.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o $(LIB)

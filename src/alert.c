@@ -73,3 +73,16 @@ enum alert_state alert_state_from_string(const char *s)
                         return (enum alert_state)i;
         return ALERT_STATE_INVALID;
 }
+
+unsigned alert_states_from_filter(const char *word)
+{
+        enum alert_state st = alert_state_from_string(word);
+
+        if (st != ALERT_STATE_INVALID)
+                return 1u << st;
+        if (word && strcmp(word, "unresolved") == 0)
+                return ALERT_STATES_UNRESOLVED;
+        if (word && strcmp(word, "all") == 0)
+                return ALERT_STATES_ALL;
+        return 0;
+}

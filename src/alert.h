@@ -48,6 +48,13 @@ const char *severity_to_string(enum severity s);
 enum severity alert_kind_default_severity(enum alert_kind k);
 const char *alert_state_to_string(enum alert_state s);
 enum alert_state alert_state_from_string(const char *s);
+/* The states a filter word selects, with one meaning for every front door (the status
+ * page, the API, doorwatchctl), after DESIGN.md §6's lifecycle: "open" raised and not yet
+ * acknowledged; "acked" acknowledged, not resolved; "unresolved" either (the command
+ * centre's worklist); "resolved"; "all". Bits 1 << enum alert_state; 0 for any other word. */
+#define ALERT_STATES_UNRESOLVED ((1u << ALERT_OPEN) | (1u << ALERT_ACKED))
+#define ALERT_STATES_ALL        ((1u << _ALERT_STATE_MAX) - 1)
+unsigned alert_states_from_filter(const char *word);
 /* Kinds that go through the escalation steps (DESIGN.md §6). */
 bool alert_kind_escalates(enum alert_kind k);
 

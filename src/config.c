@@ -111,6 +111,7 @@ struct config *config_free(struct config *c)
         for (size_t i = 0; i < c->n_communities; i++) {
                 struct community *m = &c->communities[i];
                 free(m->id);
+                free(m->name);
                 free(m->shifts);
                 free(m->overrides);
                 free(m->households);
@@ -146,6 +147,46 @@ struct device *config_device(const struct config *c, const char *id)
 struct community *config_community(const struct config *c, const char *id)
 {
         return c && id ? hashmap_get(c->community_by_id, id) : NULL;
+}
+
+size_t config_check_devices(const struct config *c, int64_t now_usec, struct config_diag *diag)
+{
+        struct sbuf ids;
+        size_t n = 0;
+
+        sbuf_init(&ids, NULL, 0);
+        for (size_t i = 0; i < c->n_households; i++) {
+                const struct household *h = &c->households[i];
+                if (h->n_devices > 0 || now_usec < h->obs_start_usec || now_usec >= h->obs_end_usec)
+                        continue;
+                if (n++ < CONFIG_LIST_IDS)
+                        sbuf_printf(&ids, "%s%s", n > 1 ? ", " : "", h->id);
+        }
+        if (n > CONFIG_LIST_IDS)
+                sbuf_printf(&ids, " and %zu more", n - CONFIG_LIST_IDS);
+        if (n > 0)
+                config_diag_warn(diag, "households", NULL,
+                                 "%zu household(s) under observation have no devices: %s "
+                                 "(installers add them under \"devices\" and check them with "
+                                 "doorwatchctl device verify)",
+                                 n, sbuf_text(&ids) ? sbuf_text(&ids) : "");
+        sbuf_done(&ids);
+        return n;
+}
+
+struct community *config_community_named(const struct config *c, const char *id_or_name)
+{
+        struct community *m = config_community(c, id_or_name);
+
+        for (size_t i = 0; c && id_or_name && !m && i < c->n_communities; i++)
+                if (str_eq(c->communities[i].name, id_or_name))
+                        m = &c->communities[i];
+        return m;
+}
+
+const char *community_label(const struct community *c)
+{
+        return c->name ? c->name : c->id;
 }
 
 const struct notifier_config *config_notifier(const struct config *c, const char *name)

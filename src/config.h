@@ -141,6 +141,7 @@ struct roster_override {
 
 struct community {
         char *id;
+        char *name; /* the office's name ("云锦路社区"), NULL when rosters.json has none */
         struct worker *leader; /* may be NULL when rosters.json does not name one */
         struct shift *shifts;
         size_t n_shifts;
@@ -260,4 +261,13 @@ struct worker *config_worker(const struct config *c, const char *id);
 struct household *config_household(const struct config *c, const char *id);
 struct device *config_device(const struct config *c, const char *id);
 struct community *config_community(const struct config *c, const char *id);
+/* One warning (into diag) listing the households under observation at now_usec that have
+ * no device, "households: 3 household(s) under observation have no devices: A, B, C"
+ * (the first CONFIG_LIST_IDS ids, then how many more). Returns how many there are. */
+#define CONFIG_LIST_IDS 20
+size_t config_check_devices(const struct config *c, int64_t now_usec, struct config_diag *diag);
+/* The community with this id, or else this name (rosters.json "name"), or NULL. */
+struct community *config_community_named(const struct config *c, const char *id_or_name);
+/* The community's name for people: its "name" in rosters.json, else its id. */
+const char *community_label(const struct community *c);
 const struct notifier_config *config_notifier(const struct config *c, const char *name);

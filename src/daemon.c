@@ -37,6 +37,7 @@
 #include "notify/notify.h"
 #include "outbox.h"
 #include "reload.h"
+#include "report.h"
 #include "retention.h"
 #include "secret.h"
 #include "service.h"
@@ -1055,6 +1056,17 @@ static int open_store(const struct config *c, bool readonly, struct store **ret)
                                         ret);
 }
 
+/* Every load of the configuration is recorded (the households' communities and windows):
+ * the daily report counts households from this history, so a past day reports the same
+ * after the registry changed. A failure is not fatal: the report then falls back to the
+ * configuration it is run with. */
+static void record_config(struct daemon *d, const struct config *cfg)
+{
+        int r = report_record_config(d->store, cfg, now_realtime_usec());
+        if (r < 0)
+                log_warn_errno(r, "cannot record the households' windows for the daily report");
+}
+
 int daemon_new(struct config *cfg, struct daemon **ret)
 {
         struct daemon *d;
@@ -1128,6 +1140,8 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         r = engine_new(cfg, d->store, &d->engine);
         if (r == 0)
                 r = engine_load(d->engine);
+        if (r == 0)
+                record_config(d, cfg);
         if (r == 0)
                 r = devhealth_start(d->engine, now_realtime_usec());
         if (r < 0)
@@ -1497,6 +1511,7 @@ int daemon_reload(struct daemon *d)
                 goto keep;
         }
         outbox_set_config(d->outbox, cfg);
+        record_config(d, cfg);
         devhealth_rearm(d->engine, now_realtime_usec());
         /* Sends in flight through the old notifiers are cancelled: their rows go back to
          * pending and are sent again through the new ones (at least once). */

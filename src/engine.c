@@ -292,6 +292,7 @@ static int persist_event(struct engine *e, const struct device *d, const struct 
                                            .event_usec = event_usec,
                                            .retained = ev->retained,
                                            .verdict = verdict_kind_to_string(v->kind),
+                                           .rule = rules_basis_to_string(v->basis),
                                            .reason = v->reason,
                                            .alert_id = a ? a->id : NULL,
                                            .payload = payload,
@@ -745,12 +746,15 @@ int engine_report(struct engine *e, const struct household *h, const char *reaso
 int engine_command(struct engine *e, const struct command *cmd, const char **error)
 {
         switch (cmd->verb) {
+        /* An ack or resolve is recorded when its "ts" says it was done (an app that was
+         * offline syncs later), never later than it arrived: the record and the daily
+         * report's time to acknowledge go by it; the notices it sends are due at once. */
         case COMMAND_ACK:
-                return engine_ack(e, cmd->worker, cmd->alert_id, cmd->channel, cmd->now_usec,
-                                  error);
+                return engine_ack(e, cmd->worker, cmd->alert_id, cmd->channel,
+                                  MIN(cmd->at_usec, cmd->now_usec), error);
         case COMMAND_RESOLVE:
                 return engine_resolve(e, cmd->worker, cmd->alert_id, cmd->note, cmd->channel,
-                                      cmd->now_usec, error);
+                                      MIN(cmd->at_usec, cmd->now_usec), error);
         case COMMAND_CHECKIN:
                 return engine_checkin(e, cmd->worker, cmd->household, cmd->channel, cmd->at_usec,
                                       cmd->now_usec, error);

@@ -87,6 +87,8 @@ void html_puts(FILE *f, const char *s);
 
 /* http_api.c */
 void http_api_handle(struct http_request *rq, struct http_response *rs);
+/* GET /api/v1/reports/daily (http_report.c), routed by http_api_handle(). */
+void http_report_daily(struct http_request *rq, struct http_response *rs);
 void http_health_handle(struct http_request *rq, struct http_response *rs);
 void http_ready_handle(struct http_request *rq, struct http_response *rs);
 void http_metrics_handle(struct http_request *rq, struct http_response *rs);

@@ -25,9 +25,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hmac.h"
 #include "http-internal.h"
 #include "log.h"
 #include "metrics.h"
+#include "report.h"
 #include "secret.h"
 #include "util.h"
 
@@ -49,9 +51,45 @@ struct rate_bucket {
         int64_t last_usec;
 };
 
-static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'self'; "
-                          "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
-                          "frame-ancestors 'none'; base-uri 'none'";
+/* RFC 4648 base64 (with padding) of n bytes into out (4 * ceil(n / 3) + 1 bytes). */
+static void base64(const uint8_t *in, size_t n, char *out)
+{
+        static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        size_t o = 0;
+
+        for (size_t i = 0; i < n; i += 3) {
+                uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+                             (i + 2 < n ? in[i + 2] : 0);
+                out[o++] = a[v >> 18 & 63];
+                out[o++] = a[v >> 12 & 63];
+                out[o++] = i + 1 < n ? a[v >> 6 & 63] : '=';
+                out[o++] = i + 2 < n ? a[v & 63] : '=';
+        }
+        out[o] = 0;
+}
+
+/* The Content-Security-Policy of every response: nothing from elsewhere, scripts and styles
+ * from the server's own files; the one inline style allowed is the daily report's, by its
+ * hash (the report page is self-contained, and the status page opens it). Built once. */
+static const char *csp(void)
+{
+        static char buf[512];
+
+        if (!buf[0]) {
+                const char *css = report_html_css();
+                uint8_t h[HMAC_SHA256_BYTES];
+                char b64[64];
+
+                sha256(css, strlen(css), h);
+                base64(h, sizeof(h), b64);
+                snprintf(buf, sizeof(buf),
+                         "default-src 'none'; script-src 'self'; style-src 'self' 'sha256-%s'; "
+                         "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+                         "frame-ancestors 'none'; base-uri 'none'",
+                         b64);
+        }
+        return buf;
+}
 
 static struct ratelimit rl_mhd = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
 
@@ -278,7 +316,7 @@ static enum MHD_Result send_response(struct http_request *rq, struct http_respon
         snprintf(type, sizeof(type), "%s%s", rs->content_type ? rs->content_type : "text/plain",
                  rs->content_type && strstr(rs->content_type, "image/") ? "" : "; charset=utf-8");
         add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-        add_header(r, "Content-Security-Policy", csp);
+        add_header(r, "Content-Security-Policy", csp());
         add_header(r, "X-Content-Type-Options", "nosniff");
         add_header(r, "X-Frame-Options", "DENY");
         add_header(r, "Referrer-Policy", "no-referrer");

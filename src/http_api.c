@@ -71,9 +71,13 @@ static cJSON *alert_json(struct http *h, const struct store_alert_row *a)
         const struct household *hh = a->household ? config_household(c, a->household) : NULL;
         const char *step = step_name(c, a->step);
 
+        const struct community *cm = config_community(c, a->community);
+        const struct worker *acker = a->acked_by ? config_worker(c, a->acked_by) : NULL;
+
         add_text(j, "id", a->id);
         add_text(j, "household", a->household);
         add_text(j, "community", a->community);
+        add_text(j, "community_name", cm ? community_label(cm) : a->community);
         if (hh)
                 cJSON_AddStringToObject(j, "address", hh->address);
         else
@@ -98,6 +102,7 @@ static cJSON *alert_json(struct http *h, const struct store_alert_row *a)
         cJSON_AddNumberToObject(j, "round", a->round);
         add_time(j, "next_escalation_at", a->next_usec);
         add_text(j, "acked_by", a->acked_by);
+        add_text(j, "acked_by_name", acker ? acker->name : NULL);
         add_text(j, "ack_channel", a->ack_channel);
         add_time(j, "acked_at", a->acked_usec);
         add_text(j, "resolved_by", a->resolved_by);
@@ -161,15 +166,35 @@ static bool parse_limit(struct http_request *rq, struct http_response *rs, const
 static void list_alerts(struct http_request *rq, struct http_response *rs)
 {
         struct http *h = rq->http;
+        const struct config *c = h->deps.config;
         const char *state = http_query(rq, "state"), *community = http_query(rq, "community");
-        const char *household = http_query(rq, "household");
-        enum alert_state st = state ? alert_state_from_string(state) : ALERT_STATE_INVALID;
+        const char *household = http_query(rq, "household"), *kind = http_query(rq, "kind");
+        const char *date = http_query(rq, "date");
+        unsigned states = state && *state ? alert_states_from_filter(state) : ALERT_STATES_ALL;
+        const struct community *cm = NULL;
         struct alerts_json aj = { .http = h };
+        int64_t from = 0, to = 0;
+        char day[16];
         cJSON *j;
         long limit;
 
-        if (state && st == ALERT_STATE_INVALID) {
-                http_json_error(rs, 400, "\"state\" must be open, acked or resolved");
+        if (!states) {
+                http_json_error(rs, 400,
+                                "\"state\" must be open, acked, unresolved, resolved or all");
+                return;
+        }
+        if (community && *community && !(cm = config_community_named(c, community))) {
+                http_json_error(rs, 404, "no community \"%s\"", community);
+                return;
+        }
+        if (kind && *kind && alert_kind_from_string(kind) == ALERT_KIND_INVALID) {
+                http_json_error(rs, 400, "unknown alert kind \"%s\"", kind);
+                return;
+        }
+        if (date && *date && local_calendar_day(date, now_realtime_usec(), &from, &to, day) < 0) {
+                http_json_error(rs, 400,
+                                "\"date\" must be a date such as 2026-12-01, today or "
+                                "yesterday");
                 return;
         }
         if (!parse_limit(rq, rs, "limit", LIST_DEFAULT, LIST_MAX, &limit))
@@ -177,17 +202,21 @@ static void list_alerts(struct http_request *rq, struct http_response *rs)
         j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "now", usec_to_sec(now_realtime_usec()));
         aj.array = cJSON_AddArrayToObject(j, "alerts");
-        /* The open ones are a worklist: oldest first. Everything else: newest first. A limit
-         * of 0 asks for none (0 is no limit to the store). */
-        if (limit > 0 && store_list_alerts(h->deps.store,
-                                           &(struct store_alert_filter){
-                                               .states = state ? 1u << st : 0,
-                                               .community = community,
-                                               .household = household,
-                                               .newest_first = st != ALERT_OPEN,
-                                               .limit = (size_t)limit,
-                                           },
-                                           alert_json_cb, &aj) < 0) {
+        /* What is still to handle is a worklist: oldest first. Everything else: newest first.
+         * A limit of 0 asks for none (0 is no limit to the store). */
+        if (limit > 0 &&
+            store_list_alerts(h->deps.store,
+                              &(struct store_alert_filter){
+                                  .states = states,
+                                  .community = cm ? cm->id : NULL,
+                                  .household = household && *household ? household : NULL,
+                                  .kind = kind && *kind ? kind : NULL,
+                                  .from_usec = from,
+                                  .to_usec = to,
+                                  .newest_first = (states & ~ALERT_STATES_UNRESOLVED) != 0,
+                                  .limit = (size_t)limit,
+                              },
+                              alert_json_cb, &aj) < 0) {
                 cJSON_Delete(j);
                 http_json_error(rs, 500, "database error");
                 return;
@@ -403,6 +432,8 @@ static cJSON *household_json(struct http *h, const struct household *hh, bool fu
 
         cJSON_AddStringToObject(j, "id", hh->id);
         cJSON_AddStringToObject(j, "community", hh->community_id);
+        cJSON_AddStringToObject(j, "community_name",
+                                hh->community ? community_label(hh->community) : hh->community_id);
         cJSON_AddStringToObject(j, "address", hh->address);
         obs = cJSON_AddObjectToObject(j, "observation");
         add_time(obs, "start", hh->obs_start_usec);
@@ -485,6 +516,8 @@ static void list_households(struct http_request *rq, struct http_response *rs)
         struct http *h = rq->http;
         const struct config *c = h->deps.config;
         const char *community = http_query(rq, "community"), *all = http_query(rq, "all");
+        const struct community *cm =
+            community && *community ? config_community_named(c, community) : NULL;
         bool everyone = all && strcmp(all, "1") == 0;
         int64_t now = now_realtime_usec();
         long limit, offset, skipped = 0, total = 0;
@@ -498,7 +531,7 @@ static void list_households(struct http_request *rq, struct http_response *rs)
         arr = cJSON_AddArrayToObject(j, "households");
         for (size_t i = 0; i < c->n_households; i++) {
                 const struct household *hh = &c->households[i];
-                if (community && strcmp(hh->community_id, community) != 0)
+                if (community && *community && hh->community != cm)
                         continue;
                 if (!everyone && !(now >= hh->obs_start_usec && now < hh->obs_end_usec))
                         continue;
@@ -676,6 +709,12 @@ void http_api_handle(struct http_request *rq, struct http_response *rs)
                                 resident_link(rq, rs, hh);
                         return;
                 }
+        } else if (n == 2 && strcmp(seg[0], "reports") == 0 && strcmp(seg[1], "daily") == 0) {
+                if (rq->method != HTTP_GET)
+                        http_method_not_allowed(rs, "GET, HEAD");
+                else
+                        http_report_daily(rq, rs);
+                return;
         } else if (n == 1 && (strcmp(seg[0], "checkins") == 0 || strcmp(seg[0], "passes") == 0)) {
                 if (rq->method != HTTP_POST)
                         http_method_not_allowed(rs, "POST");

@@ -91,6 +91,10 @@ int main(int argc, char **argv)
         log_open(level, check);
 
         r = config_load(dir, &cfg, &diag);
+        if (r >= 0) {
+                timezone_set(cfg->timezone);
+                config_check_devices(cfg, now_realtime_usec(), &diag);
+        }
         if (r >= 0 && check)
                 /* Notifiers read their secret files: only the daemon's own check does that
                  * (the daemon builds them again at start). */

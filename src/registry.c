@@ -377,8 +377,8 @@ static void parse_household(struct loader *L, const cJSON *o, const struct loade
                 for (f = v->child; f; f = f->next)
                         parse_device(L, f, loader_path_index(op, p, k++), i);
         }
-        if (cfg->households[i].n_devices == 0 && (!v || cJSON_IsArray(v)))
-                loader_warn(L, p, "household has no devices");
+        /* A household without devices is fine here (an import adds households before the
+         * installers come): --check-config lists those under observation, in one line. */
 }
 
 static void load_households_file(struct loader *L, const char *name)

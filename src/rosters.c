@@ -1,7 +1,8 @@
 /* rosters.c: rosters.json (see rosters.h).
  *
  * A community named here is created when no worker or household named it first; its
- * position in the file orders cfg->communities (config_load.c). A shift's "to" may be
+ * position in the file orders cfg->communities (config_load.c); its optional "name" is
+ * what people read ("云锦路社区": status page, reports, spreadsheets). A shift's "to" may be
  * "24:00" (midnight at the end of the day it starts); days are "mon".."sun" or "*". */
 #include "rosters.h"
 
@@ -93,7 +94,7 @@ static void parse_override(struct loader *L, struct community *c, const cJSON *o
 
 static void parse_roster_community(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
-        static const char *const keys[] = { "leader", "shifts", "overrides", NULL };
+        static const char *const keys[] = { "name", "leader", "shifts", "overrides", NULL };
         struct community *c;
         struct loader_path p[1], ep[1];
         const cJSON *v, *e;
@@ -115,6 +116,8 @@ static void parse_roster_community(struct loader *L, const cJSON *o, const struc
                 return;
         loader_check_keys(L, o, path, keys, NULL, true);
         c = &L->cfg->communities[ci];
+        if ((v = loader_field(L, o, path, "name", false, p)))
+                loader_get_string(L, v, p, 0, &c->name);
         if ((v = loader_field(L, o, path, "leader", false, p)))
                 c->leader = loader_get_worker_ref(L, v, p);
         if ((v = loader_field(L, o, path, "shifts", false, p)) && loader_expect_array(L, v, p)) {
@@ -180,6 +183,15 @@ void rosters_load(struct loader *L)
                         if (!loader_is_comment(c->string))
                                 parse_roster_community(L, c, loader_path_key(cp, p, c->string));
         }
+        for (size_t i = 0; i < cfg->n_communities; i++)
+                for (size_t k = 0; k < i && cfg->communities[i].name; k++)
+                        if (str_eq(cfg->communities[i].name, cfg->communities[k].name))
+                                loader_error(
+                                    L,
+                                    loader_path_key(p, loader_path_key(cp, NULL, "communities"),
+                                                    cfg->communities[i].id),
+                                    "name \"%s\" is community \"%s\"'s already",
+                                    cfg->communities[i].name, cfg->communities[k].id);
         if ((v = loader_field(L, root, NULL, "command", false, p)))
                 parse_worker_list(L, v, p, &cfg->command, &cfg->n_command);
         if ((v = loader_field(L, root, NULL, "admins", false, p)))

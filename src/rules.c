@@ -37,6 +37,31 @@ const char *verdict_kind_to_string(enum verdict_kind k)
         }
 }
 
+const char *rules_basis_to_string(enum rules_basis b)
+{
+        static const char *const names[] = {
+                [BASIS_OTHER] = "other",
+                [BASIS_OUTSIDE_WINDOW] = "outside_window",
+                [BASIS_PASS] = "pass",
+                [BASIS_PASS_RETURN] = "pass_return",
+                [BASIS_CHECKIN] = "checkin",
+                [BASIS_SCHEDULE] = "schedule",
+                [BASIS_REPORT] = "report",
+                [BASIS_HANDOFF] = "handoff",
+                [BASIS_TOO_MANY] = "too_many",
+                [BASIS_UNEXPECTED] = "unexpected",
+                [BASIS_FOUND_OPEN] = "found_open",
+                [BASIS_HELD_OPEN] = "held_open",
+                [BASIS_HANDOFF_EXPIRED] = "handoff_expired",
+                [BASIS_PERSON_LEFT] = "person_left",
+                [BASIS_PASS_OVERDUE] = "pass_overdue",
+                [BASIS_TAMPER] = "tamper",
+                [BASIS_DEBOUNCED] = "debounced",
+                [BASIS_RETAINED] = "retained",
+        };
+        return b >= 0 && (size_t)b < ELEMENTSOF(names) && names[b] ? names[b] : "other";
+}
+
 const struct policy *rules_policy(const struct config *c, const struct household *h)
 {
         return h && h->policy ? h->policy : &c->policy;

@@ -159,6 +159,9 @@ enum {
 };
 
 const char *verdict_kind_to_string(enum verdict_kind k);
+/* The rule as stored with each event ("schedule", "checkin", "pass_return" ...): the daily
+ * report counts openings by it. */
+const char *rules_basis_to_string(enum rules_basis b);
 
 /* The household's policy: its own "policy" overrides, else the daemon's. */
 const struct policy *rules_policy(const struct config *c, const struct household *h);

@@ -120,6 +120,7 @@ struct store_event {
         int64_t event_usec; /* the time rules judged by */
         bool retained;
         const char *verdict; /* "alert" | "expected" | "ignored" */
+        const char *rule;    /* the rule that decided (rules_basis_to_string()), may be NULL */
         const char *reason;
         const char *alert_id;
         const char *payload; /* original payload (JSON or text), may be NULL */
@@ -184,8 +185,12 @@ struct store_alert_filter {
         unsigned states;       /* bits 1 << enum alert_state (STORE_ALERTS_LIVE...); 0: any */
         const char *community; /* NULL: any */
         const char *household; /* NULL: any */
-        bool newest_first;     /* by raised time, then id; otherwise oldest first */
-        size_t limit;          /* 0: no limit */
+        const char *kind;      /* NULL: any */
+        /* The alert's time (the event time of what raised it) in [from_usec, to_usec);
+         * 0: no bound. */
+        int64_t from_usec, to_usec;
+        bool newest_first; /* by raised time, then id; otherwise oldest first */
+        size_t limit;      /* 0: no limit */
 };
 /* The alerts f selects (NULL: all), in its order. */
 int store_list_alerts(struct store *s, const struct store_alert_filter *f, store_alert_cb cb,
@@ -345,8 +350,68 @@ int store_household_timeline(struct store *s, const char *household, int64_t sin
                              store_timeline_cb cb, void *userdata);
 
 /* Retention (DESIGN.md §8): deletes a household's events and personal data in the current
- * transaction and records that it was purged. */
+ * transaction and records that it was purged. What the daily report counts (door openings
+ * by quarter hour, verdict and rule; alerts with their times and who acknowledged; failed
+ * notifications) is kept first, without the household, in anonymous aggregates that the
+ * report reads beside the live rows, so that a past day reports the same after the purge. */
 int store_purge_household(struct store *s, const char *household, int64_t now_usec,
                           int64_t *ret_events);
 /* 1 when the household was purged before, 0 when not. */
 int store_household_purged(struct store *s, const char *household);
+
+/* The daily report (report.h). Its reads see the live rows and the aggregates left by the
+ * retention purge alike. */
+
+/* A household's community and observation window as a configuration load had them: each
+ * load records the households whose window or community differs from the last one
+ * recorded (the history the report counts households under observation from). */
+struct store_household_window {
+        const char *household, *community;
+        int64_t start_usec, end_usec;
+};
+/* Records the windows that changed (in the current transaction); *ret_recorded (may be
+ * NULL) gets how many did. */
+int store_record_household_windows(struct store *s, const struct store_household_window *w,
+                                   size_t n, int64_t now_usec, size_t *ret_recorded);
+typedef int (*store_household_window_cb)(const struct store_household_window *w, void *userdata);
+/* For every household ever recorded, in household order, the window recorded last before
+ * before_usec, or the first one recorded when none was before. */
+int store_foreach_household_window(struct store *s, int64_t before_usec,
+                                   store_household_window_cb cb, void *userdata);
+
+/* Door openings ("door" events with state "open") counted by 15-minute span (UTC-aligned,
+ * so every time zone's midnight is a span's start), verdict and rule, with event times in
+ * [from_usec, to_usec): live ones by household (community NULL), purged ones by community
+ * (household NULL). Rule NULL: events stored before rules were. In span order. */
+#define STORE_SPAN_USEC INT64_C(900000000) /* 15 min; sqlite_retention.c's SQL has it too */
+struct store_opening_count {
+        const char *household, *community;
+        int64_t span_usec;
+        const char *verdict, *rule;
+        int64_t n;
+};
+typedef int (*store_opening_count_cb)(const struct store_opening_count *c, void *userdata);
+int store_foreach_opening_count(struct store *s, int64_t from_usec, int64_t to_usec,
+                                store_opening_count_cb cb, void *userdata);
+
+/* Alerts as the report counts them (live and purged): raised in [raised_from_usec,
+ * raised_to_usec), and also those raised before raised_to_usec that were not resolved at
+ * unresolved_at_usec (0: not these). An alert's raising time here is the event time of
+ * what raised it (the rules' clock: a replayed day reports as it happened); acked and
+ * resolved are the times the acts were done. Times 0 when not set. In order of raising. */
+struct store_alert_span {
+        int64_t raised_from_usec, raised_to_usec, unresolved_at_usec;
+};
+struct store_alert_brief {
+        const char *community, *kind, *acked_by;
+        int64_t raised_usec, acked_usec, resolved_usec;
+};
+typedef int (*store_alert_brief_cb)(const struct store_alert_brief *a, void *userdata);
+int store_foreach_alert_brief(struct store *s, const struct store_alert_span *f,
+                              store_alert_brief_cb cb, void *userdata);
+
+/* Notifications given up (dead-lettered) in [from_usec, to_usec), with their alert's
+ * community (NULL for the system's alerts), live and purged, in order. */
+typedef int (*store_dead_notification_cb)(const char *community, int64_t dead_usec, void *userdata);
+int store_foreach_dead_notification(struct store *s, int64_t from_usec, int64_t to_usec,
+                                    store_dead_notification_cb cb, void *userdata);

@@ -168,6 +168,41 @@ const char *format_rfc3339(int64_t usec, char buf[static 40])
         return buf;
 }
 
+int local_calendar_day(const char *name, int64_t now_usec, int64_t *ret_from, int64_t *ret_to,
+                       char buf[static 16])
+{
+        struct tm tm = { 0 };
+        int y, m, d, n = 0;
+        time_t t;
+
+        if (!name)
+                return -EINVAL;
+        if (strcmp(name, "today") == 0 || strcmp(name, "yesterday") == 0) {
+                t = (time_t)(now_usec / USEC_PER_SEC);
+                if (!localtime_r(&t, &tm))
+                        return -EINVAL;
+                y = tm.tm_year + 1900;
+                m = tm.tm_mon + 1;
+                d = tm.tm_mday - (name[0] == 'y');
+        } else if (sscanf(name, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || name[n] || m < 1 ||
+                   m > 12 || d < 1 || d > 31)
+                return -EINVAL;
+        tm = (struct tm){ .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_isdst = -1 };
+        t = mktime(&tm);
+        /* mktime() normalises 2026-02-30 to March: a named day that is none comes back
+         * changed ("yesterday" of the 1st is meant to). */
+        if (t == (time_t)-1 || (n && (tm.tm_mon != m - 1 || tm.tm_mday != d)))
+                return -EINVAL;
+        strftime(buf, 16, "%Y-%m-%d", &tm);
+        *ret_from = (int64_t)t * USEC_PER_SEC;
+        tm = (struct tm){ .tm_year = tm.tm_year,
+                          .tm_mon = tm.tm_mon,
+                          .tm_mday = tm.tm_mday + 1,
+                          .tm_isdst = -1 };
+        *ret_to = (int64_t)mktime(&tm) * USEC_PER_SEC;
+        return 0;
+}
+
 static unsigned tz_generation;
 
 unsigned timezone_generation(void)

@@ -59,6 +59,11 @@ const char *format_local_time(int64_t usec, char buf[static 32]);
 /* Formats an instant as RFC 3339 in the process time zone, e.g. "2020-02-05T08:00:00+08:00". */
 const char *format_rfc3339(int64_t usec, char buf[static 40]);
 
+/* A local calendar day (the process time zone) named "2026-12-01", "today" or "yesterday"
+ * (as of now_usec): its first instant in *ret_from and the next day's in *ret_to, the date
+ * in buf. Returns 0, or -EINVAL for a day that is none ("2026-02-30"). */
+int local_calendar_day(const char *name, int64_t now_usec, int64_t *ret_from, int64_t *ret_to,
+                       char buf[static 16]);
 /* Sets the process time zone (TZ=name, tzset). Returns -ENOENT when no zoneinfo file exists. */
 int timezone_set(const char *name);
 /* How many times timezone_set() changed the zone: memos of local times compare it. */

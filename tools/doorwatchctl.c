@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "ctl-list.h"
+#include "ctl-office.h"
 #include "devtools.h"
 #include "log.h"
 #include "notify/notify.h"
@@ -49,7 +50,10 @@ static int usage(void)
             "  roster who --household H [--at TIME]       who is on duty, and why\n"
             "  roster gaps --community C [--days N] [--from TIME]\n"
             "                                             hours with nobody on duty (exit 1)\n"
-            "  alerts list [--open]                       alerts, newest first\n"
+            "  alerts list [--open|--unresolved|--state S] [--community C] [--kind K]\n"
+            "              [--date D]                     alerts, newest first (open: not yet\n"
+            "                                             acknowledged; unresolved: open or "
+            "acked)\n"
             "  alerts ack ID --worker W                   acknowledge as worker W\n"
             "  alerts resolve ID --worker W --note TEXT   resolve with a note\n"
             "  events --household H [--since TIME]        the household's timeline: events with\n"
@@ -70,7 +74,12 @@ static int usage(void)
             "not\n"
             "  device discover [--seconds 30]             devices on the broker not in the "
             "registry\n"
-            "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n");
+            "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n"
+            "  import households|workers|shifts FILE.csv [--dry-run] [--end-missing]\n"
+            "                                             a spreadsheet into the registry\n"
+            "  export households|workers|shifts [-o FILE] the registry as a spreadsheet\n"
+            "  report daily [--date D] [--community C] [--format text|csv|html] [-o FILE]\n"
+            "                                             the office's daily report\n");
         return EXIT_USAGE;
 }
 
@@ -166,6 +175,10 @@ static int alert_line(const struct store_alert_row *a, void *userdata)
         out_text(t, a->kind);
         out_text(t, a->severity);
         out_text(t, a->household);
+        {
+                const struct community *cm = config_community(l->ctl->config, a->community);
+                out_text(t, cm ? community_label(cm) : a->community);
+        }
         out_int(t, a->count);
         if (l->ctl->json) {
                 out_number(t, true, (double)a->raised_usec / 1e6);
@@ -189,32 +202,69 @@ static int alert_line(const struct store_alert_row *a, void *userdata)
 
 static int cmd_alerts_list(struct ctl *ctl, int argc, char **argv)
 {
-        static const char *const table_cols[] = { "id",       "state",       "kind",
-                                                  "severity", "household",   "count",
-                                                  "raised",   "age",         "step",
-                                                  "round",    "reminders",   "next",
-                                                  "acked_by", "ack_channel", NULL };
-        static const char *const json_cols[] = { "id",        "state",       "kind",
-                                                 "severity",  "household",   "count",
-                                                 "raised_at", "age_s",       "step",
-                                                 "round",     "reminders",   "next_at",
-                                                 "acked_by",  "ack_channel", NULL };
+        static const char *const table_cols[] = {
+                "id",    "state",    "kind",        "severity", "household", "community",
+                "count", "raised",   "age",         "step",     "round",     "reminders",
+                "next",  "acked_by", "ack_channel", NULL
+        };
+        static const char *const json_cols[] = {
+                "id",      "state",     "kind",        "severity", "household", "community",
+                "count",   "raised_at", "age_s",       "step",     "round",     "reminders",
+                "next_at", "acked_by",  "ack_channel", NULL
+        };
+        const char *community = NULL, *kind = NULL, *date = NULL;
+        const struct community *cm = NULL;
         struct listing l = { .ctl = ctl };
-        bool open_only = false;
+        unsigned states = 0;
+        int64_t from = 0, to = 0;
+        char day[16];
         int r;
 
+        /* "open" means what it means everywhere: raised and not yet acknowledged. */
         for (int i = 0; i < argc; i++) {
                 if (strcmp(argv[i], "--open") == 0)
-                        open_only = true;
+                        states = 1u << ALERT_OPEN;
+                else if (strcmp(argv[i], "--unresolved") == 0)
+                        states = ALERT_STATES_UNRESOLVED;
+                else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
+                        states = alert_states_from_filter(argv[++i]);
+                        if (!states) {
+                                fprintf(stderr, "doorwatchctl: --state is open, acked, "
+                                                "unresolved, resolved or all\n");
+                                return EXIT_USAGE;
+                        }
+                } else if (strcmp(argv[i], "--community") == 0 && i + 1 < argc)
+                        community = argv[++i];
+                else if (strcmp(argv[i], "--kind") == 0 && i + 1 < argc)
+                        kind = argv[++i];
+                else if (strcmp(argv[i], "--date") == 0 && i + 1 < argc)
+                        date = argv[++i];
                 else
                         return usage();
         }
+        if (kind && alert_kind_from_string(kind) == ALERT_KIND_INVALID) {
+                fprintf(stderr, "doorwatchctl: unknown alert kind \"%s\"\n", kind);
+                return EXIT_USAGE;
+        }
         if (open_db(ctl) < 0)
                 return 1;
+        if (community && !(cm = config_community_named(ctl->config, community))) {
+                fprintf(stderr, "doorwatchctl: no community \"%s\" (its id or name)\n", community);
+                return EXIT_USAGE;
+        }
+        if (date && local_calendar_day(date, now_realtime_usec(), &from, &to, day) < 0) {
+                fprintf(stderr, "doorwatchctl: --date is a date such as 2026-12-01, today or "
+                                "yesterday\n");
+                return EXIT_USAGE;
+        }
         out_begin(&l.t, ctl->json, ctl->json ? json_cols : table_cols);
         r = store_list_alerts(ctl->store,
                               &(struct store_alert_filter){
-                                  .states = open_only ? STORE_ALERTS_LIVE : 0,
+                                  .states = states,
+                                  .community = cm ? cm->id : NULL,
+                                  .kind = kind,
+                                  .from_usec = from,
+                                  .to_usec = to,
                                   .newest_first = true,
                                   .limit = 1000,
                               },
@@ -1529,6 +1579,12 @@ int main(int argc, char **argv)
                 r = cmd_pass_add(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "list") == 0)
                 r = cmd_pass_list(&ctl, argc - 2, argv + 2);
+        else if (strcmp(argv[0], "import") == 0)
+                r = office_import(ctl.config_dir, ctl.json, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "export") == 0)
+                r = office_export(ctl.config_dir, ctl.json, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "report") == 0)
+                r = office_report(ctl.config_dir, ctl.json, argc - 1, argv + 1);
         else
                 r = usage();
         store_close(ctl.store);

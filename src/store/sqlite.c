@@ -76,6 +76,11 @@ const struct store_backend store_sqlite_backend = {
         .seq_bump = sqlite_seq_bump,
         .purge_household = sqlite_purge_household,
         .household_purged = sqlite_household_purged,
+        .record_household_windows = sqlite_record_household_windows,
+        .foreach_household_window = sqlite_foreach_household_window,
+        .foreach_opening_count = sqlite_foreach_opening_count,
+        .foreach_alert_brief = sqlite_foreach_alert_brief,
+        .foreach_dead_notification = sqlite_foreach_dead_notification,
 };
 
 /* Transaction control, cached like the hot statements. */
@@ -166,6 +171,33 @@ static const char *const migrations[] = {
         "DROP INDEX notification_due;"
         "CREATE INDEX notification_due ON notification (state, next_usec, priority,"
         " created_usec);",
+        /* 6 -> 7: the daily report. The rule that decided each event and an alert's event
+         * time; every household's
+         * community and observation window as configuration loads had them; what the
+         * retention purge leaves of a household for the report, without the household:
+         * openings counted by 15-minute span, verdict and rule, alerts with their times and
+         * who acknowledged, the times of failed notifications. Indexes for reading days. */
+        "ALTER TABLE event ADD COLUMN rule TEXT;"
+        "CREATE INDEX event_time ON event (event_usec);"
+        /* An alert's time as the rules' clock had it (the event time of what raised it):
+         * a replayed day reports as it happened. Before this, the time it was raised. */
+        "ALTER TABLE alert ADD COLUMN event_usec INTEGER;"
+        "UPDATE alert SET event_usec = raised_usec;"
+        "CREATE INDEX alert_time ON alert (event_usec);"
+        "CREATE TABLE household_window ("
+        "  id INTEGER PRIMARY KEY, household TEXT NOT NULL, community TEXT,"
+        "  start_usec INTEGER NOT NULL, end_usec INTEGER NOT NULL,"
+        "  recorded_usec INTEGER NOT NULL);"
+        "CREATE INDEX household_window_household ON household_window (household, id);"
+        "CREATE TABLE purged_opening ("
+        "  community TEXT, span_usec INTEGER NOT NULL, verdict TEXT NOT NULL, rule TEXT,"
+        "  n INTEGER NOT NULL);"
+        "CREATE INDEX purged_opening_span ON purged_opening (span_usec);"
+        "CREATE TABLE purged_alert ("
+        "  community TEXT, kind TEXT NOT NULL, raised_usec INTEGER NOT NULL,"
+        "  acked_usec INTEGER, acked_by TEXT, resolved_usec INTEGER);"
+        "CREATE INDEX purged_alert_raised ON purged_alert (raised_usec);"
+        "CREATE TABLE purged_notification (community TEXT, dead_usec INTEGER NOT NULL);",
 };
 
 /* How long a write waits for another connection's lock before it fails. */

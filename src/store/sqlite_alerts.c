@@ -12,8 +12,8 @@
 static const char sql_alert_insert[] =
     "INSERT INTO alert (id, household, community, device, kind, severity, state,"
     " reason, count, event_uid, event_ts, raised_usec, last_event_usec, step, round,"
-    " next_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-    " ?14, ?15, ?16)";
+    " next_usec, event_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+    " ?14, ?15, ?16, ?13)";
 static const char sql_alert_update[] =
     "UPDATE alert SET severity = ?2, state = ?3, count = ?4,"
     " last_event_usec = ?5, step = ?6, round = ?7, next_usec = ?8,"
@@ -220,6 +220,12 @@ int sqlite_list_alerts(struct store *s, const struct store_alert_filter *f, stor
                 sbuf_printf(&q, " AND community = ?%d", ++n);
         if (f->household)
                 sbuf_printf(&q, " AND household = ?%d", ++n);
+        if (f->kind)
+                sbuf_printf(&q, " AND kind = ?%d", ++n);
+        if (f->from_usec)
+                sbuf_printf(&q, " AND event_usec >= ?%d", ++n);
+        if (f->to_usec)
+                sbuf_printf(&q, " AND event_usec < ?%d", ++n);
         sbuf_puts(&q, f->newest_first ? " ORDER BY raised_usec DESC, id DESC"
                                       : " ORDER BY raised_usec, id");
         if (f->limit)
@@ -232,6 +238,12 @@ int sqlite_list_alerts(struct store *s, const struct store_alert_filter *f, stor
                 sqlite_bind_text(st, ++n, f->community);
         if (f->household)
                 sqlite_bind_text(st, ++n, f->household);
+        if (f->kind)
+                sqlite_bind_text(st, ++n, f->kind);
+        if (f->from_usec)
+                sqlite3_bind_int64(st, ++n, f->from_usec);
+        if (f->to_usec)
+                sqlite3_bind_int64(st, ++n, f->to_usec);
         r = sqlite_each(s, st, alert_row, &(struct sqlite_cb){ (void (*)(void))cb, userdata },
                         "reading alerts");
         return r < 0 ? r : 0;

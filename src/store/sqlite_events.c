@@ -13,8 +13,8 @@
 static const char sql_event_exists[] = "SELECT 1 FROM event WHERE device = ?1 AND uid = ?2";
 static const char sql_event_insert[] =
     "INSERT INTO event (device, household, source, uid, type, state, ts, recv_usec,"
-    " event_usec, retained, verdict, reason, alert_id, payload)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    " event_usec, retained, verdict, reason, alert_id, payload, rule)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     " ON CONFLICT (device, uid) DO NOTHING";
 /* event_household (household, event_usec) bounds the scan to the recent events. */
 static const char sql_device_seen[] = "SELECT device, max(recv_usec) FROM event"
@@ -60,6 +60,7 @@ int sqlite_insert_event(struct store *s, const struct store_event *e, int64_t *r
         sqlite_bind_text(st, 13, e->alert_id);
         if (e->payload)
                 sqlite3_bind_text(st, 14, e->payload, (int)e->payload_len, SQLITE_STATIC);
+        sqlite_bind_text(st, 15, e->rule);
         r = sqlite_step_done(s, st, "storing event");
         if (r < 0)
                 return r;

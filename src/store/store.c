@@ -450,3 +450,33 @@ int store_household_purged(struct store *s, const char *household)
 {
         return s->ops->household_purged(s, household);
 }
+
+int store_record_household_windows(struct store *s, const struct store_household_window *w,
+                                   size_t n, int64_t now_usec, size_t *ret_recorded)
+{
+        return s->ops->record_household_windows(s, w, n, now_usec, ret_recorded);
+}
+
+int store_foreach_household_window(struct store *s, int64_t before_usec,
+                                   store_household_window_cb cb, void *userdata)
+{
+        return s->ops->foreach_household_window(s, before_usec, cb, userdata);
+}
+
+int store_foreach_opening_count(struct store *s, int64_t from_usec, int64_t to_usec,
+                                store_opening_count_cb cb, void *userdata)
+{
+        return s->ops->foreach_opening_count(s, from_usec, to_usec, cb, userdata);
+}
+
+int store_foreach_alert_brief(struct store *s, const struct store_alert_span *f,
+                              store_alert_brief_cb cb, void *userdata)
+{
+        return s->ops->foreach_alert_brief(s, f, cb, userdata);
+}
+
+int store_foreach_dead_notification(struct store *s, int64_t from_usec, int64_t to_usec,
+                                    store_dead_notification_cb cb, void *userdata)
+{
+        return s->ops->foreach_dead_notification(s, from_usec, to_usec, cb, userdata);
+}

@@ -1,5 +1,6 @@
-// doorwatch status page: open alerts per community (oldest first) and the households under
-// observation, polled from the JSON API every 10 s. The office's API token is asked for once
+// doorwatch status page: the command centre's worklist per community (alerts not yet handled,
+// oldest first; acknowledged ones shown as such) with filters by state, community, kind and
+// day, and the households under observation, polled from the JSON API every 10 s. The office's API token is asked for once
 // and kept in sessionStorage (gone when the browser tab closes). Everything from the server
 // is inserted as text, never as HTML.
 'use strict';
@@ -41,14 +42,37 @@ function age(seconds) {
   return Math.floor(s / 86400) + ' 天';
 }
 
-function groupBy(items, key) {
+// Groups by the community's name (its id when it has none), sorted by name.
+function groupBy(items) {
   const groups = new Map();
   for (const it of items) {
-    const k = it[key] || '—';
+    const k = it.community_name || it.community || '—';
     if (!groups.has(k)) groups.set(k, []);
     groups.get(k).push(it);
   }
-  return [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+  return [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0], 'zh-CN'));
+}
+
+const STATE_TITLES = {
+  unresolved: '未处理的告警', open: '未确认的告警', acked: '已确认、未处理完的告警',
+  resolved: '已处理的告警', all: '全部告警',
+};
+
+// The alert filters, as the API's query (the same words as doorwatchctl alerts list).
+function alertQuery() {
+  const q = new URLSearchParams({ state: $('f-state').value, limit: '1000' });
+  if ($('f-community').value) q.set('community', $('f-community').value);
+  if ($('f-kind').value) q.set('kind', $('f-kind').value);
+  if ($('f-date').value) q.set('date', $('f-date').value);
+  return q;
+}
+
+function stateTag(a, now) {
+  if (a.state === 'acked')
+    return tag('已确认' + (a.acked_by_name || a.acked_by ? ' · ' + (a.acked_by_name || a.acked_by) : '') +
+               (a.acked_at ? ' · ' + age(now - a.acked_at) + '前' : ''), 'amber');
+  if (a.state === 'resolved') return tag('已处理', 'green');
+  return tag('未确认', 'red');
 }
 
 async function api(path) {
@@ -64,25 +88,34 @@ async function api(path) {
 
 function renderAlerts(data) {
   const box = $('alerts');
-  const alerts = data.alerts.slice().sort((a, b) => a.raised_at - b.raised_at);
+  const worklist = ['unresolved', 'open', 'acked'].includes($('f-state').value);
+  // A worklist oldest first, the not yet acknowledged before the acknowledged; a history
+  // newest first.
+  const rank = (a) => (a.state === 'open' ? 0 : 1);
+  const alerts = data.alerts.slice().sort((a, b) => worklist
+    ? rank(a) - rank(b) || a.raised_at - b.raised_at : b.raised_at - a.raised_at);
+  $('alert-title').textContent = STATE_TITLES[$('f-state').value] || '告警';
   $('alert-count').textContent = '（' + alerts.length + '）';
   box.replaceChildren();
   if (!alerts.length) {
-    box.append(el('p', { class: 'empty' }, '没有未确认的告警。'));
+    box.append(el('p', { class: 'empty' }, '没有符合条件的告警。'));
     return;
   }
-  for (const [community, list] of groupBy(alerts, 'community')) {
-    const rows = list.map((a) => el('tr', { 'data-alert': a.id },
+  for (const [community, list] of groupBy(alerts)) {
+    const rows = list.map((a) => el('tr', { 'data-alert': a.id, 'data-state': a.state, class: a.state },
       el('td', {}, age(data.now - a.raised_at)),
       el('td', {}, tag(KINDS[a.kind] || a.kind, a.severity === 'low' ? 'amber' : 'red')),
+      el('td', {}, stateTag(a, data.now)),
       el('td', {}, a.address || a.household || '—'),
-      el('td', {}, (STEPS[a.step] || a.step || '—') + (a.round > 1 ? ' · 第 ' + a.round + ' 轮' : '')),
+      el('td', {}, a.state === 'open'
+        ? (STEPS[a.step] || a.step || '—') + (a.round > 1 ? ' · 第 ' + a.round + ' 轮' : '') : ''),
       el('td', { class: 'wide' }, a.count > 1 ? a.count + ' 次' : ''),
       el('td', { class: 'wide muted' }, a.id)));
     box.append(el('div', { class: 'community' }, el('h3', {}, community),
-      el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, '已等待'), el('th', {}, '类型'),
-        el('th', {}, '地址'), el('th', {}, '当前通知'), el('th', { class: 'wide' }, '次数'),
-        el('th', { class: 'wide' }, '编号'))), el('tbody', {}, ...rows))));
+      el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, '已过去'), el('th', {}, '类型'),
+        el('th', {}, '状态'), el('th', {}, '地址'), el('th', {}, '当前通知'),
+        el('th', { class: 'wide' }, '次数'), el('th', { class: 'wide' }, '编号'))),
+      el('tbody', {}, ...rows))));
   }
 }
 
@@ -94,7 +127,7 @@ function renderHouseholds(data) {
     box.append(el('p', { class: 'empty' }, '当前没有观察中的住户。'));
     return;
   }
-  for (const [community, list] of groupBy(data.households, 'community')) {
+  for (const [community, list] of groupBy(data.households)) {
     const rows = list.map((h) => {
       const door = DOOR[h.door.state] || DOOR.unknown;
       const health = HEALTH[h.health] || [h.health, ''];
@@ -116,13 +149,57 @@ function renderHouseholds(data) {
   }
 }
 
+// The daily report: fetched with the token (links cannot carry it), then shown from a blob
+// (HTML, in a tab opened at the click so that no popup blocker stops it) or saved (CSV).
+function today() {
+  const d = new Date();
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+}
+
+async function report(format, tab) {
+  const q = new URLSearchParams({ date: $('report-date').value || today(), format });
+  if ($('report-community').value) q.set('community', $('report-community').value);
+  const res = await fetch('api/v1/reports/daily?' + q, {
+    headers: { Authorization: 'Bearer ' + sessionStorage.getItem(KEY) }, cache: 'no-store',
+  });
+  if (!res.ok) {
+    if (tab) tab.close();
+    const body = await res.json().catch(() => ({}));
+    $('error').textContent = '日报：' + (body.error || ('HTTP ' + res.status));
+    return;
+  }
+  const url = URL.createObjectURL(await res.blob());
+  if (tab) {
+    tab.location = url;
+  } else {
+    const a = el('a', { href: url, download: '日报-' + q.get('date') + '.' + format });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  }
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+// The communities (by name) of the households into the filter and report choices.
+function fillCommunities(households) {
+  for (const sel of [$('report-community'), $('f-community')]) {
+    const have = new Set([...sel.options].map((o) => o.value));
+    for (const h of households)
+      if (h.community && !have.has(h.community)) {
+        have.add(h.community);
+        sel.append(el('option', { value: h.community }, h.community_name || h.community));
+      }
+  }
+}
+
 async function refresh() {
   clearTimeout(timer);
   try {
     const [alerts, households] = await Promise.all([
-      api('api/v1/alerts?state=open&limit=1000'), api('api/v1/households')]);
+      api('api/v1/alerts?' + alertQuery()), api('api/v1/households')]);
     renderAlerts(alerts);
     renderHouseholds(households);
+    fillCommunities(households.households);
     $('error').textContent = '';
     $('updated').textContent = '更新于 ' + new Date().toLocaleTimeString('zh-CN');
     $('board').hidden = false;
@@ -153,6 +230,16 @@ document.addEventListener('DOMContentLoaded', () => {
     $('login').hidden = true;
     refresh();
   });
+  for (const [k, name] of Object.entries(KINDS)) $('f-kind').append(el('option', { value: k }, name));
+  for (const id of ['f-state', 'f-community', 'f-kind', 'f-date'])
+    $(id).addEventListener('change', () => refresh());
+  $('filters').addEventListener('submit', (ev) => ev.preventDefault());
+  $('report-date').value = today();
+  $('report').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    report('html', window.open('', '_blank'));
+  });
+  $('report-csv').addEventListener('click', () => report('csv', null));
   $('logout').addEventListener('click', (ev) => {
     ev.preventDefault();
     sessionStorage.removeItem(KEY);

@@ -360,7 +360,8 @@ static void test_rounds_and_reminders_until_cli_ack(void **state)
         assert_int_equal(count_step(h, "command", 0, -1, NULL), reminders);
 
         /* alerts list shows the escalation state. */
-        const char *list[] = { bin, "-c", h->confdir, "--json", "alerts", "list", "--open", NULL };
+        const char *list[] = { bin,      "-c",   h->confdir,     "--json",
+                               "alerts", "list", "--unresolved", NULL };
         assert_int_equal(h_run(&out, list), 0);
         cJSON *j = cJSON_Parse(out);
         assert_non_null(j);

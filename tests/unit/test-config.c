@@ -458,8 +458,6 @@ static const struct diag_case diag_cases[] = {
           HS(DEV(",'offline_after':'0h'"))),
         E("households.json: [0].devices[0].offline_after: invalid duration \"1 h\"",
           HS(DEV(",'offline_after':'1 h'"))),
-        W("households.json: [0].devices: household has no devices", HS(HH(""))),
-        W("households.json: [0].devices: household has no devices", HS(HH(",'devices':[]"))),
         W("households.json: [0].team.community: worker \"wc2\" is in community \"c2\", not \"c1\"",
           HS(HH_TEAM("{'community':'wc2','medical':'wm','police':'wp'}"))),
         W("households.json: [0].team.police: worker \"wp0\" is in no community, not \"c1\"",
@@ -481,6 +479,10 @@ static const struct diag_case diag_cases[] = {
 
         /* rosters.json */
         E("rosters.json: shifts: unknown key", RS("{'shifts':[]}")),
+        E("rosters.json: communities.c1.name: expected a string",
+          RS("{'communities':{'c1':{'name':1}}}")),
+        E("rosters.json: communities.c2: name \"云锦路社区\" is community \"c1\"'s already",
+          RS("{'communities':{'c1':{'name':'云锦路社区'},'c2':{'name':'云锦路社区'}}}")),
         E("rosters.json: communities: expected an object", RS("{'communities':[]}")),
         E("rosters.json: communities[\"c 1\"]: invalid id \"c 1\" " ID_RULE,
           RS("{'communities':{'c 1':{}}}")),
@@ -1153,6 +1155,71 @@ static void test_diag_format(void **state)
         assert_int_equal(d.n_warnings, 0);
 }
 
+/* Households without devices: one warning at --check-config time, listing those under
+ * observation then (not one per household at every load). */
+static void test_check_devices(void **state)
+{
+        static const struct file files[] = {
+                { "households.json",
+                  "[" HH_ID("H1", "") "," HH_ID("H2", ",'devices':[]") "," HH_ID(
+                      "H3", ",'devices':[" DEV1 "]") ",{'id':'H4','community':'c1','address':'A',"
+                                                     "'observation':{'start':'2026-12-10T00:00:00+"
+                                                     "08:00','end':'2026-12-20T00:00:00+08:00'},"
+                                                     "" TEAM "}]" },
+        };
+        _cleanup_free_ char *dir = write_config(files, ELEMENTSOF(files));
+        struct config_diag d = { 0 };
+        struct config *cfg = NULL;
+        int64_t during, after;
+
+        assert_int_equal(config_load(dir, &cfg, &d), 0);
+        assert_int_equal(d.n_warnings, 0); /* loading alone says nothing */
+        assert_int_equal(parse_rfc3339("2026-11-25T12:00:00+08:00", &during), 0);
+        assert_int_equal(parse_rfc3339("2026-12-05T00:00:00+08:00", &after), 0);
+        assert_int_equal(config_check_devices(cfg, during, &d), 2);
+        assert_int_equal(d.n_warnings, 1);
+        assert_string_equal(d.warnings[0],
+                            "households: 2 household(s) under observation have no devices: H1, "
+                            "H2 (installers add them under \"devices\" and check them with "
+                            "doorwatchctl device verify)");
+        assert_int_equal(config_check_devices(cfg, after, &d), 0);
+        assert_int_equal(d.n_warnings, 1);
+        config_free(cfg);
+        config_diag_done(&d);
+        rm_rf(dir);
+}
+
+/* More than CONFIG_LIST_IDS: the first ones, then how many more. */
+static void test_check_devices_many(void **state)
+{
+        struct file files[1] = { { "households.json", NULL } };
+        _cleanup_free_ char *text = NULL, *dir = NULL;
+        struct config_diag d = { 0 };
+        struct config *cfg = NULL;
+        struct sbuf b;
+        int64_t during;
+
+        sbuf_init(&b, NULL, 0);
+        sbuf_puts(&b, "[");
+        for (int i = 0; i < CONFIG_LIST_IDS + 5; i++)
+                sbuf_printf(&b, "%s{'id':'H%02d','community':'c1','address':'A'," OBS "," TEAM "}",
+                            i ? "," : "", i);
+        sbuf_puts(&b, "]");
+        text = sbuf_finish(&b);
+        files[0].content = text;
+        dir = write_config(files, 1);
+        assert_int_equal(config_load(dir, &cfg, &d), 0);
+        assert_int_equal(parse_rfc3339("2026-11-25T12:00:00+08:00", &during), 0);
+        assert_int_equal(config_check_devices(cfg, during, &d), CONFIG_LIST_IDS + 5);
+        assert_non_null(strstr(d.warnings[0], "25 household(s)"));
+        assert_non_null(strstr(d.warnings[0], "H00, H01,"));
+        assert_non_null(strstr(d.warnings[0], "H19 and 5 more (installers"));
+        assert_null(strstr(d.warnings[0], "H20"));
+        config_free(cfg);
+        config_diag_done(&d);
+        rm_rf(dir);
+}
+
 static void test_names(void **state)
 {
         for (int r = 0; r < _ROLE_MAX; r++)
@@ -1299,6 +1366,8 @@ int main(void)
                 cmocka_unit_test(test_long_path),
                 cmocka_unit_test(test_diag_format),
                 cmocka_unit_test(test_names),
+                cmocka_unit_test(test_check_devices),
+                cmocka_unit_test(test_check_devices_many),
                 cmocka_unit_test(test_scale),
         };
 
