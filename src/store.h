@@ -383,7 +383,7 @@ int store_foreach_household_window(struct store *s, int64_t before_usec,
  * so every time zone's midnight is a span's start), verdict and rule, with event times in
  * [from_usec, to_usec): live ones by household (community NULL), purged ones by community
  * (household NULL). Rule NULL: events stored before rules were. In span order. */
-#define STORE_SPAN_USEC INT64_C(900000000) /* 15 min; sqlite_retention.c's SQL has it too */
+#define STORE_SPAN_USEC INT64_C(900000000) /* 15 min; *_retention.c's SQL has it too */
 struct store_opening_count {
         const char *household, *community;
         int64_t span_usec;

@@ -180,6 +180,17 @@ int pg_query_int64(struct store *s, int which, const char *sql, const char *arg,
                    const char *what, int64_t *ret);
 /* Rows of (device, usec) of a result. */
 int pg_foreach_device_usec(PGresult *res, store_device_usec_cb cb, void *userdata);
+/* A one-dimensional array literal ("{...}") for one text-format parameter, built element
+ * by element: one statement over many rows (unnest($1::text[], ...)) is one round trip. */
+struct pg_array {
+        struct sbuf b;
+        size_t n;
+};
+void pg_array_init(struct pg_array *a);
+void pg_array_text(struct pg_array *a, const char *v); /* NULL is NULL */
+void pg_array_int(struct pg_array *a, int64_t v);
+/* The literal (malloc'd; NULL when out of memory); a is done. */
+char *pg_array_finish(struct pg_array *a);
 
 /* ---- the operations (backend.h), by file ---- */
 /* pg.c */
@@ -267,3 +278,14 @@ int pg_foreach_household_state(struct store *s, store_household_state_cb cb, voi
 int pg_purge_household(struct store *s, const char *household, int64_t now_usec,
                        int64_t *ret_events);
 int pg_household_purged(struct store *s, const char *household);
+/* pg_report.c */
+int pg_record_household_windows(struct store *s, const struct store_household_window *w, size_t n,
+                                int64_t now_usec, size_t *ret_recorded);
+int pg_foreach_household_window(struct store *s, int64_t before_usec, store_household_window_cb cb,
+                                void *userdata);
+int pg_foreach_opening_count(struct store *s, int64_t from_usec, int64_t to_usec,
+                             store_opening_count_cb cb, void *userdata);
+int pg_foreach_alert_brief(struct store *s, const struct store_alert_span *f,
+                           store_alert_brief_cb cb, void *userdata);
+int pg_foreach_dead_notification(struct store *s, int64_t from_usec, int64_t to_usec,
+                                 store_dead_notification_cb cb, void *userdata);

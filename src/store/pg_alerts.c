@@ -15,8 +15,8 @@
 static const char sql_alert_insert[] =
     "INSERT INTO alert (id, household, community, device, kind, severity, state,"
     " reason, count, event_uid, event_ts, raised_usec, last_event_usec, step, round,"
-    " next_usec) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-    " $14, $15, $16)";
+    " next_usec, event_usec) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+    " $13, $14, $15, $16, $13)";
 static const char sql_alert_update[] =
     "UPDATE alert SET severity = $2, state = $3, count = $4,"
     " last_event_usec = $5, step = $6, round = $7, next_usec = $8,"
@@ -214,6 +214,18 @@ int pg_list_alerts(struct store *s, const struct store_alert_filter *f, store_al
         if (f->household) {
                 pg_p_text(&p, f->household);
                 sbuf_printf(&q, " AND household = $%d", p.n);
+        }
+        if (f->kind) {
+                pg_p_text(&p, f->kind);
+                sbuf_printf(&q, " AND kind = $%d", p.n);
+        }
+        if (f->from_usec) {
+                pg_p_int(&p, f->from_usec);
+                sbuf_printf(&q, " AND event_usec >= $%d", p.n);
+        }
+        if (f->to_usec) {
+                pg_p_int(&p, f->to_usec);
+                sbuf_printf(&q, " AND event_usec < $%d", p.n);
         }
         sbuf_puts(&q, f->newest_first ? " ORDER BY raised_usec DESC, id COLLATE \"C\" DESC"
                                       : " ORDER BY raised_usec, id COLLATE \"C\"");

@@ -154,6 +154,43 @@ int pg_foreach_device_usec(PGresult *res, store_device_usec_cb cb, void *userdat
         return r < 0 ? r : 0;
 }
 
+void pg_array_init(struct pg_array *a)
+{
+        sbuf_init(&a->b, NULL, 0);
+        sbuf_putc(&a->b, '{');
+        a->n = 0;
+}
+
+void pg_array_text(struct pg_array *a, const char *v)
+{
+        if (a->n++)
+                sbuf_putc(&a->b, ',');
+        if (!v) {
+                sbuf_puts(&a->b, "NULL");
+                return;
+        }
+        /* Quoted always (an empty string, NULL, spaces, braces and commas are data), with
+         * the two characters that end or escape a quoted element escaped. */
+        sbuf_putc(&a->b, '"');
+        for (const char *c = v; *c; c++) {
+                if (*c == '"' || *c == '\\')
+                        sbuf_putc(&a->b, '\\');
+                sbuf_putc(&a->b, *c);
+        }
+        sbuf_putc(&a->b, '"');
+}
+
+void pg_array_int(struct pg_array *a, int64_t v)
+{
+        sbuf_printf(&a->b, "%s%lld", a->n++ ? "," : "", (long long)v);
+}
+
+char *pg_array_finish(struct pg_array *a)
+{
+        sbuf_putc(&a->b, '}');
+        return sbuf_finish(&a->b);
+}
+
 /* ---- the URI as shown ---- */
 
 char *pg_mask_uri(const char *uri)

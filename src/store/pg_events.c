@@ -20,8 +20,8 @@
 static const char sql_event_exists[] = "SELECT 1 FROM event WHERE device = $1 AND uid = $2";
 static const char sql_event_insert[] =
     "INSERT INTO event (device, household, source, uid, type, state, ts, recv_usec,"
-    " event_usec, retained, verdict, reason, alert_id, payload)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    " event_usec, retained, verdict, reason, alert_id, payload, rule)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     " ON CONFLICT (device, uid) DO NOTHING";
 /* event_household (household, event_usec) bounds the scan to the recent events. */
 static const char sql_device_seen[] = "SELECT device, max(recv_usec) FROM event"
@@ -66,6 +66,7 @@ static void event_params(struct pg_params *p, const struct store_event *e)
                 pg_p_bytes(p, e->payload, e->payload_len);
         else
                 pg_p_null(p);
+        pg_p_text(p, e->rule);
 }
 
 int pg_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid)
@@ -80,8 +81,9 @@ int pg_insert_event(struct store *s, const struct store_event *e, int64_t *ret_r
         /* Someone wants the id: wait for it (not the event path). */
         res = pg_query(s, PG_UNNAMED,
                        "INSERT INTO event (device, household, source, uid, type, state, ts,"
-                       " recv_usec, event_usec, retained, verdict, reason, alert_id, payload)"
-                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                       " recv_usec, event_usec, retained, verdict, reason, alert_id, payload,"
+                       " rule) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+                       " $14, $15)"
                        " ON CONFLICT (device, uid) DO NOTHING RETURNING id",
                        &p, "storing event", &r);
         if (!res)

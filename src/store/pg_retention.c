@@ -28,10 +28,28 @@ int pg_household_purged(struct store *s, const char *household)
 int pg_purge_household(struct store *s, const char *household, int64_t now_usec,
                        int64_t *ret_events)
 {
-        /* Personal data of a household: its events (with payloads), the notifications about
-         * its alerts (addresses, names, phones), check-ins, passes, pre-reports, rule state,
-         * the audit rows about its alerts, and the alerts themselves. */
+        /* What the daily report counts is kept first, without the household (see store.h):
+         * its door openings by 15-minute span (STORE_SPAN_USEC), verdict and rule under its
+         * community (the last recorded, else its alerts'), its alerts' kinds, times and who
+         * acknowledged, its failed notifications' times. Then the personal data of the
+         * household: its events (with payloads), the notifications about its alerts
+         * (addresses, names, phones), check-ins, passes, pre-reports, rule state, the audit
+         * rows about its alerts, and the alerts themselves. */
         static const char *const sql[] = {
+                "INSERT INTO purged_opening (community, span_usec, verdict, rule, n)"
+                " SELECT COALESCE((SELECT community FROM household_window WHERE household = $1"
+                "   ORDER BY id DESC LIMIT 1),"
+                "  (SELECT community FROM alert WHERE household = $1 LIMIT 1)),"
+                " event_usec / 900000000 * 900000000 AS span, verdict, rule, count(*)"
+                " FROM event WHERE household = $1 AND type = 'door' AND state = 'open'"
+                " GROUP BY span, verdict, rule",
+                "INSERT INTO purged_alert (community, kind, raised_usec, acked_usec, acked_by,"
+                " resolved_usec) SELECT community, kind, COALESCE(event_usec, raised_usec),"
+                " acked_usec, acked_by, resolved_usec FROM alert WHERE household = $1",
+                "INSERT INTO purged_notification (community, dead_usec)"
+                " SELECT a.community, n.dead_usec FROM notification n JOIN alert a"
+                " ON a.id = n.alert_id WHERE a.household = $1 AND n.state = 'dead'"
+                " AND n.dead_usec IS NOT NULL",
                 "DELETE FROM notification WHERE alert_id IN"
                 " (SELECT id FROM alert WHERE household = $1)",
                 "DELETE FROM action WHERE target = $1 OR target IN"

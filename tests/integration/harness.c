@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -470,25 +469,7 @@ static bool db_first(struct harness *h, const char *sql, char *buf, size_t size)
 
         buf[0] = 0;
         if (h_pg()) {
-                PGconn *c = PQconnectdb(h->dbpath);
-                PGresult *res;
-
-                if (PQstatus(c) != CONNECTION_OK)
-                        die("cannot connect to %s: %s", h->dbpath, PQerrorMessage(c));
-                res = PQexec(c, sql);
-                if (PQresultStatus(res) != PGRES_TUPLES_OK)
-                        die("query %s: %s", sql, PQerrorMessage(c));
-                if (PQntuples(res) > 0) {
-                        row = true;
-                        if (!PQgetisnull(res, 0, 0)) {
-                                const char *v = PQgetvalue(res, 0, 0);
-                                if (PQftype(res, 0) == 16 /* BOOLOID */)
-                                        v = v[0] == 't' ? "1" : "0";
-                                snprintf(buf, size, "%s", v);
-                        }
-                }
-                PQclear(res);
-                PQfinish(c);
+                row = pgtest_first(h->dbpath, sql, buf, size);
         } else {
                 sqlite3 *db;
                 sqlite3_stmt *st = db_query(h, &db, sql);

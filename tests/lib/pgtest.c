@@ -55,6 +55,36 @@ int pgtest_admin(const char *uri, const char *sql)
         return r;
 }
 
+bool pgtest_first(const char *uri, const char *sql, char *buf, size_t size)
+{
+        PGconn *c = PQconnectdb(uri);
+        PGresult *res;
+        bool row = false;
+
+        buf[0] = 0;
+        if (PQstatus(c) != CONNECTION_OK) {
+                fprintf(stderr, "pgtest: cannot connect to %s: %s", uri, PQerrorMessage(c));
+                abort();
+        }
+        res = PQexec(c, sql);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                fprintf(stderr, "pgtest: query %s: %s", sql, PQerrorMessage(c));
+                abort();
+        }
+        if (PQntuples(res) > 0) {
+                row = true;
+                if (!PQgetisnull(res, 0, 0)) {
+                        const char *v = PQgetvalue(res, 0, 0);
+                        if (PQftype(res, 0) == 16 /* BOOLOID */)
+                                v = v[0] == 't' ? "1" : "0";
+                        snprintf(buf, size, "%s", v);
+                }
+        }
+        PQclear(res);
+        PQfinish(c);
+        return row;
+}
+
 int pgtest_read_only(const char *uri, bool on)
 {
         char name[128], sql[512];

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* The socket directory, or NULL when the tests run on SQLite. */
 const char *pgtest_dir(void);
@@ -16,6 +17,10 @@ void pgtest_drop_db(const char *uri);
 /* Makes the database of uri refuse writes (on), as a server that became a standby does, or
  * take them again (off): new sessions are read-only, the open ones are ended. */
 int pgtest_read_only(const char *uri, bool on);
+/* The first column of the first row of sql, run as role "doorwatch" on the database of
+ * uri, as text into buf ("" for NULL; a boolean as "1" or "0", as SQLite's would read).
+ * False when there is no row; aborts when the query fails. */
+bool pgtest_first(const char *uri, const char *sql, char *buf, size_t size);
 /* Runs sql as the server's superuser on the database of uri ("" for a fresh connection to
  * "postgres"); returns 0 or -1 (the message on stderr). */
 int pgtest_admin(const char *uri, const char *sql);

@@ -535,6 +535,61 @@ static void test_ops_complete(void **state)
         }
 }
 
+struct windows {
+        char got[512];
+        int n;
+};
+
+static int on_window(const struct store_household_window *w, void *userdata)
+{
+        struct windows *ws = userdata;
+        size_t len = strlen(ws->got);
+
+        snprintf(ws->got + len, sizeof(ws->got) - len, "%s|%s|%lld|%lld;", w->household,
+                 w->community ? w->community : "-", (long long)w->start_usec,
+                 (long long)w->end_usec);
+        ws->n++;
+        return 0;
+}
+
+/* The households' windows: recorded when they differ from the last recorded (so one load
+ * after another records nothing), read back per household as of a time (the last before
+ * it, else the first), whatever characters the ids hold (PostgreSQL sends them as array
+ * literals). */
+static void test_household_windows(void **state)
+{
+        const struct store_household_window w[] = {
+                { "H-\"1\"", "c,{1}", 10, 20 },
+                { "H\\2", NULL, 30, 40 },
+                { "H 3", "NULL", 50, 60 },
+        };
+        struct store_household_window changed = { "H\\2", "c2", 30, 45 };
+        struct windows ws = { 0 };
+        struct store *s;
+        size_t n = 99;
+
+        assert_int_equal(store_open(path, false, false, &s), 0);
+        assert_int_equal(store_record_household_windows(s, w, ELEMENTSOF(w), 1000, &n), 0);
+        assert_int_equal(n, 3);
+        assert_int_equal(store_commit(s), 0);
+        assert_int_equal(store_record_household_windows(s, w, ELEMENTSOF(w), 2000, &n), 0);
+        assert_int_equal(n, 0);
+        assert_int_equal(store_record_household_windows(s, &changed, 1, 3000, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(store_commit(s), 0);
+
+        assert_int_equal(store_foreach_household_window(s, 2500, on_window, &ws), 0);
+        assert_string_equal(ws.got, "H 3|NULL|50|60;H-\"1\"|c,{1}|10|20;H\\2|-|30|40;");
+        memset(&ws, 0, sizeof(ws));
+        assert_int_equal(store_foreach_household_window(s, 3500, on_window, &ws), 0);
+        assert_string_equal(ws.got, "H 3|NULL|50|60;H-\"1\"|c,{1}|10|20;H\\2|c2|30|45;");
+        memset(&ws, 0, sizeof(ws));
+        assert_int_equal(store_foreach_household_window(s, 500, on_window, &ws), 0);
+        assert_int_equal(ws.n, 3); /* none before: the first of each */
+        assert_non_null(strstr(ws.got, "H\\2|-|30|40;"));
+        store_close(s);
+}
+
 /* Messages show the URI without its password, wherever the password stands. */
 static void test_shown(void **state)
 {
@@ -563,6 +618,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_ids, setup_any, teardown),
                 cmocka_unit_test_setup_teardown(test_backend_choice, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reads, setup_any, teardown),
+                cmocka_unit_test_setup_teardown(test_household_windows, setup_any, teardown),
                 cmocka_unit_test(test_ops_complete),
                 cmocka_unit_test(test_shown),
         };
