@@ -274,6 +274,48 @@ static bool wait_log(struct harness *h, const char *needle, int timeout_ms)
         return log_contains(h, needle);
 }
 
+/* While the watchdog is on, the daemon sends WATCHDOG=1 every 200 ms, and its sd_notify()
+ * blocks once the socket holds net.unix.max_dgram_qlen (10) datagrams nobody read: a test
+ * that waits for something else for 2 s without reading the socket, as the service
+ * manager always does, stalls the daemon's loop (no MQTT keepalive, no events). These
+ * waits read it meanwhile. */
+static bool wait_log_notified(struct fixture *f, const char *needle, int timeout_ms)
+{
+        for (double end = mono() + timeout_ms / 1000.0; mono() < end; h_pump(&f->h, 10)) {
+                if (log_contains(&f->h, needle))
+                        return true;
+                notify_poll(&f->nt, 10);
+        }
+        return log_contains(&f->h, needle);
+}
+
+static int64_t db_wait_notified(struct fixture *f, int64_t want, int timeout_ms, const char *sql)
+{
+        int64_t v = -1;
+
+        for (double end = mono() + timeout_ms / 1000.0; mono() < end; h_pump(&f->h, 10)) {
+                v = h_db_int(&f->h, "%s", sql);
+                if (v == want)
+                        break;
+                notify_poll(&f->nt, 40);
+        }
+        return v;
+}
+
+static size_t wait_messages_notified(struct fixture *f, const char *filter, size_t count,
+                                     int timeout_ms)
+{
+        size_t n = 0;
+
+        for (double end = mono() + timeout_ms / 1000.0; mono() < end;) {
+                n = h_wait_messages(&f->h, filter, count, 10);
+                if (n >= count)
+                        break;
+                notify_poll(&f->nt, 10);
+        }
+        return n;
+}
+
 /* ---- fixtures ---- */
 
 static int setup(void **state)
@@ -364,7 +406,7 @@ static void test_notify_ready_status_watchdog_stopping(void **state)
 
         /* A change the status shows is reported within about a second. */
         door_event(h, "d-1-door", "e-st-1", "open");
-        assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
+        assert_int_equal(wait_messages_notified(f, NOTIFY, 3, 5000), 3);
         assert_true(notify_wait(f, "1 open alerts", from, 3000) >= 0);
 
         from = f->nt.n;
@@ -409,7 +451,7 @@ static void test_watchdog_withheld_while_database_takes_no_writes(void **state)
                 assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
         }
         door_event(h, "d-1-door", "e-wd-1", "open");
-        assert_true(wait_log(h, "withholding WATCHDOG=1", 10000));
+        assert_true(wait_log_notified(f, "withholding WATCHDOG=1", 10000));
         /* The pings sent while the database still took writes are in the socket already
          * (each was sent before the daemon logged that it withholds them): read them
          * first, so the window counts only what came after. */
@@ -425,12 +467,12 @@ static void test_watchdog_withheld_while_database_takes_no_writes(void **state)
                 sqlite3_close(db);
         }
         assert_true(notify_wait(f, "WATCHDOG=1", f->nt.n, 5000) >= 0);
-        assert_true(wait_log(h, "pings resumed", 2000));
+        assert_true(wait_log_notified(f, "pings resumed", 2000));
         assert_true(h_daemon_alive(h));
         /* Writes work again. */
         door_event(h, "d-1-door", "e-wd-2", "open");
         assert_int_equal(
-            h_db_wait_int(h, 1, 15000, "SELECT count(*) FROM event WHERE uid = 'e-wd-2'"), 1);
+            db_wait_notified(f, 1, 15000, "SELECT count(*) FROM event WHERE uid = 'e-wd-2'"), 1);
         /* A clean stop (under ASan: no leak after the reloads). */
         assert_int_equal(h_stop_daemon(h, SIGTERM), 0);
 }
