@@ -32,7 +32,7 @@ UNIT_SRCS   := $(wildcard tests/unit/test-*.c)
 UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 ITEST_SRCS  := $(wildcard tests/integration/test-*.c)
 ITESTS      := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
-HARNESS_OBJ := $(BUILD)/tests/integration/harness.o
+HARNESS_OBJ := $(BUILD)/tests/integration/harness.o $(BUILD)/tools/testbed.o
 # Test helpers shared by unit and integration tests (e.g. tests/lib/http-sink.c).
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
 
@@ -65,17 +65,23 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/doorwatchd: $(BUILD)/src/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(BUILD)/tools/ctl-list.o $(BUILD)/tools/ctl-office.o $(LIB)
+$(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(BUILD)/tools/ctl-list.o $(BUILD)/tools/ctl-notify.o \
+                        $(BUILD)/tools/ctl-office.o $(BUILD)/tools/ctl.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o $(LIB)
+$(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o \
+                        $(BUILD)/tools/sim-day.o $(BUILD)/tools/testbed.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
+# The library last: objects a test adds below (e.g. sim-day.o) use it too.
 $(BUILD)/tests/integration/test-%: $(BUILD)/tests/integration/test-%.o $(HARNESS_OBJ) $(TESTLIB_OBJS) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LIB),$^) $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
+
+# The whole-day tests play doorwatch-sim's simulated day.
+$(BUILD)/tests/integration/test-rules-day: $(BUILD)/tools/sim-day.o
 
 # The status page's files are embedded into www.o with .incbin.
 $(BUILD)/src/www.o: $(wildcard src/www/*)

@@ -26,7 +26,7 @@ FUZZ_WARN         = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-u
 FUZZ_CFLAGS       = $(FUZZ_WARN) -g -O1 -fno-omit-frame-pointer -Isrc $(FUZZ_PKG_CFLAGS)
 FUZZ_SANITIZE     = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-FUZZ_ADAPTER_SRCS := $(wildcard src/adapters/*.c) src/event.c src/util.c
+FUZZ_ADAPTER_SRCS := $(wildcard src/adapters/*.c) src/event.c src/topic.c src/util.c
 FUZZ_ADAPTER_HDRS := $(wildcard src/*.h src/adapters/*.h src/notify/*.h)
 FUZZ_CONFIG_SRCS  := src/arena.c src/config.c src/config_load.c src/config_diag.c src/loader.c src/registry.c src/rosters.c src/settings.c src/hashmap.c src/notify/template.c $(FUZZ_ADAPTER_SRCS)
 FUZZ_CONFIG_MAX_LEN ?= 65536

@@ -20,6 +20,8 @@ static const struct {
         [ALERT_NOTIFICATION_FAILED] = { "notification_failed", SEVERITY_HIGH, false },
         [ALERT_STORAGE_FAILED] = { "storage_failed", SEVERITY_HIGH, false },
         [ALERT_OBSERVATION_ENDED] = { "observation_ended", SEVERITY_INFO, false },
+        [ALERT_ROUND_MISSED] = { "round_missed", SEVERITY_MEDIUM, true },
+        [ALERT_FEVER] = { "fever", SEVERITY_CRITICAL, true },
 };
 
 static const char *const severity_names[_SEVERITY_MAX] = {

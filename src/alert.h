@@ -19,6 +19,8 @@ enum alert_kind {
         ALERT_NOTIFICATION_FAILED,
         ALERT_STORAGE_FAILED,
         ALERT_OBSERVATION_ENDED,
+        ALERT_ROUND_MISSED, /* a medical round's window ended without a reading */
+        ALERT_FEVER,        /* a reading at or above policy.fever_at, or a listed symptom */
         _ALERT_KIND_MAX,
         ALERT_KIND_INVALID = -1,
 };

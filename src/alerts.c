@@ -48,6 +48,11 @@ static void count_raised(struct engine *e, const struct alert *a)
                 e->counters.alerts_by_kind[a->kind]++;
 }
 
+struct alert *alerts_find(struct engine *e, const char *alert_id)
+{
+        return hashmap_get(e->alerts_by_id, alert_id);
+}
+
 /* An alert of household index hi by the token of its timer entry. */
 struct alert *alerts_by_serial(struct engine *e, size_t hi, uint32_t serial)
 {
@@ -97,9 +102,16 @@ static int load_one(const struct store_alert_row *row, void *userdata)
 
         if (hashmap_get(e->alerts_by_id, row->id))
                 return 0;
-        a = calloc(1, sizeof(*a));
-        if (!a)
-                return -ENOMEM;
+        /* As after a reload: the alerts of a household no longer configured stay in the
+         * database (until its retention purge) but not in memory. */
+        if (row->household && !config_household(e->config, row->household)) {
+                log_about(LOG_WARNING, row->id, row->household, NULL,
+                          "alert %s: household %s is no longer configured; the alert stays %s in "
+                          "the database but is not escalated",
+                          row->id, row->household, row->state);
+                return 0;
+        }
+        a = xcalloc(1, sizeof(*a));
         snprintf(a->id, sizeof(a->id), "%s", row->id);
         a->kind = alert_kind_from_string(row->kind);
         a->severity = alert_kind_default_severity(a->kind);
@@ -118,9 +130,6 @@ static int load_one(const struct store_alert_row *row, void *userdata)
         a->reminders = row->reminders;
         a->event_ts = row->event_ts;
         a->event_uid = xstrdup(row->event_uid ? row->event_uid : "");
-        if (row->household && !a->household)
-                log_about(LOG_WARNING, a->id, row->household, NULL,
-                          "alert %s: household %s is no longer configured", a->id, row->household);
         alerts_link(e, a);
         return 0;
 }
@@ -192,26 +201,32 @@ static void recipients_add(struct recipients *rs, const struct worker *w, const 
         rs->v[rs->n++] = (struct recipient){ w, role };
 }
 
-/* The household's three roles as the roster resolves them at now_usec: the team member
- * on duty, else the role's cover, else the leader, else the command centre. */
+/* One of the household's roles as the roster resolves it at now_usec: the team member on
+ * duty, else the role's cover, else the leader, else the command centre. */
+static void add_role(struct engine *e, const struct alert *a, enum role r, int64_t now_usec,
+                     struct recipients *rs)
+{
+        const char *role = role_to_string(r);
+        struct roster_answer ans;
+
+        if (roster_resolve(e->config, a->household, r, now_usec, &ans) < 0)
+                return;
+        log_debug("alert %s: %s -> %s: %s", a->id, role, roster_reason_to_string(ans.reason),
+                  ans.text);
+        if (ans.reason == ROSTER_LEADER)
+                role = "leader";
+        else if (ans.reason == ROSTER_COMMAND)
+                role = "command";
+        for (size_t i = 0; i < ans.n; i++)
+                recipients_add(rs, ans.workers[i], role);
+}
+
+/* The household's three roles as the roster resolves them at now_usec. */
 static void add_team(struct engine *e, const struct alert *a, int64_t now_usec,
                      struct recipients *rs)
 {
-        for (int r = 0; r < TEAM_ROLES; r++) {
-                const char *role = role_to_string((enum role)r);
-                struct roster_answer ans;
-
-                if (roster_resolve(e->config, a->household, (enum role)r, now_usec, &ans) < 0)
-                        continue;
-                log_debug("alert %s: %s -> %s: %s", a->id, role,
-                          roster_reason_to_string(ans.reason), ans.text);
-                if (ans.reason == ROSTER_LEADER)
-                        role = "leader";
-                else if (ans.reason == ROSTER_COMMAND)
-                        role = "command";
-                for (size_t i = 0; i < ans.n; i++)
-                        recipients_add(rs, ans.workers[i], role);
-        }
+        for (int r = 0; r < TEAM_ROLES; r++)
+                add_role(e, a, (enum role)r, now_usec, rs);
 }
 
 static void add_command(struct engine *e, struct recipients *rs)
@@ -252,10 +267,13 @@ static void step_recipients(struct engine *e, const struct alert *a, enum escala
         }
         if (step == STEP_COMMAND)
                 add_command(e, rs);
-        if (step >= STEP_LEADER)
+        /* A fever goes to the duty leader at once, with the team (DESIGN.md §6). */
+        if (step >= STEP_LEADER || a->kind == ALERT_FEVER)
                 recipients_add(rs, leader, "leader");
         if (alert_goes_to_installers(a->kind))
                 add_installers(e, a, now_usec, rs);
+        else if (a->kind == ALERT_ROUND_MISSED)
+                add_role(e, a, ROLE_MEDICAL, now_usec, rs); /* the medical worker on duty */
         else
                 add_team(e, a, now_usec, rs);
 }
@@ -318,6 +336,8 @@ struct alerts_slot {
 /* Reasons and notes kept for writing (a notification_failed reason names a notification,
  * an alert, a channel and the error). */
 #define ALERTS_TEXT_MAX 512
+/* A notice's note for people (resolved_notice: why). */
+#define ALERTS_NOTE_MAX 256
 
 enum alerts_op_kind {
         OP_INSERT,    /* store the new alert (its id is taken then) */
@@ -336,6 +356,7 @@ struct alerts_op {
         const char *who;            /* OP_RECOVERED: the device or bridge; OP_RESOLVE: the actor */
         const char *channel;        /* OP_RESOLVE */
         char text[ALERTS_TEXT_MAX]; /* the reason, detail or note */
+        char note[ALERTS_NOTE_MAX]; /* OP_TELL: o.note's text (notices) */
 };
 
 void alerts_change_begin(struct alerts_change *c)
@@ -389,11 +410,8 @@ static struct alerts_slot *slot_add(struct alerts_change *c)
                         c->slots[i] = NULL;
                 c->cap_slots = cap;
         }
-        if (!c->slots[c->n_slots]) {
-                c->slots[c->n_slots] = calloc(1, sizeof(*s));
-                if (!c->slots[c->n_slots])
-                        return NULL;
-        }
+        if (!c->slots[c->n_slots])
+                c->slots[c->n_slots] = xcalloc(1, sizeof(*s));
         s = c->slots[c->n_slots++];
         *s = (struct alerts_slot){ 0 };
         return s;
@@ -525,8 +543,6 @@ static struct alerts_slot *slot_for(struct alerts_change *c, const struct alert 
         if (s)
                 return s;
         s = slot_add(c);
-        if (!s)
-                return NULL;
         s->live = (struct alert *)a;
         s->copy = *a;
         s->a = &s->copy;
@@ -537,8 +553,6 @@ struct alert *alerts_edit(struct alerts_change *c, const struct alert *a)
 {
         struct alerts_slot *s = slot_for(c, a);
 
-        if (!s)
-                return NULL;
         s->changed = true;
         return s->a;
 }
@@ -547,15 +561,8 @@ int alerts_new(struct engine *e, struct alerts_change *c, const struct alert_ini
                int64_t now_usec, struct alert **ret)
 {
         struct alerts_slot *s = slot_add(c);
-        struct alert *a;
+        struct alert *a = xcalloc(1, sizeof(*a));
 
-        if (!s)
-                return -ENOMEM;
-        a = calloc(1, sizeof(*a));
-        if (!a) {
-                c->n_slots--;
-                return -ENOMEM;
-        }
         a->kind = init->kind;
         a->severity = init->severity;
         a->state = ALERT_OPEN;
@@ -581,14 +588,15 @@ int alerts_tell(struct alerts_change *c, const struct alert *a, enum alerts_to t
                 const struct outgoing *o, const char *reason)
 {
         struct alerts_slot *s = slot_for(c, a);
-        struct alerts_op *op;
+        struct alerts_op *op = op_add(c, OP_TELL, s, reason);
 
-        if (!s)
-                return -ENOMEM;
-        op = op_add(c, OP_TELL, s, reason);
         op->to = to;
         op->o = *o;
         op->then = *s->a;
+        if (o->note) {
+                rules_copy_text(op->note, sizeof(op->note), o->note);
+                op->o.note = op->note;
+        }
         return 0;
 }
 
@@ -610,8 +618,6 @@ int alerts_upgrade(struct alerts_change *c, struct alert *a, enum alert_kind kin
                    enum severity severity, const char *reason)
 {
         a = alerts_edit(c, a);
-        if (!a)
-                return -ENOMEM;
         a->kind = kind;
         a->severity = severity;
         op_add(c, OP_UPGRADE, slot_of(c, a), reason);
@@ -623,8 +629,6 @@ int alerts_recovered(struct alerts_change *c, const struct alert *a, const char 
 {
         struct alerts_slot *s = slot_for(c, a);
 
-        if (!s)
-                return -ENOMEM;
         op_add(c, OP_RECOVERED, s, detail)->who = who;
         return 0;
 }
@@ -635,13 +639,47 @@ int alerts_resolve(struct alerts_change *c, const struct alert *a, const char *a
         struct alerts_slot *s = slot_for(c, a);
         struct alerts_op *op;
 
-        if (!s)
-                return -ENOMEM;
         s->resolved = true;
         op = op_add(c, OP_RESOLVE, s, note);
         op->who = actor;
         op->channel = channel_code(channel);
         return 0;
+}
+
+int alerts_resolve_by_system(struct alerts_change *c, const struct alert *a, const char *note,
+                             const char *note_zh, int64_t at_usec)
+{
+        int r = alerts_tell(c, a, ALERTS_TO_NOTIFIED,
+                            &(struct outgoing){
+                                .kind = "resolved_notice",
+                                .row_kind = "resolved_notice",
+                                .event_ts_usec = at_usec,
+                                .alert_kind = alert_kind_to_string(a->kind),
+                                .note = note_zh,
+                            },
+                            note);
+        return r < 0 ? r : alerts_resolve(c, a, "system", CHANNEL_SYSTEM, note);
+}
+
+int alerts_resolve_kind_by_system(struct engine *e, struct alerts_change *c,
+                                  const struct household *h, enum alert_kind kind, const char *note,
+                                  const char *note_zh, int64_t at_usec)
+{
+        size_t n_slots = c->n_slots;
+        int r = 0;
+
+        /* Raised by this change (a deadline settled just before), then the live ones. */
+        for (size_t k = 0; k < n_slots && r == 0; k++) {
+                const struct alerts_slot *s = c->slots[k];
+                if (!s->live && !s->resolved && s->a->household == h && s->a->kind == kind)
+                        r = alerts_resolve_by_system(c, s->a, note, note_zh, at_usec);
+        }
+        for (struct alert *l = e->households[h->index].alerts; l && r == 0; l = l->next) {
+                const struct alert *a = view(c, l);
+                if (a && a->kind == kind && a->state != ALERT_RESOLVED)
+                        r = alerts_resolve_by_system(c, a, note, note_zh, at_usec);
+        }
+        return r;
 }
 
 int alerts_raise(struct engine *e, struct alerts_change *c, const struct household *h,
@@ -658,8 +696,6 @@ int alerts_raise(struct engine *e, struct alerts_change *c, const struct househo
         if (found) {
                 /* A further occurrence joins a live alert: one episode, a count. */
                 a = alerts_edit(c, found);
-                if (!a)
-                        return -ENOMEM;
                 a->count++;
                 a->last_event_usec = event_usec;
                 *ret = a;
@@ -692,9 +728,24 @@ int alerts_raise(struct engine *e, struct alerts_change *c, const struct househo
 
 /* ---- writing and applying ---- */
 
-/* The recipients of op, resolved now. */
-static void op_recipients(struct engine *e, const struct alerts_op *op, int64_t now_usec,
-                          struct recipients *rs)
+struct notified {
+        const struct config *config;
+        struct recipients *rs;
+};
+
+static int notified_cb(const char *worker_id, void *userdata)
+{
+        struct notified *nt = userdata;
+        const struct worker *w = config_worker(nt->config, worker_id);
+
+        if (w)
+                recipients_add(nt->rs, w, role_to_string(w->role));
+        return 0;
+}
+
+/* The recipients of op, resolved now. Returns 0 or a negative errno (the store's). */
+static int op_recipients(struct engine *e, const struct alerts_op *op, int64_t now_usec,
+                         struct recipients *rs)
 {
         const struct config *c = e->config;
 
@@ -703,7 +754,12 @@ static void op_recipients(struct engine *e, const struct alerts_op *op, int64_t 
                         recipients_add(rs, c->command[i], "command");
                 for (size_t i = 0; i < c->n_admins; i++)
                         recipients_add(rs, c->admins[i], "admin");
-                return;
+                return 0;
+        }
+        if (op->to == ALERTS_TO_NOTIFIED) {
+                struct notified nt = { .config = c, .rs = rs };
+                int r = store_foreach_notified_worker(e->store, op->then.id, notified_cb, &nt);
+                return r < 0 ? r : 0;
         }
         step_recipients(e, &op->then, op->o.step_value, op->o.reminder, now_usec, rs);
         if (rs->n == 0)
@@ -713,6 +769,7 @@ static void op_recipients(struct engine *e, const struct alerts_op *op, int64_t 
                 if (rs->v[i].worker->n_channels == 0)
                         log_warn("alert %s: worker %s has no notification channel", op->then.id,
                                  rs->v[i].worker->id);
+        return 0;
 }
 
 static int write_tell(struct engine *e, struct alerts_change *c, struct alerts_op *op,
@@ -725,8 +782,9 @@ static int write_tell(struct engine *e, struct alerts_change *c, struct alerts_o
         memcpy(op->then.id, op->slot->a->id, sizeof(op->then.id)); /* new alerts: taken since */
         op->o.a = &op->then;
         op->o.reason = op->text;
-        op_recipients(e, op, now_usec, &rs);
-        r = fanout_queue(&e->fanout, &op->o, rs.v, rs.n, now_usec, &rows);
+        r = op_recipients(e, op, now_usec, &rs);
+        if (r == 0)
+                r = fanout_queue(&e->fanout, &op->o, rs.v, rs.n, now_usec, &rows);
         free(rs.v);
         c->rows += rows;
         if (r >= 0 && rows == 0 && op->to == ALERTS_TO_SYSTEM)
@@ -822,8 +880,13 @@ void alerts_apply(struct engine *e, struct alerts_change *c)
                 struct alert *l = s->live;
 
                 if (!l) {
-                        alerts_link(e, s->a); /* arms its timer */
                         count_raised(e, s->a);
+                        if (s->resolved) { /* raised and resolved in one change */
+                                alerts_free_alert(s->a);
+                                s->a = NULL;
+                                continue;
+                        }
+                        alerts_link(e, s->a); /* arms its timer */
                         continue;
                 }
                 if (s->resolved) {
@@ -891,11 +954,6 @@ int alerts_escalate(struct engine *e, struct alert *live, int64_t now_usec)
                 goto retry;
         alerts_change_begin(c);
         a = alerts_edit(c, live);
-        if (!a) {
-                alerts_change_drop(c);
-                r = -ENOMEM;
-                goto retry;
-        }
         a->step_index = p.pos.step_index;
         a->round = p.pos.round;
         a->reminders = p.pos.reminders;

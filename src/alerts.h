@@ -43,8 +43,9 @@ struct alert_init {
 
 /* Who a notification goes to. */
 enum alerts_to {
-        ALERTS_TO_STEP,   /* the recipients of the step (or reminder) by the roster, at now */
-        ALERTS_TO_SYSTEM, /* the command centre and the admins */
+        ALERTS_TO_STEP,     /* the recipients of the step (or reminder) by the roster, at now */
+        ALERTS_TO_SYSTEM,   /* the command centre and the admins */
+        ALERTS_TO_NOTIFIED, /* everyone who was notified of the alert (a notice about it) */
 };
 
 /* The alert side of one change. Its arrays are kept from change to change (the engine has
@@ -69,6 +70,8 @@ void alerts_clear(struct engine *e);
 /* The reason stored with an alert ("" when none or unknown). */
 int alerts_stored_reason(struct engine *e, const char *alert_id, char *buf, size_t size);
 
+/* A live alert by its id, NULL when there is none. */
+struct alert *alerts_find(struct engine *e, const char *alert_id);
 /* An alert of household index hi by the token of its timer entry. */
 struct alert *alerts_by_serial(struct engine *e, size_t hi, uint32_t serial);
 /* Arms a's next escalation step or reminder (a has a household). */
@@ -95,7 +98,7 @@ bool alerts_next(struct engine *e, const struct alerts_change *c, size_t *i,
                  const struct alert **ret);
 /* Whether c raises a (rather than changing a live alert). */
 bool alerts_is_new(const struct alerts_change *c, const struct alert *a);
-/* a as c leaves it, to be changed: c's copy of a live alert. NULL when out of memory. */
+/* a as c leaves it, to be changed: c's copy of a live alert. */
 struct alert *alerts_edit(struct alerts_change *c, const struct alert *a);
 
 /* A new open alert, stored and linked when c is written and applied. */
@@ -123,6 +126,16 @@ int alerts_recovered(struct alerts_change *c, const struct alert *a, const char 
 /* Resolves a (actor may be NULL: the system), which then leaves memory. */
 int alerts_resolve(struct alerts_change *c, const struct alert *a, const char *actor,
                    enum channel channel, const char *note);
+/* The system resolves a because what it waited for came (a pass's return, a round's
+ * reading): note (English) is stored as the resolution, and everyone who was notified of
+ * it is told (kind resolved_notice, note_zh for people, at at_usec). */
+int alerts_resolve_by_system(struct alerts_change *c, const struct alert *a, const char *note,
+                             const char *note_zh, int64_t at_usec);
+/* alerts_resolve_by_system() for every alert of kind of household h that c leaves live,
+ * those c raises included. */
+int alerts_resolve_kind_by_system(struct engine *e, struct alerts_change *c,
+                                  const struct household *h, enum alert_kind kind, const char *note,
+                                  const char *note_zh, int64_t at_usec);
 
 /* ---- writing and applying ---- */
 

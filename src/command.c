@@ -54,6 +54,8 @@ enum field_kind {
         FIELD_STRING,    /* a string that fits its member (ids, texts) */
         FIELD_INSTANT,   /* an RFC 3339 string, or Unix seconds */
         FIELD_HOUSEHOLD, /* a configured household's id: sets cmd->household */
+        FIELD_NUMBER,    /* a JSON number: a double member */
+        FIELD_STRINGS,   /* a list of non-empty strings: the reading's symptoms */
 };
 
 struct field {
@@ -74,6 +76,15 @@ struct field {
         {                                                                                          \
                 .name = n, .kind = FIELD_INSTANT, .required = true,                                \
                 .offset = offsetof(struct command, m)                                              \
+        }
+#define NUMBER_FIELD(n, m)                                                                         \
+        {                                                                                          \
+                .name = n, .kind = FIELD_NUMBER, .required = true,                                 \
+                .offset = offsetof(struct command, m)                                              \
+        }
+#define SYMPTOMS_FIELD                                                                             \
+        {                                                                                          \
+                .name = "symptoms", .kind = FIELD_STRINGS                                          \
         }
 #define HOUSEHOLD_FIELD                                                                            \
         {                                                                                          \
@@ -107,6 +118,17 @@ static int check_pass(struct command *cmd)
         return 0;
 }
 
+static int check_reading(struct command *cmd)
+{
+        if (cmd->temperature < COMMAND_TEMPERATURE_MIN ||
+            cmd->temperature > COMMAND_TEMPERATURE_MAX)
+                return invalid(cmd,
+                               "\"temperature\" %.1f °C is outside %.0f–%.0f °C: a typing error? "
+                               "(degrees Celsius, e.g. 36.6)",
+                               cmd->temperature, COMMAND_TEMPERATURE_MIN, COMMAND_TEMPERATURE_MAX);
+        return 0;
+}
+
 static const struct verb_spec verbs[_COMMAND_VERB_MAX] = {
         [COMMAND_ACK] = { "ack", false, { STRING_FIELD("alert_id", true, alert_id) } },
         [COMMAND_RESOLVE] = { "resolve",
@@ -120,6 +142,11 @@ static const struct verb_spec verbs[_COMMAND_VERB_MAX] = {
                              INSTANT_FIELD("to", to_usec), STRING_FIELD("reason", true, reason) },
                            check_pass },
         [COMMAND_REPORT] = { "report", true, { STRING_FIELD("reason", false, reason) } },
+        [COMMAND_READING] = { "reading",
+                              false,
+                              { HOUSEHOLD_FIELD, NUMBER_FIELD("temperature", temperature),
+                                SYMPTOMS_FIELD, STRING_FIELD("note", false, note) },
+                              check_reading },
 };
 
 const char *command_verb_to_string(enum command_verb v)
@@ -186,6 +213,31 @@ static const char *origin_value(const struct command_origin *o, const char *name
         return strcmp(name, "alert_id") == 0 ? o->alert_id : NULL;
 }
 
+/* The symptoms: absent, null or [] is none. */
+static int parse_strings(const struct field *f, const cJSON *j, struct command *cmd)
+{
+        const cJSON *v = member(j, f->name), *e;
+
+        if (!v)
+                return 0;
+        if (!cJSON_IsArray(v))
+                return invalid(cmd, "\"%s\" must be a list of strings", f->name);
+        cJSON_ArrayForEach(e, v)
+        {
+                if (!cJSON_IsString(e) || !e->valuestring[0])
+                        return invalid(cmd, "\"%s\" must be a list of non-empty strings", f->name);
+                if (cmd->n_symptoms == COMMAND_SYMPTOMS_MAX)
+                        return invalid(cmd, "\"%s\": at most %d entries", f->name,
+                                       COMMAND_SYMPTOMS_MAX);
+                if (strlen(e->valuestring) >= COMMAND_SYMPTOM_MAX)
+                        return invalid(cmd, "\"%s\": an entry is too long (at most %d bytes)",
+                                       f->name, COMMAND_SYMPTOM_MAX - 1);
+                memcpy(cmd->symptoms[cmd->n_symptoms++], e->valuestring,
+                       strlen(e->valuestring) + 1);
+        }
+        return 0;
+}
+
 static int parse_field(const struct config *c, const struct command_origin *o,
                        const struct field *f, const cJSON *j, struct command *cmd)
 {
@@ -194,6 +246,17 @@ static int parse_field(const struct config *c, const struct command_origin *o,
         const char *s;
         int r;
 
+        if (f->kind == FIELD_NUMBER) {
+                v = member(j, f->name);
+                if (!v)
+                        return f->required ? missing(cmd, f->name) : 0;
+                if (!cJSON_IsNumber(v))
+                        return invalid(cmd, "\"%s\" must be a number", f->name);
+                *(double *)(void *)(base + f->offset) = v->valuedouble;
+                return 0;
+        }
+        if (f->kind == FIELD_STRINGS)
+                return parse_strings(f, j, cmd);
         if (f->kind == FIELD_INSTANT) {
                 int64_t *dst = (int64_t *)(void *)(base + f->offset);
 
@@ -319,35 +382,64 @@ static bool is_number(const char *s, double *ret)
         return *end == 0;
 }
 
+/* "cough, 发热" as ["cough", "发热"] (spaces around entries and empty entries dropped). */
+static cJSON *split_list(const char *text)
+{
+        cJSON *a = cJSON_CreateArray();
+
+        for (const char *p = text; a && *p;) {
+                const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
+                const char *q = end;
+                char item[COMMAND_PAYLOAD_MAX + 1];
+
+                while (p < q && (*p == ' ' || *p == '\t'))
+                        p++;
+                while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
+                        q--;
+                if (q > p) {
+                        cJSON *s;
+                        memcpy(item, p, (size_t)(q - p));
+                        item[q - p] = 0;
+                        s = cJSON_CreateString(item);
+                        if (!s || !cJSON_AddItemToArray(a, s)) {
+                                cJSON_Delete(s);
+                                cJSON_Delete(a);
+                                return NULL;
+                        }
+                }
+                p = comma ? comma + 1 : end;
+        }
+        return a;
+}
+
 int command_parse_fields(const struct config *c, enum command_verb verb,
                          const struct command_origin *o, command_field_fn get, void *userdata,
                          int64_t now_usec, struct command *ret)
 {
         _cleanup_json_ cJSON *j = cJSON_CreateObject();
         const char *keys[FIELDS_MAX + 3] = { "request_id", "ts", "worker" };
-        bool numeric[FIELDS_MAX + 3] = { false, true, false };
+        enum field_kind kinds[FIELDS_MAX + 3] = { FIELD_STRING, FIELD_INSTANT, FIELD_STRING };
         size_t n = 3;
         char buf[COMMAND_PAYLOAD_MAX + 1];
 
         if ((unsigned)verb < _COMMAND_VERB_MAX)
                 for (size_t i = 0; i < FIELDS_MAX && verbs[verb].fields[i].name; i++) {
-                        numeric[n] = verbs[verb].fields[i].kind == FIELD_INSTANT;
+                        kinds[n] = verbs[verb].fields[i].kind;
                         keys[n++] = verbs[verb].fields[i].name;
                 }
         for (size_t i = 0; j && i < n; i++) {
+                bool numeric = kinds[i] == FIELD_INSTANT || kinds[i] == FIELD_NUMBER;
                 double d;
                 cJSON *v;
 
                 if (!get(userdata, keys[i], buf, sizeof(buf)))
                         continue;
-                v = numeric[i] && is_number(buf, &d) ? cJSON_CreateNumber(d)
-                                                     : cJSON_CreateString(buf);
-                if (!v || !cJSON_AddItemToObject(j, keys[i], v)) {
-                        cJSON_Delete(v);
-                        return -ENOMEM;
-                }
+                if (kinds[i] == FIELD_STRINGS)
+                        v = split_list(buf);
+                else
+                        v = numeric && is_number(buf, &d) ? cJSON_CreateNumber(d)
+                                                          : cJSON_CreateString(buf);
+                cJSON_AddItemToObject(j, keys[i], v);
         }
-        if (!j)
-                return -ENOMEM;
         return command_parse_json(c, verb, o, j, now_usec, ret);
 }

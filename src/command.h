@@ -10,7 +10,7 @@
  * the front door knows (the topic, the link's token, the office's API token), never a claim
  * of the payload.
  *
- * Adding a command (e.g. a medical round's `reading`): a verb in enum command_verb, its
+ * Adding a command (as a medical round's `reading` was): a verb in enum command_verb, its
  * fields in command.c's table (a field kind per JSON type; numbers and lists of strings are
  * one kind each), members of struct command for the values, a check for rules between
  * fields, and its case in engine_command(). */
@@ -47,6 +47,7 @@ enum command_verb {
         COMMAND_CHECKIN, /* worker: {"household"} (the worker is at the door) */
         COMMAND_PASS,    /* worker: {"household", "from", "to", "reason"} */
         COMMAND_REPORT,  /* household: {"reason"?} (a resident's pre-report) */
+        COMMAND_READING, /* worker: {"household", "temperature", "symptoms"?, "note"?} */
         _COMMAND_VERB_MAX,
 };
 
@@ -57,12 +58,17 @@ int command_verb_from_string(const char *s, enum command_verb *ret);
 /* Whether the verb is a household's (report) rather than a worker's. */
 bool command_verb_by_household(enum command_verb v);
 
-#define COMMAND_PAYLOAD_MAX 4096 /* bytes of one command's JSON */
-#define COMMAND_DEPTH_MAX   4    /* JSON nesting */
-#define COMMAND_ID_MAX      128  /* ids (worker, household, alert, request): < this many bytes */
-#define COMMAND_REASON_MAX  256  /* bytes of a pass's or pre-report's reason */
-#define COMMAND_NOTE_MAX    1024 /* bytes of a resolve note */
-#define COMMAND_ERROR_MAX   192
+#define COMMAND_PAYLOAD_MAX  4096 /* bytes of one command's JSON */
+#define COMMAND_DEPTH_MAX    4    /* JSON nesting */
+#define COMMAND_ID_MAX       128  /* ids (worker, household, alert, request): < this many bytes */
+#define COMMAND_REASON_MAX   256  /* bytes of a pass's or pre-report's reason */
+#define COMMAND_NOTE_MAX     1024 /* bytes of a resolve or reading note */
+#define COMMAND_SYMPTOMS_MAX 8    /* symptoms of one reading */
+#define COMMAND_SYMPTOM_MAX  64   /* bytes of one symptom, with the NUL */
+/* A reading's temperature outside [MIN, MAX] °C is refused as a typing error. */
+#define COMMAND_TEMPERATURE_MIN 34.0
+#define COMMAND_TEMPERATURE_MAX 43.0
+#define COMMAND_ERROR_MAX       192
 
 /* Positive outcomes: the command is refused and cmd->error says why (English). */
 enum {
@@ -93,10 +99,13 @@ struct command {
         /* The command's time for the rules: its optional "ts" (Unix seconds) when within
          * policy.max_clock_skew of now_usec, else now_usec (rules_command_time()). */
         int64_t at_usec;
-        int64_t from_usec, to_usec;          /* pass: [from, to) */
-        char request_id[COMMAND_ID_MAX];     /* "" when none; echoed in MQTT replies */
-        char alert_id[COMMAND_ID_MAX];       /* ack, resolve */
-        char note[COMMAND_NOTE_MAX + 1];     /* resolve */
+        int64_t from_usec, to_usec;      /* pass: [from, to) */
+        char request_id[COMMAND_ID_MAX]; /* "" when none; echoed in MQTT replies */
+        char alert_id[COMMAND_ID_MAX];   /* ack, resolve */
+        char note[COMMAND_NOTE_MAX + 1]; /* resolve; reading ("" when none) */
+        double temperature;              /* reading: °C */
+        char symptoms[COMMAND_SYMPTOMS_MAX][COMMAND_SYMPTOM_MAX]; /* reading */
+        size_t n_symptoms;
         char reason[COMMAND_REASON_MAX + 1]; /* pass; report ("" when none given) */
         char error[COMMAND_ERROR_MAX];       /* why it was refused */
 };
@@ -117,8 +126,8 @@ int command_parse_payload(const struct config *c, enum command_verb verb,
  * decoded): copies the value of key into buf and returns true, or false when it is absent
  * (or does not fit). */
 typedef bool (*command_field_fn)(void *userdata, const char *key, char *buf, size_t size);
-/* The same from string fields: times and numbers are given as their decimal text. Also
- * -ENOMEM. */
+/* The same from string fields: times and numbers are given as their decimal text, a list
+ * of strings as one text, its entries separated by commas. */
 int command_parse_fields(const struct config *c, enum command_verb verb,
                          const struct command_origin *o, command_field_fn get, void *userdata,
                          int64_t now_usec, struct command *ret);

@@ -101,6 +101,8 @@ struct config *config_free(struct config *c)
                 free(h->policy);
         }
         free(c->households);
+        /* Household policies share the daemon's symptom list. */
+        free_strv(c->policy.fever_symptoms, c->policy.n_fever_symptoms);
         for (size_t i = 0; i < c->n_devices; i++) {
                 struct device *d = &c->devices[i];
                 if (d->adapter_config && d->adapter && d->adapter->free_config)
@@ -195,4 +197,34 @@ const struct notifier_config *config_notifier(const struct config *c, const char
                 if (str_eq(c->notifiers[i].name, name))
                         return &c->notifiers[i];
         return NULL;
+}
+
+size_t config_check_observed(const struct config *c, int64_t now_usec, struct config_diag *diag)
+{
+        size_t n = 0, later = 0, ended = 0;
+        int64_t next = INT64_MAX;
+        char when[32];
+
+        for (size_t i = 0; i < c->n_households; i++) {
+                const struct household *h = &c->households[i];
+                if (now_usec < h->obs_start_usec) {
+                        later++;
+                        next = MIN(next, h->obs_start_usec);
+                } else if (now_usec >= h->obs_end_usec)
+                        ended++;
+                else
+                        n++;
+        }
+        if (n == 0 && later > 0)
+                config_diag_warn(diag, "households", NULL,
+                                 "no household is under observation now (%zu ended, %zu begin "
+                                 "later, the first at %s): every door event is ignored until then",
+                                 ended, later, format_local_time(next, when));
+        else if (n == 0)
+                config_diag_warn(diag, "households", NULL,
+                                 "no household is under observation now (%zu configured, every "
+                                 "observation ended): every door event is ignored; set a later "
+                                 "\"end\" (or \"end\": null) to watch a household",
+                                 c->n_households);
+        return n;
 }

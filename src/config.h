@@ -108,12 +108,18 @@ struct schedule_entry {
         int64_t window_usec;
 };
 
+/* obs_end_usec of an observation without a planned end ("end": null in households.json):
+ * every comparison with an instant says "not ended yet"; printed as null or "open-ended". */
+#define OBSERVATION_OPEN_END INT64_MAX
+
 /* One per household of a city (100,000). */
 struct household {
         char *id;
         char *community_id;
         struct community *community;
         char *address;
+        /* The observation window [start, end); an open-ended observation ("end": null) ends
+         * at OBSERVATION_OPEN_END. */
         int64_t obs_start_usec, obs_end_usec;
         struct worker *team[TEAM_ROLES];
         struct schedule_entry *schedule; /* shared by the households with the same schedule */
@@ -164,7 +170,14 @@ struct policy {
         int64_t max_clock_skew_usec;
         int battery_low_percent;
         int64_t debounce_usec;
-        int64_t person_window_usec; /* camera person-out this close to an unexpected opening */
+        int64_t person_window_usec;  /* camera person-out this close to an unexpected opening */
+        int64_t chatter_settle_usec; /* an opening counts once open this long (issue 16) */
+        /* Medical rounds (issue 18): a reading at or above fever_at (°C), or with one of
+         * fever_symptoms (compared without case), raises fever. The list is doorwatch.json's
+         * (households share it). */
+        double fever_at;
+        char **fever_symptoms;
+        size_t n_fever_symptoms;
 };
 
 struct escalation {
@@ -199,7 +212,8 @@ struct http_config {
         char *public_url;
         char *token_file;
         char *ack_secret_file;
-        int64_t ack_link_ttl_usec; /* how long an ack link stays valid */
+        int64_t ack_link_ttl_usec;    /* how long an ack link stays valid */
+        int64_t worker_link_ttl_usec; /* how long a worker's page link stays valid */
 };
 
 /* Notifiers are validated by type-specific code in src/notify/; the raw JSON is kept. */
@@ -255,6 +269,10 @@ struct config {
  * returns -EINVAL and fills diag (warnings are collected in both cases). Allocation
  * failure aborts. */
 int config_load(const char *dir, struct config **ret, struct config_diag *diag);
+/* doorwatch.json alone, the registry (workers, households, rosters) left empty: for
+ * read-only tools that go on with a broken registry to read the database it names.
+ * Returns like config_load(). */
+int config_load_settings(const char *dir, struct config **ret, struct config_diag *diag);
 struct config *config_free(struct config *c);
 
 struct worker *config_worker(const struct config *c, const char *id);
@@ -271,3 +289,7 @@ struct community *config_community_named(const struct config *c, const char *id_
 /* The community's name for people: its "name" in rosters.json, else its id. */
 const char *community_label(const struct community *c);
 const struct notifier_config *config_notifier(const struct config *c, const char *name);
+/* How many households are under observation at now_usec; when none, one warning into diag
+ * that says why ("households: no household is under observation now ..."): such a
+ * configuration is valid, but the daemon then ignores every door event. */
+size_t config_check_observed(const struct config *c, int64_t now_usec, struct config_diag *diag);

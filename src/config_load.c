@@ -161,7 +161,7 @@ static char *absolute_dir(const char *dir)
         return r;
 }
 
-int config_load(const char *dir, struct config **ret, struct config_diag *diag)
+static int load(const char *dir, bool settings_only, struct config **ret, struct config_diag *diag)
 {
         _cleanup_(config_freep) struct config *cfg = NULL;
         struct config_diag local = { 0 };
@@ -188,9 +188,11 @@ int config_load(const char *dir, struct config **ret, struct config_diag *diag)
         };
 
         settings_load(&L);
-        registry_load_workers(&L);
-        registry_load_households(&L);
-        rosters_load(&L);
+        if (!settings_only) {
+                registry_load_workers(&L);
+                registry_load_households(&L);
+                rosters_load(&L);
+        }
         link_config(&L);
         idmap_shrink(cfg->household_by_id);
         idmap_shrink(cfg->device_by_id);
@@ -211,4 +213,14 @@ int config_load(const char *dir, struct config **ret, struct config_diag *diag)
         *ret = cfg;
         cfg = NULL;
         return 0;
+}
+
+int config_load(const char *dir, struct config **ret, struct config_diag *diag)
+{
+        return load(dir, false, ret, diag);
+}
+
+int config_load_settings(const char *dir, struct config **ret, struct config_diag *diag)
+{
+        return load(dir, true, ret, diag);
 }

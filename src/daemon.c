@@ -35,6 +35,7 @@
 #include "mqtt.h"
 #include "notify/mqtt_notifier.h"
 #include "notify/notify.h"
+#include "observation.h"
 #include "outbox.h"
 #include "reload.h"
 #include "report.h"
@@ -44,6 +45,7 @@
 #include "store.h"
 #include "store/checkpoint.h"
 #include "sysalarm.h"
+#include "topic.h"
 #include "util.h"
 
 struct route {
@@ -336,12 +338,10 @@ static void add_route(const char *filter, const char *route, void *userdata)
         }
 }
 
-static void add_filter(struct routing *rt, const char *fmt, const char *prefix)
+static void add_filter(struct routing *rt, const char *filter)
 {
-        char buf[256];
-        snprintf(buf, sizeof(buf), fmt, prefix);
         GROW(rt->filters, rt->n_filters, rt->cap_filters);
-        rt->filters[rt->n_filters++] = xstrdup(buf);
+        rt->filters[rt->n_filters++] = xstrdup(filter);
 }
 
 /* The device routed through an id filter for topic, or NULL. */
@@ -406,11 +406,13 @@ static void build_routes(struct routing *rt, const struct config *c)
                 route_add_device(r, dev);
                 qsort(r->devices, r->n, sizeof(*r->devices), cmp_device_index);
         }
-        add_filter(rt, "%s/workers/+/ack", prefix);
-        add_filter(rt, "%s/workers/+/resolve", prefix);
-        add_filter(rt, "%s/workers/+/checkin", prefix);
-        add_filter(rt, "%s/workers/+/pass", prefix);
-        add_filter(rt, "%s/households/+/report", prefix);
+        for (enum command_verb v = 0; v < _COMMAND_VERB_MAX; v++) {
+                char filter[256];
+                topic_format(filter, sizeof(filter), prefix,
+                             command_verb_by_household(v) ? TOPIC_HOUSEHOLDS : TOPIC_WORKERS, NULL,
+                             command_verb_to_string(v));
+                add_filter(rt, filter);
+        }
         log_info("routing: %zu device topics, %zu subscriptions",
                  hashmap_size(rt->routes) + rt->n_id_routes, rt->n_filters);
 }
@@ -507,28 +509,9 @@ static void handle_device_message(struct daemon *d, const struct route *rt,
 
 /* ---- worker commands ---- */
 
-int daemon_parse_actor_topic(const char *prefix, const char *topic, const char *kind, char *id,
-                             size_t id_size, const char **verb)
-{
-        size_t pl = strlen(prefix), kl = strlen(kind);
-        const char *p, *slash;
-
-        if (strncmp(topic, prefix, pl) != 0 || topic[pl] != '/' ||
-            strncmp(topic + pl + 1, kind, kl) != 0 || topic[pl + 1 + kl] != '/')
-                return -EINVAL;
-        p = topic + pl + 1 + kl + 1;
-        slash = strchr(p, '/');
-        if (!slash || slash == p || (size_t)(slash - p) >= id_size || strchr(slash + 1, '/'))
-                return -EINVAL;
-        memcpy(id, p, (size_t)(slash - p));
-        id[slash - p] = 0;
-        *verb = slash + 1;
-        return 0;
-}
-
-/* Answers a command on <prefix>/<kind>/<id>/result ("workers" or "households"). */
-static void reply_on(struct daemon *d, const char *kind, const char *id, const char *request_id,
-                     bool ok, const char *error)
+/* Answers a command on <prefix>/<family>/<id>/result (workers or households). */
+static void reply_on(struct daemon *d, enum topic_family kind, const char *id,
+                     const char *request_id, bool ok, const char *error)
 {
         _cleanup_json_ cJSON *j = cJSON_CreateObject();
         _cleanup_free_ char *payload = NULL;
@@ -544,7 +527,7 @@ static void reply_on(struct daemon *d, const char *kind, const char *id, const c
         else
                 cJSON_AddNullToObject(j, "error");
         payload = cJSON_PrintUnformatted(j);
-        snprintf(topic, sizeof(topic), "%s/%s/%s/result", d->config->mqtt.topic_prefix, kind, id);
+        topic_format(topic, sizeof(topic), d->config->mqtt.topic_prefix, kind, id, TOPIC_RESULT);
         if (payload)
                 mqtt_publish(d->mqtt, topic, payload, strlen(payload), 1, false, NULL);
 }
@@ -555,10 +538,10 @@ static void reply_on(struct daemon *d, const char *kind, const char *id, const c
  * the topic names (the broker's ACLs decide who may publish there), the channel is "mqtt"
  * whatever the payload says. Validated by command.h like every other front door, carried
  * out by the engine, answered on <prefix>/<kind>/<id>/result. */
-static void handle_command(struct daemon *d, const char *kind, const char *id,
+static void handle_command(struct daemon *d, enum topic_family kind, const char *id,
                            const char *verb_name, const struct mosquitto_message *msg, int64_t now)
 {
-        bool by_household = strcmp(kind, "households") == 0;
+        bool by_household = kind == TOPIC_HOUSEHOLDS;
         struct command_origin o = { .channel = CHANNEL_MQTT };
         struct command cmd;
         enum command_verb verb;
@@ -629,13 +612,12 @@ static void dispatch_message(struct daemon *d, const struct mosquitto_message *m
                                      now_monotonic_usec() - t0);
                 return;
         }
-        if (daemon_parse_actor_topic(prefix, msg->topic, "workers", id, sizeof(id), &verb) == 0) {
-                handle_command(d, "workers", id, verb, msg, now);
+        if (topic_parse(prefix, msg->topic, TOPIC_WORKERS, id, sizeof(id), &verb) == 0) {
+                handle_command(d, TOPIC_WORKERS, id, verb, msg, now);
                 return;
         }
-        if (daemon_parse_actor_topic(prefix, msg->topic, "households", id, sizeof(id), &verb) ==
-            0) {
-                handle_command(d, "households", id, verb, msg, now);
+        if (topic_parse(prefix, msg->topic, TOPIC_HOUSEHOLDS, id, sizeof(id), &verb) == 0) {
+                handle_command(d, TOPIC_HOUSEHOLDS, id, verb, msg, now);
                 return;
         }
         d->n_unknown++;
@@ -1073,11 +1055,7 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         _cleanup_secret_ char *password = NULL;
         int r;
 
-        d = calloc(1, sizeof(*d));
-        if (!d) {
-                config_free(cfg);
-                return -ENOMEM;
-        }
+        d = xcalloc(1, sizeof(*d));
         d->config = cfg;
         d->rl_invalid = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
         d->rl_unknown = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
@@ -1198,8 +1176,10 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                      &d->http);
         if (r < 0)
                 goto fail;
-        if (d->http)
+        if (d->http) {
                 engine_set_ack_url(d->engine, http_ack_url, d->http);
+                engine_set_page_url(d->engine, http_worker_page_url, d->http);
+        }
 
         r = sd_event_add_signal(d->event, &d->sig_term, SIGTERM, on_signal, d);
         if (r >= 0)
@@ -1513,6 +1493,7 @@ int daemon_reload(struct daemon *d)
         outbox_set_config(d->outbox, cfg);
         record_config(d, cfg);
         devhealth_rearm(d->engine, now_realtime_usec());
+        observation_watch_rounds(d->engine, now_realtime_usec()); /* new households' rounds */
         /* Sends in flight through the old notifiers are cancelled: their rows go back to
          * pending and are sent again through the new ones (at least once). */
         engine_set_notify(d->engine, nctx);

@@ -14,7 +14,3 @@ int daemon_run(struct daemon *d);
 /* Re-reads the configuration directory and switches to it if it is valid (SIGHUP does
  * this). Returns 0 when switched, negative errno when the old configuration was kept. */
 int daemon_reload(struct daemon *d);
-
-/* Topic helpers shared with tools: "<prefix>/workers/<id>/<verb>" -> id and verb. */
-int daemon_parse_actor_topic(const char *prefix, const char *topic, const char *kind, char *id,
-                             size_t id_size, const char **verb);

@@ -97,8 +97,6 @@ static int schedule_reminder(struct alerts_change *c, struct alert *a, int64_t n
         if (alert_kind_escalates(a->kind) || a->state != ALERT_OPEN || a->next_usec)
                 return 0;
         a = alerts_edit(c, a);
-        if (!a)
-                return -ENOMEM;
         a->next_usec = now_usec + HEALTH_REMIND_EVERY_USEC;
         return 0;
 }
@@ -114,8 +112,6 @@ static int record_recovery(struct alerts_change *c, const struct alert *a, const
         if (r < 0 || !a->next_usec || alert_kind_escalates(a->kind))
                 return r;
         w = alerts_edit(c, a);
-        if (!w)
-                return -ENOMEM;
         w->next_usec = 0; /* its reminder entry goes stale */
         return 0;
 }
@@ -170,7 +166,7 @@ static const struct alert *bridge_episode(struct engine *e, const char *key)
 {
         const struct bridge *b = hashmap_get(e->health_bridges, key);
 
-        return b && b->alert_id[0] ? engine_find_alert(e, b->alert_id) : NULL;
+        return b && b->alert_id[0] ? alerts_find(e, b->alert_id) : NULL;
 }
 
 static int on_bridge(struct engine *e, struct engine_change *ch, const struct device *d,
@@ -388,11 +384,6 @@ int devhealth_remind(struct engine *e, struct alert *live, int64_t now_usec)
                 goto retry;
         alerts_change_begin(c);
         a = alerts_edit(c, live);
-        if (!a) {
-                alerts_change_drop(c);
-                r = -ENOMEM;
-                goto retry;
-        }
         a->reminders++;
         while (a->next_usec <= now_usec)
                 a->next_usec += HEALTH_REMIND_EVERY_USEC;

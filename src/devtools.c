@@ -24,7 +24,7 @@
 
 #include "adapter.h"
 #include "hashmap.h"
-#include "secret.h"
+#include "mqtt_session.h"
 #include "util.h"
 
 #define VERIFY_MAX_SEQ 32
@@ -235,10 +235,8 @@ static void verify_add_route(const char *filter, const char *route, void *userda
 
 int verify_new(const struct config *c, const struct device *d, struct verify **ret)
 {
-        struct verify *v = calloc(1, sizeof(*v));
+        struct verify *v = xcalloc(1, sizeof(*v));
 
-        if (!v)
-                return -ENOMEM;
         v->config = c;
         v->device = d;
         v->st.battery_percent = -1;
@@ -836,10 +834,8 @@ static void add_filter(struct discover *ds, const char *fmt, const char *arg)
 
 int discover_new(const struct config *c, struct discover **ret)
 {
-        struct discover *ds = calloc(1, sizeof(*ds));
+        struct discover *ds = xcalloc(1, sizeof(*ds));
 
-        if (!ds)
-                return -ENOMEM;
         ds->config = c;
         ds->routes = hashmap_new(c->n_devices * 4 + 16);
         for (size_t i = 0; i < c->n_devices; i++) {
@@ -1267,21 +1263,10 @@ void discover_feed(struct discover *ds, const char *topic, const void *payload, 
 struct session {
         struct mosquitto *m;
         int pending_subacks;
-        bool connected, failed;
         void (*on_message)(struct session *s, const struct mosquitto_message *msg);
         void (*on_poll)(struct session *s); /* after each loop iteration */
         void *userdata;
 };
-
-static void session_on_connect(struct mosquitto *m, void *ud, int rc)
-{
-        struct session *s = ud;
-
-        if (rc == 0)
-                s->connected = true;
-        else
-                s->failed = true;
-}
 
 static void session_on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const int *qos)
 {
@@ -1302,35 +1287,15 @@ static void session_on_message(struct mosquitto *m, void *ud, const struct mosqu
 static int session_open(struct session *s, const struct config *c, char *const *filters,
                         size_t n_filters)
 {
-        const struct mqtt_config *mc = &c->mqtt;
-        _cleanup_secret_ char *password = NULL;
-        int rc;
+        char why[256];
 
-        mosquitto_lib_init();
-        s->m = mosquitto_new(NULL, true, s);
-        if (!s->m)
+        if (mqtt_session_connect(&c->mqtt, c->dir, NULL, s, 10 * USEC_PER_SEC, &s->m, why,
+                                 sizeof(why)) != 0) {
+                fprintf(stderr, "doorwatchctl: %s\n", why);
                 return -1;
-        mosquitto_connect_callback_set(s->m, session_on_connect);
+        }
         mosquitto_subscribe_callback_set(s->m, session_on_subscribe);
         mosquitto_message_callback_set(s->m, session_on_message);
-        if (mc->username) {
-                if (secret_read(c, "mqtt.password", mc->password_file, &password) < 0) {
-                        fprintf(stderr, "doorwatchctl: cannot read the MQTT password\n");
-                        return -1;
-                }
-                mosquitto_username_pw_set(s->m, mc->username, password);
-        }
-        if (mc->ca_file)
-                mosquitto_tls_set(s->m, mc->ca_file, NULL, mc->cert_file, mc->key_file, NULL);
-        rc = mosquitto_connect(s->m, mc->host, mc->port, 30);
-        for (int i = 0; rc == MOSQ_ERR_SUCCESS && i < 100 && !s->connected && !s->failed; i++)
-                rc = mosquitto_loop(s->m, 100, 1);
-        if (rc != MOSQ_ERR_SUCCESS || !s->connected) {
-                fprintf(stderr, "doorwatchctl: cannot reach the broker %s:%d: %s\n", mc->host,
-                        mc->port,
-                        rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc) : "connection refused");
-                return -1;
-        }
         for (size_t i = 0; i < n_filters; i++)
                 if (mosquitto_subscribe(s->m, NULL, filters[i], 1) == MOSQ_ERR_SUCCESS)
                         s->pending_subacks++;
@@ -1342,12 +1307,7 @@ static int session_open(struct session *s, const struct config *c, char *const *
 
 static void session_close(struct session *s)
 {
-        if (!s->m)
-                return;
-        mosquitto_disconnect(s->m);
-        mosquitto_destroy(s->m);
-        s->m = NULL;
-        mosquitto_lib_cleanup();
+        s->m = mqtt_session_close(s->m);
 }
 
 /* Runs the loop until deadline (monotonic) or *stop. */

@@ -36,8 +36,23 @@ enum {
         TIMER_HEALTH,
 };
 
+/* Rounds one change may judge (a month of two rounds a day; beyond, the settle loop stops
+ * and the rest come with the next change). */
+#define ENGINE_CHANGE_ROUNDS 64
+
 /* A deadline whose work the database refused (busy, full) is tried again this much later. */
 #define ESCALATION_RETRY_USEC (5 * USEC_PER_SEC)
+
+/* A held opening (policy.chatter_settle) that settled in a change: the event row that
+ * started it is given the verdict it settled with when the change is written. */
+struct engine_settled {
+        bool pending;
+        int64_t event_usec; /* the opening's start */
+        enum verdict_kind kind;
+        enum rules_basis basis;
+        const struct alert *alert; /* raised or joined; its id is known once written */
+        char reason[VERDICT_REASON_MAX];
+};
 
 /* What one change decides (an event, a deadline, a system alarm), before it is written and
  * applied (engine.c: decide, persist, apply). The engine has one, reused: the arrays and
@@ -51,6 +66,13 @@ struct engine_change {
         const struct device *device;
         struct rules_debounce debounce;
         struct devhealth_change health;
+        struct engine_settled settled;
+        /* The medical rounds of h judged by the change (observation.c), written with it. */
+        struct {
+                int64_t at_usec, end_usec;
+                enum rules_round_outcome outcome;
+        } rounds[ENGINE_CHANGE_ROUNDS];
+        size_t n_rounds;
 };
 
 struct engine {
@@ -74,16 +96,13 @@ struct engine {
         struct engine_change change;
 };
 
-/* Drops stale timer entries when the heap has grown by a quarter since the last time. */
-void engine_compact_timers(struct engine *e);
-
 /* fanout_queue() for writes that change memory as they go (the commands): the rows are
  * counted and the outbox marked at once. */
 int engine_fanout(struct engine *e, const struct outgoing *o, const struct recipient *rcpt,
                   size_t n_rcpt, int64_t now_usec);
 
 /* Starts e->change for household h and device d (either may be NULL): copies of their
- * state to decide on. Returns 0 or -ENOMEM. */
+ * state to decide on. Returns 0. */
 int engine_change_begin(struct engine *e, const struct household *h, const struct device *d);
 /* Drops e->change after a failed write (the savepoint is the caller's). */
 void engine_change_drop(struct engine *e);

@@ -21,7 +21,8 @@
  *
  * The modules: alerts.c (the alert core), fanout.c (notification rows), observation.c
  * (the rules' verdicts and deadlines), devhealth.c (device health), sysalarm.c (the
- * system's own alarms), reload.c (SIGHUP), retention.c (purging ended households). */
+ * system's own alarms), reload.c (SIGHUP), retention.c (purging ended households), timers.c
+ * (the timer heap kept small). */
 #include "engine.h"
 
 #include <errno.h>
@@ -43,19 +44,13 @@
 
 int engine_new(const struct config *c, struct store *s, struct engine **ret)
 {
-        struct engine *e = calloc(1, sizeof(*e));
-        if (!e)
-                return -ENOMEM;
+        struct engine *e = xcalloc(1, sizeof(*e));
         e->config = c;
         e->store = s;
         e->fanout = (struct fanout){ .config = c, .store = s };
-        e->households = calloc(c->n_households ? c->n_households : 1, sizeof(*e->households));
-        e->devices = calloc(c->n_devices ? c->n_devices : 1, sizeof(*e->devices));
-        e->debounce = calloc(c->n_devices ? c->n_devices : 1, sizeof(*e->debounce));
-        if (!e->households || !e->devices || !e->debounce) {
-                engine_free(e);
-                return -ENOMEM;
-        }
+        e->households = xcalloc(c->n_households ? c->n_households : 1, sizeof(*e->households));
+        e->devices = xcalloc(c->n_devices ? c->n_devices : 1, sizeof(*e->devices));
+        e->debounce = xcalloc(c->n_devices ? c->n_devices : 1, sizeof(*e->debounce));
         for (size_t i = 0; i < c->n_devices; i++)
                 e->devices[i].battery_percent = -1;
         e->alerts_by_id = hashmap_new(64);
@@ -116,13 +111,19 @@ bool engine_take_outbox_dirty(struct engine *e)
 
 struct alert *engine_find_alert(struct engine *e, const char *alert_id)
 {
-        return hashmap_get(e->alerts_by_id, alert_id);
+        return alerts_find(e, alert_id);
 }
 
 void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata)
 {
         e->fanout.ack_url = fn;
         e->fanout.ack_url_userdata = userdata;
+}
+
+void engine_set_page_url(struct engine *e, engine_page_url_fn fn, void *userdata)
+{
+        e->fanout.page_url = fn;
+        e->fanout.page_url_userdata = userdata;
 }
 
 int64_t engine_next_deadline(const struct engine *e)
@@ -185,6 +186,10 @@ int engine_rebuild(struct engine *e, int64_t now_usec)
         memset(e->debounce, 0,
                (e->config->n_devices ? e->config->n_devices : 1) * sizeof(*e->debounce));
         devhealth_reset(e);
+        /* The rules' door states are the database's again: the next state report of each
+         * door is an event again, whatever the adapter decoded before. */
+        for (size_t i = 0; i < e->config->n_devices; i++)
+                e->devices[i].door = DOOR_UNKNOWN;
         timerq_done(&e->timers);
         e->timers = (struct timerq){ 0 };
         e->timers_compacted = 0;
@@ -278,27 +283,30 @@ static int persist_event(struct engine *e, const struct device *d, const struct 
         }
         r = alerts_persist(e, &e->change.alerts, recv_usec);
         if (r == 0)
-                r = store_insert_event(e->store,
-                                       &(struct store_event){
-                                           .device = d->id,
-                                           .household = d->household->id,
-                                           .source = device_source(d),
-                                           .uid = ev->id[0] ? ev->id : NULL,
-                                           .type = event_type_to_string(ev->type),
-                                           .state = state,
-                                           .has_ts = ev->has_ts,
-                                           .ts = ev->ts,
-                                           .recv_usec = recv_usec,
-                                           .event_usec = event_usec,
-                                           .retained = ev->retained,
-                                           .verdict = verdict_kind_to_string(v->kind),
-                                           .rule = rules_basis_to_string(v->basis),
-                                           .reason = v->reason,
-                                           .alert_id = a ? a->id : NULL,
-                                           .payload = payload,
-                                           .payload_len = payload_len,
-                                       },
-                                       NULL);
+                r = store_insert_event(
+                    e->store,
+                    &(struct store_event){
+                        .device = d->id,
+                        .household = d->household->id,
+                        .source = device_source(d),
+                        .uid = ev->id[0] ? ev->id : NULL,
+                        .type = event_type_to_string(ev->type),
+                        .state = state,
+                        .has_ts = ev->has_ts,
+                        .ts = ev->ts,
+                        .recv_usec = recv_usec,
+                        .event_usec = event_usec,
+                        .time_basis = time_basis_to_string(
+                            rules_time_basis(ev, recv_usec, e->config->policy.max_clock_skew_usec)),
+                        .retained = ev->retained,
+                        .verdict = verdict_kind_to_string(v->kind),
+                        .rule = rules_basis_to_string(v->basis),
+                        .reason = v->reason,
+                        .alert_id = a ? a->id : NULL,
+                        .payload = payload,
+                        .payload_len = payload_len,
+                    },
+                    NULL);
         if (r == 0)
                 r = observation_write(e, &e->change, event_usec, recv_usec);
         return r;
@@ -333,6 +341,11 @@ int engine_handle_event(struct engine *e, const struct device *d, const struct e
                 r = persist_event(e, d, ev, event_usec, recv_usec, payload, payload_len, &v, a);
         if (r < 0) {
                 engine_change_drop(e);
+                /* The rules did not take the door state the adapter decoded: its edge
+                 * memory forgets it, so the device's next report, which repeats its state
+                 * (zigbee2mqtt, Shelly), is an event again. */
+                if (ev->type == EVENT_DOOR)
+                        e->devices[d->index].door = DOOR_UNKNOWN;
                 return r;
         }
         engine_change_apply(e);
@@ -458,11 +471,8 @@ static int queue_ack_notices(struct engine *e, const struct alert *a, const stru
         int r;
 
         r = store_foreach_notified_worker(e->store, a->id, notified_cb, &nt);
-        if (r >= 0 && nt.n > 0) {
-                rcpt = calloc(nt.n, sizeof(*rcpt));
-                if (!rcpt)
-                        r = -ENOMEM;
-        }
+        if (r >= 0 && nt.n > 0)
+                rcpt = xcalloc(nt.n, sizeof(*rcpt));
         for (size_t i = 0; i < nt.n && r >= 0; i++) {
                 const struct worker *to = nt.v[i];
                 rcpt[i] = (struct recipient){ to, role_to_string(to->role) };
@@ -573,35 +583,6 @@ size_t engine_open_alerts(const struct engine *e)
         while (hashmap_iterate(e->alerts_by_id, &i, &key, &value))
                 n += ((const struct alert *)value)->state == ALERT_OPEN;
         return n;
-}
-
-/* Whether a timer entry can still fire (see engine_tick): a rules entry whose token is
- * current, an escalation entry whose alert is live, every observation end. */
-static bool timer_live(const struct timerq_entry *t, void *userdata)
-{
-        struct engine *e = userdata;
-
-        switch (t->type) {
-        case TIMER_RULES:
-                return e->households[t->index].timer_token == t->token;
-        case TIMER_ESCALATION:
-                return alerts_by_serial(e, t->index, t->token);
-        default:
-                return true;
-        }
-}
-
-/* Lazy deletion leaves a stale entry each time a household's deadline moves (every
- * opening arms held_open): drop them whenever the heap has grown by a quarter since the
- * last time, so it stays within 125% of what is armed (memory flat under constant load).
- * A city arms 300,000 entries and more (a staleness check per device), so doubling first
- * would hold as many stale ones; a pass is O(n), once per n/4 pushes. */
-void engine_compact_timers(struct engine *e)
-{
-        if (e->timers.n < 1024 || e->timers.n < e->timers_compacted + e->timers_compacted / 4)
-                return;
-        timerq_compact(&e->timers, timer_live, e);
-        e->timers_compacted = e->timers.n;
 }
 
 /* ---- commands ---- */
@@ -765,6 +746,8 @@ int engine_command(struct engine *e, const struct command *cmd, const char **err
         case COMMAND_REPORT:
                 return engine_report(e, cmd->household, cmd->reason[0] ? cmd->reason : NULL,
                                      cmd->channel, cmd->at_usec, cmd->now_usec, error);
+        case COMMAND_READING:
+                return observation_reading(e, cmd, error);
         case _COMMAND_VERB_MAX:
                 break;
         }

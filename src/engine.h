@@ -107,6 +107,11 @@ struct alert *engine_find_alert(struct engine *e, const char *alert_id);
 typedef bool (*engine_ack_url_fn)(void *userdata, const char *alert_id, const char *worker_id,
                                   int64_t now_usec, char *buf, size_t size);
 void engine_set_ack_url(struct engine *e, engine_ack_url_fn fn, void *userdata);
+/* Builds a worker's own page link (http_worker_page_url); without a builder, per-person
+ * notifications carry no "page_url". */
+typedef bool (*engine_page_url_fn)(void *userdata, const char *worker_id, int64_t now_usec,
+                                   char *buf, size_t size);
+void engine_set_page_url(struct engine *e, engine_page_url_fn fn, void *userdata);
 /* True once per call after notifications were queued; the caller kicks the outbox. */
 bool engine_take_outbox_dirty(struct engine *e);
 const struct engine_counters *engine_counters(const struct engine *e);

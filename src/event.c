@@ -39,6 +39,11 @@ const char *door_state_to_string(enum door_state s)
         }
 }
 
+const char *time_basis_to_string(enum time_basis b)
+{
+        return b == TIME_BASIS_DEVICE ? "device" : "receive";
+}
+
 void device_state_done(struct device_state *st)
 {
         free(st->recent);

@@ -51,9 +51,17 @@ struct event {
         bool retained; /* a retained replay, not a live event */
 };
 
+/* Which clock an event's time is (DESIGN.md §4): the device's `ts` when it lies within
+ * policy.max_clock_skew of the receive time, else the receive time. Stored with the event. */
+enum time_basis {
+        TIME_BASIS_RECEIVE,
+        TIME_BASIS_DEVICE,
+};
+
 const char *event_type_to_string(enum event_type t);
 enum event_type event_type_from_string(const char *s);
 const char *door_state_to_string(enum door_state s);
+const char *time_basis_to_string(enum time_basis b); /* "device", "receive" */
 
 #define DEVICE_STATE_RECENT_IDS 8
 

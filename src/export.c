@@ -43,6 +43,8 @@ static void header(struct out *o, enum sheet_kind kind, const enum sheet_field *
 /* "2026-12-04 00:00" (seconds only when there are some). */
 static const char *local(int64_t usec, char buf[static 32])
 {
+        if (usec == OBSERVATION_OPEN_END)
+                return strcpy(buf, ""); /* an open-ended observation: no end */
         format_local_time(usec, buf);
         if (strcmp(buf + 16, ":00") == 0)
                 buf[16] = 0;

@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
 #include "escalation.h"
 #include "notify/notify.h"
 #include "store.h"
+#include "topic.h"
 #include "util.h"
 
 static const char *step_label(enum escalation_step step)
@@ -79,6 +81,9 @@ static void message_init(const struct outgoing *o, struct notify_message *m)
                 .count = (unsigned)MAX(a->count, 0),
                 .reminder = o->reminder,
         };
+        m->note = o->note;
+        if (o->alert_kind)
+                m->alert_kind = o->alert_kind;
         if (o->acked_by) {
                 m->acked_by = o->acked_by->id;
                 m->acked_by_name = o->acked_by->name ? o->acked_by->name : o->acked_by->id;
@@ -94,18 +99,14 @@ static int mark_escalation(const struct outgoing *o, char **text)
 {
         const struct alert *a = o->a;
         char *marked;
-        int r;
 
         if (o->reminder > 0)
-                r = asprintf(&marked, "【第%d次提醒·仍无人确认】%s", o->reminder,
-                             *text ? *text : "");
+                marked = xasprintf("【第%d次提醒·仍无人确认】%s", o->reminder, *text ? *text : "");
         else if (str_eq(o->row_kind, "alert") && (a->round > 1 || a->step_index > 0))
-                r = asprintf(&marked, "【无人确认，已升级·第%d轮·%s】%s", a->round,
-                             step_label(o->step_value), *text ? *text : "");
+                marked = xasprintf("【无人确认，已升级·第%d轮·%s】%s", a->round,
+                                   step_label(o->step_value), *text ? *text : "");
         else
                 return 0;
-        if (r < 0)
-                return -ENOMEM;
         free(*text);
         *text = marked;
         return 0;
@@ -135,8 +136,6 @@ static int insert_message(struct fanout *f, const struct outgoing *o, struct not
         if (r < 0)
                 return r;
         m->notification_id = id;
-        if (!t)
-                return -ENOMEM;
         if (template_kind_known(m->kind)) {
                 r = notify_render_text(t, m, 0, &text);
                 if (r < 0)
@@ -147,8 +146,6 @@ static int insert_message(struct fanout *f, const struct outgoing *o, struct not
         }
         m->text = text;
         payload = notify_message_format(m, NOTIFY_FORMAT_OUTBOX);
-        if (!payload)
-                return -ENOMEM;
         r = store_insert_notification(f->store, &(struct store_notification){
                                                     .id = id,
                                                     .alert_id = o->a->id,
@@ -185,14 +182,14 @@ static int queue_person(struct fanout *f, const struct outgoing *o, const struct
         struct notifier *n = f->notify ? notify_context_find(f->notify, channel) : NULL;
         struct notify_recipient r = recipient_of(rc);
         struct notify_message m;
-        char topic[256], url[1024];
+        char topic[256], url[1024], page[1024];
 
         if (n && notifier_is_group(n))
                 return 0;
         if (o->skip_mqtt && channel_is_mqtt(f, n, channel))
                 return 0;
-        snprintf(topic, sizeof(topic), "%s/workers/%s/ack", f->config->mqtt.topic_prefix,
-                 rc->worker->id);
+        topic_format(topic, sizeof(topic), f->config->mqtt.topic_prefix, TOPIC_WORKERS,
+                     rc->worker->id, command_verb_to_string(COMMAND_ACK));
         message_init(o, &m);
         m.role = rc->role;
         m.worker = rc->worker->id;
@@ -201,6 +198,10 @@ static int queue_person(struct fanout *f, const struct outgoing *o, const struct
         if (!o->acked_by && f->ack_url &&
             f->ack_url(f->ack_url_userdata, o->a->id, rc->worker->id, now_usec, url, sizeof(url)))
                 m.ack_url = url;
+        /* The worker's own page: only here, per person (a group robot reaches everyone). */
+        if (f->page_url &&
+            f->page_url(f->page_url_userdata, rc->worker->id, now_usec, page, sizeof(page)))
+                m.page_url = page;
         m.recipients = &r;
         m.n_recipients = 1;
         return insert_message(f, o, &m, channel, rc->worker->id, now_usec, rows);
@@ -227,9 +228,7 @@ static int queue_rounds(struct fanout *f, const struct outgoing *o, const struct
 
         if (!f->notify)
                 return 0;
-        list = calloc(n_rcpt ? n_rcpt : 1, sizeof(*list));
-        if (!list)
-                return -ENOMEM;
+        list = xcalloc(n_rcpt ? n_rcpt : 1, sizeof(*list));
         for (size_t i = 0; i < n_rcpt; i++)
                 if (!listed_before(rcpt, i))
                         list[n_list++] = recipient_of(&rcpt[i]);

@@ -18,6 +18,11 @@ struct templates;
 typedef bool (*fanout_ack_url_fn)(void *userdata, const char *alert_id, const char *worker_id,
                                   int64_t now_usec, char *buf, size_t size);
 
+/* Builds a worker's own page link (signed, http_worker_page_url) into buf; false when
+ * there is none. */
+typedef bool (*fanout_page_url_fn)(void *userdata, const char *worker_id, int64_t now_usec,
+                                   char *buf, size_t size);
+
 /* What a notification is written with: borrowed, but default_templates (owned). */
 struct fanout {
         const struct config *config;
@@ -26,6 +31,8 @@ struct fanout {
         struct templates *default_templates; /* made when there is no context */
         fanout_ack_url_fn ack_url;           /* NULL: "ack_url": null */
         void *ack_url_userdata;
+        fanout_page_url_fn page_url; /* NULL: no "page_url" (per-person channels only) */
+        void *page_url_userdata;
 };
 
 struct recipient {
@@ -46,6 +53,8 @@ struct outgoing {
         bool skip_mqtt;                  /* the broker is the problem: MQTT is pointless */
         const struct worker *acked_by;   /* ack notices */
         const char *ack_channel;
+        const char *alert_kind; /* notices: the kind of the alert they are about */
+        const char *note;       /* resolved_notice: why (Chinese, for people) */
 };
 
 /* Frees what f made (its default templates); f stays usable. */

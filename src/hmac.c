@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define BLOCK 64 /* SHA-256 block size */
 
 struct hmac_sha256_key {
@@ -81,10 +83,9 @@ void hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_le
 
 struct hmac_sha256_key *hmac_sha256_key_new(const void *key, size_t key_len)
 {
-        struct hmac_sha256_key *hk = malloc(sizeof(*hk));
+        struct hmac_sha256_key *hk = xmalloc(sizeof(*hk));
 
-        if (hk)
-                key_init(hk, key, key_len);
+        key_init(hk, key, key_len);
         return hk;
 }
 

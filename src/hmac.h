@@ -13,8 +13,8 @@ void hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_le
                  uint8_t out[static HMAC_SHA256_BYTES]);
 
 /* A key prepared once for many MACs (e.g. every ack link of the daemon's key): the MAC
- * then costs the message's blocks only. key_new returns NULL when out of memory; free
- * wipes and frees it (NULL-safe) and returns NULL. */
+ * then costs the message's blocks only. free wipes and frees it (NULL-safe) and returns
+ * NULL. */
 struct hmac_sha256_key;
 struct hmac_sha256_key *hmac_sha256_key_new(const void *key, size_t key_len);
 struct hmac_sha256_key *hmac_sha256_key_free(struct hmac_sha256_key *hk);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "command.h"
 #include "http.h"
 #include "token.h"
 
@@ -61,7 +62,7 @@ struct http_response {
         int retry_after_sec;
 };
 
-/* ---- helpers (http.c) ---- */
+/* ---- reading requests, writing responses (http_message.c) ---- */
 
 const char *http_query(const struct http_request *rq, const char *key);
 const char *http_header(const struct http_request *rq, const char *key);
@@ -83,6 +84,22 @@ void http_method_not_allowed(struct http_response *rs, const char *allow);
 /* HTML escaping for pages built with stdio. */
 void html_puts(FILE *f, const char *s);
 
+/* Pages people open from a phone (http_pages.c): server-rendered, one stylesheet. */
+struct http_page {
+        FILE *f;
+        char *buf;
+        size_t len;
+};
+/* Starts a page titled title (escaped). */
+void http_page_begin(struct http_page *p, const char *title);
+/* Ends it into rs with the status. */
+void http_page_end(struct http_page *p, struct http_response *rs, unsigned status);
+/* A page that only says what happened: a headline of class cls ("ok", "bad", "done"). */
+void http_message_page(struct http_response *rs, unsigned status, const char *cls,
+                       const char *title, const char *text);
+/* A <dt>term</dt><dd>value</dd> pair, escaped. */
+void http_dl_item(FILE *f, const char *term, const char *value);
+
 /* ---- handlers ---- */
 
 /* http_api.c */
@@ -101,5 +118,15 @@ bool http_static(struct http_request *rq, struct http_response *rs);
 const char *http_kind_zh(const char *kind);
 const char *http_state_zh(const char *state);
 
-/* The current generation of a household's resident links (0 when never revoked). */
+/* The current generation of a household's resident links (0 when never revoked): the
+ * store's counter RESIDENT_SEQ_PREFIX + the household's id (the API's revoke bumps it). */
+#define RESIDENT_SEQ_PREFIX "resident-link:"
 int http_resident_generation(struct http *h, const char *household, uint64_t *ret);
+
+/* http_worker.c: a worker's own page (/w/<token>: GET shows, POST acts) and the API route
+ * POST /api/v1/workers/{id}/page-link {"revoke": bool} (the office's token). */
+void http_worker_page(struct http_request *rq, struct http_response *rs, const char *token);
+void http_worker_link(struct http_request *rq, struct http_response *rs, const struct worker *w,
+                      enum channel channel);
+/* The current generation of a worker's page links (0 when never revoked). */
+int http_worker_generation(struct http *h, const char *worker, uint64_t *ret);

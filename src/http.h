@@ -1,5 +1,6 @@
 /* http.h: the HTTP server of doorwatchd (DESIGN.md §3 "http"): one-tap acknowledge
- * links, resident pre-report links, the JSON API, health, metrics and the status page.
+ * links, resident pre-report links, a worker's own page, the JSON API, health, metrics and
+ * the status page.
  *
  * libmicrohttpd runs inside the daemon's sd-event loop (its epoll fd is one io source,
  * its timeout one timer; no thread), so handlers call the engine and read the store
@@ -57,3 +58,8 @@ int http_port(const struct http *h);
  * buffer is too small. Matches engine_ack_url_fn. */
 bool http_ack_url(void *http, const char *alert_id, const char *worker_id, int64_t now_usec,
                   char *buf, size_t size);
+/* Writes public_url + "/w/" + a link to the worker's own page (their current generation,
+ * valid for http.worker_link_ttl) into buf. Returns false when links are off or the buffer
+ * is too small. Matches engine_page_url_fn. */
+bool http_worker_page_url(void *http, const char *worker_id, int64_t now_usec, char *buf,
+                          size_t size);

@@ -27,12 +27,11 @@
 #include "store.h"
 #include "util.h"
 
-#define LIST_DEFAULT        200
-#define LIST_MAX            1000
-#define HOUSEHOLDS_MAX      5000
-#define BODY_MAX_DEPTH      4
-#define OUTBOX_STUCK_USEC   (5 * USEC_PER_MIN)
-#define RESIDENT_SEQ_PREFIX "resident-link:"
+#define LIST_DEFAULT      200
+#define LIST_MAX          1000
+#define HOUSEHOLDS_MAX    5000
+#define BODY_MAX_DEPTH    4
+#define OUTBOX_STUCK_USEC (5 * USEC_PER_MIN)
 
 static double usec_to_sec(int64_t usec)
 {
@@ -238,6 +237,7 @@ static int event_json_cb(const struct store_event *ev, void *userdata)
                 cJSON_AddNullToObject(e, "ts");
         add_time(e, "received_at", ev->recv_usec);
         add_time(e, "event_at", ev->event_usec);
+        add_text(e, "time_basis", ev->time_basis);
         add_text(e, "verdict", ev->verdict);
         add_text(e, "reason", ev->reason);
         cJSON_AddItemToArray(userdata, e);
@@ -437,7 +437,7 @@ static cJSON *household_json(struct http *h, const struct household *hh, bool fu
         cJSON_AddStringToObject(j, "address", hh->address);
         obs = cJSON_AddObjectToObject(j, "observation");
         add_time(obs, "start", hh->obs_start_usec);
-        add_time(obs, "end", hh->obs_end_usec);
+        add_time(obs, "end", hh->obs_end_usec == OBSERVATION_OPEN_END ? 0 : hh->obs_end_usec);
         cJSON_AddBoolToObject(obs, "active", now >= hh->obs_start_usec && now < hh->obs_end_usec);
         door = cJSON_AddObjectToObject(j, "door");
         cJSON_AddStringToObject(
@@ -545,18 +545,6 @@ static void list_households(struct http_request *rq, struct http_response *rs)
         }
         cJSON_AddNumberToObject(j, "total", (double)total);
         http_json(rs, 200, j);
-}
-
-int http_resident_generation(struct http *h, const char *household, uint64_t *ret)
-{
-        char name[TOKEN_ID_MAX + sizeof(RESIDENT_SEQ_PREFIX)];
-        int64_t v = 0;
-        int r;
-
-        snprintf(name, sizeof(name), RESIDENT_SEQ_PREFIX "%s", household);
-        r = store_seq_get(h->deps.store, name, &v);
-        *ret = v > 0 ? (uint64_t)v : 0;
-        return r;
 }
 
 /* POST /api/v1/households/{id}/resident-link {"revoke": bool}: the household's current
@@ -715,11 +703,26 @@ void http_api_handle(struct http_request *rq, struct http_response *rs)
                 else
                         http_report_daily(rq, rs);
                 return;
-        } else if (n == 1 && (strcmp(seg[0], "checkins") == 0 || strcmp(seg[0], "passes") == 0)) {
+        } else if (n == 3 && strcmp(seg[0], "workers") == 0 && strcmp(seg[2], "page-link") == 0) {
+                const struct worker *w = config_worker(h->deps.config, seg[1]);
+                enum channel channel;
+                if (!w)
+                        http_json_error(rs, 404, "no worker \"%s\"", seg[1]);
+                else if (rq->method != HTTP_POST)
+                        http_method_not_allowed(rs, "POST");
+                else if (request_channel(rq, rs, &channel))
+                        http_worker_link(rq, rs, w, channel);
+                return;
+        } else if (n == 1 && (strcmp(seg[0], "checkins") == 0 || strcmp(seg[0], "passes") == 0 ||
+                              strcmp(seg[0], "readings") == 0)) {
                 if (rq->method != HTTP_POST)
                         http_method_not_allowed(rs, "POST");
                 else
-                        command(rq, rs, seg[0][0] == 'p' ? COMMAND_PASS : COMMAND_CHECKIN, NULL);
+                        command(rq, rs,
+                                seg[0][0] == 'p'   ? COMMAND_PASS
+                                : seg[0][0] == 'r' ? COMMAND_READING
+                                                   : COMMAND_CHECKIN,
+                                NULL);
                 return;
         }
         http_json_error(rs, 404, "not found");
@@ -736,12 +739,8 @@ static void text(struct http_response *rs, unsigned status, const char *fmt, ...
 
         va_start(ap, fmt);
         if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+                abort(); /* only out of memory */
         va_end(ap);
-        if (!s) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
         http_set_body(rs, status, "text/plain", s, strlen(s));
 }
 
@@ -808,10 +807,8 @@ void http_metrics_handle(struct http_request *rq, struct http_response *rs)
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
 
-        if (!f) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        if (!f) /* only out of memory */
+                abort();
         metrics_write(h->deps.metrics, f);
 
         metrics_write_header(f, "doorwatch_events_duplicate_total", "counter",
@@ -868,10 +865,7 @@ void http_metrics_handle(struct http_request *rq, struct http_response *rs)
         fprintf(f, "doorwatch_households %zu\n", h->deps.config->n_households);
         metrics_write_header(f, "doorwatch_devices", "gauge", "Devices configured.");
         fprintf(f, "doorwatch_devices %zu\n", h->deps.config->n_devices);
-        if (fclose(f) != 0 || !buf) {
-                free(buf);
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        if (fclose(f) != 0) /* a memory stream: only out of memory */
+                abort();
         http_set_body(rs, 200, "text/plain; version=0.0.4", buf, len);
 }

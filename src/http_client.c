@@ -179,9 +179,7 @@ int http_client_new(sd_event *event, struct http_client **ret)
 
         if (!event)
                 return -EINVAL;
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
+        c = xcalloc(1, sizeof(*c));
         c->event = sd_event_ref(event);
         /* Disabled until curl asks; 1 ms accuracy, as curl's own timeouts are in ms. */
         r = sd_event_add_time_relative(event, &c->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
@@ -206,10 +204,8 @@ static int client_start(struct http_client *c)
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return -EIO;
         c->multi = curl_multi_init();
-        if (!c->multi) {
-                curl_global_cleanup();
-                return -ENOMEM;
-        }
+        if (!c->multi) /* only out of memory */
+                abort();
         curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
         curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
         curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -340,17 +336,15 @@ static int call_setup(struct http_call *call, const struct http_request *req)
 
         /* curl would add "Expect: 100-continue" to larger bodies and wait for it. */
         call->headers = curl_slist_append(NULL, "Expect:");
-        if (!call->headers)
-                return -ENOMEM;
+        if (!call->headers) /* curl_slist_append() fails only for lack of memory */
+                abort();
         for (size_t i = 0; req->headers && req->headers[i]; i++) {
                 struct curl_slist *l = curl_slist_append(call->headers, req->headers[i]);
                 if (!l)
-                        return -ENOMEM;
+                        abort();
                 call->headers = l;
         }
-        call->body = malloc(req->body_len + 1);
-        if (!call->body)
-                return -ENOMEM;
+        call->body = xmalloc(req->body_len + 1);
         if (req->body_len > 0)
                 memcpy(call->body, req->body, req->body_len);
         call->body[req->body_len] = 0;
@@ -393,17 +387,13 @@ int http_client_post(struct http_client *c, const struct http_request *req, http
         r = client_start(c);
         if (r < 0)
                 return r;
-        call = calloc(1, sizeof(*call));
-        if (!call)
-                return -ENOMEM;
+        call = xcalloc(1, sizeof(*call));
         call->client = c;
         call->done = done;
         call->userdata = userdata;
         call->easy = curl_easy_init();
-        if (!call->easy) {
-                call_free(call);
-                return -ENOMEM;
-        }
+        if (!call->easy) /* after curl_global_init(): only out of memory */
+                abort();
         r = call_setup(call, req);
         if (r < 0) {
                 call_free(call);

@@ -66,8 +66,8 @@ static inline void http_client_freep(struct http_client **c)
 }
 
 /* Starts a POST. Returns 0 and, when ret_call is not NULL, a handle valid until the
- * callback has run or the call was cancelled; -EINVAL for a missing URL, -ENOMEM, or
- * -EIO when curl refuses the request. */
+ * callback has run or the call was cancelled; -EINVAL for a missing URL, or -EIO when
+ * curl refuses the request. */
 int http_client_post(struct http_client *c, const struct http_request *req, http_done_fn done,
                      void *userdata, struct http_call **ret_call);
 /* Aborts a request that has not completed; its callback will not run. NULL-safe. */

@@ -30,6 +30,7 @@ static const struct {
         { "device_offline", "设备离线" },       { "battery_low", "设备电量低" },
         { "monitoring_gap", "监控中断" },       { "notification_failed", "通知发送失败" },
         { "storage_failed", "存储故障" },       { "observation_ended", "居家观察已结束" },
+        { "round_missed", "健康巡查未完成" },   { "fever", "发热或可疑症状" },
 };
 
 const char *http_kind_zh(const char *kind)
@@ -64,19 +65,13 @@ static const char *reason_zh(const char *reason)
 
 /* ---- page frame ---- */
 
-struct page {
-        FILE *f;
-        char *buf;
-        size_t len;
-};
-
-static bool page_begin(struct page *p, const char *title)
+void http_page_begin(struct http_page *p, const char *title)
 {
         p->buf = NULL;
         p->len = 0;
         p->f = open_memstream(&p->buf, &p->len);
-        if (!p->f)
-                return false;
+        if (!p->f) /* only out of memory */
+                abort();
         fputs("<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\n"
               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
               "<meta name=\"robots\" content=\"noindex, nofollow\">\n<title>",
@@ -86,39 +81,32 @@ static bool page_begin(struct page *p, const char *title)
               "<link rel=\"stylesheet\" href=\"../style.css\">\n</head>\n"
               "<body><main class=\"card\">\n",
               p->f);
-        return true;
 }
 
-static void page_end(struct page *p, struct http_response *rs, unsigned status)
+void http_page_end(struct http_page *p, struct http_response *rs, unsigned status)
 {
         fputs("</main></body></html>\n", p->f);
-        if (fclose(p->f) != 0 || !p->buf) {
-                free(p->buf);
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        if (fclose(p->f) != 0) /* a memory stream: only out of memory */
+                abort();
         http_set_body(rs, status, "text/html", p->buf, p->len);
 }
 
 /* A page that only says what happened. */
-static void message_page(struct http_response *rs, unsigned status, const char *cls,
-                         const char *title, const char *text)
+void http_message_page(struct http_response *rs, unsigned status, const char *cls,
+                       const char *title, const char *text)
 {
-        struct page p;
+        struct http_page p;
 
-        if (!page_begin(&p, title)) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        http_page_begin(&p, title);
         fprintf(p.f, "<h1 class=\"%s\">", cls);
         html_puts(p.f, title);
         fputs("</h1>\n<p>", p.f);
         html_puts(p.f, text);
         fputs("</p>\n", p.f);
-        page_end(&p, rs, status);
+        http_page_end(&p, rs, status);
 }
 
-static void dl_item(FILE *f, const char *term, const char *value)
+void http_dl_item(FILE *f, const char *term, const char *value)
 {
         fputs("<dt>", f);
         html_puts(f, term);
@@ -177,34 +165,31 @@ static void alert_page(struct http *h, struct http_response *rs, unsigned status
         const struct config *c = h->deps.config;
         const struct household *hh = config_household(c, a->household);
         char t[32], line[256];
-        struct page p;
+        struct http_page p;
 
-        if (!page_begin(&p, "居家观察告警")) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        http_page_begin(&p, "居家观察告警");
         fprintf(p.f, "<h1 class=\"%s\">", headline_class);
         html_puts(p.f, headline);
         fputs("</h1>\n", p.f);
         fprintf(p.f, "<p class=\"kind sev-%s\">", a->severity);
         html_puts(p.f, http_kind_zh(a->kind));
         fputs("</p>\n<dl>\n", p.f);
-        dl_item(p.f, "地址", hh ? hh->address : a->household);
-        dl_item(p.f, "时间", format_local_time(a->raised_usec, t));
+        http_dl_item(p.f, "地址", hh ? hh->address : a->household);
+        http_dl_item(p.f, "时间", format_local_time(a->raised_usec, t));
         if (a->count > 1) {
                 snprintf(line, sizeof(line), "%d 次", a->count);
-                dl_item(p.f, "次数", line);
+                http_dl_item(p.f, "次数", line);
         }
-        dl_item(p.f, "状态", http_state_zh(a->state));
+        http_dl_item(p.f, "状态", http_state_zh(a->state));
         if (a->acked_by[0]) {
                 snprintf(line, sizeof(line), "%s（%s）", worker_name(c, a->acked_by),
                          a->acked_usec ? format_local_time(a->acked_usec, t) : "");
-                dl_item(p.f, "确认人", line);
+                http_dl_item(p.f, "确认人", line);
         }
-        dl_item(p.f, "告警编号", a->id);
+        http_dl_item(p.f, "告警编号", a->id);
         if (w) {
                 snprintf(line, sizeof(line), "%s（%s）", w->name ? w->name : w->id, w->id);
-                dl_item(p.f, "您的身份", line);
+                http_dl_item(p.f, "您的身份", line);
         }
         fputs("</dl>\n", p.f);
         if (confirm_button)
@@ -214,7 +199,7 @@ static void alert_page(struct http *h, struct http_response *rs, unsigned status
                       "</form>\n<p class=\"hint\">确认后，其他收到通知的人员会得知由您处理，"
                       "告警不再升级。</p>\n",
                       p.f);
-        page_end(&p, rs, status);
+        http_page_end(&p, rs, status);
 }
 
 void http_ack_page(struct http_request *rq, struct http_response *rs, const char *token)
@@ -232,8 +217,8 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
                 return;
         }
         if (!h->have_link_key) {
-                message_page(rs, 503, "bad", "链接暂不可用",
-                             "服务器未配置链接密钥，请联系管理员。");
+                http_message_page(rs, 503, "bad", "链接暂不可用",
+                                  "服务器未配置链接密钥，请联系管理员。");
                 return;
         }
         r = token_ack_decode(&h->link_key, token, now_realtime_usec(), &claim);
@@ -242,30 +227,30 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
                 break;
         case TOKEN_E_SIGNATURE:
                 log_warn("http: ack link with a bad signature from %s", rq->ip);
-                message_page(rs, 403, "bad", "链接无效",
-                             "此确认链接无效或已被修改。请使用通知中的原始链接。");
+                http_message_page(rs, 403, "bad", "链接无效",
+                                  "此确认链接无效或已被修改。请使用通知中的原始链接。");
                 return;
         case TOKEN_E_EXPIRED:
-                message_page(rs, 410, "bad", "链接已过期",
-                             "此确认链接已过期。如告警仍未处理，请使用最新通知中的链接，"
-                             "或联系社区值班人员。");
+                http_message_page(rs, 410, "bad", "链接已过期",
+                                  "此确认链接已过期。如告警仍未处理，请使用最新通知中的链接，"
+                                  "或联系社区值班人员。");
                 return;
         default:
-                message_page(rs, 400, "bad", "链接无效", "这不是一个有效的告警确认链接。");
+                http_message_page(rs, 400, "bad", "链接无效", "这不是一个有效的告警确认链接。");
                 return;
         }
         w = config_worker(h->deps.config, claim.worker);
         if (!w) {
-                message_page(rs, 403, "bad", "无法确认", "此链接对应的工作人员已不在名单中。");
+                http_message_page(rs, 403, "bad", "无法确认", "此链接对应的工作人员已不在名单中。");
                 return;
         }
         r = load_alert_row(h, claim.alert_id, &a);
         if (r < 0) {
-                message_page(rs, 500, "bad", "服务器错误", "暂时无法读取告警，请稍后再试。");
+                http_message_page(rs, 500, "bad", "服务器错误", "暂时无法读取告警，请稍后再试。");
                 return;
         }
         if (r == 0) {
-                message_page(rs, 404, "bad", "告警不存在", "找不到此链接对应的告警。");
+                http_message_page(rs, 404, "bad", "告警不存在", "找不到此链接对应的告警。");
                 return;
         }
         if (strcmp(a.state, "resolved") == 0) {
@@ -292,7 +277,7 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
         if (r != 0) {
                 log_warn("http: ack link of %s for %s refused: %s", claim.alert_id, w->id,
                          cmd.error);
-                message_page(rs, 400, "bad", "无法确认", "这不是一个有效的告警确认链接。");
+                http_message_page(rs, 400, "bad", "无法确认", "这不是一个有效的告警确认链接。");
                 return;
         }
         r = engine_command(h->deps.engine, &cmd, &error);
@@ -300,14 +285,14 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
                 r = h->deps.commit(h->deps.userdata);
         if (r < 0) {
                 log_err_errno(r, "http: ack of %s by %s failed", claim.alert_id, w->id);
-                message_page(rs, 500, "bad", "确认失败", "服务器暂时无法保存，请稍后重试。");
+                http_message_page(rs, 500, "bad", "确认失败", "服务器暂时无法保存，请稍后重试。");
                 return;
         }
         if (r > 0) {
                 log_warn("http: ack link of %s for %s refused: %s", claim.alert_id, w->id, error);
-                message_page(rs, r == ENGINE_E_FORBIDDEN ? 403 : 409, "bad", "无法确认",
-                             r == ENGINE_E_FORBIDDEN ? "您无权确认此告警。"
-                                                     : "此告警已被确认或已处理完毕。");
+                http_message_page(rs, r == ENGINE_E_FORBIDDEN ? 403 : 409, "bad", "无法确认",
+                                  r == ENGINE_E_FORBIDDEN ? "您无权确认此告警。"
+                                                          : "此告警已被确认或已处理完毕。");
                 return;
         }
         load_alert_row(h, claim.alert_id, &a);
@@ -315,6 +300,18 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
 }
 
 /* ---- resident pre-report links ---- */
+
+int http_resident_generation(struct http *h, const char *household, uint64_t *ret)
+{
+        char name[TOKEN_ID_MAX + sizeof(RESIDENT_SEQ_PREFIX)];
+        int64_t v = 0;
+        int r;
+
+        snprintf(name, sizeof(name), RESIDENT_SEQ_PREFIX "%s", household);
+        r = store_seq_get(h->deps.store, name, &v);
+        *ret = v > 0 ? (uint64_t)v : 0;
+        return r;
+}
 
 /* The resident form's fields (command_field_fn): only the reason, one of the buttons'. */
 static bool resident_field(void *userdata, const char *key, char *buf, size_t size)
@@ -326,12 +323,9 @@ static bool resident_field(void *userdata, const char *key, char *buf, size_t si
 static void resident_form(struct http_response *rs, const struct household *hh)
 {
         static const char *const reasons[] = { "garbage", "delivery", "other" };
-        struct page p;
+        struct http_page p;
 
-        if (!page_begin(&p, "开门报备")) {
-                http_json_error(rs, 500, "out of memory");
-                return;
-        }
+        http_page_begin(&p, "开门报备");
         fputs("<h1 class=\"alert\">开门报备</h1>\n<p class=\"address\">", p.f);
         html_puts(p.f, hh->address);
         fputs("</p>\n<p>需要开门时，请先选择原因并提交，再开门。报备后的开门不会惊动值班人员"
@@ -341,7 +335,7 @@ static void resident_form(struct http_response *rs, const struct household *hh)
                 fprintf(p.f, "<button type=\"submit\" name=\"reason\" value=\"%s\">%s</button>\n",
                         reasons[i], reason_zh(reasons[i]));
         fputs("</form>\n<p class=\"hint\">如有身体不适或紧急情况，请直接拨打社区电话。</p>\n", p.f);
-        page_end(&p, rs, 200);
+        http_page_end(&p, rs, 200);
 }
 
 void http_resident_page(struct http_request *rq, struct http_response *rs, const char *token)
@@ -361,40 +355,42 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
                 return;
         }
         if (!h->have_link_key) {
-                message_page(rs, 503, "bad", "暂不可用", "服务器未配置链接密钥，请联系社区。");
+                http_message_page(rs, 503, "bad", "暂不可用", "服务器未配置链接密钥，请联系社区。");
                 return;
         }
         r = token_resident_decode(&h->link_key, token, &claim);
         if (r == TOKEN_E_SIGNATURE) {
                 log_warn("http: resident link with a bad signature from %s", rq->ip);
-                message_page(rs, 403, "bad", "二维码无效",
-                             "此链接无效或已被修改，请扫描门内张贴的二维码。");
+                http_message_page(rs, 403, "bad", "二维码无效",
+                                  "此链接无效或已被修改，请扫描门内张贴的二维码。");
                 return;
         }
         if (r != TOKEN_OK) {
-                message_page(rs, 400, "bad", "二维码无效", "这不是一个有效的报备链接。");
+                http_message_page(rs, 400, "bad", "二维码无效", "这不是一个有效的报备链接。");
                 return;
         }
         hh = config_household(h->deps.config, claim.household);
         if (!hh) {
-                message_page(rs, 404, "bad", "二维码无效", "找不到此链接对应的住户。");
+                http_message_page(rs, 404, "bad", "二维码无效", "找不到此链接对应的住户。");
                 return;
         }
         if (http_resident_generation(h, hh->id, &gen) < 0) {
-                message_page(rs, 500, "bad", "服务器错误", "暂时无法处理，请稍后再试。");
+                http_message_page(rs, 500, "bad", "服务器错误", "暂时无法处理，请稍后再试。");
                 return;
         }
         if (claim.generation != gen) {
-                message_page(rs, 410, "bad", "二维码已失效",
-                             "此二维码已被社区停用，请使用社区新张贴的二维码。");
+                http_message_page(rs, 410, "bad", "二维码已失效",
+                                  "此二维码已被社区停用，请使用社区新张贴的二维码。");
                 return;
         }
         if (now >= hh->obs_end_usec) {
-                message_page(rs, 410, "done", "居家观察已结束", "您的居家观察已结束，无需再报备。");
+                http_message_page(rs, 410, "done", "居家观察已结束",
+                                  "您的居家观察已结束，无需再报备。");
                 return;
         }
         if (now < hh->obs_start_usec) {
-                message_page(rs, 403, "bad", "尚未开始", "您的居家观察尚未开始，暂不需要报备。");
+                http_message_page(rs, 403, "bad", "尚未开始",
+                                  "您的居家观察尚未开始，暂不需要报备。");
                 return;
         }
         if (rq->method == HTTP_GET) {
@@ -402,7 +398,7 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
                 return;
         }
         if (!resident_field(rq, "reason", reason, sizeof(reason))) {
-                message_page(rs, 400, "bad", "请选择原因", "请返回并选择一个开门原因。");
+                http_message_page(rs, 400, "bad", "请选择原因", "请返回并选择一个开门原因。");
                 return;
         }
         r = command_parse_fields(
@@ -411,7 +407,7 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
             resident_field, rq, now, &cmd);
         if (r > 0) {
                 log_warn("http: resident report of %s refused: %s", hh->id, cmd.error);
-                message_page(rs, 400, "bad", "报备未被接受", "请联系社区工作人员。");
+                http_message_page(rs, 400, "bad", "报备未被接受", "请联系社区工作人员。");
                 return;
         }
         if (r == 0)
@@ -425,24 +421,24 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
         }
         if (r < 0) {
                 log_err_errno(r, "http: resident report of %s failed", hh->id);
-                message_page(rs, 500, "bad", "报备失败", "服务器暂时无法保存，请稍后再试。");
+                http_message_page(rs, 500, "bad", "报备失败", "服务器暂时无法保存，请稍后再试。");
                 return;
         }
         if (r == ENGINE_E_OVER_LIMIT) {
                 /* Recorded all the same; the opening that follows will alert. */
-                message_page(rs, 429, "bad", "今日报备次数已达上限",
-                             "已记录本次报备，但今天的报备次数已用完：接下来的开门会通知社区"
-                             "工作人员。如确需外出，请先电话联系社区。");
+                http_message_page(rs, 429, "bad", "今日报备次数已达上限",
+                                  "已记录本次报备，但今天的报备次数已用完：接下来的开门会通知社区"
+                                  "工作人员。如确需外出，请先电话联系社区。");
                 return;
         }
         if (r > 0) {
-                message_page(rs, 409, "bad", "报备未被接受", "请联系社区工作人员。");
+                http_message_page(rs, 409, "bad", "报备未被接受", "请联系社区工作人员。");
                 return;
         }
         log_info("household %s: resident pre-report (%s) via %s", hh->id, reason,
                  channel_code(cmd.channel));
         snprintf(text, sizeof(text), "已报备：%s。请尽快办完并随手关门。", reason_zh(reason));
-        message_page(rs, 200, "ok", "报备成功", text);
+        http_message_page(rs, 200, "ok", "报备成功", text);
 }
 
 /* ---- static files of the status page ---- */

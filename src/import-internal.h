@@ -48,6 +48,11 @@ struct import_ctx {
         struct hashmap *hh_by_id; /* id -> index + 1 */
 };
 
+/* Indexes the documents' workers, households and communities into x; import_ctx_done()
+ * frees the indexes. */
+void import_index(struct import_ctx *x);
+void import_ctx_done(struct import_ctx *x);
+
 /* ---- results ---- */
 
 /* A problem at the row's cell of `field` (-1: the whole row; r NULL: no row). */

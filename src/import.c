@@ -219,6 +219,21 @@ static void index_communities(struct import_ctx *x)
                 add_community(x, x->households[i].community, NULL);
 }
 
+void import_index(struct import_ctx *x)
+{
+        index_workers(x);
+        index_households(x);
+        index_communities(x);
+}
+
+void import_ctx_done(struct import_ctx *x)
+{
+        free(x->workers);
+        free(x->households);
+        free(x->communities);
+        hashmap_free(x->hh_by_id);
+}
+
 static bool ascii_id(const char *s)
 {
         for (const char *p = s; *p; p++)
@@ -365,6 +380,8 @@ const char *import_format_instant(int64_t usec, char buf[static 40])
 /* "2026-12-04 00:00" for people. */
 const char *import_format_short(int64_t usec, char buf[static 32])
 {
+        if (usec == OBSERVATION_OPEN_END)
+                return strcpy(buf, "open-ended");
         format_local_time(usec, buf);
         if (strcmp(buf + 16, ":00") == 0)
                 buf[16] = 0;
@@ -376,6 +393,10 @@ bool import_parse_instant_cell(struct import_ctx *x, const struct csv_row *r, in
 {
         const char *cell = sheet_cell(x->sheet, r, field);
 
+        if (!*cell && end) { /* no end (yet): an open-ended observation */
+                *ret = OBSERVATION_OPEN_END;
+                return true;
+        }
         if (!*cell) {
                 import_row_problem(x, false, r, field, "%s is empty",
                                    sheet_header(x->sheet, field));
@@ -470,38 +491,6 @@ void import_community_path(const char *community, const char *key, char buf[stat
 
 /* ---- entry points ---- */
 
-size_t import_apply(struct regdocs *docs, const struct sheet *sheet,
-                    const struct import_options *opt, struct import_result *res)
-{
-        struct import_ctx x = { .docs = docs, .sheet = sheet, .opt = opt, .res = res };
-
-        *res = (struct import_result){ 0 };
-        index_workers(&x);
-        index_households(&x);
-        index_communities(&x);
-        switch (sheet->kind) {
-        case SHEET_HOUSEHOLDS:
-                import_households_apply(&x);
-                break;
-        case SHEET_WORKERS:
-                import_workers_apply(&x);
-                break;
-        case SHEET_SHIFTS:
-                import_shifts_apply(&x);
-                break;
-        default:
-                break;
-        }
-        res->origin_by_key = hashmap_new(res->n_origins + 1);
-        for (size_t i = 0; i < res->n_origins; i++)
-                hashmap_replace(res->origin_by_key, res->origins[i].key, loader_idx_ptr(i));
-        free(x.workers);
-        free(x.households);
-        free(x.communities);
-        hashmap_free(x.hh_by_id);
-        return res->n_errors;
-}
-
 /* The column a path below a record stands for, -1 when none. */
 static int field_of_rest(enum sheet_kind kind, const char *rest)
 {
@@ -553,15 +542,13 @@ bool import_locate(const struct import_result *res, const struct sheet *sheet, c
 
         if (!sep || !res->origin_by_key)
                 return false;
-        file = strndup(line, (size_t)(sep - line));
+        file = xstrndup(line, (size_t)(sep - line));
         path = sep + 2;
         end = strstr(path, ": ");
-        if (!file || !end || memchr(path, ' ', (size_t)(end - path)))
+        if (!end || memchr(path, ' ', (size_t)(end - path)))
                 return false;
-        p = strndup(path, (size_t)(end - path));
+        p = xstrndup(path, (size_t)(end - path));
         msg = end + 2;
-        if (!p)
-                abort();
         /* The longest prefix of the path that came from a row. */
         for (cut = strlen(p);; cut--) {
                 if (cut == strlen(p) || p[cut] == '.' || p[cut] == '[') {

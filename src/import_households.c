@@ -143,8 +143,13 @@ static void set_visits(cJSON *h, enum role role, const int *t, size_t n, const c
 static int64_t old_instant(const cJSON *h, const char *key, bool *ok)
 {
         const cJSON *obs = cJSON_GetObjectItemCaseSensitive(h, "observation");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obs, key);
         int64_t t = 0;
 
+        if (strcmp(key, "end") == 0 && cJSON_IsNull(v)) { /* "end": null, open-ended */
+                *ok = true;
+                return OBSERVATION_OPEN_END;
+        }
         *ok = parse_rfc3339(import_jstr(obs, key), &t) == 0;
         return t;
 }
@@ -180,7 +185,10 @@ static bool update_household(struct import_ctx *x, struct import_household *hr,
                         continue;
                 import_detail_add(d, "%s %s -> %s", key, ok ? import_format_short(have, b) : "-",
                                   import_format_short(want, c));
-                import_set_member(obs, key, cJSON_CreateString(import_format_instant(want, a)));
+                import_set_member(obs, key,
+                                  want == OBSERVATION_OPEN_END
+                                      ? cJSON_CreateNull()
+                                      : cJSON_CreateString(import_format_instant(want, a)));
         }
         team = cJSON_GetObjectItemCaseSensitive(h, "team");
         for (int role = 0; role < TEAM_ROLES; role++) {
@@ -268,7 +276,10 @@ static void add_household(struct import_ctx *x, const struct csv_row *r, const c
         cJSON_AddStringToObject(h, "address", v->address);
         o = cJSON_AddObjectToObject(h, "observation");
         cJSON_AddStringToObject(o, "start", import_format_instant(v->start, a));
-        cJSON_AddStringToObject(o, "end", import_format_instant(v->end, a));
+        if (v->end == OBSERVATION_OPEN_END)
+                cJSON_AddNullToObject(o, "end");
+        else
+                cJSON_AddStringToObject(o, "end", import_format_instant(v->end, a));
         o = cJSON_AddObjectToObject(h, "team");
         for (int role = 0; role < TEAM_ROLES; role++)
                 cJSON_AddStringToObject(o, role_to_string((enum role)role), v->team[role]->id);

@@ -1,5 +1,7 @@
 /* log.c: logging to the journal when stderr is connected to it ($JOURNAL_STREAM matches),
- * otherwise plain lines on stderr. Nothing here allocates on the hot path. */
+ * otherwise lines on stderr: on a terminal as people read them ("warning: ..."), else with
+ * the syslog priority prefix ("<4>...") that journald and syslog collectors reading a pipe
+ * understand. Nothing here allocates on the hot path. */
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include "log.h"
 
@@ -13,7 +15,7 @@
 #include <unistd.h>
 
 int log_max_level = LOG_INFO;
-static bool log_to_journal;
+static bool log_to_journal, log_to_tty;
 
 static const char *const level_names[] = {
         [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",     [LOG_CRIT] = "crit",
@@ -52,6 +54,7 @@ void log_open(int level, bool force_stderr)
 {
         log_max_level = level;
         log_to_journal = !force_stderr && stderr_is_journal();
+        log_to_tty = isatty(STDERR_FILENO) == 1;
 }
 
 static void log_emit(int prio, const char *const *fields, const char *msg)
@@ -74,7 +77,14 @@ static void log_emit(int prio, const char *const *fields, const char *msg)
                 free(m);
                 return;
         }
-        fprintf(stderr, "<%d>%s\n", prio, msg);
+        if (!log_to_tty)
+                fprintf(stderr, "<%d>%s\n", prio, msg);
+        else if (prio <= LOG_ERR)
+                fprintf(stderr, "error: %s\n", msg);
+        else if (prio == LOG_WARNING)
+                fprintf(stderr, "warning: %s\n", msg);
+        else
+                fprintf(stderr, "%s\n", msg);
 }
 
 static void log_vmsg(int prio, int err, const char *const *fields, const char *fmt, va_list ap)

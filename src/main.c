@@ -110,9 +110,14 @@ int main(int argc, char **argv)
                         sd_notifyf(0, "STATUS=configuration in %s is invalid\nERRNO=%d", dir, -r);
                 return 1;
         }
+        /* Valid, but watching nobody now: say so at once (the example's dates, an office
+         * that forgot to extend its observations). */
+        timezone_set(cfg->timezone);
+        if (config_check_observed(cfg, now_realtime_usec(), &diag) == 0)
+                print_diag(&diag);
+        config_diag_done(&diag);
         if (check) {
                 /* Coverage holes are warnings: an alert then falls to the leader. */
-                timezone_set(cfg->timezone);
                 if (roster_check_gaps(cfg, now_realtime_usec(), ROSTER_CHECK_DAYS, &diag) > 0)
                         print_diag(&diag);
                 config_diag_done(&diag);

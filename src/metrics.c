@@ -66,9 +66,7 @@ struct metrics {
 
 int metrics_new(struct metrics **ret)
 {
-        struct metrics *m = calloc(1, sizeof(*m));
-        if (!m)
-                return -ENOMEM;
+        struct metrics *m = xcalloc(1, sizeof(*m));
         *ret = m;
         return 0;
 }

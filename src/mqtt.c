@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "topic.h"
 #include "util.h"
 
 #define BACKOFF_BASE_USEC (500 * USEC_PER_MSEC)
@@ -332,9 +333,7 @@ int mqtt_new(sd_event *e, const struct mqtt_config *cfg, const char *password,
         int rc, r;
 
         mosquitto_lib_init();
-        m = calloc(1, sizeof(*m));
-        if (!m)
-                return -ENOMEM;
+        m = xcalloc(1, sizeof(*m));
         m->event = sd_event_ref(e);
         m->cb = *cb;
         m->userdata = userdata;
@@ -342,16 +341,10 @@ int mqtt_new(sd_event *e, const struct mqtt_config *cfg, const char *password,
         m->port = cfg->port;
         m->keepalive_sec = cfg->keepalive_sec;
         m->client_id = xstrdup(cfg->client_id);
-        if (asprintf(&m->status_topic, "%s/daemon/%s/status", cfg->topic_prefix, cfg->client_id) <
-            0) {
-                mqtt_free(m);
-                return -ENOMEM;
-        }
+        m->status_topic = topic_new(cfg->topic_prefix, TOPIC_DAEMON, cfg->client_id, TOPIC_STATUS);
         m->mosq = mosquitto_new(cfg->client_id, /* clean_session */ false, m);
-        if (!m->mosq) {
-                mqtt_free(m);
-                return -ENOMEM;
-        }
+        if (!m->mosq) /* a client id is given: only out of memory */
+                abort();
         /* "Threaded": libmosquitto queues every packet instead of writing it at once, the
          * PUBACK of a QoS 1 message included (without it, the PUBACK went out before
          * on_message even ran). on_io writes the queue after the commit. */
@@ -448,16 +441,11 @@ static bool has_filter(char *const *list, size_t n, const char *f)
 
 int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n)
 {
-        char **subs = calloc(n ? n : 1, sizeof(char *));
-        char **added = calloc(n ? n : 1, sizeof(char *));
+        char **subs = xcalloc(n ? n : 1, sizeof(char *));
+        char **added = xcalloc(n ? n : 1, sizeof(char *));
         size_t n_added = 0;
         int r = 0;
 
-        if (!subs || !added) {
-                free(subs);
-                free(added);
-                return -ENOMEM;
-        }
         for (size_t i = 0; i < n; i++)
                 subs[i] = xstrdup(filters[i]);
         if (m->connected) {
@@ -504,7 +492,7 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 
         flush_output(m, false); /* what the socket does not take waits for EPOLLOUT */
         if (rc == MOSQ_ERR_NO_CONN)
-                return -ENOTCONN;
+                return MQTT_E_NOT_CONNECTED;
         if (rc != MOSQ_ERR_SUCCESS) {
                 log_warn("mqtt: publish to %s failed: %s", topic, mosquitto_strerror(rc));
                 return -EIO;

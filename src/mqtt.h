@@ -18,6 +18,10 @@
 
 struct mqtt;
 
+enum {
+        MQTT_E_NOT_CONNECTED = 1, /* mqtt_publish(): no connection to the broker now */
+};
+
 struct mqtt_callbacks {
         void (*on_connect)(struct mqtt *m, bool session_present, void *userdata);
         void (*on_disconnect)(struct mqtt *m, void *userdata);
@@ -52,6 +56,8 @@ int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n);
 /* While paused, nothing is written to the broker (PUBACKs included, so it keeps the
  * messages unacknowledged and redelivers them after a crash); output resumes in order. */
 void mqtt_pause_output(struct mqtt *m, bool pause);
+/* Queues a message. Returns 0, MQTT_E_NOT_CONNECTED (nothing queued: a QoS 1 message
+ * waits for the connection only once it was queued), or -EIO (logged). */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
                  bool retain, int *ret_mid);
 bool mqtt_connected(const struct mqtt *m);

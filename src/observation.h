@@ -18,7 +18,7 @@ struct engine_change;
 /* ---- an event, in three steps (engine_handle_event()) ---- */
 
 /* Starts ch with a copy of h's rule state and d's debounce memory (either may be NULL).
- * Returns 0 or -ENOMEM. */
+ * Returns 0. */
 int observation_begin(struct engine *e, struct engine_change *ch, const struct household *h,
                       const struct device *d);
 /* Decides the rule side of event ev of device d on ch's copies: the household's clock
@@ -62,3 +62,16 @@ int observation_end(struct engine *e, const struct household *h, int64_t now_use
 int observation_load(struct engine *e);
 /* After a reload (the new config is e->config, the old one oc still valid). */
 void observation_reloaded(struct engine *e, const struct config *oc);
+/* Households whose medical rounds are not judged yet (added by a reload) are from now on
+ * (or from their observation's start); stored at once. */
+int observation_watch_rounds(struct engine *e, int64_t now_usec);
+
+/* ---- medical rounds (issue 18) ---- */
+
+/* A reading (command.h, validated): refused when the worker may not act for the household
+ * (ENGINE_E_FORBIDDEN) or outside its observation (ENGINE_E_REFUSED), recorded either way;
+ * otherwise stored with who, when and the channel, counted for the round its window holds
+ * when the worker's readings count (resolving a live round_missed, everyone notified told),
+ * and a fever raises (or joins) the fever alert. Decided, written, applied like an event. */
+struct command;
+int observation_reading(struct engine *e, const struct command *cmd, const char **error);

@@ -76,11 +76,9 @@ static int on_kick(sd_event_source *s, void *userdata)
 int outbox_new(sd_event *ev, const struct config *c, struct store *s, struct notify_context *notify,
                struct outbox **ret)
 {
-        struct outbox *o = calloc(1, sizeof(*o));
+        struct outbox *o = xcalloc(1, sizeof(*o));
         int r;
 
-        if (!o)
-                return -ENOMEM;
         o->event = sd_event_ref(ev);
         o->config = c;
         o->store = s;
@@ -382,8 +380,6 @@ static int dispatch_one(const struct store_notification *row, void *userdata)
         }
 
         r = notify_message_parse(row->payload, &m);
-        if (r == -ENOMEM)
-                return r;
         if (r < 0) {
                 dead_letter(o,
                             &(struct outbox_dead){ .id = row->id,
@@ -396,9 +392,7 @@ static int dispatch_one(const struct store_notification *row, void *userdata)
                             now);
                 return 0;
         }
-        snd = calloc(1, sizeof(*snd));
-        if (!snd)
-                return -ENOMEM;
+        snd = xcalloc(1, sizeof(*snd));
         *snd = (struct outbox_send){
                 .outbox = o,
                 .id = xstrdup(row->id),

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "util.h"
 
 static int encode(const char *text, QRcode **ret)
 {
@@ -69,9 +70,7 @@ static int png_write(const uint8_t *gray, uint32_t side, uint8_t **ret, size_t *
         uint8_t *out = NULL;
 
         if (png_image_write_to_memory(&image, NULL, &len, 0, gray, 0, NULL)) {
-                out = malloc(len);
-                if (!out)
-                        return -ENOMEM;
+                out = xmalloc(len);
                 if (png_image_write_to_memory(&image, out, &len, 0, gray, 0, NULL)) {
                         *ret = out;
                         *ret_len = len;
@@ -97,11 +96,7 @@ int qr_png(const char *text, unsigned scale, uint8_t **ret, size_t *ret_len)
         if (r < 0)
                 return r;
         side = (uint32_t)(q->width + 2 * QR_QUIET_ZONE) * scale;
-        px = malloc((size_t)side * side);
-        if (!px) {
-                QRcode_free(q);
-                return -ENOMEM;
-        }
+        px = xmalloc((size_t)side * side);
         for (uint32_t y = 0; y < side; y++)
                 for (uint32_t x = 0; x < side; x++)
                         px[(size_t)y * side + x] =

@@ -6,10 +6,13 @@
  *     community.
  *   - A household's "policy" overrides the rule keys of doorwatch.json's policy
  *     (handoff_ring_window, handoff_max_open, held_open_after, checkin_grace,
- *     resident_reports_per_day, pass_overdue_after, person_window, debounce) for it.
+ *     resident_reports_per_day, pass_overdue_after, person_window, debounce,
+ *     chatter_settle) for it.
  *   - A device's "source" names its adapter, which checks the adapter's own keys
  *     (struct adapter.parse_device) once the common ones are valid.
  *   - Duplicate household and device ids name the file that had them first.
+ *   - "observation": {"end": null} is an open-ended observation (OBSERVATION_OPEN_END): it
+ *     runs until an end is written, as when a campaign extends an observation.
  *
  * Households and devices are appended to cfg's arrays (devices in registry order, each
  * household's a run of them); config_load.c links them once every file is read. */
@@ -359,7 +362,11 @@ static void parse_household(struct loader *L, const cJSON *o, const struct loade
                 loader_check_keys(L, v, p, obs_keys, NULL, true);
                 if ((f = loader_field(L, v, p, "start", true, op)))
                         start_ok = loader_get_instant(L, f, op, &h->obs_start_usec);
-                if ((f = loader_field(L, v, p, "end", true, op)))
+                /* "end": null: open-ended, until an end is set (an extended observation). */
+                if ((f = loader_field(L, v, p, "end", true, op)) && cJSON_IsNull(f)) {
+                        h->obs_end_usec = OBSERVATION_OPEN_END;
+                        end_ok = true;
+                } else if (f)
                         end_ok = loader_get_instant(L, f, op, &h->obs_end_usec);
                 if (start_ok && end_ok && h->obs_start_usec >= h->obs_end_usec)
                         loader_error(L, p, "start must be before end");

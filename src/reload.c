@@ -33,18 +33,10 @@ int reload_config(struct engine *e, const struct config *nc)
         struct timerq timers = { 0 };
         size_t n_dropped = 0;
 
-        hs = calloc(nc->n_households ? nc->n_households : 1, sizeof(*hs));
-        ds = calloc(nc->n_devices ? nc->n_devices : 1, sizeof(*ds));
-        db = calloc(nc->n_devices ? nc->n_devices : 1, sizeof(*db));
-        moved = calloc(oc->n_households ? oc->n_households : 1, sizeof(*moved));
-        if (!hs || !ds || !db || !moved) {
-                free(hs);
-                free(ds);
-                free(db);
-                free(moved);
-                return -ENOMEM;
-        }
-        /* From here on nothing fails. */
+        hs = xcalloc(nc->n_households ? nc->n_households : 1, sizeof(*hs));
+        ds = xcalloc(nc->n_devices ? nc->n_devices : 1, sizeof(*ds));
+        db = xcalloc(nc->n_devices ? nc->n_devices : 1, sizeof(*db));
+        moved = xcalloc(oc->n_households ? oc->n_households : 1, sizeof(*moved));
         for (size_t i = 0; i < nc->n_devices; i++) {
                 const struct device *od = config_device(oc, nc->devices[i].id);
                 if (od) {

@@ -21,5 +21,8 @@ struct report_row {
  * days' alerts), otherwise rules and kinds that are all zero are left out. Returns how many
  * were written (at most max). */
 size_t report_table_rows(const struct report *r, bool all, struct report_row *rows, size_t max);
+/* The text and the CSV forms, appended to b. */
+void report_render_text(const struct report *r, struct sbuf *b);
+void report_render_csv(const struct report *r, struct sbuf *b);
 /* "星期二" */
 const char *report_weekday(const struct report *r);

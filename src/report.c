@@ -73,6 +73,8 @@ static const char *const kind_labels[_ALERT_KIND_MAX] = {
         [ALERT_NOTIFICATION_FAILED] = "通知失败",
         [ALERT_STORAGE_FAILED] = "存储故障",
         [ALERT_OBSERVATION_ENDED] = "观察结束（回收设备）",
+        [ALERT_ROUND_MISSED] = "健康巡查未完成",
+        [ALERT_FEVER] = "发热或可疑症状",
 };
 
 enum report_rule report_rule_from_code(const char *code)
@@ -321,6 +323,47 @@ void report_add_failed_notification(struct report *r, const char *community, int
                 x->notifications_failed++;
 }
 
+/* Rows of one community's section (and the total's), for a time in the day. */
+static bool in_day_for(struct report *r, const char *community, int64_t usec,
+                       struct report_section **x)
+{
+        if (usec < r->day_start_usec || usec >= r->day_end_usec)
+                return false;
+        if (community ? !report_wants(r, community) : r->only != NULL)
+                return false;
+        *x = section(r, community);
+        return true;
+}
+
+void report_add_round(struct report *r, const char *community, int64_t end_usec,
+                      const char *outcome)
+{
+        struct report_section *x, *t = &r->sections[0];
+
+        if (!in_day_for(r, community, end_usec, &x))
+                return;
+        for (int k = 0; k < 2; k++) {
+                struct report_section *y = k ? x : t;
+                if (!y)
+                        continue;
+                y->rounds_due++;
+                y->rounds_done += str_eq(outcome, "done");
+                y->rounds_excused += str_eq(outcome, "excused");
+                y->rounds_missed += str_eq(outcome, "missed");
+        }
+}
+
+void report_add_fever(struct report *r, const char *community, int64_t usec)
+{
+        struct report_section *x;
+
+        if (!in_day_for(r, community, usec, &x))
+                return;
+        r->sections[0].fevers++;
+        if (x)
+                x->fevers++;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
         int64_t p = *(const int64_t *)a, q = *(const int64_t *)b;
@@ -415,6 +458,11 @@ FIELD_FN(f_unacked, x->unacked)
 FIELD_FN(f_offline, x->devices_offline)
 FIELD_FN(f_battery, x->batteries_low)
 FIELD_FN(f_failed, x->notifications_failed)
+FIELD_FN(f_rounds_due, x->rounds_due)
+FIELD_FN(f_rounds_done, x->rounds_done)
+FIELD_FN(f_rounds_excused, x->rounds_excused)
+FIELD_FN(f_rounds_missed, x->rounds_missed)
+FIELD_FN(f_fevers, x->fevers)
 FIELD_FN(f_alerts_day, x->alerts_by_day[arg])
 #undef FIELD_FN
 
@@ -472,6 +520,11 @@ size_t report_table_rows(const struct report *r, bool all, struct report_row *ro
         ROW("设备离线（日末）", f_offline, 0, 0);
         ROW("电量低（日末）", f_battery, 0, 0);
         ROWH("放弃投递的通知", f_failed, 0, 0, true);
+        ROW("健康巡查应做（时段已结束）", f_rounds_due, 0, 0);
+        ROW("已完成（有测温记录）", f_rounds_done, 0, 1);
+        ROW("外出免做（通行证）", f_rounds_excused, 0, 1);
+        ROWH("未完成", f_rounds_missed, 0, 1, true);
+        ROWH("发热或可疑症状（测温记录）", f_fevers, 0, 0, true);
         if (all)
                 for (int d = 0; d < REPORT_DAYS; d++)
                         ROW(r->days[d], f_alerts_day, d, 0);
@@ -509,7 +562,7 @@ const char *report_weekday(const struct report *r)
         return local_time(r->day_start_usec / USEC_PER_SEC, &tm) ? names[tm.tm_wday] : "";
 }
 
-static void render_text(const struct report *r, struct sbuf *b)
+void report_render_text(const struct report *r, struct sbuf *b)
 {
         struct report_row rows[64];
         size_t n = report_table_rows(r, false, rows, ELEMENTSOF(rows)), w0 = 0, wc = 8;
@@ -557,7 +610,7 @@ static void render_text(const struct report *r, struct sbuf *b)
         }
 }
 
-static void render_csv(const struct report *r, struct sbuf *b)
+void report_render_csv(const struct report *r, struct sbuf *b)
 {
         struct report_row rows[96];
         size_t n = report_table_rows(r, true, rows, ELEMENTSOF(rows));
@@ -610,22 +663,4 @@ static void render_csv(const struct report *r, struct sbuf *b)
                         }
                         sbuf_puts(b, "\r\n");
                 }
-}
-
-char *report_render(const struct report *r, enum report_format f)
-{
-        struct sbuf b;
-        char *s;
-
-        if (f == REPORT_HTML)
-                return report_render_html(r);
-        sbuf_init(&b, NULL, 0);
-        if (f == REPORT_CSV)
-                render_csv(r, &b);
-        else
-                render_text(r, &b);
-        s = sbuf_finish(&b);
-        if (!s)
-                abort();
-        return s;
 }

@@ -23,10 +23,10 @@
  *   day's end and not resolved by then;
  * - notifications failed: given up (dead-lettered) during the day.
  *
- * Medical rounds and fevers (readings, DESIGN.md §6 round_missed and fever) are not here
- * yet: whoever adds readings adds rounds due / done / missed and fevers as figures of a
- * section (a store read beside the others in report_store.c) and the new alert kinds'
- * labels in report.c.
+ * - medical rounds: those whose window ended during the day (due), by what became of them
+ *   (done: a reading that counts in the window; excused: a pass overlapped it; missed: the
+ *   round_missed alert); fevers: readings at or above fever_at or with a listed symptom
+ *   taken during the day (the purge keeps both without the household).
  *
  * Allocation failure aborts. */
 #pragma once
@@ -91,6 +91,7 @@ struct report_section {
         size_t n_ackers;
         int64_t devices_offline, batteries_low;
         int64_t notifications_failed;
+        int64_t rounds_due, rounds_done, rounds_excused, rounds_missed, fevers;
         int64_t alerts_by_day[REPORT_DAYS]; /* oldest first; the last is the report's day */
         int64_t ack_median_by_day[REPORT_DAYS], ack_p90_by_day[REPORT_DAYS]; /* -1: none */
         /* building */
@@ -138,6 +139,11 @@ struct report_alert {
 };
 void report_add_alert(struct report *r, const struct report_alert *a);
 void report_add_failed_notification(struct report *r, const char *community, int64_t usec);
+/* A medical round whose window ended at end_usec ("done", "excused", "missed"); a fever
+ * reading at usec. */
+void report_add_round(struct report *r, const char *community, int64_t end_usec,
+                      const char *outcome);
+void report_add_fever(struct report *r, const char *community, int64_t usec);
 /* Computes the medians, percentiles and sums once every row is in. */
 void report_finish(struct report *r);
 
@@ -147,7 +153,8 @@ struct store;
 /* Feeds r from the store: the households' windows (the configuration history; households
  * of r's configuration that it lacks count with their configured window), the openings
  * of the day, the alerts of the REPORT_DAYS days and those unresolved at the day's end,
- * the failed notifications; then report_finish(). Returns 0 or a negative errno. */
+ * the failed notifications, the rounds and fevers of the day; then report_finish().
+ * Returns 0 or a negative errno. */
 int report_load(struct report *r, struct store *s);
 /* Records every household's community and observation window of cfg in the store's
  * history (those that changed since the last load), in the current transaction. */

@@ -89,6 +89,22 @@ static int on_dead(const char *community, int64_t dead_usec, void *userdata)
         return 0;
 }
 
+static int on_round(const struct store_round *rd, void *userdata)
+{
+        struct load *l = userdata;
+
+        report_add_round(l->r, rd->community, rd->end_usec, rd->outcome);
+        return 0;
+}
+
+static int on_fever(const char *community, int64_t usec, void *userdata)
+{
+        struct load *l = userdata;
+
+        report_add_fever(l->r, community, usec);
+        return 0;
+}
+
 int report_load(struct report *r, struct store *s)
 {
         struct load l = { .r = r, .community_of = hashmap_new(256) };
@@ -119,6 +135,10 @@ int report_load(struct report *r, struct store *s)
                 ret = store_foreach_dead_notification(s, r->day_start_usec, r->day_end_usec,
                                                       on_dead, &l);
         if (ret == 0)
+                ret = store_foreach_round(s, r->day_start_usec, r->day_end_usec, on_round, &l);
+        if (ret == 0)
+                ret = store_foreach_fever(s, r->day_start_usec, r->day_end_usec, on_fever, &l);
+        if (ret == 0)
                 report_finish(r);
         hashmap_free(l.community_of);
         free_strv(l.owned, l.n_owned);
@@ -127,12 +147,9 @@ int report_load(struct report *r, struct store *s)
 
 int report_record_config(struct store *s, const struct config *cfg, int64_t now_usec)
 {
-        struct store_household_window *w =
-            cfg->n_households ? calloc(cfg->n_households, sizeof(*w)) : NULL;
+        struct store_household_window *w = xcalloc(cfg->n_households, sizeof(*w));
         int r;
 
-        if (cfg->n_households && !w)
-                return -ENOMEM;
         for (size_t i = 0; i < cfg->n_households; i++)
                 w[i] = (struct store_household_window){
                         .household = cfg->households[i].id,

@@ -6,5 +6,7 @@
 struct engine;
 
 /* Purges the events and personal data of every household whose observation ended
- * `retention` ago (and has no live alert left). Returns the number purged. */
+ * `retention` ago, and of every household no longer configured that was last recorded
+ * `retention` ago (their alerts, whatever their state, go with them). Returns the number
+ * purged, or a negative errno. */
 int retention_purge_expired(struct engine *e, int64_t now_usec);

@@ -646,9 +646,7 @@ int roster_gaps(const struct config *c, const struct community *cm, int64_t from
                 return r;
 
         max_spans = cm->n_shifts * (size_t)(day_hi - day_lo + 1) + cm->n_overrides;
-        spans = malloc(MAX(max_spans, (size_t)1) * sizeof(*spans));
-        if (!spans)
-                return -ENOMEM;
+        spans = xmalloc(MAX(max_spans, (size_t)1) * sizeof(*spans));
 
         for (int role = 0; role < TEAM_ROLES; role++) {
                 if (role_always_covered(c, cm, (enum role)role))

@@ -103,8 +103,8 @@ typedef int (*roster_gap_cb)(const struct community *cm, enum role role, int64_t
 /* Reports, for each team role, the maximal intervals within [from_usec, from_usec +
  * days * 24h) in which nobody is on duty for the role in cm (leader and command are not
  * counted). Computed from shift boundaries; allocates one temporary array. Returns 0,
- * a callback's negative value, -EINVAL (days outside 1..ROSTER_GAPS_DAYS_MAX), -ENOMEM,
- * or -ERANGE (implausibly many time-zone transitions in the window). */
+ * a callback's negative value, -EINVAL (days outside 1..ROSTER_GAPS_DAYS_MAX), or -ERANGE
+ * (implausibly many time-zone transitions in the window). */
 int roster_gaps(const struct config *c, const struct community *cm, int64_t from_usec, int days,
                 roster_gap_cb cb, void *userdata);
 

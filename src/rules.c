@@ -10,7 +10,14 @@
  * leave within person_window) or door_open_unexpected. Later facts come as deadlines
  * (hand-off expired, held open, pass overdue) or as a camera event that upgrades the
  * opening's alert. Windows are closed intervals ("within"), except where a deadline is
- * reached: a deadline is due at its instant ("still open at handoff_max_open"). */
+ * reached: a deadline is due at its instant ("still open at handoff_max_open"). With
+ * policy.chatter_settle an opening counts only once it has stayed open that long, and a
+ * contact's chatter joins it (see "chatter" below).
+ *
+ * Medical rounds (rules.h) are deadlines too: each round is judged when its window ends;
+ * a reading is a command that records what it measured, counts for rounds when its worker
+ * is the household's doctor or one on duty, and raises fever by policy.fever_at and
+ * policy.fever_symptoms. */
 #include "rules.h"
 
 #include <errno.h>
@@ -21,6 +28,7 @@
 #include <time.h>
 
 #include "jsonw.h"
+#include "roster.h"
 #include "util.h"
 
 static const char UNEXPLAINED[] = "no scheduled visit, check-in, pass or doorbell hand-off";
@@ -58,6 +66,11 @@ const char *rules_basis_to_string(enum rules_basis b)
                 [BASIS_TAMPER] = "tamper",
                 [BASIS_DEBOUNCED] = "debounced",
                 [BASIS_RETAINED] = "retained",
+                [BASIS_HELD] = "held",
+                [BASIS_CHATTER] = "chatter",
+                [BASIS_SETTLED] = "settled",
+                [BASIS_ROUND] = "round",
+                [BASIS_FEVER] = "fever",
         };
         return b >= 0 && (size_t)b < ELEMENTSOF(names) && names[b] ? names[b] : "other";
 }
@@ -67,20 +80,41 @@ const struct policy *rules_policy(const struct config *c, const struct household
         return h && h->policy ? h->policy : &c->policy;
 }
 
-int64_t rules_command_time(bool has_ts, double ts, int64_t recv_usec, int64_t max_clock_skew_usec)
+/* The device's time, when it lies within max_clock_skew of the receive time. */
+static bool device_time(bool has_ts, double ts, int64_t recv_usec, int64_t max_clock_skew_usec,
+                        int64_t *ret)
 {
         if (has_ts && ts > 0 && ts < 1e11) {
                 int64_t t = (int64_t)(ts * 1e6);
                 int64_t skew = t > recv_usec ? t - recv_usec : recv_usec - t;
-                if (skew <= max_clock_skew_usec)
-                        return t;
+                if (skew <= max_clock_skew_usec) {
+                        *ret = t;
+                        return true;
+                }
         }
-        return recv_usec;
+        return false;
+}
+
+int64_t rules_command_time(bool has_ts, double ts, int64_t recv_usec, int64_t max_clock_skew_usec)
+{
+        int64_t t;
+
+        return device_time(has_ts, ts, recv_usec, max_clock_skew_usec, &t) ? t : recv_usec;
 }
 
 int64_t rules_event_time(const struct event *e, int64_t recv_usec, int64_t max_clock_skew_usec)
 {
         return rules_command_time(e->has_ts, e->ts, recv_usec, max_clock_skew_usec);
+}
+
+enum time_basis rules_time_basis(const struct event *e, int64_t recv_usec,
+                                 int64_t max_clock_skew_usec)
+{
+        int64_t t;
+
+        return device_time(e->has_ts, e->ts, recv_usec, max_clock_skew_usec, &t)
+                   ? TIME_BASIS_DEVICE
+                   : TIME_BASIS_RECEIVE;
 }
 
 void rules_copy_text(char *dst, size_t size, const char *src)
@@ -226,6 +260,92 @@ static bool in_observation(const struct household *h, int64_t t)
         return t >= h->obs_start_usec && t < h->obs_end_usec;
 }
 
+/* ---- medical rounds ---- */
+
+/* Calls fn for every medical round of h scheduled on the local days around t that its
+ * windows can reach; fn returns false to stop. */
+static void foreach_round(const struct household *h, int64_t t,
+                          bool (*fn)(const struct rules_round *r, void *userdata), void *userdata)
+{
+        for (size_t i = 0; i < h->n_schedule; i++) {
+                const struct schedule_entry *s = &h->schedule[i];
+                int days = (int)(s->window_usec / (24 * USEC_PER_HOUR)) + 2;
+
+                if (s->role != ROLE_MEDICAL)
+                        continue;
+                for (size_t k = 0; k < s->n_at; k++)
+                        for (int off = -days; off <= days; off++) {
+                                struct rules_round r = { .minute = s->at_min[k] };
+                                r.at_usec = local_at(t, off, s->at_min[k]);
+                                r.from_usec = r.at_usec - s->window_usec;
+                                r.to_usec = r.at_usec + s->window_usec;
+                                if (!fn(&r, userdata))
+                                        return;
+                        }
+        }
+}
+
+struct round_search {
+        int64_t t;
+        bool found;
+        struct rules_round best;
+};
+
+static bool round_holding(const struct rules_round *r, void *userdata)
+{
+        struct round_search *q = userdata;
+        int64_t d = q->t > r->at_usec ? q->t - r->at_usec : r->at_usec - q->t;
+        int64_t bd = q->t > q->best.at_usec ? q->t - q->best.at_usec : q->best.at_usec - q->t;
+
+        if (q->t >= r->from_usec && q->t <= r->to_usec && (!q->found || d < bd)) {
+                q->best = *r;
+                q->found = true;
+        }
+        return true;
+}
+
+bool rules_round_at(const struct household *h, int64_t t, struct rules_round *ret)
+{
+        struct round_search q = { .t = t };
+
+        foreach_round(h, t, round_holding, &q);
+        if (q.found && ret)
+                *ret = q.best;
+        return q.found;
+}
+
+static bool round_ending_after(const struct rules_round *r, void *userdata)
+{
+        struct round_search *q = userdata;
+
+        if (r->to_usec > q->t && (!q->found || r->to_usec < q->best.to_usec)) {
+                q->best = *r;
+                q->found = true;
+        }
+        return true;
+}
+
+bool rules_round_after(const struct household *h, int64_t after_usec, struct rules_round *ret)
+{
+        struct round_search q = { .t = after_usec };
+
+        foreach_round(h, after_usec, round_ending_after, &q);
+        if (q.found && ret)
+                *ret = q.best;
+        return q.found;
+}
+
+bool rules_reading_counts(const struct config *c, const struct household *h, const struct worker *w,
+                          int64_t at_usec)
+{
+        if (!w || !h)
+                return false;
+        if (h->team[ROLE_MEDICAL] == w)
+                return true;
+        return w->role == ROLE_MEDICAL && w->community && w->community == h->community &&
+               roster_worker_on_duty(c, w, at_usec);
+}
+
 static bool within(int64_t t, int64_t since, int64_t window)
 {
         return since != 0 && t >= since && t - since <= window;
@@ -348,6 +468,78 @@ static void judge_opening(const struct config *c, const struct household *h,
               "%s with %s", what, UNEXPLAINED);
 }
 
+/* ---- chatter (policy.chatter_settle) ----
+ *
+ * A reed switch that chatters reports open/close blips of a tenth of a second around a
+ * real opening. An opening therefore counts once it has stayed open chatter_settle (it
+ * "settles"): it is judged when it starts, as always, but its one-shot explanation (a
+ * ring's hand-off, a pre-report, a pass's exit or return) is used up and its alert raised
+ * only when it settles (RULES_DUE_SETTLE, rules_fire()). A reopen within chatter_settle of
+ * the close joins the opening (same start, id and explanation); an opening that closed
+ * before it settled and is not rejoined was a blip: nothing used, nothing raised. With
+ * chatter_settle 0 every opening settles when it starts and nothing joins. */
+
+/* Whether an opening at t joins the door's last opening: the door closed at most
+ * chatter_settle before. */
+static bool chatter_joins(const struct policy *p, const struct household_state *st, int64_t t)
+{
+        return p->chatter_settle_usec > 0 && st->door == DOOR_CLOSED &&
+               st->opening != OPENING_NONE && st->opening != OPENING_IGNORED &&
+               t >= st->door_changed_usec && t - st->door_changed_usec <= p->chatter_settle_usec;
+}
+
+static const char *opening_description(const struct household_state *st)
+{
+        switch (st->opening) {
+        case OPENING_HELD:
+                return "unexplained, alerted once it stays open";
+        case OPENING_ALERTED:
+                return "already alerted";
+        case OPENING_HANDOFF:
+                return "a doorbell hand-off";
+        default:
+                return "expected";
+        }
+}
+
+static void judge_rejoin(const struct policy *p, const struct household_state *st, int64_t t,
+                         struct verdict *v)
+{
+        char a[32], d[32], s[32];
+
+        set(v, VERDICT_IGNORED, BASIS_CHATTER,
+            "door reopened %s after it closed, within chatter_settle (%s): joins the opening at "
+            "%s (%s)",
+            fmt_dur(t - st->door_changed_usec, d), fmt_dur(p->chatter_settle_usec, s),
+            fmt_clock(st->opening_usec, a), opening_description(st));
+}
+
+/* An opening that no rule explains is held until it settles. */
+static void hold(const struct policy *p, struct verdict *v)
+{
+        char s[32];
+        size_t n = strlen(v->reason);
+
+        v->kind = VERDICT_IGNORED;
+        v->basis = BASIS_HELD;
+        snprintf(v->reason + n, sizeof(v->reason) - n,
+                 "; held for chatter_settle (%s): alerted if it stays open",
+                 fmt_dur(p->chatter_settle_usec, s));
+}
+
+static void judge_early_close(const struct policy *p, const struct household_state *st, int64_t t,
+                              struct verdict *v)
+{
+        char d[32], s[32];
+
+        set(v, VERDICT_IGNORED, BASIS_HELD,
+            "door closed after %s, before chatter_settle (%s): a reopen within %s joins the "
+            "opening, else it was a blip that counts for nothing",
+            fmt_dur(t - st->opening_usec, d), fmt_dur(p->chatter_settle_usec, s), s);
+}
+
+/* ---- doors ---- */
+
 static void judge_door(const struct config *c, const struct household *h,
                        const struct household_state *st, const struct event *e, int64_t t,
                        struct verdict *v)
@@ -360,10 +552,10 @@ static void judge_door(const struct config *c, const struct household *h,
                         if (e->retained)
                                 set(v, VERDICT_IGNORED, BASIS_RETAINED,
                                     "retained replay of a known open door (open since %s)",
-                                    fmt_clock(st->door_changed_usec, a));
+                                    fmt_clock(st->opening_usec, a));
                         else
                                 set(v, VERDICT_IGNORED, BASIS_OTHER, "door already open since %s",
-                                    fmt_clock(st->door_changed_usec, a));
+                                    fmt_clock(st->opening_usec, a));
                         return;
                 }
                 if (e->retained && e->has_ts && st->door == DOOR_CLOSED &&
@@ -373,7 +565,13 @@ static void judge_door(const struct config *c, const struct household *h,
                             fmt_clock(st->door_changed_usec, a));
                         return;
                 }
+                if (!e->retained && chatter_joins(p, st, t)) {
+                        judge_rejoin(p, st, t, v);
+                        return;
+                }
                 judge_opening(c, h, st, t, !e->retained, e->retained, v);
+                if (!e->retained && p->chatter_settle_usec > 0 && v->kind == VERDICT_ALERT)
+                        hold(p, v);
                 return;
         }
         if (e->door != DOOR_CLOSED) {
@@ -385,15 +583,18 @@ static void judge_door(const struct config *c, const struct household *h,
                     st->door == DOOR_CLOSED ? "door already closed" : "door closed");
                 return;
         }
-        if (st->opening == OPENING_HANDOFF &&
-            t - st->door_changed_usec < p->handoff_max_open_usec) {
+        if (st->settling) {
+                judge_early_close(p, st, t, v);
+                return;
+        }
+        if (st->opening == OPENING_HANDOFF && t - st->opening_usec < p->handoff_max_open_usec) {
                 set(v, VERDICT_EXPECTED, BASIS_HANDOFF,
                     "delivery hand-off complete: door closed after %s",
-                    fmt_dur(t - st->door_changed_usec, d));
+                    fmt_dur(t - st->opening_usec, d));
                 return;
         }
         set(v, VERDICT_IGNORED, BASIS_OTHER, "door closed after %s",
-            fmt_dur(t - st->door_changed_usec, d));
+            fmt_dur(t - st->opening_usec, d));
 }
 
 static bool live_tamper_alert(const struct household_state *st, const struct device *d)
@@ -445,6 +646,14 @@ void rules_judge(const struct config *c, const struct household *h,
                 if (e->direction != DIRECTION_OUT) {
                         set(v, VERDICT_IGNORED, BASIS_OTHER, "person detected%s",
                             e->direction == DIRECTION_IN ? " coming in" : "");
+                        return;
+                }
+                if (st->opening == OPENING_HELD &&
+                    near(t, st->opening_usec, p->person_window_usec)) {
+                        set(v, VERDICT_IGNORED, BASIS_HELD,
+                            "person leaving near the opening at %s, which is held for "
+                            "chatter_settle: judged when it settles",
+                            fmt_clock(st->opening_usec, a));
                         return;
                 }
                 if (near(t, st->unexpected_open_usec, p->person_window_usec)) {
@@ -521,6 +730,46 @@ void rules_set_open_event(struct household_state *st, const char *id)
                 abort();
 }
 
+/* The opening has settled (stayed open chatter_settle, or needs no settling): what
+ * explained it is used up. basis: the rule that judged it. live: not a retained state. */
+static void settle_opening(const struct config *c, const struct household *h,
+                           struct household_state *st, enum rules_basis basis, bool live)
+{
+        int64_t t = st->opening_usec;
+
+        st->settling = false;
+        if (st->opening == OPENING_HANDOFF) {
+                handoff_fallback(c, h, st, t);
+                st->last_ring_usec = 0; /* one ring, one hand-off */
+        }
+        if (basis == BASIS_UNEXPECTED || basis == BASIS_FOUND_OPEN || basis == BASIS_PERSON_LEFT)
+                st->unexpected_open_usec = t;
+        /* A pre-report covers the next opening only; an old one lapses. */
+        if (st->report_usec && t >= st->report_usec)
+                st->report_usec = 0;
+        if (live)
+                note_opening_in_passes(st, t);
+}
+
+static enum rules_opening opening_of(enum rules_basis basis)
+{
+        switch (basis) {
+        case BASIS_OUTSIDE_WINDOW:
+                return OPENING_IGNORED;
+        case BASIS_HELD:
+                return OPENING_HELD;
+        case BASIS_HANDOFF:
+                return OPENING_HANDOFF;
+        case BASIS_UNEXPECTED:
+        case BASIS_FOUND_OPEN:
+        case BASIS_PERSON_LEFT:
+        case BASIS_TOO_MANY:
+                return OPENING_ALERTED;
+        default:
+                return OPENING_EXPECTED;
+        }
+}
+
 static void apply_door_open(const struct config *c, const struct household *h,
                             struct household_state *st, const struct event *e, int64_t t,
                             const struct verdict *v)
@@ -531,36 +780,22 @@ static void apply_door_open(const struct config *c, const struct household *h,
                 return; /* an outdated retained state */
         st->door = DOOR_OPEN;
         st->door_changed_usec = t;
+        if (v->basis == BASIS_CHATTER)
+                return; /* the last opening goes on: its start, id and explanation */
+        st->opening_usec = t;
         st->held_alerted = false;
         rules_set_open_event(st, e->id);
-        if (v->basis == BASIS_OUTSIDE_WINDOW) {
-                st->opening = OPENING_IGNORED;
+        st->opening = opening_of(v->basis);
+        st->settling = false;
+        if (st->opening == OPENING_IGNORED)
                 return;
-        }
-        switch (v->basis) {
-        case BASIS_HANDOFF:
-                st->opening = OPENING_HANDOFF;
-                handoff_fallback(c, h, st, t);
-                st->last_ring_usec = 0; /* one ring, one hand-off */
-                break;
-        case BASIS_UNEXPECTED:
-        case BASIS_FOUND_OPEN:
-        case BASIS_PERSON_LEFT:
-                st->opening = OPENING_ALERTED;
-                st->unexpected_open_usec = t;
-                break;
-        case BASIS_TOO_MANY:
-                st->opening = OPENING_ALERTED;
-                break;
-        default:
-                st->opening = OPENING_EXPECTED;
-                break;
-        }
-        /* A pre-report covers the next opening only; an old one lapses. */
-        if (st->report_usec && t >= st->report_usec)
-                st->report_usec = 0;
-        if (!e->retained)
-                note_opening_in_passes(st, t);
+        /* A retained state was open for a while, and its alert (found open) is raised now:
+         * it counts at once, as every opening does without chatter_settle. */
+        if (e->retained || rules_policy(c, h)->chatter_settle_usec == 0 ||
+            st->opening == OPENING_ALERTED)
+                settle_opening(c, h, st, v->basis, !e->retained);
+        else
+                st->settling = true;
 }
 
 void rules_apply(const struct config *c, const struct household *h, struct household_state *st,
@@ -577,9 +812,12 @@ void rules_apply(const struct config *c, const struct household *h, struct house
                         if (st->door != DOOR_CLOSED)
                                 st->door_changed_usec = t;
                         st->door = DOOR_CLOSED;
-                        st->opening = OPENING_NONE;
-                        st->held_alerted = false;
-                        rules_set_open_event(st, NULL); /* no opening, no id to keep */
+                        /* With chatter_settle the opening stays: a reopen may join it. */
+                        if (rules_policy(c, h)->chatter_settle_usec == 0) {
+                                st->opening = OPENING_NONE;
+                                st->held_alerted = false;
+                                rules_set_open_event(st, NULL); /* no opening, no id to keep */
+                        }
                 }
                 break;
         case EVENT_RING:
@@ -604,14 +842,19 @@ int64_t rules_next_deadline(const struct config *c, const struct household *h,
         const struct policy *p = rules_policy(c, h);
         struct rules_due best = { .kind = RULES_DUE_NONE, .at_usec = INT64_MAX };
 
-        if (st->door == DOOR_OPEN &&
+        if (st->door == DOOR_OPEN && st->settling &&
             (st->opening == OPENING_HANDOFF || st->opening == OPENING_EXPECTED ||
-             st->opening == OPENING_ALERTED)) {
+             st->opening == OPENING_HELD)) {
+                /* The opening's other deadlines wait until it counts. */
+                best = (struct rules_due){ RULES_DUE_SETTLE,
+                                           st->door_changed_usec + p->chatter_settle_usec, 0 };
+        } else if (st->door == DOOR_OPEN &&
+                   (st->opening == OPENING_HANDOFF || st->opening == OPENING_EXPECTED ||
+                    st->opening == OPENING_ALERTED)) {
                 if (st->opening == OPENING_HANDOFF)
                         best = (struct rules_due){ RULES_DUE_HANDOFF,
-                                                   st->door_changed_usec + p->handoff_max_open_usec,
-                                                   0 };
-                int64_t held = st->door_changed_usec + p->held_open_after_usec;
+                                                   st->opening_usec + p->handoff_max_open_usec, 0 };
+                int64_t held = st->opening_usec + p->held_open_after_usec;
                 if (!st->held_alerted && held < best.at_usec)
                         best = (struct rules_due){ RULES_DUE_HELD_OPEN, held, 0 };
         }
@@ -621,11 +864,92 @@ int64_t rules_next_deadline(const struct config *c, const struct household *h,
                 if (ps->exit_usec && !ps->return_usec && !ps->overdue && at < best.at_usec)
                         best = (struct rules_due){ RULES_DUE_PASS_OVERDUE, at, i };
         }
+        if (st->rounds_usec) {
+                struct rules_round r;
+                /* Due just after the window: a reading at its last instant still counts. */
+                if (rules_round_after(h, st->rounds_usec, &r) && r.to_usec + 1 < best.at_usec)
+                        best = (struct rules_due){ RULES_DUE_ROUND, r.to_usec + 1, 0 };
+        }
         if (best.kind != RULES_DUE_NONE && !in_observation(h, best.at_usec))
                 best = (struct rules_due){ .kind = RULES_DUE_NONE, .at_usec = INT64_MAX };
         if (ret)
                 *ret = best;
         return best.at_usec;
+}
+
+/* The opening has stayed open chatter_settle: an expected one uses up its explanation; a
+ * held one is judged again (a ring or a camera detection that arrived after the door
+ * opened, with an earlier time, now counts) and alerted unless that explains it. */
+static void fire_settle(const struct config *c, const struct household *h,
+                        struct household_state *st, struct verdict *v)
+{
+        const struct policy *p = rules_policy(c, h);
+        char a[32], s[32];
+
+        if (st->opening != OPENING_HELD) {
+                settle_opening(c, h, st, BASIS_OTHER, true);
+                set(v, VERDICT_IGNORED, BASIS_SETTLED,
+                    "the opening at %s stayed open chatter_settle (%s): %s",
+                    fmt_clock(st->opening_usec, a), fmt_dur(p->chatter_settle_usec, s),
+                    st->opening == OPENING_HANDOFF ? "the ring's hand-off is used" : "it counts");
+                return;
+        }
+        judge_opening(c, h, st, st->opening_usec, true, false, v);
+        st->opening = opening_of(v->basis);
+        settle_opening(c, h, st, v->basis, true);
+}
+
+/* The round whose window ended at `end`: done, excused by a pass, or missed. */
+static void fire_round(const struct household *h, struct household_state *st, int64_t end,
+                       struct verdict *v)
+{
+        struct rules_round r;
+        char a[32], b[32], w[32];
+
+        st->rounds_usec = end;
+        if (!rules_round_after(h, end - 1, &r) || r.to_usec != end) {
+                set(v, VERDICT_IGNORED, BASIS_ROUND, "no medical round ends at %s",
+                    fmt_clock(end, a));
+                return;
+        }
+        v->round_at_usec = r.at_usec;
+        if (st->reading_usec >= r.from_usec && st->reading_usec <= r.to_usec) {
+                set(v, VERDICT_IGNORED, BASIS_ROUND,
+                    "medical round at %02d:%02d done: reading at %s", r.minute / 60, r.minute % 60,
+                    fmt_clock(st->reading_usec, a));
+                v->round = ROUND_DONE;
+                return;
+        }
+        for (size_t i = 0; i < st->n_passes; i++) {
+                const struct rules_pass *ps = &st->passes[i];
+                if (ps->from_usec <= r.to_usec && ps->to_usec > r.from_usec) {
+                        set(v, VERDICT_IGNORED, BASIS_ROUND,
+                            "medical round at %02d:%02d excused: a pass (%s) %s to %s",
+                            r.minute / 60, r.minute % 60, ps->reason, fmt_instant(ps->from_usec, a),
+                            fmt_instant(ps->to_usec, b));
+                        v->round = ROUND_EXCUSED;
+                        return;
+                }
+        }
+        alert(v, ALERT_ROUND_MISSED, BASIS_ROUND,
+              "no reading for the medical round at %02d:%02d (window %s to %s, %s each side)",
+              r.minute / 60, r.minute % 60, fmt_clock(r.from_usec, a), fmt_clock(r.to_usec, b),
+              fmt_dur((r.to_usec - r.from_usec) / 2, w));
+        v->round = ROUND_MISSED;
+}
+
+const char *rules_round_outcome_to_string(enum rules_round_outcome o)
+{
+        switch (o) {
+        case ROUND_DONE:
+                return "done";
+        case ROUND_EXCUSED:
+                return "excused";
+        case ROUND_MISSED:
+                return "missed";
+        default:
+                return "none";
+        }
 }
 
 void rules_fire(const struct config *c, const struct household *h, struct household_state *st,
@@ -637,7 +961,7 @@ void rules_fire(const struct config *c, const struct household *h, struct househ
         *v = (struct verdict){ .kind = VERDICT_IGNORED, .pass = -1 };
         switch (due->kind) {
         case RULES_DUE_HANDOFF: {
-                int64_t opened = st->door_changed_usec;
+                int64_t opened = st->opening_usec;
                 const char *tail = "";
 
                 st->opening = OPENING_ALERTED;
@@ -667,7 +991,7 @@ void rules_fire(const struct config *c, const struct household *h, struct househ
                 st->held_alerted = true;
                 alert(v, ALERT_DOOR_HELD_OPEN, BASIS_HELD_OPEN,
                       "door open since %s, for held_open_after (%s)%s",
-                      fmt_clock(st->door_changed_usec, a), fmt_dur(p->held_open_after_usec, d),
+                      fmt_clock(st->opening_usec, a), fmt_dur(p->held_open_after_usec, d),
                       st->opening == OPENING_EXPECTED || st->opening == OPENING_HANDOFF
                           ? "; the opening itself was expected"
                           : "");
@@ -682,6 +1006,12 @@ void rules_fire(const struct config *c, const struct household *h, struct househ
                 v->pass = (int)due->pass;
                 return;
         }
+        case RULES_DUE_SETTLE:
+                fire_settle(c, h, st, v);
+                return;
+        case RULES_DUE_ROUND:
+                fire_round(h, st, due->at_usec - 1, v);
+                return;
         default:
                 set(v, VERDICT_IGNORED, BASIS_OTHER, "nothing due");
                 return;
@@ -749,6 +1079,62 @@ int rules_report(const struct config *c, const struct household *h, struct house
         return 0;
 }
 
+/* Whether symptom s is one of the policy's, compared without case. */
+static bool fever_symptom(const struct policy *p, const char *s)
+{
+        for (size_t i = 0; i < p->n_fever_symptoms; i++)
+                if (strcasecmp(p->fever_symptoms[i], s) == 0)
+                        return true;
+        return false;
+}
+
+int rules_reading(const struct config *c, const struct household *h, struct household_state *st,
+                  const struct worker *w, int64_t at_usec, const struct rules_reading *rd,
+                  struct rules_reading_outcome *ret, const char **error)
+{
+        const struct policy *p = rules_policy(c, h);
+        char listed[256] = "", a[32];
+        size_t n = 0;
+
+        *ret = (struct rules_reading_outcome){ .verdict = { .kind = VERDICT_IGNORED, .pass = -1 } };
+        if (!in_observation(h, at_usec)) {
+                *error = "household is not under observation at that time";
+                return RULES_E_REFUSED;
+        }
+        ret->counts = rules_reading_counts(c, h, w, at_usec);
+        ret->in_round = rules_round_at(h, at_usec, &ret->round);
+        if (ret->counts && at_usec > st->reading_usec)
+                st->reading_usec = at_usec;
+        for (size_t i = 0; i < rd->n_symptoms; i++)
+                if (fever_symptom(p, rd->symptoms[i]))
+                        n += (size_t)snprintf(listed + n,
+                                              n < sizeof(listed) ? sizeof(listed) - n : 0, "%s%s",
+                                              n ? ", " : "", rd->symptoms[i]);
+        ret->fever = rd->temperature >= p->fever_at || listed[0];
+        if (ret->fever) {
+                char t[64] = "";
+                if (rd->temperature >= p->fever_at)
+                        snprintf(t, sizeof(t), "temperature %.1f °C at or above fever_at %.1f °C",
+                                 rd->temperature, p->fever_at);
+                alert(&ret->verdict, ALERT_FEVER, BASIS_FEVER, "%s%s%s%s (reading by %s at %s)", t,
+                      t[0] && listed[0] ? "; " : "", listed[0] ? "fever symptoms: " : "", listed,
+                      w->id, fmt_clock(at_usec, a));
+                return 0;
+        }
+        if (ret->counts && ret->in_round)
+                set(&ret->verdict, VERDICT_IGNORED, BASIS_ROUND,
+                    "temperature %.1f °C: the reading of the medical round at %02d:%02d",
+                    rd->temperature, ret->round.minute / 60, ret->round.minute % 60);
+        else
+                set(&ret->verdict, VERDICT_IGNORED, BASIS_OTHER, "temperature %.1f °C%s",
+                    rd->temperature,
+                    !ret->counts    ? " (recorded; counts for no round: not the household's "
+                                      "medical worker nor one on duty)"
+                    : ret->in_round ? ""
+                                    : " (outside a round's window)");
+        return 0;
+}
+
 int rules_check_pass(const struct config *c, const struct household *h,
                      const struct household_state *st, int64_t from_usec, int64_t to_usec,
                      const char *reason, const char **error)
@@ -779,9 +1165,7 @@ int rules_add_pass(struct household_state *st, const struct rules_pass *p)
         if (st->n_passes == st->cap_passes) {
                 /* Most households never get a pass: no memory until the first. */
                 size_t cap = st->cap_passes ? st->cap_passes * 2 : 2;
-                struct rules_pass *n = realloc(st->passes, cap * sizeof(*n));
-                if (!n)
-                        return -ENOMEM;
+                struct rules_pass *n = xrealloc(st->passes, cap * sizeof(*n));
                 st->passes = n;
                 st->cap_passes = cap;
         }
@@ -814,28 +1198,18 @@ int rules_state_copy(struct household_state *dst, const struct household_state *
         struct rules_pass *passes;
         unsigned cap;
 
-        /* First what can fail. More room for passes leaves dst's state as it is. */
+        /* More room for passes first: it leaves dst's state as it is. */
         if (src->passes && dst->cap_passes < src->cap_passes) {
-                struct rules_pass *n = realloc(dst->passes, src->cap_passes * sizeof(*n));
-                if (!n)
-                        return -ENOMEM;
+                struct rules_pass *n = xrealloc(dst->passes, src->cap_passes * sizeof(*n));
                 dst->passes = n;
                 dst->cap_passes = src->cap_passes;
         }
         /* dst's id is reused when the new one fits (its buffer holds at least its own). */
         if (src->open_event && (!open_event || strlen(open_event) < strlen(src->open_event))) {
-                open_event = strdup(src->open_event);
-                if (!open_event)
-                        return -ENOMEM;
+                open_event = xstrdup(src->open_event);
         }
-        if (src->texts && !texts) {
-                texts = malloc(sizeof(*texts));
-                if (!texts) {
-                        if (open_event != dst->open_event)
-                                free(open_event);
-                        return -ENOMEM;
-                }
-        }
+        if (src->texts && !texts)
+                texts = xmalloc(sizeof(*texts));
         /* Nothing fails from here on. */
         if (open_event != dst->open_event || !src->open_event)
                 free(dst->open_event);
@@ -932,7 +1306,8 @@ size_t rules_prune_passes(struct household_state *st, int64_t at_usec)
 
 /* ---- persistence ---- */
 
-static const char *const opening_names[] = { "none", "ignored", "expected", "handoff", "alerted" };
+static const char *const opening_names[] = { "none",    "ignored", "expected",
+                                             "handoff", "alerted", "held" };
 
 /* Written without a tree: this runs for every event. Integers as exact digits. */
 void rules_state_format(const struct household_state *st, struct jsonw *w)
@@ -941,6 +1316,8 @@ void rules_state_format(const struct household_state *st, struct jsonw *w)
         jsonw_string(w, "door", door_state_to_string(st->door));
         jsonw_int(w, "door_changed_usec", st->door_changed_usec);
         jsonw_string(w, "opening", opening_names[st->opening]);
+        jsonw_int(w, "opening_usec", st->opening_usec);
+        jsonw_bool(w, "settling", st->settling);
         jsonw_string(w, "open_event", rules_open_event(st));
         jsonw_string(w, "handoff_fallback", alert_kind_to_string(st->handoff_fallback));
         jsonw_int(w, "handoff_report", st->handoff_report);
@@ -956,6 +1333,8 @@ void rules_state_format(const struct household_state *st, struct jsonw *w)
         jsonw_int(w, "report_day", st->report_day);
         jsonw_int(w, "reports_today", st->reports_today);
         jsonw_int(w, "clock_offset_usec", st->clock_offset_usec);
+        jsonw_int(w, "rounds_usec", st->rounds_usec);
+        jsonw_int(w, "reading_usec", st->reading_usec);
         jsonw_object_end(w);
 }
 
@@ -1002,6 +1381,10 @@ void rules_state_from_json(struct household_state *st, const cJSON *j)
         for (size_t i = 0; cJSON_IsString(v) && i < ELEMENTSOF(opening_names); i++)
                 if (strcmp(v->valuestring, opening_names[i]) == 0)
                         st->opening = (enum rules_opening)i;
+        /* A state stored before chatter_settle: its opening started at the door's change. */
+        st->opening_usec = st->door_changed_usec;
+        get_usec(j, "opening_usec", &st->opening_usec);
+        st->settling = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "settling"));
         v = cJSON_GetObjectItemCaseSensitive(j, "open_event");
         if (cJSON_IsString(v))
                 rules_set_open_event(st, v->valuestring);
@@ -1025,7 +1408,10 @@ void rules_state_from_json(struct household_state *st, const cJSON *j)
         get_int_member(j, "report_day", &st->report_day);
         get_int_member(j, "reports_today", &st->reports_today);
         get_usec(j, "clock_offset_usec", &st->clock_offset_usec);
-        if (st->door != DOOR_OPEN) {
+        get_usec(j, "rounds_usec", &st->rounds_usec);
+        get_usec(j, "reading_usec", &st->reading_usec);
+        /* A closed door keeps its last opening (a reopen within chatter_settle joins it). */
+        if (st->door == DOOR_UNKNOWN || (st->door == DOOR_CLOSED && st->opening == OPENING_NONE)) {
                 st->opening = OPENING_NONE;
                 rules_set_open_event(st, NULL);
         }

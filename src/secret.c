@@ -32,8 +32,6 @@ static int source_path(const char *config_dir, const char *credential_name,
                 return -EINVAL;
         if (credential_name && creds && *creds) {
                 path = path_join(creds, credential_name);
-                if (!path)
-                        return -ENOMEM;
                 if (access(path, F_OK) == 0) {
                         *ret = path;
                         return 0;
@@ -43,7 +41,7 @@ static int source_path(const char *config_dir, const char *credential_name,
         if (!configured_path)
                 return 0;
         *ret = path_join(config_dir, configured_path);
-        return *ret ? 0 : -ENOMEM;
+        return 0;
 }
 
 int secret_read_at(const char *config_dir, const char *credential_name, const char *configured_path,
@@ -56,10 +54,10 @@ int secret_read_at(const char *config_dir, const char *credential_name, const ch
         r = source_path(config_dir, credential_name, configured_path, &path);
         if (r < 0 || !path)
                 return r;
+        /* Only a configured file can be missing: the credential was seen a moment ago. */
+        if (access(path, F_OK) < 0 && errno == ENOENT)
+                return SECRET_E_MISSING;
         r = read_secret_file(path, ret);
-        if (r == -ENOENT)
-                return SECRET_E_MISSING; /* only a configured file can be missing: the
-                                          * credential was seen a moment ago */
         if (r < 0)
                 return r;
         log_debug("secret %s: read from %s", credential_name ? credential_name : "-", path);

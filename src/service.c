@@ -143,12 +143,10 @@ static int on_watchdog_timer(sd_event_source *src, uint64_t usec, void *userdata
 int service_new(sd_event *e, const struct service_callbacks *cb, void *userdata,
                 struct service **ret)
 {
-        struct service *s = calloc(1, sizeof(*s));
+        struct service *s = xcalloc(1, sizeof(*s));
         uint64_t wd_usec = 0;
         int r;
 
-        if (!s)
-                return -ENOMEM;
         s->event = sd_event_ref(e);
         s->cb = *cb;
         s->userdata = userdata;

@@ -9,8 +9,17 @@
  *     within this interval are treated as one event ("0s" disables).
  *   - "policy.person_window" (default "2m"): a camera person leaving this close to an
  *     unexpected opening upgrades its alert to person_left.
+ *   - "policy.chatter_settle" (default "300ms"): a door contact's chatter is one opening: a
+ *     reopen within it of a close joins that opening, and an opening counts (uses up a
+ *     one-shot explanation, raises its alert) once it has stayed open this long ("0s":
+ *     every opening counts when it starts).
+ *   - "policy.fever_at" (default 37.3, °C, 35..42): a medical round's reading at or above it
+ *     raises fever; "policy.fever_symptoms" (default SETTINGS_FEVER_SYMPTOMS): a reading
+ *     listing one of these (compared without case) raises fever too. At most 32 entries of
+ *     1..63 bytes.
  *   - "0s" is accepted for policy.checkin_grace, ack_absorb, pass_overdue_after,
- *     max_clock_skew and debounce; every other duration must be greater than 0.
+ *     max_clock_skew, debounce and chatter_settle; every other duration must be greater
+ *     than 0.
  *     settings_parse_policy() also reads a household's "policy" overrides (registry.c).
  *   - A notifier named "mqtt" of type "mqtt" exists implicitly when not configured. The
  *     notifier entries themselves are checked by notify_check_config() (doorwatchd
@@ -25,7 +34,9 @@
  *     monitoring_gap to the command centre and admins over non-MQTT channels.
  *   - "templates": per-kind text overrides, checked by templates_check() (notify/template.c,
  *     which reports at templates.<kind>) and kept (comments stripped) as cfg->templates.
- *   - mqtt.keepalive is 5s..65535s; mqtt.tls.cert_file and key_file are set together. */
+ *   - mqtt.keepalive is 5s..65535s; mqtt.tls.cert_file and key_file are set together.
+ *   - "http.worker_link_ttl" (default "30d"): how long a worker's own page link works
+ *     (doorwatchctl worker link, the {page_url} of notifications). */
 #include "settings.h"
 
 #include <stddef.h>
@@ -40,6 +51,8 @@
 
 static const char *const notifier_types[] = { "mqtt",     "exec",   "wecom",
                                               "dingtalk", "feishu", "webhook" };
+
+static const char *const default_fever_symptoms[] = { SETTINGS_FEVER_SYMPTOMS };
 
 void settings_defaults(struct config *c)
 {
@@ -58,6 +71,8 @@ void settings_defaults(struct config *c)
                 .battery_low_percent = 15,
                 .debounce_usec = 2 * USEC_PER_SEC,
                 .person_window_usec = 2 * USEC_PER_MIN,
+                .chatter_settle_usec = 300 * USEC_PER_MSEC,
+                .fever_at = 37.3,
         };
 
         c->timezone = xstrdup("Asia/Shanghai");
@@ -72,6 +87,10 @@ void settings_defaults(struct config *c)
                 .topic_prefix = xstrdup("doorwatch/v1"),
         };
         c->policy = policy;
+        c->policy.n_fever_symptoms = ELEMENTSOF(default_fever_symptoms);
+        c->policy.fever_symptoms = xcalloc(c->policy.n_fever_symptoms, sizeof(char *));
+        for (size_t i = 0; i < c->policy.n_fever_symptoms; i++)
+                c->policy.fever_symptoms[i] = xstrdup(default_fever_symptoms[i]);
         c->escalation = (struct escalation){
                 .ack_timeout_usec = 5 * USEC_PER_MIN,
                 .steps = { STEP_TEAM, STEP_LEADER, STEP_COMMAND },
@@ -91,6 +110,7 @@ void settings_defaults(struct config *c)
                 .token_file = xstrdup("secrets/api.token"),
                 .ack_secret_file = xstrdup("secrets/ack.key"),
                 .ack_link_ttl_usec = 24 * USEC_PER_HOUR,
+                .worker_link_ttl_usec = 30 * USEC_PER_DAY,
         };
 }
 
@@ -211,6 +231,7 @@ void settings_parse_policy(struct loader *L, const cJSON *o, const struct loader
                 { "max_clock_skew", offsetof(struct policy, max_clock_skew_usec), false },
                 { "debounce", offsetof(struct policy, debounce_usec), false },
                 { "person_window", offsetof(struct policy, person_window_usec), true },
+                { "chatter_settle", offsetof(struct policy, chatter_settle_usec), false },
         };
         static const char *const keys[] = { "handoff_ring_window",
                                             "handoff_max_open",
@@ -221,14 +242,19 @@ void settings_parse_policy(struct loader *L, const cJSON *o, const struct loader
                                             "max_clock_skew",
                                             "debounce",
                                             "person_window",
+                                            "chatter_settle",
                                             "resident_reports_per_day",
                                             "offline_after",
                                             "battery_low_percent",
+                                            "fever_at",
+                                            "fever_symptoms",
                                             NULL };
         static const char *const household_keys[] = {
-                "handoff_ring_window", "handoff_max_open",         "held_open_after",
-                "checkin_grace",       "pass_overdue_after",       "debounce",
-                "person_window",       "resident_reports_per_day", NULL
+                "handoff_ring_window", "handoff_max_open",
+                "held_open_after",     "checkin_grace",
+                "pass_overdue_after",  "debounce",
+                "person_window",       "resident_reports_per_day",
+                "chatter_settle",      NULL
         };
         static const char *const offline_keys[] = { "door_contact", "doorbell", "camera", NULL };
         const char *const *allowed = household ? household_keys : keys;
@@ -258,9 +284,51 @@ void settings_parse_policy(struct loader *L, const cJSON *o, const struct loader
                         loader_get_duration(L, v, kp, true, &pol->offline_after_usec[k]);
 }
 
+#define FEVER_SYMPTOMS_MAX 32
+#define FEVER_SYMPTOM_MAX  64 /* bytes, with the NUL */
+
+/* policy.fever_at and policy.fever_symptoms (doorwatch.json only). */
+static void parse_fever(struct loader *L, const cJSON *o, const struct loader_path *path,
+                        struct policy *pol)
+{
+        struct loader_path p[1], ep[1];
+        const cJSON *v, *e;
+        size_t i = 0;
+
+        if ((v = loader_field(L, o, path, "fever_at", false, p))) {
+                if (!cJSON_IsNumber(v) || v->valuedouble < 35.0 || v->valuedouble > 42.0)
+                        loader_error(L, p, "must be a temperature in °C between 35 and 42");
+                else
+                        pol->fever_at = v->valuedouble;
+        }
+        if (!(v = loader_field(L, o, path, "fever_symptoms", false, p)) ||
+            !loader_expect_array(L, v, p))
+                return;
+        if (cJSON_GetArraySize(v) > FEVER_SYMPTOMS_MAX) {
+                loader_error(L, p, "at most %d symptoms", FEVER_SYMPTOMS_MAX);
+                return;
+        }
+        free_strv(pol->fever_symptoms, pol->n_fever_symptoms);
+        pol->n_fever_symptoms = 0;
+        pol->fever_symptoms = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(char *));
+        cJSON_ArrayForEach(e, v)
+        {
+                const char *str = loader_get_str(L, e, loader_path_index(ep, p, i++));
+                if (!str)
+                        continue;
+                if (!*str || strlen(str) >= FEVER_SYMPTOM_MAX) {
+                        loader_error(L, ep, "must be 1..%d bytes", FEVER_SYMPTOM_MAX - 1);
+                        continue;
+                }
+                pol->fever_symptoms[pol->n_fever_symptoms++] = xstrdup(str);
+        }
+}
+
 static void parse_policy(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
         settings_parse_policy(L, o, path, &L->cfg->policy, false);
+        if (cJSON_IsObject(o))
+                parse_fever(L, o, path, &L->cfg->policy);
 }
 
 static void parse_escalation(struct loader *L, const cJSON *o, const struct loader_path *path)
@@ -321,8 +389,10 @@ static void parse_escalation(struct loader *L, const cJSON *o, const struct load
 
 static void parse_http(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
-        static const char *const keys[] = { "listen",          "public_url",   "token_file",
-                                            "ack_secret_file", "ack_link_ttl", NULL };
+        static const char *const keys[] = {
+                "listen",       "public_url",      "token_file", "ack_secret_file",
+                "ack_link_ttl", "worker_link_ttl", NULL
+        };
         struct http_config *h = &L->cfg->http;
         struct loader_path p[1];
         const cJSON *v;
@@ -352,6 +422,8 @@ static void parse_http(struct loader *L, const cJSON *o, const struct loader_pat
                 loader_get_string(L, v, p, LOADER_STR_NULLABLE, &h->ack_secret_file);
         if ((v = loader_field(L, o, path, "ack_link_ttl", false, p)))
                 loader_get_duration(L, v, p, true, &h->ack_link_ttl_usec);
+        if ((v = loader_field(L, o, path, "worker_link_ttl", false, p)))
+                loader_get_duration(L, v, p, true, &h->worker_link_ttl_usec);
 }
 
 static void strip_comments(cJSON *j)

@@ -32,7 +32,9 @@ static const struct sheet_column households_columns[] = {
         { SF_HH_END, "观察结束", "end",
           A("观察结束日期", "结束日期", "结束时间", "隔离结束", "隔离结束日期", "解除观察日期",
             "observation_end"),
-          false, false, "last day of the observation (a date alone: until 24:00 of that day)" },
+          false, false,
+          "last day of the observation (a date alone: until 24:00 of that day; empty: "
+          "open-ended)" },
         { SF_HH_TEAM_COMMUNITY, "网格员", "community_worker",
           A("社区工作者", "社工", "包保网格员", "team_community"), false, false,
           "the team's community worker: worker id, phone, or a name that is unique" },

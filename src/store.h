@@ -51,6 +51,7 @@
 enum {
         STORE_E_DUPLICATE = 1, /* the (device, id) pair was stored before */
         STORE_E_NOT_FOUND = 2,
+        STORE_E_BUSY = 3, /* sqlite_checkpoint(): another checkpoint runs */
 };
 
 struct store;
@@ -117,7 +118,8 @@ struct store_event {
         bool has_ts;
         double ts;
         int64_t recv_usec;
-        int64_t event_usec; /* the time rules judged by */
+        int64_t event_usec;     /* the time rules judged by */
+        const char *time_basis; /* "device" (its ts) or "receive"; NULL: stored before */
         bool retained;
         const char *verdict; /* "alert" | "expected" | "ignored" */
         const char *rule;    /* the rule that decided (rules_basis_to_string()), may be NULL */
@@ -129,6 +131,12 @@ struct store_event {
 /* Returns 1 when (device, uid) is already stored, 0 when not. */
 int store_event_exists(struct store *s, const char *device, const char *uid);
 int store_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid);
+/* A held opening settled (policy.chatter_settle): the door-open event of the household
+ * that started it, at event_usec, gets its verdict, rule, reason and alert. No such row
+ * (purged) is no error. */
+int store_settle_opening(struct store *s, const char *household, int64_t event_usec,
+                         const char *verdict, const char *rule, const char *reason,
+                         const char *alert_id);
 typedef int (*store_event_cb)(const struct store_event *e, void *userdata);
 /* The event (device, uid): calls cb once, or returns STORE_E_NOT_FOUND. */
 int store_get_event(struct store *s, const char *device, const char *uid, store_event_cb cb,
@@ -327,13 +335,14 @@ int store_seq_bump(struct store *s, const char *name, int64_t *ret);
 int64_t store_oldest_undelivered_usec(struct store *s);
 
 /* A household's timeline (`doorwatchctl events`): its events with verdict and reason, the
- * commands about it (check-ins, passes, pre-reports, also refused ones), its alerts that no
- * event names (raised by a deadline) and the acks and resolves of its alerts, from
- * since_usec on, in time order (then in that order of kinds, then as stored). Rule times are
- * event times; acks and resolves are the times they happened. */
+ * commands about it (check-ins, passes, pre-reports, readings, also refused ones), its alerts that
+ * no event names (raised by a deadline) and the acks and resolves of its alerts, from since_usec
+ * on, in time order (then in that order of kinds, then as stored). Rule times are event times; acks
+ * and resolves are the times they happened. */
 enum store_timeline_kind {
         STORE_TIMELINE_EVENT,        /* source: device; what: type; state, retained, verdict;
-                                      * detail: reason; alert: the alert it raised or joined */
+                                      * detail: reason; alert: the alert it raised or joined;
+                                      * time_basis */
         STORE_TIMELINE_COMMAND,      /* source: actor; channel; what: kind; detail */
         STORE_TIMELINE_ALERT,        /* what: kind; detail: reason; alert: its id */
         STORE_TIMELINE_ALERT_ACTION, /* source: actor; channel; what: "ack" or "resolve";
@@ -343,11 +352,76 @@ struct store_timeline_entry {
         enum store_timeline_kind kind;
         int64_t usec;
         const char *source, *channel, *what, *state, *verdict, *detail, *alert;
+        const char *time_basis; /* an event's: "device" or "receive" (NULL: stored before) */
         bool retained;
 };
 typedef int (*store_timeline_cb)(const struct store_timeline_entry *e, void *userdata);
 int store_household_timeline(struct store *s, const char *household, int64_t since_usec,
                              store_timeline_cb cb, void *userdata);
+
+/* The field (issue 18): a medical round's readings, and the one-time forms of a worker's
+ * own page. */
+struct store_reading {
+        int64_t id; /* read back only */
+        const char *household, *worker, *channel;
+        const char *community; /* the household's, for the report after a purge */
+        int64_t usec;          /* the reading's time for the rules (its "ts", else receipt) */
+        int64_t recv_usec;     /* when it was received */
+        double temperature;    /* °C */
+        const char *symptoms;  /* a JSON array of strings ("[]" when none) */
+        const char *note;      /* NULL when none */
+        bool counts;           /* from the household's doctor or one on duty */
+        int64_t round_usec;    /* the scheduled time of the round it counts for, 0 when none */
+        bool fever;
+        const char *alert_id; /* the fever alert it raised or joined, NULL when none */
+};
+int store_insert_reading(struct store *s, const struct store_reading *r, int64_t *ret_id);
+typedef int (*store_reading_cb)(const struct store_reading *r, void *userdata);
+struct store_reading_filter {
+        const char *household; /* NULL: any */
+        const char *worker;    /* NULL: any */
+        int64_t since_usec;    /* usec >= since (0: no bound) */
+        int64_t until_usec;    /* usec < until (0: no bound) */
+        bool newest_first;     /* by usec, then id; otherwise oldest first */
+        size_t limit;          /* 0: no limit */
+};
+/* The readings f selects (NULL: all), in its order. */
+int store_list_readings(struct store *s, const struct store_reading_filter *f, store_reading_cb cb,
+                        void *userdata);
+/* From when medical rounds are judged (Unix usec): recorded when the database learnt of
+ * rounds (created with it, or by the upgrade that brought them), so a household first seen
+ * by this database is judged from there on, across restarts; 0 when unknown. */
+int64_t store_rounds_since_usec(struct store *s);
+
+/* A worker page form's one-time nonce (a replayed POST answers what the first did): 0 with
+ * the first answer's status and text in *ret_status and buf, or STORE_E_NOT_FOUND. */
+int store_form_result(struct store *s, const char *nonce, int *ret_status, char *buf, size_t size);
+/* Records the first answer to a nonce (in the current transaction, with the action). */
+int store_form_record(struct store *s, const char *nonce, const char *worker, int64_t usec,
+                      int status, const char *result);
+/* Forgets the nonces used before before_usec (they are refused as expired by then). */
+int store_purge_forms(struct store *s, int64_t before_usec);
+/* A medical round judged when its window ended (outcome "done", "excused", "missed"); the
+ * retention purge forgets its household (NULL then). */
+struct store_round {
+        const char *household, *community;
+        int64_t at_usec, end_usec;
+        const char *outcome;
+};
+int store_insert_round(struct store *s, const struct store_round *r);
+typedef int (*store_round_cb)(const struct store_round *r, void *userdata);
+/* The rounds whose window ended in [from_usec, to_usec), in that order. */
+int store_foreach_round(struct store *s, int64_t from_usec, int64_t to_usec, store_round_cb cb,
+                        void *userdata);
+/* Fever readings in [from_usec, to_usec) with their household's community, live and purged,
+ * in time order. */
+typedef int (*store_fever_cb)(const char *community, int64_t usec, void *userdata);
+int store_foreach_fever(struct store *s, int64_t from_usec, int64_t to_usec, store_fever_cb cb,
+                        void *userdata);
+
+/* The household's last (not retained) door opening with its verdict: calls cb once, or
+ * returns STORE_E_NOT_FOUND. */
+int store_last_opening(struct store *s, const char *household, store_event_cb cb, void *userdata);
 
 /* Retention (DESIGN.md §8): deletes a household's events and personal data in the current
  * transaction and records that it was purged. What the daily report counts (door openings
@@ -379,7 +453,8 @@ typedef int (*store_household_window_cb)(const struct store_household_window *w,
 int store_foreach_household_window(struct store *s, int64_t before_usec,
                                    store_household_window_cb cb, void *userdata);
 
-/* Door openings ("door" events with state "open") counted by 15-minute span (UTC-aligned,
+/* Door openings ("door" events with state "open", but for a reopen that joins an opening,
+ * rule "chatter") counted by 15-minute span (UTC-aligned,
  * so every time zone's midnight is a span's start), verdict and rule, with event times in
  * [from_usec, to_usec): live ones by household (community NULL), purged ones by community
  * (household NULL). Rule NULL: events stored before rules were. In span order. */
@@ -415,3 +490,10 @@ int store_foreach_alert_brief(struct store *s, const struct store_alert_span *f,
 typedef int (*store_dead_notification_cb)(const char *community, int64_t dead_usec, void *userdata);
 int store_foreach_dead_notification(struct store *s, int64_t from_usec, int64_t to_usec,
                                     store_dead_notification_cb cb, void *userdata);
+/* Households purged before. */
+int store_foreach_purged_household(struct store *s, store_household_cb cb, void *userdata);
+/* Every household the database holds data of (events, alerts, rule state, commands,
+ * readings) that was not purged, with the time of the last thing recorded about it (a
+ * household removed from the configuration is purged `retention` after that). */
+typedef int (*store_household_usec_cb)(const char *household, int64_t last_usec, void *userdata);
+int store_foreach_stored_household(struct store *s, store_household_usec_cb cb, void *userdata);

@@ -35,11 +35,9 @@ static int raise_and_tell(struct engine *e, enum alert_kind kind, const struct h
         found = alerts_find_joinable(e, c, h, kind, NULL, now_usec);
         if (found) {
                 a = alerts_edit(c, found);
-                r = a ? 0 : -ENOMEM;
-                if (a) {
-                        a->count++;
-                        a->last_event_usec = now_usec;
-                }
+                a->count++;
+                a->last_event_usec = now_usec;
+                r = 0;
         } else {
                 r = alerts_new(e, c,
                                &(struct alert_init){

@@ -3,6 +3,8 @@
  * Payload layouts (fields separated by NUL, the last one not terminated):
  *   ack:      'a' "\0" alert_id "\0" worker "\0" expiry (decimal Unix seconds)
  *   resident: 'r' "\0" household "\0" generation (decimal)
+ *   worker:   'w' "\0" worker "\0" generation "\0" expiry (decimal Unix seconds)
+ *   form:     'f' "\0" worker "\0" issued (decimal Unix seconds) "\0" random (hex)
  * Decoding order matters: shape, then MAC (constant time), then the fields, then expiry;
  * nothing of an unauthenticated payload is ever interpreted. */
 #include "token.h"
@@ -111,8 +113,6 @@ static void mac(const struct token_key *key, const uint8_t *payload, size_t len,
             CRYPTO_memcmp(keyed_for.bytes, key->bytes, key->len) != 0) {
                 hmac_sha256_key_free(keyed);
                 keyed = hmac_sha256_key_new(key->bytes, key->len);
-                if (!keyed)
-                        abort(); /* out of memory */
                 keyed_for = *key;
         }
         hmac_sha256_keyed(keyed, payload, len, md);
@@ -288,4 +288,83 @@ bool token_secret_equal(const char *a, size_t a_len, const char *b, size_t b_len
         sha256(a, a_len, da);
         sha256(b, b_len, db);
         return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
+}
+
+int token_worker_encode(const struct token_key *key, const struct token_worker *claim, char *buf,
+                        size_t size)
+{
+        uint8_t payload[PAYLOAD_MAX];
+        char gen[24], exp[24];
+        int n;
+
+        if (claim->expires_usec <= 0)
+                return -EINVAL;
+        snprintf(gen, sizeof(gen), "%" PRIu64, claim->generation);
+        snprintf(exp, sizeof(exp), "%" PRId64, claim->expires_usec / 1000000);
+        n = build(payload, 'w', (const char *const[]){ claim->worker, gen, exp }, 3);
+        return n < 0 ? n : sign(key, payload, (size_t)n, buf, size);
+}
+
+int token_worker_decode(const struct token_key *key, const char *token, int64_t now_usec,
+                        struct token_worker *ret)
+{
+        uint8_t payload[PAYLOAD_MAX + 1];
+        const char *f[5];
+        size_t len;
+        uint64_t exp;
+        int r = verify(key, token, payload, sizeof(payload), &len);
+
+        if (r != TOKEN_OK)
+                return r;
+        if (split(payload, len, f, ELEMENTSOF(f)) != 4 || strcmp(f[0], "w") != 0)
+                return payload[0] == 'w' ? TOKEN_E_MALFORMED : TOKEN_E_KIND;
+        memset(ret, 0, sizeof(*ret));
+        if (!copy_id(ret->worker, f[1]) || !parse_u64(f[2], &ret->generation) ||
+            !parse_u64(f[3], &exp) || exp > INT64_MAX / 1000000)
+                return TOKEN_E_MALFORMED;
+        ret->expires_usec = (int64_t)exp * 1000000;
+        return now_usec >= ret->expires_usec ? TOKEN_E_EXPIRED : TOKEN_OK;
+}
+
+int token_form_encode(const struct token_key *key, const struct token_form *claim, char *buf,
+                      size_t size)
+{
+        uint8_t payload[PAYLOAD_MAX];
+        char issued[24], random[2 * sizeof(claim->random) + 1];
+        int n;
+
+        if (claim->issued_usec <= 0)
+                return -EINVAL;
+        snprintf(issued, sizeof(issued), "%" PRId64, claim->issued_usec / 1000000);
+        for (size_t i = 0; i < sizeof(claim->random); i++)
+                snprintf(random + 2 * i, 3, "%02x", claim->random[i]);
+        n = build(payload, 'f', (const char *const[]){ claim->worker, issued, random }, 3);
+        return n < 0 ? n : sign(key, payload, (size_t)n, buf, size);
+}
+
+int token_form_decode(const struct token_key *key, const char *token, int64_t now_usec,
+                      int64_t ttl_usec, struct token_form *ret)
+{
+        uint8_t payload[PAYLOAD_MAX + 1];
+        const char *f[5];
+        size_t len;
+        uint64_t issued;
+        int r = verify(key, token, payload, sizeof(payload), &len);
+
+        if (r != TOKEN_OK)
+                return r;
+        if (split(payload, len, f, ELEMENTSOF(f)) != 4 || strcmp(f[0], "f") != 0)
+                return payload[0] == 'f' ? TOKEN_E_MALFORMED : TOKEN_E_KIND;
+        memset(ret, 0, sizeof(*ret));
+        if (!copy_id(ret->worker, f[1]) || !parse_u64(f[2], &issued) ||
+            issued > INT64_MAX / 1000000 || strlen(f[3]) != 2 * sizeof(ret->random))
+                return TOKEN_E_MALFORMED;
+        for (size_t i = 0; i < sizeof(ret->random); i++) {
+                unsigned v;
+                if (sscanf(f[3] + 2 * i, "%2x", &v) != 1)
+                        return TOKEN_E_MALFORMED;
+                ret->random[i] = (uint8_t)v;
+        }
+        ret->issued_usec = (int64_t)issued * 1000000;
+        return now_usec >= ret->issued_usec + ttl_usec ? TOKEN_E_EXPIRED : TOKEN_OK;
 }

@@ -1,4 +1,5 @@
-/* token.h: signed, URL-safe capability tokens (one-tap ack links, resident report links).
+/* token.h: signed, URL-safe capability tokens (one-tap ack links, resident report links, a
+ * worker's own page and its one-time forms).
  *
  * A token is base64url(payload) "." base64url(MAC), where MAC is HMAC-SHA256(key, payload)
  * truncated to 128 bits. The payload starts with a type tag byte followed by NUL-separated
@@ -47,6 +48,21 @@ struct token_resident {
         uint64_t generation;
 };
 
+/* A worker's own page; revoked by bumping the worker's generation, bounded by expiry. */
+struct token_worker {
+        char worker[TOKEN_ID_MAX];
+        uint64_t generation;
+        int64_t expires_usec; /* second resolution */
+};
+
+/* A one-time form of a worker's page: signed at GET (which stores nothing), recorded at
+ * its first POST with the answer (a replay gets the same answer). */
+struct token_form {
+        char worker[TOKEN_ID_MAX];
+        int64_t issued_usec; /* second resolution */
+        uint8_t random[12];
+};
+
 /* Encoders return 0, or -EINVAL (field too long, empty) / -ENOBUFS (buf too small). */
 int token_ack_encode(const struct token_key *key, const struct token_ack *claim, char *buf,
                      size_t size);
@@ -59,6 +75,17 @@ int token_resident_encode(const struct token_key *key, const struct token_reside
                           char *buf, size_t size);
 int token_resident_decode(const struct token_key *key, const char *token,
                           struct token_resident *ret);
+
+int token_worker_encode(const struct token_key *key, const struct token_worker *claim, char *buf,
+                        size_t size);
+/* Like token_ack_decode(): the claim is filled for TOKEN_E_EXPIRED too. */
+int token_worker_decode(const struct token_key *key, const char *token, int64_t now_usec,
+                        struct token_worker *ret);
+int token_form_encode(const struct token_key *key, const struct token_form *claim, char *buf,
+                      size_t size);
+/* TOKEN_E_EXPIRED once ttl_usec has passed since it was issued. */
+int token_form_decode(const struct token_key *key, const char *token, int64_t now_usec,
+                      int64_t ttl_usec, struct token_form *ret);
 
 /* RFC 4648 §5 base64url without padding. encode returns the length written (NUL added), or
  * -ENOBUFS; decode returns the number of bytes, or -EINVAL on a character outside the

@@ -269,10 +269,8 @@ bool sbuf_reserve(struct sbuf *b, size_t n)
         while (cap < b->len + n + 1)
                 cap *= 2;
         p = b->heap ? realloc(b->p, cap) : malloc(cap);
-        if (!p) {
-                b->failed = true;
-                return false;
-        }
+        if (!p)
+                abort();
         if (!b->heap && b->len)
                 memcpy(p, b->p, b->len);
         b->p = p;
@@ -337,7 +335,7 @@ char *sbuf_finish(struct sbuf *b)
                         p = b->p;
                         b->heap = false;
                 } else {
-                        p = strndup(b->p ? b->p : "", b->len);
+                        p = xstrndup(b->p ? b->p : "", b->len);
                 }
         }
         sbuf_done(b);
@@ -373,11 +371,7 @@ int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len)
                 close(fd);
                 return -EFBIG;
         }
-        buf = malloc((size_t)st.st_size + 1);
-        if (!buf) {
-                close(fd);
-                return -ENOMEM;
-        }
+        buf = xmalloc((size_t)st.st_size + 1);
         while (len < (size_t)st.st_size) {
                 ssize_t k = read(fd, buf + len, (size_t)st.st_size - len);
                 if (k < 0 && errno == EINTR)
@@ -422,14 +416,11 @@ size_t uri_scheme_len(const char *s)
 
 char *path_join(const char *dir, const char *path)
 {
-        char *r;
         if (!path)
                 return NULL;
         if (path[0] == '/' || !dir || uri_scheme_len(path) > 0)
-                return strdup(path);
-        if (asprintf(&r, "%s/%s", dir, path) < 0)
-                return NULL;
-        return r;
+                return xstrdup(path);
+        return xasprintf("%s/%s", dir, path);
 }
 
 int json_depth(const cJSON *j)
@@ -472,6 +463,43 @@ void free_strv(char **v, size_t n)
         free(v);
 }
 
+void *xmalloc(size_t size)
+{
+        void *p = malloc(size ? size : 1);
+
+        if (!p)
+                abort();
+        return p;
+}
+
+void *xrealloc(void *p, size_t size)
+{
+        p = realloc(p, size ? size : 1);
+        if (!p)
+                abort();
+        return p;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+        char *r = strndup(s, n);
+
+        if (!r)
+                abort();
+        return r;
+}
+
+/* cJSON's allocator: OOM aborts, as every allocation of ours (util.h). */
+static void *json_malloc(size_t size)
+{
+        return xmalloc(size);
+}
+
+__attribute__((constructor)) static void json_hooks(void)
+{
+        cJSON_InitHooks(&(cJSON_Hooks){ .malloc_fn = json_malloc, .free_fn = free });
+}
+
 char *xstrdup(const char *s)
 {
         char *r;
@@ -493,6 +521,20 @@ void *xcalloc(size_t n, size_t size)
         if (!p)
                 abort();
         return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+        va_list ap;
+        char *r;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&r, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                abort();
+        return r;
 }
 
 void *grow_array(void *p, size_t *cap, size_t need, size_t elem)

@@ -1,6 +1,11 @@
 /* util.h: small helpers shared by every module: cleanup attributes, time units,
  * duration / time-of-day / RFC 3339 parsing, and a growable array macro.
  *
+ * Out of memory: every allocation of ours aborts when it fails (the x*() helpers, GROW,
+ * sbuf), and so do cJSON's: util.c gives cJSON an aborting allocator before main() runs.
+ * A cJSON constructor or printer returns NULL only for what it was given (NULL, invalid
+ * input), never for lack of memory. No function of ours returns -ENOMEM.
+ *
  * Time convention: instants are int64_t microseconds since the Unix epoch (wall
  * clock, `_usec` suffix); durations are int64_t microseconds too. Pure code takes
  * "now" as an argument; only the daemon and tools read clocks. */
@@ -76,8 +81,9 @@ struct tm *local_time(int64_t t, struct tm *ret);
 
 /* A growable string for text assembled piece by piece (open_memstream() costs a calloc of
  * a stdio buffer and locking per call). It may start in a caller's buffer and moves to the
- * heap when it outgrows it; { 0 } starts on the heap. After an allocation failure further
- * appends are ignored and sbuf_text()/sbuf_finish() return NULL. */
+ * heap when it outgrows it; { 0 } starts on the heap. Growing aborts on OOM. After a
+ * failure (`failed`: a formatting error, or set by its user, as jsonw does past its depth)
+ * further appends are ignored and sbuf_text()/sbuf_finish() return NULL. */
 struct sbuf {
         char *p;
         size_t len, cap;
@@ -85,16 +91,15 @@ struct sbuf {
         bool failed;
 };
 void sbuf_init(struct sbuf *b, char *buf, size_t size);
-/* Room for n more bytes and the NUL after len; false after an allocation failure. */
+/* Room for n more bytes and the NUL after len; false once b failed. */
 bool sbuf_reserve(struct sbuf *b, size_t n);
 void sbuf_add(struct sbuf *b, const char *s, size_t n);
 void sbuf_puts(struct sbuf *b, const char *s); /* NULL adds nothing */
 void sbuf_putc(struct sbuf *b, char c);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The NUL-terminated text, still b's (NULL after an allocation failure). */
+/* The NUL-terminated text, still b's (NULL once b failed). */
 const char *sbuf_text(struct sbuf *b);
-/* The NUL-terminated text, which the caller owns (never NULL unless an allocation failed);
- * b is empty again. */
+/* The NUL-terminated text, which the caller owns (NULL once b failed); b is empty again. */
 char *sbuf_finish(struct sbuf *b);
 /* Frees what b allocated; b is empty again. */
 void sbuf_done(struct sbuf *b);
@@ -105,7 +110,7 @@ int read_file(const char *path, size_t max_bytes, char **ret, size_t *ret_len);
 int read_secret_file(const char *path, char **ret);
 /* The length of the scheme of a URI "scheme://..." ("postgresql"), 0 when s is not one. */
 size_t uri_scheme_len(const char *s);
-/* dir + "/" + path, unless path is absolute or a URI. Returns NULL on OOM. */
+/* dir + "/" + path, unless path is absolute or a URI (NULL for a NULL path). */
 char *path_join(const char *dir, const char *path);
 
 /* JSON nesting depth of a document (used to bound untrusted input). */
@@ -117,8 +122,13 @@ bool str_startswith(const char *s, const char *prefix);
 int name_index(const char *const *names, size_t n, const char *s);
 /* Frees v[0..n-1] and v. */
 void free_strv(char **v, size_t n);
-char *xstrdup(const char *s);         /* strdup that aborts on OOM; NULL in -> NULL out */
-void *xcalloc(size_t n, size_t size); /* calloc that aborts on OOM; NULL for n == 0 */
+void *xmalloc(size_t size);              /* malloc that aborts on OOM (size 0: 1 byte) */
+void *xrealloc(void *p, size_t size);    /* realloc that aborts on OOM (size 0: 1 byte) */
+char *xstrdup(const char *s);            /* strdup that aborts on OOM; NULL in -> NULL out */
+char *xstrndup(const char *s, size_t n); /* strndup that aborts on OOM */
+void *xcalloc(size_t n, size_t size);    /* calloc that aborts on OOM; NULL for n == 0 */
+/* asprintf that aborts on OOM. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Growable array: GROW(arr, n, cap) makes room for one more element. Aborts on OOM. */
 void *grow_array(void *p, size_t *cap, size_t need, size_t elem);

@@ -2,10 +2,11 @@
  *
  * Reads the same configuration directory as the daemon to find the database (opened
  * read-only: the daemon is the only writer), the broker and the HTTP API. Actions (alerts
- * ack/resolve, checkin, pass add, qr) go to the daemon's HTTP API with the office's API
- * token, marked as the CLI's (X-Doorwatch-Channel: cli): the daemon validates them like
- * any other front door's and records them with channel "cli". The daemon alone holds the
- * link key and writes the revocation counter of resident links.
+ * ack/resolve, checkin, reading, pass add, qr, worker link) go to the daemon's HTTP API with
+ * the office's API token, marked as the CLI's (X-Doorwatch-Channel: cli): the daemon
+ * validates them like any other front door's and records them with channel "cli". The
+ * daemon alone holds the link key and writes the revocation counters of resident links and
+ * of workers' page links.
  * Tables for people by default, --json for scripts. Exit status: 0 success, 1 failed
  * check or refused action, 2 usage error. */
 #include <cjson/cJSON.h>
@@ -23,7 +24,9 @@
 
 #include "config.h"
 #include "ctl-list.h"
+#include "ctl-notify.h"
 #include "ctl-office.h"
+#include "ctl.h"
 #include "devtools.h"
 #include "log.h"
 #include "notify/notify.h"
@@ -32,94 +35,6 @@
 #include "secret.h"
 #include "store.h"
 #include "util.h"
-
-#define EXIT_USAGE 2
-
-struct ctl {
-        const char *config_dir;
-        bool json;
-        struct config *config;
-        struct store *store;
-};
-
-static int usage(void)
-{
-        fprintf(
-            stderr,
-            "Usage: doorwatchctl [-c DIR] [--json] COMMAND ...\n"
-            "  roster who --household H [--at TIME]       who is on duty, and why\n"
-            "  roster gaps --community C [--days N] [--from TIME]\n"
-            "                                             hours with nobody on duty (exit 1)\n"
-            "  alerts list [--open|--unresolved|--state S] [--community C] [--kind K]\n"
-            "              [--date D]                     alerts, newest first (open: not yet\n"
-            "                                             acknowledged; unresolved: open or "
-            "acked)\n"
-            "  alerts ack ID --worker W                   acknowledge as worker W\n"
-            "  alerts resolve ID --worker W --note TEXT   resolve with a note\n"
-            "  events --household H [--since TIME]        the household's timeline: events with\n"
-            "                                             verdict and reason, commands, alerts\n"
-            "  checkin --household H --worker W           worker W is at the door\n"
-            "  pass add --household H --worker W --from TIME --to TIME --reason TEXT\n"
-            "                                             record an approved outing\n"
-            "  pass list [--household H] [--all]          current and future passes (--all: "
-            "every)\n"
-            "  events --household H [--since TIME]        the household's event timeline\n"
-            "  notify list [--dead|--pending]             the outbox, newest first\n"
-            "  notify test WORKER|NOTIFIER [--worker W]   send a test message through the real\n"
-            "                                             channel(s), print the far end's "
-            "answer\n"
-            "  backup FILE                                consistent copy of the live database\n"
-            "  device verify ID [--timeout 120s]          watch the device live: PASS on an\n"
-            "                                             open and close (ring, person), or why "
-            "not\n"
-            "  device discover [--seconds 30]             devices on the broker not in the "
-            "registry\n"
-            "  qr HOUSEHOLD [--png FILE] [--revoke]       resident report link, QR code\n"
-            "  import households|workers|shifts FILE.csv [--dry-run] [--end-missing]\n"
-            "                                             a spreadsheet into the registry\n"
-            "  export households|workers|shifts [-o FILE] the registry as a spreadsheet\n"
-            "  report daily [--date D] [--community C] [--format text|csv|html] [-o FILE]\n"
-            "                                             the office's daily report\n");
-        return EXIT_USAGE;
-}
-
-static int load_config(struct ctl *ctl)
-{
-        struct config_diag diag = { 0 };
-        int r;
-
-        if (ctl->config)
-                return 0; /* loaded already */
-        r = config_load(ctl->config_dir, &ctl->config, &diag);
-
-        for (size_t i = 0; i < diag.n_errors; i++)
-                fprintf(stderr, "error: %s\n", diag.errors[i]);
-        config_diag_done(&diag);
-        if (r < 0) {
-                fprintf(stderr, "doorwatchctl: configuration in %s is invalid\n", ctl->config_dir);
-                return -EINVAL;
-        }
-        timezone_set(ctl->config->timezone);
-        return 0;
-}
-
-static int open_db(struct ctl *ctl)
-{
-        _cleanup_secret_ char *password = NULL;
-        int r = load_config(ctl);
-        if (r < 0)
-                return r;
-        r = secret_read(ctl->config, SECRET_DATABASE_PASSWORD, ctl->config->database_password_file,
-                        &password);
-        if (r >= 0)
-                r = store_open_with_password(ctl->config->database, password, false, true,
-                                             &ctl->store);
-        if (r < 0) {
-                _cleanup_free_ char *shown = store_database_shown(ctl->config->database);
-                fprintf(stderr, "doorwatchctl: cannot open the database %s\n", shown);
-        }
-        return r;
-}
 
 /* The escalation step last notified, by the configured steps. */
 static const char *step_text(const struct escalation *esc, int step, int reminders,
@@ -273,7 +188,8 @@ static int cmd_alerts_list(struct ctl *ctl, int argc, char **argv)
 }
 
 /* The household's timeline (store_household_timeline()): every event with its verdict and
- * reason, the commands about it, alerts raised by a deadline, acks and resolves. */
+ * reason (and the clock its time is, time_basis), the commands about it, alerts raised by
+ * a deadline, acks and resolves. */
 static int timeline_line(const struct store_timeline_entry *e, void *userdata)
 {
         struct out *t = userdata;
@@ -282,18 +198,16 @@ static int timeline_line(const struct store_timeline_entry *e, void *userdata)
 
         switch (e->kind) {
         case STORE_TIMELINE_EVENT:
-                if (asprintf(&joined_what, "%s%s%s%s", e->what, e->state ? " " : "",
-                             e->state ? e->state : "", e->retained ? " (retained)" : "") < 0)
-                        return -ENOMEM;
+                joined_what = xasprintf("%s%s%s%s", e->what, e->state ? " " : "",
+                                        e->state ? e->state : "", e->retained ? " (retained)" : "");
                 what = joined_what;
                 verdict = e->verdict;
                 break;
         case STORE_TIMELINE_COMMAND:
         case STORE_TIMELINE_ALERT_ACTION:
                 source = NULL;
-                if (e->source && e->channel &&
-                    asprintf(&joined_source, "%s (%s)", e->source, e->channel) < 0)
-                        return -ENOMEM;
+                if (e->source && e->channel)
+                        joined_source = xasprintf("%s (%s)", e->source, e->channel);
                 source = joined_source;
                 if (e->kind == STORE_TIMELINE_COMMAND)
                         verdict = e->detail && strncasecmp(e->detail, "refused:", 8) == 0
@@ -303,8 +217,7 @@ static int timeline_line(const struct store_timeline_entry *e, void *userdata)
                         detail = "";
                 break;
         case STORE_TIMELINE_ALERT:
-                if (asprintf(&joined_what, "alert %s", e->what) < 0)
-                        return -ENOMEM;
+                joined_what = xasprintf("alert %s", e->what);
                 source = "doorwatchd";
                 what = joined_what;
                 verdict = "alert";
@@ -316,14 +229,15 @@ static int timeline_line(const struct store_timeline_entry *e, void *userdata)
         out_text(t, verdict);
         out_text(t, detail);
         out_text(t, e->alert);
+        out_text(t, e->time_basis);
         out_end_row(t);
         return 0;
 }
 
 static int cmd_events(struct ctl *ctl, int argc, char **argv)
 {
-        static const char *const cols[] = { "time",   "source", "what", "verdict",
-                                            "reason", "alert",  NULL };
+        static const char *const cols[] = { "time",   "source", "what",       "verdict",
+                                            "reason", "alert",  "time_basis", NULL };
         const char *household = NULL, *since = NULL;
         int64_t since_usec = 0;
         struct out t;
@@ -345,7 +259,7 @@ static int cmd_events(struct ctl *ctl, int argc, char **argv)
         }
         if (open_db(ctl) < 0)
                 return 1;
-        if (!config_household(ctl->config, household)) {
+        if (!ctl->partial && !config_household(ctl->config, household)) {
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
@@ -401,7 +315,7 @@ static int cmd_pass_list(struct ctl *ctl, int argc, char **argv)
         }
         if (open_db(ctl) < 0)
                 return 1;
-        if (household && !config_household(ctl->config, household)) {
+        if (household && !ctl->partial && !config_household(ctl->config, household)) {
                 fprintf(stderr, "doorwatchctl: unknown household \"%s\"\n", household);
                 return 1;
         }
@@ -423,7 +337,7 @@ static int cmd_backup(struct ctl *ctl, int argc, char **argv)
 
         if (argc != 1 || argv[0][0] == '-')
                 return usage();
-        if (load_config(ctl) < 0)
+        if (load_config_lenient(ctl) < 0)
                 return 1;
         if (store_backup(ctl->config->database, argv[0], &info) < 0) {
                 _cleanup_free_ char *shown = store_database_shown(ctl->config->database);
@@ -552,11 +466,14 @@ static int api_path(char *buf, size_t size, const char *prefix, const char *id, 
 {
         CURL *c = curl_easy_init();
         char *escaped = c ? curl_easy_escape(c, id, 0) : NULL;
-        int n = escaped ? snprintf(buf, size, "%s%s%s", prefix, escaped, suffix) : -1;
+        int n;
 
+        if (!escaped) /* curl fails here only for lack of memory */
+                abort();
+        n = snprintf(buf, size, "%s%s%s", prefix, escaped, suffix);
         curl_free(escaped);
         curl_easy_cleanup(c);
-        return n >= 0 && (size_t)n < size ? 0 : -ENOMEM;
+        return n >= 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
 /* POSTs the JSON body to the API path. Returns 0 with the daemon's answer (any status;
@@ -598,13 +515,8 @@ static int api_post(struct ctl *ctl, const char *path, const char *body, long *r
         curl_global_init(CURL_GLOBAL_DEFAULT);
         c = curl_easy_init();
         f = open_memstream(&answer, &answer_len);
-        if (!c || !f) {
-                if (f)
-                        fclose(f);
-                curl_easy_cleanup(c);
-                fprintf(stderr, "doorwatchctl: out of memory\n");
-                return 1;
-        }
+        if (!c || !f) /* only out of memory */
+                abort();
         snprintf(url, sizeof(url), "%s%s", base, path);
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
         hdrs = curl_slist_append(hdrs, auth);
@@ -664,10 +576,6 @@ static int act(struct ctl *ctl, const char *path, const cJSON *body)
         long status = 0;
         int r;
 
-        if (!text) {
-                fprintf(stderr, "doorwatchctl: out of memory\n");
-                return 1;
-        }
         r = api_post(ctl, path, text, &status, &answer);
         if (r != 0)
                 return r;
@@ -1069,6 +977,55 @@ static int cmd_checkin(struct ctl *ctl, int argc, char **argv)
         return act(ctl, "/api/v1/checkins", body);
 }
 
+/* reading: a medical round's reading, checked by the daemon like a worker's own (a
+ * temperature outside 34..43 °C, a household not in the worker's care: refused). */
+static int cmd_reading(struct ctl *ctl, int argc, char **argv)
+{
+        const char *household = NULL, *worker = NULL, *temp = NULL, *symptoms = NULL, *note = NULL;
+        _cleanup_json_ cJSON *body = cJSON_CreateObject();
+        char *end;
+        double t;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--household") == 0 && i + 1 < argc)
+                        household = argv[++i];
+                else if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
+                        worker = argv[++i];
+                else if (strcmp(argv[i], "--temperature") == 0 && i + 1 < argc)
+                        temp = argv[++i];
+                else if (strcmp(argv[i], "--symptoms") == 0 && i + 1 < argc)
+                        symptoms = argv[++i];
+                else if (strcmp(argv[i], "--note") == 0 && i + 1 < argc)
+                        note = argv[++i];
+                else
+                        return usage();
+        }
+        if (!household || !worker || !temp)
+                return usage();
+        cJSON_AddStringToObject(body, "worker", worker);
+        cJSON_AddStringToObject(body, "household", household);
+        /* Not a number: the daemon says what it wants. */
+        t = strtod(temp, &end);
+        if (*temp && !*end)
+                cJSON_AddNumberToObject(body, "temperature", t);
+        else
+                cJSON_AddStringToObject(body, "temperature", temp);
+        if (symptoms) {
+                cJSON *a = cJSON_AddArrayToObject(body, "symptoms");
+                _cleanup_free_ char *copy = xstrdup(symptoms);
+                char *save = NULL;
+                for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+                        while (*p == ' ')
+                                p++;
+                        if (*p)
+                                cJSON_AddItemToArray(a, cJSON_CreateString(p));
+                }
+        }
+        if (note)
+                cJSON_AddStringToObject(body, "note", note);
+        return act(ctl, "/api/v1/readings", body);
+}
+
 static int cmd_pass_add(struct ctl *ctl, int argc, char **argv)
 {
         const char *household = NULL, *worker = NULL, *from = NULL, *to = NULL, *reason = NULL;
@@ -1097,343 +1054,6 @@ static int cmd_pass_add(struct ctl *ctl, int argc, char **argv)
         cJSON_AddStringToObject(body, "to", to);
         cJSON_AddStringToObject(body, "reason", reason);
         return act(ctl, "/api/v1/passes", body);
-}
-
-/* ---- notify list / notify test ---- */
-
-/* The payload's "kind" (what the notification says: an alert's kind, "ack_notice"...). */
-static void payload_kind(struct out *t, const char *payload)
-{
-        _cleanup_json_ cJSON *j = payload ? cJSON_Parse(payload) : NULL;
-        const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "kind");
-        char buf[32];
-
-        if (cJSON_IsNumber(k) && t->arr)
-                out_number(t, true, k->valuedouble);
-        else if (cJSON_IsNumber(k)) {
-                snprintf(buf, sizeof(buf), "%.15g", k->valuedouble); /* as SQLite prints */
-                out_text(t, buf);
-        } else
-                out_text(t, cJSON_IsString(k) ? k->valuestring : NULL);
-}
-
-static int notification_line(const struct store_notification *n, void *userdata)
-{
-        struct out *t = userdata;
-
-        out_text(t, n->id);
-        out_text(t, notification_state_to_string(n->state));
-        out_text(t, n->channel);
-        out_text(t, n->worker);
-        out_text(t, n->alert_id);
-        payload_kind(t, n->payload);
-        out_text(t, n->kind);
-        out_int(t, n->priority);
-        out_int(t, n->attempts);
-        out_time(t, n->created_usec, true);
-        out_time(t, n->last_attempt_usec, false);
-        if (n->state == NOTIFICATION_DELIVERED)
-                out_time(t, n->delivered_usec, false);
-        else if (n->state == NOTIFICATION_DEAD)
-                out_time(t, n->dead_usec, false);
-        else
-                out_time(t, n->next_usec, true);
-        out_text(t, n->last_error);
-        out_end_row(t);
-        return 0;
-}
-
-static int cmd_notify_list(struct ctl *ctl, int argc, char **argv)
-{
-        static const char *const cols[] = {
-                "id",         "state",    "channel",  "worker",  "alert_id", "kind",
-                "purpose",    "priority", "attempts", "created", "tried",    "delivered/dead/next",
-                "last_error", NULL,
-        };
-        unsigned states = 0;
-        struct out t;
-        int r;
-
-        for (int i = 0; i < argc; i++) {
-                if (strcmp(argv[i], "--dead") == 0)
-                        states = 1u << NOTIFICATION_DEAD;
-                else if (strcmp(argv[i], "--pending") == 0)
-                        states = (1u << NOTIFICATION_PENDING) | (1u << NOTIFICATION_SENDING);
-                else
-                        return usage();
-        }
-        if (open_db(ctl) < 0)
-                return 1;
-        out_begin(&t, ctl->json, cols);
-        r = store_list_notifications(ctl->store,
-                                     &(struct store_notification_filter){
-                                         .states = states,
-                                         .newest_first = true,
-                                         .limit = 1000,
-                                     },
-                                     notification_line, &t);
-        return out_end(&t, r);
-}
-
-struct test_target {
-        const struct notifier_config *nc;
-        const struct worker *worker; /* NULL: a group notifier without recipients */
-};
-
-struct test_result {
-        bool done;
-        enum notify_outcome outcome;
-        char detail[512];
-};
-
-static void on_test_done(struct notifier *n, const struct notify_result *res, void *userdata)
-{
-        struct test_result *t = userdata;
-
-        t->done = true;
-        t->outcome = res->outcome;
-        snprintf(t->detail, sizeof(t->detail), "%s", res->detail ? res->detail : "");
-}
-
-struct puback_wait {
-        int mid;
-        bool acked;
-};
-
-static void on_puback(struct mosquitto *m, void *ud, int mid)
-{
-        struct puback_wait *w = ud;
-        if (mid == w->mid)
-                w->acked = true;
-}
-
-/* The mqtt type belongs to the daemon's connection: here the message is published directly
- * (QoS 1, as the daemon does) and the broker's PUBACK is the far end's answer. */
-static void test_mqtt(struct ctl *ctl, const struct notify_message *m, struct test_result *res)
-{
-        const struct mqtt_config *mc = &ctl->config->mqtt;
-        struct puback_wait w = { .mid = -1 };
-        _cleanup_secret_ char *password = NULL;
-        _cleanup_free_ char *payload = NULL, *topic = NULL;
-        struct mosquitto *mosq;
-        int rc;
-
-        res->done = true;
-        res->outcome = NOTIFY_RETRY;
-        payload = notify_message_format(m, NOTIFY_FORMAT_PERSON);
-        if (!payload || asprintf(&topic, "%s/workers/%s/notify", mc->topic_prefix, m->worker) < 0) {
-                snprintf(res->detail, sizeof(res->detail), "out of memory");
-                return;
-        }
-        mosquitto_lib_init();
-        mosq = mosquitto_new(NULL, true, &w);
-        if (!mosq) {
-                snprintf(res->detail, sizeof(res->detail), "out of memory");
-                return;
-        }
-        mosquitto_publish_callback_set(mosq, on_puback);
-        if (mc->username) {
-                if (secret_read(ctl->config, "mqtt.password", mc->password_file, &password) < 0)
-                        snprintf(res->detail, sizeof(res->detail), "cannot read the MQTT password");
-                mosquitto_username_pw_set(mosq, mc->username, password);
-        }
-        if (mc->ca_file)
-                mosquitto_tls_set(mosq, mc->ca_file, NULL, mc->cert_file, mc->key_file, NULL);
-        rc = mosquitto_connect(mosq, mc->host, mc->port, 30);
-        if (rc == MOSQ_ERR_SUCCESS)
-                rc =
-                    mosquitto_publish(mosq, &w.mid, topic, (int)strlen(payload), payload, 1, false);
-        for (int i = 0; rc == MOSQ_ERR_SUCCESS && i < 100 && !w.acked; i++)
-                rc = mosquitto_loop(mosq, 100, 1);
-        if (w.acked) {
-                res->outcome = NOTIFY_DELIVERED;
-                snprintf(res->detail, sizeof(res->detail), "PUBACK from %s:%d on %s", mc->host,
-                         mc->port, topic);
-        } else if (rc != MOSQ_ERR_SUCCESS)
-                snprintf(res->detail, sizeof(res->detail), "broker %s:%d: %s", mc->host, mc->port,
-                         rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-        else
-                snprintf(res->detail, sizeof(res->detail), "no PUBACK from %s:%d within 10 s",
-                         mc->host, mc->port);
-        mosquitto_disconnect(mosq);
-        mosquitto_destroy(mosq);
-        mosquitto_lib_cleanup();
-}
-
-/* Builds the notifier as the daemon would (secrets included) and sends through it. */
-static void test_channel(struct ctl *ctl, struct notify_context *nctx, sd_event *ev,
-                         const struct notifier_config *nc, const struct notify_message *m,
-                         struct test_result *res)
-{
-        struct config_diag diag = { 0 };
-        struct notifier *n = notify_context_find(nctx, nc->name);
-        int r = 0;
-
-        res->done = false;
-        if (!n)
-                r = notifier_new(nctx, nc, ctl->config->dir, &diag, &n);
-        for (size_t i = 0; i < diag.n_errors; i++)
-                fprintf(stderr, "error: %s\n", diag.errors[i]);
-        config_diag_done(&diag);
-        if (r >= 0)
-                r = notifier_send(n, m, on_test_done, res);
-        if (r < 0) {
-                res->done = true;
-                res->outcome = NOTIFY_FAILED;
-                snprintf(res->detail, sizeof(res->detail), "%s",
-                         r == -EINVAL ? "invalid configuration" : strerror(-r));
-                return;
-        }
-        /* Every channel bounds its own attempt (HTTP and exec timeouts). */
-        for (int64_t end = now_monotonic_usec() + 120 * USEC_PER_SEC;
-             !res->done && now_monotonic_usec() < end;)
-                if (sd_event_run(ev, 1 * USEC_PER_SEC) < 0)
-                        break;
-        if (!res->done) {
-                res->done = true;
-                res->outcome = NOTIFY_RETRY;
-                snprintf(res->detail, sizeof(res->detail), "no answer");
-        }
-}
-
-static int cmd_notify_test(struct ctl *ctl, int argc, char **argv)
-{
-        const char *what = NULL, *worker_id = NULL;
-        const struct worker *w = NULL;
-        const struct notifier_config *nc;
-        _cleanup_free_ struct test_target *targets = NULL;
-        _cleanup_(notify_context_freep) struct notify_context *nctx = NULL;
-        struct templates *t = NULL;
-        struct config_diag diag = { 0 };
-        sd_event *ev = NULL;
-        size_t n_targets = 0;
-        char id[64];
-        cJSON *arr = NULL;
-        int failed = 0, r;
-
-        for (int i = 0; i < argc; i++) {
-                if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
-                        worker_id = argv[++i];
-                else if (argv[i][0] != '-' && !what)
-                        what = argv[i];
-                else
-                        return usage();
-        }
-        if (!what)
-                return usage();
-        if (load_config(ctl) < 0)
-                return 1;
-        if (worker_id && !(w = config_worker(ctl->config, worker_id))) {
-                fprintf(stderr, "doorwatchctl: unknown worker \"%s\"\n", worker_id);
-                return 1;
-        }
-        targets = calloc(ctl->config->n_notifiers + 1, sizeof(*targets));
-        if (!targets)
-                return 1;
-        nc = config_notifier(ctl->config, what);
-        if (!w && !nc && (w = config_worker(ctl->config, what))) {
-                /* A worker: every channel they list. */
-                for (size_t i = 0; i < w->n_channels; i++) {
-                        const struct notifier_config *c =
-                            config_notifier(ctl->config, w->channels[i]);
-                        if (c)
-                                targets[n_targets++] = (struct test_target){ c, w };
-                }
-                if (n_targets == 0) {
-                        fprintf(stderr, "doorwatchctl: worker %s has no notification channel\n",
-                                w->id);
-                        return 1;
-                }
-        } else if (nc) {
-                bool per_person = strcmp(nc->type, "mqtt") == 0 || strcmp(nc->type, "exec") == 0;
-                if (per_person && !w) {
-                        fprintf(
-                            stderr,
-                            "doorwatchctl: %s is a per-person channel (type %s): add --worker W "
-                            "to choose the recipient\n",
-                            nc->name, nc->type);
-                        return EXIT_USAGE;
-                }
-                targets[n_targets++] = (struct test_target){ nc, w };
-        } else {
-                fprintf(stderr, "doorwatchctl: \"%s\" is neither a worker nor a notifier\n", what);
-                return 1;
-        }
-
-        r = sd_event_new(&ev);
-        if (r >= 0)
-                r = notify_context_new(ev, &nctx);
-        if (r >= 0 && templates_new(ctl->config->templates, &diag, &t) >= 0)
-                notify_context_set_templates(nctx, t);
-        config_diag_done(&diag);
-        if (r < 0) {
-                fprintf(stderr, "doorwatchctl: %s\n", strerror(-r));
-                sd_event_unref(ev);
-                return 1;
-        }
-        snprintf(id, sizeof(id), "test-%lld-%ld", (long long)time(NULL), (long)getpid());
-        if (ctl->json)
-                arr = cJSON_CreateArray();
-        for (size_t i = 0; i < n_targets; i++) {
-                const struct test_target *tg = &targets[i];
-                struct notify_recipient rcp = { 0 };
-                struct notify_message m = {
-                        .notification_id = id,
-                        .kind = "test",
-                        .severity = "info",
-                        .reason = "test message sent with doorwatchctl notify test",
-                        .raised_at_usec = now_realtime_usec(),
-                };
-                struct test_result res = { 0 };
-                char topic[256];
-
-                if (tg->worker) {
-                        rcp = (struct notify_recipient){ .worker = tg->worker->id,
-                                                         .name = tg->worker->name,
-                                                         .phone = tg->worker->phone,
-                                                         .role = role_to_string(tg->worker->role) };
-                        snprintf(topic, sizeof(topic), "%s/workers/%s/ack",
-                                 ctl->config->mqtt.topic_prefix, tg->worker->id);
-                        m.worker = rcp.worker;
-                        m.role = rcp.role;
-                        m.ack_topic = topic;
-                        m.recipients = &rcp;
-                        m.n_recipients = 1;
-                }
-                if (strcmp(tg->nc->type, "mqtt") == 0) {
-                        _cleanup_free_ char *text = NULL;
-                        if (notify_render_text(notify_context_templates(nctx), &m, 0, &text) >= 0)
-                                m.text = text;
-                        test_mqtt(ctl, &m, &res);
-                } else
-                        test_channel(ctl, nctx, ev, tg->nc, &m, &res);
-                failed += res.outcome != NOTIFY_DELIVERED;
-                if (arr) {
-                        cJSON *o = cJSON_CreateObject();
-                        cJSON_AddStringToObject(o, "notifier", tg->nc->name);
-                        cJSON_AddStringToObject(o, "type", tg->nc->type);
-                        if (tg->worker)
-                                cJSON_AddStringToObject(o, "worker", tg->worker->id);
-                        else
-                                cJSON_AddNullToObject(o, "worker");
-                        cJSON_AddStringToObject(o, "outcome",
-                                                notify_outcome_to_string(res.outcome));
-                        cJSON_AddStringToObject(o, "detail", res.detail);
-                        cJSON_AddItemToArray(arr, o);
-                } else
-                        printf("%s (%s)%s%s: %s: %s\n", tg->nc->name, tg->nc->type,
-                               tg->worker ? " to " : "", tg->worker ? tg->worker->id : "",
-                               notify_outcome_to_string(res.outcome), res.detail);
-        }
-        if (arr) {
-                char *s = cJSON_Print(arr);
-                printf("%s\n", s);
-                free(s);
-                cJSON_Delete(arr);
-        }
-        nctx = notify_context_free(nctx);
-        sd_event_unref(ev);
-        return failed ? 1 : 0;
 }
 
 /* ---- resident links over the HTTP API ---- */
@@ -1514,6 +1134,92 @@ static int cmd_qr(struct ctl *ctl, int argc, char **argv)
         return 0;
 }
 
+/* One line: which command is unknown (with its group's subcommand: "alerts frob"). */
+static int unknown_command(int argc, char **argv)
+{
+        static const char *const groups[] = { "alerts", "roster", "notify",
+                                              "pass",   "device", "worker" };
+        bool group = false;
+
+        for (size_t i = 0; i < ELEMENTSOF(groups); i++)
+                group |= strcmp(argv[0], groups[i]) == 0;
+        if (group && argc < 2)
+                fprintf(stderr, "doorwatchctl: \"%s\" wants a subcommand (doorwatchctl --help)\n",
+                        argv[0]);
+        else
+                fprintf(stderr, "doorwatchctl: unknown command \"%s%s%s\" (doorwatchctl --help)\n",
+                        argv[0], group ? " " : "", group ? argv[1] : "");
+        return EXIT_USAGE;
+}
+
+/* worker link W [--revoke] [--png FILE]: a link to the worker's own page (signed by the
+ * daemon, which alone holds the link key), as text and a QR code. */
+static int cmd_worker_link(struct ctl *ctl, int argc, char **argv)
+{
+        const char *worker = NULL, *png = NULL;
+        bool revoke = false;
+        _cleanup_json_ cJSON *j = NULL;
+        char path[512], when[32];
+        long status = 0;
+        int r;
+
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--png") == 0 && i + 1 < argc)
+                        png = argv[++i];
+                else if (strcmp(argv[i], "--revoke") == 0)
+                        revoke = true;
+                else if (argv[i][0] != '-' && !worker)
+                        worker = argv[i];
+                else
+                        return usage();
+        }
+        if (!worker)
+                return usage();
+        if (load_config(ctl) < 0)
+                return 1;
+        if (!config_worker(ctl->config, worker)) {
+                fprintf(stderr, "doorwatchctl: unknown worker \"%s\"\n", worker);
+                return 1;
+        }
+        if (!ctl->config->http.public_url && !revoke) {
+                fprintf(stderr,
+                        "doorwatchctl: no link: http.public_url is not set in doorwatch.json; "
+                        "a link needs the address under which workers' phones reach "
+                        "doorwatchd (its TLS proxy)\n");
+                return 1;
+        }
+        if (api_path(path, sizeof(path), "/api/v1/workers/", worker, "/page-link") < 0) {
+                fprintf(stderr, "doorwatchctl: worker id too long\n");
+                return 1;
+        }
+        r = api_post(ctl, path, revoke ? "{\"revoke\": true}" : "{}", &status, &j);
+        if (r != 0)
+                return r;
+        const cJSON *link = cJSON_GetObjectItem(j, "url");
+        if (status != 200 || !cJSON_IsString(link))
+                return api_refused(ctl, status, j);
+        if (png && write_png(png, link->valuestring) != 0)
+                return 1;
+        if (ctl->json) {
+                if (png)
+                        cJSON_AddStringToObject(j, "png", png);
+                _cleanup_free_ char *out = cJSON_Print(j);
+                printf("%s\n", out ? out : "");
+                return 0;
+        }
+        printf("%s%s: own page (generation %d), valid until %s\n%s\n\n",
+               revoke ? "earlier links revoked; " : "", worker,
+               cJSON_GetObjectItem(j, "generation")->valueint,
+               format_local_time(
+                   (int64_t)cJSON_GetObjectItem(j, "expires_at")->valuedouble * USEC_PER_SEC, when),
+               link->valuestring);
+        if (qr_print_utf8(stdout, link->valuestring) < 0)
+                return 1;
+        if (png)
+                printf("\nPNG written to %s\n", png);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -1542,8 +1248,7 @@ int main(int argc, char **argv)
                         ctl.json = true;
                         break;
                 case 'h':
-                        usage();
-                        return 0;
+                        return usage_to(stdout, 0);
                 default:
                         return usage();
                 }
@@ -1575,6 +1280,10 @@ int main(int argc, char **argv)
                 r = cmd_qr(&ctl, argc - 1, argv + 1);
         else if (strcmp(argv[0], "checkin") == 0)
                 r = cmd_checkin(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "reading") == 0)
+                r = cmd_reading(&ctl, argc - 1, argv + 1);
+        else if (strcmp(argv[0], "worker") == 0 && argc >= 2 && strcmp(argv[1], "link") == 0)
+                r = cmd_worker_link(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "add") == 0)
                 r = cmd_pass_add(&ctl, argc - 2, argv + 2);
         else if (strcmp(argv[0], "pass") == 0 && argc >= 2 && strcmp(argv[1], "list") == 0)
@@ -1586,7 +1295,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[0], "report") == 0)
                 r = office_report(ctl.config_dir, ctl.json, argc - 1, argv + 1);
         else
-                r = usage();
+                r = unknown_command(argc, argv);
         store_close(ctl.store);
         config_free(ctl.config);
         return r;

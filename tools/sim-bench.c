@@ -27,6 +27,11 @@
  * when the daemon does not judge it "expected" (rules without schedules), those openings
  * become closed events, so the mix stays 90 % expected-or-closed either way.
  *
+ * The daemon runs with policy.chatter_settle "0s": a pair's close follows its open within
+ * a millisecond, which with the default (300ms) is a contact's blip that raises nothing,
+ * and an opening that stays open is alerted only once it has settled. The latency figure
+ * is the daemon's own, beyond that settle.
+ *
  * One thread drives both MQTT clients with ppoll(); payloads are formatted with snprintf and
  * notifications are scanned with memmem, so the generator stays cheap next to the daemon. */
 #include "sim-bench.h"
@@ -62,6 +67,7 @@
 #include "hashmap.h"
 #include "store.h"
 #include "timerq.h"
+#include "topic.h"
 #include "util.h"
 
 #define PREFIX          "doorwatch/v1"
@@ -645,7 +651,7 @@ static int gen_registry(struct registry *g, size_t households, int devices)
 /* The HTTP API on (its own free port, an API token, a link key: notifications carry
  * ack links), as in production. Escalation steps come after BENCH_ACK_TIMEOUT instead of
  * 5 minutes, so that a soak sees escalated alerts acknowledged too (the soak's workers
- * act within seconds: the bench compresses time). */
+ * act within seconds: the bench compresses time). chatter_settle 0: see the top. */
 static int write_daemon_conf(const struct registry *g, const char *db, int port, bool sync_full,
                              int *ret_http_port)
 {
@@ -665,6 +671,7 @@ static int write_daemon_conf(const struct registry *g, const char *db, int port,
             " \"http\": {\"listen\": \"127.0.0.1:%d\", \"public_url\": \"http://127.0.0.1:%d\", "
             "\"token_file\": \"secrets/api.token\", \"ack_secret_file\": \"secrets/ack.key\"},\n"
             " \"escalation\": {\"ack_timeout\": \"" BENCH_ACK_TIMEOUT "\"},\n"
+            " \"policy\": {\"chatter_settle\": \"0s\"},\n"
             " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}}\n",
             db, sync_full ? "full" : "normal", port, http_port, http_port);
         *ret_http_port = http_port;
@@ -948,13 +955,13 @@ static void schedule_action(struct run *r, struct bench_alert *a, int what, doub
 static void worker_notified(struct run *r, const struct mosquitto_message *msg,
                             enum notification_kind kind)
 {
-        const char *w = msg->topic + strlen(PREFIX "/workers/");
-        char id[sizeof(((struct bench_alert *)0)->id)];
+        char id[sizeof(((struct bench_alert *)0)->id)],
+            w[sizeof(((struct bench_alert *)0)->worker)];
+        const char *leaf;
         struct bench_alert *a;
-        size_t wl = strcspn(w, "/");
 
-        if (!str_startswith(msg->topic, PREFIX "/workers/") || kind == NOTE_ACK_NOTICE ||
-            !payload_string(msg, "alert_id", id, sizeof(id)))
+        if (topic_parse(PREFIX, msg->topic, TOPIC_WORKERS, w, sizeof(w), &leaf) != 0 ||
+            kind == NOTE_ACK_NOTICE || !payload_string(msg, "alert_id", id, sizeof(id)))
                 return;
         a = hashmap_get(r->alerts, id);
         if (!a) {
@@ -968,7 +975,7 @@ static void worker_notified(struct run *r, const struct mosquitto_message *msg,
                         return;
         } else if (a->scheduled || kind == NOTE_FIRST_STEP)
                 return; /* acted on already, or another team member's copy */
-        snprintf(a->worker, sizeof(a->worker), "%.*s", (int)MIN(wl, sizeof(a->worker) - 1), w);
+        snprintf(a->worker, sizeof(a->worker), "%s", w);
         a->scheduled = true;
         schedule_action(r, a, ACT_ACK,
                         kind == NOTE_FIRST_STEP ? uniform(r, ACK_DELAY_S)
@@ -980,7 +987,7 @@ static int send_command(struct run *r, const struct bench_alert *a, const char *
         char topic[160], payload[160];
         int n, rc;
 
-        snprintf(topic, sizeof(topic), PREFIX "/workers/%s/%s", a->worker, verb);
+        topic_format(topic, sizeof(topic), PREFIX, TOPIC_WORKERS, a->worker, verb);
         n = snprintf(payload, sizeof(payload), "{\"alert_id\":\"%s\"%s}", a->id,
                      strcmp(verb, "resolve") == 0 ? ",\"note\":\"bench: door checked\"" : "");
         rc = mosquitto_publish(r->sub, NULL, topic, n, payload, 1, false);
@@ -1036,7 +1043,10 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
         struct run *r = ud;
         double now = mono();
 
-        if (topic_ends(msg->topic, "/notify")) {
+        char id[64];
+        const char *leaf;
+
+        if (topic_ends(msg->topic, "/" TOPIC_NOTIFY)) {
                 enum notification_kind kind;
                 const char *p;
 
@@ -1061,15 +1071,16 @@ static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_mes
                         return;
                 GROW(r->lat_ms, r->n_lat, r->cap_lat);
                 r->lat_ms[r->n_lat++] = ((double)now_realtime_usec() / 1e6 - ts) * 1e3;
-        } else if (topic_ends(msg->topic, "/result")) {
+        } else if (topic_ends(msg->topic, "/" TOPIC_RESULT)) {
                 if (msg->payload &&
                     memmem(msg->payload, (size_t)msg->payloadlen, "\"ok\":false", 10))
                         r->refused++;
-        } else if (topic_ends(msg->topic, "/events")) {
+        } else if (topic_ends(msg->topic, "/" TOPIC_EVENTS)) {
                 r->received++;
                 r->t_last_received = now;
-        } else if (topic_ends(msg->topic, "/status") && strstr(msg->topic, "/daemon/") &&
-                   msg->payloadlen == 6 && memcmp(msg->payload, "online", 6) == 0)
+        } else if (topic_parse(PREFIX, msg->topic, TOPIC_DAEMON, id, sizeof(id), &leaf) == 0 &&
+                   strcmp(leaf, TOPIC_STATUS) == 0 && msg->payloadlen == 6 &&
+                   memcmp(msg->payload, "online", 6) == 0)
                 r->online = true;
 }
 
@@ -1232,10 +1243,11 @@ static void mix_event(const struct run *r, uint64_t seq, size_t *ret_household,
 
 static int publish_raw(struct run *r, size_t household, const char *id, const char *state)
 {
-        char topic[96], payload[160];
+        char device[32], topic[96], payload[160];
         int n, rc;
 
-        snprintf(topic, sizeof(topic), PREFIX "/devices/d%06zu-door/events", household);
+        snprintf(device, sizeof(device), "d%06zu-door", household);
+        topic_format(topic, sizeof(topic), PREFIX, TOPIC_DEVICES, device, TOPIC_EVENTS);
         n = snprintf(payload, sizeof(payload),
                      "{\"id\":\"%s\",\"ts\":%.6f,\"type\":\"door\",\"state\":\"%s\"}", id,
                      (double)now_realtime_usec() / 1e6, state);
@@ -1383,11 +1395,15 @@ static int run_begin(struct run *r, const struct opts *o, const struct registry 
                      const char *name, bool with_daemon, bool sync_full)
 {
         static unsigned seq;
-        static const char *const ceiling_filters[] = { PREFIX "/devices/+/events", NULL };
-        static const char *const daemon_filters[] = { PREFIX "/workers/+/notify",
-                                                      PREFIX "/workers/+/result",
-                                                      PREFIX "/daemon/+/status", NULL };
+        char events[64], notify[64], result[64], status[64];
+        const char *const ceiling_filters[] = { events, NULL };
+        const char *const daemon_filters[] = { notify, result, status, NULL };
         int e;
+
+        topic_format(events, sizeof(events), PREFIX, TOPIC_DEVICES, NULL, TOPIC_EVENTS);
+        topic_format(notify, sizeof(notify), PREFIX, TOPIC_WORKERS, NULL, TOPIC_NOTIFY);
+        topic_format(result, sizeof(result), PREFIX, TOPIC_WORKERS, NULL, TOPIC_RESULT);
+        topic_format(status, sizeof(status), PREFIX, TOPIC_DAEMON, NULL, TOPIC_STATUS);
 
         *r = (struct run){ .o = o, .g = g, .name = name, .notify_fd = -1 };
         snprintf(r->dir, sizeof(r->dir), "%s/run-%u-%s", g->tmp, ++seq, name);

@@ -205,39 +205,40 @@ static bool word_eq(const char *p, size_t len, const char *w)
         return strlen(w) == len && strncasecmp(p, w, len) == 0;
 }
 
-int adapter_parse_bool_word(const char *p, size_t len)
+int adapter_parse_bool_word(const char *p, size_t len, bool *ret)
 {
         static const char *const yes[] = { "true", "on", "1", "yes", "online" };
         static const char *const no[] = { "false", "off", "0", "no", "offline" };
 
         if (!p || len > ADAPTER_MAX_TEXT)
-                return -EINVAL;
+                return ADAPTER_E_INVALID;
         trim(&p, &len);
         for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
-                if (word_eq(p, len, yes[i]))
-                        return 1;
-                if (word_eq(p, len, no[i]))
+                if (word_eq(p, len, yes[i]) || word_eq(p, len, no[i])) {
+                        *ret = word_eq(p, len, yes[i]);
                         return 0;
+                }
         }
-        return -EINVAL;
+        return ADAPTER_E_INVALID;
 }
 
-int adapter_json_bool(const cJSON *v)
+int adapter_json_bool(const cJSON *v, bool *ret)
 {
         if (!v || cJSON_IsNull(v))
-                return -ENOENT;
-        if (cJSON_IsBool(v))
-                return cJSON_IsTrue(v);
+                return ADAPTER_E_ABSENT;
+        if (cJSON_IsBool(v)) {
+                *ret = cJSON_IsTrue(v);
+                return 0;
+        }
         if (cJSON_IsNumber(v)) {
-                if (v->valuedouble == 0)
-                        return 0;
-                if (v->valuedouble == 1)
-                        return 1;
-                return -EINVAL;
+                if (v->valuedouble != 0 && v->valuedouble != 1)
+                        return ADAPTER_E_INVALID;
+                *ret = v->valuedouble == 1;
+                return 0;
         }
         if (cJSON_IsString(v))
-                return adapter_parse_bool_word(v->valuestring, strlen(v->valuestring));
-        return -EINVAL;
+                return adapter_parse_bool_word(v->valuestring, strlen(v->valuestring), ret);
+        return ADAPTER_E_INVALID;
 }
 
 int adapter_parse_number(const char *p, size_t len, double *ret)
@@ -246,16 +247,16 @@ int adapter_parse_number(const char *p, size_t len, double *ret)
         double x;
 
         if (!p || len > ADAPTER_MAX_TEXT)
-                return -EINVAL;
+                return ADAPTER_E_INVALID;
         trim(&p, &len);
         if (len == 0)
-                return -EINVAL;
+                return ADAPTER_E_INVALID;
         memcpy(buf, p, len);
         buf[len] = 0;
         errno = 0;
         x = strtod(buf, &end);
         if (errno != 0 || *end != 0 || !isfinite(x))
-                return -EINVAL;
+                return ADAPTER_E_INVALID;
         *ret = x;
         return 0;
 }
@@ -263,16 +264,16 @@ int adapter_parse_number(const char *p, size_t len, double *ret)
 int adapter_json_number(const cJSON *v, double *ret)
 {
         if (!v || cJSON_IsNull(v))
-                return -ENOENT;
+                return ADAPTER_E_ABSENT;
         if (cJSON_IsNumber(v)) {
                 if (!isfinite(v->valuedouble))
-                        return -EINVAL;
+                        return ADAPTER_E_INVALID;
                 *ret = v->valuedouble;
                 return 0;
         }
         if (cJSON_IsString(v))
                 return adapter_parse_number(v->valuestring, strlen(v->valuestring), ret);
-        return -EINVAL;
+        return ADAPTER_E_INVALID;
 }
 
 const char *adapter_json_string(const cJSON *obj, const char *key)
@@ -285,25 +286,23 @@ int adapter_parse_availability(const char *p, size_t len, bool *ret_online)
 {
         const char *q = p;
         size_t n = len;
-        int b;
 
         if (!p)
-                return -EINVAL;
+                return ADAPTER_E_INVALID;
         trim(&q, &n);
         if (n > 0 && q[0] == '{') {
                 _cleanup_json_ cJSON *j = NULL;
                 if (len > 256)
-                        return -EINVAL;
+                        return ADAPTER_E_INVALID;
                 j = cJSON_ParseWithLength(p, len);
                 if (!cJSON_IsObject(j))
-                        return -EINVAL;
-                b = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(j, "state"));
-        } else
-                b = adapter_parse_bool_word(p, len);
-        if (b < 0)
-                return -EINVAL;
-        *ret_online = b;
-        return 0;
+                        return ADAPTER_E_INVALID;
+                return adapter_json_bool(cJSON_GetObjectItemCaseSensitive(j, "state"),
+                                         ret_online) == 0
+                           ? 0
+                           : ADAPTER_E_INVALID;
+        }
+        return adapter_parse_bool_word(p, len, ret_online);
 }
 
 int adapter_parse_json(const struct adapter_msg *m, size_t max_len, cJSON **ret,
@@ -598,11 +597,8 @@ void adapter_recent_put(struct device_state *st, const char *id, enum person_dir
         struct device_recent *r = st->recent;
         size_t i;
 
-        if (!r) {
-                r = st->recent = calloc(1, sizeof(*r));
-                if (!r)
-                        return; /* out of memory: a repeat would be counted again */
-        }
+        if (!r)
+                r = st->recent = xcalloc(1, sizeof(*r));
         for (i = 0; i < DEVICE_STATE_RECENT_IDS; i++)
                 if (r->ids[i] == h) {
                         r->dirs[i] = (uint8_t)dir;

@@ -54,19 +54,28 @@ void adapter_topic(char buf[static ADAPTER_TOPIC_MAX], const char *fmt, ...)
 
 /* --- payloads -------------------------------------------------------------------------- */
 
+/* What the value readers below answer besides 0 and ADAPTER_E_INVALID (a value of the wrong
+ * type or form): an expected outcome, like adapter.h's codes, which it follows. */
+enum {
+        ADAPTER_E_ABSENT = ADAPTER_E_NOT_MINE + 1, /* absent or null: not false, not zero */
+};
+
 /* A boolean word, ASCII case-insensitive, surrounding blanks and one pair of double quotes
- * ignored: true/false, on/off, 1/0, yes/no, online/offline. Returns 1, 0 or -EINVAL. */
-int adapter_parse_bool_word(const char *p, size_t len);
+ * ignored: true/false, on/off, 1/0, yes/no, online/offline. Returns 0 with *ret set, or
+ * ADAPTER_E_INVALID. */
+int adapter_parse_bool_word(const char *p, size_t len, bool *ret);
 /* A cJSON value as a boolean: JSON true/false, the numbers 0/1, or a boolean word.
- * Returns 1, 0, -ENOENT when absent or null (absent is not false), -EINVAL otherwise. */
-int adapter_json_bool(const cJSON *v);
-/* A finite number, or a string holding one ("73", " 5.46 "). 0, -ENOENT, -EINVAL. */
+ * Returns 0 with *ret set, ADAPTER_E_ABSENT when absent or null (absent is not false), or
+ * ADAPTER_E_INVALID. */
+int adapter_json_bool(const cJSON *v, bool *ret);
+/* A finite number, or a string holding one ("73", " 5.46 "): 0 with *ret set,
+ * ADAPTER_E_ABSENT (adapter_json_number(): absent or null) or ADAPTER_E_INVALID. */
 int adapter_json_number(const cJSON *v, double *ret);
 int adapter_parse_number(const char *p, size_t len, double *ret);
 /* The string value of an object member, NULL when absent or not a string. */
 const char *adapter_json_string(const cJSON *obj, const char *key);
 /* Availability: a boolean word (online/offline, true/false, ...) or {"state": <word>}
- * (zigbee2mqtt). Returns 0 and *ret_online, or -EINVAL. */
+ * (zigbee2mqtt). Returns 0 and *ret_online, or ADAPTER_E_INVALID. */
 int adapter_parse_availability(const char *p, size_t len, bool *ret_online);
 /* Parses a JSON object of at most max_len bytes and bounded depth. Returns ADAPTER_OK and
  * *ret, or ADAPTER_E_INVALID with out->error set. */

@@ -72,13 +72,12 @@ static int esphome_decode_message(const struct device *d, const struct adapter_m
                                   struct device_state *st, struct adapter_decode_result *out)
 {
         const struct esphome_config *c = d->adapter_config;
-        bool online;
+        bool online, b;
         double pct;
-        int b;
 
         adapter_begin(out);
         if (strcmp(m->topic, c->t_status) == 0) {
-                if (adapter_parse_availability(m->payload, m->len, &online) < 0) {
+                if (adapter_parse_availability(m->payload, m->len, &online) != 0) {
                         out->error = "status must be online or offline";
                         return ADAPTER_E_INVALID;
                 }
@@ -86,8 +85,7 @@ static int esphome_decode_message(const struct device *d, const struct adapter_m
                 return ADAPTER_OK;
         }
         if (strcmp(m->topic, c->t_state) == 0) {
-                b = adapter_parse_bool_word(m->payload, m->len);
-                if (b < 0) {
+                if (adapter_parse_bool_word(m->payload, m->len, &b) != 0) {
                         out->error = "binary_sensor state must be ON or OFF";
                         return ADAPTER_E_INVALID;
                 }
@@ -95,8 +93,7 @@ static int esphome_decode_message(const struct device *d, const struct adapter_m
                 return adapter_finish_alive(m, st, out);
         }
         if (c->t_tamper[0] && strcmp(m->topic, c->t_tamper) == 0) {
-                b = adapter_parse_bool_word(m->payload, m->len);
-                if (b < 0) {
+                if (adapter_parse_bool_word(m->payload, m->len, &b) != 0) {
                         out->error = "tamper state must be ON or OFF";
                         return ADAPTER_E_INVALID;
                 }
@@ -105,7 +102,7 @@ static int esphome_decode_message(const struct device *d, const struct adapter_m
         }
         if (c->t_battery[0] && strcmp(m->topic, c->t_battery) == 0) {
                 /* ESPHome publishes "nan" while a sensor has no value yet */
-                if (adapter_parse_number(m->payload, m->len, &pct) < 0) {
+                if (adapter_parse_number(m->payload, m->len, &pct) != 0) {
                         if (adapter_payload_is(m, "nan"))
                                 return ADAPTER_E_IGNORED;
                         out->error = "battery must be a number";

@@ -119,6 +119,7 @@ static int decode_event(const struct frigate_config *c, const struct adapter_msg
         const char *type, *camera, *label, *id;
         enum person_direction dir, reported = DIRECTION_NONE;
         struct event *e;
+        bool fp;
         int r;
 
         if (!mentions_camera(c, m))
@@ -140,7 +141,9 @@ static int decode_event(const struct frigate_config *c, const struct adapter_msg
         label = adapter_json_string(after, "label");
         if (!label || strcmp(label, "person") != 0)
                 return ADAPTER_E_IGNORED;
-        if (adapter_json_bool(cJSON_GetObjectItemCaseSensitive(after, "false_positive")) == 1)
+        if (adapter_json_bool(cJSON_GetObjectItemCaseSensitive(after, "false_positive"), &fp) ==
+                0 &&
+            fp)
                 return ADAPTER_E_IGNORED;
         id = adapter_json_string(after, "id");
         if (!id || !id[0] || strlen(id) > FRIGATE_ID_MAX) {
@@ -185,7 +188,7 @@ static int decode_stats(const struct frigate_config *c, const struct adapter_msg
         cam = cJSON_GetObjectItemCaseSensitive(cJSON_IsObject(cams) ? cams : j, c->camera);
         if (!cJSON_IsObject(cam))
                 return ADAPTER_E_NOT_MINE;
-        if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(cam, "camera_fps"), &fps) < 0 ||
+        if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(cam, "camera_fps"), &fps) != 0 ||
             fps <= 0)
                 return ADAPTER_E_IGNORED; /* a dead camera: staleness will tell */
         return adapter_finish_alive(m, st, out);
@@ -201,7 +204,7 @@ static int frigate_decode_message(const struct device *d, const struct adapter_m
         if (strcmp(m->topic, c->t_events) == 0)
                 return decode_event(c, m, st, out);
         if (strcmp(m->topic, c->t_available) == 0) {
-                if (adapter_parse_availability(m->payload, m->len, &online) < 0) {
+                if (adapter_parse_availability(m->payload, m->len, &online) != 0) {
                         out->error = "available must be online or offline";
                         return ADAPTER_E_INVALID;
                 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "topic.h"
 #include "util.h"
 
 static void native_topics(const struct device *d, const char *prefix, adapter_topic_cb cb,
@@ -14,11 +15,11 @@ static void native_topics(const struct device *d, const char *prefix, adapter_to
 {
         char filter[256], route[512];
 
-        snprintf(filter, sizeof(filter), "%s/devices/+/events", prefix);
-        snprintf(route, sizeof(route), "%s/devices/%s/events", prefix, d->id);
+        topic_format(filter, sizeof(filter), prefix, TOPIC_DEVICES, NULL, TOPIC_EVENTS);
+        topic_format(route, sizeof(route), prefix, TOPIC_DEVICES, d->id, TOPIC_EVENTS);
         cb(filter, route, userdata);
-        snprintf(filter, sizeof(filter), "%s/devices/+/status", prefix);
-        snprintf(route, sizeof(route), "%s/devices/%s/status", prefix, d->id);
+        topic_format(filter, sizeof(filter), prefix, TOPIC_DEVICES, NULL, TOPIC_STATUS);
+        topic_format(route, sizeof(route), prefix, TOPIC_DEVICES, d->id, TOPIC_STATUS);
         cb(filter, route, userdata);
 }
 
@@ -144,7 +145,7 @@ static int native_decode(const struct device *d, const struct adapter_msg *m,
 {
         out->n_events = 0;
         out->error = NULL;
-        if (topic_has_suffix(m->topic, "/status"))
+        if (topic_has_suffix(m->topic, "/" TOPIC_STATUS))
                 return decode_status(m, st, out);
         return decode_event(m, st, out);
 }

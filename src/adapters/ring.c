@@ -92,7 +92,7 @@ static int decode_info(const struct adapter_msg *m, struct device_state *st,
         bstatus = adapter_json_string(j, "batteryStatus");
         if (bstatus)
                 low = strcmp(bstatus, "low") == 0 || strcmp(bstatus, "critical") == 0;
-        if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(j, "batteryLevel"), &pct) < 0 ||
+        if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(j, "batteryLevel"), &pct) != 0 ||
             pct < 0 || pct > 100)
                 pct = -1;
         adapter_emit_battery(m, st, out, (int)pct, low, 0);
@@ -103,12 +103,11 @@ static int ring_decode_message(const struct device *d, const struct adapter_msg 
                                struct device_state *st, struct adapter_decode_result *out)
 {
         const struct ring_config *c = d->adapter_config;
-        bool online;
-        int b;
+        bool online, b;
 
         adapter_begin(out);
         if (strcmp(m->topic, c->t_status) == 0) {
-                if (adapter_parse_availability(m->payload, m->len, &online) < 0) {
+                if (adapter_parse_availability(m->payload, m->len, &online) != 0) {
                         out->error = "status must be online or offline";
                         return ADAPTER_E_INVALID;
                 }
@@ -118,23 +117,21 @@ static int ring_decode_message(const struct device *d, const struct adapter_msg 
         if (strcmp(m->topic, c->t_info) == 0)
                 return decode_info(m, st, out);
         if (c->t_ding[0] && strcmp(m->topic, c->t_ding) == 0) {
-                b = adapter_parse_bool_word(m->payload, m->len);
-                if (b < 0) {
+                if (adapter_parse_bool_word(m->payload, m->len, &b) != 0) {
                         out->error = "ding/state must be ON or OFF";
                         return ADAPTER_E_INVALID;
                 }
-                if (b == 0)
+                if (!b)
                         return ADAPTER_E_IGNORED; /* the ding expired */
                 adapter_emit_ring(m, st, out);
                 return adapter_finish_alive(m, st, out);
         }
         if (c->t_contact[0] && strcmp(m->topic, c->t_contact) == 0) {
-                b = adapter_parse_bool_word(m->payload, m->len);
-                if (b < 0) {
+                if (adapter_parse_bool_word(m->payload, m->len, &b) != 0) {
                         out->error = "contact/state must be ON or OFF";
                         return ADAPTER_E_INVALID;
                 }
-                adapter_emit_door_state(d, m, st, out, /* ON = faulted = open */ b == 1);
+                adapter_emit_door_state(d, m, st, out, /* ON = faulted = open */ b);
                 return adapter_finish_alive(m, st, out);
         }
         return ADAPTER_E_NOT_MINE;

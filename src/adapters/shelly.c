@@ -204,7 +204,7 @@ static int decode_gen1(const struct device *d, const struct shelly_config *c,
                        struct adapter_decode_result *out)
 {
         double x;
-        int b;
+        bool b;
 
         if (strcmp(m->topic, c->t_state) == 0) {
                 if (adapter_payload_is(m, "open"))
@@ -218,7 +218,7 @@ static int decode_gen1(const struct device *d, const struct shelly_config *c,
                 return adapter_finish_alive(m, st, out);
         }
         if (strcmp(m->topic, c->t_battery) == 0) {
-                if (adapter_parse_number(m->payload, m->len, &x) < 0 || x < 0 || x > 100) {
+                if (adapter_parse_number(m->payload, m->len, &x) != 0 || x < 0 || x > 100) {
                         out->error = "sensor/battery must be a number 0..100";
                         return ADAPTER_E_INVALID;
                 }
@@ -226,8 +226,7 @@ static int decode_gen1(const struct device *d, const struct shelly_config *c,
                 return adapter_finish_alive(m, st, out);
         }
         if (strcmp(m->topic, c->t_vibration) == 0) {
-                b = adapter_parse_bool_word(m->payload, m->len);
-                if (b < 0) {
+                if (adapter_parse_bool_word(m->payload, m->len, &b) != 0) {
                         out->error = "sensor/vibration must be 0 or 1";
                         return ADAPTER_E_INVALID;
                 }
@@ -236,8 +235,7 @@ static int decode_gen1(const struct device *d, const struct shelly_config *c,
                 return adapter_finish_alive(m, st, out);
         }
         if (strcmp(m->topic, c->t_online) == 0) {
-                b = adapter_parse_bool_word(m->payload, m->len);
-                if (b < 0) {
+                if (adapter_parse_bool_word(m->payload, m->len, &b) != 0) {
                         out->error = "online must be true or false";
                         return ADAPTER_E_INVALID;
                 }
@@ -251,33 +249,35 @@ static int decode_gen1(const struct device *d, const struct shelly_config *c,
 
 /* --- Gen2 ----------------------------------------------------------------------------- */
 
-/* One component status (or NotifyStatus overlay) of ours. Returns -EINVAL on wrong types. */
+/* One component status (or NotifyStatus overlay) of ours. Returns 0, or ADAPTER_E_INVALID on
+ * wrong types. */
 static int gen2_component(const struct device *d, const struct shelly_config *c, const char *key,
                           const cJSON *v, const struct adapter_msg *m, struct device_state *st,
                           struct adapter_decode_result *out, bool *mine)
 {
         double x, pct;
-        int b;
+        bool b;
+        int r;
 
         if (!cJSON_IsObject(v))
                 return 0;
         if ((c->modes & MODE_INPUT) && strcmp(key, c->input_key) == 0) {
                 *mine = true;
-                b = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(v, "state"));
-                if (b == -EINVAL)
-                        return -EINVAL;
-                if (b >= 0) /* null: an input of type button has no state */
+                r = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(v, "state"), &b);
+                if (r == ADAPTER_E_INVALID)
+                        return r;
+                if (r == 0) /* null: an input of type button has no state */
                         adapter_emit_input(d, m, st, out, b);
                 return 0;
         }
         if ((c->modes & MODE_INPUT) && strcmp(key, "devicepower:0") == 0) {
                 const cJSON *bat = cJSON_GetObjectItemCaseSensitive(v, "battery");
                 *mine = true;
-                if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(bat, "percent"), &pct) <
+                if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(bat, "percent"), &pct) !=
                         0 ||
                     pct < 0 || pct > 100)
                         pct = -1;
-                if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(bat, "V"), &x) < 0 ||
+                if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(bat, "V"), &x) != 0 ||
                     x <= 0 || x > 100)
                         x = 0;
                 adapter_emit_battery(m, st, out, (int)pct, -1, (int)(x * 1000 + 0.5));
@@ -285,10 +285,10 @@ static int gen2_component(const struct device *d, const struct shelly_config *c,
         }
         if (c->bthome_sensor >= 0 && strcmp(key, c->bthome_sensor_key) == 0) {
                 *mine = true;
-                b = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(v, "value"));
-                if (b == -EINVAL)
-                        return -EINVAL;
-                if (b >= 0)
+                r = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(v, "value"), &b);
+                if (r == ADAPTER_E_INVALID)
+                        return r;
+                if (r == 0)
                         adapter_emit_door_state(d, m, st, out, b);
                 return 0;
         }
@@ -310,7 +310,8 @@ static int gen2_blu_data(const struct device *d, const struct shelly_config *c, 
 {
         const char *addr = adapter_json_string(data, "address");
         double pct, button;
-        int b;
+        bool b;
+        int r;
 
         if (!addr)
                 return 0;
@@ -319,10 +320,10 @@ static int gen2_blu_data(const struct device *d, const struct shelly_config *c, 
                 return 0;
         }
         *mine = true;
-        b = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(data, "window"));
-        if (b == -EINVAL)
-                return -EINVAL;
-        if (b >= 0)
+        r = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(data, "window"), &b);
+        if (r == ADAPTER_E_INVALID)
+                return r;
+        if (r == 0)
                 adapter_emit_door_state(d, m, st, out, b);
         if (d->kind == DEVICE_DOORBELL &&
             adapter_json_number(cJSON_GetObjectItemCaseSensitive(data, "button"), &button) == 0 &&
@@ -363,7 +364,7 @@ static int gen2_rpc(const struct device *d, const struct shelly_config *c,
                 cJSON_ArrayForEach(it, params)
                 {
                         if (it->string &&
-                            gen2_component(d, c, it->string, it, m, st, out, &mine) < 0) {
+                            gen2_component(d, c, it->string, it, m, st, out, &mine) != 0) {
                                 out->error = "component status field has the wrong type";
                                 return ADAPTER_E_INVALID;
                         }
@@ -386,7 +387,7 @@ static int gen2_rpc(const struct device *d, const struct shelly_config *c,
                                         adapter_emit_ring(m, st, out);
                         }
                         if ((c->modes & MODE_BLU_EVENT) && cJSON_IsObject(data) &&
-                            gen2_blu_data(d, c, data, m, st, out, &mine, &other) < 0) {
+                            gen2_blu_data(d, c, data, m, st, out, &mine, &other) != 0) {
                                 out->error = "BLU \"window\" is not 0 or 1";
                                 return ADAPTER_E_INVALID;
                         }
@@ -415,7 +416,7 @@ static int gen2_status(const struct device *d, const struct shelly_config *c, co
         r = adapter_parse_json(m, SHELLY_MAX_JSON, &j, out);
         if (r != ADAPTER_OK)
                 return r;
-        if (gen2_component(d, c, key, j, m, st, out, &mine) < 0) {
+        if (gen2_component(d, c, key, j, m, st, out, &mine) != 0) {
                 out->error = "component status field has the wrong type";
                 return ADAPTER_E_INVALID;
         }
@@ -431,7 +432,7 @@ static int decode_gen2(const struct device *d, const struct shelly_config *c,
         if (strcmp(m->topic, c->t_rpc) == 0)
                 return gen2_rpc(d, c, m, st, out);
         if (strcmp(m->topic, c->t_online) == 0) {
-                if (adapter_parse_availability(m->payload, m->len, &online) < 0) {
+                if (adapter_parse_availability(m->payload, m->len, &online) != 0) {
                         out->error = "online must be true or false";
                         return ADAPTER_E_INVALID;
                 }

@@ -279,7 +279,8 @@ static int decode_switch(const struct device *d, const struct tasmota_config *c,
 {
         _cleanup_json_ cJSON *j = NULL;
         const cJSON *v;
-        int r, b;
+        bool b;
+        int r;
 
         r = adapter_parse_json(m, TASMOTA_MAX_JSON, &j, out);
         if (r != ADAPTER_OK)
@@ -295,8 +296,7 @@ static int decode_switch(const struct device *d, const struct tasmota_config *c,
                 } else if (s && strcmp(s, "HOLD") == 0) {
                         /* a long press: not a state */
                 } else {
-                        b = adapter_json_bool(v);
-                        if (b < 0) {
+                        if (adapter_json_bool(v, &b) != 0) {
                                 out->error = "switch value must be ON or OFF";
                                 return ADAPTER_E_INVALID;
                         }
@@ -390,7 +390,8 @@ static int decode_zigbee(const struct device *d, const struct tasmota_config *c,
         _cleanup_json_ cJSON *j = NULL;
         const cJSON *zb, *it, *dev = NULL;
         double pct, volts;
-        int r, b;
+        bool b;
+        int r;
 
         r = adapter_parse_json(m, TASMOTA_MAX_JSON, &j, out);
         if (r != ADAPTER_OK)
@@ -418,21 +419,20 @@ static int decode_zigbee(const struct device *d, const struct tasmota_config *c,
         if (!dev)
                 return ADAPTER_E_NOT_MINE;
 
-        b = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(dev, "Contact"));
-        if (b == -EINVAL) {
+        r = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(dev, "Contact"), &b);
+        if (r == ADAPTER_E_INVALID) {
                 out->error = "\"Contact\" is not 0 or 1";
                 return ADAPTER_E_INVALID;
         }
-        if (b >= 0)
-                adapter_emit_door_state(d, m, st, out, /* 1 = open */ b == 1);
-        b = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(dev, "Tamper"));
-        if (b >= 0)
+        if (r == 0)
+                adapter_emit_door_state(d, m, st, out, /* 1 = open */ b);
+        if (adapter_json_bool(cJSON_GetObjectItemCaseSensitive(dev, "Tamper"), &b) == 0)
                 adapter_emit_tamper(m, st, out, b);
-        if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(dev, "BatteryPercentage"), &pct) <
+        if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(dev, "BatteryPercentage"), &pct) !=
                 0 ||
             pct < 0 || pct > 100)
                 pct = -1;
-        if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(dev, "BatteryVoltage"), &volts) <
+        if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(dev, "BatteryVoltage"), &volts) !=
                 0 ||
             volts <= 0 || volts > 100)
                 volts = 0;
@@ -448,7 +448,7 @@ static int tasmota_decode_message(const struct device *d, const struct adapter_m
 
         adapter_begin(out);
         if (strcmp(m->topic, c->t_lwt) == 0) {
-                if (adapter_parse_availability(m->payload, m->len, &online) < 0) {
+                if (adapter_parse_availability(m->payload, m->len, &online) != 0) {
                         out->error = "LWT must be Online or Offline";
                         return ADAPTER_E_INVALID;
                 }

@@ -127,36 +127,36 @@ static int decode_state(const struct device *d, const struct z2m_config *c,
         _cleanup_json_ cJSON *j = NULL;
         const char *action;
         double pct, mv;
-        int r, low, b;
+        bool b, low;
+        int r;
 
         r = adapter_parse_json(m, Z2M_MAX_STATE, &j, out);
         if (r != ADAPTER_OK)
                 return r;
 
-        b = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(j, "contact"));
-        if (b == -EINVAL) {
+        r = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(j, "contact"), &b);
+        if (r == ADAPTER_E_INVALID) {
                 out->error = "\"contact\" is not a boolean";
                 return ADAPTER_E_INVALID;
         }
-        if (b >= 0)
-                adapter_emit_door_state(d, m, st, out, /* open = */ b == 0);
+        if (r == 0)
+                adapter_emit_door_state(d, m, st, out, /* open = */ !b);
 
         action = adapter_json_string(j, "action");
         if (action && action[0] && d->kind == DEVICE_DOORBELL && is_ring_action(c, action))
                 adapter_emit_ring(m, st, out);
 
-        b = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(j, "tamper"));
-        if (b >= 0)
+        if (adapter_json_bool(cJSON_GetObjectItemCaseSensitive(j, "tamper"), &b) == 0)
                 adapter_emit_tamper(m, st, out, b);
 
-        low = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(j, "battery_low"));
-        if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(j, "battery"), &pct) < 0 ||
+        r = adapter_json_bool(cJSON_GetObjectItemCaseSensitive(j, "battery_low"), &low);
+        if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(j, "battery"), &pct) != 0 ||
             pct < 0 || pct > 100)
                 pct = -1;
-        if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(j, "voltage"), &mv) < 0 ||
+        if (adapter_json_number(cJSON_GetObjectItemCaseSensitive(j, "voltage"), &mv) != 0 ||
             mv < 0 || mv > 100000)
                 mv = 0;
-        adapter_emit_battery(m, st, out, (int)pct, low < 0 ? -1 : low, (int)mv);
+        adapter_emit_battery(m, st, out, (int)pct, r == 0 ? low : -1, (int)mv);
 
         state_ts(j, out);
         return adapter_finish_alive(m, st, out);
@@ -173,7 +173,7 @@ static int z2m_decode_message(const struct device *d, const struct adapter_msg *
                 return decode_state(d, c, m, st, out);
         if (strcmp(m->topic, c->availability_topic) == 0 ||
             strcmp(m->topic, c->bridge_topic) == 0) {
-                if (adapter_parse_availability(m->payload, m->len, &online) < 0) {
+                if (adapter_parse_availability(m->payload, m->len, &online) != 0) {
                         out->error = "availability must be online/offline or {\"state\": ...}";
                         return ADAPTER_E_INVALID;
                 }

@@ -31,20 +31,17 @@ void channel_hmac_sha256(const void *key, size_t key_len, const void *msg, size_
 
 char *channel_base64(const unsigned char *data, size_t len)
 {
-        char *out = malloc(4 * ((len + 2) / 3) + 1);
+        char *out = xmalloc(4 * ((len + 2) / 3) + 1);
 
-        if (out)
-                EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+        EVP_EncodeBlock((unsigned char *)out, data, (int)len);
         return out;
 }
 
 char *channel_hex(const unsigned char *data, size_t len)
 {
         static const char digits[] = "0123456789abcdef";
-        char *out = malloc(2 * len + 1);
+        char *out = xmalloc(2 * len + 1);
 
-        if (!out)
-                return NULL;
         for (size_t i = 0; i < len; i++) {
                 out[2 * i] = digits[data[i] >> 4];
                 out[2 * i + 1] = digits[data[i] & 15];
@@ -56,10 +53,8 @@ char *channel_hex(const unsigned char *data, size_t len)
 char *channel_urlencode(const char *s)
 {
         static const char digits[] = "0123456789ABCDEF";
-        char *out = malloc(3 * strlen(s) + 1), *o = out;
+        char *out = xmalloc(3 * strlen(s) + 1), *o = out;
 
-        if (!out)
-                return NULL;
         for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
                 if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
                     (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
@@ -233,7 +228,7 @@ static void on_http_done(const struct http_response *resp, void *userdata)
 
 int channel_post(struct notifier *n, struct notify_op *op, const struct channel_post *p)
 {
-        struct channel_call *cc = calloc(1, sizeof(*cc));
+        struct channel_call *cc = xcalloc(1, sizeof(*cc));
         struct http_request req = {
                 .url = p->url,
                 .headers = p->headers,
@@ -243,8 +238,6 @@ int channel_post(struct notifier *n, struct notify_op *op, const struct channel_
         };
         int r;
 
-        if (!cc)
-                return -ENOMEM;
         cc->op = op;
         cc->robot = p->robot;
         r = http_client_post(notifier_http(n), &req, on_http_done, cc, &cc->call);

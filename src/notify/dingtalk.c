@@ -36,11 +36,9 @@ static void dingtalk_free(void *data)
 
 static int dingtalk_parse(const struct notify_parse *p, void **ret)
 {
-        struct dingtalk *d = calloc(1, sizeof(*d));
+        struct dingtalk *d = xcalloc(1, sizeof(*d));
         int r = 0;
 
-        if (!d)
-                return -ENOMEM;
         if (channel_parse_url(p, false, &d->url) < 0)
                 r = -EINVAL;
         if (notify_parse_secret(p, "secret_file", false, &d->secret) < 0)
@@ -72,19 +70,13 @@ static char *signed_url(const struct dingtalk *d, int64_t now_usec)
         _cleanup_free_ char *to_sign = NULL, *b64 = NULL, *sign = NULL;
         int64_t ms = now_usec / USEC_PER_MSEC;
         unsigned char mac[32];
-        char *url;
 
-        if (asprintf(&to_sign, "%" PRId64 "\n%s", ms, d->secret) < 0)
-                return NULL;
+        to_sign = xasprintf("%" PRId64 "\n%s", ms, d->secret);
         channel_hmac_sha256(d->secret, strlen(d->secret), to_sign, strlen(to_sign), mac);
         b64 = channel_base64(mac, sizeof(mac));
-        sign = b64 ? channel_urlencode(b64) : NULL;
-        if (!sign)
-                return NULL;
-        if (asprintf(&url, "%s%ctimestamp=%" PRId64 "&sign=%s", d->url,
-                     strchr(d->url, '?') ? '&' : '?', ms, sign) < 0)
-                return NULL;
-        return url;
+        sign = channel_urlencode(b64);
+        return xasprintf("%s%ctimestamp=%" PRId64 "&sign=%s", d->url,
+                         strchr(d->url, '?') ? '&' : '?', ms, sign);
 }
 
 static int dingtalk_send(struct notifier *n, const struct notify_message *m, struct notify_op *op)
@@ -97,12 +89,12 @@ static int dingtalk_send(struct notifier *n, const struct notify_message *m, str
         int r;
 
         r = notifier_text(n, m, TEMPLATE_MAX_DINGTALK, &text);
-        if (r == -ENOENT) {
+        if (r == NOTIFY_E_NO_TEMPLATE) {
                 notify_op_complete(op, NOTIFY_FAILED, 0, "no text and no template for kind");
                 return 0;
         }
-        if (r < 0 || !body)
-                return -ENOMEM;
+        if (r < 0)
+                return r;
         cJSON_AddStringToObject(body, "msgtype", "text");
         cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "text"), "content", text);
         at = cJSON_AddObjectToObject(body, "at");
@@ -114,9 +106,7 @@ static int dingtalk_send(struct notifier *n, const struct notify_message *m, str
         }
         cJSON_AddFalseToObject(at, "isAtAll");
         json = cJSON_PrintUnformatted(body);
-        url = d->secret ? signed_url(d, notifier_now_usec(n)) : strdup(d->url);
-        if (!json || !url)
-                return -ENOMEM;
+        url = d->secret ? signed_url(d, notifier_now_usec(n)) : xstrdup(d->url);
         return channel_post(n, op,
                             &(struct channel_post){
                                 .url = url,

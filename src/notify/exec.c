@@ -79,8 +79,8 @@ static int placeholder(const char *name, size_t len)
 }
 
 /* Expands one argument; values[i] NULL = not available. Returns the new string, or
- * NULL with *missing set to the placeholder without value (or -1 on OOM). On a
- * checked argument, syntax errors cannot happen. */
+ * NULL with *missing set to the placeholder without value. On a checked argument, syntax
+ * errors cannot happen. */
 static char *expand(const char *arg, const char *const values[_X_MAX], int *missing)
 {
         char *out = NULL;
@@ -88,8 +88,8 @@ static char *expand(const char *arg, const char *const values[_X_MAX], int *miss
         FILE *f = open_memstream(&out, &len);
 
         *missing = -1;
-        if (!f)
-                return NULL;
+        if (!f) /* only out of memory */
+                abort();
         for (const char *p = arg; *p; p++) {
                 if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
                         fputc(*p++, f);
@@ -107,10 +107,8 @@ static char *expand(const char *arg, const char *const values[_X_MAX], int *miss
                 } else
                         fputc(*p, f);
         }
-        if (fclose(f) != 0) {
-                free(out);
-                return NULL;
-        }
+        if (fclose(f) != 0) /* a memory stream: only out of memory */
+                abort();
         return out;
 }
 
@@ -153,11 +151,9 @@ static void exec_free(void *data)
 
 static int exec_parse(const struct notify_parse *p, void **ret)
 {
-        struct exec_config *c = calloc(1, sizeof(*c));
+        struct exec_config *c = xcalloc(1, sizeof(*c));
         int r = 0;
 
-        if (!c)
-                return -ENOMEM;
         c->timeout_usec = CHANNEL_DEFAULT_TIMEOUT_USEC;
         c->max_text_bytes = TEMPLATE_MAX_SMS;
         if (notify_parse_strv(p, "argv", &c->argv, &c->argc) < 0)
@@ -314,7 +310,7 @@ static int exec_send(struct notifier *n, const struct notify_message *m, struct 
         int pipefd[2] = { -1, -1 }, missing = -1, r;
 
         r = notifier_text(n, m, c->max_text_bytes, &text);
-        if (r < 0 && r != -ENOENT)
+        if (r < 0)
                 return r;
         values[X_PHONE] = rcp ? rcp->phone : NULL;
         values[X_TEXT] = text;
@@ -324,14 +320,10 @@ static int exec_send(struct notifier *n, const struct notify_message *m, struct 
         values[X_NOTIFICATION_ID] = m->notification_id;
         values[X_KIND] = m->kind;
 
-        argv = calloc(c->argc + 1, sizeof(char *));
-        if (!argv)
-                return -ENOMEM;
+        argv = xcalloc(c->argc + 1, sizeof(char *));
         argv[0] = c->argv[0];
         for (size_t i = 1; i < c->argc && missing < 0; i++) {
                 argv[i] = expand(c->argv[i], values, &missing);
-                if (!argv[i] && missing < 0)
-                        r = -ENOMEM;
                 if (!argv[i])
                         break;
         }
@@ -344,11 +336,10 @@ static int exec_send(struct notifier *n, const struct notify_message *m, struct 
         if (r < 0)
                 goto out;
 
-        run = calloc(1, sizeof(*run));
-        if (run)
-                run->out_fd = -1;
-        if (!run || pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
-                r = run ? -errno : -ENOMEM;
+        run = xcalloc(1, sizeof(*run));
+        run->out_fd = -1;
+        if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+                r = -errno;
                 goto out;
         }
         run->op = op;

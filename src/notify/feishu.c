@@ -36,11 +36,9 @@ static void feishu_free(void *data)
 
 static int feishu_parse(const struct notify_parse *p, void **ret)
 {
-        struct feishu *f = calloc(1, sizeof(*f));
+        struct feishu *f = xcalloc(1, sizeof(*f));
         int r = 0;
 
-        if (!f)
-                return -ENOMEM;
         if (channel_parse_url(p, false, &f->url) < 0)
                 r = -EINVAL;
         if (notify_parse_secret(p, "secret_file", false, &f->secret) < 0)
@@ -74,12 +72,12 @@ static int feishu_send(struct notifier *n, const struct notify_message *m, struc
         int r;
 
         r = notifier_text(n, m, TEMPLATE_MAX_FEISHU, &text);
-        if (r == -ENOENT) {
+        if (r == NOTIFY_E_NO_TEMPLATE) {
                 notify_op_complete(op, NOTIFY_FAILED, 0, "no text and no template for kind");
                 return 0;
         }
-        if (r < 0 || !body)
-                return -ENOMEM;
+        if (r < 0)
+                return r;
         if (f->secret) {
                 _cleanup_free_ char *key = NULL, *sign = NULL;
                 int64_t ts = notifier_now_usec(n) / USEC_PER_SEC;
@@ -87,20 +85,15 @@ static int feishu_send(struct notifier *n, const struct notify_message *m, struc
                 char tsbuf[24];
 
                 snprintf(tsbuf, sizeof(tsbuf), "%" PRId64, ts);
-                if (asprintf(&key, "%s\n%s", tsbuf, f->secret) < 0)
-                        return -ENOMEM;
+                key = xasprintf("%s\n%s", tsbuf, f->secret);
                 channel_hmac_sha256(key, strlen(key), "", 0, mac);
                 sign = channel_base64(mac, sizeof(mac));
-                if (!sign)
-                        return -ENOMEM;
                 cJSON_AddStringToObject(body, "timestamp", tsbuf);
                 cJSON_AddStringToObject(body, "sign", sign);
         }
         cJSON_AddStringToObject(body, "msg_type", "text");
         cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "content"), "text", text);
         json = cJSON_PrintUnformatted(body);
-        if (!json)
-                return -ENOMEM;
         return channel_post(n, op,
                             &(struct channel_post){
                                 .url = f->url,

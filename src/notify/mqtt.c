@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "mqtt.h"
+#include "topic.h"
 #include "util.h"
 
 /* 32 KB; a slot per possible mid (65536) took 512 KB, resident once the ids went round. */
@@ -64,17 +65,16 @@ static int mqtt_send(struct notifier *n, const struct notify_message *m, struct 
                 return 0;
         }
         r = notifier_text(n, m, 0, &text);
-        if (r < 0 && r != -ENOENT)
+        if (r < 0)
                 return r;
         person.text = text;
         person.worker = worker;
         if (!person.role && m->n_recipients > 0)
                 person.role = m->recipients[0].role;
         payload = notify_message_format(&person, NOTIFY_FORMAT_PERSON);
-        if (!payload || asprintf(&topic, "%s/workers/%s/notify", nm->prefix, worker) < 0)
-                return -ENOMEM;
+        topic = topic_new(nm->prefix, TOPIC_WORKERS, worker, TOPIC_NOTIFY);
         r = mqtt_publish(nm->mqtt, topic, payload, strlen(payload), 1, false, &mid);
-        if (r == -ENOTCONN) {
+        if (r == MQTT_E_NOT_CONNECTED) {
                 notify_op_complete(op, NOTIFY_RATE_LIMITED, USEC_PER_SEC,
                                    NOTIFY_MQTT_NOT_CONNECTED);
                 return 0;
@@ -120,17 +120,11 @@ size_t notify_mqtt_n_inflight(const struct notify_mqtt *nm)
 
 int notify_mqtt_new(struct mqtt *m, const char *topic_prefix, struct notify_mqtt **ret)
 {
-        struct notify_mqtt *nm = calloc(1, sizeof(*nm));
+        struct notify_mqtt *nm = xcalloc(1, sizeof(*nm));
         int r;
 
-        if (!nm)
-                return -ENOMEM;
         nm->mqtt = m;
-        nm->prefix = strdup(topic_prefix);
-        if (!nm->prefix) {
-                free(nm);
-                return -ENOMEM;
-        }
+        nm->prefix = xstrdup(topic_prefix);
         nm->type = (struct notify_type){
                 .name = "mqtt",
                 .send = mqtt_send,

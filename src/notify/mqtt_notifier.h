@@ -24,7 +24,7 @@
 struct notify_mqtt;
 
 /* Registers the mqtt type publishing on m (borrowed) under topic_prefix (copied).
- * Create notifiers of type mqtt afterwards. Returns 0, -ENOMEM or -ENOSPC. */
+ * Create notifiers of type mqtt afterwards. Returns 0 or -ENOSPC. */
 int notify_mqtt_new(struct mqtt *m, const char *topic_prefix, struct notify_mqtt **ret);
 /* Restores the previous mqtt type. Free the notifiers of this type (the notify
  * context) first. NULL-safe. */

@@ -146,17 +146,11 @@ static int64_t default_clock(void *userdata)
 
 int notify_context_new(sd_event *event, struct notify_context **ret)
 {
-        struct notify_context *ctx = calloc(1, sizeof(*ctx));
+        struct notify_context *ctx = xcalloc(1, sizeof(*ctx));
         int r;
 
-        if (!ctx)
-                return -ENOMEM;
         ctx->clock = default_clock;
         ctx->by_name = hashmap_new(16);
-        if (!ctx->by_name) {
-                free(ctx);
-                return -ENOMEM;
-        }
         r = templates_new(NULL, NULL, &ctx->templates);
         if (r >= 0 && event) {
                 ctx->event = sd_event_ref(event);
@@ -333,9 +327,7 @@ int notify_parse_strv(const struct notify_parse *p, const char *key, char ***ret
                         return -EINVAL;
                 }
         }
-        v = calloc((size_t)cJSON_GetArraySize(j) + 1, sizeof(char *));
-        if (!v)
-                return -ENOMEM;
+        v = xcalloc((size_t)cJSON_GetArraySize(j) + 1, sizeof(char *));
         cJSON_ArrayForEach(e, j)
         {
                 v[n++] = xstrdup(e->valuestring);
@@ -407,14 +399,11 @@ static bool key_in(const char *key, const char *const *keys)
         return false;
 }
 
-static int rate_init(struct rate_window *w, unsigned cap, int64_t window_usec)
+static void rate_init(struct rate_window *w, unsigned cap, int64_t window_usec)
 {
         w->window_usec = window_usec;
         w->cap = cap;
-        if (cap == 0)
-                return 0;
-        w->stamps = calloc(cap, sizeof(int64_t));
-        return w->stamps ? 0 : -ENOMEM;
+        w->stamps = xcalloc(cap, sizeof(int64_t)); /* NULL for 0: no limit */
 }
 
 static int parse_common(const struct notify_parse *p, struct notifier *n)
@@ -437,9 +426,8 @@ static int parse_common(const struct notify_parse *p, struct notifier *n)
         if (notify_parse_uint(p, "rate_per_minute", NOTIFY_MAX_RATE, &per_min) < 0 ||
             notify_parse_uint(p, "rate_per_second", NOTIFY_MAX_RATE, &per_sec) < 0)
                 r = -EINVAL;
-        if (rate_init(&n->per_minute, per_min, USEC_PER_MIN) < 0 ||
-            rate_init(&n->per_second, per_sec, USEC_PER_SEC) < 0)
-                return -ENOMEM;
+        rate_init(&n->per_minute, per_min, USEC_PER_MIN);
+        rate_init(&n->per_second, per_sec, USEC_PER_SEC);
         if (!n->type->group)
                 return r;
         if (notify_parse_strv(p, "communities", &n->communities, &n->n_communities) < 0)
@@ -478,9 +466,7 @@ int notifier_new(struct notify_context *ctx, const struct notifier_config *nc,
                 notify_parse_error(&p, NULL, "defined twice");
                 return -EEXIST;
         }
-        n = calloc(1, sizeof(*n));
-        if (!n)
-                return -ENOMEM;
+        n = xcalloc(1, sizeof(*n));
         n->type = notify_type_find(nc->type);
         if (!nc->type) {
                 notify_parse_error(&p, "type", "missing");
@@ -497,7 +483,7 @@ int notifier_new(struct notify_context *ctx, const struct notifier_config *nc,
         }
         n->name = xstrdup(nc->name);
         r = parse_common(&p, n);
-        if (r != -ENOMEM && n->type->parse) {
+        if (n->type->parse) {
                 int k = n->type->parse(&p, &n->data);
                 if (k < 0 && r >= 0)
                         r = k;
@@ -629,9 +615,7 @@ int notifier_text(const struct notifier *n, const struct notify_message *m, size
                   char **ret)
 {
         if (m->text) {
-                char *s = strdup(m->text);
-                if (!s)
-                        return -ENOMEM;
+                char *s = xstrdup(m->text);
                 if (max_bytes > 0)
                         template_truncate(s, max_bytes);
                 *ret = s;
@@ -656,9 +640,7 @@ int notifier_send(struct notifier *n, const struct notify_message *m, notify_don
                 return -EINVAL;
         if (!n->ctx->event)
                 return -ENOTCONN;
-        op = calloc(1, sizeof(*op));
-        if (!op)
-                return -ENOMEM;
+        op = xcalloc(1, sizeof(*op));
         /* Armed now, enabled only if the type completes inside send(). */
         r = sd_event_add_defer(n->ctx->event, &op->defer, on_defer, op);
         if (r >= 0)
@@ -808,9 +790,7 @@ static int parse_recipients(struct message_owned *o)
         if (!list || cJSON_IsNull(list)) {
                 if (!o->m.worker)
                         return 0;
-                o->recipients = calloc(1, sizeof(*o->recipients));
-                if (!o->recipients)
-                        return -ENOMEM;
+                o->recipients = xcalloc(1, sizeof(*o->recipients));
                 o->recipients[0] =
                     (struct notify_recipient){ .worker = o->m.worker, .role = o->m.role };
                 o->m.recipients = o->recipients;
@@ -819,9 +799,7 @@ static int parse_recipients(struct message_owned *o)
         }
         if (!cJSON_IsArray(list))
                 return -EBADMSG;
-        o->recipients = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*o->recipients));
-        if (!o->recipients)
-                return -ENOMEM;
+        o->recipients = xcalloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*o->recipients));
         cJSON_ArrayForEach(e, list)
         {
                 struct notify_recipient *r = &o->recipients[n++];
@@ -845,9 +823,7 @@ int notify_message_parse(const char *json, struct notify_message **ret)
 
         if (!json || len > NOTIFY_MAX_MESSAGE)
                 return -EBADMSG;
-        o = calloc(1, sizeof(*o));
-        if (!o)
-                return -ENOMEM;
+        o = xcalloc(1, sizeof(*o));
         m = &o->m;
         o->root = cJSON_ParseWithLength(json, len);
         if (!cJSON_IsObject(o->root) || json_depth(o->root) > NOTIFY_MAX_DEPTH) {
@@ -874,6 +850,8 @@ int notify_message_parse(const char *json, struct notify_message **ret)
                 S(worker),
                 S(ack_topic),
                 S(ack_url),
+                S(page_url),
+                S(note),
                 S(acked_by),
                 S(acked_by_name),
                 S(alert_kind),
@@ -908,9 +886,7 @@ int notify_message_parse(const char *json, struct notify_message **ret)
         if (r >= 0 && (!m->notification_id || !m->kind))
                 r = -EBADMSG;
         if (r >= 0) {
-                o->json = strdup(json);
-                if (!o->json)
-                        r = -ENOMEM;
+                o->json = xstrdup(json);
                 m->json = o->json;
         }
         if (r < 0) {
@@ -987,6 +963,10 @@ char *notify_message_format(const struct notify_message *m, enum notify_format f
                 jsonw_string(&w, "channel", m->ack_channel);
         if (m->alert_kind)
                 jsonw_string(&w, "alert_kind", m->alert_kind);
+        if (m->note)
+                jsonw_string(&w, "note", m->note);
+        if (m->page_url && f != NOTIFY_FORMAT_ROUND)
+                jsonw_string(&w, "page_url", m->page_url);
         if (f != NOTIFY_FORMAT_PERSON) {
                 jsonw_array_begin(&w, "recipients");
                 for (size_t i = 0; i < m->n_recipients; i++) {
@@ -1012,7 +992,7 @@ static char *join_recipients(const struct notify_message *m, size_t field_off, c
         size_t k = 0;
 
         if (m->n_recipients == 0)
-                return strdup(single ? single : "");
+                return xstrdup(single ? single : "");
         for (size_t i = 0; i < m->n_recipients; i++) {
                 const char *v = *(
                     const char *const *)(const void *)((const char *)&m->recipients[i] + field_off);
@@ -1048,14 +1028,18 @@ int notify_render_text(const struct templates *t, const struct notify_message *m
                 .worker = workers,
                 .name = names,
                 .ack_url = m->ack_url,
+                .page_url = m->worker ? m->page_url : NULL,
+                .ack_topic = m->worker ? m->ack_topic : NULL,
+                .alert_id = m->alert_id,
+                .alert_kind = m->alert_kind,
+                .note = m->note,
                 .acked_by = m->acked_by_name ? m->acked_by_name : m->acked_by,
                 .channel = channel_label_of(m->ack_channel),
                 .time_usec = m->event_ts_usec > 0 ? m->event_ts_usec : m->raised_at_usec,
                 .round = m->round,
                 .count = m->count,
         };
+        int r = template_render(t, m->kind, &v, max_bytes, ret);
 
-        if (!workers || !names)
-                return -ENOMEM;
-        return template_render(t, m->kind, &v, max_bytes, ret);
+        return r == TEMPLATE_E_UNKNOWN_KIND ? NOTIFY_E_NO_TEMPLATE : r;
 }

@@ -94,6 +94,10 @@ struct notify_context;
 struct notifier;
 struct notify_op;
 
+enum {
+        NOTIFY_E_NO_TEMPLATE = 1, /* a message without text whose kind has no template */
+};
+
 enum notify_outcome {
         NOTIFY_DELIVERED = 0,
         NOTIFY_RETRY = 1,        /* transient: 5xx, timeout, connection refused, exit status != 0 */
@@ -145,6 +149,9 @@ struct notify_message {
         const char *worker;
         const char *ack_topic;
         const char *ack_url;
+        /* Per-person: the recipient's own page (a signed link), formatted when set, as
+         * "page_url"; never in rounds (a group robot reaches the whole group). */
+        const char *page_url;
         const char *acked_by; /* ack_notice: who acknowledged (worker id) */
         unsigned count;       /* events in the alert's episode, 0 = unknown */
         /* Escalation and ack notices (formatted only when set, in every format):
@@ -157,6 +164,7 @@ struct notify_message {
         int64_t acked_at_usec;
         const char *ack_channel;
         const char *alert_kind;
+        const char *note; /* resolved_notice: why the system resolved it (Chinese), "note" */
         /* Per-person: exactly one (the worker above, with name and phone). Group: all. */
         const struct notify_recipient *recipients;
         size_t n_recipients;
@@ -176,14 +184,14 @@ enum notify_format {
         NOTIFY_FORMAT_OUTBOX,
 };
 
-/* Returns a new unformatted JSON string, or NULL on OOM. Instants are Unix seconds
+/* Returns a new unformatted JSON string. Instants are Unix seconds
  * (fractional), absent values null. */
 char *notify_message_format(const struct notify_message *m, enum notify_format f);
 
 /* Parses a stored notification (any of the formats above; a message without
  * "recipients" gets one from its "worker" and "role", without name and phone).
  * Returns 0, -EBADMSG for malformed JSON, wrong types, a missing notification_id or
- * kind, or more than 64 KiB / depth 8; -ENOMEM. The message owns its strings. */
+ * kind, or more than 64 KiB / depth 8. The message owns its strings. */
 int notify_message_parse(const char *json, struct notify_message **ret);
 struct notify_message *notify_message_free(struct notify_message *m);
 static inline void notify_message_freep(struct notify_message **m)
@@ -193,7 +201,7 @@ static inline void notify_message_freep(struct notify_message **m)
 
 /* Renders m's text from the templates: {worker}/{name} list every recipient, {time}
  * is the event time (else the raise time). max_bytes 0 = unbounded. Returns 0,
- * -ENOENT for a kind without template, -ENOMEM. */
+ * or NOTIFY_E_NO_TEMPLATE for a kind without template. */
 int notify_render_text(const struct templates *t, const struct notify_message *m, size_t max_bytes,
                        char **ret);
 
@@ -217,7 +225,7 @@ struct notifier *notify_context_find(const struct notify_context *ctx, const cha
 /* Builds a notifier from its configuration entry; reads its secret files (relative to
  * config_dir). Problems are reported as `doorwatch.json: notifiers.<name>.<key>: ...`.
  * Returns 0 (ret may be NULL: the context owns it, find it by name), -EINVAL after
- * reporting, -EEXIST for a duplicate name, -ENOMEM. */
+ * reporting, or -EEXIST for a duplicate name. */
 int notifier_new(struct notify_context *ctx, const struct notifier_config *nc,
                  const char *config_dir, struct config_diag *diag, struct notifier **ret);
 /* Cancels its sends (callbacks run with RETRY "cancelled") and frees it. NULL-safe. */
@@ -242,7 +250,7 @@ int64_t notifier_next_slot_usec(const struct notifier *n, int64_t now_usec);
 void notifier_record_send(struct notifier *n, int64_t now_usec);
 
 /* Starts delivering m (see the contract above). Returns 0, -EINVAL for a NULL
- * argument, -ENOTCONN for a validation-only context, -ENOMEM. */
+ * argument, -ENOTCONN for a validation-only context, or the event loop's errno. */
 int notifier_send(struct notifier *n, const struct notify_message *m, notify_done_fn done,
                   void *userdata);
 /* Sends in flight (for tests and graceful shutdown). */
@@ -276,7 +284,7 @@ struct notify_type {
         const char *const *keys; /* own keys besides the common ones, NULL-terminated */
         unsigned default_rate_per_minute, default_rate_per_second;
         /* Parses the type's keys into *ret_data (may stay NULL). Returns 0 or -EINVAL
-         * after reporting through the notify_parse_*() helpers, or -ENOMEM. */
+         * after reporting through the notify_parse_*() helpers. */
         int (*parse)(const struct notify_parse *p, void **ret_data);
         void (*free_data)(void *data);
         /* Starts a send. Must end, now or later, in exactly one notify_op_complete(op)
@@ -299,7 +307,8 @@ const struct notify_type *notifier_get_type(const struct notifier *n);
 sd_event *notifier_event(const struct notifier *n);
 struct http_client *notifier_http(const struct notifier *n);
 int64_t notifier_now_usec(const struct notifier *n);
-/* m->text when set, else rendered; cut to max_bytes (0 = unbounded). 0 or -errno. */
+/* m->text when set, else rendered; cut to max_bytes (0 = unbounded). 0,
+ * NOTIFY_E_NO_TEMPLATE (no text, and no template for m's kind: *ret untouched) or -errno. */
 int notifier_text(const struct notifier *n, const struct notify_message *m, size_t max_bytes,
                   char **ret);
 

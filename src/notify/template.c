@@ -69,8 +69,16 @@ static const struct kind_info kinds[] = {
           "【系统告警】数据库写入失败，告警和门磁记录可能丢失。时间 {time}。请立即处理。" },
         { "observation_ended", "观察期结束",
           "【居家观察通知】{address} 观察期已结束，请回收门磁/门铃设备。时间 {time}。" },
+        { "round_missed", "健康巡查未完成",
+          "【居家观察提醒】{address} 本次健康巡查（测温、问症状）未见记录，请尽快上门测温并记录。"
+          "时间 {time}。请确认：{ack}" },
+        { "fever", "发热或可疑症状",
+          "【居家观察紧急告警】{address} 测温发现发热或可疑症状，请立即安排就诊并上报。时间 "
+          "{time}。请确认：{ack}" },
         { "ack_notice", "已确认",
           "【居家观察】{address} 的告警已由 {acked_by} 确认（{channel}）。时间 {time}。" },
+        { "resolved_notice", "已自动解除",
+          "【居家观察】{address} 的“{alert_kind}”告警已由系统解除：{note}。时间 {time}。" },
         { "test", "测试", "【居家观察】测试消息：通知渠道工作正常。时间 {time}。" },
 };
 
@@ -104,15 +112,30 @@ enum placeholder {
         PH_ACK_URL,
         PH_ACKED_BY,
         PH_CHANNEL,
+        PH_PAGE_URL,
+        PH_ALERT_KIND,
+        PH_NOTE,
         _PH_MAX,
 };
 
 static const char *const placeholders[_PH_MAX] = {
-        [PH_HOUSEHOLD] = "household", [PH_ADDRESS] = "address",   [PH_TIME] = "time",
-        [PH_KIND] = "kind",           [PH_SEVERITY] = "severity", [PH_STEP] = "step",
-        [PH_ROUND] = "round",         [PH_COUNT] = "count",       [PH_WORKER] = "worker",
-        [PH_NAME] = "name",           [PH_ACK] = "ack",           [PH_ACK_URL] = "ack_url",
-        [PH_ACKED_BY] = "acked_by",   [PH_CHANNEL] = "channel",
+        [PH_HOUSEHOLD] = "household",
+        [PH_ADDRESS] = "address",
+        [PH_TIME] = "time",
+        [PH_KIND] = "kind",
+        [PH_SEVERITY] = "severity",
+        [PH_STEP] = "step",
+        [PH_ROUND] = "round",
+        [PH_COUNT] = "count",
+        [PH_WORKER] = "worker",
+        [PH_NAME] = "name",
+        [PH_ACK] = "ack",
+        [PH_ACK_URL] = "ack_url",
+        [PH_ACKED_BY] = "acked_by",
+        [PH_CHANNEL] = "channel",
+        [PH_PAGE_URL] = "page_url",
+        [PH_ALERT_KIND] = "alert_kind",
+        [PH_NOTE] = "note",
 };
 
 struct templates {
@@ -236,9 +259,7 @@ int templates_new(const cJSON *overrides, struct config_diag *diag, struct templ
 
         if (!templates_check(overrides, diag))
                 return -EINVAL;
-        t = calloc(1, sizeof(*t));
-        if (!t)
-                return -ENOMEM;
+        t = xcalloc(1, sizeof(*t));
         for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
                 t->text[i] = xstrdup(kinds[i].text);
         if (cJSON_IsObject(overrides))
@@ -334,10 +355,27 @@ static void put_placeholder(struct sbuf *f, int ph, const struct template_vars *
                 put(f, v->name);
                 break;
         case PH_ACK:
+                /* What this recipient can actually do (a group robot reaches no one person). */
                 if (v->ack_url && *v->ack_url)
                         sbuf_printf(f, "点击 %s 确认", v->ack_url);
+                else if (v->page_url && *v->page_url)
+                        sbuf_printf(f, "打开个人页面 %s 确认", v->page_url);
+                else if (v->ack_topic && *v->ack_topic)
+                        sbuf_printf(f, "回复告警编号 %s 至确认主题 %s",
+                                    v->alert_id ? v->alert_id : "", v->ack_topic);
                 else
-                        put(f, "在 App 中点击“确认”");
+                        sbuf_printf(f, "请被通知人在各自的通知中确认（告警编号 %s）",
+                                    v->alert_id ? v->alert_id : "");
+                break;
+        case PH_PAGE_URL:
+                put(f, v->page_url);
+                break;
+        case PH_ALERT_KIND:
+                k = kind_index(v->alert_kind);
+                put(f, k >= 0 ? kinds[k].label : v->alert_kind);
+                break;
+        case PH_NOTE:
+                put(f, v->note);
                 break;
         case PH_ACK_URL:
                 put(f, v->ack_url);
@@ -361,7 +399,7 @@ int template_render(const struct templates *t, const char *kind, const struct te
         char *out;
 
         if (k < 0)
-                return -ENOENT;
+                return TEMPLATE_E_UNKNOWN_KIND;
         for (const char *p = t->text[k]; *p; p++) {
                 if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
                         sbuf_putc(&f, *p++);
@@ -381,8 +419,8 @@ int template_render(const struct templates *t, const char *kind, const struct te
                 p += n - 1;
         }
         out = sbuf_finish(&f);
-        if (!out)
-                return -ENOMEM;
+        if (!out) /* a formatting error (sbuf) */
+                return -EINVAL;
         if (max_bytes > 0)
                 template_truncate(out, max_bytes);
         *ret = out;

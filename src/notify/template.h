@@ -12,10 +12,17 @@
  *   {severity}  severity label ("高")  {step}     escalation step label ("责任团队")
  *   {round}     escalation round, 1.. {count}    events in the alert's episode
  *   {worker}    recipient worker id(s) {name}     recipient name(s), "、"-separated
- *   {ack}       how to acknowledge: "点击 <ack_url> 确认" or "在 App 中点击“确认”"
+ *   {ack}       how to acknowledge, by what the recipient has: the one-tap link
+ *               ("点击 <ack_url> 确认"), else their own page ("打开个人页面 <page_url>
+ *               确认"), else a reply on their ack topic, naming the alert; in a group round
+ *               (no personal link) that each recipient confirms from their own notification
  *   {ack_url}   the acknowledgement link ("" when the HTTP API has none)
+ *   {page_url}  the recipient's own page (per-person channels only, "" otherwise)
  *   {acked_by}  who acknowledged (kind ack_notice)
  *   {channel}   through which channel (kind ack_notice), as people read it ("网页链接")
+ *   {alert_kind} the kind of the alert a notice is about (ack_notice, resolved_notice), as a
+ *               Chinese label
+ *   {note}      what a notice says beyond that (resolved_notice: why it was resolved)
  *
  * Rendering is pure (no clock, no I/O): times are formatted in the process time zone,
  * which the daemon sets from doorwatch.json's "timezone". Output is bounded by a byte
@@ -38,6 +45,10 @@
 /* An override longer than this is refused. */
 #define TEMPLATE_MAX_SOURCE 4096
 
+enum {
+        TEMPLATE_E_UNKNOWN_KIND = 1, /* template_render(): no template for the kind */
+};
+
 struct template_vars {
         const char *household;
         const char *address;
@@ -47,6 +58,11 @@ struct template_vars {
         const char *worker;
         const char *name;
         const char *ack_url;
+        const char *page_url;  /* per-person only */
+        const char *ack_topic; /* per-person only */
+        const char *alert_id;
+        const char *alert_kind; /* notices: the kind of the alert they are about */
+        const char *note;
         const char *acked_by;
         const char *channel; /* ack_notice: its channel's label (channel_label(), "网页链接") */
         int64_t time_usec;   /* 0 = unknown: {time} is empty */
@@ -57,7 +73,7 @@ struct template_vars {
 struct templates;
 
 /* Whether kind has a template: every alert kind of DESIGN.md §6, plus "ack_notice",
- * "test" and "monitoring_restored". */
+ * "resolved_notice", "test" and "monitoring_restored". */
 bool template_kind_known(const char *kind);
 
 /* Checks `overrides` (the "templates" object of doorwatch.json, may be NULL) without
@@ -66,7 +82,7 @@ bool template_kind_known(const char *kind);
 bool templates_check(const cJSON *overrides, struct config_diag *diag);
 
 /* Builds the template set: defaults, replaced by the entries of `overrides`, checked by
- * templates_check(). Returns 0, -EINVAL when the check found problems, or -ENOMEM. */
+ * templates_check(). Returns 0, or -EINVAL when the check found problems. */
 int templates_new(const cJSON *overrides, struct config_diag *diag, struct templates **ret);
 struct templates *templates_free(struct templates *t);
 static inline void templates_freep(struct templates **t)
@@ -75,7 +91,8 @@ static inline void templates_freep(struct templates **t)
 }
 
 /* Renders kind's text into a new string of at most max_bytes bytes (0 = no limit).
- * Returns 0, -ENOENT for a kind without template, or -ENOMEM. */
+ * Returns 0, TEMPLATE_E_UNKNOWN_KIND for a kind without template, or -EINVAL for a
+ * formatting error. */
 int template_render(const struct templates *t, const char *kind, const struct template_vars *v,
                     size_t max_bytes, char **ret);
 

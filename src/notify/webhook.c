@@ -34,11 +34,9 @@ static void webhook_free(void *data)
 
 static int webhook_parse(const struct notify_parse *p, void **ret)
 {
-        struct webhook *w = calloc(1, sizeof(*w));
+        struct webhook *w = xcalloc(1, sizeof(*w));
         int r = 0;
 
-        if (!w)
-                return -ENOMEM;
         if (channel_parse_url(p, true, &w->url) < 0)
                 r = -EINVAL;
         if (notify_parse_secret(p, "secret_file", false, &w->secret) < 0)
@@ -62,18 +60,15 @@ static int webhook_send(struct notifier *n, const struct notify_message *m, stru
         int r;
 
         r = notifier_text(n, m, 0, &text);
-        if (r < 0 && r != -ENOENT)
+        if (r < 0)
                 return r;
         round.text = text; /* null for a kind without template: machines have "kind" */
         json = notify_message_format(&round, NOTIFY_FORMAT_ROUND);
-        if (!json)
-                return -ENOMEM;
         if (w->secret) {
                 unsigned char mac[32];
                 channel_hmac_sha256(w->secret, strlen(w->secret), json, strlen(json), mac);
                 hex = channel_hex(mac, sizeof(mac));
-                if (!hex || asprintf(&sig, "X-Doorwatch-Signature: sha256=%s", hex) < 0)
-                        return -ENOMEM;
+                sig = xasprintf("X-Doorwatch-Signature: sha256=%s", hex);
                 headers[1] = sig;
         }
         return channel_post(n, op,

@@ -31,12 +31,10 @@ static void wecom_free(void *data)
 
 static int wecom_parse(const struct notify_parse *p, void **ret)
 {
-        struct wecom *w = calloc(1, sizeof(*w));
+        struct wecom *w = xcalloc(1, sizeof(*w));
         const char *msgtype = "text";
         int r = 0;
 
-        if (!w)
-                return -ENOMEM;
         if (channel_parse_url(p, false, &w->url) < 0)
                 r = -EINVAL;
         if (notify_parse_string(p, "msgtype", false, &msgtype) < 0)
@@ -79,12 +77,12 @@ static int wecom_send(struct notifier *n, const struct notify_message *m, struct
 
         r = notifier_text(n, m, w->markdown ? TEMPLATE_MAX_WECOM_MARKDOWN : TEMPLATE_MAX_WECOM_TEXT,
                           &text);
-        if (r == -ENOENT) {
+        if (r == NOTIFY_E_NO_TEMPLATE) {
                 notify_op_complete(op, NOTIFY_FAILED, 0, "no text and no template for kind");
                 return 0;
         }
-        if (r < 0 || !body)
-                return -ENOMEM;
+        if (r < 0)
+                return r;
         cJSON_AddStringToObject(body, "msgtype", w->markdown ? "markdown" : "text");
         inner = cJSON_AddObjectToObject(body, w->markdown ? "markdown" : "text");
         cJSON_AddStringToObject(inner, "content", text);
@@ -97,8 +95,6 @@ static int wecom_send(struct notifier *n, const struct notify_message *m, struct
                 }
         }
         json = cJSON_PrintUnformatted(body);
-        if (!json)
-                return -ENOMEM;
         return channel_post(n, op,
                             &(struct channel_post){
                                 .url = w->url,

@@ -48,6 +48,9 @@ struct store_backend {
         /* Events. */
         int (*event_exists)(struct store *s, const char *device, const char *uid);
         int (*insert_event)(struct store *s, const struct store_event *e, int64_t *ret_rowid);
+        int (*settle_opening)(struct store *s, const char *household, int64_t event_usec,
+                              const char *verdict, const char *rule, const char *reason,
+                              const char *alert_id);
         int (*next_id)(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size);
         int (*get_event)(struct store *s, const char *device, const char *uid, store_event_cb cb,
                          void *userdata);
@@ -139,6 +142,29 @@ struct store_backend {
                                    store_alert_brief_cb cb, void *userdata);
         int (*foreach_dead_notification)(struct store *s, int64_t from_usec, int64_t to_usec,
                                          store_dead_notification_cb cb, void *userdata);
+
+        /* Retention, continued: what was purged, what is stored. */
+        int (*foreach_purged_household)(struct store *s, store_household_cb cb, void *userdata);
+        int (*foreach_stored_household)(struct store *s, store_household_usec_cb cb,
+                                        void *userdata);
+
+        /* The field (issue 18): readings, rounds, the worker page's one-time forms. */
+        int (*insert_reading)(struct store *s, const struct store_reading *r, int64_t *ret_id);
+        int (*list_readings)(struct store *s, const struct store_reading_filter *f,
+                             store_reading_cb cb, void *userdata);
+        int64_t (*rounds_since_usec)(struct store *s);
+        int (*form_result)(struct store *s, const char *nonce, int *ret_status, char *buf,
+                           size_t size);
+        int (*form_record)(struct store *s, const char *nonce, const char *worker, int64_t usec,
+                           int status, const char *result);
+        int (*purge_forms)(struct store *s, int64_t before_usec);
+        int (*last_opening)(struct store *s, const char *household, store_event_cb cb,
+                            void *userdata);
+        int (*insert_round)(struct store *s, const struct store_round *r);
+        int (*foreach_round)(struct store *s, int64_t from_usec, int64_t to_usec, store_round_cb cb,
+                             void *userdata);
+        int (*foreach_fever)(struct store *s, int64_t from_usec, int64_t to_usec, store_fever_cb cb,
+                             void *userdata);
 };
 
 extern const struct store_backend store_sqlite_backend;

@@ -146,11 +146,7 @@ int sqlite_backup(const char *src_path, const char *dest_path, struct store_back
         }
         sqlite3_busy_timeout(src, 5000);
 
-        if (asprintf(&tmp, "%s.tmp-XXXXXX", dest_path) < 0) {
-                tmp = NULL;
-                r = -ENOMEM;
-                goto out;
-        }
+        tmp = xasprintf("%s.tmp-XXXXXX", dest_path);
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0) {
                 r = -errno;

@@ -24,7 +24,7 @@
 #include "util.h"
 
 struct checkpoint_result {
-        int r;         /* 0 or negative errno (sqlite_checkpoint()) */
+        int r;         /* sqlite_checkpoint(): 0, STORE_E_BUSY or negative errno */
         int log, ckpt; /* frames in the WAL, and of them copied */
         int64_t usec;  /* how long it took */
         char error[160];
@@ -114,7 +114,7 @@ static void request(struct checkpointer *c)
 /* Counts and logs an outcome, on the loop. */
 static void account(struct checkpointer *c, const struct checkpoint_result *r, bool on_loop)
 {
-        if (r->r == -EBUSY)
+        if (r->r == STORE_E_BUSY)
                 return; /* another checkpoint ran (a recovery, another process): not ours */
         if (r->r < 0) {
                 c->stats->failures++;
@@ -268,9 +268,7 @@ int checkpointer_new(sd_event *e, struct store *s, bool sync_full, struct checkp
                 *ret = NULL; /* no WAL to look after */
                 return 0;
         }
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
+        c = xcalloc(1, sizeof(*c));
         if (!sqlite3_threadsafe()) {
                 log_err("database: SQLite is built without thread support; checkpoints need it");
                 free(c);

@@ -33,6 +33,7 @@ const struct store_backend store_sqlite_backend = {
         .unreachable = sqlite_unreachable,
         .event_exists = sqlite_event_exists,
         .insert_event = sqlite_insert_event,
+        .settle_opening = sqlite_settle_opening,
         .next_id = sqlite_next_id,
         .get_event = sqlite_get_event,
         .list_alert_events = sqlite_list_alert_events,
@@ -81,6 +82,18 @@ const struct store_backend store_sqlite_backend = {
         .foreach_opening_count = sqlite_foreach_opening_count,
         .foreach_alert_brief = sqlite_foreach_alert_brief,
         .foreach_dead_notification = sqlite_foreach_dead_notification,
+        .foreach_purged_household = sqlite_foreach_purged_household,
+        .foreach_stored_household = sqlite_foreach_stored_household,
+        .insert_reading = sqlite_insert_reading,
+        .list_readings = sqlite_list_readings,
+        .rounds_since_usec = sqlite_rounds_since_usec,
+        .form_result = sqlite_form_result,
+        .form_record = sqlite_form_record,
+        .purge_forms = sqlite_purge_forms,
+        .last_opening = sqlite_last_opening,
+        .insert_round = sqlite_insert_round,
+        .foreach_round = sqlite_foreach_round,
+        .foreach_fever = sqlite_foreach_fever,
 };
 
 /* Transaction control, cached like the hot statements. */
@@ -198,6 +211,38 @@ static const char *const migrations[] = {
         "  acked_usec INTEGER, acked_by TEXT, resolved_usec INTEGER);"
         "CREATE INDEX purged_alert_raised ON purged_alert (raised_usec);"
         "CREATE TABLE purged_notification (community TEXT, dead_usec INTEGER NOT NULL);",
+        /* 7 -> 8: which clock an event's time is, its device's or the receive time (issue
+         * 16); NULL for the events stored before. */
+        "ALTER TABLE event ADD COLUMN time_basis TEXT;",
+        /* 8 -> 9, the field (issue 18): medical rounds' readings (who measured what, when,
+         * through which channel; whether it counted for a round, whether it was a fever),
+         * from when rounds are judged (now: no round before this upgrade is missed), and the
+         * worker page's one-time form nonces with the answer each first got; rounds judged
+         * and anonymous fevers for the daily report. */
+        "CREATE TABLE reading ("
+        "  id INTEGER PRIMARY KEY, household TEXT NOT NULL, community TEXT, worker TEXT NOT NULL,"
+        "  channel TEXT NOT NULL, usec INTEGER NOT NULL, recv_usec INTEGER NOT NULL,"
+        "  temperature REAL NOT NULL, symptoms TEXT NOT NULL, note TEXT,"
+        "  counts INTEGER NOT NULL, round_usec INTEGER, fever INTEGER NOT NULL, alert_id TEXT);"
+        "CREATE INDEX reading_household ON reading (household, usec);"
+        "CREATE INDEX reading_worker ON reading (worker, usec);"
+        "CREATE INDEX reading_time ON reading (usec);"
+        /* Every medical round judged (its window ended): done, excused or missed, for the
+         * daily report; the purge forgets the household (the community stays). Fever
+         * readings the purge removes are kept as anonymous counts. */
+        "CREATE TABLE round ("
+        "  id INTEGER PRIMARY KEY, household TEXT, community TEXT, at_usec INTEGER NOT NULL,"
+        "  end_usec INTEGER NOT NULL, outcome TEXT NOT NULL);"
+        "CREATE INDEX round_end ON round (end_usec);"
+        "CREATE INDEX round_household ON round (household);"
+        "CREATE TABLE purged_fever (community TEXT, usec INTEGER NOT NULL);"
+        "CREATE INDEX purged_fever_usec ON purged_fever (usec);"
+        "CREATE TABLE form_nonce ("
+        "  nonce TEXT PRIMARY KEY, worker TEXT NOT NULL, usec INTEGER NOT NULL,"
+        "  status INTEGER NOT NULL, result TEXT NOT NULL);"
+        "CREATE INDEX form_nonce_usec ON form_nonce (usec);"
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('rounds_since_usec',"
+        "  CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER));",
 };
 
 /* How long a write waits for another connection's lock before it fails. */
@@ -319,7 +364,7 @@ sqlite3_stmt *sqlite_prepare_built(struct store *s, struct sbuf *q, const char *
         if (sql)
                 st = sqlite_prepare(s, sql, what);
         else
-                log_err("database: %s: out of memory", what);
+                log_err("database: %s: the statement could not be built", what);
         sbuf_done(q);
         return st;
 }
@@ -458,9 +503,7 @@ int sqlite_open(const char *path, const char *password, bool sync_full, bool rea
                 configured = true;
         }
 
-        q = calloc(1, sizeof(*q));
-        if (!q)
-                return -ENOMEM;
+        q = xcalloc(1, sizeof(*q));
         s = &q->base;
         s->ops = &store_sqlite_backend;
         q->path = xstrdup(path);
@@ -672,7 +715,7 @@ int sqlite_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt)
         case SQLITE_OK:
                 return 0;
         case SQLITE_BUSY:
-                return -EBUSY;
+                return STORE_E_BUSY;
         case SQLITE_FULL:
                 return -ENOSPC;
         default:

@@ -45,9 +45,13 @@ enum {
         STMT_REPORT_INSERT,
         STMT_HSTATE_SAVE,
         STMT_ALERT_REASON,
+        STMT_OPENING_SETTLE,
         /* the daily report */
         STMT_WINDOW_LAST,
         STMT_WINDOW_INSERT,
+        /* the field (issue 18) */
+        STMT_READING_INSERT,
+        STMT_ROUND_INSERT,
         _STMT_MAX,
 };
 
@@ -138,7 +142,7 @@ const char *sqlite_path(struct store *s);
 int sqlite_checkpoint_connection(const char *path, bool sync_full, sqlite3 **ret);
 /* A PASSIVE checkpoint on db (the store's or a checkpoint connection): copies into the
  * database what no reader still needs. *ret_log: frames in the WAL, *ret_ckpt: how many of
- * them are copied. Returns 0, -EBUSY when another checkpoint runs, or another negative
+ * them are copied. Returns 0, STORE_E_BUSY when another checkpoint runs, or a negative
  * errno; not logged here (the caller rate-limits), sqlite3_errmsg(db) says why. */
 int sqlite_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt);
 
@@ -162,11 +166,15 @@ int sqlite_backup(const char *src_path, const char *dest_path, struct store_back
 /* sqlite_events.c */
 int sqlite_event_exists(struct store *s, const char *device, const char *uid);
 int sqlite_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid);
+int sqlite_settle_opening(struct store *s, const char *household, int64_t event_usec,
+                          const char *verdict, const char *rule, const char *reason,
+                          const char *alert_id);
 int sqlite_get_event(struct store *s, const char *device, const char *uid, store_event_cb cb,
                      void *userdata);
 int sqlite_list_alert_events(struct store *s, const char *household, const char *alert_id,
                              size_t max, store_event_cb cb, void *userdata);
 int sqlite_last_event_id(struct store *s, int64_t *ret);
+int sqlite_last_opening(struct store *s, const char *household, store_event_cb cb, void *userdata);
 int sqlite_count_events(struct store *s, int64_t after_id, const char *verdict, int64_t *ret);
 int sqlite_household_timeline(struct store *s, const char *household, int64_t since_usec,
                               store_timeline_cb cb, void *userdata);
@@ -238,3 +246,19 @@ int sqlite_foreach_alert_brief(struct store *s, const struct store_alert_span *f
                                store_alert_brief_cb cb, void *userdata);
 int sqlite_foreach_dead_notification(struct store *s, int64_t from_usec, int64_t to_usec,
                                      store_dead_notification_cb cb, void *userdata);
+int sqlite_foreach_purged_household(struct store *s, store_household_cb cb, void *userdata);
+int sqlite_foreach_stored_household(struct store *s, store_household_usec_cb cb, void *userdata);
+/* sqlite_field.c */
+int sqlite_insert_reading(struct store *s, const struct store_reading *r, int64_t *ret_id);
+int sqlite_list_readings(struct store *s, const struct store_reading_filter *f, store_reading_cb cb,
+                         void *userdata);
+int64_t sqlite_rounds_since_usec(struct store *s);
+int sqlite_form_result(struct store *s, const char *nonce, int *ret_status, char *buf, size_t size);
+int sqlite_form_record(struct store *s, const char *nonce, const char *worker, int64_t usec,
+                       int status, const char *result);
+int sqlite_purge_forms(struct store *s, int64_t before_usec);
+int sqlite_insert_round(struct store *s, const struct store_round *r);
+int sqlite_foreach_round(struct store *s, int64_t from_usec, int64_t to_usec, store_round_cb cb,
+                         void *userdata);
+int sqlite_foreach_fever(struct store *s, int64_t from_usec, int64_t to_usec, store_fever_cb cb,
+                         void *userdata);

@@ -1,5 +1,6 @@
 /* sqlite_events.c: device events in SQLite: the event path's writes (one row per event,
- * (device, uid) unique so a redelivery is recognised), the signs of life read at start, and
+ * (device, uid) unique so a redelivery is recognised; a held opening's verdict once it
+ * settles, policy.chatter_settle), the signs of life read at start, and
  * the reads of events: one by id, an alert's, a household's timeline, counts for the bench.
  * Reads go through one column list (EVENT_COLUMNS); the payload is stored, never read back. */
 #include "sqlite.h"
@@ -13,9 +14,15 @@
 static const char sql_event_exists[] = "SELECT 1 FROM event WHERE device = ?1 AND uid = ?2";
 static const char sql_event_insert[] =
     "INSERT INTO event (device, household, source, uid, type, state, ts, recv_usec,"
-    " event_usec, retained, verdict, reason, alert_id, payload, rule)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+    " event_usec, retained, verdict, reason, alert_id, payload, rule, time_basis)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     " ON CONFLICT (device, uid) DO NOTHING";
+/* The opening's first row at its time (a later repeat at the same time is not it);
+ * event_household (household, event_usec) finds it. */
+static const char sql_opening_settle[] =
+    "UPDATE event SET verdict = ?3, reason = ?4, alert_id = ?5, rule = ?6 WHERE id = ("
+    " SELECT id FROM event WHERE household = ?1 AND event_usec = ?2 AND type = 'door'"
+    " AND state = 'open' ORDER BY id LIMIT 1)";
 /* event_household (household, event_usec) bounds the scan to the recent events. */
 static const char sql_device_seen[] = "SELECT device, max(recv_usec) FROM event"
                                       " WHERE household = ?1 AND event_usec >= ?2 AND retained = 0"
@@ -61,6 +68,7 @@ int sqlite_insert_event(struct store *s, const struct store_event *e, int64_t *r
         if (e->payload)
                 sqlite3_bind_text(st, 14, e->payload, (int)e->payload_len, SQLITE_STATIC);
         sqlite_bind_text(st, 15, e->rule);
+        sqlite_bind_text(st, 16, e->time_basis);
         r = sqlite_step_done(s, st, "storing event");
         if (r < 0)
                 return r;
@@ -69,6 +77,23 @@ int sqlite_insert_event(struct store *s, const struct store_event *e, int64_t *r
         if (ret_rowid)
                 *ret_rowid = sqlite3_last_insert_rowid(sq(s)->db);
         return 0;
+}
+
+/* Once per held opening that settles (policy.chatter_settle): cached. */
+int sqlite_settle_opening(struct store *s, const char *household, int64_t event_usec,
+                          const char *verdict, const char *rule, const char *reason,
+                          const char *alert_id)
+{
+        sqlite3_stmt *st = sqlite_stmt(s, STMT_OPENING_SETTLE, sql_opening_settle);
+        if (!st)
+                return -EIO;
+        sqlite_bind_text(st, 1, household);
+        sqlite3_bind_int64(st, 2, event_usec);
+        sqlite_bind_text(st, 3, verdict);
+        sqlite_bind_text(st, 4, reason);
+        sqlite_bind_text(st, 5, alert_id);
+        sqlite_bind_text(st, 6, rule);
+        return sqlite_step_done(s, st, "storing a settled opening's verdict");
 }
 
 /* Device health at start (rare: plain statements, not cached). */
@@ -109,7 +134,7 @@ int sqlite_foreach_device_seen(struct store *s, const char *household, int64_t s
 /* The one column list of an event read back, read by event_read() (the payload is not). */
 #define EVENT_COLUMNS                                                                              \
         "id, device, household, source, uid, type, state, ts, recv_usec, event_usec, retained,"    \
-        " verdict, reason, alert_id"
+        " verdict, reason, alert_id, time_basis"
 
 static int event_row(sqlite3_stmt *st, void *userdata)
 {
@@ -130,6 +155,7 @@ static int event_row(sqlite3_stmt *st, void *userdata)
                 .verdict = sqlite_text(st, 11),
                 .reason = sqlite_text(st, 12),
                 .alert_id = sqlite_text(st, 13),
+                .time_basis = sqlite_text(st, 14),
         };
         return ((store_event_cb)c->fn)(&e, c->userdata);
 }
@@ -148,6 +174,25 @@ int sqlite_get_event(struct store *s, const char *device, const char *uid, store
         sqlite_bind_text(st, 2, uid);
         r = sqlite_each(s, st, event_row, &(struct sqlite_cb){ (void (*)(void))cb, userdata },
                         "looking up event");
+        return r < 0 ? r : r == 0 ? STORE_E_NOT_FOUND : 0;
+}
+
+int sqlite_last_opening(struct store *s, const char *household, store_event_cb cb, void *userdata)
+{
+        /* event_household (household, event_usec): the newest door event first. */
+        sqlite3_stmt *st = sqlite_prepare(s,
+                                          "SELECT " EVENT_COLUMNS " FROM event"
+                                          " WHERE household = ?1 AND type = 'door'"
+                                          " AND state = 'open' AND retained = 0"
+                                          " ORDER BY event_usec DESC, id DESC LIMIT 1",
+                                          "reading the last opening");
+        int r;
+
+        if (!st)
+                return -EIO;
+        sqlite_bind_text(st, 1, household);
+        r = sqlite_each(s, st, event_row, &(struct sqlite_cb){ (void (*)(void))cb, userdata },
+                        "reading the last opening");
         return r < 0 ? r : r == 0 ? STORE_E_NOT_FOUND : 0;
 }
 
@@ -207,6 +252,7 @@ static int timeline_row(sqlite3_stmt *st, void *userdata)
                 .verdict = sqlite_text(st, 7),
                 .detail = sqlite_text(st, 8),
                 .alert = sqlite_text(st, 9),
+                .time_basis = sqlite_text(st, 10),
         };
         return ((store_timeline_cb)c->fn)(&e, c->userdata);
 }
@@ -216,22 +262,24 @@ int sqlite_household_timeline(struct store *s, const char *household, int64_t si
 {
         sqlite3_stmt *st = sqlite_prepare(
             s,
-            "SELECT kind, t, source, channel, what, state, retained, verdict, detail, alert FROM ("
+            "SELECT kind, t, source, channel, what, state, retained, verdict, detail, alert,"
+            " time_basis FROM ("
             " SELECT 0 AS kind, event_usec AS t, id AS k, device AS source, NULL AS channel,"
-            "  type AS what, state, retained, verdict, reason AS detail, alert_id AS alert"
+            "  type AS what, state, retained, verdict, reason AS detail, alert_id AS alert,"
+            "  time_basis"
             "  FROM event WHERE household = ?1 AND event_usec >= ?2"
             " UNION ALL"
-            " SELECT 1, usec, id, actor, channel, kind, NULL, 0, NULL, detail, NULL"
-            "  FROM action WHERE kind IN ('checkin', 'pass', 'report') AND target = ?1"
+            " SELECT 1, usec, id, actor, channel, kind, NULL, 0, NULL, detail, NULL, NULL"
+            "  FROM action WHERE kind IN ('checkin', 'pass', 'report', 'reading') AND target = ?1"
             "  AND usec >= ?2"
             " UNION ALL"
             " SELECT 2, a.last_event_usec, a.rowid, NULL, NULL, a.kind, NULL, 0, NULL, a.reason,"
-            "  a.id FROM alert a"
+            "  a.id, NULL FROM alert a"
             "  WHERE a.household = ?1 AND a.last_event_usec >= ?2"
             "  AND NOT EXISTS (SELECT 1 FROM event e WHERE e.alert_id = a.id)"
             " UNION ALL"
             " SELECT 3, x.usec, x.id, x.actor, x.channel, x.kind, NULL, 0, NULL, x.detail,"
-            "  x.target FROM action x JOIN alert a ON a.id = x.target"
+            "  x.target, NULL FROM action x JOIN alert a ON a.id = x.target"
             "  WHERE a.household = ?1 AND x.kind IN ('ack', 'resolve') AND x.usec >= ?2"
             ") ORDER BY t, kind, k",
             "reading the timeline");

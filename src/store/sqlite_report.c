@@ -149,7 +149,8 @@ int sqlite_foreach_opening_count(struct store *s, int64_t from_usec, int64_t to_
             s,
             "SELECT household, NULL, event_usec / ?3 * ?3 AS span, verdict, rule, count(*)"
             " FROM event WHERE event_usec >= ?1 AND event_usec < ?2 AND type = 'door'"
-            " AND state = 'open' GROUP BY household, span, verdict, rule"
+            " AND state = 'open' AND rule IS NOT 'chatter' GROUP BY household, span, verdict,"
+            " rule"
             " UNION ALL "
             "SELECT NULL, community, span_usec, verdict, rule, sum(n) FROM purged_opening"
             " WHERE span_usec >= ?1 AND span_usec < ?2 GROUP BY community, span_usec, verdict,"

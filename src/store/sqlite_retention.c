@@ -31,10 +31,11 @@ int sqlite_purge_household(struct store *s, const char *household, int64_t now_u
         /* What the daily report counts is kept first, without the household (see store.h):
          * its door openings by 15-minute span, verdict and rule under its community (the
          * last recorded, else its alerts'), its alerts' kinds, times and who acknowledged,
-         * its failed notifications' times. Then the personal data of the household: its
+         * its failed notifications' times, its fevers' times; its rounds stay, without it.
+         * Then the personal data of the household: its
          * events (with payloads), the notifications about its alerts (addresses, names,
-         * phones), check-ins, passes, pre-reports, rule state, the audit rows about its
-         * alerts, and the alerts themselves. */
+         * phones), check-ins, passes, pre-reports, readings (temperatures, symptoms), rule
+         * state, the audit rows about its alerts, and the alerts themselves. */
         static const char *const sql[] = {
                 "INSERT INTO purged_opening (community, span_usec, verdict, rule, n)"
                 " SELECT COALESCE((SELECT community FROM household_window WHERE household = ?1"
@@ -42,7 +43,7 @@ int sqlite_purge_household(struct store *s, const char *household, int64_t now_u
                 "  (SELECT community FROM alert WHERE household = ?1 LIMIT 1)),"
                 " event_usec / 900000000 * 900000000 AS span, verdict, rule, count(*)"
                 " FROM event WHERE household = ?1 AND type = 'door' AND state = 'open'"
-                " GROUP BY span, verdict, rule",
+                " AND rule IS NOT 'chatter' GROUP BY span, verdict, rule",
                 "INSERT INTO purged_alert (community, kind, raised_usec, acked_usec, acked_by,"
                 " resolved_usec) SELECT community, kind, COALESCE(event_usec, raised_usec),"
                 " acked_usec, acked_by, resolved_usec FROM alert WHERE household = ?1",
@@ -58,6 +59,10 @@ int sqlite_purge_household(struct store *s, const char *household, int64_t now_u
                 "DELETE FROM checkin WHERE household = ?1",
                 "DELETE FROM pass WHERE household = ?1",
                 "DELETE FROM report WHERE household = ?1",
+                "INSERT INTO purged_fever (community, usec)"
+                " SELECT community, usec FROM reading WHERE household = ?1 AND fever",
+                "UPDATE round SET household = NULL WHERE household = ?1",
+                "DELETE FROM reading WHERE household = ?1",
                 "DELETE FROM household_state WHERE household = ?1",
                 "DELETE FROM event WHERE household = ?1",
         };
@@ -94,4 +99,60 @@ int sqlite_purge_household(struct store *s, const char *household, int64_t now_u
         if (r == 0 && ret_events)
                 *ret_events = events;
         return r;
+}
+
+static int household_row(sqlite3_stmt *st, void *userdata)
+{
+        struct sqlite_cb *c = userdata;
+        return ((store_household_cb)c->fn)(sqlite_text(st, 0), c->userdata);
+}
+
+int sqlite_foreach_purged_household(struct store *s, store_household_cb cb, void *userdata)
+{
+        sqlite3_stmt *st = sqlite_prepare(s, "SELECT household FROM purged ORDER BY household",
+                                          "reading purged households");
+        int r;
+
+        if (!st)
+                return -EIO;
+        r = sqlite_each(s, st, household_row, &(struct sqlite_cb){ (void (*)(void))cb, userdata },
+                        "reading purged households");
+        return r < 0 ? r : 0;
+}
+
+static int household_usec_row(sqlite3_stmt *st, void *userdata)
+{
+        struct sqlite_cb *c = userdata;
+        return ((store_household_usec_cb)c->fn)(sqlite_text(st, 0), sqlite3_column_int64(st, 1),
+                                                c->userdata);
+}
+
+int sqlite_foreach_stored_household(struct store *s, store_household_usec_cb cb, void *userdata)
+{
+        /* Every table that holds data of a household, with the time of its last row. */
+        sqlite3_stmt *st = sqlite_prepare(
+            s,
+            "SELECT household, max(t) FROM ("
+            " SELECT household, max(event_usec) AS t FROM event WHERE household IS NOT NULL"
+            "  GROUP BY household"
+            " UNION ALL SELECT household, max(max(raised_usec, last_event_usec,"
+            "  COALESCE(acked_usec, 0), COALESCE(resolved_usec, 0))) FROM alert"
+            "  WHERE household IS NOT NULL GROUP BY household"
+            " UNION ALL SELECT household, max(updated_usec) FROM household_state GROUP BY household"
+            " UNION ALL SELECT household, max(recv_usec) FROM checkin GROUP BY household"
+            " UNION ALL SELECT household, max(max(created_usec, to_usec)) FROM pass"
+            "  GROUP BY household"
+            " UNION ALL SELECT household, max(recv_usec) FROM report GROUP BY household"
+            " UNION ALL SELECT household, max(recv_usec) FROM reading GROUP BY household"
+            ") WHERE household NOT IN (SELECT household FROM purged)"
+            " GROUP BY household ORDER BY household",
+            "reading stored households");
+        int r;
+
+        if (!st)
+                return -EIO;
+        r = sqlite_each(s, st, household_usec_row,
+                        &(struct sqlite_cb){ (void (*)(void))cb, userdata },
+                        "reading stored households");
+        return r < 0 ? r : 0;
 }

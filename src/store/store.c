@@ -186,6 +186,13 @@ int store_insert_event(struct store *s, const struct store_event *e, int64_t *re
         return s->ops->insert_event(s, e, ret_rowid);
 }
 
+int store_settle_opening(struct store *s, const char *household, int64_t event_usec,
+                         const char *verdict, const char *rule, const char *reason,
+                         const char *alert_id)
+{
+        return s->ops->settle_opening(s, household, event_usec, verdict, rule, reason, alert_id);
+}
+
 int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size)
 {
         return s->ops->next_id(s, prefix, now_usec, buf, size);
@@ -479,4 +486,70 @@ int store_foreach_dead_notification(struct store *s, int64_t from_usec, int64_t 
                                     store_dead_notification_cb cb, void *userdata)
 {
         return s->ops->foreach_dead_notification(s, from_usec, to_usec, cb, userdata);
+}
+
+int store_foreach_purged_household(struct store *s, store_household_cb cb, void *userdata)
+{
+        return s->ops->foreach_purged_household(s, cb, userdata);
+}
+
+int store_foreach_stored_household(struct store *s, store_household_usec_cb cb, void *userdata)
+{
+        return s->ops->foreach_stored_household(s, cb, userdata);
+}
+
+/* ---- the field: readings, rounds, the worker page's forms ---- */
+
+int store_insert_reading(struct store *s, const struct store_reading *r, int64_t *ret_id)
+{
+        return s->ops->insert_reading(s, r, ret_id);
+}
+
+int store_list_readings(struct store *s, const struct store_reading_filter *f, store_reading_cb cb,
+                        void *userdata)
+{
+        return s->ops->list_readings(s, f, cb, userdata);
+}
+
+int64_t store_rounds_since_usec(struct store *s)
+{
+        return s->ops->rounds_since_usec(s);
+}
+
+int store_form_result(struct store *s, const char *nonce, int *ret_status, char *buf, size_t size)
+{
+        return s->ops->form_result(s, nonce, ret_status, buf, size);
+}
+
+int store_form_record(struct store *s, const char *nonce, const char *worker, int64_t usec,
+                      int status, const char *result)
+{
+        return s->ops->form_record(s, nonce, worker, usec, status, result);
+}
+
+int store_purge_forms(struct store *s, int64_t before_usec)
+{
+        return s->ops->purge_forms(s, before_usec);
+}
+
+int store_last_opening(struct store *s, const char *household, store_event_cb cb, void *userdata)
+{
+        return s->ops->last_opening(s, household, cb, userdata);
+}
+
+int store_insert_round(struct store *s, const struct store_round *r)
+{
+        return s->ops->insert_round(s, r);
+}
+
+int store_foreach_round(struct store *s, int64_t from_usec, int64_t to_usec, store_round_cb cb,
+                        void *userdata)
+{
+        return s->ops->foreach_round(s, from_usec, to_usec, cb, userdata);
+}
+
+int store_foreach_fever(struct store *s, int64_t from_usec, int64_t to_usec, store_fever_cb cb,
+                        void *userdata)
+{
+        return s->ops->foreach_fever(s, from_usec, to_usec, cb, userdata);
 }

@@ -12,6 +12,7 @@ const KINDS = {
   too_many_openings: '开门次数超限', pass_overdue: '通行证到期未返回', tamper: '设备被拆动',
   device_offline: '设备离线', battery_low: '设备电量低', monitoring_gap: '监控中断',
   notification_failed: '通知发送失败', storage_failed: '存储故障', observation_ended: '观察结束',
+  round_missed: '健康巡查未完成', fever: '发热或可疑症状',
 };
 const STEPS = { team: '包户小组', leader: '社区值班领导', command: '街道指挥中心' };
 const DOOR = { open: ['开', 'red'], closed: ['关', 'green'], unknown: ['未知', ''] };

@@ -7,7 +7,9 @@
 //   2. the ack link of one notification shows the alert; tapping confirm acknowledges it
 //      (checked through the API: state acked, by the link's worker, channel http-link);
 //   3. the status page, polling, shows the alert acknowledged; the state filter hides it;
-//   4. checkDailyReport(): the status page opens the office's daily report (charts, A4).
+//   4. checkDailyReport(): the status page opens the office's daily report (charts, A4);
+//   5. checkWorkerPage() (worker-page.mjs): a worker's own page: acknowledge, readings,
+//      check-in, a revoked link.
 // Screenshots go to $SCREENSHOTS (default $BUILD/screenshots). Exit 0 on success.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { checkWorkerPage } from './worker-page.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const build = path.resolve(root, process.env.BUILD || 'build');
@@ -227,6 +230,9 @@ async function main() {
     await context.close();
 
     await checkDailyReport(browser, base);
+
+    // 5. A worker's own page (the field's part, worker-page.mjs).
+    await checkWorkerPage({ browser, base, shots, log, api, waitFor, build, tmp, conf, households });
   } finally {
     await browser.close();
   }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../tools/testbed.h"
 #include "../lib/pgtest.h"
 
 #define ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
@@ -48,9 +49,7 @@ double h_now(void)
 
 static double mono(void)
 {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        return testbed_mono();
 }
 
 const char *h_build_dir(void)
@@ -61,15 +60,10 @@ const char *h_build_dir(void)
 
 static int free_port(void)
 {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(a);
-        int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+        int port = testbed_free_port();
 
-        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-            getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-                die("cannot find a free port: %s", strerror(errno));
-        port = ntohs(a.sin_port);
-        close(fd);
+        if (port < 0)
+                die("cannot find a free port: %s", strerror(-port));
         return port;
 }
 
@@ -168,116 +162,45 @@ void h_init(struct harness *h)
         h_write_default_config(h, "");
 }
 
-/* env: extra "NAME=value" entries for the child, NULL-terminated (may be NULL); a value
- * "@PID@" becomes the child's pid (for $WATCHDOG_PID). */
-static pid_t spawn_env(const char *const *argv, const char *log, const char *const *env)
-{
-        pid_t pid = fork();
-        if (pid < 0)
-                die("fork: %s", strerror(errno));
-        if (pid == 0) {
-                int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                if (fd >= 0) {
-                        dup2(fd, 1);
-                        dup2(fd, 2);
-                }
-                for (size_t i = 0; env && env[i]; i++) {
-                        char name[128], pidbuf[32];
-                        const char *eq = strchr(env[i], '=');
-                        if (!eq || (size_t)(eq - env[i]) >= sizeof(name))
-                                continue;
-                        memcpy(name, env[i], (size_t)(eq - env[i]));
-                        name[eq - env[i]] = 0;
-                        snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)getpid());
-                        setenv(name, strcmp(eq + 1, "@PID@") == 0 ? pidbuf : eq + 1, 1);
-                }
-                execv(argv[0], (char *const *)argv);
-                _exit(127);
-        }
-        return pid;
-}
-
-static pid_t spawn(const char *const *argv, const char *log)
-{
-        return spawn_env(argv, log, NULL);
-}
-
-static bool port_open(int port)
-{
-        struct sockaddr_in a = { .sin_family = AF_INET,
-                                 .sin_port = htons((uint16_t)port),
-                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-        close(fd);
-        return ok;
-}
-
-/* Writes dir/mosquitto.conf from tests/fixtures/mosquitto-test.conf.in. */
-static void write_broker_conf(struct harness *h, const char *conf)
-{
-        char *tmpl = NULL, user[64] = "root";
-        size_t len = 0;
-        FILE *in = fopen("tests/fixtures/mosquitto-test.conf.in", "r"), *out;
-        struct passwd *pw = getpwuid(getuid());
-
-        if (!in)
-                die("cannot read tests/fixtures/mosquitto-test.conf.in (run from the repo root)");
-        if (pw)
-                snprintf(user, sizeof(user), "%s", pw->pw_name);
-        out = fopen(conf, "w");
-        if (!out)
-                die("cannot write %s", conf);
-        while (getline(&tmpl, &len, in) > 0) {
-                for (const char *p = tmpl; *p; p++) {
-                        if (strncmp(p, "@PORT@", 6) == 0) {
-                                fprintf(out, "%d", h->port);
-                                p += 5;
-                        } else if (strncmp(p, "@DIR@", 5) == 0) {
-                                fputs(h->dir, out);
-                                p += 4;
-                        } else if (strncmp(p, "@USER@", 6) == 0) {
-                                fputs(user, out);
-                                p += 5;
-                        } else
-                                fputc(*p, out);
-                }
-        }
-        free(tmpl);
-        fclose(in);
-        fclose(out);
-}
-
 void h_start_broker(struct harness *h)
 {
-        char conf[512], log[512];
+        struct testbed_broker b = {
+                .mosquitto = "/usr/sbin/mosquitto",
+                .dir = h->dir,
+                .port = h->port,
+                .persistent = true, /* the restart tests rely on it */
+                .max_queued = 100000,
+                .verbose = true,
+        };
+        int e = testbed_broker_start(&b);
 
-        snprintf(conf, sizeof(conf), "%s/mosquitto.conf", h->dir);
-        snprintf(log, sizeof(log), "%s/mosquitto.out", h->dir);
-        write_broker_conf(h, conf);
-        const char *argv[] = { "/usr/sbin/mosquitto", "-c", conf, NULL };
-        h->broker_pid = spawn(argv, log);
-        for (double end = mono() + 10; mono() < end; usleep(20000))
-                if (port_open(h->port))
-                        return;
-        die("mosquitto did not start on port %d (see %s)", h->port, log);
+        h->broker_pid = b.pid;
+        if (e < 0)
+                die("mosquitto did not start on port %d: %s (see %s/mosquitto.out)", h->port,
+                    strerror(-e), h->dir);
 }
 
 void h_stop_broker(struct harness *h)
 {
-        if (h->broker_pid <= 0)
-                return;
-        kill(h->broker_pid, SIGTERM);
-        waitpid(h->broker_pid, NULL, 0);
-        h->broker_pid = 0;
+        testbed_stop(&h->broker_pid, SIGTERM);
 }
 
 bool h_daemon_alive(struct harness *h)
 {
-        return h->daemon_pid > 0 && waitpid(h->daemon_pid, NULL, WNOHANG) == 0;
+        return testbed_alive(h->daemon_pid);
+}
+
+/* testbed_wait(): the daemon published its live (not retained) "online". */
+static int daemon_online(void *userdata)
+{
+        struct harness *h = userdata;
+
+        h_pump(h, 20);
+        for (size_t i = 0; i < h->n_msgs; i++)
+                if (strstr(h->msgs[i].topic, "/daemon/") &&
+                    strcmp(h->msgs[i].payload, "online") == 0 && !h->msgs[i].retained)
+                        return 1;
+        return 0;
 }
 
 void h_start_daemon(struct harness *h)
@@ -296,6 +219,7 @@ void h_start_daemon_with(struct harness *h, const char *const *env, const char *
         char filter[256];
         const char *argv[32] = { NULL };
         size_t n = 0;
+        int e;
 
         snprintf(bin, sizeof(bin), "%s/doorwatchd", h_build_dir());
         snprintf(log, sizeof(log), "%s/doorwatchd.log", h->dir);
@@ -316,30 +240,21 @@ void h_start_daemon_with(struct harness *h, const char *const *env, const char *
         argv[n++] = "-v";
         for (size_t i = 0; args && args[i] && n < ELEMENTS(argv) - 1; i++)
                 argv[n++] = args[i];
-        h->daemon_pid = spawn_env(argv, log, env);
-        for (double end = mono() + (getenv("DOORWATCH_VALGRIND") ? 60 : 15); mono() < end;) {
-                h_pump(h, 20);
-                for (size_t i = 0; i < h->n_msgs; i++)
-                        if (strstr(h->msgs[i].topic, "/daemon/") &&
-                            strcmp(h->msgs[i].payload, "online") == 0 && !h->msgs[i].retained)
-                                return;
-                if (!h_daemon_alive(h))
-                        die("doorwatchd exited during start (see %s)", log);
+        h->daemon_pid = testbed_spawn(argv, log, env);
+        if (h->daemon_pid < 0)
+                die("cannot start %s: %s", bin, strerror((int)-h->daemon_pid));
+        e = testbed_wait(h->daemon_pid, getenv("DOORWATCH_VALGRIND") ? 60 : 15, daemon_online, h);
+        if (e == -ECHILD) {
+                h->daemon_pid = 0;
+                die("doorwatchd exited during start (see %s)", log);
         }
-        die("doorwatchd did not come online (see %s)", log);
+        if (e < 0)
+                die("doorwatchd did not come online (see %s)", log);
 }
 
 int h_stop_daemon(struct harness *h, int sig)
 {
-        int status = 0;
-        if (h->daemon_pid <= 0)
-                return -1;
-        kill(h->daemon_pid, sig);
-        waitpid(h->daemon_pid, &status, 0);
-        h->daemon_pid = 0;
-        if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-        return 128 + WTERMSIG(status);
+        return testbed_stop(&h->daemon_pid, sig);
 }
 
 static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
@@ -576,7 +491,6 @@ int h_run(char **out, const char *const *argv)
 
 void h_cleanup(struct harness *h)
 {
-        char cmd[600];
         if (h->daemon_pid > 0)
                 h_stop_daemon(h, SIGKILL);
         if (h->client) {
@@ -590,10 +504,8 @@ void h_cleanup(struct harness *h)
         h->msgs = NULL;
         if (h_pg() && !getenv("DOORWATCH_KEEP_TMP"))
                 pgtest_drop_db(h->dbpath);
-        if (!getenv("DOORWATCH_KEEP_TMP")) {
-                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
-                if (system(cmd) != 0)
-                        fprintf(stderr, "harness: could not remove %s\n", h->dir);
-        } else
+        if (!getenv("DOORWATCH_KEEP_TMP"))
+                testbed_rm_rf(h->dir);
+        else
                 fprintf(stderr, "harness: kept %s\n", h->dir);
 }

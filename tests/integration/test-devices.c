@@ -173,6 +173,52 @@ static void test_door_open_each_ecosystem(void **state)
                          0);
 }
 
+static int setup_held_open(void **state)
+{
+        struct harness *h = calloc(1, sizeof(*h));
+
+        h_init(h);
+        h_write_conf(h, "households.json", households);
+        h_write_default_config(h, "\"policy\": {\"held_open_after\": \"2s\"}");
+        h_start_broker(h);
+        h_start_daemon(h);
+        *state = h;
+        return 0;
+}
+
+/* Full-state reports (issue 16): zigbee2mqtt repeats a contact's whole state in every
+ * report, a Shelly its sensor's at every wake-up. The "closed" of an opening is lost; the
+ * next report, which says closed, closes the door raising nothing, and a door whose last
+ * report says closed is not held open (held_open_after 2s here). */
+static void test_full_state_report_closes_the_door(void **state)
+{
+        struct harness *h = *state;
+
+        h_publish(h, "zigbee2mqtt/t/z2m door",
+                  "{\"battery\":97,\"contact\":false,\"linkquality\":120,\"voltage\":3005}", false);
+        h_publish(h, "shellies/shellydw2-483FDA/sensor/state", "open", false);
+        assert_int_equal(h_wait_messages(h, NOTIFY, 6, 5000), 6); /* the openings, settled */
+        /* Their closes are lost; the next reports repeat the state. */
+        h_publish(h, "zigbee2mqtt/t/z2m door",
+                  "{\"battery\":96,\"contact\":true,\"linkquality\":110,\"voltage\":3000}", false);
+        h_publish(h, "shellies/shellydw2-483FDA/sensor/battery", "96", false);
+        h_publish(h, "shellies/shellydw2-483FDA/sensor/state", "close", false);
+        h_publish(h, "zigbee2mqtt/t/z2m door",
+                  "{\"battery\":96,\"contact\":true,\"linkquality\":90,\"voltage\":3000}", false);
+        h_publish(h, "shellies/shellydw2-483FDA/sensor/state", "close", false);
+        assert_int_equal(
+            h_db_wait_int(h, 2, 5000,
+                          "SELECT count(*) FROM event WHERE device IN ('d-z2m',"
+                          " 'd-sh1') AND type = 'door' AND state = 'closed'"
+                          " AND verdict = 'ignored' AND reason LIKE 'door closed after%%'"),
+            2);
+        h_pump(h, 2500);
+        assert_int_equal(h_count_messages(h, NOTIFY), 6);
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert WHERE kind = 'door_held_open'"),
+                         0);
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert"), 2);
+}
+
 static void test_availability_offline_to_community_and_installer(void **state)
 {
         struct harness *h = *state;
@@ -546,6 +592,29 @@ static void test_verify_retained_only_and_doorbell(void **state)
         free(out);
 }
 
+/* The installer's tools connect as every tool does (mqtt_session.h): TLS files that cannot
+ * be read stop them with the file named (verify and discover used to go on without TLS). */
+static void test_discover_refuses_unreadable_tls(void **state)
+{
+        struct harness *h = *state;
+        const char *args[] = { "device", "discover", "--seconds", "2", NULL };
+        struct bg b = { 0 };
+        char conf[1024], *out;
+
+        snprintf(conf, sizeof(conf),
+                 "{\"timezone\": \"Asia/Shanghai\", \"database\": \"%s\",\n"
+                 " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d,"
+                 " \"tls\": {\"ca_file\": \"ca.pem\"}},\n"
+                 " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}}\n",
+                 h->dbpath, h->port);
+        h_write_conf(h, "doorwatch.json", conf);
+        bg_start(h, &b, args);
+        assert_int_equal(bg_wait_exit(h, &b, 15000, &out), 1);
+        assert_non_null(strstr(out, "doorwatchctl: TLS setup: cannot read "));
+        assert_non_null(strstr(out, "/ca.pem: No such file or directory"));
+        free(out);
+}
+
 static void test_discover_lists_unregistered(void **state)
 {
         struct harness *h = *state;
@@ -615,6 +684,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_door_open_each_ecosystem, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_full_state_report_closes_the_door,
+                                                setup_held_open, teardown),
                 cmocka_unit_test_setup_teardown(
                     test_availability_offline_to_community_and_installer, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bridge_offline_is_one_alert, setup, teardown),
@@ -628,6 +699,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_verify_retained_only_and_doorbell, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_discover_lists_unregistered, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_discover_refuses_unreadable_tls, setup,
+                                                teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,19 @@ static void door_event(struct harness *h, const char *device, const char *id, co
         h_publish(h, topic, payload, false);
 }
 
+/* The same at a given device time (seconds): openings and closes apart by more than
+ * policy.chatter_settle, which would join them. */
+static void door_event_at(struct harness *h, const char *device, const char *id, const char *state,
+                          double ts)
+{
+        char topic[256], payload[256];
+        snprintf(topic, sizeof(topic), "doorwatch/v1/devices/%s/events", device);
+        snprintf(payload, sizeof(payload),
+                 "{\"id\": \"%s\", \"ts\": %.3f, \"type\": \"door\", \"state\": \"%s\"}", id, ts,
+                 state);
+        h_publish(h, topic, payload, false);
+}
+
 static void test_open_door_notifies_whole_team(void **state)
 {
         struct harness *h = *state;
@@ -92,11 +105,13 @@ static void test_reopen_joins_alert_and_duplicate_is_stored_once(void **state)
 {
         struct harness *h = *state;
 
-        door_event(h, "d-1-door", "e-10", "open");
+        double t = h_now();
+
+        door_event_at(h, "d-1-door", "e-10", "open", t);
         assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
-        door_event(h, "d-1-door", "e-11", "closed");
-        door_event(h, "d-1-door", "e-12", "open");
-        door_event(h, "d-1-door", "e-12", "open"); /* redelivery of the same event */
+        door_event_at(h, "d-1-door", "e-11", "closed", t + 1);
+        door_event_at(h, "d-1-door", "e-12", "open", t + 2);
+        door_event_at(h, "d-1-door", "e-12", "open", t + 2); /* redelivery of the same event */
         /* A marker on another household proves everything before it was processed. */
         door_event(h, "d-2-door", "m-1", "open");
         assert_int_equal(h_wait_messages(h, NOTIFY, 6, 5000), 6);
@@ -147,13 +162,15 @@ static void test_locked_database_holds_events_until_released(void **state)
         struct harness *h = *state;
         char want[512] = "", id[16];
         sqlite3 *db;
+        double t;
 
         if (h_pg())
                 skip();
+        t = h_now();
         db = lock_database(h);
         for (int i = 0; i < 30; i++) {
                 snprintf(id, sizeof(id), "L-%02d", i);
-                door_event(h, "d-1-door", id, i % 2 ? "closed" : "open");
+                door_event_at(h, "d-1-door", id, i % 2 ? "closed" : "open", t + i);
                 strcat(want, i ? "," : "");
                 strcat(want, id);
         }

@@ -574,6 +574,11 @@ static void test_api_auth_status_codes_and_actions(void **state)
             cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "events"), 0), "id")
                 ->valuestring,
             "e-4");
+        assert_string_equal(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "events"), 0),
+                                "time_basis")
+                ->valuestring,
+            "device"); /* its ts, within max_clock_skew */
         assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "notifications")), 3);
         cJSON_Delete(j);
         assert_int_equal(status_of(h, "GET", "/api/v1/alerts/a-19990101-0001", API_TOKEN, NULL),
@@ -848,15 +853,18 @@ static void test_metrics_exposition_moves_with_events(void **state)
         assert_true(sample(r.body, "doorwatch_outbox_depth") == 0);
         resp_free(&r);
 
+        /* The opening is held for chatter_settle when it arrives (counted "ignored" then);
+         * its alert is raised when it settles. */
         door_event(h, "d-1-door", "e-5", "open");
-        door_event(h, "d-1-door", "e-6", "closed");
         assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
+        door_event(h, "d-1-door", "e-6", "closed");
         h_db_wait_int(h, 3, 3000, "SELECT count(*) FROM notification WHERE state = 'delivered'");
+        h_db_wait_int(h, 2, 3000, "SELECT count(*) FROM event");
         assert_int_equal(request(h, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
         check_exposition(r.body);
-        assert_true(sample(r.body, alerts) == 1);
+        assert_true(sample(r.body, alerts) <= 0);
         assert_true(
-            sample(r.body, "doorwatch_events_total{source=\"native\",verdict=\"ignored\"}") == 1);
+            sample(r.body, "doorwatch_events_total{source=\"native\",verdict=\"ignored\"}") == 2);
         assert_true(
             sample(r.body, "doorwatch_alerts{kind=\"door_open_unexpected\",state=\"open\"}") == 1);
         assert_true(

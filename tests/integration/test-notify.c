@@ -933,6 +933,51 @@ static void test_ctl_notify_test(void **state)
         free(out);
 }
 
+/* doorwatch.json with `mqtt` (members after host and port, may be ""). */
+static void write_doorwatch_mqtt(struct t *t, const char *mqtt)
+{
+        char *buf;
+
+        assert_true(asprintf(&buf,
+                             "{\"timezone\": \"Asia/Shanghai\", \"database\": \"%s\",\n"
+                             " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d%s%s},\n"
+                             " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}}\n",
+                             t->h.dbpath, t->h.port, *mqtt ? ", " : "", mqtt) >= 0);
+        h_write_conf(&t->h, "doorwatch.json", buf);
+        free(buf);
+}
+
+/* The MQTT test connects as every tool does (mqtt_session.h): a password or TLS file that
+ * cannot be read stops it, named, before anything is sent (it used to go on without the
+ * password, and without TLS), and so does a broker that is not there. */
+static void test_ctl_notify_test_broker_settings(void **state)
+{
+        struct t *t = *state;
+        char *out = NULL;
+
+        h_start_broker(&t->h);
+        h_connect(&t->h);
+        write_doorwatch_mqtt(t, "\"username\": \"doorwatchd\", \"password_file\": "
+                                "\"secrets/mqtt.password\"");
+        assert_int_equal(run_ctl(t, &out, "notify", "test", "w-a-01", NULL), 1);
+        assert_non_null(
+            strstr(out, "mqtt (mqtt) to w-a-01: retry: cannot read the MQTT password ("));
+        free(out);
+
+        write_doorwatch_mqtt(t, "\"tls\": {\"ca_file\": \"secrets/ca.pem\"}");
+        assert_int_equal(run_ctl(t, &out, "notify", "test", "w-a-01", NULL), 1);
+        assert_non_null(strstr(out, "mqtt (mqtt) to w-a-01: retry: TLS setup: cannot read "));
+        assert_non_null(strstr(out, "secrets/ca.pem: No such file or directory"));
+        free(out);
+        assert_int_equal(h_wait_messages(&t->h, "doorwatch/v1/workers/w-a-01/notify", 1, 500), 0);
+
+        h_stop_broker(&t->h);
+        write_doorwatch_mqtt(t, "");
+        assert_int_equal(run_ctl(t, &out, "notify", "test", "w-a-01", NULL), 1);
+        assert_non_null(strstr(out, "retry: cannot reach the broker 127.0.0.1:"));
+        free(out);
+}
+
 /* ---- reload (SIGHUP) builds the notifiers of the new configuration ---- */
 
 static void test_reload_rebuilds_notifiers(void **state)
@@ -1031,6 +1076,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_exec_argv_is_literal, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_monitoring_gap_over_webhook, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ctl_notify_test, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ctl_notify_test_broker_settings, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_reload_rebuilds_notifiers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_check_config_checks_notifiers_and_templates,
                                                 setup, teardown),

@@ -173,7 +173,7 @@ static void test_households_zh(void **state)
             0);
         assert_true(contains(out, "ignored (no place in the registry): 序号, 姓名, 备注\n"));
         assert_true(
-            contains(out, "changed  YJL-0001 (row 3): end 2026-12-04 00:00 -> 2026-12-14 00:00\n"));
+            contains(out, "changed  YJL-0001 (row 3): end open-ended -> 2026-12-14 00:00\n"));
         assert_true(contains(out, "added    YJL-0101 (row 4)\n"));
         assert_true(contains(out, "added    THW-0101 (row 5)\n"));
         assert_true(contains(out, "2 added, 1 changed, 0 ended, 0 unchanged households\n"));

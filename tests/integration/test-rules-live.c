@@ -1,5 +1,6 @@
 /* test-rules-live.c: the observation rules that need live time (a deadline with no event:
- * held open, hand-off expired, pass overdue, observation ended), restart reconciliation of
+ * an opening settled after chatter_settle, held open, hand-off expired, pass overdue,
+ * observation ended), restart reconciliation of
  * retained door states, rule state surviving a restart, tamper recipients, debounce, and
  * the commands' replies, refusals and doorwatchctl. Deadlines are configured in seconds and
  * waited for with bounded polling; nothing sleeps. */
@@ -179,12 +180,81 @@ static void test_held_open_even_when_expected(void **state)
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert"), 1);
 }
 
+/* Chatter, live (issue 16, chatter_settle 300ms by default): a blip raises nothing; an
+ * opening that stays open is alerted by the settle timer, its event row given the verdict;
+ * a ring that arrives after the opening it explains (an earlier device time, while the
+ * opening settles) makes it a hand-off. */
+static void test_chatter_settles_live(void **state)
+{
+        struct harness *h = *state;
+        char payload[160], buf[256];
+
+        start(h, "");
+        door(h, "d-1-door", "e-1", "open");
+        door(h, "d-1-door", "e-2", "closed");
+        door(h, "d-2-door", "m-1", "open");
+        assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
+        for (size_t i = 0; i < 3; i++) {
+                const char *p = h_message(h, NOTIFY, i)->payload;
+                cJSON *j = cJSON_Parse(p);
+                assert_string_equal(json_str(p, "household", buf, sizeof(buf)), "H-2");
+                assert_string_equal(json_str(p, "event_id", buf, sizeof(buf)), "m-1");
+                /* raised once it had stayed open the settle */
+                assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "raised_at")) -
+                                cJSON_GetNumberValue(cJSON_GetObjectItem(j, "event_ts")) >=
+                            0.3);
+                cJSON_Delete(j);
+        }
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert"), 1);
+        assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE uid = 'e-1'"),
+                               "held for chatter_settle (0.3s)"));
+        assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE uid = 'e-2'"),
+                               "before chatter_settle (0.3s)"));
+        assert_string_equal(h_db_text(h, "SELECT verdict || ' ' || (alert_id IS NOT NULL) FROM"
+                                         " event WHERE uid = 'm-1'"),
+                            "alert 1");
+        assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE uid = 'm-1'"),
+                               "still open after chatter_settle (300ms)"));
+
+        /* The ring comes after the opening, from a doorbell whose clock says 10 s before. */
+        h_clear_messages(h);
+        door(h, "d-1-door", "e-3", "open");
+        snprintf(payload, sizeof(payload), "{\"id\": \"e-4\", \"ts\": %.3f, \"type\": \"ring\"}",
+                 h_now() - 10);
+        publish(h, "d-1-bell", payload, false);
+        door(h, "d-3-door", "m-2", "open"); /* marker: settles after e-3 */
+        assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
+        assert_int_equal(h_count_messages(h, "doorwatch/v1/workers/+/notify"), 3);
+        assert_string_equal(
+            json_str(h_message(h, NOTIFY, 0)->payload, "household", buf, sizeof(buf)), "H-3");
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert WHERE household = 'H-1'"), 0);
+        assert_string_equal(h_db_text(h, "SELECT verdict FROM event WHERE uid = 'e-3'"),
+                            "expected");
+        assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE uid = 'e-3'"),
+                               "doorbell hand-off: ring 10s before"));
+
+        /* Which clock each time is: the ring's own (within max_clock_skew), the receive
+         * time for events without ts, and for a ts an hour off. */
+        snprintf(payload, sizeof(payload), "{\"id\": \"e-5\", \"ts\": %.3f, \"type\": \"ring\"}",
+                 h_now() - 3600);
+        publish(h, "d-1-bell", payload, false);
+        assert_int_equal(h_db_wait_int(h, 1, 3000, "SELECT count(*) FROM event WHERE uid = 'e-5'"),
+                         1);
+        assert_string_equal(h_db_text(h, "SELECT group_concat(uid || ':' || time_basis) FROM"
+                                         " (SELECT uid, time_basis FROM event WHERE uid IN"
+                                         " ('e-3', 'e-4', 'e-5') ORDER BY uid)"),
+                            "e-3:receive,e-4:device,e-5:receive");
+        assert_int_equal(h_db_int(h, "SELECT event_usec = recv_usec FROM event WHERE uid = 'e-5'"),
+                         1);
+}
+
 static void test_handoff_that_stays_open_is_judged_without_the_ring(void **state)
 {
         struct harness *h = *state;
         char buf[256];
 
-        start(h, "\"handoff_max_open\": \"1s\", \"debounce\": \"0s\"");
+        /* chatter_settle 0: the door closes within milliseconds here, a blip otherwise. */
+        start(h, "\"handoff_max_open\": \"1s\", \"debounce\": \"0s\", \"chatter_settle\": \"0s\"");
         /* A hand-off that closes in time raises nothing. */
         publish(h, "d-1-bell", "{\"id\": \"e-1\", \"type\": \"ring\"}", false);
         door(h, "d-1-door", "e-2", "open");
@@ -208,13 +278,14 @@ static void test_handoff_that_stays_open_is_judged_without_the_ring(void **state
                                "hand-off complete"));
 }
 
-static void test_pass_overdue_without_a_return(void **state)
+static void test_pass_overdue_resolved_by_the_return(void **state)
 {
         struct harness *h = *state;
         char body[256];
         double now = h_now();
 
-        start(h, "\"pass_overdue_after\": \"1s\"");
+        /* chatter_settle 0: the door closes within milliseconds here, a blip otherwise. */
+        start(h, "\"pass_overdue_after\": \"1s\", \"chatter_settle\": \"0s\"");
         snprintf(body, sizeof(body),
                  "{\"request_id\": \"p1\", \"household\": \"H-1\", \"from\": %.0f, \"to\": %.3f,"
                  " \"reason\": \"hospital\"}",
@@ -229,12 +300,21 @@ static void test_pass_overdue_without_a_return(void **state)
         assert_int_equal(h_wait_messages(h, NOTIFY, 3, 8000), 3);
         assert_int_equal(notifications_of(h, "pass_overdue"), 3);
         assert_int_equal(h_db_int(h, "SELECT overdue FROM pass"), 1);
-        /* The late return is expected (the alert is already out). */
+        /* The late return is expected, and it resolves the alert: by the system, with the
+         * reason, and the three who were notified are told (resolved_notice). */
+        h_clear_messages(h);
         door(h, "d-1-door", "e-3", "open");
         assert_int_equal(h_db_wait_int(h, 3, 3000, "SELECT count(*) FROM event"), 3);
         assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE uid = 'e-3'"),
                                "return from a pass (hospital)"));
         assert_int_equal(h_db_int(h, "SELECT return_usec IS NOT NULL FROM pass"), 1);
+        assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
+        assert_int_equal(notifications_of(h, "resolved_notice"), 3);
+        assert_string_equal(h_db_text(h, "SELECT state || ' ' || resolved_by || ' ' ||"
+                                         " resolve_channel FROM alert WHERE kind = 'pass_overdue'"),
+                            "resolved system system");
+        assert_non_null(strstr(h_db_text(h, "SELECT note FROM alert WHERE kind = 'pass_overdue'"),
+                               "the return was seen: the door opened at"));
         h_pump(h, 200);
         assert_int_equal(h_count_messages(h, NOTIFY), 3);
 }
@@ -311,11 +391,17 @@ static void test_retained_open_is_alerted_once_across_restarts(void **state)
         assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE type = 'door'"
                                             " ORDER BY id DESC LIMIT 1"),
                                "retained replay of a known open door"));
-        /* A retained ring made no hand-off: a live opening after a close is unexpected. */
+        /* A retained ring made no hand-off: a live opening after a close is unexpected (once
+         * it has stayed open chatter_settle, which a reopen within it of the close joins). */
+        char payload[128];
         door(h, "d-1-door", "e-1", "closed");
-        door(h, "d-1-door", "e-2", "open");
+        snprintf(payload, sizeof(payload),
+                 "{\"id\": \"e-2\", \"ts\": %.3f, \"type\": \"door\", \"state\": \"open\"}",
+                 h_now() + 1);
+        publish(h, "d-1-door", payload, false);
         assert_int_equal(h_db_wait_int(h, 6, 3000, "SELECT count(*) FROM event"), 6);
-        assert_string_equal(h_db_text(h, "SELECT verdict FROM event WHERE uid = 'e-2'"), "alert");
+        assert_int_equal(
+            h_db_wait_int(h, 1, 3000, "SELECT verdict = 'alert' FROM event WHERE uid = 'e-2'"), 1);
 }
 
 static void test_rule_state_survives_a_restart(void **state)
@@ -469,9 +555,10 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_held_open_even_when_expected, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_chatter_settles_live, setup, teardown),
                 cmocka_unit_test_setup_teardown(
                     test_handoff_that_stays_open_is_judged_without_the_ring, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_pass_overdue_without_a_return, setup,
+                cmocka_unit_test_setup_teardown(test_pass_overdue_resolved_by_the_return, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_observation_end_resolves_and_notifies_once,
                                                 setup, teardown),

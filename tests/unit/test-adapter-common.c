@@ -26,26 +26,42 @@ static void test_table(void **state)
         assert_null(adapter_find(NULL));
 }
 
+/* A bool reader's answer as one number: 1 true, 0 false, else its code negated. */
+static int word(const char *s, size_t len)
+{
+        bool b = false;
+        int r = adapter_parse_bool_word(s, len, &b);
+        return r == 0 ? b : -r;
+}
+
+static int jbool(const cJSON *v)
+{
+        bool b = false;
+        int r = adapter_json_bool(v, &b);
+        return r == 0 ? b : -r;
+}
+
 static void test_pitfall2_bool_words(void **state)
 {
+        static const int bad = -ADAPTER_E_INVALID;
         static const struct {
                 const char *s;
                 int v;
         } cases[] = {
-                { "true", 1 },      { "false", 0 },   { "TRUE", 1 },      { "\"false\"", 0 },
-                { "ON", 1 },        { "OFF", 0 },     { "on", 1 },        { "Online", 1 },
-                { "Offline", 0 },   { "online", 1 },  { "offline", 0 },   { "1", 1 },
-                { "0", 0 },         { " ON\n", 1 },   { "yes", 1 },       { "no", 0 },
-                { "", -EINVAL },    { "2", -EINVAL }, { "onn", -EINVAL }, { "\"", -EINVAL },
-                { "tru", -EINVAL },
+                { "true", 1 },    { "false", 0 },  { "TRUE", 1 },    { "\"false\"", 0 },
+                { "ON", 1 },      { "OFF", 0 },    { "on", 1 },      { "Online", 1 },
+                { "Offline", 0 }, { "online", 1 }, { "offline", 0 }, { "1", 1 },
+                { "0", 0 },       { " ON\n", 1 },  { "yes", 1 },     { "no", 0 },
+                { "", bad },      { "2", bad },    { "onn", bad },   { "\"", bad },
+                { "tru", bad },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
-                if (adapter_parse_bool_word(cases[i].s, strlen(cases[i].s)) != cases[i].v)
+                if (word(cases[i].s, strlen(cases[i].s)) != cases[i].v)
                         fail_msg("\"%s\": expected %d", cases[i].s, cases[i].v);
         /* never reads past len */
-        assert_int_equal(adapter_parse_bool_word("ONLINE", 2), 1);
-        assert_int_equal(adapter_parse_bool_word("trueX", 4), 1);
+        assert_int_equal(word("ONLINE", 2), 1);
+        assert_int_equal(word("trueX", 4), 1);
 }
 
 static void test_pitfall2_json_bools(void **state)
@@ -54,18 +70,18 @@ static void test_pitfall2_json_bools(void **state)
                                "\"f\":0,\"g\":null,\"h\":2,\"i\":[true],\"k\":\"maybe\"}");
 
         assert_non_null(j);
-        assert_int_equal(adapter_json_bool(cJSON_GetObjectItem(j, "a")), 1);
-        assert_int_equal(adapter_json_bool(cJSON_GetObjectItem(j, "b")), 0);
-        assert_int_equal(adapter_json_bool(cJSON_GetObjectItem(j, "c")), 1);
-        assert_int_equal(adapter_json_bool(cJSON_GetObjectItem(j, "d")), 0);
-        assert_int_equal(adapter_json_bool(cJSON_GetObjectItem(j, "e")), 1);
-        assert_int_equal(adapter_json_bool(cJSON_GetObjectItem(j, "f")), 0);
+        assert_int_equal(jbool(cJSON_GetObjectItem(j, "a")), 1);
+        assert_int_equal(jbool(cJSON_GetObjectItem(j, "b")), 0);
+        assert_int_equal(jbool(cJSON_GetObjectItem(j, "c")), 1);
+        assert_int_equal(jbool(cJSON_GetObjectItem(j, "d")), 0);
+        assert_int_equal(jbool(cJSON_GetObjectItem(j, "e")), 1);
+        assert_int_equal(jbool(cJSON_GetObjectItem(j, "f")), 0);
         /* pitfall 5: absent and null are unknown, not false */
-        assert_int_equal(adapter_json_bool(cJSON_GetObjectItem(j, "g")), -ENOENT);
-        assert_int_equal(adapter_json_bool(cJSON_GetObjectItem(j, "missing")), -ENOENT);
-        assert_int_equal(adapter_json_bool(cJSON_GetObjectItem(j, "h")), -EINVAL);
-        assert_int_equal(adapter_json_bool(cJSON_GetObjectItem(j, "i")), -EINVAL);
-        assert_int_equal(adapter_json_bool(cJSON_GetObjectItem(j, "k")), -EINVAL);
+        assert_int_equal(jbool(cJSON_GetObjectItem(j, "g")), -ADAPTER_E_ABSENT);
+        assert_int_equal(jbool(cJSON_GetObjectItem(j, "missing")), -ADAPTER_E_ABSENT);
+        assert_int_equal(jbool(cJSON_GetObjectItem(j, "h")), -ADAPTER_E_INVALID);
+        assert_int_equal(jbool(cJSON_GetObjectItem(j, "i")), -ADAPTER_E_INVALID);
+        assert_int_equal(jbool(cJSON_GetObjectItem(j, "k")), -ADAPTER_E_INVALID);
         cJSON_Delete(j);
 }
 
@@ -86,10 +102,10 @@ static void test_availability_forms(void **state)
                 { "{\"state\":\"offline\"}", 0, false },
                 { " {\"state\": \"offline\"} ", 0, false },
                 { "{\"state\":true}", 0, true },
-                { "{}", -EINVAL, false },
-                { "{\"state\":\"sleeping\"}", -EINVAL, false },
-                { "{\"state\":", -EINVAL, false },
-                { "unknown", -EINVAL, false },
+                { "{}", ADAPTER_E_INVALID, false },
+                { "{\"state\":\"sleeping\"}", ADAPTER_E_INVALID, false },
+                { "{\"state\":", ADAPTER_E_INVALID, false },
+                { "unknown", ADAPTER_E_INVALID, false },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -108,11 +124,11 @@ static void test_numbers(void **state)
         assert_true(x == 73);
         assert_int_equal(adapter_parse_number(" 5.46\n", 6, &x), 0);
         assert_true(x == 5.46);
-        assert_int_equal(adapter_parse_number("nan", 3, &x), -EINVAL);
-        assert_int_equal(adapter_parse_number("inf", 3, &x), -EINVAL);
-        assert_int_equal(adapter_parse_number("1e999", 5, &x), -EINVAL);
-        assert_int_equal(adapter_parse_number("7x", 2, &x), -EINVAL);
-        assert_int_equal(adapter_parse_number("", 0, &x), -EINVAL);
+        assert_int_equal(adapter_parse_number("nan", 3, &x), ADAPTER_E_INVALID);
+        assert_int_equal(adapter_parse_number("inf", 3, &x), ADAPTER_E_INVALID);
+        assert_int_equal(adapter_parse_number("1e999", 5, &x), ADAPTER_E_INVALID);
+        assert_int_equal(adapter_parse_number("7x", 2, &x), ADAPTER_E_INVALID);
+        assert_int_equal(adapter_parse_number("", 0, &x), ADAPTER_E_INVALID);
 }
 
 static void test_addresses(void **state)

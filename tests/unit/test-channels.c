@@ -419,7 +419,8 @@ static void test_webhook(void **state)
         q = last_request(f);
         assert_string_equal(q->target, "/doorwatch");
         m.text = "【居家观察告警】长虹路 12号 3栋 402 门被打开（无预约、登记或通行证）。时间 "
-                 "2020-02-05 08:00:00。请确认：在 App 中点击“确认”";
+                 "2020-02-05 08:00:00。请确认：请被通知人在各自的通知中确认（告警编号 "
+                 "a-20200206-0007）";
         expect = notify_message_format(&m, NOTIFY_FORMAT_ROUND);
         assert_string_equal(q->body, expect);
         assert_non_null(strstr(q->body, "\"recipients\":[{\"worker\":\"w-chl-01\",\"name\":"

@@ -431,6 +431,96 @@ static void test_fields(void **state)
         assert_string_equal(cmd.household->id, "H-1");
 }
 
+/* A medical round's reading: a temperature in °C within 34..43 (else a typing error, said
+ * plainly), symptoms a list of strings, an optional note; from a form too. */
+static void test_reading(void **state)
+{
+        const struct tcase cases[] = {
+                { COMMAND_READING, MQTT_W, "{\"household\": \"H-1\", \"temperature\": 36.6}" },
+                { COMMAND_READING, MQTT_W,
+                  "{\"household\": \"H-1\", \"temperature\": 37, \"symptoms\": [\"cough\", "
+                  "\"发热\"], \"note\": \"夜间咳嗽\"}" },
+                { COMMAND_READING, MQTT_W,
+                  "{\"household\": \"H-1\", \"temperature\": 36.6, \"symptoms\": null}" },
+                { COMMAND_READING, MQTT_W, "{\"household\": \"H-1\", \"temperature\": 80}", NULL,
+                  COMMAND_E_INVALID,
+                  "\"temperature\" 80.0 °C is outside 34–43 °C: a typing error? (degrees Celsius, "
+                  "e.g. 36.6)" },
+                { COMMAND_READING, MQTT_W, "{\"household\": \"H-1\", \"temperature\": 33.9}", NULL,
+                  COMMAND_E_INVALID,
+                  "\"temperature\" 33.9 °C is outside 34–43 °C: a typing error? (degrees Celsius, "
+                  "e.g. 36.6)" },
+                { COMMAND_READING, MQTT_W, "{\"household\": \"H-1\", \"temperature\": 34}" },
+                { COMMAND_READING, MQTT_W, "{\"household\": \"H-1\", \"temperature\": 43}" },
+                { COMMAND_READING, MQTT_W, "{\"household\": \"H-1\", \"temperature\": 98.6}", NULL,
+                  COMMAND_E_INVALID,
+                  "\"temperature\" 98.6 °C is outside 34–43 °C: a typing error? (degrees Celsius, "
+                  "e.g. 36.6)" },
+                { COMMAND_READING, MQTT_W, "{\"household\": \"H-1\", \"temperature\": \"36.6\"}",
+                  NULL, COMMAND_E_INVALID, "\"temperature\" must be a number" },
+                { COMMAND_READING, MQTT_W, "{\"household\": \"H-1\"}", NULL, COMMAND_E_INVALID,
+                  "\"temperature\" missing or empty" },
+                { COMMAND_READING, MQTT_W, "{\"household\": \"H-9\", \"temperature\": 36.6}", NULL,
+                  COMMAND_E_INVALID, "unknown household \"H-9\"" },
+                { COMMAND_READING, MQTT_W,
+                  "{\"household\": \"H-1\", \"temperature\": 36.6, \"symptoms\": \"cough\"}", NULL,
+                  COMMAND_E_INVALID, "\"symptoms\" must be a list of strings" },
+                { COMMAND_READING, MQTT_W,
+                  "{\"household\": \"H-1\", \"temperature\": 36.6, \"symptoms\": [\"\"]}", NULL,
+                  COMMAND_E_INVALID, "\"symptoms\" must be a list of non-empty strings" },
+                { COMMAND_READING, MQTT_W,
+                  "{\"household\": \"H-1\", \"temperature\": 36.6, \"symptoms\": "
+                  "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]}",
+                  NULL, COMMAND_E_INVALID, "\"symptoms\": at most 8 entries" },
+                { COMMAND_READING, MQTT_W,
+                  "{\"household\": \"H-1\", \"temperature\": 36.6, \"symptoms\": [\"%s\"]}",
+                  repeat('s', COMMAND_SYMPTOM_MAX), COMMAND_E_INVALID,
+                  "\"symptoms\": an entry is too long (at most 63 bytes)" },
+                { COMMAND_READING, MQTT_W,
+                  "{\"household\": \"H-1\", \"temperature\": 36.6, \"note\": \"%s\"}",
+                  repeat('n', COMMAND_NOTE_MAX + 1), COMMAND_E_INVALID,
+                  "\"note\" too long (at most 1024 bytes)" },
+        };
+        struct command_origin o = { .channel = CHANNEL_WORKER_PAGE, .worker = "w-c1" };
+        struct command cmd;
+        const char *p;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                run_case(&cases[i], i);
+
+        o = origin_of(MQTT_W);
+        p = "{\"household\": \"H-1\", \"temperature\": 37.4, \"symptoms\": [\"cough\"],"
+            " \"note\": \"x\"}";
+        assert_int_equal(command_parse_payload(cfg, COMMAND_READING, &o, p, strlen(p), NOW, &cmd),
+                         0);
+        assert_true(cmd.temperature > 37.39 && cmd.temperature < 37.41);
+        assert_int_equal(cmd.n_symptoms, 1);
+        assert_string_equal(cmd.symptoms[0], "cough");
+        assert_string_equal(cmd.note, "x");
+        assert_string_equal(cmd.household->id, "H-1");
+
+        /* A form: the number as text, the symptoms one text, comma-separated. */
+        o = (struct command_origin){ .channel = CHANNEL_WORKER_PAGE, .worker = "w-c1" };
+        struct form form = { (const char *const[]){ "household", "H-1", "temperature", "38.2",
+                                                    "symptoms", " cough, ,fatigue ", NULL } };
+        assert_int_equal(command_parse_fields(cfg, COMMAND_READING, &o, form_get, &form, NOW, &cmd),
+                         0);
+        assert_true(cmd.temperature > 38.19 && cmd.temperature < 38.21);
+        assert_int_equal(cmd.n_symptoms, 2);
+        assert_string_equal(cmd.symptoms[1], "fatigue");
+        struct form typo = { (const char *const[]){ "household", "H-1", "temperature", "366",
+                                                    NULL } };
+        assert_int_equal(command_parse_fields(cfg, COMMAND_READING, &o, form_get, &typo, NOW, &cmd),
+                         COMMAND_E_INVALID);
+        assert_non_null(strstr(cmd.error, "366.0 °C is outside 34–43 °C"));
+        struct form words = { (const char *const[]){ "household", "H-1", "temperature", "正常",
+                                                     NULL } };
+        assert_int_equal(
+            command_parse_fields(cfg, COMMAND_READING, &o, form_get, &words, NOW, &cmd),
+            COMMAND_E_INVALID);
+        assert_string_equal(cmd.error, "\"temperature\" must be a number");
+}
+
 /* ---- names ---- */
 
 static void test_channels_and_verbs(void **state)
@@ -473,9 +563,13 @@ static void test_channels_and_verbs(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_table),  cmocka_unit_test(test_bounds),
-                cmocka_unit_test(test_values), cmocka_unit_test(test_ts_skew),
-                cmocka_unit_test(test_fields), cmocka_unit_test(test_channels_and_verbs),
+                cmocka_unit_test(test_table),
+                cmocka_unit_test(test_bounds),
+                cmocka_unit_test(test_values),
+                cmocka_unit_test(test_ts_skew),
+                cmocka_unit_test(test_fields),
+                cmocka_unit_test(test_reading),
+                cmocka_unit_test(test_channels_and_verbs),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -251,6 +251,8 @@ static const struct diag_case diag_cases[] = {
         E("doorwatch.json: policy: expected an object", DW("{'policy':[]}")),
         E("doorwatch.json: policy.person_window: must be greater than 0",
           DW("{'policy':{'person_window':'0s'}}")),
+        E("doorwatch.json: policy.chatter_settle: invalid duration \"0.3s\"",
+          DW("{'policy':{'chatter_settle':'0.3s'}}")),
         E("doorwatch.json: policy.held_open_after: invalid duration \"5x\"",
           DW("{'policy':{'held_open_after':'5x'}}")),
         E("doorwatch.json: policy.held_open_after: must be greater than 0",
@@ -258,6 +260,14 @@ static const struct diag_case diag_cases[] = {
         E("doorwatch.json: policy.debounce: expected a string", DW("{'policy':{'debounce':2}}")),
         E("doorwatch.json: policy.resident_reports_per_day: must be between 0 and 1000",
           DW("{'policy':{'resident_reports_per_day':-1}}")),
+        E("doorwatch.json: policy.fever_at: must be a temperature in °C between 35 and 42",
+          DW("{'policy':{'fever_at':98.6}}")),
+        E("doorwatch.json: policy.fever_at: must be a temperature in °C between 35 and 42",
+          DW("{'policy':{'fever_at':'37.3'}}")),
+        E("doorwatch.json: policy.fever_symptoms[1]: must be 1..63 bytes",
+          DW("{'policy':{'fever_symptoms':['cough','']}}")),
+        E("doorwatch.json: policy.fever_symptoms: expected an array",
+          DW("{'policy':{'fever_symptoms':'cough'}}")),
         E("doorwatch.json: policy.battery_low_percent: must be between 0 and 100",
           DW("{'policy':{'battery_low_percent':101}}")),
         E("doorwatch.json: policy.offline_after: expected an object",
@@ -387,6 +397,8 @@ static const struct diag_case diag_cases[] = {
                     "'length':'14d'}"))),
         E("households.json: [0].observation: start must be before end",
           HS(HH_OBS("{'start':'2026-12-04T00:00:00+08:00','end':'2026-12-04T00:00:00+08:00'}"))),
+        E("households.json: [0].observation.end: expected a string",
+          HS(HH_OBS("{'start':'2026-11-20T00:00:00+08:00','end':false}"))),
         E("households.json: [0].team: missing required key",
           HS("[{'id':'H1','community':'c1','address':'A'," OBS "}]")),
         E("households.json: [0].team: expected an object", HS(HH_TEAM("['wc','wm','wp']"))),
@@ -680,6 +692,13 @@ static void test_example_conf(void **state)
         assert_non_null(h);
         assert_int_equal(parse_rfc3339("2026-11-20T00:00:00+08:00", &t), 0);
         assert_int_equal(h->obs_end_usec, t);
+        /* The example watches its households on any day it is run: open-ended observations
+         * (LYL-0004's ended: its devices are to be collected). */
+        for (size_t i = 0; i < c->n_households; i++)
+                if (&c->households[i] != h)
+                        assert_int_equal(c->households[i].obs_end_usec, OBSERVATION_OPEN_END);
+        assert_int_equal(config_check_observed(c, now_realtime_usec(), &d), 12);
+        assert_int_equal(d.n_warnings, 0);
 
         dev = config_device(c, "d-yjl-0003-cam");
         assert_non_null(dev);
@@ -767,6 +786,11 @@ static void test_defaults(void **state)
         assert_int_equal(c->policy.battery_low_percent, 15);
         assert_int_equal(c->policy.debounce_usec, 2 * USEC_PER_SEC);
         assert_int_equal(c->policy.person_window_usec, 2 * USEC_PER_MIN);
+        assert_int_equal(c->policy.chatter_settle_usec, 300 * USEC_PER_MSEC);
+        assert_true(c->policy.fever_at > 37.29 && c->policy.fever_at < 37.31);
+        assert_int_equal(c->policy.n_fever_symptoms, 7);
+        assert_string_equal(c->policy.fever_symptoms[1], "cough");
+        assert_int_equal(c->http.worker_link_ttl_usec, 30 * USEC_PER_DAY);
         assert_int_equal(c->escalation.ack_timeout_usec, 5 * USEC_PER_MIN);
         assert_int_equal(c->escalation.n_steps, 3);
         assert_int_equal(c->escalation.steps[0], STEP_TEAM);
@@ -883,11 +907,14 @@ static void test_settings_and_paths(void **state)
 static void test_household_policy(void **state)
 {
         static const struct file files[] = {
-                { "doorwatch.json", "{'policy':{'held_open_after':'10m','person_window':'90s'}}" },
+                { "doorwatch.json", "{'policy':{'held_open_after':'10m','person_window':'90s','"
+                                    "chatter_settle':'1s','fever_at':37.5,"
+                                    "'fever_symptoms':['发热','咳嗽']}}" },
                 { "households.json",
                   "[" HH_ID("H1",
                             ",'policy':{'held_open_after':'2m','resident_reports_per_day':5,"
-                            "'person_window':'30s','debounce':'0s'},'devices':[" DEV1
+                            "'person_window':'30s','debounce':'0s','chatter_settle':'500ms'},"
+                            "'devices':[" DEV1
                             "]") "," HH_ID("H2",
                                            ",'devices':[{'id':'d2','kind':'door_contact','source':"
                                            "'native'}]") "]" },
@@ -902,10 +929,84 @@ static void test_household_policy(void **state)
         assert_int_equal(h1->policy->resident_reports_per_day, 5);
         assert_int_equal(h1->policy->person_window_usec, 30 * USEC_PER_SEC);
         assert_int_equal(h1->policy->debounce_usec, 0);
+        assert_int_equal(h1->policy->chatter_settle_usec, 500 * USEC_PER_MSEC);
         /* the rest comes from doorwatch.json's policy */
         assert_int_equal(h1->policy->handoff_max_open_usec, 120 * USEC_PER_SEC);
         assert_int_equal(c->policy.held_open_after_usec, 10 * USEC_PER_MIN);
         assert_int_equal(c->policy.person_window_usec, 90 * USEC_PER_SEC);
+        assert_int_equal(c->policy.chatter_settle_usec, 1 * USEC_PER_SEC);
+        /* The fever keys are the daemon's, shared by every household. */
+        assert_true(h1->policy->fever_at > 37.49 && h1->policy->fever_at < 37.51);
+        assert_int_equal(h1->policy->n_fever_symptoms, 2);
+        assert_ptr_equal(h1->policy->fever_symptoms, c->policy.fever_symptoms);
+        assert_string_equal(c->policy.fever_symptoms[1], "咳嗽");
+        config_free(c);
+        rm_rf(dir);
+}
+
+/* "end": null is an open-ended observation: it has begun and never ends by itself. */
+static void test_open_ended_observation(void **state)
+{
+        static const struct file files[] = {
+                { "households.json", HH_OBS("{'start':'2026-11-20T00:00:00+08:00','end':null}") },
+        };
+        _cleanup_free_ char *dir = write_config(files, ELEMENTSOF(files));
+        struct config *c = load_ok(dir);
+        const struct household *h = config_household(c, "H1");
+        int64_t t;
+
+        assert_int_equal(parse_rfc3339("2026-11-20T00:00:00+08:00", &t), 0);
+        assert_int_equal(h->obs_start_usec, t);
+        assert_int_equal(h->obs_end_usec, OBSERVATION_OPEN_END);
+        config_free(c);
+        rm_rf(dir);
+}
+
+/* --check-config warns when the configuration watches nobody now, and says why. */
+static void test_check_observed(void **state)
+{
+        static const struct file files[] = {
+                { "households.json",
+                  "[" HH_ID(
+                      "H1",
+                      "") ",{'id':'H2','community':'c1','address':'A 2',"
+                          "'observation':{'start':'2026-12-10T00:00:00+08:00','end':null}," TEAM
+                          "}]" },
+        };
+        _cleanup_free_ char *dir = write_config(files, ELEMENTSOF(files));
+        struct config *c = load_ok(dir);
+        struct config_diag d = { 0 };
+        int64_t t;
+
+        /* H1: 2026-11-20 .. 2026-12-04; H2: from 2026-12-10, open-ended */
+        assert_int_equal(timezone_set("Asia/Shanghai"), 0);
+        assert_int_equal(parse_rfc3339("2026-11-25T00:00:00+08:00", &t), 0);
+        assert_int_equal(config_check_observed(c, t, &d), 1);
+        assert_int_equal(d.n_warnings, 0);
+        assert_int_equal(parse_rfc3339("2027-06-01T00:00:00+08:00", &t), 0);
+        assert_int_equal(config_check_observed(c, t, &d), 1);
+        assert_int_equal(d.n_warnings, 0);
+
+        assert_int_equal(parse_rfc3339("2026-12-07T12:00:00+08:00", &t), 0);
+        assert_int_equal(config_check_observed(c, t, &d), 0);
+        assert_int_equal(d.n_warnings, 1);
+        assert_string_equal(d.warnings[0],
+                            "households: no household is under observation now (1 ended, 1 begin "
+                            "later, the first at 2026-12-10 00:00:00): every door event is "
+                            "ignored until then");
+        config_diag_done(&d);
+        config_free(c);
+        rm_rf(dir);
+        free(dir);
+
+        /* Every observation ended: what to change. */
+        dir = write_config(NULL, 0);
+        c = load_ok(dir);
+        assert_int_equal(config_check_observed(c, t, &d), 0);
+        assert_int_equal(d.n_warnings, 1);
+        assert_true(strstr(d.warnings[0], "every observation ended"));
+        assert_true(strstr(d.warnings[0], "\"end\": null"));
+        config_diag_done(&d);
         config_free(c);
         rm_rf(dir);
 }
@@ -1357,6 +1458,8 @@ int main(void)
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_settings_and_paths),
                 cmocka_unit_test(test_household_policy),
+                cmocka_unit_test(test_open_ended_observation),
+                cmocka_unit_test(test_check_observed),
                 cmocka_unit_test(test_relative_dir),
                 cmocka_unit_test(test_households_d_order),
                 cmocka_unit_test(test_comments_ignored),

@@ -232,9 +232,11 @@ static void test_config_shrunk(void **state)
 
 static char dir[64];
 
+/* chatter_settle 0: the alerts these tests escalate are raised by the opening's event. */
 static const char *doorwatch_json_fmt =
     "{\"timezone\": \"Asia/Shanghai\", \"database\": \"%s/doorwatch.db\","
-    " \"policy\": {\"max_clock_skew\": \"100000d\", \"ack_absorb\": \"30m\"},"
+    " \"policy\": {\"max_clock_skew\": \"100000d\", \"ack_absorb\": \"30m\","
+    "  \"chatter_settle\": \"0s\"},"
     " \"escalation\": {\"ack_timeout\": \"5m\", \"steps\": [\"team\", \"leader\", \"command\"],"
     "  \"repeat\": 2, \"remind_every\": \"30m\"},"
     " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}, \"pager\": {\"type\": \"mqtt\"}}}";

@@ -187,7 +187,7 @@ static void test_households_zh(void **state)
         c = find_change(&t.res, "YJL-0001", IMPORT_CHANGED);
         assert_non_null(c);
         assert_int_equal(c->row, 3);
-        assert_string_equal(c->detail, "end 2026-12-04 00:00 -> 2026-12-14 00:00");
+        assert_string_equal(c->detail, "end open-ended -> 2026-12-14 00:00");
         h = household(&t.docs, "YJL-0001", &doc);
         assert_int_equal(doc, 0);
         assert_string_equal(str_at(h, "observation", "end"), "2026-12-14T00:00:00+08:00");
@@ -242,12 +242,13 @@ static void test_end_missing(void **state)
         assert_int_equal(count_changes(&t.res, IMPORT_ENDED), 4); /* YJL-0002 .. 0005 */
         c = find_change(&t.res, "YJL-0003", IMPORT_ENDED);
         assert_non_null(c);
-        assert_string_equal(c->detail, "end 2026-12-04 00:00 -> 2026-11-25 12:00:30 (now)");
+        assert_string_equal(c->detail, "end open-ended -> 2026-11-25 12:00:30 (now)");
         assert_string_equal(str_at(household(&t.docs, "YJL-0003", NULL), "observation", "end"),
                             "2026-11-25T12:00:30+08:00");
-        /* Other communities are not the sheet's business. */
-        assert_string_equal(str_at(household(&t.docs, "THW-0001", NULL), "observation", "end"),
-                            "2026-12-04T00:00:00+08:00");
+        /* Other communities are not the sheet's business: THW-0001 stays open-ended. */
+        assert_null(str_at(household(&t.docs, "THW-0001", NULL), "observation", "end"));
+        assert_true(cJSON_IsNull(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(household(&t.docs, "THW-0001", NULL), "observation"), "end")));
         assert_int_equal(validate(&t), 0);
         run_done(&t);
 
@@ -260,10 +261,10 @@ static void test_end_missing(void **state)
                                 "2026-11-20 00:00: not ended (edit or remove it by hand)"));
         run_done(&t);
 
-        /* After they ended: history, not listed at all. */
-        RUN_TEXT(&t, SHEET_HOUSEHOLDS, sheet, true, at("2026-12-05T00:00:00+08:00"));
-        assert_int_equal(count_changes(&t.res, IMPORT_ENDED), 0);
-        assert_int_equal(count_changes(&t.res, IMPORT_NOT_LISTED), 0);
+        /* Open-ended observations (the example's) never end by themselves: still ended
+         * later, as at any time. */
+        RUN_TEXT(&t, SHEET_HOUSEHOLDS, sheet, true, at("2026-12-25T00:00:00+08:00"));
+        assert_int_equal(count_changes(&t.res, IMPORT_ENDED), 4);
         run_done(&t);
 }
 
@@ -309,7 +310,8 @@ static void test_more_problems(void **state)
                                 "unknown community \"云锦陆社区\" (known: yunjinlu (云锦路社区), "
                                 "taohuawu (桃花坞社区), liuyingli (柳营里社区)); a new one needs "
                                 "its id and \"name\" in rosters.json first"));
-        assert_true(has_problem(&t.res, 3, 4, false, "观察结束 is empty"));
+        /* An empty end is an open-ended observation ("end": null), no problem. */
+        assert_false(has_problem(&t.res, 3, 4, false, "观察结束 is empty"));
         assert_true(has_problem(&t.res, 4, 0, false, "household YJL-0402 is on row 3 already"));
         assert_true(has_problem(&t.res, 5, 0, false, "户号 is empty"));
         assert_true(has_problem(&t.res, 6, 1, true,

@@ -221,13 +221,15 @@ static void test_int_and_seconds(void **state)
 /* The rule state's members as a cJSON tree, built independently of rules_state_format(). */
 static cJSON *ref_rules_state(const struct household_state *st)
 {
-        static const char *const openings[] = { "none", "ignored", "expected", "handoff",
-                                                "alerted" };
+        static const char *const openings[] = { "none",    "ignored", "expected",
+                                                "handoff", "alerted", "held" };
         cJSON *j = cJSON_CreateObject();
 
         cJSON_AddStringToObject(j, "door", door_state_to_string(st->door));
         cJSON_AddNumberToObject(j, "door_changed_usec", (double)st->door_changed_usec);
         cJSON_AddStringToObject(j, "opening", openings[st->opening]);
+        cJSON_AddNumberToObject(j, "opening_usec", (double)st->opening_usec);
+        cJSON_AddBoolToObject(j, "settling", st->settling);
         cJSON_AddStringToObject(j, "open_event", rules_open_event(st));
         cJSON_AddStringToObject(j, "handoff_fallback", alert_kind_to_string(st->handoff_fallback));
         cJSON_AddNumberToObject(j, "handoff_report", st->handoff_report);
@@ -243,6 +245,8 @@ static cJSON *ref_rules_state(const struct household_state *st)
         cJSON_AddNumberToObject(j, "report_day", st->report_day);
         cJSON_AddNumberToObject(j, "reports_today", st->reports_today);
         cJSON_AddNumberToObject(j, "clock_offset_usec", (double)st->clock_offset_usec);
+        cJSON_AddNumberToObject(j, "rounds_usec", (double)st->rounds_usec);
+        cJSON_AddNumberToObject(j, "reading_usec", (double)st->reading_usec);
         return j;
 }
 
@@ -259,7 +263,9 @@ static void test_rules_state(void **state)
 
                 st.door = (enum door_state)(rand_r(&seed) % 3);
                 st.door_changed_usec = i % 3 ? 1732867200000000LL + rand_r(&seed) : 0;
-                st.opening = (enum rules_opening)(rand_r(&seed) % 5);
+                st.opening = (enum rules_opening)(rand_r(&seed) % 6);
+                st.opening_usec = i % 4 ? 1732867200000000LL + rand_r(&seed) : 0;
+                st.settling = rand_r(&seed) % 2;
                 rules_set_open_event(&st, texts[rand_r(&seed) % 4]);
                 st.handoff_fallback = (enum alert_kind)(rand_r(&seed) % _ALERT_KIND_MAX);
                 st.handoff_report = rand_r(&seed) % 4;
@@ -275,6 +281,8 @@ static void test_rules_state(void **state)
                 st.report_day = 20200206 + i;
                 st.reports_today = i % 4;
                 st.clock_offset_usec = (int64_t)(rand_r(&seed) % 2000000) - 1000000;
+                st.rounds_usec = i % 2 ? 1732867200000000LL + rand_r(&seed) : 0;
+                st.reading_usec = i % 3 ? 0 : 1732867200000000LL - rand_r(&seed);
 
                 /* The same members and values as the reference tree, and the instants read
                  * back exactly (the loader normalises inconsistent random states, so
@@ -287,6 +295,7 @@ static void test_rules_state(void **state)
                 assert_true(cJSON_Compare(got, j, true));
                 rules_state_from_json(&back, got);
                 assert_int_equal(back.door_changed_usec, st.door_changed_usec);
+                assert_int_equal(back.opening_usec, st.opening_usec);
                 assert_int_equal(back.last_ring_usec, st.last_ring_usec);
                 assert_int_equal(back.unexpected_open_usec, st.unexpected_open_usec);
                 assert_int_equal(back.person_out_usec, st.person_out_usec);

@@ -1,7 +1,10 @@
 /* test-log.c: under journald, log_about() sends MESSAGE, PRIORITY and the DOORWATCH_*
- * fields; levels filter; phone numbers are masked. sd_journal_sendv() is replaced at link
+ * fields; levels filter; on a terminal lines carry no syslog prefix, in a pipe they do;
+ * phone numbers are masked. sd_journal_sendv() is replaced at link
  * time by the recorder below (the executable's definition wins over libsystemd's). */
 #define SD_JOURNAL_SUPPRESS_LOCATION /* sd_journal_sendv is a function, not a macro */
+#include <fcntl.h>
+#include <pty.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -105,6 +108,49 @@ static void test_stderr_when_not_journal(void **state)
         assert_int_equal(n_calls, 0);
 }
 
+/* What log lines look like on stderr when it is `fd` (a terminal, a pipe). */
+static void stderr_lines(int fd, int read_fd, char *buf, size_t size)
+{
+        int saved = dup(STDERR_FILENO);
+        ssize_t n;
+
+        assert_true(saved >= 0);
+        unsetenv("JOURNAL_STREAM");
+        assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+        log_open(LOG_INFO, false);
+        log_err("disk full");
+        log_warn("slow broker");
+        log_info("started");
+        fflush(stderr);
+        assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+        close(saved);
+        log_open(LOG_INFO, false);
+        /* Everything was written before this: read what is there, without waiting. */
+        assert_int_equal(fcntl(read_fd, F_SETFL, O_NONBLOCK), 0);
+        size_t len = 0;
+        while (len < size - 1 && (n = read(read_fd, buf + len, size - 1 - len)) > 0)
+                len += (size_t)n;
+        buf[len] = 0;
+}
+
+static void test_terminal_without_prefix(void **state)
+{
+        int master, slave, p[2];
+        char buf[512];
+
+        assert_int_equal(openpty(&master, &slave, NULL, NULL, NULL), 0);
+        stderr_lines(slave, master, buf, sizeof(buf));
+        assert_string_equal(buf, "error: disk full\r\nwarning: slow broker\r\nstarted\r\n");
+        close(master);
+        close(slave);
+
+        assert_int_equal(pipe(p), 0);
+        stderr_lines(p[1], p[0], buf, sizeof(buf));
+        assert_string_equal(buf, "<3>disk full\n<4>slow broker\n<6>started\n");
+        close(p[0]);
+        close(p[1]);
+}
+
 static void test_phone_mask(void **state)
 {
         char buf[32];
@@ -119,6 +165,7 @@ int main(void)
                 cmocka_unit_test_setup(test_fields, setup),
                 cmocka_unit_test_setup(test_levels, setup),
                 cmocka_unit_test_setup(test_stderr_when_not_journal, setup),
+                cmocka_unit_test_setup(test_terminal_without_prefix, setup),
                 cmocka_unit_test_setup(test_phone_mask, setup),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -206,6 +206,45 @@ static void test_one_community(void **state)
         report_done(&r);
 }
 
+/* Medical rounds whose window ended in the day, by outcome, and fever readings; the day's
+ * bounds and the community filter as for every figure. */
+static void test_rounds_and_fevers(void **state)
+{
+        struct report r;
+
+        assert_int_equal(report_init(&r, cfg, "2026-12-01", NULL, 0), 0);
+        report_add_round(&r, "yunjinlu", at("2026-12-01 09:30:00"), "done");
+        report_add_round(&r, "yunjinlu", at("2026-12-01 15:30:00"), "missed");
+        report_add_round(&r, "taohuawu", at("2026-12-01 09:30:00"), "excused");
+        report_add_round(&r, "taohuawu", at("2026-12-01 00:00:00"), "done"); /* the first instant */
+        report_add_round(&r, "taohuawu", at("2026-12-02 00:00:00"), "missed"); /* the next day */
+        report_add_fever(&r, "yunjinlu", at("2026-12-01 09:10:00"));
+        report_add_fever(&r, "liuyingli", at("2026-11-30 23:59:59"));
+        report_finish(&r);
+        assert_int_equal(sec(&r, NULL)->rounds_due, 4);
+        assert_int_equal(sec(&r, NULL)->rounds_done, 2);
+        assert_int_equal(sec(&r, NULL)->rounds_excused, 1);
+        assert_int_equal(sec(&r, NULL)->rounds_missed, 1);
+        assert_int_equal(sec(&r, NULL)->fevers, 1);
+        assert_int_equal(sec(&r, "yunjinlu")->rounds_due, 2);
+        assert_int_equal(sec(&r, "yunjinlu")->rounds_missed, 1);
+        assert_int_equal(sec(&r, "yunjinlu")->fevers, 1);
+        assert_int_equal(sec(&r, "taohuawu")->rounds_due, 2);
+        assert_int_equal(sec(&r, "liuyingli")->fevers, 0);
+        _cleanup_free_ char *csv = report_render(&r, REPORT_CSV);
+        assert_non_null(strstr(csv, "2026-12-01,未完成,1,1,0,0\r\n"));
+        assert_non_null(strstr(csv, "2026-12-01,发热或可疑症状（测温记录）,1,1,0,0\r\n"));
+        report_done(&r);
+
+        assert_int_equal(report_init(&r, cfg, "2026-12-01", "taohuawu", 0), 0);
+        report_add_round(&r, "yunjinlu", at("2026-12-01 15:30:00"), "missed");
+        report_add_round(&r, "taohuawu", at("2026-12-01 09:30:00"), "excused");
+        report_finish(&r);
+        assert_int_equal(r.sections[0].rounds_due, 1);
+        assert_int_equal(r.sections[0].rounds_missed, 0);
+        report_done(&r);
+}
+
 static void test_bad_dates(void **state)
 {
         struct report r;
@@ -376,7 +415,7 @@ int main(void)
                 cmocka_unit_test(test_figures),      cmocka_unit_test(test_one_community),
                 cmocka_unit_test(test_bad_dates),    cmocka_unit_test(test_render),
                 cmocka_unit_test(test_small_things), cmocka_unit_test(test_rule_codes),
-                cmocka_unit_test(test_filters),
+                cmocka_unit_test(test_filters),      cmocka_unit_test(test_rounds_and_fevers),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

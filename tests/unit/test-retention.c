@@ -1,5 +1,8 @@
 /* test-retention.c: a household's events and personal data are purged `retention` after its
- * observation ends (DESIGN.md §8), once, and nothing of the other households is touched.
+ * observation ends (DESIGN.md §8), once, and nothing of the other households is touched;
+ * its unresolved alerts (the observation_ended notice too) do not hold the purge up; a
+ * household removed from the configuration is purged `retention` after the last thing
+ * recorded about it; after a purge and a restart, observation_ended is not raised again.
  * Real SQLite file, injected time. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,7 +60,8 @@ static int setup(void **state)
         assert_non_null(mkdtemp(dir));
         snprintf(buf, sizeof(buf),
                  "{\"database\": \"%s/doorwatch.db\", \"retention\": \"30d\","
-                 " \"policy\": {\"max_clock_skew\": \"100000d\"}, \"http\": null}",
+                 " \"policy\": {\"max_clock_skew\": \"100000d\", \"chatter_settle\": \"0s\"},"
+                 " \"http\": null}",
                  dir);
         write_file("doorwatch.json", buf);
         write_file(
@@ -151,11 +155,143 @@ static void test_purges_only_households_past_retention_once(void **state)
         assert_int_equal(count(fx, "SELECT count(*) FROM purged"), 2);
 }
 
+/* An opening with nothing to explain it: an open door_open_unexpected alert. */
+static void opened(struct fx *fx, const char *household, const char *id, const char *when)
+{
+        char dev[32];
+        struct event ev = { .type = EVENT_DOOR, .door = DOOR_OPEN, .has_ts = true };
+
+        snprintf(dev, sizeof(dev), "d-%s", household);
+        snprintf(ev.id, sizeof(ev.id), "%s", id);
+        ev.ts = (double)t_(when) / 1e6;
+        assert_int_equal(engine_handle_event(fx->engine, config_device(fx->config, dev), &ev,
+                                             t_(when), "{}", 2, NULL),
+                         ENGINE_OK);
+}
+
+/* A new engine on the same database, as after a restart (with another configuration when
+ * households is not NULL). */
+static void restart(struct fx *fx, const char *households)
+{
+        struct config_diag diag = { 0 };
+
+        assert_int_equal(store_commit(fx->store), 0);
+        fx->engine = engine_free(fx->engine);
+        if (households) {
+                write_file("households.json", households);
+                config_free(fx->config);
+                assert_int_equal(config_load(dir, &fx->config, &diag), 0);
+                config_diag_done(&diag);
+        }
+        assert_int_equal(engine_new(fx->config, fx->store, &fx->engine), 0);
+        assert_int_equal(engine_load(fx->engine), 0);
+}
+
+static void test_unresolved_alerts_do_not_block_the_purge(void **state)
+{
+        struct fx *fx = *state;
+
+        /* A database from before OLD's end (its end is noticed), an alert, and the end of
+         * observation's notice, which nobody resolves. */
+        assert_int_equal(sqlite3_exec(store_sqlite_db(fx->store),
+                                      "UPDATE meta SET value = '1767196800000000'"
+                                      " WHERE key = 'created_usec'",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        restart(fx, NULL);
+        opened(fx, "OLD", "o-1", "2026-09-10T10:00:00+08:00");
+        assert_int_equal(engine_live_alerts(fx->engine), 1);
+        assert_int_equal(engine_tick(fx->engine, t_("2026-09-15T00:00:01+08:00")), 0);
+        assert_int_equal(store_commit(fx->store), 0);
+        assert_int_equal(count(fx, "SELECT count(*) FROM alert WHERE household = 'OLD' AND"
+                                   " kind = 'observation_ended' AND state = 'open'"),
+                         1);
+        assert_int_equal(engine_live_alerts(fx->engine), 1); /* the notice */
+
+        /* A fever reading and a judged round: the report keeps them without the household. */
+        assert_int_equal(store_insert_reading(fx->store,
+                                              &(struct store_reading){
+                                                  .household = "OLD",
+                                                  .community = "alpha",
+                                                  .worker = "w-m",
+                                                  .channel = "mqtt",
+                                                  .usec = t_("2026-09-10T09:10:00+08:00"),
+                                                  .recv_usec = t_("2026-09-10T09:10:00+08:00"),
+                                                  .temperature = 38.5,
+                                                  .fever = true,
+                                              },
+                                              NULL),
+                         0);
+        assert_int_equal(store_insert_round(fx->store,
+                                            &(struct store_round){
+                                                .household = "OLD",
+                                                .community = "alpha",
+                                                .at_usec = t_("2026-09-10T09:00:00+08:00"),
+                                                .end_usec = t_("2026-09-10T09:30:00+08:00"),
+                                                .outcome = "done",
+                                            }),
+                         0);
+
+        assert_int_equal(retention_purge_expired(fx->engine, t_("2026-11-29T12:00:00+08:00")), 1);
+        assert_int_equal(store_commit(fx->store), 0);
+        assert_int_equal(count(fx, "SELECT count(*) FROM alert WHERE household = 'OLD'"), 0);
+        assert_int_equal(count(fx, "SELECT count(*) FROM event WHERE household = 'OLD'"), 0);
+        assert_int_equal(count(fx, "SELECT count(*) FROM reading"), 0);
+        assert_int_equal(count(fx, "SELECT count(*) FROM purged_fever WHERE community = 'alpha'"),
+                         1);
+        assert_int_equal(count(fx, "SELECT count(*) FROM round WHERE household IS NULL AND"
+                                   " community = 'alpha' AND outcome = 'done'"),
+                         1);
+        assert_int_equal(engine_live_alerts(fx->engine), 0);
+
+        /* After a restart, the purged household's end is not noticed a second time. */
+        restart(fx, NULL);
+        assert_int_equal(engine_tick(fx->engine, t_("2026-11-29T13:00:00+08:00")), 0);
+        assert_int_equal(store_commit(fx->store), 0);
+        assert_int_equal(count(fx, "SELECT count(*) FROM alert WHERE household = 'OLD'"), 0);
+        /* (the end of RECENT, which was not purged, is noticed by the same tick) */
+        assert_int_equal(count(fx, "SELECT count(*) FROM alert WHERE household = 'RECENT'"), 1);
+}
+
+static void test_removed_household_is_purged_in_time(void **state)
+{
+        struct fx *fx = *state;
+
+        /* NOW is watched, alerts, has a reading; then it leaves the configuration. */
+        opened(fx, "NOW", "n-1", "2026-11-21T10:00:00+08:00");
+        closed(fx, "NOW", "n-2", "2026-11-22T10:00:00+08:00");
+        restart(fx,
+                "[" HOUSEHOLD("OLD", "2026-09-01T00:00:00+08:00", "2026-09-15T00:00:00+08:00") "]");
+        assert_int_equal(engine_live_alerts(fx->engine), 0); /* not in memory */
+        assert_int_equal(count(fx, "SELECT count(*) FROM alert WHERE household = 'NOW' AND"
+                                   " state = 'open'"),
+                         2);
+
+        /* Purged `retention` (30d) after the last thing recorded about it (its last event):
+         * not a minute before (OLD's own retention has passed by then). */
+        assert_int_equal(retention_purge_expired(fx->engine, t_("2026-12-22T09:59:00+08:00")), 1);
+        assert_int_equal(store_commit(fx->store), 0);
+        assert_int_equal(count(fx, "SELECT count(*) FROM purged WHERE household = 'OLD'"), 1);
+        assert_int_equal(count(fx, "SELECT count(*) FROM event WHERE household = 'NOW'"), 2);
+        assert_int_equal(retention_purge_expired(fx->engine, t_("2026-12-22T10:00:00+08:00")), 1);
+        assert_int_equal(store_commit(fx->store), 0);
+        assert_int_equal(count(fx, "SELECT count(*) FROM event WHERE household = 'NOW'"), 0);
+        assert_int_equal(count(fx, "SELECT count(*) FROM alert WHERE household = 'NOW'"), 0);
+        assert_int_equal(count(fx, "SELECT count(*) FROM household_state WHERE household = 'NOW'"),
+                         0);
+        assert_int_equal(count(fx, "SELECT events FROM purged WHERE household = 'NOW'"), 2);
+        assert_int_equal(retention_purge_expired(fx->engine, t_("2027-01-22T10:00:00+08:00")), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_purges_only_households_past_retention_once,
                                                 setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unresolved_alerts_do_not_block_the_purge,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_removed_household_is_purged_in_time, setup,
+                                                teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

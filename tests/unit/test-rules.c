@@ -9,7 +9,13 @@
  *   ok:BASIS       expected, by that rule (pass, return, checkin, schedule, report, handoff)
  *   KIND           an alert (door_open_unexpected, person_left, too_many_openings, tamper)
  *   @KIND          an alert raised by a deadline (door_held_open, pass_overdue, ...)
+ *   @ok:BASIS      a held opening found expected when it settled (a late ring)
  *   ~              a debounced repeat
+ *   held           chatter_settle: an unexplained opening (or a close, or a camera near
+ *                  it) held until the opening settles
+ *   join           chatter_settle: a reopen that joins the last opening
+ * A deadline that only settles an expected opening (its explanation used up) leaves no
+ * token.
  *   ci ci! rp rp! pass pass!   a command accepted / refused (rp!: beyond the daily limit)
  * The optional `reason` must occur in the reason of the script's last verdict. */
 #include <setjmp.h>
@@ -32,7 +38,17 @@
 
 /* ---- fixture: one community, two households ---- */
 
-enum { W_COMMUNITY, W_MEDICAL, W_POLICE, W_INSTALLER, W_OTHER, W_LEADER, W_COMMAND, N_WORKERS };
+enum {
+        W_COMMUNITY,
+        W_MEDICAL,
+        W_POLICE,
+        W_INSTALLER,
+        W_OTHER,
+        W_LEADER,
+        W_COMMAND,
+        W_MEDICAL2, /* a doctor of the community, not of the team */
+        N_WORKERS
+};
 enum { D_DOOR, D_BELL, D_CAM, D2_DOOR, N_DEVICES };
 
 static struct config cfg;
@@ -44,6 +60,7 @@ static struct worker *command_list[1];
 static struct schedule_entry sched_h1[1], sched_h2[1];
 static int at_h1[2] = { 9 * 60, 15 * 60 }, at_h2[1] = { 23 * 60 + 50 };
 static struct policy policy_h2;
+static const char *const fever_symptoms[] = { "cough", "发热" };
 
 static int64_t instant(const char *s)
 {
@@ -66,6 +83,7 @@ static int setup(void **state)
                 [W_OTHER] = { "w-x", ROLE_COMMUNITY, 1 },
                 [W_LEADER] = { "w-l", ROLE_STAFF, 1 },
                 [W_COMMAND] = { "w-cmd", ROLE_STAFF, -1 },
+                [W_MEDICAL2] = { "w-m2", ROLE_MEDICAL, 0 },
         };
 
         assert_int_equal(timezone_set("Asia/Shanghai"), 0);
@@ -94,6 +112,9 @@ static int setup(void **state)
                 .battery_low_percent = 15,
                 .debounce_usec = 2 * USEC_PER_SEC,
                 .person_window_usec = 2 * USEC_PER_MIN,
+                .fever_at = 37.3,
+                .fever_symptoms = (char **)fever_symptoms,
+                .n_fever_symptoms = ELEMENTSOF(fever_symptoms),
         };
         policy_h2 = cfg.policy;
         policy_h2.held_open_after_usec = 1 * USEC_PER_MIN;
@@ -157,6 +178,9 @@ enum op {
         REPORT,  /* arg: reason */
         PASS,    /* at: from, arg: to ("HH:MM:SS"), reason "hospital" */
         TICK,    /* no event: only the deadlines due by `at` (the realtime timer) */
+        ROUNDS,  /* the engine starts watching the medical rounds at `at` */
+        READING, /* arg "WORKER:TEMPERATURE[:SYMPTOM]" (worker index): rd, rd- (counts for no
+                  * round), rd! (refused) or fever */
 };
 
 struct step {
@@ -193,10 +217,18 @@ static void token(char *out, size_t size, const struct verdict *v, bool due)
 
         switch (v->kind) {
         case VERDICT_IGNORED:
-                snprintf(t, sizeof(t), "%s", v->basis == BASIS_DEBOUNCED ? "~" : "-");
+                /* A deadline that changes nothing is not shown, but for a medical round's
+                 * outcome (done or excused: "-"). */
+                if (due && v->basis != BASIS_ROUND)
+                        return;
+                snprintf(t, sizeof(t), "%s",
+                         v->basis == BASIS_DEBOUNCED ? "~"
+                         : v->basis == BASIS_HELD    ? "held"
+                         : v->basis == BASIS_CHATTER ? "join"
+                                                     : "-");
                 break;
         case VERDICT_EXPECTED:
-                snprintf(t, sizeof(t), "ok:%s",
+                snprintf(t, sizeof(t), "%sok:%s", due ? "@" : "",
                          v->basis < ELEMENTSOF(basis_names) && basis_names[v->basis]
                              ? basis_names[v->basis]
                              : "?");
@@ -327,6 +359,33 @@ static void play(struct player *p, const struct step *s)
         case TICK:
                 settle(p, t);
                 break;
+        case ROUNDS:
+                p->st.rounds_usec = t;
+                break;
+        case READING: {
+                char buf[128], *sym;
+                const char *symptoms[1];
+                struct rules_reading rd = { .symptoms = symptoms };
+                struct rules_reading_outcome o;
+
+                snprintf(buf, sizeof(buf), "%s", s->arg);
+                rd.temperature = strtod(strchr(buf, ':') + 1, NULL);
+                sym = strchr(strchr(buf, ':') + 1, ':');
+                if (sym)
+                        symptoms[rd.n_symptoms++] = sym + 1;
+                settle(p, t);
+                if (rules_reading(&cfg, p->h, &p->st, &workers[atoi(buf)], t, &rd, &o, &error) !=
+                    0) {
+                        word(p->out, sizeof(p->out), "rd!");
+                        break;
+                }
+                p->last = o.verdict;
+                if (o.fever)
+                        token(p->out, sizeof(p->out), &o.verdict, false);
+                else
+                        word(p->out, sizeof(p->out), o.counts ? "rd" : "rd-");
+                break;
+        }
         case END:
                 break;
         }
@@ -737,6 +796,114 @@ static const struct rcase cases[] = {
           "- door_open_unexpected" },
 };
 
+/* Medical rounds (H-1: 09:00 and 15:00, 30 minutes each side) and readings. */
+static const struct rcase round_cases[] = {
+        { "round missed",
+          0,
+          { { ROUNDS, "08:00:00" }, { TICK, "09:31:00" } },
+          "@round_missed",
+          "no reading for the medical round at 09:00 (window 08:30:00 to 09:30:00, 30m each "
+          "side)" },
+        { "not yet missed at the window's last instant",
+          0,
+          { { ROUNDS, "08:00:00" }, { TICK, "09:30:00" } },
+          "" },
+        { "round done by the team's doctor",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "09:10:00", "1:36.6" }, { TICK, "09:31:00" } },
+          "rd -",
+          "medical round at 09:00 done: reading at 09:10:00" },
+        { "a reading at the window's first instant",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "08:30:00", "1:36.6" }, { TICK, "09:31:00" } },
+          "rd -" },
+        { "a reading at the window's last instant",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "09:30:00", "1:36.6" }, { TICK, "09:31:00" } },
+          "rd -" },
+        { "a reading just before the window",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "08:29:59", "1:36.6" }, { TICK, "09:31:00" } },
+          "rd @round_missed" },
+        { "a doctor of the community on duty counts",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "09:10:00", "7:36.6" }, { TICK, "09:31:00" } },
+          "rd -" },
+        { "the community worker's reading is recorded, the round still missed",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "09:10:00", "0:36.6" }, { TICK, "09:31:00" } },
+          "rd- @round_missed",
+          "no reading for the medical round at 09:00" },
+        { "two rounds a day",
+          0,
+          { { ROUNDS, "08:00:00" }, { TICK, "16:00:00" } },
+          "@round_missed @round_missed",
+          "medical round at 15:00" },
+        { "rounds are judged from where watching began",
+          0,
+          { { ROUNDS, "09:31:00" }, { TICK, "16:00:00" } },
+          "@round_missed",
+          "round at 15:00" },
+        { "not watched: nothing", 0, { { TICK, "16:00:00" } }, "" },
+        { "a household without medical rounds",
+          1,
+          { { ROUNDS, "08:00:00" }, { TICK, "2020-02-07T08:00:00+08:00" } },
+          "" },
+        { "a pass excuses the round",
+          0,
+          { { ROUNDS, "08:00:00" }, { PASS, "08:00:00", "09:00:00" }, { TICK, "09:31:00" } },
+          "pass -",
+          "medical round at 09:00 excused: a pass (hospital)" },
+        { "a pass after the window excuses nothing",
+          0,
+          { { ROUNDS, "08:00:00" }, { PASS, "09:30:01", "11:00:00" }, { TICK, "09:31:00" } },
+          "@round_missed pass" },
+        { "no round_missed after the observation ended",
+          0,
+          { { ROUNDS, "2020-02-18T20:00:00+08:00" }, { TICK, "2020-02-19T16:00:00+08:00" } },
+          "" },
+        { "the last round of the observation",
+          0,
+          { { ROUNDS, "2020-02-18T14:00:00+08:00" }, { TICK, "2020-02-19T16:00:00+08:00" } },
+          "@round_missed",
+          "round at 15:00" },
+        { "a reading outside the observation is refused",
+          0,
+          { { READING, "2020-02-19T09:00:00+08:00", "1:36.6" } },
+          "rd!" },
+        { "fever at fever_at",
+          0,
+          { { READING, "10:00:00", "1:37.3" } },
+          "fever",
+          "temperature 37.3 °C at or above fever_at 37.3 °C (reading by w-m at 10:00:00)" },
+        { "no fever below fever_at", 0, { { READING, "10:00:00", "1:37.2" } }, "rd" },
+        { "fever by a listed symptom, any case",
+          0,
+          { { READING, "10:00:00", "1:36.5:Cough" } },
+          "fever",
+          "fever symptoms: Cough" },
+        { "fever by a symptom in Chinese",
+          0,
+          { { READING, "10:00:00", "0:36.5:发热" } },
+          "fever",
+          "fever symptoms: 发热 (reading by w-c" },
+        { "a symptom not listed", 0, { { READING, "10:00:00", "1:36.5:itch" } }, "rd" },
+        { "a fever reading does the round",
+          0,
+          { { ROUNDS, "08:00:00" }, { READING, "09:00:00", "1:38.5" }, { TICK, "09:31:00" } },
+          "fever -" },
+};
+
+static void test_rounds_table(void **state)
+{
+        size_t failed = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(round_cases); i++)
+                failed += !run_case(&round_cases[i]);
+        if (failed)
+                fail_msg("%zu of %zu cases failed", failed, ELEMENTSOF(round_cases));
+}
+
 static void test_rules_table(void **state)
 {
         size_t failed = 0;
@@ -745,6 +912,257 @@ static void test_rules_table(void **state)
                 failed += !run_case(&cases[i]);
         if (failed)
                 fail_msg("%zu of %zu cases failed", failed, ELEMENTSOF(cases));
+}
+
+/* Noisy sensors (issue 16), with policy.chatter_settle 300ms (H-2's policy keeps 0):
+ * chatter before an opening that a one-shot explanation covers, before a check-in opening,
+ * before a real exit seen by the camera, at the close; late rings and camera detections;
+ * repeated and missing state reports. */
+static const struct rcase chatter_cases[] = {
+        { "blip: a lone blip raises nothing",
+          0,
+          { { OPEN, "10:00:00" }, { CLOSE, "10:00:00.1" }, { TICK, "11:00:00" } },
+          "held held",
+          "door closed after 0.1s, before chatter_settle (0.3s)" },
+        { "blip: several blips are still nothing",
+          0,
+          { { OPEN, "10:00:00" },
+            { CLOSE, "10:00:00.1" },
+            { OPEN, "10:00:00.2" },
+            { CLOSE, "10:00:00.4" },
+            { TICK, "11:00:00" } },
+          "held held join held" },
+        { "settle: unexplained, alerted once open 300ms",
+          0,
+          { { OPEN, "10:00:00" }, { TICK, "10:00:00.3" } },
+          "held @door_open_unexpected",
+          "door opened with no scheduled visit, check-in, pass or doorbell hand-off" },
+        { "settle: not before",
+          0,
+          { { OPEN, "10:00:00" }, { TICK, "10:00:00.299999" } },
+          "held",
+          "held for chatter_settle (0.3s): alerted if it stays open" },
+        { "settle: a close at 300ms comes after it",
+          0,
+          { { OPEN, "10:00:00" }, { CLOSE, "10:00:00.3" } },
+          "held @door_open_unexpected -",
+          "door closed after 0.3s" },
+        { "settle: a close just before it",
+          0,
+          { { OPEN, "10:00:00" }, { CLOSE, "10:00:00.299999" }, { TICK, "11:00:00" } },
+          "held held" },
+        { "settle: alerted once for chatter and opening",
+          0,
+          { { OPEN, "10:00:00" },
+            { CLOSE, "10:00:00.1" },
+            { OPEN, "10:00:00.4" },
+            { CLOSE, "10:01:00" } },
+          "held held join @door_open_unexpected -",
+          "door closed after 1m" },
+        { "join: a reopen 300ms after the close joins",
+          0,
+          { { OPEN, "10:00:00" }, { CLOSE, "10:00:00.1" }, { OPEN, "10:00:00.4" } },
+          "held held join",
+          "door reopened 0.3s after it closed, within chatter_settle (0.3s): joins the opening "
+          "at 10:00:00 (unexplained, alerted once it stays open)" },
+        { "join: a reopen later is an opening of its own",
+          0,
+          { { OPEN, "10:00:00" }, { CLOSE, "10:00:00.1" }, { OPEN, "10:00:00.400001" } },
+          "held held held" },
+        { "household override: chatter_settle 0",
+          1,
+          { { OPEN, "10:00:00" }, { CLOSE, "10:00:00.1" }, { OPEN, "10:00:00.2" } },
+          "door_open_unexpected - door_open_unexpected" },
+        { "retained: found open is alerted at once",
+          0,
+          { { R_OPEN, "10:00:00" } },
+          "door_open_unexpected",
+          "door found open (retained state)" },
+
+        /* Chatter before an opening with a one-shot explanation: the blip does not use it up. */
+        { "hand-off: chatter joins the opening",
+          0,
+          { { RING, "08:00:00" },
+            { OPEN, "08:00:20" },
+            { CLOSE, "08:00:20.1" },
+            { OPEN, "08:00:20.25" },
+            { CLOSE, "08:00:50" } },
+          "- ok:handoff held join ok:handoff",
+          "delivery hand-off complete: door closed after 30s" },
+        { "hand-off: a blip seconds before leaves the ring",
+          0,
+          { { RING, "08:00:00" },
+            { OPEN, "08:00:18" },
+            { CLOSE, "08:00:18.1" },
+            { OPEN, "08:00:20" },
+            { CLOSE, "08:00:50" } },
+          "- ok:handoff held ok:handoff ok:handoff",
+          "delivery hand-off complete: door closed after 30s" },
+        { "hand-off: a bounce at the close joins",
+          0,
+          { { RING, "08:00:00" },
+            { OPEN, "08:00:20" },
+            { CLOSE, "08:00:50" },
+            { OPEN, "08:00:50.1" },
+            { CLOSE, "08:00:50.2" } },
+          "- ok:handoff ok:handoff join ok:handoff",
+          "delivery hand-off complete: door closed after 30s" },
+        { "hand-off: max_open counts from the first open",
+          0,
+          { { RING, "08:00:00" },
+            { OPEN, "08:00:10" },
+            { CLOSE, "08:00:10.1" },
+            { OPEN, "08:00:10.2" },
+            { TICK, "08:02:10" } },
+          "- ok:handoff held join @door_open_unexpected",
+          "door still open 2m after a doorbell hand-off opening at 08:00:10" },
+        { "hand-off: still one ring, one hand-off",
+          0,
+          { { RING, "08:00:00" },
+            { OPEN, "08:00:10" },
+            { CLOSE, "08:00:20" },
+            { OPEN, "08:00:30" },
+            { CLOSE, "08:00:40" } },
+          "- ok:handoff ok:handoff held @door_open_unexpected -" },
+        { "report: chatter joins the pre-reported opening",
+          0,
+          { { REPORT, "07:30:00", "garbage" },
+            { OPEN, "07:32:00" },
+            { CLOSE, "07:32:00.1" },
+            { OPEN, "07:32:00.2" },
+            { CLOSE, "07:33:00" },
+            { OPEN, "07:40:00" },
+            { TICK, "07:41:00" } },
+          "rp ok:report held join - held @door_open_unexpected" },
+        { "report: a blip before leaves the pre-report",
+          0,
+          { { REPORT, "07:30:00", "garbage" },
+            { OPEN, "07:31:00" },
+            { CLOSE, "07:31:00.1" },
+            { OPEN, "07:32:00" },
+            { CLOSE, "07:33:00" } },
+          "rp ok:report held ok:report -",
+          "door closed after 1m" },
+        { "report: beyond the limit, chatter alerts once",
+          0,
+          { { REPORT, "10:00:00", "a" },
+            { REPORT, "10:20:00", "b" },
+            { REPORT, "10:40:00", "c" },
+            { REPORT, "11:00:00", "d" },
+            { OPEN, "11:05:00" },
+            { CLOSE, "11:05:00.1" },
+            { OPEN, "11:05:00.2" },
+            { CLOSE, "11:06:00" } },
+          "rp rp rp rp! held held join @too_many_openings -" },
+        { "check-in: chatter joins the opening",
+          0,
+          { { CHECKIN, "10:00:00" },
+            { OPEN, "10:02:00" },
+            { CLOSE, "10:02:00.1" },
+            { OPEN, "10:02:00.15" },
+            { CLOSE, "10:04:00" } },
+          "ci ok:checkin held join -",
+          "door closed after 2m" },
+        { "visit: chatter joins the opening",
+          0,
+          { { OPEN, "09:05:00" },
+            { CLOSE, "09:05:00.1" },
+            { OPEN, "09:05:00.2" },
+            { CLOSE, "09:08:00" } },
+          "ok:schedule held join -" },
+        { "pass: a blip is no exit",
+          0,
+          { { PASS, "10:00:00", "12:00:00" },
+            { OPEN, "10:30:00" },
+            { CLOSE, "10:30:00.1" },
+            { OPEN, "10:35:00" },
+            { CLOSE, "10:36:00" },
+            { OPEN, "11:30:00" } },
+          "pass ok:pass held ok:pass - ok:pass",
+          "return (out since 10:35:00)" },
+
+        /* A real exit with chatter, seen by the camera. */
+        { "exit: chatter, then the camera after the alert",
+          0,
+          { { OPEN, "20:00:00" },
+            { CLOSE, "20:00:00.1" },
+            { OPEN, "20:00:00.2" },
+            { OUT, "20:00:40" },
+            { CLOSE, "20:01:00" } },
+          "held held join @door_open_unexpected person_left -",
+          "door closed after 1m" },
+        { "exit: the camera while the opening is held",
+          0,
+          { { OPEN, "20:00:00" }, { OUT, "20:00:00.1" }, { TICK, "20:00:01" } },
+          "held held @person_left",
+          "the camera saw a person leave at 20:00:00" },
+        { "exit: the camera before the chatter",
+          0,
+          { { OUT, "19:59:50" },
+            { OPEN, "20:00:00" },
+            { CLOSE, "20:00:00.1" },
+            { OPEN, "20:00:00.2" },
+            { TICK, "20:00:01" } },
+          "- held held join @person_left" },
+        { "exit: held open counts from the first open",
+          0,
+          { { OPEN, "10:00:00" },
+            { CLOSE, "10:00:00.1" },
+            { OPEN, "10:00:00.2" },
+            { TICK, "10:05:00" } },
+          "held held join @door_open_unexpected @door_held_open",
+          "door open since 10:00:00" },
+
+        /* Late messages: the device's time is earlier than the opening they explain. */
+        { "late ring: arrives while the opening is held",
+          0,
+          { { OPEN, "08:00:20" }, { RING, "08:00:00" }, { CLOSE, "08:00:50" } },
+          "held - @ok:handoff ok:handoff",
+          "delivery hand-off complete: door closed after 30s" },
+        { "late camera: after the alert",
+          0,
+          { { OPEN, "20:00:10" }, { TICK, "20:00:11" }, { OUT, "20:00:05" } },
+          "held @door_open_unexpected person_left",
+          "the camera saw a person leave 5s before the unexpected opening at 20:00:10" },
+
+        /* Repeated and missing state reports (zigbee2mqtt, Shelly repeat their state). */
+        { "repeat: the same open state again",
+          0,
+          { { OPEN, "10:00:00" }, { OPEN, "10:00:01" }, { OPEN, "10:00:30" } },
+          "held ~ @door_open_unexpected -",
+          "door already open since 10:00:00" },
+        { "repeat: closed again changes nothing, no held open",
+          0,
+          { { OPEN, "10:00:00" },
+            { CLOSE, "10:01:00" },
+            { CLOSE, "10:01:30" },
+            { CLOSE, "10:03:00" },
+            { TICK, "10:30:00" } },
+          "held @door_open_unexpected - - -",
+          "door already closed" },
+        { "missing close: the next report closes the door",
+          0,
+          { { CHECKIN, "10:00:00" },
+            { OPEN, "10:01:00" },
+            { CLOSE, "10:04:00" }, /* the close was lost; a battery report repeats "closed" */
+            { TICK, "10:30:00" } },
+          "ci ok:checkin -",
+          "door closed after 3m" },
+};
+
+static void test_chatter_table(void **state)
+{
+        size_t failed = 0;
+
+        cfg.policy.chatter_settle_usec = 300 * USEC_PER_MSEC;
+        policy_h2 = cfg.policy;
+        policy_h2.chatter_settle_usec = 0;
+        for (size_t i = 0; i < ELEMENTSOF(chatter_cases); i++)
+                failed += !run_case(&chatter_cases[i]);
+        cfg.policy.chatter_settle_usec = 0;
+        policy_h2.chatter_settle_usec = 0;
+        if (failed)
+                fail_msg("%zu of %zu cases failed", failed, ELEMENTSOF(chatter_cases));
 }
 
 /* A retained tamper state is alerted once: not again while its alert is live. */
@@ -773,10 +1191,17 @@ static void test_event_time_and_clock_skew(void **state)
 
         ev.ts = (double)(recv - 5 * USEC_PER_MIN) / 1e6;
         assert_true(rules_event_time(&ev, recv, 5 * USEC_PER_MIN) == recv - 5 * USEC_PER_MIN);
+        assert_int_equal(rules_time_basis(&ev, recv, 5 * USEC_PER_MIN), TIME_BASIS_DEVICE);
         ev.ts = (double)(recv + 5 * USEC_PER_MIN + USEC_PER_SEC) / 1e6;
         assert_true(rules_event_time(&ev, recv, 5 * USEC_PER_MIN) == recv);
+        assert_int_equal(rules_time_basis(&ev, recv, 5 * USEC_PER_MIN), TIME_BASIS_RECEIVE);
+        ev.ts = (double)recv / 1e6; /* the device's clock, even when it reads the same */
+        assert_int_equal(rules_time_basis(&ev, recv, 0), TIME_BASIS_DEVICE);
         ev.has_ts = false;
         assert_true(rules_event_time(&ev, recv, 5 * USEC_PER_MIN) == recv);
+        assert_int_equal(rules_time_basis(&ev, recv, 5 * USEC_PER_MIN), TIME_BASIS_RECEIVE);
+        assert_string_equal(time_basis_to_string(TIME_BASIS_DEVICE), "device");
+        assert_string_equal(time_basis_to_string(TIME_BASIS_RECEIVE), "receive");
         assert_true(rules_command_time(true, 1580954400.0, recv, 100000 * USEC_PER_DAY) ==
                     INT64_C(1580954400) * USEC_PER_SEC);
         assert_true(rules_command_time(true, -1, recv, 100000 * USEC_PER_DAY) == recv);
@@ -792,7 +1217,7 @@ static void test_next_deadline_order(void **state)
         assert_int_equal(due.kind, RULES_DUE_NONE);
         st.door = DOOR_OPEN;
         st.opening = OPENING_HANDOFF;
-        st.door_changed_usec = t;
+        st.door_changed_usec = st.opening_usec = t;
         assert_true(rules_next_deadline(&cfg, &households[0], &st, &due) == t + 120 * USEC_PER_SEC);
         assert_int_equal(due.kind, RULES_DUE_HANDOFF);
         st.opening = OPENING_IGNORED; /* opened outside the window: no deadlines */
@@ -823,6 +1248,8 @@ static void test_state_json_round_trip(void **state)
         a.report_day = 20200206;
         a.reports_today = 4;
         a.clock_offset_usec = -7 * USEC_PER_SEC;
+        a.rounds_usec = step_time("09:30:00");
+        a.reading_usec = step_time("09:12:00");
         j = rules_state_to_json(&a);
         s1 = cJSON_PrintUnformatted(j);
         rules_state_from_json(&b, j);
@@ -843,6 +1270,8 @@ static void test_state_json_round_trip(void **state)
         rules_state_from_json(&b, j);
         cJSON_Delete(j);
         assert_int_equal(b.report_day, 20200206);
+        assert_int_equal(b.rounds_usec, step_time("09:30:00"));
+        assert_int_equal(b.reading_usec, step_time("09:12:00"));
         rules_state_done(&a);
         rules_state_done(&b);
 }
@@ -1000,6 +1429,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_rules_table),
+                cmocka_unit_test(test_chatter_table),
+                cmocka_unit_test(test_rounds_table),
                 cmocka_unit_test(test_retained_tamper_with_live_alert),
                 cmocka_unit_test(test_event_time_and_clock_skew),
                 cmocka_unit_test(test_next_deadline_order),

@@ -5,9 +5,11 @@
  * the database string: a path is SQLite, a PostgreSQL URI is PostgreSQL (an unreachable
  * server fails the open, without creating a file), any other URI is refused. Every backend
  * implements every operation. The typed reads return what was written, one record per
- * row, filtered and ordered as they promise; none of them writes. The URI as shown hides
- * its password. In the PostgreSQL pass of `make check` (DOORWATCH_TEST_PG set) the id and
- * read tests run on a fresh database of the private server instead of an SQLite file. */
+ * row, filtered and ordered as they promise; none of them writes. An event's time_basis is
+ * kept (and an SQLite database from before it migrates); a held opening that settles gives
+ * its first event row the verdict. The URI as shown hides its password. In the PostgreSQL
+ * pass of `make check` (DOORWATCH_TEST_PG set) the id and read tests run on a fresh
+ * database of the private server instead of an SQLite file. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include <sqlite3.h>
 
 #include "../lib/pgtest.h"
 #include "config.h"
@@ -470,6 +474,109 @@ static void test_reads(void **state)
         store_close(s);
 }
 
+static int basis_cb(const struct store_event *e, void *userdata)
+{
+        add_row(userdata, "%s %s %s %s %s", S(e->uid), e->verdict, e->reason, S(e->alert_id),
+                S(e->time_basis));
+        return 0;
+}
+
+static int timeline_basis_cb(const struct store_timeline_entry *e, void *userdata)
+{
+        add_row(userdata, "%d %s %s", (int)e->kind, S(e->what), S(e->time_basis));
+        return 0;
+}
+
+static int opening_count_cb(const struct store_opening_count *c, void *userdata)
+{
+        add_row(userdata, "%s %s %s %lld", S(c->household), c->verdict, S(c->rule),
+                (long long)c->n);
+        return 0;
+}
+
+static void insert_timed(struct store *s, const char *uid, const char *type, int64_t at,
+                         const char *basis)
+{
+        assert_int_equal(store_insert_event(s,
+                                            &(struct store_event){
+                                                .device = "d-1",
+                                                .household = "H-1",
+                                                .uid = uid,
+                                                .type = type,
+                                                .state = strcmp(type, "door") ? NULL : "open",
+                                                .recv_usec = at,
+                                                .event_usec = at,
+                                                .time_basis = basis,
+                                                .verdict = "ignored",
+                                                .reason = "held",
+                                            },
+                                            NULL),
+                         0);
+}
+
+static void test_time_basis_and_settled_opening(void **state)
+{
+        struct rows r = { 0 };
+        struct store *s;
+        sqlite3 *db;
+
+        assert_int_equal(store_open(path, false, false, &s), 0);
+        insert_timed(s, "e-1", "door", T0, "device");
+        insert_timed(s, "e-2", "door", T0, "device"); /* a repeat at the same time */
+        insert_timed(s, "e-3", "ring", T0 + 1, "receive");
+        assert_int_equal(store_insert_event(s,
+                                            &(struct store_event){ .device = "d-1",
+                                                                   .household = "H-1",
+                                                                   .uid = "e-4",
+                                                                   .type = "door",
+                                                                   .state = "open",
+                                                                   .recv_usec = T0 + 2,
+                                                                   .event_usec = T0 + 2,
+                                                                   .verdict = "ignored",
+                                                                   .rule = "chatter",
+                                                                   .reason = "joins" },
+                                            NULL),
+                         0);
+        assert_int_equal(
+            store_settle_opening(s, "H-1", T0, "alert", "unexpected", "settled", "a-1"), 0);
+        assert_int_equal(
+            store_settle_opening(s, "H-1", T0 + 5, "alert", "unexpected", "none", "a-2"), 0);
+        assert_int_equal(store_commit(s), 0);
+        for (const char *const *uid = (const char *const[]){ "e-1", "e-2", "e-3", NULL }; *uid;
+             uid++)
+                assert_int_equal(store_get_event(s, "d-1", *uid, basis_cb, &r), 0);
+        EXPECT_ROWS(&r, "e-1 alert settled a-1 device", "e-2 ignored held - device",
+                    "e-3 ignored held - receive");
+        r.n = 0;
+        assert_int_equal(store_household_timeline(s, "H-1", 0, timeline_basis_cb, &r), 0);
+        EXPECT_ROWS(&r, "0 door device", "0 door device", "0 ring receive", "0 door -");
+        /* The daily report counts the settled opening, its repeat, not the reopen that
+         * joined it. */
+        r.n = 0;
+        assert_int_equal(store_foreach_opening_count(s, T0, T0 + 10, opening_count_cb, &r), 0);
+        EXPECT_ROWS(&r, "H-1 alert unexpected 1", "H-1 ignored - 1");
+        s = store_close(s);
+
+        /* A database from before time_basis: its events have none, new ones do. */
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "ALTER TABLE event DROP COLUMN time_basis;"
+                                      " DROP TABLE reading; DROP TABLE round;"
+                                      " DROP TABLE purged_fever; DROP TABLE form_nonce;"
+                                      " DELETE FROM meta WHERE key = 'rounds_since_usec';"
+                                      " UPDATE meta SET value = '7' WHERE key = 'schema_version'",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(store_open(path, false, false, &s), 0);
+        insert_timed(s, "e-5", "ring", T0 + 3, "receive");
+        assert_int_equal(store_commit(s), 0);
+        r.n = 0;
+        assert_int_equal(store_household_timeline(s, "H-1", 0, timeline_basis_cb, &r), 0);
+        EXPECT_ROWS(&r, "0 door -", "0 door -", "0 ring -", "0 door -", "0 ring receive");
+        store_close(s);
+}
+
 static void test_backend_choice(void **state)
 {
         static const char *const refused[] = {
@@ -619,6 +726,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_backend_choice, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reads, setup_any, teardown),
                 cmocka_unit_test_setup_teardown(test_household_windows, setup_any, teardown),
+                cmocka_unit_test_setup_teardown(test_time_basis_and_settled_opening, setup,
+                                                teardown),
                 cmocka_unit_test(test_ops_complete),
                 cmocka_unit_test(test_shown),
         };

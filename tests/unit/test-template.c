@@ -41,11 +41,24 @@ static void test_defaults(void **state)
         struct template_vars v = vars;
         struct config_diag d = { 0 };
         static const char *const all[] = {
-                "door_open_unexpected", "person_left",         "door_held_open",
-                "too_many_openings",    "pass_overdue",        "tamper",
-                "device_offline",       "battery_low",         "monitoring_gap",
-                "monitoring_restored",  "notification_failed", "storage_failed",
-                "observation_ended",    "ack_notice",          "test",
+                "door_open_unexpected",
+                "person_left",
+                "door_held_open",
+                "too_many_openings",
+                "pass_overdue",
+                "tamper",
+                "device_offline",
+                "battery_low",
+                "monitoring_gap",
+                "monitoring_restored",
+                "notification_failed",
+                "storage_failed",
+                "observation_ended",
+                "ack_notice",
+                "test",
+                "round_missed",
+                "fever",
+                "resolved_notice",
         };
 
         assert_int_equal(templates_new(NULL, &d, &t), 0);
@@ -53,12 +66,36 @@ static void test_defaults(void **state)
         assert_string_equal(s,
                             "【居家观察告警】长虹路 12号 3栋 402 门被打开（无预约、登记或通行证）。"
                             "时间 2020-02-05 08:00:00。请确认：点击 https://dw.example/a/x 确认");
+        /* Without a link, {ack} says what this recipient can do instead: their own page,
+         * else a reply on their ack topic; a group round, that each confirms for themself. */
         v.ack_url = NULL;
+        v.page_url = "https://dw.example/w/t";
+        v.ack_topic = "doorwatch/v1/workers/w-1/ack";
+        v.alert_id = "a-20200205-0001";
         assert_int_equal(template_render(t, "door_open_unexpected", &v, 0, &n), 0);
-        assert_non_null(strstr(n, "请确认：在 App 中点击“确认”"));
+        assert_non_null(strstr(n, "请确认：打开个人页面 https://dw.example/w/t 确认"));
+        free(n);
+        v.page_url = NULL;
+        assert_int_equal(template_render(t, "door_open_unexpected", &v, 0, &n), 0);
+        assert_non_null(strstr(
+            n, "请确认：回复告警编号 a-20200205-0001 至确认主题 doorwatch/v1/workers/w-1/ack"));
+        free(n);
+        v.ack_topic = NULL;
+        assert_int_equal(template_render(t, "door_open_unexpected", &v, 0, &n), 0);
+        assert_non_null(
+            strstr(n, "请确认：请被通知人在各自的通知中确认（告警编号 a-20200205-0001）"));
+        assert_null(strstr(n, "App"));
         assert_int_equal(template_render(t, "ack_notice", &v, 0, &a), 0);
         assert_string_equal(a, "【居家观察】长虹路 12号 3栋 402 的告警已由 李强 确认（网页链接）。"
                                "时间 2020-02-05 08:00:00。");
+        {
+                _cleanup_free_ char *r = NULL;
+                v.alert_kind = "pass_overdue";
+                v.note = "14:05 已见返回开门";
+                assert_int_equal(template_render(t, "resolved_notice", &v, 0, &r), 0);
+                assert_string_equal(r, "【居家观察】长虹路 12号 3栋 402 的“通行证逾期未归”告警已由"
+                                       "系统解除：14:05 已见返回开门。时间 2020-02-05 08:00:00。");
+        }
         for (size_t i = 0; i < ELEMENTSOF(all); i++) {
                 char *x = NULL;
                 assert_true(template_kind_known(all[i]));
@@ -69,7 +106,7 @@ static void test_defaults(void **state)
         }
         assert_false(template_kind_known("door_opened"));
         char *x = NULL;
-        assert_int_equal(template_render(t, "door_opened", &v, 0, &x), -ENOENT);
+        assert_int_equal(template_render(t, "door_opened", &v, 0, &x), TEMPLATE_E_UNKNOWN_KIND);
         assert_int_equal(d.n_errors, 0);
 }
 

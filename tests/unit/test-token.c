@@ -270,6 +270,50 @@ static void test_resident_roundtrip_and_kinds(void **state)
         assert_int_not_equal(token_resident_decode(&k, tok4, &got), TOKEN_OK);
 }
 
+/* A worker's page link and its one-time forms: round trips, expiry, kinds kept apart. */
+static void test_worker_and_form(void **state)
+{
+        struct token_key k = key(secret);
+        struct token_worker w = { .worker = "w-yjl-07",
+                                  .generation = 2,
+                                  .expires_usec = NOW + 3600 * INT64_C(1000000) },
+                            gw;
+        struct token_form f = { .worker = "w-yjl-07",
+                                .issued_usec = NOW,
+                                .random = { 1, 2, 3, 250, 5, 6, 7, 8, 9, 10, 11, 12 } },
+                          gf;
+        struct token_resident gr;
+        char tw[TOKEN_MAX], tf[TOKEN_MAX];
+
+        assert_int_equal(token_worker_encode(&k, &w, tw, sizeof(tw)), 0);
+        assert_int_equal(token_worker_decode(&k, tw, NOW, &gw), TOKEN_OK);
+        assert_string_equal(gw.worker, "w-yjl-07");
+        assert_true(gw.generation == 2);
+        assert_true(gw.expires_usec == w.expires_usec);
+        /* Expired: said so, and whose it was. */
+        assert_int_equal(token_worker_decode(&k, tw, w.expires_usec, &gw), TOKEN_E_EXPIRED);
+        assert_string_equal(gw.worker, "w-yjl-07");
+
+        assert_int_equal(token_form_encode(&k, &f, tf, sizeof(tf)), 0);
+        assert_int_equal(
+            token_form_decode(&k, tf, NOW + 60 * INT64_C(1000000), 3600 * INT64_C(1000000), &gf),
+            TOKEN_OK);
+        assert_string_equal(gf.worker, "w-yjl-07");
+        assert_memory_equal(gf.random, f.random, sizeof(f.random));
+        assert_int_equal(
+            token_form_decode(&k, tf, NOW + 3600 * INT64_C(1000000), 3600 * INT64_C(1000000), &gf),
+            TOKEN_E_EXPIRED);
+        /* A form nonce is no page link, a page link no resident link, and back. */
+        assert_int_equal(token_worker_decode(&k, tf, NOW, &gw), TOKEN_E_KIND);
+        assert_int_equal(token_form_decode(&k, tw, NOW, 3600, &gf), TOKEN_E_KIND);
+        assert_int_equal(token_resident_decode(&k, tw, &gr), TOKEN_E_KIND);
+        /* Forged (another key) and tampered links are refused. */
+        struct token_key other = key("another-secret-0123456789");
+        assert_int_equal(token_worker_decode(&other, tw, NOW, &gw), TOKEN_E_SIGNATURE);
+        tw[5] ^= 1;
+        assert_int_not_equal(token_worker_decode(&k, tw, NOW, &gw), TOKEN_OK);
+}
+
 static void test_secret_equal(void **state)
 {
         assert_true(token_secret_equal("abc", 3, "abc", 3));
@@ -346,6 +390,7 @@ int main(void)
                 cmocka_unit_test(test_ack_tampering_is_refused),
                 cmocka_unit_test(test_ack_invalid_claims),
                 cmocka_unit_test(test_resident_roundtrip_and_kinds),
+                cmocka_unit_test(test_worker_and_form),
                 cmocka_unit_test(test_secret_equal),
                 cmocka_unit_test(test_qr_png_and_terminal),
         };
