@@ -43,6 +43,9 @@ enum {
         PG_CHECKIN_INSERT,
         PG_REPORT_INSERT,
         PG_HSTATE_SAVE,
+        PG_OPENING_SETTLE,
+        PG_READING_INSERT,
+        PG_ROUND_INSERT,
         _PG_STMT_MAX,
 };
 #define PG_UNNAMED (-1) /* pg_query()/pg_command() of a statement not kept */
@@ -189,7 +192,7 @@ struct pg_array {
 void pg_array_init(struct pg_array *a);
 void pg_array_text(struct pg_array *a, const char *v); /* NULL is NULL */
 void pg_array_int(struct pg_array *a, int64_t v);
-/* The literal (malloc'd; NULL when out of memory); a is done. */
+/* The literal (malloc'd); a is done. */
 char *pg_array_finish(struct pg_array *a);
 
 /* ---- the operations (backend.h), by file ---- */
@@ -215,6 +218,10 @@ int pg_session_setup(struct store *s);
 /* pg_events.c */
 int pg_event_exists(struct store *s, const char *device, const char *uid);
 int pg_insert_event(struct store *s, const struct store_event *e, int64_t *ret_rowid);
+int pg_settle_opening(struct store *s, const char *household, int64_t event_usec,
+                      const char *verdict, const char *rule, const char *reason,
+                      const char *alert_id);
+int pg_last_opening(struct store *s, const char *household, store_event_cb cb, void *userdata);
 int pg_get_event(struct store *s, const char *device, const char *uid, store_event_cb cb,
                  void *userdata);
 int pg_list_alert_events(struct store *s, const char *household, const char *alert_id, size_t max,
@@ -278,6 +285,8 @@ int pg_foreach_household_state(struct store *s, store_household_state_cb cb, voi
 int pg_purge_household(struct store *s, const char *household, int64_t now_usec,
                        int64_t *ret_events);
 int pg_household_purged(struct store *s, const char *household);
+int pg_foreach_purged_household(struct store *s, store_household_cb cb, void *userdata);
+int pg_foreach_stored_household(struct store *s, store_household_usec_cb cb, void *userdata);
 /* pg_report.c */
 int pg_record_household_windows(struct store *s, const struct store_household_window *w, size_t n,
                                 int64_t now_usec, size_t *ret_recorded);
@@ -289,3 +298,17 @@ int pg_foreach_alert_brief(struct store *s, const struct store_alert_span *f,
                            store_alert_brief_cb cb, void *userdata);
 int pg_foreach_dead_notification(struct store *s, int64_t from_usec, int64_t to_usec,
                                  store_dead_notification_cb cb, void *userdata);
+/* pg_field.c */
+int pg_insert_reading(struct store *s, const struct store_reading *r, int64_t *ret_id);
+int pg_list_readings(struct store *s, const struct store_reading_filter *f, store_reading_cb cb,
+                     void *userdata);
+int64_t pg_rounds_since_usec(struct store *s);
+int pg_form_result(struct store *s, const char *nonce, int *ret_status, char *buf, size_t size);
+int pg_form_record(struct store *s, const char *nonce, const char *worker, int64_t usec, int status,
+                   const char *result);
+int pg_purge_forms(struct store *s, int64_t before_usec);
+int pg_insert_round(struct store *s, const struct store_round *r);
+int pg_foreach_round(struct store *s, int64_t from_usec, int64_t to_usec, store_round_cb cb,
+                     void *userdata);
+int pg_foreach_fever(struct store *s, int64_t from_usec, int64_t to_usec, store_fever_cb cb,
+                     void *userdata);

@@ -233,8 +233,10 @@ int pg_list_alerts(struct store *s, const struct store_alert_filter *f, store_al
                 sbuf_printf(&q, " LIMIT %zu", f->limit);
         if (sbuf_text(&q))
                 res = pg_query(s, PG_UNNAMED, sbuf_text(&q), &p, "reading alerts", &r);
-        else
-                r = -ENOMEM;
+        else {
+                log_err("database: reading alerts: the statement could not be built");
+                r = -EIO;
+        }
         sbuf_done(&q);
         if (!res)
                 return r;

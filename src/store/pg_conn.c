@@ -350,7 +350,7 @@ static int connect_start(struct store *s)
 
         q->conn = PQconnectStartParams(keys, vals, 1);
         if (!q->conn)
-                return -ENOMEM;
+                abort(); /* libpq could not allocate its connection object */
         if (PQstatus(q->conn) == CONNECTION_BAD)
                 return -ENOTCONN;
         PQsetNoticeProcessor(q->conn, on_notice, NULL);

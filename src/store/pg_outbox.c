@@ -154,8 +154,10 @@ int pg_list_notifications(struct store *s, const struct store_notification_filte
                 sbuf_printf(&q, " LIMIT %zu", f->limit);
         if (sbuf_text(&q))
                 res = pg_query(s, PG_UNNAMED, sbuf_text(&q), &p, "reading notifications", &r);
-        else
-                r = -ENOMEM;
+        else {
+                log_err("database: reading notifications: the statement could not be built");
+                r = -EIO;
+        }
         sbuf_done(&q);
         if (!res)
                 return r;

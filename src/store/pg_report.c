@@ -51,8 +51,11 @@ int pg_record_household_windows(struct store *s, const struct store_household_wi
         communities = pg_array_finish(&a[1]);
         starts = pg_array_finish(&a[2]);
         ends = pg_array_finish(&a[3]);
-        if (!households || !communities || !starts || !ends)
-                return -ENOMEM;
+        if (!households || !communities || !starts || !ends) {
+                log_err("database: recording households' windows: the statement could not be "
+                        "built");
+                return -EIO;
+        }
         pg_p_text(&p, households);
         pg_p_text(&p, communities);
         pg_p_text(&p, starts);
@@ -124,6 +127,7 @@ int pg_foreach_opening_count(struct store *s, int64_t from_usec, int64_t to_usec
                        "SELECT household, NULL::text, event_usec / $3 * $3 AS span, verdict, rule,"
                        " count(*) FROM event WHERE event_usec >= $1 AND event_usec < $2"
                        " AND type = 'door' AND state = 'open'"
+                       " AND rule IS DISTINCT FROM 'chatter'"
                        " GROUP BY household, span, verdict, rule"
                        " UNION ALL "
                        "SELECT NULL, community, span_usec, verdict, rule, sum(n)::bigint"

@@ -111,8 +111,10 @@ int pg_list_passes(struct store *s, const struct store_pass_filter *f, store_pas
         sbuf_puts(&q, " ORDER BY from_usec, id");
         if (sbuf_text(&q))
                 res = pg_query(s, PG_UNNAMED, sbuf_text(&q), &a, "loading passes", &r);
-        else
-                r = -ENOMEM;
+        else {
+                log_err("database: loading passes: the statement could not be built");
+                r = -EIO;
+        }
         sbuf_done(&q);
         if (!res)
                 return r;

@@ -556,6 +556,8 @@ static void test_time_basis_and_settled_opening(void **state)
         assert_int_equal(store_foreach_opening_count(s, T0, T0 + 10, opening_count_cb, &r), 0);
         EXPECT_ROWS(&r, "H-1 alert unexpected 1", "H-1 ignored - 1");
         s = store_close(s);
+        if (uri_scheme_len(path) > 0)
+                return; /* PostgreSQL: its migration history starts with time_basis's */
 
         /* A database from before time_basis: its events have none, new ones do. */
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -726,7 +728,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_backend_choice, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reads, setup_any, teardown),
                 cmocka_unit_test_setup_teardown(test_household_windows, setup_any, teardown),
-                cmocka_unit_test_setup_teardown(test_time_basis_and_settled_opening, setup,
+                cmocka_unit_test_setup_teardown(test_time_basis_and_settled_opening, setup_any,
                                                 teardown),
                 cmocka_unit_test(test_ops_complete),
                 cmocka_unit_test(test_shown),
