@@ -399,6 +399,30 @@ static bool db_first(struct harness *h, const char *sql, char *buf, size_t size)
         return row;
 }
 
+size_t h_db_each(struct harness *h, const char *sql,
+                 void (*row)(const char *const *cols, int n, void *userdata), void *userdata)
+{
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        size_t n = 0;
+
+        if (h_pg())
+                return pgtest_each(h->dbpath, sql, row, userdata);
+        st = db_query(h, &db, sql);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                const char *cols[32];
+                int nc = sqlite3_column_count(st) < 32 ? sqlite3_column_count(st) : 32;
+
+                for (int j = 0; j < nc; j++)
+                        cols[j] = (const char *)sqlite3_column_text(st, j);
+                row(cols, nc, userdata);
+                n++;
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return n;
+}
+
 static int64_t db_int_v(struct harness *h, const char *fmt, va_list ap)
 {
         char *sql = sqlite3_vmprintf(fmt, ap), buf[64];

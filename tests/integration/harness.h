@@ -87,6 +87,10 @@ void h_pump(struct harness *h, int ms);
 int64_t h_db_int(struct harness *h, const char *sql_fmt, ...);
 /* Same, returning text (static buffer, "" when no row / NULL). */
 const char *h_db_text(struct harness *h, const char *sql_fmt, ...);
+/* Calls row() with every row of sql, its columns as text (NULL for NULL, a boolean as
+ * "1" or "0" on either backend). Returns the number of rows. */
+size_t h_db_each(struct harness *h, const char *sql,
+                 void (*row)(const char *const *cols, int n, void *userdata), void *userdata);
 /* Waits until the query returns `want`, bounded. Returns the last value. */
 int64_t h_db_wait_int(struct harness *h, int64_t want, int timeout_ms, const char *sql_fmt, ...);
 

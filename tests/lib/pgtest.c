@@ -85,6 +85,39 @@ bool pgtest_first(const char *uri, const char *sql, char *buf, size_t size)
         return row;
 }
 
+size_t pgtest_each(const char *uri, const char *sql,
+                   void (*row)(const char *const *cols, int n, void *userdata), void *userdata)
+{
+        PGconn *c = PQconnectdb(uri);
+        PGresult *res;
+        size_t n;
+
+        if (PQstatus(c) != CONNECTION_OK) {
+                fprintf(stderr, "pgtest: cannot connect to %s: %s", uri, PQerrorMessage(c));
+                abort();
+        }
+        res = PQexec(c, sql);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                fprintf(stderr, "pgtest: query %s: %s", sql, PQerrorMessage(c));
+                abort();
+        }
+        n = (size_t)PQntuples(res);
+        for (size_t i = 0; i < n; i++) {
+                const char *cols[32];
+                int nc = PQnfields(res) < 32 ? PQnfields(res) : 32;
+
+                for (int j = 0; j < nc; j++) {
+                        cols[j] = PQgetisnull(res, (int)i, j) ? NULL : PQgetvalue(res, (int)i, j);
+                        if (cols[j] && PQftype(res, j) == 16 /* BOOLOID */)
+                                cols[j] = cols[j][0] == 't' ? "1" : "0";
+                }
+                row(cols, nc, userdata);
+        }
+        PQclear(res);
+        PQfinish(c);
+        return n;
+}
+
 int pgtest_read_only(const char *uri, bool on)
 {
         char name[128], sql[512];

@@ -21,6 +21,11 @@ int pgtest_read_only(const char *uri, bool on);
  * uri, as text into buf ("" for NULL; a boolean as "1" or "0", as SQLite's would read).
  * False when there is no row; aborts when the query fails. */
 bool pgtest_first(const char *uri, const char *sql, char *buf, size_t size);
+/* Calls row() with every row of sql (its columns as text, NULL for NULL, a boolean as "1"
+ * or "0"), run like pgtest_first(); returns the number of rows, aborts when the query
+ * fails. */
+size_t pgtest_each(const char *uri, const char *sql,
+                   void (*row)(const char *const *cols, int n, void *userdata), void *userdata);
 /* Runs sql as the server's superuser on the database of uri ("" for a fresh connection to
  * "postgres"); returns 0 or -1 (the message on stderr). */
 int pgtest_admin(const char *uri, const char *sql);
