@@ -33,10 +33,12 @@ UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 ITEST_SRCS  := $(wildcard tests/integration/test-*.c)
 ITESTS      := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 HARNESS_OBJ := $(BUILD)/tests/integration/harness.o $(BUILD)/tools/testbed.o
+FAULT_SRCS  := $(wildcard tests/faults/fault-*.c)
+FAULTS      := $(FAULT_SRCS:tests/faults/%.c=$(BUILD)/tests/faults/%)
 # Test helpers shared by unit and integration tests (e.g. tests/lib/http-sink.c).
 TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
 
-.PHONY: all check unit integration demo bench fuzz install uninstall clean help format lint deps deb
+.PHONY: all check check-faults unit integration demo bench fuzz install uninstall clean help format lint deps deb
 
 all: $(PROGRAMS)
 
@@ -44,6 +46,7 @@ help:
 	@echo "make              build doorwatchd, doorwatchctl, doorwatch-sim into $(BUILD)/"
 	@echo "make check        install missing packages, build, run unit + integration tests"
 	@echo "make check SANITIZE=1   the same under ASan/UBSan (build-asan/)"
+	@echo "make check-faults the fault suite (tests/faults/: disk full, kill -9, broker restarts...)"
 	@echo "make demo         private broker + daemon + example config, play a scenario, show alerts"
 	@echo "make bench        benchmark against the broker's own ceiling (not part of check)"
 	@echo "make fuzz         libFuzzer targets (clang)"
@@ -80,6 +83,11 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJS) $(LIB)
 $(BUILD)/tests/integration/test-%: $(BUILD)/tests/integration/test-%.o $(HARNESS_OBJ) $(TESTLIB_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LIB),$^) $(LIB) $(LDLIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/tests/faults/fault-%: $(BUILD)/tests/faults/fault-%.o $(HARNESS_OBJ) $(TESTLIB_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/faults/%.o: CFLAGS += -Itests/integration
+
 # The whole-day tests play doorwatch-sim's simulated day.
 $(BUILD)/tests/integration/test-rules-day: $(BUILD)/tools/sim-day.o
 
@@ -91,6 +99,11 @@ tests: $(PROGRAMS) $(UNIT_TESTS) $(ITESTS)
 check: deps
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
+
+# Not under ASan: the suite measures the daemon as it ships (CI runs it in the normal pass).
+check-faults: deps
+	@$(MAKE) --no-print-directory $(PROGRAMS) $(FAULTS)
+	@BUILD=$(BUILD) tests/faults/run
 
 unit: $(UNIT_TESTS)
 	@BUILD=$(BUILD) tests/run unit

@@ -1,6 +1,7 @@
-# mk/fuzz.mk: libFuzzer targets for the device adapters and the configuration loader;
-# included by the top-level Makefile. `make fuzz` runs every target on the `fuzz:` line
-# (tests/check-fuzz.sh runs the same list for 20 s each in `make check`).
+# mk/fuzz.mk: libFuzzer targets for the device adapters, the configuration loader, the
+# command path and the signed link tokens; included by the top-level Makefile. `make fuzz`
+# runs every target on the `fuzz:` line (tests/check-fuzz.sh runs the same list for 20 s
+# each in `make check`, as many at a time as there are CPUs).
 #
 #   make fuzz-adapters [FUZZ_SECONDS=20]   build build-fuzz/fuzz-adapters and run it on a copy
 #                                          of tests/fuzz/corpus/adapters/ (ASan + UBSan)
@@ -11,6 +12,11 @@
 #                                          tests/fuzz/corpus/config/
 #   make fuzz-corpus-config                regenerate those seeds from conf/ and the error
 #                                          table of tests/unit/test-config.c
+#   make fuzz-commands [FUZZ_SECONDS=20]   every command payload (JSON and form fields) on
+#                                          the one command path, seeds in
+#                                          tests/fuzz/corpus/commands/
+#   make fuzz-tokens [FUZZ_SECONDS=20]     the signed ack and resident link tokens, seeds in
+#                                          tests/fuzz/corpus/tokens/
 #
 # The fuzzer compiles the library sources it needs directly, instrumented, with the same
 # -Isrc and pkg-config flags as the Makefile. Findings (crash-*, leak-*, timeout-*) are
@@ -32,9 +38,13 @@ FUZZ_CONFIG_SRCS  := src/arena.c src/config.c src/config_load.c src/config_diag.
 FUZZ_CONFIG_MAX_LEN ?= 65536
 FUZZ_CMOCKA_LIBS   = $(or $(CMOCKA_LIBS),$(shell pkg-config --libs cmocka))
 
-.PHONY: fuzz fuzz-adapters fuzz-corpus-adapters fuzz-config fuzz-corpus-config
+FUZZ_COMMAND_SRCS := src/command.c src/rules.c src/roster.c src/alert.c src/jsonw.c $(FUZZ_CONFIG_SRCS)
+FUZZ_TOKEN_SRCS   := src/token.c src/hmac.c src/util.c
 
-fuzz: fuzz-adapters fuzz-config
+.PHONY: fuzz fuzz-adapters fuzz-corpus-adapters fuzz-config fuzz-corpus-config fuzz-commands \
+	fuzz-tokens
+
+fuzz: fuzz-adapters fuzz-config fuzz-commands fuzz-tokens
 
 $(FUZZ_BUILD)/fuzz-adapters: tests/fuzz/fuzz-adapters.c $(FUZZ_ADAPTER_SRCS) $(FUZZ_ADAPTER_HDRS)
 	@mkdir -p $(dir $@)
@@ -84,3 +94,31 @@ fuzz-config: $(FUZZ_BUILD)/fuzz-config
 		-dict=tests/fuzz/config.dict -artifact_prefix=$(FUZZ_BUILD)/artifacts/ \
 		-print_final_stats=1 \
 		$(FUZZ_BUILD)/corpus-config
+
+$(FUZZ_BUILD)/fuzz-commands: tests/fuzz/fuzz-commands.c $(FUZZ_COMMAND_SRCS) $(FUZZ_ADAPTER_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-missing-field-initializers $(FUZZ_SANITIZE) -o $@ \
+		tests/fuzz/fuzz-commands.c \
+		$(FUZZ_COMMAND_SRCS) $(FUZZ_PKG_LIBS) -lm
+
+fuzz-commands: $(FUZZ_BUILD)/fuzz-commands
+	rm -rf $(FUZZ_BUILD)/corpus-commands
+	mkdir -p $(FUZZ_BUILD)/corpus-commands $(FUZZ_BUILD)/artifacts
+	cp tests/fuzz/corpus/commands/* $(FUZZ_BUILD)/corpus-commands/
+	$(FUZZ_BUILD)/fuzz-commands -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		-dict=tests/fuzz/commands.dict -artifact_prefix=$(FUZZ_BUILD)/artifacts/ \
+		-print_final_stats=1 \
+		$(FUZZ_BUILD)/corpus-commands
+
+$(FUZZ_BUILD)/fuzz-tokens: tests/fuzz/fuzz-tokens.c $(FUZZ_TOKEN_SRCS) src/token.h src/hmac.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SANITIZE) -o $@ tests/fuzz/fuzz-tokens.c \
+		$(FUZZ_TOKEN_SRCS) $(FUZZ_PKG_LIBS) -lcrypto -lm
+
+fuzz-tokens: $(FUZZ_BUILD)/fuzz-tokens
+	rm -rf $(FUZZ_BUILD)/corpus-tokens
+	mkdir -p $(FUZZ_BUILD)/corpus-tokens $(FUZZ_BUILD)/artifacts
+	cp tests/fuzz/corpus/tokens/* $(FUZZ_BUILD)/corpus-tokens/
+	$(FUZZ_BUILD)/fuzz-tokens -max_total_time=$(FUZZ_SECONDS) -max_len=1024 \
+		-artifact_prefix=$(FUZZ_BUILD)/artifacts/ -print_final_stats=1 \
+		$(FUZZ_BUILD)/corpus-tokens

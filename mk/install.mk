@@ -33,7 +33,7 @@ install: $(INSTALL_BUILD)
 	$(INSTALL) -m 0755 $(BUILD)/doorwatchd $(DESTDIR)$(SBINDIR)/doorwatchd
 	$(INSTALL) -m 0755 $(BUILD)/doorwatchctl $(BUILD)/doorwatch-sim $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
-	sed -e 's|^ExecStart=/usr/sbin/doorwatchd -c /etc/doorwatch|ExecStart=$(SBINDIR)/doorwatchd -c $(CONFDIR)|' \
+	sed -e 's|^\(ExecStart\(Pre\)\{0,1\}\)=/usr/sbin/doorwatchd -c /etc/doorwatch|\1=$(SBINDIR)/doorwatchd -c $(CONFDIR)|' \
 		systemd/doorwatchd.service > $(DESTDIR)$(SYSTEMDUNITDIR)/doorwatchd.service.tmp
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/doorwatchd.service.tmp
 	mv -f $(DESTDIR)$(SYSTEMDUNITDIR)/doorwatchd.service.tmp $(DESTDIR)$(SYSTEMDUNITDIR)/doorwatchd.service

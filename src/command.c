@@ -207,6 +207,14 @@ static int missing(struct command *cmd, const char *key)
         return invalid(cmd, "\"%s\" missing or empty", key);
 }
 
+/* An id as an error message quotes it: at most 100 bytes, cut between characters, so the
+ * message stays valid UTF-8 (it goes into JSON replies). */
+static const char *quoted(char buf[static 101], const char *id)
+{
+        rules_copy_text(buf, 101, id);
+        return buf;
+}
+
 /* What the origin names instead of the body. */
 static const char *origin_value(const struct command_origin *o, const char *name)
 {
@@ -241,7 +249,7 @@ static int parse_strings(const struct field *f, const cJSON *j, struct command *
 static int parse_field(const struct config *c, const struct command_origin *o,
                        const struct field *f, const cJSON *j, struct command *cmd)
 {
-        char *base = (char *)cmd;
+        char *base = (char *)cmd, q[101];
         const cJSON *v;
         const char *s;
         int r;
@@ -272,6 +280,9 @@ static int parse_field(const struct config *c, const struct command_origin *o,
                 return invalid(cmd, "\"%s\" must be an RFC 3339 time or Unix seconds", f->name);
         }
         s = origin_value(o, f->name);
+        /* A path or a token may carry any bytes; the body's strings are text already. */
+        if (s && !text_valid(s, strlen(s)))
+                return invalid(cmd, "\"%s\" is not UTF-8 text", f->name);
         r = s ? 0 : get_string(cmd, j, f->name, &s);
         if (r != 0)
                 return r;
@@ -280,7 +291,7 @@ static int parse_field(const struct config *c, const struct command_origin *o,
         if (f->kind == FIELD_HOUSEHOLD) {
                 cmd->household = config_household(c, s);
                 if (!cmd->household)
-                        return invalid(cmd, "unknown household \"%.100s\"", s);
+                        return invalid(cmd, "unknown household \"%s\"", quoted(q, s));
                 return 0;
         }
         return copy_string(cmd, f->name, s, base + f->offset, f->size);
@@ -292,14 +303,18 @@ static int parse_actor(const struct config *c, const struct verb_spec *spec,
                        const struct command_origin *o, const cJSON *j, struct command *cmd)
 {
         const char *id = spec->by_household ? o->household : o->worker;
+        char q[101];
         int r;
 
+        if (id && !text_valid(id, strlen(id)))
+                return invalid(cmd, "the %s's id is not UTF-8 text",
+                               spec->by_household ? "household" : "worker");
         if (spec->by_household) {
                 if (!id || !*id)
                         return invalid(cmd, "no household named");
                 cmd->household = config_household(c, id);
                 if (!cmd->household)
-                        return invalid(cmd, "unknown household \"%.100s\"", id);
+                        return invalid(cmd, "unknown household \"%s\"", quoted(q, id));
                 return 0;
         }
         if (!id) {
@@ -311,7 +326,7 @@ static int parse_actor(const struct config *c, const struct verb_spec *spec,
         }
         cmd->worker = config_worker(c, id);
         if (!cmd->worker)
-                return invalid(cmd, "unknown worker \"%.100s\"", id);
+                return invalid(cmd, "unknown worker \"%s\"", quoted(q, id));
         return 0;
 }
 
@@ -367,7 +382,11 @@ int command_parse_payload(const struct config *c, enum command_verb verb,
                          COMMAND_PAYLOAD_MAX);
                 return COMMAND_E_TOO_LARGE;
         }
-        j = len == 0 ? cJSON_CreateObject() : cJSON_ParseWithLength(payload, len);
+        /* NUL or invalid UTF-8 anywhere: refused whole, not cut where cJSON would stop. */
+        if (len > 0 && !payload_text_valid(payload, len))
+                j = NULL;
+        else
+                j = len == 0 ? cJSON_CreateObject() : cJSON_ParseWithLength(payload, len);
         return command_parse_json(c, verb, o, j, now_usec, ret);
 }
 
@@ -434,6 +453,8 @@ int command_parse_fields(const struct config *c, enum command_verb verb,
 
                 if (!get(userdata, keys[i], buf, sizeof(buf)))
                         continue;
+                if (!text_valid(buf, strlen(buf)))
+                        continue; /* not text: as if absent (the field is then missing) */
                 if (kinds[i] == FIELD_STRINGS)
                         v = split_list(buf);
                 else

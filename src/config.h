@@ -214,6 +214,7 @@ struct http_config {
         char *ack_secret_file;
         int64_t ack_link_ttl_usec;    /* how long an ack link stays valid */
         int64_t worker_link_ttl_usec; /* how long a worker's page link stays valid */
+        bool metrics_public;          /* /metrics without the API token (default: with it) */
 };
 
 /* Notifiers are validated by type-specific code in src/notify/; the raw JSON is kept. */

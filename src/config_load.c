@@ -135,6 +135,33 @@ static void link_config(struct loader *L)
                         h->devices = d;
         }
 
+        /* One id, one principal: the broker's ACLs use these ids as user names, so a device
+         * named like a worker would carry the worker's rights (and a worker like a
+         * household, the household's). */
+        for (size_t i = 0; i < cfg->n_devices; i++) {
+                const struct device *d = &cfg->devices[i];
+                L->file = "households.json";
+                if (config_worker(cfg, d->id))
+                        loader_error(L, NULL,
+                                     "device id \"%s\" is also a worker's id (ids must "
+                                     "be unique across devices, workers and households)",
+                                     d->id);
+                if (config_household(cfg, d->id))
+                        loader_error(L, NULL,
+                                     "device id \"%s\" is also a household's id (ids must "
+                                     "be unique across devices, workers and households)",
+                                     d->id);
+        }
+        for (size_t i = 0; i < cfg->n_workers; i++) {
+                const struct worker *w = &cfg->workers[i];
+                L->file = "workers.json";
+                if (config_household(cfg, w->id))
+                        loader_error(L, NULL,
+                                     "worker id \"%s\" is also a household's id (ids must "
+                                     "be unique across devices, workers and households)",
+                                     w->id);
+        }
+
         L->file = "rosters.json";
         for (size_t i = 0; i < cfg->n_communities; i++)
                 if (cs[i].n_households > 0 && !cs[i].leader && L->workers_ok)

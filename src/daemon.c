@@ -11,6 +11,13 @@
  * door and answered on <prefix>/workers/<id>/result (<prefix>/households/<id>/result for a
  * resident's pre-report); they are recorded with channel "mqtt", whatever the payload says.
  *
+ * A copy of every message handled in the open transaction is kept until it commits, and
+ * the replies to commands wait for the commit too: when the database refuses the
+ * transaction or loses it (a failed BEGIN, write or COMMIT of any backend: disk full,
+ * read-only, I/O error, a lost connection), the messages are held again unacknowledged,
+ * memory is rebuilt from the database and writes are retried with backoff (see "messages
+ * held" and "storage failures" below).
+ *
  * Notifications: the daemon registers the mqtt notifier type on its own connection
  * (PUBACKs complete its sends), builds the notify context from doorwatch.json (again on
  * reload) and hands it to the engine (rows) and the outbox (sends); a dead letter comes
@@ -27,6 +34,7 @@
 
 #include "adapter.h"
 #include "command.h"
+#include "config_diag.h"
 #include "devhealth.h"
 #include "engine.h"
 #include "http.h"
@@ -108,56 +116,83 @@ struct daemon {
         uint64_t n_invalid, n_unknown, n_oversize, n_commands;
         struct ratelimit rl_invalid;
         struct ratelimit rl_unknown;
-        bool storage_failed;
+        struct ratelimit rl_not_stored;
+        struct ratelimit rl_refused; /* commands refused by the engine */
 
         /* Messages waiting for the database (see hold_message()). */
         struct held_msg *held_head, *held_tail;
         size_t n_held, held_bytes;
-        /* A database server (store_remote()): copies of the messages handled in the open
-         * transaction, held again if its connection is lost; memory is rebuilt from the
-         * database before they are (rebuild_pending). */
-        struct held_msg *txn_head, *txn_tail;
-        size_t n_txn, txn_bytes;
-        bool rebuild_pending;
-        uint64_t n_held_dropped;
         int64_t held_since_usec; /* CLOCK_MONOTONIC; 0 = nothing held */
         uint64_t held_retry_usec;
         sd_event_source *held_retry;
         struct ratelimit rl_held;
+        bool input_paused; /* the hold is full: the broker keeps the rest */
+
+        /* The messages handled in the open transaction, kept until it commits (see
+         * storage_failure()), and the replies to its commands, sent after it commits. */
+        struct held_msg *burst_head, *burst_tail;
+        size_t n_burst, burst_bytes;
+        struct reply *replies_head, *replies_tail;
+
+        /* The database takes no writes (a BEGIN or COMMIT failed): see storage_failure(). */
+        bool storage_failed;
+        bool rebuild_needed; /* memory is not the database's yet */
+        int storage_error;
+        int64_t storage_since_usec; /* CLOCK_REALTIME */
+        uint64_t n_storage_failures;
+        char *password;           /* the broker's, for the alarm connection (secret) */
+        struct mqtt *alarm;       /* storage_failed over MQTT while our own output waits */
+        struct alarm_msg *alarms; /* what the alarm connection publishes once connected */
 };
 
 /* Messages received while the database refuses a transaction (another connection holds
- * its write lock, or a database server cannot be reached) wait here in arrival order and
- * are handled, with their receive time, as soon as a transaction opens again. Meanwhile
- * output to the broker is paused, PUBACKs included (mqtt_pause_output()), so the broker
- * stops at its in-flight window and delivers them again if the daemon dies first.
- * Bounded; while writes fail the watchdog gets no pings (systemd restarts a daemon whose
- * database stays unavailable for WatchdogSec).
- *
- * With a database server a transaction can also be lost after it began (the connection
- * breaks, the server stops answering or turns read-only in a failover). So the messages
- * handled in the open transaction are kept too (txn_*), and when it is lost to the
- * server's absence they go back to the front of the held queue, unacknowledged: memory is
- * rebuilt from the database (engine_rebuild()) and they are handled again once the server
- * takes a transaction. Their PUBACKs wait for that commit. */
+ * its write lock) wait here in arrival order and are handled, with their receive time, as
+ * soon as a transaction opens again. Meanwhile output to the broker is paused, PUBACKs
+ * included (mqtt_pause_output()), so the broker stops at its in-flight window and
+ * delivers them again if the daemon dies first. Bounded; while writes fail the watchdog
+ * gets no pings (systemd restarts a daemon whose database stays unavailable for
+ * WatchdogSec). */
 struct held_msg {
         struct held_msg *next;
         char *topic;
         int64_t recv_usec;
         int payloadlen;
+        int mid; /* the broker's packet id (QoS 1), 0 for QoS 0 */
         bool retain;
+        bool redelivery; /* the broker will deliver it again (its connection was lost) */
         char payload[];
 };
 
+/* A reply to a command, published once the transaction that carried the command out
+ * commits (dropped with it when it fails: the command is handled again). */
+struct reply {
+        struct reply *next;
+        char *payload;
+        char topic[];
+};
+
+struct alarm_msg {
+        struct alarm_msg *next;
+        char *payload;
+        char topic[];
+};
+
+/* Beyond these the daemon stops reading from the broker, which keeps the rest. */
 #define HELD_MAX_MESSAGES   100000
 #define HELD_MAX_BYTES      (64u << 20)
 #define HELD_RETRY_MIN_USEC (10 * USEC_PER_MSEC)
 #define HELD_RETRY_MAX_USEC (200 * USEC_PER_MSEC)
+/* Retries after a failed BEGIN or COMMIT (disk full, read-only, I/O error): a probe write,
+ * then the held messages. */
+#define STORAGE_RETRY_MIN_USEC (100 * USEC_PER_MSEC)
+#define STORAGE_RETRY_MAX_USEC (2 * USEC_PER_SEC)
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata);
-static void journal_requeue(struct daemon *d);
-static void journal_forget(struct daemon *d);
-static void start_holding(struct daemon *d);
+static void storage_failure(struct daemon *d, int error);
+static void storage_recovered(struct daemon *d);
+static void burst_done(struct daemon *d);
+static void replies_send(struct daemon *d);
+static void replies_drop(struct daemon *d);
 static void daemon_status(char *buf, size_t size, void *userdata);
 static bool daemon_healthy(void *userdata);
 static void on_subscribed(struct mqtt *m, void *userdata);
@@ -180,14 +215,15 @@ static void rearm_tick(struct daemon *d)
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
-        int r = engine_tick(d->engine, now_realtime_usec());
+        int r;
+
+        /* Deadlines wait while the database takes no writes (they would be lost with the
+         * transaction); the timer is armed again when it does. */
+        if (d->storage_failed)
+                return 0;
+        r = engine_tick(d->engine, now_realtime_usec());
         if (r < 0)
                 log_err_errno(r, "timers: handling a deadline failed");
-        if (r < 0 && store_unreachable(d->store)) {
-                /* The deadline is handled again once memory is the database's again. */
-                d->rebuild_pending = true;
-                start_holding(d);
-        }
         rearm_tick(d);
         return 0;
 }
@@ -207,19 +243,13 @@ static int daemon_commit(struct daemon *d)
                 metrics_observe_usec(d->metrics, METRICS_COMMIT, now_monotonic_usec() - t0);
         service_status_changed(d->service);
         if (r < 0) {
-                if (store_remote(d->store) && store_unreachable(d->store))
-                        journal_requeue(d);
-                else {
-                        journal_forget(d);
-                        if (!d->storage_failed)
-                                log_err_errno(r, "database: commit failed; events of this batch "
-                                                 "are lost unless redelivered");
-                }
-                d->storage_failed = true;
+                storage_failure(d, r);
                 return r;
         }
-        journal_forget(d);
-        d->storage_failed = false;
+        burst_done(d);
+        replies_send(d);
+        if (d->storage_failed)
+                storage_recovered(d);
         if (d->n_held == 0)
                 mqtt_pause_output(d->mqtt, false); /* held messages stored: acks may go */
         if (engine_take_outbox_dirty(d->engine))
@@ -493,9 +523,11 @@ static void handle_device_message(struct daemon *d, const struct route *rt,
                         if (r == ENGINE_OK)
                                 metrics_count(d->metrics, METRICS_EVENTS, device_source(dev),
                                               verdict_kind_to_string(v.kind));
-                        if (r < 0)
+                        if (r < 0 && ratelimit_below(&d->rl_not_stored))
                                 log_about(LOG_ERR, NULL, dev->household->id, dev->id,
-                                          "device %s: event not stored: %s", dev->id, strerror(-r));
+                                          "device %s: event not stored (the transaction is held "
+                                          "again): %s",
+                                          dev->id, strerror(-r));
                         else if (r == ENGINE_E_DUPLICATE)
                                 log_debug("device %s: duplicate event %s ignored", dev->id,
                                           res.events[k].id);
@@ -508,6 +540,52 @@ static void handle_device_message(struct daemon *d, const struct route *rt,
 }
 
 /* ---- worker commands ---- */
+
+/* Publishes *payload (taken) on topic after the open transaction commits, or now when none
+ * is open. */
+static void reply_after_commit(struct daemon *d, const char *topic, char **payload)
+{
+        size_t n = strlen(topic) + 1;
+        struct reply *r;
+
+        if (!store_in_transaction(d->store)) {
+                mqtt_publish(d->mqtt, topic, *payload, strlen(*payload), 1, false, NULL);
+                return;
+        }
+        r = xmalloc(sizeof(*r) + n);
+        r->next = NULL;
+        r->payload = *payload;
+        *payload = NULL;
+        memcpy(r->topic, topic, n);
+        if (d->replies_tail)
+                d->replies_tail->next = r;
+        else
+                d->replies_head = r;
+        d->replies_tail = r;
+}
+
+static void replies_send(struct daemon *d)
+{
+        while (d->replies_head) {
+                struct reply *r = d->replies_head;
+                d->replies_head = r->next;
+                mqtt_publish(d->mqtt, r->topic, r->payload, strlen(r->payload), 1, false, NULL);
+                free(r->payload);
+                free(r);
+        }
+        d->replies_tail = NULL;
+}
+
+static void replies_drop(struct daemon *d)
+{
+        while (d->replies_head) {
+                struct reply *r = d->replies_head;
+                d->replies_head = r->next;
+                free(r->payload);
+                free(r);
+        }
+        d->replies_tail = NULL;
+}
 
 /* Answers a command on <prefix>/<family>/<id>/result (workers or households). */
 static void reply_on(struct daemon *d, enum topic_family kind, const char *id,
@@ -529,7 +607,7 @@ static void reply_on(struct daemon *d, enum topic_family kind, const char *id,
         payload = cJSON_PrintUnformatted(j);
         topic_format(topic, sizeof(topic), d->config->mqtt.topic_prefix, kind, id, TOPIC_RESULT);
         if (payload)
-                mqtt_publish(d->mqtt, topic, payload, strlen(payload), 1, false, NULL);
+                reply_after_commit(d, topic, &payload);
 }
 
 /* ---- commands (command.h) ----
@@ -577,11 +655,12 @@ static void handle_command(struct daemon *d, enum topic_family kind, const char 
         }
         r = engine_command(d->engine, &cmd, &error);
         if (r < 0) {
-                log_err_errno(r, "%s %s: %s failed", by_household ? "household" : "worker", id,
-                              verb_name);
+                if (ratelimit_below(&d->rl_not_stored))
+                        log_err_errno(r, "%s %s: %s failed", by_household ? "household" : "worker",
+                                      id, verb_name);
                 error = "internal error";
         }
-        if (r > 0)
+        if (r > 0 && ratelimit_below(&d->rl_refused))
                 log_about(
                     by_household ? LOG_INFO : LOG_WARNING, cmd.alert_id[0] ? cmd.alert_id : NULL,
                     cmd.household ? cmd.household->id : NULL, NULL, "%s %s: %s %s refused: %s",
@@ -598,6 +677,15 @@ static void dispatch_message(struct daemon *d, const struct mosquitto_message *m
         char id[128];
         const char *verb;
 
+        /* One gate for every adapter and command: a NUL (raw or "\u0000") or invalid
+         * UTF-8 in a payload is never cut or guessed at ("open\u0000evil" is not "open"). */
+        if (msg->payloadlen > 0 && !payload_text_valid(msg->payload, (size_t)msg->payloadlen)) {
+                d->n_invalid++;
+                if (ratelimit_below(&d->rl_invalid))
+                        log_warn("message on %s: NUL or invalid UTF-8 in the payload; dropped",
+                                 msg->topic);
+                return;
+        }
         if (rt) {
                 if (msg->payloadlen > ADAPTER_MAX_PAYLOAD) {
                         d->n_oversize++;
@@ -625,28 +713,43 @@ static void dispatch_message(struct daemon *d, const struct mosquitto_message *m
                 log_warn("message on %s: no registered device or command; dropped", msg->topic);
 }
 
-/* ---- messages held while the database takes no transaction ---- */
+/* ---- messages held while the database takes no transaction ----
+ *
+ * Every message is handled inside the loop iteration's transaction, and a copy of it is
+ * kept (the burst list) until that transaction commits. When the database refuses a
+ * transaction (another connection's write lock, or a storage failure: disk full, a
+ * read-only file system, I/O errors), messages wait in the held list in arrival order;
+ * when a transaction fails (a failed write or COMMIT loses all of it), the burst's copies
+ * go back to the front of the held list, the replies to its commands are dropped, and the
+ * engine's memory is rebuilt from the database. Meanwhile nothing is written to the broker
+ * (mqtt_pause_output(): the PUBACKs of every held message wait in libmosquitto's queue), so
+ * it stops at its in-flight window and delivers them again if the daemon dies first; when
+ * the hold is full, the socket is not read either. A retry timer (backoff) tries again: for
+ * a storage failure a probe write first, so that the daemon notices within seconds that
+ * space came back, without waiting for the next event.
+ *
+ * The broker delivers again what it had sent on a connection that was lost before the
+ * PUBACK; a held copy is marked (redelivery) when the connection goes, and the copy the
+ * broker sends again on a resumed session (same packet id, topic and payload) is dropped
+ * in favour of the held one. A broker that lost the session sends nothing again. */
 
-static struct held_msg *held_copy(const struct mosquitto_message *msg, int64_t now)
+static struct held_msg *msg_copy(const struct mosquitto_message *msg, int64_t now)
 {
         size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
-        struct held_msg *h = malloc(sizeof(*h) + len + 1);
+        struct held_msg *h = xmalloc(sizeof(*h) + len + 1);
 
-        if (!h)
-                return NULL;
-        *h = (struct held_msg){ .recv_usec = now, .payloadlen = (int)len, .retain = msg->retain };
+        *h = (struct held_msg){ .recv_usec = now,
+                                .payloadlen = (int)len,
+                                .mid = msg->qos > 0 ? msg->mid : 0,
+                                .retain = msg->retain };
         if (len)
                 memcpy(h->payload, msg->payload, len);
         h->payload[len] = 0;
-        h->topic = strdup(msg->topic);
-        if (!h->topic) {
-                free(h);
-                return NULL;
-        }
+        h->topic = xstrdup(msg->topic);
         return h;
 }
 
-static void held_list_free(struct held_msg *h)
+static void msg_free_list(struct held_msg *h)
 {
         while (h) {
                 struct held_msg *next = h->next;
@@ -656,119 +759,112 @@ static void held_list_free(struct held_msg *h)
         }
 }
 
-/* Holds messages from now on (the first held message, or a lost transaction). */
-static void start_holding(struct daemon *d)
+/* The open transaction's messages are stored: their copies go. */
+static void burst_done(struct daemon *d)
 {
-        if (d->held_since_usec != 0)
-                return;
-        /* Their PUBACKs wait too: killed meanwhile, the daemon gets them again. */
-        mqtt_pause_output(d->mqtt, true);
-        d->held_since_usec = now_monotonic_usec();
-        d->held_retry_usec = HELD_RETRY_MIN_USEC;
-        if (store_unreachable(d->store))
-                log_warn("database: unreachable; holding messages (not acknowledged) until it "
-                         "takes writes again");
+        msg_free_list(d->burst_head);
+        d->burst_head = d->burst_tail = NULL;
+        d->n_burst = d->burst_bytes = 0;
+}
+
+static void burst_add(struct daemon *d, struct held_msg *h)
+{
+        h->next = NULL;
+        if (d->burst_tail)
+                d->burst_tail->next = h;
         else
-                log_warn("database: another connection holds the write lock; holding messages "
-                         "until it is released");
+                d->burst_head = h;
+        d->burst_tail = h;
+        d->n_burst++;
+        d->burst_bytes += (size_t)h->payloadlen;
+}
+
+/* Without the hold's memory bound, the daemon stops reading: the broker keeps the rest. */
+static void check_hold_bound(struct daemon *d)
+{
+        bool full = d->n_held >= HELD_MAX_MESSAGES || d->held_bytes >= HELD_MAX_BYTES;
+
+        if (full == d->input_paused)
+                return;
+        d->input_paused = full;
+        mqtt_pause_input(d->mqtt, full);
+        if (full)
+                log_warn("database: %zu messages (%zu bytes) held; not reading from the broker "
+                         "until they are stored (it keeps the rest)",
+                         d->n_held, d->held_bytes);
+}
+
+static void arm_retry(struct daemon *d)
+{
         sd_event_source_set_time_relative(d->held_retry, d->held_retry_usec);
         sd_event_source_set_enabled(d->held_retry, SD_EVENT_ONESHOT);
 }
 
-static void hold_message(struct daemon *d, const struct mosquitto_message *msg, int64_t now)
+/* From now on messages are held and nothing goes to the broker. */
+static void start_holding(struct daemon *d)
 {
-        size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
-        struct held_msg *h;
-
-        if (d->n_held >= HELD_MAX_MESSAGES || d->held_bytes + len > HELD_MAX_BYTES ||
-            !(h = held_copy(msg, now))) {
-                d->n_held_dropped++;
-                if (ratelimit_below(&d->rl_held))
-                        log_err("database unavailable and %zu messages held: dropping the "
-                                "message on %s",
-                                d->n_held, msg->topic);
+        if (d->held_since_usec != 0)
                 return;
+        mqtt_pause_output(d->mqtt, true);
+        d->held_since_usec = now_monotonic_usec();
+        if (!d->storage_failed) {
+                d->held_retry_usec = HELD_RETRY_MIN_USEC;
+                log_warn("database: another connection holds the write lock; holding messages "
+                         "until it is released");
         }
+        arm_retry(d);
+}
+
+static void hold(struct daemon *d, struct held_msg *h)
+{
         if (d->held_tail)
                 d->held_tail->next = h;
         else
                 d->held_head = h;
         d->held_tail = h;
         d->n_held++;
-        d->held_bytes += len;
+        d->held_bytes += (size_t)h->payloadlen;
         start_holding(d);
+        check_hold_bound(d);
 }
 
-/* A database server: the message is kept until the transaction it is handled in commits. */
-static void journal_message(struct daemon *d, const struct mosquitto_message *msg, int64_t now)
+/* Whether msg is the broker's second delivery of a held message (see above): then the
+ * held copy stands for it. */
+static bool held_redelivery(struct daemon *d, const struct mosquitto_message *msg)
 {
-        struct held_msg *h;
+        size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
 
-        if (!store_remote(d->store))
+        if (msg->qos == 0)
+                return false;
+        for (struct held_msg *h = d->held_head; h; h = h->next)
+                if (h->redelivery && h->mid == msg->mid && (size_t)h->payloadlen == len &&
+                    strcmp(h->topic, msg->topic) == 0 &&
+                    memcmp(h->payload, msg->payload, len) == 0) {
+                        h->redelivery = false;
+                        return true;
+                }
+        return false;
+}
+
+static void hold_message(struct daemon *d, const struct mosquitto_message *msg, int64_t now)
+{
+        if (held_redelivery(d, msg))
                 return;
-        h = held_copy(msg, now);
-        if (!h) {
-                d->n_held_dropped++;
-                return;
-        }
-        if (d->txn_tail)
-                d->txn_tail->next = h;
-        else
-                d->txn_head = h;
-        d->txn_tail = h;
-        d->n_txn++;
-        d->txn_bytes += (size_t)h->payloadlen;
+        hold(d, msg_copy(msg, now));
 }
 
-static void journal_forget(struct daemon *d)
-{
-        held_list_free(d->txn_head);
-        d->txn_head = d->txn_tail = NULL;
-        d->n_txn = d->txn_bytes = 0;
-}
-
-/* The transaction was lost with the server: its messages go back to the front of the held
- * queue, their PUBACKs wait, and memory is rebuilt before they are handled again. */
-static void journal_requeue(struct daemon *d)
-{
-        size_t n = d->n_txn;
-
-        d->rebuild_pending = true;
-        if (d->txn_head) {
-                d->txn_tail->next = d->held_head;
-                if (!d->held_tail)
-                        d->held_tail = d->txn_tail;
-                d->held_head = d->txn_head;
-                d->n_held += d->n_txn;
-                d->held_bytes += d->txn_bytes;
-                d->txn_head = d->txn_tail = NULL;
-                d->n_txn = d->txn_bytes = 0;
-        }
-        start_holding(d);
-        log_warn("database: the transaction was lost with the connection; its %zu messages are "
-                 "held (not acknowledged) to be handled again",
-                 n);
-}
-
-/* Handles one message in the transaction now open. */
-static void handle_message(struct daemon *d, const struct mosquitto_message *msg, int64_t now)
-{
-        journal_message(d, msg, now);
-        dispatch_message(d, msg, now);
-}
-
-/* Handles every held message, oldest first, in the transaction now open. */
+/* Handles held messages, oldest first, in the transaction now open, until they are done or
+ * the transaction is lost (the rest stay held). */
 static void drain_held(struct daemon *d)
 {
-        size_t n = d->n_held;
-
-        while (d->held_head) {
+        while (d->held_head && !store_transaction_failed(d->store)) {
                 struct held_msg *h = d->held_head;
                 struct mosquitto_message mm = {
+                        .mid = h->mid,
                         .topic = h->topic,
                         .payload = h->payload,
                         .payloadlen = h->payloadlen,
-                        .qos = 1,
+                        .qos = h->mid ? 1 : 0,
                         .retain = h->retain,
                 };
 
@@ -777,52 +873,240 @@ static void drain_held(struct daemon *d)
                         d->held_tail = NULL;
                 d->n_held--;
                 d->held_bytes -= (size_t)h->payloadlen;
-                handle_message(d, &mm, h->recv_usec);
-                free(h->topic);
-                free(h);
+                burst_add(d, h);
+                dispatch_message(d, &mm, h->recv_usec);
         }
-        if (n)
-                log_info("database: takes writes again after %.1f s; %zu held messages handled",
-                         (double)(now_monotonic_usec() - d->held_since_usec) / USEC_PER_SEC, n);
-        d->held_since_usec = 0;
+        if (d->n_held == 0) {
+                if (!d->storage_failed && d->n_burst > 0)
+                        log_info("database: takes writes again after %.1f s; %zu held messages "
+                                 "handled",
+                                 (double)(now_monotonic_usec() - d->held_since_usec) / USEC_PER_SEC,
+                                 d->n_burst);
+                d->held_since_usec = 0;
+        }
+        check_hold_bound(d);
 }
 
-/* After a lost transaction: memory becomes the database's again (what the lost
- * transactions changed, the deadlines that failed meanwhile). Needs the server. */
-static int rebuild_if_pending(struct daemon *d)
+/* ---- storage failures: a BEGIN or COMMIT failed ---- */
+
+static void alarm_on_connect(struct mqtt *m, bool session_present, void *userdata)
 {
+        struct daemon *d = userdata;
+
+        while (d->alarms) {
+                struct alarm_msg *a = d->alarms;
+                d->alarms = a->next;
+                mqtt_publish(m, a->topic, a->payload, strlen(a->payload), 1, false, NULL);
+                free(a->payload);
+                free(a);
+        }
+}
+
+static void alarm_drop(struct daemon *d)
+{
+        while (d->alarms) {
+                struct alarm_msg *a = d->alarms;
+                d->alarms = a->next;
+                free(a->payload);
+                free(a);
+        }
+        if (d->alarm) {
+                mqtt_stop(d->alarm);
+                d->alarm = mqtt_free(d->alarm);
+        }
+}
+
+/* storage_failed over MQTT: the daemon's own connection waits with the PUBACKs of the held
+ * messages in front, so a second connection (client id "<client_id>-alarm", the same user)
+ * publishes it. */
+static int alarm_publish(struct daemon *d, const char *topic, char *payload)
+{
+        size_t n = strlen(topic) + 1;
+        struct alarm_msg *a = xmalloc(sizeof(*a) + n);
         int r;
 
-        if (!d->rebuild_pending)
+        a->payload = payload;
+        memcpy(a->topic, topic, n);
+        a->next = d->alarms;
+        d->alarms = a;
+        if (d->alarm)
                 return 0;
-        if (store_in_transaction(d->store))
-                return -EBUSY; /* after its commit */
-        r = engine_rebuild(d->engine, now_realtime_usec());
+        struct mqtt_config cfg = d->config->mqtt;
+        _cleanup_free_ char *id = xasprintf("%s-alarm", cfg.client_id);
+        cfg.client_id = id;
+        r = mqtt_new(d->event, &cfg, d->password,
+                     &(struct mqtt_callbacks){ .on_connect = alarm_on_connect }, d, &d->alarm);
         if (r < 0)
                 return r;
-        d->rebuild_pending = false;
+        return mqtt_start(d->alarm);
+}
+
+static void on_direct_done(struct notifier *n, const struct notify_result *res, void *userdata)
+{
+        if (res->outcome == NOTIFY_DELIVERED)
+                log_info("storage_failed: delivered via %s", notifier_name(n));
+        else
+                log_warn("storage_failed: not delivered via %s: %s (%s)", notifier_name(n),
+                         notify_outcome_to_string(res->outcome), res->detail ? res->detail : "");
+}
+
+/* A storage_failed notification (fanout_send_direct()): straight to its notifier, or for
+ * MQTT to the alarm connection. */
+static int send_direct(void *userdata, const struct notify_message *m, const char *channel)
+{
+        struct daemon *d = userdata;
+        struct notifier *n = d->notify ? notify_context_find(d->notify, channel) : NULL;
+        char topic[256];
+        char *payload;
+
+        if (!n)
+                return 0;
+        if (strcmp(notifier_type(n), "mqtt") != 0)
+                return notifier_send(n, m, on_direct_done, d);
+        if (!m->worker)
+                return 0;
+        payload = notify_message_format(m, NOTIFY_FORMAT_PERSON);
+        if (topic_format(topic, sizeof(topic), d->config->mqtt.topic_prefix, TOPIC_WORKERS,
+                         m->worker, TOPIC_NOTIFY) < 0) {
+                free(payload);
+                return -EINVAL;
+        }
+        return alarm_publish(d, topic, payload);
+}
+
+static bool rebuild_memory(struct daemon *d)
+{
+        if (d->rebuild_needed && engine_rebuild(d->engine, now_realtime_usec()) == 0)
+                d->rebuild_needed = false;
+        return !d->rebuild_needed;
+}
+
+/* A BEGIN or COMMIT failed, or a write lost the transaction (error: a negative errno): the
+ * transaction is gone. Its messages are held again, in front, with their PUBACKs; the
+ * replies to its commands are dropped; memory is rebuilt from the database; the command
+ * centre and the admins are told (from memory: the outbox is in the database) once per
+ * episode; writes are retried with backoff. */
+static void storage_failure(struct daemon *d, int error)
+{
+        size_t requeued = d->n_burst;
+        char reason[256];
+
+        store_rollback(d->store);
+        replies_drop(d);
+        if (d->burst_head) {
+                d->burst_tail->next = d->held_head;
+                if (!d->held_tail)
+                        d->held_tail = d->burst_tail;
+                d->held_head = d->burst_head;
+                d->n_held += d->n_burst;
+                d->held_bytes += d->burst_bytes;
+                d->burst_head = d->burst_tail = NULL;
+                d->n_burst = d->burst_bytes = 0;
+        }
+        d->n_storage_failures++;
+        d->rebuild_needed = true;
+        if (!d->storage_failed) {
+                int64_t now = now_realtime_usec();
+                int k;
+
+                d->storage_failed = true;
+                d->storage_error = error;
+                d->storage_since_usec = now;
+                d->held_retry_usec = STORAGE_RETRY_MIN_USEC;
+                log_err("database: writing failed: %s; %zu messages of the lost transaction are "
+                        "held with the rest, nothing is acknowledged to the broker (it keeps "
+                        "what it has not delivered), memory is rebuilt from the database and "
+                        "writes are retried",
+                        strerror(-error), requeued);
+                _cleanup_free_ char *shown = store_database_shown(d->config->database);
+
+                snprintf(reason, sizeof(reason),
+                         "the database %s takes no writes: %s; door events are held, not "
+                         "acknowledged",
+                         shown, strerror(-error));
+                k = sysalarm_storage_failed(d->engine, reason, now, send_direct, d);
+                if (k < 0)
+                        log_err_errno(k, "storage_failed: cannot tell the command centre");
+        } else {
+                d->storage_error = error;
+                if (ratelimit_below(&d->rl_held))
+                        log_warn("database: still takes no writes after %.1f s: %s; %zu "
+                                 "messages held",
+                                 (double)(now_realtime_usec() - d->storage_since_usec) /
+                                     USEC_PER_SEC,
+                                 strerror(-error), d->n_held);
+                d->held_retry_usec = MIN(d->held_retry_usec * 2, STORAGE_RETRY_MAX_USEC);
+        }
+        rebuild_memory(d);
+        if (d->held_since_usec == 0)
+                start_holding(d);
+        else {
+                mqtt_pause_output(d->mqtt, true);
+                arm_retry(d);
+        }
+        check_hold_bound(d);
+        service_status_changed(d->service);
+}
+
+/* The first commit after a storage failure: everything held is stored. */
+static void storage_recovered(struct daemon *d)
+{
+        _cleanup_free_ char *shown = store_database_shown(d->config->database);
+        int64_t now = now_realtime_usec();
+        char reason[256];
+        int r;
+
+        d->storage_failed = false;
+        log_notice("database: takes writes again after %.1f s (it failed with: %s); the held "
+                   "messages are stored, none lost",
+                   (double)(now - d->storage_since_usec) / USEC_PER_SEC,
+                   strerror(-d->storage_error));
+        alarm_drop(d);
+        snprintf(reason, sizeof(reason), "the database %s took no writes for %.0f s: %s", shown,
+                 (double)(now - d->storage_since_usec) / USEC_PER_SEC, strerror(-d->storage_error));
+        r = sysalarm_storage_restored(d->engine, reason, d->storage_since_usec, now);
+        if (r < 0)
+                log_err_errno(r, "storage_failed: cannot record the alert");
         rearm_tick(d);
-        return 0;
 }
 
 static int on_held_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
+        int r;
 
-        if (rebuild_if_pending(d) < 0 || store_try_begin(d->store) < 0) {
+        if (d->storage_failed) {
+                /* A small write of its own first: a full disk fails it as cheaply as the
+                 * held messages would. */
+                if (!rebuild_memory(d) || store_probe_write(d->store, now_realtime_usec()) < 0) {
+                        d->held_retry_usec = MIN(d->held_retry_usec * 2, STORAGE_RETRY_MAX_USEC);
+                        if (ratelimit_below(&d->rl_held))
+                                log_warn("database: still takes no writes after %.1f s; %zu "
+                                         "messages held",
+                                         (double)(now_realtime_usec() - d->storage_since_usec) /
+                                             USEC_PER_SEC,
+                                         d->n_held);
+                        arm_retry(d);
+                        return 0;
+                }
+        }
+        r = store_try_begin(d->store);
+        if (r == -EBUSY && !d->storage_failed) {
                 if (ratelimit_below(&d->rl_held))
-                        log_warn("database: %s after %.1f s; %zu messages held",
-                                 store_unreachable(d->store)
-                                     ? "still unreachable"
-                                     : "write lock still held by another connection",
+                        log_warn("database: write lock still held by another connection after "
+                                 "%.1f s; %zu messages held",
                                  (double)(now_monotonic_usec() - d->held_since_usec) / USEC_PER_SEC,
                                  d->n_held);
                 d->held_retry_usec = MIN(d->held_retry_usec * 2, HELD_RETRY_MAX_USEC);
-                sd_event_source_set_time_relative(s, d->held_retry_usec);
-                sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                arm_retry(d);
+                return 0;
+        }
+        if (r < 0) {
+                storage_failure(d, r);
                 return 0;
         }
         drain_held(d);
+        daemon_commit(d);
         return 0;
 }
 
@@ -832,14 +1116,24 @@ static void on_message(struct mqtt *m, const struct mosquitto_message *msg, void
 {
         struct daemon *d = userdata;
         int64_t now = now_realtime_usec();
+        int r;
 
-        if (d->n_held > 0 || d->rebuild_pending || store_try_begin(d->store) < 0) {
-                if (store_unreachable(d->store))
-                        d->rebuild_pending = true; /* deadlines may have failed meanwhile */
+        if (d->n_held > 0 || d->storage_failed) {
                 hold_message(d, msg, now);
                 return;
         }
-        handle_message(d, msg, now);
+        r = store_try_begin(d->store);
+        if (r < 0) {
+                /* Another connection's lock: held until it is released. Anything else (the
+                 * BEGIN failed, or a write lost the open transaction): a storage failure,
+                 * the transaction's messages held in front of this one. */
+                if (r != -EBUSY || store_in_transaction(d->store))
+                        storage_failure(d, r);
+                hold_message(d, msg, now);
+                return;
+        }
+        burst_add(d, msg_copy(msg, now));
+        dispatch_message(d, msg, now);
 }
 
 /* ---- monitoring gap: the broker unreachable for monitoring_gap_after ---- */
@@ -889,6 +1183,23 @@ static void on_connect(struct mqtt *m, bool session_present, void *userdata)
                 if (r < 0)
                         log_err_errno(r, "monitoring restored: cannot queue the notice");
         }
+        if (!session_present) {
+                /* Nothing comes again: the held copies are the only ones. */
+                for (struct held_msg *h = d->held_head; h; h = h->next)
+                        h->redelivery = false;
+                if (mqtt_reconnects(m) > 0) {
+                        char reason[512];
+                        int r;
+
+                        snprintf(reason, sizeof(reason),
+                                 "the MQTT broker %s:%d lost the daemon's session (session "
+                                 "present: no): the events it had queued for the daemon are lost",
+                                 d->config->mqtt.host, d->config->mqtt.port);
+                        r = sysalarm_session_lost(d->engine, reason, now_realtime_usec());
+                        if (r < 0)
+                                log_err_errno(r, "monitoring gap: cannot raise the alert");
+                }
+        }
         outbox_on_connect(d->outbox);
         service_status_changed(d->service);
 }
@@ -896,6 +1207,10 @@ static void on_connect(struct mqtt *m, bool session_present, void *userdata)
 static void on_disconnect(struct mqtt *m, void *userdata)
 {
         struct daemon *d = userdata;
+
+        /* The broker delivers again what it sent over this connection without a PUBACK. */
+        for (struct held_msg *h = d->held_head; h; h = h->next)
+                h->redelivery = h->mid != 0;
         outbox_on_disconnect(d->outbox);
         arm_gap(d);
         service_status_changed(d->service);
@@ -1038,6 +1353,72 @@ static int open_store(const struct config *c, bool readonly, struct store **ret)
                                         ret);
 }
 
+/* One secret read as the daemon reads it (its systemd credential first): a configured
+ * source that exists but cannot be read is an error, and so is a missing one when
+ * `required`; a missing optional one turns its feature off (the daemon warns). */
+static void check_secret(const struct config *c, struct config_diag *diag, const char *key,
+                         const char *credential, const char *file, bool required)
+{
+        _cleanup_secret_ char *v = NULL;
+        const char *creds = getenv("CREDENTIALS_DIRECTORY");
+        int r;
+
+        if (!file && !(creds && credential))
+                return;
+        r = secret_read_at(c->dir, credential, file, &v);
+        if (r < 0) {
+                _cleanup_free_ char *cred = NULL;
+
+                /* The credential, when there is one, is what was read. */
+                if (creds && credential &&
+                    access(cred = xasprintf("%s/%s", creds, credential), F_OK) == 0)
+                        config_diag_error(diag, "doorwatch.json", key,
+                                          "cannot read the systemd credential %s: %s", cred,
+                                          strerror(-r));
+                else
+                        config_diag_error(diag, "doorwatch.json", key, "cannot read %s: %s",
+                                          file ? file : "?", strerror(-r));
+        } else if (r == SECRET_E_MISSING && required)
+                config_diag_error(diag, "doorwatch.json", key, "%s does not exist", file);
+}
+
+/* A file libmosquitto reads at connect time (TLS): opened as the daemon would. */
+static void check_readable(struct config_diag *diag, const char *key, const char *file)
+{
+        FILE *f;
+
+        if (!file)
+                return;
+        f = fopen(file, "re");
+        if (!f)
+                config_diag_error(diag, "doorwatch.json", key, "cannot read %s: %s", file,
+                                  strerror(errno));
+        else
+                fclose(f);
+}
+
+int daemon_check_files(const struct config *c, struct config_diag *diag)
+{
+        size_t errors = diag->n_errors;
+        int r = 0;
+
+        check_secret(c, diag, "mqtt.password_file", "mqtt.password", c->mqtt.password_file, true);
+        check_secret(c, diag, "database_password_file", SECRET_DATABASE_PASSWORD,
+                     c->database_password_file, true);
+        check_readable(diag, "mqtt.tls.ca_file", c->mqtt.ca_file);
+        check_readable(diag, "mqtt.tls.cert_file", c->mqtt.cert_file);
+        check_readable(diag, "mqtt.tls.key_file", c->mqtt.key_file);
+        if (c->http.listen) {
+                check_secret(c, diag, "http.token_file", "api.token", c->http.token_file, false);
+                check_secret(c, diag, "http.ack_secret_file", "ack.key", c->http.ack_secret_file,
+                             false);
+        }
+        for (size_t i = 0; i < c->n_notifiers; i++)
+                if (notify_check_config(&c->notifiers[i], c->dir, diag) < 0)
+                        r = -EINVAL;
+        return r < 0 || diag->n_errors > errors ? -EINVAL : 0;
+}
+
 /* Every load of the configuration is recorded (the households' communities and windows):
  * the daily report counts households from this history, so a past day reports the same
  * after the registry changed. A failure is not fatal: the report then falls back to the
@@ -1059,11 +1440,25 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         d->config = cfg;
         d->rl_invalid = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
         d->rl_unknown = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
+        d->rl_not_stored = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 3);
+        d->rl_refused = (struct ratelimit)RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
 
         r = timezone_set(cfg->timezone);
         if (r < 0) {
                 log_err("unknown time zone %s", cfg->timezone);
                 goto fail;
+        }
+        /* Every secret and TLS file first: a daemon that cannot read one stops before it
+         * creates or changes anything (the database, its directory). */
+        {
+                struct config_diag diag = { 0 };
+
+                r = daemon_check_files(cfg, &diag);
+                for (size_t i = 0; i < diag.n_errors; i++)
+                        log_err("%s", diag.errors[i]);
+                config_diag_done(&diag);
+                if (r < 0)
+                        goto fail;
         }
         /* A loop of our own, not the thread's default one: sd-event checks that the default
          * loop runs in its thread with a gettid() system call on every iteration. */
@@ -1131,6 +1526,8 @@ int daemon_new(struct config *cfg, struct daemon **ret)
                 log_err_errno(r, "cannot read the MQTT password");
                 goto fail;
         }
+        if (password)
+                d->password = xstrdup(password);
         r = mqtt_new(d->event, &cfg->mqtt, password,
                      &(struct mqtt_callbacks){ .on_connect = on_connect,
                                                .on_disconnect = on_disconnect,
@@ -1212,9 +1609,11 @@ struct daemon *daemon_free(struct daemon *d)
         d->commit = sd_event_source_disable_unref(d->commit);
         d->tick = sd_event_source_disable_unref(d->tick);
         d->held_retry = sd_event_source_disable_unref(d->held_retry);
-        held_list_free(d->held_head);
-        d->held_head = NULL;
-        journal_forget(d);
+        msg_free_list(d->held_head);
+        burst_done(d);
+        replies_drop(d);
+        alarm_drop(d);
+        secret_free(d->password);
         d->retention = sd_event_source_disable_unref(d->retention);
         d->sig_term = sd_event_source_disable_unref(d->sig_term);
         d->sig_int = sd_event_source_disable_unref(d->sig_int);
@@ -1244,17 +1643,22 @@ int daemon_run(struct daemon *d)
         log_info("doorwatchd ready: %zu households, %zu devices, %zu workers",
                  d->config->n_households, d->config->n_devices, d->config->n_workers);
         r = sd_event_loop(d->event);
-        if (d->n_held > 0) {
+        if (d->n_held > 0 && !d->storage_failed) {
                 /* A last wait for the lock (busy timeout), then they are handled or left to
                  * the broker. */
-                if (rebuild_if_pending(d) == 0 && store_begin(d->store) == 0)
+                if (store_begin(d->store) == 0)
                         drain_held(d);
-                else
-                        log_err("database: still locked at exit; the broker keeps the %zu "
-                                "held messages (not acknowledged) for the next start",
-                                d->n_held);
         }
-        if (store_commit(d->store) == 0 && d->n_held == 0)
+        if (store_commit(d->store) == 0) {
+                burst_done(d);
+                replies_send(d);
+        }
+        if (d->n_held > 0 || d->n_burst > 0)
+                log_err("database: %s at exit; the broker keeps the %zu held messages (not "
+                        "acknowledged) for the next start",
+                        d->storage_failed ? "still takes no writes" : "still locked",
+                        d->n_held + d->n_burst);
+        else
                 mqtt_pause_output(d->mqtt, false);
         mqtt_stop(d->mqtt);
         return r;
@@ -1273,10 +1677,15 @@ static void daemon_status(char *buf, size_t size, void *userdata)
         for (size_t i = 0; i < c->n_households; i++)
                 observed +=
                     c->households[i].obs_start_usec <= now && now < c->households[i].obs_end_usec;
+        char held[64] = "";
+
+        if (d->n_held > 0)
+                snprintf(held, sizeof(held), "%zu messages held; ", d->n_held);
         snprintf(buf, size,
-                 "%s%sbroker %s; %zu of %zu households under observation; %zu open alerts; "
+                 "%s%s%sbroker %s; %zu of %zu households under observation; %zu open alerts; "
                  "outbox %lld",
-                 store_write_failed(d->store) ? "DATABASE NOT WRITABLE; " : "",
+                 d->storage_failed || store_write_failed(d->store) ? "DATABASE NOT WRITABLE; " : "",
+                 held,
                  checkpointer_failing(d->checkpointer) ? "DATABASE CHECKPOINTS FAILING; " : "",
                  mqtt_connected(d->mqtt) ? "connected" : "not connected", observed, c->n_households,
                  engine_open_alerts(d->engine), (long long)MAX(depth, 0));

@@ -4,7 +4,8 @@
  * the templates (unbounded: each channel cuts it to its own limit). Per-person notifiers
  * (mqtt, exec) get one row per recipient, for the channels the worker lists; group
  * notifiers (wecom, dingtalk, feishu, webhook) get one row per round listing every
- * recipient, when notifier_wants() the kind and community. */
+ * recipient, when notifier_wants() the kind and community. fanout_send_direct() hands the
+ * same notifications to a function instead of the outbox (the database is what failed). */
 #include "fanout.h"
 
 #include <errno.h>
@@ -132,9 +133,14 @@ static int insert_message(struct fanout *f, const struct outgoing *o, struct not
         char id[ALERT_ID_MAX];
         int r;
 
-        r = store_next_id(f->store, 'n', now_usec, id, sizeof(id));
-        if (r < 0)
-                return r;
+        if (f->direct)
+                snprintf(id, sizeof(id), "n-direct-%lld-%u", (long long)(now_usec / USEC_PER_SEC),
+                         ++f->direct_seq);
+        else {
+                r = store_next_id(f->store, 'n', now_usec, id, sizeof(id));
+                if (r < 0)
+                        return r;
+        }
         m->notification_id = id;
         if (template_kind_known(m->kind)) {
                 r = notify_render_text(t, m, 0, &text);
@@ -145,6 +151,13 @@ static int insert_message(struct fanout *f, const struct outgoing *o, struct not
                         return r;
         }
         m->text = text;
+        if (f->direct) {
+                r = f->direct(f->direct_userdata, m, channel);
+                if (r < 0)
+                        return r;
+                (*rows)++;
+                return 0;
+        }
         payload = notify_message_format(m, NOTIFY_FORMAT_OUTBOX);
         r = store_insert_notification(f->store, &(struct store_notification){
                                                     .id = id,
@@ -195,7 +208,7 @@ static int queue_person(struct fanout *f, const struct outgoing *o, const struct
         m.worker = rc->worker->id;
         m.ack_topic = topic;
         /* A one-tap link acknowledges as this worker: for alerts and reminders, not notices. */
-        if (!o->acked_by && f->ack_url &&
+        if (!o->acked_by && !f->direct && f->ack_url &&
             f->ack_url(f->ack_url_userdata, o->a->id, rc->worker->id, now_usec, url, sizeof(url)))
                 m.ack_url = url;
         /* The worker's own page: only here, per person (a group robot reaches everyone). */
@@ -267,5 +280,19 @@ int fanout_queue(struct fanout *f, const struct outgoing *o, const struct recipi
                 r = queue_rounds(f, o, rcpt, n_rcpt, now_usec, &rows);
         if (ret_rows)
                 *ret_rows += rows;
+        return r;
+}
+
+int fanout_send_direct(struct fanout *f, const struct outgoing *o, const struct recipient *rcpt,
+                       size_t n_rcpt, int64_t now_usec, fanout_direct_fn send, void *userdata,
+                       size_t *ret_rows)
+{
+        int r;
+
+        f->direct = send;
+        f->direct_userdata = userdata;
+        r = fanout_queue(f, o, rcpt, n_rcpt, now_usec, ret_rows);
+        f->direct = NULL;
+        f->direct_userdata = NULL;
         return r;
 }

@@ -23,6 +23,12 @@ typedef bool (*fanout_ack_url_fn)(void *userdata, const char *alert_id, const ch
 typedef bool (*fanout_page_url_fn)(void *userdata, const char *worker_id, int64_t now_usec,
                                    char *buf, size_t size);
 
+struct notify_message;
+/* Takes a notification that is not written to the outbox (fanout_send_direct()); the
+ * message is valid during the call only. Returns 0 or a negative errno. */
+typedef int (*fanout_direct_fn)(void *userdata, const struct notify_message *m,
+                                const char *channel);
+
 /* What a notification is written with: borrowed, but default_templates (owned). */
 struct fanout {
         const struct config *config;
@@ -33,6 +39,9 @@ struct fanout {
         void *ack_url_userdata;
         fanout_page_url_fn page_url; /* NULL: no "page_url" (per-person channels only) */
         void *page_url_userdata;
+        fanout_direct_fn direct; /* set during fanout_send_direct() only */
+        void *direct_userdata;
+        unsigned direct_seq; /* numbers the direct notifications' ids */
 };
 
 struct recipient {
@@ -68,3 +77,10 @@ void fanout_done(struct fanout *f);
  * written. */
 int fanout_queue(struct fanout *f, const struct outgoing *o, const struct recipient *rcpt,
                  size_t n_rcpt, int64_t now_usec, size_t *ret_rows);
+
+/* The same notification without the database (the outbox lives in it: storage_failed):
+ * each row that fanout_queue() would write is handed to send instead, with an id of its own
+ * ("n-direct-<seconds>-<n>"), rendered text and no ack link. */
+int fanout_send_direct(struct fanout *f, const struct outgoing *o, const struct recipient *rcpt,
+                       size_t n_rcpt, int64_t now_usec, fanout_direct_fn send, void *userdata,
+                       size_t *ret_rows);

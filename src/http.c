@@ -124,7 +124,9 @@ static void route(struct http_request *rq, struct http_response *rs)
                         http_health_handle(rq, rs);
                 else if (p[1] == 'r')
                         http_ready_handle(rq, rs);
-                else
+                else if (rq->http->deps.config->http.metrics_public || http_authorized(rq, rs))
+                        /* The counts say how many households are watched and when doors
+                         * open: the API token unless http.metrics_public says otherwise. */
                         http_metrics_handle(rq, rs);
         } else if (str_startswith(p, "/ack/")) {
                 rq->route = "ack";

@@ -27,6 +27,10 @@
 #include "store.h"
 #include "util.h"
 
+/* Lines logged per request (refusals, bad signatures, failures): a flood of requests
+ * is a count in the log, not a flood of lines. */
+static struct ratelimit rl_log = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
+
 #define LIST_DEFAULT      200
 #define LIST_MAX          1000
 #define HOUSEHOLDS_MAX    5000
@@ -313,7 +317,8 @@ static bool commit(struct http *h, struct http_response *rs)
 {
         int r = h->deps.commit(h->deps.userdata);
         if (r < 0) {
-                log_err_errno(r, "http: commit failed");
+                if (ratelimit_below(&rl_log))
+                        log_err_errno(r, "http: commit failed");
                 http_json_error(rs, 500, "the database refused the change: %s", strerror(-r));
                 return false;
         }
@@ -364,16 +369,18 @@ static void command(struct http_request *rq, struct http_response *rs, enum comm
         }
         r = engine_command(h->deps.engine, &cmd, &error);
         if (r < 0) {
-                log_err_errno(r, "http: %s failed", command_verb_to_string(verb));
+                if (ratelimit_below(&rl_log))
+                        log_err_errno(r, "http: %s failed", command_verb_to_string(verb));
                 http_json_error(rs, 500, "internal error: %s", strerror(-r));
                 return;
         }
         if (r > 0) {
-                log_warn("http: %s %s as %s refused: %s", command_verb_to_string(verb),
-                         alert_id        ? alert_id
-                         : cmd.household ? cmd.household->id
-                                         : "",
-                         cmd.worker ? cmd.worker->id : "-", error);
+                if (ratelimit_below(&rl_log))
+                        log_warn("http: %s %s as %s refused: %s", command_verb_to_string(verb),
+                                 alert_id        ? alert_id
+                                 : cmd.household ? cmd.household->id
+                                                 : "",
+                                 cmd.worker ? cmd.worker->id : "-", error);
                 http_json_error(rs,
                                 (size_t)r < ELEMENTSOF(refusal_status) && refusal_status[r]
                                     ? refusal_status[r]

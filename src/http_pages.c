@@ -21,6 +21,10 @@
 #include "util.h"
 #include "www.h"
 
+/* Lines logged per request (refusals, bad signatures, failures): a flood of requests
+ * is a count in the log, not a flood of lines. */
+static struct ratelimit rl_log = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
+
 static const struct {
         const char *kind, *zh;
 } kind_names[] = {
@@ -226,7 +230,8 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
         case TOKEN_OK:
                 break;
         case TOKEN_E_SIGNATURE:
-                log_warn("http: ack link with a bad signature from %s", rq->ip);
+                if (ratelimit_below(&rl_log))
+                        log_warn("http: ack link with a bad signature from %s", rq->ip);
                 http_message_page(rs, 403, "bad", "链接无效",
                                   "此确认链接无效或已被修改。请使用通知中的原始链接。");
                 return;
@@ -275,8 +280,9 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
                                                             .alert_id = claim.alert_id },
                                   NULL, 0, now_realtime_usec(), &cmd);
         if (r != 0) {
-                log_warn("http: ack link of %s for %s refused: %s", claim.alert_id, w->id,
-                         cmd.error);
+                if (ratelimit_below(&rl_log))
+                        log_warn("http: ack link of %s for %s refused: %s", claim.alert_id, w->id,
+                                 cmd.error);
                 http_message_page(rs, 400, "bad", "无法确认", "这不是一个有效的告警确认链接。");
                 return;
         }
@@ -284,12 +290,15 @@ void http_ack_page(struct http_request *rq, struct http_response *rs, const char
         if (r == ENGINE_OK)
                 r = h->deps.commit(h->deps.userdata);
         if (r < 0) {
-                log_err_errno(r, "http: ack of %s by %s failed", claim.alert_id, w->id);
+                if (ratelimit_below(&rl_log))
+                        log_err_errno(r, "http: ack of %s by %s failed", claim.alert_id, w->id);
                 http_message_page(rs, 500, "bad", "确认失败", "服务器暂时无法保存，请稍后重试。");
                 return;
         }
         if (r > 0) {
-                log_warn("http: ack link of %s for %s refused: %s", claim.alert_id, w->id, error);
+                if (ratelimit_below(&rl_log))
+                        log_warn("http: ack link of %s for %s refused: %s", claim.alert_id, w->id,
+                                 error);
                 http_message_page(rs, r == ENGINE_E_FORBIDDEN ? 403 : 409, "bad", "无法确认",
                                   r == ENGINE_E_FORBIDDEN ? "您无权确认此告警。"
                                                           : "此告警已被确认或已处理完毕。");
@@ -360,7 +369,8 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
         }
         r = token_resident_decode(&h->link_key, token, &claim);
         if (r == TOKEN_E_SIGNATURE) {
-                log_warn("http: resident link with a bad signature from %s", rq->ip);
+                if (ratelimit_below(&rl_log))
+                        log_warn("http: resident link with a bad signature from %s", rq->ip);
                 http_message_page(rs, 403, "bad", "二维码无效",
                                   "此链接无效或已被修改，请扫描门内张贴的二维码。");
                 return;
@@ -406,7 +416,8 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
             &(struct command_origin){ .channel = CHANNEL_HTTP_LINK, .household = hh->id },
             resident_field, rq, now, &cmd);
         if (r > 0) {
-                log_warn("http: resident report of %s refused: %s", hh->id, cmd.error);
+                if (ratelimit_below(&rl_log))
+                        log_warn("http: resident report of %s refused: %s", hh->id, cmd.error);
                 http_message_page(rs, 400, "bad", "报备未被接受", "请联系社区工作人员。");
                 return;
         }
@@ -420,7 +431,8 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
                         r = k;
         }
         if (r < 0) {
-                log_err_errno(r, "http: resident report of %s failed", hh->id);
+                if (ratelimit_below(&rl_log))
+                        log_err_errno(r, "http: resident report of %s failed", hh->id);
                 http_message_page(rs, 500, "bad", "报备失败", "服务器暂时无法保存，请稍后再试。");
                 return;
         }
@@ -435,8 +447,9 @@ void http_resident_page(struct http_request *rq, struct http_response *rs, const
                 http_message_page(rs, 409, "bad", "报备未被接受", "请联系社区工作人员。");
                 return;
         }
-        log_info("household %s: resident pre-report (%s) via %s", hh->id, reason,
-                 channel_code(cmd.channel));
+        if (ratelimit_below(&rl_log))
+                log_info("household %s: resident pre-report (%s) via %s", hh->id, reason,
+                         channel_code(cmd.channel));
         snprintf(text, sizeof(text), "已报备：%s。请尽快办完并随手关门。", reason_zh(reason));
         http_message_page(rs, 200, "ok", "报备成功", text);
 }

@@ -33,6 +33,10 @@
 #include "store.h"
 #include "util.h"
 
+/* Lines logged per request (refusals, bad signatures, failures): a flood of requests
+ * is a count in the log, not a flood of lines. */
+static struct ratelimit rl_log = RATELIMIT_INIT(10 * USEC_PER_SEC, 10);
+
 #define WORKER_SEQ_PREFIX   "worker-link:"
 #define FORM_TTL_USEC       (12 * USEC_PER_HOUR) /* a page's forms work this long */
 #define PAGE_ALERTS_MAX     50
@@ -668,8 +672,9 @@ static void worker_action(struct http_request *rq, struct http_response *rs, con
                 return;
         }
         if (r != TOKEN_OK || strcmp(form.worker, w->id) != 0) {
-                log_warn("http: worker page of %s: a form that is not theirs from %s", w->id,
-                         rq->ip);
+                if (ratelimit_below(&rl_log))
+                        log_warn("http: worker page of %s: a form that is not theirs from %s",
+                                 w->id, rq->ip);
                 http_message_page(rs, 403, "bad", "表单无效", "请返回页面后重新操作。");
                 return;
         }
@@ -680,8 +685,10 @@ static void worker_action(struct http_request *rq, struct http_response *rs, con
                 return;
         }
         if (r == 0) {
-                log_info("http: worker page of %s: a form sent again, answered as the first time",
-                         w->id);
+                if (ratelimit_below(&rl_log))
+                        log_info("http: worker page of %s: a form sent again, answered as the "
+                                 "first time",
+                                 w->id);
                 result_page(rs, status, text);
                 return;
         }
@@ -705,7 +712,9 @@ static void worker_action(struct http_request *rq, struct http_response *rs, con
         } else {
                 r = engine_command(h->deps.engine, &cmd, &error);
                 if (r < 0) {
-                        log_err_errno(r, "http: worker page of %s: %s failed", w->id, action);
+                        if (ratelimit_below(&rl_log))
+                                log_err_errno(r, "http: worker page of %s: %s failed", w->id,
+                                              action);
                         http_message_page(rs, 500, "bad", "操作失败",
                                           "服务器暂时无法保存，请稍后重试。");
                         return;
@@ -716,7 +725,8 @@ static void worker_action(struct http_request *rq, struct http_response *rs, con
                 snprintf(text, sizeof(text), "%s", actions[k].done);
         else {
                 refusal_text(&cmd, r, error, text, sizeof(text));
-                log_warn("http: worker page of %s: %s refused: %s", w->id, action, error);
+                if (ratelimit_below(&rl_log))
+                        log_warn("http: worker page of %s: %s refused: %s", w->id, action, error);
         }
         /* The nonce and its answer with what it did, in one commit. */
         r = store_begin(h->deps.store);
@@ -725,7 +735,9 @@ static void worker_action(struct http_request *rq, struct http_response *rs, con
         if (r == 0)
                 r = h->deps.commit(h->deps.userdata);
         if (r < 0) {
-                log_err_errno(r, "http: worker page of %s: storing the answer failed", w->id);
+                if (ratelimit_below(&rl_log))
+                        log_err_errno(r, "http: worker page of %s: storing the answer failed",
+                                      w->id);
                 http_message_page(rs, 500, "bad", "操作失败", "服务器暂时无法保存，请稍后重试。");
                 return;
         }
@@ -762,7 +774,8 @@ void http_worker_page(struct http_request *rq, struct http_response *rs, const c
                                   "索取新链接。");
                 return;
         case TOKEN_E_SIGNATURE:
-                log_warn("http: worker page link with a bad signature from %s", rq->ip);
+                if (ratelimit_below(&rl_log))
+                        log_warn("http: worker page link with a bad signature from %s", rq->ip);
                 http_message_page(rs, 403, "bad", "链接无效",
                                   "此链接无效或已被修改。请使用通知中的原始链接。");
                 return;

@@ -96,11 +96,9 @@ int main(int argc, char **argv)
                 config_check_devices(cfg, now_realtime_usec(), &diag);
         }
         if (r >= 0 && check)
-                /* Notifiers read their secret files: only the daemon's own check does that
-                 * (the daemon builds them again at start). */
-                for (size_t i = 0; i < cfg->n_notifiers; i++)
-                        if (notify_check_config(&cfg->notifiers[i], cfg->dir, &diag) < 0)
-                                r = -EINVAL;
+                /* Every secret and TLS file, read as the daemon would (systemd credentials
+                 * first): the unit runs this as ExecStartPre=, under the daemon's user. */
+                r = daemon_check_files(cfg, &diag);
         print_diag(&diag);
         config_diag_done(&diag);
         if (r < 0) {

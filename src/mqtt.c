@@ -8,7 +8,9 @@
  * one loop iteration. Every other entry into libmosquitto writes at once and asks for
  * EPOLLOUT only if the socket did not take everything.
  * Invariant: `io` exists iff libmosquitto owns an open socket; it is always dropped
- * before reconnecting, because the new socket may reuse the same fd number. */
+ * before reconnecting, because the new socket may reuse the same fd number. A failure to
+ * connect is named once with its cause (refused login, TLS: unknown CA or host name, client
+ * certificate; a refused or unreachable port), then summed up every 10 attempts. */
 #include "mqtt.h"
 
 #include <errno.h>
@@ -54,13 +56,25 @@ struct mqtt {
         bool reading;       /* inside on_io's read burst and its commit: output only queues */
         bool in_lib;        /* inside a mosquitto_loop_*() call (callbacks must not write) */
         bool output_paused; /* mqtt_pause_output(): nothing is written while connected */
+        bool input_paused;  /* mqtt_pause_input(): the socket is not read */
         unsigned attempt;
         uint64_t reconnects;
         int64_t disconnected_since_usec;
         bool ever_connected;
+
+        /* Why connecting fails: named once at warning level when it starts or changes, then
+         * summed up every RETRY_SUMMARY_EVERY attempts (see connect_failed()). */
+        char cause[512];
+        char lib_error[256]; /* libmosquitto's last error line (TLS: OpenSSL's) */
+        char refusal[160];   /* the CONNACK's reason, when the broker refused the login */
+        unsigned failures;   /* attempts in a row with this cause */
+        char *ca_file, *cert_file;
 };
 
+#define RETRY_SUMMARY_EVERY 10
+
 static void schedule_reconnect(struct mqtt *m);
+static void connect_failed(struct mqtt *m, int rc);
 
 int64_t mqtt_backoff_usec(unsigned attempt, double jitter01)
 {
@@ -75,6 +89,70 @@ int64_t mqtt_backoff_usec(unsigned attempt, double jitter01)
 static void drop_io(struct mqtt *m)
 {
         m->io = sd_event_source_disable_unref(m->io);
+}
+
+void mqtt_describe_failure(const struct mqtt_config *cfg, int rc, const char *refusal,
+                           const char *lib_error, char *buf, size_t size)
+{
+        const char *e = lib_error ? lib_error : "";
+
+        if (refusal && *refusal)
+                snprintf(buf, size, "the broker refused the login: %.150s", refusal);
+        else if (cfg->ca_file && *e) {
+                if (strstr(e, "certificate verify failed"))
+                        snprintf(buf, size,
+                                 "TLS: the broker's certificate was not accepted (certificate "
+                                 "verify failed): it is not signed by mqtt.tls.ca_file %.100s "
+                                 "(unknown CA), or it does not name the host %.100s",
+                                 cfg->ca_file, cfg->host);
+                else if (strstr(e, "certificate required") || strstr(e, "bad certificate") ||
+                         strstr(e, "unknown ca") || strstr(e, "handshake failure"))
+                        snprintf(buf, size,
+                                 "TLS: the broker refused the client certificate "
+                                 "(mqtt.tls.cert_file %.100s): %.200s",
+                                 cfg->cert_file ? cfg->cert_file : "none", e);
+                else if (strstr(e, "wrong version number") || strstr(e, "packet length too long"))
+                        snprintf(buf, size,
+                                 "TLS: the broker does not speak TLS on port %d (%.200s)",
+                                 cfg->port, e);
+                else
+                        snprintf(buf, size, "TLS: %.250s", e);
+        } else if (rc == MOSQ_ERR_ERRNO)
+                snprintf(buf, size, "%s", strerror(errno));
+        else
+                snprintf(buf, size, "%s", mosquitto_strerror(rc));
+}
+
+/* An attempt to connect failed (rc: libmosquitto's code). The cause is logged at warning
+ * level once, when it first appears or changes; the same cause again is counted and summed
+ * up every RETRY_SUMMARY_EVERY attempts, so a wrong password or CA is one line, not one
+ * per retry. */
+static void connect_failed(struct mqtt *m, int rc)
+{
+        struct mqtt_config cfg = {
+                .host = m->host, .port = m->port, .ca_file = m->ca_file, .cert_file = m->cert_file
+        };
+        char cause[sizeof(m->cause)];
+
+        mqtt_describe_failure(&cfg, rc, m->refusal, m->lib_error, cause, sizeof(cause));
+        m->refusal[0] = m->lib_error[0] = 0;
+        if (strcmp(cause, m->cause) != 0) {
+                snprintf(m->cause, sizeof(m->cause), "%s", cause);
+                m->failures = 1;
+                log_warn("mqtt: cannot connect to %s:%d: %s; retrying", m->host, m->port, cause);
+                return;
+        }
+        if (++m->failures % RETRY_SUMMARY_EVERY == 0)
+                log_info("mqtt: %s:%d still unreachable after %u attempts: %s", m->host, m->port,
+                         m->failures, cause);
+}
+
+static void cb_log(struct mosquitto *mosq, void *userdata, int level, const char *str)
+{
+        struct mqtt *m = userdata;
+
+        if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+                snprintf(m->lib_error, sizeof(m->lib_error), "%s", str);
 }
 
 /* The connection is gone (libmosquitto has closed the socket already). */
@@ -96,7 +174,8 @@ static void connection_lost(struct mqtt *m, int rc)
                          mosquitto_strerror(rc));
                 if (m->cb.on_disconnect)
                         m->cb.on_disconnect(m, m->userdata);
-        }
+        } else if (!m->stopping)
+                connect_failed(m, rc);
         if (!m->stopping)
                 schedule_reconnect(m);
 }
@@ -119,10 +198,10 @@ static void update_interest(struct mqtt *m)
 {
         if (m->io && !m->reading)
                 sd_event_source_set_io_events(
-                    m->io,
-                    EPOLLIN | (mosquitto_want_write(m->mosq) && !(m->connected && m->output_paused)
-                                   ? EPOLLOUT
-                                   : 0));
+                    m->io, (m->input_paused && m->connected ? 0 : EPOLLIN) |
+                               (mosquitto_want_write(m->mosq) && !(m->connected && m->output_paused)
+                                    ? EPOLLOUT
+                                    : 0));
 }
 
 /* Writes what libmosquitto queued (it only queues: threaded mode, see mqtt_new()), unless
@@ -230,8 +309,7 @@ static int try_connect(struct mqtt *m)
         else
                 rc = mosquitto_reconnect_async(m->mosq);
         if (rc != MOSQ_ERR_SUCCESS) {
-                log_debug("mqtt: connecting to %s:%d: %s", m->host, m->port,
-                          rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                connect_failed(m, rc);
                 return -ECONNREFUSED;
         }
         return add_io(m);
@@ -251,9 +329,8 @@ static void schedule_reconnect(struct mqtt *m)
 {
         int64_t d = mqtt_backoff_usec(m->attempt, (double)random() / (double)RAND_MAX);
 
-        if (m->attempt == 1 || m->attempt % 10 == 0)
-                log_info("mqtt: %s:%d unreachable, retrying in %.1fs (attempt %u)", m->host,
-                         m->port, (double)d / 1e6, m->attempt + 1);
+        log_debug("mqtt: %s:%d: retrying in %.1fs (attempt %u)", m->host, m->port, (double)d / 1e6,
+                  m->attempt + 1);
         if (!m->retry) {
                 if (sd_event_add_time_relative(m->event, &m->retry, CLOCK_MONOTONIC, (uint64_t)d,
                                                10 * USEC_PER_MSEC, on_retry, m) < 0)
@@ -278,18 +355,29 @@ static void cb_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
         struct mqtt *m = userdata;
 
         if (rc != 0) {
-                log_err("mqtt: broker %s:%d refused the connection: %s", m->host, m->port,
-                        mosquitto_connack_string(rc));
-                return; /* the broker closes the socket; the io handler schedules a retry */
+                /* Named by connect_failed() when the broker closes the socket. */
+                snprintf(m->refusal, sizeof(m->refusal), "%s", mosquitto_connack_string(rc));
+                return;
         }
+        if (m->failures > 0)
+                log_info("mqtt: %s:%d reachable again after %u failed attempts (%s)", m->host,
+                         m->port, m->failures, m->cause);
+        m->cause[0] = m->lib_error[0] = m->refusal[0] = 0;
+        m->failures = 0;
         m->connected = true;
         m->attempt = 0;
         if (m->ever_connected)
                 m->reconnects++;
+        if (m->ever_connected && !(flags & 1))
+                log_warn("mqtt: connected to %s:%d as %s, but the broker has no session for it "
+                         "any more (session present: no): what it had queued for the daemon "
+                         "meanwhile is lost",
+                         m->host, m->port, m->client_id);
+        else
+                log_info("mqtt: connected to %s:%d as %s (session %s)", m->host, m->port,
+                         m->client_id, (flags & 1) ? "resumed" : "new");
         m->ever_connected = true;
         m->disconnected_since_usec = 0;
-        log_info("mqtt: connected to %s:%d as %s (session %s)", m->host, m->port, m->client_id,
-                 (flags & 1) ? "resumed" : "new");
         subscribe_all(m);
         mosquitto_publish(mosq, NULL, m->status_topic, 6, "online", 1, true);
         if (m->cb.on_connect)
@@ -355,16 +443,29 @@ int mqtt_new(sd_event *e, const struct mqtt_config *cfg, const char *password,
         mosquitto_message_callback_set(m->mosq, cb_message);
         mosquitto_publish_callback_set(m->mosq, cb_publish);
         mosquitto_subscribe_callback_set(m->mosq, cb_subscribe);
+        mosquitto_log_callback_set(m->mosq, cb_log);
+        m->ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
+        m->cert_file = cfg->cert_file ? xstrdup(cfg->cert_file) : NULL;
         rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
         if (rc == MOSQ_ERR_SUCCESS && cfg->username)
                 rc = mosquitto_username_pw_set(m->mosq, cfg->username, password);
-        if (rc == MOSQ_ERR_SUCCESS && cfg->ca_file)
-                rc = mosquitto_tls_set(m->mosq, cfg->ca_file, NULL, cfg->cert_file, cfg->key_file,
-                                       NULL);
         if (rc != MOSQ_ERR_SUCCESS) {
                 log_err("mqtt: setting up client: %s", mosquitto_strerror(rc));
                 mqtt_free(m);
                 return -EINVAL;
+        }
+        if (cfg->ca_file) {
+                rc = mosquitto_tls_set(m->mosq, cfg->ca_file, NULL, cfg->cert_file, cfg->key_file,
+                                       NULL);
+                if (rc != MOSQ_ERR_SUCCESS) {
+                        /* libmosquitto says "invalid arguments" for a file it cannot read. */
+                        log_err("mqtt: TLS with ca_file %s, cert_file %s, key_file %s: %s%s%s",
+                                cfg->ca_file, cfg->cert_file ? cfg->cert_file : "none",
+                                cfg->key_file ? cfg->key_file : "none", mosquitto_strerror(rc),
+                                m->lib_error[0] ? ": " : "", m->lib_error);
+                        mqtt_free(m);
+                        return -EINVAL;
+                }
         }
         r = sd_event_add_time_relative(e, &m->misc, CLOCK_MONOTONIC, USEC_PER_SEC,
                                        100 * USEC_PER_MSEC, on_misc, m);
@@ -392,6 +493,8 @@ struct mqtt *mqtt_free(struct mqtt *m)
                 free(m->subs[i]);
         free(m->subs);
         free(m->host);
+        free(m->ca_file);
+        free(m->cert_file);
         free(m->client_id);
         free(m->status_topic);
         sd_event_unref(m->event);
@@ -475,6 +578,14 @@ int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n)
         m->subs = subs;
         m->n_subs = n;
         return r;
+}
+
+void mqtt_pause_input(struct mqtt *m, bool pause)
+{
+        if (!m || m->input_paused == pause)
+                return;
+        m->input_paused = pause;
+        update_interest(m);
 }
 
 void mqtt_pause_output(struct mqtt *m, bool pause)

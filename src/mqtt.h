@@ -56,6 +56,9 @@ int mqtt_set_subscriptions(struct mqtt *m, char *const *filters, size_t n);
 /* While paused, nothing is written to the broker (PUBACKs included, so it keeps the
  * messages unacknowledged and redelivers them after a crash); output resumes in order. */
 void mqtt_pause_output(struct mqtt *m, bool pause);
+/* While paused, nothing is read from the broker once connected (the kernel's socket buffer
+ * and then the broker keep what it sends; a keepalive may expire meanwhile). */
+void mqtt_pause_input(struct mqtt *m, bool pause);
 /* Queues a message. Returns 0, MQTT_E_NOT_CONNECTED (nothing queued: a QoS 1 message
  * waits for the connection only once it was queued), or -EIO (logged). */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos,
@@ -64,6 +67,14 @@ bool mqtt_connected(const struct mqtt *m);
 uint64_t mqtt_reconnects(const struct mqtt *m);
 /* Monotonic time the connection was lost, 0 while connected. */
 int64_t mqtt_disconnected_since_usec(const struct mqtt *m);
+
+/* Why connecting to the broker of cfg failed, in words for whoever configures it: the
+ * broker's refusal of the login (its CONNACK reason, when refusal is not empty), a TLS
+ * problem from libmosquitto's last error line (unknown CA or host name, client certificate,
+ * no TLS on the port), else rc (MOSQ_ERR_*, errno for MOSQ_ERR_ERRNO). The daemon and
+ * doorwatchctl say the same. */
+void mqtt_describe_failure(const struct mqtt_config *cfg, int rc, const char *refusal,
+                           const char *lib_error, char *buf, size_t size);
 
 /* Backoff for attempt n (0-based): base * 2^n capped, times a jitter factor in [0.5, 1]. */
 int64_t mqtt_backoff_usec(unsigned attempt, double jitter01);

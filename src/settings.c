@@ -389,10 +389,10 @@ static void parse_escalation(struct loader *L, const cJSON *o, const struct load
 
 static void parse_http(struct loader *L, const cJSON *o, const struct loader_path *path)
 {
-        static const char *const keys[] = {
-                "listen",       "public_url",      "token_file", "ack_secret_file",
-                "ack_link_ttl", "worker_link_ttl", NULL
-        };
+        static const char *const keys[] = { "listen",         "public_url",
+                                            "token_file",     "ack_secret_file",
+                                            "ack_link_ttl",   "worker_link_ttl",
+                                            "metrics_public", NULL };
         struct http_config *h = &L->cfg->http;
         struct loader_path p[1];
         const cJSON *v;
@@ -424,6 +424,8 @@ static void parse_http(struct loader *L, const cJSON *o, const struct loader_pat
                 loader_get_duration(L, v, p, true, &h->ack_link_ttl_usec);
         if ((v = loader_field(L, o, path, "worker_link_ttl", false, p)))
                 loader_get_duration(L, v, p, true, &h->worker_link_ttl_usec);
+        if ((v = loader_field(L, o, path, "metrics_public", false, p)))
+                loader_get_bool(L, v, p, &h->metrics_public);
 }
 
 static void strip_comments(cJSON *j)

@@ -17,15 +17,18 @@
  *   degree database_sync asks), and only then does the daemon acknowledge the messages it
  *   holds to the broker. A failed commit (negative errno) means the whole transaction is gone,
  *   ids handed out in it included, nothing partial stays; store_write_failed() is then true
- *   until a later commit succeeds, and the daemon reports itself unhealthy.
+ *   until a later commit succeeds, and the daemon reports itself unhealthy. A failed
+ *   operation inside a transaction loses the whole transaction, whatever the database did
+ *   about it: later writes fail with its error (none runs outside a transaction) and the
+ *   commit fails; store_rollback() ends it without a commit.
  * - Waiting. store_begin() waits a bounded time (2 s) for another writer's lock, then fails;
  *   store_try_begin() fails at once with -EBUSY, and the daemon holds its messages in memory
  *   (nothing acknowledged) and retries. A server that cannot be reached (PostgreSQL: the
  *   connection is lost, the server answers nothing within 5 s, or takes no writes, as a
- *   standby after a failover) fails both at once too: store_unreachable() is then true,
- *   the backend reconnects with backoff (up to 1 s) on later calls without blocking the daemon, and
- * a transaction it interrupted is gone whole (store_remote(): the daemon keeps the messages of the
- * open transaction to handle them again).
+ *   standby after a failover) is a failed BEGIN, write or COMMIT like a full disk: the
+ *   transaction it interrupted is gone whole, and the backend reconnects with backoff (up
+ *   to 1 s) on later calls (store_probe_write(), store_try_begin()) without blocking the
+ *   daemon, which holds the transaction's messages and retries.
  * - Savepoints. store_savepoint() .. store_release() or store_rollback_to() keeps a group of
  *   writes (one escalation step) whole or not at all inside the transaction. Not nested.
  * - Ids. store_next_id() hands out per-day sequences inside the transaction; a rollback (to a
@@ -34,7 +37,8 @@
  *   states; the row's pointers are valid during the call only. A negative return of cb stops
  *   the loop and is returned.
  * - Errors. 0 success, negative errno (-EIO, -ENOSPC disk full, -EBUSY locked, -EACCES,
- *   -EPROTO schema newer than this program, -EPROTONOSUPPORT no such backend, -ENOTCONN
+ *   -EPROTO schema newer than this program, -EPROTONOSUPPORT no such backend,
+ *   -EMEDIUMTYPE a file or database that is not doorwatch's, left untouched, -ENOTCONN
  *   server unreachable, -EOPNOTSUPP not done by this backend), positive
  *   STORE_E_* for expected outcomes. Errors are logged here, with the database's message.
  *
@@ -65,12 +69,6 @@ int store_open_with_password(const char *database, const char *password, bool sy
                              bool readonly, struct store **ret);
 /* database as it may be shown in messages: a URI's password replaced by "***" (malloc'd). */
 char *store_database_shown(const char *database);
-/* The database is a server reached over a connection (a transaction can be lost whole
- * while it is open), not a file. */
-bool store_remote(struct store *s);
-/* The last failure was the server's absence: unreachable, gone, or taking no writes. False
- * again once a connection succeeds; always false for a file. */
-bool store_unreachable(struct store *s);
 /* Commits the open transaction, if any, and frees the store. NULL-safe. */
 struct store *store_close(struct store *s);
 
@@ -79,7 +77,12 @@ int store_begin(struct store *s);
  * someone else writes. */
 int store_try_begin(struct store *s);
 int store_commit(struct store *s);
+/* Ends the open transaction without writing anything of it (a no-op when none is open). */
+void store_rollback(struct store *s);
 bool store_in_transaction(struct store *s);
+/* True when an operation failed inside the open transaction: it is lost, every write
+ * fails until store_commit() (which fails too) or store_rollback() ends it. */
+bool store_transaction_failed(struct store *s);
 /* A savepoint inside the current transaction (opened if needed), so that a group of writes
  * (one escalation step: its notifications and the alert's new position) is kept whole or
  * not at all. Not nested. */

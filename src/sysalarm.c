@@ -1,10 +1,13 @@
-/* sysalarm.c: the system's own alarms (DESIGN.md §6): monitoring_gap, notification_failed.
+/* sysalarm.c: the system's own alarms (DESIGN.md §6): monitoring_gap (also when the broker
+ * lost the daemon's session), notification_failed, storage_failed.
  *
  * They go to the command centre and the admins, through every channel those workers list
  * (but MQTT for monitoring_gap: the broker is what is missing) and through the group
  * notifiers that want the kind (system notices have no community unless they concern a
  * household's alert). They do not escalate. Like any alert, an open one absorbs further
- * occurrences (a count) instead of notifying again. */
+ * occurrences (a count) instead of notifying again. storage_failed cannot be written while
+ * it is true: it is told from memory (fanout_send_direct()) and recorded once the database
+ * takes writes again. */
 #include "sysalarm.h"
 
 #include <errno.h>
@@ -154,4 +157,107 @@ int sysalarm_monitoring_restored(struct engine *e, int64_t now_usec)
                 return r;
         log_notice("alert %s: monitoring restored after %.0f s", id, gap_sec);
         return 0;
+}
+
+int sysalarm_session_lost(struct engine *e, const char *reason, int64_t now_usec)
+{
+        if (live_gap(e))
+                return 0;
+        return raise_and_tell(e, ALERT_MONITORING_GAP, NULL, reason, now_usec, now_usec, false);
+}
+
+static size_t system_recipients(const struct config *c, struct recipient *v, size_t max)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->n_command && n < max; i++)
+                v[n++] = (struct recipient){ c->command[i], "command" };
+        for (size_t i = 0; i < c->n_admins && n < max; i++)
+                v[n++] = (struct recipient){ c->admins[i], "admin" };
+        return n;
+}
+
+int sysalarm_storage_failed(struct engine *e, const char *reason, int64_t now_usec,
+                            fanout_direct_fn send, void *userdata)
+{
+        const struct config *c = e->config;
+        size_t max = c->n_command + c->n_admins, n, rows = 0;
+        _cleanup_free_ struct recipient *rcpt = xcalloc(max ? max : 1, sizeof(*rcpt));
+        char no_uid[1] = "";
+        struct alert a = {
+                .event_uid = no_uid,
+                .kind = ALERT_STORAGE_FAILED,
+                .severity = alert_kind_default_severity(ALERT_STORAGE_FAILED),
+                .state = ALERT_OPEN,
+                .count = 1,
+                .round = 1,
+                .event_ts = (double)now_usec / 1e6,
+                .raised_usec = now_usec,
+                .last_event_usec = now_usec,
+        };
+        int r;
+
+        snprintf(a.id, sizeof(a.id), "storage-%lld", (long long)(now_usec / USEC_PER_SEC));
+        n = system_recipients(c, rcpt, max);
+        r = fanout_send_direct(&e->fanout,
+                               &(struct outgoing){
+                                   .a = &a,
+                                   .kind = alert_kind_to_string(ALERT_STORAGE_FAILED),
+                                   .reason = reason,
+                                   .step = escalation_step_to_string(STEP_COMMAND),
+                                   .step_value = STEP_COMMAND,
+                               },
+                               rcpt, n, now_usec, send, userdata, &rows);
+        if (r >= 0 && rows == 0)
+                log_warn("storage_failed: no channel reaches the command centre or the admins");
+        return r < 0 ? r : (int)rows;
+}
+
+int sysalarm_storage_restored(struct engine *e, const char *reason, int64_t since_usec,
+                              int64_t now_usec)
+{
+        static const char note[] = "the database takes writes again";
+        struct alerts_change *c = &e->change.alerts;
+        const struct alert *found = NULL, *x;
+        struct alert *a;
+        int r;
+
+        alerts_change_begin(c);
+        r = alerts_new(e, c,
+                       &(struct alert_init){
+                           .kind = ALERT_STORAGE_FAILED,
+                           .severity = alert_kind_default_severity(ALERT_STORAGE_FAILED),
+                           .event_ts = (double)since_usec / 1e6,
+                           .event_usec = since_usec,
+                           .reason = reason,
+                       },
+                       since_usec, &a);
+        if (r < 0) {
+                alerts_change_drop(c);
+                return r;
+        }
+        r = alerts_change_finish(e, c, now_usec);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; alerts_next(e, NULL, &i, &x);)
+                if (!x->household && x->kind == ALERT_STORAGE_FAILED && x->state == ALERT_OPEN)
+                        found = x;
+        if (!found)
+                return 0;
+        alerts_change_begin(c);
+        r = alerts_tell(c, found, ALERTS_TO_SYSTEM,
+                        &(struct outgoing){
+                            .kind = "storage_restored",
+                            .row_kind = "notice",
+                            .step = escalation_step_to_string(STEP_COMMAND),
+                            .event_ts_usec = now_usec,
+                        },
+                        note);
+        if (r == 0)
+                r = alerts_resolve(c, found, NULL, CHANNEL_SYSTEM, note);
+        if (r < 0) {
+                alerts_change_drop(c);
+                return r;
+        }
+        return alerts_change_finish(e, c, now_usec);
 }

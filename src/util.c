@@ -561,3 +561,56 @@ uint64_t hash_str(const char *s)
         }
         return h;
 }
+
+bool text_valid(const char *p, size_t len)
+{
+        const unsigned char *s = (const unsigned char *)p, *end = s + len;
+
+        while (s < end) {
+                unsigned c = *s;
+                size_t n;
+                uint32_t cp;
+
+                if (c < 0x80) {
+                        if (c == 0)
+                                return false;
+                        s++;
+                        continue;
+                }
+                if (c >= 0xc2 && c <= 0xdf)
+                        n = 1, cp = c & 0x1f;
+                else if (c >= 0xe0 && c <= 0xef)
+                        n = 2, cp = c & 0x0f;
+                else if (c >= 0xf0 && c <= 0xf4)
+                        n = 3, cp = c & 0x07;
+                else
+                        return false; /* continuation byte, overlong lead, past U+10FFFF */
+                if ((size_t)(end - s) <= n)
+                        return false;
+                for (size_t i = 1; i <= n; i++) {
+                        if ((s[i] & 0xc0) != 0x80)
+                                return false;
+                        cp = cp << 6 | (s[i] & 0x3f);
+                }
+                if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+                    (cp >= 0xd800 && cp <= 0xdfff))
+                        return false;
+                s += n + 1;
+        }
+        return true;
+}
+
+bool payload_text_valid(const char *p, size_t len)
+{
+        if (!text_valid(p, len))
+                return false;
+        for (size_t i = 0; i + 1 < len; i++) {
+                if (p[i] != '\\')
+                        continue;
+                if (p[i + 1] == 'u' && i + 5 < len && p[i + 2] == '0' && p[i + 3] == '0' &&
+                    p[i + 4] == '0' && p[i + 5] == '0')
+                        return false;
+                i++; /* the escaped character, a backslash included */
+        }
+        return true;
+}

@@ -115,6 +115,12 @@ char *path_join(const char *dir, const char *path);
 
 /* JSON nesting depth of a document (used to bound untrusted input). */
 int json_depth(const cJSON *j);
+/* Whether p holds text a payload may carry: valid UTF-8 (no overlong forms, surrogates or
+ * code points past U+10FFFF) without NUL bytes. */
+bool text_valid(const char *p, size_t len);
+/* text_valid(), and no JSON escape that decodes to NUL ("\u0000"): cJSON would cut the
+ * string there ("open\u0000evil" read as "open"). For every payload that may be JSON. */
+bool payload_text_valid(const char *p, size_t len);
 
 bool str_eq(const char *a, const char *b);
 bool str_startswith(const char *s, const char *prefix);

@@ -29,6 +29,7 @@
 #include "ctl.h"
 #include "devtools.h"
 #include "log.h"
+#include "mqtt.h"
 #include "notify/notify.h"
 #include "qr.h"
 #include "roster.h"

@@ -669,7 +669,8 @@ static int write_daemon_conf(const struct registry *g, const char *db, int port,
             " \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": "
             "\"doorwatchd-bench\", \"keepalive\": \"30s\"},\n"
             " \"http\": {\"listen\": \"127.0.0.1:%d\", \"public_url\": \"http://127.0.0.1:%d\", "
-            "\"token_file\": \"secrets/api.token\", \"ack_secret_file\": \"secrets/ack.key\"},\n"
+            "\"token_file\": \"secrets/api.token\", \"ack_secret_file\": \"secrets/ack.key\", "
+            "\"metrics_public\": true},\n"
             " \"escalation\": {\"ack_timeout\": \"" BENCH_ACK_TIMEOUT "\"},\n"
             " \"policy\": {\"chatter_settle\": \"0s\"},\n"
             " \"notifiers\": {\"mqtt\": {\"type\": \"mqtt\"}}}\n",
@@ -1609,7 +1610,8 @@ static double percentile(const double *sorted, size_t n, double p)
         return sorted[i > 0 ? i - 1 : 0];
 }
 
-/* A gauge of the daemon's /metrics (plain HTTP on loopback, no token needed), or -1. */
+/* A gauge of the daemon's /metrics (plain HTTP on loopback; the bench's configuration sets
+ * http.metrics_public, so no token), or -1. */
 static long daemon_gauge(const struct run *r, const char *name)
 {
         struct sockaddr_in a = { .sin_family = AF_INET,

@@ -66,7 +66,10 @@ static const struct kind_info kinds[] = {
           "【系统告警】通知发送失败：{household} {address} 的告警未能送达。时间 "
           "{time}。请检查通知渠道。" },
         { "storage_failed", "数据存储失败",
-          "【系统告警】数据库写入失败，告警和门磁记录可能丢失。时间 {time}。请立即处理。" },
+          "【系统告警】数据库无法写入（磁盘满或故障），门磁消息暂存于内存和消息服务器，"
+          "尚未保存。时间 {time}。请立即处理。" },
+        { "storage_restored", "存储恢复",
+          "【系统通知】数据库已恢复写入，暂存的门磁消息已保存。时间 {time}。" },
         { "observation_ended", "观察期结束",
           "【居家观察通知】{address} 观察期已结束，请回收门磁/门铃设备。时间 {time}。" },
         { "round_missed", "健康巡查未完成",

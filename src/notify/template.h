@@ -73,7 +73,7 @@ struct template_vars {
 struct templates;
 
 /* Whether kind has a template: every alert kind of DESIGN.md §6, plus "ack_notice",
- * "resolved_notice", "test" and "monitoring_restored". */
+ * "resolved_notice", "test", "monitoring_restored" and "storage_restored". */
 bool template_kind_known(const char *kind);
 
 /* Checks `overrides` (the "templates" object of doorwatch.json, may be NULL) without

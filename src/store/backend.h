@@ -17,12 +17,13 @@ struct store {
         void *begin_userdata;
         bool in_txn;
         bool write_failed; /* the last BEGIN or COMMIT failed; cleared by the next COMMIT */
+        bool in_savepoint; /* between store_savepoint() and its release or rollback_to */
+        bool txn_failed;   /* an operation failed inside the open transaction: it is lost */
+        int txn_error;     /* that operation's error, returned by every later write */
 };
 
 struct store_backend {
         const char *name;
-        /* A server reached over a connection that can be lost (store_remote()). */
-        bool remote;
         /* database: a path (SQLite) or a URI whose scheme chose this backend; password:
          * for a server, NULL for its client library's own sources. */
         int (*open)(const char *database, const char *password, bool sync_full, bool readonly,
@@ -34,16 +35,17 @@ struct store_backend {
         /* Transactions. store.c calls begin only outside a transaction, commit, savepoint,
          * release and rollback_to only inside one. begin: wait tells whether to wait for
          * another writer's lock (as store_begin()) or fail at once with -EBUSY (as
-         * store_try_begin()). commit: on failure the transaction is rolled back whole. */
+         * store_try_begin()). commit: on failure the transaction is rolled back whole.
+         * rollback: ends the transaction without a trace, also when the database already
+         * rolled it back by itself (no error then). */
         int (*begin)(struct store *s, bool wait);
         int (*commit)(struct store *s);
+        void (*rollback)(struct store *s);
         int (*savepoint)(struct store *s);
         int (*release)(struct store *s);
         int (*rollback_to)(struct store *s);
         /* One small write in a transaction of its own (outside the loop's). */
         int (*probe_write)(struct store *s, int64_t now_usec);
-        /* store_unreachable(). */
-        bool (*unreachable)(struct store *s);
 
         /* Events. */
         int (*event_exists)(struct store *s, const char *device, const char *uid);

@@ -35,8 +35,9 @@ struct checkpointer {
         struct store *store;
         struct checkpoint_stats *stats;
         struct metrics *metrics;
-        sd_event_source *done; /* efd readable: the thread finished a checkpoint */
-        sd_event_source *idle; /* idle priority: ask the thread, or finish on the loop */
+        sd_event_source *done;  /* efd readable: the thread finished a checkpoint */
+        sd_event_source *idle;  /* idle priority: ask the thread, or finish on the loop */
+        sd_event_source *retry; /* after a failed checkpoint: again, without new commits */
         int pages, force_pages, wal_max_pages;
         int wal_frames;     /* in the WAL after the last commit */
         int added;          /* frames committed since the last request */
@@ -58,6 +59,9 @@ struct checkpointer {
         sqlite3 *db;
         int efd;
 };
+
+/* A failed checkpoint is tried again after this, commits or not. */
+#define CHECKPOINT_RETRY_USEC (1 * USEC_PER_SEC)
 
 static void run_checkpoint(sqlite3 *db, struct checkpoint_result *ret)
 {
@@ -123,6 +127,10 @@ static void account(struct checkpointer *c, const struct checkpoint_result *r, b
                         log_warn("database: checkpoint failed (%u in a row; the WAL grows until "
                                  "one succeeds): %s",
                                  c->n_failing, r->error);
+                /* Tried again by itself: checkpointer_failing() (the daemon's health) must
+                 * not wait for the next commits once the disk has room again. */
+                sd_event_source_set_time_relative(c->retry, CHECKPOINT_RETRY_USEC);
+                sd_event_source_set_enabled(c->retry, SD_EVENT_ONESHOT);
                 return;
         }
         if (c->n_failing >= CHECKPOINT_FAILING_AFTER)
@@ -181,6 +189,15 @@ static void next_step(struct checkpointer *c, enum step_after after)
 static int on_idle(sd_event_source *s, void *userdata)
 {
         next_step(userdata, AFTER_IDLE);
+        return 0;
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct checkpointer *c = userdata;
+
+        if (!c->in_flight && !c->finish_wanted)
+                request(c);
         return 0;
 }
 
@@ -303,6 +320,12 @@ int checkpointer_new(sd_event *e, struct store *s, bool sync_full, struct checkp
         sd_event_source_set_priority(c->idle, SD_EVENT_PRIORITY_IDLE);
         sd_event_source_set_enabled(c->idle, SD_EVENT_OFF);
         sd_event_source_set_description(c->idle, "checkpoint-idle");
+        r = sd_event_add_time_relative(e, &c->retry, CLOCK_MONOTONIC, CHECKPOINT_RETRY_USEC,
+                                       100 * USEC_PER_MSEC, on_retry, c);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(c->retry, SD_EVENT_OFF);
+        sd_event_source_set_description(c->retry, "checkpoint-retry");
         sqlite_manual_checkpoints(s, CHECKPOINT_WAL_LIMIT_BYTES);
         c->wal_frames = sqlite_wal_frames(s);
         r = start_thread(c);
@@ -330,6 +353,7 @@ struct checkpointer *checkpointer_free(struct checkpointer *c)
         sqlite3_close(c->db);
         c->done = sd_event_source_disable_unref(c->done);
         c->idle = sd_event_source_disable_unref(c->idle);
+        c->retry = sd_event_source_disable_unref(c->retry);
         if (c->efd >= 0)
                 close(c->efd);
         pthread_cond_destroy(&c->cond);

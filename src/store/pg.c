@@ -12,12 +12,12 @@
  *
  * Transactions: BEGIN is queued with the first statement, COMMIT waits (with the id
  * counters written just before it in the same round trip). A transaction whose connection
- * is lost, or whose server answers nothing in time or refuses writes, is gone as a whole;
- * pg_unreachable() then says so until a connection succeeds, and the daemon holds its
- * messages. Durability follows the server: a COMMIT returns once the server's
- * synchronous_commit is satisfied; "database_sync": "full" raises a session's off or
- * local to on, "normal" raises only off (to local): a commit acknowledged to the broker
- * survives a crash of the server either way. */
+ * is lost, or whose server answers nothing in time or refuses writes, is gone as a whole:
+ * its writes and its COMMIT fail, and the daemon holds its messages and retries (a probe
+ * write, then BEGIN), which connects again with backoff (pg_conn.c). Durability follows the server:
+ * a COMMIT returns once the server's synchronous_commit is satisfied; "database_sync": "full"
+ * raises a session's off or local to on, "normal" raises only off (to local): a commit acknowledged
+ * to the broker survives a crash of the server either way. */
 #include "pg.h"
 
 #include <errno.h>
@@ -29,7 +29,6 @@
 
 const struct store_backend store_pg_backend = {
         .name = "postgresql",
-        .remote = true,
         .open = pg_open,
         .close = pg_close,
         .backup = pg_backup,
@@ -39,7 +38,7 @@ const struct store_backend store_pg_backend = {
         .release = pg_release,
         .rollback_to = pg_rollback_to,
         .probe_write = pg_probe_write,
-        .unreachable = pg_unreachable,
+        .rollback = pg_rollback,
         .event_exists = pg_event_exists,
         .insert_event = pg_insert_event,
         .settle_opening = pg_settle_opening,
@@ -251,11 +250,6 @@ static const char *const *const migrations[] = { migration_1, migration_2, migra
 static const char sql_seq_next[] = "INSERT INTO seq (name, value) VALUES ($1, 1)"
                                    " ON CONFLICT (name) DO UPDATE SET value = seq.value + 1"
                                    " RETURNING value";
-
-bool pg_unreachable(struct store *s)
-{
-        return pq(s)->unreachable;
-}
 
 /* A statement outside any transaction of ours (set-up, migrations): waits. */
 static int exec(struct store *s, const char *sql, const char *what)
@@ -476,6 +470,13 @@ static void rollback(struct store *s)
         }
         q->txn = false;
         q->in_savepoint = false;
+}
+
+/* store_rollback(): also after the server aborted the transaction or the connection went
+ * (nothing to send then). */
+void pg_rollback(struct store *s)
+{
+        rollback(s);
 }
 
 int pg_commit(struct store *s)

@@ -26,11 +26,11 @@ const struct store_backend store_sqlite_backend = {
         .backup = sqlite_backup,
         .begin = sqlite_begin,
         .commit = sqlite_commit,
+        .rollback = sqlite_rollback,
         .savepoint = sqlite_savepoint,
         .release = sqlite_release,
         .rollback_to = sqlite_rollback_to,
         .probe_write = sqlite_probe_write,
-        .unreachable = sqlite_unreachable,
         .event_exists = sqlite_event_exists,
         .insert_event = sqlite_insert_event,
         .settle_opening = sqlite_settle_opening,
@@ -270,7 +270,13 @@ const char *sqlite_path(struct store *s)
 
 int sqlite_err(struct store *s, int rc, const char *what)
 {
-        if (!(sq(s)->quiet_busy && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)))
+        /* A database that fails keeps failing at every retry: a few lines a minute, then
+         * a count of the rest. */
+        static struct ratelimit rl = RATELIMIT_INIT(60 * USEC_PER_SEC, 10);
+
+        rc &= 0xff; /* extended result codes are on */
+        if (!(sq(s)->quiet_busy && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)) &&
+            ratelimit_below(&rl))
                 log_err("database: %s: %s", what, sqlite3_errmsg(sq(s)->db));
         if (rc == SQLITE_FULL)
                 return -ENOSPC;
@@ -379,10 +385,8 @@ static int exec_stmt(struct store *s, int which)
                 return -EIO;
         rc = sqlite3_step(st);
         sqlite3_reset(st);
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-                log_err("database: %s: %s", txn_sql[which], sqlite3_errmsg(sq(s)->db));
-                return rc == SQLITE_FULL ? -ENOSPC : -EIO;
-        }
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+                return sqlite_err(s, rc, txn_sql[which]);
         return 0;
 }
 
@@ -428,20 +432,99 @@ static int schema_version(struct store *s, int *ret)
         return 0;
 }
 
+/* "Door" in the header's application id (offset 68): `file` and sqlite3 name the file a
+ * doorwatch database, and a file of another program is never taken for one. */
+#define DOORWATCH_APPLICATION_ID 0x446f6f72
+
+static int pragma_int(struct store *s, const char *sql, int *ret)
+{
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(sq(s)->db, sql, -1, &st, NULL);
+
+        if (rc == SQLITE_OK) {
+                rc = sqlite3_step(st);
+                *ret = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+                rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+        }
+        sqlite3_finalize(st);
+        return rc;
+}
+
+/* Whether the file is doorwatch's, before anything is written to it: an empty database
+ * (new), one with our application id, or one of an earlier doorwatchd (no id yet, but the
+ * meta table with a schema version and the event table: adopted, stamped by migrate()).
+ * Anything else, a foreign SQLite database or a file that is not SQLite at all, is refused
+ * with one line that names it, untouched. *ret_adopt: an earlier doorwatchd's. */
+static int check_identity(struct store *s, bool *ret_adopt)
+{
+        const char *path = sq(s)->path;
+        int app_id = 0, tables = 0, ours = 0, rc;
+
+        *ret_adopt = false;
+        rc = pragma_int(s, "PRAGMA application_id", &app_id);
+        if (rc == SQLITE_OK)
+                rc = pragma_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                                &tables);
+        if (rc == SQLITE_OK)
+                rc = pragma_int(s,
+                                "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                                " AND name IN ('meta', 'event'))",
+                                &ours);
+        if ((rc & 0xff) == SQLITE_NOTADB) {
+                log_err("database %s: %s; not a doorwatch database, left untouched", path,
+                        sqlite3_errmsg(sq(s)->db));
+                return -EMEDIUMTYPE;
+        }
+        if (rc != SQLITE_OK) {
+                log_err("database %s: cannot open it as uid %u: %s", path, (unsigned)geteuid(),
+                        sqlite3_errmsg(sq(s)->db));
+                rc &= 0xff;
+                return rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY || rc == SQLITE_PERM ||
+                               rc == SQLITE_AUTH
+                           ? -EACCES
+                           : -EIO;
+        }
+        if (app_id == DOORWATCH_APPLICATION_ID || (app_id == 0 && tables == 0))
+                return 0;
+        if (app_id == 0 && ours == 2) {
+                int version = 0;
+                schema_version(s, &version);
+                if (version > 0) {
+                        *ret_adopt = true;
+                        return 0;
+                }
+        }
+        if (app_id != 0)
+                log_err("database %s: application id 0x%08x is another program's, not "
+                        "doorwatch's; left untouched",
+                        path, (unsigned)app_id);
+        else
+                log_err("database %s: an SQLite database whose tables are not doorwatch's "
+                        "(%d of them); left untouched",
+                        path, tables);
+        return -EMEDIUMTYPE;
+}
+
 static int migrate(struct store *s)
 {
         int version, r;
         char sql[128];
+        bool adopt = false;
 
+        r = check_identity(s, &adopt);
+        if (r < 0)
+                return r;
         schema_version(s, &version);
         if (version > (int)ELEMENTSOF(migrations)) {
                 log_err("database %s has schema version %d, newer than this doorwatchd (%d)",
                         sq(s)->path, version, (int)ELEMENTSOF(migrations));
                 return -EPROTO;
         }
-        if (version == (int)ELEMENTSOF(migrations))
+        if (version == (int)ELEMENTSOF(migrations) && !adopt)
                 return 0;
         if (sq(s)->readonly) {
+                if (adopt && version == (int)ELEMENTSOF(migrations))
+                        return 0; /* the daemon stamps it */
                 log_err("database %s has schema version %d, expected %d", sq(s)->path, version,
                         (int)ELEMENTSOF(migrations));
                 return -EPROTO;
@@ -461,6 +544,16 @@ static int migrate(struct store *s)
                 if (r == 0)
                         log_info("database: migrated schema to version %d", v + 1);
         }
+        /* The header says whose file it is and which schema (sqlite3's .dbinfo, file(1)). */
+        if (r == 0) {
+                snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
+                         DOORWATCH_APPLICATION_ID, (int)ELEMENTSOF(migrations));
+                r = sqlite_exec(s, sql);
+        }
+        if (r == 0 && adopt)
+                log_notice("database %s: written by an earlier doorwatchd (schema version %d); "
+                           "adopted and stamped with doorwatch's application id",
+                           sq(s)->path, version);
         if (r < 0) {
                 sqlite_exec(s, "ROLLBACK");
                 return r;
@@ -482,9 +575,19 @@ static int ensure_parent_dir(const char *path)
         return 0;
 }
 
-bool sqlite_unreachable(struct store *s)
+/* The database holds addresses, phone numbers and the movements of people under
+ * observation: a directory others may read or enter (a state directory made by hand with
+ * the usual 0755) gets a warning; the daemon does not change a directory it did not make. */
+static void warn_open_directory(const char *path)
 {
-        return false; /* a file: there is no connection to lose */
+        _cleanup_free_ char *copy = xstrdup(path);
+        const char *dir = dirname(copy);
+        struct stat st;
+
+        if (stat(dir, &st) == 0 && (st.st_mode & (S_IROTH | S_IXOTH)))
+                log_warn("database: its directory %s is open to other users (mode %04o): the "
+                         "database and its -wal file hold personal data; chmod 0750 %s",
+                         dir, (unsigned)(st.st_mode & 07777), dir);
 }
 
 int sqlite_open(const char *path, const char *password, bool sync_full, bool readonly,
@@ -529,8 +632,24 @@ int sqlite_open(const char *path, const char *password, bool sync_full, bool rea
         sqlite3_busy_timeout(q->db, readonly ? 5000 : STORE_BUSY_TIMEOUT_MS);
         sqlite3_extended_result_codes(q->db, 1);
         if (!readonly) {
+                bool adopt;
+
+                /* Nothing is written (not even the WAL switch) to a file that is not ours. */
+                r = check_identity(s, &adopt);
+                if (r < 0) {
+                        sqlite_close(s);
+                        return r;
+                }
+                /* SQLite opens a file it may not write read-only, silently. */
+                if (sqlite3_db_readonly(q->db, "main") == 1) {
+                        log_err("database %s: not writable by this user (uid %u); left untouched",
+                                path, (unsigned)geteuid());
+                        sqlite_close(s);
+                        return -EACCES;
+                }
                 if (chmod(path, 0640) < 0)
                         log_warn_errno(-errno, "database: cannot chmod %s", path);
+                warn_open_directory(path);
                 r = sqlite_exec(s, "PRAGMA journal_mode=WAL");
                 if (r == 0)
                         r = sqlite_exec(s, sync_full ? "PRAGMA synchronous=FULL"
@@ -609,16 +728,23 @@ int sqlite_begin(struct store *s, bool wait)
         return r;
 }
 
+void sqlite_rollback(struct store *s)
+{
+        /* SQLite may have rolled the transaction back already (SQLITE_FULL, SQLITE_IOERR,
+         * SQLITE_NOMEM, a trigger's RAISE(ROLLBACK)): then there is nothing to end. */
+        if (!sqlite3_get_autocommit(sq(s)->db))
+                exec_stmt(s, STMT_ROLLBACK);
+        sq(s)->n_seq = 0; /* the counters' rows are as before the transaction */
+}
+
 int sqlite_commit(struct store *s)
 {
         int r = seq_flush(s);
 
         if (r == 0)
                 r = exec_stmt(s, STMT_COMMIT);
-        if (r < 0) {
-                exec_stmt(s, STMT_ROLLBACK);
-                sq(s)->n_seq = 0;
-        }
+        if (r < 0)
+                sqlite_rollback(s);
         return r;
 }
 
@@ -636,7 +762,7 @@ int sqlite_probe_write(struct store *s, int64_t now_usec)
                 if (r == 0)
                         r = sqlite_exec(s, "COMMIT");
                 if (r < 0)
-                        sqlite_exec(s, "ROLLBACK");
+                        sqlite_rollback(s);
         }
         return r;
 }

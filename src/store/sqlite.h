@@ -149,10 +149,10 @@ int sqlite_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt);
 /* The operations (backend.h), by file. */
 int sqlite_open(const char *database, const char *password, bool sync_full, bool readonly,
                 struct store **ret);
-bool sqlite_unreachable(struct store *s);
 void sqlite_close(struct store *s);
 int sqlite_begin(struct store *s, bool wait);
 int sqlite_commit(struct store *s);
+void sqlite_rollback(struct store *s);
 int sqlite_savepoint(struct store *s);
 int sqlite_release(struct store *s);
 int sqlite_rollback_to(struct store *s);

@@ -122,6 +122,33 @@ static void test_reopen_joins_alert_and_duplicate_is_stored_once(void **state)
         assert_int_equal(h_count_messages(h, "doorwatch/v1/workers/w-a-01/notify"), 2);
 }
 
+/* The broker delivers an opening again after the door closed and its alert was resolved
+ * (a PUBACK lost with a connection): stored once, and no second alert. Only the duplicate
+ * check tells it from a new opening (the door is closed by then). */
+static void test_redelivered_opening_after_close_is_not_a_second_alert(void **state)
+{
+        struct harness *h = *state;
+        char alert_id[64], payload[256];
+
+        door_event(h, "d-1-door", "e-20", "open");
+        assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
+        snprintf(alert_id, sizeof(alert_id), "%s", h_db_text(h, "SELECT id FROM alert"));
+        door_event(h, "d-1-door", "e-21", "closed");
+        snprintf(payload, sizeof(payload),
+                 "{\"alert_id\": \"%s\", \"note\": \"checked\", \"request_id\": \"r1\"}", alert_id);
+        h_publish(h, "doorwatch/v1/workers/w-a-01/resolve", payload, false);
+        assert_int_equal(h_wait_messages(h, "doorwatch/v1/workers/w-a-01/result", 1, 5000), 1);
+        assert_string_equal(h_db_text(h, "SELECT state FROM alert WHERE id = '%q'", alert_id),
+                            "resolved");
+        door_event(h, "d-1-door", "e-20", "open"); /* the redelivery */
+        door_event(h, "d-2-door", "m-2", "open");  /* a marker: everything before is done */
+        assert_int_equal(h_wait_messages(h, NOTIFY, 6, 5000), 6);
+        h_pump(h, 200);
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert WHERE household = 'H-1'"), 1);
+        assert_int_equal(h_db_int(h, "SELECT count(*) FROM event WHERE uid = 'e-20'"), 1);
+        assert_int_equal(h_count_messages(h, "doorwatch/v1/workers/w-a-01/notify"), 2);
+}
+
 /* Waits (bounded) until the daemon's log contains one of two texts. */
 static bool log_contains(struct harness *h, const char *text, const char *or_text, int timeout_ms)
 {
@@ -276,6 +303,11 @@ static void test_bad_input_is_dropped_and_daemon_keeps_going(void **state)
                   "{\"id\": \"u\", \"type\": \"door\", \"state\": \"open\"}", false);
         h_publish(h, "doorwatch/v1/devices/d-1-door/status", "maybe", false);
         h_publish(h, "doorwatch/v1/devices/d-1-door/events", "", false);
+        /* A NUL in a string is not cut off there ("open"), nor is invalid UTF-8 guessed at. */
+        h_publish(h, "doorwatch/v1/devices/d-1-door/events",
+                  "{\"id\": \"n\", \"type\": \"door\", \"state\": \"open\\u0000evil\"}", false);
+        h_publish(h, "doorwatch/v1/devices/d-1-door/events",
+                  "{\"id\": \"u\xff\", \"type\": \"door\", \"state\": \"open\"}", false);
         /* The daemon is alive and the next good event is processed. */
         door_event(h, "d-2-door", "good-1", "open");
         assert_int_equal(h_wait_messages(h, NOTIFY, 3, 5000), 3);
@@ -379,6 +411,8 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(
                     test_reopen_joins_alert_and_duplicate_is_stored_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                    test_redelivered_opening_after_close_is_not_a_second_alert, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_outside_observation_is_stored_not_alerted,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_locked_database_holds_events_until_released,

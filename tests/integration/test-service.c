@@ -400,9 +400,12 @@ static void test_notify_ready_status_watchdog_stopping(void **state)
                 pings++;
         }
         printf("# %zu pings in 2 s, gaps %.3f..%.3f s\n", pings, min_gap, max_gap);
+        /* Counted, not timed: the gaps are measured where this process reads the socket,
+         * so a stall here (a loaded CI machine) stretches one gap and squeezes the next.
+         * Every 200 ms is 10 in the 2 s; at least 6 means never 400 ms without one on
+         * average, at most 14 that the daemon does not ping on every loop iteration. */
         assert_true(pings >= 6);
-        assert_true(max_gap < 0.4);
-        assert_true(min_gap > 0.1);
+        assert_true(pings <= 14);
 
         /* A change the status shows is reported within about a second. */
         door_event(h, "d-1-door", "e-st-1", "open");
@@ -514,9 +517,12 @@ static void test_reload_applies_a_valid_change(void **state)
         assert_non_null(strstr(h_message(h, NOTIFY, 0)->payload, "\"household\":\"H-4\""));
         assert_string_equal(h_db_text(h, "SELECT verdict FROM event WHERE uid = 'e-r-4'"), "alert");
 
-        /* The removed device is unsubscribed (or at least no longer routed). */
+        /* The removed device is unsubscribed (or at least no longer routed): an event of a
+         * device that stays, sent after it, is stored; by then the removed one's would be. */
         door_event(h, "d-2-door", "e-r-5", "open");
-        h_pump(h, 300);
+        door_event(h, "d-4-door", "e-r-6", "closed");
+        assert_int_equal(
+            h_db_wait_int(h, 1, 5000, "SELECT count(*) FROM event WHERE uid = 'e-r-6'"), 1);
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM event WHERE uid = 'e-r-5'"), 0);
 
         /* H-1's alert carried over: its escalation deadline still fires (the timer heap

@@ -331,6 +331,16 @@ static const struct diag_case diag_cases[] = {
           WK(WORKERS_PLUS("{'id':'w/9','name':'x','role':'staff'}"))),
         E("workers.json: [7].id: duplicate worker id \"wc\"",
           WK(WORKERS_PLUS("{'id':'wc','name':'x','role':'staff'}"))),
+        /* one id, one principal (the broker's ACLs use ids as user names) */
+        E("households.json: device id \"wc\" is also a worker's id (ids must be unique across "
+          "devices, workers and households)",
+          HS(HH_DEV("{'id':'wc','kind':'door_contact','source':'native'}"))),
+        E("households.json: device id \"H1\" is also a household's id (ids must be unique "
+          "across devices, workers and households)",
+          HS(HH_DEV("{'id':'H1','kind':'door_contact','source':'native'}"))),
+        E("workers.json: worker id \"H1\" is also a household's id (ids must be unique across "
+          "devices, workers and households)",
+          WK(WORKERS_PLUS("{'id':'H1','name':'x','role':'staff'}"))),
         E("workers.json: [7].id: invalid id \"" X130 "\" " ID_RULE,
           WK(WORKERS_PLUS("{'id':'" X130 "','name':'x','role':'staff'}"))),
         E("workers.json: [7].role: expected a string",

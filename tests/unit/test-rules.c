@@ -256,6 +256,7 @@ struct player {
         struct verdict last;
         char out[512];
         int64_t next_pass_id;
+        char last_id[64]; /* the id of the last event played */
 };
 
 static void settle(struct player *p, int64_t until)
@@ -294,6 +295,7 @@ static void play(struct player *p, const struct step *s)
         static unsigned long seq;
 
         snprintf(ev.id, sizeof(ev.id), "e-%lu", ++seq);
+        snprintf(p->last_id, sizeof(p->last_id), "%s", ev.id);
         switch (s->op) {
         case OPEN:
         case R_OPEN:
@@ -1284,15 +1286,19 @@ static void test_open_event_while_open(void **state)
         struct household_state b = { 0 };
         cJSON *j;
 
+        char opened[64];
+
         play(&p, &(struct step){ OPEN, "10:00:00" });
-        assert_string_not_equal(rules_open_event(&p.st), "");
-        assert_string_equal(rules_open_event(&p.st), p.st.open_event);
+        snprintf(opened, sizeof(opened), "%s", p.last_id);
+        /* The id of the event that opened the door (comparing it with the field it returns
+         * proved nothing). */
+        assert_string_equal(rules_open_event(&p.st), opened);
         j = rules_state_to_json(&p.st);
         rules_state_from_json(&b, j);
         cJSON_Delete(j);
         assert_string_equal(rules_open_event(&b), rules_open_event(&p.st));
         play(&p, &(struct step){ TICK, "10:10:00" }); /* held open: still the same opening */
-        assert_string_equal(rules_open_event(&b), rules_open_event(&p.st));
+        assert_string_equal(rules_open_event(&p.st), opened);
         play(&p, &(struct step){ CLOSE, "10:11:00" });
         assert_string_equal(rules_open_event(&p.st), "");
         assert_null(p.st.open_event);

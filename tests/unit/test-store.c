@@ -7,9 +7,15 @@
  * implements every operation. The typed reads return what was written, one record per
  * row, filtered and ordered as they promise; none of them writes. An event's time_basis is
  * kept (and an SQLite database from before it migrates); a held opening that settles gives
- * its first event row the verdict. The URI as shown hides its password. In the PostgreSQL
- * pass of `make check` (DOORWATCH_TEST_PG set) the id and read tests run on a fresh
- * database of the private server instead of an SQLite file. */
+ * its first event row the verdict. A statement that takes the transaction with it loses
+ * all of it: later writes fail instead of landing one by one outside a transaction, the
+ * commit fails, the next transaction works; store_rollback() ends one without a trace; a
+ * failure inside a savepoint that the database survives costs only the savepoint's
+ * writes. A file that is not doorwatch's (someone's SQLite database, another program's
+ * application id, random bytes) is refused and left byte for byte as it was; an earlier
+ * doorwatchd's database is adopted and stamped. The URI as shown hides its password. In
+ * the PostgreSQL pass of `make check` (DOORWATCH_TEST_PG set) the id and read tests run on
+ * a fresh database of the private server instead of an SQLite file. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +35,7 @@
 #include "store.h"
 #include "store/backend.h"
 #include "store/pg.h"
+#include "store/sqlite.h"
 #include "util.h"
 
 /* 2020-02-06 12:00 and the next day, UTC+8 (TZ set in main). */
@@ -474,6 +481,201 @@ static void test_reads(void **state)
         store_close(s);
 }
 
+static int count_action(const struct store_action *a, void *userdata)
+{
+        size_t *n = userdata;
+        (*n)++;
+        return 0;
+}
+
+/* Actions recorded about target. */
+static size_t actions(struct store *s, const char *target)
+{
+        size_t n = 0;
+        assert_true(store_list_actions(s, target, count_action, &n) >= 0);
+        return n;
+}
+
+static void exec_sql(struct store *s, const char *sql)
+{
+        assert_int_equal(sqlite3_exec(store_sqlite_db(s), sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void test_lost_transaction(void **state)
+{
+        struct store *s;
+        int r;
+
+        assert_int_equal(store_open(path, false, false, &s), 0);
+        exec_sql(s, "CREATE TRIGGER boom BEFORE INSERT ON action WHEN NEW.kind = 'boom'"
+                    " BEGIN SELECT RAISE(ROLLBACK, 'injected'); END;"
+                    "CREATE TRIGGER abort BEFORE INSERT ON action WHEN NEW.kind = 'abort'"
+                    " BEGIN SELECT RAISE(ABORT, 'injected'); END");
+
+        /* SQLite rolls the whole transaction back: nothing of it lands, not even what
+         * comes after (it would run outside a transaction, committed row by row). */
+        assert_int_equal(store_begin(s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t1", DAY1, NULL), 0);
+        r = store_insert_action(s, "boom", "w", "mqtt", "t1", DAY1, NULL);
+        assert_true(r < 0);
+        assert_true(store_transaction_failed(s));
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t1", DAY1, NULL), r);
+        assert_int_equal(store_begin(s), r);
+        assert_int_equal(store_try_begin(s), r);
+        assert_int_equal(store_commit(s), r);
+        assert_false(store_in_transaction(s));
+        assert_true(store_write_failed(s));
+        assert_int_equal(actions(s, "t1"), 0);
+
+        /* The next transaction works and clears the write health. */
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t2", DAY1, NULL), 0);
+        assert_int_equal(store_begin(s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t2", DAY1, NULL), 0);
+        assert_int_equal(store_commit(s), 0);
+        assert_false(store_write_failed(s));
+        assert_int_equal(actions(s, "t2"), 2);
+
+        /* store_rollback(): nothing of the transaction, ids handed out in it come again. */
+        expect_id(s, 'a', DAY1, "a-20200206-0001");
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t3", DAY1, NULL), 0);
+        store_rollback(s);
+        assert_false(store_in_transaction(s));
+        assert_int_equal(actions(s, "t3"), 0);
+        expect_id(s, 'a', DAY1, "a-20200206-0001");
+        store_rollback(s);
+
+        /* A statement aborted inside a savepoint: the savepoint's writes go, the rest of the
+         * transaction stays. */
+        assert_int_equal(store_begin(s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t4", DAY1, NULL), 0);
+        assert_int_equal(store_savepoint(s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t4", DAY1, NULL), 0);
+        assert_true(store_insert_action(s, "abort", "w", "mqtt", "t4", DAY1, NULL) < 0);
+        assert_false(store_transaction_failed(s));
+        assert_int_equal(store_rollback_to(s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t4", DAY1, NULL), 0);
+        assert_int_equal(store_commit(s), 0);
+        assert_int_equal(actions(s, "t4"), 2);
+
+        /* The transaction lost inside a savepoint: rolling back to it fails, and loses the
+         * transaction. */
+        assert_int_equal(store_begin(s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "t5", DAY1, NULL), 0);
+        assert_int_equal(store_savepoint(s), 0);
+        assert_true(store_insert_action(s, "boom", "w", "mqtt", "t5", DAY1, NULL) < 0);
+        assert_true(store_rollback_to(s) < 0);
+        assert_true(store_transaction_failed(s));
+        assert_true(store_insert_action(s, "ack", "w", "mqtt", "t5", DAY1, NULL) < 0);
+        assert_true(store_commit(s) < 0);
+        assert_int_equal(actions(s, "t5"), 0);
+        store_close(s);
+}
+
+/* The whole file, malloc'd, *len its size (NULL when missing). */
+static char *slurp(const char *file, size_t *len)
+{
+        FILE *f = fopen(file, "rb");
+        char *buf;
+        long n;
+
+        if (!f)
+                return NULL;
+        fseek(f, 0, SEEK_END);
+        n = ftell(f);
+        rewind(f);
+        buf = malloc((size_t)n + 1);
+        assert_non_null(buf);
+        assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+        fclose(f);
+        *len = (size_t)n;
+        return buf;
+}
+
+static int db_app_id(const char *file)
+{
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        int id = -1;
+
+        assert_int_equal(sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &st, NULL), SQLITE_OK);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                id = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return id;
+}
+
+/* A file that is not doorwatch's is refused, every byte left as it was; an earlier
+ * doorwatchd's database (no application id) is adopted and stamped. */
+static void test_identity(void **state)
+{
+        static const unsigned char noise[4096] = { 0x13, 0x37, 0xde, 0xad };
+        char foreign[160], junk[160];
+        struct store *s;
+        sqlite3 *db;
+        size_t n_before, n_after;
+        char *before, *after;
+        FILE *f;
+
+        /* Someone's customers. */
+        snprintf(foreign, sizeof(foreign), "%s/customers.db", dir);
+        assert_int_equal(sqlite3_open(foreign, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "CREATE TABLE customers (name TEXT); INSERT INTO "
+                                      "customers VALUES ('Li');",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        before = slurp(foreign, &n_before);
+        assert_int_equal(store_open(foreign, false, false, &s), -EMEDIUMTYPE);
+        assert_int_equal(store_open(foreign, false, true, &s), -EMEDIUMTYPE);
+        after = slurp(foreign, &n_after);
+        assert_int_equal(n_before, n_after);
+        assert_memory_equal(before, after, n_before);
+        free(before);
+        free(after);
+
+        /* Another program's application id, even without tables. */
+        assert_int_equal(sqlite3_open(foreign, &db), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(db, "DROP TABLE customers; PRAGMA application_id = 7", NULL, NULL, NULL),
+            SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(store_open(foreign, false, false, &s), -EMEDIUMTYPE);
+        assert_int_equal(db_app_id(foreign), 7);
+
+        /* Not SQLite at all. */
+        snprintf(junk, sizeof(junk), "%s/junk.db", dir);
+        f = fopen(junk, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(noise, 1, sizeof(noise), f), sizeof(noise));
+        fclose(f);
+        assert_int_equal(store_open(junk, false, false, &s), -EMEDIUMTYPE);
+        after = slurp(junk, &n_after);
+        assert_int_equal(n_after, sizeof(noise));
+        assert_memory_equal(after, noise, sizeof(noise));
+        free(after);
+        assert_null(slurp("/nonexistent", &n_after));
+
+        /* Ours, new: stamped. An earlier one (no id): adopted, its rows kept. */
+        assert_int_equal(store_open(path, false, false, &s), 0);
+        assert_int_equal(store_insert_action(s, "ack", "w", "mqtt", "kept", DAY1, NULL), 0);
+        store_close(s);
+        assert_int_equal(db_app_id(path), 0x446f6f72);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA application_id = 0", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(store_open(path, false, true, &s), 0); /* a reader takes it as is */
+        store_close(s);
+        assert_int_equal(db_app_id(path), 0);
+        assert_int_equal(store_open(path, false, false, &s), 0);
+        assert_int_equal(actions(s, "kept"), 1);
+        store_close(s);
+        assert_int_equal(db_app_id(path), 0x446f6f72);
+}
+
 static int basis_cb(const struct store_event *e, void *userdata)
 {
         add_row(userdata, "%s %s %s %s %s", S(e->uid), e->verdict, e->reason, S(e->alert_id),
@@ -728,6 +930,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_backend_choice, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reads, setup_any, teardown),
                 cmocka_unit_test_setup_teardown(test_household_windows, setup_any, teardown),
+                cmocka_unit_test_setup_teardown(test_lost_transaction, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_time_basis_and_settled_opening, setup_any,
                                                 teardown),
                 cmocka_unit_test(test_ops_complete),

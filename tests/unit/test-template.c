@@ -41,6 +41,7 @@ static void test_defaults(void **state)
         struct template_vars v = vars;
         struct config_diag d = { 0 };
         static const char *const all[] = {
+
                 "door_open_unexpected",
                 "person_left",
                 "door_held_open",
@@ -59,6 +60,7 @@ static void test_defaults(void **state)
                 "round_missed",
                 "fever",
                 "resolved_notice",
+                "storage_restored",
         };
 
         assert_int_equal(templates_new(NULL, &d, &t), 0);
