@@ -6,7 +6,7 @@ CC          ?= cc
 BUILD       ?= build
 SANITIZE    ?=
 
-PKGS        := libmosquitto libcjson libsystemd sqlite3 libcurl libmicrohttpd libcrypto libqrencode libpng
+PKGS        := libmosquitto libcjson libsystemd sqlite3 libpq libcurl libmicrohttpd libcrypto libqrencode libpng
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -98,7 +98,7 @@ tests: $(PROGRAMS) $(UNIT_TESTS) $(ITESTS)
 
 check: deps
 	@$(MAKE) --no-print-directory tests
-	@BUILD=$(BUILD) tests/run
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
 
 # Not under ASan: the suite measures the daemon as it ships (CI runs it in the normal pass).
 check-faults: deps
@@ -109,7 +109,7 @@ unit: $(UNIT_TESTS)
 	@BUILD=$(BUILD) tests/run unit
 
 integration: $(PROGRAMS) $(ITESTS)
-	@BUILD=$(BUILD) tests/run integration
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run integration
 
 demo: deps
 	@$(MAKE) --no-print-directory all

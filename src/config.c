@@ -67,6 +67,7 @@ struct config *config_free(struct config *c)
         free(c->dir);
         free(c->timezone);
         free(c->database);
+        free(c->database_password_file);
         free(c->mqtt.host);
         free(c->mqtt.client_id);
         free(c->mqtt.username);

@@ -227,7 +227,8 @@ struct notifier_config {
 struct config {
         char *dir;
         char *timezone;
-        char *database; /* resolved path */
+        char *database;               /* resolved path, or a postgresql:// URI */
+        char *database_password_file; /* resolved path; NULL: credential pg.password or libpq's */
         bool database_sync_full;
         int64_t retention_usec; /* purge a household's data this long after observation ends */
         struct mqtt_config mqtt;

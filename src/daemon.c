@@ -803,10 +803,12 @@ static void storage_failure(struct daemon *d, int error)
                         "what it has not delivered), memory is rebuilt from the database and "
                         "writes are retried",
                         strerror(-error), requeued);
+                _cleanup_free_ char *shown = store_database_shown(d->config->database);
+
                 snprintf(reason, sizeof(reason),
                          "the database %s takes no writes: %s; door events are held, not "
                          "acknowledged",
-                         d->config->database, strerror(-error));
+                         shown, strerror(-error));
                 k = sysalarm_storage_failed(d->engine, reason, now, send_direct, d);
                 if (k < 0)
                         log_err_errno(k, "storage_failed: cannot tell the command centre");
@@ -834,6 +836,7 @@ static void storage_failure(struct daemon *d, int error)
 /* The first commit after a storage failure: everything held is stored. */
 static void storage_recovered(struct daemon *d)
 {
+        _cleanup_free_ char *shown = store_database_shown(d->config->database);
         int64_t now = now_realtime_usec();
         char reason[256];
         int r;
@@ -844,9 +847,8 @@ static void storage_recovered(struct daemon *d)
                    (double)(now - d->storage_since_usec) / USEC_PER_SEC,
                    strerror(-d->storage_error));
         alarm_drop(d);
-        snprintf(reason, sizeof(reason), "the database %s took no writes for %.0f s: %s",
-                 d->config->database, (double)(now - d->storage_since_usec) / USEC_PER_SEC,
-                 strerror(-d->storage_error));
+        snprintf(reason, sizeof(reason), "the database %s took no writes for %.0f s: %s", shown,
+                 (double)(now - d->storage_since_usec) / USEC_PER_SEC, strerror(-d->storage_error));
         r = sysalarm_storage_restored(d->engine, reason, d->storage_since_usec, now);
         if (r < 0)
                 log_err_errno(r, "storage_failed: cannot record the alert");
@@ -1123,6 +1125,19 @@ static int read_password(const struct config *c, char **ret)
         return secret_read(c, "mqtt.password", c->mqtt.password_file, ret);
 }
 
+/* The store of c->database, with the database password of database_password_file or the
+ * pg.password credential when either is there (otherwise libpq finds its own). */
+static int open_store(const struct config *c, bool readonly, struct store **ret)
+{
+        _cleanup_secret_ char *password = NULL;
+        int r = secret_read(c, SECRET_DATABASE_PASSWORD, c->database_password_file, &password);
+
+        if (r < 0)
+                return r; /* logged with the path */
+        return store_open_with_password(c->database, password, c->database_sync_full, readonly,
+                                        ret);
+}
+
 /* One secret read as the daemon reads it (its systemd credential first): a configured
  * source that exists but cannot be read is an error, and so is a missing one when
  * `required`; a missing optional one turns its feature off (the daemon warns). */
@@ -1173,6 +1188,8 @@ int daemon_check_files(const struct config *c, struct config_diag *diag)
         int r = 0;
 
         check_secret(c, diag, "mqtt.password_file", "mqtt.password", c->mqtt.password_file, true);
+        check_secret(c, diag, "database_password_file", SECRET_DATABASE_PASSWORD,
+                     c->database_password_file, true);
         check_readable(diag, "mqtt.tls.ca_file", c->mqtt.ca_file);
         check_readable(diag, "mqtt.tls.cert_file", c->mqtt.cert_file);
         check_readable(diag, "mqtt.tls.key_file", c->mqtt.key_file);
@@ -1237,7 +1254,7 @@ int daemon_new(struct config *cfg, struct daemon **ret)
         if (r < 0)
                 goto fail;
         register_metrics(d);
-        r = store_open(cfg->database, cfg->database_sync_full, false, &d->store);
+        r = open_store(cfg, false, &d->store);
         if (r < 0)
                 goto fail;
         r = service_new(
@@ -1519,7 +1536,15 @@ static bool restart_settings_equal(const struct config *o, const struct config *
                         same = false;                                                              \
                 }                                                                                  \
         } while (0)
-        CHECK_STR(database, "database");
+        if (!str_eq_null(o->database, n->database)) {
+                _cleanup_free_ char *was = store_database_shown(o->database);
+                _cleanup_free_ char *now = store_database_shown(n->database);
+                log_err("reload: database changed from \"%s\" to \"%s\"; that needs a restart "
+                        "(systemctl restart doorwatchd)",
+                        was, now);
+                same = false;
+        }
+        CHECK_STR(database_password_file, "database_password_file");
         CHECK_INT(database_sync_full, "database_sync");
         CHECK_STR(timezone, "timezone");
         CHECK_STR(mqtt.host, "mqtt.host");

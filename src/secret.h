@@ -35,6 +35,10 @@ int secret_read(const struct config *c, const char *credential_name, const char 
  * "url_file": "secrets/wecom-chl.url". */
 const char *secret_credential_of(const char *configured_path);
 
+/* The credential of the database password (PostgreSQL), read instead of
+ * database_password_file when present. */
+#define SECRET_DATABASE_PASSWORD "pg.password"
+
 /* Wipes and frees a secret; returns NULL. */
 char *secret_free(char *s);
 static inline void secret_freep(char **s)

@@ -532,12 +532,11 @@ static void parse_templates(struct loader *L, const cJSON *o, const struct loade
 
 static void parse_daemon(struct loader *L, const cJSON *root)
 {
-        static const char *const keys[] = {
-                "timezone", "database", "database_sync",        "retention",
-                "mqtt",     "policy",   "escalation",           "notifiers",
-                "http",     "outbox",   "monitoring_gap_after", "templates",
-                NULL
-        };
+        static const char *const keys[] = { "timezone",      "database",   "database_password_file",
+                                            "database_sync", "retention",  "mqtt",
+                                            "policy",        "escalation", "notifiers",
+                                            "http",          "outbox",     "monitoring_gap_after",
+                                            "templates",     NULL };
         struct config *cfg = L->cfg;
         struct loader_path p[1];
         const cJSON *v;
@@ -553,6 +552,8 @@ static void parse_daemon(struct loader *L, const cJSON *root)
                 loader_error(L, p, "unknown time zone \"%s\"", cfg->timezone);
         if ((v = loader_field(L, root, NULL, "database", false, p)))
                 loader_get_string(L, v, p, 0, &cfg->database);
+        if ((v = loader_field(L, root, NULL, "database_password_file", false, p)))
+                loader_get_string(L, v, p, 0, &cfg->database_password_file);
         if ((v = loader_field(L, root, NULL, "database_sync", false, p)) &&
             (s = loader_get_str(L, v, p))) {
                 if (strcmp(s, "normal") == 0 || strcmp(s, "full") == 0)
@@ -610,6 +611,7 @@ void settings_load(struct loader *L)
                 add_notifier(L, "mqtt", "mqtt", mqtt);
         }
         resolve_path(cfg->dir, &cfg->database);
+        resolve_path(cfg->dir, &cfg->database_password_file);
         resolve_path(cfg->dir, &cfg->mqtt.password_file);
         resolve_path(cfg->dir, &cfg->mqtt.ca_file);
         resolve_path(cfg->dir, &cfg->mqtt.cert_file);

@@ -2,8 +2,8 @@
  *
  * The store alone knows the schema: every SQL statement lives in src/store/, and callers
  * read and write typed records. store_open() picks the backend from the database string: a
- * file path is SQLite (src/store/sqlite*.c, the only one yet); a "postgresql://" URI is
- * refused as not supported yet. Every backend keeps these promises, and the callers rely on
+ * file path is SQLite (src/store/sqlite*.c); a "postgresql://" (or "postgres://") URI is
+ * PostgreSQL (src/store/pg*.c). Every backend keeps these promises, and the callers rely on
  * nothing else:
  *
  * - One writer. doorwatchd alone writes; doorwatchctl and the bench open the store
@@ -23,7 +23,12 @@
  *   commit fails; store_rollback() ends it without a commit.
  * - Waiting. store_begin() waits a bounded time (2 s) for another writer's lock, then fails;
  *   store_try_begin() fails at once with -EBUSY, and the daemon holds its messages in memory
- *   (nothing acknowledged) and retries.
+ *   (nothing acknowledged) and retries. A server that cannot be reached (PostgreSQL: the
+ *   connection is lost, the server answers nothing within 5 s, or takes no writes, as a
+ *   standby after a failover) is a failed BEGIN, write or COMMIT like a full disk: the
+ *   transaction it interrupted is gone whole, and the backend reconnects with backoff (up
+ *   to 1 s) on later calls (store_probe_write(), store_try_begin()) without blocking the
+ *   daemon, which holds the transaction's messages and retries.
  * - Savepoints. store_savepoint() .. store_release() or store_rollback_to() keeps a group of
  *   writes (one escalation step) whole or not at all inside the transaction. Not nested.
  * - Ids. store_next_id() hands out per-day sequences inside the transaction; a rollback (to a
@@ -33,7 +38,8 @@
  *   the loop and is returned.
  * - Errors. 0 success, negative errno (-EIO, -ENOSPC disk full, -EBUSY locked, -EACCES,
  *   -EPROTO schema newer than this program, -EPROTONOSUPPORT no such backend,
- *   -EMEDIUMTYPE a file or database that is not doorwatch's, left untouched), positive
+ *   -EMEDIUMTYPE a file or database that is not doorwatch's, left untouched, -ENOTCONN
+ *   server unreachable, -EOPNOTSUPP not done by this backend), positive
  *   STORE_E_* for expected outcomes. Errors are logged here, with the database's message.
  *
  * The event path (store_event_exists(), store_insert_event(), store_try_begin() inside a
@@ -56,6 +62,13 @@ struct store;
 
 /* database: a file path (SQLite, created with its directory when missing) or a URI. */
 int store_open(const char *database, bool sync_full, bool readonly, struct store **ret);
+/* store_open() with the password of a database server (PostgreSQL: from
+ * database_password_file or the pg.password credential, read through secret.c; NULL
+ * leaves it to libpq: the URI, PGPASSFILE, ~/.pgpass). A file ignores it. */
+int store_open_with_password(const char *database, const char *password, bool sync_full,
+                             bool readonly, struct store **ret);
+/* database as it may be shown in messages: a URI's password replaced by "***" (malloc'd). */
+char *store_database_shown(const char *database);
 /* Commits the open transaction, if any, and frees the store. NULL-safe. */
 struct store *store_close(struct store *s);
 
@@ -448,7 +461,7 @@ int store_foreach_household_window(struct store *s, int64_t before_usec,
  * so every time zone's midnight is a span's start), verdict and rule, with event times in
  * [from_usec, to_usec): live ones by household (community NULL), purged ones by community
  * (household NULL). Rule NULL: events stored before rules were. In span order. */
-#define STORE_SPAN_USEC INT64_C(900000000) /* 15 min; sqlite_retention.c's SQL has it too */
+#define STORE_SPAN_USEC INT64_C(900000000) /* 15 min; *_retention.c's SQL has it too */
 struct store_opening_count {
         const char *household, *community;
         int64_t span_usec;

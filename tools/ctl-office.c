@@ -29,6 +29,7 @@
 #include "import.h"
 #include "regdocs.h"
 #include "report.h"
+#include "secret.h"
 #include "sheet.h"
 #include "store.h"
 #include "util.h"
@@ -423,6 +424,18 @@ static int report_usage(void)
         return EXIT_USAGE;
 }
 
+/* The store of cfg->database, read-only, with the database password of
+ * database_password_file or the pg.password credential when either is there. */
+static int open_store(const struct config *cfg, struct store **ret)
+{
+        _cleanup_secret_ char *password = NULL;
+        int r = secret_read(cfg, SECRET_DATABASE_PASSWORD, cfg->database_password_file, &password);
+
+        if (r < 0)
+                return r; /* logged with the path */
+        return store_open_with_password(cfg->database, password, false, true, ret);
+}
+
 int office_report(const char *config_dir, bool json, int argc, char **argv)
 {
         const char *date = NULL, *community = NULL, *out = NULL, *format = "text";
@@ -480,10 +493,11 @@ int office_report(const char *config_dir, bool json, int argc, char **argv)
                 ret = EXIT_USAGE;
                 goto done;
         }
-        r = store_open(cfg->database, false, true, &store);
-        if (r < 0)
-                fprintf(stderr, "doorwatchctl: cannot open the database %s\n", cfg->database);
-        else if ((r = report_load(&rep, store)) < 0)
+        r = open_store(cfg, &store);
+        if (r < 0) {
+                _cleanup_free_ char *shown = store_database_shown(cfg->database);
+                fprintf(stderr, "doorwatchctl: cannot open the database %s\n", shown);
+        } else if ((r = report_load(&rep, store)) < 0)
                 fprintf(stderr, "doorwatchctl: cannot read the report from the database: %s\n",
                         strerror(-r));
         else {

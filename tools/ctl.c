@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "secret.h"
 #include "store.h"
 #include "util.h"
 
@@ -113,12 +114,18 @@ int load_config_lenient(struct ctl *ctl)
 
 int open_db(struct ctl *ctl)
 {
+        _cleanup_secret_ char *password = NULL;
         int r = load_config_lenient(ctl);
         if (r < 0)
                 return r;
-        r = store_open(ctl->config->database, false, true, &ctl->store);
-        if (r < 0)
-                fprintf(stderr, "doorwatchctl: cannot open the database %s\n",
-                        ctl->config->database);
+        r = secret_read(ctl->config, SECRET_DATABASE_PASSWORD, ctl->config->database_password_file,
+                        &password);
+        if (r >= 0)
+                r = store_open_with_password(ctl->config->database, password, false, true,
+                                             &ctl->store);
+        if (r < 0) {
+                _cleanup_free_ char *shown = store_database_shown(ctl->config->database);
+                fprintf(stderr, "doorwatchctl: cannot open the database %s\n", shown);
+        }
         return r;
 }

@@ -341,7 +341,8 @@ static int cmd_backup(struct ctl *ctl, int argc, char **argv)
         if (load_config_lenient(ctl) < 0)
                 return 1;
         if (store_backup(ctl->config->database, argv[0], &info) < 0) {
-                fprintf(stderr, "doorwatchctl: backup of %s failed\n", ctl->config->database);
+                _cleanup_free_ char *shown = store_database_shown(ctl->config->database);
+                fprintf(stderr, "doorwatchctl: backup of %s failed\n", shown);
                 return 1;
         }
         if (ctl->json) {

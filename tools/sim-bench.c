@@ -15,6 +15,12 @@
  * plus time to READY=1 (a NOTIFY_SOCKET we own), peak RSS (VmHWM) and database bytes per
  * million events. It prints a table and writes bench-<timestamp>.json with machine facts.
  *
+ * Databases: every daemon run is made once on SQLite (a file) and once on PostgreSQL (a
+ * fresh database of a private PostgreSQL 15 server this bench starts with tools/pg-server,
+ * fsync on, on a Unix socket; its processes' CPU is counted apart), so the table has a
+ * column per registry size and database, same rows, same run; the ceiling is measured
+ * once per size. --backends sqlite leaves PostgreSQL out.
+ *
  * Message mix: pairs of (open, closed) on one door. Every fifth pair is on a household whose
  * schedule has no visit now (an unexpected opening: 10 % of all events); the others are on
  * households inside a scheduled visit window. Each daemon run starts with a probe opening:
@@ -32,6 +38,7 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -54,6 +61,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include "hashmap.h"
 #include "store.h"
@@ -100,6 +109,8 @@ struct opts {
         const char *daemon;
         const char *broker;
         bool keep;
+        bool sqlite, pg;       /* the databases to run on */
+        const char *pg_server; /* tools/pg-server */
 };
 
 struct tp_result {
@@ -107,6 +118,7 @@ struct tp_result {
         uint64_t events, notifications;
         double seconds, events_per_s, notif_per_s, ratio;
         double cpu_us_per_event, broker_cpu_us_per_event;
+        double db_cpu_us_per_event;              /* the database server's (PostgreSQL), or -1 */
         double syscr_per_event, syscw_per_event; /* the daemon's, from /proc/PID/io */
         int64_t verdicts[3];                     /* expected, ignored, alert */
         double db_bytes_per_m;
@@ -129,6 +141,7 @@ struct soak_result {
 };
 
 struct size_result {
+        const char *database; /* "sqlite" or "postgresql" */
         size_t households, devices, workers, communities;
         double gen_sec;
         double ready_sec_max, ready_sec_min;
@@ -162,11 +175,17 @@ static void say(const char *fmt, ...)
 
 static pid_t children[2]; /* broker, daemon: killed on SIGINT/SIGTERM */
 
+static char pg_dir[256];
+static const char *pg_script; /* tools/pg-server; NULL: the caller's server */
+static int pg_server(const char *cmd);
+
 static void on_fatal_signal(int sig)
 {
         for (size_t i = 0; i < ELEMENTSOF(children); i++)
                 if (children[i] > 0)
                         kill(children[i], SIGKILL);
+        if (pg_dir[0] && pg_script)
+                pg_server("stop");
         _exit(128 + sig);
 }
 
@@ -303,6 +322,86 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 static void rm_rf(const char *dir)
 {
         nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- the private PostgreSQL server ---- */
+
+/* pg_dir, pg_script (above): its socket directory ("" when none) and script. */
+
+static int pg_server(const char *cmd)
+{
+        char line[2 * PATH_MAX];
+        snprintf(line, sizeof(line), "PG_FSYNC=on '%s' %s '%s'", pg_script, cmd, pg_dir);
+        return system(line) == 0 ? 0 : -EIO;
+}
+
+/* Runs sql as the server's superuser; with ret, the first column of the first row. */
+static int pg_admin(const char *db, const char *sql, long long *ret)
+{
+        char conninfo[PATH_MAX + 64];
+        PGconn *c;
+        PGresult *res;
+        int e = 0;
+
+        snprintf(conninfo, sizeof(conninfo), "host=%s user=postgres dbname=%s", pg_dir,
+                 db ? db : "postgres");
+        c = PQconnectdb(conninfo);
+        if (PQstatus(c) != CONNECTION_OK) {
+                say("postgresql: %s", PQerrorMessage(c));
+                PQfinish(c);
+                return -EIO;
+        }
+        res = PQexec(c, sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+                say("postgresql: %s: %s", sql, PQerrorMessage(c));
+                e = -EIO;
+        } else if (ret)
+                *ret = PQntuples(res) > 0 ? atoll(PQgetvalue(res, 0, 0)) : 0;
+        PQclear(res);
+        PQfinish(c);
+        return e;
+}
+
+/* CPU seconds of the server's processes: the postmaster and its children (the daemon's
+ * backend, the WAL writer, the checkpointer...). */
+static double pg_cpu_sec(void)
+{
+        char path[PATH_MAX + 32], line[64];
+        pid_t master;
+        double sum;
+        FILE *f;
+        DIR *d;
+        struct dirent *de;
+
+        snprintf(path, sizeof(path), "%s/data/postmaster.pid", pg_dir);
+        f = fopen(path, "re");
+        if (!f)
+                return 0;
+        master = fgets(line, sizeof(line), f) ? (pid_t)atol(line) : 0;
+        fclose(f);
+        if (master <= 0)
+                return 0;
+        sum = proc_cpu_sec(master);
+        d = opendir("/proc");
+        while (d && (de = readdir(d))) {
+                char stat[1024], *p;
+                long ppid;
+                FILE *s;
+
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+                s = fopen(path, "re");
+                if (!s)
+                        continue;
+                p = fgets(stat, sizeof(stat), s) ? strrchr(stat, ')') : NULL;
+                fclose(s);
+                if (p && sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == master)
+                        sum += proc_cpu_sec((pid_t)atol(de->d_name));
+        }
+        if (d)
+                closedir(d);
+        return sum;
 }
 
 static pid_t spawn(const char *const *argv, const char *log, const char *const *env)
@@ -608,6 +707,7 @@ struct run {
         const char *name;
         char dir[PATH_MAX];
         char db[PATH_MAX + 32];
+        char pg_name[64]; /* the run's PostgreSQL database, "" on SQLite */
         int port, http_port;
         pid_t broker, daemon;
         int notify_fd;
@@ -1278,6 +1378,20 @@ static int probe_mix(struct run *r)
         return e;
 }
 
+static bool bench_pg; /* the daemon runs of this column are on PostgreSQL */
+
+/* The daemon's database as it grew: the file and its WAL, or PostgreSQL's database. */
+static long long run_db_bytes(struct run *r)
+{
+        char sql[128];
+        long long v = 0;
+
+        if (!r->pg_name[0])
+                return db_bytes(r->db);
+        snprintf(sql, sizeof(sql), "SELECT pg_database_size('%s')", r->pg_name);
+        return pg_admin(NULL, sql, &v) < 0 ? 0 : v;
+}
+
 static int run_begin(struct run *r, const struct opts *o, const struct registry *g,
                      const char *name, bool with_daemon, bool sync_full)
 {
@@ -1297,6 +1411,18 @@ static int run_begin(struct run *r, const struct opts *o, const struct registry 
         snprintf(r->db, sizeof(r->db), "%s/state/doorwatch.db", r->dir);
         if (mkdir(r->dir, 0700) < 0)
                 return -errno;
+        if (with_daemon && bench_pg) {
+                char sql[160];
+                snprintf(r->pg_name, sizeof(r->pg_name), "dwb_%ld_%u", (long)getpid(), seq);
+                snprintf(sql, sizeof(sql), "CREATE DATABASE %s OWNER doorwatch", r->pg_name);
+                e = pg_admin(NULL, sql, NULL);
+                if (e < 0) {
+                        r->pg_name[0] = 0;
+                        return e;
+                }
+                snprintf(r->db, sizeof(r->db), "postgresql://doorwatch@/%s?host=%s", r->pg_name,
+                         pg_dir);
+        }
         e = start_broker(r);
         if (e == 0)
                 e = connect_clients(r, with_daemon ? daemon_filters : ceiling_filters);
@@ -1330,6 +1456,12 @@ static void run_end(struct run *r)
         if (r->notify_fd >= 0)
                 close(r->notify_fd);
         r->notify_fd = -1;
+        if (r->pg_name[0] && pg_script) { /* the caller's server keeps its databases */
+                char sql[160];
+                snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", r->pg_name);
+                pg_admin(NULL, sql, NULL);
+                r->pg_name[0] = 0;
+        }
         free(r->lat_ms);
         r->lat_ms = NULL;
         workers_done(r);
@@ -1404,7 +1536,7 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
         struct tp_result *t = sync_full ? &res->full : &res->normal;
         uint64_t n = (uint64_t)o->events;
         struct run r;
-        double t0, t_stored = 0, cpu0, bcpu0, cpu1, bcpu1;
+        double t0, t_stored = 0, cpu0, bcpu0, cpu1, bcpu1, dcpu0 = 0;
         unsigned long long scr0 = 0, scw0 = 0, scr1 = 0, scw1 = 0;
         bool have_sc;
         long long size0;
@@ -1414,9 +1546,11 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
         if (e < 0)
                 goto out;
         base = db_max_event(&r);
-        size0 = db_bytes(r.db);
+        size0 = run_db_bytes(&r);
         cpu0 = proc_cpu_sec(r.daemon);
         bcpu0 = proc_cpu_sec(r.broker);
+        if (r.pg_name[0])
+                dcpu0 = pg_cpu_sec();
         have_sc = proc_syscalls(r.daemon, &scr0, &scw0);
         t0 = mono();
         e = publish_all(&r, n);
@@ -1441,6 +1575,7 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
                                                : 0,
                 .cpu_us_per_event = (cpu1 - cpu0) / (double)n * 1e6,
                 .broker_cpu_us_per_event = (bcpu1 - bcpu0) / (double)n * 1e6,
+                .db_cpu_us_per_event = r.pg_name[0] ? (pg_cpu_sec() - dcpu0) / (double)n * 1e6 : -1,
                 .syscr_per_event = have_sc ? (double)(scr1 - scr0) / (double)n : -1,
                 .syscw_per_event = have_sc ? (double)(scw1 - scw0) / (double)n : -1,
         };
@@ -1453,7 +1588,7 @@ static int run_throughput(const struct opts *o, const struct registry *g, bool s
         r.ro = store_close(r.ro);
         stop_child(&r.daemon, SIGTERM);
         children[1] = 0;
-        t->db_bytes_per_m = (double)(db_bytes(r.db) - size0) / (double)n * 1e6;
+        t->db_bytes_per_m = (double)(run_db_bytes(&r) - size0) / (double)n * 1e6;
 out:
         run_end(&r);
         return e;
@@ -1659,6 +1794,10 @@ static void print_table(const struct opts *o, const struct machine *m, struct si
         for (size_t i = 0; i < n; i++)
                 printf(" %22zu", rs[i].households);
         printf("   target\n");
+        printf("%-40s", "database");
+        for (size_t i = 0; i < n; i++)
+                printf(" %22s", rs[i].database);
+        printf("\n");
 /* One line: a cell per registry size, "-" where cond is false. */
 #define ROW(label, target, cond, ...)                                                              \
         do {                                                                                       \
@@ -1686,6 +1825,8 @@ static void print_table(const struct opts *o, const struct machine *m, struct si
             r->normal.syscr_per_event, r->normal.syscw_per_event);
         ROW("  broker CPU per event, us", "", r->normal.done, "%.1f",
             r->normal.broker_cpu_us_per_event);
+        ROW("  database server CPU per event, us", "", r->normal.done,
+            r->normal.db_cpu_us_per_event >= 0 ? "%.1f" : "-", r->normal.db_cpu_us_per_event);
         ROW("  verdicts expected/ignored/alert", "", r->normal.done, "%lld/%lld/%lld",
             (long long)r->normal.verdicts[0], (long long)r->normal.verdicts[1],
             (long long)r->normal.verdicts[2]);
@@ -1694,6 +1835,8 @@ static void print_table(const struct opts *o, const struct machine *m, struct si
         ROW("throughput, sync full, events/s", "", r->full.done, "%.0f (%.0f%%)",
             r->full.events_per_s, r->full.ratio * 100);
         ROW("  daemon CPU per event, us", "", r->full.done, "%.1f", r->full.cpu_us_per_event);
+        ROW("  database server CPU per event, us", "", r->full.done,
+            r->full.db_cpu_us_per_event >= 0 ? "%.1f" : "-", r->full.db_cpu_us_per_event);
         ROW("  daemon syscalls per event, read/write", "",
             r->full.done && r->full.syscr_per_event >= 0, "%.2f/%.2f", r->full.syscr_per_event,
             r->full.syscw_per_event);
@@ -1739,6 +1882,9 @@ static cJSON *tp_json(const struct tp_result *t)
         cJSON_AddNumberToObject(j, "notifications_per_s", t->notif_per_s);
         cJSON_AddNumberToObject(j, "daemon_cpu_us_per_event", t->cpu_us_per_event);
         cJSON_AddNumberToObject(j, "broker_cpu_us_per_event", t->broker_cpu_us_per_event);
+        if (t->db_cpu_us_per_event >= 0)
+                cJSON_AddNumberToObject(j, "database_server_cpu_us_per_event",
+                                        t->db_cpu_us_per_event);
         if (t->syscr_per_event >= 0) {
                 cJSON_AddNumberToObject(j, "daemon_read_syscalls_per_event", t->syscr_per_event);
                 cJSON_AddNumberToObject(j, "daemon_write_syscalls_per_event", t->syscw_per_event);
@@ -1795,6 +1941,12 @@ static int write_json(const struct opts *o, const struct machine *m, const struc
                 cJSON_ReplaceItemInObject(mj, "libmosquitto", cJSON_CreateString(v));
         }
         cJSON_AddStringToObject(mj, "sqlite", store_sqlite_version());
+        {
+                char v[32];
+                int pv = PQlibVersion();
+                snprintf(v, sizeof(v), "%d.%d", pv / 10000, pv % 10000);
+                cJSON_AddStringToObject(mj, "libpq", v);
+        }
         cJSON_AddStringToObject(mj, "note", "broker, daemon and load generator on this machine");
         oj = cJSON_AddObjectToObject(j, "options");
         cJSON_AddNumberToObject(oj, "events", (double)o->events);
@@ -1810,6 +1962,7 @@ static int write_json(const struct opts *o, const struct machine *m, const struc
                 cJSON *s = cJSON_CreateObject();
 
                 cJSON_AddItemToArray(arr, s);
+                cJSON_AddStringToObject(s, "database", r->database);
                 cJSON_AddNumberToObject(s, "households", (double)r->households);
                 cJSON_AddNumberToObject(s, "devices", (double)r->devices);
                 cJSON_AddNumberToObject(s, "workers", (double)r->workers);
@@ -1873,21 +2026,24 @@ static int write_json(const struct opts *o, const struct machine *m, const struc
 
 static void usage(FILE *f)
 {
-        fprintf(f, "Usage: doorwatch-sim bench [OPTIONS]\n"
-                   "  -H, --households LIST   registry sizes, comma-separated (10000,100000)\n"
-                   "  -n, --events N          events per throughput and ceiling run (200000)\n"
-                   "  -r, --rate R            events/s of the latency and soak runs (2000)\n"
-                   "  -l, --latency SECONDS   length of the latency run (10)\n"
-                   "  -s, --soak SECONDS      length of the soak run, 0 = none (0)\n"
-                   "      --inflight N        publishes awaiting PUBACK at most (1000)\n"
-                   "      --devices 1|2       door contact (and doorbell) per household (2)\n"
-                   "      --runs LIST         ceiling,normal,full,latency,soak (all)\n"
-                   "      --mix MODE          auto, schedule or closed (auto)\n"
-                   "      --smoke             200 households, 2000 events, 1 s latency run\n"
-                   "  -o, --out DIR           where bench-<timestamp>.json goes (bench-out)\n"
-                   "      --daemon PATH       doorwatchd (next to this program)\n"
-                   "      --broker PATH       mosquitto (/usr/sbin/mosquitto)\n"
-                   "  -k, --keep              keep the temporary directory\n");
+        fprintf(f,
+                "Usage: doorwatch-sim bench [OPTIONS]\n"
+                "  -H, --households LIST   registry sizes, comma-separated (10000,100000)\n"
+                "  -n, --events N          events per throughput and ceiling run (200000)\n"
+                "  -r, --rate R            events/s of the latency and soak runs (2000)\n"
+                "  -l, --latency SECONDS   length of the latency run (10)\n"
+                "  -s, --soak SECONDS      length of the soak run, 0 = none (0)\n"
+                "      --inflight N        publishes awaiting PUBACK at most (1000)\n"
+                "      --devices 1|2       door contact (and doorbell) per household (2)\n"
+                "      --runs LIST         ceiling,normal,full,latency,soak (all)\n"
+                "      --mix MODE          auto, schedule or closed (auto)\n"
+                "      --smoke             200 households, 2000 events, 1 s latency run\n"
+                "  -o, --out DIR           where bench-<timestamp>.json goes (bench-out)\n"
+                "      --daemon PATH       doorwatchd (next to this program)\n"
+                "      --broker PATH       mosquitto (/usr/sbin/mosquitto)\n"
+                "      --backends LIST     sqlite,postgresql (both when PostgreSQL 15 is there)\n"
+                "      --pg-server PATH    the private server's script (tools/pg-server)\n"
+                "  -k, --keep              keep the temporary directory\n");
 }
 
 static int parse_sizes(struct opts *o, const char *s)
@@ -1950,7 +2106,9 @@ int sim_bench_main(int argc, char **argv)
                 OPT_MIX,
                 OPT_SMOKE,
                 OPT_DAEMON,
-                OPT_BROKER
+                OPT_BROKER,
+                OPT_BACKENDS,
+                OPT_PG_SERVER
         };
         static const struct option longopts[] = {
                 { "households", required_argument, NULL, 'H' },
@@ -1966,6 +2124,8 @@ int sim_bench_main(int argc, char **argv)
                 { "out", required_argument, NULL, 'o' },
                 { "daemon", required_argument, NULL, OPT_DAEMON },
                 { "broker", required_argument, NULL, OPT_BROKER },
+                { "backends", required_argument, NULL, OPT_BACKENDS },
+                { "pg-server", required_argument, NULL, OPT_PG_SERVER },
                 { "keep", no_argument, NULL, 'k' },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -1982,8 +2142,13 @@ int sim_bench_main(int argc, char **argv)
                 .runs = RUN_CEILING | RUN_NORMAL | RUN_FULL | RUN_LATENCY | RUN_SOAK,
                 .out_dir = "bench-out",
                 .broker = "/usr/sbin/mosquitto",
+                .sqlite = true,
+                .pg = true,
+                .pg_server = "tools/pg-server",
         };
-        struct size_result results[MAX_SIZES] = { 0 };
+        struct size_result results[2 * MAX_SIZES] = { 0 };
+        bool backends_given = false;
+        size_t n_res = 0;
         struct registry g = { 0 };
         struct machine m;
         char json_path[PATH_MAX];
@@ -2051,6 +2216,18 @@ int sim_bench_main(int argc, char **argv)
                 case OPT_BROKER:
                         o.broker = optarg;
                         break;
+                case OPT_BACKENDS:
+                        o.sqlite = strstr(optarg, "sqlite") != NULL;
+                        o.pg = strstr(optarg, "postgresql") != NULL;
+                        backends_given = true;
+                        if (!o.sqlite && !o.pg) {
+                                say("bad --backends %s (sqlite,postgresql)", optarg);
+                                return 2;
+                        }
+                        break;
+                case OPT_PG_SERVER:
+                        o.pg_server = optarg;
+                        break;
                 case 'k':
                         o.keep = true;
                         break;
@@ -2073,6 +2250,16 @@ int sim_bench_main(int argc, char **argv)
                 say("need %s and %s (make; apt-get install mosquitto)", o.daemon, o.broker);
                 return 1;
         }
+        if (o.pg && (access(o.pg_server, X_OK) < 0 ||
+                     access("/usr/lib/postgresql/15/bin/initdb", X_OK) < 0)) {
+                if (backends_given) {
+                        say("need %s and PostgreSQL 15 (tools/install-deps)", o.pg_server);
+                        return 1;
+                }
+                say("PostgreSQL column left out: no %s or PostgreSQL 15 (tools/install-deps)",
+                    o.pg_server);
+                o.pg = false;
+        }
         if (timezone_set(TIMEZONE) < 0) {
                 say("no zoneinfo for " TIMEZONE " (apt-get install tzdata)");
                 return 1;
@@ -2088,15 +2275,29 @@ int sim_bench_main(int argc, char **argv)
                 say("mkdtemp %s: %s", g.tmp, strerror(errno));
                 return 1;
         }
+        pg_script = o.pg_server;
+        if (o.pg && getenv("DOORWATCH_BENCH_PG")) {
+                /* A server of the caller's (tools/pg-server start DIR), kept running. */
+                snprintf(pg_dir, sizeof(pg_dir), "%s", getenv("DOORWATCH_BENCH_PG"));
+                pg_script = NULL;
+        } else if (o.pg) {
+                snprintf(pg_dir, sizeof(pg_dir), "%s/doorwatch-bench-pg-XXXXXX",
+                         tmpdir && *tmpdir ? tmpdir : "/tmp");
+                if (!mkdtemp(pg_dir) || pg_server("start") < 0) {
+                        say("cannot start a private PostgreSQL server in %s", pg_dir);
+                        pg_dir[0] = 0;
+                        e = -EIO;
+                }
+        }
         for (size_t i = 0; i < o.n_sizes && e == 0; i++) {
-                struct size_result *res = &results[i];
+                struct size_result base;
                 double t = mono();
 
                 say("%zu households: generating the registry", o.sizes[i]);
                 e = gen_registry(&g, o.sizes[i], o.devices);
                 if (e < 0)
                         break;
-                *res = (struct size_result){ .households = g.households,
+                base = (struct size_result){ .households = g.households,
                                              .devices = g.devices,
                                              .workers = g.workers,
                                              .communities = g.communities,
@@ -2104,31 +2305,50 @@ int sim_bench_main(int argc, char **argv)
                 if (e == 0 && (o.runs & RUN_CEILING)) {
                         say("%zu households: ceiling, %ld messages through the broker alone",
                             o.sizes[i], o.events);
-                        e = run_ceiling(&o, &g, res);
+                        e = run_ceiling(&o, &g, &base);
                 }
-                if (e == 0 && (o.runs & RUN_NORMAL)) {
-                        say("%zu households: throughput, %ld events, database_sync normal",
-                            o.sizes[i], o.events);
-                        e = run_throughput(&o, &g, false, res);
-                }
-                if (e == 0 && (o.runs & RUN_FULL)) {
-                        say("%zu households: throughput, %ld events, database_sync full",
-                            o.sizes[i], o.events);
-                        e = run_throughput(&o, &g, true, res);
-                }
-                if (e == 0 && (o.runs & RUN_LATENCY)) {
-                        say("%zu households: latency, %.0f events/s for %.0fs", o.sizes[i], o.rate,
-                            o.latency_sec);
-                        e = run_paced(&o, &g, "latency", o.latency_sec, &res->lat, NULL, res);
-                }
-                if (e == 0 && (o.runs & RUN_SOAK)) {
-                        say("%zu households: soak, %.0f events/s for %.0fs", o.sizes[i], o.rate,
-                            o.soak_sec);
-                        e = run_paced(&o, &g, "soak", o.soak_sec, &res->soak.lat, &res->soak, res);
+                for (int b = 0; b < 2 && e == 0; b++) {
+                        struct size_result *res;
+                        const char *db = b ? "postgresql" : "sqlite";
+
+                        if (!(b ? o.pg : o.sqlite))
+                                continue;
+                        res = &results[n_res++];
+                        *res = base;
+                        res->database = db;
+                        bench_pg = b == 1;
+                        if (e == 0 && (o.runs & RUN_NORMAL)) {
+                                say("%zu households, %s: throughput, %ld events, database_sync "
+                                    "normal",
+                                    o.sizes[i], db, o.events);
+                                e = run_throughput(&o, &g, false, res);
+                        }
+                        if (e == 0 && (o.runs & RUN_FULL)) {
+                                say("%zu households, %s: throughput, %ld events, database_sync "
+                                    "full",
+                                    o.sizes[i], db, o.events);
+                                e = run_throughput(&o, &g, true, res);
+                        }
+                        if (e == 0 && (o.runs & RUN_LATENCY)) {
+                                say("%zu households, %s: latency, %.0f events/s for %.0fs",
+                                    o.sizes[i], db, o.rate, o.latency_sec);
+                                e = run_paced(&o, &g, "latency", o.latency_sec, &res->lat, NULL,
+                                              res);
+                        }
+                        if (e == 0 && (o.runs & RUN_SOAK)) {
+                                say("%zu households, %s: soak, %.0f events/s for %.0fs", o.sizes[i],
+                                    db, o.rate, o.soak_sec);
+                                e = run_paced(&o, &g, "soak", o.soak_sec, &res->soak.lat,
+                                              &res->soak, res);
+                        }
                 }
         }
-        print_table(&o, &m, results, o.n_sizes);
-        if (write_json(&o, &m, results, o.n_sizes, json_path, sizeof(json_path)) == 0)
+        if (pg_dir[0] && pg_script) {
+                pg_server("stop");
+                pg_dir[0] = 0;
+        }
+        print_table(&o, &m, results, n_res);
+        if (write_json(&o, &m, results, n_res, json_path, sizeof(json_path)) == 0)
                 printf("wrote %s\n", json_path);
         else if (e == 0)
                 e = -EIO;

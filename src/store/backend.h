@@ -24,8 +24,10 @@ struct store {
 
 struct store_backend {
         const char *name;
-        /* database: a path (SQLite) or a URI whose scheme chose this backend. */
-        int (*open)(const char *database, bool sync_full, bool readonly, struct store **ret);
+        /* database: a path (SQLite) or a URI whose scheme chose this backend; password:
+         * for a server, NULL for its client library's own sources. */
+        int (*open)(const char *database, const char *password, bool sync_full, bool readonly,
+                    struct store **ret);
         /* Frees the store; the transaction, if any, was committed before. */
         void (*close)(struct store *s);
         int (*backup)(const char *database, const char *dest_path, struct store_backup_info *info);
@@ -168,3 +170,4 @@ struct store_backend {
 };
 
 extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_pg_backend;

@@ -590,7 +590,8 @@ static void warn_open_directory(const char *path)
                          dir, (unsigned)(st.st_mode & 07777), dir);
 }
 
-int sqlite_open(const char *path, bool sync_full, bool readonly, struct store **ret)
+int sqlite_open(const char *path, const char *password, bool sync_full, bool readonly,
+                struct store **ret)
 {
         static bool configured;
         struct store_sqlite *q;

@@ -147,7 +147,8 @@ int sqlite_checkpoint_connection(const char *path, bool sync_full, sqlite3 **ret
 int sqlite_checkpoint(sqlite3 *db, int *ret_log, int *ret_ckpt);
 
 /* The operations (backend.h), by file. */
-int sqlite_open(const char *database, bool sync_full, bool readonly, struct store **ret);
+int sqlite_open(const char *database, const char *password, bool sync_full, bool readonly,
+                struct store **ret);
 void sqlite_close(struct store *s);
 int sqlite_begin(struct store *s, bool wait);
 int sqlite_commit(struct store *s);

@@ -1,21 +1,22 @@
 /* store.c: the public store_*() functions (store.h) over the backends (backend.h).
  *
- * store_open() picks the backend from the database string: a URI's scheme names it, any
- * other string is a file path for SQLite. Here, once for every backend, is the transaction
- * bookkeeping the promises of store.h rest on: a transaction is opened lazily and the begin
- * hook called when one is, commits and savepoints happen only inside one, a failed operation
- * inside one loses it (txn_result()), and write health follows every BEGIN and COMMIT. Every other
- * function is one indirect call into the backend, with its arguments as they came (no copy, no
- * allocation). */
+ * store_open() picks the backend from the database string: a URI's scheme names it
+ * (postgresql:// or postgres://: pg*.c), any other string is a file path for SQLite. Here,
+ * once for every backend, is the transaction bookkeeping the promises of store.h rest on: a
+ * transaction is opened lazily and the begin hook called when one is, commits and
+ * savepoints happen only inside one, a failed operation inside one loses it (txn_result()),
+ * and write health follows every BEGIN and COMMIT. Every other function is one indirect
+ * call into the backend, with its arguments as they came (no copy, no allocation). */
 #include <errno.h>
 #include <string.h>
 
 #include "backend.h"
 #include "log.h"
+#include "pg.h"
 #include "util.h"
 
-/* The backend for database, or NULL (logged) when there is none. */
-static const struct store_backend *backend_for(const char *database)
+/* The backend of database: SQLite for a path, the one a URI's scheme names, or NULL. */
+static const struct store_backend *backend_for_quiet(const char *database)
 {
         size_t n = uri_scheme_len(database);
 
@@ -23,22 +24,42 @@ static const struct store_backend *backend_for(const char *database)
                 return &store_sqlite_backend;
         if ((n == 10 && strncmp(database, "postgresql", n) == 0) ||
             (n == 8 && strncmp(database, "postgres", n) == 0))
-                log_err("database: PostgreSQL is not supported yet; \"database\" must be the path "
-                        "of an SQLite file");
-        else
-                log_err("database: unknown kind of database \"%.*s://\"; \"database\" must be "
-                        "the path of an SQLite file",
-                        (int)n, database);
+                return &store_pg_backend;
+        return NULL;
+}
+
+/* The backend for database, or NULL (logged) when there is none. */
+static const struct store_backend *backend_for(const char *database)
+{
+        const struct store_backend *b = backend_for_quiet(database);
+
+        if (b)
+                return b;
+        log_err("database: unknown kind of database \"%.*s://\"; \"database\" must be the "
+                "path of an SQLite file or a postgresql:// URI",
+                (int)uri_scheme_len(database), database);
         return NULL;
 }
 
 int store_open(const char *database, bool sync_full, bool readonly, struct store **ret)
 {
+        return store_open_with_password(database, NULL, sync_full, readonly, ret);
+}
+
+int store_open_with_password(const char *database, const char *password, bool sync_full,
+                             bool readonly, struct store **ret)
+{
         const struct store_backend *b = backend_for(database);
 
         if (!b)
                 return -EPROTONOSUPPORT;
-        return b->open(database, sync_full, readonly, ret);
+        return b->open(database, password, sync_full, readonly, ret);
+}
+
+char *store_database_shown(const char *database)
+{
+        return backend_for_quiet(database) == &store_pg_backend ? pg_mask_uri(database)
+                                                                : xstrdup(database);
 }
 
 struct store *store_close(struct store *s)

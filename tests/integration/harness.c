@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../../tools/testbed.h"
+#include "../lib/pgtest.h"
 
 #define ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -32,6 +33,11 @@ static void die(const char *fmt, ...)
         fprintf(stderr, "\n");
         va_end(ap);
         abort();
+}
+
+bool h_pg(void)
+{
+        return pgtest_dir() != NULL;
 }
 
 double h_now(void)
@@ -138,7 +144,12 @@ void h_init(struct harness *h)
         if (!mkdtemp(h->dir))
                 die("mkdtemp: %s", strerror(errno));
         snprintf(h->confdir, sizeof(h->confdir), "%s/conf", h->dir);
-        snprintf(h->dbpath, sizeof(h->dbpath), "%s/state/doorwatch.db", h->dir);
+        if (h_pg()) {
+                char *uri = pgtest_create_db();
+                snprintf(h->dbpath, sizeof(h->dbpath), "%s", uri);
+                free(uri);
+        } else
+                snprintf(h->dbpath, sizeof(h->dbpath), "%s/state/doorwatch.db", h->dir);
         mkdir(h->confdir, 0700);
         h->port = free_port();
         do
@@ -353,9 +364,8 @@ void h_clear_messages(struct harness *h)
         h->n_msgs = 0;
 }
 
-static sqlite3_stmt *db_query(struct harness *h, sqlite3 **db, const char *fmt, va_list ap)
+static sqlite3_stmt *db_query(struct harness *h, sqlite3 **db, const char *sql)
 {
-        char *sql = sqlite3_vmprintf(fmt, ap);
         sqlite3_stmt *st = NULL;
 
         if (sqlite3_open_v2(h->dbpath, db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
@@ -363,19 +373,64 @@ static sqlite3_stmt *db_query(struct harness *h, sqlite3 **db, const char *fmt, 
         sqlite3_busy_timeout(*db, 2000);
         if (sqlite3_prepare_v2(*db, sql, -1, &st, NULL) != SQLITE_OK)
                 die("query %s: %s", sql, sqlite3_errmsg(*db));
-        sqlite3_free(sql);
         return st;
+}
+
+/* The first column of the first row of sql as text into buf ("" for NULL); false when
+ * there is no row. A PostgreSQL boolean reads as "1" or "0", as SQLite's would. */
+static bool db_first(struct harness *h, const char *sql, char *buf, size_t size)
+{
+        bool row = false;
+
+        buf[0] = 0;
+        if (h_pg()) {
+                row = pgtest_first(h->dbpath, sql, buf, size);
+        } else {
+                sqlite3 *db;
+                sqlite3_stmt *st = db_query(h, &db, sql);
+                if (sqlite3_step(st) == SQLITE_ROW) {
+                        row = true;
+                        if (sqlite3_column_text(st, 0))
+                                snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+                }
+                sqlite3_finalize(st);
+                sqlite3_close(db);
+        }
+        return row;
+}
+
+size_t h_db_each(struct harness *h, const char *sql,
+                 void (*row)(const char *const *cols, int n, void *userdata), void *userdata)
+{
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        size_t n = 0;
+
+        if (h_pg())
+                return pgtest_each(h->dbpath, sql, row, userdata);
+        st = db_query(h, &db, sql);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                const char *cols[32];
+                int nc = sqlite3_column_count(st) < 32 ? sqlite3_column_count(st) : 32;
+
+                for (int j = 0; j < nc; j++)
+                        cols[j] = (const char *)sqlite3_column_text(st, j);
+                row(cols, nc, userdata);
+                n++;
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return n;
 }
 
 static int64_t db_int_v(struct harness *h, const char *fmt, va_list ap)
 {
-        sqlite3 *db;
-        sqlite3_stmt *st = db_query(h, &db, fmt, ap);
+        char *sql = sqlite3_vmprintf(fmt, ap), buf[64];
         int64_t v = -1;
-        if (sqlite3_step(st) == SQLITE_ROW)
-                v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        sqlite3_close(db);
+
+        if (db_first(h, sql, buf, sizeof(buf)))
+                v = strtoll(buf, NULL, 10);
+        sqlite3_free(sql);
         return v;
 }
 
@@ -391,16 +446,14 @@ int64_t h_db_int(struct harness *h, const char *fmt, ...)
 const char *h_db_text(struct harness *h, const char *fmt, ...)
 {
         static char buf[4096];
-        sqlite3 *db;
         va_list ap;
+        char *sql;
+
         va_start(ap, fmt);
-        sqlite3_stmt *st = db_query(h, &db, fmt, ap);
+        sql = sqlite3_vmprintf(fmt, ap);
         va_end(ap);
-        buf[0] = 0;
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-                snprintf(buf, sizeof(buf), "%s", (const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-        sqlite3_close(db);
+        db_first(h, sql, buf, sizeof(buf));
+        sqlite3_free(sql);
         return buf;
 }
 
@@ -473,6 +526,8 @@ void h_cleanup(struct harness *h)
         h_clear_messages(h);
         free(h->msgs);
         h->msgs = NULL;
+        if (h_pg() && !getenv("DOORWATCH_KEEP_TMP"))
+                pgtest_drop_db(h->dbpath);
         if (!getenv("DOORWATCH_KEEP_TMP"))
                 testbed_rm_rf(h->dir);
         else

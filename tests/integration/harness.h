@@ -1,7 +1,13 @@
 /* harness.h: integration-test helpers. Each test gets a temporary directory with its own
- * mosquitto broker on a free loopback port, a configuration directory, a SQLite file and
- * the real doorwatchd binary; an MQTT client records what the daemon publishes. Every
- * wait is a bounded loop on an observable condition, never a fixed sleep. */
+ * mosquitto broker on a free loopback port, a configuration directory, a database and the
+ * real doorwatchd binary; an MQTT client records what the daemon publishes. Every wait is
+ * a bounded loop on an observable condition, never a fixed sleep.
+ *
+ * The database is an SQLite file, or, when DOORWATCH_TEST_PG names the socket directory of
+ * a private PostgreSQL server (tools/pg-server; the PostgreSQL pass of `make check`), a
+ * fresh database of that server, dropped at the end: every test binary runs on either.
+ * h_db_*() run their SQL on whichever it is (write it in the SQL both understand; a
+ * boolean reads as 1 or 0). */
 #pragma once
 
 #include <mosquitto.h>
@@ -20,7 +26,7 @@ struct h_msg {
 struct harness {
         char dir[256];
         char confdir[300];
-        char dbpath[300];
+        char dbpath[300]; /* the file, or the postgresql:// URI: the config's "database" */
         int port;
         int http_port; /* doorwatchd's HTTP server (the default config listens on it) */
         pid_t broker_pid;
@@ -29,6 +35,9 @@ struct harness {
         struct h_msg *msgs;
         size_t n_msgs, cap_msgs;
 };
+
+/* True in the PostgreSQL pass (the database is a server's). */
+bool h_pg(void);
 
 /* The office's API token of the default configuration (conf/api.token): doorwatchctl acts
  * through the HTTP API with it. */
@@ -78,6 +87,10 @@ void h_pump(struct harness *h, int ms);
 int64_t h_db_int(struct harness *h, const char *sql_fmt, ...);
 /* Same, returning text (static buffer, "" when no row / NULL). */
 const char *h_db_text(struct harness *h, const char *sql_fmt, ...);
+/* Calls row() with every row of sql, its columns as text (NULL for NULL, a boolean as
+ * "1" or "0" on either backend). Returns the number of rows. */
+size_t h_db_each(struct harness *h, const char *sql,
+                 void (*row)(const char *const *cols, int n, void *userdata), void *userdata);
 /* Waits until the query returns `want`, bounded. Returns the last value. */
 int64_t h_db_wait_int(struct harness *h, int64_t want, int timeout_ms, const char *sql_fmt, ...);
 

@@ -131,7 +131,7 @@ static const char *notified(struct harness *h, const char *kind, const char *dev
         return h_db_text(h,
                          "SELECT group_concat(worker, ',') FROM (SELECT DISTINCT n.worker FROM"
                          " notification n JOIN alert a ON a.id = n.alert_id WHERE a.kind = %Q AND"
-                         " a.device = %Q ORDER BY n.worker)",
+                         " a.device = %Q ORDER BY n.worker) AS w",
                          kind, device);
 }
 

@@ -469,9 +469,10 @@ static void test_readings_and_rounds(void **state)
 
         /* Every reading stored with who, when, the channel and what it meant. */
         assert_string_equal(
-            h_db_text(h, "SELECT group_concat(worker || '/' || channel || '/' || counts || '/' ||"
-                         " fever || '/' || (alert_id IS NOT NULL) || '/' || symptoms, ' ')"
-                         " FROM (SELECT * FROM reading ORDER BY id)"),
+            h_db_text(h, "SELECT group_concat(worker || '/' || channel || '/' ||"
+                         " CAST(counts AS INTEGER) || '/' || CAST(fever AS INTEGER) || '/' ||"
+                         " CAST((alert_id IS NOT NULL) AS INTEGER) || '/' || symptoms, ' ')"
+                         " FROM (SELECT * FROM reading ORDER BY id) AS r"),
             "w-a-02/mqtt/1/0/0/[] w-a-01/operator-api/0/0/0/[] w-a-01/mqtt/0/0/0/[] "
             "w-a-02/mqtt/1/1/1/[\"cough\"] w-a-02/cli/1/1/1/[\"fatigue\",\"itch\"]");
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM reading WHERE round_usec = %lld",

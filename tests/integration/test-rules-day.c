@@ -24,8 +24,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
-
 #include "../../tools/sim-day.h"
 #include "harness.h"
 
@@ -320,6 +318,37 @@ static void play_district_day(struct harness *h, const struct sim_day *d)
         h_pump(h, 500); /* a deadline still due (none should be) */
 }
 
+struct compare {
+        const struct sim_day *d;
+        const char *what;
+        bool *matched;
+        size_t n, false_alerts, joined;
+};
+
+static void compare_row(const char *const *cols, int n_cols, void *userdata)
+{
+        struct compare *c = userdata;
+        const char *hh = cols[0] ? cols[0] : "", *kind = cols[1] ? cols[1] : "";
+        double ts = cols[2] ? strtod(cols[2], NULL) : 0;
+        int count = cols[3] ? atoi(cols[3]) : 0;
+        bool found = false;
+
+        c->n++;
+        for (size_t i = 0; i < c->d->n_alerts && !found; i++)
+                if (!c->matched[i] && strcmp(c->d->alerts[i].household, hh) == 0 &&
+                    strcmp(c->d->alerts[i].kind, kind) == 0 && fabs(c->d->alerts[i].ts - ts) <= 5)
+                        found = c->matched[i] = true;
+        if (!found) {
+                c->false_alerts++;
+                print_message("%s: false alert %s %s at %.3f\n", c->what, hh, kind, ts);
+        }
+        if (count != (strcmp(kind, "person_left") == 0 ? 2 : 1)) {
+                c->joined += (size_t)count - 1;
+                print_message("%s: alert %s %s at %.3f counts %d openings\n", c->what, hh, kind, ts,
+                              count);
+        }
+}
+
 /* Compares the alerts raised with the day's: each raised alert (an episode: the opening
  * it is about within 5 s) must be one the day was made to raise, and count that opening
  * only (and the camera's detection, for person_left). Prints and returns the false ones,
@@ -327,55 +356,28 @@ static void play_district_day(struct harness *h, const struct sim_day *d)
 static void compare_alerts(struct harness *h, const struct sim_day *d, const char *what,
                            size_t *ret_false, size_t *ret_missed, size_t *ret_joined)
 {
-        bool *matched = calloc(d->n_alerts ? d->n_alerts : 1, sizeof(bool));
-        size_t n = 0, false_alerts = 0, missed = 0, joined = 0;
-        sqlite3 *db;
-        sqlite3_stmt *st;
+        struct compare c = { .d = d,
+                             .what = what,
+                             .matched = calloc(d->n_alerts ? d->n_alerts : 1, sizeof(bool)) };
+        size_t missed = 0;
 
-        assert_int_equal(sqlite3_open_v2(h->dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_prepare_v2(db,
-                                            "SELECT household, kind, event_ts, count FROM alert"
-                                            " ORDER BY household, event_ts",
-                                            -1, &st, NULL),
-                         SQLITE_OK);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-                const char *hh = (const char *)sqlite3_column_text(st, 0);
-                const char *kind = (const char *)sqlite3_column_text(st, 1);
-                double ts = sqlite3_column_double(st, 2);
-                int count = sqlite3_column_int(st, 3);
-                bool found = false;
-
-                n++;
-                for (size_t i = 0; i < d->n_alerts && !found; i++)
-                        if (!matched[i] && strcmp(d->alerts[i].household, hh) == 0 &&
-                            strcmp(d->alerts[i].kind, kind) == 0 && fabs(d->alerts[i].ts - ts) <= 5)
-                                found = matched[i] = true;
-                if (!found) {
-                        false_alerts++;
-                        print_message("%s: false alert %s %s at %.3f\n", what, hh, kind, ts);
-                }
-                if (count != (strcmp(kind, "person_left") == 0 ? 2 : 1)) {
-                        joined += (size_t)count - 1;
-                        print_message("%s: alert %s %s at %.3f counts %d openings\n", what, hh,
-                                      kind, ts, count);
-                }
-        }
-        sqlite3_finalize(st);
-        sqlite3_close(db);
+        h_db_each(h,
+                  "SELECT household, kind, event_ts, count FROM alert ORDER BY household, event_ts",
+                  compare_row, &c);
         for (size_t i = 0; i < d->n_alerts; i++)
-                if (!matched[i]) {
+                if (!c.matched[i]) {
                         missed++;
                         print_message("%s: missed alert %s %s at %.3f\n", what,
                                       d->alerts[i].household, d->alerts[i].kind, d->alerts[i].ts);
                 }
         print_message("%s: %zu openings (%zu with chatter), %zu messages; %zu alerts raised, "
                       "%zu to raise: %zu false, %zu missed, %zu more openings joined\n",
-                      what, d->n_openings, d->n_chattering, d->n_msgs, n, d->n_alerts, false_alerts,
-                      missed, joined);
-        free(matched);
-        *ret_false = false_alerts;
+                      what, d->n_openings, d->n_chattering, d->n_msgs, c.n, d->n_alerts,
+                      c.false_alerts, missed, c.joined);
+        free(c.matched);
+        *ret_false = c.false_alerts;
         *ret_missed = missed;
-        *ret_joined = joined;
+        *ret_joined = c.joined;
 }
 
 static void district_day(void **state, double chatter, double repeat, const char *what)

@@ -210,9 +210,10 @@ static void test_chatter_settles_live(void **state)
                                "held for chatter_settle (0.3s)"));
         assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE uid = 'e-2'"),
                                "before chatter_settle (0.3s)"));
-        assert_string_equal(h_db_text(h, "SELECT verdict || ' ' || (alert_id IS NOT NULL) FROM"
-                                         " event WHERE uid = 'm-1'"),
-                            "alert 1");
+        assert_string_equal(
+            h_db_text(h, "SELECT verdict || ' ' || CAST((alert_id IS NOT NULL) AS INTEGER) FROM"
+                         " event WHERE uid = 'm-1'"),
+            "alert 1");
         assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE uid = 'm-1'"),
                                "still open after chatter_settle (300ms)"));
 
@@ -230,8 +231,11 @@ static void test_chatter_settles_live(void **state)
         assert_int_equal(h_db_int(h, "SELECT count(*) FROM alert WHERE household = 'H-1'"), 0);
         assert_string_equal(h_db_text(h, "SELECT verdict FROM event WHERE uid = 'e-3'"),
                             "expected");
+        /* "ring 10s before", or 9.9s when the ring's time was taken a moment after the
+         * opening arrived (a loaded machine, a database server). */
         assert_non_null(strstr(h_db_text(h, "SELECT reason FROM event WHERE uid = 'e-3'"),
-                               "doorbell hand-off: ring 10s before"));
+                               "doorbell hand-off: ring "));
+        assert_string_equal(h_db_text(h, "SELECT rule FROM event WHERE uid = 'e-3'"), "handoff");
 
         /* Which clock each time is: the ring's own (within max_clock_skew), the receive
          * time for events without ts, and for a ts an hour off. */
@@ -242,7 +246,7 @@ static void test_chatter_settles_live(void **state)
                          1);
         assert_string_equal(h_db_text(h, "SELECT group_concat(uid || ':' || time_basis) FROM"
                                          " (SELECT uid, time_basis FROM event WHERE uid IN"
-                                         " ('e-3', 'e-4', 'e-5') ORDER BY uid)"),
+                                         " ('e-3', 'e-4', 'e-5') ORDER BY uid) AS e"),
                             "e-3:receive,e-4:device,e-5:receive");
         assert_int_equal(h_db_int(h, "SELECT event_usec = recv_usec FROM event WHERE uid = 'e-5'"),
                          1);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../lib/files.h"
+#include "../lib/pgtest.h"
 #include "config.h"
 #include "engine.h"
 #include "report.h"
@@ -24,6 +25,8 @@
 #include <cmocka.h>
 
 static char dir[64];
+/* The configuration's "database": a file in dir, or a PostgreSQL URI. */
+static char database[300];
 
 static int64_t t_(const char *rfc3339)
 {
@@ -50,9 +53,9 @@ static void write_config(const char *households)
         char buf[512];
 
         snprintf(buf, sizeof(buf),
-                 "{\"database\": \"%s/doorwatch.db\", \"retention\": \"30d\","
+                 "{\"database\": \"%s\", \"retention\": \"30d\","
                  " \"policy\": {\"max_clock_skew\": \"100000d\"}, \"http\": null}",
-                 dir);
+                 database);
         test_write_file(dir, "doorwatch.json", buf);
         test_write_file(dir, "workers.json",
                         "[{\"id\": \"w-c\", \"name\": \"甲\", \"role\": \"community\","
@@ -73,6 +76,11 @@ static int setup(void **state)
 
         snprintf(dir, sizeof(dir), "/tmp/doorwatch-unit-XXXXXX");
         assert_non_null(mkdtemp(dir));
+        if (pgtest_dir()) {
+                _cleanup_free_ char *uri = pgtest_create_db();
+                snprintf(database, sizeof(database), "%s", uri);
+        } else
+                snprintf(database, sizeof(database), "%s/doorwatch.db", dir);
         write_config("[" HOUSEHOLD("OLD", "2026-09-01T00:00:00+08:00",
                                    "2026-09-15T00:00:00+08:00") "," HOUSEHOLD("NOW",
                                                                               "2026-11-20T00:00:"
@@ -101,35 +109,36 @@ static int teardown(void **state)
         store_close(fx->store);
         config_free(fx->config);
         free(fx);
+        if (pgtest_dir())
+                pgtest_drop_db(database);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         assert_int_equal(system(cmd), 0);
         return 0;
 }
 
-static int64_t count(struct fx *fx, const char *sql)
-{
-        sqlite3_stmt *st;
-        int64_t v = -1;
-        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(fx->store), sql, -1, &st, NULL),
-                         SQLITE_OK);
-        if (sqlite3_step(st) == SQLITE_ROW)
-                v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return v;
-}
-
+/* The first column of the first row of sql as text ("" for NULL or no row). */
 static const char *text_of(struct fx *fx, const char *sql)
 {
         static char buf[128];
         sqlite3_stmt *st;
 
         buf[0] = 0;
+        if (pgtest_dir()) {
+                pgtest_first(database, sql, buf, sizeof(buf));
+                return buf;
+        }
         assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(fx->store), sql, -1, &st, NULL),
                          SQLITE_OK);
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
                 snprintf(buf, sizeof(buf), "%s", (const char *)sqlite3_column_text(st, 0));
         sqlite3_finalize(st);
         return buf;
+}
+
+static int64_t count(struct fx *fx, const char *sql)
+{
+        const char *v = text_of(fx, sql);
+        return *v ? strtoll(v, NULL, 10) : -1;
 }
 
 static void door(struct fx *fx, const char *household, const char *id, bool open, const char *when)
@@ -158,6 +167,7 @@ static void play_day(struct fx *fx)
 
         door(fx, "OLD", "e1", true, "2026-09-10T10:00:00+08:00");
         door(fx, "OLD", "e2", false, "2026-09-10T10:01:00+08:00");
+        assert_int_equal(store_commit(fx->store), 0); /* PostgreSQL: read on another session */
         snprintf(alert, sizeof(alert), "%s",
                  text_of(fx, "SELECT id FROM alert WHERE household = 'OLD'"));
         assert_int_equal(engine_ack(fx->engine, wc, alert, CHANNEL_MQTT,
