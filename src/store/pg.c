@@ -365,6 +365,7 @@ int pg_open(const char *database, const char *password, bool sync_full, bool rea
 
         s = &q->base;
         s->ops = &store_pg_backend;
+        q->session_setup = pg_session_setup;
         q->uri = xstrdup(database);
         q->shown = pg_mask_uri(database);
         q->password = password ? xstrdup(password) : NULL;
@@ -594,10 +595,6 @@ int pg_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t
         local_time(now_usec / USEC_PER_SEC, &tm);
         strftime(day, sizeof(day), "%Y%m%d", &tm);
         snprintf(name, sizeof(name), "%c-%s", prefix, day);
-        /* The counter is only written back at COMMIT: make sure there is one. */
-        r = store_begin(s);
-        if (r < 0)
-                return r;
         for (size_t i = 0; i < q->n_seq && !c; i++)
                 if (strcmp(q->seq[i].name, name) == 0)
                         c = &q->seq[i];

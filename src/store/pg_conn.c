@@ -14,7 +14,8 @@
  * far as the socket allows on each call (DNS resolution is still synchronous: use an
  * address or a local resolver).
  *
- * Where the standby issue hooks in (issue 21): pg_session_setup() runs on every new
+ * Where the standby issue hooks in (issue 21): the session set-up (pg.c's
+ * pg_session_setup(), through store_pg.session_setup) runs on every new
  * connection (a lease would be taken there), last_ok_usec is the monotonic time of the
  * last answer from the server (a lease is trusted until it + lease_timeout/2), and
  * pg_lost() is the one place a connection ends.
@@ -22,7 +23,7 @@
  * The password comes from the caller (database_password_file or the pg.password
  * credential, read by secret.c) or from libpq's own sources (the URI, PGPASSFILE,
  * ~/.pgpass); messages show the URI masked (pg_mask_uri()). */
-#include "pg.h"
+#include "pg_conn.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -385,7 +386,7 @@ static int connected(struct store *s)
         if (PQsetnonblocking(q->conn, 1) != 0 || PQenterPipelineMode(q->conn) != 1)
                 return pg_lost(s, PQerrorMessage(q->conn));
         q->last_ok_usec = now_monotonic_usec();
-        r = pg_session_setup(s);
+        r = q->session_setup ? q->session_setup(s) : 0;
         if (r < 0) {
                 if (q->conn)
                         pg_lost(s, "setting up the session failed");

@@ -62,6 +62,9 @@ struct store_pg {
         char *shown;  /* uri with any password masked, for messages */
         char *password;
         bool readonly, sync_full;
+        /* pg.c's set-up of every new session (pg_session_setup()), called by pg_conn.c
+         * once a connection is usable. */
+        int (*session_setup)(struct store *s);
 
         /* Connection (pg_conn.c). */
         bool connecting;                   /* PQconnectStart() done, not yet usable */

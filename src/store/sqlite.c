@@ -861,10 +861,6 @@ int sqlite_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, si
         local_time(now_usec / USEC_PER_SEC, &tm);
         strftime(day, sizeof(day), "%Y%m%d", &tm);
         snprintf(name, sizeof(name), "%c-%s", prefix, day);
-        /* The counter is only written back at COMMIT: make sure there is one. */
-        r = store_begin(s);
-        if (r < 0)
-                return r;
         for (size_t i = 0; i < sl->n_seq && !q; i++)
                 if (strcmp(sl->seq[i].name, name) == 0)
                         q = &sl->seq[i];

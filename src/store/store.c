@@ -233,8 +233,14 @@ int store_settle_opening(struct store *s, const char *household, int64_t event_u
 
 int store_next_id(struct store *s, char prefix, int64_t now_usec, char *buf, size_t size)
 {
+        int r;
+
         if (s->txn_failed)
                 return s->txn_error;
+        /* Every backend writes its counters back at COMMIT: make sure there is one. */
+        r = store_begin(s);
+        if (r < 0)
+                return r;
         return txn_result(s, s->ops->next_id(s, prefix, now_usec, buf, size));
 }
 
