@@ -223,15 +223,7 @@ static int local_day(int64_t usec)
 /* The instant the local clock reads `minute` on the day `day_offset` days from t's day. */
 static int64_t local_at(int64_t usec, int day_offset, int minute)
 {
-        struct tm tm;
-
-        local_time(usec / USEC_PER_SEC, &tm);
-        tm.tm_mday += day_offset;
-        tm.tm_hour = minute / 60;
-        tm.tm_min = minute % 60;
-        tm.tm_sec = 0;
-        tm.tm_isdst = -1;
-        return (int64_t)mktime(&tm) * USEC_PER_SEC;
+        return local_day_minute(usec, day_offset, minute);
 }
 
 bool rules_schedule_match(const struct household *h, int64_t at_usec, char *buf, size_t size)

@@ -233,6 +233,42 @@ struct tm *local_time(int64_t t, struct tm *ret)
         return ret;
 }
 
+int64_t local_day_minute(int64_t usec, int day_offset, int minute)
+{
+        static struct day_minute {
+                bool valid;
+                unsigned generation;
+                int64_t day; /* year * 1000 + day of the year, after day_offset */
+                int minute;
+                int64_t usec;
+        } memo[64];
+        /* A year * 1000 + yday key is one day only for offsets within the year's slack. */
+        bool memo_ok = day_offset > -300 && day_offset < 300;
+        struct tm tm;
+        int64_t day, r;
+        size_t slot;
+
+        local_time(usec / USEC_PER_SEC, &tm);
+        day = (int64_t)(tm.tm_year + 1900) * 1000 + tm.tm_yday + day_offset;
+        slot = (size_t)((uint64_t)(day * 1440 + minute) * 0x9E3779B97F4A7C15ull >> 58);
+        if (memo_ok && memo[slot].valid && memo[slot].generation == tz_generation &&
+            memo[slot].day == day && memo[slot].minute == minute)
+                return memo[slot].usec;
+        tm.tm_mday += day_offset;
+        tm.tm_hour = minute / 60;
+        tm.tm_min = minute % 60;
+        tm.tm_sec = 0;
+        tm.tm_isdst = -1;
+        r = (int64_t)mktime(&tm) * USEC_PER_SEC;
+        if (memo_ok)
+                memo[slot] = (struct day_minute){ .valid = true,
+                                                  .generation = tz_generation,
+                                                  .day = day,
+                                                  .minute = minute,
+                                                  .usec = r };
+        return r;
+}
+
 int timezone_set(const char *name)
 {
         char path[512];

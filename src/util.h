@@ -78,6 +78,11 @@ unsigned timezone_generation(void);
  * (~2,000 instructions), and events arrive many per second. The zone must be changed
  * through timezone_set(). */
 struct tm *local_time(int64_t t, struct tm *ret);
+/* The instant (µs) the local clock reads `minute` (0..1439) on the local day `day_offset`
+ * days from the day of usec: mktime()'s answer, remembered per day and minute (mktime()
+ * re-reads the zone's rule each call; the rules ask for the same few instants for every
+ * event). Forgotten when timezone_set() changes the zone. */
+int64_t local_day_minute(int64_t usec, int day_offset, int minute);
 
 /* A growable string for text assembled piece by piece (open_memstream() costs a calloc of
  * a stdio buffer and locking per call). It may start in a caller's buffer and moves to the

@@ -1431,6 +1431,42 @@ static void test_state_copy(void **state)
         rules_state_done(&scratch);
 }
 
+/* local_day_minute() answers what mktime() answers, also across a daylight saving change
+ * and after the zone changes (its memo must not outlive the zone). */
+static void test_local_day_minute_is_mktime(void **state)
+{
+        const char *zones[] = { "Europe/Berlin", "Asia/Shanghai", "America/New_York" };
+
+        for (size_t z = 0; z < 3; z++) {
+                assert_int_equal(timezone_set(zones[z]), 0);
+                /* 2026-03-27 .. 2026-04-02 (Europe's change on 03-29) and the New Year. */
+                const int64_t starts[] = { 1774569600, 1798675200 };
+                for (size_t i = 0; i < 2; i++)
+                        for (int64_t t = starts[i]; t < starts[i] + 6 * 86400; t += 7200)
+                                for (int off = -2; off <= 2; off++)
+                                        for (int minute = 0; minute < 1440; minute += 150) {
+                                                struct tm tm;
+                                                int64_t usec = t * USEC_PER_SEC;
+
+                                                local_time(t, &tm);
+                                                tm.tm_mday += off;
+                                                tm.tm_hour = minute / 60;
+                                                tm.tm_min = minute % 60;
+                                                tm.tm_sec = 0;
+                                                tm.tm_isdst = -1;
+                                                assert_int_equal(
+                                                    local_day_minute(usec, off, minute),
+                                                    (int64_t)mktime(&tm) * USEC_PER_SEC);
+                                        }
+        }
+        /* The same question in another zone right after: not the first zone's answer. */
+        assert_int_equal(timezone_set("Europe/Berlin"), 0);
+        int64_t berlin = local_day_minute(1774569600 * USEC_PER_SEC, 0, 600);
+        assert_int_equal(timezone_set("Asia/Shanghai"), 0);
+        assert_int_equal(local_day_minute(1774569600 * USEC_PER_SEC, 0, 600),
+                         berlin - 7 * USEC_PER_HOUR);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1445,6 +1481,7 @@ int main(void)
                 cmocka_unit_test(test_copy_text_keeps_utf8_whole),
                 cmocka_unit_test(test_pass_limit_and_prune),
                 cmocka_unit_test(test_state_copy),
+                cmocka_unit_test(test_local_day_minute_is_mktime),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }
