@@ -68,6 +68,7 @@ struct mqtt {
         char lib_error[256]; /* libmosquitto's last error line (TLS: OpenSSL's) */
         char refusal[160];   /* the CONNACK's reason, when the broker refused the login */
         unsigned failures;   /* attempts in a row with this cause */
+        bool vague_pending;  /* a vague cause seen once, not logged yet (connect_failed()) */
         char *ca_file, *cert_file;
 };
 
@@ -134,8 +135,24 @@ static void connect_failed(struct mqtt *m, int rc)
         };
         char cause[sizeof(m->cause)];
 
+        /* Over TLS a refused handshake may surface first as a closed socket (EBADF,
+         * ECONNRESET, EPIPE) before the TLS alert is read: such a vague cause does not
+         * replace a TLS cause named already, and is named itself only when it comes twice
+         * in a row (so a TLS failure is one line, not "Bad file descriptor" and then it). */
+        bool vague = m->ca_file && !m->refusal[0] && !m->lib_error[0] &&
+                     (rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_CONN_LOST) &&
+                     (errno == EBADF || errno == ECONNRESET || errno == EPIPE);
+
         mqtt_describe_failure(&cfg, rc, m->refusal, m->lib_error, cause, sizeof(cause));
         m->refusal[0] = m->lib_error[0] = 0;
+        if (vague && (strncmp(m->cause, "TLS", 3) == 0 || !m->vague_pending)) {
+                m->vague_pending = strncmp(m->cause, "TLS", 3) != 0;
+                if (m->cause[0] && ++m->failures % RETRY_SUMMARY_EVERY == 0)
+                        log_info("mqtt: %s:%d still unreachable after %u attempts: %s", m->host,
+                                 m->port, m->failures, m->cause);
+                return;
+        }
+        m->vague_pending = false;
         if (strcmp(cause, m->cause) != 0) {
                 snprintf(m->cause, sizeof(m->cause), "%s", cause);
                 m->failures = 1;
@@ -363,6 +380,7 @@ static void cb_connect(struct mosquitto *mosq, void *userdata, int rc, int flags
                 log_info("mqtt: %s:%d reachable again after %u failed attempts (%s)", m->host,
                          m->port, m->failures, m->cause);
         m->cause[0] = m->lib_error[0] = m->refusal[0] = 0;
+        m->vague_pending = false;
         m->failures = 0;
         m->connected = true;
         m->attempt = 0;
