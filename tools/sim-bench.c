@@ -62,8 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-
+#include "bench-pg.h"
 #include "hashmap.h"
 #include "store.h"
 #include "timerq.h"
@@ -338,28 +337,12 @@ static int pg_server(const char *cmd)
 /* Runs sql as the server's superuser; with ret, the first column of the first row. */
 static int pg_admin(const char *db, const char *sql, long long *ret)
 {
-        char conninfo[PATH_MAX + 64];
-        PGconn *c;
-        PGresult *res;
-        int e = 0;
+        char err[512];
+        int r = bench_pg_admin(pg_dir, db, sql, ret, err, sizeof(err));
 
-        snprintf(conninfo, sizeof(conninfo), "host=%s user=postgres dbname=%s", pg_dir,
-                 db ? db : "postgres");
-        c = PQconnectdb(conninfo);
-        if (PQstatus(c) != CONNECTION_OK) {
-                say("postgresql: %s", PQerrorMessage(c));
-                PQfinish(c);
-                return -EIO;
-        }
-        res = PQexec(c, sql);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-                say("postgresql: %s: %s", sql, PQerrorMessage(c));
-                e = -EIO;
-        } else if (ret)
-                *ret = PQntuples(res) > 0 ? atoll(PQgetvalue(res, 0, 0)) : 0;
-        PQclear(res);
-        PQfinish(c);
-        return e;
+        if (r < 0)
+                say("postgresql: %s", err);
+        return r;
 }
 
 /* CPU seconds of the server's processes: the postmaster and its children (the daemon's
@@ -1943,7 +1926,7 @@ static int write_json(const struct opts *o, const struct machine *m, const struc
         cJSON_AddStringToObject(mj, "sqlite", store_sqlite_version());
         {
                 char v[32];
-                int pv = PQlibVersion();
+                int pv = bench_pg_lib_version();
                 snprintf(v, sizeof(v), "%d.%d", pv / 10000, pv % 10000);
                 cJSON_AddStringToObject(mj, "libpq", v);
         }
