@@ -73,6 +73,7 @@ $(BUILD)/doorwatchctl: $(BUILD)/tools/doorwatchctl.o $(BUILD)/tools/ctl-list.o $
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/doorwatch-sim: $(BUILD)/tools/doorwatch-sim.o $(BUILD)/tools/sim-bench.o $(BUILD)/tools/bench-pg.o \
+                        $(BUILD)/tools/bench-util.o $(BUILD)/tools/bench-registry.o $(BUILD)/tools/bench-report.o \
                         $(BUILD)/tools/sim-day.o $(BUILD)/tools/testbed.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
