@@ -252,9 +252,26 @@ void h_start_daemon_with(struct harness *h, const char *const *env, const char *
                 die("doorwatchd did not come online (see %s)", log);
 }
 
+/* Under DOORWATCH_VALGRIND, valgrind's exit code 99 (memcheck found errors) fails the test,
+ * with valgrind's report from the daemon's log. */
 int h_stop_daemon(struct harness *h, int sig)
 {
-        return testbed_stop(&h->daemon_pid, sig);
+        int status = testbed_stop(&h->daemon_pid, sig);
+
+        if (status == 99 && getenv("DOORWATCH_VALGRIND")) {
+                char log[512], line[1024];
+                FILE *f;
+
+                snprintf(log, sizeof(log), "%s/doorwatchd.log", h->dir);
+                f = fopen(log, "r");
+                while (f && fgets(line, sizeof(line), f))
+                        if (line[0] == '=' && line[1] == '=')
+                                fputs(line, stderr);
+                if (f)
+                        fclose(f);
+                die("valgrind found errors in doorwatchd (see %s)", log);
+        }
+        return status;
 }
 
 static void on_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
@@ -515,8 +532,9 @@ int h_run(char **out, const char *const *argv)
 
 void h_cleanup(struct harness *h)
 {
+        /* Under valgrind a clean stop, so that memcheck reports (leaks included). */
         if (h->daemon_pid > 0)
-                h_stop_daemon(h, SIGKILL);
+                h_stop_daemon(h, getenv("DOORWATCH_VALGRIND") ? SIGTERM : SIGKILL);
         if (h->client) {
                 mosquitto_disconnect(h->client);
                 mosquitto_destroy(h->client);
