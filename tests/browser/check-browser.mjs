@@ -291,11 +291,26 @@ async function checkDailyReport(browser, base) {
   await context.close();
 }
 
-function cleanup() {
+// Stops the broker and the daemon and waits for them to exit (SIGKILL after 20 s) before
+// removing their directory: mosquitto saves its persistence and the daemon its last
+// checkpoint on SIGTERM, which on a loaded machine outlasts any fixed retry of the removal.
+async function cleanup() {
   stopping = true;
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  // The broker and the daemon may still be writing their last files (mosquitto saves its
-  // persistence on SIGTERM): retry rather than fail on ENOTEMPTY.
+  const running = () => children.filter((c) => c.exitCode === null && c.signalCode === null);
+  const exited = (list) => Promise.all(list.map((c) => new Promise((r) => c.once('exit', r))));
+  let timer;
+  const late = new Promise((r) => { timer = setTimeout(r, 20000, 'late'); });
+  const list = running();
+  const done = exited(list);
+  for (const c of list) c.kill('SIGTERM');
+  if ((await Promise.race([done, late])) === 'late') {
+    const stuck = running();
+    log('still running 20 s after SIGTERM, killed:', stuck.map((c) => c.spawnargs[0]).join(' '));
+    const gone = exited(stuck);
+    for (const c of stuck) c.kill('SIGKILL');
+    await gone;
+  }
+  clearTimeout(timer);
   if (tmp && !process.env.DOORWATCH_KEEP_TMP)
     fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   else if (tmp) log('kept', tmp);
@@ -303,7 +318,7 @@ function cleanup() {
 
 try {
   await main();
-  cleanup();
+  await cleanup();
   log('1 passed, 0 failed');
 } catch (e) {
   console.error('check-browser: FAIL:', e.message);
@@ -311,6 +326,6 @@ try {
     const p = tmp && path.join(tmp, f);
     if (p && fs.existsSync(p)) console.error(`--- ${f} (tail)\n` + fs.readFileSync(p, 'utf8').split('\n').slice(-30).join('\n'));
   }
-  cleanup();
+  await cleanup();
   process.exit(1);
 }
