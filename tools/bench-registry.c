@@ -175,7 +175,7 @@ int gen_registry(struct registry *g, size_t households, int devices)
 int write_daemon_conf(const struct registry *g, const char *db, int port, bool sync_full,
                       int *ret_http_port)
 {
-        int http_port = free_port();
+        int http_port = testbed_free_port();
         FILE *f;
 
         if (http_port < 0)

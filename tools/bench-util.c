@@ -58,34 +58,6 @@ void on_fatal_signal(int sig)
         _exit(128 + sig);
 }
 
-int free_port(void)
-{
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(a);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-
-        if (fd < 0)
-                return -errno;
-        if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-            getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-                port = ntohs(a.sin_port);
-        close(fd);
-        return port;
-}
-
-bool port_open(int port)
-{
-        struct sockaddr_in a = { .sin_family = AF_INET,
-                                 .sin_port = htons((uint16_t)port),
-                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-
-        if (fd >= 0)
-                close(fd);
-        return ok;
-}
-
 void sleep_sec(double s)
 {
         struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
@@ -183,16 +155,6 @@ long long db_bytes(const char *db)
         return n;
 }
 
-int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        return remove(path) < 0 ? -1 : 0;
-}
-
-void rm_rf(const char *dir)
-{
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ---- the private PostgreSQL server ---- */
 
 /* pg_dir, pg_script (above): its socket directory ("" when none) and script. */
@@ -255,29 +217,6 @@ double pg_cpu_sec(void)
         if (d)
                 closedir(d);
         return sum;
-}
-
-pid_t spawn(const char *const *argv, const char *log, const char *const *env)
-{
-        pid_t pid = fork();
-
-        if (pid != 0)
-                return pid < 0 ? -errno : pid;
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        sigset_t none;
-
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        if (fd >= 0) {
-                dup2(fd, 1);
-                dup2(fd, 2);
-        }
-        for (size_t i = 0; env && env[i]; i++)
-                putenv((char *)env[i]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
 }
 
 int stop_child(pid_t *pid, int sig)

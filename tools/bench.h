@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "testbed.h"
+
 #define PREFIX          "doorwatch/v1"
 #define TIMEZONE        "Asia/Shanghai"
 #define MAX_SIZES       8
@@ -115,8 +117,6 @@ extern const char *pg_script; /* tools/pg-server; NULL: the caller's server */
 double mono(void);
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void on_fatal_signal(int sig);
-int free_port(void);
-bool port_open(int port);
 void sleep_sec(double s);
 long proc_status_kb(pid_t pid, const char *key);
 double proc_cpu_sec(pid_t pid);
@@ -124,12 +124,9 @@ bool proc_syscalls(pid_t pid, unsigned long long *ret_r, unsigned long long *ret
 double self_cpu_sec(void);
 long long file_size(const char *path);
 long long db_bytes(const char *db);
-int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw);
-void rm_rf(const char *dir);
 int pg_server(const char *cmd);
 int pg_admin(const char *db, const char *sql, long long *ret);
 double pg_cpu_sec(void);
-pid_t spawn(const char *const *argv, const char *log, const char *const *env);
 int stop_child(pid_t *pid, int sig);
 void machine_facts(const struct opts *o, struct machine *m);
 size_t per_community(const struct registry *g);

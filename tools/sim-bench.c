@@ -118,7 +118,7 @@ static int start_broker(struct run *r)
 
         if (pw)
                 snprintf(user, sizeof(user), "%s", pw->pw_name);
-        r->port = free_port();
+        r->port = testbed_free_port();
         if (r->port < 0)
                 return r->port;
         snprintf(conf, sizeof(conf), "%s/mosquitto.conf", r->dir);
@@ -135,12 +135,12 @@ static int start_broker(struct run *r)
                 r->port, user, r->dir);
         fclose(f);
         const char *argv[] = { r->o->broker, "-c", conf, NULL };
-        r->broker = spawn(argv, log, NULL);
+        r->broker = testbed_spawn(argv, log, NULL);
         if (r->broker < 0)
                 return (int)r->broker;
         children[0] = r->broker;
         for (double end = mono() + 10; mono() < end; sleep_sec(0.01))
-                if (port_open(r->port))
+                if (testbed_port_open(r->port))
                         return 0;
         say("%s: mosquitto did not start (see %s)", r->name, log);
         return -ETIMEDOUT;
@@ -191,7 +191,7 @@ static int start_daemon(struct run *r)
         const char *argv[] = { r->o->daemon, "-c", r->g->conf, NULL };
         const char *env[] = { env_notify, NULL };
         r->spawned = mono();
-        r->daemon = spawn(argv, log, env);
+        r->daemon = testbed_spawn(argv, log, env);
         if (r->daemon < 0)
                 return (int)r->daemon;
         children[1] = r->daemon;
@@ -1483,7 +1483,7 @@ int sim_bench_main(int argc, char **argv)
         if (o.keep || e < 0)
                 say("temporary files kept in %s", g.tmp);
         else
-                rm_rf(g.tmp);
+                testbed_rm_rf(g.tmp);
         mosquitto_lib_cleanup();
         return e < 0 ? 1 : 0;
 }
